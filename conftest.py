@@ -1,0 +1,58 @@
+"""Project-wide pytest fixtures: personas, logged-in clients and API clients."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.test import Client
+
+from salesflow.users.models import User
+from salesflow.users.services import api_token_create
+from salesflow.users.testing import Personas, make_personas
+
+
+@pytest.fixture
+def personas(db: None) -> Personas:
+    return make_personas()
+
+
+@pytest.fixture
+def client_for() -> Callable[[User], Client]:
+    """A browser-like client logged in as the given user (English UI unless asked)."""
+
+    def make(user: User, language: str = "en") -> Client:
+        client = Client(headers={"accept-language": language})
+        client.force_login(user)
+        client.cookies["django_language"] = language
+        return client
+
+    return make
+
+
+class ApiClient:
+    """Calls ``/api/v1`` with a real bearer token of ``user``."""
+
+    def __init__(self, user: User) -> None:
+        _token, raw = api_token_create(user=user, name="test")
+        self.client = Client(headers={"authorization": f"Bearer {raw}", "accept-language": "en"})
+
+    def get(self, path: str, **params: object):  # type: ignore[no-untyped-def]
+        return self.client.get(f"/api/v1{path}", params)
+
+    def post(self, path: str, data: object = None):  # type: ignore[no-untyped-def]
+        return self.client.post(f"/api/v1{path}", data or {}, content_type="application/json")
+
+    def patch(self, path: str, data: object = None):  # type: ignore[no-untyped-def]
+        return self.client.patch(f"/api/v1{path}", data or {}, content_type="application/json")
+
+    def put(self, path: str, data: object = None):  # type: ignore[no-untyped-def]
+        return self.client.put(f"/api/v1{path}", data or {}, content_type="application/json")
+
+    def delete(self, path: str):  # type: ignore[no-untyped-def]
+        return self.client.delete(f"/api/v1{path}")
+
+
+@pytest.fixture
+def api_for(db: None) -> Callable[[User], ApiClient]:
+    return ApiClient

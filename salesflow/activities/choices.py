@@ -1,0 +1,12 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ActivityKind(models.TextChoices):
+    CALL = "call", _("Call")
+    VISIT = "visit", _("Visit")
+    MEETING = "meeting", _("Meeting")
+    DEMO = "demo", _("Demo")
+    EMAIL = "email", _("Email")
+    NOTE = "note", _("Note")
+    TASK = "task", _("Task")

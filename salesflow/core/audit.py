@@ -1,0 +1,92 @@
+"""Writing and reading the audit trail / record timelines.
+
+Services call :func:`record_event` inside their transaction; it never commits on its own,
+so an action and its event are saved together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import QuerySet
+
+from salesflow.core.models import AuditEvent, AuditLink
+
+
+def _json_safe(value: Any) -> Any:
+    from datetime import date, datetime
+    from decimal import Decimal
+
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, models.Model):
+        return value.pk
+    return value
+
+
+def record_event(
+    *,
+    actor: Any,
+    verb: str,
+    target: models.Model,
+    data: dict[str, Any] | None = None,
+    related: Iterable[models.Model | None] = (),
+) -> AuditEvent:
+    """Store an event about ``target`` and show it on the timelines of ``related`` too.
+
+    ``actor`` may be ``None`` for system actions. ``data`` is made JSON-safe (Decimal and
+    dates become strings). Must be called inside the service's transaction.
+    """
+    ct = ContentType.objects.get_for_model(target)
+    event = AuditEvent.objects.create(
+        actor=actor if actor is not None and getattr(actor, "pk", None) else None,
+        verb=verb,
+        target_type=ct,
+        target_id=target.pk,
+        target_repr=str(target)[:200],
+        data=_json_safe(data or {}),
+    )
+    seen: set[tuple[int, int]] = set()
+    links = []
+    for obj in [target, *related]:
+        if obj is None or obj.pk is None:
+            continue
+        obj_ct = ContentType.objects.get_for_model(obj)
+        key = (obj_ct.pk, obj.pk)
+        if key in seen:
+            continue
+        seen.add(key)
+        links.append(AuditLink(event=event, content_type=obj_ct, object_id=obj.pk))
+    AuditLink.objects.bulk_create(links)
+    return event
+
+
+def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    """``{field: [old, new]}`` for the fields whose values differ."""
+    return {
+        key: [_json_safe(before.get(key)), _json_safe(value)]
+        for key, value in after.items()
+        if before.get(key) != value
+    }
+
+
+def timeline_for(obj: models.Model, *, limit: int = 50) -> QuerySet[AuditEvent]:
+    """Events on ``obj``'s timeline, newest first, with actors loaded (one query).
+
+    Callers must already have checked that the user may see ``obj``.
+    """
+    ct = ContentType.objects.get_for_model(obj)
+    return (
+        AuditEvent.objects.filter(links__content_type=ct, links__object_id=obj.pk)
+        .select_related("actor", "target_type")
+        .order_by("-created_at", "-id")[:limit]
+    )

@@ -1,0 +1,29 @@
+"""``salesflow serve``: migrate, collect static files and serve the app with waitress."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+
+class Command(BaseCommand):
+    help = "Apply migrations, collect static files and serve Salesflow (default 127.0.0.1:8000)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--threads", type=int, default=8)
+        parser.add_argument("--no-migrate", action="store_true", help="Skip applying migrations.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not options["no_migrate"]:
+            call_command("migrate", interactive=False, verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
+        from waitress import serve
+
+        from salesflow.wsgi import application
+
+        self.stdout.write(f"Salesflow serving on http://{options['host']}:{options['port']}/")
+        serve(application, host=options["host"], port=options["port"], threads=options["threads"])

@@ -1,0 +1,103 @@
+"""Kernel models shared by every app: timestamps, translated names and the audit trail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+
+class TimestampedModel(models.Model):
+    """Adds ``created_at`` / ``updated_at`` maintained by the database layer."""
+
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class TranslatedNameModel(models.Model):
+    """Configuration rows (stages, reasons) named in both UI languages.
+
+    ``label`` returns the name for the active language, falling back to English.
+    """
+
+    name_en = models.CharField(_("name (English)"), max_length=100)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=100)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def label(self) -> str:
+        lang = (get_language() or "").lower()
+        if lang.startswith("zh") and self.name_zh:
+            return self.name_zh
+        return self.name_en or self.name_zh
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class AuditEvent(models.Model):
+    """One thing that happened, written by the service that did it, in its transaction.
+
+    ``verb`` is a dotted identifier (``sales.opportunity.stage_changed``); ``data`` holds
+    the details needed to render the event (changed fields, from/to). Events are never
+    updated. Each event is linked (``AuditLink``) to every record whose timeline shows it.
+    """
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("actor"),
+    )
+    verb = models.CharField(_("verb"), max_length=80)
+    target_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
+    target_id = models.BigIntegerField()
+    target_repr = models.CharField(max_length=200, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # the record's own history: WHERE target_type=? AND target_id=? ORDER BY created_at
+            models.Index(fields=["target_type", "target_id", "created_at"], name="audit_target_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.verb} {self.target_repr}"
+
+
+class AuditLink(models.Model):
+    """Places an event on a record's timeline (the target and any related records)."""
+
+    event = models.ForeignKey(AuditEvent, on_delete=models.CASCADE, related_name="links")
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
+    object_id = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["event", "content_type", "object_id"], name="auditlink_unique"),
+        ]
+        indexes = [
+            # the timeline query: WHERE content_type=? AND object_id=? ORDER BY event_id DESC
+            models.Index(fields=["content_type", "object_id", "event"], name="auditlink_record_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.content_type_id}:{self.object_id} ← {self.event_id}"
+
+
+def model_label(instance: Any) -> str:
+    return f"{instance._meta.app_label}.{instance._meta.model_name}"

@@ -1,0 +1,74 @@
+"""Template helpers: money, timeline labels, form fields."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django import template
+from django.utils.formats import number_format
+
+from salesflow.core.timeline import verb_label
+
+register = template.Library()
+
+CURRENCY_SYMBOLS = {"CNY": "¥", "USD": "$", "EUR": "€", "HKD": "HK$", "JPY": "JP¥", "GBP": "£"}
+
+
+@register.filter
+def money(amount: Decimal | int | None, currency: str = "CNY") -> str:
+    """``¥1,234,567.00`` — grouped, two decimals, symbol for known currencies."""
+    if amount is None or amount == "":
+        return "—"
+    symbol = CURRENCY_SYMBOLS.get(currency or "CNY", f"{currency} ")
+    return f"{symbol}{number_format(Decimal(amount), decimal_pos=2, use_l10n=False, force_grouping=True)}"
+
+
+@register.filter
+def money_short(amount: Decimal | int | None, currency: str = "CNY") -> str:
+    """Whole units only, for board columns: ``¥1,234,568``."""
+    if amount is None:
+        return "—"
+    symbol = CURRENCY_SYMBOLS.get(currency or "CNY", f"{currency} ")
+    return f"{symbol}{number_format(Decimal(amount), decimal_pos=0, use_l10n=False, force_grouping=True)}"
+
+
+@register.filter
+def event_label(verb: str) -> str:
+    return verb_label(verb)
+
+
+@register.inclusion_tag("components/field.html")
+def field(bound_field: Any, **kwargs: Any) -> dict[str, Any]:
+    """Render one form field Tabler-style with label, help and errors.
+
+    Adds the Bootstrap classes to the widget so forms need no styling code.
+    """
+    widget = bound_field.field.widget
+    input_type = getattr(widget, "input_type", None)
+    css = (
+        "form-check-input"
+        if input_type in ("checkbox", "radio")
+        else ("form-select" if input_type == "select" else "form-control")
+    )
+    classes = widget.attrs.get("class", "")
+    if css not in classes.split():
+        classes = f"{classes} {css}".strip()
+    if bound_field.errors and "is-invalid" not in classes:
+        classes += " is-invalid"
+    widget.attrs["class"] = classes
+    return {"field": bound_field, **kwargs}
+
+
+@register.simple_tag(takes_context=True)
+def query_with(context: Any, **kwargs: Any) -> str:
+    """The current query string with some parameters replaced (``None`` removes one)."""
+    request = context["request"]
+    params = request.GET.copy()
+    for key, value in kwargs.items():
+        if value is None or value == "":
+            params.pop(key, None)
+        else:
+            params[key] = value
+    encoded = params.urlencode()
+    return f"?{encoded}" if encoded else "?"

@@ -1,0 +1,1 @@
+"""Kernel views (none yet beyond helpers in ``core.web``)."""

@@ -1,0 +1,133 @@
+"""Leads (线索): unqualified interest, qualified with BANT and converted into deals."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from salesflow.core.models import TimestampedModel, TranslatedNameModel
+from salesflow.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
+from salesflow.leads.choices import BantAnswer, LeadStatus
+from salesflow.parties.choices import Industry, SourceChannel, SubChannel
+from salesflow.parties.models import Account, Contact
+from salesflow.sales.models import Opportunity
+from salesflow.users.models import Territory
+
+
+class DisqualifyReason(TranslatedNameModel, TimestampedModel):
+    """Why a lead was disqualified (configuration data)."""
+
+    code = models.SlugField(_("code"), max_length=50, unique=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("disqualify reason")
+        verbose_name_plural = _("disqualify reasons")
+
+
+class Lead(TimestampedModel):
+    """A person and company showing interest. ``status`` moves new → contacted → qualified →
+    converted (or disqualified); a converted lead points at what it became."""
+
+    # person
+    name = models.CharField(_("name"), max_length=100)
+    title = models.CharField(_("position"), max_length=100, blank=True)
+    mobile = models.CharField(_("mobile"), max_length=40, blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    wechat = models.CharField(_("WeChat ID"), max_length=64, blank=True)
+    # company
+    company_name = models.CharField(_("company"), max_length=200, blank=True)
+    credit_code = models.CharField(_("unified social credit code"), max_length=18, blank=True)
+    industry = models.CharField(_("industry"), max_length=30, choices=Industry.choices, blank=True)
+    region = models.ForeignKey(
+        Territory, on_delete=models.PROTECT, null=True, blank=True, related_name="leads", verbose_name=_("region")
+    )
+    # source
+    source_channel = models.CharField(_("source channel"), max_length=20, choices=SourceChannel.choices)
+    sub_channel = models.CharField(_("sub-channel"), max_length=30, choices=SubChannel.choices, blank=True)
+    campaign = models.CharField(_("campaign"), max_length=200, blank=True)
+    # BANT
+    budget_status = models.CharField(
+        _("budget confirmed"), max_length=10, choices=BantAnswer.choices, default=BantAnswer.UNKNOWN
+    )
+    budget_amount = models.DecimalField(
+        _("budget"), max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES, null=True, blank=True
+    )
+    authority_status = models.CharField(
+        _("talking to decision maker"), max_length=10, choices=BantAnswer.choices, default=BantAnswer.UNKNOWN
+    )
+    need = models.TextField(_("need"), blank=True)
+    timeline = models.DateField(_("purchase timeline"), null=True, blank=True)
+    # workflow
+    status = models.CharField(_("status"), max_length=20, choices=LeadStatus.choices, default=LeadStatus.NEW)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="leads",
+        verbose_name=_("owner"),
+    )
+    disqualify_reason = models.ForeignKey(
+        DisqualifyReason,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("disqualify reason"),
+    )
+    disqualify_note = models.TextField(_("disqualify note"), blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    converted_at = models.DateTimeField(_("converted at"), null=True, blank=True)
+    converted_account = models.ForeignKey(
+        Account, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("account")
+    )
+    converted_contact = models.ForeignKey(
+        Contact, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("contact")
+    )
+    converted_opportunity = models.ForeignKey(
+        Opportunity,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="source_leads",
+        verbose_name=_("opportunity"),
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("lead")
+        verbose_name_plural = _("leads")
+        indexes = [
+            # list for a rep: WHERE owner_id IN (...) ORDER BY created_at DESC
+            models.Index(fields=["owner", "created_at"], name="lead_owner_created_idx"),
+            # list filter by status (+ default sort)
+            models.Index(fields=["status", "created_at"], name="lead_status_created_idx"),
+            models.Index(fields=["created_at", "id"], name="lead_created_idx"),
+            models.Index(fields=["name", "id"], name="lead_name_idx"),
+            models.Index(fields=["company_name"], name="lead_company_idx"),
+            models.Index(fields=["source_channel"], name="lead_channel_idx"),
+            models.Index(fields=["mobile"], name="lead_mobile_idx"),
+            models.Index(fields=["email"], name="lead_email_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} · {self.company_name}" if self.company_name else self.name
+
+    @property
+    def bant_missing(self) -> list[str]:
+        """Names of BANT elements still unknown (empty when the lead is fully qualified)."""
+        missing = []
+        if self.budget_status == BantAnswer.UNKNOWN:
+            missing.append(str(_("budget")))
+        if self.authority_status == BantAnswer.UNKNOWN:
+            missing.append(str(_("authority")))
+        if not self.need.strip():
+            missing.append(str(_("need")))
+        if self.timeline is None:
+            missing.append(str(_("timeline")))
+        return missing

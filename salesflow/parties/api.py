@@ -1,0 +1,4 @@
+from ninja import Router
+
+accounts_router = Router()
+contacts_router = Router()

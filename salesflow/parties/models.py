@@ -1,0 +1,103 @@
+"""Customers: accounts (companies) and their contacts."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from salesflow.core.models import TimestampedModel
+from salesflow.parties.choices import BuyingRole, CompanySize, Grade, Industry, Lifecycle, SourceChannel
+from salesflow.users.models import Territory
+
+
+class Account(TimestampedModel):
+    """A customer company (客户). ``credit_code`` (统一社会信用代码) is unique when present."""
+
+    name = models.CharField(_("name"), max_length=200)
+    credit_code = models.CharField(_("unified social credit code"), max_length=18, blank=True)
+    industry = models.CharField(_("industry"), max_length=30, choices=Industry.choices, blank=True)
+    region = models.ForeignKey(
+        Territory, on_delete=models.PROTECT, null=True, blank=True, related_name="accounts", verbose_name=_("region")
+    )
+    size = models.CharField(_("size"), max_length=20, choices=CompanySize.choices, blank=True)
+    lifecycle = models.CharField(_("lifecycle"), max_length=20, choices=Lifecycle.choices, default=Lifecycle.PROSPECT)
+    grade = models.CharField(_("grade"), max_length=1, choices=Grade.choices, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="accounts", verbose_name=_("owner")
+    )
+    source = models.CharField(_("source"), max_length=20, choices=SourceChannel.choices, blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    website = models.CharField(_("website"), max_length=200, blank=True)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    description = models.TextField(_("description"), blank=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("account")
+        verbose_name_plural = _("accounts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["credit_code"], condition=~Q(credit_code=""), name="account_credit_code_unique"
+            ),
+        ]
+        indexes = [
+            # list visibility + default sort: WHERE owner_id IN (...) ORDER BY name
+            models.Index(fields=["owner", "name"], name="account_owner_name_idx"),
+            # list sort by name for admins/managers
+            models.Index(fields=["name", "id"], name="account_name_idx"),
+            # list sort "recently created"
+            models.Index(fields=["created_at"], name="account_created_idx"),
+            # list filters
+            models.Index(fields=["lifecycle"], name="account_lifecycle_idx"),
+            models.Index(fields=["grade"], name="account_grade_idx"),
+            models.Index(fields=["industry"], name="account_industry_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Contact(TimestampedModel):
+    """A person at an account, with buying role and the sales archive (销售档案).
+
+    Visibility follows the account: whoever sees the account sees its contacts.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="contacts", verbose_name=_("account"))
+    name = models.CharField(_("name"), max_length=100)
+    title = models.CharField(_("position"), max_length=100, blank=True)
+    department = models.CharField(_("department"), max_length=100, blank=True)
+    buying_role = models.CharField(
+        _("buying role"), max_length=20, choices=BuyingRole.choices, default=BuyingRole.OTHER
+    )
+    mobile = models.CharField(_("mobile"), max_length=40, blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    wechat = models.CharField(_("WeChat ID"), max_length=64, blank=True)
+    # sales archive
+    birthday = models.DateField(_("birthday"), null=True, blank=True)
+    hobbies = models.CharField(_("hobbies"), max_length=300, blank=True)
+    education = models.CharField(_("education"), max_length=300, blank=True)
+    achievements = models.TextField(_("achievements"), blank=True)
+    places = models.CharField(_("places lived and worked"), max_length=300, blank=True)
+    family = models.CharField(_("family"), max_length=300, blank=True)
+    cultural_background = models.CharField(_("cultural background"), max_length=300, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        indexes = [
+            # account detail: contacts of an account ordered by name
+            models.Index(fields=["account", "name"], name="contact_account_name_idx"),
+            # list sort by name
+            models.Index(fields=["name", "id"], name="contact_name_idx"),
+            models.Index(fields=["email"], name="contact_email_idx"),
+            models.Index(fields=["mobile"], name="contact_mobile_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

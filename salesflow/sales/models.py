@@ -1,0 +1,226 @@
+"""Pipelines, stages (as data), opportunities and their stage history."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from salesflow.core.models import TimestampedModel, TranslatedNameModel
+from salesflow.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
+from salesflow.parties.choices import BuyingRole
+from salesflow.parties.models import Account, Contact
+from salesflow.sales.choices import ForecastCategory, Outcome, StageKind
+
+
+class Pipeline(TranslatedNameModel, TimestampedModel):
+    """A sales process (B2B complex, B2C simple, …). Exactly one is the default."""
+
+    code = models.SlugField(_("code"), max_length=50, unique=True)
+    is_default = models.BooleanField(_("default"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("pipeline")
+        verbose_name_plural = _("pipelines")
+        constraints = [
+            models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True), name="one_default_pipeline"),
+        ]
+
+
+class Stage(TranslatedNameModel, TimestampedModel):
+    """One step of a pipeline. ``probability`` and ``forecast_category`` are the defaults
+    an opportunity takes when it enters the stage; ``kind`` marks the won/lost ends."""
+
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="stages", verbose_name=_("pipeline"))
+    code = models.SlugField(_("code"), max_length=50)
+    position = models.PositiveIntegerField(_("position"))
+    probability = models.PositiveSmallIntegerField(
+        _("probability (%)"), validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    forecast_category = models.CharField(
+        _("forecast category"), max_length=20, choices=ForecastCategory.choices, default=ForecastCategory.PIPELINE
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=StageKind.choices, default=StageKind.OPEN)
+    rotting_days = models.PositiveIntegerField(_("stall threshold (days)"), null=True, blank=True)
+    guidance_en = models.TextField(_("guidance (English)"), blank=True)
+    guidance_zh = models.TextField(_("guidance (Chinese)"), blank=True)
+
+    class Meta:
+        ordering = ["pipeline", "position"]
+        verbose_name = _("stage")
+        verbose_name_plural = _("stages")
+        constraints = [
+            models.UniqueConstraint(fields=["pipeline", "code"], name="stage_code_unique"),
+            models.UniqueConstraint(fields=["pipeline", "position"], name="stage_position_unique"),
+            models.CheckConstraint(condition=Q(probability__lte=100), name="stage_probability_range"),
+        ]
+
+    @property
+    def is_open(self) -> bool:
+        return self.kind == StageKind.OPEN
+
+    @property
+    def guidance(self) -> str:
+        from django.utils.translation import get_language
+
+        if (get_language() or "").startswith("zh") and self.guidance_zh:
+            return self.guidance_zh
+        return self.guidance_en or self.guidance_zh
+
+
+class LostReason(TranslatedNameModel, TimestampedModel):
+    """Why deals are lost (configuration data)."""
+
+    code = models.SlugField(_("code"), max_length=50, unique=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("lost reason")
+        verbose_name_plural = _("lost reasons")
+
+
+class Competitor(TimestampedModel):
+    """A company we compete with for deals."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    website = models.CharField(_("website"), max_length=200, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("competitor")
+        verbose_name_plural = _("competitors")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Opportunity(TimestampedModel):
+    """A deal (商机). Stage, probability and forecast category move together through
+    ``opportunity_move_stage``; ``outcome`` is ``open`` until the deal is closed, paused
+    or upgraded. ``stage_entered_at`` is when the current stage was entered."""
+
+    name = models.CharField(_("name"), max_length=200)
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="opportunities", verbose_name=_("account")
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="opportunities", verbose_name=_("owner")
+    )
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="+", verbose_name=_("pipeline"))
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="opportunities", verbose_name=_("stage"))
+    amount = models.DecimalField(
+        _("amount"), max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES, default=Decimal("0.00")
+    )
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    probability = models.PositiveSmallIntegerField(
+        _("probability (%)"), validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    forecast_category = models.CharField(
+        _("forecast category"), max_length=20, choices=ForecastCategory.choices, default=ForecastCategory.PIPELINE
+    )
+    expected_close_date = models.DateField(_("expected close date"), null=True, blank=True)
+    next_step = models.CharField(_("next step"), max_length=300, blank=True)
+    next_step_date = models.DateField(_("next step date"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices, default=Outcome.OPEN)
+    lost_reason = models.ForeignKey(
+        LostReason, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("lost reason")
+    )
+    lost_to = models.ForeignKey(
+        Competitor, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("lost to")
+    )
+    outcome_note = models.TextField(_("outcome note"), blank=True)
+    resume_date = models.DateField(_("resume date"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    stage_entered_at = models.DateTimeField(_("in stage since"), default=timezone.now)
+    competitors = models.ManyToManyField(
+        Competitor, blank=True, related_name="opportunities", verbose_name=_("competitors")
+    )
+    contacts = models.ManyToManyField(
+        Contact, through="OpportunityContact", blank=True, related_name="opportunities", verbose_name=_("contacts")
+    )
+    description = models.TextField(_("description"), blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("opportunity")
+        verbose_name_plural = _("opportunities")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="opportunity_amount_non_negative"),
+            models.CheckConstraint(condition=Q(probability__lte=100), name="opportunity_probability_range"),
+        ]
+        indexes = [
+            # board: WHERE pipeline=? AND outcome='open' [AND owner IN …] grouped by stage
+            models.Index(fields=["pipeline", "stage", "outcome"], name="opp_board_idx"),
+            models.Index(fields=["owner", "stage"], name="opp_owner_stage_idx"),
+            # list sorts
+            models.Index(fields=["expected_close_date", "id"], name="opp_close_date_idx"),
+            models.Index(fields=["amount", "id"], name="opp_amount_idx"),
+            models.Index(fields=["created_at", "id"], name="opp_created_idx"),
+            models.Index(fields=["name", "id"], name="opp_name_idx"),
+            # "My day": deals without a next step / next step due
+            models.Index(fields=["owner", "outcome", "next_step_date"], name="opp_owner_next_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_open(self) -> bool:
+        return self.outcome == Outcome.OPEN
+
+
+class OpportunityContact(models.Model):
+    """A contact's buying role on one deal (the decision-maker map)."""
+
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="contact_roles")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="opportunity_roles")
+    role = models.CharField(_("buying role"), max_length=20, choices=BuyingRole.choices, default=BuyingRole.OTHER)
+
+    class Meta:
+        verbose_name = _("opportunity contact")
+        verbose_name_plural = _("opportunity contacts")
+        constraints = [
+            models.UniqueConstraint(fields=["opportunity", "contact"], name="opp_contact_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact} ({self.get_role_display()})"
+
+
+class StageChange(models.Model):
+    """One stage transition of one opportunity: who, when, from, to and how long the deal
+    spent in ``from_stage``. Rows are only ever added."""
+
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="stage_changes")
+    from_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    to_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    changed_at = models.DateTimeField(default=timezone.now)
+    duration_seconds = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+        verbose_name = _("stage change")
+        verbose_name_plural = _("stage changes")
+        indexes = [
+            # an opportunity's history in order
+            models.Index(fields=["opportunity", "changed_at"], name="stagechange_opp_idx"),
+            # process metrics: time in stage by stage over a period
+            models.Index(fields=["to_stage", "changed_at"], name="stagechange_stage_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.opportunity_id}: {self.from_stage_id} → {self.to_stage_id}"

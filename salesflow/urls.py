@@ -1,0 +1,40 @@
+"""URL map. Every page requires login (LoginRequiredMiddleware) unless marked public here
+or with ``login_not_required``; the API authenticates with its own bearer tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_not_required
+from django.urls import URLPattern, URLResolver, include, path
+from django.views.i18n import JavaScriptCatalog, set_language
+
+from salesflow.api import api
+
+
+def _api_urls() -> Any:
+    patterns, app_name, namespace = api.urls
+
+    def mark(items: list[URLPattern | URLResolver]) -> None:
+        for item in items:
+            if isinstance(item, URLResolver):
+                mark(item.url_patterns)
+            else:
+                item.callback.login_required = False  # type: ignore[attr-defined]
+
+    mark(patterns)
+    return patterns, app_name, namespace
+
+
+urlpatterns = [
+    path("api/v1/", _api_urls()),
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
+    path("jsi18n/", login_not_required(JavaScriptCatalog.as_view()), name="javascript-catalog"),
+    path("", include("salesflow.users.urls")),
+    path("", include("salesflow.activities.urls_home")),
+    path("activities/", include("salesflow.activities.urls")),
+    path("accounts/", include("salesflow.parties.urls_accounts")),
+    path("contacts/", include("salesflow.parties.urls_contacts")),
+    path("leads/", include("salesflow.leads.urls")),
+    path("opportunities/", include("salesflow.sales.urls")),
+]

@@ -1,0 +1,6 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(label=_("Token name"), max_length=100, help_text=_("e.g. “ERP sync” or “my script”."))

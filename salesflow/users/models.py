@@ -1,0 +1,128 @@
+"""People and organisation: users with roles, nested teams, territories, delegation, API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from salesflow.core.models import TimestampedModel
+from salesflow.users.choices import Role
+
+
+class Team(TimestampedModel):
+    """A sales team; teams nest (``parent``) and each may have a manager.
+
+    A manager sees the records of every member of the teams they manage and of all
+    teams below those.
+    """
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children", verbose_name=_("parent team")
+    )
+    manager = models.ForeignKey(
+        "users.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="managed_teams",
+        verbose_name=_("manager"),
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Territory(TimestampedModel):
+    """A sales region; territories form a tree (country → region → province → city)."""
+
+    name = models.CharField(_("name"), max_length=100)
+    code = models.SlugField(_("code"), max_length=50, unique=True)
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children", verbose_name=_("parent")
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("territory")
+        verbose_name_plural = _("territories")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    """A person who logs in. ``role`` decides what they see; ``team`` places them in the hierarchy."""
+
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.REP)
+    team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, null=True, blank=True, related_name="members", verbose_name=_("team")
+    )
+    display_name = models.CharField(_("display name"), max_length=100, blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    territories = models.ManyToManyField(Territory, blank=True, related_name="users", verbose_name=_("territories"))
+    delegated_reps = models.ManyToManyField(
+        "self",
+        symmetrical=False,
+        blank=True,
+        related_name="assistants",
+        verbose_name=_("delegated reps"),
+        help_text=_("For sales assistants: the reps whose records this assistant handles."),
+    )
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.display_name or self.get_full_name() or self.username
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN or self.is_superuser
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiToken(TimestampedModel):
+    """A personal API token. Only its SHA-256 hash is stored; the raw token is shown once."""
+
+    PREFIX = "sf_"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("user"))
+    name = models.CharField(_("name"), max_length=100)
+    token_hash = models.CharField(max_length=64, unique=True)
+    token_prefix = models.CharField(_("prefix"), max_length=12)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.token_prefix}…)"
+
+    @classmethod
+    def generate_raw(cls) -> str:
+        return cls.PREFIX + secrets.token_urlsafe(32)
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    def mark_used(self) -> None:
+        ApiToken.objects.filter(pk=self.pk).update(last_used_at=timezone.now())

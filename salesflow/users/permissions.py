@@ -1,0 +1,83 @@
+"""Who sees whose records. Every app's visibility is built on these two functions.
+
+Rules (PRODUCT.md): a rep sees their own records; a manager sees their team subtree; an
+assistant sees the records of reps delegated to them; support reads team records and
+writes only activities; an administrator sees everything.
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from salesflow.users.choices import Role
+from salesflow.users.models import Team, User
+
+
+def team_subtree_ids(root_ids: list[int]) -> set[int]:
+    """Ids of the given teams and every team below them (one query per tree level)."""
+    result: set[int] = set(root_ids)
+    frontier = list(root_ids)
+    while frontier:
+        frontier = [
+            pk for pk in Team.objects.filter(parent_id__in=frontier).values_list("pk", flat=True) if pk not in result
+        ]
+        result.update(frontier)
+    return result
+
+
+def _subtree_user_ids(user: User) -> set[int]:
+    managed = list(Team.objects.filter(manager=user).values_list("pk", flat=True))
+    ids = {user.pk}
+    if managed:
+        teams = team_subtree_ids(managed)
+        ids.update(User.objects.filter(team_id__in=teams).values_list("pk", flat=True))
+    return ids
+
+
+def visible_owner_ids(user: User) -> set[int] | None:
+    """Owners whose records ``user`` may see; ``None`` means every record (administrators).
+
+    The result is cached on the user object for the length of the request.
+    """
+    cached = getattr(user, "_sf_visible_owner_ids", False)
+    if cached is not False:
+        return cached  # type: ignore[no-any-return]
+    result: set[int] | None
+    if not user.is_authenticated or not user.is_active:
+        result = set()
+    elif user.is_admin:
+        result = None
+    elif user.role == Role.MANAGER:
+        result = _subtree_user_ids(user)
+    elif user.role == Role.ASSISTANT:
+        result = {user.pk, *user.delegated_reps.values_list("pk", flat=True)}
+    elif user.role == Role.SUPPORT:
+        team_ids = team_subtree_ids([user.team_id]) if user.team_id else set()
+        result = {user.pk, *User.objects.filter(team_id__in=team_ids).values_list("pk", flat=True)}
+    else:
+        result = {user.pk}
+    user._sf_visible_owner_ids = result  # type: ignore[attr-defined]
+    return result
+
+
+def writable_owner_ids(user: User) -> set[int] | None:
+    """Owners whose records ``user`` may change; ``None`` means all. Support changes none."""
+    if not user.is_authenticated or not user.is_active:
+        return set()
+    if user.role == Role.SUPPORT and not user.is_admin:
+        return set()
+    return visible_owner_ids(user)
+
+
+def can_see_unowned(user: User) -> bool:
+    """Unassigned records (e.g. new web leads) are visible to administrators and managers."""
+    return user.is_authenticated and (user.is_admin or user.role == Role.MANAGER)
+
+
+def assignable_users_for(user: User) -> QuerySet[User]:
+    """Users that ``user`` may make the owner of a record: within their writable scope."""
+    qs = User.objects.filter(is_active=True).exclude(role=Role.SUPPORT)
+    ids = writable_owner_ids(user)
+    if ids is not None:
+        qs = qs.filter(pk__in=ids)
+    return qs.order_by("display_name", "username")

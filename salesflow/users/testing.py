@@ -1,0 +1,76 @@
+"""Named personas for tests: the same organisation in every test module.
+
+``销售部`` (managed by ``manager``) contains ``华东一组`` with ``rep``, ``teammate``,
+``assistant`` (delegated to ``rep``) and ``support``. ``华南一组`` is a separate tree
+with ``outsider`` and its own manager ``other_manager``. ``admin`` sees everything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from salesflow.users.choices import Role
+from salesflow.users.models import Team, User
+
+PASSWORD = "Salesflow-test-2026"
+
+
+@dataclass
+class Personas:
+    admin: User
+    manager: User
+    rep: User
+    teammate: User
+    assistant: User
+    support: User
+    outsider: User
+    other_manager: User
+    team_a: Team
+    team_b: Team
+    department: Team
+
+    def all(self) -> dict[str, User]:
+        return {
+            name: getattr(self, name)
+            for name in ("admin", "manager", "rep", "teammate", "assistant", "support", "outsider", "other_manager")
+        }
+
+
+def _user(username: str, role: str, team: Team | None, display: str) -> User:
+    user = User(username=username, role=role, team=team, display_name=display, email=f"{username}@example.com")
+    user.is_superuser = user.is_staff = role == Role.ADMIN
+    user.set_password(PASSWORD)
+    user.save()
+    return user
+
+
+def make_personas() -> Personas:
+    department = Team.objects.create(name="销售部")
+    team_a = Team.objects.create(name="华东一组", parent=department)
+    team_b = Team.objects.create(name="华南一组")
+    admin = _user("admin", Role.ADMIN, None, "系统管理员")
+    manager = _user("manager", Role.MANAGER, department, "王经理")
+    rep = _user("rep", Role.REP, team_a, "张伟")
+    teammate = _user("teammate", Role.REP, team_a, "李娜")
+    assistant = _user("assistant", Role.ASSISTANT, team_a, "赵助理")
+    support = _user("support", Role.SUPPORT, team_a, "陈工")
+    outsider = _user("outsider", Role.REP, team_b, "刘洋")
+    other_manager = _user("other_manager", Role.MANAGER, team_b, "孙经理")
+    department.manager = manager
+    department.save()
+    team_b.manager = other_manager
+    team_b.save()
+    assistant.delegated_reps.add(rep)
+    return Personas(
+        admin=admin,
+        manager=manager,
+        rep=rep,
+        teammate=teammate,
+        assistant=assistant,
+        support=support,
+        outsider=outsider,
+        other_manager=other_manager,
+        team_a=team_a,
+        team_b=team_b,
+        department=department,
+    )
