@@ -13,6 +13,7 @@ def _todo(request, pk=None):
 urlpatterns = [
     path("", _todo, name="list"),
     path("create/", _todo, name="create"),
+    path("panel/", _todo, name="panel"),
     path("<int:pk>/", _todo, name="detail"),
     path("<int:pk>/edit/", _todo, name="edit"),
     path("<int:pk>/delete/", _todo, name="delete"),
