@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "ninja",  # serves the bundled Swagger UI for /api/v1/docs (no CDN)
     "salesflow.core",
     "salesflow.users",
     "salesflow.parties",
@@ -151,6 +152,7 @@ SALESFLOW_CURRENCIES = _env_list("SALESFLOW_CURRENCIES", ["CNY", "USD", "EUR", "
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -163,9 +165,11 @@ STORAGES = {
 MEDIA_ROOT = DATA_DIR / "media"
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = _env_bool("SECURE_COOKIES", not DEBUG)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Behind HTTPS set SECURE_SSL_REDIRECT=1; cookies then default to Secure as well. The embedded
+# installation (`make run`) serves plain HTTP on 127.0.0.1, where Secure cookies would break login.
 SECURE_SSL_REDIRECT = _env_bool("SECURE_SSL_REDIRECT", False)
+SESSION_COOKIE_SECURE = _env_bool("SECURE_COOKIES", SECURE_SSL_REDIRECT)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
@@ -186,3 +190,7 @@ NINJA_PAGINATION_PER_PAGE = 50
 MESSAGE_TAGS = {40: "danger"}
 FORMS_URLFIELD_ASSUME_HTTPS = True
 APP_NAME = _("Salesflow")
+
+if TESTING:
+    # Fast hashing keeps persona set-up cheap; production keeps Django's PBKDF2 default.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
