@@ -1,3 +1,196 @@
-from ninja import Router
+"""``/api/v1/activities``: list, read, create, update, delete, complete, and My day.
 
-router = Router()
+Endpoints parse the payload, resolve every id through the access functions (unseen →
+404, not writable → 403) and call the same services as the web UI.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import Query, Router
+
+from salesflow.activities.models import Activity
+from salesflow.activities.permissions import get_activity_for_user
+from salesflow.activities.schemas import (
+    ActivityFilters,
+    ActivityIn,
+    ActivityListOut,
+    ActivityOut,
+    ActivityPatch,
+    CompleteIn,
+    MyDayOut,
+)
+from salesflow.activities.selectors import activity_list, my_day
+from salesflow.activities.services import activity_complete, activity_create, activity_delete, activity_update
+from salesflow.core.errors import ServiceError, ValidationFailed
+from salesflow.leads.permissions import get_lead_for_user
+from salesflow.parties.permissions import get_account_for_user, get_contact_for_user
+from salesflow.sales.permissions import get_opportunity_for_user
+from salesflow.users.models import User
+
+router = Router(tags=["activities"])
+
+# Service field names → API field names, so field errors point at what the client sent.
+_API_FIELDS = {
+    "owner": "owner_id",
+    "lead": "lead_id",
+    "account": "account_id",
+    "contact": "contact_id",
+    "opportunity": "opportunity_id",
+}
+
+
+def _user(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+def _renamed(exc: ServiceError) -> ServiceError:
+    exc.field_errors = {_API_FIELDS.get(k, k): v for k, v in exc.field_errors.items()}
+    return exc
+
+
+def _owner(owner_id: int) -> User:
+    owner = User.objects.filter(pk=owner_id, is_active=True).first()
+    if owner is None:
+        raise ValidationFailed(_("The activity could not be saved."), field_errors={"owner_id": [_("Unknown user.")]})
+    return owner
+
+
+def _reload(user: User, activity: Activity) -> Activity:
+    return get_activity_for_user(user, activity.pk)
+
+
+@router.get("", response=ActivityListOut, summary="List activities")
+@router.get("/", response=ActivityListOut, include_in_schema=False)
+def list_activities(request: HttpRequest, filters: Query[ActivityFilters]) -> dict[str, Any]:
+    """Visible activities, filtered, sorted and paged; ``count`` is the total.
+
+    Record filters (``lead``, ``account``, ``contact``, ``opportunity``) must name visible records (else 404).
+    """
+    user = _user(request)
+    if filters.lead is not None:
+        get_lead_for_user(user, filters.lead)
+    if filters.account is not None:
+        get_account_for_user(user, filters.account)
+    if filters.contact is not None:
+        get_contact_for_user(user, filters.contact)
+    if filters.opportunity is not None:
+        get_opportunity_for_user(user, filters.opportunity)
+    qs = activity_list(
+        user,
+        q=filters.q,
+        kind=filters.kind,
+        done=filters.done,
+        owner=filters.owner,
+        due_from=filters.due_from,
+        due_to=filters.due_to,
+        sort=filters.sort,
+        lead=filters.lead,
+        account=filters.account,
+        contact=filters.contact,
+        opportunity=filters.opportunity,
+    )
+    return {"count": qs.count(), "items": list(qs[filters.offset : filters.offset + filters.limit])}
+
+
+@router.get("/my-day", response=MyDayOut, summary="The caller's My day")
+def get_my_day(request: HttpRequest, date: str = "") -> dict[str, Any]:
+    """Overdue, due today, follow-ups due and deals without a next step for ``date`` (default: today)."""
+    from datetime import date as date_type
+
+    day = timezone.localdate()
+    if date:
+        try:
+            day = date_type.fromisoformat(date)
+        except ValueError:
+            raise ValidationFailed(
+                _("The input is not valid."), field_errors={"date": [_("Enter a valid date (YYYY-MM-DD).")]}
+            ) from None
+    result = my_day(_user(request), day)
+    return {
+        "today": result.today,
+        "overdue": result.overdue,
+        "due_today": result.due_today,
+        "follow_ups": result.follow_ups,
+        "no_next_step": result.no_next_step,
+    }
+
+
+@router.get("/{int:activity_id}", response=ActivityOut, summary="Read an activity")
+def get_activity(request: HttpRequest, activity_id: int) -> Activity:
+    return get_activity_for_user(_user(request), activity_id)
+
+
+@router.post("", response={201: ActivityOut}, summary="Log or plan an activity")
+@router.post("/", response={201: ActivityOut}, include_in_schema=False)
+def create_activity(request: HttpRequest, payload: ActivityIn) -> tuple[int, Activity]:
+    """Linked records need read access only; unseen ids are 404 and nothing is written."""
+    user = _user(request)
+    owner = _owner(payload.owner_id) if payload.owner_id is not None else None
+    lead = get_lead_for_user(user, payload.lead_id) if payload.lead_id is not None else None
+    account = get_account_for_user(user, payload.account_id) if payload.account_id is not None else None
+    contact = get_contact_for_user(user, payload.contact_id) if payload.contact_id is not None else None
+    opportunity = get_opportunity_for_user(user, payload.opportunity_id) if payload.opportunity_id is not None else None
+    try:
+        activity = activity_create(
+            actor=user,
+            kind=payload.kind,
+            subject=payload.subject,
+            owner=owner,
+            description=payload.description,
+            due_at=payload.due_at,
+            done=payload.done,
+            outcome=payload.outcome,
+            next_follow_up=payload.next_follow_up,
+            lead=lead,
+            account=account,
+            contact=contact,
+            opportunity=opportunity,
+        )
+    except ServiceError as exc:
+        raise _renamed(exc) from None
+    return 201, _reload(user, activity)
+
+
+@router.patch("/{int:activity_id}", response=ActivityOut, summary="Change an activity")
+def update_activity(request: HttpRequest, activity_id: int, payload: ActivityPatch) -> Activity:
+    user = _user(request)
+    activity = get_activity_for_user(user, activity_id, write=True)
+    sent = payload.model_dump(exclude_unset=True)
+    changes: dict[str, Any] = {}
+    for field in ("kind", "subject", "description", "outcome"):
+        if field in sent:
+            changes[field] = sent[field] or ""
+    for field in ("due_at", "next_follow_up"):
+        if field in sent:
+            changes[field] = sent[field]
+    if sent.get("done") is not None:
+        changes["done"] = sent["done"]
+    if sent.get("owner_id") is not None:
+        changes["owner"] = _owner(sent["owner_id"])
+    try:
+        activity_update(actor=user, activity=activity, **changes)
+    except ServiceError as exc:
+        raise _renamed(exc) from None
+    return _reload(user, activity)
+
+
+@router.delete("/{int:activity_id}", response={204: None}, summary="Delete an activity")
+def delete_activity(request: HttpRequest, activity_id: int) -> tuple[int, None]:
+    user = _user(request)
+    activity = get_activity_for_user(user, activity_id, write=True)
+    activity_delete(actor=user, activity=activity)
+    return 204, None
+
+
+@router.post("/{int:activity_id}/complete", response=ActivityOut, summary="Mark an activity done (idempotent)")
+def complete_activity(request: HttpRequest, activity_id: int, payload: CompleteIn | None = None) -> Activity:
+    user = _user(request)
+    activity = get_activity_for_user(user, activity_id, write=True)
+    body = payload or CompleteIn()
+    activity_complete(actor=user, activity=activity, outcome=body.outcome, next_follow_up=body.next_follow_up)
+    return _reload(user, activity)

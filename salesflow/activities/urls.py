@@ -1,21 +1,15 @@
-"""PLACEHOLDER: replace with real views."""
-
-from django.http import HttpResponse
 from django.urls import path
+
+from salesflow.activities import views
 
 app_name = "activities"
 
-
-def _todo(request, pk=None):
-    return HttpResponse("todo")
-
-
 urlpatterns = [
-    path("", _todo, name="list"),
-    path("create/", _todo, name="create"),
-    path("panel/", _todo, name="panel"),
-    path("<int:pk>/", _todo, name="detail"),
-    path("<int:pk>/edit/", _todo, name="edit"),
-    path("<int:pk>/delete/", _todo, name="delete"),
-    path("<int:pk>/complete/", _todo, name="complete"),
+    path("", views.activity_list_view, name="list"),
+    path("create/", views.activity_create_view, name="create"),
+    path("panel/", views.activity_panel_view, name="panel"),
+    path("<int:pk>/", views.activity_detail_view, name="detail"),
+    path("<int:pk>/edit/", views.activity_edit_view, name="edit"),
+    path("<int:pk>/delete/", views.activity_delete_view, name="delete"),
+    path("<int:pk>/complete/", views.activity_complete_view, name="complete"),
 ]

@@ -1,11 +1,7 @@
-"""PLACEHOLDER: My day."""
+"""The home page: My day."""
 
-from django.http import HttpResponse
 from django.urls import path
 
+from salesflow.activities import views
 
-def _todo(request):
-    return HttpResponse("todo")
-
-
-urlpatterns = [path("", _todo, name="home")]
+urlpatterns = [path("", views.my_day_view, name="home")]

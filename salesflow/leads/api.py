@@ -1,3 +1,192 @@
-from ninja import Router
+"""``/api/v1/leads``: list, read, create, change, delete, qualify, disqualify, reopen, convert.
 
-router = Router()
+Endpoints parse with schemas, resolve ids through the access functions and call the same
+services as the web pages; refusals come back in the API's error envelope.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Query, Router
+
+from salesflow.core.errors import ValidationFailed
+from salesflow.leads.models import DisqualifyReason, Lead
+from salesflow.leads.permissions import get_lead_for_user
+from salesflow.leads.schemas import (
+    ConvertIn,
+    ConvertOut,
+    DisqualifyIn,
+    DisqualifyReasonOut,
+    LeadIn,
+    LeadListOut,
+    LeadListQuery,
+    LeadOut,
+    LeadPatch,
+    QualifyIn,
+)
+from salesflow.leads.selectors import disqualify_reasons, lead_list
+from salesflow.leads.services import (
+    LeadChanges,
+    lead_convert,
+    lead_create,
+    lead_delete,
+    lead_disqualify,
+    lead_qualify,
+    lead_reopen,
+    lead_update,
+)
+from salesflow.parties.permissions import get_account_for_user
+from salesflow.sales.models import Stage
+from salesflow.users.models import Territory, User
+from salesflow.users.permissions import assignable_users_for
+
+router = Router(tags=["leads"])
+
+
+def _actor(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+def _invalid(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed(_("The input is not valid."), field_errors={field: [message]})
+
+
+def _owner(actor: User, pk: int | None, *, current: Lead | None = None) -> User | None:
+    """The user ``pk`` if ``actor`` may assign to them (the current owner is always accepted)."""
+    if pk is None:
+        return None
+    if current is not None and current.owner_id == pk:
+        return current.owner
+    owner = assignable_users_for(actor).filter(pk=pk).first()
+    if owner is None:
+        raise _invalid("owner", _("You cannot assign leads to this user."))
+    return owner
+
+
+def _region(pk: int | None) -> Territory | None:
+    if pk is None:
+        return None
+    region = Territory.objects.filter(pk=pk).first()
+    if region is None:
+        raise _invalid("region", _("Unknown region."))
+    return region
+
+
+@router.get("", response=LeadListOut, summary="Leads the caller can see, filtered, sorted and paged")
+def list_leads(request: HttpRequest, filters: Query[LeadListQuery]) -> dict[str, Any]:
+    qs = lead_list(
+        _actor(request),
+        q=filters.q,
+        status=filters.status,
+        source_channel=filters.source_channel,
+        owner=filters.owner or None,
+        sort=filters.sort,
+    ).select_related("disqualify_reason")
+    items = list(qs[filters.offset : filters.offset + filters.limit])
+    return {"count": qs.count(), "items": items}
+
+
+@router.get("/disqualify-reasons", response=list[DisqualifyReasonOut], summary="Active disqualify reasons")
+def list_disqualify_reasons(request: HttpRequest) -> list[DisqualifyReason]:
+    return list(disqualify_reasons())
+
+
+@router.get("/{int:lead_id}", response=LeadOut, summary="One lead")
+def get_lead(request: HttpRequest, lead_id: int) -> Lead:
+    return get_lead_for_user(_actor(request), lead_id)
+
+
+@router.post("", response={201: LeadOut}, summary="Create a lead")
+def create_lead(request: HttpRequest, payload: LeadIn) -> tuple[int, Lead]:
+    actor = _actor(request)
+    data = payload.dict()
+    owner_id = data.pop("owner")
+    owner = _owner(actor, owner_id) if "owner" in payload.model_fields_set else actor
+    region = _region(data.pop("region"))
+    lead = lead_create(actor=actor, owner=owner, region=region, **data)
+    return 201, lead
+
+
+@router.patch("/{int:lead_id}", response=LeadOut, summary="Change some fields of a lead")
+def update_lead(request: HttpRequest, lead_id: int, payload: LeadPatch) -> Lead:
+    actor = _actor(request)
+    lead = get_lead_for_user(actor, lead_id, write=True)
+    data: dict[str, Any] = payload.dict(exclude_unset=True)
+    if "owner" in data:
+        data["owner"] = _owner(actor, data["owner"], current=lead)
+    if "region" in data:
+        data["region"] = _region(data["region"])
+    changes: LeadChanges = data  # type: ignore[assignment]
+    return lead_update(actor=actor, lead=lead, changes=changes)
+
+
+@router.delete("/{int:lead_id}", response={204: None}, summary="Delete a lead (not once converted)")
+def delete_lead(request: HttpRequest, lead_id: int) -> tuple[int, None]:
+    actor = _actor(request)
+    lead_delete(actor=actor, lead=get_lead_for_user(actor, lead_id, write=True))
+    return 204, None
+
+
+@router.post("/{int:lead_id}/qualify", response=LeadOut, summary="Record BANT answers and qualify the lead")
+def qualify_lead(request: HttpRequest, lead_id: int, payload: QualifyIn) -> Lead:
+    actor = _actor(request)
+    lead = get_lead_for_user(actor, lead_id, write=True)
+    return lead_qualify(actor=actor, lead=lead, **payload.dict())
+
+
+@router.post("/{int:lead_id}/disqualify", response=LeadOut, summary="Disqualify the lead with a reason")
+def disqualify_lead(request: HttpRequest, lead_id: int, payload: DisqualifyIn) -> Lead:
+    actor = _actor(request)
+    lead = get_lead_for_user(actor, lead_id, write=True)
+    reason = DisqualifyReason.objects.filter(code=payload.reason).first()
+    if reason is None:
+        raise _invalid("reason", _("Unknown disqualify reason."))
+    return lead_disqualify(actor=actor, lead=lead, reason=reason, note=payload.note)
+
+
+@router.post("/{int:lead_id}/reopen", response=LeadOut, summary="Reopen a disqualified lead")
+def reopen_lead(request: HttpRequest, lead_id: int) -> Lead:
+    actor = _actor(request)
+    return lead_reopen(actor=actor, lead=get_lead_for_user(actor, lead_id, write=True))
+
+
+@router.post("/{int:lead_id}/convert", response=ConvertOut, summary="Convert a qualified lead")
+def convert_lead(request: HttpRequest, lead_id: int, payload: ConvertIn) -> dict[str, Any]:
+    actor = _actor(request)
+    lead = get_lead_for_user(actor, lead_id, write=True)
+    account = None
+    if payload.account is not None:
+        try:
+            account = get_account_for_user(actor, payload.account, write=True)
+        except Http404:
+            raise _invalid("account", _("Unknown account.")) from None
+    stage = None
+    if payload.stage is not None:
+        stage = Stage.objects.select_related("pipeline").filter(pk=payload.stage).first()
+        if stage is None:
+            raise _invalid("stage", _("Unknown stage."))
+    result = lead_convert(
+        actor=actor,
+        lead=lead,
+        account=account,
+        create_contact=payload.create_contact,
+        contact_role=payload.contact_role,
+        create_opportunity=payload.create_opportunity,
+        opportunity_name=payload.opportunity_name,
+        amount=payload.amount,
+        expected_close_date=payload.expected_close_date,
+        stage=stage,
+    )
+    return {
+        "lead_id": result.lead.pk,
+        "account_id": result.account.pk,
+        "account_created": result.account_created,
+        "contact_id": result.contact.pk if result.contact else None,
+        "contact_created": result.contact_created,
+        "opportunity_id": result.opportunity.pk if result.opportunity else None,
+    }

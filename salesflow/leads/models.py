@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from salesflow.core.models import TimestampedModel, TranslatedNameModel
 from salesflow.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
@@ -20,7 +21,7 @@ class DisqualifyReason(TranslatedNameModel, TimestampedModel):
 
     code = models.SlugField(_("code"), max_length=50, unique=True)
     is_active = models.BooleanField(_("active"), default=True)
-    position = models.PositiveIntegerField(_("position"), default=0)
+    position = models.PositiveIntegerField(pgettext_lazy("ordering", "position"), default=0)
 
     class Meta:
         ordering = ["position", "id"]
@@ -33,7 +34,7 @@ class Lead(TimestampedModel):
     converted (or disqualified); a converted lead points at what it became."""
 
     # person
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=100)
     title = models.CharField(_("position"), max_length=100, blank=True)
     mobile = models.CharField(_("mobile"), max_length=40, blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)

@@ -1,13 +1,503 @@
-"""Writes for leads: create, update, qualify, disqualify, convert."""
+"""Writes for leads: create, update, delete, qualify (BANT), disqualify, reopen and convert.
+
+Every function validates first and raises ``ValidationFailed`` before writing anything, writes
+its audit event in the same transaction, and refuses state changes that no longer apply with
+``Conflict``. Callers resolve ids through the access functions before calling.
+"""
 
 from __future__ import annotations
 
-from django.db import transaction
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any, TypedDict
 
-from salesflow.core.audit import record_event
-from salesflow.leads.choices import LeadStatus
-from salesflow.leads.models import Lead
-from salesflow.users.models import User
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from salesflow.core.audit import changed_fields, record_event
+from salesflow.core.errors import Conflict, Forbidden, ValidationFailed
+from salesflow.core.money import quantize
+from salesflow.leads.choices import BantAnswer, LeadStatus
+from salesflow.leads.models import DisqualifyReason, Lead
+from salesflow.parties.choices import BuyingRole, Industry, SourceChannel, SubChannel
+from salesflow.parties.models import Account, Contact
+from salesflow.parties.permissions import accounts_visible_to, can_write_account
+from salesflow.parties.services import account_create, contact_create, credit_code_is_valid, normalize_credit_code
+from salesflow.sales.choices import StageKind
+from salesflow.sales.models import Opportunity, Stage
+from salesflow.sales.services import opportunity_create
+from salesflow.users.models import Territory, User
+from salesflow.users.permissions import assignable_users_for, can_see_unowned, writable_owner_ids
+
+# --- normalisation ---------------------------------------------------------------------------
+
+_PHONE_SEPARATORS = re.compile(r"[\s\-–—().·/]")
+# Mainland mobile numbers, optionally written with the country code (+86, 0086 or 86).
+_CN_MOBILE = re.compile(r"^(?:\+86|0086|86)?(1[3-9]\d{9})$")
+# Something that looks like it was meant to be a Chinese mobile (so it must be a valid one).
+_CN_MOBILE_LIKE = re.compile(r"^(?:\+86|0086|86)?1\d{8,11}$")
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_INTERNATIONAL = re.compile(r"^\+[1-9]\d{6,14}$")
+_LANDLINE = re.compile(r"^\+?\d{5,20}$")
+
+
+def normalize_phone(value: str) -> str:
+    """Canonical form of a phone number as typed by people.
+
+    Full-width characters become ASCII; spaces, dashes, dots, slashes and brackets are removed;
+    a mainland mobile number written with a country code (``+86 138-1234-5678``) becomes its
+    eleven digits (``13812345678``). Other numbers keep their digits and a leading ``+``.
+    Idempotent: normalising a normalised number returns it unchanged.
+    """
+    text, previous = value or "", None
+    while text != previous:  # removing separators can create new NFKC compositions
+        previous, text = text, _PHONE_SEPARATORS.sub("", unicodedata.normalize("NFKC", text))
+    match = _CN_MOBILE.match(text)
+    return match.group(1) if match else text
+
+
+def mobile_error(normalised: str) -> str | None:
+    """Why a normalised mobile number is not acceptable (``None`` when it is fine or empty).
+
+    Mainland numbers must be ``1[3-9]`` followed by nine digits; numbers of other countries
+    are accepted in international form (``+44…``).
+    """
+    if not normalised or _MOBILE.match(normalised):
+        return None
+    if _INTERNATIONAL.match(normalised) and not normalised.startswith("+86"):
+        return None
+    return _("Enter a valid mainland mobile number, e.g. 138 1234 5678.")
+
+
+def phone_error(normalised: str) -> str | None:
+    """Why a normalised landline/other phone number is not acceptable (``None`` when fine)."""
+    if not normalised:
+        return None
+    if _CN_MOBILE_LIKE.match(normalised) and not _MOBILE.match(normalised):
+        return _("This looks like a mobile number but is not valid.")
+    if not _LANDLINE.match(normalised):
+        return _("Enter a phone number made of digits, e.g. 021-6888 8888.")
+    return None
+
+
+def normalize_email(value: str) -> str:
+    return (value or "").strip().lower()
+
+
+# --- input checking shared by create and update ----------------------------------------------
+
+
+class LeadChanges(TypedDict, total=False):
+    """The lead fields ``lead_update`` accepts; keys left out are not changed."""
+
+    owner: User | None
+    name: str
+    title: str
+    mobile: str
+    phone: str
+    email: str
+    wechat: str
+    company_name: str
+    credit_code: str
+    industry: str
+    region: Territory | None
+    source_channel: str
+    sub_channel: str
+    campaign: str
+    budget_status: str
+    budget_amount: Decimal | int | str | None
+    authority_status: str
+    need: str
+    timeline: date | None
+    notes: str
+
+
+_TEXT_FIELDS = (
+    "name",
+    "title",
+    "mobile",
+    "phone",
+    "email",
+    "wechat",
+    "company_name",
+    "credit_code",
+    "industry",
+    "source_channel",
+    "sub_channel",
+    "campaign",
+    "budget_status",
+    "authority_status",
+    "need",
+    "notes",
+)
+EDITABLE_FIELDS = frozenset(LeadChanges.__annotations__)
+_MAX_LENGTHS = {field.name: field.max_length for field in Lead._meta.concrete_fields if field.max_length}
+
+
+def _clean(values: dict[str, Any], errors: dict[str, list[str]]) -> dict[str, Any]:
+    """Normalise ``values`` (a full set of editable fields) and collect messages in ``errors``."""
+    out = dict(values)
+    for key in _TEXT_FIELDS:
+        out[key] = (out.get(key) or "").strip()
+    out["mobile"] = normalize_phone(out["mobile"])
+    out["phone"] = normalize_phone(out["phone"])
+    out["email"] = normalize_email(out["email"])
+    out["credit_code"] = normalize_credit_code(out["credit_code"])
+
+    def add(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    if not out["name"]:
+        add("name", _("This field is required."))
+    if not out["source_channel"]:
+        add("source_channel", _("This field is required."))
+    elif out["source_channel"] not in SourceChannel.values:
+        add("source_channel", _("Choose a valid source channel."))
+    if out["sub_channel"] and out["sub_channel"] not in SubChannel.values:
+        add("sub_channel", _("Choose a valid sub-channel."))
+    if out["industry"] and out["industry"] not in Industry.values:
+        add("industry", _("Choose a valid industry."))
+    for key in ("budget_status", "authority_status"):
+        if not out[key]:
+            out[key] = BantAnswer.UNKNOWN
+        elif out[key] not in BantAnswer.values:
+            add(key, _("Choose yes, no or unknown."))
+    if message := mobile_error(out["mobile"]):
+        add("mobile", message)
+    if message := phone_error(out["phone"]):
+        add("phone", message)
+    if out["email"]:
+        try:
+            validate_email(out["email"])
+        except ValidationError:
+            add("email", _("Enter a valid email address."))
+    if out["credit_code"] and not credit_code_is_valid(out["credit_code"]):
+        add("credit_code", _("Enter a valid 18-character unified social credit code."))
+    if not any(out[key] for key in ("mobile", "phone", "email", "wechat")):
+        add("mobile", _("Give at least one way to reach this person: mobile, phone, email or WeChat ID."))
+    amount = out.get("budget_amount")
+    if amount is None or amount == "":
+        out["budget_amount"] = None
+    else:
+        try:
+            out["budget_amount"] = quantize(amount)
+            if out["budget_amount"] < 0:
+                add("budget_amount", _("The budget cannot be negative."))
+        except ValueError:
+            add("budget_amount", _("Enter a number."))
+    for key in _TEXT_FIELDS:
+        max_length = _MAX_LENGTHS.get(key)
+        if max_length and len(out[key]) > max_length and key not in errors:
+            add(key, _("Use at most %(max)d characters.") % {"max": max_length})
+    return out
+
+
+def _check_owner(actor: User | None, owner: User | None, errors: dict[str, list[str]]) -> None:
+    """The owner must be someone ``actor`` may assign to; unassigned needs unowned visibility."""
+    if actor is None:
+        return
+    if owner is None:
+        if not can_see_unowned(actor):
+            errors.setdefault("owner", []).append(_("Choose an owner for the lead."))
+    elif not assignable_users_for(actor).filter(pk=owner.pk).exists():
+        errors.setdefault("owner", []).append(_("You cannot assign leads to this user."))
+
+
+def _snapshot(lead: Lead) -> dict[str, Any]:
+    snap: dict[str, Any] = {key: getattr(lead, key) for key in EDITABLE_FIELDS if key not in ("owner", "region")}
+    snap["owner"] = lead.owner_id
+    snap["region"] = lead.region_id
+    return snap
+
+
+def _locked(lead: Lead) -> Lead:
+    """A fresh copy of ``lead`` with its row locked until the transaction ends."""
+    return Lead.objects.select_for_update().get(pk=lead.pk)
+
+
+def _mirror(lead: Lead, current: Lead) -> None:
+    """Copy the saved state of ``current`` onto the caller's ``lead`` object."""
+    for field in Lead._meta.concrete_fields:
+        setattr(lead, field.attname, getattr(current, field.attname))
+    for name, value in current._state.fields_cache.items():
+        setattr(lead, name, value)
+
+
+# --- create / update / delete ----------------------------------------------------------------
+
+
+@transaction.atomic
+def lead_create(
+    *,
+    actor: User | None,
+    owner: User | None,
+    name: str,
+    source_channel: str,
+    title: str = "",
+    mobile: str = "",
+    phone: str = "",
+    email: str = "",
+    wechat: str = "",
+    company_name: str = "",
+    credit_code: str = "",
+    industry: str = "",
+    region: Territory | None = None,
+    sub_channel: str = "",
+    campaign: str = "",
+    budget_status: str = BantAnswer.UNKNOWN,
+    budget_amount: Decimal | int | str | None = None,
+    authority_status: str = BantAnswer.UNKNOWN,
+    need: str = "",
+    timeline: date | None = None,
+    notes: str = "",
+) -> Lead:
+    """Create a ``new`` lead owned by ``owner`` (``None`` = unassigned).
+
+    Phones are normalised (mainland mobiles to eleven digits), the email lower-cased and the
+    credit code normalised; name, source channel and one way to reach the person are required.
+    ``owner`` must be assignable by ``actor``; unassigned leads need an actor who can see
+    unassigned leads (managers, administrators). ``actor=None`` is a system capture.
+    Raises ``Forbidden`` when ``actor`` may not write any lead, ``ValidationFailed`` (nothing
+    written) for bad input. Audits ``leads.lead.created``.
+    """
+    if actor is not None and writable_owner_ids(actor) == set():
+        raise Forbidden(_("You may not create leads."))
+    errors: dict[str, list[str]] = {}
+    values = _clean(
+        {
+            "name": name,
+            "title": title,
+            "mobile": mobile,
+            "phone": phone,
+            "email": email,
+            "wechat": wechat,
+            "company_name": company_name,
+            "credit_code": credit_code,
+            "industry": industry,
+            "source_channel": source_channel,
+            "sub_channel": sub_channel,
+            "campaign": campaign,
+            "budget_status": budget_status,
+            "budget_amount": budget_amount,
+            "authority_status": authority_status,
+            "need": need,
+            "timeline": timeline,
+            "notes": notes,
+        },
+        errors,
+    )
+    _check_owner(actor, owner, errors)
+    if errors:
+        raise ValidationFailed(_("The lead could not be saved."), field_errors=errors)
+    lead = Lead.objects.create(owner=owner, region=region, status=LeadStatus.NEW, **values)
+    record_event(
+        actor=actor,
+        verb="leads.lead.created",
+        target=lead,
+        data={"owner": owner.pk if owner else None, "source_channel": lead.source_channel},
+    )
+    return lead
+
+
+@transaction.atomic
+def lead_update(*, actor: User | None, lead: Lead, changes: LeadChanges) -> Lead:
+    """Change the given fields of ``lead`` with the same normalisation and checks as create.
+
+    Only keys of ``LeadChanges`` are accepted; the status is changed only by the workflow
+    services. A new owner must be assignable by ``actor``. Raises ``Conflict`` for a converted
+    lead (it is read-only), ``ValidationFailed`` (nothing written) for bad input. Audits
+    ``leads.lead.updated`` with the changed fields (no event when nothing changed).
+    """
+    unknown = set(changes) - EDITABLE_FIELDS
+    if unknown:
+        raise ValidationFailed(
+            _("The lead could not be saved."),
+            field_errors={key: [_("This field cannot be changed here.")] for key in sorted(unknown)},
+        )
+    current = _locked(lead)
+    if current.status == LeadStatus.CONVERTED:
+        raise Conflict(_("A converted lead can no longer be changed."), code="converted")
+    before = _snapshot(current)
+    merged: dict[str, Any] = {key: getattr(current, key) for key in EDITABLE_FIELDS}
+    merged.update(changes)
+    errors: dict[str, list[str]] = {}
+    values = _clean(merged, errors)
+    owner: User | None = values.pop("owner")
+    region: Territory | None = values.pop("region")
+    if "owner" in changes and (owner.pk if owner else None) != current.owner_id:
+        _check_owner(actor, owner, errors)
+    if errors:
+        raise ValidationFailed(_("The lead could not be saved."), field_errors=errors)
+    for key, value in values.items():
+        setattr(current, key, value)
+    current.owner = owner
+    current.region = region
+    diff = changed_fields(before, _snapshot(current))
+    if diff:
+        current.save()
+        record_event(actor=actor, verb="leads.lead.updated", target=current, data={"changes": diff})
+    _mirror(lead, current)
+    return lead
+
+
+@transaction.atomic
+def lead_delete(*, actor: User | None, lead: Lead) -> None:
+    """Delete ``lead`` (its activities go with it). Converted leads are kept as the record of
+    where a deal came from: they raise ``Conflict``. Audits ``leads.lead.deleted``."""
+    current = _locked(lead)
+    if current.status == LeadStatus.CONVERTED:
+        raise Conflict(_("A converted lead cannot be deleted."), code="converted")
+    record_event(
+        actor=actor, verb="leads.lead.deleted", target=current, data={"name": current.name, "status": current.status}
+    )
+    current.delete()
+
+
+# --- workflow --------------------------------------------------------------------------------
+
+_BANT_FIELDS = {"budget_status", "budget_amount", "authority_status", "need", "timeline"}
+
+
+def _set_status(lead: Lead, current: Lead, status: str, fields: dict[str, Any]) -> None:
+    """Write ``status`` and ``fields`` to the locked row and mirror them on ``lead``."""
+    fields = {**fields, "status": status}
+    for key, value in fields.items():
+        setattr(current, key, value)
+    current.save(update_fields=[*fields, "updated_at"])
+    _mirror(lead, current)
+
+
+@transaction.atomic
+def lead_qualify(
+    *,
+    actor: User | None,
+    lead: Lead,
+    budget_status: str | None = None,
+    budget_amount: Decimal | int | str | None = None,
+    authority_status: str | None = None,
+    need: str | None = None,
+    timeline: date | None = None,
+) -> Lead:
+    """Record the BANT answers given (``None`` keeps the stored answer) and mark the lead qualified.
+
+    Only ``new`` and ``contacted`` leads qualify (else ``Conflict``). After applying the
+    answers the BANT must be complete; otherwise ``ValidationFailed`` names the missing
+    elements and nothing is written (answers included). Audits ``leads.lead.qualified``.
+    """
+    current = _locked(lead)
+    if current.status not in (LeadStatus.NEW, LeadStatus.CONTACTED):
+        raise Conflict(
+            _("Only new or contacted leads can be qualified; this lead is %(status)s.")
+            % {"status": current.get_status_display()},
+            code="invalid_status",
+        )
+    answers: dict[str, Any] = {
+        "budget_status": current.budget_status if budget_status is None else budget_status,
+        "budget_amount": current.budget_amount if budget_amount is None else budget_amount,
+        "authority_status": current.authority_status if authority_status is None else authority_status,
+        "need": current.need if need is None else need.strip(),
+        "timeline": current.timeline if timeline is None else timeline,
+    }
+    errors: dict[str, list[str]] = {}
+    for key in ("budget_status", "authority_status"):
+        if answers[key] not in BantAnswer.values:
+            errors[key] = [_("Choose yes, no or unknown.")]
+    if answers["budget_amount"] is not None and answers["budget_amount"] != "":
+        try:
+            answers["budget_amount"] = quantize(answers["budget_amount"])
+            if answers["budget_amount"] < 0:
+                errors["budget_amount"] = [_("The budget cannot be negative.")]
+        except ValueError:
+            errors["budget_amount"] = [_("Enter a number.")]
+    else:
+        answers["budget_amount"] = None
+    if errors:
+        raise ValidationFailed(_("The qualification could not be saved."), field_errors=errors)
+    probe = Lead(**answers)
+    missing = probe.bant_missing
+    if missing:
+        needed = _("Needed to qualify the lead.")
+        field_errors: dict[str, list[str]] = {}
+        if probe.budget_status == BantAnswer.UNKNOWN:
+            field_errors["budget_status"] = [needed]
+        if probe.authority_status == BantAnswer.UNKNOWN:
+            field_errors["authority_status"] = [needed]
+        if not probe.need.strip():
+            field_errors["need"] = [needed]
+        if probe.timeline is None:
+            field_errors["timeline"] = [needed]
+        raise ValidationFailed(
+            _("The BANT is incomplete; still missing: %(missing)s.") % {"missing": ", ".join(missing)},
+            code="bant_incomplete",
+            field_errors=field_errors,
+        )
+    before = {key: getattr(current, key) for key in _BANT_FIELDS}
+    previous = current.status
+    _set_status(lead, current, LeadStatus.QUALIFIED, answers)
+    record_event(
+        actor=actor,
+        verb="leads.lead.qualified",
+        target=lead,
+        data={"from": previous, "to": LeadStatus.QUALIFIED, "changes": changed_fields(before, answers)},
+    )
+    return lead
+
+
+@transaction.atomic
+def lead_disqualify(*, actor: User | None, lead: Lead, reason: DisqualifyReason, note: str = "") -> Lead:
+    """Mark a new, contacted or qualified lead disqualified for ``reason`` (an active reason).
+
+    The reason "other" needs a note. Raises ``Conflict`` from any other status,
+    ``ValidationFailed`` for an inactive reason or a missing note. Audits
+    ``leads.lead.disqualified``.
+    """
+    current = _locked(lead)
+    if current.status not in (LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.QUALIFIED):
+        raise Conflict(
+            _("This lead cannot be disqualified; it is %(status)s.") % {"status": current.get_status_display()},
+            code="invalid_status",
+        )
+    note = (note or "").strip()
+    errors: dict[str, list[str]] = {}
+    if not reason.is_active:
+        errors["reason"] = [_("This reason is no longer in use.")]
+    if reason.code == "other" and not note:
+        errors["note"] = [_("Explain the reason in a note.")]
+    if errors:
+        raise ValidationFailed(_("The lead could not be disqualified."), field_errors=errors)
+    previous = current.status
+    _set_status(lead, current, LeadStatus.DISQUALIFIED, {"disqualify_reason": reason, "disqualify_note": note})
+    record_event(
+        actor=actor,
+        verb="leads.lead.disqualified",
+        target=lead,
+        data={"from": previous, "to": LeadStatus.DISQUALIFIED, "reason": reason.code, "note": note},
+    )
+    return lead
+
+
+@transaction.atomic
+def lead_reopen(*, actor: User | None, lead: Lead) -> Lead:
+    """Bring a disqualified lead back to ``contacted`` and clear its reason (kept in the
+    timeline). Raises ``Conflict`` from any other status. Audits ``leads.lead.reopened``."""
+    current = _locked(lead)
+    if current.status != LeadStatus.DISQUALIFIED:
+        raise Conflict(_("Only disqualified leads can be reopened."), code="invalid_status")
+    reason = current.disqualify_reason.code if current.disqualify_reason else None
+    _set_status(lead, current, LeadStatus.CONTACTED, {"disqualify_reason": None, "disqualify_note": ""})
+    record_event(
+        actor=actor,
+        verb="leads.lead.reopened",
+        target=lead,
+        data={"from": LeadStatus.DISQUALIFIED, "to": LeadStatus.CONTACTED, "reason": reason},
+    )
+    return lead
 
 
 @transaction.atomic
@@ -23,3 +513,205 @@ def lead_mark_contacted(*, actor: User | None, lead: Lead) -> Lead:
             actor=actor, verb="leads.lead.status_changed", target=lead, data={"from": "new", "to": "contacted"}
         )
     return lead
+
+
+# --- conversion ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConversionResult:
+    """What ``lead_convert`` created or linked."""
+
+    lead: Lead
+    account: Account
+    account_created: bool
+    contact: Contact | None
+    contact_created: bool
+    opportunity: Opportunity | None
+
+
+def default_contact_role(lead: Lead) -> str:
+    """Decision maker when the lead confirmed we talk to the decision maker, else "other"."""
+    return BuyingRole.DECISION_MAKER if lead.authority_status == BantAnswer.YES else BuyingRole.OTHER
+
+
+def default_opportunity_name(lead: Lead, account_name: str = "") -> str:
+    """``"<company> – <first line of the need>"``, cut to fit the opportunity name."""
+    company = lead.company_name or account_name or lead.name
+    need = (lead.need or "").strip().splitlines()[0].strip() if (lead.need or "").strip() else ""
+    if len(need) > 80:
+        need = need[:79].rstrip() + "…"
+    name = f"{company} – {need}" if need else company
+    return name[:200]
+
+
+def matching_account(lead: Lead) -> Account | None:
+    """The account (any owner) that has the lead's normalised credit code, if one exists."""
+    code = normalize_credit_code(lead.credit_code)
+    if not code:
+        return None
+    return Account.objects.filter(credit_code=code).select_related("owner").first()
+
+
+def _find_existing_contact(account: Account, lead: Lead) -> Contact | None:
+    """A contact of ``account`` with the lead's mobile or email (so linking does not duplicate)."""
+    candidates = [("mobile", lead.mobile), ("email", lead.email)]
+    for field, value in candidates:
+        if value:
+            found = Contact.objects.filter(account=account, **{field: value}).order_by("pk").first()
+            if found is not None:
+                return found
+    return None
+
+
+@transaction.atomic
+def lead_convert(
+    *,
+    actor: User,
+    lead: Lead,
+    account: Account | None = None,
+    create_contact: bool = True,
+    contact_role: str | None = None,
+    create_opportunity: bool = True,
+    opportunity_name: str = "",
+    amount: Decimal | int | str | None = None,
+    expected_close_date: date | None = None,
+    stage: Stage | None = None,
+) -> ConversionResult:
+    """Turn a qualified lead into an account, a contact and an opportunity — all or nothing.
+
+    ``account`` links an existing account (the caller resolved it with write access); without
+    it, an account with the lead's credit code is linked when ``actor`` may write it, refused
+    with ``ValidationFailed`` (without naming it) when it belongs to someone ``actor`` cannot
+    see or change, and otherwise a new account is created from the lead's company fields.
+    The contact reuses a contact of a linked account with the same mobile or email. The
+    opportunity (owner: the lead owner, else ``actor``) defaults its name, amount and close
+    date from the lead and lists the contact with its buying role.
+
+    The lead row is locked first, so concurrent submissions convert once: the later one gets
+    ``Conflict``; leads that are not qualified raise ``Conflict`` too. Any failure rolls back
+    every write. Audits ``leads.lead.converted`` on the lead, account, contact and
+    opportunity timelines.
+    """
+    current = _locked(lead)
+    if current.status == LeadStatus.CONVERTED:
+        raise Conflict(_("This lead has already been converted."), code="already_converted")
+    if current.status != LeadStatus.QUALIFIED:
+        raise Conflict(
+            _("Only qualified leads can be converted; this lead is %(status)s. Complete the BANT and qualify it first.")
+            % {"status": current.get_status_display()},
+            code="not_qualified",
+        )
+    owner: User = current.owner or actor
+    errors: dict[str, list[str]] = {}
+    role = contact_role or default_contact_role(current)
+    if create_contact and role not in BuyingRole.values:
+        errors["contact_role"] = [_("Choose a valid buying role.")]
+    money: Decimal | None = None
+    if create_opportunity:
+        raw_amount = current.budget_amount if amount is None or amount == "" else amount
+        try:
+            money = quantize(raw_amount if raw_amount is not None else Decimal("0"))
+            if money < 0:
+                errors["amount"] = [_("The amount cannot be negative.")]
+        except ValueError:
+            errors["amount"] = [_("Enter a number.")]
+        if stage is not None and stage.kind != StageKind.OPEN:
+            errors["stage"] = [_("A new opportunity must start in an open stage.")]
+    linked = account
+    if linked is not None and not can_write_account(actor, linked):
+        errors["account"] = [_("You may not add to this account.")]
+    if linked is None:
+        existing = matching_account(current)
+        if existing is not None:
+            visible = accounts_visible_to(actor).filter(pk=existing.pk).exists()
+            if visible and can_write_account(actor, existing):
+                linked = existing
+            else:
+                errors["account"] = [
+                    _(
+                        "An account with this credit code already exists and belongs to another sales rep. "
+                        "Ask your manager to hand it over or to convert this lead."
+                    )
+                ]
+        elif not current.company_name.strip():
+            errors["account"] = [_("The lead has no company name: add one to the lead or link an existing account.")]
+    if errors:
+        raise ValidationFailed(_("The lead could not be converted."), field_errors=errors)
+
+    account_created = linked is None
+    if linked is None:
+        linked = account_create(
+            actor=actor,
+            owner=owner,
+            name=current.company_name,
+            credit_code=current.credit_code,
+            industry=current.industry,
+            region=current.region,
+            source=current.source_channel,
+        )
+    contact: Contact | None = None
+    contact_created = False
+    if create_contact:
+        contact = None if account_created else _find_existing_contact(linked, current)
+        if contact is None:
+            contact = contact_create(
+                actor=actor,
+                account=linked,
+                name=current.name,
+                title=current.title,
+                buying_role=role,
+                mobile=current.mobile,
+                phone=current.phone,
+                email=current.email,
+                wechat=current.wechat,
+                notes=current.notes,
+            )
+            contact_created = True
+    opportunity: Opportunity | None = None
+    if create_opportunity:
+        opportunity = opportunity_create(
+            actor=actor,
+            account=linked,
+            owner=owner,
+            name=opportunity_name.strip() or default_opportunity_name(current, linked.name),
+            amount=money if money is not None else Decimal("0"),
+            pipeline=stage.pipeline if stage is not None else None,
+            stage=stage,
+            expected_close_date=expected_close_date or current.timeline,
+            description=current.need,
+            contacts=[(contact, role)] if contact is not None else [],
+        )
+    now = timezone.now()
+    _set_status(
+        lead,
+        current,
+        LeadStatus.CONVERTED,
+        {
+            "converted_at": now,
+            "converted_account": linked,
+            "converted_contact": contact,
+            "converted_opportunity": opportunity,
+        },
+    )
+    record_event(
+        actor=actor,
+        verb="leads.lead.converted",
+        target=lead,
+        data={
+            "account": linked.pk,
+            "account_created": account_created,
+            "contact": contact.pk if contact else None,
+            "contact_created": contact_created,
+            "opportunity": opportunity.pk if opportunity else None,
+        },
+        related=[linked, contact, opportunity],
+    )
+    return ConversionResult(
+        lead=lead,
+        account=linked,
+        account_created=account_created,
+        contact=contact,
+        contact_created=contact_created,
+        opportunity=opportunity,
+    )

@@ -1,22 +1,20 @@
-"""PLACEHOLDER: replace with real views."""
+"""Lead pages. The names are used across the project (``leads:detail`` …); keep them stable."""
 
-from django.http import HttpResponse
 from django.urls import path
+
+from salesflow.leads import views
 
 app_name = "leads"
 
-
-def _todo(request, pk=None):
-    return HttpResponse("todo")
-
-
 urlpatterns = [
-    path("", _todo, name="list"),
-    path("create/", _todo, name="create"),
-    path("<int:pk>/", _todo, name="detail"),
-    path("<int:pk>/edit/", _todo, name="edit"),
-    path("<int:pk>/delete/", _todo, name="delete"),
-    path("<int:pk>/qualify/", _todo, name="qualify"),
-    path("<int:pk>/disqualify/", _todo, name="disqualify"),
-    path("<int:pk>/convert/", _todo, name="convert"),
+    path("", views.lead_list_view, name="list"),
+    path("create/", views.lead_create_view, name="create"),
+    path("<int:pk>/", views.lead_detail_view, name="detail"),
+    path("<int:pk>/edit/", views.lead_edit_view, name="edit"),
+    path("<int:pk>/delete/", views.lead_delete_view, name="delete"),
+    path("<int:pk>/qualify/", views.lead_qualify_view, name="qualify"),
+    path("<int:pk>/disqualify/", views.lead_disqualify_view, name="disqualify"),
+    path("<int:pk>/reopen/", views.lead_reopen_view, name="reopen"),
+    path("<int:pk>/convert/", views.lead_convert_view, name="convert"),
+    path("<int:pk>/convert/accounts/", views.lead_convert_accounts_view, name="convert_accounts"),
 ]

@@ -1,4 +1,228 @@
-from ninja import Router
+"""JSON API for accounts (``/api/v1/accounts``) and contacts (``/api/v1/contacts``).
 
-accounts_router = Router()
-contacts_router = Router()
+Thin like the views: parse with a schema → access function → the same services as the UI.
+Unseen records are 404, seen but read-only ones 403, refused deletes 409, bad input 400
+with per-field errors (field names as in the request body, e.g. ``owner_id``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, cast
+
+from django.http import Http404, HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Query, Router
+
+from salesflow.core.errors import Forbidden, ValidationFailed
+from salesflow.parties.models import Account, Contact
+from salesflow.parties.permissions import get_account_for_user, get_contact_for_user
+from salesflow.parties.schemas import (
+    OPTIONAL_CHOICES,
+    AccountFilters,
+    AccountIn,
+    AccountListOut,
+    AccountOut,
+    AccountPatch,
+    ContactFilters,
+    ContactIn,
+    ContactListOut,
+    ContactOut,
+    ContactPatch,
+    ErrorOut,
+)
+from salesflow.parties.selectors import account_list, contact_list
+from salesflow.parties.services import (
+    AccountChanges,
+    ContactChanges,
+    account_create,
+    account_delete,
+    account_update,
+    contact_add,
+    contact_delete,
+    contact_update,
+)
+from salesflow.users.models import Territory, User
+from salesflow.users.permissions import assignable_users_for, writable_owner_ids
+
+accounts_router = Router(tags=["accounts"])
+contacts_router = Router(tags=["contacts"])
+
+ERRORS: dict[int, Any] = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut}
+# service field names → request body field names
+_BODY_NAMES = {"owner": "owner_id", "region": "region_id", "account": "account_id"}
+
+
+def _user(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+@contextmanager
+def _body_field_names() -> Iterator[None]:
+    """Report a service's field errors under the names the client sent."""
+    try:
+        yield
+    except ValidationFailed as exc:
+        exc.field_errors = {_BODY_NAMES.get(k, k): v for k, v in exc.field_errors.items()}
+        raise
+
+
+def _invalid(field: str, message: str, what: str) -> ValidationFailed:
+    return ValidationFailed(what, field_errors={field: [message]})
+
+
+def _region(region_id: int | None, what: str) -> Territory | None:
+    if region_id is None:
+        return None
+    region = Territory.objects.filter(pk=region_id).first()
+    if region is None:
+        raise _invalid("region_id", _("Select a valid region."), what)
+    return region
+
+
+def _require_create_right(user: User, message: str) -> None:
+    ids = writable_owner_ids(user)
+    if ids is not None and not ids:
+        raise Forbidden(message)
+
+
+def _writable_account(user: User, account_id: int, what: str) -> Account:
+    """An account from the request body: unseen → 400 on ``account_id``; read-only → 403."""
+    try:
+        return get_account_for_user(user, account_id, write=True)
+    except Http404:
+        raise _invalid("account_id", _("Select a valid account."), what) from None
+
+
+def _choices_blank(data: dict[str, Any]) -> dict[str, Any]:
+    """Optional choices arrive as ``None`` for "not set"; the models store ``""``."""
+    return {k: ("" if k in OPTIONAL_CHOICES and v is None else v) for k, v in data.items()}
+
+
+def _paged(qs: Any, limit: int, offset: int) -> dict[str, Any]:
+    return {"count": qs.count(), "items": list(qs[offset : offset + limit])}
+
+
+# --- accounts --------------------------------------------------------------------------------------
+
+
+@accounts_router.get("/", response=AccountListOut, summary="List visible accounts")
+def list_accounts(request: HttpRequest, filters: Query[AccountFilters]) -> dict[str, Any]:
+    qs = account_list(
+        _user(request),
+        q=filters.q,
+        lifecycle=filters.lifecycle or "",
+        grade=filters.grade or "",
+        industry=filters.industry or "",
+        region=filters.region,
+        owner=filters.owner,
+        sort=filters.sort,
+    )
+    return _paged(qs, filters.limit, filters.offset)
+
+
+@accounts_router.get("/{pk}", response={200: AccountOut, **ERRORS}, summary="One account")
+def get_account(request: HttpRequest, pk: int) -> Account:
+    return get_account_for_user(_user(request), pk)
+
+
+@accounts_router.post("/", response={201: AccountOut, **ERRORS}, summary="Create an account")
+def create_account(request: HttpRequest, payload: AccountIn) -> tuple[int, Account]:
+    user = _user(request)
+    what = _("The account could not be saved.")
+    _require_create_right(user, _("You may not create accounts."))
+    owner = user
+    if payload.owner_id is not None:
+        chosen = assignable_users_for(user).filter(pk=payload.owner_id).first()
+        if chosen is None:
+            raise _invalid("owner_id", _("You may not assign records to this user."), what)
+        owner = chosen
+    region = _region(payload.region_id, what)
+    data = _choices_blank(payload.dict(exclude={"owner_id", "region_id"}))
+    with _body_field_names():
+        account = account_create(actor=user, owner=owner, region=region, **data)
+    return 201, account
+
+
+@accounts_router.patch("/{pk}", response={200: AccountOut, **ERRORS}, summary="Change some fields of an account")
+def update_account(request: HttpRequest, pk: int, payload: AccountPatch) -> Account:
+    user = _user(request)
+    account = get_account_for_user(user, pk, write=True)
+    what = _("The account could not be saved.")
+    data = _choices_blank(payload.dict(exclude_unset=True))
+    changes: dict[str, Any] = {k: v for k, v in data.items() if k not in ("owner_id", "region_id")}
+    if "region_id" in data:
+        changes["region"] = _region(data["region_id"], what)
+    if "owner_id" in data:
+        owner = User.objects.filter(pk=data["owner_id"], is_active=True).first()
+        if owner is None:
+            raise _invalid("owner_id", _("You may not assign records to this user."), what)
+        changes["owner"] = owner
+    with _body_field_names():
+        return account_update(actor=user, account=account, **cast(AccountChanges, changes))
+
+
+@accounts_router.delete(
+    "/{pk}", response={204: None, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}, summary="Delete an account"
+)
+def delete_account(request: HttpRequest, pk: int) -> tuple[int, None]:
+    user = _user(request)
+    account = get_account_for_user(user, pk, write=True)
+    account_delete(actor=user, account=account)
+    return 204, None
+
+
+# --- contacts --------------------------------------------------------------------------------------
+
+
+@contacts_router.get("/", response=ContactListOut, summary="List contacts of visible accounts")
+def list_contacts(request: HttpRequest, filters: Query[ContactFilters]) -> dict[str, Any]:
+    qs = contact_list(
+        _user(request),
+        q=filters.q,
+        account=filters.account,
+        buying_role=filters.buying_role or "",
+        sort=filters.sort,
+    )
+    return _paged(qs, filters.limit, filters.offset)
+
+
+@contacts_router.get("/{pk}", response={200: ContactOut, **ERRORS}, summary="One contact with the sales archive")
+def get_contact(request: HttpRequest, pk: int) -> Contact:
+    return get_contact_for_user(_user(request), pk)
+
+
+@contacts_router.post("/", response={201: ContactOut, **ERRORS}, summary="Create a contact")
+def create_contact(request: HttpRequest, payload: ContactIn) -> tuple[int, Contact]:
+    user = _user(request)
+    what = _("The contact could not be saved.")
+    _require_create_right(user, _("You may not create contacts."))
+    account = _writable_account(user, payload.account_id, what)
+    data = payload.dict(exclude={"account_id"})
+    with _body_field_names():
+        contact = contact_add(actor=user, account=account, **data)
+    return 201, contact
+
+
+@contacts_router.patch("/{pk}", response={200: ContactOut, **ERRORS}, summary="Change some fields of a contact")
+def update_contact(request: HttpRequest, pk: int, payload: ContactPatch) -> Contact:
+    user = _user(request)
+    contact = get_contact_for_user(user, pk, write=True)
+    what = _("The contact could not be saved.")
+    data: Mapping[str, Any] = payload.dict(exclude_unset=True)
+    changes: dict[str, Any] = {k: v for k, v in data.items() if k != "account_id"}
+    if "account_id" in data:
+        changes["account"] = _writable_account(user, data["account_id"], what)
+    with _body_field_names():
+        return contact_update(actor=user, contact=contact, **cast(ContactChanges, changes))
+
+
+@contacts_router.delete(
+    "/{pk}", response={204: None, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}, summary="Delete a contact"
+)
+def delete_contact(request: HttpRequest, pk: int) -> tuple[int, None]:
+    user = _user(request)
+    contact = get_contact_for_user(user, pk, write=True)
+    contact_delete(actor=user, contact=contact)
+    return 204, None

@@ -6,3 +6,17 @@ class PartiesConfig(AppConfig):
     name = "salesflow.parties"
     label = "parties"
     verbose_name = _("Customers")
+
+    def ready(self) -> None:
+        from salesflow.core.timeline import register_verbs
+
+        register_verbs(
+            {
+                "parties.account.created": _("created the account"),
+                "parties.account.updated": _("updated the account"),
+                "parties.account.deleted": _("deleted the account"),
+                "parties.contact.created": _("added the contact"),
+                "parties.contact.updated": _("updated the contact"),
+                "parties.contact.deleted": _("deleted the contact"),
+            }
+        )

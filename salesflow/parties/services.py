@@ -4,15 +4,25 @@ transaction; on ``ValidationFailed`` nothing has been written."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Any, TypedDict, Unpack
 
-from django.db import transaction
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, models, transaction
+from django.db.models import ProtectedError, RestrictedError
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from salesflow.core.audit import record_event
-from salesflow.core.errors import ValidationFailed
+from salesflow.core.audit import changed_fields, record_event
+from salesflow.core.errors import Conflict, ValidationFailed
 from salesflow.parties.choices import BuyingRole, Lifecycle
 from salesflow.parties.models import Account, Contact
+from salesflow.parties.permissions import can_write_account
+from salesflow.users.choices import Role
 from salesflow.users.models import Territory, User
+from salesflow.users.permissions import assignable_users_for
 
 CREDIT_CODE_RE = re.compile(r"^[0-9A-HJ-NP-RTUWXY]{2}\d{6}[0-9A-HJ-NP-RTUWXY]{10}$")
 _CREDIT_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -138,3 +148,398 @@ def contact_create(
     )
     record_event(actor=actor, verb="parties.contact.created", target=contact, related=[account])
     return contact
+
+
+# --- updates and deletes -------------------------------------------------------------------------
+
+
+class AccountChanges(TypedDict, total=False):
+    """The fields ``account_update`` may change; absent keys stay as they are."""
+
+    name: str
+    credit_code: str
+    industry: str
+    region: Territory | None
+    size: str
+    lifecycle: str
+    grade: str
+    owner: User
+    source: str
+    phone: str
+    website: str
+    address: str
+    description: str
+
+
+class ContactChanges(TypedDict, total=False):
+    """The fields ``contact_update`` may change, including the sales archive (销售档案)."""
+
+    account: Account
+    name: str
+    title: str
+    department: str
+    buying_role: str
+    mobile: str
+    phone: str
+    email: str
+    wechat: str
+    birthday: date | None
+    hobbies: str
+    education: str
+    achievements: str
+    places: str
+    family: str
+    cultural_background: str
+    notes: str
+
+
+ACCOUNT_FIELDS: frozenset[str] = frozenset(AccountChanges.__annotations__)
+CONTACT_FIELDS: frozenset[str] = frozenset(ContactChanges.__annotations__)
+ARCHIVE_FIELDS: tuple[str, ...] = (
+    "birthday",
+    "hobbies",
+    "education",
+    "achievements",
+    "places",
+    "family",
+    "cultural_background",
+)
+# Free-text fields whose surrounding whitespace is meaningful (multi-line notes) are not stripped.
+_UNSTRIPPED = frozenset({"description", "achievements", "notes"})
+
+
+def _check_unknown(changes: Mapping[str, Any], allowed: frozenset[str]) -> None:
+    unknown = set(changes) - allowed
+    if unknown:
+        raise TypeError(f"unexpected fields: {', '.join(sorted(unknown))}")
+
+
+def _clean_text_fields(
+    model: type[models.Model], values: dict[str, Any], errors: dict[str, list[str]]
+) -> dict[str, Any]:
+    """Strip strings and check choices and maximum lengths against the model's fields.
+
+    Returns the cleaned values; adds messages to ``errors`` for values the database would
+    refuse or that are not one of the field's choices.
+    """
+    cleaned: dict[str, Any] = {}
+    for key, value in values.items():
+        field = model._meta.get_field(key)
+        if isinstance(value, str):
+            value = str(value)  # an enum member (API choice) becomes its plain code
+            if key not in _UNSTRIPPED:
+                value = value.strip()
+            max_length = getattr(field, "max_length", None)
+            if max_length is not None and len(value) > max_length:
+                errors.setdefault(key, []).append(
+                    _("Ensure this value has at most %(max)d characters (it has %(length)d).")
+                    % {"max": max_length, "length": len(value)}
+                )
+            choices = getattr(field, "choices", None)
+            if choices and value and value not in {str(c[0]) for c in choices}:
+                errors.setdefault(key, []).append(_("Select a valid choice."))
+        cleaned[key] = value
+    return cleaned
+
+
+def _snapshot(obj: models.Model, keys: Iterable[str]) -> dict[str, Any]:
+    """Current values for ``keys``; foreign keys as their ids so comparisons need no query."""
+    result: dict[str, Any] = {}
+    for key in keys:
+        field = obj._meta.get_field(key)
+        result[key] = getattr(obj, field.attname) if isinstance(field, models.ForeignKey) else getattr(obj, key)
+    return result
+
+
+def _restore(obj: models.Model, before: dict[str, Any], keys: Iterable[str]) -> None:
+    """Put back the values ``_snapshot`` took (after a failed write)."""
+    for key in keys:
+        field = obj._meta.get_field(key)
+        setattr(obj, field.attname if isinstance(field, models.ForeignKey) else key, before[key])
+
+
+def _as_ids(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: (v.pk if isinstance(v, models.Model) else v) for k, v in values.items()}
+
+
+def related_record_counts(obj: models.Model) -> list[tuple[str, int]]:
+    """``[(plural label, count)]`` of the records that deleting ``obj`` would delete or that
+    block its deletion (``PROTECT``/``CASCADE`` relations from any app).
+
+    Relations that merely lose their link (``SET_NULL``) do not count. Discovered through
+    the model registry, so this app needs no import of the apps that point at it.
+    """
+    counts: list[tuple[str, int]] = []
+    for rel in obj._meta.related_objects:
+        if rel.many_to_many or rel.on_delete not in (models.CASCADE, models.PROTECT, models.RESTRICT):
+            continue
+        related_model = rel.related_model
+        count = related_model._base_manager.filter(**{rel.field.name: obj.pk}).count()  # type: ignore[union-attr]
+        if count:
+            counts.append((str(related_model._meta.verbose_name_plural), count))  # type: ignore[union-attr]
+    return counts
+
+
+def _records_listing(counts: list[tuple[str, int]]) -> str:
+    return _(", ").join(_("%(things)s: %(count)d") % {"things": label, "count": n} for label, n in counts)
+
+
+@transaction.atomic
+def account_update(*, actor: User | None, account: Account, **changes: Unpack[AccountChanges]) -> Account:
+    """Change the given fields of ``account`` (absent fields stay) and return it.
+
+    Validates like ``account_create`` (blank name, invalid credit code, a credit code
+    another account already has) plus choices and lengths; a new owner must be one of
+    ``assignable_users_for(actor)`` (any active non-support user when ``actor`` is None).
+    Raises ``ValidationFailed`` with field errors before writing anything. Audits
+    ``parties.account.updated`` with ``changed_fields`` when something changed; an update
+    that changes nothing writes nothing.
+    """
+    _check_unknown(changes, ACCOUNT_FIELDS)
+    errors: dict[str, list[str]] = {}
+    values = _clean_text_fields(Account, dict(changes), errors)
+    if "name" in values and not values["name"]:
+        errors.setdefault("name", []).append(_("This field is required."))
+    if "lifecycle" in values and not values["lifecycle"]:
+        errors.setdefault("lifecycle", []).append(_("This field is required."))
+    if "credit_code" in values:
+        values["credit_code"] = normalize_credit_code(values["credit_code"])
+        code_errors = validate_credit_code(values["credit_code"], exclude_pk=account.pk)
+        if code_errors:
+            errors["credit_code"] = code_errors
+    owner = values.get("owner")
+    if owner is not None and owner.pk != account.owner_id:
+        candidates = (
+            assignable_users_for(actor)
+            if actor is not None
+            else User.objects.filter(is_active=True).exclude(role=Role.SUPPORT)
+        )
+        if not candidates.filter(pk=owner.pk).exists():
+            errors.setdefault("owner", []).append(_("You may not assign records to this user."))
+    if "owner" in values and owner is None:
+        errors.setdefault("owner", []).append(_("This field is required."))
+    if errors:
+        raise ValidationFailed(_("The account could not be saved."), field_errors=errors)
+
+    before = _snapshot(account, values)
+    diff = changed_fields(before, _as_ids(values))
+    if not diff:
+        return account
+    for key in diff:
+        setattr(account, key, values[key])
+    try:
+        with transaction.atomic():
+            account.save(update_fields=[*diff, "updated_at"])
+    except IntegrityError:
+        # another transaction took the credit code between our check and the write
+        _restore(account, before, diff)
+        raise ValidationFailed(
+            _("The account could not be saved."),
+            field_errors={"credit_code": [_("Another account already has this credit code.")]},
+        ) from None
+    record_event(actor=actor, verb="parties.account.updated", target=account, data={"changed_fields": diff})
+    return account
+
+
+@transaction.atomic
+def account_delete(*, actor: User | None, account: Account) -> None:
+    """Delete ``account`` if nothing depends on it.
+
+    Raises ``Conflict`` (nothing deleted) while contacts, opportunities, activities or any
+    other record would be deleted with it or block it; the message says what remains.
+    Locks the row so a concurrent insert cannot slip in between check and delete.
+    Audits ``parties.account.deleted`` (the event keeps the name and credit code).
+    """
+    locked = Account.objects.select_for_update().filter(pk=account.pk).first()
+    if locked is None:
+        return
+    counts = related_record_counts(locked)
+    if counts:
+        message = _("This account still has related records: %(records)s. Delete or move them first.")
+        raise Conflict(message % {"records": _records_listing(counts)}, code="in_use")
+    record_event(
+        actor=actor,
+        verb="parties.account.deleted",
+        target=locked,
+        data={"name": locked.name, "credit_code": locked.credit_code, "owner": locked.owner_id},
+    )
+    try:
+        with transaction.atomic():
+            locked.delete()
+    except (ProtectedError, RestrictedError, IntegrityError):
+        raise Conflict(_("This account is in use by other records and cannot be deleted."), code="in_use") from None
+
+
+def _validate_contact_values(values: dict[str, Any], errors: dict[str, list[str]]) -> dict[str, Any]:
+    values = _clean_text_fields(Contact, values, errors)
+    if "name" in values and not values["name"]:
+        errors.setdefault("name", []).append(_("This field is required."))
+    if "buying_role" in values and not values["buying_role"]:
+        errors.setdefault("buying_role", []).append(_("This field is required."))
+    if values.get("email"):
+        values["email"] = values["email"].lower()
+        try:
+            validate_email(values["email"])
+        except DjangoValidationError:
+            errors.setdefault("email", []).append(_("Enter a valid email address."))
+    birthday = values.get("birthday")
+    if birthday is not None and (not isinstance(birthday, date) or birthday > timezone.localdate()):
+        errors.setdefault("birthday", []).append(_("The birthday cannot be in the future."))
+    return values
+
+
+@transaction.atomic
+def contact_add(
+    *,
+    actor: User | None,
+    account: Account,
+    name: str,
+    title: str = "",
+    department: str = "",
+    buying_role: str = BuyingRole.OTHER,
+    mobile: str = "",
+    phone: str = "",
+    email: str = "",
+    wechat: str = "",
+    birthday: date | None = None,
+    hobbies: str = "",
+    education: str = "",
+    achievements: str = "",
+    places: str = "",
+    family: str = "",
+    cultural_background: str = "",
+    notes: str = "",
+) -> Contact:
+    """Create a contact with every field, the sales archive included, in one step.
+
+    Validates everything first (blank name, lengths, choices, email, a birthday in the
+    future; with an ``actor``, ``account`` must be writable by them) and raises
+    ``ValidationFailed`` before writing anything. Then creates through ``contact_create``
+    (which audits ``parties.contact.created``) and stores the archive in the same transaction.
+    """
+    errors: dict[str, list[str]] = {}
+    if actor is not None and not can_write_account(actor, account):
+        errors["account"] = [_("You may not add contacts to this account.")]
+    archive_in = {
+        "birthday": birthday,
+        "hobbies": hobbies,
+        "education": education,
+        "achievements": achievements,
+        "places": places,
+        "family": family,
+        "cultural_background": cultural_background,
+    }
+    values = _validate_contact_values(
+        {
+            "name": name,
+            "title": title,
+            "department": department,
+            "buying_role": buying_role,
+            "mobile": mobile,
+            "phone": phone,
+            "email": email,
+            "wechat": wechat,
+            "notes": notes,
+            **archive_in,
+        },
+        errors,
+    )
+    if errors:
+        raise ValidationFailed(_("The contact could not be saved."), field_errors=errors)
+    contact = contact_create(
+        actor=actor,
+        account=account,
+        name=values["name"],
+        title=values["title"],
+        department=values["department"],
+        buying_role=values["buying_role"],
+        mobile=values["mobile"],
+        phone=values["phone"],
+        email=values["email"],
+        wechat=values["wechat"],
+        notes=values["notes"],
+    )
+    archive = {key: values[key] for key in ARCHIVE_FIELDS if values[key] not in ("", None)}
+    if archive:
+        for key, value in archive.items():
+            setattr(contact, key, value)
+        contact.save(update_fields=[*archive, "updated_at"])
+    return contact
+
+
+@transaction.atomic
+def contact_update(*, actor: User | None, contact: Contact, **changes: Unpack[ContactChanges]) -> Contact:
+    """Change the given fields of ``contact`` (absent fields stay), the sales archive included.
+
+    Raises ``ValidationFailed`` (nothing written) for a blank name, invalid email, choice or
+    length, or a birthday in the future. Moving the contact to another ``account`` requires
+    that account to be writable by ``actor``, and is refused while the contact is on deals
+    of its current account (the deal's decision-maker map would point at a stranger).
+    Audits ``parties.contact.updated`` with ``changed_fields`` on the contact's timeline and
+    on its account's (both accounts when it moves).
+    """
+    _check_unknown(changes, CONTACT_FIELDS)
+    errors: dict[str, list[str]] = {}
+    values = _validate_contact_values(dict(changes), errors)
+    new_account: Account | None = values.get("account")
+    moving = new_account is not None and new_account.pk != contact.account_id
+    if "account" in values and new_account is None:
+        errors.setdefault("account", []).append(_("This field is required."))
+    if moving and new_account is not None:
+        if actor is not None and not can_write_account(actor, new_account):
+            errors.setdefault("account", []).append(_("You may not move contacts to this account."))
+        elif contact.opportunities.exists():
+            errors.setdefault("account", []).append(
+                _("This contact is on opportunities of the current account; remove it from them first.")
+            )
+    if errors:
+        raise ValidationFailed(_("The contact could not be saved."), field_errors=errors)
+
+    before = _snapshot(contact, values)
+    diff = changed_fields(before, _as_ids(values))
+    if not diff:
+        return contact
+    old_account_id = contact.account_id
+    for key in diff:
+        setattr(contact, key, values[key])
+    contact.save(update_fields=[*diff, "updated_at"])
+    related: list[models.Model] = [contact.account]
+    if moving:
+        related.append(Account(pk=old_account_id))
+    record_event(
+        actor=actor,
+        verb="parties.contact.updated",
+        target=contact,
+        data={"changed_fields": diff},
+        related=related,
+    )
+    return contact
+
+
+@transaction.atomic
+def contact_delete(*, actor: User | None, contact: Contact) -> None:
+    """Delete ``contact`` unless other records depend on it.
+
+    Raises ``Conflict`` (nothing deleted) while the contact is on opportunities or any record
+    would be deleted with it; activities that mention it keep their account link and only
+    lose the contact. Audits ``parties.contact.deleted`` on the account's timeline.
+    """
+    locked = Contact.objects.select_for_update().select_related("account").filter(pk=contact.pk).first()
+    if locked is None:
+        return
+    counts = related_record_counts(locked)
+    if counts:
+        message = _("This contact still has related records: %(records)s. Remove the contact from them first.")
+        raise Conflict(message % {"records": _records_listing(counts)}, code="in_use")
+    record_event(
+        actor=actor,
+        verb="parties.contact.deleted",
+        target=locked,
+        data={"name": locked.name, "account": locked.account_id},
+        related=[locked.account],
+    )
+    try:
+        with transaction.atomic():
+            locked.delete()
+    except (ProtectedError, RestrictedError, IntegrityError):
+        raise Conflict(_("This contact is in use by other records and cannot be deleted."), code="in_use") from None

@@ -1,19 +1,15 @@
-"""PLACEHOLDER: replace with real views."""
+"""Contact pages (联系人)."""
 
-from django.http import HttpResponse
 from django.urls import path
+
+from salesflow.parties import views
 
 app_name = "contacts"
 
-
-def _todo(request, pk=None):
-    return HttpResponse("todo")
-
-
 urlpatterns = [
-    path("", _todo, name="list"),
-    path("create/", _todo, name="create"),
-    path("<int:pk>/", _todo, name="detail"),
-    path("<int:pk>/edit/", _todo, name="edit"),
-    path("<int:pk>/delete/", _todo, name="delete"),
+    path("", views.contact_list_view, name="list"),
+    path("create/", views.contact_create_view, name="create"),
+    path("<int:pk>/", views.contact_detail_view, name="detail"),
+    path("<int:pk>/edit/", views.contact_edit_view, name="edit"),
+    path("<int:pk>/delete/", views.contact_delete_view, name="delete"),
 ]

@@ -1,3 +1,410 @@
-from ninja import Router
+"""Opportunities API (mounted at ``/api/v1/opportunities``).
 
-router = Router()
+Endpoints parse input, resolve every id through an access function, call the same
+services as the web pages and present the result. Configuration routes
+(``/pipelines``, ``/lost-reasons``, ``/competitors``) are declared before the
+``/{id}`` routes, which only match integers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Any, cast
+
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import Query, Router
+
+from salesflow.core.errors import ValidationFailed
+from salesflow.core.money import currency_choices
+from salesflow.parties.models import Contact
+from salesflow.parties.permissions import get_account_for_user, get_contact_for_user
+from salesflow.sales.models import Competitor, LostReason, Opportunity, Stage, StageChange
+from salesflow.sales.permissions import get_opportunity_for_user
+from salesflow.sales.schemas import (
+    CloseIn,
+    CompetitorOut,
+    CompetitorRef,
+    ContactRoleIn,
+    ContactRoleOut,
+    LostReasonOut,
+    MoveIn,
+    OpportunityCreateIn,
+    OpportunityOut,
+    OpportunityPage,
+    OpportunityPatchIn,
+    PipelineOut,
+    ReopenIn,
+    StageChangeOut,
+    StageOut,
+    StageRef,
+)
+from salesflow.sales.selectors import (
+    active_lost_reasons,
+    competitors_all,
+    opportunity_list,
+    pipeline_by_ref,
+    pipelines_with_stages,
+    stage_changes_for,
+    stage_in_pipeline,
+    stall_info,
+    with_relations,
+)
+from salesflow.sales.services import (
+    default_pipeline,
+    opportunity_close,
+    opportunity_create,
+    opportunity_delete,
+    opportunity_move_stage,
+    opportunity_reopen,
+    opportunity_update,
+)
+from salesflow.users.models import User
+from salesflow.users.permissions import assignable_users_for
+
+router = Router(tags=["opportunities"])
+
+MAX_LIMIT = 200
+
+
+def _user(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+def _invalid(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed(_("The input is not valid."), field_errors={field: [message]})
+
+
+@contextmanager
+def _api_field_names() -> Iterator[None]:
+    """Report service field errors under the API's input names (``owner`` → ``owner_id``)."""
+    try:
+        yield
+    except ValidationFailed as exc:
+        exc.field_errors = {API_FIELD_NAMES.get(k, k): v for k, v in exc.field_errors.items()}
+        raise
+
+
+API_FIELD_NAMES = {"owner": "owner_id", "competitors": "competitor_ids", "account": "account_id"}
+
+
+def _stage_ref(stage: Stage) -> StageRef:
+    return StageRef(id=stage.pk, code=stage.code, name=stage.label, kind=stage.kind, probability=stage.probability)
+
+
+def _out(opp: Opportunity) -> OpportunityOut:
+    """Serialise an opportunity loaded with ``with_relations`` (no queries here)."""
+    stalled, _days = stall_info(opp, opp.stage, timezone.now())
+    return OpportunityOut(
+        id=opp.pk,
+        name=opp.name,
+        account_id=opp.account_id,
+        account_name=opp.account.name,
+        owner_id=opp.owner_id,
+        owner_name=str(opp.owner),
+        pipeline_id=opp.pipeline_id,
+        stage=_stage_ref(opp.stage),
+        amount=f"{opp.amount:.2f}",
+        currency=opp.currency,
+        probability=opp.probability,
+        forecast_category=opp.forecast_category,
+        expected_close_date=opp.expected_close_date,
+        next_step=opp.next_step,
+        next_step_date=opp.next_step_date,
+        outcome=opp.outcome,
+        lost_reason=opp.lost_reason.code if opp.lost_reason else None,
+        lost_to_id=opp.lost_to_id,
+        outcome_note=opp.outcome_note,
+        resume_date=opp.resume_date,
+        closed_at=opp.closed_at,
+        stage_entered_at=opp.stage_entered_at,
+        stalled=stalled,
+        description=opp.description,
+        contacts=[
+            ContactRoleOut(contact_id=r.contact_id, name=r.contact.name, role=r.role) for r in opp.contact_roles.all()
+        ],
+        competitors=[CompetitorRef(id=c.pk, name=c.name) for c in opp.competitors.all()],
+        created_at=opp.created_at,
+        updated_at=opp.updated_at,
+    )
+
+
+def _fetch(user: User, pk: int) -> OpportunityOut:
+    return _out(with_relations(opportunity_list(user)).get(pk=pk))
+
+
+def _contacts(
+    user: User, items: list[ContactRoleIn], *, already_linked: Collection[int] = ()
+) -> list[tuple[Contact, str]]:
+    """Resolve contact ids through the access function (contacts already on the deal stay usable)."""
+    result: list[tuple[Contact, str]] = []
+    for item in items:
+        if item.contact_id in already_linked:
+            contact = Contact.objects.get(pk=item.contact_id)
+        else:
+            contact = get_contact_for_user(user, item.contact_id)
+        result.append((contact, str(item.role.value)))
+    return result
+
+
+def _competitors(ids: list[int]) -> list[Competitor]:
+    found = list(Competitor.objects.filter(pk__in=ids))
+    if len(found) != len(set(ids)):
+        raise _invalid("competitor_ids", _("Unknown competitor."))
+    return found
+
+
+def _owner(user: User, owner_id: int) -> User:
+    owner = assignable_users_for(user).filter(pk=owner_id).first()
+    if owner is None:
+        raise _invalid("owner_id", _("You cannot assign records to this user."))
+    return owner
+
+
+def _currency(value: str | None) -> str | None:
+    if value is None:
+        return None
+    code = value.strip().upper()
+    if code not in {c for c, _label in currency_choices()}:
+        raise _invalid("currency", _("“%(currency)s” is not a supported currency.") % {"currency": value})
+    return code
+
+
+# ------------------------------------------------------------------ configuration
+
+
+@router.get("/pipelines", response=list[PipelineOut], summary="Active pipelines with their stages")
+def pipelines(request: HttpRequest) -> list[PipelineOut]:
+    return [
+        PipelineOut(
+            id=p.pk,
+            code=p.code,
+            name=p.label,
+            is_default=p.is_default,
+            stages=[
+                StageOut(
+                    id=s.pk,
+                    code=s.code,
+                    name=s.label,
+                    name_en=s.name_en,
+                    name_zh=s.name_zh,
+                    position=s.position,
+                    probability=s.probability,
+                    forecast_category=s.forecast_category,
+                    kind=s.kind,
+                    rotting_days=s.rotting_days,
+                )
+                for s in p.stages.all()
+            ],
+        )
+        for p in pipelines_with_stages()
+    ]
+
+
+@router.get("/lost-reasons", response=list[LostReasonOut], summary="Active lost reasons")
+def lost_reasons(request: HttpRequest) -> list[LostReasonOut]:
+    return [LostReasonOut(id=r.pk, code=r.code, name=r.label) for r in active_lost_reasons()]
+
+
+@router.get("/competitors", response=list[CompetitorOut], summary="Competitors")
+def competitors(request: HttpRequest) -> list[CompetitorOut]:
+    return [CompetitorOut(id=c.pk, name=c.name, website=c.website) for c in competitors_all()[:1000]]
+
+
+# ---------------------------------------------------------------------- collection
+
+
+@router.get("", response=OpportunityPage, summary="Visible opportunities, filtered and paginated")
+def list_opportunities(
+    request: HttpRequest,
+    q: str | None = None,
+    stage: str | None = Query(None, description="Stage id or code"),  # type: ignore[type-arg]
+    outcome: str | None = None,
+    owner: int | None = None,
+    account: int | None = None,
+    pipeline: str | None = Query(None, description="Pipeline id or code"),  # type: ignore[type-arg]
+    close_from: date | None = None,
+    close_to: date | None = None,
+    sort: str | None = Query(None, description="name, amount, close, created or stage; prefix - to reverse"),  # type: ignore[type-arg]
+    limit: int = Query(50, ge=1, le=MAX_LIMIT),  # type: ignore[type-arg]
+    offset: int = Query(0, ge=0),  # type: ignore[type-arg]
+) -> OpportunityPage:
+    qs = opportunity_list(
+        _user(request),
+        q=q,
+        stage=stage,
+        outcome=outcome,
+        owner=owner,
+        account=account,
+        pipeline=pipeline,
+        close_from=close_from,
+        close_to=close_to,
+        sort=sort,
+    )
+    items = [_out(o) for o in with_relations(qs)[offset : offset + limit]]
+    return OpportunityPage(count=qs.count(), items=items)
+
+
+@router.post("", response={201: OpportunityOut}, summary="Create an opportunity")
+def create_opportunity(request: HttpRequest, payload: OpportunityCreateIn) -> tuple[int, OpportunityOut]:
+    user = _user(request)
+    account = get_account_for_user(user, payload.account_id, write=True)
+    owner = _owner(user, payload.owner_id) if payload.owner_id is not None else user
+    pipeline = None
+    if payload.pipeline is not None:
+        pipeline = pipeline_by_ref(payload.pipeline)
+        if pipeline is None:
+            raise _invalid("pipeline", _("Unknown pipeline."))
+    stage = None
+    if payload.stage is not None:
+        stage = stage_in_pipeline((pipeline or default_pipeline()).pk, payload.stage)
+        if stage is None:
+            raise _invalid("stage", _("Unknown stage."))
+    with _api_field_names():
+        opp = opportunity_create(
+            actor=user,
+            account=account,
+            owner=owner,
+            name=payload.name,
+            amount=payload.amount,
+            currency=_currency(payload.currency),
+            pipeline=pipeline,
+            stage=stage,
+            expected_close_date=payload.expected_close_date,
+            next_step=payload.next_step,
+            next_step_date=payload.next_step_date,
+            description=payload.description,
+            contacts=_contacts(user, payload.contacts),
+            competitors=_competitors(payload.competitor_ids),
+        )
+    return 201, _fetch(user, opp.pk)
+
+
+# ------------------------------------------------------------------------- member
+
+
+@router.get("/{int:opportunity_id}", response=OpportunityOut, summary="One opportunity")
+def get_opportunity(request: HttpRequest, opportunity_id: int) -> OpportunityOut:
+    user = _user(request)
+    get_opportunity_for_user(user, opportunity_id)
+    return _fetch(user, opportunity_id)
+
+
+@router.patch("/{int:opportunity_id}", response=OpportunityOut, summary="Change fields (not the stage)")
+def patch_opportunity(request: HttpRequest, opportunity_id: int, payload: OpportunityPatchIn) -> OpportunityOut:
+    user = _user(request)
+    opp = get_opportunity_for_user(user, opportunity_id, write=True)
+    sent = payload.model_fields_set
+    changes: dict[str, Any] = {}
+    for name in ("name", "next_step", "description"):
+        if name in sent:
+            changes[name] = getattr(payload, name) or ""
+    for name in ("expected_close_date", "next_step_date"):
+        if name in sent:
+            changes[name] = getattr(payload, name)
+    for name in ("amount", "probability", "forecast_category"):
+        if name in sent:
+            value = getattr(payload, name)
+            if value is None:
+                raise _invalid(name, _("This field cannot be null."))
+            changes[name] = value
+    if "currency" in sent:
+        currency = _currency(payload.currency)
+        if currency is None:
+            raise _invalid("currency", _("This field cannot be null."))
+        changes["currency"] = currency
+    if "owner_id" in sent:
+        if payload.owner_id is None:
+            raise _invalid("owner_id", _("This field cannot be null."))
+        changes["owner"] = (
+            opp.owner if payload.owner_id == opp.owner_id else User.objects.filter(pk=payload.owner_id).first()
+        )
+        if changes["owner"] is None:
+            raise _invalid("owner_id", _("You cannot assign records to this user."))
+    if "contacts" in sent:
+        linked = set(opp.contact_roles.values_list("contact_id", flat=True))
+        changes["contacts"] = _contacts(user, payload.contacts or [], already_linked=linked)
+    if "competitor_ids" in sent:
+        changes["competitors"] = _competitors(payload.competitor_ids or [])
+    with _api_field_names():
+        opportunity_update(actor=user, opportunity=opp, **changes)
+    return _fetch(user, opp.pk)
+
+
+@router.delete("/{int:opportunity_id}", response={204: None}, summary="Delete an opportunity")
+def delete_opportunity(request: HttpRequest, opportunity_id: int) -> tuple[int, None]:
+    user = _user(request)
+    opp = get_opportunity_for_user(user, opportunity_id, write=True)
+    opportunity_delete(actor=user, opportunity=opp)
+    return 204, None
+
+
+@router.post("/{int:opportunity_id}/move", response=OpportunityOut, summary="Move to another open stage")
+def move_opportunity(request: HttpRequest, opportunity_id: int, payload: MoveIn) -> OpportunityOut:
+    user = _user(request)
+    opp = get_opportunity_for_user(user, opportunity_id, write=True)
+    stage = stage_in_pipeline(opp.pipeline_id, payload.stage)
+    if stage is None:
+        raise _invalid("stage", _("Unknown stage."))
+    opportunity_move_stage(actor=user, opportunity=opp, stage=stage)
+    return _fetch(user, opp.pk)
+
+
+@router.post("/{int:opportunity_id}/close", response=OpportunityOut, summary="Won, lost, paused or upgraded")
+def close_opportunity(request: HttpRequest, opportunity_id: int, payload: CloseIn) -> OpportunityOut:
+    user = _user(request)
+    opp = get_opportunity_for_user(user, opportunity_id, write=True)
+    reason = None
+    if payload.lost_reason:
+        reason = LostReason.objects.filter(code=payload.lost_reason).first()
+        if reason is None:
+            raise _invalid("lost_reason", _("Unknown lost reason."))
+    lost_to = None
+    if payload.lost_to is not None:
+        lost_to = Competitor.objects.filter(pk=payload.lost_to).first()
+        if lost_to is None:
+            raise _invalid("lost_to", _("Unknown competitor."))
+    opportunity_close(
+        actor=user,
+        opportunity=opp,
+        outcome=payload.outcome,
+        lost_reason=reason,
+        lost_to=lost_to,
+        note=payload.note,
+        resume_date=payload.resume_date,
+    )
+    return _fetch(user, opp.pk)
+
+
+@router.post("/{int:opportunity_id}/reopen", response=OpportunityOut, summary="Back to open")
+def reopen_opportunity(request: HttpRequest, opportunity_id: int, payload: ReopenIn | None = None) -> OpportunityOut:
+    user = _user(request)
+    opp = get_opportunity_for_user(user, opportunity_id, write=True)
+    stage = None
+    if payload is not None and payload.stage is not None:
+        stage = stage_in_pipeline(opp.pipeline_id, payload.stage)
+        if stage is None:
+            raise _invalid("stage", _("Unknown stage."))
+    opportunity_reopen(actor=user, opportunity=opp, stage=stage)
+    return _fetch(user, opp.pk)
+
+
+@router.get("/{int:opportunity_id}/stage-changes", response=list[StageChangeOut], summary="Stage history")
+def stage_changes(request: HttpRequest, opportunity_id: int) -> list[StageChangeOut]:
+    opp = get_opportunity_for_user(_user(request), opportunity_id)
+    changes: list[StageChange] = list(stage_changes_for(opp))
+    return [
+        StageChangeOut(
+            id=c.pk,
+            from_stage=_stage_ref(c.from_stage) if c.from_stage else None,
+            to_stage=_stage_ref(c.to_stage),
+            changed_by_id=c.changed_by_id,
+            changed_by_name=str(c.changed_by) if c.changed_by else None,
+            changed_at=c.changed_at,
+            duration_seconds=c.duration_seconds,
+        )
+        for c in changes
+    ]

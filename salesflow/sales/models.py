@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from salesflow.core.models import TimestampedModel, TranslatedNameModel
 from salesflow.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
@@ -24,7 +25,7 @@ class Pipeline(TranslatedNameModel, TimestampedModel):
     code = models.SlugField(_("code"), max_length=50, unique=True)
     is_default = models.BooleanField(_("default"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
-    position = models.PositiveIntegerField(_("position"), default=0)
+    position = models.PositiveIntegerField(pgettext_lazy("ordering", "position"), default=0)
 
     class Meta:
         ordering = ["position", "id"]
@@ -41,7 +42,7 @@ class Stage(TranslatedNameModel, TimestampedModel):
 
     pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="stages", verbose_name=_("pipeline"))
     code = models.SlugField(_("code"), max_length=50)
-    position = models.PositiveIntegerField(_("position"))
+    position = models.PositiveIntegerField(pgettext_lazy("ordering", "position"))
     probability = models.PositiveSmallIntegerField(
         _("probability (%)"), validators=[MinValueValidator(0), MaxValueValidator(100)]
     )
@@ -81,7 +82,7 @@ class LostReason(TranslatedNameModel, TimestampedModel):
 
     code = models.SlugField(_("code"), max_length=50, unique=True)
     is_active = models.BooleanField(_("active"), default=True)
-    position = models.PositiveIntegerField(_("position"), default=0)
+    position = models.PositiveIntegerField(pgettext_lazy("ordering", "position"), default=0)
 
     class Meta:
         ordering = ["position", "id"]
@@ -146,7 +147,7 @@ class Opportunity(TimestampedModel):
     competitors = models.ManyToManyField(
         Competitor, blank=True, related_name="opportunities", verbose_name=_("competitors")
     )
-    contacts = models.ManyToManyField(
+    contacts: models.ManyToManyField[Contact, OpportunityContact] = models.ManyToManyField(
         Contact, through="OpportunityContact", blank=True, related_name="opportunities", verbose_name=_("contacts")
     )
     description = models.TextField(_("description"), blank=True)

@@ -1,22 +1,20 @@
-"""PLACEHOLDER: replace with real views."""
+"""Opportunity pages (namespace ``opportunities``)."""
 
-from django.http import HttpResponse
 from django.urls import path
+
+from salesflow.sales import views
 
 app_name = "opportunities"
 
-
-def _todo(request, pk=None):
-    return HttpResponse("todo")
-
-
 urlpatterns = [
-    path("", _todo, name="list"),
-    path("board/", _todo, name="board"),
-    path("create/", _todo, name="create"),
-    path("<int:pk>/", _todo, name="detail"),
-    path("<int:pk>/edit/", _todo, name="edit"),
-    path("<int:pk>/delete/", _todo, name="delete"),
-    path("<int:pk>/move/", _todo, name="move"),
-    path("<int:pk>/close/", _todo, name="close"),
+    path("", views.opportunity_list_view, name="list"),
+    path("board/", views.board_view, name="board"),
+    path("create/", views.opportunity_create_view, name="create"),
+    path("contact-roles/", views.contact_roles_view, name="contact_roles"),
+    path("<int:pk>/", views.opportunity_detail_view, name="detail"),
+    path("<int:pk>/edit/", views.opportunity_edit_view, name="edit"),
+    path("<int:pk>/delete/", views.opportunity_delete_view, name="delete"),
+    path("<int:pk>/move/", views.opportunity_move_view, name="move"),
+    path("<int:pk>/close/", views.opportunity_close_view, name="close"),
+    path("<int:pk>/reopen/", views.opportunity_reopen_view, name="reopen"),
 ]

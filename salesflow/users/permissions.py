@@ -39,9 +39,9 @@ def visible_owner_ids(user: User) -> set[int] | None:
 
     The result is cached on the user object for the length of the request.
     """
-    cached = getattr(user, "_sf_visible_owner_ids", False)
+    cached: set[int] | bool | None = getattr(user, "_sf_visible_owner_ids", False)
     if cached is not False:
-        return cached  # type: ignore[no-any-return]
+        return cached  # type: ignore[return-value]
     result: set[int] | None
     if not user.is_authenticated or not user.is_active:
         result = set()

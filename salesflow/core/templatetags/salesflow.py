@@ -6,7 +6,6 @@ from decimal import Decimal
 from typing import Any
 
 from django import template
-from django.utils.formats import number_format
 
 from salesflow.core.timeline import verb_label
 
@@ -21,7 +20,7 @@ def money(amount: Decimal | int | None, currency: str = "CNY") -> str:
     if amount is None or amount == "":
         return "—"
     symbol = CURRENCY_SYMBOLS.get(currency or "CNY", f"{currency} ")
-    return f"{symbol}{number_format(Decimal(amount), decimal_pos=2, use_l10n=False, force_grouping=True)}"
+    return f"{symbol}{Decimal(amount):,.2f}"
 
 
 @register.filter
@@ -30,7 +29,7 @@ def money_short(amount: Decimal | int | None, currency: str = "CNY") -> str:
     if amount is None:
         return "—"
     symbol = CURRENCY_SYMBOLS.get(currency or "CNY", f"{currency} ")
-    return f"{symbol}{number_format(Decimal(amount), decimal_pos=0, use_l10n=False, force_grouping=True)}"
+    return f"{symbol}{Decimal(amount):,.0f}"
 
 
 @register.filter

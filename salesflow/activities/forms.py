@@ -1,0 +1,148 @@
+"""Forms for the activity pages. They parse input only; rules live in ``services``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from salesflow.activities.choices import ActivityKind
+from salesflow.activities.models import Activity
+from salesflow.users.models import User
+from salesflow.users.permissions import assignable_users_for, visible_owner_ids
+
+DATETIME_INPUT = "%Y-%m-%dT%H:%M"
+
+
+class _DateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+
+class _DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class QuickLogForm(forms.Form):
+    """The compact form of the record panel: what happened (or is planned) and what comes next."""
+
+    kind = forms.ChoiceField(label=_("Type"), choices=ActivityKind.choices, initial=ActivityKind.CALL)
+    subject = forms.CharField(label=_("Subject"), max_length=200)
+    due_at = forms.DateTimeField(
+        label=_("Due"), required=False, widget=_DateTimeInput(format=DATETIME_INPUT), input_formats=[DATETIME_INPUT]
+    )
+    done = forms.BooleanField(label=_("Done"), required=False, initial=True)
+    outcome = forms.CharField(label=_("Outcome"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    next_follow_up = forms.DateField(label=_("Next follow-up"), required=False, widget=_DateInput(format="%Y-%m-%d"))
+
+    def service_kwargs(self) -> dict[str, Any]:
+        """Cleaned values named as the services expect them."""
+        data = self.cleaned_data
+        return {
+            "kind": data["kind"],
+            "subject": data["subject"],
+            "due_at": data.get("due_at"),
+            "done": bool(data.get("done")),
+            "outcome": data.get("outcome") or "",
+            "next_follow_up": data.get("next_follow_up"),
+        }
+
+
+class ActivityForm(QuickLogForm):
+    """Create and edit form. ``owner`` is offered only to users who may assign records."""
+
+    field_order = ["kind", "subject", "owner", "due_at", "done", "outcome", "next_follow_up", "description"]
+
+    description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    owner = forms.ModelChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False)
+
+    def __init__(self, *args: Any, user: User, current_owner: User | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        assignable = assignable_users_for(user)
+        # Sales support never assigns work: their activities are their own.
+        if not assignable.filter(pk=user.pk).exists():
+            del self.fields["owner"]
+            return
+        current = current_owner or user
+        field = self.fields["owner"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = User.objects.filter(Q(pk__in=assignable.values("pk")) | Q(pk=current.pk)).order_by(
+            "display_name", "username"
+        )
+        field.empty_label = None
+        field.widget.attrs["data-searchable"] = ""
+        self.initial.setdefault("owner", current.pk)
+
+    @classmethod
+    def initial_for(cls, activity: Activity) -> dict[str, Any]:
+        return {
+            "kind": activity.kind,
+            "subject": activity.subject,
+            "description": activity.description,
+            "owner": activity.owner_id,
+            "due_at": activity.due_at,
+            "done": activity.done,
+            "outcome": activity.outcome,
+            "next_follow_up": activity.next_follow_up,
+        }
+
+    def service_kwargs(self) -> dict[str, Any]:
+        kwargs = super().service_kwargs()
+        kwargs["description"] = self.cleaned_data.get("description") or ""
+        if "owner" in self.fields and self.cleaned_data.get("owner") is not None:
+            kwargs["owner"] = self.cleaned_data["owner"]
+        return kwargs
+
+
+class CompleteForm(forms.Form):
+    outcome = forms.CharField(label=_("Outcome"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    next_follow_up = forms.DateField(label=_("Next follow-up"), required=False, widget=_DateInput(format="%Y-%m-%d"))
+
+
+DONE_CHOICES = [("", _("Any status")), ("open", _("Open")), ("done", _("Done"))]
+
+
+class ActivityFilterForm(forms.Form):
+    """List filters (GET). Invalid values are ignored rather than reported."""
+
+    q = forms.CharField(label=_("Search"), required=False)
+    kind = forms.ChoiceField(label=_("Type"), required=False, choices=[("", _("All types")), *ActivityKind.choices])
+    done = forms.ChoiceField(label=_("Status"), required=False, choices=DONE_CHOICES)
+    owner = forms.TypedChoiceField(label=_("Owner"), required=False, coerce=int, empty_value=None)
+    due_from = forms.DateField(label=_("Due from"), required=False, widget=_DateInput(format="%Y-%m-%d"))
+    due_to = forms.DateField(label=_("Due to"), required=False, widget=_DateInput(format="%Y-%m-%d"))
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        ids = visible_owner_ids(user)
+        users = User.objects.filter(is_active=True)
+        if ids is not None:
+            users = users.filter(pk__in=ids)
+        choices: list[tuple[Any, Any]] = [("", _("Anyone")), (user.pk, _("Me"))]
+        choices += [(u.pk, str(u)) for u in users.exclude(pk=user.pk).order_by("display_name", "username")[:300]]
+        owner = self.fields["owner"]
+        assert isinstance(owner, forms.TypedChoiceField)
+        owner.choices = choices
+        owner.widget.attrs["data-searchable"] = ""
+        for name, field in self.fields.items():
+            if name != "q":
+                css = "form-select" if isinstance(field, forms.ChoiceField) else "form-control"
+                field.widget.attrs["class"] = css
+
+    def filters(self) -> dict[str, Any]:
+        """Selector keyword arguments from the valid fields."""
+        if not self.is_bound:
+            return {}
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        done = {"open": False, "done": True}.get(data.get("done") or "")
+        return {
+            "q": data.get("q") or "",
+            "kind": data.get("kind") or "",
+            "done": done,
+            "owner": data.get("owner"),
+            "due_from": data.get("due_from"),
+            "due_to": data.get("due_to"),
+        }

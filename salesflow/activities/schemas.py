@@ -1,0 +1,152 @@
+"""API schemas for activities. Output schemas read only attributes the selectors preload."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from ninja import Field, Schema
+
+from salesflow.activities.models import Activity
+from salesflow.sales.models import Opportunity
+
+
+class ActivityOut(Schema):
+    id: int
+    kind: str
+    kind_label: str
+    subject: str
+    description: str
+    owner_id: int
+    owner_name: str
+    due_at: datetime | None
+    done: bool
+    done_at: datetime | None
+    outcome: str
+    next_follow_up: date | None
+    lead_id: int | None
+    lead_name: str | None
+    account_id: int | None
+    account_name: str | None
+    contact_id: int | None
+    contact_name: str | None
+    opportunity_id: int | None
+    opportunity_name: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_kind_label(obj: Activity) -> str:
+        return str(obj.get_kind_display())
+
+    @staticmethod
+    def resolve_owner_name(obj: Activity) -> str:
+        return str(obj.owner)
+
+    @staticmethod
+    def resolve_lead_name(obj: Activity) -> str | None:
+        return str(obj.lead) if obj.lead_id else None
+
+    @staticmethod
+    def resolve_account_name(obj: Activity) -> str | None:
+        return str(obj.account) if obj.account_id else None
+
+    @staticmethod
+    def resolve_contact_name(obj: Activity) -> str | None:
+        return str(obj.contact) if obj.contact_id else None
+
+    @staticmethod
+    def resolve_opportunity_name(obj: Activity) -> str | None:
+        return str(obj.opportunity) if obj.opportunity_id else None
+
+
+class ActivityIn(Schema):
+    kind: str = Field(..., description="call, visit, meeting, demo, email, note or task")
+    subject: str
+    description: str = ""
+    owner_id: int | None = Field(None, description="Default: the caller. Must be a user the caller may assign.")
+    due_at: datetime | None = Field(None, description="Required for tasks. Without offset: server time zone.")
+    done: bool = False
+    outcome: str = ""
+    next_follow_up: date | None = None
+    lead_id: int | None = None
+    account_id: int | None = None
+    contact_id: int | None = None
+    opportunity_id: int | None = None
+
+
+class ActivityPatch(Schema):
+    """Only the fields sent are changed. Linked records cannot be changed."""
+
+    kind: str | None = None
+    subject: str | None = None
+    description: str | None = None
+    owner_id: int | None = None
+    due_at: datetime | None = None
+    done: bool | None = None
+    outcome: str | None = None
+    next_follow_up: date | None = None
+
+
+class CompleteIn(Schema):
+    outcome: str = ""
+    next_follow_up: date | None = None
+
+
+class ActivityFilters(Schema):
+    q: str = Field("", description="Search in the subject")
+    kind: str = ""
+    done: bool | None = None
+    owner: int | None = Field(None, description="Owner's user id")
+    due_from: date | None = Field(None, description="Due on or after this local date")
+    due_to: date | None = Field(None, description="Due on or before this local date")
+    sort: str = Field("-created", description="created, -created, due or -due")
+    lead: int | None = Field(None, description="Activities of this lead (must be visible)")
+    account: int | None = Field(None, description="Activities of this account, its contacts and deals")
+    contact: int | None = Field(None, description="Activities with this contact (must be visible)")
+    opportunity: int | None = Field(None, description="Activities of this opportunity (must be visible)")
+    limit: int = Field(50, ge=1, le=200)
+    offset: int = Field(0, ge=0)
+
+
+class ActivityListOut(Schema):
+    count: int
+    items: list[ActivityOut]
+
+
+class DealOut(Schema):
+    id: int
+    name: str
+    account_id: int
+    account_name: str
+    stage: str
+    amount: Decimal
+    currency: str
+    next_step: str
+    next_step_date: date | None
+
+    @staticmethod
+    def resolve_account_name(obj: Opportunity) -> str:
+        return str(obj.account)
+
+    @staticmethod
+    def resolve_stage(obj: Opportunity) -> str:
+        return obj.stage.label
+
+
+class ActivitySectionOut(Schema):
+    total: int
+    items: list[ActivityOut]
+
+
+class DealSectionOut(Schema):
+    total: int
+    items: list[DealOut]
+
+
+class MyDayOut(Schema):
+    today: date
+    overdue: ActivitySectionOut
+    due_today: ActivitySectionOut
+    follow_ups: ActivitySectionOut
+    no_next_step: DealSectionOut

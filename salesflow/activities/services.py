@@ -1,0 +1,283 @@
+"""Writes for activities (跟进): log, update, complete and delete.
+
+Every function validates first (``ValidationFailed``, nothing written), then writes and
+audits in one transaction. Callers resolve the linked records through the access
+functions of their apps: read access is enough to log an activity on a record, so sales
+support can log activities on team records they can see. Links are fixed once an
+activity exists; ``activity_update`` changes its content only.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, TypedDict, Unpack
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from salesflow.activities.choices import ActivityKind
+from salesflow.activities.models import Activity
+from salesflow.activities.permissions import can_write_activity
+from salesflow.core.audit import changed_fields, record_event
+from salesflow.core.errors import Forbidden, ValidationFailed
+from salesflow.leads.choices import LeadStatus
+from salesflow.leads.models import Lead
+from salesflow.leads.services import lead_mark_contacted
+from salesflow.parties.models import Account, Contact
+from salesflow.sales.models import Opportunity
+from salesflow.users.models import User
+from salesflow.users.permissions import assignable_users_for
+
+SUBJECT_MAX_LENGTH = 200
+
+
+class ActivityChanges(TypedDict, total=False):
+    """Fields ``activity_update`` may change; keys left out keep their value."""
+
+    kind: str
+    subject: str
+    description: str
+    owner: User
+    due_at: datetime | None
+    done: bool
+    outcome: str
+    next_follow_up: date | None
+
+
+UPDATABLE_FIELDS = ("kind", "subject", "description", "owner", "due_at", "done", "outcome", "next_follow_up")
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """Naive datetimes (from forms or API clients without an offset) are read in the current time zone."""
+    if value is not None and timezone.is_naive(value):
+        return timezone.make_aware(value)
+    return value
+
+
+def _owner_allowed(actor: User, owner: User) -> bool:
+    return owner.pk == actor.pk or assignable_users_for(actor).filter(pk=owner.pk).exists()
+
+
+def _content_errors(*, kind: str, subject: str, due_at: datetime | None) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if kind not in ActivityKind.values:
+        errors["kind"] = [_("Select a valid activity type.")]
+    if not subject:
+        errors["subject"] = [_("This field is required.")]
+    elif len(subject) > SUBJECT_MAX_LENGTH:
+        errors["subject"] = [_("Use at most %(max)d characters.") % {"max": SUBJECT_MAX_LENGTH}]
+    if kind == ActivityKind.TASK and due_at is None:
+        errors["due_at"] = [_("A task needs a due date.")]
+    return errors
+
+
+def _links(activity: Activity) -> list[Lead | Account | Contact | Opportunity | None]:
+    return [activity.lead, activity.account, activity.contact, activity.opportunity]
+
+
+def _mark_lead_contacted(actor: User, activity: Activity) -> None:
+    lead = activity.lead
+    if activity.done and lead is not None and lead.status == LeadStatus.NEW:
+        lead_mark_contacted(actor=actor, lead=lead)
+
+
+@transaction.atomic
+def activity_create(
+    *,
+    actor: User,
+    kind: str,
+    subject: str,
+    owner: User | None = None,
+    description: str = "",
+    due_at: datetime | None = None,
+    done: bool = False,
+    outcome: str = "",
+    next_follow_up: date | None = None,
+    lead: Lead | None = None,
+    account: Account | None = None,
+    contact: Contact | None = None,
+    opportunity: Opportunity | None = None,
+) -> Activity:
+    """Log an activity (done) or plan one (not done) owned by ``owner`` (default: ``actor``).
+
+    The linked records must already have been resolved through the access functions
+    (read access suffices). Guarantees: a contact belongs to the activity's account and
+    an opportunity's account is the activity's account — when ``account`` is missing it
+    is taken from the contact or the opportunity; a task has a due date; a done activity
+    has ``done_at``. A done activity on a ``new`` lead moves the lead to ``contacted``.
+    Audits ``activities.activity.created`` on the activity and on every linked record's
+    timeline. ``next_follow_up`` creates no task: My day lists the follow-up when it is due.
+
+    Raises ``ValidationFailed`` (nothing written) for an unknown kind, a blank or too
+    long subject, a task without due date, inconsistent links, or an owner outside
+    ``assignable_users_for(actor)``.
+    """
+    owner = owner or actor
+    subject = subject.strip()
+    due_at = _aware(due_at)
+    errors = _content_errors(kind=kind, subject=subject, due_at=due_at)
+    if not _owner_allowed(actor, owner):
+        errors["owner"] = [_("You may not assign activities to this user.")]
+    if contact is not None:
+        if account is None:
+            account = contact.account
+        elif contact.account_id != account.pk:
+            errors["contact"] = [_("The contact does not belong to the account.")]
+    if opportunity is not None:
+        if account is None:
+            account = opportunity.account
+        elif opportunity.account_id != account.pk:
+            errors["opportunity"] = [_("The opportunity belongs to another account.")]
+    if errors:
+        raise ValidationFailed(_("The activity could not be saved."), field_errors=errors)
+    activity = Activity.objects.create(
+        kind=kind,
+        subject=subject,
+        description=description.strip(),
+        owner=owner,
+        due_at=due_at,
+        done=done,
+        done_at=timezone.now() if done else None,
+        outcome=outcome.strip(),
+        next_follow_up=next_follow_up,
+        lead=lead,
+        account=account,
+        contact=contact,
+        opportunity=opportunity,
+    )
+    record_event(
+        actor=actor,
+        verb="activities.activity.created",
+        target=activity,
+        data={"kind": kind, "done": done, "owner": owner.pk, "summary": activity.outcome[:200]},
+        related=_links(activity),
+    )
+    _mark_lead_contacted(actor, activity)
+    return activity
+
+
+@transaction.atomic
+def activity_update(*, actor: User, activity: Activity, **changes: Unpack[ActivityChanges]) -> Activity:
+    """Change the content of ``activity`` (links stay as they are).
+
+    The row is locked while it is validated and written. Turning ``done`` on sets
+    ``done_at`` (and moves a ``new`` lead to ``contacted``); turning it off clears it.
+    Audits ``activities.activity.updated`` with the changed fields when anything changed.
+
+    Raises ``Forbidden`` when ``actor`` may not change the activity and
+    ``ValidationFailed`` (nothing written) for the same content rules as
+    ``activity_create`` or a new owner outside ``assignable_users_for(actor)``.
+    """
+    if not can_write_activity(actor, activity):
+        raise Forbidden(_("You may not change this activity."))
+    activity.refresh_from_db(from_queryset=Activity.objects.select_for_update())
+    unknown = set(changes) - set(UPDATABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"activity_update() got unexpected fields: {sorted(unknown)}")
+    before: dict[str, Any] = {
+        "kind": activity.kind,
+        "subject": activity.subject,
+        "description": activity.description,
+        "owner": activity.owner_id,
+        "due_at": activity.due_at,
+        "done": activity.done,
+        "outcome": activity.outcome,
+        "next_follow_up": activity.next_follow_up,
+    }
+    kind = changes.get("kind", activity.kind)
+    subject = changes.get("subject", activity.subject).strip()
+    due_at = _aware(changes["due_at"]) if "due_at" in changes else activity.due_at
+    errors = _content_errors(kind=kind, subject=subject, due_at=due_at)
+    owner = changes.get("owner")
+    if owner is not None and owner.pk != activity.owner_id and not _owner_allowed(actor, owner):
+        errors["owner"] = [_("You may not assign activities to this user.")]
+    if errors:
+        raise ValidationFailed(_("The activity could not be saved."), field_errors=errors)
+    was_done = activity.done
+    activity.kind = kind
+    activity.subject = subject
+    activity.due_at = due_at
+    if "description" in changes:
+        activity.description = changes["description"].strip()
+    if "outcome" in changes:
+        activity.outcome = changes["outcome"].strip()
+    if "next_follow_up" in changes:
+        activity.next_follow_up = changes["next_follow_up"]
+    if owner is not None:
+        activity.owner = owner
+    if "done" in changes:
+        activity.done = changes["done"]
+        if activity.done and not was_done:
+            activity.done_at = timezone.now()
+        elif not activity.done:
+            activity.done_at = None
+    after = {**before, **{k: getattr(activity, k) for k in before if k != "owner"}, "owner": activity.owner_id}
+    diff = changed_fields(before, after)
+    if not diff:
+        return activity
+    activity.save()
+    record_event(
+        actor=actor,
+        verb="activities.activity.updated",
+        target=activity,
+        data={"changes": diff},
+        related=_links(activity),
+    )
+    if activity.done and not was_done:
+        _mark_lead_contacted(actor, activity)
+    return activity
+
+
+@transaction.atomic
+def activity_complete(
+    *, actor: User, activity: Activity, outcome: str = "", next_follow_up: date | None = None
+) -> Activity:
+    """Mark ``activity`` done now, optionally recording its outcome and the next follow-up date.
+
+    Idempotent: completing an activity that is already done changes nothing and writes
+    no event (a conditional update guards against two concurrent completions). An empty
+    ``outcome`` / ``None`` ``next_follow_up`` keep the stored values. No follow-up task is
+    created: the activity appears on its owner's My day when ``next_follow_up`` arrives.
+    Audits ``activities.activity.completed``; a ``new`` linked lead becomes ``contacted``.
+
+    Raises ``Forbidden`` when ``actor`` may not change the activity.
+    """
+    if not can_write_activity(actor, activity):
+        raise Forbidden(_("You may not change this activity."))
+    now = timezone.now()
+    values: dict[str, Any] = {"done": True, "done_at": now, "updated_at": now}
+    outcome = outcome.strip()
+    if outcome:
+        values["outcome"] = outcome
+    if next_follow_up is not None:
+        values["next_follow_up"] = next_follow_up
+    updated = Activity.objects.filter(pk=activity.pk, done=False).update(**values)
+    activity.refresh_from_db(fields=["done", "done_at", "outcome", "next_follow_up", "updated_at"])
+    if not updated:
+        return activity
+    record_event(
+        actor=actor,
+        verb="activities.activity.completed",
+        target=activity,
+        data={"next_follow_up": activity.next_follow_up, "summary": activity.outcome[:200]},
+        related=_links(activity),
+    )
+    _mark_lead_contacted(actor, activity)
+    return activity
+
+
+@transaction.atomic
+def activity_delete(*, actor: User, activity: Activity) -> None:
+    """Delete ``activity``. The deletion stays on the linked records' timelines
+    (``activities.activity.deleted``). Raises ``Forbidden`` when ``actor`` may not change it."""
+    if not can_write_activity(actor, activity):
+        raise Forbidden(_("You may not change this activity."))
+    record_event(
+        actor=actor,
+        verb="activities.activity.deleted",
+        target=activity,
+        data={"kind": activity.kind, "subject": activity.subject},
+        related=_links(activity),
+    )
+    activity.delete()

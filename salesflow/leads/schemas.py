@@ -1,0 +1,167 @@
+"""API schemas for leads. Choice fields are plain strings; the services check them and answer
+with per-field errors, so the API and the web forms give the same messages."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from ninja import Field, Schema
+
+from salesflow.leads.models import DisqualifyReason, Lead
+
+
+class LeadOut(Schema):
+    id: int
+    name: str
+    title: str
+    mobile: str
+    phone: str
+    email: str
+    wechat: str
+    company_name: str
+    credit_code: str
+    industry: str
+    region_id: int | None
+    source_channel: str
+    sub_channel: str
+    campaign: str
+    budget_status: str
+    budget_amount: Decimal | None
+    authority_status: str
+    need: str
+    timeline: date | None
+    status: str
+    owner_id: int | None
+    owner_name: str | None = Field(None, description="Display name of the owner (null when unassigned)")
+    disqualify_reason: str | None = Field(None, description="Code of the disqualify reason")
+    disqualify_note: str
+    notes: str
+    bant_missing: list[str]
+    converted_at: datetime | None
+    converted_account_id: int | None
+    converted_contact_id: int | None
+    converted_opportunity_id: int | None
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_owner_name(obj: Lead) -> str | None:
+        return str(obj.owner) if obj.owner_id is not None and obj.owner is not None else None
+
+    @staticmethod
+    def resolve_disqualify_reason(obj: Lead) -> str | None:
+        reason = obj.disqualify_reason if obj.disqualify_reason_id is not None else None
+        return reason.code if reason is not None else None
+
+
+class LeadListOut(Schema):
+    count: int
+    items: list[LeadOut]
+
+
+class LeadListQuery(Schema):
+    q: str = Field("", description="Search in name, company, mobile, phone, email and credit code")
+    status: str = Field("", description="new, contacted, qualified, disqualified, converted or open")
+    source_channel: str = ""
+    owner: str = Field("", description="A user id, `me` or `none` (unassigned)")
+    sort: str = Field("-created", description="created, name, company or status; prefix `-` for descending")
+    limit: int = Field(50, ge=1, le=200)
+    offset: int = Field(0, ge=0)
+
+
+class LeadIn(Schema):
+    """A new lead. Leaving ``owner`` out makes the caller the owner; ``null`` leaves it
+    unassigned (managers and administrators only)."""
+
+    name: str
+    source_channel: str
+    owner: int | None = None
+    title: str = ""
+    mobile: str = ""
+    phone: str = ""
+    email: str = ""
+    wechat: str = ""
+    company_name: str = ""
+    credit_code: str = ""
+    industry: str = ""
+    region: int | None = None
+    sub_channel: str = ""
+    campaign: str = ""
+    budget_status: str = "unknown"
+    budget_amount: Decimal | None = None
+    authority_status: str = "unknown"
+    need: str = ""
+    timeline: date | None = None
+    notes: str = ""
+
+
+class LeadPatch(Schema):
+    """Fields to change; fields left out keep their values."""
+
+    name: str | None = None
+    source_channel: str | None = None
+    owner: int | None = None
+    title: str | None = None
+    mobile: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    wechat: str | None = None
+    company_name: str | None = None
+    credit_code: str | None = None
+    industry: str | None = None
+    region: int | None = None
+    sub_channel: str | None = None
+    campaign: str | None = None
+    budget_status: str | None = None
+    budget_amount: Decimal | None = None
+    authority_status: str | None = None
+    need: str | None = None
+    timeline: date | None = None
+    notes: str | None = None
+
+
+class QualifyIn(Schema):
+    """BANT answers to record before qualifying; left-out answers keep their stored value."""
+
+    budget_status: str | None = None
+    budget_amount: Decimal | None = None
+    authority_status: str | None = None
+    need: str | None = None
+    timeline: date | None = None
+
+
+class DisqualifyIn(Schema):
+    reason: str = Field(..., description="Code of an active disqualify reason (see /leads/disqualify-reasons)")
+    note: str = ""
+
+
+class ConvertIn(Schema):
+    account: int | None = Field(None, description="Link this existing account instead of creating one")
+    create_contact: bool = True
+    contact_role: str | None = Field(None, description="Buying role; default decision_maker when authority is yes")
+    create_opportunity: bool = True
+    opportunity_name: str = ""
+    amount: Decimal | None = Field(None, description="Default: the lead's budget")
+    expected_close_date: date | None = Field(None, description="Default: the lead's purchase timeline")
+    stage: int | None = Field(None, description="Open stage to start in; default: first stage of the default pipeline")
+
+
+class ConvertOut(Schema):
+    lead_id: int
+    account_id: int
+    account_created: bool
+    contact_id: int | None
+    contact_created: bool
+    opportunity_id: int | None
+
+
+class DisqualifyReasonOut(Schema):
+    code: str
+    name: str = Field(..., description="The name in the request's language")
+    name_en: str
+    name_zh: str
+
+    @staticmethod
+    def resolve_name(obj: DisqualifyReason) -> str:
+        return obj.label

@@ -1,0 +1,327 @@
+"""Lead pages: list, detail (BANT, disqualify, timeline), create/edit, delete, convert.
+
+Views parse input, resolve ids through the access functions, call a service and render;
+a ``Forbidden`` from an access function or service becomes HTTP 403.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from salesflow.core.audit import timeline_for
+from salesflow.core.errors import Conflict, Forbidden, ServiceError, ValidationFailed
+from salesflow.core.web import apply_service_error, page_number, paginate
+from salesflow.leads.choices import LeadStatus
+from salesflow.leads.forms import ConvertForm, DisqualifyForm, LeadForm, QualifyForm
+from salesflow.leads.models import Lead
+from salesflow.leads.permissions import can_write_lead, get_lead_for_user
+from salesflow.leads.selectors import (
+    DEFAULT_LEAD_SORT,
+    LEAD_SORTS,
+    OWNER_ME,
+    OWNER_NONE,
+    account_suggestions,
+    lead_detail_links,
+    lead_list,
+    lead_order,
+    lead_owner_choices,
+    matching_account_for,
+)
+from salesflow.leads.services import (
+    lead_convert,
+    lead_create,
+    lead_delete,
+    lead_disqualify,
+    lead_qualify,
+    lead_reopen,
+    lead_update,
+)
+from salesflow.parties.choices import SourceChannel
+from salesflow.users.models import User
+from salesflow.users.permissions import can_see_unowned, writable_owner_ids
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+def _lead(request: HttpRequest, pk: int, *, write: bool = False) -> Lead:
+    try:
+        return get_lead_for_user(_user(request), pk, write=write)
+    except Forbidden as exc:
+        raise PermissionDenied(str(exc.message)) from exc
+
+
+def can_create_leads(user: User) -> bool:
+    return writable_owner_ids(user) != set()
+
+
+def _done(request: HttpRequest, url: str) -> HttpResponse:
+    """Redirect after a successful POST (a client-side redirect for htmx requests)."""
+    if getattr(request, "htmx", False):
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
+
+
+def _detail_url(lead: Lead) -> str:
+    return reverse("leads:detail", args=[lead.pk])
+
+
+def _sort_headers(request: HttpRequest, sort_key: str) -> dict[str, dict[str, Any]]:
+    """For each sortable column: the link that sorts by it (toggling direction) and its state."""
+    headers = {}
+    for key in LEAD_SORTS:
+        active = sort_key.lstrip("-") == key
+        desc = active and sort_key.startswith("-")
+        params = request.GET.copy()
+        params.pop("page", None)
+        params["sort"] = key if (active and desc) or not active else f"-{key}"
+        if not active and key == "created":
+            params["sort"] = "-created"
+        headers[key] = {"url": f"?{params.urlencode()}", "active": active, "desc": desc}
+    return headers
+
+
+@require_GET
+def lead_list_view(request: HttpRequest) -> HttpResponse:
+    """Search, status tabs, channel and owner filters, sortable columns, paging without COUNT."""
+    user = _user(request)
+    sort_key, _order = lead_order(request.GET.get("sort"))
+    filters = {
+        "q": request.GET.get("q", "").strip(),
+        "status": request.GET.get("status", ""),
+        "source_channel": request.GET.get("channel", ""),
+        "owner": request.GET.get("owner", ""),
+    }
+    page = paginate(lead_list(user, sort=sort_key, **filters), page_number(request))
+    context = {
+        "page": page,
+        "leads": page.object_list,
+        "filters": filters,
+        "sort": sort_key,
+        "sort_headers": _sort_headers(request, sort_key),
+        "default_sort": DEFAULT_LEAD_SORT,
+        "status_tabs": [
+            ("", _("All")),
+            ("open", _("Open")),
+            *[(value, label) for value, label in LeadStatus.choices],
+        ],
+        "channels": SourceChannel.choices,
+        "owner_choices": lead_owner_choices(user),
+        "owner_me": OWNER_ME,
+        "owner_none": OWNER_NONE,
+        "show_unassigned": can_see_unowned(user),
+        "can_create": can_create_leads(user),
+    }
+    template = "leads/partials/lead_table.html" if getattr(request, "htmx", False) else "leads/list.html"
+    return render(request, template, context)
+
+
+def _detail_context(
+    request: HttpRequest,
+    lead: Lead,
+    *,
+    qualify_form: QualifyForm | None = None,
+    disqualify_form: DisqualifyForm | None = None,
+) -> dict[str, Any]:
+    user = _user(request)
+    lead_detail_links(lead)
+    can_write = can_write_lead(user, lead)
+    open_for_work = lead.status in (LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.QUALIFIED)
+    return {
+        "lead": lead,
+        "can_write": can_write,
+        "can_edit": can_write and lead.status != LeadStatus.CONVERTED,
+        "can_qualify": can_write and lead.status in (LeadStatus.NEW, LeadStatus.CONTACTED),
+        "can_disqualify": can_write and open_for_work,
+        "can_reopen": can_write and lead.status == LeadStatus.DISQUALIFIED,
+        "can_convert": can_write and lead.status == LeadStatus.QUALIFIED,
+        "qualify_form": qualify_form or QualifyForm.for_lead(lead),
+        "disqualify_form": disqualify_form or DisqualifyForm(prefix="dq"),
+        "events": timeline_for(lead),
+    }
+
+
+@require_GET
+def lead_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = _lead(request, pk)
+    return render(request, "leads/detail.html", _detail_context(request, lead))
+
+
+@require_http_methods(["GET", "POST"])
+def lead_create_view(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if not can_create_leads(user):
+        raise PermissionDenied(_("You may not create leads."))
+    form = LeadForm(request.POST or None, user=user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            lead = lead_create(actor=user, **form.service_values())
+        except Forbidden as exc:
+            raise PermissionDenied(str(exc.message)) from exc
+        except ServiceError as exc:
+            apply_service_error(form, exc)
+        else:
+            messages.success(request, _("The lead “%(name)s” was created.") % {"name": lead.name})
+            return redirect(_detail_url(lead))
+    return render(request, "leads/form.html", {"form": form, "lead": None})
+
+
+@require_http_methods(["GET", "POST"])
+def lead_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    lead = _lead(request, pk, write=True)
+    if lead.status == LeadStatus.CONVERTED:
+        messages.error(request, _("A converted lead can no longer be changed."))
+        return redirect(_detail_url(lead))
+    form = LeadForm(request.POST or None, user=user, lead=lead)
+    if request.method == "POST" and form.is_valid():
+        try:
+            lead_update(actor=user, lead=lead, changes=form.service_values())  # type: ignore[arg-type]
+        except Conflict as exc:
+            messages.error(request, str(exc.message))
+            return redirect(_detail_url(lead))
+        except ServiceError as exc:
+            apply_service_error(form, exc)
+        else:
+            messages.success(request, _("The lead was saved."))
+            return redirect(_detail_url(lead))
+    return render(request, "leads/form.html", {"form": form, "lead": lead})
+
+
+@require_http_methods(["GET", "POST"])
+def lead_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = _lead(request, pk, write=True)
+    if request.method == "POST":
+        try:
+            lead_delete(actor=_user(request), lead=lead)
+        except Conflict as exc:
+            messages.error(request, str(exc.message))
+            return redirect(_detail_url(lead))
+        messages.success(request, _("The lead “%(name)s” was deleted.") % {"name": lead.name})
+        return _done(request, reverse("leads:list"))
+    return render(request, "leads/confirm_delete.html", {"lead": lead})
+
+
+@require_POST
+def lead_qualify_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Save the BANT answers and qualify; the htmx form gets the BANT card back with errors."""
+    lead = _lead(request, pk, write=True)
+    form = QualifyForm(request.POST, prefix="bant")
+    if form.is_valid():
+        try:
+            lead_qualify(actor=_user(request), lead=lead, **form.cleaned_data)
+        except Conflict as exc:
+            messages.error(request, str(exc.message))
+            return _done(request, _detail_url(lead))
+        except ValidationFailed as exc:
+            if exc.field_errors:
+                form.add_error(None, str(exc.message))  # names every missing BANT element at the top
+            apply_service_error(form, exc)
+        else:
+            messages.success(request, _("The lead is qualified. You can now convert it."))
+            return _done(request, _detail_url(lead))
+    context = _detail_context(request, lead, qualify_form=form)
+    if getattr(request, "htmx", False):
+        return render(request, "leads/partials/bant_card.html", context)
+    return render(request, "leads/detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def lead_disqualify_view(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = _lead(request, pk, write=True)
+    form = DisqualifyForm(request.POST or None, prefix="dq")
+    if request.method == "POST" and form.is_valid():
+        try:
+            lead_disqualify(
+                actor=_user(request), lead=lead, reason=form.cleaned_data["reason"], note=form.cleaned_data["note"]
+            )
+        except Conflict as exc:
+            messages.error(request, str(exc.message))
+            return _done(request, _detail_url(lead))
+        except ValidationFailed as exc:
+            apply_service_error(form, exc)
+        else:
+            messages.success(request, _("The lead was disqualified."))
+            return _done(request, _detail_url(lead))
+    return render(request, "leads/disqualify.html", {"lead": lead, "form": form})
+
+
+@require_POST
+def lead_reopen_view(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = _lead(request, pk, write=True)
+    try:
+        lead_reopen(actor=_user(request), lead=lead)
+    except Conflict as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, _("The lead was reopened."))
+    return _done(request, _detail_url(lead))
+
+
+@require_http_methods(["GET", "POST"])
+def lead_convert_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Convert a qualified lead; on success go to the new opportunity (or the account)."""
+    user = _user(request)
+    lead = _lead(request, pk, write=True)
+    if lead.status != LeadStatus.QUALIFIED:
+        if lead.status == LeadStatus.CONVERTED:
+            messages.info(request, _("This lead has already been converted."))
+        else:
+            messages.error(request, _("Only qualified leads can be converted. Complete the BANT and qualify it first."))
+        return redirect(_detail_url(lead))
+    suggestions = account_suggestions(user, lead)
+    form = ConvertForm(request.POST or None, user=user, lead=lead, suggestions=suggestions)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            result = lead_convert(
+                actor=user,
+                lead=lead,
+                account=form.resolved_account,
+                create_contact=data["create_contact"],
+                contact_role=data["contact_role"],
+                create_opportunity=data["create_opportunity"],
+                opportunity_name=data["opportunity_name"],
+                amount=data["amount"],
+                expected_close_date=data["expected_close_date"],
+                stage=data["stage"],
+            )
+        except Conflict as exc:
+            messages.error(request, str(exc.message))
+            return redirect(_detail_url(lead))
+        except ValidationFailed as exc:
+            apply_service_error(form, exc)
+        else:
+            messages.success(request, _("The lead was converted."))
+            if result.opportunity is not None:
+                return redirect(reverse("opportunities:detail", args=[result.opportunity.pk]))
+            return redirect(reverse("accounts:detail", args=[result.account.pk]))
+    match, match_usable = matching_account_for(user, lead)
+    context = {
+        "lead": lead,
+        "form": form,
+        "match": match if match_usable else None,
+        "match_hidden": match is not None and not match_usable,
+    }
+    return render(request, "leads/convert.html", context)
+
+
+@require_GET
+def lead_convert_accounts_view(request: HttpRequest, pk: int) -> JsonResponse:
+    """Options for the convert page's account search: writable accounts matching ``q``."""
+    user = _user(request)
+    lead = _lead(request, pk, write=True)
+    found = account_suggestions(user, lead, q=request.GET.get("q", ""))
+    return JsonResponse({"results": [{"value": a.pk, "text": a.name} for a in found]})

@@ -1,0 +1,237 @@
+"""API schemas for accounts and contacts.
+
+``*In`` create a record; ``*Patch`` change only the fields sent; ``*Out`` are what the API
+returns. ``null`` is refused for required fields; optional choices (industry, size, grade,
+source) accept ``""`` or ``null`` for "not set" and otherwise the codes of the OpenAPI enum.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from django.utils.translation import gettext
+from ninja import Field, Schema
+from pydantic import field_validator
+
+from salesflow.parties.choices import BuyingRole, CompanySize, Grade, Industry, Lifecycle, SourceChannel
+from salesflow.parties.models import Account, Contact
+
+OPTIONAL_CHOICES = ("industry", "size", "grade", "source")
+
+
+class ErrorOut(Schema):
+    """The one error envelope of the API."""
+
+    detail: str
+    code: str
+    errors: dict[str, list[str]] = {}
+
+
+def _reject_null(value: Any) -> Any:
+    if value is None:
+        raise ValueError(gettext("This field may not be null."))
+    return value
+
+
+def _blank_to_none(value: Any) -> Any:
+    return None if value == "" else value
+
+
+# --- accounts --------------------------------------------------------------------------------------
+
+
+class AccountIn(Schema):
+    name: str = Field(..., max_length=200, examples=["上海星云智能科技有限公司"])
+    credit_code: str = Field("", max_length=30, description="Unified social credit code (统一社会信用代码)")
+    industry: Industry | None = None
+    region_id: int | None = Field(None, description="A territory id (see /territories)")
+    size: CompanySize | None = None
+    lifecycle: Lifecycle = Lifecycle.PROSPECT
+    grade: Grade | None = None
+    owner_id: int | None = Field(None, description="Defaults to the caller; must be a user the caller may assign")
+    source: SourceChannel | None = None
+    phone: str = Field("", max_length=40)
+    website: str = Field("", max_length=200)
+    address: str = Field("", max_length=300)
+    description: str = ""
+
+    _blank = field_validator(*OPTIONAL_CHOICES, mode="before")(_blank_to_none)
+
+
+class AccountPatch(Schema):
+    name: str | None = Field(None, max_length=200)
+    credit_code: str | None = Field(None, max_length=30)
+    industry: Industry | None = None
+    region_id: int | None = None
+    size: CompanySize | None = None
+    lifecycle: Lifecycle | None = None
+    grade: Grade | None = None
+    owner_id: int | None = None
+    source: SourceChannel | None = None
+    phone: str | None = Field(None, max_length=40)
+    website: str | None = Field(None, max_length=200)
+    address: str | None = Field(None, max_length=300)
+    description: str | None = None
+
+    _blank = field_validator(*OPTIONAL_CHOICES, mode="before")(_blank_to_none)
+    _no_null = field_validator(
+        "name",
+        "credit_code",
+        "lifecycle",
+        "owner_id",
+        "phone",
+        "website",
+        "address",
+        "description",
+    )(_reject_null)
+
+
+class AccountOut(Schema):
+    id: int
+    name: str
+    credit_code: str
+    industry: str
+    region_id: int | None
+    region_name: str | None
+    size: str
+    lifecycle: str
+    grade: str
+    owner_id: int
+    owner_name: str
+    source: str
+    phone: str
+    website: str
+    address: str
+    description: str
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_region_name(obj: Account) -> str | None:
+        return obj.region.name if obj.region is not None else None
+
+    @staticmethod
+    def resolve_owner_name(obj: Account) -> str:
+        return str(obj.owner)
+
+
+class AccountListOut(Schema):
+    count: int
+    items: list[AccountOut]
+
+
+class AccountFilters(Schema):
+    q: str = Field("", description="Matches name, credit code prefix or phone")
+    lifecycle: Lifecycle | None = None
+    grade: Grade | None = None
+    industry: Industry | None = None
+    region: int | None = Field(None, description="Territory id; includes the territories below it")
+    owner: int | None = Field(None, description="Owner user id")
+    sort: Literal["name", "-name", "created", "-created"] = "name"
+    limit: int = Field(50, ge=1, le=200)
+    offset: int = Field(0, ge=0)
+
+
+# --- contacts --------------------------------------------------------------------------------------
+
+
+class ContactIn(Schema):
+    account_id: int
+    name: str = Field(..., max_length=100, examples=["王磊"])
+    title: str = Field("", max_length=100)
+    department: str = Field("", max_length=100)
+    buying_role: BuyingRole = BuyingRole.OTHER
+    mobile: str = Field("", max_length=40)
+    phone: str = Field("", max_length=40)
+    email: str = Field("", max_length=254)
+    wechat: str = Field("", max_length=64)
+    birthday: date | None = None
+    hobbies: str = Field("", max_length=300)
+    education: str = Field("", max_length=300)
+    achievements: str = ""
+    places: str = Field("", max_length=300)
+    family: str = Field("", max_length=300)
+    cultural_background: str = Field("", max_length=300)
+    notes: str = ""
+
+
+class ContactPatch(Schema):
+    account_id: int | None = None
+    name: str | None = Field(None, max_length=100)
+    title: str | None = Field(None, max_length=100)
+    department: str | None = Field(None, max_length=100)
+    buying_role: BuyingRole | None = None
+    mobile: str | None = Field(None, max_length=40)
+    phone: str | None = Field(None, max_length=40)
+    email: str | None = Field(None, max_length=254)
+    wechat: str | None = Field(None, max_length=64)
+    birthday: date | None = None
+    hobbies: str | None = Field(None, max_length=300)
+    education: str | None = Field(None, max_length=300)
+    achievements: str | None = None
+    places: str | None = Field(None, max_length=300)
+    family: str | None = Field(None, max_length=300)
+    cultural_background: str | None = Field(None, max_length=300)
+    notes: str | None = None
+
+    _no_null = field_validator(
+        "account_id",
+        "name",
+        "title",
+        "department",
+        "buying_role",
+        "mobile",
+        "phone",
+        "email",
+        "wechat",
+        "hobbies",
+        "education",
+        "achievements",
+        "places",
+        "family",
+        "cultural_background",
+        "notes",
+    )(_reject_null)
+
+
+class ContactOut(Schema):
+    id: int
+    account_id: int
+    account_name: str
+    name: str
+    title: str
+    department: str
+    buying_role: str
+    mobile: str
+    phone: str
+    email: str
+    wechat: str
+    birthday: date | None
+    hobbies: str
+    education: str
+    achievements: str
+    places: str
+    family: str
+    cultural_background: str
+    notes: str
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_account_name(obj: Contact) -> str:
+        return obj.account.name
+
+
+class ContactListOut(Schema):
+    count: int
+    items: list[ContactOut]
+
+
+class ContactFilters(Schema):
+    q: str = Field("", description="Matches name, email/mobile/phone prefix or WeChat id")
+    account: int | None = Field(None, description="Only contacts of this account")
+    buying_role: BuyingRole | None = None
+    sort: Literal["name", "-name", "created", "-created"] = "name"
+    limit: int = Field(50, ge=1, le=200)
+    offset: int = Field(0, ge=0)

@@ -1,0 +1,201 @@
+"""Reads for accounts and contacts: lists with filters, search and sort, and detail pages.
+
+Every query starts from the visibility rule in ``parties.permissions`` and loads what the
+templates and API schemas display, so rendering never triggers further queries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+
+from salesflow.core.audit import timeline_for
+from salesflow.core.models import AuditEvent
+from salesflow.parties.models import Account, Contact
+from salesflow.parties.permissions import accounts_visible_to, can_write_account, contacts_visible_to
+from salesflow.parties.services import normalize_credit_code
+from salesflow.users.models import Territory, User
+from salesflow.users.permissions import visible_owner_ids, writable_owner_ids
+
+# Public sort key → ascending ORDER BY. Every key is served by an index on the table
+# (account_name_idx / account_owner_name_idx, account_created_idx; contact_name_idx, the pk).
+ACCOUNT_SORTS: dict[str, Sequence[str]] = {
+    "name": ("name", "id"),
+    "created": ("created_at", "id"),
+}
+ACCOUNT_DEFAULT_SORT = "name"
+CONTACT_SORTS: dict[str, Sequence[str]] = {
+    "name": ("name", "id"),
+    "created": ("id",),
+}
+CONTACT_DEFAULT_SORT = "name"
+
+# How many contacts the account page shows before linking to the filtered contact list.
+ACCOUNT_DETAIL_CONTACTS = 50
+
+
+def resolve_sort(sort: str | None, allowed: Mapping[str, Sequence[str]], default: str) -> tuple[str, list[str]]:
+    """``name`` / ``-name`` against the whitelist → (effective key, order_by fields).
+
+    Unknown keys fall back to ``default``, so no request can sort by an unindexed column.
+    """
+    key = sort or default
+    base = key.lstrip("-")
+    if base not in allowed:
+        key, base = default, default.lstrip("-")
+    desc = key.startswith("-")
+    fields = [("-" + f if not f.startswith("-") else f[1:]) if desc else f for f in allowed[base]]
+    return key, fields
+
+
+def territory_subtree_ids(territory_id: int) -> set[int]:
+    """The territory and every territory below it (one query per tree level)."""
+    result = {territory_id}
+    frontier = [territory_id]
+    while frontier:
+        frontier = [
+            pk
+            for pk in Territory.objects.filter(parent_id__in=frontier).values_list("pk", flat=True)
+            if pk not in result
+        ]
+        result.update(frontier)
+    return result
+
+
+def territory_choices() -> list[tuple[int, str]]:
+    """All territories as ``(id, indented label)`` in tree order (one query)."""
+    rows = list(Territory.objects.order_by("name").values_list("pk", "name", "parent_id"))
+    children: dict[int | None, list[tuple[int, str]]] = {}
+    for pk, name, parent_id in rows:
+        children.setdefault(parent_id, []).append((pk, name))
+    out: list[tuple[int, str]] = []
+
+    def walk(parent: int | None, depth: int) -> None:
+        for pk, name in children.get(parent, []):
+            out.append((pk, "\u00a0\u00a0" * depth + ("└ " if depth else "") + name))
+            walk(pk, depth + 1)
+
+    walk(None, 0)
+    return out
+
+
+def visible_owners(user: User) -> QuerySet[User]:
+    """Users whose records ``user`` can see: the owner filter of the lists."""
+    ids = visible_owner_ids(user)
+    qs = User.objects.filter(is_active=True)
+    if ids is not None:
+        qs = qs.filter(pk__in=ids)
+    return qs.order_by("display_name", "username")
+
+
+def accounts_writable_by(user: User) -> QuerySet[Account]:
+    """Accounts ``user`` may change (e.g. to add contacts to), by name."""
+    ids = writable_owner_ids(user)
+    qs = Account.objects.all()
+    if ids is not None:
+        qs = qs.filter(owner_id__in=ids)
+    return qs.order_by("name", "id")
+
+
+def account_list(
+    user: User,
+    *,
+    q: str = "",
+    lifecycle: str = "",
+    grade: str = "",
+    industry: str = "",
+    region: int | None = None,
+    owner: int | None = None,
+    sort: str | None = None,
+) -> QuerySet[Account]:
+    """Visible accounts matching the filters, sorted by a whitelisted key, with owner and
+    region loaded.
+
+    ``q`` matches the name (contains), the credit code (prefix, normalised) or the phone
+    (contains). ``region`` includes the territories below it.
+    """
+    qs = accounts_visible_to(user).select_related("owner", "region")
+    q = q.strip()
+    if q:
+        cond = Q(name__icontains=q) | Q(phone__contains=q)
+        code = normalize_credit_code(q)
+        if code:
+            cond |= Q(credit_code__startswith=code)
+        qs = qs.filter(cond)
+    if lifecycle:
+        qs = qs.filter(lifecycle=lifecycle)
+    if grade:
+        qs = qs.filter(grade=grade)
+    if industry:
+        qs = qs.filter(industry=industry)
+    if region is not None:
+        qs = qs.filter(region_id__in=territory_subtree_ids(region))
+    if owner is not None:
+        qs = qs.filter(owner_id=owner)
+    _key, order = resolve_sort(sort, ACCOUNT_SORTS, ACCOUNT_DEFAULT_SORT)
+    return qs.order_by(*order)
+
+
+@dataclass
+class AccountDetail:
+    """What the account page shows besides the account itself."""
+
+    account: Account
+    contacts: list[Contact]
+    more_contacts: bool
+    events: list[AuditEvent]
+    can_write: bool
+
+
+def account_detail_context(user: User, account: Account) -> AccountDetail:
+    """Contacts (first ``ACCOUNT_DETAIL_CONTACTS`` by name), timeline and write permission for
+    an account the caller has already fetched through ``get_account_for_user``.
+
+    The account's opportunities live in ``sales``; the page links to their filtered list.
+    """
+    contacts = list(account.contacts.order_by("name", "id")[: ACCOUNT_DETAIL_CONTACTS + 1])
+    return AccountDetail(
+        account=account,
+        contacts=contacts[:ACCOUNT_DETAIL_CONTACTS],
+        more_contacts=len(contacts) > ACCOUNT_DETAIL_CONTACTS,
+        events=list(timeline_for(account)),
+        can_write=can_write_account(user, account),
+    )
+
+
+def contact_list(
+    user: User,
+    *,
+    q: str = "",
+    account: int | None = None,
+    buying_role: str = "",
+    sort: str | None = None,
+) -> QuerySet[Contact]:
+    """Contacts of visible accounts matching the filters, with account and owner loaded.
+
+    ``q`` matches the name (contains), email (prefix, case-insensitive), mobile or phone
+    (prefix) or WeChat id (exact).
+    """
+    qs = contacts_visible_to(user).select_related("account", "account__owner")
+    q = q.strip()
+    if q:
+        qs = qs.filter(
+            Q(name__icontains=q)
+            | Q(email__startswith=q.lower())
+            | Q(mobile__startswith=q)
+            | Q(phone__startswith=q)
+            | Q(wechat=q)
+        )
+    if account is not None:
+        qs = qs.filter(account_id=account)
+    if buying_role:
+        qs = qs.filter(buying_role=buying_role)
+    _key, order = resolve_sort(sort, CONTACT_SORTS, CONTACT_DEFAULT_SORT)
+    return qs.order_by(*order)
+
+
+def contact_detail_events(contact: Contact) -> list[AuditEvent]:
+    """The contact's timeline (one query)."""
+    return list(timeline_for(contact))

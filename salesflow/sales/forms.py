@@ -1,0 +1,267 @@
+"""Forms of the opportunity pages. They parse input only; rules live in the services."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, cast
+
+from django import forms
+from django.urls import reverse_lazy
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from salesflow.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, currency_choices, default_currency
+from salesflow.parties.choices import BuyingRole
+from salesflow.parties.models import Account, Contact
+from salesflow.sales.choices import ForecastCategory, Outcome
+from salesflow.sales.models import Competitor, LostReason, Opportunity, Stage
+from salesflow.sales.selectors import (
+    active_lost_reasons,
+    competitors_all,
+    open_stages,
+    owner_filter_choices,
+    writable_accounts_for,
+)
+from salesflow.users.models import User
+from salesflow.users.permissions import assignable_users_for
+
+ACCOUNT_OPTIONS_LIMIT = 500
+CONTACT_ROLE_PREFIX = "contact_role_"
+
+
+if TYPE_CHECKING:
+    _StageField = forms.ModelChoiceField[Stage]
+    _UserField = forms.ModelChoiceField[User]
+else:
+    _StageField = _UserField = forms.ModelChoiceField
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+class StageChoiceField(_StageField):
+    """Shows "Pipeline · Stage" when several pipelines exist."""
+
+    def __init__(self, *args: Any, show_pipeline: bool = False, **kwargs: Any) -> None:
+        self.show_pipeline = show_pipeline
+        super().__init__(*args, **kwargs)
+
+    def label_from_instance(self, obj: Stage) -> str:
+        prefix = f"{obj.pipeline.label} · " if self.show_pipeline else ""
+        return f"{prefix}{obj.label} ({obj.probability}%)"
+
+
+class UserChoiceField(_UserField):
+    def label_from_instance(self, obj: User) -> str:
+        return str(obj)
+
+
+def contact_role_choices() -> list[tuple[str, Any]]:
+    return [("", _("— not involved —")), *BuyingRole.choices]
+
+
+class OpportunityFilterForm(forms.Form):
+    """The list filters (GET). Invalid values are ignored, never an error page."""
+
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+    pipeline = forms.ChoiceField(label=_("Pipeline"), required=False)
+    stage = forms.ChoiceField(label=_("Stage"), required=False)
+    outcome = forms.ChoiceField(label=_("Outcome"), required=False, choices=[("", _("All outcomes")), *Outcome.choices])
+    owner = forms.ChoiceField(label=_("Owner"), required=False)
+    close_from = forms.DateField(label=_("Close from"), required=False, widget=DateInput())
+    close_to = forms.DateField(label=_("Close to"), required=False, widget=DateInput())
+
+    def __init__(self, data: Any, *, user: User, stages: Iterable[Stage], pipelines: Iterable[Any]) -> None:
+        super().__init__(data)
+        pipelines = list(pipelines)
+        many = len(pipelines) > 1
+        cast(forms.ChoiceField, self.fields["pipeline"]).choices = [
+            ("", _("All pipelines")),
+            *((str(p.pk), p.label) for p in pipelines),
+        ]
+        cast(forms.ChoiceField, self.fields["stage"]).choices = [
+            ("", _("All stages")),
+            *((str(s.pk), f"{s.pipeline.label} · {s.label}" if many else s.label) for s in stages),
+        ]
+        for name, form_field in self.fields.items():
+            css = "form-control" if name in ("q", "close_from", "close_to") else "form-select"
+            form_field.widget.attrs["class"] = css
+        cast(forms.ChoiceField, self.fields["owner"]).choices = [
+            ("", _("All owners")),
+            *((str(u.pk), str(u)) for u in owner_filter_choices(user)),
+        ]
+
+    def values(self) -> dict[str, Any]:
+        """Cleaned filters, dropping the invalid ones."""
+        self.is_valid()
+        cleaned = getattr(self, "cleaned_data", {})
+        return {name: cleaned.get(name) for name in self.fields if name not in self.errors}
+
+
+class ContactRolesMixin(forms.Form):
+    """Adds one ``contact_role_<id>`` select per contact of the account (the decision-maker map)."""
+
+    def add_contact_fields(self, contacts: Iterable[Contact], initial_roles: dict[int, str]) -> None:
+        self.role_contacts: list[Contact] = list(contacts)
+        for contact in self.role_contacts:
+            self.fields[f"{CONTACT_ROLE_PREFIX}{contact.pk}"] = forms.ChoiceField(
+                label=contact.name,
+                required=False,
+                choices=contact_role_choices(),
+                initial=initial_roles.get(contact.pk, ""),
+            )
+
+    def contact_role_fields(self) -> list[tuple[Contact, forms.BoundField]]:
+        return [(c, self[f"{CONTACT_ROLE_PREFIX}{c.pk}"]) for c in self.role_contacts]
+
+    def cleaned_contacts(self) -> list[tuple[Contact, str]]:
+        return [
+            (c, self.cleaned_data[f"{CONTACT_ROLE_PREFIX}{c.pk}"])
+            for c in self.role_contacts
+            if self.cleaned_data.get(f"{CONTACT_ROLE_PREFIX}{c.pk}")
+        ]
+
+
+class _OpportunityFields(ContactRolesMixin):
+    name = forms.CharField(label=pgettext_lazy("opportunity", "Name"), max_length=200)
+    amount = forms.DecimalField(
+        label=_("Amount"),
+        min_value=0,
+        max_digits=MONEY_MAX_DIGITS,
+        decimal_places=MONEY_DECIMAL_PLACES,
+        initial=0,
+    )
+    currency = forms.ChoiceField(label=_("Currency"), choices=currency_choices, initial=default_currency)
+    expected_close_date = forms.DateField(label=_("Expected close date"), required=False, widget=DateInput())
+    next_step = forms.CharField(label=_("Next step"), max_length=300, required=False)
+    next_step_date = forms.DateField(label=_("Next step date"), required=False, widget=DateInput())
+    owner = UserChoiceField(label=_("Owner"), queryset=User.objects.none())
+    competitors = forms.ModelMultipleChoiceField(
+        label=_("Competitors"),
+        queryset=Competitor.objects.none(),
+        required=False,
+        widget=forms.SelectMultiple(attrs={"data-searchable": ""}),
+    )
+    description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
+
+    def _setup_common(self, user: User) -> None:
+        self.fields["owner"].queryset = assignable_users_for(user)  # type: ignore[attr-defined]
+        self.fields["competitors"].queryset = competitors_all()  # type: ignore[attr-defined]
+
+
+class OpportunityCreateForm(_OpportunityFields):
+    account = forms.ModelChoiceField(
+        label=_("Account"),
+        queryset=Account.objects.none(),
+        widget=forms.Select(
+            attrs={
+                "data-searchable": "",
+                "hx-get": reverse_lazy("opportunities:contact_roles"),
+                "hx-target": "#contact-roles",
+                "hx-trigger": "change",
+            }
+        ),
+    )
+    stage = StageChoiceField(label=_("Stage"), queryset=Stage.objects.none())
+
+    field_order = ["account", "name", "stage", "amount", "currency", "expected_close_date", "owner"]
+
+    def __init__(
+        self, data: Any = None, *, user: User, account: Account | None, contacts: Iterable[Contact] = ()
+    ) -> None:
+        super().__init__(data, initial={"account": account.pk if account else None, "owner": user.pk})
+        self._setup_common(user)
+        accounts = writable_accounts_for(user).order_by("name", "id")
+        account_field = cast("forms.ModelChoiceField[Account]", self.fields["account"])
+        account_field.queryset = accounts
+        # Render a bounded option list (the field still validates against every writable account).
+        options = list(accounts[:ACCOUNT_OPTIONS_LIMIT])
+        if account is not None and account not in options:
+            options.insert(0, account)
+        account_field.widget.choices = [("", "---------"), *((a.pk, a.name) for a in options)]
+        stages = list(open_stages())
+        stage_field: StageChoiceField = self.fields["stage"]  # type: ignore[assignment]
+        stage_field.queryset = open_stages()
+        stage_field.show_pipeline = len({s.pipeline_id for s in stages}) > 1
+        default = next((s for s in stages if s.pipeline.is_default), stages[0] if stages else None)
+        if default is not None:
+            self.initial["stage"] = default.pk
+        self.add_contact_fields(contacts, {})
+
+
+class OpportunityEditForm(_OpportunityFields):
+    probability = forms.IntegerField(
+        label=_("Probability (%)"),
+        min_value=0,
+        max_value=100,
+        help_text=_("Defaults to the stage's probability; a new stage resets it."),
+    )
+    forecast_category = forms.ChoiceField(label=_("Forecast category"), choices=ForecastCategory.choices)
+
+    field_order = ["name", "amount", "currency", "probability", "forecast_category", "expected_close_date", "owner"]
+
+    def __init__(
+        self,
+        data: Any = None,
+        *,
+        user: User,
+        opportunity: Opportunity,
+        contacts: Iterable[Contact],
+        initial_roles: dict[int, str],
+        competitor_ids: list[int],
+    ) -> None:
+        initial = {
+            "name": opportunity.name,
+            "amount": opportunity.amount,
+            "currency": opportunity.currency,
+            "probability": opportunity.probability,
+            "forecast_category": opportunity.forecast_category,
+            "expected_close_date": opportunity.expected_close_date,
+            "next_step": opportunity.next_step,
+            "next_step_date": opportunity.next_step_date,
+            "owner": opportunity.owner_id,
+            "competitors": competitor_ids,
+            "description": opportunity.description,
+        }
+        super().__init__(data, initial=initial)
+        self._setup_common(user)
+        owner_field: UserChoiceField = self.fields["owner"]  # type: ignore[assignment]
+        # The current owner stays selectable even when outside the editor's assignable set.
+        owner_field.queryset = (owner_field.queryset | User.objects.filter(pk=opportunity.owner_id)).distinct()  # type: ignore[operator]
+        currency_field: forms.ChoiceField = self.fields["currency"]  # type: ignore[assignment]
+        if opportunity.currency not in {c for c, _label in currency_choices()}:
+            currency_field.choices = [*currency_choices(), (opportunity.currency, opportunity.currency)]
+        self.add_contact_fields(contacts, initial_roles)
+
+
+class MoveForm(forms.Form):
+    stage = forms.CharField(label=_("Stage"), max_length=50)
+
+
+class CloseForm(forms.Form):
+    outcome = forms.ChoiceField(
+        label=_("Outcome"),
+        choices=[(o.value, o.label) for o in (Outcome.WON, Outcome.LOST, Outcome.PAUSED, Outcome.UPGRADED)],
+    )
+    lost_reason = forms.ModelChoiceField(label=_("Lost reason"), queryset=LostReason.objects.none(), required=False)
+    lost_to = forms.ModelChoiceField(
+        label=_("Lost to competitor"),
+        queryset=Competitor.objects.none(),
+        required=False,
+        widget=forms.Select(attrs={"data-searchable": ""}),
+    )
+    resume_date = forms.DateField(label=_("Resume on"), required=False, widget=DateInput())
+    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, data: Any = None, *, initial: dict[str, Any] | None = None) -> None:
+        super().__init__(data, initial=initial)
+        self.fields["lost_reason"].queryset = active_lost_reasons()  # type: ignore[attr-defined]
+        self.fields["lost_to"].queryset = competitors_all()  # type: ignore[attr-defined]
+
+
+class ReopenForm(forms.Form):
+    stage = forms.CharField(label=_("Stage"), max_length=50, required=False)

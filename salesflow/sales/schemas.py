@@ -1,0 +1,165 @@
+"""API schemas for opportunities, pipelines and their configuration data."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+
+from ninja import Field, Schema
+
+from salesflow.parties.choices import BuyingRole
+
+MAX_AMOUNT = Decimal("9999999999999999.99")
+
+
+class StageOut(Schema):
+    id: int
+    code: str
+    name: str
+    name_en: str
+    name_zh: str
+    position: int
+    probability: int
+    forecast_category: str
+    kind: str
+    rotting_days: int | None
+
+
+class PipelineOut(Schema):
+    id: int
+    code: str
+    name: str
+    is_default: bool
+    stages: list[StageOut]
+
+
+class LostReasonOut(Schema):
+    id: int
+    code: str
+    name: str
+
+
+class CompetitorOut(Schema):
+    id: int
+    name: str
+    website: str
+
+
+class StageRef(Schema):
+    id: int
+    code: str
+    name: str
+    kind: str
+    probability: int
+
+
+class ContactRoleOut(Schema):
+    contact_id: int
+    name: str
+    role: str
+
+
+class CompetitorRef(Schema):
+    id: int
+    name: str
+
+
+class OpportunityOut(Schema):
+    id: int
+    name: str
+    account_id: int
+    account_name: str
+    owner_id: int
+    owner_name: str
+    pipeline_id: int
+    stage: StageRef
+    amount: str = Field(..., description='Decimal string with two places, e.g. "100000.00"')
+    currency: str
+    probability: int
+    forecast_category: str
+    expected_close_date: date | None
+    next_step: str
+    next_step_date: date | None
+    outcome: str
+    lost_reason: str | None = Field(None, description="Lost reason code")
+    lost_to_id: int | None
+    outcome_note: str
+    resume_date: date | None
+    closed_at: datetime | None
+    stage_entered_at: datetime
+    stalled: bool
+    description: str
+    contacts: list[ContactRoleOut]
+    competitors: list[CompetitorRef]
+    created_at: datetime
+    updated_at: datetime
+
+
+class OpportunityPage(Schema):
+    count: int
+    items: list[OpportunityOut]
+
+
+class ContactRoleIn(Schema):
+    contact_id: int
+    role: BuyingRole = BuyingRole.OTHER
+
+
+class OpportunityCreateIn(Schema):
+    name: str = Field(..., max_length=200)
+    account_id: int
+    owner_id: int | None = Field(None, description="Defaults to the caller")
+    pipeline: int | str | None = Field(None, description="Pipeline id or code (default pipeline if omitted)")
+    stage: int | str | None = Field(None, description="Open stage id or code (first open stage if omitted)")
+    amount: Decimal = Field(Decimal("0"), le=MAX_AMOUNT)
+    currency: str | None = Field(None, max_length=3)
+    expected_close_date: date | None = None
+    next_step: str = Field("", max_length=300)
+    next_step_date: date | None = None
+    description: str = ""
+    contacts: list[ContactRoleIn] = []
+    competitor_ids: list[int] = []
+
+
+class OpportunityPatchIn(Schema):
+    """Only the fields sent are changed; ``contacts`` / ``competitor_ids`` replace the lists."""
+
+    name: str | None = Field(None, max_length=200)
+    amount: Decimal | None = Field(None, le=MAX_AMOUNT)
+    currency: str | None = Field(None, max_length=3)
+    expected_close_date: date | None = None
+    next_step: str | None = Field(None, max_length=300)
+    next_step_date: date | None = None
+    description: str | None = None
+    owner_id: int | None = None
+    probability: int | None = None
+    forecast_category: str | None = None
+    contacts: list[ContactRoleIn] | None = None
+    competitor_ids: list[int] | None = None
+
+
+class MoveIn(Schema):
+    stage: int | str = Field(..., description="Open stage id or code of the opportunity's pipeline")
+
+
+class CloseIn(Schema):
+    outcome: Literal["won", "lost", "paused", "upgraded"]
+    lost_reason: str | None = Field(None, description="Lost reason code (required when lost)")
+    lost_to: int | None = Field(None, description="Competitor id")
+    note: str = ""
+    resume_date: date | None = Field(None, description="Required when paused; must be in the future")
+
+
+class ReopenIn(Schema):
+    stage: int | str | None = Field(None, description="Open stage id or code (default: the last open stage)")
+
+
+class StageChangeOut(Schema):
+    id: int
+    from_stage: StageRef | None
+    to_stage: StageRef
+    changed_by_id: int | None
+    changed_by_name: str | None
+    changed_at: datetime
+    duration_seconds: int | None

@@ -1,0 +1,378 @@
+"""Reads for opportunities: the list, the pipeline board and the detail page.
+
+Every read starts from ``opportunities_visible_to(user)`` so lists, cards, column totals
+and counts show exactly what the user may see, and loads its relations up front
+(``select_related`` / ``prefetch_related``) so templates and API schemas never query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Prefetch, Q, QuerySet, Sum, Window
+from django.db.models.expressions import OrderBy
+from django.db.models.functions import RowNumber
+from django.utils import timezone
+
+from salesflow.core.money import MONEY_MAX_DIGITS, default_currency, quantize
+from salesflow.parties.models import Account
+from salesflow.parties.permissions import accounts_visible_to
+from salesflow.sales.choices import Outcome, StageKind
+from salesflow.sales.models import Competitor, LostReason, Opportunity, OpportunityContact, Pipeline, Stage, StageChange
+from salesflow.sales.permissions import opportunities_visible_to
+from salesflow.users.models import User
+from salesflow.users.permissions import visible_owner_ids, writable_owner_ids
+
+# Public sort keys → ascending ``order_by``. Each is served by an index on Opportunity
+# (opp_name_idx, opp_amount_idx, opp_close_date_idx, opp_created_idx, opp_board_idx).
+# "stage" orders by pipeline then stage id: seeded stages are created in position
+# order, and sorting by the joined ``stage.position`` could not use an index.
+OPPORTUNITY_SORTS: dict[str, Sequence[str]] = {
+    "name": ("name", "id"),
+    "amount": ("amount", "id"),
+    "close": ("expected_close_date", "id"),
+    "created": ("created_at", "id"),
+    "stage": ("pipeline_id", "stage_id", "id"),
+}
+NULLABLE_SORT_FIELDS = {"expected_close_date"}
+DEFAULT_SORT = "-created"
+BOARD_CARD_LIMIT = 50
+
+
+def order_by_for(sort: str | None) -> tuple[str, list[str | OrderBy]]:
+    """``(key, order_by fields)`` for a public sort key such as ``-amount``; unknown keys
+    fall back to ``DEFAULT_SORT`` so no request can sort by an unindexed column."""
+    key = sort or DEFAULT_SORT
+    desc = key.startswith("-")
+    base = key.lstrip("-")
+    if base not in OPPORTUNITY_SORTS:
+        key, desc, base = DEFAULT_SORT, True, DEFAULT_SORT.lstrip("-")
+    fields: list[str | OrderBy] = []
+    for name in OPPORTUNITY_SORTS[base]:
+        if name in NULLABLE_SORT_FIELDS:
+            # PostgreSQL's own index order (NULLS LAST ascending, NULLS FIRST descending),
+            # spelled out so SQLite sorts the same way.
+            fields.append(F(name).desc(nulls_first=True) if desc else F(name).asc(nulls_last=True))
+        else:
+            fields.append(("-" + name) if desc else name)
+    return key, fields
+
+
+def _search(qs: QuerySet[Opportunity], q: str | None) -> QuerySet[Opportunity]:
+    q = (q or "").strip()
+    if q:
+        qs = qs.filter(Q(name__icontains=q) | Q(account__name__icontains=q))
+    return qs
+
+
+def _ref_filter(prefix: str, ref: int | str) -> Q:
+    """Match a related row by id (``12`` / ``"12"``) or by code (``"demo"``)."""
+    text = str(ref).strip()
+    if text.isdigit():
+        return Q(**{f"{prefix}_id": int(text)})
+    return Q(**{f"{prefix}__code": text})
+
+
+def opportunity_list(
+    user: User,
+    *,
+    q: str | None = None,
+    stage: int | str | None = None,
+    outcome: str | None = None,
+    owner: int | None = None,
+    account: int | None = None,
+    pipeline: int | str | None = None,
+    close_from: date | None = None,
+    close_to: date | None = None,
+    sort: str | None = None,
+) -> QuerySet[Opportunity]:
+    """Visible opportunities filtered and sorted (``sort``: ``name``, ``amount``,
+    ``close``, ``created`` or ``stage``, ``-`` prefix for descending). ``stage`` and
+    ``pipeline`` accept an id or a code. Account, owner, pipeline and stage are loaded."""
+    qs = _search(opportunities_visible_to(user), q)
+    if stage is not None and stage != "":
+        qs = qs.filter(_ref_filter("stage", stage))
+    if outcome:
+        qs = qs.filter(outcome=outcome)
+    if owner:
+        qs = qs.filter(owner_id=owner)
+    if account:
+        qs = qs.filter(account_id=account)
+    if pipeline is not None and pipeline != "":
+        qs = qs.filter(_ref_filter("pipeline", pipeline))
+    if close_from:
+        qs = qs.filter(expected_close_date__gte=close_from)
+    if close_to:
+        qs = qs.filter(expected_close_date__lte=close_to)
+    _key, fields = order_by_for(sort)
+    return qs.select_related("account", "owner", "pipeline", "stage", "lost_reason", "lost_to").order_by(*fields)
+
+
+def with_relations(qs: QuerySet[Opportunity]) -> QuerySet[Opportunity]:
+    """Add the decision-maker map and competitors (two extra queries for any number of rows)."""
+    return qs.prefetch_related(
+        Prefetch("contact_roles", queryset=OpportunityContact.objects.select_related("contact").order_by("id")),
+        Prefetch("competitors", queryset=Competitor.objects.order_by("name")),
+    )
+
+
+def stall_info(opportunity: Opportunity, stage: Stage, now: datetime) -> tuple[bool, int]:
+    """``(stalled, whole days in the current stage)``. An open deal is stalled when it has
+    been in its stage longer than the stage's ``rotting_days``."""
+    days = max(0, (now - opportunity.stage_entered_at).days)
+    stalled = (
+        opportunity.outcome == Outcome.OPEN
+        and stage.rotting_days is not None
+        and opportunity.stage_entered_at < now - timedelta(days=stage.rotting_days)
+    )
+    return stalled, days
+
+
+# ---------------------------------------------------------------------------- board
+
+
+@dataclass
+class BoardCard:
+    opportunity: Opportunity
+    stalled: bool
+    days_in_stage: int
+    can_write: bool
+
+
+@dataclass
+class BoardColumn:
+    """One open stage: totals over every matching deal, cards capped at ``BOARD_CARD_LIMIT``."""
+
+    stage: Stage
+    count: int = 0
+    amount: Decimal = Decimal("0.00")
+    weighted: Decimal = Decimal("0.00")
+    other_currency_count: int = 0
+    stalled_count: int = 0
+    cards: list[BoardCard] = field(default_factory=list)
+
+    @property
+    def more(self) -> int:
+        return max(0, self.count - len(self.cards))
+
+
+@dataclass
+class Board:
+    pipeline: Pipeline
+    pipelines: list[Pipeline]
+    columns: list[BoardColumn]
+    won_stage: Stage | None
+    lost_stage: Stage | None
+    currency: str
+
+    @property
+    def count(self) -> int:
+        return sum(c.count for c in self.columns)
+
+    @property
+    def amount(self) -> Decimal:
+        return sum((c.amount for c in self.columns), Decimal("0.00"))
+
+    @property
+    def weighted(self) -> Decimal:
+        return sum((c.weighted for c in self.columns), Decimal("0.00"))
+
+    @property
+    def other_currency_count(self) -> int:
+        return sum(c.other_currency_count for c in self.columns)
+
+
+def active_pipelines() -> list[Pipeline]:
+    return list(Pipeline.objects.filter(is_active=True).order_by("position", "id"))
+
+
+def board(
+    user: User,
+    *,
+    pipeline: Pipeline,
+    owner: int | None = None,
+    q: str | None = None,
+    card_limit: int = BOARD_CARD_LIMIT,
+    now: datetime | None = None,
+) -> Board:
+    """The kanban for ``pipeline``: one column per open stage with the open deals the
+    user may see (optionally one owner's, optionally matching ``q``).
+
+    Column totals come from one aggregate query over the same visible set as the cards:
+    ``count`` counts every deal; ``amount`` and ``weighted`` (Σ amount × probability /
+    100, rounded to cents once per column) sum only deals in the default currency —
+    deals in other currencies are counted in ``other_currency_count`` and flagged in
+    the UI instead of being added up without an exchange rate. Cards come from one
+    windowed query (the first ``card_limit`` per stage by expected close date, then
+    id), with account and owner loaded. A card is stalled when it has been in its stage
+    longer than the stage's ``rotting_days``. Query count does not depend on the
+    number of deals or stages.
+    """
+    now = now or timezone.now()
+    stages = list(Stage.objects.filter(pipeline=pipeline).order_by("position"))
+    open_stages = [s for s in stages if s.kind == StageKind.OPEN]
+    base = opportunities_visible_to(user).filter(pipeline=pipeline, outcome=Outcome.OPEN)
+    if owner:
+        base = base.filter(owner_id=owner)
+    base = _search(base, q)
+    currency = default_currency()
+    in_currency = Q(currency=currency)
+    stalled_q = Q(pk__in=[])
+    for stage in open_stages:
+        if stage.rotting_days is not None:
+            stalled_q |= Q(stage_id=stage.pk, stage_entered_at__lt=now - timedelta(days=stage.rotting_days))
+    money: DecimalField[Decimal, Decimal] = DecimalField(max_digits=MONEY_MAX_DIGITS + 6, decimal_places=2)
+    totals = (
+        base.order_by()
+        .values("stage_id")
+        .annotate(
+            n=Count("id"),
+            amount_sum=Sum("amount", filter=in_currency, output_field=money),
+            weighted_x100=Sum(
+                ExpressionWrapper(F("amount") * F("probability"), output_field=money),
+                filter=in_currency,
+                output_field=money,
+            ),
+            other=Count("id", filter=~in_currency),
+            stalled=Count("id", filter=stalled_q),
+        )
+    )
+    columns = {s.pk: BoardColumn(stage=s) for s in open_stages}
+    for row in totals:
+        column = columns.get(row["stage_id"])
+        if column is None:
+            continue
+        column.count = row["n"]
+        column.amount = quantize(row["amount_sum"] or 0)
+        column.weighted = quantize(Decimal(row["weighted_x100"] or 0) / 100)
+        column.other_currency_count = row["other"]
+        column.stalled_count = row["stalled"]
+    if columns and card_limit > 0:
+        cards = (
+            base.filter(stage_id__in=list(columns))
+            .select_related("account", "owner")
+            .annotate(
+                board_rank=Window(
+                    RowNumber(),
+                    partition_by=[F("stage_id")],
+                    order_by=[F("expected_close_date").asc(nulls_last=True), F("id").asc()],
+                )
+            )
+            .filter(board_rank__lte=card_limit)
+            .order_by("stage_id", "board_rank")
+        )
+        writable = writable_owner_ids(user)
+        for opp in cards:
+            column = columns[opp.stage_id]
+            stalled, days = stall_info(opp, column.stage, now)
+            can_write = writable is None or opp.owner_id in writable
+            column.cards.append(BoardCard(opportunity=opp, stalled=stalled, days_in_stage=days, can_write=can_write))
+    return Board(
+        pipeline=pipeline,
+        pipelines=active_pipelines(),
+        columns=[columns[s.pk] for s in open_stages],
+        won_stage=next((s for s in stages if s.kind == StageKind.WON), None),
+        lost_stage=next((s for s in stages if s.kind == StageKind.LOST), None),
+        currency=currency,
+    )
+
+
+# --------------------------------------------------------------------------- detail
+
+
+@dataclass
+class OpportunityDetail:
+    opportunity: Opportunity
+    stages: list[Stage]
+    contact_roles: list[OpportunityContact]
+    competitors: list[Competitor]
+    stage_changes: list[StageChange]
+    stalled: bool
+    days_in_stage: int
+
+
+def stage_changes_for(opportunity: Opportunity) -> QuerySet[StageChange]:
+    """The deal's stage history, oldest first, with stages and users loaded."""
+    return (
+        StageChange.objects.filter(opportunity=opportunity)
+        .select_related("from_stage", "to_stage", "changed_by")
+        .order_by("changed_at", "id")
+    )
+
+
+def opportunity_detail(opportunity: Opportunity, *, now: datetime | None = None) -> OpportunityDetail:
+    """Everything the detail page shows about an opportunity the caller may already see
+    (fetched with ``get_opportunity_for_user``), in a fixed number of queries."""
+    now = now or timezone.now()
+    stalled, days = stall_info(opportunity, opportunity.stage, now)
+    return OpportunityDetail(
+        opportunity=opportunity,
+        stages=list(Stage.objects.filter(pipeline_id=opportunity.pipeline_id).order_by("position")),
+        contact_roles=list(
+            OpportunityContact.objects.filter(opportunity=opportunity)
+            .select_related("contact")
+            .order_by("role", "contact__name", "id")
+        ),
+        competitors=list(opportunity.competitors.order_by("name")),
+        stage_changes=list(stage_changes_for(opportunity)),
+        stalled=stalled,
+        days_in_stage=days,
+    )
+
+
+# -------------------------------------------------------------------- lookups/options
+
+
+def stage_in_pipeline(pipeline_id: int, ref: int | str) -> Stage | None:
+    """A stage of the pipeline by id or code (``None`` if there is no such stage)."""
+    text = str(ref).strip()
+    qs = Stage.objects.filter(pipeline_id=pipeline_id)
+    return qs.filter(pk=int(text)).first() if text.isdigit() else qs.filter(code=text).first()
+
+
+def pipeline_by_ref(ref: int | str) -> Pipeline | None:
+    text = str(ref).strip()
+    qs = Pipeline.objects.filter(is_active=True)
+    return qs.filter(pk=int(text)).first() if text.isdigit() else qs.filter(code=text).first()
+
+
+def pipelines_with_stages() -> QuerySet[Pipeline]:
+    return Pipeline.objects.filter(is_active=True).prefetch_related(
+        Prefetch("stages", queryset=Stage.objects.order_by("position"))
+    )
+
+
+def open_stages() -> QuerySet[Stage]:
+    """Open stages of active pipelines (for create forms), pipeline loaded."""
+    return (
+        Stage.objects.filter(kind=StageKind.OPEN, pipeline__is_active=True)
+        .select_related("pipeline")
+        .order_by("pipeline__position", "pipeline_id", "position")
+    )
+
+
+def active_lost_reasons() -> QuerySet[LostReason]:
+    return LostReason.objects.filter(is_active=True).order_by("position", "id")
+
+
+def competitors_all() -> QuerySet[Competitor]:
+    return Competitor.objects.order_by("name")
+
+
+def writable_accounts_for(user: User) -> QuerySet[Account]:
+    """Accounts the user may add opportunities to (visible and writable)."""
+    qs = accounts_visible_to(user)
+    ids = writable_owner_ids(user)
+    return qs if ids is None else qs.filter(owner_id__in=ids)
+
+
+def owner_filter_choices(user: User, *, limit: int = 500) -> QuerySet[User]:
+    """People whose deals the user can see (the owner filter of lists and the board)."""
+    qs = User.objects.filter(is_active=True)
+    ids = visible_owner_ids(user)
+    if ids is not None:
+        qs = qs.filter(pk__in=ids)
+    return qs.order_by("display_name", "username")[:limit]

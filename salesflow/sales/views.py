@@ -1,0 +1,421 @@
+"""Opportunity pages: list, pipeline board, detail, create/edit/delete and the stage
+and outcome actions. Views parse input, check access, call a service and render."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from django_htmx.middleware import HtmxDetails
+
+from salesflow.core.audit import timeline_for
+from salesflow.core.errors import Forbidden, ServiceError, ValidationFailed
+from salesflow.core.web import apply_service_error, page_number, paginate
+from salesflow.parties.models import Account, Contact
+from salesflow.parties.permissions import contacts_visible_to, get_account_for_user
+from salesflow.sales.choices import Outcome
+from salesflow.sales.forms import CloseForm, MoveForm, OpportunityCreateForm, OpportunityEditForm, OpportunityFilterForm
+from salesflow.sales.models import Opportunity, OpportunityContact, Pipeline, Stage
+from salesflow.sales.permissions import can_write_opportunity, get_opportunity_for_user
+from salesflow.sales.selectors import (
+    OPPORTUNITY_SORTS,
+    active_lost_reasons,
+    active_pipelines,
+    board,
+    competitors_all,
+    opportunity_detail,
+    opportunity_list,
+    order_by_for,
+    owner_filter_choices,
+    pipeline_by_ref,
+    stage_in_pipeline,
+    stall_info,
+    writable_accounts_for,
+)
+from salesflow.sales.services import (
+    opportunity_close,
+    opportunity_create,
+    opportunity_delete,
+    opportunity_move_stage,
+    opportunity_reopen,
+    opportunity_update,
+)
+from salesflow.users.models import User
+from salesflow.users.permissions import writable_owner_ids
+
+CONTACT_OPTIONS_LIMIT = 200
+BOARD_TARGET = "board"
+
+
+class HtmxRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+def _user(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+def _opportunity(request: HttpRequest, pk: int, *, write: bool = False) -> Opportunity:
+    """The opportunity through the access function; "seen but not writable" → HTTP 403."""
+    try:
+        return get_opportunity_for_user(_user(request), pk, write=write)
+    except Forbidden as exc:
+        raise PermissionDenied(str(exc.message)) from exc
+
+
+def _error_text(exc: ServiceError) -> str:
+    details = [m for msgs in exc.field_errors.values() for m in msgs]
+    return " ".join([str(exc.message), *details]) if details else str(exc.message)
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+# ------------------------------------------------------------------------------ list
+
+
+def _sort_headers(current: str) -> dict[str, dict[str, Any]]:
+    """Per sortable column: whether it is the active sort, its direction and the next key."""
+    headers = {}
+    for key in OPPORTUNITY_SORTS:
+        active = current.lstrip("-") == key
+        desc = current.startswith("-")
+        headers[key] = {"active": active, "desc": active and desc, "next": f"-{key}" if active and not desc else key}
+    return headers
+
+
+def opportunity_list_view(request: HtmxRequest) -> HttpResponse:
+    user = _user(request)
+    pipelines = active_pipelines()
+    stages = Stage.objects.filter(pipeline__is_active=True).select_related("pipeline")
+    stages = stages.order_by("pipeline__position", "pipeline_id", "position")
+    form = OpportunityFilterForm(request.GET or None, user=user, stages=stages, pipelines=pipelines)
+    filters = form.values() if request.GET else {}
+    sort_key, _fields = order_by_for(request.GET.get("sort"))
+    qs = opportunity_list(
+        user,
+        q=filters.get("q"),
+        stage=filters.get("stage") or None,
+        outcome=filters.get("outcome") or None,
+        owner=_int_or_none(filters.get("owner")),
+        account=_int_or_none(request.GET.get("account")),
+        pipeline=filters.get("pipeline") or None,
+        close_from=filters.get("close_from"),
+        close_to=filters.get("close_to"),
+        sort=sort_key,
+    )
+    page = paginate(qs, page_number(request))
+    now = timezone.now()
+    context = {
+        "form": form,
+        "page": page,
+        "rows": [(opp, stall_info(opp, opp.stage, now)[0]) for opp in page],
+        "sort": sort_key,
+        "sort_headers": _sort_headers(sort_key),
+    }
+    if request.htmx and request.htmx.target == "opportunity-results":
+        return render(request, "sales/partials/list_results.html", context)
+    return render(request, "sales/list.html", context)
+
+
+# ----------------------------------------------------------------------------- board
+
+
+def _board_pipeline(value: str | None) -> Pipeline:
+    pipeline = pipeline_by_ref(value) if value else None
+    if pipeline is None:
+        pipeline = Pipeline.objects.filter(is_active=True).order_by("-is_default", "position", "id").first()
+    if pipeline is None:
+        raise Http404("no active pipeline")
+    return pipeline
+
+
+def _board_context(request: HttpRequest, params: Any, *, error: str | None = None) -> dict[str, Any]:
+    user = _user(request)
+    pipeline = _board_pipeline(params.get("pipeline"))
+    owner = _int_or_none(params.get("owner"))
+    q = (params.get("q") or "").strip()[:100]
+    return {
+        "board": board(user, pipeline=pipeline, owner=owner, q=q),
+        "owner_filter": owner,
+        "q": q,
+        "board_error": error,
+    }
+
+
+def _board_partial(request: HttpRequest, *, error: str | None = None, status: int = 200) -> HttpResponse:
+    """The board re-rendered from the database after a drag-and-drop action.
+
+    The filters come with the POST so the user sees the same board; on a refused action
+    the card snaps back because the columns are drawn from the stored state.
+    """
+    context = _board_context(request, request.POST, error=error)
+    return render(request, "sales/partials/board.html", context, status=status)
+
+
+def _from_board(request: HtmxRequest) -> bool:
+    return bool(request.htmx) and request.htmx.target == BOARD_TARGET
+
+
+def board_view(request: HtmxRequest) -> HttpResponse:
+    user = _user(request)
+    context = _board_context(request, request.GET)
+    if request.htmx and request.htmx.target == BOARD_TARGET:
+        return render(request, "sales/partials/board.html", context)
+    context.update(
+        owners=owner_filter_choices(user),
+        lost_reasons=list(active_lost_reasons()),
+        competitors=list(competitors_all()[:500]),
+    )
+    return render(request, "sales/board.html", context)
+
+
+# ---------------------------------------------------------------------------- detail
+
+
+def opportunity_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    opp = _opportunity(request, pk)
+    detail = opportunity_detail(opp)
+    context = {
+        "opportunity": opp,
+        "detail": detail,
+        "can_write": can_write_opportunity(user, opp),
+        "events": timeline_for(opp),
+        "open_stages": [s for s in detail.stages if s.is_open],
+        "current_position": opp.stage.position,
+    }
+    return render(request, "sales/detail.html", context)
+
+
+# ----------------------------------------------------------------------- create/edit
+
+
+def _account_contacts(user: User, account: Account) -> list[Contact]:
+    return list(contacts_visible_to(user).filter(account=account).order_by("name", "id")[:CONTACT_OPTIONS_LIMIT])
+
+
+def _writable_account(user: User, value: str | None) -> Account | None:
+    pk = _int_or_none(value)
+    return writable_accounts_for(user).filter(pk=pk).first() if pk else None
+
+
+def opportunity_create_view(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if writable_owner_ids(user) == set():
+        raise PermissionDenied(_("You may not create opportunities."))
+    account: Account | None = None
+    if request.method == "POST":
+        account = _writable_account(user, request.POST.get("account"))
+    elif request.GET.get("account"):
+        try:
+            account = get_account_for_user(user, request.GET["account"], write=True)
+        except Forbidden as exc:
+            raise PermissionDenied(str(exc.message)) from exc
+    contacts = _account_contacts(user, account) if account else []
+    form = OpportunityCreateForm(request.POST or None, user=user, account=account, contacts=contacts)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            opp = opportunity_create(
+                actor=user,
+                account=data["account"],
+                owner=data["owner"],
+                name=data["name"],
+                amount=data["amount"],
+                currency=data["currency"],
+                stage=data["stage"],
+                expected_close_date=data["expected_close_date"],
+                next_step=data["next_step"],
+                next_step_date=data["next_step_date"],
+                description=data["description"],
+                contacts=form.cleaned_contacts(),
+                competitors=data["competitors"],
+            )
+        except ServiceError as exc:
+            apply_service_error(form, exc)
+        else:
+            messages.success(request, _("The opportunity “%(name)s” was created.") % {"name": opp.name})
+            return redirect("opportunities:detail", pk=opp.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "sales/form.html", {"form": form, "account": account, "creating": True}, status=status)
+
+
+def contact_roles_view(request: HttpRequest) -> HttpResponse:
+    """htmx partial: the buying-role rows for the account chosen on the create form."""
+    user = _user(request)
+    account = _writable_account(user, request.GET.get("account"))
+    contacts = _account_contacts(user, account) if account else []
+    form = OpportunityCreateForm(user=user, account=account, contacts=contacts)
+    return render(request, "sales/partials/contact_roles.html", {"form": form, "account": account})
+
+
+def opportunity_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    opp = _opportunity(request, pk, write=True)
+    roles = list(OpportunityContact.objects.filter(opportunity=opp).select_related("contact"))
+    contacts = {r.contact_id: r.contact for r in roles}
+    for contact in _account_contacts(user, opp.account):
+        contacts.setdefault(contact.pk, contact)
+    form = OpportunityEditForm(
+        request.POST or None,
+        user=user,
+        opportunity=opp,
+        contacts=sorted(contacts.values(), key=lambda c: (c.name, c.pk)),
+        initial_roles={r.contact_id: r.role for r in roles},
+        competitor_ids=list(opp.competitors.values_list("pk", flat=True)),
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            opportunity_update(
+                actor=user,
+                opportunity=opp,
+                name=data["name"],
+                amount=data["amount"],
+                currency=data["currency"],
+                probability=data["probability"],
+                forecast_category=data["forecast_category"],
+                expected_close_date=data["expected_close_date"],
+                next_step=data["next_step"],
+                next_step_date=data["next_step_date"],
+                owner=data["owner"],
+                description=data["description"],
+                contacts=form.cleaned_contacts(),
+                competitors=data["competitors"],
+            )
+        except ServiceError as exc:
+            apply_service_error(form, exc)
+        else:
+            messages.success(request, _("The opportunity was saved."))
+            return redirect("opportunities:detail", pk=opp.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "sales/form.html", {"form": form, "opportunity": opp, "account": opp.account}, status=status)
+
+
+def opportunity_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    opp = _opportunity(request, pk, write=True)
+    if request.method == "POST":
+        name = opp.name
+        opportunity_delete(actor=user, opportunity=opp)
+        messages.success(request, _("The opportunity “%(name)s” was deleted.") % {"name": name})
+        return redirect("opportunities:list")
+    return render(request, "sales/delete.html", {"opportunity": opp})
+
+
+# --------------------------------------------------------------- stage and outcome
+
+
+def _action_failed(request: HtmxRequest, exc: ServiceError | Http404) -> HttpResponse:
+    if isinstance(exc, Http404):
+        if _from_board(request):
+            return _board_partial(request, error=_("The opportunity was not found."), status=404)
+        raise exc
+    if _from_board(request):
+        return _board_partial(request, error=_error_text(exc), status=exc.status_code)
+    if isinstance(exc, Forbidden):
+        raise PermissionDenied(str(exc.message)) from exc
+    raise exc
+
+
+@require_POST
+def opportunity_move_view(request: HtmxRequest, pk: int) -> HttpResponse:
+    """Move to another open stage (detail page form or a board drop)."""
+    user = _user(request)
+    form = MoveForm(request.POST)
+    try:
+        opp = get_opportunity_for_user(user, pk, write=True)
+        stage = stage_in_pipeline(opp.pipeline_id, form.data.get("stage", "")) if form.is_valid() else None
+        if stage is None:
+            raise ValidationFailed(
+                _("The opportunity could not be moved."), field_errors={"stage": [_("Select a valid stage.")]}
+            )
+        opportunity_move_stage(actor=user, opportunity=opp, stage=stage)
+    except Http404 as exc:
+        return _action_failed(request, exc)
+    except ServiceError as exc:
+        if _from_board(request) or isinstance(exc, Forbidden):
+            return _action_failed(request, exc)
+        messages.error(request, _error_text(exc))
+        return redirect("opportunities:detail", pk=pk)
+    if _from_board(request):
+        return _board_partial(request)
+    messages.success(request, _("Moved to “%(stage)s”.") % {"stage": stage.label})
+    return redirect("opportunities:detail", pk=opp.pk)
+
+
+def opportunity_close_view(request: HtmxRequest, pk: int) -> HttpResponse:
+    """Won / lost / paused / upgraded. GET shows the form (``?outcome=lost``)."""
+    user = _user(request)
+    if request.method != "POST":
+        opp = _opportunity(request, pk, write=True)
+        form = CloseForm(initial={"outcome": request.GET.get("outcome", Outcome.WON)})
+        return render(request, "sales/close.html", {"opportunity": opp, "form": form})
+    form = CloseForm(request.POST)
+    try:
+        opp = get_opportunity_for_user(user, pk, write=True)
+        if not form.is_valid():
+            raise ValidationFailed(
+                _("The opportunity could not be closed."),
+                field_errors={k: [str(m) for m in v] for k, v in form.errors.items()},
+            )
+        data = form.cleaned_data
+        opportunity_close(
+            actor=user,
+            opportunity=opp,
+            outcome=data["outcome"],
+            lost_reason=data["lost_reason"],
+            lost_to=data["lost_to"],
+            note=data["note"],
+            resume_date=data["resume_date"],
+        )
+    except Http404 as exc:
+        return _action_failed(request, exc)
+    except ServiceError as exc:
+        if _from_board(request) or isinstance(exc, Forbidden):
+            return _action_failed(request, exc)
+        if form.is_bound and not form.errors:
+            apply_service_error(form, exc)
+        status = exc.status_code
+        return render(request, "sales/close.html", {"opportunity": opp, "form": form}, status=status)
+    if _from_board(request):
+        return _board_partial(request)
+    labels = {
+        Outcome.WON: _("The opportunity was marked as won."),
+        Outcome.LOST: _("The opportunity was marked as lost."),
+        Outcome.PAUSED: _("The opportunity was paused."),
+        Outcome.UPGRADED: _("The opportunity was marked as upgraded."),
+    }
+    messages.success(request, labels[Outcome(data["outcome"])])
+    return redirect("opportunities:detail", pk=opp.pk)
+
+
+@require_POST
+def opportunity_reopen_view(request: HtmxRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    opp = _opportunity(request, pk, write=True)
+    stage_ref = request.POST.get("stage", "").strip()
+    stage = stage_in_pipeline(opp.pipeline_id, stage_ref) if stage_ref else None
+    try:
+        if stage_ref and stage is None:
+            raise ValidationFailed(
+                _("The opportunity could not be reopened."), field_errors={"stage": [_("Select a valid stage.")]}
+            )
+        opportunity_reopen(actor=user, opportunity=opp, stage=stage)
+    except ServiceError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, _("The opportunity was reopened."))
+    return redirect(reverse("opportunities:detail", args=[opp.pk]))
