@@ -1,8 +1,8 @@
 """The ``salesflow`` console command: Django's management commands plus a few shortcuts.
 
 ``salesflow serve`` migrates, collects static files and serves on 127.0.0.1:8000;
-``salesflow demo``, ``salesflow createuser`` and ``salesflow createtoken`` are management
-commands of the ``users``/``core`` apps; every other Django command works as usual.
+``salesflow demo`` (activities app), ``salesflow createuser`` and ``salesflow createtoken``
+(users app) are management commands; every other Django command works as usual.
 """
 
 from __future__ import annotations

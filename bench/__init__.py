@@ -1,0 +1,1 @@
+"""Benchmark data generator and runner (see README.md); not part of the application."""

@@ -1,0 +1,607 @@
+#!/usr/bin/env python
+"""Build the benchmark database.
+
+    .venv/bin/python bench/generate.py --scale 0.01     # 2k accounts, 10k leads, 3k deals, 30k activities
+    .venv/bin/python bench/generate.py --scale 1        # 200k, 1M, 300k, 3M (the performance budget)
+
+Rows per scale 1.0: 200,000 accounts (+ ~300,000 contacts), 1,000,000 leads, 300,000
+opportunities (+ their stage history and ``created`` audit events), 3,000,000 activities,
+plus users and teams (one rep per 1,000 accounts, teams of 8 reps, departments of 5 teams).
+
+The database is ``var/bench.sqlite3`` or ``BENCH_DATABASE_URL`` (PostgreSQL). It is rebuilt
+from scratch unless it already holds data of the same scale and generator version
+(``--force`` rebuilds anyway). Rows are generated in chunks (``--batch``) and written with
+one multi-row ``executemany`` per table and chunk (see ``benchlib.Table``: the same rows
+``bulk_create`` would write, ~10x faster), so memory stays flat; the data is deterministic
+(``--seed``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import random
+import sys
+import time
+from array import array
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.benchlib import (
+    DEFAULT_SQLITE,
+    GENERATOR_VERSION,
+    Table,
+    create_indexes,
+    drop_secondary_indexes,
+    read_meta,
+    redacted,
+    reset_sequences,
+    setup_django,
+    write_meta,
+)
+
+BASE = {"accounts": 200_000, "leads": 1_000_000, "opportunities": 300_000, "activities": 3_000_000}
+ACCOUNTS_PER_REP = 1_000
+TEAM_SIZE = 8
+TEAMS_PER_DEPARTMENT = 5
+PASSWORD = "bench1234"
+DAYS = 730
+
+
+def reset_database(url: str) -> None:
+    """Start from an empty database (SQLite: delete the file; PostgreSQL: recreate the schema)."""
+    from django.db import connection
+
+    connection.close()
+    if connection.vendor == "sqlite":
+        name = Path(str(connection.settings_dict["NAME"]))
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{name}{suffix}").unlink(missing_ok=True)
+        name.parent.mkdir(parents=True, exist_ok=True)
+        return
+    import psycopg
+
+    settings = connection.settings_dict
+    params: dict[str, Any] = {
+        "host": settings["HOST"] or None,
+        "port": settings["PORT"] or None,
+        "user": settings["USER"] or None,
+        "password": settings["PASSWORD"] or None,
+    }
+    try:
+        psycopg.connect(dbname=settings["NAME"], **params).close()
+    except psycopg.OperationalError:
+        with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
+            admin.execute(f'CREATE DATABASE "{settings["NAME"]}"')
+    with connection.cursor() as cursor:
+        cursor.execute("DROP SCHEMA IF EXISTS public CASCADE")
+        cursor.execute("CREATE SCHEMA public")
+
+
+def tune_for_load() -> None:
+    from django.db import connection
+
+    connection.ensure_connection()
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            import sqlite3
+
+            cursor.execute("PRAGMA synchronous=OFF")
+            cursor.execute("PRAGMA cache_size=-262144")
+            cursor.execute("PRAGMA temp_store=MEMORY")
+            # Django assumes SQLite's old default of 999 variables per statement; modern builds
+            # allow 32766, so each INSERT can carry ~30x more rows.
+            limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+            connection.features.max_query_params = limit
+        elif connection.vendor == "postgresql":
+            cursor.execute("SET synchronous_commit TO off")
+
+
+class Loader:
+    def __init__(self, scale: float, batch: int, seed: int) -> None:
+        from django.utils import timezone
+
+        self.scale = scale
+        self.batch = batch
+        self.rng = random.Random(seed)
+        self.now: datetime = timezone.now()
+        self.counts = {name: max(1, round(n * scale)) for name, n in BASE.items()}
+        self.stats: list[tuple[str, int, float]] = []
+        self.account_owner = array("q")
+        self.account_ids = array("q")
+        self.opp_ids = array("q")
+        self.opp_owner = array("q")
+        self.opp_account = array("q")
+        self.lead_ids = array("q")
+        self.lead_owner = array("q")
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def timed(self, label: str, rows: int, started: float) -> None:
+        secs = time.perf_counter() - started
+        self.stats.append((label, rows, secs))
+        print(f"  {label:<16} {rows:>10,} rows {secs:8.1f} s {rows / max(secs, 1e-9):>10,.0f} rows/s", flush=True)
+
+    def moment(self, days_back: float) -> datetime:
+        return self.now - timedelta(seconds=int(days_back * 86400))
+
+    def progress(self, label: str, done: int, total: int) -> None:
+        """A line about every 10% of a large table."""
+        every = max(1, total // 10 // self.batch)
+        if total >= 200_000 and (done // self.batch) % every == 0 and done < total:
+            print(f"    … {label} {done:,}/{total:,}", flush=True)
+
+    # --- organisation -----------------------------------------------------------------------------
+
+    def users(self) -> None:
+        from django.contrib.auth.hashers import make_password
+        from django.db import transaction
+
+        from salesflow.users.choices import Role
+        from salesflow.users.models import Team, Territory, User
+
+        started = time.perf_counter()
+        n_reps = max(TEAM_SIZE, round(self.counts["accounts"] / ACCOUNTS_PER_REP))
+        n_teams = math.ceil(n_reps / TEAM_SIZE)
+        n_departments = math.ceil(n_teams / TEAMS_PER_DEPARTMENT)
+        password = make_password(PASSWORD)
+        with transaction.atomic():
+            admin = User(username="bench-admin", role=Role.ADMIN, display_name="系统管理员", password=password)
+            admin.is_staff = admin.is_superuser = True
+            admin.save()
+            departments = Team.objects.bulk_create([Team(name=f"事业部{d + 1:02d}") for d in range(n_departments)])
+            managers = User.objects.bulk_create(
+                [
+                    User(
+                        username=f"mgr{d + 1:02d}",
+                        role=Role.MANAGER,
+                        team=dept,
+                        display_name=f"经理{d + 1:02d}",
+                        password=password,
+                    )
+                    for d, dept in enumerate(departments)
+                ]
+            )
+            for dept, manager in zip(departments, managers, strict=True):
+                dept.manager = manager
+            Team.objects.bulk_update(departments, ["manager"])
+            teams = Team.objects.bulk_create(
+                [Team(name=f"销售{t + 1:03d}组", parent=departments[t // TEAMS_PER_DEPARTMENT]) for t in range(n_teams)]
+            )
+            reps = User.objects.bulk_create(
+                [
+                    User(
+                        username=f"rep{i + 1:04d}",
+                        role=Role.REP,
+                        team=teams[i // TEAM_SIZE],
+                        display_name=f"销售{i + 1:04d}",
+                        password=password,
+                    )
+                    for i in range(n_reps)
+                ]
+            )
+        self.rep_ids = [u.pk for u in reps]
+        self.territory_ids = list(
+            Territory.objects.filter(parent__parent__isnull=False).order_by("code").values_list("pk", flat=True)
+        )
+        self.meta_users = {"rep": reps[0].username, "manager": managers[0].username, "admin": admin.username}
+        self.timed("users + teams", 1 + len(managers) + len(reps) + len(departments) + len(teams), started)
+
+    # --- accounts and contacts -------------------------------------------------------------------
+
+    def accounts(self) -> None:
+        from django.contrib.contenttypes.models import ContentType
+        from django.db import transaction
+
+        from salesflow.core.models import AuditEvent, AuditLink
+        from salesflow.demo import data
+        from salesflow.demo.generate import credit_check_char, make_mobile, make_person
+        from salesflow.parties.models import Account, Contact
+
+        rng = self.rng
+        total = self.counts["accounts"]
+        ct = ContentType.objects.get_for_model(Account).pk
+        cities = [city for options in data.CITIES.values() for city, _code, _divs in options]
+        industries = list(data.INDUSTRY_WORDS)
+        roles = ["decision_maker", "influencer", "user", "purchaser", "other"]
+        sizes = ("micro", "small", "medium", "large", "enterprise")
+        lifecycles = ("prospect", "customer", "churned", "partner")
+        sources = ("inbound", "outbound", "referral", "partner")
+        accounts, contacts = Table(Account), Table(Contact)
+        events, links = Table(AuditEvent), Table(AuditLink)
+        started = time.perf_counter()
+        for start in range(0, total, self.batch):
+            end = min(total, start + self.batch)
+            for i in range(start, end):
+                industry = rng.choice(industries)
+                brand = rng.choice(data.BRAND_FIRST)[0] + rng.choice(data.BRAND_SECOND)[0]
+                name = f"{rng.choice(cities)}{brand}{rng.choice(data.INDUSTRY_WORDS[industry])}有限公司"
+                code = ""
+                if i % 3 == 0:
+                    body = f"91310115{i:09d}"
+                    code = body + credit_check_char(body)
+                owner = rng.choice(self.rep_ids)
+                created = self.moment(rng.uniform(0, DAYS))
+                pk = accounts.add(
+                    name=name,
+                    credit_code=code,
+                    industry=industry,
+                    region_id=rng.choice(self.territory_ids),
+                    size=rng.choice(sizes),
+                    lifecycle=rng.choices(lifecycles, (60, 30, 7, 3))[0],
+                    grade=rng.choice("ABCD"),
+                    owner_id=owner,
+                    source=rng.choice(sources),
+                    phone=f"021-{rng.randint(5000_0000, 8999_9999)}",
+                    created_at=created,
+                    updated_at=created,
+                )
+                self.account_ids.append(pk)
+                self.account_owner.append(owner)
+                for _ in range(rng.choice((1, 1, 2))):
+                    person = make_person(rng)
+                    contacts.add(
+                        account_id=pk,
+                        name=person.name,
+                        title="经理",
+                        buying_role=rng.choice(roles),
+                        mobile=make_mobile(rng),
+                        email=person.email("example.com.cn", rng) if rng.random() < 0.5 else "",
+                        created_at=created,
+                        updated_at=created,
+                    )
+                event = events.add(
+                    actor_id=owner,
+                    verb="parties.account.created",
+                    target_type_id=ct,
+                    target_id=pk,
+                    target_repr=name,
+                    data={"owner": owner},
+                    created_at=created,
+                )
+                links.add(event_id=event, content_type_id=ct, object_id=pk)
+            with transaction.atomic():
+                for table in (accounts, contacts, events, links):
+                    table.flush()
+            self.progress("accounts", end, total)
+        self.n_contacts = contacts.written
+        self.timed("accounts", total, started)
+        print(f"  {'(+ contacts)':<16} {contacts.written:>10,} rows, + 1 audit event and link per account")
+
+    # --- opportunities with stage history ------------------------------------------------------------
+
+    def opportunities(self) -> None:
+        from django.contrib.contenttypes.models import ContentType
+        from django.db import transaction
+
+        from salesflow.core.models import AuditEvent, AuditLink
+        from salesflow.demo import data
+        from salesflow.parties.models import Account
+        from salesflow.sales.models import LostReason, Opportunity, Stage, StageChange
+        from salesflow.sales.services import default_pipeline
+
+        rng = self.rng
+        total = self.counts["opportunities"]
+        pipeline = default_pipeline()
+        stages = list(Stage.objects.filter(pipeline=pipeline).order_by("position"))
+        open_stages = [s for s in stages if s.kind == "open"]
+        won = next(s for s in stages if s.kind == "won")
+        lost = next(s for s in stages if s.kind == "lost")
+        reasons = list(LostReason.objects.values_list("pk", flat=True))
+        opp_ct = ContentType.objects.get_for_model(Opportunity).pk
+        acc_ct = ContentType.objects.get_for_model(Account).pk
+        funnel = (22, 20, 18, 16, 13, 11)
+        opps, changes = Table(Opportunity), Table(StageChange)
+        events, links = Table(AuditEvent), Table(AuditLink)
+        n_accounts = len(self.account_ids)
+        started = time.perf_counter()
+        for start in range(0, total, self.batch):
+            end = min(total, start + self.batch)
+            for _i in range(start, end):
+                idx = rng.randrange(n_accounts)
+                account, owner = self.account_ids[idx], self.account_owner[idx]
+                r = rng.random()
+                if r < 0.25:
+                    path_stages = [*open_stages, won]
+                elif r < 0.45:
+                    k = rng.randrange(len(open_stages))
+                    path_stages = [*open_stages[: k + 1], lost]
+                else:
+                    k = rng.choices(range(len(open_stages)), funnel)[0]
+                    path_stages = open_stages[: k + 1]
+                steps = [rng.uniform(2, 30) for _ in path_stages[1:]]
+                when = self.moment(sum(steps) + rng.uniform(0.5, DAYS - 250))
+                path = [(path_stages[0], when)]
+                for stage, step in zip(path_stages[1:], steps, strict=True):
+                    when = when + timedelta(seconds=int(step * 86400))
+                    path.append((stage, when))
+                final, entered = path[-1]
+                is_open = final.kind == "open"
+                outcome = "open" if is_open else final.kind
+                brand = rng.choice(data.BRAND_FIRST)[0] + rng.choice(data.BRAND_SECOND)[0]
+                name = f"{brand}{rng.choice(data.PRODUCTS)}项目"
+                amount = Decimal(rng.randrange(50, 5000) * 1000)
+                created = path[0][1]
+                pk = opps.add(
+                    name=name,
+                    account_id=account,
+                    owner_id=owner,
+                    pipeline_id=pipeline.pk,
+                    stage_id=final.pk,
+                    amount=amount,
+                    currency="CNY",
+                    probability=100 if outcome == "won" else final.probability,
+                    forecast_category="closed" if outcome == "won" else final.forecast_category,
+                    expected_close_date=(
+                        (self.now + timedelta(days=rng.randint(-10, 150))).date() if is_open else entered.date()
+                    ),
+                    next_step=rng.choice(data.NEXT_STEPS) if is_open and rng.random() < 0.75 else "",
+                    next_step_date=(
+                        (self.now + timedelta(days=rng.randint(-7, 21))).date()
+                        if is_open and rng.random() < 0.7
+                        else None
+                    ),
+                    outcome=outcome,
+                    lost_reason_id=rng.choice(reasons) if outcome == "lost" and reasons else None,
+                    closed_at=None if is_open else entered,
+                    stage_entered_at=entered,
+                    created_at=created,
+                    updated_at=entered,
+                )
+                self.opp_ids.append(pk)
+                self.opp_owner.append(owner)
+                self.opp_account.append(account)
+                previous = None
+                for stage, moment in path:
+                    changes.add(
+                        opportunity_id=pk,
+                        from_stage_id=previous[0].pk if previous else None,
+                        to_stage_id=stage.pk,
+                        changed_by_id=owner,
+                        changed_at=moment,
+                        duration_seconds=int((moment - previous[1]).total_seconds()) if previous else None,
+                    )
+                    previous = (stage, moment)
+                event = events.add(
+                    actor_id=owner,
+                    verb="sales.opportunity.created",
+                    target_type_id=opp_ct,
+                    target_id=pk,
+                    target_repr=name,
+                    data={"amount": str(amount), "currency": "CNY", "stage": path_stages[0].code},
+                    created_at=created,
+                )
+                links.add(event_id=event, content_type_id=opp_ct, object_id=pk)
+                links.add(event_id=event, content_type_id=acc_ct, object_id=account)
+            with transaction.atomic():
+                for table in (opps, changes, events, links):
+                    table.flush()
+            self.progress("opportunities", end, total)
+        self.n_changes = changes.written
+        self.timed("opportunities", total, started)
+        print(f"  {'(+ stage changes)':<16} {changes.written:>10,} rows, + 1 audit event and 2 links per opportunity")
+
+    # --- leads ------------------------------------------------------------------------------------
+
+    def leads(self) -> None:
+        from django.db import transaction
+
+        from salesflow.demo import data
+        from salesflow.demo.generate import make_mobile, make_person
+        from salesflow.leads.models import DisqualifyReason, Lead
+
+        rng = self.rng
+        total = self.counts["leads"]
+        reasons = list(DisqualifyReason.objects.values_list("pk", flat=True))
+        cities = [city for options in data.CITIES.values() for city, _code, _divs in options]
+        industries = list(data.INDUSTRY_WORDS)
+        channels = list(data.SUB_CHANNELS)
+        statuses = ("new", "contacted", "qualified", "disqualified", "converted")
+        n_opps = len(self.opp_ids)
+        leads = Table(Lead)
+        started = time.perf_counter()
+        for start in range(0, total, self.batch):
+            end = min(total, start + self.batch)
+            for _i in range(start, end):
+                person = make_person(rng)
+                status = rng.choices(statuses, (30, 25, 10, 25, 10))[0]
+                channel = rng.choice(channels)
+                industry = rng.choice(industries)
+                brand = rng.choice(data.BRAND_FIRST)[0] + rng.choice(data.BRAND_SECOND)[0]
+                created = self.moment(rng.uniform(0, DAYS))
+                owner = None if status == "new" and rng.random() < 0.05 else rng.choice(self.rep_ids)
+                values: dict[str, Any] = {}
+                if status == "disqualified" and reasons:
+                    values["disqualify_reason_id"] = rng.choice(reasons)
+                elif status == "qualified":
+                    values.update(
+                        budget_status="yes",
+                        authority_status="yes",
+                        need=rng.choice(data.NEEDS),
+                        timeline=(self.now + timedelta(days=rng.randint(10, 120))).date(),
+                    )
+                elif status == "converted":
+                    k = rng.randrange(n_opps)
+                    owner = self.opp_owner[k]
+                    values.update(
+                        converted_opportunity_id=self.opp_ids[k],
+                        converted_account_id=self.opp_account[k],
+                        converted_at=created + timedelta(days=rng.randint(1, 30)),
+                    )
+                pk = leads.add(
+                    name=person.name,
+                    title=rng.choice(data.LEAD_TITLES),
+                    mobile=make_mobile(rng) if rng.random() < 0.9 else "",
+                    email=person.email("example.com.cn", rng) if rng.random() < 0.5 else "",
+                    company_name=f"{rng.choice(cities)}{brand}{rng.choice(data.INDUSTRY_WORDS[industry])}有限公司",
+                    industry=industry,
+                    region_id=rng.choice(self.territory_ids),
+                    source_channel=channel,
+                    sub_channel=rng.choice(data.SUB_CHANNELS[channel]),
+                    status=status,
+                    owner_id=owner,
+                    created_at=created,
+                    updated_at=created,
+                    **values,
+                )
+                self.lead_ids.append(pk)
+                self.lead_owner.append(owner or 0)
+            with transaction.atomic():
+                leads.flush()
+            self.progress("leads", end, total)
+        self.timed("leads", total, started)
+
+    # --- activities -------------------------------------------------------------------------------
+
+    def activities(self) -> None:
+        from django.db import transaction
+
+        from salesflow.activities.models import Activity
+        from salesflow.demo import data
+
+        rng = self.rng
+        total = self.counts["activities"]
+        kinds = list(data.SUBJECTS)
+        n_opps, n_leads, n_accounts = len(self.opp_ids), len(self.lead_ids), len(self.account_ids)
+        activities = Table(Activity)
+        day = timedelta(days=1)
+        started = time.perf_counter()
+        for start in range(0, total, self.batch):
+            end = min(total, start + self.batch)
+            for _i in range(start, end):
+                kind = rng.choice(kinds)
+                created = self.moment(rng.uniform(-14, DAYS))
+                if created > self.now:  # planned: created yesterday, due in the next two weeks
+                    created, due = self.now - day, created
+                else:
+                    due = created + timedelta(hours=rng.randint(0, 72))
+                done = due < self.now and rng.random() < 0.9
+                r = rng.random()
+                links: dict[str, Any]
+                if r < 0.5:
+                    k = rng.randrange(n_opps)
+                    owner = self.opp_owner[k]
+                    links = {"opportunity_id": self.opp_ids[k], "account_id": self.opp_account[k]}
+                elif r < 0.8:
+                    k = rng.randrange(n_leads)
+                    owner = self.lead_owner[k] or rng.choice(self.rep_ids)
+                    links = {"lead_id": self.lead_ids[k]}
+                else:
+                    k = rng.randrange(n_accounts)
+                    owner = self.account_owner[k]
+                    links = {"account_id": self.account_ids[k]}
+                activities.add(
+                    kind=kind,
+                    subject=rng.choice(data.SUBJECTS[kind]),
+                    owner_id=owner,
+                    due_at=due,
+                    done=done,
+                    done_at=due if done else None,
+                    outcome=rng.choice(data.OUTCOMES) if done and rng.random() < 0.5 else "",
+                    next_follow_up=(due + timedelta(days=rng.randint(1, 14))).date() if rng.random() < 0.1 else None,
+                    created_at=created,
+                    updated_at=created,
+                    **links,
+                )
+            with transaction.atomic():
+                activities.flush()
+            self.progress("activities", end, total)
+        self.timed("activities", total, started)
+
+    def run(self) -> dict[str, Any]:
+        from salesflow.activities.models import Activity
+        from salesflow.core.models import AuditEvent, AuditLink
+        from salesflow.leads.models import Lead
+        from salesflow.parties.models import Account, Contact
+        from salesflow.sales.models import Opportunity, StageChange
+
+        loaded = [Account, Contact, Opportunity, StageChange, Lead, Activity, AuditEvent, AuditLink]
+        started = time.perf_counter()
+        self.users()
+        indexes = drop_secondary_indexes(loaded)
+        self.accounts()
+        self.opportunities()
+        self.leads()
+        self.activities()
+        reset_sequences(loaded)
+        step = time.perf_counter()
+        create_indexes(indexes)
+        print(f"  {len(indexes)} indexes       {time.perf_counter() - step:27.1f} s (rebuilt after the load)")
+        secs = time.perf_counter() - started
+        rows = sum(n for _label, n, _s in self.stats) + self.n_contacts + self.n_changes
+        print(f"  {'total':<16} {rows:>10,} rows {secs:8.1f} s {rows / secs:>10,.0f} rows/s (main tables + children)")
+        return {
+            "scale": self.scale,
+            "version": GENERATOR_VERSION,
+            "counts": {**self.counts, "contacts": self.n_contacts, "stage_changes": self.n_changes},
+            "users": self.meta_users,
+            "password": PASSWORD,
+            "generated_at": self.now.isoformat(),
+            "seconds": round(secs, 1),
+        }
+
+
+def analyze() -> None:
+    from django.db import connection
+
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+        if connection.vendor == "sqlite":
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    print(f"  ANALYZE          {time.perf_counter() - started:27.1f} s")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", type=float, default=0.01, help="1.0 = 200k accounts, 1M leads, … (default 0.01)")
+    parser.add_argument("--batch", type=int, default=5000, help="rows per bulk insert transaction (default 5000)")
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--force", action="store_true", help="rebuild even if the data is already there")
+    parser.add_argument("--no-analyze", action="store_true", help="skip ANALYZE after loading")
+    args = parser.parse_args()
+    if args.scale <= 0:
+        parser.error("--scale must be positive")
+
+    url = setup_django()
+    print(f"Benchmark database: {redacted(url)}")
+    meta = None
+    if not url.startswith("sqlite:") or DEFAULT_SQLITE.exists() or "BENCH_DATABASE_URL" in os.environ:
+        try:
+            meta = read_meta()
+        except Exception:  # a database that does not exist yet
+            meta = None
+    if (
+        not args.force
+        and meta
+        and meta.get("scale") == args.scale
+        and meta.get("version") == GENERATOR_VERSION
+        and meta.get("seed", 2026) == args.seed
+    ):
+        print(f"Already generated at scale {args.scale} on {meta['generated_at']}; use --force to rebuild.")
+        return 0
+
+    from django.core.management import call_command
+
+    reset_database(url)
+    started = time.perf_counter()
+    call_command("migrate", verbosity=0, interactive=False)
+    print(f"  migrate          {time.perf_counter() - started:27.1f} s")
+    tune_for_load()
+    print(f"Generating scale {args.scale} (batch {args.batch}, seed {args.seed}):")
+    meta = Loader(args.scale, args.batch, args.seed).run()
+    meta["seed"] = args.seed
+    if not args.no_analyze:
+        analyze()
+    write_meta(meta)
+    print("Done. Run: .venv/bin/python bench/run.py")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

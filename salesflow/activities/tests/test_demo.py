@@ -1,0 +1,220 @@
+"""``salesflow demo``: idempotent, deterministic, consistent, and its users can log in."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+from io import StringIO
+from itertools import pairwise
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import Client
+from django.utils import timezone
+
+from salesflow.activities.models import Activity
+from salesflow.core.models import AuditEvent
+from salesflow.demo.generate import PASSWORD, USERNAMES, credit_check_char, demo_counts
+from salesflow.leads.choices import LeadStatus
+from salesflow.leads.models import Lead
+from salesflow.parties.models import Account, Contact
+from salesflow.parties.services import credit_code_is_valid
+from salesflow.sales.choices import ForecastCategory, Outcome, StageKind
+from salesflow.sales.models import Competitor, Opportunity, StageChange
+from salesflow.users.choices import Role
+from salesflow.users.models import Team, User
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fast_hasher(settings):  # type: ignore[no-untyped-def]
+    """Eight demo users log in here; the production hasher would dominate the run time."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def run_demo(*args: str) -> str:
+    out = StringIO()
+    call_command("demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def shape() -> dict[str, object]:
+    """What must not change between two runs: names, codes, amounts, stages, owners."""
+    return {
+        "accounts": list(Account.objects.order_by("name").values_list("name", "credit_code", "owner__username")),
+        "contacts": sorted(Contact.objects.values_list("account__name", "name", "mobile")),
+        "opportunities": sorted(
+            Opportunity.objects.values_list("name", "account__name", "amount", "stage__code", "owner__username")
+        ),
+        "leads": sorted(Lead.objects.values_list("name", "company_name", "status", "mobile")),
+        "activities": Activity.objects.count(),
+    }
+
+
+def test_credit_check_char_matches_the_validator() -> None:
+    body = "91310115MA1K4XYW0"[:17]
+    code = body + credit_check_char(body)
+    assert credit_code_is_valid(code)
+    wrong = next(ch for ch in "0123456789ABCDEFGHJKLMNPQRTUWXY" if ch != code[17])
+    assert not credit_code_is_valid(body + wrong)
+
+
+def test_demo_builds_a_consistent_organisation_once() -> None:
+    output = run_demo()
+    assert "Created the demo organisation" in output
+    assert PASSWORD in output
+    for username in USERNAMES:
+        assert username in output
+    counts = demo_counts()
+
+    # second run: nothing written, logins printed again
+    events_before = AuditEvent.objects.count()
+    output = run_demo()
+    assert "already exists" in output
+    assert PASSWORD in output and "zhangwei" in output
+    assert demo_counts() == counts
+    assert AuditEvent.objects.count() == events_before
+
+    assert counts["users"] == 8
+    assert counts["teams"] == 3
+    assert counts["accounts"] == 200
+    assert 200 <= counts["contacts"] <= 600
+    assert counts["leads"] == 1000
+    assert counts["opportunities"] == 300
+    assert counts["won"] == 75
+    assert counts["lost"] == 60
+    assert 1700 <= counts["activities"] <= 2500
+    assert counts["stage_changes"] >= 300
+
+    # organisation
+    department = Team.objects.get(name="销售部")
+    assert department.manager is not None and department.manager.username == "wang"
+    assert set(Team.objects.filter(parent=department).values_list("name", flat=True)) == {"华东一组", "华北一组"}
+    reps = {u.username: u for u in User.objects.filter(role=Role.REP)}
+    assert set(reps) == {"zhangwei", "lina", "liuyang", "chenjing"}
+    assistant = User.objects.get(role=Role.ASSISTANT)
+    assert set(assistant.delegated_reps.values_list("username", flat=True)) == {
+        u.username for u in reps.values() if u.team is not None and u.team.name == "华东一组"
+    }
+    assert User.objects.filter(role=Role.SUPPORT).count() == 1
+    assert User.objects.get(username="demo-admin").is_admin
+
+    # accounts: valid unique credit codes, regions, owners among the reps
+    codes = list(Account.objects.values_list("credit_code", flat=True))
+    assert all(credit_code_is_valid(c) for c in codes)
+    assert len(set(codes)) == len(codes)
+    assert not Account.objects.filter(region__isnull=True).exists()
+    assert set(Account.objects.values_list("owner__username", flat=True)) == set(reps)
+    assert all(c.endswith("有限公司") for c in Account.objects.values_list("name", flat=True))
+    contact_counts: dict[int, int] = defaultdict(int)
+    for account_id in Contact.objects.values_list("account_id", flat=True):
+        contact_counts[account_id] += 1
+    assert len(contact_counts) == 200 and set(contact_counts.values()) <= {1, 2, 3}
+    mobiles = list(Contact.objects.values_list("mobile", flat=True))
+    assert all(len(m) == 11 and m[0] == "1" and m[1] in "3456789" and m.isdigit() for m in mobiles)
+    assert AuditEvent.objects.filter(verb="parties.account.created").count() == 200
+
+    # opportunities: stage, probability, forecast and outcome agree; history is ordered
+    now = timezone.now()
+    history: dict[int, list[StageChange]] = defaultdict(list)
+    for change in StageChange.objects.select_related("from_stage", "to_stage").order_by("changed_at", "id"):
+        history[change.opportunity_id].append(change)
+    opps = list(Opportunity.objects.select_related("stage", "owner"))
+    for opp in opps:
+        assert opp.owner.username in reps
+        assert 50_000 <= opp.amount <= 5_000_000
+        assert opp.currency == "CNY"
+        if opp.outcome == Outcome.WON:
+            assert opp.stage.kind == StageKind.WON
+            assert (opp.probability, opp.forecast_category) == (100, ForecastCategory.CLOSED)
+        else:
+            assert (opp.probability, opp.forecast_category) == (opp.stage.probability, opp.stage.forecast_category)
+            expected_kind = StageKind.LOST if opp.outcome == Outcome.LOST else StageKind.OPEN
+            assert opp.stage.kind == expected_kind
+            assert opp.outcome in (Outcome.LOST, Outcome.OPEN)
+        changes = history[opp.pk]
+        assert changes[0].from_stage is None and changes[0].to_stage.code == "prospect"
+        assert changes[0].changed_at == opp.created_at
+        assert changes[-1].to_stage_id == opp.stage_id
+        assert changes[-1].changed_at == opp.stage_entered_at
+        assert opp.stage_entered_at < now
+        assert opp.created_at >= now - timedelta(days=366)
+        for before, after in pairwise(changes):
+            assert before.changed_at < after.changed_at
+            assert after.from_stage_id == before.to_stage_id
+            assert after.duration_seconds == int((after.changed_at - before.changed_at).total_seconds())
+            assert before.to_stage.position < after.to_stage.position
+        if opp.outcome == Outcome.OPEN:
+            assert opp.closed_at is None
+        else:
+            assert opp.closed_at == opp.stage_entered_at
+    lost = [o for o in opps if o.outcome == Outcome.LOST]
+    assert all(o.lost_reason_id is not None for o in lost)
+    assert any(o.lost_to_id is not None for o in lost)
+    assert Competitor.objects.filter(name__in=["纷享销客", "销售易", "用友", "金蝶", "Salesforce"]).count() == 5
+    open_opps = [o for o in opps if o.outcome == Outcome.OPEN]
+    today = timezone.localdate()
+    assert any(o.next_step == "" for o in open_opps)
+    assert any(o.next_step_date is not None and o.next_step_date < today for o in open_opps)
+    assert sum(1 for o in open_opps if o.next_step) > len(open_opps) / 2
+
+    # leads: converted ones point at their deal, disqualified have reasons, qualified have BANT
+    for lead in Lead.objects.filter(status=LeadStatus.CONVERTED).select_related("converted_opportunity"):
+        assert lead.converted_opportunity is not None
+        assert lead.converted_account_id == lead.converted_opportunity.account_id
+        assert lead.converted_at is not None and lead.created_at < lead.converted_at
+    assert not Lead.objects.filter(status=LeadStatus.DISQUALIFIED, disqualify_reason__isnull=True).exists()
+    assert all(lead.bant_missing == [] for lead in Lead.objects.filter(status=LeadStatus.QUALIFIED))
+    assert Lead.objects.filter(owner__isnull=True, status=LeadStatus.NEW).exists()
+    assert len(set(Lead.objects.values_list("source_channel", flat=True))) == 4
+
+    # activities: every rep has an interesting "My day"
+    for rep in reps.values():
+        mine = Activity.objects.filter(owner=rep)
+        assert mine.filter(done=False, due_at__lt=timezone.localtime().replace(hour=0, minute=0)).exists()
+        assert mine.filter(done=False, due_at__date=today).exists()
+        assert mine.filter(next_follow_up=today).exists()
+    assert set(Activity.objects.values_list("kind", flat=True)) == {
+        "call",
+        "visit",
+        "meeting",
+        "demo",
+        "email",
+        "note",
+        "task",
+    }
+    assert not Activity.objects.filter(done=True, done_at__isnull=True).exists()
+
+    # every demo user can log in with the printed password
+    for username in USERNAMES:
+        assert Client().login(username=username, password=PASSWORD), username
+
+
+def test_reset_rebuilds_the_same_shape_and_delete_removes_only_demo_rows() -> None:
+    outsider = User.objects.create_user(username="real-user", password="x", role=Role.REP)
+    real_account = Account.objects.create(name="真实客户有限公司", owner=outsider)
+    run_demo()
+    first = shape()
+    output = run_demo("--reset")
+    assert "Removed the demo organisation" in output and "Created the demo organisation" in output
+    assert shape() == first
+
+    output = run_demo("--delete")
+    assert "Removed the demo organisation" in output
+    assert demo_counts() == {key: 0 for key in demo_counts()}
+    assert not User.objects.filter(username__in=USERNAMES).exists()
+    assert list(Account.objects.all()) == [real_account]
+    assert Lead.objects.count() == 0
+    assert Activity.objects.count() == 0
+    assert User.objects.filter(pk=outsider.pk).exists()
+    assert "no demo organisation" in run_demo("--delete")
+
+
+@pytest.mark.parametrize("username", ["wang", "ZhangWei"])
+def test_demo_refuses_to_take_over_existing_usernames(username: str) -> None:
+    User.objects.create_user(username=username, password="x", role=Role.REP)
+    with pytest.raises(CommandError, match=username):
+        run_demo()
+    assert Account.objects.count() == 0
+    assert User.objects.count() == 1
