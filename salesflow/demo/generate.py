@@ -36,7 +36,13 @@ from salesflow.leads.choices import BantAnswer, LeadStatus
 from salesflow.leads.models import DisqualifyReason, Lead
 from salesflow.parties.choices import Grade, Lifecycle
 from salesflow.parties.models import Account, Contact
-from salesflow.parties.services import account_create, contact_create, credit_code_is_valid
+from salesflow.parties.services import (
+    CREDIT_ALPHABET,
+    account_create,
+    contact_create,
+    credit_check_char,
+    credit_code_is_valid,
+)
 from salesflow.sales.choices import ForecastCategory, Outcome, StageKind
 from salesflow.sales.models import Competitor, LostReason, Opportunity, Stage, StageChange
 from salesflow.sales.services import default_pipeline, opportunity_create
@@ -132,15 +138,7 @@ class DemoResult:
 
 T = TypeVar("T")
 
-_CREDIT_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_CREDIT_WEIGHTS = [pow(3, i, 31) for i in range(17)]
 _ORG_WEIGHTS = [3, 7, 9, 10, 5, 8, 4, 2]
-
-
-def credit_check_char(body: str) -> str:
-    """The 18th character of a unified social credit code (GB 32100-2015) for a 17-char body."""
-    total = sum(_CREDIT_ALPHABET.index(ch) * w for ch, w in zip(body, _CREDIT_WEIGHTS, strict=True))
-    return _CREDIT_ALPHABET[(31 - total % 31) % 31]
 
 
 def make_credit_code(rng: random.Random, division: str) -> str:
@@ -150,7 +148,7 @@ def make_credit_code(rng: random.Random, division: str) -> str:
     """
     if rng.random() < 0.5:
         # Codes issued since 2015 carry "MA" and letters; older ones are the former 8-digit codes.
-        org = "MA" + "".join(rng.choice(_CREDIT_ALPHABET) for _ in range(6))
+        org = "MA" + "".join(rng.choice(CREDIT_ALPHABET) for _ in range(6))
     else:
         org = "".join(rng.choice("0123456789") for _ in range(8))
     org_total = sum((int(ch) if ch.isdigit() else ord(ch) - 55) * w for ch, w in zip(org, _ORG_WEIGHTS, strict=True))

@@ -25,8 +25,8 @@ from salesflow.users.models import Territory, User
 from salesflow.users.permissions import assignable_users_for
 
 CREDIT_CODE_RE = re.compile(r"^[0-9A-HJ-NP-RTUWXY]{2}\d{6}[0-9A-HJ-NP-RTUWXY]{10}$")
-_CREDIT_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_CREDIT_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
+CREDIT_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_CREDIT_WEIGHTS = [pow(3, i, 31) for i in range(17)]  # 1, 3, 9, 27, 19, 26, …
 
 
 def normalize_credit_code(value: str) -> str:
@@ -34,13 +34,18 @@ def normalize_credit_code(value: str) -> str:
     return re.sub(r"[\s\-]", "", value or "").upper()
 
 
+def credit_check_char(body: str) -> str:
+    """The 18th (check) character of a unified social credit code for its 17-character body
+    (GB 32100-2015). Raises ``ValueError`` for characters outside the official alphabet."""
+    total = sum(CREDIT_ALPHABET.index(ch) * w for ch, w in zip(body, _CREDIT_WEIGHTS, strict=True))
+    return CREDIT_ALPHABET[(31 - total % 31) % 31]
+
+
 def credit_code_is_valid(code: str) -> bool:
     """GB 32100-2015: 18 characters from the official alphabet with a valid check character."""
     if not CREDIT_CODE_RE.match(code):
         return False
-    total = sum(_CREDIT_ALPHABET.index(ch) * w for ch, w in zip(code[:17], _CREDIT_WEIGHTS, strict=True))
-    check = (31 - total % 31) % 31
-    return _CREDIT_ALPHABET[check] == code[17]
+    return credit_check_char(code[:17]) == code[17]
 
 
 def validate_credit_code(code: str, *, exclude_pk: int | None = None) -> list[str]:
