@@ -1,4 +1,8 @@
-"""Copy the pinned front-end files from node_modules into salesflow/static/vendor (build output)."""
+"""Copy the pinned front-end files from node_modules into salesflow/static/vendor (build output).
+
+Source maps are copied beside the files that reference them: the production static storage
+(whitenoise's manifest storage) follows ``sourceMappingURL`` and fails when a map is missing.
+"""
 
 from __future__ import annotations
 
@@ -33,6 +37,9 @@ def main() -> int:
         target = DEST / dst
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(NODE / src, target)
+        source_map = NODE / (src + ".map")
+        if source_map.exists():
+            shutil.copyfile(source_map, target.with_name(target.name + ".map"))
     return 0
 
 

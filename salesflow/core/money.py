@@ -23,9 +23,13 @@ def currency_choices() -> list[tuple[str, str]]:
 
 
 def quantize(value: Decimal | int | str) -> Decimal:
-    """Round half-up to cents; raises ``ValueError`` for values that are not numbers."""
+    """Round half-up to cents; raises ``ValueError`` for values that are not finite numbers
+    (including ``NaN`` and ``Infinity``)."""
     try:
-        return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+        number = Decimal(value)
+        if not number.is_finite():
+            raise InvalidOperation
+        return number.quantize(CENT, rounding=ROUND_HALF_UP)
     except (InvalidOperation, TypeError) as exc:
         raise ValueError(f"not a decimal amount: {value!r}") from exc
 

@@ -76,7 +76,7 @@ def sort_param(request: HttpRequest, allowed: dict[str, Sequence[str]], default:
     """
     key = request.GET.get("sort", default)
     desc = key.startswith("-")
-    base = key.lstrip("-")
+    base = key[1:] if desc else key
     if base not in allowed:
         key, desc, base = default, default.startswith("-"), default.lstrip("-")
     fields = [(f[1:] if f.startswith("-") else "-" + f) if desc else f for f in allowed[base]]

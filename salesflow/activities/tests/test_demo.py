@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from salesflow.activities.models import Activity
 from salesflow.core.models import AuditEvent
-from salesflow.demo.generate import PASSWORD, USERNAMES, credit_check_char, demo_counts
+from salesflow.demo.generate import PASSWORD, USERNAMES, demo_counts
+from salesflow.parties.services import credit_check_char
 from salesflow.leads.choices import LeadStatus
 from salesflow.leads.models import Lead
 from salesflow.parties.models import Account, Contact

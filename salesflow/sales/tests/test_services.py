@@ -166,7 +166,7 @@ def test_moving_a_closed_deal_is_refused(personas):
     assert StageChange.objects.filter(opportunity=opp).count() == 2
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_moves_serialise(transactional_db):
     """Two threads move the same deal to the same stage: exactly one StageChange row."""
     if connection.vendor != "postgresql":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from django.core.management import call_command
@@ -16,6 +17,12 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--threads", type=int, default=8)
         parser.add_argument("--no-migrate", action="store_true", help="Skip applying migrations.")
+        parser.add_argument(
+            "--trusted-proxy",
+            default=os.environ.get("SALESFLOW_TRUSTED_PROXY", ""),
+            help="Address of the reverse proxy whose X-Forwarded-* headers are trusted "
+            "(or '*'; default: $SALESFLOW_TRUSTED_PROXY). Needed behind an HTTPS proxy.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not options["no_migrate"]:
@@ -26,4 +33,13 @@ class Command(BaseCommand):
         from salesflow.wsgi import application
 
         self.stdout.write(f"Salesflow serving on http://{options['host']}:{options['port']}/")
-        serve(application, host=options["host"], port=options["port"], threads=options["threads"])
+        proxy: dict[str, Any] = {}
+        if options["trusted_proxy"]:
+            # waitress strips X-Forwarded-* unless the proxy is trusted; Django needs
+            # X-Forwarded-Proto to know the request came in over HTTPS.
+            proxy = {
+                "trusted_proxy": options["trusted_proxy"],
+                "trusted_proxy_headers": {"x-forwarded-proto", "x-forwarded-for", "x-forwarded-host"},
+                "clear_untrusted_proxy_headers": True,
+            }
+        serve(application, host=options["host"], port=options["port"], threads=options["threads"], **proxy)
