@@ -201,8 +201,8 @@ class Loader:
         from salesflow.core.models import AuditEvent, AuditLink
         from salesflow.demo import data
         from salesflow.demo.generate import make_mobile, make_person
-        from salesflow.parties.services import credit_check_char
         from salesflow.parties.models import Account, Contact
+        from salesflow.parties.services import credit_check_char
 
         rng = self.rng
         total = self.counts["accounts"]
