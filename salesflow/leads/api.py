@@ -78,6 +78,7 @@ def _region(pk: int | None) -> Territory | None:
 
 
 @router.get("", response=LeadListOut, summary="Leads the caller can see, filtered, sorted and paged")
+@router.get("/", response=LeadListOut, include_in_schema=False)
 def list_leads(request: HttpRequest, filters: Query[LeadListQuery]) -> dict[str, Any]:
     qs = lead_list(
         _actor(request),
@@ -102,6 +103,7 @@ def get_lead(request: HttpRequest, lead_id: int) -> Lead:
 
 
 @router.post("", response={201: LeadOut}, summary="Create a lead")
+@router.post("/", response={201: LeadOut}, include_in_schema=False)
 def create_lead(request: HttpRequest, payload: LeadIn) -> tuple[int, Lead]:
     actor = _actor(request)
     data = payload.dict()

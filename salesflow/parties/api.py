@@ -107,7 +107,8 @@ def _paged(qs: Any, limit: int, offset: int) -> dict[str, Any]:
 # --- accounts --------------------------------------------------------------------------------------
 
 
-@accounts_router.get("/", response=AccountListOut, summary="List visible accounts")
+@accounts_router.get("", response=AccountListOut, summary="List visible accounts")
+@accounts_router.get("/", response=AccountListOut, include_in_schema=False)
 def list_accounts(request: HttpRequest, filters: Query[AccountFilters]) -> dict[str, Any]:
     qs = account_list(
         _user(request),
@@ -127,7 +128,8 @@ def get_account(request: HttpRequest, pk: int) -> Account:
     return get_account_for_user(_user(request), pk)
 
 
-@accounts_router.post("/", response={201: AccountOut, **ERRORS}, summary="Create an account")
+@accounts_router.post("", response={201: AccountOut, **ERRORS}, summary="Create an account")
+@accounts_router.post("/", response={201: AccountOut, **ERRORS}, include_in_schema=False)
 def create_account(request: HttpRequest, payload: AccountIn) -> tuple[int, Account]:
     user = _user(request)
     what = _("The account could not be saved.")
@@ -176,7 +178,8 @@ def delete_account(request: HttpRequest, pk: int) -> tuple[int, None]:
 # --- contacts --------------------------------------------------------------------------------------
 
 
-@contacts_router.get("/", response=ContactListOut, summary="List contacts of visible accounts")
+@contacts_router.get("", response=ContactListOut, summary="List contacts of visible accounts")
+@contacts_router.get("/", response=ContactListOut, include_in_schema=False)
 def list_contacts(request: HttpRequest, filters: Query[ContactFilters]) -> dict[str, Any]:
     qs = contact_list(
         _user(request),
@@ -193,7 +196,8 @@ def get_contact(request: HttpRequest, pk: int) -> Contact:
     return get_contact_for_user(_user(request), pk)
 
 
-@contacts_router.post("/", response={201: ContactOut, **ERRORS}, summary="Create a contact")
+@contacts_router.post("", response={201: ContactOut, **ERRORS}, summary="Create a contact")
+@contacts_router.post("/", response={201: ContactOut, **ERRORS}, include_in_schema=False)
 def create_contact(request: HttpRequest, payload: ContactIn) -> tuple[int, Contact]:
     user = _user(request)
     what = _("The contact could not be saved.")

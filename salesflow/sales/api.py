@@ -218,6 +218,7 @@ def competitors(request: HttpRequest) -> list[CompetitorOut]:
 
 
 @router.get("", response=OpportunityPage, summary="Visible opportunities, filtered and paginated")
+@router.get("/", response=OpportunityPage, include_in_schema=False)
 def list_opportunities(
     request: HttpRequest,
     q: str | None = None,
@@ -249,6 +250,7 @@ def list_opportunities(
 
 
 @router.post("", response={201: OpportunityOut}, summary="Create an opportunity")
+@router.post("/", response={201: OpportunityOut}, include_in_schema=False)
 def create_opportunity(request: HttpRequest, payload: OpportunityCreateIn) -> tuple[int, OpportunityOut]:
     user = _user(request)
     account = get_account_for_user(user, payload.account_id, write=True)
