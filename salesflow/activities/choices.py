@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class ActivityKind(models.TextChoices):
@@ -7,6 +8,6 @@ class ActivityKind(models.TextChoices):
     VISIT = "visit", _("Visit")
     MEETING = "meeting", _("Meeting")
     DEMO = "demo", _("Demo")
-    EMAIL = "email", _("Email")
+    EMAIL = "email", pgettext_lazy("activity type", "Email")
     NOTE = "note", _("Note")
     TASK = "task", _("Task")

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from salesflow.activities.choices import ActivityKind
 from salesflow.activities.models import Activity
@@ -101,7 +102,7 @@ class CompleteForm(forms.Form):
     next_follow_up = forms.DateField(label=_("Next follow-up"), required=False, widget=_DateInput(format="%Y-%m-%d"))
 
 
-DONE_CHOICES = [("", _("Any status")), ("open", _("Open")), ("done", _("Done"))]
+DONE_CHOICES = [("", _("Any status")), ("open", pgettext_lazy("activity state", "Open")), ("done", _("Done"))]
 
 
 class ActivityFilterForm(forms.Form):

@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -114,7 +115,7 @@ def lead_list_view(request: HttpRequest) -> HttpResponse:
         "default_sort": DEFAULT_LEAD_SORT,
         "status_tabs": [
             ("", _("All")),
-            ("open", _("Open")),
+            ("open", pgettext_lazy("lead status filter", "Open")),
             *[(value, label) for value, label in LeadStatus.choices],
         ],
         "channels": SourceChannel.choices,
