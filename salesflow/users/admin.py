@@ -1,0 +1,46 @@
+"""Administrator configuration screens for the organisation (teams, territories, users).
+
+Only configuration lives here; business records are changed through the app's own pages
+and services so their audit trail stays complete.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from salesflow.users.models import Team, Territory, User
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin[Team]):
+    list_display = ["name", "parent", "manager"]
+    list_select_related = ["parent", "manager"]
+    search_fields = ["name"]
+    autocomplete_fields = ["parent", "manager"]
+
+
+@admin.register(Territory)
+class TerritoryAdmin(admin.ModelAdmin[Territory]):
+    list_display = ["name", "code", "parent"]
+    list_select_related = ["parent"]
+    search_fields = ["name", "code"]
+    autocomplete_fields = ["parent"]
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin[User]):
+    list_display = ["username", "display_name", "role", "team", "is_active"]
+    list_filter = ["role", "team", "is_active"]
+    list_select_related = ["team"]
+    search_fields = ["username", "display_name", "email"]
+    autocomplete_fields = ["team"]
+    filter_horizontal = ["territories", "delegated_reps"]
+    fieldsets = (
+        *(DjangoUserAdmin.fieldsets or ()),
+        (
+            _("Sales organisation"),
+            {"fields": ("display_name", "phone", "role", "team", "territories", "delegated_reps")},
+        ),
+    )
