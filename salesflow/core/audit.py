@@ -6,12 +6,14 @@ so an action and its event are saved together or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import QuerySet
+from django.utils import translation
 
 from salesflow.core.models import AuditEvent, AuditLink
 
@@ -68,6 +70,20 @@ def record_event(
         links.append(AuditLink(event=event, content_type=obj_ct, object_id=obj.pk))
     AuditLink.objects.bulk_create(links)
     return event
+
+
+def in_every_language(render: Callable[[], str]) -> dict[str, str]:
+    """Render a timeline summary once per UI language: ``{"en": …, "zh-hans": …}``.
+
+    Summaries built from translatable labels (stage names, reasons, field names) are stored
+    in every language so a timeline reads correctly whichever language its reader uses;
+    the ``event_summary`` template filter picks the reader's.
+    """
+    result: dict[str, str] = {}
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            result[code] = str(render())
+    return result
 
 
 def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:

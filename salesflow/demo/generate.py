@@ -29,7 +29,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from salesflow.activities.models import Activity
-from salesflow.core.audit import record_event
+from salesflow.core.audit import in_every_language, record_event
 from salesflow.core.models import AuditEvent, AuditLink
 from salesflow.demo import data
 from salesflow.leads.choices import BantAnswer, LeadStatus
@@ -679,8 +679,8 @@ def _save_fields(objects: Sequence[models.Model], fields: list[str]) -> None:
         type(obj)._default_manager.filter(pk=obj.pk).update(**{f: getattr(obj, f) for f in fields})
 
 
-def _stage_summary(a: Stage, b: Stage) -> str:
-    return f"{a.name_zh or a.name_en} → {b.name_zh or b.name_en}"
+def _stage_summary(a: Stage, b: Stage) -> dict[str, str]:
+    return in_every_language(lambda: f"{a.label} → {b.label}")
 
 
 def _write_opportunities(refs: Refs, accounts: list[AccountPlan], plans: list[OppPlan], out: Written) -> None:

@@ -10,7 +10,7 @@ transaction with ``BEGIN IMMEDIATE``, which serialises writers the same way.)
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Final
@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from salesflow.core.audit import changed_fields, record_event
+from salesflow.core.audit import changed_fields, in_every_language, record_event
 from salesflow.core.errors import Conflict, ValidationFailed
 from salesflow.core.money import currency_choices, default_currency, quantize
 from salesflow.parties.choices import BuyingRole
@@ -344,7 +344,7 @@ def opportunity_update(
             actor=actor,
             verb="sales.opportunity.updated",
             target=opportunity,
-            data={"changed_fields": changes, "summary": _changed_summary(changes)},
+            data={"changed_fields": changes, "summary": in_every_language(lambda: _changed_summary(changes))},
             related=[opportunity.account],
         )
     return opportunity
@@ -395,7 +395,7 @@ def opportunity_move_stage(*, actor: User | None, opportunity: Opportunity, stag
             "from": from_stage.code,
             "to": stage.code,
             "duration_seconds": change.duration_seconds,
-            "summary": f"{from_stage.label} → {stage.label}",
+            "summary": in_every_language(lambda: f"{from_stage.label} → {stage.label}"),
         },
         related=[locked.account],
     )
@@ -476,14 +476,21 @@ def opportunity_close(
     _copy_state(locked, opportunity, STATE_FIELDS)
     if outcome == Outcome.LOST:
         data.update(lost_reason=lost_reason.code if lost_reason else None, lost_to=lost_to.pk if lost_to else None)
-        data["summary"] = lost_reason.label if lost_reason else ""
-        if lost_to is not None:
-            data["summary"] += f" · {lost_to.name}"
+        reason = lost_reason
+        lost_to_name = lost_to.name if lost_to is not None else ""
+        parts: list[Callable[[], str]] = [lambda: reason.label if reason is not None else "", lambda: lost_to_name]
     elif outcome == Outcome.PAUSED:
-        data.update(resume_date=resume_date, summary=resume_date.isoformat() if resume_date else "")
+        data.update(resume_date=resume_date)
+        resume = resume_date.isoformat() if resume_date else ""
+        parts = [lambda: resume]
+    else:
+        parts = []
     if note.strip():
         data["note"] = note.strip()
-        data["summary"] = " · ".join(filter(None, [data.get("summary", ""), note.strip()[:200]]))
+        clipped = note.strip()[:200]
+        parts.append(lambda: clipped)
+    if parts:
+        data["summary"] = in_every_language(lambda: " · ".join(filter(None, (part() for part in parts))))
     record_event(actor=actor, verb=f"sales.opportunity.{outcome}", target=locked, data=data, related=[locked.account])
     return opportunity
 
@@ -550,7 +557,7 @@ def opportunity_reopen(*, actor: User | None, opportunity: Opportunity, stage: S
     locked.closed_at = None
     locked.save(update_fields=[*fields, "updated_at"])
     _copy_state(locked, opportunity, STATE_FIELDS)
-    data["summary"] = target.label
+    data["summary"] = in_every_language(lambda: target.label)
     record_event(actor=actor, verb="sales.opportunity.reopened", target=locked, data=data, related=[locked.account])
     return opportunity
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import template
+from django.utils.translation import get_language
 
 from salesflow.core.timeline import verb_label
 
@@ -30,6 +31,15 @@ def money_short(amount: Decimal | int | None, currency: str = "CNY") -> str:
         return "—"
     symbol = CURRENCY_SYMBOLS.get(currency or "CNY", f"{currency} ")
     return f"{symbol}{Decimal(amount):,.0f}"
+
+
+@register.filter
+def event_summary(summary: object) -> str:
+    """A timeline summary in the reader's language (stored per language or as plain text)."""
+    if isinstance(summary, dict):
+        lang = (get_language() or "").lower()
+        return str(summary.get(lang) or summary.get("en") or next(iter(summary.values()), ""))
+    return "" if summary is None else str(summary)
 
 
 @register.filter
