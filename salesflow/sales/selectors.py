@@ -39,7 +39,9 @@ OPPORTUNITY_SORTS: dict[str, Sequence[str]] = {
 }
 NULLABLE_SORT_FIELDS = {"expected_close_date"}
 DEFAULT_SORT = "-created"
-BOARD_CARD_LIMIT = 50
+# Cards shown per column (soonest close date first); the rest are one click away in the
+# list ("+N more"). Rendering cards is most of the board's server time, so keep this small.
+BOARD_CARD_LIMIT = 20
 
 
 def order_by_for(sort: str | None) -> tuple[str, list[str | OrderBy]]:
