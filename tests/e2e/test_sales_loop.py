@@ -66,7 +66,10 @@ def test_rep_runs_the_core_sales_loop(page: Page, login, screenshot, live_server
     qualify.locator("[name=bant-need]").fill("生产执行系统（MES）替换旧系统")
     qualify.locator("[name=bant-timeline]").fill((date.today() + timedelta(days=90)).isoformat())
     qualify.locator("button[type=submit]").click()
-    page.reload()
+    # the BANT card is swapped in by htmx once the server has qualified the lead
+    expect(page.get_by_test_id("bant-complete")).to_be_visible()
+    page.reload()  # stored, not just shown
+    expect(page.get_by_test_id("bant-complete")).to_be_visible()
     expect(page.locator("[data-testid=lead-convert]")).to_be_visible()
     screenshot("lead-qualified")
 
