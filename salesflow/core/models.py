@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
@@ -97,7 +95,3 @@ class AuditLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.content_type_id}:{self.object_id} ← {self.event_id}"
-
-
-def model_label(instance: Any) -> str:
-    return f"{instance._meta.app_label}.{instance._meta.model_name}"

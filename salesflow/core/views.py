@@ -1,1 +1,0 @@
-"""Kernel views (none yet beyond helpers in ``core.web``)."""
