@@ -619,7 +619,6 @@ def _load_refs(users: dict[str, User]) -> Refs:
 
 
 def _write_accounts(clock: Clock, rng: random.Random, refs: Refs, plans: list[AccountPlan], out: Written) -> None:
-    archive_fields = ["birthday", "hobbies", "education", "places", "family", "created_at", "updated_at"]
     contacts_to_update: list[Contact] = []
     for plan in plans:
         owner = refs.users[plan.owner]
@@ -654,19 +653,19 @@ def _write_accounts(clock: Clock, rng: random.Random, refs: Refs, plans: list[Ac
                 email=cp.email,
                 wechat=cp.wechat,
                 notes=cp.notes,
+                birthday=cp.birthday,
+                hobbies=cp.hobbies,
+                education=cp.education,
+                places=cp.places,
+                family=cp.family,
             )
-            contact.birthday = cp.birthday
-            contact.hobbies = cp.hobbies
-            contact.education = cp.education
-            contact.places = cp.places
-            contact.family = cp.family
             contact.created_at = contact.updated_at = account.created_at + timedelta(minutes=5 * (n + 1))
             contacts.append(contact)
             contacts_to_update.append(contact)
         out.accounts.append(account)
         out.contacts.append(contacts)
     _save_fields(out.accounts, ["created_at", "updated_at"])
-    _save_fields(contacts_to_update, archive_fields)
+    _save_fields(contacts_to_update, ["created_at", "updated_at"])
 
 
 def _save_fields(objects: Sequence[models.Model], fields: list[str]) -> None:

@@ -39,7 +39,7 @@ from salesflow.parties.services import (
     account_create,
     account_delete,
     account_update,
-    contact_add,
+    contact_create,
     contact_delete,
     contact_update,
 )
@@ -205,7 +205,7 @@ def create_contact(request: HttpRequest, payload: ContactIn) -> tuple[int, Conta
     account = _writable_account(user, payload.account_id, what)
     data = payload.dict(exclude={"account_id"})
     with _body_field_names():
-        contact = contact_add(actor=user, account=account, **data)
+        contact = contact_create(actor=user, account=account, **data)
     return 201, contact
 
 

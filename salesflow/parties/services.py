@@ -114,47 +114,6 @@ def account_create(
     return account
 
 
-@transaction.atomic
-def contact_create(
-    *,
-    actor: User | None,
-    account: Account,
-    name: str,
-    title: str = "",
-    department: str = "",
-    buying_role: str = BuyingRole.OTHER,
-    mobile: str = "",
-    phone: str = "",
-    email: str = "",
-    wechat: str = "",
-    notes: str = "",
-) -> Contact:
-    """Create a contact at ``account``. Raises ``ValidationFailed`` for a blank name.
-
-    Archive fields (birthday, hobbies, …) are set with ``contact_update``. Audits
-    ``parties.contact.created`` on the contact's and the account's timelines.
-    """
-    name = name.strip()
-    if not name:
-        raise ValidationFailed(
-            _("The contact could not be saved."), field_errors={"name": [_("This field is required.")]}
-        )
-    contact = Contact.objects.create(
-        account=account,
-        name=name,
-        title=title.strip(),
-        department=department.strip(),
-        buying_role=buying_role,
-        mobile=mobile.strip(),
-        phone=phone.strip(),
-        email=email.strip().lower(),
-        wechat=wechat.strip(),
-        notes=notes,
-    )
-    record_event(actor=actor, verb="parties.contact.created", target=contact, related=[account])
-    return contact
-
-
 # --- updates and deletes -------------------------------------------------------------------------
 
 
@@ -200,15 +159,6 @@ class ContactChanges(TypedDict, total=False):
 
 ACCOUNT_FIELDS: frozenset[str] = frozenset(AccountChanges.__annotations__)
 CONTACT_FIELDS: frozenset[str] = frozenset(ContactChanges.__annotations__)
-ARCHIVE_FIELDS: tuple[str, ...] = (
-    "birthday",
-    "hobbies",
-    "education",
-    "achievements",
-    "places",
-    "family",
-    "cultural_background",
-)
 # Free-text fields whose surrounding whitespace is meaningful (multi-line notes) are not stripped.
 _UNSTRIPPED = frozenset({"description", "achievements", "notes"})
 
@@ -394,7 +344,7 @@ def _validate_contact_values(values: dict[str, Any], errors: dict[str, list[str]
 
 
 @transaction.atomic
-def contact_add(
+def contact_create(
     *,
     actor: User | None,
     account: Account,
@@ -415,25 +365,16 @@ def contact_add(
     cultural_background: str = "",
     notes: str = "",
 ) -> Contact:
-    """Create a contact with every field, the sales archive included, in one step.
+    """Create a contact at ``account`` with every field, the sales archive included.
 
     Validates everything first (blank name, lengths, choices, email, a birthday in the
     future; with an ``actor``, ``account`` must be writable by them) and raises
-    ``ValidationFailed`` before writing anything. Then creates through ``contact_create``
-    (which audits ``parties.contact.created``) and stores the archive in the same transaction.
+    ``ValidationFailed`` before writing anything. Audits ``parties.contact.created`` on the
+    contact's and the account's timelines.
     """
     errors: dict[str, list[str]] = {}
     if actor is not None and not can_write_account(actor, account):
         errors["account"] = [_("You may not add contacts to this account.")]
-    archive_in = {
-        "birthday": birthday,
-        "hobbies": hobbies,
-        "education": education,
-        "achievements": achievements,
-        "places": places,
-        "family": family,
-        "cultural_background": cultural_background,
-    }
     values = _validate_contact_values(
         {
             "name": name,
@@ -445,30 +386,20 @@ def contact_add(
             "email": email,
             "wechat": wechat,
             "notes": notes,
-            **archive_in,
+            "birthday": birthday,
+            "hobbies": hobbies,
+            "education": education,
+            "achievements": achievements,
+            "places": places,
+            "family": family,
+            "cultural_background": cultural_background,
         },
         errors,
     )
     if errors:
         raise ValidationFailed(_("The contact could not be saved."), field_errors=errors)
-    contact = contact_create(
-        actor=actor,
-        account=account,
-        name=values["name"],
-        title=values["title"],
-        department=values["department"],
-        buying_role=values["buying_role"],
-        mobile=values["mobile"],
-        phone=values["phone"],
-        email=values["email"],
-        wechat=values["wechat"],
-        notes=values["notes"],
-    )
-    archive = {key: values[key] for key in ARCHIVE_FIELDS if values[key] not in ("", None)}
-    if archive:
-        for key, value in archive.items():
-            setattr(contact, key, value)
-        contact.save(update_fields=[*archive, "updated_at"])
+    contact = Contact.objects.create(account=account, **values)
+    record_event(actor=actor, verb="parties.contact.created", target=contact, related=[account])
     return contact
 
 

@@ -38,7 +38,7 @@ from salesflow.parties.services import (
     account_create,
     account_delete,
     account_update,
-    contact_add,
+    contact_create,
     contact_delete,
     contact_update,
     related_record_counts,
@@ -189,7 +189,7 @@ def contact_create_view(request: HttpRequest) -> HttpResponse:
     form = ContactForm(request.POST or None, user=user, selected_account=selected, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            contact = contact_add(actor=user, **form.cleaned_data)
+            contact = contact_create(actor=user, **form.cleaned_data)
         except ServiceError as exc:
             apply_service_error(form, exc)
         else:

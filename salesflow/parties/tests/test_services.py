@@ -14,7 +14,7 @@ from salesflow.parties.services import (
     account_create,
     account_delete,
     account_update,
-    contact_add,
+    contact_create,
     contact_delete,
     contact_update,
     credit_code_is_valid,
@@ -186,7 +186,7 @@ def test_account_delete_refused_while_opportunities_or_activities_exist(personas
 
 
 def test_contact_add_with_archive(personas, rep_account):
-    contact = contact_add(
+    contact = contact_create(
         actor=personas.rep,
         account=rep_account,
         name=" 李静 ",
@@ -228,7 +228,7 @@ def test_contact_add_with_archive(personas, rep_account):
 def test_contact_add_validates_and_writes_nothing(personas, rep_account, fields, field):
     data = {"name": "李静", **fields}
     with pytest.raises(ValidationFailed) as exc:
-        contact_add(actor=personas.rep, account=rep_account, **data)
+        contact_create(actor=personas.rep, account=rep_account, **data)
     assert list(exc.value.field_errors) == [field]
     assert Contact.objects.count() == 0
     assert AuditEvent.objects.count() == 0
@@ -236,7 +236,7 @@ def test_contact_add_validates_and_writes_nothing(personas, rep_account, fields,
 
 def test_contact_add_requires_writable_account(personas, rep_account):
     with pytest.raises(ValidationFailed) as exc:
-        contact_add(actor=personas.support, account=rep_account, name="李静")
+        contact_create(actor=personas.support, account=rep_account, name="李静")
     assert list(exc.value.field_errors) == ["account"]
     assert Contact.objects.count() == 0
 
