@@ -12,7 +12,6 @@ from typing import Any, cast
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.db.models import Model
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, QueryDict
 from django.shortcuts import redirect, render
@@ -31,7 +30,7 @@ from salesflow.activities.permissions import can_write_activity, get_activity_fo
 from salesflow.activities.selectors import activities_for_record, activity_list, my_day, normalize_sort
 from salesflow.activities.services import activity_complete, activity_create, activity_delete, activity_update
 from salesflow.core.audit import timeline_for
-from salesflow.core.errors import Forbidden, ServiceError
+from salesflow.core.errors import ServiceError
 from salesflow.core.web import apply_service_error, page_number, paginate
 from salesflow.leads.models import Lead
 from salesflow.leads.permissions import get_lead_for_user
@@ -112,10 +111,7 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
 
 
 def _writable_activity(request: HttpRequest, pk: int) -> Activity:
-    try:
-        return get_activity_for_user(_user(request), pk, write=True)
-    except Forbidden as exc:
-        raise PermissionDenied(str(exc.message)) from exc
+    return get_activity_for_user(_user(request), pk, write=True)
 
 
 def _writable_ids(user: User, activities: list[Activity]) -> set[int]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from django.core.exceptions import PermissionDenied
 from django.utils.functional import Promise
 
 
@@ -51,8 +52,12 @@ class Conflict(ServiceError):
     default_code = "conflict"
 
 
-class Forbidden(ServiceError):
-    """The user can see the record but may not perform this action on it (HTTP 403)."""
+class Forbidden(ServiceError, PermissionDenied):
+    """The user can see the record but may not perform this action on it (HTTP 403).
+
+    Also a Django ``PermissionDenied``, so a view that lets it propagate renders the 403
+    page; the API's ``ServiceError`` handler turns it into the 403 envelope.
+    """
 
     status_code = 403
     default_code = "forbidden"

@@ -58,10 +58,7 @@ def _user(request: HttpRequest) -> User:
 
 
 def _lead(request: HttpRequest, pk: int, *, write: bool = False) -> Lead:
-    try:
-        return get_lead_for_user(_user(request), pk, write=write)
-    except Forbidden as exc:
-        raise PermissionDenied(str(exc.message)) from exc
+    return get_lead_for_user(_user(request), pk, write=write)
 
 
 def can_create_leads(user: User) -> bool:
@@ -169,8 +166,8 @@ def lead_create_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             lead = lead_create(actor=user, **form.service_values())
-        except Forbidden as exc:
-            raise PermissionDenied(str(exc.message)) from exc
+        except Forbidden:
+            raise  # the 403 page, not a form error
         except ServiceError as exc:
             apply_service_error(form, exc)
         else:

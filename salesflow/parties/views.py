@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import cast
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from salesflow.core.errors import Conflict, Forbidden, ServiceError
+from salesflow.core.errors import Conflict, ServiceError
 from salesflow.core.web import apply_service_error, page_number, paginate
 from salesflow.parties.forms import AccountFilterForm, AccountForm, ContactFilterForm, ContactForm
 from salesflow.parties.models import Account, Contact
@@ -51,14 +51,6 @@ PER_PAGE = 25
 
 def _user(request: HttpRequest) -> User:
     return cast(User, request.user)
-
-
-def _writable(fetch: Any, user: User, pk: object) -> Any:
-    """Run an access function with ``write=True``; seen-but-not-writable becomes HTTP 403."""
-    try:
-        return fetch(user, pk, write=True)
-    except Forbidden as exc:
-        raise PermissionDenied(str(exc.message)) from None
 
 
 def can_create_records(user: User) -> bool:
@@ -124,7 +116,7 @@ def account_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def account_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
-    account: Account = _writable(get_account_for_user, user, pk)
+    account: Account = get_account_for_user(user, pk, write=True)
     form = AccountForm(request.POST or None, user=user, initial=AccountForm.initial_for(account), account=account)
     if request.method == "POST" and form.is_valid():
         try:
@@ -140,7 +132,7 @@ def account_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def account_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
-    account: Account = _writable(get_account_for_user, user, pk)
+    account: Account = get_account_for_user(user, pk, write=True)
     if request.method == "POST":
         try:
             account_delete(actor=user, account=account)
@@ -184,7 +176,7 @@ def contact_create_view(request: HttpRequest) -> HttpResponse:
     selected: Account | None = None
     account_param = request.GET.get("account")
     if account_param:
-        selected = _writable(get_account_for_user, user, account_param)
+        selected = get_account_for_user(user, account_param, write=True)
     initial = {"account": selected.pk} if selected else {}
     form = ContactForm(request.POST or None, user=user, selected_account=selected, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -217,7 +209,7 @@ def contact_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def contact_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
-    contact: Contact = _writable(get_contact_for_user, user, pk)
+    contact: Contact = get_contact_for_user(user, pk, write=True)
     form = ContactForm(
         request.POST or None, user=user, selected_account=contact.account, initial=ContactForm.initial_for(contact)
     )
@@ -235,7 +227,7 @@ def contact_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def contact_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
-    contact: Contact = _writable(get_contact_for_user, user, pk)
+    contact: Contact = get_contact_for_user(user, pk, write=True)
     if request.method == "POST":
         try:
             contact_delete(actor=user, contact=contact)

@@ -64,10 +64,7 @@ def _user(request: HttpRequest) -> User:
 
 def _opportunity(request: HttpRequest, pk: int, *, write: bool = False) -> Opportunity:
     """The opportunity through the access function; "seen but not writable" → HTTP 403."""
-    try:
-        return get_opportunity_for_user(_user(request), pk, write=write)
-    except Forbidden as exc:
-        raise PermissionDenied(str(exc.message)) from exc
+    return get_opportunity_for_user(_user(request), pk, write=write)
 
 
 def _error_text(exc: ServiceError) -> str:
@@ -219,10 +216,7 @@ def opportunity_create_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         account = _writable_account(user, request.POST.get("account"))
     elif request.GET.get("account"):
-        try:
-            account = get_account_for_user(user, request.GET["account"], write=True)
-        except Forbidden as exc:
-            raise PermissionDenied(str(exc.message)) from exc
+        account = get_account_for_user(user, request.GET["account"], write=True)
     contacts = _account_contacts(user, account) if account else []
     form = OpportunityCreateForm(request.POST or None, user=user, account=account, contacts=contacts)
     if request.method == "POST" and form.is_valid():
