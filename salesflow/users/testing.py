@@ -14,6 +14,32 @@ from salesflow.users.models import Team, User
 
 PASSWORD = "Salesflow-test-2026"
 
+#: persona → (may read, may write) a record owned by ``rep``: PRODUCT.md's visibility rules,
+#: stated once for every app's persona matrix (unseen → 404, seen but read-only → 403).
+REP_RECORD_ACCESS: dict[str, tuple[bool, bool]] = {
+    "rep": (True, True),
+    "teammate": (False, False),
+    "manager": (True, True),
+    "outsider": (False, False),
+    "other_manager": (False, False),
+    "assistant": (True, True),
+    "support": (True, False),
+    "admin": (True, True),
+}
+PERSONA_NAMES: list[str] = list(REP_RECORD_ACCESS)
+REP_RECORD_READERS = frozenset(who for who, (read, _write) in REP_RECORD_ACCESS.items() if read)
+REP_RECORD_WRITERS = frozenset(who for who, (_read, write) in REP_RECORD_ACCESS.items() if write)
+
+
+def expected_denial(persona: str, *, write: bool) -> int | None:
+    """The status a persona gets on a record of ``rep``: 404, 403, or ``None`` when allowed."""
+    read_ok, write_ok = REP_RECORD_ACCESS[persona]
+    if not read_ok:
+        return 404
+    if write and not write_ok:
+        return 403
+    return None
+
 
 @dataclass
 class Personas:

@@ -16,20 +16,14 @@ from salesflow.activities.tests.factories import (
 )
 from salesflow.core.models import AuditEvent
 from salesflow.leads.choices import LeadStatus
+from salesflow.users.testing import PERSONA_NAMES, REP_RECORD_READERS, REP_RECORD_WRITERS, expected_denial
 
 pytestmark = pytest.mark.django_db
 
-READERS = {"admin", "manager", "rep", "assistant", "support"}
-WRITERS = {"admin", "manager", "rep", "assistant"}
-ALL = ["admin", "manager", "rep", "teammate", "assistant", "support", "outsider", "other_manager"]
-
-
-def _expected(who, *, write):
-    if who not in READERS:
-        return 404
-    if write and who not in WRITERS:
-        return 403
-    return None
+READERS = REP_RECORD_READERS
+WRITERS = REP_RECORD_WRITERS
+ALL = PERSONA_NAMES
+_expected = expected_denial
 
 
 def _row(activity):

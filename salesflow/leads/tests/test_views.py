@@ -15,30 +15,13 @@ from salesflow.leads.services import EDITABLE_FIELDS
 from salesflow.leads.tests.factories import credit_code, make_account, make_lead, make_leads, qualified_lead
 from salesflow.parties.models import Account, Contact
 from salesflow.sales.models import Opportunity
+from salesflow.users.testing import REP_RECORD_ACCESS, expected_denial
 
 pytestmark = pytest.mark.django_db
 
-READERS = {
-    "rep": 200,
-    "teammate": 404,
-    "manager": 200,
-    "outsider": 404,
-    "other_manager": 404,
-    "assistant": 200,
-    "support": 200,
-    "admin": 200,
-}
-WRITERS = {
-    "rep": True,
-    "teammate": False,
-    "manager": True,
-    "outsider": False,
-    "other_manager": False,
-    "assistant": True,
-    "support": False,
-    "admin": True,
-}
-DENIED_WRITE = {"teammate": 404, "outsider": 404, "other_manager": 404, "support": 403}
+READERS = {who: 200 if read else 404 for who, (read, _write) in REP_RECORD_ACCESS.items()}
+WRITERS = {who: write for who, (_read, write) in REP_RECORD_ACCESS.items()}
+DENIED_WRITE = {who: expected_denial(who, write=True) for who in REP_RECORD_ACCESS if not WRITERS[who]}
 
 
 def row(lead):

@@ -10,18 +10,10 @@ from django.utils import translation
 
 from salesflow.parties.models import Account, Contact
 from salesflow.parties.tests.factories import make_account, make_contact, valid_credit_code
+from salesflow.users.testing import REP_RECORD_ACCESS
 
 # persona → (may read the rep's records, may write them)
-MATRIX: dict[str, tuple[bool, bool]] = {
-    "rep": (True, True),
-    "teammate": (False, False),
-    "manager": (True, True),
-    "assistant": (True, True),
-    "support": (True, False),
-    "outsider": (False, False),
-    "other_manager": (False, False),
-    "admin": (True, True),
-}
+MATRIX: dict[str, tuple[bool, bool]] = REP_RECORD_ACCESS
 PERSONAS = list(MATRIX)
 
 

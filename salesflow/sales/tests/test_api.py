@@ -12,19 +12,11 @@ from django.utils import timezone
 from salesflow.core.models import AuditEvent
 from salesflow.sales.models import LostReason, Opportunity, StageChange
 from salesflow.sales.tests.factories import make_account, make_competitor, make_contact, make_opportunity, stage
+from salesflow.users.testing import REP_RECORD_ACCESS
 
 pytestmark = pytest.mark.django_db
 
-MATRIX = {
-    "rep": (True, True),
-    "teammate": (False, False),
-    "manager": (True, True),
-    "outsider": (False, False),
-    "other_manager": (False, False),
-    "assistant": (True, True),
-    "support": (True, False),
-    "admin": (True, True),
-}
+MATRIX = REP_RECORD_ACCESS
 
 
 def state(opp):

@@ -16,22 +16,14 @@ from salesflow.core.models import AuditEvent
 from salesflow.sales.models import Competitor, LostReason, Opportunity, OpportunityContact, StageChange
 from salesflow.sales.services import opportunity_close
 from salesflow.sales.tests.factories import make_account, make_competitor, make_contact, make_opportunity, stage
+from salesflow.users.testing import REP_RECORD_ACCESS
 
 pytestmark = pytest.mark.django_db
 
 HX_BOARD = {"HX-Request": "true", "HX-Target": "board"}
 
 # persona → (can read, can write); unseen is 404, seen-but-read-only is 403
-MATRIX = {
-    "rep": (True, True),
-    "teammate": (False, False),
-    "manager": (True, True),
-    "outsider": (False, False),
-    "other_manager": (False, False),
-    "assistant": (True, True),
-    "support": (True, False),
-    "admin": (True, True),
-}
+MATRIX = REP_RECORD_ACCESS
 
 
 def state(opp):
