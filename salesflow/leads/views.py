@@ -134,7 +134,7 @@ def _detail_context(
     disqualify_form: DisqualifyForm | None = None,
 ) -> dict[str, Any]:
     user = _user(request)
-    lead_detail_links(lead)
+    lead_detail_links(lead, user)
     can_write = can_write_lead(user, lead)
     open_for_work = lead.status in (LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.QUALIFIED)
     return {
@@ -147,7 +147,7 @@ def _detail_context(
         "can_convert": can_write and lead.status == LeadStatus.QUALIFIED,
         "qualify_form": qualify_form or QualifyForm.for_lead(lead),
         "disqualify_form": disqualify_form or DisqualifyForm(prefix="dq"),
-        "events": timeline_for(lead),
+        "events": timeline_for(lead, user=user),
     }
 
 

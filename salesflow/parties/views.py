@@ -200,7 +200,7 @@ def contact_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "contact": contact,
             "account": contact.account,
-            "events": contact_detail_events(contact),
+            "events": contact_detail_events(contact, user),
             "can_write": can_write_contact(user, contact),
         },
     )

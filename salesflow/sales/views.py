@@ -189,7 +189,7 @@ def opportunity_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         "opportunity": opp,
         "detail": detail,
         "can_write": can_write_opportunity(user, opp),
-        "events": timeline_for(opp),
+        "events": timeline_for(opp, user=user),
         "open_stages": [s for s in detail.stages if s.is_open],
         "current_position": opp.stage.position,
     }

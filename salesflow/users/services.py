@@ -12,6 +12,24 @@ from salesflow.core.audit import record_event
 from salesflow.core.errors import Forbidden, ValidationFailed
 from salesflow.users.choices import Role
 from salesflow.users.models import ApiToken, Team, User, hash_token
+from salesflow.users.permissions import SYSTEM_USERNAME
+
+
+def system_actor() -> User:
+    """The named actor of scheduled jobs, imports and the demo generator (created on demand).
+
+    It is a ``User`` row so that events, stage changes and created rows name it like any
+    actor ("System" on timelines). It cannot log in: it is inactive (so it never appears
+    among assignable owners or in owner filters) and has no usable password. The policy
+    recognises it by that combination and lets it read and write every record; the
+    username is reserved (``user_create`` refuses it).
+    """
+    user = User.objects.filter(username=SYSTEM_USERNAME).first()
+    if user is None:
+        user = User(username=SYSTEM_USERNAME, display_name="System", is_active=False, role=Role.ADMIN)
+        user.set_unusable_password()
+        user.save()
+    return user
 
 
 @transaction.atomic
@@ -32,7 +50,7 @@ def user_create(
     username = username.strip()
     if not username:
         errors["username"] = [_("This field is required.")]
-    elif User.objects.filter(username__iexact=username).exists():
+    elif username.lower() == SYSTEM_USERNAME or User.objects.filter(username__iexact=username).exists():
         errors["username"] = [_("A user with this username already exists.")]
     if role not in Role.values:
         errors["role"] = [_("Unknown role “%(role)s”.") % {"role": role}]

@@ -1,0 +1,115 @@
+"""The second persona matrix: access that crosses records (deal owner on someone else's
+account, reassigned accounts, timelines, converted-lead card, unrelated lead links).
+
+It lives in the top app because it uses accounts, deals, leads and activities together.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.utils import translation
+
+from salesflow.activities.models import Activity
+from salesflow.activities.services import activity_create
+from salesflow.activities.tests.factories import make_account, make_contact, make_lead
+from salesflow.core.errors import ValidationFailed
+from salesflow.leads.choices import LeadStatus
+from salesflow.parties.models import Account
+from salesflow.parties.services import account_update
+from salesflow.sales.models import LostReason
+from salesflow.sales.services import opportunity_close, opportunity_create
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Any:
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
+def setup(personas):  # type: ignore[no-untyped-def]
+    """rep's account with a contact; manager gives a deal on it to teammate; rep has a deal of their own."""
+    account = make_account(personas.rep, "星云智能科技")
+    contact = make_contact(account, "王磊")
+    deal_b = opportunity_create(actor=personas.manager, account=account, owner=personas.teammate, name="B的商机")
+    deal_rep = opportunity_create(actor=personas.rep, account=account, owner=personas.rep, name="机密扩容项目")
+    return {"account": account, "contact": contact, "deal_b": deal_b, "deal_rep": deal_rep}
+
+
+def test_deal_owner_reads_account_and_contacts_but_cannot_change_them(personas, setup, client_for, api_for):
+    account, contact = setup["account"], setup["contact"]
+    web = client_for(personas.teammate)
+    assert web.get(f"/accounts/{account.pk}/").status_code == 200
+    assert web.get(f"/contacts/{contact.pk}/").status_code == 200
+    assert web.get(f"/accounts/{account.pk}/edit/").status_code == 403
+    assert web.get(f"/contacts/{contact.pk}/edit/").status_code == 403
+    api = api_for(personas.teammate)
+    assert api.get(f"/accounts/{account.pk}").status_code == 200
+    assert api.get(f"/contacts/{contact.pk}").status_code == 200
+    before = Account.objects.values().get(pk=account.pk)
+    assert api.patch(f"/accounts/{account.pk}", {"name": "改名"}).status_code == 403
+    assert Account.objects.values().get(pk=account.pk) == before
+    assert account.pk in [row["id"] for row in api.get("/accounts").json()["items"]]
+    # the rest of the organisation still cannot
+    assert api_for(personas.outsider).get(f"/accounts/{account.pk}").status_code == 404
+    assert client_for(personas.outsider).get(f"/contacts/{contact.pk}/").status_code == 404
+
+
+def test_reassigned_account_stays_readable_for_deal_owners(personas, setup, api_for):
+    account, contact = setup["account"], setup["contact"]
+    account_update(actor=personas.admin, account=account, owner=personas.outsider)
+    api = api_for(personas.rep)
+    assert api.get(f"/accounts/{account.pk}").status_code == 200
+    assert api.get(f"/contacts/{contact.pk}").status_code == 200
+    assert api.patch(f"/contacts/{contact.pk}", {"title": "CEO"}).status_code == 403
+    # teammate's deal keeps the account open for teammate too
+    assert api_for(personas.teammate).get(f"/contacts/{contact.pk}").status_code == 200
+
+
+def test_account_timeline_hides_events_of_deals_the_reader_cannot_open(personas, setup, client_for):
+    reason = LostReason.objects.filter(is_active=True).first()
+    assert reason is not None
+    opportunity_close(actor=personas.rep, opportunity=setup["deal_rep"], outcome="lost", lost_reason=reason)
+    page = client_for(personas.teammate).get(f"/accounts/{setup['account'].pk}/").content.decode()
+    assert "B的商机" in page
+    assert "机密扩容项目" not in page
+    owner_page = client_for(personas.rep).get(f"/accounts/{setup['account'].pk}/").content.decode()
+    assert "机密扩容项目" in owner_page
+
+
+def test_converted_lead_card_names_only_readable_records(personas, client_for):
+    account = make_account(personas.teammate, "远方客户")
+    contact = make_contact(account, "李四")
+    deal = opportunity_create(actor=personas.teammate, account=account, owner=personas.teammate, name="不可见商机")
+    lead = make_lead(
+        personas.rep,
+        status=LeadStatus.CONVERTED,
+        converted_account=account,
+        converted_contact=contact,
+        converted_opportunity=deal,
+    )
+    page = client_for(personas.rep).get(f"/leads/{lead.pk}/").content.decode()
+    # the lead's reader may read the account and contact it became (access follows the work)…
+    assert "远方客户" in page and "李四" in page
+    # …but not the deal, now someone else's
+    assert "不可见商机" not in page and 'data-testid="converted-opportunity"' not in page
+    assert (
+        'data-testid="converted-opportunity"' in client_for(personas.manager).get(f"/leads/{lead.pk}/").content.decode()
+    )
+
+
+def test_activity_refuses_a_lead_unrelated_to_its_account(personas):
+    account = make_account(personas.rep, "星云智能科技")
+    unrelated = make_lead(personas.rep, company_name="另一家公司")
+    count = Activity.objects.count()
+    with pytest.raises(ValidationFailed) as exc:
+        activity_create(actor=personas.rep, kind="call", subject="电话", account=account, lead=unrelated)
+    assert "lead" in exc.value.field_errors
+    assert Activity.objects.count() == count
+    related = make_lead(personas.rep, company_name="星云智能科技")
+    activity_create(actor=personas.rep, kind="call", subject="电话", account=account, lead=related)
+    assert Activity.objects.count() == count + 1
