@@ -23,7 +23,7 @@ from salesflow.core.audit import changed_fields, record_event
 from salesflow.core.errors import Forbidden, ValidationFailed
 from salesflow.leads.choices import LeadStatus
 from salesflow.leads.models import Lead
-from salesflow.leads.permissions import leads_visible_to
+from salesflow.leads.permissions import can_write_lead, leads_visible_to
 from salesflow.leads.services import lead_mark_contacted
 from salesflow.parties.models import Account, Contact
 from salesflow.parties.permissions import accounts_visible_to, contacts_visible_to
@@ -33,6 +33,7 @@ from salesflow.sales.permissions import opportunities_visible_to
 from salesflow.users.models import User
 from salesflow.users.permissions import assignable_users_for
 from salesflow.users.policy import unrestricted
+from salesflow.users.services import system_actor
 
 SUBJECT_MAX_LENGTH = 200
 
@@ -118,7 +119,10 @@ def _links(activity: Activity) -> list[Lead | Account | Contact | Opportunity | 
 def _mark_lead_contacted(actor: User, activity: Activity) -> None:
     lead = activity.lead
     if activity.done and lead is not None and lead.status == LeadStatus.NEW:
-        lead_mark_contacted(actor=actor, lead=lead)
+        # the status move follows from the activity: support (or a lead reader who may
+        # not change it) logging the first touch still moves it, as the system
+        mover = actor if can_write_lead(actor, lead) else system_actor()
+        lead_mark_contacted(actor=mover, lead=lead)
 
 
 @transaction.atomic
@@ -150,8 +154,11 @@ def activity_create(
 
     Raises ``ValidationFailed`` (nothing written) for an unknown kind, a blank or too
     long subject, a task without due date, inconsistent links, or an owner outside
-    ``assignable_users_for(actor)``.
+    ``assignable_users_for(actor)``; ``Forbidden`` when ``actor`` is inactive or may not read
+    a linked record.
     """
+    if not actor.is_active and not unrestricted(actor):
+        raise Forbidden(_("You may not log activities."))
     owner = owner or actor
     subject = subject.strip()
     due_at = _aware(due_at)

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 ReadableRows = Callable[[Any], QuerySet[Any]]
 
@@ -31,11 +31,13 @@ def readable_rows(user: Any, model: type[models.Model]) -> QuerySet[Any] | None:
     return None if rows is None else rows(user)
 
 
-def readable_targets_q(user: Any, *, type_field: str, id_field: str) -> Q:
+def readable_targets_q(user: Any, *, type_field: str, id_field: str, deleted: bool = False) -> Q:
     """A filter keeping rows whose generic target (``type_field``/``id_field``) ``user`` may read.
 
     One ``IN (subquery)`` per registered kind; kinds nobody registered (configuration,
     users) stay visible. An unrestricted queryset (administrators) adds no subquery.
+    With ``deleted``, rows about records that no longer exist are kept too (their
+    trace on a timeline, e.g. "deleted the opportunity", for those responsible for it).
     """
     registered: list[int] = []
     cond = Q()
@@ -46,5 +48,8 @@ def readable_targets_q(user: Any, *, type_field: str, id_field: str) -> Q:
         if not rows.query.where:
             cond |= Q(**{type_field: ct.pk})
         else:
-            cond |= Q(**{type_field: ct.pk, f"{id_field}__in": rows.values("pk")})
+            readable = Q(**{f"{id_field}__in": rows.values("pk")})
+            if deleted:
+                readable |= Q(~Exists(model._default_manager.filter(pk=OuterRef(id_field))))
+            cond |= Q(readable, **{type_field: ct.pk})
     return cond | ~Q(**{f"{type_field}__in": registered})

@@ -153,12 +153,13 @@ def account_detail_context(user: User, account: Account) -> AccountDetail:
     The account's opportunities live in ``sales``; the page links to their filtered list.
     """
     contacts = list(account.contacts.order_by("name", "id")[: ACCOUNT_DETAIL_CONTACTS + 1])
+    can_write = can_write_account(user, account)
     return AccountDetail(
         account=account,
         contacts=contacts[:ACCOUNT_DETAIL_CONTACTS],
         more_contacts=len(contacts) > ACCOUNT_DETAIL_CONTACTS,
-        events=list(timeline_for(account, user=user)),
-        can_write=can_write_account(user, account),
+        events=list(timeline_for(account, user=user, include_deleted=can_write)),
+        can_write=can_write,
     )
 
 
