@@ -13,8 +13,9 @@ class LeadsConfig(AppConfig):
         from salesflow.leads.models import Lead
         from salesflow.leads.permissions import leads_visible_to
         from salesflow.parties.models import Account
-        from salesflow.users.policy import register_work_link
+        from salesflow.users.policy import register_shareable, register_work_link
 
+        register_shareable("lead", Lead)
         register_readable(Lead, leads_visible_to)
         # access follows the work: a converted lead's reader may read its account
         register_work_link(Account, leads_visible_to, "converted_account_id")

@@ -35,6 +35,7 @@ from salesflow.sales.models import Opportunity, Stage
 from salesflow.sales.services import opportunity_create
 from salesflow.users.models import Territory, User
 from salesflow.users.permissions import assignable_users_for, can_see_unowned, writable_owner_ids
+from salesflow.users.services import shares_delete_for
 
 # --- normalisation ---------------------------------------------------------------------------
 
@@ -370,6 +371,7 @@ def lead_delete(*, actor: User, lead: Lead) -> None:
     record_event(
         actor=actor, verb="leads.lead.deleted", target=current, data={"name": current.name, "status": current.status}
     )
+    shares_delete_for(current)
     current.delete()
 
 

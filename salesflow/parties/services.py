@@ -23,6 +23,7 @@ from salesflow.parties.permissions import can_manage_account, can_write_account,
 from salesflow.users.models import Territory, User
 from salesflow.users.permissions import assignable_users_for, writable_owner_ids
 from salesflow.users.policy import may_assign_owner
+from salesflow.users.services import shares_delete_for
 
 CREDIT_CODE_RE = re.compile(r"^[0-9A-HJ-NP-RTUWXY]{2}\d{6}[0-9A-HJ-NP-RTUWXY]{10}$")
 CREDIT_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -329,6 +330,7 @@ def account_delete(*, actor: User, account: Account) -> None:
         target=locked,
         data={"name": locked.name, "credit_code": locked.credit_code, "owner": locked.owner_id},
     )
+    shares_delete_for(locked)
     try:
         with transaction.atomic():
             locked.delete()

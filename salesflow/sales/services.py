@@ -41,6 +41,7 @@ from salesflow.sales.permissions import can_manage_opportunity, can_write_opport
 from salesflow.users.models import User
 from salesflow.users.permissions import assignable_users_for
 from salesflow.users.policy import may_assign_owner
+from salesflow.users.services import shares_delete_for
 
 
 class _Unset(enum.Enum):
@@ -608,4 +609,5 @@ def opportunity_delete(*, actor: User, opportunity: Opportunity) -> None:
         },
         related=[opportunity.account],
     )
+    shares_delete_for(opportunity)
     opportunity.delete()

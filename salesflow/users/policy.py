@@ -162,3 +162,18 @@ def may_manage_shares(actor: User, owner_id: int | None) -> bool:
 
     ids = writable_owner_ids(actor)
     return actor.role == Role.MANAGER and ids is not None and owner_id in ids
+
+
+# --- sharing -------------------------------------------------------------------------------
+
+#: kind name used in URLs → shareable model; filled by the apps that own the kinds
+SHAREABLE: dict[str, type[models.Model]] = {}
+
+
+def register_shareable(kind: str, model: type[models.Model]) -> None:
+    """Declare that records of ``model`` (which have an ``owner``) can be shared."""
+    SHAREABLE[kind] = model
+
+
+def shareable_kind(model: type[models.Model]) -> str | None:
+    return next((kind for kind, m in SHAREABLE.items() if m is model), None)
