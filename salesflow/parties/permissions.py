@@ -95,6 +95,36 @@ def get_contact_for_user(user: User, pk: object, *, write: bool = False) -> Cont
     return contact
 
 
+#: the contact's sales archive (销售档案): personal data under field-level protection
+ARCHIVE_FIELDS: tuple[str, ...] = (
+    "birthday",
+    "hobbies",
+    "education",
+    "achievements",
+    "places",
+    "family",
+    "cultural_background",
+)
+
+
+def may_hold_personal_data(user: User) -> bool:
+    """Whether ``user`` reads the archive of at least some contacts (support never does)."""
+    return user.is_authenticated and (user.is_admin or user.role != Role.SUPPORT or visible_owner_ids(user) is None)
+
+
+def redact_personal_data(user: User, contacts: list[Contact]) -> list[Contact]:
+    """Blank (``None``) the archive fields of the contacts ``user`` may not read, in place.
+
+    The API answers ``null`` for a hidden field rather than leaving it out, so the shape
+    of a contact never depends on who asks. The objects must not be saved afterwards.
+    """
+    for contact in contacts:
+        if not can_read_personal_data(user, contact):
+            for name in ARCHIVE_FIELDS:
+                setattr(contact, name, None)
+    return contacts
+
+
 def can_read_personal_data(user: User, contact: Contact) -> bool:
     """Field-level rule for the contact's sales archive (birthday, family, hobbies…).
 

@@ -19,7 +19,13 @@ from salesflow.core.audit import changed_fields, record_event
 from salesflow.core.errors import Conflict, Forbidden, ValidationFailed
 from salesflow.parties.choices import BuyingRole, Lifecycle
 from salesflow.parties.models import Account, Contact
-from salesflow.parties.permissions import can_manage_account, can_write_account, can_write_contact
+from salesflow.parties.permissions import (
+    ARCHIVE_FIELDS,
+    can_manage_account,
+    can_read_personal_data,
+    can_write_account,
+    can_write_contact,
+)
 from salesflow.users.models import Territory, User
 from salesflow.users.permissions import assignable_users_for, writable_owner_ids
 from salesflow.users.policy import may_assign_owner
@@ -338,6 +344,21 @@ def account_delete(*, actor: User, account: Account) -> None:
         raise Conflict(_("This account is in use by other records and cannot be deleted."), code="in_use") from None
 
 
+def _check_archive_right(actor: User, contact: Contact, values: Mapping[str, Any]) -> None:
+    """Field-level protection: who may not read a contact's sales archive may not write it."""
+    touched = sorted(name for name in ARCHIVE_FIELDS if name in values and values[name] not in (None, ""))
+    if not touched and contact.pk is not None:
+        touched = sorted(name for name in ARCHIVE_FIELDS if name in values)
+    if touched and not can_read_personal_data(actor, contact):
+        message = _("You may not see or change this contact's personal data.")
+        raise Forbidden(message, field_errors={name: [message] for name in touched})
+
+
+def _redact_archive(diff: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """The audit keeps *that* archive fields changed, never their old and new values."""
+    return {key: [None, None] if key in ARCHIVE_FIELDS else value for key, value in diff.items()}
+
+
 def _validate_contact_values(values: dict[str, Any], errors: dict[str, list[str]]) -> dict[str, Any]:
     values = _clean_text_fields(Contact, values, errors)
     if "name" in values and not values["name"]:
@@ -382,8 +403,9 @@ def contact_create(
 
     Validates everything first (blank name, lengths, choices, email, a birthday in the
     future; with an ``actor``, ``account`` must be writable by them) and raises
-    ``ValidationFailed`` before writing anything. Audits ``parties.contact.created`` on the
-    contact's and the account's timelines.
+    ``ValidationFailed`` before writing anything; ``Forbidden`` when ``actor`` fills in the
+    sales archive of a contact whose archive they may not read. Audits
+    ``parties.contact.created`` on the contact's and the account's timelines.
     """
     errors: dict[str, list[str]] = {}
     if not can_write_account(actor, account):
@@ -411,6 +433,7 @@ def contact_create(
     )
     if errors:
         raise ValidationFailed(_("The contact could not be saved."), field_errors=errors)
+    _check_archive_right(actor, Contact(account=account), values)
     contact = Contact.objects.create(account=account, **values)
     record_event(actor=actor, verb="parties.contact.created", target=contact, related=[account])
     return contact
@@ -425,12 +448,15 @@ def contact_update(*, actor: User, contact: Contact, **changes: Unpack[ContactCh
     that account to be writable by ``actor``, and is refused while the contact is on deals
     of its current account (the deal's decision-maker map would point at a stranger).
     Audits ``parties.contact.updated`` with ``changed_fields`` on the contact's timeline and
-    on its account's (both accounts when it moves). Raises ``Forbidden`` when ``actor`` may
-    not change the contact (its account is not writable by them).
+    on its account's (both accounts when it moves); archive fields appear there with their
+    names only (values ``[null, null]``). Raises ``Forbidden`` when ``actor`` may not change
+    the contact (its account is not writable by them) or sends archive fields they may not
+    read (``can_read_personal_data``).
     """
     _check_unknown(changes, CONTACT_FIELDS)
     if not can_write_contact(actor, contact):
         raise Forbidden(_("You may not change this contact."))
+    _check_archive_right(actor, contact, changes)
     errors: dict[str, list[str]] = {}
     values = _validate_contact_values(dict(changes), errors)
     new_account: Account | None = values.get("account")
@@ -462,7 +488,7 @@ def contact_update(*, actor: User, contact: Contact, **changes: Unpack[ContactCh
         actor=actor,
         verb="parties.contact.updated",
         target=contact,
-        data={"changed_fields": diff},
+        data={"changed_fields": _redact_archive(diff)},
         related=related,
     )
     return contact

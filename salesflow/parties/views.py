@@ -17,9 +17,11 @@ from salesflow.parties.forms import AccountFilterForm, AccountForm, ContactFilte
 from salesflow.parties.models import Account, Contact
 from salesflow.parties.permissions import (
     accounts_visible_to,
+    can_read_personal_data,
     can_write_contact,
     get_account_for_user,
     get_contact_for_user,
+    may_hold_personal_data,
 )
 from salesflow.parties.selectors import (
     ACCOUNT_DEFAULT_SORT,
@@ -178,7 +180,8 @@ def contact_create_view(request: HttpRequest) -> HttpResponse:
     if account_param:
         selected = get_account_for_user(user, account_param, write=True)
     initial = {"account": selected.pk} if selected else {}
-    form = ContactForm(request.POST or None, user=user, selected_account=selected, initial=initial)
+    archive = can_read_personal_data(user, Contact(account=selected)) if selected else may_hold_personal_data(user)
+    form = ContactForm(request.POST or None, user=user, selected_account=selected, initial=initial, archive=archive)
     if request.method == "POST" and form.is_valid():
         try:
             contact = contact_create(actor=user, **form.cleaned_data)
@@ -202,6 +205,7 @@ def contact_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
             "account": contact.account,
             "events": contact_detail_events(contact, user),
             "can_write": can_write_contact(user, contact),
+            "can_read_archive": can_read_personal_data(user, contact),
         },
     )
 
@@ -211,7 +215,11 @@ def contact_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     contact: Contact = get_contact_for_user(user, pk, write=True)
     form = ContactForm(
-        request.POST or None, user=user, selected_account=contact.account, initial=ContactForm.initial_for(contact)
+        request.POST or None,
+        user=user,
+        selected_account=contact.account,
+        initial=ContactForm.initial_for(contact),
+        archive=can_read_personal_data(user, contact),
     )
     if request.method == "POST" and form.is_valid():
         try:

@@ -6,6 +6,7 @@ It lives in the top app because it uses accounts, deals, leads and activities to
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
@@ -16,10 +17,14 @@ from salesflow.activities.services import activity_create
 from salesflow.activities.tests.factories import make_account, make_contact, make_lead
 from salesflow.core.errors import ValidationFailed
 from salesflow.leads.choices import LeadStatus
-from salesflow.parties.models import Account
+from salesflow.parties.models import Account, Contact
+from salesflow.parties.permissions import ARCHIVE_FIELDS
 from salesflow.parties.services import account_update
 from salesflow.sales.models import LostReason
 from salesflow.sales.services import opportunity_close, opportunity_create
+from salesflow.users.models import User
+from salesflow.users.services import share_grant
+from salesflow.users.testing import PERSONA_NAMES
 
 pytestmark = pytest.mark.django_db
 
@@ -113,3 +118,65 @@ def test_activity_refuses_a_lead_unrelated_to_its_account(personas):
     related = make_lead(personas.rep, company_name="星云智能科技")
     activity_create(actor=personas.rep, kind="call", subject="电话", account=account, lead=related)
     assert Activity.objects.count() == count + 1
+
+
+# --- field-level protection: the contact's sales archive ---------------------------------------
+
+
+@pytest.fixture
+def archived(personas):  # type: ignore[no-untyped-def]
+    """rep's contact with a sales archive, a deal on it owned by teammate, shared with outsider."""
+    account = make_account(personas.rep, "星云智能科技")
+    contact = make_contact(account, "王磊")
+    Contact.objects.filter(pk=contact.pk).update(hobbies="围棋", family="两个孩子", birthday=date(1980, 5, 1))
+    opportunity_create(actor=personas.manager, account=account, owner=personas.teammate, name="B的商机")
+    share_grant(actor=personas.rep, target=account, grantee_user=personas.outsider, access="write")
+    return contact
+
+
+ARCHIVE_READERS = {"rep", "manager", "admin"}
+
+
+@pytest.mark.parametrize("persona", PERSONA_NAMES)
+def test_archive_is_shown_only_to_owner_managers_and_admins(personas, archived, client_for, api_for, persona):
+    user = personas.all()[persona]
+    page = client_for(user).get(f"/contacts/{archived.pk}/")
+    body = api_for(user).get(f"/contacts/{archived.pk}")
+    if persona == "other_manager":  # reads nothing of it
+        assert page.status_code == 404 and body.status_code == 404
+        return
+    assert page.status_code == 200 and body.status_code == 200
+    reads = persona in ARCHIVE_READERS
+    assert ("围棋" in page.content.decode()) is reads
+    data = body.json()
+    if reads:
+        assert (data["hobbies"], data["family"], data["birthday"]) == ("围棋", "两个孩子", "1980-05-01")
+    else:  # hidden fields are null, never left out
+        assert all(data[name] is None for name in ARCHIVE_FIELDS)
+    listed = api_for(user).get("/contacts", account=archived.account_id).json()["items"]
+    expected: list[str | None] = ["围棋"] if reads else [None]
+    assert [row["hobbies"] for row in listed] == expected
+
+
+def test_personal_data_permission_opens_the_archive_except_for_support(personas, archived, api_for):
+    for persona in ("teammate", "outsider", "support"):
+        user = personas.all()[persona]
+        user.can_view_personal_data = True
+        user.save()
+        hobbies = api_for(User.objects.get(pk=user.pk)).get(f"/contacts/{archived.pk}").json()["hobbies"]
+        assert hobbies == (None if persona == "support" else "围棋")
+
+
+def test_write_share_does_not_open_the_archive_for_writing(personas, archived, api_for, client_for):
+    api = api_for(personas.outsider)  # read-write share on the account
+    assert api.patch(f"/contacts/{archived.pk}", {"title": "CTO"}).status_code == 200
+    before = Contact.objects.values().get(pk=archived.pk)
+    assert api.patch(f"/contacts/{archived.pk}", {"hobbies": "钓鱼"}).status_code == 403
+    assert Contact.objects.values().get(pk=archived.pk) == before
+    form = client_for(personas.outsider).get(f"/contacts/{archived.pk}/edit/").content.decode()
+    assert 'data-testid="contact-archive-fields"' not in form and "围棋" not in form
+
+
+def test_admin_user_page_offers_the_personal_data_permission(personas, client_for):
+    page = client_for(personas.admin).get(f"/admin/users/user/{personas.rep.pk}/change/").content.decode()
+    assert 'name="can_view_personal_data"' in page
