@@ -109,6 +109,8 @@ class User(AbstractUser):
         verbose_name_plural = _("users")
 
     def __str__(self) -> str:
+        if self.username == "system" and not self.is_active and not self.has_usable_password():
+            return str(_("System"))  # the named actor of jobs and imports, in the reader's language
         return self.display_name or self.get_full_name() or self.username
 
     @property

@@ -21,14 +21,14 @@ def system_actor() -> User:
     """The named actor of scheduled jobs, imports and the demo generator (created on demand).
 
     It is a ``User`` row so that events, stage changes and created rows name it like any
-    actor ("System" on timelines). It cannot log in: it is inactive (so it never appears
+    actor ("System" on timelines, in the reader's language). It cannot log in: it is inactive (so it never appears
     among assignable owners or in owner filters) and has no usable password. The policy
     recognises it by that combination and lets it read and write every record; the
     username is reserved (``user_create`` refuses it).
     """
     user = User.objects.filter(username=SYSTEM_USERNAME).first()
     if user is None:
-        user = User(username=SYSTEM_USERNAME, display_name="System", is_active=False, role=Role.ADMIN)
+        user = User(username=SYSTEM_USERNAME, is_active=False, role=Role.ADMIN)
         user.set_unusable_password()
         user.save()
     return user

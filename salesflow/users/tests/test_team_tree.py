@@ -133,3 +133,13 @@ def test_system_actor_sees_and_writes_everything_but_cannot_log_in() -> None:
     assert not system.has_usable_password() and not system.is_active
     assert not Client().login(username="system", password="")
     assert not assignable_users_for(system).filter(pk=system.pk).exists()
+
+
+def test_system_actor_is_named_in_the_readers_language() -> None:
+    from django.utils import translation
+
+    system = system_actor()
+    with translation.override("zh-hans"):
+        assert str(system) == "系统"
+    with translation.override("en"):
+        assert str(system) == "System"
