@@ -79,11 +79,14 @@ def test_account_timeline_hides_events_of_deals_the_reader_cannot_open(personas,
     reason = LostReason.objects.filter(is_active=True).first()
     assert reason is not None
     opportunity_close(actor=personas.rep, opportunity=setup["deal_rep"], outcome="lost", lost_reason=reason)
+    activity_create(
+        actor=personas.rep, kind="visit", subject="拜访采购总监谈价格", opportunity=setup["deal_rep"], done=True
+    )
     page = client_for(personas.teammate).get(f"/accounts/{setup['account'].pk}/").content.decode()
     assert "B的商机" in page
-    assert "机密扩容项目" not in page
+    assert "机密扩容项目" not in page and "拜访采购总监谈价格" not in page
     owner_page = client_for(personas.rep).get(f"/accounts/{setup['account'].pk}/").content.decode()
-    assert "机密扩容项目" in owner_page
+    assert "机密扩容项目" in owner_page and "拜访采购总监谈价格" in owner_page
 
 
 def test_converted_lead_card_names_only_readable_records(personas, client_for):
@@ -180,3 +183,68 @@ def test_write_share_does_not_open_the_archive_for_writing(personas, archived, a
 def test_admin_user_page_offers_the_personal_data_permission(personas, client_for):
     page = client_for(personas.admin).get(f"/admin/users/user/{personas.rep.pk}/change/").content.decode()
     assert 'name="can_view_personal_data"' in page
+
+
+# --- the matrix: every persona on rep's account, which teammate works through a deal and which is
+# shared with team_b (outsider, other_manager) -----------------------------------------------------
+
+#: persona → (reads the account, writes it) when the team share is read-only / read-write
+CROSS_ACCESS: dict[str, dict[str, tuple[bool, bool]]] = {
+    "read": {
+        "rep": (True, True),
+        "teammate": (True, False),  # access follows the work: the deal on the account
+        "manager": (True, True),
+        "outsider": (True, False),  # team share, read-only
+        "other_manager": (True, False),
+        "assistant": (True, True),
+        "support": (True, False),
+        "admin": (True, True),
+    },
+}
+CROSS_ACCESS["write"] = {
+    **CROSS_ACCESS["read"],
+    "outsider": (True, True),
+    "other_manager": (True, True),
+}
+#: who may open the rep's own deal on that account (and so see its events on the account's timeline)
+DEAL_READERS = {"rep", "manager", "assistant", "support", "admin"}
+
+
+@pytest.mark.parametrize("persona", PERSONA_NAMES)
+@pytest.mark.parametrize("access", ["read", "write"])
+def test_cross_record_matrix(personas, setup, client_for, api_for, access: str, persona: str) -> None:
+    account, contact = setup["account"], setup["contact"]
+    share_grant(actor=personas.rep, target=account, grantee_team=personas.team_b, access=access)
+    user = personas.all()[persona]
+    reads, writes = CROSS_ACCESS[access][persona]
+    web, api = client_for(user), api_for(user)
+    page = web.get(f"/accounts/{account.pk}/")
+    assert page.status_code == (200 if reads else 404)
+    assert web.get(f"/contacts/{contact.pk}/").status_code == (200 if reads else 404)
+    assert api.get(f"/accounts/{account.pk}").status_code == (200 if reads else 404)
+    assert (account.pk in [row["id"] for row in api.get("/accounts").json()["items"]]) is reads
+    assert web.get(f"/accounts/{account.pk}/edit/").status_code == (200 if writes else 403 if reads else 404)
+    before = Account.objects.values().get(pk=account.pk)
+    response = api.patch(f"/accounts/{account.pk}", {"phone": "021-8888 0000"})
+    assert response.status_code == (200 if writes else 403 if reads else 404)
+    if not writes:
+        assert Account.objects.values().get(pk=account.pk) == before
+    # deleting or reassigning never comes with a share
+    if persona in ("outsider", "other_manager"):
+        before = Account.objects.values().get(pk=account.pk)
+        assert api.delete(f"/accounts/{account.pk}").status_code == 403
+        assert api.patch(f"/accounts/{account.pk}", {"owner_id": user.pk}).status_code in (400, 403)
+        assert Account.objects.values().get(pk=account.pk) == before
+    # the account's timeline names the rep's own deal only to those who may open it
+    if reads:
+        assert ("机密扩容项目" in page.content.decode()) is (persona in DEAL_READERS)
+
+
+def test_trace_of_a_deleted_deal_stays_for_the_accounts_owner_side_only(personas, setup, client_for):
+    from salesflow.sales.services import opportunity_delete
+
+    opportunity_delete(actor=personas.rep, opportunity=setup["deal_rep"])
+    url = f"/accounts/{setup['account'].pk}/"
+    assert "机密扩容项目" in client_for(personas.rep).get(url).content.decode()
+    assert "机密扩容项目" in client_for(personas.manager).get(url).content.decode()
+    assert "机密扩容项目" not in client_for(personas.teammate).get(url).content.decode()
