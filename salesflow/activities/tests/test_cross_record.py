@@ -24,7 +24,7 @@ from salesflow.sales.models import LostReason
 from salesflow.sales.services import opportunity_close, opportunity_create
 from salesflow.users.models import User
 from salesflow.users.services import share_grant
-from salesflow.users.testing import PERSONA_NAMES
+from salesflow.users.testing import PERSONA_NAMES, REP_ARCHIVE_READERS
 
 pytestmark = pytest.mark.django_db
 
@@ -137,7 +137,7 @@ def archived(personas):  # type: ignore[no-untyped-def]
     return contact
 
 
-ARCHIVE_READERS = {"rep", "manager", "admin"}
+ARCHIVE_READERS = REP_ARCHIVE_READERS
 
 
 @pytest.mark.parametrize("persona", PERSONA_NAMES)

@@ -10,6 +10,7 @@ from salesflow.core.models import AuditEvent
 from salesflow.parties.models import Contact
 from salesflow.parties.tests.conftest import MATRIX, PERSONAS, contact_state, make_opportunity
 from salesflow.parties.tests.factories import make_account, make_contact
+from salesflow.users.testing import REP_ARCHIVE_READERS
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +35,7 @@ def test_detail_shows_archive(personas, client_for, rep_contact, persona):
     if can_read:
         html = response.content.decode()
         # field-level protection: owner, managers above and administrators read the archive
-        reads_archive = persona in {"rep", "manager", "admin"}
+        reads_archive = persona in REP_ARCHIVE_READERS
         assert ('data-testid="contact-archive"' in html) is reads_archive
         assert ("围棋" in html) is reads_archive
         assert f'hx-get="/activities/panel/?contact={rep_contact.pk}"' in html
