@@ -182,3 +182,26 @@ def test_shares_api(personas, api_for, kind: str) -> None:
     assert api.delete(f"/{kind}/{target.pk}/shares/{body['id']}").status_code == 204
     assert api.delete(f"/{kind}/{target.pk}/shares/{body['id']}").status_code == 404
     assert not Share.objects.exists()
+
+
+def test_write_share_grantee_gets_no_delete_in_the_ui(personas, client_for) -> None:
+    account = make_account(personas.rep, "星云智能科技")
+    contact = make_contact(account, "王磊")
+    deal = make_opportunity(account, name="ERP 项目")
+    lead = make_lead(personas.rep, name="张三线索")
+    for target in (account, deal, lead):
+        share_grant(actor=personas.rep, target=target, grantee_user=personas.outsider, access="write")
+    web = client_for(personas.outsider)
+    pages = {
+        f"/accounts/{account.pk}/": "account-delete",
+        f"/contacts/{contact.pk}/": "contact-delete",
+        f"/opportunities/{deal.pk}/": "opportunity-delete",
+        f"/leads/{lead.pk}/": "lead-delete",
+    }
+    for url, testid in pages.items():
+        html = web.get(url).content.decode()
+        assert f'data-testid="{testid}"' not in html
+        assert web.get(f"{url}delete/").status_code == 403
+        assert web.post(f"{url}delete/").status_code == 403
+        assert f'data-testid="{testid}"' in client_for(personas.rep).get(url).content.decode()
+    assert Account.objects.filter(pk=account.pk).exists() and Opportunity.objects.filter(pk=deal.pk).exists()
