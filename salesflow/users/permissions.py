@@ -1,4 +1,4 @@
-"""Who sees whose records. Every app's visibility is built on these two functions.
+"""Who sees whose records: the ownership scope under :mod:`salesflow.users.policy`.
 
 Rules (PRODUCT.md): a rep sees their own records; a manager sees their team subtree; an
 assistant sees the records of reps delegated to them; support reads team records and

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -149,13 +149,15 @@ def share_grant(
     if errors:
         raise ValidationFailed(_("The record could not be shared."), field_errors=errors)
     ct = ContentType.objects.get_for_model(target)
-    share, created = Share.objects.select_for_update().get_or_create(
-        content_type=ct,
-        object_id=target.pk,
-        grantee_user=grantee_user,
-        grantee_team=grantee_team,
-        defaults={"access": access, "created_by": actor if actor.pk else None},
-    )
+    key = {"content_type": ct, "object_id": target.pk, "grantee_user": grantee_user, "grantee_team": grantee_team}
+    try:
+        with transaction.atomic():
+            share, created = Share.objects.select_for_update().get_or_create(
+                **key, defaults={"access": access, "created_by": actor if actor.pk else None}
+            )
+    except IntegrityError:
+        # a concurrent grant to the same grantee won the unique constraint: update that one
+        share, created = Share.objects.select_for_update().get(**key), False
     if not created:
         if share.access == access:
             return share
