@@ -88,7 +88,8 @@ def share_card_view(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
             if exc.status_code == 403:
                 raise
             apply_service_error(form, exc)
-    return _share_card(request, kind, target, form, status=400)
+    # htmx swaps only 2xx answers: the card with its errors must replace the old one
+    return _share_card(request, kind, target, form, status=200 if getattr(request, "htmx", False) else 400)
 
 
 @require_POST

@@ -148,6 +148,9 @@ def test_share_card_lists_adds_and_revokes(personas, client_for) -> None:
     assert share.access == "write" and share.created_by == personas.rep
     bad = owner.post(url, {"user": personas.outsider.pk, "team": personas.team_b.pk, "access": "read"})
     assert bad.status_code == 400 and "Choose a user or a team." in bad.content.decode()
+    shown = owner.post(url, {"access": "read"}, HTTP_HX_REQUEST="true")
+    assert shown.status_code == 200 and "Choose a user or a team." in shown.content.decode()
+    assert Share.objects.count() == 1
     # the grantee sees the card, without the controls
     grantee_card = client_for(personas.outsider).get(url).content.decode()
     assert "刘洋" in grantee_card and 'data-testid="share-form"' not in grantee_card
