@@ -23,11 +23,17 @@ from salesflow.core.audit import changed_fields, record_event
 from salesflow.core.errors import Forbidden, ValidationFailed
 from salesflow.leads.choices import LeadStatus
 from salesflow.leads.models import Lead
+from salesflow.leads.permissions import can_write_lead, leads_visible_to
 from salesflow.leads.services import lead_mark_contacted
 from salesflow.parties.models import Account, Contact
+from salesflow.parties.permissions import accounts_visible_to, contacts_visible_to
+from salesflow.parties.services import normalize_credit_code
 from salesflow.sales.models import Opportunity
+from salesflow.sales.permissions import opportunities_visible_to
 from salesflow.users.models import User
 from salesflow.users.permissions import assignable_users_for
+from salesflow.users.policy import unrestricted
+from salesflow.users.services import system_actor
 
 SUBJECT_MAX_LENGTH = 200
 
@@ -59,6 +65,40 @@ def _owner_allowed(actor: User, owner: User) -> bool:
     return owner.pk == actor.pk or assignable_users_for(actor).filter(pk=owner.pk).exists()
 
 
+def _lead_related_to(lead: Lead, account: Account) -> bool:
+    """A lead concerns an account when it was converted into it or, before conversion,
+    names the same company (credit code or exact name)."""
+    if lead.converted_account_id is not None:
+        return lead.converted_account_id == account.pk
+    code = normalize_credit_code(lead.credit_code)
+    if code and code == account.credit_code:
+        return True
+    return bool(lead.company_name.strip()) and lead.company_name.strip() == account.name.strip()
+
+
+def _check_links_readable(
+    actor: User,
+    *,
+    lead: Lead | None,
+    account: Account | None,
+    contact: Contact | None,
+    opportunity: Opportunity | None,
+) -> None:
+    """Refuse links to records ``actor`` may not read (callers resolve them through the
+    access functions; imports and jobs reach here without them)."""
+    if unrestricted(actor):
+        return
+    checks = (
+        (lead, leads_visible_to),
+        (account, accounts_visible_to),
+        (contact, contacts_visible_to),
+        (opportunity, opportunities_visible_to),
+    )
+    for record, visible in checks:
+        if record is not None and not visible(actor).filter(pk=record.pk).exists():  # type: ignore[operator]
+            raise Forbidden(_("You may not link the activity to this record."))
+
+
 def _content_errors(*, kind: str, subject: str, due_at: datetime | None) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if kind not in ActivityKind.values:
@@ -79,7 +119,10 @@ def _links(activity: Activity) -> list[Lead | Account | Contact | Opportunity | 
 def _mark_lead_contacted(actor: User, activity: Activity) -> None:
     lead = activity.lead
     if activity.done and lead is not None and lead.status == LeadStatus.NEW:
-        lead_mark_contacted(actor=actor, lead=lead)
+        # the status move follows from the activity: support (or a lead reader who may
+        # not change it) logging the first touch still moves it, as the system
+        mover = actor if can_write_lead(actor, lead) else system_actor()
+        lead_mark_contacted(actor=mover, lead=lead)
 
 
 @transaction.atomic
@@ -111,8 +154,11 @@ def activity_create(
 
     Raises ``ValidationFailed`` (nothing written) for an unknown kind, a blank or too
     long subject, a task without due date, inconsistent links, or an owner outside
-    ``assignable_users_for(actor)``.
+    ``assignable_users_for(actor)``; ``Forbidden`` when ``actor`` is inactive or may not read
+    a linked record.
     """
+    if not actor.is_active and not unrestricted(actor):
+        raise Forbidden(_("You may not log activities."))
     owner = owner or actor
     subject = subject.strip()
     due_at = _aware(due_at)
@@ -129,6 +175,10 @@ def activity_create(
             account = opportunity.account
         elif opportunity.account_id != account.pk:
             errors["opportunity"] = [_("The opportunity belongs to another account.")]
+    if lead is not None and account is not None and not _lead_related_to(lead, account):
+        # an unrelated lead would show its name to everyone who reads the account's activities
+        errors["lead"] = [_("The lead is not related to this account.")]
+    _check_links_readable(actor, lead=lead, account=account, contact=contact, opportunity=opportunity)
     if errors:
         raise ValidationFailed(_("The activity could not be saved."), field_errors=errors)
     activity = Activity.objects.create(

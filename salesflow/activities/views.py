@@ -155,7 +155,7 @@ def activity_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
             "activity": activity,
             "can_write": can_write_activity(user, activity),
             "complete_form": CompleteForm(initial={"outcome": activity.outcome}, auto_id="complete_%s"),
-            "events": timeline_for(activity),
+            "events": timeline_for(activity, user=user),
         },
     )
 

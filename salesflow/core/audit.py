@@ -12,10 +12,11 @@ from typing import Any
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import translation
 
 from salesflow.core.models import AuditEvent, AuditLink
+from salesflow.core.visibility import readable_targets_q
 
 
 def _json_safe(value: Any) -> Any:
@@ -95,14 +96,23 @@ def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> dict[str, l
     }
 
 
-def timeline_for(obj: models.Model, *, limit: int = 50) -> QuerySet[AuditEvent]:
+def timeline_for(
+    obj: models.Model, *, user: Any = None, include_deleted: bool = False, limit: int = 50
+) -> QuerySet[AuditEvent]:
     """Events on ``obj``'s timeline, newest first, with actors loaded (one query).
 
-    Callers must already have checked that the user may see ``obj``.
+    Callers must already have checked that the user may see ``obj``. With ``user``, an
+    event whose target is another record is kept only when ``user`` may read that target
+    (one subquery per kind, :mod:`salesflow.core.visibility`): an account's timeline must
+    not tell a reader about deals and activities they may not open. Events about records
+    that no longer exist are kept only with ``include_deleted`` (callers pass whether the
+    reader may write ``obj``: its owner side keeps the trace of what was deleted).
     """
     ct = ContentType.objects.get_for_model(obj)
-    return (
-        AuditEvent.objects.filter(links__content_type=ct, links__object_id=obj.pk)
-        .select_related("actor", "target_type")
-        .order_by("-created_at", "-id")[:limit]
-    )
+    qs = AuditEvent.objects.filter(links__content_type=ct, links__object_id=obj.pk)
+    if user is not None:
+        own = Q(target_type=ct, target_id=obj.pk)
+        qs = qs.filter(
+            own | readable_targets_q(user, type_field="target_type", id_field="target_id", deleted=include_deleted)
+        )
+    return qs.select_related("actor", "target_type").order_by("-created_at", "-id")[:limit]

@@ -48,7 +48,8 @@ from salesflow.sales.models import Competitor, LostReason, Opportunity, Stage, S
 from salesflow.sales.services import default_pipeline, opportunity_create
 from salesflow.users.choices import Role
 from salesflow.users.models import Team, Territory, User
-from salesflow.users.services import user_create
+from salesflow.users.permissions import SYSTEM_USERNAME
+from salesflow.users.services import system_actor, user_create
 
 SEED = 2026
 PASSWORD = "demo1234"
@@ -577,9 +578,10 @@ def _create_users() -> dict[str, User]:
         team, _created = Team.objects.get_or_create(name=name, defaults={"parent": teams.get(parent or "")})
         teams[name] = team
     users: dict[str, User] = {}
+    system = system_actor()
     for spec in USERS:
         users[spec.username] = user_create(
-            actor=None,
+            actor=system,
             username=spec.username,
             password=PASSWORD,
             role=spec.role,
@@ -928,7 +930,7 @@ def _write_leads(
     for lead in out.leads:
         if lead.owner_id is None:
             # Marks unassigned demo leads (no owner ties them to the demo) so --reset finds them.
-            event = record_event(actor=None, verb="leads.lead.created", target=lead, data={"source": "demo"})
+            event = record_event(actor=system_actor(), verb="leads.lead.created", target=lead, data={"source": "demo"})
             AuditEvent.objects.filter(pk=event.pk).update(created_at=lead.created_at)
 
 
@@ -1245,7 +1247,10 @@ def _demo_querysets() -> dict[str, models.QuerySet[Any]]:
     accounts = Account.objects.filter(owner__in=users)
     lead_ct = ContentType.objects.get_for_model(Lead)
     marked = AuditEvent.objects.filter(
-        verb="leads.lead.created", target_type=lead_ct, actor__isnull=True, data__source="demo"
+        Q(actor__isnull=True) | Q(actor__username=SYSTEM_USERNAME),  # before the system actor: no actor
+        verb="leads.lead.created",
+        target_type=lead_ct,
+        data__source="demo",
     ).values("target_id")
     return {
         "users": users,

@@ -1,36 +1,44 @@
-"""Access functions for leads. Unseen → 404; seen but not writable → 403."""
+"""Access functions for leads, built on :mod:`salesflow.users.policy`.
+
+A lead is readable when its owner is in the reader's scope, when it is unowned and the
+reader is a manager or administrator, or when it is shared with them; writable through
+the writable scope or a read-write share. Unseen → 404; seen but not writable → 403.
+"""
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
 from salesflow.core.errors import Forbidden
 from salesflow.leads.models import Lead
 from salesflow.users.models import User
-from salesflow.users.permissions import can_see_unowned, visible_owner_ids, writable_owner_ids
+from salesflow.users.policy import owned_or_shared_q
 
 
 def leads_visible_to(user: User) -> QuerySet[Lead]:
     """Every lead ``user`` may see. Unassigned leads are visible to managers and admins."""
-    ids = visible_owner_ids(user)
+    cond = owned_or_shared_q(user, Lead, unowned=True)
     qs = Lead.objects.all()
-    if ids is None:
-        return qs
-    cond = Q(owner_id__in=ids)
-    if can_see_unowned(user):
-        cond |= Q(owner__isnull=True)
-    return qs.filter(cond)
+    return qs if cond is None else qs.filter(cond)
+
+
+def leads_writable_by(user: User) -> QuerySet[Lead]:
+    """Leads ``user`` may change (writable scope, unowned for managers, read-write share)."""
+    cond = owned_or_shared_q(user, Lead, write=True, unowned=True)
+    qs = Lead.objects.all()
+    return qs if cond is None else qs.filter(cond)
 
 
 def can_write_lead(user: User, lead: Lead) -> bool:
-    ids = writable_owner_ids(user)
-    if ids is None:
-        return True
-    if lead.owner_id is None:
-        return can_see_unowned(user)
-    return lead.owner_id in ids
+    return leads_writable_by(user).filter(pk=lead.pk).exists()
+
+
+def can_manage_lead(user: User, lead: Lead) -> bool:
+    """Delete or reassign: only through the ownership scope, never through a share."""
+    cond = owned_or_shared_q(user, Lead, write=True, unowned=True, shareable=False)
+    return cond is None or Lead.objects.filter(cond, pk=lead.pk).exists()
 
 
 def get_lead_for_user(user: User, pk: object, *, write: bool = False) -> Lead:

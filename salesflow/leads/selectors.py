@@ -8,19 +8,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from salesflow.leads.choices import LeadStatus
 from salesflow.leads.models import DisqualifyReason, Lead
 from salesflow.leads.permissions import leads_visible_to
 from salesflow.leads.services import matching_account, normalize_phone
 from salesflow.parties.models import Account
-from salesflow.parties.permissions import accounts_visible_to, can_write_account
+from salesflow.parties.permissions import (
+    accounts_visible_to,
+    accounts_writable_by,
+    can_write_account,
+    contacts_visible_to,
+)
 from salesflow.parties.services import normalize_credit_code
 from salesflow.sales.choices import StageKind
 from salesflow.sales.models import Stage
+from salesflow.sales.permissions import opportunities_visible_to
 from salesflow.users.models import User
-from salesflow.users.permissions import visible_owner_ids, writable_owner_ids
+from salesflow.users.permissions import visible_owner_ids
 
 # Public sort keys → ascending ``order_by``; each is served by an index on ``Lead``
 # (lead_created_idx, lead_name_idx, lead_company_idx, lead_status_created_idx).
@@ -116,11 +122,7 @@ def disqualify_reasons() -> QuerySet[DisqualifyReason]:
 
 def writable_accounts_for(user: User) -> QuerySet[Account]:
     """Accounts ``user`` may add contacts and deals to (targets for linking a lead)."""
-    ids = writable_owner_ids(user)
-    qs = accounts_visible_to(user)
-    if ids is not None:
-        qs = qs.filter(owner_id__in=ids)
-    return qs.select_related("owner").order_by("name", "id")
+    return accounts_writable_by(user).select_related("owner").order_by("name", "id")
 
 
 def account_suggestions(user: User, lead: Lead, *, q: str = "", limit: int = 20) -> list[Account]:
@@ -163,14 +165,26 @@ def open_stages() -> QuerySet[Stage]:
     )
 
 
-def lead_detail_links(lead: Lead) -> Lead:
-    """Load the records a converted lead points at (three joins in one query)."""
+def lead_detail_links(lead: Lead, user: User | None = None) -> Lead:
+    """Load the records a converted lead points at (three joins in one query).
+
+    With ``user``, a record the reader may not read is left out (``None``), so the
+    converted-lead card never names it: the deal may have been given to someone else.
+    """
     if lead.status != LeadStatus.CONVERTED:
         return lead
-    loaded = Lead.objects.select_related("converted_account", "converted_contact", "converted_opportunity").get(
-        pk=lead.pk
-    )
-    lead.converted_account = loaded.converted_account
-    lead.converted_contact = loaded.converted_contact
-    lead.converted_opportunity = loaded.converted_opportunity
+    qs = Lead.objects.select_related("converted_account", "converted_contact", "converted_opportunity")
+    if user is not None:
+        qs = qs.annotate(
+            sees_account=Exists(accounts_visible_to(user).filter(pk=OuterRef("converted_account_id"))),
+            sees_contact=Exists(contacts_visible_to(user).filter(pk=OuterRef("converted_contact_id"))),
+            sees_opportunity=Exists(opportunities_visible_to(user).filter(pk=OuterRef("converted_opportunity_id"))),
+        )
+    loaded = qs.get(pk=lead.pk)
+    visible = {
+        name: user is None or bool(getattr(loaded, f"sees_{name}")) for name in ("account", "contact", "opportunity")
+    }
+    lead.converted_account = loaded.converted_account if visible["account"] else None
+    lead.converted_contact = loaded.converted_contact if visible["contact"] else None
+    lead.converted_opportunity = loaded.converted_opportunity if visible["opportunity"] else None
     return lead

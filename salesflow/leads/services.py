@@ -25,6 +25,7 @@ from salesflow.core.errors import Conflict, Forbidden, ValidationFailed
 from salesflow.core.money import quantize
 from salesflow.leads.choices import BantAnswer, LeadStatus
 from salesflow.leads.models import DisqualifyReason, Lead
+from salesflow.leads.permissions import can_manage_lead, can_write_lead
 from salesflow.parties.choices import BuyingRole, Industry, SourceChannel, SubChannel
 from salesflow.parties.models import Account, Contact
 from salesflow.parties.permissions import accounts_visible_to, can_write_account
@@ -34,6 +35,7 @@ from salesflow.sales.models import Opportunity, Stage
 from salesflow.sales.services import opportunity_create
 from salesflow.users.models import Territory, User
 from salesflow.users.permissions import assignable_users_for, can_see_unowned, writable_owner_ids
+from salesflow.users.services import shares_delete_for
 
 # --- normalisation ---------------------------------------------------------------------------
 
@@ -198,10 +200,16 @@ def _clean(values: dict[str, Any], errors: dict[str, list[str]]) -> dict[str, An
     return out
 
 
-def _check_owner(actor: User | None, owner: User | None, errors: dict[str, list[str]]) -> None:
+def _require_write(actor: User, lead: Lead, *, manage: bool = False) -> None:
+    """Refuse with ``Forbidden`` unless ``actor`` may change ``lead`` (``manage``: delete,
+    reassign or convert it, which a read-write share does not allow)."""
+    allowed = can_manage_lead(actor, lead) if manage else can_write_lead(actor, lead)
+    if not allowed:
+        raise Forbidden(_("You may not change this lead."))
+
+
+def _check_owner(actor: User, owner: User | None, errors: dict[str, list[str]]) -> None:
     """The owner must be someone ``actor`` may assign to; unassigned needs unowned visibility."""
-    if actor is None:
-        return
     if owner is None:
         if not can_see_unowned(actor):
             errors.setdefault("owner", []).append(_("Choose an owner for the lead."))
@@ -235,7 +243,7 @@ def _mirror(lead: Lead, current: Lead) -> None:
 @transaction.atomic
 def lead_create(
     *,
-    actor: User | None,
+    actor: User,
     owner: User | None,
     name: str,
     source_channel: str,
@@ -262,11 +270,12 @@ def lead_create(
     Phones are normalised (mainland mobiles to eleven digits), the email lower-cased and the
     credit code normalised; name, source channel and one way to reach the person are required.
     ``owner`` must be assignable by ``actor``; unassigned leads need an actor who can see
-    unassigned leads (managers, administrators). ``actor=None`` is a system capture.
+    unassigned leads (managers, administrators). Captures and imports act as
+    ``users.services.system_actor()``.
     Raises ``Forbidden`` when ``actor`` may not write any lead, ``ValidationFailed`` (nothing
     written) for bad input. Audits ``leads.lead.created``.
     """
-    if actor is not None and writable_owner_ids(actor) == set():
+    if writable_owner_ids(actor) == set():
         raise Forbidden(_("You may not create leads."))
     errors: dict[str, list[str]] = {}
     values = _clean(
@@ -306,14 +315,17 @@ def lead_create(
 
 
 @transaction.atomic
-def lead_update(*, actor: User | None, lead: Lead, changes: LeadChanges) -> Lead:
+def lead_update(*, actor: User, lead: Lead, changes: LeadChanges) -> Lead:
     """Change the given fields of ``lead`` with the same normalisation and checks as create.
 
     Only keys of ``LeadChanges`` are accepted; the status is changed only by the workflow
     services. A new owner must be assignable by ``actor``. Raises ``Conflict`` for a converted
-    lead (it is read-only), ``ValidationFailed`` (nothing written) for bad input. Audits
-    ``leads.lead.updated`` with the changed fields (no event when nothing changed).
+    lead (it is read-only), ``ValidationFailed`` (nothing written) for bad input, ``Forbidden``
+    when ``actor`` may not change the lead or give it another owner (a read-write share
+    does not allow that). Audits ``leads.lead.updated`` with the changed fields (no event
+    when nothing changed).
     """
+    _require_write(actor, lead)
     unknown = set(changes) - EDITABLE_FIELDS
     if unknown:
         raise ValidationFailed(
@@ -331,6 +343,7 @@ def lead_update(*, actor: User | None, lead: Lead, changes: LeadChanges) -> Lead
     owner: User | None = values.pop("owner")
     region: Territory | None = values.pop("region")
     if "owner" in changes and (owner.pk if owner else None) != current.owner_id:
+        _require_write(actor, current, manage=True)
         _check_owner(actor, owner, errors)
     if errors:
         raise ValidationFailed(_("The lead could not be saved."), field_errors=errors)
@@ -347,15 +360,18 @@ def lead_update(*, actor: User | None, lead: Lead, changes: LeadChanges) -> Lead
 
 
 @transaction.atomic
-def lead_delete(*, actor: User | None, lead: Lead) -> None:
+def lead_delete(*, actor: User, lead: Lead) -> None:
     """Delete ``lead`` (its activities go with it). Converted leads are kept as the record of
-    where a deal came from: they raise ``Conflict``. Audits ``leads.lead.deleted``."""
+    where a deal came from: they raise ``Conflict``. Raises ``Forbidden`` unless ``actor``
+    holds the lead through ownership scope. Audits ``leads.lead.deleted``."""
+    _require_write(actor, lead, manage=True)
     current = _locked(lead)
     if current.status == LeadStatus.CONVERTED:
         raise Conflict(_("A converted lead cannot be deleted."), code="converted")
     record_event(
         actor=actor, verb="leads.lead.deleted", target=current, data={"name": current.name, "status": current.status}
     )
+    shares_delete_for(current)
     current.delete()
 
 
@@ -376,7 +392,7 @@ def _set_status(lead: Lead, current: Lead, status: str, fields: dict[str, Any]) 
 @transaction.atomic
 def lead_qualify(
     *,
-    actor: User | None,
+    actor: User,
     lead: Lead,
     budget_status: str | None = None,
     budget_amount: Decimal | int | str | None = None,
@@ -388,8 +404,10 @@ def lead_qualify(
 
     Only ``new`` and ``contacted`` leads qualify (else ``Conflict``). After applying the
     answers the BANT must be complete; otherwise ``ValidationFailed`` names the missing
-    elements and nothing is written (answers included). Audits ``leads.lead.qualified``.
+    elements and nothing is written (answers included). Raises ``Forbidden`` when ``actor``
+    may not change the lead. Audits ``leads.lead.qualified``.
     """
+    _require_write(actor, lead)
     current = _locked(lead)
     if current.status not in (LeadStatus.NEW, LeadStatus.CONTACTED):
         raise Conflict(
@@ -450,13 +468,14 @@ def lead_qualify(
 
 
 @transaction.atomic
-def lead_disqualify(*, actor: User | None, lead: Lead, reason: DisqualifyReason, note: str = "") -> Lead:
+def lead_disqualify(*, actor: User, lead: Lead, reason: DisqualifyReason, note: str = "") -> Lead:
     """Mark a new, contacted or qualified lead disqualified for ``reason`` (an active reason).
 
     The reason "other" needs a note. Raises ``Conflict`` from any other status,
-    ``ValidationFailed`` for an inactive reason or a missing note. Audits
-    ``leads.lead.disqualified``.
+    ``ValidationFailed`` for an inactive reason or a missing note, ``Forbidden`` when
+    ``actor`` may not change the lead. Audits ``leads.lead.disqualified``.
     """
+    _require_write(actor, lead)
     current = _locked(lead)
     if current.status not in (LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.QUALIFIED):
         raise Conflict(
@@ -483,9 +502,11 @@ def lead_disqualify(*, actor: User | None, lead: Lead, reason: DisqualifyReason,
 
 
 @transaction.atomic
-def lead_reopen(*, actor: User | None, lead: Lead) -> Lead:
+def lead_reopen(*, actor: User, lead: Lead) -> Lead:
     """Bring a disqualified lead back to ``contacted`` and clear its reason (kept in the
-    timeline). Raises ``Conflict`` from any other status. Audits ``leads.lead.reopened``."""
+    timeline). Raises ``Conflict`` from any other status, ``Forbidden`` when ``actor`` may
+    not change the lead. Audits ``leads.lead.reopened``."""
+    _require_write(actor, lead)
     current = _locked(lead)
     if current.status != LeadStatus.DISQUALIFIED:
         raise Conflict(_("Only disqualified leads can be reopened."), code="invalid_status")
@@ -501,11 +522,13 @@ def lead_reopen(*, actor: User | None, lead: Lead) -> Lead:
 
 
 @transaction.atomic
-def lead_mark_contacted(*, actor: User | None, lead: Lead) -> Lead:
+def lead_mark_contacted(*, actor: User, lead: Lead) -> Lead:
     """Move a ``new`` lead to ``contacted`` (first logged touch). No-op in any other status.
 
-    Uses a conditional update so two concurrent first touches record one change.
+    Uses a conditional update so two concurrent first touches record one change. Raises
+    ``Forbidden`` when ``actor`` may not change the lead.
     """
+    _require_write(actor, lead)
     updated = Lead.objects.filter(pk=lead.pk, status=LeadStatus.NEW).update(status=LeadStatus.CONTACTED)
     if updated:
         lead.status = LeadStatus.CONTACTED
@@ -590,9 +613,11 @@ def lead_convert(
 
     The lead row is locked first, so concurrent submissions convert once: the later one gets
     ``Conflict``; leads that are not qualified raise ``Conflict`` too. Any failure rolls back
-    every write. Audits ``leads.lead.converted`` on the lead, account, contact and
-    opportunity timelines.
+    every write. Raises ``Forbidden`` unless ``actor`` holds the lead through ownership
+    scope (a read-write share does not let anyone create records for the lead's owner).
+    Audits ``leads.lead.converted`` on the lead, account, contact and opportunity timelines.
     """
+    _require_write(actor, lead, manage=True)
     current = _locked(lead)
     if current.status == LeadStatus.CONVERTED:
         raise Conflict(_("This lead has already been converted."), code="already_converted")

@@ -24,7 +24,7 @@ from salesflow.core.web import apply_service_error, page_number, paginate
 from salesflow.leads.choices import LeadStatus
 from salesflow.leads.forms import ConvertForm, DisqualifyForm, LeadForm, QualifyForm
 from salesflow.leads.models import Lead
-from salesflow.leads.permissions import can_write_lead, get_lead_for_user
+from salesflow.leads.permissions import can_manage_lead, can_write_lead, get_lead_for_user
 from salesflow.leads.selectors import (
     DEFAULT_LEAD_SORT,
     LEAD_SORTS,
@@ -134,20 +134,21 @@ def _detail_context(
     disqualify_form: DisqualifyForm | None = None,
 ) -> dict[str, Any]:
     user = _user(request)
-    lead_detail_links(lead)
+    lead_detail_links(lead, user)
     can_write = can_write_lead(user, lead)
     open_for_work = lead.status in (LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.QUALIFIED)
     return {
         "lead": lead,
         "can_write": can_write,
         "can_edit": can_write and lead.status != LeadStatus.CONVERTED,
+        "can_delete": can_write and lead.status != LeadStatus.CONVERTED and can_manage_lead(user, lead),
         "can_qualify": can_write and lead.status in (LeadStatus.NEW, LeadStatus.CONTACTED),
         "can_disqualify": can_write and open_for_work,
         "can_reopen": can_write and lead.status == LeadStatus.DISQUALIFIED,
         "can_convert": can_write and lead.status == LeadStatus.QUALIFIED,
         "qualify_form": qualify_form or QualifyForm.for_lead(lead),
         "disqualify_form": disqualify_form or DisqualifyForm(prefix="dq"),
-        "events": timeline_for(lead),
+        "events": timeline_for(lead, user=user),
     }
 
 
@@ -201,6 +202,8 @@ def lead_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def lead_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     lead = _lead(request, pk, write=True)
+    if not can_manage_lead(_user(request), lead):  # a read-write share never deletes
+        raise Forbidden(_("You may not change this lead."))
     if request.method == "POST":
         try:
             lead_delete(actor=_user(request), lead=lead)

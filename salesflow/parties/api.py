@@ -17,7 +17,7 @@ from ninja import Query, Router
 
 from salesflow.core.errors import Forbidden, ValidationFailed
 from salesflow.parties.models import Account, Contact
-from salesflow.parties.permissions import get_account_for_user, get_contact_for_user
+from salesflow.parties.permissions import get_account_for_user, get_contact_for_user, redact_personal_data
 from salesflow.parties.schemas import (
     OPTIONAL_CHOICES,
     AccountFilters,
@@ -188,12 +188,20 @@ def list_contacts(request: HttpRequest, filters: Query[ContactFilters]) -> dict[
         buying_role=filters.buying_role or "",
         sort=filters.sort,
     )
-    return _paged(qs, filters.limit, filters.offset)
+    page = _paged(qs, filters.limit, filters.offset)
+    redact_personal_data(_user(request), page["items"])
+    return page
 
 
-@contacts_router.get("/{pk}", response={200: ContactOut, **ERRORS}, summary="One contact with the sales archive")
+@contacts_router.get(
+    "/{pk}",
+    response={200: ContactOut, **ERRORS},
+    summary="One contact with the sales archive",
+    description="Sales archive fields are null for readers who may not see personal data.",
+)
 def get_contact(request: HttpRequest, pk: int) -> Contact:
-    return get_contact_for_user(_user(request), pk)
+    user = _user(request)
+    return redact_personal_data(user, [get_contact_for_user(user, pk)])[0]
 
 
 @contacts_router.post("", response={201: ContactOut, **ERRORS}, summary="Create a contact")
@@ -206,7 +214,7 @@ def create_contact(request: HttpRequest, payload: ContactIn) -> tuple[int, Conta
     data = payload.dict(exclude={"account_id"})
     with _body_field_names():
         contact = contact_create(actor=user, account=account, **data)
-    return 201, contact
+    return 201, redact_personal_data(user, [contact])[0]
 
 
 @contacts_router.patch("/{pk}", response={200: ContactOut, **ERRORS}, summary="Change some fields of a contact")
@@ -219,7 +227,8 @@ def update_contact(request: HttpRequest, pk: int, payload: ContactPatch) -> Cont
     if "account_id" in data:
         changes["account"] = _writable_account(user, data["account_id"], what)
     with _body_field_names():
-        return contact_update(actor=user, contact=contact, **cast(ContactChanges, changes))
+        updated = contact_update(actor=user, contact=contact, **cast(ContactChanges, changes))
+    return redact_personal_data(user, [updated])[0]
 
 
 @contacts_router.delete(

@@ -9,6 +9,14 @@ class PartiesConfig(AppConfig):
 
     def ready(self) -> None:
         from salesflow.core.timeline import register_verbs
+        from salesflow.core.visibility import register_readable
+        from salesflow.parties.models import Account, Contact
+        from salesflow.parties.permissions import accounts_visible_to, contacts_visible_to
+        from salesflow.users.policy import register_shareable
+
+        register_shareable("account", Account)
+        register_readable(Account, accounts_visible_to)
+        register_readable(Contact, contacts_visible_to)
 
         register_verbs(
             {

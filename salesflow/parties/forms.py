@@ -156,8 +156,20 @@ class ContactForm(forms.Form):
 
     ARCHIVE = ("birthday", "hobbies", "education", "achievements", "places", "family", "cultural_background")
 
-    def __init__(self, *args: Any, user: User, selected_account: Account | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        user: User,
+        selected_account: Account | None = None,
+        archive: bool = True,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        # field-level protection: who may not read the sales archive does not get its fields
+        self.show_archive = archive
+        if not archive:
+            for name in self.ARCHIVE:
+                del self.fields[name]
         field = self.fields["account"]
         assert isinstance(field, forms.ModelChoiceField)
         writable = accounts_writable_by(user)
@@ -172,7 +184,7 @@ class ContactForm(forms.Form):
         return [self[name] for name in self.fields if name not in self.ARCHIVE]
 
     def archive_fields(self) -> list[forms.BoundField]:
-        return [self[name] for name in self.ARCHIVE]
+        return [self[name] for name in self.ARCHIVE if name in self.fields]
 
     @staticmethod
     def initial_for(contact: Contact) -> dict[str, Any]:

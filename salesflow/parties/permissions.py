@@ -1,27 +1,58 @@
-"""Access functions for accounts and contacts. Unseen → 404; seen but not writable → 403."""
+"""Access functions for accounts and contacts, built on :mod:`salesflow.users.policy`.
+
+An account is readable when its owner is in the reader's scope, when it is shared with
+them, or when they may read a deal, lead or activity linked to it (access follows the
+work, read-only). A contact is readable when its account is; it is writable when its
+account is. Unseen → 404; seen but not writable → 403.
+"""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
 from salesflow.core.errors import Forbidden
 from salesflow.parties.models import Account, Contact
+from salesflow.users.choices import Role
 from salesflow.users.models import User
-from salesflow.users.permissions import visible_owner_ids, writable_owner_ids
+from salesflow.users.permissions import visible_owner_ids
+from salesflow.users.policy import owned_or_shared_q, work_links_q
+
+
+def accounts_owned_or_shared(user: User) -> QuerySet[Account]:
+    """Accounts in the user's scope or shared with them, without those reached through work.
+
+    Activities use this (not :func:`accounts_visible_to`) so the two kinds do not define
+    each other.
+    """
+    cond = owned_or_shared_q(user, Account)
+    qs = Account.objects.all()
+    return qs if cond is None else qs.filter(cond)
 
 
 def accounts_visible_to(user: User) -> QuerySet[Account]:
     """Every account ``user`` may see (the one visibility rule for lists, search, counts, API)."""
-    ids = visible_owner_ids(user)
+    cond = owned_or_shared_q(user, Account)
     qs = Account.objects.all()
-    return qs if ids is None else qs.filter(owner_id__in=ids)
+    return qs if cond is None else qs.filter(cond | work_links_q(user, Account))
+
+
+def accounts_writable_by(user: User) -> QuerySet[Account]:
+    """Accounts ``user`` may change: owner in the writable scope, or shared read-write."""
+    cond = owned_or_shared_q(user, Account, write=True)
+    qs = Account.objects.all()
+    return qs if cond is None else qs.filter(cond)
 
 
 def can_write_account(user: User, account: Account) -> bool:
-    ids = writable_owner_ids(user)
-    return ids is None or account.owner_id in ids
+    return accounts_writable_by(user).filter(pk=account.pk).exists()
+
+
+def can_manage_account(user: User, account: Account) -> bool:
+    """Delete or reassign: only through ownership scope, never through a share."""
+    cond = owned_or_shared_q(user, Account, write=True, shareable=False)
+    return cond is None or Account.objects.filter(cond, pk=account.pk).exists()
 
 
 def get_account_for_user(user: User, pk: object, *, write: bool = False) -> Account:
@@ -36,15 +67,21 @@ def get_account_for_user(user: User, pk: object, *, write: bool = False) -> Acco
 
 
 def contacts_visible_to(user: User) -> QuerySet[Contact]:
-    """Contacts of visible accounts."""
-    ids = visible_owner_ids(user)
+    """Contacts of visible accounts (including accounts reached through the work)."""
     qs = Contact.objects.all()
-    return qs if ids is None else qs.filter(account__owner_id__in=ids)
+    if visible_owner_ids(user) is None:
+        return qs
+    return qs.filter(account_id__in=accounts_visible_to(user).values("pk"))
+
+
+def contacts_writable_by(user: User) -> QuerySet[Contact]:
+    qs = Contact.objects.all()
+    cond = owned_or_shared_q(user, Account, path="account", write=True)
+    return qs if cond is None else qs.filter(cond)
 
 
 def can_write_contact(user: User, contact: Contact) -> bool:
-    ids = writable_owner_ids(user)
-    return ids is None or contact.account.owner_id in ids
+    return can_write_account(user, contact.account)
 
 
 def get_contact_for_user(user: User, pk: object, *, write: bool = False) -> Contact:
@@ -56,3 +93,66 @@ def get_contact_for_user(user: User, pk: object, *, write: bool = False) -> Cont
     if write and not can_write_contact(user, contact):
         raise Forbidden(_("You may not change this contact."))
     return contact
+
+
+#: the contact's sales archive (销售档案): personal data under field-level protection
+ARCHIVE_FIELDS: tuple[str, ...] = (
+    "birthday",
+    "hobbies",
+    "education",
+    "achievements",
+    "places",
+    "family",
+    "cultural_background",
+)
+
+
+def may_hold_personal_data(user: User) -> bool:
+    """Whether ``user`` reads the archive of at least some contacts (support never does)."""
+    return user.is_authenticated and (user.is_admin or user.role != Role.SUPPORT or visible_owner_ids(user) is None)
+
+
+def redact_personal_data(user: User, contacts: list[Contact]) -> list[Contact]:
+    """Blank (``None``) the archive fields of the contacts ``user`` may not read, in place.
+
+    The API answers ``null`` for a hidden field rather than leaving it out, so the shape
+    of a contact never depends on who asks. The objects must not be saved afterwards.
+    """
+    for contact in contacts:
+        if not can_read_personal_data(user, contact):
+            for name in ARCHIVE_FIELDS:
+                setattr(contact, name, None)
+    return contacts
+
+
+def can_read_personal_data(user: User, contact: Contact) -> bool:
+    """Field-level rule for the contact's sales archive (birthday, family, hobbies…).
+
+    Readable by the account's owner, the managers above that owner, administrators (and
+    the system actor), and users holding ``can_view_personal_data`` who can see the
+    contact. Support never reads it, whatever flag they hold. Sharing and access that
+    follows the work do not open it.
+    """
+    if not user.is_authenticated or (user.role == Role.SUPPORT and not user.is_admin):
+        return False
+    ids = visible_owner_ids(user)
+    if ids is None:
+        return True
+    owner_id = contact.account.owner_id
+    if owner_id == user.pk:
+        return True
+    if user.role == Role.MANAGER and owner_id in ids:
+        return True
+    return user.can_view_personal_data and user.is_active
+
+
+def personal_data_q(user: User) -> Q | None:
+    """Contacts whose archive ``user`` may read, as a filter (``None``: all of them)."""
+    if user.role == Role.SUPPORT and not user.is_admin:
+        return Q(pk__in=[])
+    ids = visible_owner_ids(user)
+    if ids is None or user.can_view_personal_data:
+        return None
+    if user.role == Role.MANAGER:
+        return Q(account__owner_id__in=ids)
+    return Q(account__owner_id=user.pk)

@@ -207,13 +207,14 @@ class ContactOut(Schema):
     phone: str
     email: str
     wechat: str
+    # the sales archive: null when the reader may not see the contact's personal data
     birthday: date | None
-    hobbies: str
-    education: str
-    achievements: str
-    places: str
-    family: str
-    cultural_background: str
+    hobbies: str | None
+    education: str | None
+    achievements: str | None
+    places: str | None
+    family: str | None
+    cultural_background: str | None
     notes: str
     created_at: datetime
     updated_at: datetime

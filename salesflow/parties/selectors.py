@@ -13,11 +13,12 @@ from django.db.models import Q, QuerySet
 
 from salesflow.core.audit import timeline_for
 from salesflow.core.models import AuditEvent
+from salesflow.parties import permissions
 from salesflow.parties.models import Account, Contact
 from salesflow.parties.permissions import accounts_visible_to, can_write_account, contacts_visible_to
 from salesflow.parties.services import normalize_credit_code
 from salesflow.users.models import Territory, User
-from salesflow.users.permissions import visible_owner_ids, writable_owner_ids
+from salesflow.users.permissions import visible_owner_ids
 
 # Public sort key → ascending ORDER BY. Every key is served by an index on the table
 # (account_name_idx / account_owner_name_idx, account_created_idx; contact_name_idx, the pk).
@@ -92,11 +93,7 @@ def visible_owners(user: User) -> QuerySet[User]:
 
 def accounts_writable_by(user: User) -> QuerySet[Account]:
     """Accounts ``user`` may change (e.g. to add contacts to), by name."""
-    ids = writable_owner_ids(user)
-    qs = Account.objects.all()
-    if ids is not None:
-        qs = qs.filter(owner_id__in=ids)
-    return qs.order_by("name", "id")
+    return permissions.accounts_writable_by(user).order_by("name", "id")
 
 
 def account_list(
@@ -156,12 +153,13 @@ def account_detail_context(user: User, account: Account) -> AccountDetail:
     The account's opportunities live in ``sales``; the page links to their filtered list.
     """
     contacts = list(account.contacts.order_by("name", "id")[: ACCOUNT_DETAIL_CONTACTS + 1])
+    can_write = can_write_account(user, account)
     return AccountDetail(
         account=account,
         contacts=contacts[:ACCOUNT_DETAIL_CONTACTS],
         more_contacts=len(contacts) > ACCOUNT_DETAIL_CONTACTS,
-        events=list(timeline_for(account)),
-        can_write=can_write_account(user, account),
+        events=list(timeline_for(account, user=user, include_deleted=can_write)),
+        can_write=can_write,
     )
 
 
@@ -196,6 +194,6 @@ def contact_list(
     return qs.order_by(*order)
 
 
-def contact_detail_events(contact: Contact) -> list[AuditEvent]:
-    """The contact's timeline (one query)."""
-    return list(timeline_for(contact))
+def contact_detail_events(contact: Contact, user: User | None = None) -> list[AuditEvent]:
+    """The contact's timeline (one query), limited to events ``user`` may see."""
+    return list(timeline_for(contact, user=user))

@@ -16,13 +16,20 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from salesflow.core.audit import changed_fields, record_event
-from salesflow.core.errors import Conflict, ValidationFailed
+from salesflow.core.errors import Conflict, Forbidden, ValidationFailed
 from salesflow.parties.choices import BuyingRole, Lifecycle
 from salesflow.parties.models import Account, Contact
-from salesflow.parties.permissions import can_write_account
-from salesflow.users.choices import Role
+from salesflow.parties.permissions import (
+    ARCHIVE_FIELDS,
+    can_manage_account,
+    can_read_personal_data,
+    can_write_account,
+    can_write_contact,
+)
 from salesflow.users.models import Territory, User
-from salesflow.users.permissions import assignable_users_for
+from salesflow.users.permissions import assignable_users_for, writable_owner_ids
+from salesflow.users.policy import may_assign_owner
+from salesflow.users.services import shares_delete_for
 
 CREDIT_CODE_RE = re.compile(r"^[0-9A-HJ-NP-RTUWXY]{2}\d{6}[0-9A-HJ-NP-RTUWXY]{10}$")
 CREDIT_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -65,7 +72,7 @@ def validate_credit_code(code: str, *, exclude_pk: int | None = None) -> list[st
 @transaction.atomic
 def account_create(
     *,
-    actor: User | None,
+    actor: User,
     owner: User,
     name: str,
     credit_code: str = "",
@@ -82,12 +89,17 @@ def account_create(
 ) -> Account:
     """Create an account owned by ``owner``.
 
-    Raises ``ValidationFailed`` (nothing written) for a blank name or an invalid or
-    duplicate credit code. Audits ``parties.account.created``.
+    Raises ``Forbidden`` when ``actor`` may not create records (support, inactive users),
+    ``ValidationFailed`` (nothing written) for a blank name, an invalid or duplicate credit
+    code, or an owner ``actor`` may not assign. Audits ``parties.account.created``.
     """
+    if writable_owner_ids(actor) == set():
+        raise Forbidden(_("You may not create accounts."))
     name = name.strip()
     code = normalize_credit_code(credit_code)
     errors: dict[str, list[str]] = {}
+    if not may_assign_owner(actor, owner):
+        errors["owner"] = [_("You may not assign records to this user.")]
     if not name:
         errors["name"] = [_("This field is required.")]
     code_errors = validate_credit_code(code)
@@ -240,17 +252,21 @@ def _records_listing(counts: list[tuple[str, int]]) -> str:
 
 
 @transaction.atomic
-def account_update(*, actor: User | None, account: Account, **changes: Unpack[AccountChanges]) -> Account:
+def account_update(*, actor: User, account: Account, **changes: Unpack[AccountChanges]) -> Account:
     """Change the given fields of ``account`` (absent fields stay) and return it.
 
     Validates like ``account_create`` (blank name, invalid credit code, a credit code
     another account already has) plus choices and lengths; a new owner must be one of
-    ``assignable_users_for(actor)`` (any active non-support user when ``actor`` is None).
-    Raises ``ValidationFailed`` with field errors before writing anything. Audits
+    ``assignable_users_for(actor)``. Raises ``Forbidden`` when ``actor`` may not change the
+    account, or gives it another owner without holding it through ownership scope (a
+    read-write share does not allow that); ``ValidationFailed`` with field errors before
+    writing anything. Audits
     ``parties.account.updated`` with ``changed_fields`` when something changed; an update
     that changes nothing writes nothing.
     """
     _check_unknown(changes, ACCOUNT_FIELDS)
+    if not can_write_account(actor, account):
+        raise Forbidden(_("You may not change this account."))
     errors: dict[str, list[str]] = {}
     values = _clean_text_fields(Account, dict(changes), errors)
     if "name" in values and not values["name"]:
@@ -264,12 +280,9 @@ def account_update(*, actor: User | None, account: Account, **changes: Unpack[Ac
             errors["credit_code"] = code_errors
     owner = values.get("owner")
     if owner is not None and owner.pk != account.owner_id:
-        candidates = (
-            assignable_users_for(actor)
-            if actor is not None
-            else User.objects.filter(is_active=True).exclude(role=Role.SUPPORT)
-        )
-        if not candidates.filter(pk=owner.pk).exists():
+        if not can_manage_account(actor, account):
+            raise Forbidden(_("You may not give this account to someone else."))
+        if not assignable_users_for(actor).filter(pk=owner.pk).exists():
             errors.setdefault("owner", []).append(_("You may not assign records to this user."))
     if "owner" in values and owner is None:
         errors.setdefault("owner", []).append(_("This field is required."))
@@ -297,14 +310,19 @@ def account_update(*, actor: User | None, account: Account, **changes: Unpack[Ac
 
 
 @transaction.atomic
-def account_delete(*, actor: User | None, account: Account) -> None:
+def account_delete(*, actor: User, account: Account) -> None:
     """Delete ``account`` if nothing depends on it.
+
+    Raises ``Forbidden`` unless ``actor`` holds the account through ownership scope (a
+    read-write share never allows deleting).
 
     Raises ``Conflict`` (nothing deleted) while contacts, opportunities, activities or any
     other record would be deleted with it or block it; the message says what remains.
     Locks the row so a concurrent insert cannot slip in between check and delete.
     Audits ``parties.account.deleted`` (the event keeps the name and credit code).
     """
+    if not can_manage_account(actor, account):
+        raise Forbidden(_("You may not delete this account."))
     locked = Account.objects.select_for_update().filter(pk=account.pk).first()
     if locked is None:
         return
@@ -318,11 +336,27 @@ def account_delete(*, actor: User | None, account: Account) -> None:
         target=locked,
         data={"name": locked.name, "credit_code": locked.credit_code, "owner": locked.owner_id},
     )
+    shares_delete_for(locked)
     try:
         with transaction.atomic():
             locked.delete()
     except (ProtectedError, RestrictedError, IntegrityError):
         raise Conflict(_("This account is in use by other records and cannot be deleted."), code="in_use") from None
+
+
+def _check_archive_right(actor: User, contact: Contact, values: Mapping[str, Any]) -> None:
+    """Field-level protection: who may not read a contact's sales archive may not write it."""
+    touched = sorted(name for name in ARCHIVE_FIELDS if name in values and values[name] not in (None, ""))
+    if not touched and contact.pk is not None:
+        touched = sorted(name for name in ARCHIVE_FIELDS if name in values)
+    if touched and not can_read_personal_data(actor, contact):
+        message = _("You may not see or change this contact's personal data.")
+        raise Forbidden(message, field_errors={name: [message] for name in touched})
+
+
+def _redact_archive(diff: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """The audit keeps *that* archive fields changed, never their old and new values."""
+    return {key: [None, None] if key in ARCHIVE_FIELDS else value for key, value in diff.items()}
 
 
 def _validate_contact_values(values: dict[str, Any], errors: dict[str, list[str]]) -> dict[str, Any]:
@@ -346,7 +380,7 @@ def _validate_contact_values(values: dict[str, Any], errors: dict[str, list[str]
 @transaction.atomic
 def contact_create(
     *,
-    actor: User | None,
+    actor: User,
     account: Account,
     name: str,
     title: str = "",
@@ -369,11 +403,12 @@ def contact_create(
 
     Validates everything first (blank name, lengths, choices, email, a birthday in the
     future; with an ``actor``, ``account`` must be writable by them) and raises
-    ``ValidationFailed`` before writing anything. Audits ``parties.contact.created`` on the
-    contact's and the account's timelines.
+    ``ValidationFailed`` before writing anything; ``Forbidden`` when ``actor`` fills in the
+    sales archive of a contact whose archive they may not read. Audits
+    ``parties.contact.created`` on the contact's and the account's timelines.
     """
     errors: dict[str, list[str]] = {}
-    if actor is not None and not can_write_account(actor, account):
+    if not can_write_account(actor, account):
         errors["account"] = [_("You may not add contacts to this account.")]
     values = _validate_contact_values(
         {
@@ -398,13 +433,14 @@ def contact_create(
     )
     if errors:
         raise ValidationFailed(_("The contact could not be saved."), field_errors=errors)
+    _check_archive_right(actor, Contact(account=account), values)
     contact = Contact.objects.create(account=account, **values)
     record_event(actor=actor, verb="parties.contact.created", target=contact, related=[account])
     return contact
 
 
 @transaction.atomic
-def contact_update(*, actor: User | None, contact: Contact, **changes: Unpack[ContactChanges]) -> Contact:
+def contact_update(*, actor: User, contact: Contact, **changes: Unpack[ContactChanges]) -> Contact:
     """Change the given fields of ``contact`` (absent fields stay), the sales archive included.
 
     Raises ``ValidationFailed`` (nothing written) for a blank name, invalid email, choice or
@@ -412,9 +448,15 @@ def contact_update(*, actor: User | None, contact: Contact, **changes: Unpack[Co
     that account to be writable by ``actor``, and is refused while the contact is on deals
     of its current account (the deal's decision-maker map would point at a stranger).
     Audits ``parties.contact.updated`` with ``changed_fields`` on the contact's timeline and
-    on its account's (both accounts when it moves).
+    on its account's (both accounts when it moves); archive fields appear there with their
+    names only (values ``[null, null]``). Raises ``Forbidden`` when ``actor`` may not change
+    the contact (its account is not writable by them) or sends archive fields they may not
+    read (``can_read_personal_data``).
     """
     _check_unknown(changes, CONTACT_FIELDS)
+    if not can_write_contact(actor, contact):
+        raise Forbidden(_("You may not change this contact."))
+    _check_archive_right(actor, contact, changes)
     errors: dict[str, list[str]] = {}
     values = _validate_contact_values(dict(changes), errors)
     new_account: Account | None = values.get("account")
@@ -422,7 +464,7 @@ def contact_update(*, actor: User | None, contact: Contact, **changes: Unpack[Co
     if "account" in values and new_account is None:
         errors.setdefault("account", []).append(_("This field is required."))
     if moving and new_account is not None:
-        if actor is not None and not can_write_account(actor, new_account):
+        if not can_write_account(actor, new_account):
             errors.setdefault("account", []).append(_("You may not move contacts to this account."))
         elif contact.opportunities.exists():
             errors.setdefault("account", []).append(
@@ -446,20 +488,24 @@ def contact_update(*, actor: User | None, contact: Contact, **changes: Unpack[Co
         actor=actor,
         verb="parties.contact.updated",
         target=contact,
-        data={"changed_fields": diff},
+        data={"changed_fields": _redact_archive(diff)},
         related=related,
     )
     return contact
 
 
 @transaction.atomic
-def contact_delete(*, actor: User | None, contact: Contact) -> None:
+def contact_delete(*, actor: User, contact: Contact) -> None:
     """Delete ``contact`` unless other records depend on it.
 
     Raises ``Conflict`` (nothing deleted) while the contact is on opportunities or any record
     would be deleted with it; activities that mention it keep their account link and only
-    lose the contact. Audits ``parties.contact.deleted`` on the account's timeline.
+    lose the contact. Raises ``Forbidden`` unless ``actor`` holds the contact's account
+    through ownership scope (a read-write share never allows deleting). Audits
+    ``parties.contact.deleted`` on the account's timeline.
     """
+    if not can_manage_account(actor, contact.account):
+        raise Forbidden(_("You may not delete this contact."))
     locked = Contact.objects.select_for_update().select_related("account").filter(pk=contact.pk).first()
     if locked is None:
         return

@@ -11,15 +11,18 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from salesflow.core.errors import Conflict, ServiceError
+from salesflow.core.errors import Conflict, Forbidden, ServiceError
 from salesflow.core.web import apply_service_error, page_number, paginate
 from salesflow.parties.forms import AccountFilterForm, AccountForm, ContactFilterForm, ContactForm
 from salesflow.parties.models import Account, Contact
 from salesflow.parties.permissions import (
     accounts_visible_to,
+    can_manage_account,
+    can_read_personal_data,
     can_write_contact,
     get_account_for_user,
     get_contact_for_user,
+    may_hold_personal_data,
 )
 from salesflow.parties.selectors import (
     ACCOUNT_DEFAULT_SORT,
@@ -109,6 +112,7 @@ def account_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
             "more_contacts": detail.more_contacts,
             "events": detail.events,
             "can_write": detail.can_write,
+            "can_delete": detail.can_write and can_manage_account(user, account),
         },
     )
 
@@ -133,6 +137,8 @@ def account_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
 def account_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     account: Account = get_account_for_user(user, pk, write=True)
+    if not can_manage_account(user, account):  # a read-write share never deletes
+        raise Forbidden(_("You may not delete this account."))
     if request.method == "POST":
         try:
             account_delete(actor=user, account=account)
@@ -178,7 +184,8 @@ def contact_create_view(request: HttpRequest) -> HttpResponse:
     if account_param:
         selected = get_account_for_user(user, account_param, write=True)
     initial = {"account": selected.pk} if selected else {}
-    form = ContactForm(request.POST or None, user=user, selected_account=selected, initial=initial)
+    archive = can_read_personal_data(user, Contact(account=selected)) if selected else may_hold_personal_data(user)
+    form = ContactForm(request.POST or None, user=user, selected_account=selected, initial=initial, archive=archive)
     if request.method == "POST" and form.is_valid():
         try:
             contact = contact_create(actor=user, **form.cleaned_data)
@@ -200,8 +207,10 @@ def contact_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "contact": contact,
             "account": contact.account,
-            "events": contact_detail_events(contact),
+            "events": contact_detail_events(contact, user),
             "can_write": can_write_contact(user, contact),
+            "can_delete": can_manage_account(user, contact.account),
+            "can_read_archive": can_read_personal_data(user, contact),
         },
     )
 
@@ -211,7 +220,11 @@ def contact_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     contact: Contact = get_contact_for_user(user, pk, write=True)
     form = ContactForm(
-        request.POST or None, user=user, selected_account=contact.account, initial=ContactForm.initial_for(contact)
+        request.POST or None,
+        user=user,
+        selected_account=contact.account,
+        initial=ContactForm.initial_for(contact),
+        archive=can_read_personal_data(user, contact),
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -228,6 +241,8 @@ def contact_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
 def contact_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     contact: Contact = get_contact_for_user(user, pk, write=True)
+    if not can_manage_account(user, contact.account):
+        raise Forbidden(_("You may not delete this contact."))
     if request.method == "POST":
         try:
             contact_delete(actor=user, contact=contact)

@@ -1,4 +1,10 @@
-"""Access functions for opportunities. Unseen → 404; seen but not writable → 403."""
+"""Access functions for opportunities, built on :mod:`salesflow.users.policy`.
+
+An opportunity is readable when its owner is in the reader's scope or it is shared with
+them; writable through the writable scope or a read-write share. Deleting it or giving
+it another owner needs the ownership scope (:func:`can_manage_opportunity`).
+Unseen → 404; seen but not writable → 403.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +15,31 @@ from django.utils.translation import gettext as _
 from salesflow.core.errors import Forbidden
 from salesflow.sales.models import Opportunity
 from salesflow.users.models import User
-from salesflow.users.permissions import visible_owner_ids, writable_owner_ids
+from salesflow.users.policy import owned_or_shared_q
 
 
 def opportunities_visible_to(user: User) -> QuerySet[Opportunity]:
     """Every opportunity ``user`` may see (lists, board, counts, totals, API)."""
-    ids = visible_owner_ids(user)
+    cond = owned_or_shared_q(user, Opportunity)
     qs = Opportunity.objects.all()
-    return qs if ids is None else qs.filter(owner_id__in=ids)
+    return qs if cond is None else qs.filter(cond)
+
+
+def opportunities_writable_by(user: User) -> QuerySet[Opportunity]:
+    """Opportunities ``user`` may change (writable scope or read-write share)."""
+    cond = owned_or_shared_q(user, Opportunity, write=True)
+    qs = Opportunity.objects.all()
+    return qs if cond is None else qs.filter(cond)
 
 
 def can_write_opportunity(user: User, opportunity: Opportunity) -> bool:
-    ids = writable_owner_ids(user)
-    return ids is None or opportunity.owner_id in ids
+    return opportunities_writable_by(user).filter(pk=opportunity.pk).exists()
+
+
+def can_manage_opportunity(user: User, opportunity: Opportunity) -> bool:
+    """Delete or reassign: only through the ownership scope, never through a share."""
+    cond = owned_or_shared_q(user, Opportunity, write=True, shareable=False)
+    return cond is None or Opportunity.objects.filter(cond, pk=opportunity.pk).exists()
 
 
 def get_opportunity_for_user(user: User, pk: object, *, write: bool = False) -> Opportunity:

@@ -12,18 +12,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, DecimalField, Exists, ExpressionWrapper, F, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.db.models.expressions import OrderBy
 from django.utils import timezone
 
 from salesflow.core.money import MONEY_MAX_DIGITS, default_currency, quantize
 from salesflow.parties.models import Account
-from salesflow.parties.permissions import accounts_visible_to
+from salesflow.parties.permissions import accounts_writable_by
 from salesflow.sales.choices import Outcome, StageKind
 from salesflow.sales.models import Competitor, LostReason, Opportunity, OpportunityContact, Pipeline, Stage, StageChange
-from salesflow.sales.permissions import opportunities_visible_to
+from salesflow.sales.permissions import opportunities_visible_to, opportunities_writable_by
 from salesflow.users.models import User
-from salesflow.users.permissions import visible_owner_ids, writable_owner_ids
+from salesflow.users.permissions import visible_owner_ids
 
 # Public sort keys → ascending ``order_by``. Each is served by an index on Opportunity
 # (opp_name_idx, opp_amount_idx, opp_close_date_idx, opp_created_idx, opp_board_idx).
@@ -265,13 +265,14 @@ def board(
         cards = (
             Opportunity.objects.filter(pk__in=card_ids)
             .select_related("account", "owner")
+            # read-write shares make a card draggable too: decided in the same query
+            .annotate(sf_can_write=Exists(opportunities_writable_by(user).filter(pk=OuterRef("pk"))))
             .order_by("stage_id", *card_order)
         )
-        writable = writable_owner_ids(user)
         for opp in cards:
             column = columns[opp.stage_id]
             stalled, days = stall_info(opp, column.stage, now)
-            can_write = writable is None or opp.owner_id in writable
+            can_write = bool(opp.sf_can_write)  # type: ignore[attr-defined]
             column.cards.append(BoardCard(opportunity=opp, stalled=stalled, days_in_stage=days, can_write=can_write))
     return Board(
         pipeline=pipeline,
@@ -367,9 +368,7 @@ def competitors_all() -> QuerySet[Competitor]:
 
 def writable_accounts_for(user: User) -> QuerySet[Account]:
     """Accounts the user may add opportunities to (visible and writable)."""
-    qs = accounts_visible_to(user)
-    ids = writable_owner_ids(user)
-    return qs if ids is None else qs.filter(owner_id__in=ids)
+    return accounts_writable_by(user)
 
 
 def owner_filter_choices(user: User, *, limit: int = 500) -> QuerySet[User]:

@@ -22,10 +22,11 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from salesflow.core.audit import changed_fields, in_every_language, record_event
-from salesflow.core.errors import Conflict, ValidationFailed
+from salesflow.core.errors import Conflict, Forbidden, ValidationFailed
 from salesflow.core.money import currency_choices, default_currency, quantize
 from salesflow.parties.choices import BuyingRole
 from salesflow.parties.models import Account, Contact
+from salesflow.parties.permissions import can_write_account
 from salesflow.sales.choices import ForecastCategory, Outcome, StageKind
 from salesflow.sales.models import (
     Competitor,
@@ -36,8 +37,11 @@ from salesflow.sales.models import (
     Stage,
     StageChange,
 )
+from salesflow.sales.permissions import can_manage_opportunity, can_write_opportunity
 from salesflow.users.models import User
 from salesflow.users.permissions import assignable_users_for
+from salesflow.users.policy import may_assign_owner
+from salesflow.users.services import shares_delete_for
 
 
 class _Unset(enum.Enum):
@@ -104,15 +108,23 @@ def _seconds_between(start: datetime, end: datetime) -> int:
     return max(0, int((end - start).total_seconds()))
 
 
-def _record_stage_change(*, actor: User | None, opp: Opportunity, to_stage: Stage, now: datetime) -> StageChange:
+def _record_stage_change(*, actor: User, opp: Opportunity, to_stage: Stage, now: datetime) -> StageChange:
     return StageChange.objects.create(
         opportunity=opp,
         from_stage_id=opp.stage_id,
         to_stage=to_stage,
-        changed_by=actor if actor is not None and actor.pk else None,
+        changed_by=actor if actor.pk else None,
         changed_at=now,
         duration_seconds=_seconds_between(opp.stage_entered_at, now),
     )
+
+
+def _require_write(actor: User, opportunity: Opportunity, *, manage: bool = False) -> None:
+    """Refuse with ``Forbidden`` unless ``actor`` may change ``opportunity`` (``manage``:
+    delete it or give it another owner, which a read-write share does not allow)."""
+    allowed = can_manage_opportunity(actor, opportunity) if manage else can_write_opportunity(actor, opportunity)
+    if not allowed:
+        raise Forbidden(_("You may not change this opportunity."))
 
 
 def _changed_summary(changes: dict[str, Any]) -> str:
@@ -145,7 +157,7 @@ def _validate_contacts(account_id: int, contacts: Sequence[tuple[Contact, str]],
 @transaction.atomic
 def opportunity_create(
     *,
-    actor: User | None,
+    actor: User,
     account: Account,
     owner: User,
     name: str,
@@ -165,9 +177,14 @@ def opportunity_create(
     Probability and forecast category default from the stage. The initial stage entry
     is recorded as a ``StageChange`` with no ``from_stage``. Raises ``ValidationFailed``
     (nothing written) for a blank name, a negative or malformed amount, a stage of
-    another pipeline, a closed stage, or contacts of another account.
+    another pipeline, a closed stage, contacts of another account, or an owner ``actor``
+    may not assign; ``Forbidden`` when ``actor`` may not add deals to ``account``.
     """
+    if not can_write_account(actor, account):
+        raise Forbidden(_("You may not add opportunities to this account."))
     errors: dict[str, list[str]] = {}
+    if not may_assign_owner(actor, owner):
+        errors["owner"] = [_("You cannot assign records to this user.")]
     name = name.strip()
     if not name:
         errors["name"] = [_("This field is required.")]
@@ -225,7 +242,7 @@ def opportunity_create(
 @transaction.atomic
 def opportunity_update(
     *,
-    actor: User | None,
+    actor: User,
     opportunity: Opportunity,
     name: str | _Unset = UNSET,
     amount: Decimal | int | str | _Unset = UNSET,
@@ -254,8 +271,11 @@ def opportunity_update(
     unknown forecast category, an owner outside ``assignable_users_for(actor)``, or
     contacts of another account / with an unknown role / listed twice. Audits
     ``sales.opportunity.updated`` with ``changed_fields`` (``{field: [old, new]}``);
-    an update that changes nothing writes nothing.
+    an update that changes nothing writes nothing. Raises ``Forbidden`` when ``actor`` may
+    not change the deal, or gives it another owner without holding it through ownership
+    scope (a read-write share does not allow that).
     """
+    _require_write(actor, opportunity)
     errors: dict[str, list[str]] = {}
     new: dict[str, Any] = {}
     if not isinstance(name, _Unset):
@@ -291,11 +311,9 @@ def opportunity_update(
     if not isinstance(description, _Unset):
         new["description"] = description
     if not isinstance(owner, _Unset):
-        if (
-            owner.pk != opportunity.owner_id
-            and actor is not None
-            and not assignable_users_for(actor).filter(pk=owner.pk).exists()
-        ):
+        if owner.pk != opportunity.owner_id:
+            _require_write(actor, opportunity, manage=True)
+        if owner.pk != opportunity.owner_id and not assignable_users_for(actor).filter(pk=owner.pk).exists():
             errors["owner"] = [_("You cannot assign records to this user.")]
         new["owner_id"] = owner.pk
     if not isinstance(probability, _Unset):
@@ -351,7 +369,7 @@ def opportunity_update(
 
 
 @transaction.atomic
-def opportunity_move_stage(*, actor: User | None, opportunity: Opportunity, stage: Stage) -> Opportunity:
+def opportunity_move_stage(*, actor: User, opportunity: Opportunity, stage: Stage) -> Opportunity:
     """Move an open opportunity to another open ``stage`` of its pipeline.
 
     Locks the row so concurrent moves serialise. Writes one ``StageChange`` (from, to,
@@ -360,8 +378,10 @@ def opportunity_move_stage(*, actor: User | None, opportunity: Opportunity, stag
     stage clock. Moving to the stage the deal is already in is a no-op (no row, no
     event). Raises ``ValidationFailed`` for a stage of another pipeline or a won/lost
     stage (those go through ``opportunity_close``) and ``Conflict`` when the deal is not
-    open. Audits ``sales.opportunity.stage_changed`` with the from/to stage codes.
+    open, ``Forbidden`` when ``actor`` may not change the deal. Audits
+    ``sales.opportunity.stage_changed`` with the from/to stage codes.
     """
+    _require_write(actor, opportunity)
     if stage.pipeline_id != opportunity.pipeline_id:
         raise ValidationFailed(
             _("The opportunity could not be moved."),
@@ -408,7 +428,7 @@ CLOSE_OUTCOMES = (Outcome.WON, Outcome.LOST, Outcome.PAUSED, Outcome.UPGRADED)
 @transaction.atomic
 def opportunity_close(
     *,
-    actor: User | None,
+    actor: User,
     opportunity: Opportunity,
     outcome: str,
     lost_reason: LostReason | None = None,
@@ -428,8 +448,10 @@ def opportunity_close(
     ``note`` is kept as ``outcome_note``. Raises ``ValidationFailed`` (nothing written)
     for an unknown outcome, a missing/inactive lost reason, a missing or past resume
     date or a pipeline without a won/lost stage, and ``Conflict`` when the deal is not
-    open. Audits ``sales.opportunity.<outcome>``.
+    open, ``Forbidden`` when ``actor`` may not change the deal. Audits
+    ``sales.opportunity.<outcome>``.
     """
+    _require_write(actor, opportunity)
     errors: dict[str, list[str]] = {}
     if outcome not in CLOSE_OUTCOMES:
         errors["outcome"] = [_("Select a valid outcome.")]
@@ -509,7 +531,7 @@ def _last_open_stage(opp: Opportunity) -> Stage | None:
 
 
 @transaction.atomic
-def opportunity_reopen(*, actor: User | None, opportunity: Opportunity, stage: Stage | None = None) -> Opportunity:
+def opportunity_reopen(*, actor: User, opportunity: Opportunity, stage: Stage | None = None) -> Opportunity:
     """Bring a won, lost, paused or upgraded opportunity back to ``open``.
 
     The deal goes to ``stage`` (an open stage of its pipeline) or, by default, to the
@@ -518,8 +540,10 @@ def opportunity_reopen(*, actor: User | None, opportunity: Opportunity, stage: S
     stage's defaults; a paused deal reopened in its own stage keeps them. Lost reason,
     competitor, resume date, note and ``closed_at`` are cleared (the audit trail keeps
     them). Raises ``ValidationFailed`` for a stage of another pipeline or a closed stage
-    and ``Conflict`` when the deal is already open. Audits ``sales.opportunity.reopened``.
+    and ``Conflict`` when the deal is already open, ``Forbidden`` when ``actor`` may not
+    change the deal. Audits ``sales.opportunity.reopened``.
     """
+    _require_write(actor, opportunity)
     if stage is not None:
         error = None
         if stage.pipeline_id != opportunity.pipeline_id:
@@ -563,12 +587,15 @@ def opportunity_reopen(*, actor: User | None, opportunity: Opportunity, stage: S
 
 
 @transaction.atomic
-def opportunity_delete(*, actor: User | None, opportunity: Opportunity) -> None:
+def opportunity_delete(*, actor: User, opportunity: Opportunity) -> None:
     """Delete the opportunity with its stage history, decision-maker map and activities.
 
     The audit event ``sales.opportunity.deleted`` is written first (same transaction)
     and linked to the account, so the account's timeline keeps a trace of the deal.
+    Raises ``Forbidden`` unless ``actor`` holds the deal through ownership scope (a
+    read-write share never allows deleting).
     """
+    _require_write(actor, opportunity, manage=True)
     record_event(
         actor=actor,
         verb="sales.opportunity.deleted",
@@ -582,4 +609,5 @@ def opportunity_delete(*, actor: User | None, opportunity: Opportunity) -> None:
         },
         related=[opportunity.account],
     )
+    shares_delete_for(opportunity)
     opportunity.delete()

@@ -23,7 +23,7 @@ from salesflow.parties.permissions import contacts_visible_to, get_account_for_u
 from salesflow.sales.choices import Outcome
 from salesflow.sales.forms import CloseForm, MoveForm, OpportunityCreateForm, OpportunityEditForm, OpportunityFilterForm
 from salesflow.sales.models import Opportunity, OpportunityContact, Pipeline, Stage
-from salesflow.sales.permissions import can_write_opportunity, get_opportunity_for_user
+from salesflow.sales.permissions import can_manage_opportunity, can_write_opportunity, get_opportunity_for_user
 from salesflow.sales.selectors import (
     OPPORTUNITY_SORTS,
     active_lost_reasons,
@@ -189,7 +189,8 @@ def opportunity_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         "opportunity": opp,
         "detail": detail,
         "can_write": can_write_opportunity(user, opp),
-        "events": timeline_for(opp),
+        "can_delete": can_manage_opportunity(user, opp),
+        "events": timeline_for(opp, user=user),
         "open_stages": [s for s in detail.stages if s.is_open],
         "current_position": opp.stage.position,
     }
@@ -301,6 +302,8 @@ def opportunity_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
 def opportunity_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     opp = _opportunity(request, pk, write=True)
+    if not can_manage_opportunity(user, opp):  # a read-write share never deletes
+        raise Forbidden(_("You may not change this opportunity."))
     if request.method == "POST":
         name = opp.name
         opportunity_delete(actor=user, opportunity=opp)

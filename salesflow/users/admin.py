@@ -32,7 +32,7 @@ class TerritoryAdmin(admin.ModelAdmin[Territory]):
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin[User]):
     list_display = ["username", "display_name", "role", "team", "is_active"]
-    list_filter = ["role", "team", "is_active"]
+    list_filter = ["role", "team", "is_active", "can_view_personal_data"]
     list_select_related = ["team"]
     search_fields = ["username", "display_name", "email"]
     autocomplete_fields = ["team"]
@@ -41,6 +41,16 @@ class UserAdmin(DjangoUserAdmin[User]):
         *(DjangoUserAdmin.fieldsets or ()),
         (
             _("Sales organisation"),
-            {"fields": ("display_name", "phone", "role", "team", "territories", "delegated_reps")},
+            {
+                "fields": (
+                    "display_name",
+                    "phone",
+                    "role",
+                    "team",
+                    "territories",
+                    "delegated_reps",
+                    "can_view_personal_data",
+                )
+            },
         ),
     )

@@ -1,13 +1,22 @@
-"""API: who am I, assignable users, territories."""
+"""API: who am I, assignable users, territories, and the shares of accounts, leads and deals."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest
+from typing import cast
+
+from django.db import models
+from django.http import Http404, HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Router
 
-from salesflow.users.models import Territory, User
+from salesflow.core.errors import ValidationFailed
+from salesflow.core.visibility import readable_rows
+from salesflow.users.models import Share, Team, Territory, User
 from salesflow.users.permissions import assignable_users_for
-from salesflow.users.schemas import TerritoryOut, UserOut
+from salesflow.users.policy import SHAREABLE
+from salesflow.users.schemas import ShareIn, ShareOut, TerritoryOut, UserOut
+from salesflow.users.selectors import shareable_users, shares_of
+from salesflow.users.services import share_grant, share_revoke
 
 router = Router(tags=["users"])
 
@@ -37,3 +46,89 @@ def users(request: HttpRequest) -> list[UserOut]:
 @router.get("/territories", response=list[TerritoryOut], summary="The territory tree as a flat list")
 def territories(request: HttpRequest) -> list[Territory]:
     return list(Territory.objects.order_by("parent_id", "name"))
+
+
+# --- shares --------------------------------------------------------------------------------
+
+
+def _share_out(share: Share) -> ShareOut:
+    return ShareOut(
+        id=share.pk,
+        grantee_user_id=share.grantee_user_id,
+        grantee_team_id=share.grantee_team_id,
+        grantee_name=str(share.grantee_user or share.grantee_team or ""),
+        access=share.access,
+        created_by_id=share.created_by_id,
+        created_at=share.created_at,
+    )
+
+
+def _target(request: HttpRequest, kind: str, pk: int) -> models.Model:
+    model = SHAREABLE.get(kind)
+    rows = readable_rows(request.user, model) if model is not None else None
+    record = rows.filter(pk=pk).first() if rows is not None else None
+    if record is None:
+        raise Http404(f"{kind} not found")
+    return cast(models.Model, record)
+
+
+def _add_share_routes(prefix: str, kind: str) -> None:
+    tag = [prefix.strip("/")]
+
+    @router.get(
+        f"{prefix}/{{int:pk}}/shares",
+        response=list[ShareOut],
+        summary=f"Who the {kind} is shared with",
+        tags=tag,
+        operation_id=f"{kind}_shares_list",
+    )
+    def list_shares(request: HttpRequest, pk: int) -> list[ShareOut]:
+        return [_share_out(s) for s in shares_of(_target(request, kind, pk))]
+
+    @router.post(
+        f"{prefix}/{{int:pk}}/shares",
+        response={201: ShareOut},
+        summary=f"Share the {kind}",
+        tags=tag,
+        operation_id=f"{kind}_shares_add",
+    )
+    def add_share(request: HttpRequest, pk: int, payload: ShareIn) -> tuple[int, ShareOut]:
+        target = _target(request, kind, pk)
+        grantee_user = grantee_team = None
+        errors: dict[str, list[str]] = {}
+        if payload.user_id is not None:
+            grantee_user = shareable_users().filter(pk=payload.user_id).first()
+            if grantee_user is None:
+                errors["user_id"] = [_("Select a valid user.")]
+        if payload.team_id is not None:
+            grantee_team = Team.objects.filter(pk=payload.team_id).first()
+            if grantee_team is None:
+                errors["team_id"] = [_("Select a valid team.")]
+        if errors:
+            raise ValidationFailed(_("The record could not be shared."), field_errors=errors)
+        share = share_grant(
+            actor=cast(User, request.user),
+            target=target,
+            grantee_user=grantee_user,
+            grantee_team=grantee_team,
+            access=payload.access,
+        )
+        return 201, _share_out(share)
+
+    @router.delete(
+        f"{prefix}/{{int:pk}}/shares/{{int:share_id}}",
+        response={204: None},
+        summary=f"Stop sharing the {kind}",
+        tags=tag,
+        operation_id=f"{kind}_shares_delete",
+    )
+    def delete_share(request: HttpRequest, pk: int, share_id: int) -> tuple[int, None]:
+        share = shares_of(_target(request, kind, pk)).filter(pk=share_id).first()
+        if share is None:
+            raise Http404("share not found")
+        share_revoke(actor=cast(User, request.user), share=share)
+        return 204, None
+
+
+for _prefix, _kind in (("/accounts", "account"), ("/leads", "lead"), ("/opportunities", "opportunity")):
+    _add_share_routes(_prefix, _kind)

@@ -6,7 +6,10 @@ import hashlib
 import secrets
 
 from django.contrib.auth.models import AbstractUser
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -41,6 +44,19 @@ class Team(TimestampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """Refuse a parent that is this team or lies below it: the hierarchy must stay a tree."""
+        super().clean()
+        if self.parent_id is None or self.pk is None:
+            return
+        seen: set[int] = set()
+        current: int | None = self.parent_id
+        while current is not None and current not in seen:
+            if current == self.pk:
+                raise ValidationError({"parent": _("A team cannot be placed below itself or one of its sub-teams.")})
+            seen.add(current)
+            current = Team.objects.filter(pk=current).values_list("parent_id", flat=True).first()
 
 
 class Territory(TimestampedModel):
@@ -79,12 +95,22 @@ class User(AbstractUser):
         verbose_name=_("delegated reps"),
         help_text=_("For sales assistants: the reps whose records this assistant handles."),
     )
+    can_view_personal_data = models.BooleanField(
+        _("may view personal data"),
+        default=False,
+        help_text=_(
+            "Reads the sales archive of every contact the user can see (birthday, family, hobbies…). "
+            "Sales support never reads it."
+        ),
+    )
 
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
 
     def __str__(self) -> str:
+        if self.username == "system" and not self.is_active and not self.has_usable_password():
+            return str(_("System"))  # the named actor of jobs and imports, in the reader's language
         return self.display_name or self.get_full_name() or self.username
 
     @property
@@ -126,3 +152,65 @@ class ApiToken(TimestampedModel):
 
     def mark_used(self) -> None:
         ApiToken.objects.filter(pk=self.pk).update(last_used_at=timezone.now())
+
+
+class ShareAccess(models.TextChoices):
+    READ = "read", _("Read only")
+    WRITE = "write", _("Read and write")
+
+
+class Share(models.Model):
+    """A record (account, lead or opportunity) shared with a user or with a team.
+
+    Exactly one grantee is set. A team share covers the members of that team. ``write``
+    lets the grantee change the record, never delete it or give it another owner. Shares
+    are written only by ``share_grant`` / ``share_revoke``, which audit them.
+    """
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
+    object_id = models.BigIntegerField()
+    grantee_user = models.ForeignKey(
+        User, on_delete=models.CASCADE, null=True, blank=True, related_name="shares_received", verbose_name=_("user")
+    )
+    grantee_team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, null=True, blank=True, related_name="shares_received", verbose_name=_("team")
+    )
+    access = models.CharField(_("access"), max_length=10, choices=ShareAccess.choices, default=ShareAccess.READ)
+    created_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("shared by")
+    )
+    created_at = models.DateTimeField(_("shared at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("share")
+        verbose_name_plural = _("shares")
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(grantee_user__isnull=False, grantee_team__isnull=True))
+                | Q(grantee_user__isnull=True, grantee_team__isnull=False),
+                name="share_one_grantee",
+            ),
+            models.UniqueConstraint(
+                fields=["content_type", "object_id", "grantee_user"],
+                condition=Q(grantee_user__isnull=False),
+                name="share_unique_user",
+            ),
+            models.UniqueConstraint(
+                fields=["content_type", "object_id", "grantee_team"],
+                condition=Q(grantee_team__isnull=False),
+                name="share_unique_team",
+            ),
+            models.CheckConstraint(condition=Q(access__in=["read", "write"]), name="share_access_valid"),
+        ]
+        indexes = [
+            # visibility subquery: WHERE content_type=? AND grantee_user=? → object_id
+            models.Index(fields=["content_type", "grantee_user", "object_id"], name="share_user_idx"),
+            # visibility subquery: WHERE content_type=? AND grantee_team=? → object_id
+            models.Index(fields=["content_type", "grantee_team", "object_id"], name="share_team_idx"),
+            # the "Shared with" card: WHERE content_type=? AND object_id=?
+            models.Index(fields=["content_type", "object_id"], name="share_target_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.content_type_id}:{self.object_id} → {self.grantee_user or self.grantee_team} ({self.access})"

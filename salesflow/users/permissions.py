@@ -1,4 +1,4 @@
-"""Who sees whose records. Every app's visibility is built on these two functions.
+"""Who sees whose records: the ownership scope under :mod:`salesflow.users.policy`.
 
 Rules (PRODUCT.md): a rep sees their own records; a manager sees their team subtree; an
 assistant sees the records of reps delegated to them; support reads team records and
@@ -12,9 +12,26 @@ from django.db.models import QuerySet
 from salesflow.users.choices import Role
 from salesflow.users.models import Team, User
 
+SYSTEM_USERNAME = "system"
+
+
+def is_system_actor(user: object) -> bool:
+    """The named actor of jobs and imports (``users.services.system_actor``): it sees and
+    writes everything, and cannot log in (inactive, no usable password)."""
+    return (
+        isinstance(user, User)
+        and user.username == SYSTEM_USERNAME
+        and not user.is_active
+        and not user.has_usable_password()
+    )
+
 
 def team_subtree_ids(root_ids: list[int]) -> set[int]:
-    """Ids of the given teams and every team below them (one query per tree level)."""
+    """Ids of the given teams and every team below them (one query per tree level).
+
+    Safe against a cycle in the data (the admin refuses one, but rows can be edited
+    elsewhere): a team already collected is never expanded again.
+    """
     result: set[int] = set(root_ids)
     frontier = list(root_ids)
     while frontier:
@@ -43,7 +60,9 @@ def visible_owner_ids(user: User) -> set[int] | None:
     if cached is not False:
         return cached  # type: ignore[return-value]
     result: set[int] | None
-    if not user.is_authenticated or not user.is_active:
+    if is_system_actor(user):
+        result = None
+    elif not user.is_authenticated or not user.is_active:
         result = set()
     elif user.is_admin:
         result = None
@@ -62,6 +81,8 @@ def visible_owner_ids(user: User) -> set[int] | None:
 
 def writable_owner_ids(user: User) -> set[int] | None:
     """Owners whose records ``user`` may change; ``None`` means all. Support changes none."""
+    if is_system_actor(user):
+        return None
     if not user.is_authenticated or not user.is_active:
         return set()
     if user.role == Role.SUPPORT and not user.is_admin:
@@ -71,7 +92,9 @@ def writable_owner_ids(user: User) -> set[int] | None:
 
 def can_see_unowned(user: User) -> bool:
     """Unassigned records (e.g. new web leads) are visible to administrators and managers."""
-    return user.is_authenticated and (user.is_admin or user.role == Role.MANAGER)
+    if is_system_actor(user):
+        return True
+    return user.is_authenticated and user.is_active and (user.is_admin or user.role == Role.MANAGER)
 
 
 def assignable_users_for(user: User) -> QuerySet[User]:

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
-from ninja import Schema
+from datetime import datetime
+from typing import Literal
+
+from ninja import Field, Schema
 
 
 class UserOut(Schema):
@@ -16,3 +19,19 @@ class TerritoryOut(Schema):
     code: str
     name: str
     parent_id: int | None
+
+
+class ShareOut(Schema):
+    id: int
+    grantee_user_id: int | None
+    grantee_team_id: int | None
+    grantee_name: str
+    access: str
+    created_by_id: int | None
+    created_at: datetime
+
+
+class ShareIn(Schema):
+    user_id: int | None = Field(None, description="Share with this user (give user_id or team_id, not both)")
+    team_id: int | None = Field(None, description="Share with every member of this team")
+    access: Literal["read", "write"] = "read"

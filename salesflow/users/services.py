@@ -3,15 +3,35 @@
 from __future__ import annotations
 
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from salesflow.core.audit import record_event
 from salesflow.core.errors import Forbidden, ValidationFailed
 from salesflow.users.choices import Role
-from salesflow.users.models import ApiToken, Team, User, hash_token
+from salesflow.users.models import ApiToken, Share, ShareAccess, Team, User, hash_token
+from salesflow.users.permissions import SYSTEM_USERNAME, is_system_actor
+from salesflow.users.policy import may_manage_shares, shareable_kind
+
+
+def system_actor() -> User:
+    """The named actor of scheduled jobs, imports and the demo generator (created on demand).
+
+    It is a ``User`` row so that events, stage changes and created rows name it like any
+    actor ("System" on timelines, in the reader's language). It cannot log in: it is inactive (so it never appears
+    among assignable owners or in owner filters) and has no usable password. The policy
+    recognises it by that combination and lets it read and write every record; the
+    username is reserved (``user_create`` refuses it).
+    """
+    user = User.objects.filter(username=SYSTEM_USERNAME).first()
+    if user is None:
+        user = User(username=SYSTEM_USERNAME, is_active=False, role=Role.ADMIN)
+        user.set_unusable_password()
+        user.save()
+    return user
 
 
 @transaction.atomic
@@ -32,7 +52,7 @@ def user_create(
     username = username.strip()
     if not username:
         errors["username"] = [_("This field is required.")]
-    elif User.objects.filter(username__iexact=username).exists():
+    elif username.lower() == SYSTEM_USERNAME or User.objects.filter(username__iexact=username).exists():
         errors["username"] = [_("A user with this username already exists.")]
     if role not in Role.values:
         errors["role"] = [_("Unknown role “%(role)s”.") % {"role": role}]
@@ -80,3 +100,92 @@ def api_token_revoke(*, actor: User, token: ApiToken) -> ApiToken:
         token.save(update_fields=["revoked_at", "updated_at"])
         record_event(actor=actor, verb="users.api_token.revoked", target=token.user, data={"name": token.name})
     return token
+
+
+# --- sharing -------------------------------------------------------------------------------
+
+
+def _share_payload(share: Share) -> dict[str, object]:
+    return {
+        "share_id": share.pk,
+        "grantee_user_id": share.grantee_user_id,
+        "grantee_team_id": share.grantee_team_id,
+        "access": share.access,
+    }
+
+
+@transaction.atomic
+def share_grant(
+    *,
+    actor: User,
+    target: models.Model,
+    grantee_user: User | None = None,
+    grantee_team: Team | None = None,
+    access: str = ShareAccess.READ,
+) -> Share:
+    """Share ``target`` (an account, lead or opportunity) with one user or one team.
+
+    Only the record's owner, a manager above the owner or an administrator may share
+    (else ``Forbidden``). Sharing again with the same grantee changes the access of the
+    existing share. Raises ``ValidationFailed`` (nothing written) unless exactly one
+    grantee is given, for an inactive user or the owner themselves, and for an unknown
+    access. Audits ``users.share.granted`` on the record's timeline with
+    ``{share_id, grantee_user_id, grantee_team_id, access}``.
+    """
+    if shareable_kind(type(target)) is None:
+        raise ValidationFailed(_("Records of this kind cannot be shared."))
+    owner_id: int | None = getattr(target, "owner_id", None)
+    if not may_manage_shares(actor, owner_id):
+        raise Forbidden(_("Only the owner, a manager above the owner or an administrator may share this record."))
+    errors: dict[str, list[str]] = {}
+    if (grantee_user is None) == (grantee_team is None):
+        errors["grantee"] = [_("Choose a user or a team.")]
+    elif grantee_user is not None and (not grantee_user.is_active or is_system_actor(grantee_user)):
+        errors["user_id"] = [_("This user is inactive.")]
+    elif grantee_user is not None and grantee_user.pk == owner_id:
+        errors["user_id"] = [_("The owner already has access.")]
+    if access not in ShareAccess.values:
+        errors["access"] = [_("Choose read only or read and write.")]
+    if errors:
+        raise ValidationFailed(_("The record could not be shared."), field_errors=errors)
+    ct = ContentType.objects.get_for_model(target)
+    key = {"content_type": ct, "object_id": target.pk, "grantee_user": grantee_user, "grantee_team": grantee_team}
+    try:
+        with transaction.atomic():
+            share, created = Share.objects.select_for_update().get_or_create(
+                **key, defaults={"access": access, "created_by": actor if actor.pk else None}
+            )
+    except IntegrityError:
+        # a concurrent grant to the same grantee won the unique constraint: update that one
+        share, created = Share.objects.select_for_update().get(**key), False
+    if not created:
+        if share.access == access:
+            return share
+        share.access = access
+        share.save(update_fields=["access"])
+    record_event(actor=actor, verb="users.share.granted", target=target, data=_share_payload(share))
+    return share
+
+
+@transaction.atomic
+def share_revoke(*, actor: User, share: Share) -> None:
+    """Remove ``share`` (idempotent). Same rights as ``share_grant`` (else ``Forbidden``).
+    Audits ``users.share.revoked`` on the record's timeline with the share's payload."""
+    model = share.content_type.model_class()
+    target = model._default_manager.filter(pk=share.object_id).first() if model is not None else None
+    if target is None:
+        share.delete()
+        return
+    if not may_manage_shares(actor, getattr(target, "owner_id", None)):
+        raise Forbidden(_("Only the owner, a manager above the owner or an administrator may share this record."))
+    payload = _share_payload(share)
+    deleted, _rows = Share.objects.filter(pk=share.pk).delete()
+    if deleted:
+        record_event(actor=actor, verb="users.share.revoked", target=target, data=payload)
+
+
+def shares_delete_for(target: models.Model) -> None:
+    """Remove the shares of a record being deleted (called by the delete services), so a
+    later record that reuses the id (SQLite may) never inherits them. Not audited: the
+    record's own deletion event covers it."""
+    Share.objects.filter(content_type=ContentType.objects.get_for_model(target), object_id=target.pk).delete()

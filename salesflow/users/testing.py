@@ -29,6 +29,9 @@ REP_RECORD_ACCESS: dict[str, tuple[bool, bool]] = {
 PERSONA_NAMES: list[str] = list(REP_RECORD_ACCESS)
 REP_RECORD_READERS = frozenset(who for who, (read, _write) in REP_RECORD_ACCESS.items() if read)
 REP_RECORD_WRITERS = frozenset(who for who, (_read, write) in REP_RECORD_ACCESS.items() if write)
+#: personas who read the sales archive (personal data) of a contact at an account of ``rep``:
+#: the owner, the managers above and administrators; not the assistant, never support.
+REP_ARCHIVE_READERS = frozenset({"rep", "manager", "admin"})
 
 
 def expected_denial(persona: str, *, write: bool) -> int | None:

@@ -10,4 +10,6 @@ urlpatterns = [
     path("password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("settings/tokens/", views.api_tokens, name="api_tokens"),
     path("settings/tokens/<int:pk>/revoke/", views.api_token_revoke_view, name="api_token_revoke"),
+    path("shares/<str:kind>/<int:pk>/", views.share_card_view, name="share_card"),
+    path("shares/<str:kind>/<int:pk>/<int:share_id>/revoke/", views.share_revoke_view, name="share_revoke"),
 ]

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.db import models
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from salesflow.core.errors import ServiceError
+from salesflow.core.visibility import readable_rows
 from salesflow.core.web import apply_service_error
-from salesflow.users.forms import ApiTokenForm
-from salesflow.users.models import ApiToken
-from salesflow.users.services import api_token_create, api_token_revoke
+from salesflow.users.forms import ApiTokenForm, ShareForm
+from salesflow.users.models import ApiToken, User
+from salesflow.users.policy import SHAREABLE, may_manage_shares
+from salesflow.users.selectors import shares_of
+from salesflow.users.services import api_token_create, api_token_revoke, share_grant, share_revoke
 
 
 def api_tokens(request: HttpRequest) -> HttpResponse:
@@ -35,3 +41,62 @@ def api_token_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
     api_token_revoke(actor=request.user, token=token)  # type: ignore[arg-type]
     messages.success(request, _("The token “%(name)s” was revoked.") % {"name": token.name})
     return redirect("api_tokens")
+
+
+def shared_record(user: User, kind: str, pk: int) -> models.Model:
+    """The shareable record ``kind``/``pk`` if ``user`` may read it (else ``Http404``)."""
+    model = SHAREABLE.get(kind)
+    rows = readable_rows(user, model) if model is not None else None
+    record = rows.filter(pk=pk).first() if rows is not None else None
+    if record is None:
+        raise Http404("record not found")
+    return cast(models.Model, record)
+
+
+def _share_card(
+    request: HttpRequest, kind: str, target: models.Model, form: ShareForm | None = None, status: int = 200
+) -> HttpResponse:
+    user = cast(User, request.user)
+    context: dict[str, Any] = {
+        "kind": kind,
+        "target": target,
+        "shares": list(shares_of(target)),
+        "can_manage": may_manage_shares(user, getattr(target, "owner_id", None)),
+        "form": form or ShareForm(auto_id=f"share_{kind}_%s"),
+    }
+    return render(request, "users/partials/share_card.html", context, status=status)
+
+
+def share_card_view(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    """The "Shared with" card of a record (htmx partial); POST adds a share."""
+    user = cast(User, request.user)
+    target = shared_record(user, kind, pk)
+    if request.method != "POST":
+        return _share_card(request, kind, target)
+    form = ShareForm(request.POST, auto_id=f"share_{kind}_%s")
+    if form.is_valid():
+        try:
+            share_grant(
+                actor=user,
+                target=target,
+                grantee_user=form.cleaned_data["user"],
+                grantee_team=form.cleaned_data["team"],
+                access=form.cleaned_data["access"],
+            )
+            return _share_card(request, kind, target)
+        except ServiceError as exc:
+            if exc.status_code == 403:
+                raise
+            apply_service_error(form, exc)
+    # htmx swaps only 2xx answers: the card with its errors must replace the old one
+    return _share_card(request, kind, target, form, status=200 if getattr(request, "htmx", False) else 400)
+
+
+@require_POST
+def share_revoke_view(request: HttpRequest, kind: str, pk: int, share_id: int) -> HttpResponse:
+    """Revoke one share of the record and answer the card again."""
+    user = cast(User, request.user)
+    target = shared_record(user, kind, pk)
+    share = get_object_or_404(shares_of(target), pk=share_id)
+    share_revoke(actor=user, share=share)
+    return _share_card(request, kind, target)

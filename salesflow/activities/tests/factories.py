@@ -16,6 +16,7 @@ from salesflow.parties.services import account_create, contact_create
 from salesflow.sales.models import Opportunity
 from salesflow.sales.services import opportunity_create
 from salesflow.users.models import User
+from salesflow.users.services import system_actor
 
 _serial = itertools.count(1)
 
@@ -33,7 +34,9 @@ def make_opportunity(account: Account, owner: User | None = None, **fields: Any)
     fields.setdefault("name", f"商机 {next(_serial):04d}")
     fields.setdefault("next_step", "发送报价")
     fields.setdefault("next_step_date", date(2099, 1, 1))
-    return opportunity_create(actor=owner, account=account, owner=owner, **fields)
+    # a deal on someone else's account is set up as the system (its owner may not create it)
+    actor = owner if owner == account.owner else system_actor()
+    return opportunity_create(actor=actor, account=account, owner=owner, **fields)
 
 
 def make_lead(owner: User | None, status: str = LeadStatus.NEW, **fields: Any) -> Lead:

@@ -114,7 +114,7 @@ def test_complete_is_idempotent(personas, api_for, rep_activity):
 def test_create_returns_201_and_fills_account(personas, api_for):
     account = make_account(personas.rep)
     contact = make_contact(account, "周总")
-    lead = make_lead(personas.rep)
+    lead = make_lead(personas.rep, company_name=account.name)
     response = api_for(personas.rep).post(
         "/activities",
         {

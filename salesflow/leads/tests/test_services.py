@@ -22,6 +22,7 @@ from salesflow.leads.services import (
 )
 from salesflow.leads.tests.factories import credit_code, make_lead, qualified_lead
 from salesflow.users.models import Territory
+from salesflow.users.services import system_actor
 
 pytestmark = pytest.mark.django_db
 
@@ -131,10 +132,11 @@ class TestCreate:
             create(personas.support, owner=personas.rep)
         assert Lead.objects.count() == 0
 
-    def test_system_capture_without_actor(self, personas):
-        lead = lead_create(actor=None, owner=None, name="Web visitor", source_channel="inbound", email="a@b.cn")
+    def test_system_capture_by_the_system_actor(self, personas):
+        system = system_actor()
+        lead = lead_create(actor=system, owner=None, name="Web visitor", source_channel="inbound", email="a@b.cn")
         assert lead.owner is None
-        assert events("leads.lead.created")[0].actor is None
+        assert events("leads.lead.created")[0].actor == system
 
 
 class TestUpdate:

@@ -217,7 +217,9 @@ def test_contact_patch(personas, api_for, rep_contact, persona):
     response = api_for(getattr(personas, persona)).patch(
         f"/contacts/{rep_contact.pk}", {"hobbies": "钓鱼", "birthday": "1970-01-31"}
     )
-    assert response.status_code == _expected(persona, write=True)
+    # field-level protection: the assistant may edit the contact but not its sales archive
+    expected = 403 if persona == "assistant" else _expected(persona, write=True)
+    assert response.status_code == expected
     if response.status_code == 200:
         assert (response.json()["hobbies"], response.json()["birthday"]) == ("钓鱼", "1970-01-31")
         assert contact_state(rep_contact.pk)["name"] == before["name"]
@@ -238,18 +240,20 @@ def test_contact_delete(personas, api_for, rep_contact, persona):
 
 
 def test_contact_create_with_archive(personas, api_for, rep_account):
-    response = api_for(personas.assistant).post(
-        "/contacts/",
-        {
-            "account_id": rep_account.pk,
-            "name": "李静",
-            "buying_role": "decision_maker",
-            "email": "Li.Jing@Example.com",
-            "birthday": "1982-07-15",
-            "education": "清华大学",
-            "family": "两个孩子",
-        },
-    )
+    payload = {
+        "account_id": rep_account.pk,
+        "name": "李静",
+        "buying_role": "decision_maker",
+        "email": "Li.Jing@Example.com",
+        "birthday": "1982-07-15",
+        "education": "清华大学",
+        "family": "两个孩子",
+    }
+    # the assistant may add contacts to the rep's account, but not write their personal data
+    refused = api_for(personas.assistant).post("/contacts/", payload)
+    assert refused.status_code == 403 and set(refused.json()["errors"]) == {"birthday", "education", "family"}
+    assert not Contact.objects.filter(name="李静").exists()
+    response = api_for(personas.rep).post("/contacts/", payload)
     assert response.status_code == 201
     body = response.json()
     assert (body["account_id"], body["account_name"], body["email"], body["birthday"]) == (

@@ -1,0 +1,179 @@
+"""The visibility policy: who may read or write which record, as queryset filters.
+
+Every app's access functions (``accounts_visible_to``, ``get_lead_for_user``…) are built
+from these pieces, so lists, search, the board, detail pages, the API, timelines and
+services all answer the same question the same way. The rules:
+
+- **Ownership scope** (:func:`visible_owner_ids`): a rep sees their own records; a manager
+  those of their team subtree; an assistant those of the reps delegated to them; support
+  reads the records of their team subtree; an administrator and the system actor see all.
+  The same scope decides writing, except that support writes only activities.
+- **Unowned** records (new web leads) are seen and written by managers and administrators.
+- **Sharing** (:class:`~salesflow.users.models.Share`): an account, lead or opportunity
+  shared with a user, or with the team they belong to, is readable by them; a ``write``
+  share also lets them change it (not delete it or give it another owner). Support stays
+  read-only even with a write share.
+- **Access follows the work:** whoever may read a deal, lead or activity may read the
+  account (and so its contacts) that it links to, read-only. Apps above ``parties``
+  register these links with :func:`register_work_link`; the account filter then ORs one
+  ``IN (subquery)`` per link, so it stays one SQL statement.
+
+Everything here returns ``Q`` objects or querysets evaluated as subqueries; the only
+Python-side sets are the owner ids, cached on the user object for the request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Q, QuerySet
+
+from salesflow.users.models import Share, ShareAccess, User
+from salesflow.users.permissions import (
+    can_see_unowned,
+    is_system_actor,
+    visible_owner_ids,
+    writable_owner_ids,
+)
+
+__all__ = [
+    "can_see_unowned",
+    "is_system_actor",
+    "may_assign_owner",
+    "may_manage_shares",
+    "owned_or_shared_q",
+    "register_work_link",
+    "shared_ids",
+    "unrestricted",
+    "visible_owner_ids",
+    "work_links_q",
+    "writable_owner_ids",
+]
+
+
+def unrestricted(user: User) -> bool:
+    """Administrators and the system actor read and write every record."""
+    return visible_owner_ids(user) is None
+
+
+def shared_ids(user: User, model: type[models.Model], *, write: bool = False) -> QuerySet[Share, Any]:
+    """Ids (``object_id``) of the ``model`` rows shared with ``user`` or their team, as a subquery.
+
+    With ``write``, only read-write shares, and none for support (read-only by role).
+    """
+    if not user.is_authenticated or not user.is_active:
+        return Share.objects.none().values("object_id")
+    if write and writable_owner_ids(user) == set():
+        return Share.objects.none().values("object_id")
+    grantee = Q(grantee_user_id=user.pk)
+    if user.team_id is not None:
+        grantee |= Q(grantee_team_id=user.team_id)
+    qs = Share.objects.filter(grantee, content_type=ContentType.objects.get_for_model(model))
+    if write:
+        qs = qs.filter(access=ShareAccess.WRITE)
+    return qs.values("object_id")
+
+
+def owned_or_shared_q(
+    user: User,
+    model: type[models.Model],
+    *,
+    path: str = "",
+    write: bool = False,
+    unowned: bool = False,
+    shareable: bool = True,
+) -> Q | None:
+    """Rows of ``model`` (reached through ``path``, e.g. ``"account"``) in the user's scope.
+
+    ``None`` means every row (no filter). ``unowned`` adds ownerless rows for those who
+    may handle them (managers, administrators).
+    """
+    ids = writable_owner_ids(user) if write else visible_owner_ids(user)
+    if ids is None:
+        return None
+    prefix = f"{path}__" if path else ""
+    cond = Q(**{f"{prefix}owner_id__in": ids})
+    if shareable:
+        cond |= Q(**{f"{path or 'pk'}{'_id' if path else ''}__in": shared_ids(user, model, write=write)})
+    if unowned and can_see_unowned(user) and not (write and ids == set()):
+        # through a nullable link, "no owner" must not match rows that have no link at all
+        cond |= Q(**{f"{prefix}owner__isnull": True, **({f"{path}__isnull": False} if path else {})})
+    return cond
+
+
+@dataclass(frozen=True)
+class WorkLink:
+    """``rows(user)`` are work items the user may read; their ``field`` names a target row."""
+
+    rows: Callable[[User], QuerySet[Any]]
+    field: str
+
+
+_WORK_LINKS: dict[type[models.Model], list[WorkLink]] = {}
+
+
+def register_work_link(target: type[models.Model], rows: Callable[[User], QuerySet[Any]], field: str) -> None:
+    """Declare that who may read ``rows(user)`` may read the ``target`` each row names in ``field``.
+
+    Called from the ``ready()`` of apps above ``parties`` (deals, leads, activities), so
+    the account filter knows them without importing those apps.
+    """
+    links = _WORK_LINKS.setdefault(target, [])
+    links[:] = [link for link in links if link.field != field or link.rows.__qualname__ != rows.__qualname__]
+    links.append(WorkLink(rows=rows, field=field))
+
+
+def work_links_q(user: User, target: type[models.Model]) -> Q:
+    """``pk IN (work items' target ids)`` for every registered link to ``target``."""
+    cond = Q(pk__in=[])
+    for link in _WORK_LINKS.get(target, []):
+        cond |= Q(pk__in=link.rows(user).filter(**{f"{link.field}__isnull": False}).values(link.field))
+    return cond
+
+
+def may_assign_owner(actor: User, owner: User | None) -> bool:
+    """Whether ``actor`` may make ``owner`` the owner of a record (``None``: leave it unowned).
+
+    Owners are active, non-support users in the actor's writable scope; only managers and
+    administrators may leave a record without owner.
+    """
+    from salesflow.users.permissions import assignable_users_for
+
+    if owner is None:
+        return can_see_unowned(actor)
+    return assignable_users_for(actor).filter(pk=owner.pk).exists()
+
+
+def may_manage_shares(actor: User, owner_id: int | None) -> bool:
+    """Sharing is decided by the record's owner, a manager above the owner, or an administrator."""
+    if not actor.is_authenticated or (not actor.is_active and not is_system_actor(actor)):
+        return False
+    if unrestricted(actor):
+        return True
+    if owner_id is None:
+        return False
+    if owner_id == actor.pk:
+        return True
+    from salesflow.users.choices import Role
+
+    ids = writable_owner_ids(actor)
+    return actor.role == Role.MANAGER and ids is not None and owner_id in ids
+
+
+# --- sharing -------------------------------------------------------------------------------
+
+#: kind name used in URLs → shareable model; filled by the apps that own the kinds
+SHAREABLE: dict[str, type[models.Model]] = {}
+
+
+def register_shareable(kind: str, model: type[models.Model]) -> None:
+    """Declare that records of ``model`` (which have an ``owner``) can be shared."""
+    SHAREABLE[kind] = model
+
+
+def shareable_kind(model: type[models.Model]) -> str | None:
+    return next((kind for kind, m in SHAREABLE.items() if m is model), None)
