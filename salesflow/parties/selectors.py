@@ -13,9 +13,9 @@ from django.db.models import Q, QuerySet
 
 from salesflow.core.audit import timeline_for
 from salesflow.core.models import AuditEvent
+from salesflow.core.normalize import normalize_credit_code
 from salesflow.parties.models import Account, Contact
 from salesflow.parties.permissions import accounts_visible_to, can_write_account, contacts_visible_to
-from salesflow.parties.services import normalize_credit_code
 from salesflow.users.models import Territory, User
 from salesflow.users.permissions import visible_owner_ids, writable_owner_ids
 

@@ -14,11 +14,11 @@ from django.utils import timezone
 
 from salesflow.activities.models import Activity
 from salesflow.core.models import AuditEvent
+from salesflow.core.normalize import credit_check_char, credit_code_is_valid
 from salesflow.demo.generate import PASSWORD, USERNAMES, demo_counts
 from salesflow.leads.choices import LeadStatus
 from salesflow.leads.models import Lead
 from salesflow.parties.models import Account, Contact
-from salesflow.parties.services import credit_check_char, credit_code_is_valid
 from salesflow.sales.choices import ForecastCategory, Outcome, StageKind
 from salesflow.sales.models import Competitor, Opportunity, StageChange
 from salesflow.users.choices import Role

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from salesflow.core.errors import Conflict, ValidationFailed
 from salesflow.core.models import AuditEvent
+from salesflow.core.normalize import credit_code_is_valid, normalize_credit_code
 from salesflow.parties.models import Account, Contact
 from salesflow.parties.services import (
     account_create,
@@ -17,8 +18,6 @@ from salesflow.parties.services import (
     contact_create,
     contact_delete,
     contact_update,
-    credit_code_is_valid,
-    normalize_credit_code,
 )
 from salesflow.parties.tests.conftest import account_state, contact_state, make_activity, make_opportunity
 from salesflow.parties.tests.factories import make_account, make_contact, valid_credit_code
