@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any, TypedDict
+from typing import Any, TypedDict, Unpack
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from salesflow.core.audit import changed_fields, record_event
+from salesflow.core.changes import refuse_unknown_fields
 from salesflow.core.errors import Conflict, Forbidden, ValidationFailed
 from salesflow.core.money import quantize
 from salesflow.core.normalize import (
@@ -262,7 +263,7 @@ def lead_create(
 
 
 @transaction.atomic
-def lead_update(*, actor: User | None, lead: Lead, changes: LeadChanges) -> Lead:
+def lead_update(*, actor: User | None, lead: Lead, **changes: Unpack[LeadChanges]) -> Lead:
     """Change the given fields of ``lead`` with the same normalisation and checks as create.
 
     Only keys of ``LeadChanges`` are accepted; the status is changed only by the workflow
@@ -270,12 +271,7 @@ def lead_update(*, actor: User | None, lead: Lead, changes: LeadChanges) -> Lead
     lead (it is read-only), ``ValidationFailed`` (nothing written) for bad input. Audits
     ``leads.lead.updated`` with the changed fields (no event when nothing changed).
     """
-    unknown = set(changes) - EDITABLE_FIELDS
-    if unknown:
-        raise ValidationFailed(
-            _("The lead could not be saved."),
-            field_errors={key: [_("This field cannot be changed here.")] for key in sorted(unknown)},
-        )
+    refuse_unknown_fields(changes, EDITABLE_FIELDS, _("The lead could not be saved."))
     current = _locked(lead)
     if current.status == LeadStatus.CONVERTED:
         raise Conflict(_("A converted lead can no longer be changed."), code="converted")

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from salesflow.core.audit import changed_fields, record_event
+from salesflow.core.changes import refuse_unknown_fields
 from salesflow.core.errors import Conflict, ValidationFailed
 from salesflow.core.normalize import (
     company_name_key,
@@ -163,12 +164,6 @@ CONTACT_FIELDS: frozenset[str] = frozenset(ContactChanges.__annotations__)
 _UNSTRIPPED = frozenset({"description", "achievements", "notes"})
 
 
-def _check_unknown(changes: Mapping[str, Any], allowed: frozenset[str]) -> None:
-    unknown = set(changes) - allowed
-    if unknown:
-        raise TypeError(f"unexpected fields: {', '.join(sorted(unknown))}")
-
-
 def _clean_text_fields(
     model: type[models.Model], values: dict[str, Any], errors: dict[str, list[str]]
 ) -> dict[str, Any]:
@@ -250,7 +245,7 @@ def account_update(*, actor: User | None, account: Account, **changes: Unpack[Ac
     ``parties.account.updated`` with ``changed_fields`` when something changed; an update
     that changes nothing writes nothing. A new name rewrites ``name_key`` with it.
     """
-    _check_unknown(changes, ACCOUNT_FIELDS)
+    refuse_unknown_fields(changes, ACCOUNT_FIELDS, _("The account could not be saved."))
     errors: dict[str, list[str]] = {}
     values = _clean_text_fields(Account, dict(changes), errors)
     if "name" in values and not values["name"]:
@@ -426,7 +421,7 @@ def contact_update(*, actor: User | None, contact: Contact, **changes: Unpack[Co
     Audits ``parties.contact.updated`` with ``changed_fields`` on the contact's timeline and
     on its account's (both accounts when it moves).
     """
-    _check_unknown(changes, CONTACT_FIELDS)
+    refuse_unknown_fields(changes, CONTACT_FIELDS, _("The contact could not be saved."))
     errors: dict[str, list[str]] = {}
     values = _validate_contact_values(dict(changes), errors)
     new_account: Account | None = values.get("account")

@@ -35,7 +35,7 @@ def test_update_rewrites_the_company_key(personas):
         actor=personas.rep, owner=personas.rep, name="张伟", source_channel="inbound", mobile="13812345678"
     )
     assert Lead.objects.get(pk=lead.pk).company_key == ""
-    lead_update(actor=personas.rep, lead=lead, changes={"company_name": "星云集团股份有限公司"})
+    lead_update(actor=personas.rep, lead=lead, company_name="星云集团股份有限公司")
     assert (lead.company_key, Lead.objects.get(pk=lead.pk).company_key) == ("星云", "星云")
 
 

@@ -145,8 +145,11 @@ def test_account_update_owner_must_be_assignable_by_actor(personas, rep_account)
 
 
 def test_account_update_rejects_unknown_fields(personas, rep_account):
-    with pytest.raises(TypeError):
-        account_update(actor=personas.rep, account=rep_account, created_at=timezone.now())  # type: ignore[call-arg]
+    before = account_state(rep_account.pk)
+    with pytest.raises(ValidationFailed) as exc:
+        account_update(actor=personas.rep, account=rep_account, grade="A", created_at=timezone.now())  # type: ignore[call-arg]
+    assert exc.value.field_errors == {"created_at": ["This field cannot be changed here."]}
+    assert account_state(rep_account.pk) == before
 
 
 # --- account_delete --------------------------------------------------------------------------------
