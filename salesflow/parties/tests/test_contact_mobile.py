@@ -7,6 +7,7 @@ import pytest
 from salesflow.core.errors import ValidationFailed
 from salesflow.core.models import AuditEvent
 from salesflow.parties.models import Contact
+from salesflow.parties.selectors import contact_list
 from salesflow.parties.services import contact_create, contact_update
 from salesflow.parties.tests.conftest import contact_state
 
@@ -80,3 +81,9 @@ def test_api_answers_400_naming_the_mobile(personas, api_for, rep_account, rep_c
     assert response.status_code == 400
     assert response.json()["errors"] == {"mobile": [INVALID]}
     assert contact_state(rep_contact.pk) == before
+
+
+def test_search_finds_the_mobile_however_it_is_typed(personas, rep_account):
+    contact = contact_create(actor=personas.rep, account=rep_account, name="李娜", mobile="13812345678")
+    for typed in ("138 1234", "138-1234-5678", "１３８１２３４"):
+        assert list(contact_list(personas.rep, q=typed)) == [contact]
