@@ -199,10 +199,10 @@ class Loader:
         from django.db import transaction
 
         from salesflow.core.models import AuditEvent, AuditLink
+        from salesflow.core.normalize import company_name_key, credit_check_char
         from salesflow.demo import data
         from salesflow.demo.generate import make_mobile, make_person
         from salesflow.parties.models import Account, Contact
-        from salesflow.parties.services import credit_check_char
 
         rng = self.rng
         total = self.counts["accounts"]
@@ -230,6 +230,7 @@ class Loader:
                 created = self.moment(rng.uniform(0, DAYS))
                 pk = accounts.add(
                     name=name,
+                    name_key=company_name_key(name),
                     credit_code=code,
                     industry=industry,
                     region_id=rng.choice(self.territory_ids),
@@ -392,6 +393,7 @@ class Loader:
     def leads(self) -> None:
         from django.db import transaction
 
+        from salesflow.core.normalize import company_name_key
         from salesflow.demo import data
         from salesflow.demo.generate import make_mobile, make_person
         from salesflow.leads.models import DisqualifyReason, Lead
@@ -434,12 +436,14 @@ class Loader:
                         converted_account_id=self.opp_account[k],
                         converted_at=created + timedelta(days=rng.randint(1, 30)),
                     )
+                company = f"{rng.choice(cities)}{brand}{rng.choice(data.INDUSTRY_WORDS[industry])}有限公司"
                 pk = leads.add(
                     name=person.name,
                     title=rng.choice(data.LEAD_TITLES),
                     mobile=make_mobile(rng) if rng.random() < 0.9 else "",
                     email=person.email("example.com.cn", rng) if rng.random() < 0.5 else "",
-                    company_name=f"{rng.choice(cities)}{brand}{rng.choice(data.INDUSTRY_WORDS[industry])}有限公司",
+                    company_name=company,
+                    company_key=company_name_key(company),
                     industry=industry,
                     region_id=rng.choice(self.territory_ids),
                     source_channel=channel,

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "salesflow.sales",
     "salesflow.leads",
     "salesflow.activities",
+    "salesflow.demo",  # the demo company generator and its `demo` command (no models)
 ]
 
 MIDDLEWARE = [

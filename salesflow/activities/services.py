@@ -20,6 +20,7 @@ from salesflow.activities.choices import ActivityKind
 from salesflow.activities.models import Activity
 from salesflow.activities.permissions import can_write_activity
 from salesflow.core.audit import changed_fields, record_event
+from salesflow.core.changes import refuse_unknown_fields
 from salesflow.core.errors import Forbidden, ValidationFailed
 from salesflow.leads.choices import LeadStatus
 from salesflow.leads.models import Lead
@@ -222,9 +223,7 @@ def activity_update(*, actor: User, activity: Activity, **changes: Unpack[Activi
     if not can_write_activity(actor, activity):
         raise Forbidden(_("You may not change this activity."))
     activity.refresh_from_db(from_queryset=Activity.objects.select_for_update())
-    unknown = set(changes) - set(UPDATABLE_FIELDS)
-    if unknown:
-        raise TypeError(f"activity_update() got unexpected fields: {sorted(unknown)}")
+    refuse_unknown_fields(changes, set(UPDATABLE_FIELDS), _("The activity could not be saved."))
     before: dict[str, Any] = {
         "kind": activity.kind,
         "subject": activity.subject,

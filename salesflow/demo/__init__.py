@@ -1,5 +1,6 @@
 """Demo data: a realistic, deterministic Chinese sales organisation for trying Salesflow.
 
-Not a Django app (it has no models); ``salesflow demo`` (the ``activities`` management
-command) calls :func:`salesflow.demo.generate.generate_demo`.
+An installed app without models, the top layer of the dependency order: ``salesflow demo``
+(its management command) calls :func:`salesflow.demo.generate.generate_demo`, which uses the
+services of every other app.
 """

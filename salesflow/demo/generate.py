@@ -31,18 +31,13 @@ from django.utils import timezone
 from salesflow.activities.models import Activity
 from salesflow.core.audit import in_every_language, record_event
 from salesflow.core.models import AuditEvent, AuditLink
+from salesflow.core.normalize import CREDIT_ALPHABET, company_name_key, credit_check_char, credit_code_is_valid
 from salesflow.demo import data
 from salesflow.leads.choices import BantAnswer, LeadStatus
 from salesflow.leads.models import DisqualifyReason, Lead
 from salesflow.parties.choices import Grade, Lifecycle
 from salesflow.parties.models import Account, Contact
-from salesflow.parties.services import (
-    CREDIT_ALPHABET,
-    account_create,
-    contact_create,
-    credit_check_char,
-    credit_code_is_valid,
-)
+from salesflow.parties.services import account_create, contact_create
 from salesflow.sales.choices import ForecastCategory, Outcome, StageKind
 from salesflow.sales.models import Competitor, LostReason, Opportunity, Stage, StageChange
 from salesflow.sales.services import default_pipeline, opportunity_create
@@ -926,6 +921,8 @@ def _write_leads(
             elif code == "no_authority":
                 lead.authority_status = BantAnswer.NO
         leads.append(lead)
+    for lead in leads:  # bulk_create bypasses lead_create, which maintains the key
+        lead.company_key = company_name_key(lead.company_name)[:200]
     out.leads = Lead.objects.bulk_create(leads, batch_size=500)
     for lead in out.leads:
         if lead.owner_id is None:

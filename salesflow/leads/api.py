@@ -6,7 +6,7 @@ services as the web pages; refusals come back in the API's error envelope.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
@@ -123,8 +123,7 @@ def update_lead(request: HttpRequest, lead_id: int, payload: LeadPatch) -> Lead:
         data["owner"] = _owner(actor, data["owner"], current=lead)
     if "region" in data:
         data["region"] = _region(data["region"])
-    changes: LeadChanges = data  # type: ignore[assignment]
-    return lead_update(actor=actor, lead=lead, changes=changes)
+    return lead_update(actor=actor, lead=lead, **cast(LeadChanges, data))
 
 
 @router.delete("/{int:lead_id}", response={204: None}, summary="Delete a lead (not once converted)")

@@ -33,7 +33,8 @@ class Lead(TimestampedModel):
     """A person and company showing interest. ``status`` moves new → contacted → qualified →
     converted (or disqualified); a converted lead points at what it became."""
 
-    # person
+    # person; mobile and email are stored normalised (``normalize_phone`` / ``normalize_email``)
+    # by the services, so they are their own duplicate-detection keys (indexed below).
     name = models.CharField(pgettext_lazy("person", "name"), max_length=100)
     title = models.CharField(_("position"), max_length=100, blank=True)
     mobile = models.CharField(_("mobile"), max_length=40, blank=True)
@@ -42,6 +43,8 @@ class Lead(TimestampedModel):
     wechat = models.CharField(_("WeChat ID"), max_length=64, blank=True)
     # company
     company_name = models.CharField(_("company"), max_length=200, blank=True)
+    # ``company_name_key(company_name)``, written by the services; matches ``Account.name_key``.
+    company_key = models.CharField(_("company key"), max_length=200, blank=True, editable=False)
     credit_code = models.CharField(_("unified social credit code"), max_length=18, blank=True)
     industry = models.CharField(_("industry"), max_length=30, choices=Industry.choices, blank=True)
     region = models.ForeignKey(
@@ -112,8 +115,10 @@ class Lead(TimestampedModel):
             models.Index(fields=["name", "id"], name="lead_name_idx"),
             models.Index(fields=["company_name"], name="lead_company_idx"),
             models.Index(fields=["source_channel"], name="lead_channel_idx"),
+            # duplicate detection: WHERE mobile = %s / email = %s / company_key = %s
             models.Index(fields=["mobile"], name="lead_mobile_idx"),
             models.Index(fields=["email"], name="lead_email_idx"),
+            models.Index(fields=["company_key"], name="lead_company_key_idx"),
         ]
 
     def __str__(self) -> str:

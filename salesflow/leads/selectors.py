@@ -10,10 +10,10 @@ from collections.abc import Sequence
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from salesflow.core.normalize import normalize_credit_code, normalize_phone
 from salesflow.leads.choices import LeadStatus
 from salesflow.leads.models import DisqualifyReason, Lead
 from salesflow.leads.permissions import leads_visible_to
-from salesflow.leads.services import matching_account, normalize_phone
 from salesflow.parties.models import Account
 from salesflow.parties.permissions import (
     accounts_visible_to,
@@ -21,7 +21,6 @@ from salesflow.parties.permissions import (
     can_write_account,
     contacts_visible_to,
 )
-from salesflow.parties.services import normalize_credit_code
 from salesflow.sales.choices import StageKind
 from salesflow.sales.models import Stage
 from salesflow.sales.permissions import opportunities_visible_to
@@ -188,3 +187,11 @@ def lead_detail_links(lead: Lead, user: User | None = None) -> Lead:
     lead.converted_contact = loaded.converted_contact if visible["contact"] else None
     lead.converted_opportunity = loaded.converted_opportunity if visible["opportunity"] else None
     return lead
+
+
+def matching_account(lead: Lead) -> Account | None:
+    """The account (any owner) that has the lead's normalised credit code, if one exists."""
+    code = normalize_credit_code(lead.credit_code)
+    if not code:
+        return None
+    return Account.objects.filter(credit_code=code).select_related("owner").first()

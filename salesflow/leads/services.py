@@ -7,12 +7,10 @@ its audit event in the same transaction, and refuses state changes that no longe
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any, TypedDict
+from typing import Any, TypedDict, Unpack
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -21,76 +19,32 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from salesflow.core.audit import changed_fields, record_event
+from salesflow.core.changes import refuse_unknown_fields
 from salesflow.core.errors import Conflict, Forbidden, ValidationFailed
 from salesflow.core.money import quantize
+from salesflow.core.normalize import (
+    company_name_key,
+    credit_code_is_valid,
+    mobile_error,
+    normalize_credit_code,
+    normalize_email,
+    normalize_phone,
+    phone_error,
+)
 from salesflow.leads.choices import BantAnswer, LeadStatus
 from salesflow.leads.models import DisqualifyReason, Lead
 from salesflow.leads.permissions import can_manage_lead, can_write_lead
+from salesflow.leads.selectors import matching_account
 from salesflow.parties.choices import BuyingRole, Industry, SourceChannel, SubChannel
 from salesflow.parties.models import Account, Contact
 from salesflow.parties.permissions import accounts_visible_to, can_write_account
-from salesflow.parties.services import account_create, contact_create, credit_code_is_valid, normalize_credit_code
+from salesflow.parties.services import account_create, contact_create
 from salesflow.sales.choices import StageKind
 from salesflow.sales.models import Opportunity, Stage
 from salesflow.sales.services import opportunity_create
 from salesflow.users.models import Territory, User
 from salesflow.users.permissions import assignable_users_for, can_see_unowned, writable_owner_ids
 from salesflow.users.services import shares_delete_for
-
-# --- normalisation ---------------------------------------------------------------------------
-
-_PHONE_SEPARATORS = re.compile(r"[\s\-–—().·/]")
-# Mainland mobile numbers, optionally written with the country code (+86, 0086 or 86).
-_CN_MOBILE = re.compile(r"^(?:\+86|0086|86)?(1[3-9]\d{9})$")
-# Something that looks like it was meant to be a Chinese mobile (so it must be a valid one).
-_CN_MOBILE_LIKE = re.compile(r"^(?:\+86|0086|86)?1\d{8,11}$")
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
-_INTERNATIONAL = re.compile(r"^\+[1-9]\d{6,14}$")
-_LANDLINE = re.compile(r"^\+?\d{5,20}$")
-
-
-def normalize_phone(value: str) -> str:
-    """Canonical form of a phone number as typed by people.
-
-    Full-width characters become ASCII; spaces, dashes, dots, slashes and brackets are removed;
-    a mainland mobile number written with a country code (``+86 138-1234-5678``) becomes its
-    eleven digits (``13812345678``). Other numbers keep their digits and a leading ``+``.
-    Idempotent: normalising a normalised number returns it unchanged.
-    """
-    text, previous = value or "", None
-    while text != previous:  # removing separators can create new NFKC compositions
-        previous, text = text, _PHONE_SEPARATORS.sub("", unicodedata.normalize("NFKC", text))
-    match = _CN_MOBILE.match(text)
-    return match.group(1) if match else text
-
-
-def mobile_error(normalised: str) -> str | None:
-    """Why a normalised mobile number is not acceptable (``None`` when it is fine or empty).
-
-    Mainland numbers must be ``1[3-9]`` followed by nine digits; numbers of other countries
-    are accepted in international form (``+44…``).
-    """
-    if not normalised or _MOBILE.match(normalised):
-        return None
-    if _INTERNATIONAL.match(normalised) and not normalised.startswith("+86"):
-        return None
-    return _("Enter a valid mainland mobile number, e.g. 138 1234 5678.")
-
-
-def phone_error(normalised: str) -> str | None:
-    """Why a normalised landline/other phone number is not acceptable (``None`` when fine)."""
-    if not normalised:
-        return None
-    if _CN_MOBILE_LIKE.match(normalised) and not _MOBILE.match(normalised):
-        return _("This looks like a mobile number but is not valid.")
-    if not _LANDLINE.match(normalised):
-        return _("Enter a phone number made of digits, e.g. 021-6888 8888.")
-    return None
-
-
-def normalize_email(value: str) -> str:
-    return (value or "").strip().lower()
-
 
 # --- input checking shared by create and update ----------------------------------------------
 
@@ -139,11 +93,13 @@ _TEXT_FIELDS = (
     "notes",
 )
 EDITABLE_FIELDS = frozenset(LeadChanges.__annotations__)
+COMPANY_KEY_LENGTH = Lead._meta.get_field("company_key").max_length or 200
 _MAX_LENGTHS = {field.name: field.max_length for field in Lead._meta.concrete_fields if field.max_length}
 
 
 def _clean(values: dict[str, Any], errors: dict[str, list[str]]) -> dict[str, Any]:
-    """Normalise ``values`` (a full set of editable fields) and collect messages in ``errors``."""
+    """Normalise ``values`` (a full set of editable fields), add the derived ``company_key``
+    and collect messages in ``errors``."""
     out = dict(values)
     for key in _TEXT_FIELDS:
         out[key] = (out.get(key) or "").strip()
@@ -151,6 +107,7 @@ def _clean(values: dict[str, Any], errors: dict[str, list[str]]) -> dict[str, An
     out["phone"] = normalize_phone(out["phone"])
     out["email"] = normalize_email(out["email"])
     out["credit_code"] = normalize_credit_code(out["credit_code"])
+    out["company_key"] = company_name_key(out["company_name"])[:COMPANY_KEY_LENGTH]
 
     def add(field: str, message: str) -> None:
         errors.setdefault(field, []).append(message)
@@ -315,7 +272,7 @@ def lead_create(
 
 
 @transaction.atomic
-def lead_update(*, actor: User, lead: Lead, changes: LeadChanges) -> Lead:
+def lead_update(*, actor: User, lead: Lead, **changes: Unpack[LeadChanges]) -> Lead:
     """Change the given fields of ``lead`` with the same normalisation and checks as create.
 
     Only keys of ``LeadChanges`` are accepted; the status is changed only by the workflow
@@ -326,12 +283,7 @@ def lead_update(*, actor: User, lead: Lead, changes: LeadChanges) -> Lead:
     when nothing changed).
     """
     _require_write(actor, lead)
-    unknown = set(changes) - EDITABLE_FIELDS
-    if unknown:
-        raise ValidationFailed(
-            _("The lead could not be saved."),
-            field_errors={key: [_("This field cannot be changed here.")] for key in sorted(unknown)},
-        )
+    refuse_unknown_fields(changes, EDITABLE_FIELDS, _("The lead could not be saved."))
     current = _locked(lead)
     if current.status == LeadStatus.CONVERTED:
         raise Conflict(_("A converted lead can no longer be changed."), code="converted")
@@ -566,14 +518,6 @@ def default_opportunity_name(lead: Lead, account_name: str = "") -> str:
         need = need[:79].rstrip() + "…"
     name = f"{company} – {need}" if need else company
     return name[:200]
-
-
-def matching_account(lead: Lead) -> Account | None:
-    """The account (any owner) that has the lead's normalised credit code, if one exists."""
-    code = normalize_credit_code(lead.credit_code)
-    if not code:
-        return None
-    return Account.objects.filter(credit_code=code).select_related("owner").first()
 
 
 def _find_existing_contact(account: Account, lead: Lead) -> Contact | None:

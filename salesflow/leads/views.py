@@ -6,7 +6,7 @@ a ``Forbidden`` from an access function or service becomes HTTP 403.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -38,6 +38,7 @@ from salesflow.leads.selectors import (
     matching_account_for,
 )
 from salesflow.leads.services import (
+    LeadChanges,
     lead_convert,
     lead_create,
     lead_delete,
@@ -187,7 +188,7 @@ def lead_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     form = LeadForm(request.POST or None, user=user, lead=lead)
     if request.method == "POST" and form.is_valid():
         try:
-            lead_update(actor=user, lead=lead, changes=form.service_values())  # type: ignore[arg-type]
+            lead_update(actor=user, lead=lead, **cast(LeadChanges, form.service_values()))
         except Conflict as exc:
             messages.error(request, str(exc.message))
             return redirect(_detail_url(lead))

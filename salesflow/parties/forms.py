@@ -141,7 +141,7 @@ class ContactForm(forms.Form):
     title = _model_field(Contact, "title")
     department = _model_field(Contact, "department")
     buying_role = _model_field(Contact, "buying_role")
-    mobile = _model_field(Contact, "mobile")
+    mobile = _model_field(Contact, "mobile", help_text=_("e.g. 138 1234 5678; +86 and separators are removed."))
     phone = _model_field(Contact, "phone")
     email = _model_field(Contact, "email")
     wechat = _model_field(Contact, "wechat")

@@ -33,6 +33,8 @@ class Account(TimestampedModel):
     website = models.CharField(_("website"), max_length=200, blank=True)
     address = models.CharField(_("address"), max_length=300, blank=True)
     description = models.TextField(_("description"), blank=True)
+    # ``company_name_key(name)``, written by the services; duplicate detection matches on it.
+    name_key = models.CharField(_("name key"), max_length=200, blank=True, editable=False)
 
     class Meta:
         ordering = ["name", "id"]
@@ -54,6 +56,8 @@ class Account(TimestampedModel):
             models.Index(fields=["lifecycle"], name="account_lifecycle_idx"),
             models.Index(fields=["grade"], name="account_grade_idx"),
             models.Index(fields=["industry"], name="account_industry_idx"),
+            # duplicate detection: WHERE name_key = %s (accounts and leads by company name)
+            models.Index(fields=["name_key"], name="account_name_key_idx"),
         ]
 
     def __str__(self) -> str:
@@ -73,6 +77,8 @@ class Contact(TimestampedModel):
     buying_role = models.CharField(
         _("buying role"), max_length=20, choices=BuyingRole.choices, default=BuyingRole.OTHER
     )
+    # Stored normalised (``normalize_phone`` / ``normalize_email``) by the services, so the
+    # fields are their own duplicate-detection keys (indexed below), as on ``Lead``.
     mobile = models.CharField(_("mobile"), max_length=40, blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     email = models.EmailField(_("email"), blank=True)
@@ -96,6 +102,7 @@ class Contact(TimestampedModel):
             models.Index(fields=["account", "name"], name="contact_account_name_idx"),
             # list sort by name
             models.Index(fields=["name", "id"], name="contact_name_idx"),
+            # duplicate detection and lead conversion: WHERE email = %s / WHERE mobile = %s
             models.Index(fields=["email"], name="contact_email_idx"),
             models.Index(fields=["mobile"], name="contact_mobile_idx"),
         ]

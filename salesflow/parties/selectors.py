@@ -13,10 +13,10 @@ from django.db.models import Q, QuerySet
 
 from salesflow.core.audit import timeline_for
 from salesflow.core.models import AuditEvent
+from salesflow.core.normalize import normalize_credit_code, normalize_phone
 from salesflow.parties import permissions
 from salesflow.parties.models import Account, Contact
 from salesflow.parties.permissions import accounts_visible_to, can_write_account, contacts_visible_to
-from salesflow.parties.services import normalize_credit_code
 from salesflow.users.models import Territory, User
 from salesflow.users.permissions import visible_owner_ids
 
@@ -173,8 +173,8 @@ def contact_list(
 ) -> QuerySet[Contact]:
     """Contacts of visible accounts matching the filters, with account and owner loaded.
 
-    ``q`` matches the name (contains), email (prefix, case-insensitive), mobile or phone
-    (prefix) or WeChat id (exact).
+    ``q`` matches the name (contains), email (prefix, case-insensitive), mobile (prefix,
+    compared normalised as it is stored), phone (prefix) or WeChat id (exact).
     """
     qs = contacts_visible_to(user).select_related("account", "account__owner")
     q = q.strip()
@@ -182,7 +182,7 @@ def contact_list(
         qs = qs.filter(
             Q(name__icontains=q)
             | Q(email__startswith=q.lower())
-            | Q(mobile__startswith=q)
+            | Q(mobile__startswith=normalize_phone(q) or q)
             | Q(phone__startswith=q)
             | Q(wechat=q)
         )

@@ -3,7 +3,6 @@ transaction; on ``ValidationFailed`` nothing has been written."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any, TypedDict, Unpack
@@ -16,7 +15,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from salesflow.core.audit import changed_fields, record_event
+from salesflow.core.changes import refuse_unknown_fields
 from salesflow.core.errors import Conflict, Forbidden, ValidationFailed
+from salesflow.core.normalize import (
+    company_name_key,
+    credit_code_is_valid,
+    mobile_error,
+    normalize_credit_code,
+    normalize_email,
+    normalize_phone,
+)
 from salesflow.parties.choices import BuyingRole, Lifecycle
 from salesflow.parties.models import Account, Contact
 from salesflow.parties.permissions import (
@@ -31,28 +39,7 @@ from salesflow.users.permissions import assignable_users_for, writable_owner_ids
 from salesflow.users.policy import may_assign_owner
 from salesflow.users.services import shares_delete_for
 
-CREDIT_CODE_RE = re.compile(r"^[0-9A-HJ-NP-RTUWXY]{2}\d{6}[0-9A-HJ-NP-RTUWXY]{10}$")
-CREDIT_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_CREDIT_WEIGHTS = [pow(3, i, 31) for i in range(17)]  # 1, 3, 9, 27, 19, 26, …
-
-
-def normalize_credit_code(value: str) -> str:
-    """Upper-case and strip spaces/hyphens from a unified social credit code."""
-    return re.sub(r"[\s\-]", "", value or "").upper()
-
-
-def credit_check_char(body: str) -> str:
-    """The 18th (check) character of a unified social credit code for its 17-character body
-    (GB 32100-2015). Raises ``ValueError`` for characters outside the official alphabet."""
-    total = sum(CREDIT_ALPHABET.index(ch) * w for ch, w in zip(body, _CREDIT_WEIGHTS, strict=True))
-    return CREDIT_ALPHABET[(31 - total % 31) % 31]
-
-
-def credit_code_is_valid(code: str) -> bool:
-    """GB 32100-2015: 18 characters from the official alphabet with a valid check character."""
-    if not CREDIT_CODE_RE.match(code):
-        return False
-    return credit_check_char(code[:17]) == code[17]
+NAME_KEY_LENGTH = Account._meta.get_field("name_key").max_length or 200
 
 
 def validate_credit_code(code: str, *, exclude_pk: int | None = None) -> list[str]:
@@ -89,9 +76,12 @@ def account_create(
 ) -> Account:
     """Create an account owned by ``owner``.
 
+    Stores ``name_key`` (``company_name_key(name)``) for duplicate detection.
     Raises ``Forbidden`` when ``actor`` may not create records (support, inactive users),
     ``ValidationFailed`` (nothing written) for a blank name, an invalid or duplicate credit
-    code, or an owner ``actor`` may not assign. Audits ``parties.account.created``.
+    code (also when a concurrent transaction inserts the same credit code between the check
+    and the insert: the unique constraint decides), or an owner ``actor`` may not assign.
+    Audits ``parties.account.created``.
     """
     if writable_owner_ids(actor) == set():
         raise Forbidden(_("You may not create accounts."))
@@ -107,8 +97,9 @@ def account_create(
         errors["credit_code"] = code_errors
     if errors:
         raise ValidationFailed(_("The account could not be saved."), field_errors=errors)
-    account = Account.objects.create(
+    fields = dict(
         name=name,
+        name_key=company_name_key(name)[:NAME_KEY_LENGTH],
         credit_code=code,
         industry=industry,
         region=region,
@@ -122,6 +113,16 @@ def account_create(
         address=address.strip(),
         description=description,
     )
+    try:
+        # A savepoint, so the transaction stays usable when the unique constraint fires.
+        with transaction.atomic():
+            account = Account.objects.create(**fields)
+    except IntegrityError:
+        # Another transaction took the credit code between our check and the insert.
+        raise ValidationFailed(
+            _("The account could not be saved."),
+            field_errors={"credit_code": [_("Another account already has this credit code.")]},
+        ) from None
     record_event(actor=actor, verb="parties.account.created", target=account, data={"owner": owner.pk})
     return account
 
@@ -173,12 +174,6 @@ ACCOUNT_FIELDS: frozenset[str] = frozenset(AccountChanges.__annotations__)
 CONTACT_FIELDS: frozenset[str] = frozenset(ContactChanges.__annotations__)
 # Free-text fields whose surrounding whitespace is meaningful (multi-line notes) are not stripped.
 _UNSTRIPPED = frozenset({"description", "achievements", "notes"})
-
-
-def _check_unknown(changes: Mapping[str, Any], allowed: frozenset[str]) -> None:
-    unknown = set(changes) - allowed
-    if unknown:
-        raise TypeError(f"unexpected fields: {', '.join(sorted(unknown))}")
 
 
 def _clean_text_fields(
@@ -262,9 +257,9 @@ def account_update(*, actor: User, account: Account, **changes: Unpack[AccountCh
     read-write share does not allow that); ``ValidationFailed`` with field errors before
     writing anything. Audits
     ``parties.account.updated`` with ``changed_fields`` when something changed; an update
-    that changes nothing writes nothing.
+    that changes nothing writes nothing. A new name rewrites ``name_key`` with it.
     """
-    _check_unknown(changes, ACCOUNT_FIELDS)
+    refuse_unknown_fields(changes, ACCOUNT_FIELDS, _("The account could not be saved."))
     if not can_write_account(actor, account):
         raise Forbidden(_("You may not change this account."))
     errors: dict[str, list[str]] = {}
@@ -295,12 +290,18 @@ def account_update(*, actor: User, account: Account, **changes: Unpack[AccountCh
         return account
     for key in diff:
         setattr(account, key, values[key])
+    derived = []
+    old_key = account.name_key
+    if "name" in diff:
+        account.name_key = company_name_key(account.name)[:NAME_KEY_LENGTH]
+        derived.append("name_key")
     try:
         with transaction.atomic():
-            account.save(update_fields=[*diff, "updated_at"])
+            account.save(update_fields=[*diff, *derived, "updated_at"])
     except IntegrityError:
         # another transaction took the credit code between our check and the write
         _restore(account, before, diff)
+        account.name_key = old_key
         raise ValidationFailed(
             _("The account could not be saved."),
             field_errors={"credit_code": [_("Another account already has this credit code.")]},
@@ -365,8 +366,13 @@ def _validate_contact_values(values: dict[str, Any], errors: dict[str, list[str]
         errors.setdefault("name", []).append(_("This field is required."))
     if "buying_role" in values and not values["buying_role"]:
         errors.setdefault("buying_role", []).append(_("This field is required."))
+    if "mobile" in values:
+        values["mobile"] = normalize_phone(values["mobile"])
+        if message := mobile_error(values["mobile"]):
+            errors.setdefault("mobile", []).append(message)
+    if "email" in values:
+        values["email"] = normalize_email(values["email"])
     if values.get("email"):
-        values["email"] = values["email"].lower()
         try:
             validate_email(values["email"])
         except DjangoValidationError:
@@ -401,11 +407,12 @@ def contact_create(
 ) -> Contact:
     """Create a contact at ``account`` with every field, the sales archive included.
 
-    Validates everything first (blank name, lengths, choices, email, a birthday in the
-    future; with an ``actor``, ``account`` must be writable by them) and raises
-    ``ValidationFailed`` before writing anything; ``Forbidden`` when ``actor`` fills in the
-    sales archive of a contact whose archive they may not read. Audits
-    ``parties.contact.created`` on the contact's and the account's timelines.
+    The mobile is stored normalised (``normalize_phone``) and must pass ``mobile_error``
+    like a lead's; the email is stored lower-cased. Validates everything first (blank name,
+    lengths, choices, mobile, email, a birthday in the future; ``account`` must be writable
+    by ``actor``) and raises ``ValidationFailed`` before writing anything; ``Forbidden`` when
+    ``actor`` fills in the sales archive of a contact whose archive they may not read.
+    Audits ``parties.contact.created`` on the contact's and the account's timelines.
     """
     errors: dict[str, list[str]] = {}
     if not can_write_account(actor, account):
@@ -443,8 +450,8 @@ def contact_create(
 def contact_update(*, actor: User, contact: Contact, **changes: Unpack[ContactChanges]) -> Contact:
     """Change the given fields of ``contact`` (absent fields stay), the sales archive included.
 
-    Raises ``ValidationFailed`` (nothing written) for a blank name, invalid email, choice or
-    length, or a birthday in the future. Moving the contact to another ``account`` requires
+    Raises ``ValidationFailed`` (nothing written) for a blank name, invalid mobile, email,
+    choice or length, or a birthday in the future. Moving the contact to another ``account`` requires
     that account to be writable by ``actor``, and is refused while the contact is on deals
     of its current account (the deal's decision-maker map would point at a stranger).
     Audits ``parties.contact.updated`` with ``changed_fields`` on the contact's timeline and
@@ -453,7 +460,7 @@ def contact_update(*, actor: User, contact: Contact, **changes: Unpack[ContactCh
     the contact (its account is not writable by them) or sends archive fields they may not
     read (``can_read_personal_data``).
     """
-    _check_unknown(changes, CONTACT_FIELDS)
+    refuse_unknown_fields(changes, CONTACT_FIELDS, _("The contact could not be saved."))
     if not can_write_contact(actor, contact):
         raise Forbidden(_("You may not change this contact."))
     _check_archive_right(actor, contact, changes)

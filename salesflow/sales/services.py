@@ -13,7 +13,7 @@ import enum
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, TypedDict, Unpack
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db import transaction
@@ -22,6 +22,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from salesflow.core.audit import changed_fields, in_every_language, record_event
+from salesflow.core.changes import refuse_unknown_fields
 from salesflow.core.errors import Conflict, Forbidden, ValidationFailed
 from salesflow.core.money import currency_choices, default_currency, quantize
 from salesflow.parties.choices import BuyingRole
@@ -42,6 +43,26 @@ from salesflow.users.models import User
 from salesflow.users.permissions import assignable_users_for
 from salesflow.users.policy import may_assign_owner
 from salesflow.users.services import shares_delete_for
+
+
+class OpportunityChanges(TypedDict, total=False):
+    """The fields ``opportunity_update`` may change; absent keys keep their values."""
+
+    name: str
+    amount: Decimal | int | str
+    currency: str
+    expected_close_date: date | None
+    next_step: str
+    next_step_date: date | None
+    description: str
+    owner: User
+    probability: int
+    forecast_category: str
+    contacts: Sequence[tuple[Contact, str]]
+    competitors: Iterable[Competitor]
+
+
+OPPORTUNITY_FIELDS: frozenset[str] = frozenset(OpportunityChanges.__annotations__)
 
 
 class _Unset(enum.Enum):
@@ -244,18 +265,7 @@ def opportunity_update(
     *,
     actor: User,
     opportunity: Opportunity,
-    name: str | _Unset = UNSET,
-    amount: Decimal | int | str | _Unset = UNSET,
-    currency: str | _Unset = UNSET,
-    expected_close_date: date | _Unset | None = UNSET,
-    next_step: str | _Unset = UNSET,
-    next_step_date: date | _Unset | None = UNSET,
-    description: str | _Unset = UNSET,
-    owner: User | _Unset = UNSET,
-    probability: int | _Unset = UNSET,
-    forecast_category: str | _Unset = UNSET,
-    contacts: Sequence[tuple[Contact, str]] | _Unset = UNSET,
-    competitors: Iterable[Competitor] | _Unset = UNSET,
+    **changes: Unpack[OpportunityChanges],
 ) -> Opportunity:
     """Change the given fields of ``opportunity``; fields left out keep their values.
 
@@ -269,13 +279,27 @@ def opportunity_update(
     Raises ``ValidationFailed`` (nothing written) for a blank or too long name, a
     negative or malformed amount, an unknown currency, a probability outside 0–100, an
     unknown forecast category, an owner outside ``assignable_users_for(actor)``, or
-    contacts of another account / with an unknown role / listed twice. Audits
+    contacts of another account / with an unknown role / listed twice, or a key that is not
+    one of ``OpportunityChanges``. Audits
     ``sales.opportunity.updated`` with ``changed_fields`` (``{field: [old, new]}``);
     an update that changes nothing writes nothing. Raises ``Forbidden`` when ``actor`` may
     not change the deal, or gives it another owner without holding it through ownership
     scope (a read-write share does not allow that).
     """
     _require_write(actor, opportunity)
+    refuse_unknown_fields(changes, OPPORTUNITY_FIELDS, _("The opportunity could not be saved."))
+    name = changes.get("name", UNSET)
+    amount = changes.get("amount", UNSET)
+    currency = changes.get("currency", UNSET)
+    expected_close_date = changes.get("expected_close_date", UNSET)
+    next_step = changes.get("next_step", UNSET)
+    next_step_date = changes.get("next_step_date", UNSET)
+    description = changes.get("description", UNSET)
+    owner = changes.get("owner", UNSET)
+    probability = changes.get("probability", UNSET)
+    forecast_category = changes.get("forecast_category", UNSET)
+    contacts = changes.get("contacts", UNSET)
+    competitors = changes.get("competitors", UNSET)
     errors: dict[str, list[str]] = {}
     new: dict[str, Any] = {}
     if not isinstance(name, _Unset):
@@ -333,13 +357,13 @@ def opportunity_update(
         raise ValidationFailed(_("The opportunity could not be saved."), field_errors=errors)
 
     before = {key: getattr(opportunity, key) for key in new}
-    changes = changed_fields(before, new)
-    if changes:
+    diff = changed_fields(before, new)
+    if diff:
         for key, value in new.items():
             setattr(opportunity, key, value)
         if not isinstance(owner, _Unset):
             opportunity.owner = owner
-        opportunity.save(update_fields=[*changes, "updated_at"])
+        opportunity.save(update_fields=[*diff, "updated_at"])
     if not isinstance(contacts, _Unset):
         old_map = sorted(opportunity.contact_roles.values_list("contact_id", "role"))
         new_map = sorted((c.pk, role) for c, role in contacts)
@@ -348,21 +372,21 @@ def opportunity_update(
             OpportunityContact.objects.bulk_create(
                 [OpportunityContact(opportunity=opportunity, contact=c, role=role) for c, role in contacts]
             )
-            changes["contacts"] = [[list(x) for x in old_map], [list(x) for x in new_map]]
+            diff["contacts"] = [[list(x) for x in old_map], [list(x) for x in new_map]]
     if not isinstance(competitors, _Unset):
         old_ids = sorted(opportunity.competitors.values_list("pk", flat=True))
         new_ids = sorted({c.pk for c in competitors})
         if old_ids != new_ids:
             opportunity.competitors.set(competitors)
-            changes["competitors"] = [old_ids, new_ids]
-    if changes:
-        if "owner_id" in changes:
-            changes["owner"] = changes.pop("owner_id")
+            diff["competitors"] = [old_ids, new_ids]
+    if diff:
+        if "owner_id" in diff:
+            diff["owner"] = diff.pop("owner_id")
         record_event(
             actor=actor,
             verb="sales.opportunity.updated",
             target=opportunity,
-            data={"changed_fields": changes, "summary": in_every_language(lambda: _changed_summary(changes))},
+            data={"changed_fields": diff, "summary": in_every_language(lambda: _changed_summary(diff))},
             related=[opportunity.account],
         )
     return opportunity

@@ -122,7 +122,7 @@ CALLS: dict[str, Callable[[User, Records], object]] = {
     ),
     "opportunity_reopen": lambda a, r: opportunity_reopen(actor=a, opportunity=r.lost_deal),
     "opportunity_delete": lambda a, r: opportunity_delete(actor=a, opportunity=r.deal),
-    "lead_update": lambda a, r: lead_update(actor=a, lead=r.lead, changes={"title": "总监"}),
+    "lead_update": lambda a, r: lead_update(actor=a, lead=r.lead, title="总监"),
     "lead_delete": lambda a, r: lead_delete(actor=a, lead=r.lead),
     "lead_qualify": lambda a, r: lead_qualify(
         actor=a,
@@ -180,7 +180,7 @@ def test_owner_outside_the_scope_is_refused(personas, recs, persona: str, owner:
     updates: dict[str, Callable[[], object]] = {
         "account": lambda: account_update(actor=actor, account=recs.account, owner=new_owner),
         "opportunity": lambda: opportunity_update(actor=actor, opportunity=recs.deal, owner=new_owner),
-        "lead": lambda: lead_update(actor=actor, lead=recs.lead, changes={"owner": new_owner}),
+        "lead": lambda: lead_update(actor=actor, lead=recs.lead, owner=new_owner),
         "activity": lambda: activity_update(actor=actor, activity=recs.activity, owner=new_owner),
     }
     for call in (creates[kind], updates[kind]):

@@ -239,6 +239,16 @@ def test_update_validates_like_create_and_writes_nothing(personas):
     assert not AuditEvent.objects.exists()
 
 
+def test_update_refuses_fields_it_does_not_change(personas):
+    """The partial-update convention: unknown keys are a field error, nothing is written."""
+    activity = make_activity(personas.rep, subject="电话")
+    with translation.override("en"), pytest.raises(ValidationFailed) as exc:
+        activity_update(actor=personas.rep, activity=activity, subject="新", account=None)  # type: ignore[call-arg]
+    assert exc.value.field_errors == {"account": ["This field cannot be changed here."]}
+    assert Activity.objects.get(pk=activity.pk).subject == "电话"
+    assert not AuditEvent.objects.exists()
+
+
 def test_manager_may_reassign_and_support_may_edit_own(personas):
     activity = make_activity(personas.rep)
     activity_update(actor=personas.manager, activity=activity, owner=personas.teammate)

@@ -142,7 +142,7 @@ class TestCreate:
 class TestUpdate:
     def test_changes_fields_and_audits_the_diff(self, personas):
         lead = create(personas.rep)
-        lead_update(actor=personas.rep, lead=lead, changes={"mobile": "139 1234 5678", "email": "A@B.CN"})
+        lead_update(actor=personas.rep, lead=lead, mobile="139 1234 5678", email="A@B.CN")
         lead.refresh_from_db()
         assert (lead.mobile, lead.email) == ("13912345678", "a@b.cn")
         [event] = events("leads.lead.updated")
@@ -150,13 +150,13 @@ class TestUpdate:
 
     def test_no_change_no_event(self, personas):
         lead = create(personas.rep)
-        lead_update(actor=personas.rep, lead=lead, changes={"mobile": "138 1234 5678"})
+        lead_update(actor=personas.rep, lead=lead, mobile="138 1234 5678")
         assert events("leads.lead.updated") == []
 
     def test_invalid_update_writes_nothing(self, personas):
         lead = create(personas.rep, email="a@b.cn")
         with pytest.raises(ValidationFailed) as exc:
-            lead_update(actor=personas.rep, lead=lead, changes={"mobile": "", "email": "", "name": "新名字"})
+            lead_update(actor=personas.rep, lead=lead, mobile="", email="", name="新名字")
         assert "mobile" in exc.value.field_errors
         lead.refresh_from_db()
         assert (lead.name, lead.mobile, lead.email) == ("张伟", "13812345678", "a@b.cn")
@@ -164,7 +164,7 @@ class TestUpdate:
     def test_unknown_fields_are_refused(self, personas):
         lead = create(personas.rep)
         with pytest.raises(ValidationFailed) as exc:
-            lead_update(actor=personas.rep, lead=lead, changes={"status": "converted"})  # type: ignore[typeddict-unknown-key]
+            lead_update(actor=personas.rep, lead=lead, status="converted")  # type: ignore[call-arg]
         assert "status" in exc.value.field_errors
         lead.refresh_from_db()
         assert lead.status == LeadStatus.NEW
@@ -172,15 +172,15 @@ class TestUpdate:
     def test_reassign_checks_the_new_owner(self, personas):
         lead = create(personas.rep)
         with pytest.raises(ValidationFailed):
-            lead_update(actor=personas.rep, lead=lead, changes={"owner": personas.teammate})
-        lead_update(actor=personas.manager, lead=lead, changes={"owner": personas.teammate})
+            lead_update(actor=personas.rep, lead=lead, owner=personas.teammate)
+        lead_update(actor=personas.manager, lead=lead, owner=personas.teammate)
         lead.refresh_from_db()
         assert lead.owner == personas.teammate
 
     def test_converted_lead_is_read_only(self, personas):
         lead = make_lead(owner=personas.rep, status=LeadStatus.CONVERTED)
         with pytest.raises(Conflict):
-            lead_update(actor=personas.rep, lead=lead, changes={"name": "改名"})
+            lead_update(actor=personas.rep, lead=lead, name="改名")
         lead.refresh_from_db()
         assert lead.name != "改名"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from salesflow.core.normalize import credit_check_char, credit_code_is_valid
 from salesflow.parties.models import Account, Contact
-from salesflow.parties.services import credit_check_char, credit_code_is_valid
 from salesflow.users.models import User
 
 _serial = itertools.count(1)

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from salesflow.core.errors import Conflict, ValidationFailed
 from salesflow.core.models import AuditEvent
+from salesflow.core.normalize import credit_code_is_valid, normalize_credit_code
 from salesflow.parties.models import Account, Contact
 from salesflow.parties.services import (
     account_create,
@@ -17,8 +18,6 @@ from salesflow.parties.services import (
     contact_create,
     contact_delete,
     contact_update,
-    credit_code_is_valid,
-    normalize_credit_code,
 )
 from salesflow.parties.tests.conftest import account_state, contact_state, make_activity, make_opportunity
 from salesflow.parties.tests.factories import make_account, make_contact, valid_credit_code
@@ -146,8 +145,11 @@ def test_account_update_owner_must_be_assignable_by_actor(personas, rep_account)
 
 
 def test_account_update_rejects_unknown_fields(personas, rep_account):
-    with pytest.raises(TypeError):
-        account_update(actor=personas.rep, account=rep_account, created_at=timezone.now())  # type: ignore[call-arg]
+    before = account_state(rep_account.pk)
+    with pytest.raises(ValidationFailed) as exc:
+        account_update(actor=personas.rep, account=rep_account, grade="A", created_at=timezone.now())  # type: ignore[call-arg]
+    assert exc.value.field_errors == {"created_at": ["This field cannot be changed here."]}
+    assert account_state(rep_account.pk) == before
 
 
 # --- account_delete --------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from salesflow.core.audit import timeline_for
 from salesflow.core.errors import Conflict, ValidationFailed
@@ -407,6 +407,17 @@ def test_update_rejects_bad_input_and_writes_nothing(personas, kwargs, field):
     assert list(exc.value.field_errors) == [field]
     opp.refresh_from_db()
     assert (opp.name, opp.amount, opp.next_step, opp.probability) == ("原名", Decimal("100.00"), "", 10)
+    assert verbs(opp) == ["sales.opportunity.created"]
+
+
+def test_update_refuses_fields_it_does_not_change(personas):
+    """The partial-update convention: unknown keys are a field error, nothing is written."""
+    opp = make_opportunity(personas.rep, name="原名", amount="100")
+    with translation.override("en"), pytest.raises(ValidationFailed) as exc:
+        opportunity_update(actor=personas.rep, opportunity=opp, name="新名", stage=None)  # type: ignore[call-arg]
+    assert exc.value.field_errors == {"stage": ["This field cannot be changed here."]}
+    opp.refresh_from_db()
+    assert opp.name == "原名"
     assert verbs(opp) == ["sales.opportunity.created"]
 
 

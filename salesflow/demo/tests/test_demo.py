@@ -14,11 +14,11 @@ from django.utils import timezone
 
 from salesflow.activities.models import Activity
 from salesflow.core.models import AuditEvent
+from salesflow.core.normalize import company_name_key, credit_check_char, credit_code_is_valid, normalize_phone
 from salesflow.demo.generate import PASSWORD, USERNAMES, demo_counts
 from salesflow.leads.choices import LeadStatus
 from salesflow.leads.models import Lead
 from salesflow.parties.models import Account, Contact
-from salesflow.parties.services import credit_check_char, credit_code_is_valid
 from salesflow.sales.choices import ForecastCategory, Outcome, StageKind
 from salesflow.sales.models import Competitor, Opportunity, StageChange
 from salesflow.users.choices import Role
@@ -107,6 +107,10 @@ def test_demo_builds_a_consistent_organisation_once() -> None:
     assert not Account.objects.filter(region__isnull=True).exists()
     assert set(Account.objects.values_list("owner__username", flat=True)) == set(reps)
     assert all(c.endswith("有限公司") for c in Account.objects.values_list("name", flat=True))
+    # duplicate-detection keys are maintained for generated rows too
+    assert all(k == company_name_key(n) for n, k in Account.objects.values_list("name", "name_key"))
+    assert all(k == company_name_key(n) for n, k in Lead.objects.values_list("company_name", "company_key"))
+    assert all(m == normalize_phone(m) for m in Contact.objects.values_list("mobile", flat=True))
     contact_counts: dict[int, int] = defaultdict(int)
     for account_id in Contact.objects.values_list("account_id", flat=True):
         contact_counts[account_id] += 1
