@@ -25,6 +25,7 @@ from salesflow.parties.permissions import get_account_for_user, get_contact_for_
 from salesflow.sales.models import Competitor, LostReason, Opportunity, Stage, StageChange
 from salesflow.sales.permissions import get_opportunity_for_user
 from salesflow.sales.schemas import (
+    ChangePipelineIn,
     CloseIn,
     CompetitorOut,
     CompetitorRef,
@@ -55,6 +56,7 @@ from salesflow.sales.selectors import (
 )
 from salesflow.sales.services import (
     default_pipeline,
+    opportunity_change_pipeline,
     opportunity_close,
     opportunity_create,
     opportunity_delete,
@@ -391,6 +393,22 @@ def reopen_opportunity(request: HttpRequest, opportunity_id: int, payload: Reope
         if stage is None:
             raise _invalid("stage", _("Unknown stage."))
     opportunity_reopen(actor=user, opportunity=opp, stage=stage)
+    return _fetch(user, opp.pk)
+
+
+@router.post(
+    "/{int:opportunity_id}/change-pipeline", response=OpportunityOut, summary="Move to another pipeline and stage"
+)
+def change_pipeline(request: HttpRequest, opportunity_id: int, payload: ChangePipelineIn) -> OpportunityOut:
+    user = _user(request)
+    opp = get_opportunity_for_user(user, opportunity_id, write=True)
+    pipeline = pipeline_by_ref(payload.pipeline)
+    if pipeline is None:
+        raise _invalid("pipeline", _("Unknown pipeline."))
+    stage = stage_in_pipeline(pipeline.pk, payload.stage)
+    if stage is None:
+        raise _invalid("stage", _("Unknown stage."))
+    opportunity_change_pipeline(actor=user, opportunity=opp, pipeline=pipeline, stage=stage)
     return _fetch(user, opp.pk)
 
 

@@ -151,6 +151,13 @@ class CloseIn(Schema):
     resume_date: date | None = Field(None, description="Required when paused; must be in the future")
 
 
+class ChangePipelineIn(Schema):
+    pipeline: int | str = Field(..., description="Target pipeline id or code (active, not the current one)")
+    stage: int | str = Field(
+        ..., description="Stage id or code of the target pipeline (open for open deals, the won/lost stage otherwise)"
+    )
+
+
 class ReopenIn(Schema):
     stage: int | str | None = Field(None, description="Open stage id or code (default: the last open stage)")
 
