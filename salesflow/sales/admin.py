@@ -22,6 +22,7 @@ from salesflow.sales.config_services import (
     pipeline_create,
     pipeline_delete,
     pipeline_update,
+    pipeline_update_errors,
     stage_create,
     stage_delete,
     stage_reorder,
@@ -44,7 +45,7 @@ class StageInlineFormSet(BaseInlineFormSet[Stage, Pipeline, forms.ModelForm[Stag
     def clean(self) -> None:
         super().clean()
         for form in self.forms:
-            if not form.has_changed() or form.instance.pk is None or self._should_delete_form(form):
+            if not form.has_changed() or form.instance.pk is None or form.cleaned_data.get("DELETE"):
                 continue
             values = {f: form.cleaned_data.get(f) for f in form.changed_data if f in ("kind", "is_active")}
             for field, errors in stage_update_errors(form.instance, values).items():
@@ -72,9 +73,36 @@ class StageInline(admin.TabularInline[Stage, Pipeline]):
     ordering = ["position"]
 
 
-class ServiceAdminMixin:
-    """Turn a service's refusal into an error message (the admin's transaction rolls back)."""
+class PipelineAdminForm(forms.ModelForm[Pipeline]):
+    """Shows the default-pipeline refusals next to the checkbox."""
 
+    class Meta:
+        model = Pipeline
+        fields = ["code", "name_zh", "name_en", "is_default", "is_active", "position"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.instance.pk is not None:
+            values = {f: cleaned.get(f) for f in self.changed_data if f in ("is_default", "is_active")}
+            for field, errors in pipeline_update_errors(self.instance, values).items():
+                for error in errors:
+                    self.add_error(field, error)
+        return cleaned
+
+
+def _actor(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+@admin.register(Pipeline)
+class PipelineAdmin(admin.ModelAdmin[Pipeline]):
+    list_display = ["name_zh", "name_en", "code", "is_default", "is_active", "position"]
+    inlines = [StageInline]
+
+    form = PipelineAdminForm
+
+    # A refusal the form did not catch becomes an error message; the admin's
+    # transaction rolls back, so nothing is saved.
     def changeform_view(
         self,
         request: HttpRequest,
@@ -83,7 +111,7 @@ class ServiceAdminMixin:
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         try:
-            return super().changeform_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
+            return super().changeform_view(request, object_id, form_url, extra_context)
         except ServiceError as exc:
             messages.error(request, _error_text(exc))
             return HttpResponseRedirect(request.get_full_path())
@@ -92,27 +120,17 @@ class ServiceAdminMixin:
         self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         try:
-            return super().delete_view(request, object_id, extra_context)  # type: ignore[misc]
+            return super().delete_view(request, object_id, extra_context)
         except ServiceError as exc:
             messages.error(request, _error_text(exc))
             return HttpResponseRedirect(request.get_full_path())
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         try:
-            return super().changelist_view(request, extra_context)  # type: ignore[misc]
+            return super().changelist_view(request, extra_context)
         except ServiceError as exc:
             messages.error(request, _error_text(exc))
             return HttpResponseRedirect(request.get_full_path())
-
-
-def _actor(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
-
-
-@admin.register(Pipeline)
-class PipelineAdmin(ServiceAdminMixin, admin.ModelAdmin[Pipeline]):
-    list_display = ["name_zh", "name_en", "code", "is_default", "is_active", "position"]
-    inlines = [StageInline]
 
     def save_model(self, request: HttpRequest, obj: Pipeline, form: forms.ModelForm[Pipeline], change: bool) -> None:
         if change:

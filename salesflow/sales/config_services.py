@@ -126,6 +126,22 @@ def pipeline_create(
     return pipeline
 
 
+def pipeline_update_errors(pipeline: Pipeline, values: dict[str, Any]) -> dict[str, list[str]]:
+    """The refusals of ``pipeline_update`` about the default mark: unsetting it on the
+    stored default, or hiding the default. Forms call it to show the error next to the
+    checkbox; the service checks again under its lock."""
+    stored = Pipeline.objects.filter(pk=pipeline.pk).values("is_default", "is_active").first()
+    if stored is None:
+        return {}
+    is_default = values.get("is_default", stored["is_default"])
+    is_active = values.get("is_active", stored["is_active"])
+    if stored["is_default"] and not is_default:
+        return {"is_default": [_("There must be a default pipeline; make another pipeline the default instead.")]}
+    if is_default and not is_active:
+        return {"is_active": [_("The default pipeline must be active; make another pipeline the default first.")]}
+    return {}
+
+
 @transaction.atomic
 def pipeline_update(*, actor: User, pipeline: Pipeline, **values: Any) -> Pipeline:
     """Change fields of ``pipeline`` (any of ``PIPELINE_FIELDS``).

@@ -238,7 +238,7 @@ def test_change_pipeline_with_explicit_stage(personas):
         "best_case",
     )
     change = StageChange.objects.filter(opportunity=opp).order_by("id").last()
-    assert change is not None
+    assert change is not None and change.from_stage is not None
     assert (change.from_stage.code, change.to_stage.code, change.from_position, change.to_position) == (
         "demo",
         "offer",

@@ -334,9 +334,58 @@ def test_admin_unchecking_default_shows_an_error_and_saves_nothing(personas, cli
         "stages-MAX_NUM_FORMS": 1000,
     }
     assert stages
-    response = client_for(personas.admin).post(f"/admin/sales/pipeline/{b2b.pk}/change/", data, follow=True)
-    assert response.status_code == 200
+    response = client_for(personas.admin).post(f"/admin/sales/pipeline/{b2b.pk}/change/", data)
+    assert response.status_code == 200  # the form again, with the error next to the checkbox
     assert "There must be a default pipeline" in response.content.decode()
     b2b.refresh_from_db()
     assert (b2b.is_default, b2b.name_zh) == (True, "B2B 复杂销售")
     assert config_verbs() == []
+
+
+def test_admin_refusal_from_the_service_is_a_message_not_a_500(personas, client_for):
+    b2c = make_pipeline()
+    pipeline_update(actor=personas.admin, pipeline=b2c, is_default=True)
+    response = client_for(personas.admin).post(f"/admin/sales/pipeline/{b2c.pk}/delete/", {"post": "yes"}, follow=True)
+    assert response.status_code == 200
+    assert "The default pipeline cannot be deleted" in response.content.decode()
+    assert Pipeline.objects.filter(pk=b2c.pk).exists()
+    assert codes(b2c) == ["new", "offer", "won", "lost"]
+    assert config_verbs() == ["sales.pipeline.updated"]
+
+
+def test_admin_creates_a_pipeline_with_stages_through_the_services(personas, client_for):
+    data = {
+        "code": "svc",
+        "name_zh": "服务",
+        "name_en": "Service",
+        "is_active": "on",
+        "position": 5,
+        "stages-TOTAL_FORMS": 2,
+        "stages-INITIAL_FORMS": 0,
+        "stages-MIN_NUM_FORMS": 0,
+        "stages-MAX_NUM_FORMS": 1000,
+    }
+    for i, (code, kind, position) in enumerate([("open1", "open", 2), ("won", "won", 1)]):
+        data.update(
+            {
+                f"stages-{i}-position": position,
+                f"stages-{i}-code": code,
+                f"stages-{i}-name_zh": code,
+                f"stages-{i}-name_en": code,
+                f"stages-{i}-probability": 50,
+                f"stages-{i}-forecast_category": "pipeline",
+                f"stages-{i}-kind": kind,
+                f"stages-{i}-is_active": "on",
+            }
+        )
+    response = client_for(personas.admin).post("/admin/sales/pipeline/add/", data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    svc = Pipeline.objects.get(code="svc")
+    assert not svc.is_default
+    assert codes(svc) == ["won", "open1"]
+    assert config_verbs() == [
+        "sales.pipeline.created",
+        "sales.stage.created",
+        "sales.stage.created",
+        "sales.stage.reordered",
+    ]
