@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from salesflow.core.audit import changed_fields, in_every_language, record_event
 from salesflow.core.errors import Conflict, Forbidden, ValidationFailed
@@ -98,7 +98,7 @@ def _end_stage(pipeline_id: int, kind: str) -> Stage | None:
     return Stage.objects.filter(pipeline_id=pipeline_id, kind=kind, is_active=True).order_by("position").first()
 
 
-HIDDEN_STAGE_ERROR = _lazy("This stage is hidden and takes no deals.")
+HIDDEN_STAGE_ERROR = gettext_lazy("This stage is hidden and takes no deals.")
 
 
 # ------------------------------------------------------------------ history rows
