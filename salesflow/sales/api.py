@@ -31,6 +31,7 @@ from salesflow.sales.schemas import (
     CompetitorRef,
     ContactRoleIn,
     ContactRoleOut,
+    FieldChangeOut,
     LostReasonOut,
     MoveIn,
     OpportunityCreateIn,
@@ -46,6 +47,7 @@ from salesflow.sales.schemas import (
 from salesflow.sales.selectors import (
     active_lost_reasons,
     competitors_all,
+    field_history_for,
     opportunity_list,
     pipeline_by_ref,
     pipelines_with_stages,
@@ -425,6 +427,34 @@ def stage_changes(request: HttpRequest, opportunity_id: int) -> list[StageChange
             changed_by_name=str(c.changed_by) if c.changed_by else None,
             changed_at=c.changed_at,
             duration_seconds=c.duration_seconds,
+            from_position=c.from_position,
+            to_position=c.to_position,
+            owner_id=c.owner_id,
+            owner_team_id=c.owner_team_id,
+            amount=f"{c.amount:.2f}" if c.amount is not None else None,
+            currency=c.currency,
+            probability=c.probability,
         )
         for c in changes
+    ]
+
+
+@router.get(
+    "/{int:opportunity_id}/field-changes",
+    response=list[FieldChangeOut],
+    summary="History of amount, close date, probability, forecast category, stage, owner, pipeline and outcome",
+)
+def field_changes(request: HttpRequest, opportunity_id: int) -> list[FieldChangeOut]:
+    opp = get_opportunity_for_user(_user(request), opportunity_id)
+    return [
+        FieldChangeOut(
+            id=c.pk,
+            field=c.field,
+            old_value=c.old_value,
+            new_value=c.new_value,
+            currency=c.currency,
+            changed_by_id=c.changed_by_id,
+            changed_at=c.changed_at,
+        )
+        for c in field_history_for(opp)
     ]

@@ -18,9 +18,8 @@ from typing import Any, Final
 from django.core.exceptions import FieldDoesNotExist
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from salesflow.core.audit import changed_fields, in_every_language, record_event
 from salesflow.core.errors import Conflict, Forbidden, ValidationFailed

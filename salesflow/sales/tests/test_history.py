@@ -366,3 +366,23 @@ def test_concurrent_contact_updates_do_not_fail(transactional_db):
         assert OpportunityContact.objects.filter(opportunity=opp).count() == 3
         assert len(roles) == 1
         OpportunityContact.objects.filter(opportunity=opp).delete()
+
+
+def test_api_exposes_snapshots_and_field_history(personas, api_for):
+    opp = make_opportunity(personas.rep, amount="12.5")
+    opportunity_move_stage(actor=personas.rep, opportunity=opp, stage=stage("demo"))
+    api = api_for(personas.rep)
+    rows = api.get(f"/opportunities/{opp.pk}/stage-changes").json()
+    assert [
+        (r["from_position"], r["to_position"], r["amount"], r["probability"], r["owner_team_id"]) for r in rows
+    ] == [
+        (None, 1, "12.50", 10, personas.team_a.pk),
+        (1, 4, "12.50", 50, personas.team_a.pk),
+    ]
+    fields = api.get(f"/opportunities/{opp.pk}/field-changes").json()
+    assert [(f["field"], f["old_value"], f["new_value"]) for f in fields][-3:] == [
+        ("probability", "10", "50"),
+        ("forecast_category", "pipeline", "best_case"),
+        ("stage", "prospect", "demo"),
+    ]
+    assert api_for(personas.outsider).get(f"/opportunities/{opp.pk}/field-changes").status_code == 404
