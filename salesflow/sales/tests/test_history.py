@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from django.apps import apps as global_apps
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from salesflow.core.errors import Forbidden, ValidationFailed
 from salesflow.core.models import AuditEvent
@@ -31,6 +31,13 @@ from salesflow.sales.tests.factories import make_contact, make_opportunity, make
 from salesflow.users.testing import make_personas
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """The messages below are asserted in English, whatever an earlier test activated."""
+    with translation.override("en"):
+        yield
 
 
 def history(opp: Opportunity) -> list[tuple[str, str, str]]:

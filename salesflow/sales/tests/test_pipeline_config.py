@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import translation
 
 from salesflow.core.errors import Forbidden, ValidationFailed
 from salesflow.core.models import AuditEvent
@@ -21,6 +22,13 @@ from salesflow.sales.services import default_pipeline, opportunity_move_stage, o
 from salesflow.sales.tests.factories import make_account, make_opportunity, make_pipeline, stage
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """The messages below are asserted in English, whatever an earlier test activated."""
+    with translation.override("en"):
+        yield
 
 
 def codes(pipeline: Pipeline) -> list[str]:
