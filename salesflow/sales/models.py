@@ -273,8 +273,8 @@ class OpportunityFieldChange(models.Model):
 
     opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="field_changes")
     field = models.CharField(_("field"), max_length=30, choices=HistoryField.choices)
-    old_value = models.CharField(_("old value"), max_length=100, blank=True)
-    new_value = models.CharField(_("new value"), max_length=100, blank=True)
+    old_value = models.CharField(_("old value"), max_length=200, blank=True)
+    new_value = models.CharField(_("new value"), max_length=200, blank=True)
     old_amount = models.DecimalField(_("old amount"), max_digits=18, decimal_places=2, null=True, blank=True)
     new_amount = models.DecimalField(_("new amount"), max_digits=18, decimal_places=2, null=True, blank=True)
     currency = models.CharField(_("currency"), max_length=3, blank=True)
