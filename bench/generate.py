@@ -367,6 +367,12 @@ class Loader:
                         changed_by_id=owner,
                         changed_at=moment,
                         duration_seconds=int((moment - previous[1]).total_seconds()) if previous else None,
+                        from_position=previous[0].position if previous else None,
+                        to_position=stage.position,
+                        owner_id=owner,
+                        amount=amount,
+                        currency="CNY",
+                        probability=stage.probability,
                     )
                     previous = (stage, moment)
                 event = events.add(

@@ -156,9 +156,9 @@ def matching_account_for(user: User, lead: Lead) -> tuple[Account | None, bool]:
 
 
 def open_stages() -> QuerySet[Stage]:
-    """Open stages of active pipelines, grouped by pipeline, for the convert form."""
+    """Active open stages of active pipelines, grouped by pipeline, for the convert form."""
     return (
-        Stage.objects.filter(kind=StageKind.OPEN, pipeline__is_active=True)
+        Stage.objects.filter(kind=StageKind.OPEN, is_active=True, pipeline__is_active=True)
         .select_related("pipeline")
         .order_by("pipeline__position", "pipeline_id", "position")
     )

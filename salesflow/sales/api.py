@@ -25,11 +25,13 @@ from salesflow.parties.permissions import get_account_for_user, get_contact_for_
 from salesflow.sales.models import Competitor, LostReason, Opportunity, Stage, StageChange
 from salesflow.sales.permissions import get_opportunity_for_user
 from salesflow.sales.schemas import (
+    ChangePipelineIn,
     CloseIn,
     CompetitorOut,
     CompetitorRef,
     ContactRoleIn,
     ContactRoleOut,
+    FieldChangeOut,
     LostReasonOut,
     MoveIn,
     OpportunityCreateIn,
@@ -45,6 +47,7 @@ from salesflow.sales.schemas import (
 from salesflow.sales.selectors import (
     active_lost_reasons,
     competitors_all,
+    field_history_for,
     opportunity_list,
     pipeline_by_ref,
     pipelines_with_stages,
@@ -55,6 +58,7 @@ from salesflow.sales.selectors import (
 )
 from salesflow.sales.services import (
     default_pipeline,
+    opportunity_change_pipeline,
     opportunity_close,
     opportunity_create,
     opportunity_delete,
@@ -394,6 +398,22 @@ def reopen_opportunity(request: HttpRequest, opportunity_id: int, payload: Reope
     return _fetch(user, opp.pk)
 
 
+@router.post(
+    "/{int:opportunity_id}/change-pipeline", response=OpportunityOut, summary="Move to another pipeline and stage"
+)
+def change_pipeline(request: HttpRequest, opportunity_id: int, payload: ChangePipelineIn) -> OpportunityOut:
+    user = _user(request)
+    opp = get_opportunity_for_user(user, opportunity_id, write=True)
+    pipeline = pipeline_by_ref(payload.pipeline)
+    if pipeline is None:
+        raise _invalid("pipeline", _("Unknown pipeline."))
+    stage = stage_in_pipeline(pipeline.pk, payload.stage)
+    if stage is None:
+        raise _invalid("stage", _("Unknown stage."))
+    opportunity_change_pipeline(actor=user, opportunity=opp, pipeline=pipeline, stage=stage)
+    return _fetch(user, opp.pk)
+
+
 @router.get("/{int:opportunity_id}/stage-changes", response=list[StageChangeOut], summary="Stage history")
 def stage_changes(request: HttpRequest, opportunity_id: int) -> list[StageChangeOut]:
     opp = get_opportunity_for_user(_user(request), opportunity_id)
@@ -407,6 +427,34 @@ def stage_changes(request: HttpRequest, opportunity_id: int) -> list[StageChange
             changed_by_name=str(c.changed_by) if c.changed_by else None,
             changed_at=c.changed_at,
             duration_seconds=c.duration_seconds,
+            from_position=c.from_position,
+            to_position=c.to_position,
+            owner_id=c.owner_id,
+            owner_team_id=c.owner_team_id,
+            amount=f"{c.amount:.2f}" if c.amount is not None else None,
+            currency=c.currency,
+            probability=c.probability,
         )
         for c in changes
+    ]
+
+
+@router.get(
+    "/{int:opportunity_id}/field-changes",
+    response=list[FieldChangeOut],
+    summary="History of amount, close date, probability, forecast category, stage, owner, pipeline and outcome",
+)
+def field_changes(request: HttpRequest, opportunity_id: int) -> list[FieldChangeOut]:
+    opp = get_opportunity_for_user(_user(request), opportunity_id)
+    return [
+        FieldChangeOut(
+            id=c.pk,
+            field=c.field,
+            old_value=c.old_value,
+            new_value=c.new_value,
+            currency=c.currency,
+            changed_by_id=c.changed_by_id,
+            changed_at=c.changed_at,
+        )
+        for c in field_history_for(opp)
     ]

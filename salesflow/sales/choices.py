@@ -22,3 +22,16 @@ class Outcome(models.TextChoices):
     LOST = "lost", _("Lost")
     PAUSED = "paused", _("Paused")
     UPGRADED = "upgraded", _("Upgraded")
+
+
+class HistoryField(models.TextChoices):
+    """The deal fields whose every change is kept in ``OpportunityFieldChange``."""
+
+    AMOUNT = "amount", _("Amount")
+    EXPECTED_CLOSE_DATE = "expected_close_date", _("Expected close date")
+    PROBABILITY = "probability", _("Probability (%)")
+    FORECAST_CATEGORY = "forecast_category", _("Forecast category")
+    STAGE = "stage", _("Stage")
+    OWNER = "owner", _("Owner")
+    PIPELINE = "pipeline", _("Pipeline")
+    OUTCOME = "outcome", _("Outcome")

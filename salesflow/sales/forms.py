@@ -14,7 +14,7 @@ from salesflow.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, currenc
 from salesflow.parties.choices import BuyingRole
 from salesflow.parties.models import Account, Contact
 from salesflow.sales.choices import ForecastCategory, Outcome
-from salesflow.sales.models import Competitor, LostReason, Opportunity, Stage
+from salesflow.sales.models import Competitor, LostReason, Opportunity, Pipeline, Stage
 from salesflow.sales.selectors import (
     active_lost_reasons,
     competitors_all,
@@ -229,6 +229,11 @@ class OpportunityEditForm(_OpportunityFields):
         }
         super().__init__(data, initial=initial)
         self._setup_common(user)
+        if opportunity.outcome in (Outcome.WON, Outcome.LOST):
+            # A won or lost deal keeps its end stage's values (the service refuses changes).
+            for name in ("probability", "forecast_category"):
+                self.fields[name].disabled = True
+                self.fields[name].help_text = _("Set by the won or lost stage.")
         owner_field: UserChoiceField = self.fields["owner"]  # type: ignore[assignment]
         # The current owner stays selectable even when outside the editor's assignable set.
         owner_field.queryset = (owner_field.queryset | User.objects.filter(pk=opportunity.owner_id)).distinct()  # type: ignore[operator]
@@ -261,6 +266,25 @@ class CloseForm(forms.Form):
         super().__init__(data, initial=initial)
         self.fields["lost_reason"].queryset = active_lost_reasons()  # type: ignore[attr-defined]
         self.fields["lost_to"].queryset = competitors_all()  # type: ignore[attr-defined]
+
+
+class ChangePipelineForm(forms.Form):
+    """Pick the target pipeline's stage: options grouped by pipeline (pipeline, then stage)."""
+
+    stage = forms.TypedChoiceField(label=_("New pipeline and stage"), coerce=int)
+
+    def __init__(self, data: Any = None, *, options: list[tuple[Pipeline, list[Stage]]]) -> None:
+        super().__init__(data)
+        field = cast(forms.TypedChoiceField, self.fields["stage"])
+        field.choices = [
+            ("", "---------"),
+            *((p.label, [(s.pk, f"{s.label} ({s.probability}%)") for s in stages]) for p, stages in options if stages),
+        ]
+        field.widget.attrs["class"] = "form-select"
+        self.stages = {s.pk: s for _p, stages in options for s in stages}
+
+    def chosen_stage(self) -> Stage:
+        return self.stages[self.cleaned_data["stage"]]
 
 
 class ReopenForm(forms.Form):

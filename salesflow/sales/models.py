@@ -16,7 +16,8 @@ from salesflow.core.models import TimestampedModel, TranslatedNameModel
 from salesflow.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 from salesflow.parties.choices import BuyingRole
 from salesflow.parties.models import Account, Contact
-from salesflow.sales.choices import ForecastCategory, Outcome, StageKind
+from salesflow.sales.choices import ForecastCategory, HistoryField, Outcome, StageKind
+from salesflow.users.models import Team
 
 
 class Pipeline(TranslatedNameModel, TimestampedModel):
@@ -38,7 +39,10 @@ class Pipeline(TranslatedNameModel, TimestampedModel):
 
 class Stage(TranslatedNameModel, TimestampedModel):
     """One step of a pipeline. ``probability`` and ``forecast_category`` are the defaults
-    an opportunity takes when it enters the stage; ``kind`` marks the won/lost ends."""
+    an opportunity takes when it enters the stage (the won and lost stages' values too);
+    ``kind`` marks the won/lost ends. A stage that was ever used is hidden
+    (``is_active=False``) rather than deleted, so its history stays readable; changes go
+    through ``salesflow.sales.config_services``."""
 
     pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="stages", verbose_name=_("pipeline"))
     code = models.SlugField(_("code"), max_length=50)
@@ -51,6 +55,11 @@ class Stage(TranslatedNameModel, TimestampedModel):
     )
     kind = models.CharField(_("kind"), max_length=10, choices=StageKind.choices, default=StageKind.OPEN)
     rotting_days = models.PositiveIntegerField(_("stall threshold (days)"), null=True, blank=True)
+    is_active = models.BooleanField(
+        _("active"),
+        default=True,
+        help_text=_("Hidden stages take no new deals and leave the board; their history stays readable."),
+    )
     guidance_en = models.TextField(_("guidance (English)"), blank=True)
     guidance_zh = models.TextField(_("guidance (Chinese)"), blank=True)
 
@@ -201,7 +210,13 @@ class OpportunityContact(models.Model):
 
 class StageChange(models.Model):
     """One stage transition of one opportunity: who, when, from, to and how long the deal
-    spent in ``from_stage``. Rows are only ever added."""
+    spent in ``from_stage``. Rows are only ever added.
+
+    The snapshot columns (positions, owner, owner's team, amount, currency, probability)
+    hold the values *at the time of the change*, so regressions and time in stage by team
+    stay right after stages are reordered or people change teams. Rows written before
+    the snapshot existed were backfilled from the deal as it was at migration time (the
+    best available approximation)."""
 
     opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="stage_changes")
     from_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
@@ -211,6 +226,22 @@ class StageChange(models.Model):
     )
     changed_at = models.DateTimeField(default=timezone.now)
     duration_seconds = models.BigIntegerField(null=True, blank=True)
+    from_position = models.PositiveIntegerField(_("from position"), null=True, blank=True)
+    to_position = models.PositiveIntegerField(_("to position"), null=True, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("owner"),
+    )
+    owner_team = models.ForeignKey(
+        Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("owner's team")
+    )
+    amount = models.DecimalField(_("amount"), max_digits=18, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, blank=True)
+    probability = models.PositiveSmallIntegerField(_("probability (%)"), null=True, blank=True)
 
     class Meta:
         ordering = ["changed_at", "id"]
@@ -225,3 +256,47 @@ class StageChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.opportunity_id}: {self.from_stage_id} → {self.to_stage_id}"
+
+
+class OpportunityFieldChange(models.Model):
+    """One change of one tracked field of a deal (amount, expected close date,
+    probability, forecast category, stage, owner, pipeline, outcome), written by the
+    services in the same transaction as the change; creation writes the initial values
+    (``old_*`` empty). Rows are only ever added; forecasting and "what changed this
+    week" read them instead of reconstructing history from mutable rows.
+
+    ``old_value``/``new_value`` are the text form (codes, ids, ISO dates, decimal
+    strings); the typed columns hold the same value for the field's type: amounts in
+    ``*_amount`` (with ``currency``), dates in ``*_date``, probabilities and the ids of
+    stage, owner and pipeline in ``*_number``.
+    """
+
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="field_changes")
+    field = models.CharField(_("field"), max_length=30, choices=HistoryField.choices)
+    old_value = models.CharField(_("old value"), max_length=200, blank=True)
+    new_value = models.CharField(_("new value"), max_length=200, blank=True)
+    old_amount = models.DecimalField(_("old amount"), max_digits=18, decimal_places=2, null=True, blank=True)
+    new_amount = models.DecimalField(_("new amount"), max_digits=18, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, blank=True)
+    old_date = models.DateField(_("old date"), null=True, blank=True)
+    new_date = models.DateField(_("new date"), null=True, blank=True)
+    old_number = models.BigIntegerField(_("old number"), null=True, blank=True)
+    new_number = models.BigIntegerField(_("new number"), null=True, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    changed_at = models.DateTimeField(_("changed at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+        verbose_name = _("opportunity field change")
+        verbose_name_plural = _("opportunity field changes")
+        indexes = [
+            # "changes of field X between two dates" (forecasting, "what changed this week")
+            models.Index(fields=["field", "changed_at"], name="oppfield_field_time_idx"),
+            # "history of deal Y", in order
+            models.Index(fields=["opportunity", "changed_at"], name="oppfield_opp_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.opportunity_id}.{self.field}: {self.old_value} → {self.new_value}"

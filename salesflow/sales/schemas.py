@@ -151,6 +151,13 @@ class CloseIn(Schema):
     resume_date: date | None = Field(None, description="Required when paused; must be in the future")
 
 
+class ChangePipelineIn(Schema):
+    pipeline: int | str = Field(..., description="Target pipeline id or code (active, not the current one)")
+    stage: int | str = Field(
+        ..., description="Stage id or code of the target pipeline (open for open deals, the won/lost stage otherwise)"
+    )
+
+
 class ReopenIn(Schema):
     stage: int | str | None = Field(None, description="Open stage id or code (default: the last open stage)")
 
@@ -163,3 +170,22 @@ class StageChangeOut(Schema):
     changed_by_name: str | None
     changed_at: datetime
     duration_seconds: int | None
+    from_position: int | None = Field(None, description="The from stage's position at the time of the change")
+    to_position: int | None = Field(None, description="The to stage's position at the time of the change")
+    owner_id: int | None = Field(None, description="The deal's owner at the time of the change")
+    owner_team_id: int | None = Field(None, description="The owner's team at the time of the change")
+    amount: str | None = Field(None, description="The deal's amount at the time of the change (decimal string)")
+    currency: str = ""
+    probability: int | None = Field(None, description="The deal's probability in the to stage")
+
+
+class FieldChangeOut(Schema):
+    id: int
+    field: str = Field(..., description="amount, expected_close_date, probability, forecast_category, stage, owner, …")
+    old_value: str = Field(
+        ..., description="Text form: codes, usernames, ISO dates, decimal strings; empty at creation"
+    )
+    new_value: str
+    currency: str = Field("", description="For amount changes: the currency of the new amount")
+    changed_by_id: int | None
+    changed_at: datetime

@@ -20,21 +20,31 @@ from salesflow.core.money import MONEY_MAX_DIGITS, default_currency, quantize
 from salesflow.parties.models import Account
 from salesflow.parties.permissions import accounts_writable_by
 from salesflow.sales.choices import Outcome, StageKind
-from salesflow.sales.models import Competitor, LostReason, Opportunity, OpportunityContact, Pipeline, Stage, StageChange
+from salesflow.sales.models import (
+    Competitor,
+    LostReason,
+    Opportunity,
+    OpportunityContact,
+    OpportunityFieldChange,
+    Pipeline,
+    Stage,
+    StageChange,
+)
 from salesflow.sales.permissions import opportunities_visible_to, opportunities_writable_by
 from salesflow.users.models import User
 from salesflow.users.permissions import visible_owner_ids
 
-# Public sort keys → ascending ``order_by``. Each is served by an index on Opportunity
-# (opp_name_idx, opp_amount_idx, opp_close_date_idx, opp_created_idx, opp_board_idx).
-# "stage" orders by pipeline then stage id: seeded stages are created in position
-# order, and sorting by the joined ``stage.position`` could not use an index.
+# Public sort keys → ascending ``order_by``. Each but "stage" is served by an index on
+# Opportunity (opp_name_idx, opp_amount_idx, opp_close_date_idx, opp_created_idx).
+# "stage" follows the configured order (pipeline position, then stage position within
+# the pipeline): stage ids say nothing once stages are added or reordered. It sorts on
+# the joined pipeline and stage rows, which no index serves; the list is filtered first.
 OPPORTUNITY_SORTS: dict[str, Sequence[str]] = {
     "name": ("name", "id"),
     "amount": ("amount", "id"),
     "close": ("expected_close_date", "id"),
     "created": ("created_at", "id"),
-    "stage": ("pipeline_id", "stage_id", "id"),
+    "stage": ("pipeline__position", "pipeline_id", "stage__position", "id"),
 }
 NULLABLE_SORT_FIELDS = {"expected_close_date"}
 DEFAULT_SORT = "-created"
@@ -213,7 +223,8 @@ def board(
     count does not depend on the number of deals (it grows by one per open stage).
     """
     now = now or timezone.now()
-    stages = list(Stage.objects.filter(pipeline=pipeline).order_by("position"))
+    # Hidden stages hold no deals (they must be emptied before hiding) and take none.
+    stages = list(Stage.objects.filter(pipeline=pipeline, is_active=True).order_by("position"))
     open_stages = [s for s in stages if s.kind == StageKind.OPEN]
     base = opportunities_visible_to(user).filter(pipeline=pipeline, outcome=Outcome.OPEN)
     if owner:
@@ -314,7 +325,11 @@ def opportunity_detail(opportunity: Opportunity, *, now: datetime | None = None)
     stalled, days = stall_info(opportunity, opportunity.stage, now)
     return OpportunityDetail(
         opportunity=opportunity,
-        stages=list(Stage.objects.filter(pipeline_id=opportunity.pipeline_id).order_by("position")),
+        stages=list(
+            Stage.objects.filter(pipeline_id=opportunity.pipeline_id)
+            .filter(Q(is_active=True) | Q(pk=opportunity.stage_id))
+            .order_by("position")
+        ),
         contact_roles=list(
             OpportunityContact.objects.filter(opportunity=opportunity)
             .select_related("contact")
@@ -344,15 +359,25 @@ def pipeline_by_ref(ref: int | str) -> Pipeline | None:
 
 
 def pipelines_with_stages() -> QuerySet[Pipeline]:
+    """Active pipelines with their active stages in order (hidden stages take no deals)."""
     return Pipeline.objects.filter(is_active=True).prefetch_related(
-        Prefetch("stages", queryset=Stage.objects.order_by("position"))
+        Prefetch("stages", queryset=Stage.objects.filter(is_active=True).order_by("position"))
+    )
+
+
+def active_stages() -> QuerySet[Stage]:
+    """Active stages of active pipelines in configured order, pipeline loaded (filters)."""
+    return (
+        Stage.objects.filter(is_active=True, pipeline__is_active=True)
+        .select_related("pipeline")
+        .order_by("pipeline__position", "pipeline_id", "position")
     )
 
 
 def open_stages() -> QuerySet[Stage]:
-    """Open stages of active pipelines (for create forms), pipeline loaded."""
+    """Active open stages of active pipelines (for create forms), pipeline loaded."""
     return (
-        Stage.objects.filter(kind=StageKind.OPEN, pipeline__is_active=True)
+        Stage.objects.filter(kind=StageKind.OPEN, is_active=True, pipeline__is_active=True)
         .select_related("pipeline")
         .order_by("pipeline__position", "pipeline_id", "position")
     )
@@ -378,3 +403,51 @@ def owner_filter_choices(user: User, *, limit: int = 500) -> QuerySet[User]:
     if ids is not None:
         qs = qs.filter(pk__in=ids)
     return qs.order_by("display_name", "username")[:limit]
+
+
+# -------------------------------------------------------------------- field history
+
+
+def field_changes_between(
+    user: User,
+    start: datetime,
+    end: datetime,
+    fields: Sequence[str] | None = None,
+) -> QuerySet[OpportunityFieldChange]:
+    """Changes of the tracked deal fields made in ``[start, end)`` (all tracked fields,
+    or only ``fields``: ``HistoryField`` values) on the deals ``user`` may see, oldest
+    first, with the deal and the author loaded. Serves forecasting and "what changed this
+    week" (index ``oppfield_field_time_idx``)."""
+    qs = OpportunityFieldChange.objects.filter(
+        changed_at__gte=start,
+        changed_at__lt=end,
+        opportunity__in=opportunities_visible_to(user).values("pk"),
+    )
+    if fields is not None:
+        qs = qs.filter(field__in=list(fields))
+    return qs.select_related("opportunity", "changed_by").order_by("changed_at", "id")
+
+
+def field_history_for(opportunity: Opportunity) -> QuerySet[OpportunityFieldChange]:
+    """One deal's field history, oldest first (index ``oppfield_opp_time_idx``); the
+    caller has fetched the deal through ``get_opportunity_for_user``."""
+    return (
+        OpportunityFieldChange.objects.filter(opportunity=opportunity)
+        .select_related("changed_by")
+        .order_by("changed_at", "id")
+    )
+
+
+def pipeline_change_options(opportunity: Opportunity) -> list[tuple[Pipeline, list[Stage]]]:
+    """The other active pipelines with the active stages this deal may land in (open
+    stages for a deal that is not won or lost, else the stage of its outcome)."""
+    kind = {Outcome.WON: StageKind.WON, Outcome.LOST: StageKind.LOST}.get(Outcome(opportunity.outcome), StageKind.OPEN)
+    pipelines = (
+        Pipeline.objects.filter(is_active=True)
+        .exclude(pk=opportunity.pipeline_id)
+        .order_by("position", "id")
+        .prefetch_related(
+            Prefetch("stages", queryset=Stage.objects.filter(is_active=True, kind=kind).order_by("position"))
+        )
+    )
+    return [(p, list(p.stages.all())) for p in pipelines]

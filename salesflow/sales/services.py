@@ -18,7 +18,7 @@ from typing import Any, Final, TypedDict, Unpack
 from django.core.exceptions import FieldDoesNotExist
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from salesflow.core.audit import changed_fields, in_every_language, record_event
@@ -28,12 +28,13 @@ from salesflow.core.money import currency_choices, default_currency, quantize
 from salesflow.parties.choices import BuyingRole
 from salesflow.parties.models import Account, Contact
 from salesflow.parties.permissions import can_write_account
-from salesflow.sales.choices import ForecastCategory, Outcome, StageKind
+from salesflow.sales.choices import ForecastCategory, HistoryField, Outcome, StageKind
 from salesflow.sales.models import (
     Competitor,
     LostReason,
     Opportunity,
     OpportunityContact,
+    OpportunityFieldChange,
     Pipeline,
     Stage,
     StageChange,
@@ -91,19 +92,105 @@ NEXT_STEP_MAX = 300
 
 
 def default_pipeline() -> Pipeline:
-    """The pipeline marked default (seeded by migration ``sales.0003``)."""
-    return Pipeline.objects.get(is_default=True)
+    """The active pipeline marked default (seeded by migration ``sales.0003``).
+
+    The configuration services keep exactly one default among the active pipelines; if
+    the data says otherwise anyway (rows edited outside the services), the first active
+    pipeline stands in. Raises ``ValidationFailed`` (never a 500) when no pipeline is
+    active at all.
+    """
+    active = Pipeline.objects.filter(is_active=True)
+    pipeline = active.filter(is_default=True).first() or active.order_by("position", "id").first()
+    if pipeline is None:
+        raise ValidationFailed(
+            _("No sales pipeline is set up; ask an administrator."),
+            field_errors={"pipeline": [_("No active pipeline.")]},
+        )
+    return pipeline
 
 
 def first_open_stage(pipeline: Pipeline) -> Stage:
-    stage = pipeline.stages.filter(kind=StageKind.OPEN).order_by("position").first()
+    """The first active open stage of ``pipeline``, or ``ValidationFailed``."""
+    stage = pipeline.stages.filter(kind=StageKind.OPEN, is_active=True).order_by("position").first()
     if stage is None:
         raise ValidationFailed(_("The pipeline has no open stage."), field_errors={"pipeline": [_("No open stage.")]})
     return stage
 
 
 def _end_stage(pipeline_id: int, kind: str) -> Stage | None:
-    return Stage.objects.filter(pipeline_id=pipeline_id, kind=kind).order_by("position").first()
+    return Stage.objects.filter(pipeline_id=pipeline_id, kind=kind, is_active=True).order_by("position").first()
+
+
+HIDDEN_STAGE_ERROR = gettext_lazy("This stage is hidden and takes no deals.")
+
+
+# ------------------------------------------------------------------ history rows
+
+
+def _tracked(opp: Opportunity) -> dict[str, Any]:
+    """The values of the fields kept in ``OpportunityFieldChange`` (ids for relations)."""
+    return {
+        HistoryField.AMOUNT: (opp.amount, opp.currency),
+        HistoryField.EXPECTED_CLOSE_DATE: opp.expected_close_date,
+        HistoryField.PROBABILITY: opp.probability,
+        HistoryField.FORECAST_CATEGORY: opp.forecast_category,
+        HistoryField.STAGE: opp.stage_id,
+        HistoryField.OWNER: opp.owner_id,
+        HistoryField.PIPELINE: opp.pipeline_id,
+        HistoryField.OUTCOME: opp.outcome,
+    }
+
+
+def _id_labels(field: str, ids: set[int]) -> dict[int, str]:
+    """Readable text for related ids: stage and pipeline codes, usernames."""
+    if field == HistoryField.STAGE:
+        return dict(Stage.objects.filter(pk__in=ids).values_list("pk", "code"))
+    if field == HistoryField.PIPELINE:
+        return dict(Pipeline.objects.filter(pk__in=ids).values_list("pk", "code"))
+    return dict(User.objects.filter(pk__in=ids).values_list("pk", "username"))
+
+
+def _record_field_changes(
+    *, actor: User | None, opp: Opportunity, before: dict[str, Any] | None, now: datetime
+) -> list[OpportunityFieldChange]:
+    """Write one ``OpportunityFieldChange`` per tracked field whose value differs from
+    ``before`` (``None``: the deal was just created, every field is written with empty
+    old values). An amount row is written when the amount or the currency changes."""
+    after = _tracked(opp)
+    rows: list[OpportunityFieldChange] = []
+    for field, new in after.items():
+        old = before.get(field) if before is not None else None
+        if before is not None and old == new:
+            continue
+        row = OpportunityFieldChange(
+            opportunity=opp,
+            field=field,
+            changed_by=actor if actor is not None and actor.pk else None,
+            changed_at=now,
+        )
+        if field == HistoryField.AMOUNT:
+            row.old_amount = old[0] if old is not None else None
+            row.new_amount, row.currency = new
+            row.old_value = f"{old[0]:.2f}" if old is not None else ""
+            row.new_value = f"{new[0]:.2f}"
+        elif field == HistoryField.EXPECTED_CLOSE_DATE:
+            row.old_date, row.new_date = old, new
+            row.old_value = old.isoformat() if old else ""
+            row.new_value = new.isoformat() if new else ""
+        elif field in (HistoryField.STAGE, HistoryField.OWNER, HistoryField.PIPELINE):
+            labels = _id_labels(field, {i for i in (old, new) if i is not None})
+            row.old_number, row.new_number = old, new
+            row.old_value = labels.get(old, "") if old is not None else ""
+            row.new_value = labels.get(new, "")
+        elif field == HistoryField.PROBABILITY:
+            row.old_number, row.new_number = old, new
+            row.old_value = "" if old is None else str(old)
+            row.new_value = str(new)
+        else:
+            row.old_value = old or ""
+            row.new_value = new
+        rows.append(row)
+    return OpportunityFieldChange.objects.bulk_create(rows)
 
 
 def _lock(opportunity: Opportunity) -> Opportunity:
@@ -129,14 +216,35 @@ def _seconds_between(start: datetime, end: datetime) -> int:
     return max(0, int((end - start).total_seconds()))
 
 
-def _record_stage_change(*, actor: User, opp: Opportunity, to_stage: Stage, now: datetime) -> StageChange:
+def _record_stage_change(
+    *,
+    actor: User,
+    opp: Opportunity,
+    to_stage: Stage,
+    now: datetime,
+    probability: int,
+    first: bool = False,
+) -> StageChange:
+    """One ``StageChange`` from the deal's current stage (none when ``first``) to
+    ``to_stage`` with the snapshot at this moment: both positions, the owner and the
+    owner's team, the amount and currency, and ``probability`` (the deal's probability
+    in ``to_stage``). Called before the deal row is updated."""
+    owner = User.objects.only("pk", "team_id").get(pk=opp.owner_id)
+    from_stage = None if first else opp.stage
     return StageChange.objects.create(
         opportunity=opp,
-        from_stage_id=opp.stage_id,
+        from_stage=from_stage,
         to_stage=to_stage,
         changed_by=actor if actor.pk else None,
         changed_at=now,
-        duration_seconds=_seconds_between(opp.stage_entered_at, now),
+        duration_seconds=None if first else _seconds_between(opp.stage_entered_at, now),
+        from_position=from_stage.position if from_stage is not None else None,
+        to_position=to_stage.position,
+        owner_id=owner.pk,
+        owner_team_id=owner.team_id,
+        amount=opp.amount,
+        currency=opp.currency,
+        probability=probability,
     )
 
 
@@ -223,6 +331,8 @@ def opportunity_create(
         errors["stage"] = [_("The stage does not belong to the pipeline.")]
     elif stage.kind != StageKind.OPEN:
         errors["stage"] = [_("A new opportunity must start in an open stage.")]
+    elif not stage.is_active:
+        errors["stage"] = [str(HIDDEN_STAGE_ERROR)]
     for contact, _role in contacts:
         if contact.account_id != account.pk:
             errors["contacts"] = [_("Contacts must belong to the opportunity's account.")]
@@ -249,7 +359,8 @@ def opportunity_create(
         [OpportunityContact(opportunity=opp, contact=c, role=role) for c, role in contacts]
     )
     opp.competitors.set(list(competitors))
-    StageChange.objects.create(opportunity=opp, from_stage=None, to_stage=stage, changed_by=actor, changed_at=now)
+    _record_stage_change(actor=actor, opp=opp, to_stage=stage, now=now, probability=opp.probability, first=True)
+    _record_field_changes(actor=actor, opp=opp, before=None, now=now)
     record_event(
         actor=actor,
         verb="sales.opportunity.created",
@@ -274,7 +385,12 @@ def opportunity_update(
     (``(contact, buying role)`` pairs, contacts of the opportunity's account only);
     ``competitors`` replaces the competitor list. Stage and outcome are not changed here
     (see ``opportunity_move_stage`` / ``opportunity_close``). Closed deals stay editable,
-    e.g. to correct the amount of a won deal.
+    e.g. to correct the amount of a won deal, but the probability and forecast category
+    of a won or lost deal are those of its end stage and cannot be changed (a field
+    error; sending the current value is accepted). Replacing ``contacts`` locks the deal
+    row first, so concurrent updates of the map serialise instead of colliding on the
+    unique (deal, contact) key. Changes of the amount, expected close date,
+    probability, forecast category and owner are kept in ``OpportunityFieldChange``.
 
     Raises ``ValidationFailed`` (nothing written) for a blank or too long name, a
     negative or malformed amount, an unknown currency, a probability outside 0–100, an
@@ -340,13 +456,18 @@ def opportunity_update(
         if owner.pk != opportunity.owner_id and not assignable_users_for(actor).filter(pk=owner.pk).exists():
             errors["owner"] = [_("You cannot assign records to this user.")]
         new["owner_id"] = owner.pk
+    closed = opportunity.outcome in (Outcome.WON, Outcome.LOST)
     if not isinstance(probability, _Unset):
         if not isinstance(probability, int) or isinstance(probability, bool) or not 0 <= probability <= 100:
             errors["probability"] = [_("Enter a whole number from 0 to 100.")]
+        elif closed and probability != opportunity.probability:
+            errors["probability"] = [_("A won or lost opportunity keeps the probability of its stage.")]
         new["probability"] = probability
     if not isinstance(forecast_category, _Unset):
         if forecast_category not in ForecastCategory.values:
             errors["forecast_category"] = [_("Select a valid forecast category.")]
+        elif closed and forecast_category != opportunity.forecast_category:
+            errors["forecast_category"] = [_("A won or lost opportunity keeps the forecast category of its stage.")]
         new["forecast_category"] = forecast_category
     if not isinstance(contacts, _Unset):
         contacts = list(contacts)
@@ -356,14 +477,19 @@ def opportunity_update(
     if errors:
         raise ValidationFailed(_("The opportunity could not be saved."), field_errors=errors)
 
+    if not isinstance(contacts, _Unset):
+        # Serialise concurrent replacements of the decision-maker map (see docstring).
+        Opportunity.objects.select_for_update().filter(pk=opportunity.pk).values_list("pk").first()
     before = {key: getattr(opportunity, key) for key in new}
     diff = changed_fields(before, new)
     if diff:
+        tracked_before = _tracked(opportunity)
         for key, value in new.items():
             setattr(opportunity, key, value)
         if not isinstance(owner, _Unset):
             opportunity.owner = owner
         opportunity.save(update_fields=[*diff, "updated_at"])
+        _record_field_changes(actor=actor, opp=opportunity, before=tracked_before, now=timezone.now())
     if not isinstance(contacts, _Unset):
         old_map = sorted(opportunity.contact_roles.values_list("contact_id", "role"))
         new_map = sorted((c.pk, role) for c, role in contacts)
@@ -397,12 +523,14 @@ def opportunity_move_stage(*, actor: User, opportunity: Opportunity, stage: Stag
     """Move an open opportunity to another open ``stage`` of its pipeline.
 
     Locks the row so concurrent moves serialise. Writes one ``StageChange`` (from, to,
-    who, when, seconds spent in the previous stage since ``stage_entered_at``), resets
+    who, when, seconds spent in the previous stage since ``stage_entered_at``, and the
+    snapshot of positions, owner, team, amount and probability) and the field history
+    of stage, probability and forecast category, resets
     probability and forecast category to the new stage's defaults and restarts the
     stage clock. Moving to the stage the deal is already in is a no-op (no row, no
-    event). Raises ``ValidationFailed`` for a stage of another pipeline or a won/lost
-    stage (those go through ``opportunity_close``) and ``Conflict`` when the deal is not
-    open, ``Forbidden`` when ``actor`` may not change the deal. Audits
+    event). Raises ``ValidationFailed`` for a stage of another pipeline, a hidden
+    stage or a won/lost stage (those go through ``opportunity_close``), ``Conflict`` when
+    the deal is not open, ``Forbidden`` when ``actor`` may not change the deal. Audits
     ``sales.opportunity.stage_changed`` with the from/to stage codes.
     """
     _require_write(actor, opportunity)
@@ -416,6 +544,8 @@ def opportunity_move_stage(*, actor: User, opportunity: Opportunity, stage: Stag
             _("The opportunity could not be moved."),
             field_errors={"stage": [_("Use “Won” or “Lost” to close the opportunity.")]},
         )
+    if not stage.is_active:
+        raise ValidationFailed(_("The opportunity could not be moved."), field_errors={"stage": [HIDDEN_STAGE_ERROR]})
     locked = _lock(opportunity)
     if locked.outcome != Outcome.OPEN:
         raise Conflict(_("Only open opportunities can change stage; reopen it first."), code="not_open")
@@ -424,12 +554,14 @@ def opportunity_move_stage(*, actor: User, opportunity: Opportunity, stage: Stag
         return opportunity
     now = timezone.now()
     from_stage = locked.stage
-    change = _record_stage_change(actor=actor, opp=locked, to_stage=stage, now=now)
+    before = _tracked(locked)
+    change = _record_stage_change(actor=actor, opp=locked, to_stage=stage, now=now, probability=stage.probability)
     locked.stage = stage
     locked.probability = stage.probability
     locked.forecast_category = stage.forecast_category
     locked.stage_entered_at = now
     locked.save(update_fields=["stage", "probability", "forecast_category", "stage_entered_at", "updated_at"])
+    _record_field_changes(actor=actor, opp=locked, before=before, now=now)
     _copy_state(locked, opportunity, STATE_FIELDS)
     record_event(
         actor=actor,
@@ -462,8 +594,9 @@ def opportunity_close(
 ) -> Opportunity:
     """End (or pause) an open opportunity with ``outcome``.
 
-    - ``won``: moves to the pipeline's won stage (``StageChange`` row), probability 100,
-      forecast category ``closed``, ``closed_at`` now.
+    - ``won``: moves to the pipeline's won stage (``StageChange`` row), probability and
+      forecast category from that stage (as configured, e.g. 100 % / ``closed``),
+      ``closed_at`` now.
     - ``lost``: moves to the lost stage (probability and forecast from that stage),
       requires ``lost_reason``; ``lost_to`` optionally names the winning competitor.
     - ``paused``: stays in its stage; requires a ``resume_date`` after today.
@@ -473,7 +606,8 @@ def opportunity_close(
     for an unknown outcome, a missing/inactive lost reason, a missing or past resume
     date or a pipeline without a won/lost stage, and ``Conflict`` when the deal is not
     open, ``Forbidden`` when ``actor`` may not change the deal. Audits
-    ``sales.opportunity.<outcome>``.
+    ``sales.opportunity.<outcome>``; keeps outcome, stage, probability and forecast
+    category changes in ``OpportunityFieldChange``.
     """
     _require_write(actor, opportunity)
     errors: dict[str, list[str]] = {}
@@ -502,6 +636,7 @@ def opportunity_close(
         raise Conflict(_("The opportunity is not open any more."), code="not_open")
     now = timezone.now()
     from_stage = locked.stage
+    before = _tracked(locked)
     data: dict[str, Any] = {"from": from_stage.code, "amount": locked.amount, "currency": locked.currency}
     fields = ["outcome", "outcome_note", "lost_reason", "lost_to", "resume_date", "closed_at"]
     locked.outcome = outcome
@@ -511,14 +646,18 @@ def opportunity_close(
     locked.resume_date = resume_date if outcome == Outcome.PAUSED else None
     locked.closed_at = None if outcome == Outcome.PAUSED else now
     if end_stage is not None:
-        change = _record_stage_change(actor=actor, opp=locked, to_stage=end_stage, now=now)
+        change = _record_stage_change(
+            actor=actor, opp=locked, to_stage=end_stage, now=now, probability=end_stage.probability
+        )
         data.update(to=end_stage.code, duration_seconds=change.duration_seconds)
         locked.stage = end_stage
         locked.stage_entered_at = now
-        locked.probability = 100 if outcome == Outcome.WON else end_stage.probability
-        locked.forecast_category = ForecastCategory.CLOSED if outcome == Outcome.WON else end_stage.forecast_category
+        # The end stage's configured values, for won as for lost (configuration is data).
+        locked.probability = end_stage.probability
+        locked.forecast_category = end_stage.forecast_category
         fields += ["stage", "stage_entered_at", "probability", "forecast_category"]
     locked.save(update_fields=[*fields, "updated_at"])
+    _record_field_changes(actor=actor, opp=locked, before=before, now=now)
     _copy_state(locked, opportunity, STATE_FIELDS)
     if outcome == Outcome.LOST:
         data.update(lost_reason=lost_reason.code if lost_reason else None, lost_to=lost_to.pk if lost_to else None)
@@ -565,7 +704,8 @@ def opportunity_reopen(*, actor: User, opportunity: Opportunity, stage: Stage | 
     competitor, resume date, note and ``closed_at`` are cleared (the audit trail keeps
     them). Raises ``ValidationFailed`` for a stage of another pipeline or a closed stage
     and ``Conflict`` when the deal is already open, ``Forbidden`` when ``actor`` may not
-    change the deal. Audits ``sales.opportunity.reopened``.
+    change the deal. A hidden stage is never the default target (the first open stage is).
+    Audits ``sales.opportunity.reopened``.
     """
     _require_write(actor, opportunity)
     if stage is not None:
@@ -574,6 +714,8 @@ def opportunity_reopen(*, actor: User, opportunity: Opportunity, stage: Stage | 
             error = _("The stage does not belong to the opportunity's pipeline.")
         elif stage.kind != StageKind.OPEN:
             error = _("Reopen into an open stage.")
+        elif not stage.is_active:
+            error = str(HIDDEN_STAGE_ERROR)
         if error:
             raise ValidationFailed(_("The opportunity could not be reopened."), field_errors={"stage": [error]})
     locked = _lock(opportunity)
@@ -582,15 +724,16 @@ def opportunity_reopen(*, actor: User, opportunity: Opportunity, stage: Stage | 
     target = stage
     if target is None:
         target = locked.stage if locked.stage.is_open else _last_open_stage(locked)
-    if target is None:
+    if target is None or not target.is_active:
         target = first_open_stage(locked.pipeline)
     now = timezone.now()
     previous_outcome = locked.outcome
     from_stage = locked.stage
+    before = _tracked(locked)
     fields = ["outcome", "outcome_note", "lost_reason", "lost_to", "resume_date", "closed_at"]
     data: dict[str, Any] = {"from_outcome": previous_outcome, "from": from_stage.code, "to": target.code}
     if target.pk != locked.stage_id:
-        change = _record_stage_change(actor=actor, opp=locked, to_stage=target, now=now)
+        change = _record_stage_change(actor=actor, opp=locked, to_stage=target, now=now, probability=target.probability)
         data["duration_seconds"] = change.duration_seconds
         locked.stage = target
         locked.stage_entered_at = now
@@ -604,9 +747,87 @@ def opportunity_reopen(*, actor: User, opportunity: Opportunity, stage: Stage | 
     locked.resume_date = None
     locked.closed_at = None
     locked.save(update_fields=[*fields, "updated_at"])
+    _record_field_changes(actor=actor, opp=locked, before=before, now=now)
     _copy_state(locked, opportunity, STATE_FIELDS)
     data["summary"] = in_every_language(lambda: target.label)
     record_event(actor=actor, verb="sales.opportunity.reopened", target=locked, data=data, related=[locked.account])
+    return opportunity
+
+
+@transaction.atomic
+def opportunity_change_pipeline(
+    *, actor: User, opportunity: Opportunity, pipeline: Pipeline, stage: Stage
+) -> Opportunity:
+    """Move ``opportunity`` to another ``pipeline``, into ``stage`` (the explicit stage
+    mapping: stage positions and codes differ between pipelines, so the caller says where
+    the deal lands).
+
+    ``stage`` must be an active stage of ``pipeline``; an open deal needs an open stage,
+    a won or lost deal the target pipeline's stage of the same kind (a paused or upgraded
+    deal stays out of the won/lost stages as well). Locks the row; writes one
+    ``StageChange`` (with the snapshot), the field history of pipeline, stage,
+    probability and forecast category, and audits ``sales.opportunity.pipeline_changed``
+    with ``{"from_pipeline", "to_pipeline", "from_stage", "to_stage"}`` (codes).
+    Probability and forecast category take the new stage's defaults; the stage clock
+    restarts.
+
+    Raises ``Forbidden`` when ``actor`` may not write the deal and ``ValidationFailed``
+    (nothing written) for an inactive pipeline, the deal's own pipeline, or a stage that
+    does not fit.
+    """
+    if not can_write_opportunity(actor, opportunity):
+        raise Forbidden(_("You may not change this opportunity."))
+    locked = _lock(opportunity)
+    errors: dict[str, list[str]] = {}
+    if not pipeline.is_active:
+        errors["pipeline"] = [_("This pipeline is not in use.")]
+    elif pipeline.pk == locked.pipeline_id:
+        errors["pipeline"] = [_("The opportunity is already in this pipeline.")]
+    if stage.pipeline_id != pipeline.pk:
+        errors["stage"] = [_("The stage does not belong to the pipeline.")]
+    elif not stage.is_active:
+        errors["stage"] = [str(HIDDEN_STAGE_ERROR)]
+    else:
+        wanted = {Outcome.WON: StageKind.WON, Outcome.LOST: StageKind.LOST}.get(Outcome(locked.outcome), StageKind.OPEN)
+        if stage.kind != wanted:
+            errors["stage"] = [
+                _("Choose an open stage.")
+                if wanted == StageKind.OPEN
+                else _("Choose the pipeline's “%(kind)s” stage.") % {"kind": StageKind(wanted).label}
+            ]
+    if errors:
+        raise ValidationFailed(_("The opportunity could not be moved to the pipeline."), field_errors=errors)
+    now = timezone.now()
+    from_pipeline = locked.pipeline
+    from_stage = locked.stage
+    before = _tracked(locked)
+    change = _record_stage_change(actor=actor, opp=locked, to_stage=stage, now=now, probability=stage.probability)
+    locked.pipeline = pipeline
+    locked.stage = stage
+    locked.stage_entered_at = now
+    locked.probability = stage.probability
+    locked.forecast_category = stage.forecast_category
+    locked.save(
+        update_fields=["pipeline", "stage", "stage_entered_at", "probability", "forecast_category", "updated_at"]
+    )
+    _record_field_changes(actor=actor, opp=locked, before=before, now=now)
+    _copy_state(locked, opportunity, [*STATE_FIELDS, "pipeline"])
+    record_event(
+        actor=actor,
+        verb="sales.opportunity.pipeline_changed",
+        target=locked,
+        data={
+            "from_pipeline": from_pipeline.code,
+            "to_pipeline": pipeline.code,
+            "from_stage": from_stage.code,
+            "to_stage": stage.code,
+            "duration_seconds": change.duration_seconds,
+            "summary": in_every_language(
+                lambda: f"{from_pipeline.label} · {from_stage.label} → {pipeline.label} · {stage.label}"
+            ),
+        },
+        related=[locked.account],
+    )
     return opportunity
 
 

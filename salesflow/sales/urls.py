@@ -17,4 +17,5 @@ urlpatterns = [
     path("<int:pk>/move/", views.opportunity_move_view, name="move"),
     path("<int:pk>/close/", views.opportunity_close_view, name="close"),
     path("<int:pk>/reopen/", views.opportunity_reopen_view, name="reopen"),
+    path("<int:pk>/change-pipeline/", views.opportunity_change_pipeline_view, name="change_pipeline"),
 ]

@@ -21,13 +21,21 @@ from salesflow.core.web import apply_service_error, page_number, paginate
 from salesflow.parties.models import Account, Contact
 from salesflow.parties.permissions import contacts_visible_to, get_account_for_user
 from salesflow.sales.choices import Outcome
-from salesflow.sales.forms import CloseForm, MoveForm, OpportunityCreateForm, OpportunityEditForm, OpportunityFilterForm
-from salesflow.sales.models import Opportunity, OpportunityContact, Pipeline, Stage
+from salesflow.sales.forms import (
+    ChangePipelineForm,
+    CloseForm,
+    MoveForm,
+    OpportunityCreateForm,
+    OpportunityEditForm,
+    OpportunityFilterForm,
+)
+from salesflow.sales.models import Opportunity, OpportunityContact, Pipeline
 from salesflow.sales.permissions import can_manage_opportunity, can_write_opportunity, get_opportunity_for_user
 from salesflow.sales.selectors import (
     OPPORTUNITY_SORTS,
     active_lost_reasons,
     active_pipelines,
+    active_stages,
     board,
     competitors_all,
     opportunity_detail,
@@ -35,11 +43,13 @@ from salesflow.sales.selectors import (
     order_by_for,
     owner_filter_choices,
     pipeline_by_ref,
+    pipeline_change_options,
     stage_in_pipeline,
     stall_info,
     writable_accounts_for,
 )
 from salesflow.sales.services import (
+    opportunity_change_pipeline,
     opportunity_close,
     opportunity_create,
     opportunity_delete,
@@ -95,9 +105,7 @@ def _sort_headers(current: str) -> dict[str, dict[str, Any]]:
 def opportunity_list_view(request: HtmxRequest) -> HttpResponse:
     user = _user(request)
     pipelines = active_pipelines()
-    stages = Stage.objects.filter(pipeline__is_active=True).select_related("pipeline")
-    stages = stages.order_by("pipeline__position", "pipeline_id", "position")
-    form = OpportunityFilterForm(request.GET or None, user=user, stages=stages, pipelines=pipelines)
+    form = OpportunityFilterForm(request.GET or None, user=user, stages=active_stages(), pipelines=pipelines)
     filters = form.values() if request.GET else {}
     sort_key, _fields = order_by_for(request.GET.get("sort"))
     qs = opportunity_list(
@@ -416,3 +424,24 @@ def opportunity_reopen_view(request: HtmxRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("The opportunity was reopened."))
     return redirect(reverse("opportunities:detail", args=[opp.pk]))
+
+
+def opportunity_change_pipeline_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Move the deal to another pipeline: GET shows the stage choice grouped by pipeline."""
+    user = _user(request)
+    opp = _opportunity(request, pk, write=True)
+    form = ChangePipelineForm(request.POST or None, options=pipeline_change_options(opp))
+    if request.method == "POST" and form.is_valid():
+        target = form.chosen_stage()
+        try:
+            opportunity_change_pipeline(actor=user, opportunity=opp, pipeline=target.pipeline, stage=target)
+        except ServiceError as exc:
+            apply_service_error(form, exc)
+        else:
+            messages.success(
+                request,
+                _("Moved to “%(pipeline)s · %(stage)s”.") % {"pipeline": target.pipeline.label, "stage": target.label},
+            )
+            return redirect("opportunities:detail", pk=opp.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "sales/change_pipeline.html", {"opportunity": opp, "form": form}, status=status)
