@@ -34,7 +34,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models.expressions import Expression
+from django.db.models.expressions import Combinable, Expression
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -71,7 +71,7 @@ MINOR_UNITS: dict[str, int] = {
 
 # Plain decimal notation with an optional, short exponent ("1.5e3"); anything else
 # (hex, underscores, "NaN", "Infinity", whitespace inside) is not an amount.
-_AMOUNT_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
+AMOUNT_SYNTAX = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
 
 
 class AmountError(ValueError):
@@ -120,7 +120,7 @@ def _to_decimal(value: object) -> Decimal:
         text = value.strip()
         if len(text) > MAX_AMOUNT_CHARS:
             raise AmountError(_("Use at most %(max)d characters.") % {"max": MAX_AMOUNT_CHARS})
-        if not _AMOUNT_RE.fullmatch(text):
+        if not AMOUNT_SYNTAX.fullmatch(text):
             raise AmountError(_("Enter a number."))
         return Decimal(text)
     raise AmountError(_("Enter a number."))
@@ -251,6 +251,11 @@ class MoneyField(models.BigIntegerField):  # type: ignore[type-arg]
     """
 
     description = _("Amount (exact, stored in hundredths)")
+
+    # What the django-stubs plugin reports for instances and lookups (Decimal, not int).
+    _pyi_private_set_type: Decimal | int | str | Combinable  # type: ignore[assignment]
+    _pyi_private_get_type: Decimal  # type: ignore[assignment]
+    _pyi_lookup_exact_type: Decimal | int | str  # type: ignore[assignment]
 
     def from_db_value(self, value: Any, expression: Expression, connection: BaseDatabaseWrapper) -> Decimal | None:
         if value is None:

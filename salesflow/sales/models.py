@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from salesflow.core.models import TimestampedModel, TranslatedNameModel
-from salesflow.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
+from salesflow.core.money import MoneyField
 from salesflow.parties.choices import BuyingRole
 from salesflow.parties.models import Account, Contact
 from salesflow.sales.choices import ForecastCategory, Outcome, StageKind
@@ -120,9 +120,8 @@ class Opportunity(TimestampedModel):
     )
     pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="+", verbose_name=_("pipeline"))
     stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="opportunities", verbose_name=_("stage"))
-    amount = models.DecimalField(
-        _("amount"), max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES, default=Decimal("0.00")
-    )
+    # Exact hundredths in the database (see salesflow.core.money); a Decimal here.
+    amount = MoneyField(_("amount"), default=Decimal("0.00"))
     currency = models.CharField(_("currency"), max_length=3, default="CNY")
     probability = models.PositiveSmallIntegerField(
         _("probability (%)"), validators=[MinValueValidator(0), MaxValueValidator(100)]

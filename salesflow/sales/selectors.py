@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
 from django.db.models.expressions import OrderBy
 from django.utils import timezone
 
-from salesflow.core.money import MONEY_MAX_DIGITS, default_currency, quantize
+from salesflow.core.money import default_currency, quantize
 from salesflow.parties.models import Account
 from salesflow.parties.permissions import accounts_visible_to
 from salesflow.sales.choices import Outcome, StageKind
@@ -225,32 +225,35 @@ def board(
     for stage in open_stages:
         if stage.rotting_days is not None:
             stalled_q |= Q(stage_id=stage.pk, stage_entered_at__lt=now - timedelta(days=stage.rotting_days))
-    money: DecimalField[Decimal, Decimal] = DecimalField(max_digits=MONEY_MAX_DIGITS + 6, decimal_places=2)
+    # Grouped by probability too, so the weighted total is Σ (sum of amounts × p) computed
+    # here exactly: an SQL amount × probability would leave the integer hundredths' range
+    # sooner and mix units. At most (open stages × 101) rows, whatever the number of deals.
     totals = (
         base.order_by()
-        .values("stage_id")
+        .values("stage_id", "probability")
         .annotate(
             n=Count("id"),
-            amount_sum=Sum("amount", filter=in_currency, output_field=money),
-            weighted_x100=Sum(
-                ExpressionWrapper(F("amount") * F("probability"), output_field=money),
-                filter=in_currency,
-                output_field=money,
-            ),
+            amount_sum=Sum("amount", filter=in_currency),
             other=Count("id", filter=~in_currency),
             stalled=Count("id", filter=stalled_q),
         )
     )
     columns = {s.pk: BoardColumn(stage=s) for s in open_stages}
+    weighted_x100: dict[int, Decimal] = {}
     for row in totals:
         column = columns.get(row["stage_id"])
         if column is None:
             continue
-        column.count = row["n"]
-        column.amount = quantize(row["amount_sum"] or 0)
-        column.weighted = quantize(Decimal(row["weighted_x100"] or 0) / 100)
-        column.other_currency_count = row["other"]
-        column.stalled_count = row["stalled"]
+        amount_sum: Decimal = row["amount_sum"] or Decimal("0.00")
+        column.count += row["n"]
+        column.amount += amount_sum
+        weighted_x100[row["stage_id"]] = (
+            weighted_x100.get(row["stage_id"], Decimal(0)) + amount_sum * row["probability"]
+        )
+        column.other_currency_count += row["other"]
+        column.stalled_count += row["stalled"]
+    for stage_id, value in weighted_x100.items():
+        columns[stage_id].weighted = quantize(value / 100)
     if columns and card_limit > 0:
         # The first cards of each column by id only (no joins), one small ordered query per
         # open stage, then the winners with their account and owner in one query. Ranking
