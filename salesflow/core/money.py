@@ -251,6 +251,8 @@ class MoneyField(models.BigIntegerField):  # type: ignore[type-arg]
     """
 
     description = _("Amount (exact, stored in hundredths)")
+    #: Decimal places kept in the integer column.
+    scale = STORAGE_PLACES
 
     # What the django-stubs plugin reports for instances and lookups (Decimal, not int).
     _pyi_private_set_type: Decimal | int | str | Combinable  # type: ignore[assignment]
@@ -260,7 +262,7 @@ class MoneyField(models.BigIntegerField):  # type: ignore[type-arg]
     def from_db_value(self, value: Any, expression: Expression, connection: BaseDatabaseWrapper) -> Decimal | None:
         if value is None:
             return None
-        return from_minor(value)
+        return Decimal(int(value)).scaleb(-self.scale)
 
     def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
         if value is None or isinstance(value, Decimal):
@@ -274,9 +276,14 @@ class MoneyField(models.BigIntegerField):  # type: ignore[type-arg]
         value = models.Field.get_prep_value(self, value)
         if value is None:
             return None
-        if not isinstance(value, Decimal):
-            value = parse_amount(value, allow_negative=True)
-        return to_minor(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = Decimal(value)  # lookups and constraints (``rate__gt=0``)
+        elif not isinstance(value, Decimal):
+            value = self.to_python(value)
+        scaled = Decimal(value).scaleb(self.scale)
+        if scaled != scaled.to_integral_value():
+            raise ValueError(f"more than {self.scale} decimal places: {value!r}")
+        return int(scaled)
 
     def value_to_string(self, obj: models.Model) -> str:
         value = self.value_from_object(obj)
@@ -291,4 +298,75 @@ class MoneyField(models.BigIntegerField):  # type: ignore[type-arg]
         # Skip IntegerField.formfield (it would force a forms.IntegerField).
         return models.Field.formfield(
             self, form_class=form_class or MoneyFormField, choices_form_class=choices_form_class, **kwargs
+        )
+
+
+#: Exchange rates keep this many decimal places (e.g. 0.04812345 CNY per JPY).
+RATE_PLACES = 8
+#: Largest rate accepted (units of the company currency per unit of another currency).
+MAX_RATE = Decimal("1000000")
+
+
+def parse_rate(value: object) -> Decimal:
+    """An exchange rate: a positive decimal of at most :data:`RATE_PLACES` places and at
+    most :data:`MAX_RATE`; the same input rules as :func:`parse_amount` otherwise (no
+    floats that are not exactly a short decimal, no ``bool``, no non-finite values).
+    Raises :class:`AmountError`."""
+    number = _to_decimal(value)
+    with localcontext() as ctx:
+        ctx.prec = 40
+        if not number.is_finite():
+            raise AmountError(_("Enter a number."))
+        if number <= 0:
+            raise AmountError(_("The rate must be greater than zero."))
+        if number.adjusted() > 7 or number > MAX_RATE:
+            raise AmountError(_("Enter a rate of at most %(max)s.") % {"max": f"{MAX_RATE:,}"})
+        step = Decimal(1).scaleb(-RATE_PLACES)
+        if number.adjusted() < -RATE_PLACES - 1 or number.quantize(step, rounding=ROUND_HALF_UP) != number:
+            raise AmountError(_("Use at most %(places)d decimal places.") % {"places": RATE_PLACES})
+    return number
+
+
+class RateFormField(MoneyFormField):
+    """A text input cleaned by :func:`parse_rate`."""
+
+    def to_python(self, value: Any) -> Decimal | None:
+        if value in self.empty_values or (isinstance(value, str) and not value.strip()):
+            return None
+        try:
+            return parse_rate(value)
+        except AmountError as exc:
+            raise ValidationError(str(exc.message), code="invalid") from exc
+
+
+class RateField(MoneyField):
+    """An exchange rate stored exactly as an integer of 10⁻⁸ units (see :data:`RATE_PLACES`)."""
+
+    description = _("Exchange rate (exact)")
+    scale = RATE_PLACES
+
+    def from_db_value(self, value: Any, expression: Expression, connection: BaseDatabaseWrapper) -> Decimal | None:
+        number = super().from_db_value(value, expression, connection)
+        if number is None:
+            return None
+        # Rates read back as entered ("7.1", not "7.10000000"); never in exponent form.
+        normal = number.normalize()
+        return normal.quantize(Decimal(1)) if normal.as_tuple().exponent > 0 else normal  # type: ignore[operator]
+
+    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
+        if value is None or isinstance(value, Decimal):
+            return value
+        try:
+            return parse_rate(value)
+        except AmountError as exc:
+            raise ValidationError(str(exc.message), code="invalid") from exc
+
+    def formfield(
+        self,
+        form_class: type[forms.Field] | None = None,
+        choices_form_class: type[forms.ChoiceField] | None = None,
+        **kwargs: Any,
+    ) -> forms.Field | None:
+        return super().formfield(
+            form_class=form_class or RateFormField, choices_form_class=choices_form_class, **kwargs
         )

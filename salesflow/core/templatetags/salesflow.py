@@ -37,6 +37,15 @@ def money_short(amount: Decimal | int | None, currency: str = "CNY") -> str:
 
 
 @register.filter
+def rate(value: Decimal | None) -> str:
+    """An exchange rate without trailing zeros: ``7.1234``, ``150``."""
+    if value is None:
+        return "—"
+    text = f"{Decimal(value).normalize():f}"
+    return text
+
+
+@register.filter
 def event_summary(summary: object) -> str:
     """A timeline summary in the reader's language (stored per language or as plain text)."""
     if isinstance(summary, dict):

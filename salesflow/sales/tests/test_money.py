@@ -3,15 +3,20 @@ list pages that keep working with the largest amounts (run on SQLite and Postgre
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from django.db import connection
 from django.db.models import Sum
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from salesflow.core.money import MAX_AMOUNT
+from salesflow.core.services import exchange_rate_create
 from salesflow.sales.models import Opportunity
+from salesflow.sales.selectors import board
 from salesflow.sales.services import default_pipeline, first_open_stage
 from salesflow.sales.tests.factories import make_account, make_opportunity, stage
 
@@ -239,3 +244,73 @@ def test_openapi_documents_money_as_decimal_string(personas, api_for):
     assert "pattern" in out
     created = schemas["OpportunityCreateIn"]["properties"]["amount"]
     assert {"type": "string", "format": "decimal"}.items() <= created["anyOf"][0].items()
+
+
+# --------------------------------------------------------------------- board in company currency
+
+
+def _rate(personas, currency: str, rate: str, day: date) -> None:
+    exchange_rate_create(actor=personas.admin, currency=currency, rate=rate, valid_from=day)
+
+
+def test_board_totals_convert_with_the_rate_of_the_day(personas, client_for):
+    today = timezone.localdate()
+    _rate(personas, "USD", "7.00", today - timedelta(days=30))
+    _rate(personas, "USD", "7.10", today)  # the rate of the day wins
+    _rate(personas, "USD", "9.99", today + timedelta(days=1))  # not yet valid
+    _rate(personas, "EUR", "7.80", today - timedelta(days=3))
+    make_opportunity(personas.rep, amount="1000.00", stage_code="prospect")  # 10 %
+    make_opportunity(personas.rep, amount="100.00", currency="USD", stage_code="prospect")  # 710.00
+    make_opportunity(personas.rep, amount="0.01", currency="EUR", stage_code="prospect")  # 0.078 → 0.08
+    make_opportunity(personas.rep, amount="5000", currency="JPY", stage_code="prospect")  # no rate
+    make_opportunity(personas.rep, amount="20.00", stage_code="demo")
+    b = board(personas.rep, pipeline=default_pipeline())
+    cols = {c.stage.code: c for c in b.columns}
+    prospect = cols["prospect"]
+    assert prospect.count == 4
+    assert prospect.amount == Decimal("1710.08")  # 1000 + 710 + 0.078, rounded once
+    assert prospect.weighted == Decimal("171.01")  # 171.0078 → 171.01
+    assert {c: (r.rate, r.valid_from) for c, r in prospect.rates.items()} == {
+        "USD": (Decimal("7.1"), today),
+        "EUR": (Decimal("7.8"), today - timedelta(days=3)),
+    }
+    assert prospect.unconverted == {"JPY": 1}
+    assert (cols["demo"].amount, cols["demo"].rates, cols["demo"].unconverted) == (Decimal("20.00"), {}, {})
+    assert b.amount == Decimal("1730.08")
+    assert [r.currency for r in b.rates_used] == ["EUR", "USD"]
+    assert b.unconverted_currencies == ["JPY"]
+
+    html = client_for(personas.rep).get(reverse("opportunities:board")).content.decode()
+    assert 'data-testid="board-rates"' in html
+    assert "USD 7.1<" in html and "EUR 7.8<" in html
+    assert 'data-testid="column-rates-prospect"' in html
+    assert 'data-testid="column-unconverted-prospect"' in html
+    assert "+1 in JPY, not included: no exchange rate" in html
+    assert "1 deal in JPY is counted but not included in the CNY totals" in html
+    zh = client_for(personas.rep, "zh-hans").get(reverse("opportunities:board")).content.decode()
+    assert "合计以 CNY 计，按当日汇率折算" in zh
+    assert "另有 1 个 JPY 商机未计入：没有汇率" in zh
+
+
+def test_board_without_foreign_deals_shows_no_rates(personas, client_for):
+    make_opportunity(personas.rep, amount="10.00")
+    html = client_for(personas.rep).get(reverse("opportunities:board")).content.decode()
+    assert "board-rates" not in html
+    assert "board-other-currency" not in html
+
+
+@pytest.mark.parametrize("persona", ["rep", "manager", "admin"])
+def test_board_query_count_is_constant_with_currencies(personas, client_for, persona):
+    _rate(personas, "USD", "7.10", timezone.localdate())
+    client = client_for(getattr(personas, persona))
+    make_opportunity(personas.rep, amount="1.00", currency="USD")
+    url = reverse("opportunities:board")
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    baseline = len(ctx.captured_queries)
+    for i, code in enumerate(["USD", "EUR", "JPY", "HKD", "CNY"] * 4):
+        make_opportunity(personas.rep, amount="999999999999" if i % 3 == 0 else "5", currency=code)
+    _rate(personas, "EUR", "7.8", timezone.localdate())
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    assert len(ctx.captured_queries) <= baseline
