@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 from django.db.models import OuterRef, Subquery
 from django.utils.translation import gettext_lazy as _
 
 from salesflow.core.models import ExchangeRate
 from salesflow.core.money import company_currency, minor_units
+
+#: Decimal precision for sums of converted amounts: a 64-bit sum of hundredths (19 digits)
+#: times a rate (15 digits) times a probability stays exact, so only the final rounding
+#: to minor units rounds (the default context would round at 28 digits).
+EXACT_PRECISION = 60
 
 
 class RateMissing(LookupError):
@@ -45,8 +50,10 @@ def apply_rate(amount: Decimal, rate: ExchangeRate | None) -> Decimal:
     """``amount × rate`` in the company currency, rounded half-up once to its minor units
     (``rate=None`` means the amount already is in the company currency)."""
     places = minor_units(company_currency())
-    value = amount if rate is None else amount * rate.rate
-    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    with localcontext() as ctx:
+        ctx.prec = EXACT_PRECISION
+        value = amount if rate is None else amount * rate.rate
+        return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
 def convert(amount: Decimal, currency: str, on_date: date) -> tuple[Decimal, ExchangeRate | None]:

@@ -112,7 +112,7 @@ class QualifyForm(forms.Form):
 
     @classmethod
     def for_lead(cls, lead: Lead) -> QualifyForm:
-        return cls(
+        form = cls(
             initial={
                 "budget_status": lead.budget_status,
                 "budget_amount": lead.budget_amount,
@@ -122,6 +122,9 @@ class QualifyForm(forms.Form):
             },
             prefix="bant",
         )
+        # The budget is in the lead's currency (JPY has no decimals): say which.
+        form.fields["budget_amount"].label = _("Budget (%(currency)s)") % {"currency": lead.budget_currency}
+        return form
 
 
 class DisqualifyForm(forms.Form):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, getcontext
 
 from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
 from django.db.models.expressions import OrderBy
@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from salesflow.core.models import ExchangeRate
 from salesflow.core.money import company_currency
-from salesflow.core.selectors import apply_rate, rates_on
+from salesflow.core.selectors import EXACT_PRECISION, apply_rate, rates_on
 from salesflow.parties.models import Account
 from salesflow.parties.permissions import accounts_visible_to
 from salesflow.sales.choices import Outcome, StageKind
@@ -260,6 +260,8 @@ def board(
     rates = rates_on({row["currency"] for row in totals}, timezone.localdate(now))
     columns = {s.pk: BoardColumn(stage=s) for s in open_stages}
     exact: dict[int, tuple[Decimal, Decimal]] = {}  # stage → (Σ amount, Σ amount × p), unrounded
+    ctx = getcontext().copy()
+    ctx.prec = EXACT_PRECISION
     for row in totals:
         column = columns.get(row["stage_id"])
         if column is None:
@@ -273,12 +275,15 @@ def board(
             continue
         if rate is not None:
             column.rates[code] = rate
-        converted = (row["amount_sum"] or Decimal(0)) * (rate.rate if rate is not None else 1)
+        converted = ctx.multiply(row["amount_sum"] or Decimal(0), rate.rate if rate is not None else Decimal(1))
         amount_sum, weighted_x100 = exact.get(row["stage_id"], (Decimal(0), Decimal(0)))
-        exact[row["stage_id"]] = (amount_sum + converted, weighted_x100 + converted * row["probability"])
+        exact[row["stage_id"]] = (
+            ctx.add(amount_sum, converted),
+            ctx.add(weighted_x100, ctx.multiply(converted, Decimal(row["probability"]))),
+        )
     for stage_id, (amount_sum, weighted_x100) in exact.items():
         columns[stage_id].amount = apply_rate(amount_sum, None)
-        columns[stage_id].weighted = apply_rate(weighted_x100 / 100, None)
+        columns[stage_id].weighted = apply_rate(ctx.divide(weighted_x100, Decimal(100)), None)
     if columns and card_limit > 0:
         # The first cards of each column by id only (no joins), one small ordered query per
         # open stage, then the winners with their account and owner in one query. Ranking

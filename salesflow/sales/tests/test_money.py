@@ -12,6 +12,8 @@ from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from salesflow.core.money import MAX_AMOUNT
 from salesflow.core.services import exchange_rate_create
@@ -314,3 +316,29 @@ def test_board_query_count_is_constant_with_currencies(personas, client_for, per
     with CaptureQueriesContext(connection) as ctx:
         assert client.get(url).status_code == 200
     assert len(ctx.captured_queries) <= baseline
+
+
+def test_board_conversion_of_maximum_amounts_is_exact(personas):
+    from decimal import ROUND_HALF_UP, localcontext
+
+    _rate(personas, "USD", "7.12345678", timezone.localdate())
+    account = make_account(personas.rep)
+    for _ in range(15):
+        make_opportunity(personas.rep, account=account, amount=str(MAX_AMOUNT), currency="USD", stage_code="demo")
+    make_opportunity(personas.rep, account=account, amount="0.01", stage_code="demo")
+    column = {c.stage.code: c for c in board(personas.rep, pipeline=default_pipeline()).columns}["demo"]
+    with localcontext() as ctx:
+        ctx.prec = 100
+        exact = MAX_AMOUNT * 15 * Decimal("7.12345678") + Decimal("0.01")
+        probability = column.stage.probability
+        weighted = exact * probability / 100
+    assert column.amount == exact.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    assert column.weighted == weighted.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(amount=st.decimals(min_value=Decimal(0), max_value=MAX_AMOUNT, places=2))
+def test_any_valid_amount_round_trips_through_the_database(personas, amount):
+    opp = make_opportunity(personas.rep, amount=amount)
+    assert Opportunity.objects.get(pk=opp.pk).amount == amount
+    assert Opportunity.objects.filter(pk=opp.pk, amount=amount).exists()
