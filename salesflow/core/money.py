@@ -19,7 +19,9 @@ The money rule (see the architecture notes):
   64-bit sum (SQLite's ``SUM`` over integers raises on overflow instead of wrapping)
   holds more than 92,000 rows *all at the maximum* — a trillion each — and any
   realistic column of real deals, whose totals are many orders of magnitude smaller.
-  PostgreSQL sums ``bigint`` into ``numeric`` and cannot overflow. The maximum also keeps
+  PostgreSQL sums ``bigint`` into ``numeric`` and cannot overflow. Sums that users can
+  inflate at will (the board) use :func:`money_sum_annotations`, which cannot overflow
+  at any row count. The maximum also keeps
   every amount within 15 significant digits (exact through a double, see above).
 """
 
@@ -34,6 +36,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Aggregate, BigIntegerField, ExpressionWrapper, F, Q, Sum
 from django.db.models.expressions import Combinable, Expression
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -202,6 +205,32 @@ def to_minor(value: Decimal) -> int:
 def from_minor(value: int | Decimal) -> Decimal:
     """Stored hundredths (an ``int``, or a ``Decimal`` from a PostgreSQL ``SUM``) as an amount."""
     return Decimal(int(value)).scaleb(-STORAGE_PLACES)
+
+
+#: Sums are taken in two parts (quotient and remainder of the hundredths by this number),
+#: so neither part can leave a signed 64-bit integer on SQLite whatever the row count.
+SUM_SPLIT = 10**9
+
+
+def money_sum_annotations(name: str, field: str, *, filter: Q | None = None) -> dict[str, Aggregate]:
+    """Aggregates for an exact, overflow-free sum of the ``MoneyField`` ``field``; read the
+    result from the row with :func:`money_sum_value` (``name`` prefixes the two aliases).
+
+    SQLite's ``SUM`` over integers raises on 64-bit overflow (≈ 92,000 rows at the maximum
+    amount); summing the quotient and the remainder by :data:`SUM_SPLIT` separately keeps
+    both parts tiny, and the exact total is rebuilt in Python.
+    """
+    part: BigIntegerField[int, int] = BigIntegerField()
+    return {
+        f"{name}_hi": Sum(ExpressionWrapper(F(field) / SUM_SPLIT, output_field=part), filter=filter),
+        f"{name}_lo": Sum(ExpressionWrapper(F(field) % SUM_SPLIT, output_field=part), filter=filter),
+    }
+
+
+def money_sum_value(row: dict[str, Any], name: str, scale: int = STORAGE_PLACES) -> Decimal:
+    """The exact sum annotated by :func:`money_sum_annotations` (``0`` over no rows)."""
+    hundredths = int(row[f"{name}_hi"] or 0) * SUM_SPLIT + int(row[f"{name}_lo"] or 0)
+    return Decimal(hundredths).scaleb(-scale)
 
 
 class MoneyFormField(forms.Field):

@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, getcontext
 
-from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.db.models.expressions import OrderBy
 from django.utils import timezone
 
 from salesflow.core.models import ExchangeRate
-from salesflow.core.money import company_currency
+from salesflow.core.money import company_currency, money_sum_annotations, money_sum_value
 from salesflow.core.selectors import EXACT_PRECISION, apply_rate, rates_on
 from salesflow.parties.models import Account
 from salesflow.parties.permissions import accounts_visible_to
@@ -254,7 +254,7 @@ def board(
     totals = list(
         base.order_by()
         .values("stage_id", "currency", "probability")
-        .annotate(n=Count("id"), amount_sum=Sum("amount"), stalled=Count("id", filter=stalled_q))
+        .annotate(n=Count("id"), stalled=Count("id", filter=stalled_q), **money_sum_annotations("amount_sum", "amount"))
     )
     # The rate of the day for every foreign currency on the board: one query, or none.
     rates = rates_on({row["currency"] for row in totals}, timezone.localdate(now))
@@ -275,7 +275,7 @@ def board(
             continue
         if rate is not None:
             column.rates[code] = rate
-        converted = ctx.multiply(row["amount_sum"] or Decimal(0), rate.rate if rate is not None else Decimal(1))
+        converted = ctx.multiply(money_sum_value(row, "amount_sum"), rate.rate if rate is not None else Decimal(1))
         amount_sum, weighted_x100 = exact.get(row["stage_id"], (Decimal(0), Decimal(0)))
         exact[row["stage_id"]] = (
             ctx.add(amount_sum, converted),

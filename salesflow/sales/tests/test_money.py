@@ -342,3 +342,19 @@ def test_any_valid_amount_round_trips_through_the_database(personas, amount):
     opp = make_opportunity(personas.rep, amount=amount)
     assert Opportunity.objects.get(pk=opp.pk).amount == amount
     assert Opportunity.objects.filter(pk=opp.pk, amount=amount).exists()
+
+
+def test_board_sums_cannot_overflow_64_bits(personas, client_for):
+    """Three rows whose hundredths add up beyond 2⁶³ (as ~92,000 deals at the maximum would):
+    SQLite's integer SUM would raise; the board's split sum stays exact."""
+    account = make_account(personas.rep)
+    opps = [make_opportunity(personas.rep, account=account, stage_code="demo") for _ in range(3)]
+    huge = 4 * 10**18  # hundredths per row, written below the application to simulate the volume
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Opportunity._meta.db_table} SET amount = %s WHERE id IN (%s, %s, %s)",
+            [huge, *(o.pk for o in opps)],
+        )
+    column = {c.stage.code: c for c in board(personas.rep, pipeline=default_pipeline()).columns}["demo"]
+    assert column.amount == Decimal(3 * huge).scaleb(-2)
+    assert client_for(personas.manager).get(reverse("opportunities:board")).status_code == 200
