@@ -31,14 +31,20 @@ def _hundredths(raw: Any) -> int | None:
 
 
 def _rewrite(schema_editor: Any, table: str, column: str, convert: Any) -> None:
+    """Rewrite ``column`` row by row with ``convert``, in batches of ids (flat memory)."""
     connection = schema_editor.connection
     qt, qc = connection.ops.quote_name(table), connection.ops.quote_name(column)
+    select = f"SELECT id, {qc} FROM {qt} WHERE {qc} IS NOT NULL AND id > %s ORDER BY id LIMIT 5000"
+    update = f"UPDATE {qt} SET {qc} = %s WHERE id = %s"  # names are quoted, values are parameters
+    last = 0
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, {qc} FROM {qt} WHERE {qc} IS NOT NULL")  # noqa: S608 (names are quoted)
-        rows = cursor.fetchall()
-        updates = [(convert(value), pk) for pk, value in rows]
-        for start in range(0, len(updates), 1000):
-            cursor.executemany(f"UPDATE {qt} SET {qc} = %s WHERE id = %s", updates[start : start + 1000])  # noqa: S608
+        while True:
+            cursor.execute(select, [last])
+            rows = cursor.fetchall()
+            if not rows:
+                break
+            cursor.executemany(update, [(convert(value), pk) for pk, value in rows])
+            last = rows[-1][0]
 
 
 def forwards(apps: Any, schema_editor: Any) -> None:
