@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 
 from ninja import Field, Schema
 
 from salesflow.activities.models import Activity
+from salesflow.core.money import format_amount
+from salesflow.core.money_schema import MoneyOut
 from salesflow.sales.models import Opportunity
 
 
@@ -120,7 +121,7 @@ class DealOut(Schema):
     account_id: int
     account_name: str
     stage: str
-    amount: Decimal
+    amount: MoneyOut
     currency: str
     next_step: str
     next_step_date: date | None
@@ -128,6 +129,10 @@ class DealOut(Schema):
     @staticmethod
     def resolve_account_name(obj: Opportunity) -> str:
         return str(obj.account)
+
+    @staticmethod
+    def resolve_amount(obj: Opportunity) -> str:
+        return format_amount(obj.amount, obj.currency)
 
     @staticmethod
     def resolve_stage(obj: Opportunity) -> str:

@@ -9,6 +9,8 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from salesflow.core.money import RateField
+
 
 class TimestampedModel(models.Model):
     """Adds ``created_at`` / ``updated_at`` maintained by the database layer."""
@@ -95,3 +97,30 @@ class AuditLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.content_type_id}:{self.object_id} ← {self.event_id}"
+
+
+class ExchangeRate(TimestampedModel):
+    """What one unit of ``currency`` is worth in the company currency from ``valid_from`` on.
+
+    Entered by administrators (``exchange_rate_create`` / ``_update`` / ``_delete``, audited).
+    A conversion on a date uses the latest rate whose ``valid_from`` is on or before it
+    (``salesflow.core.selectors.convert``). ``rate`` is exact (integer 10⁻⁸ units).
+    """
+
+    currency = models.CharField(_("currency"), max_length=3)
+    rate = RateField(_("rate"), help_text=_("Value of one unit of the currency in the company currency."))
+    valid_from = models.DateField(_("valid from"))
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["currency", "-valid_from"]
+        verbose_name = _("exchange rate")
+        verbose_name_plural = _("exchange rates")
+        constraints = [
+            # Also the index of "the latest rate of a currency on or before a date".
+            models.UniqueConstraint(fields=["currency", "valid_from"], name="exchange_rate_unique_day"),
+            models.CheckConstraint(condition=models.Q(rate__gt=0), name="exchange_rate_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.currency} {self.rate} ({self.valid_from:%Y-%m-%d})"

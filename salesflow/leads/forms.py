@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from salesflow.core.errors import Forbidden
+from salesflow.core.money import MoneyFormField, currency_choices, default_currency
 from salesflow.leads.choices import BantAnswer
 from salesflow.leads.models import DisqualifyReason, Lead
 from salesflow.leads.selectors import disqualify_reasons, open_stages
@@ -39,6 +40,7 @@ LEAD_FORM_FIELDS = [
     "campaign",
     "budget_status",
     "budget_amount",
+    "budget_currency",
     "authority_status",
     "need",
     "timeline",
@@ -50,6 +52,10 @@ LEAD_FORM_FIELDS = [
 class LeadForm(forms.ModelForm):  # type: ignore[type-arg]
     """Create/edit a lead. Bound to a fresh ``Lead`` so validation never touches the stored row;
     the view passes ``cleaned_data`` to ``lead_create`` / ``lead_update``."""
+
+    budget_currency = forms.ChoiceField(
+        label=_("Budget currency"), choices=currency_choices, initial=default_currency, required=False
+    )
 
     class Meta:
         model = Lead
@@ -99,14 +105,14 @@ class QualifyForm(forms.Form):
     """BANT answers; completeness is checked by ``lead_qualify``, which names what is missing."""
 
     budget_status = forms.ChoiceField(label=_("Budget confirmed"), choices=BantAnswer.choices)
-    budget_amount = forms.DecimalField(label=_("Budget"), max_digits=18, decimal_places=2, required=False)
+    budget_amount = MoneyFormField(label=_("Budget"), required=False)
     authority_status = forms.ChoiceField(label=_("Talking to the decision maker"), choices=BantAnswer.choices)
     need = forms.CharField(label=_("Need"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
     timeline = forms.DateField(label=_("Purchase timeline"), widget=DATE_INPUT, required=False)
 
     @classmethod
     def for_lead(cls, lead: Lead) -> QualifyForm:
-        return cls(
+        form = cls(
             initial={
                 "budget_status": lead.budget_status,
                 "budget_amount": lead.budget_amount,
@@ -116,6 +122,9 @@ class QualifyForm(forms.Form):
             },
             prefix="bant",
         )
+        # The budget is in the lead's currency (JPY has no decimals): say which.
+        form.fields["budget_amount"].label = _("Budget (%(currency)s)") % {"currency": lead.budget_currency}
+        return form
 
 
 class DisqualifyForm(forms.Form):
@@ -151,7 +160,7 @@ class ConvertForm(forms.Form):
     contact_role = forms.ChoiceField(label=_("Buying role"), choices=BuyingRole.choices)
     create_opportunity = forms.BooleanField(label=_("Create an opportunity"), required=False, initial=True)
     opportunity_name = forms.CharField(label=_("Opportunity name"), max_length=200, required=False)
-    amount = forms.DecimalField(label=_("Amount"), max_digits=18, decimal_places=2, required=False)
+    amount = MoneyFormField(label=_("Amount"), required=False)
     expected_close_date = forms.DateField(label=_("Expected close date"), widget=DATE_INPUT, required=False)
     stage = StageChoiceField(
         label=_("Pipeline stage"),

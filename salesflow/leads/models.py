@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from salesflow.core.models import TimestampedModel, TranslatedNameModel
-from salesflow.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
+from salesflow.core.money import MoneyField, default_currency
 from salesflow.leads.choices import BantAnswer, LeadStatus
 from salesflow.parties.choices import Industry, SourceChannel, SubChannel
 from salesflow.parties.models import Account, Contact
@@ -58,9 +58,9 @@ class Lead(TimestampedModel):
     budget_status = models.CharField(
         _("budget confirmed"), max_length=10, choices=BantAnswer.choices, default=BantAnswer.UNKNOWN
     )
-    budget_amount = models.DecimalField(
-        _("budget"), max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES, null=True, blank=True
-    )
+    # Exact hundredths in the database (see salesflow.core.money); a Decimal here.
+    budget_amount = MoneyField(_("budget"), null=True, blank=True)
+    budget_currency = models.CharField(_("budget currency"), max_length=3, default=default_currency)
     authority_status = models.CharField(
         _("talking to decision maker"), max_length=10, choices=BantAnswer.choices, default=BantAnswer.UNKNOWN
     )

@@ -4,10 +4,11 @@ with per-field errors, so the API and the web forms give the same messages."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 
 from ninja import Field, Schema
 
+from salesflow.core.money import format_amount
+from salesflow.core.money_schema import MoneyIn, MoneyOut
 from salesflow.leads.models import DisqualifyReason, Lead
 
 
@@ -27,7 +28,8 @@ class LeadOut(Schema):
     sub_channel: str
     campaign: str
     budget_status: str
-    budget_amount: Decimal | None
+    budget_amount: MoneyOut | None
+    budget_currency: str
     authority_status: str
     need: str
     timeline: date | None
@@ -48,6 +50,10 @@ class LeadOut(Schema):
     @staticmethod
     def resolve_owner_name(obj: Lead) -> str | None:
         return str(obj.owner) if obj.owner_id is not None and obj.owner is not None else None
+
+    @staticmethod
+    def resolve_budget_amount(obj: Lead) -> str | None:
+        return None if obj.budget_amount is None else format_amount(obj.budget_amount, obj.budget_currency)
 
     @staticmethod
     def resolve_disqualify_reason(obj: Lead) -> str | None:
@@ -89,7 +95,8 @@ class LeadIn(Schema):
     sub_channel: str = ""
     campaign: str = ""
     budget_status: str = "unknown"
-    budget_amount: Decimal | None = None
+    budget_amount: MoneyIn | None = None
+    budget_currency: str | None = Field(None, max_length=3, description="Default: the company currency")
     authority_status: str = "unknown"
     need: str = ""
     timeline: date | None = None
@@ -114,7 +121,8 @@ class LeadPatch(Schema):
     sub_channel: str | None = None
     campaign: str | None = None
     budget_status: str | None = None
-    budget_amount: Decimal | None = None
+    budget_amount: MoneyIn | None = None
+    budget_currency: str | None = Field(None, max_length=3)
     authority_status: str | None = None
     need: str | None = None
     timeline: date | None = None
@@ -125,7 +133,7 @@ class QualifyIn(Schema):
     """BANT answers to record before qualifying; left-out answers keep their stored value."""
 
     budget_status: str | None = None
-    budget_amount: Decimal | None = None
+    budget_amount: MoneyIn | None = None
     authority_status: str | None = None
     need: str | None = None
     timeline: date | None = None
@@ -142,7 +150,7 @@ class ConvertIn(Schema):
     contact_role: str | None = Field(None, description="Buying role; default decision_maker when authority is yes")
     create_opportunity: bool = True
     opportunity_name: str = ""
-    amount: Decimal | None = Field(None, description="Default: the lead's budget")
+    amount: MoneyIn | None = Field(None, description="In the budget's currency. Default: the lead's budget")
     expected_close_date: date | None = Field(None, description="Default: the lead's purchase timeline")
     stage: int | None = Field(None, description="Open stage to start in; default: first stage of the default pipeline")
 

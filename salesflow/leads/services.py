@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from salesflow.core.audit import changed_fields, record_event
 from salesflow.core.changes import refuse_unknown_fields
 from salesflow.core.errors import Conflict, Forbidden, ValidationFailed
-from salesflow.core.money import quantize
+from salesflow.core.money import AmountError, currency_choices, default_currency, parse_amount
 from salesflow.core.normalize import (
     company_name_key,
     credit_code_is_valid,
@@ -68,6 +68,7 @@ class LeadChanges(TypedDict, total=False):
     campaign: str
     budget_status: str
     budget_amount: Decimal | int | str | None
+    budget_currency: str
     authority_status: str
     need: str
     timeline: date | None
@@ -95,6 +96,13 @@ _TEXT_FIELDS = (
 EDITABLE_FIELDS = frozenset(LeadChanges.__annotations__)
 COMPANY_KEY_LENGTH = Lead._meta.get_field("company_key").max_length or 200
 _MAX_LENGTHS = {field.name: field.max_length for field in Lead._meta.concrete_fields if field.max_length}
+
+
+def _budget(value: object, currency: str) -> Decimal | None:
+    """The budget parsed with ``parse_amount`` (empty → ``None``); ``AmountError`` if invalid."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return parse_amount(value, currency)
 
 
 def _clean(values: dict[str, Any], errors: dict[str, list[str]]) -> dict[str, Any]:
@@ -140,16 +148,15 @@ def _clean(values: dict[str, Any], errors: dict[str, list[str]]) -> dict[str, An
         add("credit_code", _("Enter a valid 18-character unified social credit code."))
     if not any(out[key] for key in ("mobile", "phone", "email", "wechat")):
         add("mobile", _("Give at least one way to reach this person: mobile, phone, email or WeChat ID."))
-    amount = out.get("budget_amount")
-    if amount is None or amount == "":
-        out["budget_amount"] = None
-    else:
-        try:
-            out["budget_amount"] = quantize(amount)
-            if out["budget_amount"] < 0:
-                add("budget_amount", _("The budget cannot be negative."))
-        except ValueError:
-            add("budget_amount", _("Enter a number."))
+    currency = str(out.get("budget_currency") or default_currency()).strip().upper()
+    if currency not in {code for code, _label in currency_choices()} | {values.get("_stored_currency")}:
+        add("budget_currency", _("“%(currency)s” is not a supported currency.") % {"currency": currency})
+    out["budget_currency"] = currency
+    out.pop("_stored_currency", None)
+    try:
+        out["budget_amount"] = _budget(out.get("budget_amount"), currency)
+    except AmountError as exc:
+        add("budget_amount", str(exc.message))
     for key in _TEXT_FIELDS:
         max_length = _MAX_LENGTHS.get(key)
         if max_length and len(out[key]) > max_length and key not in errors:
@@ -217,6 +224,7 @@ def lead_create(
     campaign: str = "",
     budget_status: str = BantAnswer.UNKNOWN,
     budget_amount: Decimal | int | str | None = None,
+    budget_currency: str | None = None,
     authority_status: str = BantAnswer.UNKNOWN,
     need: str = "",
     timeline: date | None = None,
@@ -251,6 +259,7 @@ def lead_create(
             "campaign": campaign,
             "budget_status": budget_status,
             "budget_amount": budget_amount,
+            "budget_currency": budget_currency or default_currency(),
             "authority_status": authority_status,
             "need": need,
             "timeline": timeline,
@@ -290,6 +299,7 @@ def lead_update(*, actor: User, lead: Lead, **changes: Unpack[LeadChanges]) -> L
     before = _snapshot(current)
     merged: dict[str, Any] = {key: getattr(current, key) for key in EDITABLE_FIELDS}
     merged.update(changes)
+    merged["_stored_currency"] = current.budget_currency  # stays valid if removed from settings
     errors: dict[str, list[str]] = {}
     values = _clean(merged, errors)
     owner: User | None = values.pop("owner")
@@ -378,15 +388,10 @@ def lead_qualify(
     for key in ("budget_status", "authority_status"):
         if answers[key] not in BantAnswer.values:
             errors[key] = [_("Choose yes, no or unknown.")]
-    if answers["budget_amount"] is not None and answers["budget_amount"] != "":
-        try:
-            answers["budget_amount"] = quantize(answers["budget_amount"])
-            if answers["budget_amount"] < 0:
-                errors["budget_amount"] = [_("The budget cannot be negative.")]
-        except ValueError:
-            errors["budget_amount"] = [_("Enter a number.")]
-    else:
-        answers["budget_amount"] = None
+    try:
+        answers["budget_amount"] = _budget(answers["budget_amount"], current.budget_currency)
+    except AmountError as exc:
+        errors["budget_amount"] = [str(exc.message)]
     if errors:
         raise ValidationFailed(_("The qualification could not be saved."), field_errors=errors)
     probe = Lead(**answers)
@@ -577,14 +582,14 @@ def lead_convert(
     if create_contact and role not in BuyingRole.values:
         errors["contact_role"] = [_("Choose a valid buying role.")]
     money: Decimal | None = None
+    # The deal takes the budget's currency: an amount given here is in that currency too.
+    currency = current.budget_currency or default_currency()
     if create_opportunity:
         raw_amount = current.budget_amount if amount is None or amount == "" else amount
         try:
-            money = quantize(raw_amount if raw_amount is not None else Decimal("0"))
-            if money < 0:
-                errors["amount"] = [_("The amount cannot be negative.")]
-        except ValueError:
-            errors["amount"] = [_("Enter a number.")]
+            money = parse_amount(raw_amount if raw_amount is not None else 0, currency)
+        except AmountError as exc:
+            errors["amount"] = [str(exc.message)]
         if stage is not None and stage.kind != StageKind.OPEN:
             errors["stage"] = [_("A new opportunity must start in an open stage.")]
     linked = account
@@ -645,6 +650,7 @@ def lead_convert(
             owner=owner,
             name=opportunity_name.strip() or default_opportunity_name(current, linked.name),
             amount=money if money is not None else Decimal("0"),
+            currency=currency,
             pipeline=stage.pipeline if stage is not None else None,
             stage=stage,
             expected_close_date=expected_close_date or current.timeline,

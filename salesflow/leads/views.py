@@ -175,7 +175,8 @@ def lead_create_view(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("The lead “%(name)s” was created.") % {"name": lead.name})
             return redirect(_detail_url(lead))
-    return render(request, "leads/form.html", {"form": form, "lead": None})
+    status = 400 if request.method == "POST" else 200  # a POST that did not redirect failed
+    return render(request, "leads/form.html", {"form": form, "lead": None}, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -197,7 +198,8 @@ def lead_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("The lead was saved."))
             return redirect(_detail_url(lead))
-    return render(request, "leads/form.html", {"form": form, "lead": lead})
+    status = 400 if request.method == "POST" else 200
+    return render(request, "leads/form.html", {"form": form, "lead": lead}, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -236,8 +238,9 @@ def lead_qualify_view(request: HttpRequest, pk: int) -> HttpResponse:
             return _done(request, _detail_url(lead))
     context = _detail_context(request, lead, qualify_form=form)
     if getattr(request, "htmx", False):
+        # htmx swaps 4xx responses only when configured to; keep 200 for the fragment.
         return render(request, "leads/partials/bant_card.html", context)
-    return render(request, "leads/detail.html", context)
+    return render(request, "leads/detail.html", context, status=400)
 
 
 @require_http_methods(["GET", "POST"])
@@ -317,7 +320,7 @@ def lead_convert_view(request: HttpRequest, pk: int) -> HttpResponse:
         "match": match if match_usable else None,
         "match_hidden": match is not None and not match_usable,
     }
-    return render(request, "leads/convert.html", context)
+    return render(request, "leads/convert.html", context, status=400 if request.method == "POST" else 200)
 
 
 @require_GET

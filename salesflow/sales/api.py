@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router
 
 from salesflow.core.errors import ValidationFailed
-from salesflow.core.money import currency_choices
+from salesflow.core.money import currency_choices, format_amount
 from salesflow.parties.models import Contact
 from salesflow.parties.permissions import get_account_for_user, get_contact_for_user
 from salesflow.sales.models import Competitor, LostReason, Opportunity, Stage, StageChange
@@ -111,7 +111,7 @@ def _out(opp: Opportunity) -> OpportunityOut:
         owner_name=str(opp.owner),
         pipeline_id=opp.pipeline_id,
         stage=_stage_ref(opp.stage),
-        amount=f"{opp.amount:.2f}",
+        amount=format_amount(opp.amount, opp.currency),
         currency=opp.currency,
         probability=opp.probability,
         forecast_category=opp.forecast_category,

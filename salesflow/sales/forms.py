@@ -10,7 +10,7 @@ from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from salesflow.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, currency_choices, default_currency
+from salesflow.core.money import MoneyFormField, currency_choices, default_currency
 from salesflow.parties.choices import BuyingRole
 from salesflow.parties.models import Account, Contact
 from salesflow.sales.choices import ForecastCategory, Outcome
@@ -128,13 +128,7 @@ class ContactRolesMixin(forms.Form):
 
 class _OpportunityFields(ContactRolesMixin):
     name = forms.CharField(label=pgettext_lazy("opportunity", "Name"), max_length=200)
-    amount = forms.DecimalField(
-        label=_("Amount"),
-        min_value=0,
-        max_digits=MONEY_MAX_DIGITS,
-        decimal_places=MONEY_DECIMAL_PLACES,
-        initial=0,
-    )
+    amount = MoneyFormField(label=_("Amount"), initial=0)
     currency = forms.ChoiceField(label=_("Currency"), choices=currency_choices, initial=default_currency)
     expected_close_date = forms.DateField(label=_("Expected close date"), required=False, widget=DateInput())
     next_step = forms.CharField(label=_("Next step"), max_length=300, required=False)

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from salesflow.core.models import TimestampedModel, TranslatedNameModel
-from salesflow.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
+from salesflow.core.money import MoneyField
 from salesflow.parties.choices import BuyingRole
 from salesflow.parties.models import Account, Contact
 from salesflow.sales.choices import ForecastCategory, HistoryField, Outcome, StageKind
@@ -129,9 +129,8 @@ class Opportunity(TimestampedModel):
     )
     pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="+", verbose_name=_("pipeline"))
     stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="opportunities", verbose_name=_("stage"))
-    amount = models.DecimalField(
-        _("amount"), max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES, default=Decimal("0.00")
-    )
+    # Exact hundredths in the database (see salesflow.core.money); a Decimal here.
+    amount = MoneyField(_("amount"), default=Decimal("0.00"))
     currency = models.CharField(_("currency"), max_length=3, default="CNY")
     probability = models.PositiveSmallIntegerField(
         _("probability (%)"), validators=[MinValueValidator(0), MaxValueValidator(100)]
@@ -239,7 +238,7 @@ class StageChange(models.Model):
     owner_team = models.ForeignKey(
         Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("owner's team")
     )
-    amount = models.DecimalField(_("amount"), max_digits=18, decimal_places=2, null=True, blank=True)
+    amount = MoneyField(_("amount"), null=True, blank=True)
     currency = models.CharField(_("currency"), max_length=3, blank=True)
     probability = models.PositiveSmallIntegerField(_("probability (%)"), null=True, blank=True)
 
@@ -275,8 +274,8 @@ class OpportunityFieldChange(models.Model):
     field = models.CharField(_("field"), max_length=30, choices=HistoryField.choices)
     old_value = models.CharField(_("old value"), max_length=200, blank=True)
     new_value = models.CharField(_("new value"), max_length=200, blank=True)
-    old_amount = models.DecimalField(_("old amount"), max_digits=18, decimal_places=2, null=True, blank=True)
-    new_amount = models.DecimalField(_("new amount"), max_digits=18, decimal_places=2, null=True, blank=True)
+    old_amount = MoneyField(_("old amount"), null=True, blank=True)
+    new_amount = MoneyField(_("new amount"), null=True, blank=True)
     currency = models.CharField(_("currency"), max_length=3, blank=True)
     old_date = models.DateField(_("old date"), null=True, blank=True)
     new_date = models.DateField(_("new date"), null=True, blank=True)

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Literal
 
 from ninja import Field, Schema
 
+from salesflow.core.money_schema import MoneyIn, MoneyOut
 from salesflow.parties.choices import BuyingRole
-
-MAX_AMOUNT = Decimal("9999999999999999.99")
 
 
 class StageOut(Schema):
@@ -74,7 +72,7 @@ class OpportunityOut(Schema):
     owner_name: str
     pipeline_id: int
     stage: StageRef
-    amount: str = Field(..., description='Decimal string with two places, e.g. "100000.00"')
+    amount: MoneyOut
     currency: str
     probability: int
     forecast_category: str
@@ -112,7 +110,7 @@ class OpportunityCreateIn(Schema):
     owner_id: int | None = Field(None, description="Defaults to the caller")
     pipeline: int | str | None = Field(None, description="Pipeline id or code (default pipeline if omitted)")
     stage: int | str | None = Field(None, description="Open stage id or code (first open stage if omitted)")
-    amount: Decimal = Field(Decimal("0"), le=MAX_AMOUNT)
+    amount: MoneyIn = "0"
     currency: str | None = Field(None, max_length=3)
     expected_close_date: date | None = None
     next_step: str = Field("", max_length=300)
@@ -126,7 +124,7 @@ class OpportunityPatchIn(Schema):
     """Only the fields sent are changed; ``contacts`` / ``competitor_ids`` replace the lists."""
 
     name: str | None = Field(None, max_length=200)
-    amount: Decimal | None = Field(None, le=MAX_AMOUNT)
+    amount: MoneyIn | None = None
     currency: str | None = Field(None, max_length=3)
     expected_close_date: date | None = None
     next_step: str | None = Field(None, max_length=300)

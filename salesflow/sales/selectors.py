@@ -10,13 +10,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, getcontext
 
-from django.db.models import Count, DecimalField, Exists, ExpressionWrapper, F, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.expressions import OrderBy
 from django.utils import timezone
 
-from salesflow.core.money import MONEY_MAX_DIGITS, default_currency, quantize
+from salesflow.core.models import ExchangeRate
+from salesflow.core.money import company_currency, money_sum_annotations, money_sum_value
+from salesflow.core.selectors import EXACT_PRECISION, apply_rate, rates_on
 from salesflow.parties.models import Account
 from salesflow.parties.permissions import accounts_writable_by
 from salesflow.sales.choices import Outcome, StageKind
@@ -161,13 +163,24 @@ class BoardColumn:
     count: int = 0
     amount: Decimal = Decimal("0.00")
     weighted: Decimal = Decimal("0.00")
-    other_currency_count: int = 0
     stalled_count: int = 0
     cards: list[BoardCard] = field(default_factory=list)
+    #: Rates used to bring other currencies into ``amount`` / ``weighted``, by currency.
+    rates: dict[str, ExchangeRate] = field(default_factory=dict)
+    #: Deals counted but left out of the totals for lack of a rate, by currency.
+    unconverted: dict[str, int] = field(default_factory=dict)
 
     @property
     def more(self) -> int:
         return max(0, self.count - len(self.cards))
+
+    @property
+    def other_currency_count(self) -> int:
+        return sum(self.unconverted.values())
+
+    @property
+    def rates_used(self) -> list[ExchangeRate]:
+        return [self.rates[c] for c in sorted(self.rates)]
 
 
 @dataclass
@@ -195,6 +208,15 @@ class Board:
     def other_currency_count(self) -> int:
         return sum(c.other_currency_count for c in self.columns)
 
+    @property
+    def rates_used(self) -> list[ExchangeRate]:
+        rates = {code: rate for c in self.columns for code, rate in c.rates.items()}
+        return [rates[c] for c in sorted(rates)]
+
+    @property
+    def unconverted_currencies(self) -> list[str]:
+        return sorted({code for c in self.columns for code in c.unconverted})
+
 
 def active_pipelines() -> list[Pipeline]:
     return list(Pipeline.objects.filter(is_active=True).order_by("position", "id"))
@@ -214,9 +236,11 @@ def board(
 
     Column totals come from one aggregate query over the same visible set as the cards:
     ``count`` counts every deal; ``amount`` and ``weighted`` (Σ amount × probability /
-    100, rounded to cents once per column) sum only deals in the default currency —
-    deals in other currencies are counted in ``other_currency_count`` and flagged in
-    the UI instead of being added up without an exchange rate. Cards come from one
+    100) are in the company currency, rounded once per column. Deals in other currencies
+    are converted with the rate of the day (``rates_on``, one query), and the column lists
+    the rates it used (``rates``); deals of a currency without a rate on that day are
+    counted in ``unconverted`` / ``other_currency_count`` and left out of the sums — never
+    added up at a guessed rate. Cards come from one
     small id query per non-empty open stage (the first ``card_limit`` by expected close
     date, then id) and one query loading those cards with account and owner. A card is
     stalled when it has been in its stage longer than the stage's ``rotting_days``. Query
@@ -230,38 +254,47 @@ def board(
     if owner:
         base = base.filter(owner_id=owner)
     base = _search(base, q)
-    currency = default_currency()
-    in_currency = Q(currency=currency)
+    currency = company_currency()
     stalled_q = Q(pk__in=[])
     for stage in open_stages:
         if stage.rotting_days is not None:
             stalled_q |= Q(stage_id=stage.pk, stage_entered_at__lt=now - timedelta(days=stage.rotting_days))
-    money: DecimalField[Decimal, Decimal] = DecimalField(max_digits=MONEY_MAX_DIGITS + 6, decimal_places=2)
-    totals = (
+    # Grouped by currency (to convert each currency's sum once) and by probability (so the
+    # weighted total is Σ sum × p computed exactly here, not amount × probability in SQL).
+    # At most open stages × currencies × 101 rows, whatever the number of deals.
+    totals = list(
         base.order_by()
-        .values("stage_id")
-        .annotate(
-            n=Count("id"),
-            amount_sum=Sum("amount", filter=in_currency, output_field=money),
-            weighted_x100=Sum(
-                ExpressionWrapper(F("amount") * F("probability"), output_field=money),
-                filter=in_currency,
-                output_field=money,
-            ),
-            other=Count("id", filter=~in_currency),
-            stalled=Count("id", filter=stalled_q),
-        )
+        .values("stage_id", "currency", "probability")
+        .annotate(n=Count("id"), stalled=Count("id", filter=stalled_q), **money_sum_annotations("amount_sum", "amount"))
     )
+    # The rate of the day for every foreign currency on the board: one query, or none.
+    rates = rates_on({row["currency"] for row in totals}, timezone.localdate(now))
     columns = {s.pk: BoardColumn(stage=s) for s in open_stages}
+    exact: dict[int, tuple[Decimal, Decimal]] = {}  # stage → (Σ amount, Σ amount × p), unrounded
+    ctx = getcontext().copy()
+    ctx.prec = EXACT_PRECISION
     for row in totals:
         column = columns.get(row["stage_id"])
         if column is None:
             continue
-        column.count = row["n"]
-        column.amount = quantize(row["amount_sum"] or 0)
-        column.weighted = quantize(Decimal(row["weighted_x100"] or 0) / 100)
-        column.other_currency_count = row["other"]
-        column.stalled_count = row["stalled"]
+        column.count += row["n"]
+        column.stalled_count += row["stalled"]
+        code = row["currency"]
+        rate = rates.get(code)
+        if code != currency and rate is None:
+            column.unconverted[code] = column.unconverted.get(code, 0) + row["n"]
+            continue
+        if rate is not None:
+            column.rates[code] = rate
+        converted = ctx.multiply(money_sum_value(row, "amount_sum"), rate.rate if rate is not None else Decimal(1))
+        amount_sum, weighted_x100 = exact.get(row["stage_id"], (Decimal(0), Decimal(0)))
+        exact[row["stage_id"]] = (
+            ctx.add(amount_sum, converted),
+            ctx.add(weighted_x100, ctx.multiply(converted, Decimal(row["probability"]))),
+        )
+    for stage_id, (amount_sum, weighted_x100) in exact.items():
+        columns[stage_id].amount = apply_rate(amount_sum, None)
+        columns[stage_id].weighted = apply_rate(ctx.divide(weighted_x100, Decimal(100)), None)
     if columns and card_limit > 0:
         # The first cards of each column by id only (no joins), one small ordered query per
         # open stage, then the winners with their account and owner in one query. Ranking

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from salesflow.core.audit import changed_fields, in_every_language, record_event
 from salesflow.core.changes import refuse_unknown_fields
 from salesflow.core.errors import Conflict, Forbidden, ValidationFailed
-from salesflow.core.money import currency_choices, default_currency, quantize
+from salesflow.core.money import AmountError, currency_choices, default_currency, parse_amount
 from salesflow.parties.choices import BuyingRole
 from salesflow.parties.models import Account, Contact
 from salesflow.parties.permissions import can_write_account
@@ -305,7 +305,8 @@ def opportunity_create(
 
     Probability and forecast category default from the stage. The initial stage entry
     is recorded as a ``StageChange`` with no ``from_stage``. Raises ``ValidationFailed``
-    (nothing written) for a blank name, a negative or malformed amount, a stage of
+    (nothing written) for a blank name, an amount ``parse_amount`` refuses in the deal's
+    currency (negative, malformed, too large, too many places), an unknown currency, a stage of
     another pipeline, a closed stage, contacts of another account, or an owner ``actor``
     may not assign; ``Forbidden`` when ``actor`` may not add deals to ``account``.
     """
@@ -317,13 +318,14 @@ def opportunity_create(
     name = name.strip()
     if not name:
         errors["name"] = [_("This field is required.")]
+    currency = (currency or default_currency()).strip().upper()
+    if currency not in {code for code, _label in currency_choices()}:
+        errors["currency"] = [_("“%(currency)s” is not a supported currency.") % {"currency": currency}]
     try:
-        money = quantize(amount)
-        if money < 0:
-            errors["amount"] = [_("The amount cannot be negative.")]
-    except ValueError:
+        money = parse_amount(amount, currency)
+    except AmountError as exc:
         money = Decimal("0")
-        errors["amount"] = [_("Enter a number.")]
+        errors["amount"] = [str(exc.message)]
     pipeline = pipeline or (stage.pipeline if stage else default_pipeline())
     if stage is None:
         stage = first_open_stage(pipeline)
@@ -346,7 +348,7 @@ def opportunity_create(
         pipeline=pipeline,
         stage=stage,
         amount=money,
-        currency=(currency or default_currency()).upper(),
+        currency=currency,
         probability=stage.probability,
         forecast_category=stage.forecast_category,
         expected_close_date=expected_close_date,
@@ -385,7 +387,8 @@ def opportunity_update(
     (``(contact, buying role)`` pairs, contacts of the opportunity's account only);
     ``competitors`` replaces the competitor list. Stage and outcome are not changed here
     (see ``opportunity_move_stage`` / ``opportunity_close``). Closed deals stay editable,
-    e.g. to correct the amount of a won deal, but the probability and forecast category
+    e.g. to correct the amount of a won deal (parsed with ``parse_amount`` in the deal's
+    new currency), but the probability and forecast category
     of a won or lost deal are those of its end stage and cannot be changed (a field
     error; sending the current value is accepted). Replacing ``contacts`` locks the deal
     row first, so concurrent updates of the map serialise instead of colliding on the
@@ -425,20 +428,20 @@ def opportunity_update(
         elif len(name) > NAME_MAX:
             errors["name"] = [_("Use at most %(max)d characters.") % {"max": NAME_MAX}]
         new["name"] = name
-    if not isinstance(amount, _Unset):
-        try:
-            money = quantize(amount)
-            if money < 0:
-                errors["amount"] = [_("The amount cannot be negative.")]
-            new["amount"] = money
-        except ValueError:
-            errors["amount"] = [_("Enter a number.")]
     if not isinstance(currency, _Unset):
         currency = currency.strip().upper()
         allowed = {code for code, _label in currency_choices()} | {opportunity.currency}
         if currency not in allowed:
             errors["currency"] = [_("“%(currency)s” is not a supported currency.") % {"currency": currency}]
         new["currency"] = currency
+    # The amount is checked against the currency it will have (JPY has no decimals): a
+    # currency change alone re-checks the stored amount too.
+    target_currency = str(new.get("currency", opportunity.currency))
+    if not isinstance(amount, _Unset) or "currency" in new:
+        try:
+            new["amount"] = parse_amount(opportunity.amount if isinstance(amount, _Unset) else amount, target_currency)
+        except AmountError as exc:
+            errors["amount"] = [str(exc.message)]
     if not isinstance(expected_close_date, _Unset):
         new["expected_close_date"] = expected_close_date
     if not isinstance(next_step, _Unset):

@@ -8,6 +8,7 @@ from typing import Any
 from django import template
 from django.utils.translation import get_language
 
+from salesflow.core.money import minor_units
 from salesflow.core.timeline import verb_label
 
 register = template.Library()
@@ -17,11 +18,13 @@ CURRENCY_SYMBOLS = {"CNY": "¥", "USD": "$", "EUR": "€", "HKD": "HK$", "JPY": 
 
 @register.filter
 def money(amount: Decimal | int | None, currency: str = "CNY") -> str:
-    """``¥1,234,567.00`` — grouped, two decimals, symbol for known currencies."""
+    """``¥1,234,567.00`` — grouped, the currency's decimals (none for JPY), symbol for known
+    currencies."""
     if amount is None or amount == "":
         return "—"
     symbol = CURRENCY_SYMBOLS.get(currency or "CNY", f"{currency} ")
-    return f"{symbol}{Decimal(amount):,.2f}"
+    places = minor_units(currency or "CNY")
+    return f"{symbol}{Decimal(amount):,.{places}f}"
 
 
 @register.filter
@@ -31,6 +34,15 @@ def money_short(amount: Decimal | int | None, currency: str = "CNY") -> str:
         return "—"
     symbol = CURRENCY_SYMBOLS.get(currency or "CNY", f"{currency} ")
     return f"{symbol}{Decimal(amount):,.0f}"
+
+
+@register.filter
+def rate(value: Decimal | None) -> str:
+    """An exchange rate without trailing zeros: ``7.1234``, ``150``."""
+    if value is None:
+        return "—"
+    text = f"{Decimal(value).normalize():f}"
+    return text
 
 
 @register.filter

@@ -176,7 +176,7 @@ class TestCreatePage:
                 "owner": personas.rep.pk,
             },
         )
-        assert response.status_code == 200
+        assert response.status_code == 400
         assert "Enter a valid mainland mobile number" in response.content.decode()
         assert response.context["form"].errors["mobile"]
         assert not Lead.objects.exists()
@@ -193,7 +193,7 @@ class TestCreatePage:
                 "owner": personas.teammate.pk,
             },
         )
-        assert response.status_code == 200
+        assert response.status_code == 400
         assert "owner" in response.context["form"].errors
         assert not Lead.objects.exists()
 
@@ -321,7 +321,7 @@ class TestQualifyPage:
             reverse("leads:qualify", args=[lead.pk]),
             {"bant-budget_status": "yes", "bant-authority_status": "unknown", "bant-need": "", "bant-timeline": ""},
         )
-        assert response.status_code == 200
+        assert response.status_code == 400
         html = response.content.decode()
         assert "The BANT is incomplete" in html
         assert Lead.objects.get(pk=lead.pk).status == LeadStatus.NEW
@@ -424,7 +424,7 @@ class TestConvertPage:
             reverse("leads:convert", args=[lead.pk]),
             {"account_mode": "existing", "account": foreign.pk, "contact_role": "user"},
         )
-        assert response.status_code == 200
+        assert response.status_code == 400
         assert response.context["form"].errors["account"]
         assert foreign.name not in response.content.decode()
         assert Lead.objects.get(pk=lead.pk).status == LeadStatus.QUALIFIED
@@ -436,7 +436,7 @@ class TestConvertPage:
             reverse("leads:convert", args=[lead.pk]),
             {"account_mode": "new", "create_opportunity": "on", "contact_role": "user", "amount": "-10"},
         )
-        assert response.status_code == 200
+        assert response.status_code == 400
         assert response.context["form"].errors["amount"]
         assert Account.objects.count() == 0
 

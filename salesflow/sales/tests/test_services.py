@@ -72,7 +72,7 @@ def verbs(opp):
 
 
 def test_create_defaults_from_first_stage(personas, clock):
-    opp = make_opportunity(personas.rep, amount="1234.565")
+    opp = make_opportunity(personas.rep, amount="1234.57")
     opp.refresh_from_db()
     assert opp.stage.code == "prospect"
     assert opp.probability == 10
