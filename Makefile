@@ -78,7 +78,7 @@ setup: $(STAMP_PY) $(STAMP_VENDOR) $(MO_FILES)
 run: setup
 	$(BIN)/salesflow migrate --no-input -v 0
 	$(BIN)/salesflow demo
-	$(BIN)/salesflow serve --no-migrate --host $(HOST) --port $(PORT)
+	$(BIN)/salesflow serve --no-migrate --with-worker --host $(HOST) --port $(PORT)
 
 # ---------------------------------------------------------------- checks and tests
 
