@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
+from django_tasks_db.management.commands import db_worker
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
@@ -14,20 +17,28 @@ def run_worker(*, max_rounds: int = 10) -> int:
     ``django_capture_on_commit_callbacks(execute=True)``).
     """
     ran = 0
-    for _ in range(max_rounds):
-        before = DBTaskResult.objects.exclude(status="READY").count()
-        Worker(
-            queue_names=["*"],
-            interval=0,
-            batch=True,
-            backend_name="default",
-            startup_delay=False,
-            max_tasks=None,
-            worker_id="pytest",
-            excluded_queue_names=[],
-        ).run()
-        done = DBTaskResult.objects.exclude(status="READY").count() - before
-        if not done:
-            break
-        ran += done
+    # The worker closes "obsolete" connections between tasks; inside a test's transaction
+    # that would close the test's own connection, so only that housekeeping is skipped.
+    with mock.patch.object(db_worker, "close_old_connections", lambda: None):
+        for _ in range(max_rounds):
+            done = _run_batch()
+            if not done:
+                break
+            ran += done
     return ran
+
+
+def _run_batch() -> int:
+    """One ``db_worker --batch`` pass: every task ready now, then the worker exits."""
+    before = DBTaskResult.objects.exclude(status="READY").count()
+    Worker(
+        queue_names=["*"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="pytest",
+        excluded_queue_names=[],
+    ).run()
+    return DBTaskResult.objects.exclude(status="READY").count() - before

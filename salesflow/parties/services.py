@@ -247,7 +247,7 @@ def account_update(*, actor: User | None, account: Account, **changes: Unpack[Ac
     another account already has) plus choices and lengths; a new owner must be one of
     ``assignable_users_for(actor)`` (any active non-support user when ``actor`` is None).
     Raises ``ValidationFailed`` with field errors before writing anything. Audits
-    ``parties.account.updated`` with ``changed_fields`` when something changed; an update
+    ``parties.account.updated`` with ``changes`` when something changed; an update
     that changes nothing writes nothing.
     """
     _check_unknown(changes, ACCOUNT_FIELDS)
@@ -292,7 +292,7 @@ def account_update(*, actor: User | None, account: Account, **changes: Unpack[Ac
             _("The account could not be saved."),
             field_errors={"credit_code": [_("Another account already has this credit code.")]},
         ) from None
-    record_event(actor=actor, verb="parties.account.updated", target=account, data={"changed_fields": diff})
+    record_event(actor=actor, verb="parties.account.updated", target=account, data={"changes": diff})
     return account
 
 
@@ -411,7 +411,7 @@ def contact_update(*, actor: User | None, contact: Contact, **changes: Unpack[Co
     length, or a birthday in the future. Moving the contact to another ``account`` requires
     that account to be writable by ``actor``, and is refused while the contact is on deals
     of its current account (the deal's decision-maker map would point at a stranger).
-    Audits ``parties.contact.updated`` with ``changed_fields`` on the contact's timeline and
+    Audits ``parties.contact.updated`` with ``changes`` on the contact's timeline and
     on its account's (both accounts when it moves).
     """
     _check_unknown(changes, CONTACT_FIELDS)
@@ -446,7 +446,7 @@ def contact_update(*, actor: User | None, contact: Contact, **changes: Unpack[Co
         actor=actor,
         verb="parties.contact.updated",
         target=contact,
-        data={"changed_fields": diff},
+        data={"changes": diff},
         related=related,
     )
     return contact

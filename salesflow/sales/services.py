@@ -216,7 +216,7 @@ def opportunity_create(
         actor=actor,
         verb="sales.opportunity.created",
         target=opp,
-        data={"amount": money, "currency": opp.currency, "stage": stage.code},
+        data={"amount": money, "currency": opp.currency, "stage": stage.code, "owner": opp.owner_id},
         related=[account],
     )
     return opp
@@ -253,7 +253,7 @@ def opportunity_update(
     negative or malformed amount, an unknown currency, a probability outside 0–100, an
     unknown forecast category, an owner outside ``assignable_users_for(actor)``, or
     contacts of another account / with an unknown role / listed twice. Audits
-    ``sales.opportunity.updated`` with ``changed_fields`` (``{field: [old, new]}``);
+    ``sales.opportunity.updated`` with ``changes`` (``{field: [old, new]}``);
     an update that changes nothing writes nothing.
     """
     errors: dict[str, list[str]] = {}
@@ -344,7 +344,7 @@ def opportunity_update(
             actor=actor,
             verb="sales.opportunity.updated",
             target=opportunity,
-            data={"changed_fields": changes, "summary": in_every_language(lambda: _changed_summary(changes))},
+            data={"changes": changes, "summary": in_every_language(lambda: _changed_summary(changes))},
             related=[opportunity.account],
         )
     return opportunity

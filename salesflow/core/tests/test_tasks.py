@@ -6,6 +6,7 @@ import threading
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.db import connection, transaction
 from django_tasks_db.models import DBTaskResult
@@ -102,10 +103,12 @@ def test_running_the_same_job_twice_is_harmless():
     assert ScheduledRun.objects.filter(job="ran:twice").count() == 1
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    "postgresql" not in settings.DATABASES["default"]["ENGINE"],
+    reason="concurrent connections need PostgreSQL (the SQLite test database is in memory)",
+)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_schedulers_enqueue_a_slot_once():
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrent connections need PostgreSQL (the SQLite test database is in memory)")
     now = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
     barrier = threading.Barrier(4)
     results: list[list[str]] = []

@@ -91,7 +91,7 @@ def test_account_update_changes_fields_and_audits_changed_fields(personas, rep_a
     rep_account.refresh_from_db()
     assert (rep_account.name, rep_account.grade) == ("星云智能（上海）", "A")
     [event] = _events("parties.account.updated")
-    assert event.data == {"changed_fields": {"name": [old_name, "星云智能（上海）"], "grade": ["", "A"]}}
+    assert event.data == {"changes": {"name": [old_name, "星云智能（上海）"], "grade": ["", "A"]}}
     assert event.actor_id == personas.rep.pk
 
 
@@ -142,7 +142,7 @@ def test_account_update_owner_must_be_assignable_by_actor(personas, rep_account)
     rep_account.refresh_from_db()
     assert rep_account.owner_id == personas.teammate.pk
     [event] = _events("parties.account.updated")
-    assert event.data == {"changed_fields": {"owner": [personas.rep.pk, personas.teammate.pk]}}
+    assert event.data == {"changes": {"owner": [personas.rep.pk, personas.teammate.pk]}}
 
 
 def test_account_update_rejects_unknown_fields(personas, rep_account):
@@ -246,7 +246,7 @@ def test_contact_update_archive_and_audit(personas, rep_contact):
     rep_contact.refresh_from_db()
     assert (rep_contact.hobbies, rep_contact.birthday) == ("围棋、钓鱼", date(1975, 3, 9))
     [event] = _events("parties.contact.updated")
-    assert event.data == {"changed_fields": {"hobbies": ["围棋", "围棋、钓鱼"], "birthday": [None, "1975-03-09"]}}
+    assert event.data == {"changes": {"hobbies": ["围棋", "围棋、钓鱼"], "birthday": [None, "1975-03-09"]}}
 
 
 def test_contact_move_to_writable_account_is_on_both_timelines(personas, rep_contact, rep_account):
@@ -255,7 +255,7 @@ def test_contact_move_to_writable_account_is_on_both_timelines(personas, rep_con
     rep_contact.refresh_from_db()
     assert rep_contact.account_id == target.pk
     [event] = _events("parties.contact.updated")
-    assert event.data == {"changed_fields": {"account": [rep_account.pk, target.pk]}}
+    assert event.data == {"changes": {"account": [rep_account.pk, target.pk]}}
     linked = {(link.content_type.model, link.object_id) for link in event.links.all()}
     assert linked == {("contact", rep_contact.pk), ("account", target.pk), ("account", rep_account.pk)}
 
