@@ -6,3 +6,12 @@ class NotificationsConfig(AppConfig):
     name = "salesflow.notifications"
     label = "notifications"
     verbose_name = _("Notifications")
+
+    def ready(self) -> None:
+        from salesflow.core.events import subscribe_task
+        from salesflow.notifications.rules import RULES
+        from salesflow.notifications.tasks import notify_for_event
+
+        # Each subscribed verb enqueues one task after the commit; the task applies the rule.
+        for verb in RULES:
+            subscribe_task(verb, notify_for_event)
