@@ -7,7 +7,7 @@ Every task takes ids, reloads, and is idempotent: notifications are unique per
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -123,3 +123,19 @@ def deliver_robot(delivery_id: int) -> str:
         return "retry"
     _sent(delivery)
     return "sent"
+
+
+DIGEST_EVERY = timedelta(minutes=30)
+
+
+@task()
+def send_daily_digests(slot: str = "") -> int:
+    """Periodic job (every ``DIGEST_EVERY``): each user's digest of tasks due today and
+    overdue, once per user per day. It works as of its slot's time, so a late run sends
+    what was due then and a rerun of the same slot does the same (nothing new)."""
+    from salesflow.notifications.digest import send_digests
+
+    now = None
+    if slot.isdigit():
+        now = datetime.fromtimestamp(int(slot) * DIGEST_EVERY.total_seconds(), tz=UTC)
+    return send_digests(now)
