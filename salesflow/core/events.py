@@ -161,11 +161,16 @@ def subscribe(verb: str, handler: Callable[[AuditEvent], None], *, name: str = "
         handlers.append((key, handler))
 
 
-def subscribe_task(verb: str, task: Task[Any, Any]) -> None:
-    """Enqueue ``task(event_id)`` after the commit of every transaction that records ``verb``."""
+def subscribe_task(verb: str, task: Task[Any, Any], *, when: Callable[[AuditEvent], bool] | None = None) -> None:
+    """Enqueue ``task(event_id)`` after the commit of every transaction that records ``verb``.
+
+    ``when`` (a cheap test of the payload, run after the commit) skips the enqueue for events
+    the task would ignore, so bulk operations do not fill the queue with no-op tasks.
+    """
 
     def enqueue(event: AuditEvent) -> None:
-        task.enqueue(event.pk)
+        if when is None or when(event):
+            task.enqueue(event.pk)
 
     subscribe(verb, enqueue, name=f"task:{task.module_path}")
 

@@ -9,9 +9,9 @@ class NotificationsConfig(AppConfig):
 
     def ready(self) -> None:
         from salesflow.core.events import subscribe_task
-        from salesflow.notifications.rules import RULES
+        from salesflow.notifications.rules import RULES, WHEN
         from salesflow.notifications.tasks import notify_for_event
 
         # Each subscribed verb enqueues one task after the commit; the task applies the rule.
         for verb in RULES:
-            subscribe_task(verb, notify_for_event)
+            subscribe_task(verb, notify_for_event, when=WHEN.get(verb))

@@ -74,10 +74,9 @@ def _new_owner(event: AuditEvent) -> int | None:
 
 def assigned(event: AuditEvent) -> list[Planned]:
     """A lead or opportunity created with, or reassigned to, an owner other than the actor."""
-    owner_id = _new_owner(event)
-    if owner_id is None or owner_id == event.actor_id:
+    if not is_assignment(event):
         return []
-    recipient = User.objects.filter(pk=owner_id, is_active=True).first()
+    recipient = User.objects.filter(pk=_new_owner(event), is_active=True).first()
     target = _target(event)
     if recipient is None or target is None:
         return []
@@ -121,10 +120,23 @@ def shared(event: AuditEvent) -> list[Planned]:
     return [Planned(user, RECORD_SHARED, summary, target, url) for user in recipients.order_by("pk")]
 
 
+def is_assignment(event: AuditEvent) -> bool:
+    """The event gives the record an owner other than the actor (checked before enqueueing)."""
+    owner_id = _new_owner(event)
+    return owner_id is not None and owner_id != event.actor_id
+
+
 RULES: dict[str, Callable[[AuditEvent], list[Planned]]] = {
     "leads.lead.created": assigned,
     "leads.lead.updated": assigned,
     "sales.opportunity.created": assigned,
     "sales.opportunity.updated": assigned,
     "users.share.granted": shared,
+}
+
+WHEN: dict[str, Callable[[AuditEvent], bool]] = {
+    "leads.lead.created": is_assignment,
+    "leads.lead.updated": is_assignment,
+    "sales.opportunity.created": is_assignment,
+    "sales.opportunity.updated": is_assignment,
 }

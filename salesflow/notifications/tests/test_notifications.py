@@ -302,3 +302,10 @@ def test_api_preferences_get_and_put(personas, api_for):
     extra = api.put("/notifications/preferences", {"preferences": [], "user": 3})
     assert extra.status_code == 400
     assert NotificationPreference.objects.filter(user=personas.rep).count() == 1
+
+
+def test_events_that_notify_nobody_enqueue_no_task(personas, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        _lead(personas.rep, personas.rep)  # own lead: nothing to tell anyone
+        record_event(actor=None, verb="leads.lead.created", target=personas.rep, data={"source": "demo"})
+    assert DBTaskResult.objects.count() == 0
