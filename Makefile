@@ -42,6 +42,7 @@ DEPLOY_ENV := DEBUG=0 ALLOWED_HOSTS=example.com CSRF_TRUSTED_ORIGINS=https://exa
 
 help:
 	@echo "make run        set up, migrate, load demo data and serve on http://$(HOST):$(PORT)"
+	@echo "                with one task worker and the scheduler (one Ctrl-C stops all)"
 	@echo "make test       set up and run every check and test (lint, types, migrations,"
 	@echo "                translations, deploy check, pytest on SQLite and PostgreSQL, browser tests)"
 	@echo "make lint       ruff, ruff format --check, mypy, import contracts"
