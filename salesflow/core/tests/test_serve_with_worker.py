@@ -12,6 +12,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from salesflow.core.tests.test_serve_proxy import ROOT, _free_port
 
 
@@ -28,7 +30,13 @@ def _alive(pid: int) -> bool:
     return stat.split(") ", 1)[1][0] != "Z"
 
 
-def test_one_ctrl_c_stops_server_worker_and_scheduler(tmp_path: Path) -> None:
+def _ignore_sigint() -> None:
+    # What a shell does to a job it starts in the background: SIGINT ignored, inherited.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize("stop", ["ctrl-c", "sigterm"])
+def test_one_ctrl_c_stops_server_worker_and_scheduler(tmp_path: Path, stop: str) -> None:
     port = _free_port()
     env = {
         **os.environ,
@@ -40,7 +48,13 @@ def test_one_ctrl_c_stops_server_worker_and_scheduler(tmp_path: Path) -> None:
     env.pop("DJANGO_SETTINGS_MODULE", None)
     cmd = [sys.executable, "-m", "salesflow.cli", "serve", "--port", str(port), "--with-worker"]
     proc = subprocess.Popen(
-        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        cmd,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        preexec_fn=_ignore_sigint,
     )
     try:
         deadline = time.monotonic() + 90
@@ -56,7 +70,10 @@ def test_one_ctrl_c_stops_server_worker_and_scheduler(tmp_path: Path) -> None:
         children = _children(proc.pid)
         assert len(children) == 2  # the worker and the scheduler
         time.sleep(1.5)  # let them finish starting up (Django set-up) before the Ctrl-C
-        os.killpg(proc.pid, signal.SIGINT)  # what a terminal sends to the foreground group
+        if stop == "ctrl-c":
+            os.killpg(proc.pid, signal.SIGINT)  # what a terminal sends to the foreground group
+        else:
+            proc.terminate()  # a process manager signals the main process only
         assert proc.wait(timeout=20) == 0
         deadline = time.monotonic() + 10
         while any(_alive(pid) for pid in children) and time.monotonic() < deadline:

@@ -67,8 +67,10 @@ class Command(BaseCommand):
             raise KeyboardInterrupt
 
         # Ctrl-C reaches the whole process group; SIGTERM (a process manager) only us, so
-        # turn it into the same shutdown path.
+        # turn it into the same shutdown path. SIGINT is set explicitly too: a shell starting
+        # us in the background leaves it ignored, and Python then keeps it ignored.
         signal.signal(signal.SIGTERM, terminate)
+        signal.signal(signal.SIGINT, terminate)
         try:
             serve(application, host=options["host"], port=options["port"], threads=options["threads"], **proxy)
         except KeyboardInterrupt:
