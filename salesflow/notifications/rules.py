@@ -74,9 +74,10 @@ def _new_owner(event: AuditEvent) -> int | None:
 
 def assigned(event: AuditEvent) -> list[Planned]:
     """A lead or opportunity created with, or reassigned to, an owner other than the actor."""
-    if not is_assignment(event):
+    owner_id = _new_owner(event)
+    if owner_id is None or not is_assignment(event):
         return []
-    recipient = User.objects.filter(pk=_new_owner(event), is_active=True).first()
+    recipient = User.objects.filter(pk=owner_id, is_active=True).first()
     target = _target(event)
     if recipient is None or target is None:
         return []

@@ -38,13 +38,15 @@ def badge_view(request: HttpRequest) -> HttpResponse:
     return render(request, "notifications/partials/badge.html", {"unread": unread_count(_user(request))})
 
 
-@require_GET
-def notification_list_view(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+def _list_context(request: HttpRequest, user: User) -> dict[str, object]:
     unread_only = request.GET.get("unread") == "1"
     page = Paginator(notifications_for(user, unread=unread_only), 30).get_page(request.GET.get("page"))
-    context = {"page": page, "unread_only": unread_only, "unread": unread_count(user)}
-    return render(request, "notifications/list.html", context)
+    return {"page": page, "unread_only": unread_only, "unread": unread_count(user)}
+
+
+@require_GET
+def notification_list_view(request: HttpRequest) -> HttpResponse:
+    return render(request, "notifications/list.html", _list_context(request, _user(request)))
 
 
 @require_POST
@@ -64,7 +66,12 @@ def notification_read_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def notification_read_all_view(request: HttpRequest) -> HttpResponse:
-    count = notification_mark_all_read(actor=_user(request))
+    user = _user(request)
+    count = notification_mark_all_read(actor=user)
+    if request.htmx:  # type: ignore[attr-defined]
+        response = render(request, "notifications/partials/list_card.html", _list_context(request, user))
+        response["HX-Trigger"] = "notifications-changed"
+        return response
     messages.success(request, _("%(count)d notifications marked as read.") % {"count": count})
     return redirect("notifications:list")
 

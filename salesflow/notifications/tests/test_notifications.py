@@ -224,8 +224,11 @@ def test_bell_list_and_mark_read_in_the_ui(personas, client_for, django_assert_n
     assert response.status_code == 200 and response["HX-Trigger"] == "notifications-changed"
     assert "Mark as read" not in response.content.decode()
     assert 'data-testid="unread-count">1<' in client.get("/notifications/badge/").content.decode()
-    client.post("/notifications/read-all/")
+    response = client.post("/notifications/read-all/", headers={"HX-Request": "true"})
+    assert response["HX-Trigger"] == "notifications-changed"
+    assert 'id="notification-card"' in response.content.decode() and "Mark as read" not in response.content.decode()
     assert "unread-count" not in client.get("/notifications/badge/").content.decode()
+    assert client.post("/notifications/read-all/").status_code == 302  # without htmx: back to the list
 
 
 def test_someone_elses_notification_is_404_in_the_ui_and_unchanged(personas, client_for):
