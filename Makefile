@@ -42,6 +42,7 @@ DEPLOY_ENV := DEBUG=0 ALLOWED_HOSTS=example.com CSRF_TRUSTED_ORIGINS=https://exa
 
 help:
 	@echo "make run        set up, migrate, load demo data and serve on http://$(HOST):$(PORT)"
+	@echo "                with one task worker and the scheduler (one Ctrl-C stops all)"
 	@echo "make test       set up and run every check and test (lint, types, migrations,"
 	@echo "                translations, deploy check, pytest on SQLite and PostgreSQL, browser tests)"
 	@echo "make lint       ruff, ruff format --check, mypy, import contracts"
@@ -78,7 +79,7 @@ setup: $(STAMP_PY) $(STAMP_VENDOR) $(MO_FILES)
 run: setup
 	$(BIN)/salesflow migrate --no-input -v 0
 	$(BIN)/salesflow demo
-	$(BIN)/salesflow serve --no-migrate --host $(HOST) --port $(PORT)
+	$(BIN)/salesflow serve --no-migrate --with-worker --host $(HOST) --port $(PORT)
 
 # ---------------------------------------------------------------- checks and tests
 

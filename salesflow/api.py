@@ -86,6 +86,7 @@ def _django_invalid(request: HttpRequest, exc: DjangoValidationError) -> HttpRes
 def _register_routers() -> None:
     from salesflow.activities.api import router as activities_router
     from salesflow.leads.api import router as leads_router
+    from salesflow.notifications.api import router as notifications_router
     from salesflow.parties.api import accounts_router, contacts_router
     from salesflow.sales.api import router as sales_router
     from salesflow.users.api import router as users_router
@@ -95,6 +96,7 @@ def _register_routers() -> None:
     api.add_router("/leads", leads_router)
     api.add_router("/opportunities", sales_router)
     api.add_router("/activities", activities_router)
+    api.add_router("/notifications", notifications_router)
     api.add_router("/", users_router)
 
 

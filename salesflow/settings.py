@@ -73,6 +73,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "ninja",  # serves the bundled Swagger UI for /api/v1/docs (no CDN)
+    "django_tasks",  # Django 6's task API (backport) for Django 5.2
+    "django_tasks_db",  # the database task backend: queue rows in our own database
     "salesflow.core",
     "salesflow.users",
     "salesflow.parties",
@@ -80,6 +82,7 @@ INSTALLED_APPS = [
     "salesflow.leads",
     "salesflow.activities",
     "salesflow.demo",  # the demo company generator and its `demo` command (no models)
+    "salesflow.notifications",  # notification centre, preferences, email and group robots
 ]
 
 MIDDLEWARE = [
@@ -192,6 +195,41 @@ LOGGING = {
 }
 
 NINJA_PAGINATION_PER_PAGE = 50
+
+# Background tasks (django-tasks). The database backend keeps the queue in DATABASE_URL's
+# database: `salesflow worker` runs them. Scale-out swaps only this setting (see README).
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "QUEUES": [],  # every queue name is accepted
+    }
+}
+# The one registry of periodic jobs (a list of salesflow.core.scheduling.PeriodicJob).
+SALESFLOW_PERIODIC_JOBS = "salesflow.schedule.JOBS"
+
+# Email: console in development; SMTP when EMAIL_HOST is set.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _env_bool("EMAIL_USE_TLS", True)
+EMAIL_USE_SSL = _env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = 20
+# Links in emails and robot messages point here.
+SALESFLOW_BASE_URL = os.environ.get("SALESFLOW_BASE_URL", "http://127.0.0.1:8000")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Salesflow <noreply@localhost>")
+
+# Group robots (WeCom, DingTalk, Feishu) post only to https URLs on public addresses, except
+# to hosts an administrator allowed here (comma-separated host names) or on the channel.
+SALESFLOW_ROBOT_ALLOWED_HOSTS = _env_list("SALESFLOW_ROBOT_ALLOWED_HOSTS", [])
+# Undeclared audit verbs and payloads that do not match their event type raise in development
+# and tests; in production they are logged and the event is still stored (an audit row is never
+# lost to a schema slip).
+SALESFLOW_STRICT_EVENTS = _env_bool("SALESFLOW_STRICT_EVENTS", DEBUG or TESTING)
 MESSAGE_TAGS = {40: "danger"}
 APP_NAME = _("Salesflow")
 

@@ -39,4 +39,5 @@ urlpatterns = [
     path("contacts/", include("salesflow.parties.urls_contacts")),
     path("leads/", include("salesflow.leads.urls")),
     path("opportunities/", include("salesflow.sales.urls")),
+    path("notifications/", include("salesflow.notifications.urls")),
 ]

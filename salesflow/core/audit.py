@@ -1,7 +1,8 @@
 """Writing and reading the audit trail / record timelines.
 
 Services call :func:`record_event` inside their transaction; it never commits on its own,
-so an action and its event are saved together or not at all.
+so an action and its event are saved together or not at all. Each verb is a declared event
+type (:mod:`salesflow.core.events`); its subscribers run after the commit.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from django.db import models
 from django.db.models import Q, QuerySet
 from django.utils import translation
 
+from salesflow.core import events
 from salesflow.core.models import AuditEvent, AuditLink
 from salesflow.core.visibility import readable_targets_q
 
@@ -47,8 +49,13 @@ def record_event(
     """Store an event about ``target`` and show it on the timelines of ``related`` too.
 
     ``actor`` may be ``None`` for system actions. ``data`` is made JSON-safe (Decimal and
-    dates become strings). Must be called inside the service's transaction.
+    dates become strings) and must match the payload declared for ``verb``; otherwise
+    ``EventContractError`` is raised in strict mode (development, tests) and the problem is
+    logged in production. Must be called inside the service's transaction; the verb's
+    subscribers run after it commits.
     """
+    payload = _json_safe(data or {})
+    events.enforce(verb, payload)
     ct = ContentType.objects.get_for_model(target)
     event = AuditEvent.objects.create(
         actor=actor if actor is not None and getattr(actor, "pk", None) else None,
@@ -56,7 +63,7 @@ def record_event(
         target_type=ct,
         target_id=target.pk,
         target_repr=str(target)[:200],
-        data=_json_safe(data or {}),
+        data=payload,
     )
     seen: set[tuple[int, int]] = set()
     links = []
@@ -70,7 +77,15 @@ def record_event(
         seen.add(key)
         links.append(AuditLink(event=event, content_type=obj_ct, object_id=obj.pk))
     AuditLink.objects.bulk_create(links)
+    events.dispatch_after_commit(event)
     return event
+
+
+def event_changes(data: dict[str, Any]) -> dict[str, list[Any]]:
+    """The ``{field: [old, new]}`` of an update event, whichever key it was stored under
+    (``changed_fields`` before the payloads were unified; migrated, but read defensively)."""
+    changes = data.get("changes", data.get("changed_fields"))
+    return changes if isinstance(changes, dict) else {}
 
 
 def in_every_language(render: Callable[[], str]) -> dict[str, str]:

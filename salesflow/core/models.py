@@ -124,3 +124,23 @@ class ExchangeRate(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.currency} {self.rate} ({self.valid_from:%Y-%m-%d})"
+
+
+class ScheduledRun(models.Model):
+    """One slot of a periodic job that a scheduler enqueued (``salesflow scheduler``).
+
+    The unique (job, slot) pair is what makes the scheduler exactly-once per slot: several
+    schedulers (or restarts) racing for the same slot all try to insert this row, one wins
+    and enqueues the task, the others get an IntegrityError and skip.
+    """
+
+    job = models.CharField(max_length=100)
+    slot = models.CharField(max_length=40)
+    enqueued_at = models.DateTimeField(default=timezone.now)
+    task_result_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "slot"], name="scheduledrun_job_slot_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.job} @ {self.slot}"

@@ -1,4 +1,8 @@
-"""Human labels for audit verbs, shown on record timelines. Apps register their verbs."""
+"""Human labels for audit verbs, shown on record timelines.
+
+Apps register labels for their verbs here (from ``ready()``); a declared event type
+(:mod:`salesflow.core.events`) may carry its label instead.
+"""
 
 from __future__ import annotations
 
@@ -18,5 +22,10 @@ def register_verbs(labels: dict[str, str | Promise]) -> None:
 
 
 def verb_label(verb: str) -> str:
+    from salesflow.core.events import event_type
+
     label = VERB_LABELS.get(verb)
+    if label is None:
+        declared = event_type(verb)
+        label = declared.label if declared is not None and declared.label else None
     return str(label) if label is not None else verb

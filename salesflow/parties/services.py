@@ -256,7 +256,7 @@ def account_update(*, actor: User, account: Account, **changes: Unpack[AccountCh
     account, or gives it another owner without holding it through ownership scope (a
     read-write share does not allow that); ``ValidationFailed`` with field errors before
     writing anything. Audits
-    ``parties.account.updated`` with ``changed_fields`` when something changed; an update
+    ``parties.account.updated`` with ``changes`` when something changed; an update
     that changes nothing writes nothing. A new name rewrites ``name_key`` with it.
     """
     refuse_unknown_fields(changes, ACCOUNT_FIELDS, _("The account could not be saved."))
@@ -306,7 +306,7 @@ def account_update(*, actor: User, account: Account, **changes: Unpack[AccountCh
             _("The account could not be saved."),
             field_errors={"credit_code": [_("Another account already has this credit code.")]},
         ) from None
-    record_event(actor=actor, verb="parties.account.updated", target=account, data={"changed_fields": diff})
+    record_event(actor=actor, verb="parties.account.updated", target=account, data={"changes": diff})
     return account
 
 
@@ -454,7 +454,7 @@ def contact_update(*, actor: User, contact: Contact, **changes: Unpack[ContactCh
     choice or length, or a birthday in the future. Moving the contact to another ``account`` requires
     that account to be writable by ``actor``, and is refused while the contact is on deals
     of its current account (the deal's decision-maker map would point at a stranger).
-    Audits ``parties.contact.updated`` with ``changed_fields`` on the contact's timeline and
+    Audits ``parties.contact.updated`` with ``changes`` on the contact's timeline and
     on its account's (both accounts when it moves); archive fields appear there with their
     names only (values ``[null, null]``). Raises ``Forbidden`` when ``actor`` may not change
     the contact (its account is not writable by them) or sends archive fields they may not
@@ -495,7 +495,7 @@ def contact_update(*, actor: User, contact: Contact, **changes: Unpack[ContactCh
         actor=actor,
         verb="parties.contact.updated",
         target=contact,
-        data={"changed_fields": _redact_archive(diff)},
+        data={"changes": _redact_archive(diff)},
         related=related,
     )
     return contact

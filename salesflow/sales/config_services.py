@@ -151,7 +151,7 @@ def pipeline_update(*, actor: User, pipeline: Pipeline, **values: Any) -> Pipeli
     among the active pipelines, so deal creation and lead conversion always find one.
     Raises ``Forbidden`` for non-admins and ``ValidationFailed`` (nothing written) as in
     ``pipeline_create``. Audits ``sales.pipeline.updated`` with ``{"code",
-    "changed_fields": {field: [old, new]}}``; a change of nothing writes nothing.
+    "changes": {field: [old, new]}}``; a change of nothing writes nothing.
     """
     _require_admin(actor)
     unknown = set(values) - set(PIPELINE_FIELDS)
@@ -176,7 +176,7 @@ def pipeline_update(*, actor: User, pipeline: Pipeline, **values: Any) -> Pipeli
         actor=actor,
         verb="sales.pipeline.updated",
         target=current,
-        data={"code": current.code, "changed_fields": changes},
+        data={"code": current.code, "changes": changes},
     )
     return pipeline
 
@@ -324,7 +324,7 @@ def stage_update(*, actor: User, stage: Stage, **values: Any) -> Stage:
     without an active open, won or lost stage it had, and for the field errors of
     ``stage_create``. Hidden stages take no new deals and leave the board and the stage
     pickers; their history stays readable. Raises ``Forbidden`` for non-admins. Audits
-    ``sales.stage.updated`` with ``{"pipeline", "code", "changed_fields": {field: [old,
+    ``sales.stage.updated`` with ``{"pipeline", "code", "changes": {field: [old,
     new]}}``; a change of nothing writes nothing.
     """
     _require_admin(actor)
@@ -352,7 +352,7 @@ def stage_update(*, actor: User, stage: Stage, **values: Any) -> Stage:
         actor=actor,
         verb="sales.stage.updated",
         target=current,
-        data={"pipeline": current.pipeline.code, "code": current.code, "changed_fields": changes},
+        data={"pipeline": current.pipeline.code, "code": current.code, "changes": changes},
         related=[current.pipeline],
     )
     return stage

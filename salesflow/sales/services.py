@@ -367,7 +367,7 @@ def opportunity_create(
         actor=actor,
         verb="sales.opportunity.created",
         target=opp,
-        data={"amount": money, "currency": opp.currency, "stage": stage.code},
+        data={"amount": money, "currency": opp.currency, "stage": stage.code, "owner": opp.owner_id},
         related=[account],
     )
     return opp
@@ -400,7 +400,7 @@ def opportunity_update(
     unknown forecast category, an owner outside ``assignable_users_for(actor)``, or
     contacts of another account / with an unknown role / listed twice, or a key that is not
     one of ``OpportunityChanges``. Audits
-    ``sales.opportunity.updated`` with ``changed_fields`` (``{field: [old, new]}``);
+    ``sales.opportunity.updated`` with ``changes`` (``{field: [old, new]}``);
     an update that changes nothing writes nothing. Raises ``Forbidden`` when ``actor`` may
     not change the deal, or gives it another owner without holding it through ownership
     scope (a read-write share does not allow that).
@@ -515,7 +515,7 @@ def opportunity_update(
             actor=actor,
             verb="sales.opportunity.updated",
             target=opportunity,
-            data={"changed_fields": diff, "summary": in_every_language(lambda: _changed_summary(diff))},
+            data={"changes": diff, "summary": in_every_language(lambda: _changed_summary(diff))},
             related=[opportunity.account],
         )
     return opportunity

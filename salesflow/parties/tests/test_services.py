@@ -90,7 +90,7 @@ def test_account_update_changes_fields_and_audits_changed_fields(personas, rep_a
     rep_account.refresh_from_db()
     assert (rep_account.name, rep_account.grade) == ("星云智能（上海）", "A")
     [event] = _events("parties.account.updated")
-    assert event.data == {"changed_fields": {"name": [old_name, "星云智能（上海）"], "grade": ["", "A"]}}
+    assert event.data == {"changes": {"name": [old_name, "星云智能（上海）"], "grade": ["", "A"]}}
     assert event.actor_id == personas.rep.pk
 
 
@@ -141,7 +141,7 @@ def test_account_update_owner_must_be_assignable_by_actor(personas, rep_account)
     rep_account.refresh_from_db()
     assert rep_account.owner_id == personas.teammate.pk
     [event] = _events("parties.account.updated")
-    assert event.data == {"changed_fields": {"owner": [personas.rep.pk, personas.teammate.pk]}}
+    assert event.data == {"changes": {"owner": [personas.rep.pk, personas.teammate.pk]}}
 
 
 def test_account_update_rejects_unknown_fields(personas, rep_account):
@@ -251,7 +251,7 @@ def test_contact_update_archive_and_audit(personas, rep_contact):
     assert (rep_contact.hobbies, rep_contact.birthday) == ("围棋、钓鱼", date(1975, 3, 9))
     [event] = _events("parties.contact.updated")
     # the audit keeps that archive fields changed, never their values
-    assert event.data == {"changed_fields": {"hobbies": [None, None], "birthday": [None, None], "title": ["", "CTO"]}}
+    assert event.data == {"changes": {"hobbies": [None, None], "birthday": [None, None], "title": ["", "CTO"]}}
 
 
 def test_contact_move_to_writable_account_is_on_both_timelines(personas, rep_contact, rep_account):
@@ -260,7 +260,7 @@ def test_contact_move_to_writable_account_is_on_both_timelines(personas, rep_con
     rep_contact.refresh_from_db()
     assert rep_contact.account_id == target.pk
     [event] = _events("parties.contact.updated")
-    assert event.data == {"changed_fields": {"account": [rep_account.pk, target.pk]}}
+    assert event.data == {"changes": {"account": [rep_account.pk, target.pk]}}
     linked = {(link.content_type.model, link.object_id) for link in event.links.all()}
     assert linked == {("contact", rep_contact.pk), ("account", target.pk), ("account", rep_account.pk)}
 

@@ -142,7 +142,7 @@ def test_hide_a_used_stage_after_moving_its_deals(personas):
     needs.refresh_from_db()
     assert not needs.is_active
     event = AuditEvent.objects.get(verb="sales.stage.updated")
-    assert event.data["changed_fields"] == {"is_active": [True, False]}
+    assert event.data["changes"] == {"is_active": [True, False]}
     # No new deals, not on the board, not in pickers; history still readable.
     with pytest.raises(ValidationFailed) as exc:
         opportunity_move_stage(actor=personas.rep, opportunity=opp, stage=needs)
@@ -253,7 +253,7 @@ def test_making_another_pipeline_default_moves_the_mark(personas):
     b2b.refresh_from_db()
     assert not b2b.is_default
     event = AuditEvent.objects.get(verb="sales.pipeline.updated")
-    assert event.data == {"code": "b2c", "changed_fields": {"is_default": [False, True]}}
+    assert event.data == {"code": "b2c", "changes": {"is_default": [False, True]}}
 
 
 def test_default_pipeline_without_default_row_never_500s(personas):

@@ -364,7 +364,7 @@ def test_update_changes_fields_and_audits_changed_fields(personas):
     ]
     assert list(opp.competitors.all()) == [competitor]
     event = AuditEvent.objects.get(target_id=opp.pk, verb="sales.opportunity.updated")
-    changed = event.data["changed_fields"]
+    changed = event.data["changes"]
     assert changed["amount"] == ["1000.00", "2500.50"]
     assert changed["owner"] == [personas.rep.pk, personas.teammate.pk]
     assert changed["probability"] == [10, 30]

@@ -1,8 +1,16 @@
-"""``salesflow serve``: migrate, collect static files and serve the app with waitress."""
+"""``salesflow serve``: migrate, collect static files and serve the app with waitress.
+
+``--with-worker`` also starts one ``salesflow worker`` and one ``salesflow scheduler`` as child
+processes (what ``make run`` uses): one Ctrl-C (or SIGTERM) stops all three.
+"""
 
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+from types import FrameType
 from typing import Any
 
 from django.core.management import call_command
@@ -17,6 +25,11 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--threads", type=int, default=8)
         parser.add_argument("--no-migrate", action="store_true", help="Skip applying migrations.")
+        parser.add_argument(
+            "--with-worker",
+            action="store_true",
+            help="Also run one task worker and the scheduler; Ctrl-C stops them all.",
+        )
         parser.add_argument(
             "--trusted-proxy",
             default=os.environ.get("SALESFLOW_TRUSTED_PROXY", ""),
@@ -42,4 +55,38 @@ class Command(BaseCommand):
                 "trusted_proxy_headers": {"x-forwarded-proto", "x-forwarded-for", "x-forwarded-host"},
                 "clear_untrusted_proxy_headers": True,
             }
-        serve(application, host=options["host"], port=options["port"], threads=options["threads"], **proxy)
+        if not options["with_worker"]:
+            serve(application, host=options["host"], port=options["port"], threads=options["threads"], **proxy)
+            return
+        children = [
+            subprocess.Popen([sys.executable, "-m", "salesflow.cli", command])  # noqa: S603
+            for command in ("worker", "scheduler")
+        ]
+
+        def terminate(signum: int, frame: FrameType | None) -> None:
+            raise KeyboardInterrupt
+
+        # Ctrl-C reaches the whole process group; SIGTERM (a process manager) only us, so
+        # turn it into the same shutdown path. SIGINT is set explicitly too: a shell starting
+        # us in the background leaves it ignored, and Python then keeps it ignored.
+        signal.signal(signal.SIGTERM, terminate)
+        signal.signal(signal.SIGINT, terminate)
+        try:
+            serve(application, host=options["host"], port=options["port"], threads=options["threads"], **proxy)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            stop_children(children)
+
+
+def stop_children(children: list[subprocess.Popen[bytes]], timeout: float = 10.0) -> None:
+    """Ask each child to stop (SIGTERM), then kill the ones still running after ``timeout``."""
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    for child in children:
+        try:
+            child.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()

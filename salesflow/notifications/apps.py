@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class NotificationsConfig(AppConfig):
+    name = "salesflow.notifications"
+    label = "notifications"
+    verbose_name = _("Notifications")
+
+    def ready(self) -> None:
+        from salesflow.core.events import subscribe_task
+        from salesflow.notifications.rules import RULES, WHEN
+        from salesflow.notifications.tasks import notify_for_event
+
+        # Each subscribed verb enqueues one task after the commit; the task applies the rule.
+        for verb in RULES:
+            subscribe_task(verb, notify_for_event, when=WHEN.get(verb))

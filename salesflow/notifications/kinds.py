@@ -1,0 +1,48 @@
+"""The kinds of notification a user can receive and the channels they can arrive on.
+
+A *kind* is what a user turns on or off per channel in their preferences. Kinds are named
+like event verbs; most come from an audited event (``leads.lead.created`` with another
+user as owner → ``leads.lead.assigned`` for that owner), the digest from a periodic job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import models
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+
+class Channel(models.TextChoices):
+    IN_APP = "in_app", _("In the app")
+    EMAIL = "email", _("Email")
+    ROBOT = "robot", _("Group robot")
+
+
+@dataclass(frozen=True)
+class Kind:
+    key: str
+    label: str | Promise
+    description: str | Promise
+
+
+LEAD_ASSIGNED = "leads.lead.assigned"
+OPPORTUNITY_ASSIGNED = "sales.opportunity.assigned"
+RECORD_SHARED = "users.share.granted"
+DAILY_DIGEST = "activities.digest"
+
+KINDS: dict[str, Kind] = {
+    kind.key: kind
+    for kind in (
+        Kind(LEAD_ASSIGNED, _("A lead is assigned to me"), _("Someone else makes you the owner of a lead.")),
+        Kind(
+            OPPORTUNITY_ASSIGNED,
+            _("An opportunity is assigned to me"),
+            _("Someone else makes you the owner of an opportunity."),
+        ),
+        Kind(RECORD_SHARED, _("A record is shared with me"), _("A record is shared with you or your team.")),
+        Kind(DAILY_DIGEST, _("Daily task digest"), _("Each morning: your tasks due today and overdue.")),
+    )
+}
+KIND_CHOICES = [(kind.key, kind.label) for kind in KINDS.values()]

@@ -1,0 +1,143 @@
+"""Who is notified of which audited event: one function per subscribed verb.
+
+Each rule gets the stored event and returns the notifications to create. Rules read the
+stable payloads declared in the apps' ``events.py`` (``owner``, ``changes.owner``,
+``grantee_user_id`` …) and reload the target for its current name and URL; a target that
+no longer exists produces nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import models
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+
+from salesflow.core.audit import event_changes
+from salesflow.core.models import AuditEvent
+from salesflow.notifications.kinds import LEAD_ASSIGNED, OPPORTUNITY_ASSIGNED, RECORD_SHARED
+from salesflow.users.models import User
+
+# content type model name → detail URL name
+_DETAIL_URLS = {
+    "lead": "leads:detail",
+    "opportunity": "opportunities:detail",
+    "account": "accounts:detail",
+    "contact": "contacts:detail",
+    "activity": "activities:detail",
+}
+
+
+@dataclass(frozen=True)
+class Planned:
+    recipient: User
+    kind: str
+    summary: Callable[[], str]
+    target: models.Model
+    url: str
+
+
+def target_url(target: models.Model) -> str:
+    name = _DETAIL_URLS.get(target._meta.model_name or "")
+    if name is None:
+        return ""
+    try:
+        return reverse(name, args=[target.pk])
+    except NoReverseMatch:
+        return ""
+
+
+def _target(event: AuditEvent) -> models.Model | None:
+    model = event.target_type.model_class()
+    if model is None:
+        return None
+    return model._default_manager.filter(pk=event.target_id).first()
+
+
+def _actor_name(event: AuditEvent) -> Callable[[], str]:
+    actor = event.actor
+    return lambda: str(actor) if actor is not None else _("The system")
+
+
+def _new_owner(event: AuditEvent) -> int | None:
+    data: dict[str, Any] = event.data or {}
+    if event.verb.endswith(".created"):
+        owner = data.get("owner")
+    else:
+        pair = event_changes(data).get("owner")
+        owner = pair[1] if pair else None
+    return owner if isinstance(owner, int) else None
+
+
+def assigned(event: AuditEvent) -> list[Planned]:
+    """A lead or opportunity created with, or reassigned to, an owner other than the actor."""
+    owner_id = _new_owner(event)
+    if owner_id is None or not is_assignment(event):
+        return []
+    recipient = User.objects.filter(pk=owner_id, is_active=True).first()
+    target = _target(event)
+    if recipient is None or target is None:
+        return []
+    who = _actor_name(event)
+    if event.verb.startswith("leads."):
+        kind = LEAD_ASSIGNED
+
+        def summary() -> str:
+            return _("%(actor)s assigned you the lead “%(name)s”.") % {"actor": who(), "name": target}
+    else:
+        kind = OPPORTUNITY_ASSIGNED
+
+        def summary() -> str:
+            return _("%(actor)s assigned you the opportunity “%(name)s”.") % {"actor": who(), "name": target}
+
+    return [Planned(recipient, kind, summary, target, target_url(target))]
+
+
+def shared(event: AuditEvent) -> list[Planned]:
+    """A record shared with a user, or with a team (each active member but the actor)."""
+    data: dict[str, Any] = event.data or {}
+    target = _target(event)
+    if target is None:
+        return []
+    recipients = User.objects.filter(is_active=True).exclude(pk=event.actor_id or 0)
+    if isinstance(data.get("grantee_user_id"), int):
+        recipients = recipients.filter(pk=data["grantee_user_id"])
+    elif isinstance(data.get("grantee_team_id"), int):
+        recipients = recipients.filter(team_id=data["grantee_team_id"])
+    else:
+        return []
+    who = _actor_name(event)
+    writable = data.get("access") == "write"
+
+    def summary() -> str:
+        if writable:
+            return _("%(actor)s shared “%(name)s” with you (read and write).") % {"actor": who(), "name": target}
+        return _("%(actor)s shared “%(name)s” with you (read only).") % {"actor": who(), "name": target}
+
+    url = target_url(target)
+    return [Planned(user, RECORD_SHARED, summary, target, url) for user in recipients.order_by("pk")]
+
+
+def is_assignment(event: AuditEvent) -> bool:
+    """The event gives the record an owner other than the actor (checked before enqueueing)."""
+    owner_id = _new_owner(event)
+    return owner_id is not None and owner_id != event.actor_id
+
+
+RULES: dict[str, Callable[[AuditEvent], list[Planned]]] = {
+    "leads.lead.created": assigned,
+    "leads.lead.updated": assigned,
+    "sales.opportunity.created": assigned,
+    "sales.opportunity.updated": assigned,
+    "users.share.granted": shared,
+}
+
+WHEN: dict[str, Callable[[AuditEvent], bool]] = {
+    "leads.lead.created": is_assignment,
+    "leads.lead.updated": is_assignment,
+    "sales.opportunity.created": is_assignment,
+    "sales.opportunity.updated": is_assignment,
+}

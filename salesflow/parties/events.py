@@ -1,0 +1,22 @@
+"""Event types of the parties app (labels: ``PartiesConfig.ready``)."""
+
+from __future__ import annotations
+
+from salesflow.core.events import EventType, declare
+
+declare(
+    EventType("parties.account.created", {"owner": "int"}, description="An account was created for owner."),
+    EventType("parties.account.updated", {"changes": "changes"}, description="Account fields changed."),
+    EventType(
+        "parties.account.deleted",
+        {"name": "str", "credit_code": "str", "owner": "int|null"},
+        description="An account was deleted; the event keeps its name and credit code.",
+    ),
+    EventType("parties.contact.created", {}, description="A contact was added to an account."),
+    EventType(
+        "parties.contact.updated",
+        {"changes": "changes"},
+        description="Contact fields changed (protected archive fields record that they changed, not values).",
+    ),
+    EventType("parties.contact.deleted", {"name": "str", "account": "int"}, description="A contact was deleted."),
+)

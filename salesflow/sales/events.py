@@ -1,0 +1,102 @@
+"""Event types of the sales app (labels: ``SalesConfig.ready``)."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from salesflow.core.events import EventType, declare
+
+_CLOSE = {
+    "from": "str",
+    "to": "str",
+    "duration_seconds": "int|null",
+    "amount": "decimal",
+    "currency": "str",
+    "lost_reason": "str|null",
+    "lost_to": "int|null",
+    "resume_date": "date|null",
+    "note": "str",
+}
+_CLOSE_OPTIONAL = frozenset({"to", "duration_seconds", "lost_reason", "lost_to", "resume_date", "note"})
+
+declare(
+    EventType(
+        "sales.opportunity.created",
+        {"amount": "decimal", "currency": "str", "stage": "str", "owner": "int"},
+        description="An opportunity was created in a stage, owned by owner.",
+    ),
+    EventType(
+        "sales.opportunity.updated",
+        {"changes": "changes"},
+        description="Opportunity fields changed; an owner change is changes.owner = [old id, new id].",
+    ),
+    EventType(
+        "sales.opportunity.stage_changed",
+        {"from": "str", "to": "str", "duration_seconds": "int|null"},
+        description="The opportunity moved from one open stage to another (stage codes).",
+    ),
+    *(
+        EventType(f"sales.opportunity.{outcome}", _CLOSE, _CLOSE_OPTIONAL, description=text)
+        for outcome, text in (
+            ("won", "The opportunity was won."),
+            ("lost", "The opportunity was lost (reason, competitor)."),
+            ("paused", "The opportunity was paused until resume_date."),
+            ("upgraded", "The opportunity was marked as upgraded."),
+        )
+    ),
+    EventType(
+        "sales.opportunity.reopened",
+        {"from_outcome": "str", "from": "str", "to": "str", "duration_seconds": "int|null"},
+        frozenset({"duration_seconds"}),
+        description="A closed or paused opportunity was reopened into an open stage.",
+    ),
+    EventType(
+        "sales.opportunity.deleted",
+        {"name": "str", "amount": "decimal", "currency": "str", "outcome": "str"},
+        description="An opportunity was deleted; the event keeps its name and amount.",
+    ),
+    EventType(
+        "sales.opportunity.pipeline_changed",
+        {
+            "from_pipeline": "str",
+            "to_pipeline": "str",
+            "from_stage": "str",
+            "to_stage": "str",
+            "duration_seconds": "int|null",
+        },
+        description="The opportunity was moved to another pipeline with an explicit stage mapping.",
+        label=_("moved the opportunity to another pipeline"),
+    ),
+    # Configuration (administrators, sales.config_services); the target is the pipeline or stage.
+    EventType(
+        "sales.pipeline.created",
+        {"code": "str", "is_default": "bool", "is_active": "bool"},
+        description="An administrator created a pipeline.",
+    ),
+    EventType(
+        "sales.pipeline.updated",
+        {"code": "str", "changes": "changes"},
+        description="An administrator changed a pipeline's settings.",
+    ),
+    EventType("sales.pipeline.deleted", {"code": "str"}, description="An administrator deleted an unused pipeline."),
+    EventType(
+        "sales.stage.created",
+        {"pipeline": "str", "code": "str", "kind": "str", "position": "int"},
+        description="An administrator added a stage to a pipeline.",
+    ),
+    EventType(
+        "sales.stage.updated",
+        {"pipeline": "str", "code": "str", "changes": "changes"},
+        description="An administrator changed a stage (probability, kind, hidden, …).",
+    ),
+    EventType(
+        "sales.stage.deleted",
+        {"pipeline": "str", "code": "str", "kind": "str", "position": "int"},
+        description="An administrator deleted an unused stage.",
+    ),
+    EventType(
+        "sales.stage.reordered",
+        {"pipeline": "str", "order": "list", "before": "list"},
+        description="An administrator reordered a pipeline's stages (the target is the pipeline).",
+    ),
+)

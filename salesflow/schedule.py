@@ -1,0 +1,29 @@
+"""The one registry of periodic jobs. ``salesflow scheduler`` enqueues them when due.
+
+Each job's task takes a ``slot`` keyword (the date for daily jobs) and is idempotent for it.
+Add a job here, never elsewhere; ``salesflow scheduler --list`` shows them.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+
+from salesflow.core import tasks as core_tasks
+from salesflow.core.scheduling import Daily, Every, PeriodicJob
+from salesflow.notifications import tasks as notification_tasks
+
+JOBS: list[PeriodicJob] = [
+    PeriodicJob(
+        name="core.prune_finished_tasks",
+        schedule=Daily(at=time(3, 30)),
+        task=core_tasks.prune_finished_tasks,
+        description="Delete finished background-task results older than two weeks.",
+    ),
+    PeriodicJob(
+        # Every half hour, so each user gets it soon after 07:30 in their own time zone.
+        name="notifications.daily_digest",
+        schedule=Every(notification_tasks.DIGEST_EVERY),
+        task=notification_tasks.send_daily_digests,
+        description="Each user's tasks due today and overdue (once per user per day).",
+    ),
+]
