@@ -83,6 +83,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "salesflow.core.middleware.ApiErrorEnvelopeMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -93,6 +94,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "salesflow.core.middleware.QueryStringGuardMiddleware",
 ]
 
 ROOT_URLCONF = "salesflow.urls"
@@ -191,6 +193,9 @@ LOGGING = {
 }
 
 NINJA_PAGINATION_PER_PAGE = 50
+# Largest request body read into memory (JSON and form posts): bigger ones are refused
+# (the API answers 413). 1 MiB is far above any record a person types.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", str(1024 * 1024)))
 MESSAGE_TAGS = {40: "danger"}
 APP_NAME = _("Salesflow")
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 from ninja import Field, Schema
 
 from salesflow.activities.models import Activity
+from salesflow.core.schemas import SearchText, StrictQuery, StrictSchema
 from salesflow.sales.models import Opportunity
 
 
@@ -60,12 +61,12 @@ class ActivityOut(Schema):
         return str(obj.opportunity) if obj.opportunity_id else None
 
 
-class ActivityIn(Schema):
+class ActivityIn(StrictSchema):
     kind: str = Field(..., description="call, visit, meeting, demo, email, note or task")
     subject: str
     description: str = ""
     owner_id: int | None = Field(None, description="Default: the caller. Must be a user the caller may assign.")
-    due_at: datetime | None = Field(None, description="Required for tasks. Without offset: server time zone.")
+    due_at: datetime | None = Field(None, description="Required for tasks. With a time zone offset (e.g. +08:00 or Z).")
     done: bool = False
     outcome: str = ""
     next_follow_up: date | None = None
@@ -75,7 +76,7 @@ class ActivityIn(Schema):
     opportunity_id: int | None = None
 
 
-class ActivityPatch(Schema):
+class ActivityPatch(StrictSchema):
     """Only the fields sent are changed. Linked records cannot be changed."""
 
     kind: str | None = None
@@ -88,13 +89,13 @@ class ActivityPatch(Schema):
     next_follow_up: date | None = None
 
 
-class CompleteIn(Schema):
+class CompleteIn(StrictSchema):
     outcome: str = ""
     next_follow_up: date | None = None
 
 
-class ActivityFilters(Schema):
-    q: str = Field("", description="Search in the subject")
+class ActivityFilters(StrictQuery):
+    q: SearchText = Field("", description="Search in the subject")
     kind: str = ""
     done: bool | None = None
     owner: int | None = Field(None, description="Owner's user id")

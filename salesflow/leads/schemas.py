@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from ninja import Field, Schema
 
+from salesflow.core.schemas import SearchText, StrictQuery, StrictSchema
 from salesflow.leads.models import DisqualifyReason, Lead
 
 
@@ -60,8 +61,8 @@ class LeadListOut(Schema):
     items: list[LeadOut]
 
 
-class LeadListQuery(Schema):
-    q: str = Field("", description="Search in name, company, mobile, phone, email and credit code")
+class LeadListQuery(StrictQuery):
+    q: SearchText = Field("", description="Search in name, company, mobile, phone, email and credit code")
     status: str = Field("", description="new, contacted, qualified, disqualified, converted or open")
     source_channel: str = ""
     owner: str = Field("", description="A user id, `me` or `none` (unassigned)")
@@ -70,13 +71,13 @@ class LeadListQuery(Schema):
     offset: int = Field(0, ge=0)
 
 
-class LeadIn(Schema):
-    """A new lead. Leaving ``owner`` out makes the caller the owner; ``null`` leaves it
+class LeadIn(StrictSchema):
+    """A new lead. Leaving ``owner_id`` out makes the caller the owner; ``null`` leaves it
     unassigned (managers and administrators only)."""
 
     name: str
     source_channel: str
-    owner: int | None = None
+    owner_id: int | None = None
     title: str = ""
     mobile: str = ""
     phone: str = ""
@@ -85,7 +86,7 @@ class LeadIn(Schema):
     company_name: str = ""
     credit_code: str = ""
     industry: str = ""
-    region: int | None = None
+    region_id: int | None = None
     sub_channel: str = ""
     campaign: str = ""
     budget_status: str = "unknown"
@@ -96,12 +97,12 @@ class LeadIn(Schema):
     notes: str = ""
 
 
-class LeadPatch(Schema):
+class LeadPatch(StrictSchema):
     """Fields to change; fields left out keep their values."""
 
     name: str | None = None
     source_channel: str | None = None
-    owner: int | None = None
+    owner_id: int | None = None
     title: str | None = None
     mobile: str | None = None
     phone: str | None = None
@@ -110,7 +111,7 @@ class LeadPatch(Schema):
     company_name: str | None = None
     credit_code: str | None = None
     industry: str | None = None
-    region: int | None = None
+    region_id: int | None = None
     sub_channel: str | None = None
     campaign: str | None = None
     budget_status: str | None = None
@@ -121,7 +122,7 @@ class LeadPatch(Schema):
     notes: str | None = None
 
 
-class QualifyIn(Schema):
+class QualifyIn(StrictSchema):
     """BANT answers to record before qualifying; left-out answers keep their stored value."""
 
     budget_status: str | None = None
@@ -131,20 +132,22 @@ class QualifyIn(Schema):
     timeline: date | None = None
 
 
-class DisqualifyIn(Schema):
+class DisqualifyIn(StrictSchema):
     reason: str = Field(..., description="Code of an active disqualify reason (see /leads/disqualify-reasons)")
     note: str = ""
 
 
-class ConvertIn(Schema):
-    account: int | None = Field(None, description="Link this existing account instead of creating one")
+class ConvertIn(StrictSchema):
+    account_id: int | None = Field(None, description="Link this existing account instead of creating one")
     create_contact: bool = True
     contact_role: str | None = Field(None, description="Buying role; default decision_maker when authority is yes")
     create_opportunity: bool = True
     opportunity_name: str = ""
     amount: Decimal | None = Field(None, description="Default: the lead's budget")
     expected_close_date: date | None = Field(None, description="Default: the lead's purchase timeline")
-    stage: int | None = Field(None, description="Open stage to start in; default: first stage of the default pipeline")
+    stage_id: int | None = Field(
+        None, description="Open stage to start in; default: first stage of the default pipeline"
+    )
 
 
 class ConvertOut(Schema):

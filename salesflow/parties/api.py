@@ -123,9 +123,9 @@ def list_accounts(request: HttpRequest, filters: Query[AccountFilters]) -> dict[
     return _paged(qs, filters.limit, filters.offset)
 
 
-@accounts_router.get("/{pk}", response={200: AccountOut, **ERRORS}, summary="One account")
-def get_account(request: HttpRequest, pk: int) -> Account:
-    return get_account_for_user(_user(request), pk)
+@accounts_router.get("/{int:account_id}", response={200: AccountOut, **ERRORS}, summary="One account")
+def get_account(request: HttpRequest, account_id: int) -> Account:
+    return get_account_for_user(_user(request), account_id)
 
 
 @accounts_router.post("", response={201: AccountOut, **ERRORS}, summary="Create an account")
@@ -147,10 +147,12 @@ def create_account(request: HttpRequest, payload: AccountIn) -> tuple[int, Accou
     return 201, account
 
 
-@accounts_router.patch("/{pk}", response={200: AccountOut, **ERRORS}, summary="Change some fields of an account")
-def update_account(request: HttpRequest, pk: int, payload: AccountPatch) -> Account:
+@accounts_router.patch(
+    "/{int:account_id}", response={200: AccountOut, **ERRORS}, summary="Change some fields of an account"
+)
+def update_account(request: HttpRequest, account_id: int, payload: AccountPatch) -> Account:
     user = _user(request)
-    account = get_account_for_user(user, pk, write=True)
+    account = get_account_for_user(user, account_id, write=True)
     what = _("The account could not be saved.")
     data = _choices_blank(payload.dict(exclude_unset=True))
     changes: dict[str, Any] = {k: v for k, v in data.items() if k not in ("owner_id", "region_id")}
@@ -166,11 +168,11 @@ def update_account(request: HttpRequest, pk: int, payload: AccountPatch) -> Acco
 
 
 @accounts_router.delete(
-    "/{pk}", response={204: None, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}, summary="Delete an account"
+    "/{int:account_id}", response={204: None, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}, summary="Delete an account"
 )
-def delete_account(request: HttpRequest, pk: int) -> tuple[int, None]:
+def delete_account(request: HttpRequest, account_id: int) -> tuple[int, None]:
     user = _user(request)
-    account = get_account_for_user(user, pk, write=True)
+    account = get_account_for_user(user, account_id, write=True)
     account_delete(actor=user, account=account)
     return 204, None
 
@@ -191,9 +193,11 @@ def list_contacts(request: HttpRequest, filters: Query[ContactFilters]) -> dict[
     return _paged(qs, filters.limit, filters.offset)
 
 
-@contacts_router.get("/{pk}", response={200: ContactOut, **ERRORS}, summary="One contact with the sales archive")
-def get_contact(request: HttpRequest, pk: int) -> Contact:
-    return get_contact_for_user(_user(request), pk)
+@contacts_router.get(
+    "/{int:contact_id}", response={200: ContactOut, **ERRORS}, summary="One contact with the sales archive"
+)
+def get_contact(request: HttpRequest, contact_id: int) -> Contact:
+    return get_contact_for_user(_user(request), contact_id)
 
 
 @contacts_router.post("", response={201: ContactOut, **ERRORS}, summary="Create a contact")
@@ -209,10 +213,12 @@ def create_contact(request: HttpRequest, payload: ContactIn) -> tuple[int, Conta
     return 201, contact
 
 
-@contacts_router.patch("/{pk}", response={200: ContactOut, **ERRORS}, summary="Change some fields of a contact")
-def update_contact(request: HttpRequest, pk: int, payload: ContactPatch) -> Contact:
+@contacts_router.patch(
+    "/{int:contact_id}", response={200: ContactOut, **ERRORS}, summary="Change some fields of a contact"
+)
+def update_contact(request: HttpRequest, contact_id: int, payload: ContactPatch) -> Contact:
     user = _user(request)
-    contact = get_contact_for_user(user, pk, write=True)
+    contact = get_contact_for_user(user, contact_id, write=True)
     what = _("The contact could not be saved.")
     data: Mapping[str, Any] = payload.dict(exclude_unset=True)
     changes: dict[str, Any] = {k: v for k, v in data.items() if k != "account_id"}
@@ -223,10 +229,10 @@ def update_contact(request: HttpRequest, pk: int, payload: ContactPatch) -> Cont
 
 
 @contacts_router.delete(
-    "/{pk}", response={204: None, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}, summary="Delete a contact"
+    "/{int:contact_id}", response={204: None, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}, summary="Delete a contact"
 )
-def delete_contact(request: HttpRequest, pk: int) -> tuple[int, None]:
+def delete_contact(request: HttpRequest, contact_id: int) -> tuple[int, None]:
     user = _user(request)
-    contact = get_contact_for_user(user, pk, write=True)
+    contact = get_contact_for_user(user, contact_id, write=True)
     contact_delete(actor=user, contact=contact)
     return 204, None

@@ -14,6 +14,7 @@ from django.utils.translation import gettext
 from ninja import Field, Schema
 from pydantic import field_validator
 
+from salesflow.core.schemas import SearchText, StrictQuery, StrictSchema
 from salesflow.parties.choices import BuyingRole, CompanySize, Grade, Industry, Lifecycle, SourceChannel
 from salesflow.parties.models import Account, Contact
 
@@ -41,7 +42,7 @@ def _blank_to_none(value: Any) -> Any:
 # --- accounts --------------------------------------------------------------------------------------
 
 
-class AccountIn(Schema):
+class AccountIn(StrictSchema):
     name: str = Field(..., max_length=200, examples=["上海星云智能科技有限公司"])
     credit_code: str = Field("", max_length=30, description="Unified social credit code (统一社会信用代码)")
     industry: Industry | None = None
@@ -59,7 +60,7 @@ class AccountIn(Schema):
     _blank = field_validator(*OPTIONAL_CHOICES, mode="before")(_blank_to_none)
 
 
-class AccountPatch(Schema):
+class AccountPatch(StrictSchema):
     name: str | None = Field(None, max_length=200)
     credit_code: str | None = Field(None, max_length=30)
     industry: Industry | None = None
@@ -121,8 +122,8 @@ class AccountListOut(Schema):
     items: list[AccountOut]
 
 
-class AccountFilters(Schema):
-    q: str = Field("", description="Matches name, credit code prefix or phone")
+class AccountFilters(StrictQuery):
+    q: SearchText = Field("", description="Matches name, credit code prefix or phone")
     lifecycle: Lifecycle | None = None
     grade: Grade | None = None
     industry: Industry | None = None
@@ -136,7 +137,7 @@ class AccountFilters(Schema):
 # --- contacts --------------------------------------------------------------------------------------
 
 
-class ContactIn(Schema):
+class ContactIn(StrictSchema):
     account_id: int
     name: str = Field(..., max_length=100, examples=["王磊"])
     title: str = Field("", max_length=100)
@@ -156,7 +157,7 @@ class ContactIn(Schema):
     notes: str = ""
 
 
-class ContactPatch(Schema):
+class ContactPatch(StrictSchema):
     account_id: int | None = None
     name: str | None = Field(None, max_length=100)
     title: str | None = Field(None, max_length=100)
@@ -228,8 +229,8 @@ class ContactListOut(Schema):
     items: list[ContactOut]
 
 
-class ContactFilters(Schema):
-    q: str = Field("", description="Matches name, email/mobile/phone prefix or WeChat id")
+class ContactFilters(StrictQuery):
+    q: SearchText = Field("", description="Matches name, email/mobile/phone prefix or WeChat id")
     account: int | None = Field(None, description="Only contacts of this account")
     buying_role: BuyingRole | None = None
     sort: Literal["name", "-name", "created", "-created"] = "name"

@@ -8,6 +8,7 @@ from typing import Literal
 
 from ninja import Field, Schema
 
+from salesflow.core.schemas import SearchText, StrictQuery, StrictSchema
 from salesflow.parties.choices import BuyingRole
 
 MAX_AMOUNT = Decimal("9999999999999999.99")
@@ -101,12 +102,12 @@ class OpportunityPage(Schema):
     items: list[OpportunityOut]
 
 
-class ContactRoleIn(Schema):
+class ContactRoleIn(StrictSchema):
     contact_id: int
     role: BuyingRole = BuyingRole.OTHER
 
 
-class OpportunityCreateIn(Schema):
+class OpportunityCreateIn(StrictSchema):
     name: str = Field(..., max_length=200)
     account_id: int
     owner_id: int | None = Field(None, description="Defaults to the caller")
@@ -122,7 +123,7 @@ class OpportunityCreateIn(Schema):
     competitor_ids: list[int] = []
 
 
-class OpportunityPatchIn(Schema):
+class OpportunityPatchIn(StrictSchema):
     """Only the fields sent are changed; ``contacts`` / ``competitor_ids`` replace the lists."""
 
     name: str | None = Field(None, max_length=200)
@@ -139,20 +140,36 @@ class OpportunityPatchIn(Schema):
     competitor_ids: list[int] | None = None
 
 
-class MoveIn(Schema):
+class MoveIn(StrictSchema):
     stage: int | str = Field(..., description="Open stage id or code of the opportunity's pipeline")
 
 
-class CloseIn(Schema):
+class CloseIn(StrictSchema):
     outcome: Literal["won", "lost", "paused", "upgraded"]
     lost_reason: str | None = Field(None, description="Lost reason code (required when lost)")
-    lost_to: int | None = Field(None, description="Competitor id")
+    lost_to_id: int | None = Field(None, description="Competitor id")
     note: str = ""
     resume_date: date | None = Field(None, description="Required when paused; must be in the future")
 
 
-class ReopenIn(Schema):
+class ReopenIn(StrictSchema):
     stage: int | str | None = Field(None, description="Open stage id or code (default: the last open stage)")
+
+
+class OpportunityFilters(StrictQuery):
+    q: SearchText = ""
+    stage: str | None = Field(None, max_length=100, description="Stage id or code")
+    outcome: str | None = Field(None, max_length=20)
+    owner: int | None = None
+    account: int | None = None
+    pipeline: str | None = Field(None, max_length=100, description="Pipeline id or code")
+    close_from: date | None = None
+    close_to: date | None = None
+    sort: str | None = Field(
+        None, max_length=20, description="name, amount, close, created or stage; prefix - to reverse"
+    )
+    limit: int = Field(50, ge=1, le=200)
+    offset: int = Field(0, ge=0)
 
 
 class StageChangeOut(Schema):
