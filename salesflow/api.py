@@ -40,6 +40,8 @@ class BearerToken(HttpBearer):
         if row.last_used_at is None or (timezone.now() - row.last_used_at).total_seconds() > 60:
             row.mark_used()
         request.user = row.user
+        # UserTimeZoneMiddleware saw an anonymous request and deactivates at the end.
+        timezone.activate(row.user.zone)
         return row.user
 
 

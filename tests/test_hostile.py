@@ -121,7 +121,7 @@ def _snapshot() -> dict[str, Any]:
             continue
         if model._meta.model_name == "apitoken":  # last_used_at is touched by design
             continue
-        state[model._meta.label] = sorted(map(repr, model.objects.values_list()))
+        state[model._meta.label] = sorted(map(repr, model._default_manager.values_list()))
     return state
 
 
@@ -129,7 +129,7 @@ def _assert_refused(response: Any, what: str) -> dict[str, Any]:
     assert response.status_code < 500, f"{what}: {response.status_code} {response.content[:300]!r}"
     assert 400 <= response.status_code < 500, f"{what}: accepted ({response.status_code})"
     assert response["Content-Type"].startswith("application/json"), f"{what}: not JSON"
-    body = response.json()
+    body: dict[str, Any] = response.json()
     assert set(body) == {"detail", "code", "errors"}, f"{what}: not the envelope: {body}"
     assert isinstance(body["detail"], str) and body["detail"] and isinstance(body["errors"], dict)
     return body

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from salesflow.core.schemas import INT_MAX, SEARCH_MAX_LENGTH, text_error
@@ -114,3 +115,21 @@ class QueryStringGuardMiddleware:
             message = next(iter(errors.values()))[0]
             return render(request, "400.html", {"message": message}, status=400)
         return self.get_response(request)
+
+
+class UserTimeZoneMiddleware:
+    """Activate the signed-in user's time zone for the request, so "today", due, overdue,
+    form input and displayed times follow the user. The API's token authentication
+    activates it the same way (it signs the user in later, inside the endpoint)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        zone = getattr(getattr(request, "user", None), "zone", None)
+        if zone is not None:
+            timezone.activate(zone)
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from functools import cache
+from zoneinfo import ZoneInfo, available_timezones
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -61,6 +65,22 @@ class Territory(TimestampedModel):
         return self.name
 
 
+@cache
+def time_zone_names() -> frozenset[str]:
+    """The IANA time zone names this system knows (``Asia/Shanghai``, ``America/Los_Angeles``…)."""
+    return frozenset(available_timezones())
+
+
+def default_time_zone() -> str:
+    """New users start in the installation's zone (``TIME_ZONE``)."""
+    return str(settings.TIME_ZONE)
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in time_zone_names():
+        raise ValidationError(_("“%(value)s” is not a known time zone."), params={"value": value}, code="time_zone")
+
+
 class User(AbstractUser):
     """A person who logs in. ``role`` decides what they see; ``team`` places them in the hierarchy."""
 
@@ -80,6 +100,14 @@ class User(AbstractUser):
         help_text=_("For sales assistants: the reps whose records this assistant handles."),
     )
 
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        default=default_time_zone,
+        validators=[validate_time_zone],
+        help_text=_("“Today”, due and overdue are computed in this zone."),
+    )
+
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
@@ -90,6 +118,11 @@ class User(AbstractUser):
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN or self.is_superuser
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The user's zone; the installation's when the stored name is unknown to this system."""
+        return ZoneInfo(self.time_zone if self.time_zone in time_zone_names() else settings.TIME_ZONE)
 
 
 def hash_token(raw: str) -> str:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from ninja import Schema
+from ninja import Field, Schema
+
+from salesflow.core.schemas import StrictSchema
 
 
 class UserOut(Schema):
@@ -9,6 +11,13 @@ class UserOut(Schema):
     display_name: str
     role: str
     team_id: int | None
+    time_zone: str = Field(..., description="IANA time zone in which the user's today, due and overdue are computed")
+
+
+class MePatch(StrictSchema):
+    """Preferences the user changes themselves; fields left out keep their values."""
+
+    time_zone: str | None = Field(None, max_length=64, examples=["Asia/Shanghai", "America/Los_Angeles"])
 
 
 class TerritoryOut(Schema):

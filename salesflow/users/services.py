@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from salesflow.core.audit import record_event
 from salesflow.core.errors import Forbidden, ValidationFailed
 from salesflow.users.choices import Role
-from salesflow.users.models import ApiToken, Team, User, hash_token
+from salesflow.users.models import ApiToken, Team, User, hash_token, validate_time_zone
 
 
 @transaction.atomic
@@ -80,3 +80,25 @@ def api_token_revoke(*, actor: User, token: ApiToken) -> ApiToken:
         token.save(update_fields=["revoked_at", "updated_at"])
         record_event(actor=actor, verb="users.api_token.revoked", target=token.user, data={"name": token.name})
     return token
+
+
+def user_set_time_zone(*, actor: User, user: User, time_zone: str) -> User:
+    """Set the time zone in which ``user`` sees "today", due and overdue.
+
+    Users change their own zone; administrators may change anyone's. Raises ``Forbidden``
+    otherwise and ``ValidationFailed`` (field ``time_zone``) for a name that is not an IANA
+    zone known to this system; nothing is written then.
+    """
+    if actor.pk != user.pk and not actor.is_admin:
+        raise Forbidden(_("You may only change your own preferences."))
+    time_zone = time_zone.strip()
+    try:
+        validate_time_zone(time_zone)
+    except ValidationError as exc:
+        raise ValidationFailed(
+            _("The preferences could not be saved."), field_errors={"time_zone": exc.messages}
+        ) from None
+    if user.time_zone != time_zone:
+        user.time_zone = time_zone
+        user.save(update_fields=["time_zone"])
+    return user
