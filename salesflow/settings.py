@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
-import sys
+import time
 from pathlib import Path
 
 import dj_database_url
@@ -39,8 +39,10 @@ DATA_DIR = Path(os.environ.get("SALESFLOW_DATA_DIR", str(BASE_DIR / "var"))).res
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = _env_bool("DEBUG", False)
-# Under pytest static files are served unhashed, so tests need no collectstatic run.
-TESTING = "pytest" in sys.modules
+# Test mode is switched on explicitly (the test configuration, conftest.py, sets
+# SALESFLOW_TESTING=1 before the settings load): static files are served unhashed, so tests
+# need no collectstatic run, and passwords are hashed fast. Never set it in production.
+TESTING = _env_bool("SALESFLOW_TESTING", False)
 
 
 def _secret_key() -> str:
@@ -53,10 +55,20 @@ def _secret_key() -> str:
     if key:
         return key
     key_file = DATA_DIR / "secret_key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(64))
-        key_file.chmod(0o600)
-    return key_file.read_text().strip()
+    try:
+        # O_EXCL: exactly one process creates the file, with mode 0600 from the first byte
+        # (no window in which another user could read it, no race between two starting servers).
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(64))
+    key = key_file.read_text().strip()
+    if not key:  # another process created the file and is still writing it
+        time.sleep(0.2)
+        key = key_file.read_text().strip()
+    return key
 
 
 SECRET_KEY = _secret_key()
