@@ -205,6 +205,15 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
 
+# Sign-in throttling (/login/ and /admin/login/): this many failures for one username, or from
+# one client address, within the window lock it for the lock period; 0 switches one off.
+# Behind a proxy every client may share the proxy's address: raise or disable the address
+# limit there unless the proxy passes the client address as REMOTE_ADDR.
+SALESFLOW_LOGIN_FAILURE_LIMIT = int(os.environ.get("SALESFLOW_LOGIN_FAILURE_LIMIT", "5"))
+SALESFLOW_LOGIN_ADDRESS_FAILURE_LIMIT = int(os.environ.get("SALESFLOW_LOGIN_ADDRESS_FAILURE_LIMIT", "20"))
+SALESFLOW_LOGIN_FAILURE_WINDOW = int(os.environ.get("SALESFLOW_LOGIN_FAILURE_WINDOW", "900"))  # seconds
+SALESFLOW_LOGIN_LOCK_SECONDS = int(os.environ.get("SALESFLOW_LOGIN_LOCK_SECONDS", "900"))
+
 NINJA_PAGINATION_PER_PAGE = 50
 # Largest request body read into memory (JSON and form posts): bigger ones are refused
 # (the API answers 413). 1 MiB is far above any record a person types.

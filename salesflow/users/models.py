@@ -159,3 +159,34 @@ class ApiToken(TimestampedModel):
 
     def mark_used(self) -> None:
         ApiToken.objects.filter(pk=self.pk).update(last_used_at=timezone.now())
+
+
+class LoginThrottle(models.Model):
+    """Recent failed sign-ins for one username or one client address, and the lock they caused.
+
+    ``failures`` counts failures since ``window_started_at``; reaching the limit sets
+    ``locked_until``, and until then every sign-in for that username (or from that address) is
+    refused, the right password included. Kept in the database so that every server process
+    sees the same counts. Written only by the ``login_*`` services.
+    """
+
+    class Scope(models.TextChoices):
+        USERNAME = "username", _("username")
+        ADDRESS = "address", _("client address")
+
+    scope = models.CharField(max_length=10, choices=Scope.choices)
+    key = models.CharField(max_length=150)
+    failures = models.PositiveIntegerField(default=0)
+    window_started_at = models.DateTimeField()
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("login throttle")
+        verbose_name_plural = _("login throttles")
+        constraints = [
+            # one row per username / address; also the index of the lock check at every sign-in
+            models.UniqueConstraint(fields=["scope", "key"], name="users_loginthrottle_scope_key_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.key}"
