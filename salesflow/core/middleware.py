@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -133,3 +134,18 @@ class UserTimeZoneMiddleware:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+class ContentSecurityPolicyMiddleware:
+    """Send ``SALESFLOW_CONTENT_SECURITY_POLICY`` (no ``'unsafe-inline'``: scripts and styles come
+    only from our own static files) on every response that has none yet."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        policy = str(getattr(settings, "SALESFLOW_CONTENT_SECURITY_POLICY", ""))
+        if policy and "Content-Security-Policy" not in response:
+            response["Content-Security-Policy"] = policy
+        return response
