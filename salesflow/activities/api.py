@@ -27,6 +27,7 @@ from salesflow.activities.schemas import (
 from salesflow.activities.selectors import activity_list, my_day
 from salesflow.activities.services import activity_complete, activity_create, activity_delete, activity_update
 from salesflow.core.errors import ServiceError, ValidationFailed
+from salesflow.core.keyset import api_page
 from salesflow.leads.permissions import get_lead_for_user
 from salesflow.parties.permissions import get_account_for_user, get_contact_for_user
 from salesflow.sales.permissions import get_opportunity_for_user
@@ -94,7 +95,7 @@ def list_activities(request: HttpRequest, filters: Query[ActivityFilters]) -> di
         contact=filters.contact,
         opportunity=filters.opportunity,
     )
-    return {"count": qs.count(), "items": list(qs[filters.offset : filters.offset + filters.limit])}
+    return api_page(qs, cursor=filters.cursor, limit=filters.limit, offset=filters.offset)
 
 
 @router.get("/my-day", response=MyDayOut, summary="The caller's My day")

@@ -8,7 +8,16 @@ from decimal import Decimal
 from ninja import Field, Schema
 
 from salesflow.activities.models import Activity
-from salesflow.core.schemas import SearchText, StrictQuery, StrictSchema
+from salesflow.core.keyset import CURSOR_MAX_LENGTH
+from salesflow.core.schemas import (
+    COUNT_DOC,
+    CURSOR_DOC,
+    NEXT_CURSOR_DOC,
+    OFFSET_DOC,
+    SearchText,
+    StrictQuery,
+    StrictSchema,
+)
 from salesflow.sales.models import Opportunity
 
 
@@ -107,12 +116,14 @@ class ActivityFilters(StrictQuery):
     contact: int | None = Field(None, description="Activities with this contact (must be visible)")
     opportunity: int | None = Field(None, description="Activities of this opportunity (must be visible)")
     limit: int = Field(50, ge=1, le=200)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, description=OFFSET_DOC)
+    cursor: str | None = Field(None, max_length=CURSOR_MAX_LENGTH, description=CURSOR_DOC)
 
 
 class ActivityListOut(Schema):
-    count: int
+    count: int | None = Field(..., description=COUNT_DOC)
     items: list[ActivityOut]
+    next_cursor: str | None = Field(None, description=NEXT_CURSOR_DOC)
 
 
 class DealOut(Schema):

@@ -36,6 +36,15 @@ MULTILINE_FIELDS: frozenset[str] = frozenset(
 _CONTROL_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _CONTROL_MULTILINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
+# Documentation of the list parameters shared by every big list.
+CURSOR_DOC = (
+    "Opaque `next_cursor` of the previous page: the next page by keyset, fast at any depth and "
+    "without a count (`count` is null). Keep the other parameters unchanged."
+)
+OFFSET_DOC = "Rows to skip (offset paging; computes `count`). Prefer `cursor` beyond the first pages."
+COUNT_DOC = "Rows matching the filters; null when the page was read with a `cursor`"
+NEXT_CURSOR_DOC = "Pass as `cursor` to read the next page; null on the last page"
+
 SearchText = Annotated[
     str,
     Field(

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router
 
 from salesflow.core.errors import ValidationFailed
+from salesflow.core.keyset import api_page
 from salesflow.leads.models import DisqualifyReason, Lead
 from salesflow.leads.permissions import get_lead_for_user
 from salesflow.leads.schemas import (
@@ -103,8 +104,7 @@ def list_leads(request: HttpRequest, filters: Query[LeadListQuery]) -> dict[str,
         owner=filters.owner or None,
         sort=filters.sort,
     ).select_related("disqualify_reason")
-    items = list(qs[filters.offset : filters.offset + filters.limit])
-    return {"count": qs.count(), "items": items}
+    return api_page(qs, cursor=filters.cursor, limit=filters.limit, offset=filters.offset)
 
 
 @router.get("/disqualify-reasons", response=list[DisqualifyReasonOut], summary="Active disqualify reasons")

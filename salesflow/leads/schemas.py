@@ -8,7 +8,16 @@ from decimal import Decimal
 
 from ninja import Field, Schema
 
-from salesflow.core.schemas import SearchText, StrictQuery, StrictSchema
+from salesflow.core.keyset import CURSOR_MAX_LENGTH
+from salesflow.core.schemas import (
+    COUNT_DOC,
+    CURSOR_DOC,
+    NEXT_CURSOR_DOC,
+    OFFSET_DOC,
+    SearchText,
+    StrictQuery,
+    StrictSchema,
+)
 from salesflow.leads.models import DisqualifyReason, Lead
 
 
@@ -57,8 +66,9 @@ class LeadOut(Schema):
 
 
 class LeadListOut(Schema):
-    count: int
+    count: int | None = Field(..., description=COUNT_DOC)
     items: list[LeadOut]
+    next_cursor: str | None = Field(None, description=NEXT_CURSOR_DOC)
 
 
 class LeadListQuery(StrictQuery):
@@ -68,7 +78,8 @@ class LeadListQuery(StrictQuery):
     owner: str = Field("", description="A user id, `me` or `none` (unassigned)")
     sort: str = Field("-created", description="created, name, company or status; prefix `-` for descending")
     limit: int = Field(50, ge=1, le=200)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, description=OFFSET_DOC)
+    cursor: str | None = Field(None, max_length=CURSOR_MAX_LENGTH, description=CURSOR_DOC)
 
 
 class LeadIn(StrictSchema):

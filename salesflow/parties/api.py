@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router
 
 from salesflow.core.errors import Forbidden, ValidationFailed
+from salesflow.core.keyset import api_page
 from salesflow.parties.models import Account, Contact
 from salesflow.parties.permissions import get_account_for_user, get_contact_for_user
 from salesflow.parties.schemas import (
@@ -100,8 +101,8 @@ def _choices_blank(data: dict[str, Any]) -> dict[str, Any]:
     return {k: ("" if k in OPTIONAL_CHOICES and v is None else v) for k, v in data.items()}
 
 
-def _paged(qs: Any, limit: int, offset: int) -> dict[str, Any]:
-    return {"count": qs.count(), "items": list(qs[offset : offset + limit])}
+def _paged(qs: Any, filters: AccountFilters | ContactFilters) -> dict[str, Any]:
+    return api_page(qs, cursor=filters.cursor, limit=filters.limit, offset=filters.offset)
 
 
 # --- accounts --------------------------------------------------------------------------------------
@@ -120,7 +121,7 @@ def list_accounts(request: HttpRequest, filters: Query[AccountFilters]) -> dict[
         owner=filters.owner,
         sort=filters.sort,
     )
-    return _paged(qs, filters.limit, filters.offset)
+    return _paged(qs, filters)
 
 
 @accounts_router.get("/{int:account_id}", response={200: AccountOut, **ERRORS}, summary="One account")
@@ -190,7 +191,7 @@ def list_contacts(request: HttpRequest, filters: Query[ContactFilters]) -> dict[
         buying_role=filters.buying_role or "",
         sort=filters.sort,
     )
-    return _paged(qs, filters.limit, filters.offset)
+    return _paged(qs, filters)
 
 
 @contacts_router.get(

@@ -14,7 +14,16 @@ from django.utils.translation import gettext
 from ninja import Field, Schema
 from pydantic import field_validator
 
-from salesflow.core.schemas import SearchText, StrictQuery, StrictSchema
+from salesflow.core.keyset import CURSOR_MAX_LENGTH
+from salesflow.core.schemas import (
+    COUNT_DOC,
+    CURSOR_DOC,
+    NEXT_CURSOR_DOC,
+    OFFSET_DOC,
+    SearchText,
+    StrictQuery,
+    StrictSchema,
+)
 from salesflow.parties.choices import BuyingRole, CompanySize, Grade, Industry, Lifecycle, SourceChannel
 from salesflow.parties.models import Account, Contact
 
@@ -118,8 +127,9 @@ class AccountOut(Schema):
 
 
 class AccountListOut(Schema):
-    count: int
+    count: int | None = Field(..., description=COUNT_DOC)
     items: list[AccountOut]
+    next_cursor: str | None = Field(None, description=NEXT_CURSOR_DOC)
 
 
 class AccountFilters(StrictQuery):
@@ -131,7 +141,8 @@ class AccountFilters(StrictQuery):
     owner: int | None = Field(None, description="Owner user id")
     sort: Literal["name", "-name", "created", "-created"] = "name"
     limit: int = Field(50, ge=1, le=200)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, description=OFFSET_DOC)
+    cursor: str | None = Field(None, max_length=CURSOR_MAX_LENGTH, description=CURSOR_DOC)
 
 
 # --- contacts --------------------------------------------------------------------------------------
@@ -225,8 +236,9 @@ class ContactOut(Schema):
 
 
 class ContactListOut(Schema):
-    count: int
+    count: int | None = Field(..., description=COUNT_DOC)
     items: list[ContactOut]
+    next_cursor: str | None = Field(None, description=NEXT_CURSOR_DOC)
 
 
 class ContactFilters(StrictQuery):
@@ -235,4 +247,5 @@ class ContactFilters(StrictQuery):
     buying_role: BuyingRole | None = None
     sort: Literal["name", "-name", "created", "-created"] = "name"
     limit: int = Field(50, ge=1, le=200)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, description=OFFSET_DOC)
+    cursor: str | None = Field(None, max_length=CURSOR_MAX_LENGTH, description=CURSOR_DOC)

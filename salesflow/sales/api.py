@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router
 
 from salesflow.core.errors import ValidationFailed
+from salesflow.core.keyset import api_page
 from salesflow.core.money import currency_choices
 from salesflow.parties.models import Contact
 from salesflow.parties.permissions import get_account_for_user, get_contact_for_user
@@ -240,9 +241,8 @@ def list_opportunities(
         close_to=filters.close_to,
         sort=filters.sort,
     )
-    limit, offset = filters.limit, filters.offset
-    items = [_out(o) for o in with_relations(qs)[offset : offset + limit]]
-    return OpportunityPage(count=qs.count(), items=items)
+    page = api_page(with_relations(qs), cursor=filters.cursor, limit=filters.limit, offset=filters.offset)
+    return OpportunityPage(count=page["count"], items=[_out(o) for o in page["items"]], next_cursor=page["next_cursor"])
 
 
 @router.post("", response={201: OpportunityOut}, summary="Create an opportunity")

@@ -8,7 +8,16 @@ from typing import Literal
 
 from ninja import Field, Schema
 
-from salesflow.core.schemas import SearchText, StrictQuery, StrictSchema
+from salesflow.core.keyset import CURSOR_MAX_LENGTH
+from salesflow.core.schemas import (
+    COUNT_DOC,
+    CURSOR_DOC,
+    NEXT_CURSOR_DOC,
+    OFFSET_DOC,
+    SearchText,
+    StrictQuery,
+    StrictSchema,
+)
 from salesflow.parties.choices import BuyingRole
 
 MAX_AMOUNT = Decimal("9999999999999999.99")
@@ -98,8 +107,9 @@ class OpportunityOut(Schema):
 
 
 class OpportunityPage(Schema):
-    count: int
+    count: int | None = Field(..., description=COUNT_DOC)
     items: list[OpportunityOut]
+    next_cursor: str | None = Field(None, description=NEXT_CURSOR_DOC)
 
 
 class ContactRoleIn(StrictSchema):
@@ -169,7 +179,8 @@ class OpportunityFilters(StrictQuery):
         None, max_length=20, description="name, amount, close, created or stage; prefix - to reverse"
     )
     limit: int = Field(50, ge=1, le=200)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, description=OFFSET_DOC)
+    cursor: str | None = Field(None, max_length=CURSOR_MAX_LENGTH, description=CURSOR_DOC)
 
 
 class StageChangeOut(Schema):
