@@ -72,7 +72,52 @@ class StrictJsonParser(Parser):
         return data
 
 
-api = NinjaAPI(
+ERROR_ENVELOPE_SCHEMA: dict[str, Any] = {
+    "title": "Error",
+    "type": "object",
+    "description": "The one error envelope of the API.",
+    "properties": {
+        "detail": {"type": "string", "description": "What went wrong, in the request's language"},
+        "code": {"type": "string", "description": "Stable machine-readable code, e.g. `validation_error`"},
+        "errors": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            "description": "Messages per input field (body field or query parameter)",
+        },
+    },
+    "required": ["detail", "code", "errors"],
+}
+_ERROR_STATUSES = {
+    "400": "Invalid input (field errors), malformed JSON or a refused business rule",
+    "401": "Missing, unknown or revoked token",
+    "403": "You may see the record but not do this",
+    "404": "Unknown path or a record you cannot see",
+    "405": "Method not allowed on this path",
+    "409": "The record changed state meanwhile",
+    "413": "Body too large",
+    "415": "Body is not application/json",
+}
+
+
+class SalesflowAPI(NinjaAPI):
+    """``NinjaAPI`` whose OpenAPI document lists the error envelope on every operation."""
+
+    def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: Any = None) -> Any:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_ENVELOPE_SCHEMA
+        error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        for methods in schema.get("paths", {}).values():
+            for method, operation in methods.items():
+                statuses = dict(_ERROR_STATUSES)
+                if method not in ("post", "put", "patch"):
+                    statuses.pop("413")
+                    statuses.pop("415")
+                for status, text in statuses.items():
+                    operation["responses"].setdefault(status, {"description": text, **error})
+        return schema
+
+
+api = SalesflowAPI(
     title="Salesflow API",
     version="1",
     urls_namespace="api-v1",

@@ -129,3 +129,16 @@ def test_openapi_shows_strict_schemas(db):
     lead_in = document["components"]["schemas"]["LeadIn"]
     assert lead_in["additionalProperties"] is False
     assert "owner_id" in lead_in["properties"] and "owner" not in lead_in["properties"]
+
+
+def test_openapi_documents_the_error_envelope_everywhere(db):
+    from django.test import Client
+
+    document = Client().get("/api/v1/openapi.json").json()
+    assert document["components"]["schemas"]["Error"]["required"] == ["detail", "code", "errors"]
+    for path, methods in document["paths"].items():
+        for method, operation in methods.items():
+            for status in ("400", "401", "404"):
+                assert status in operation["responses"], (path, method, status)
+            if method in ("post", "patch"):
+                assert {"413", "415"} <= set(operation["responses"]), (path, method)
