@@ -90,7 +90,8 @@ def query_string_errors(request: HttpRequest) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     for key, values in request.GET.lists():
         for value in [key, *values]:
-            reason = text_error(value, multiline=False) or _number_error(value)
+            # search terms are text (a long number is a legitimate search); other values may be ids
+            reason = text_error(value, multiline=False) or (None if key in SEARCH_PARAMS else _number_error(value))
             if reason:
                 errors.setdefault(key, []).append(reason)
                 break
