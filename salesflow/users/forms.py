@@ -59,12 +59,14 @@ class ThrottledLoginMixin:
         try:
             cleaned: dict[str, Any] = super().clean()  # type: ignore[misc]
         except ValidationError as exc:
-            if getattr(exc, "code", None) == "invalid_login":
+            # Only a wrong password counts (the admin refuses non-staff with the same code).
+            if getattr(exc, "code", None) == "invalid_login" and getattr(self, "user_cache", None) is None:
                 until = login_failure_record(username=username, address=address)
                 if until is not None:
                     raise self._locked(until) from None
             raise
-        login_success_record(username=username)
+        if getattr(self, "user_cache", None) is not None:  # not when the password was left out
+            login_success_record(username=username)
         return cleaned
 
 

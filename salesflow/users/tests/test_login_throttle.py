@@ -84,6 +84,16 @@ def test_a_success_clears_the_username_count(personas, settings):
     assert _login(client, "rep", PASSWORD).status_code == 302
 
 
+def test_a_post_without_password_does_not_reset_the_count(personas, settings):
+    settings.SALESFLOW_LOGIN_FAILURE_LIMIT = 3
+    client = _client()
+    _login(client, "rep", "wrong")
+    _login(client, "rep", "wrong")
+    client.post("/login/", {"username": "rep"})
+    _login(client, "rep", "wrong")
+    assert LOCKED in _login(client, "rep", PASSWORD).content.decode()
+
+
 def test_one_address_guessing_many_usernames_is_locked(personas, settings):
     settings.SALESFLOW_LOGIN_FAILURE_LIMIT = 100
     settings.SALESFLOW_LOGIN_ADDRESS_FAILURE_LIMIT = 6
