@@ -122,3 +122,30 @@ def test_the_lock_message_is_translated(personas, settings):
     client.cookies["django_language"] = "zh-hans"
     response = client.post("/login/", {"username": "rep", "password": "wrong"})
     assert "登录失败次数过多" in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_failures_are_all_counted(settings):
+    """Several server processes (here: threads with their own connections) counting failures
+    for one username at once lose none of them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection, connections
+
+    from salesflow.users.services import login_failure_record
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs a database shared by several connections (PostgreSQL)")
+    settings.SALESFLOW_LOGIN_FAILURE_LIMIT = 1000
+    settings.SALESFLOW_LOGIN_ADDRESS_FAILURE_LIMIT = 1000
+
+    def fail(n: int) -> None:
+        try:
+            login_failure_record(username="rep", address=f"10.0.0.{n % 3}")
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(fail, range(24)))
+    assert LoginThrottle.objects.get(scope="username", key="rep").failures == 24
+    assert sum(LoginThrottle.objects.filter(scope="address").values_list("failures", flat=True)) == 24
