@@ -142,3 +142,33 @@ def test_openapi_documents_the_error_envelope_everywhere(db):
                 assert status in operation["responses"], (path, method, status)
             if method in ("post", "patch"):
                 assert {"413", "415"} <= set(operation["responses"]), (path, method)
+
+
+NOT_IDS = {"limit", "offset", "probability"}
+
+
+def _is_integer(schema: dict) -> bool:
+    options = schema.get("anyOf", [schema])
+    types = {o.get("type") for o in options}
+    return "integer" in types and "string" not in types
+
+
+def test_every_id_in_requests_is_named_with_id(db):
+    """One naming convention, checked on the OpenAPI document so new endpoints follow it."""
+    from django.test import Client
+
+    document = Client().get("/api/v1/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    offenders = []
+    for path, methods in document["paths"].items():
+        for method, operation in methods.items():
+            for param in operation.get("parameters", []):
+                name = param["name"]
+                if param["in"] == "query" and _is_integer(param["schema"]) and name not in NOT_IDS | {"_"}:
+                    offenders += [] if name.endswith("_id") else [f"{method} {path} ?{name}"]
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+            if body and "$ref" in body:
+                for name, prop in schemas[body["$ref"].rsplit("/", 1)[1]]["properties"].items():
+                    if _is_integer(prop) and name not in NOT_IDS and not name.endswith("_id"):
+                        offenders.append(f"{method} {path} {name}")
+    assert offenders == []

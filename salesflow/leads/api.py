@@ -101,7 +101,7 @@ def list_leads(request: HttpRequest, filters: Query[LeadListQuery]) -> dict[str,
         q=filters.q,
         status=filters.status,
         source_channel=filters.source_channel,
-        owner=filters.owner or None,
+        owner=filters.owner_id or None,
         sort=filters.sort,
     ).select_related("disqualify_reason")
     return api_page(qs, cursor=filters.cursor, limit=filters.limit, offset=filters.offset)

@@ -75,7 +75,7 @@ class LeadListQuery(StrictQuery):
     q: SearchText = Field("", description="Search in name, company, mobile, phone, email and credit code")
     status: str = Field("", description="new, contacted, qualified, disqualified, converted or open")
     source_channel: str = ""
-    owner: str = Field("", description="A user id, `me` or `none` (unassigned)")
+    owner_id: str = Field("", max_length=20, description="A user id, `me` or `none` (unassigned)")
     sort: str = Field("-created", description="created, name, company or status; prefix `-` for descending")
     limit: int = Field(50, ge=1, le=200)
     offset: int = Field(0, ge=0, description=OFFSET_DOC)

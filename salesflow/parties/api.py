@@ -117,8 +117,8 @@ def list_accounts(request: HttpRequest, filters: Query[AccountFilters]) -> dict[
         lifecycle=filters.lifecycle or "",
         grade=filters.grade or "",
         industry=filters.industry or "",
-        region=filters.region,
-        owner=filters.owner,
+        region=filters.region_id,
+        owner=filters.owner_id,
         sort=filters.sort,
     )
     return _paged(qs, filters)
@@ -187,7 +187,7 @@ def list_contacts(request: HttpRequest, filters: Query[ContactFilters]) -> dict[
     qs = contact_list(
         _user(request),
         q=filters.q,
-        account=filters.account,
+        account=filters.account_id,
         buying_role=filters.buying_role or "",
         sort=filters.sort,
     )

@@ -137,8 +137,8 @@ class AccountFilters(StrictQuery):
     lifecycle: Lifecycle | None = None
     grade: Grade | None = None
     industry: Industry | None = None
-    region: int | None = Field(None, description="Territory id; includes the territories below it")
-    owner: int | None = Field(None, description="Owner user id")
+    region_id: int | None = Field(None, description="Territory id; includes the territories below it")
+    owner_id: int | None = Field(None, description="Owner user id")
     sort: Literal["name", "-name", "created", "-created"] = "name"
     limit: int = Field(50, ge=1, le=200)
     offset: int = Field(0, ge=0, description=OFFSET_DOC)
@@ -243,7 +243,7 @@ class ContactListOut(Schema):
 
 class ContactFilters(StrictQuery):
     q: SearchText = Field("", description="Matches name, email/mobile/phone prefix or WeChat id")
-    account: int | None = Field(None, description="Only contacts of this account")
+    account_id: int | None = Field(None, description="Only contacts of this account")
     buying_role: BuyingRole | None = None
     sort: Literal["name", "-name", "created", "-created"] = "name"
     limit: int = Field(50, ge=1, le=200)

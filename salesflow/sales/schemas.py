@@ -170,8 +170,8 @@ class OpportunityFilters(StrictQuery):
     q: SearchText = ""
     stage: str | None = Field(None, max_length=100, description="Stage id or code")
     outcome: str | None = Field(None, max_length=20)
-    owner: int | None = None
-    account: int | None = None
+    owner_id: int | None = None
+    account_id: int | None = None
     pipeline: str | None = Field(None, max_length=100, description="Pipeline id or code")
     close_from: date | None = None
     close_to: date | None = None
