@@ -147,7 +147,7 @@ def test_openapi_documents_the_error_envelope_everywhere(db):
 NOT_IDS = {"limit", "offset", "probability"}
 
 
-def _is_integer(schema: dict) -> bool:
+def _is_integer(schema: dict[str, Any]) -> bool:
     options = schema.get("anyOf", [schema])
     types = {o.get("type") for o in options}
     return "integer" in types and "string" not in types
