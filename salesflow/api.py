@@ -1,22 +1,29 @@
 """The JSON API: ``/api/v1/``, bearer-token auth, one error envelope.
 
-Errors always look like ``{"detail": str, "code": str, "errors": {field: [str]}}``.
+Errors always look like ``{"detail": str, "code": str, "errors": {field: [str]}}``: the
+handlers below cover what the endpoints raise (service errors, validation, malformed or
+non-JSON bodies, oversized bodies) and ``salesflow.core.middleware.ApiErrorEnvelopeMiddleware``
+covers what Django answers before an endpoint runs (unknown paths, non-integer ids, 405).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError
+from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
 from ninja.security import HttpBearer
 
 from salesflow.core.errors import ServiceError
+from salesflow.core.middleware import error_envelope
 from salesflow.users.models import ApiToken, hash_token
 
 
@@ -33,23 +40,103 @@ class BearerToken(HttpBearer):
         if row.last_used_at is None or (timezone.now() - row.last_used_at).total_seconds() > 60:
             row.mark_used()
         request.user = row.user
+        # UserTimeZoneMiddleware saw an anonymous request and deactivates at the end.
+        timezone.activate(row.user.zone)
         return row.user
 
 
-api = NinjaAPI(
+class UnsupportedMediaType(Exception):
+    """The request body is not ``application/json``."""
+
+
+class MalformedJson(Exception):
+    """The request body is not a JSON object (or uses NaN/Infinity, which JSON lacks)."""
+
+
+def _no_constants(name: str) -> Any:
+    raise MalformedJson(name)
+
+
+class StrictJsonParser(Parser):
+    """Accepts only ``application/json`` bodies holding standard JSON."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        if request.content_type != "application/json":
+            raise UnsupportedMediaType(request.content_type)
+        try:
+            data = json.loads(request.body, parse_constant=_no_constants)
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError and the int digit limit
+            raise MalformedJson(str(exc)) from exc
+        if not isinstance(data, dict):  # every body is an object; `null` is not "no body"
+            raise MalformedJson("not an object")
+        return data
+
+
+ERROR_ENVELOPE_SCHEMA: dict[str, Any] = {
+    "title": "Error",
+    "type": "object",
+    "description": "The one error envelope of the API.",
+    "properties": {
+        "detail": {"type": "string", "description": "What went wrong, in the request's language"},
+        "code": {"type": "string", "description": "Stable machine-readable code, e.g. `validation_error`"},
+        "errors": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            "description": "Messages per input field (body field or query parameter)",
+        },
+    },
+    "required": ["detail", "code", "errors"],
+}
+_ERROR_STATUSES = {
+    "400": "Invalid input (field errors), malformed JSON or a refused business rule",
+    "401": "Missing, unknown or revoked token",
+    "403": "You may see the record but not do this",
+    "404": "Unknown path or a record you cannot see",
+    "405": "Method not allowed on this path",
+    "409": "The record changed state meanwhile",
+    "413": "Body too large",
+    "415": "Body is not application/json",
+}
+
+
+class SalesflowAPI(NinjaAPI):
+    """``NinjaAPI`` whose OpenAPI document lists the error envelope on every operation."""
+
+    def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: Any = None) -> Any:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_ENVELOPE_SCHEMA
+        error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        for methods in schema.get("paths", {}).values():
+            for method, operation in methods.items():
+                statuses = dict(_ERROR_STATUSES)
+                if method not in ("post", "put", "patch"):
+                    statuses.pop("413")
+                    statuses.pop("415")
+                for status, text in statuses.items():
+                    operation["responses"].setdefault(status, {"description": text, **error})
+        return schema
+
+
+api = SalesflowAPI(
     title="Salesflow API",
     version="1",
     urls_namespace="api-v1",
     auth=BearerToken(),
     docs_url="/docs",
-    description="Salesflow (销售流程) REST API. Authenticate with `Authorization: Bearer <token>`.",
+    description=(
+        "Salesflow (销售流程) REST API. Authenticate with `Authorization: Bearer <token>`. "
+        "Bodies are `application/json` (415 otherwise); unknown or read-only fields, control "
+        "characters and datetimes without a time zone offset are 400 errors naming the field. "
+        'Every error is `{"detail": str, "code": str, "errors": {field: [str]}}`.'
+    ),
+    parser=StrictJsonParser(),
 )
 
 
 def _envelope(
     request: HttpRequest, detail: str, code: str, status: int, errors: dict[str, list[str]] | None = None
 ) -> HttpResponse:
-    return api.create_response(request, {"detail": detail, "code": code, "errors": errors or {}}, status=status)
+    return error_envelope(detail, code, status, errors)
 
 
 @api.exception_handler(ServiceError)
@@ -67,13 +154,48 @@ def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResp
     return _envelope(request, _("Authentication required: send a valid API token."), "unauthorized", 401)
 
 
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    cause = exc.__cause__
+    if isinstance(cause, UnsupportedMediaType):
+        return _envelope(request, _("Send the body as application/json."), "unsupported_media_type", 415)
+    if isinstance(cause, MalformedJson):
+        return _envelope(request, _("The body is not a valid JSON object."), "malformed_json", 400)
+    if isinstance(cause, RequestDataTooBig):
+        return _too_big(request, cause)
+    return _envelope(request, str(exc), "error", exc.status_code)
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    return _envelope(request, _("The request body is too large."), "too_large", 413)
+
+
+def _message(err: dict[str, Any]) -> str:
+    """Pydantic's message, in the request's language for the common cases."""
+    kind = err.get("type")
+    if kind == "extra_forbidden":
+        return _("Unknown or read-only field.")
+    if kind == "missing":
+        return _("This field is required.")
+    if kind == "value_error":  # our own validators raise translated messages
+        return str(err.get("ctx", {}).get("error", err.get("msg", "")))
+    return str(err.get("msg", ""))
+
+
 @api.exception_handler(NinjaValidationError)
 def _invalid(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
     errors: dict[str, list[str]] = {}
     for err in exc.errors:
-        loc = [str(p) for p in err.get("loc", []) if p not in ("body", "query", "path", "payload", "data")]
+        loc = [str(p) for p in err.get("loc", [])]
+        # ninja prefixes the source (body/query/path) and, for a single body schema, its
+        # parameter name; clients only know the field names.
+        if loc and loc[0] in ("body", "query", "path", "header", "cookie", "form"):
+            loc = loc[1:]
+            if loc and loc[0] in ("payload", "filters", "data"):
+                loc = loc[1:]
         key = ".".join(loc) or "__all__"
-        errors.setdefault(key, []).append(str(err.get("msg", "")))
+        errors.setdefault(key, []).append(_message(err))
     return _envelope(request, _("The input is not valid."), "validation_error", 400, errors)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
-import sys
+import time
 from pathlib import Path
 
 import dj_database_url
@@ -39,8 +39,10 @@ DATA_DIR = Path(os.environ.get("SALESFLOW_DATA_DIR", str(BASE_DIR / "var"))).res
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = _env_bool("DEBUG", False)
-# Under pytest static files are served unhashed, so tests need no collectstatic run.
-TESTING = "pytest" in sys.modules
+# Test mode is switched on explicitly (the test configuration, conftest.py, sets
+# SALESFLOW_TESTING=1 before the settings load): static files are served unhashed, so tests
+# need no collectstatic run, and passwords are hashed fast. Never set it in production.
+TESTING = _env_bool("SALESFLOW_TESTING", False)
 
 
 def _secret_key() -> str:
@@ -53,10 +55,20 @@ def _secret_key() -> str:
     if key:
         return key
     key_file = DATA_DIR / "secret_key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(64))
-        key_file.chmod(0o600)
-    return key_file.read_text().strip()
+    try:
+        # O_EXCL: exactly one process creates the file, with mode 0600 from the first byte
+        # (no window in which another user could read it, no race between two starting servers).
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(64))
+    key = key_file.read_text().strip()
+    if not key:  # another process created the file and is still writing it
+        time.sleep(0.2)
+        key = key_file.read_text().strip()
+    return key
 
 
 SECRET_KEY = _secret_key()
@@ -87,6 +99,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "salesflow.core.middleware.ContentSecurityPolicyMiddleware",
+    "salesflow.core.middleware.ApiErrorEnvelopeMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -94,9 +108,11 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "salesflow.core.middleware.UserTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "salesflow.core.middleware.QueryStringGuardMiddleware",
 ]
 
 ROOT_URLCONF = "salesflow.urls"
@@ -184,6 +200,17 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", Fal
 SECURE_HSTS_PRELOAD = _env_bool("SECURE_HSTS_PRELOAD", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy without 'unsafe-inline': every script is a static file (no inline
+# <script>, no on…= handlers), htmx neither evaluates code nor injects its indicator <style>
+# (see base.html), and templates use classes instead of style="…" attributes. Libraries that
+# position elements (Bootstrap/Popper, Tom Select, SortableJS) set element.style from script,
+# which CSP does not restrict. data: images and fonts are Tabler's inline SVG icons in its CSS.
+# Set the variable to an empty string to send no policy (e.g. when a proxy sets its own).
+SALESFLOW_CONTENT_SECURITY_POLICY = os.environ.get(
+    "SALESFLOW_CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+)
 
 SILENCED_SYSTEM_CHECKS = _env_list("SILENCED_SYSTEM_CHECKS", [])
 
@@ -193,6 +220,15 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+# Sign-in throttling (/login/ and /admin/login/): this many failures for one username, or from
+# one client address, within the window lock it for the lock period; 0 switches one off.
+# Behind a proxy every client may share the proxy's address: raise or disable the address
+# limit there unless the proxy passes the client address as REMOTE_ADDR.
+SALESFLOW_LOGIN_FAILURE_LIMIT = int(os.environ.get("SALESFLOW_LOGIN_FAILURE_LIMIT", "5"))
+SALESFLOW_LOGIN_ADDRESS_FAILURE_LIMIT = int(os.environ.get("SALESFLOW_LOGIN_ADDRESS_FAILURE_LIMIT", "20"))
+SALESFLOW_LOGIN_FAILURE_WINDOW = int(os.environ.get("SALESFLOW_LOGIN_FAILURE_WINDOW", "900"))  # seconds
+SALESFLOW_LOGIN_LOCK_SECONDS = int(os.environ.get("SALESFLOW_LOGIN_LOCK_SECONDS", "900"))
 
 NINJA_PAGINATION_PER_PAGE = 50
 
@@ -230,6 +266,9 @@ SALESFLOW_ROBOT_ALLOWED_HOSTS = _env_list("SALESFLOW_ROBOT_ALLOWED_HOSTS", [])
 # and tests; in production they are logged and the event is still stored (an audit row is never
 # lost to a schema slip).
 SALESFLOW_STRICT_EVENTS = _env_bool("SALESFLOW_STRICT_EVENTS", DEBUG or TESTING)
+# Largest request body read into memory (JSON and form posts): bigger ones are refused
+# (the API answers 413). 1 MiB is far above any record a person types.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", str(1024 * 1024)))
 MESSAGE_TAGS = {40: "danger"}
 APP_NAME = _("Salesflow")
 

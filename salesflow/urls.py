@@ -11,6 +11,10 @@ from django.urls import URLPattern, URLResolver, include, path
 from django.views.i18n import JavaScriptCatalog, set_language
 
 from salesflow.api import api
+from salesflow.users.forms import ThrottledAdminAuthenticationForm
+
+# The admin's sign-in is throttled like /login/.
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 
 def _api_urls() -> Any:

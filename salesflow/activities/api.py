@@ -27,6 +27,7 @@ from salesflow.activities.schemas import (
 from salesflow.activities.selectors import activity_list, my_day
 from salesflow.activities.services import activity_complete, activity_create, activity_delete, activity_update
 from salesflow.core.errors import ServiceError, ValidationFailed
+from salesflow.core.keyset import api_page
 from salesflow.leads.permissions import get_lead_for_user
 from salesflow.parties.permissions import get_account_for_user, get_contact_for_user
 from salesflow.sales.permissions import get_opportunity_for_user
@@ -69,32 +70,33 @@ def _reload(user: User, activity: Activity) -> Activity:
 def list_activities(request: HttpRequest, filters: Query[ActivityFilters]) -> dict[str, Any]:
     """Visible activities, filtered, sorted and paged; ``count`` is the total.
 
-    Record filters (``lead``, ``account``, ``contact``, ``opportunity``) must name visible records (else 404).
+    Record filters (``lead_id``, ``account_id``, ``contact_id``, ``opportunity_id``) must name
+    visible records (else 404).
     """
     user = _user(request)
-    if filters.lead is not None:
-        get_lead_for_user(user, filters.lead)
-    if filters.account is not None:
-        get_account_for_user(user, filters.account)
-    if filters.contact is not None:
-        get_contact_for_user(user, filters.contact)
-    if filters.opportunity is not None:
-        get_opportunity_for_user(user, filters.opportunity)
+    if filters.lead_id is not None:
+        get_lead_for_user(user, filters.lead_id)
+    if filters.account_id is not None:
+        get_account_for_user(user, filters.account_id)
+    if filters.contact_id is not None:
+        get_contact_for_user(user, filters.contact_id)
+    if filters.opportunity_id is not None:
+        get_opportunity_for_user(user, filters.opportunity_id)
     qs = activity_list(
         user,
         q=filters.q,
         kind=filters.kind,
         done=filters.done,
-        owner=filters.owner,
+        owner=filters.owner_id,
         due_from=filters.due_from,
         due_to=filters.due_to,
         sort=filters.sort,
-        lead=filters.lead,
-        account=filters.account,
-        contact=filters.contact,
-        opportunity=filters.opportunity,
+        lead=filters.lead_id,
+        account=filters.account_id,
+        contact=filters.contact_id,
+        opportunity=filters.opportunity_id,
     )
-    return {"count": qs.count(), "items": list(qs[filters.offset : filters.offset + filters.limit])}
+    return api_page(qs, cursor=filters.cursor, limit=filters.limit, offset=filters.offset)
 
 
 @router.get("/my-day", response=MyDayOut, summary="The caller's My day")

@@ -7,8 +7,18 @@ from datetime import date, datetime
 from ninja import Field, Schema
 
 from salesflow.activities.models import Activity
+from salesflow.core.keyset import CURSOR_MAX_LENGTH
 from salesflow.core.money import format_amount
 from salesflow.core.money_schema import MoneyOut
+from salesflow.core.schemas import (
+    COUNT_DOC,
+    CURSOR_DOC,
+    NEXT_CURSOR_DOC,
+    OFFSET_DOC,
+    SearchText,
+    StrictQuery,
+    StrictSchema,
+)
 from salesflow.sales.models import Opportunity
 
 
@@ -61,12 +71,12 @@ class ActivityOut(Schema):
         return str(obj.opportunity) if obj.opportunity_id else None
 
 
-class ActivityIn(Schema):
+class ActivityIn(StrictSchema):
     kind: str = Field(..., description="call, visit, meeting, demo, email, note or task")
     subject: str
     description: str = ""
     owner_id: int | None = Field(None, description="Default: the caller. Must be a user the caller may assign.")
-    due_at: datetime | None = Field(None, description="Required for tasks. Without offset: server time zone.")
+    due_at: datetime | None = Field(None, description="Required for tasks. With a time zone offset (e.g. +08:00 or Z).")
     done: bool = False
     outcome: str = ""
     next_follow_up: date | None = None
@@ -76,7 +86,7 @@ class ActivityIn(Schema):
     opportunity_id: int | None = None
 
 
-class ActivityPatch(Schema):
+class ActivityPatch(StrictSchema):
     """Only the fields sent are changed. Linked records cannot be changed."""
 
     kind: str | None = None
@@ -89,30 +99,32 @@ class ActivityPatch(Schema):
     next_follow_up: date | None = None
 
 
-class CompleteIn(Schema):
+class CompleteIn(StrictSchema):
     outcome: str = ""
     next_follow_up: date | None = None
 
 
-class ActivityFilters(Schema):
-    q: str = Field("", description="Search in the subject")
+class ActivityFilters(StrictQuery):
+    q: SearchText = Field("", description="Search in the subject")
     kind: str = ""
     done: bool | None = None
-    owner: int | None = Field(None, description="Owner's user id")
+    owner_id: int | None = Field(None, description="Owner's user id")
     due_from: date | None = Field(None, description="Due on or after this local date")
     due_to: date | None = Field(None, description="Due on or before this local date")
     sort: str = Field("-created", description="created, -created, due or -due")
-    lead: int | None = Field(None, description="Activities of this lead (must be visible)")
-    account: int | None = Field(None, description="Activities of this account, its contacts and deals")
-    contact: int | None = Field(None, description="Activities with this contact (must be visible)")
-    opportunity: int | None = Field(None, description="Activities of this opportunity (must be visible)")
+    lead_id: int | None = Field(None, description="Activities of this lead (must be visible)")
+    account_id: int | None = Field(None, description="Activities of this account, its contacts and deals")
+    contact_id: int | None = Field(None, description="Activities with this contact (must be visible)")
+    opportunity_id: int | None = Field(None, description="Activities of this opportunity (must be visible)")
     limit: int = Field(50, ge=1, le=200)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, description=OFFSET_DOC)
+    cursor: str | None = Field(None, max_length=CURSOR_MAX_LENGTH, description=CURSOR_DOC)
 
 
 class ActivityListOut(Schema):
-    count: int
+    count: int | None = Field(..., description=COUNT_DOC)
     items: list[ActivityOut]
+    next_cursor: str | None = Field(None, description=NEXT_CURSOR_DOC)
 
 
 class DealOut(Schema):

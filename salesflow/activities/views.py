@@ -31,7 +31,7 @@ from salesflow.activities.selectors import activities_for_record, activity_list,
 from salesflow.activities.services import activity_complete, activity_create, activity_delete, activity_update
 from salesflow.core.audit import timeline_for
 from salesflow.core.errors import ServiceError
-from salesflow.core.web import apply_service_error, page_number, paginate
+from salesflow.core.web import apply_service_error, page_number, paginate, render_list
 from salesflow.leads.models import Lead
 from salesflow.leads.permissions import get_lead_for_user
 from salesflow.parties.models import Account, Contact
@@ -130,10 +130,12 @@ def activity_list_view(request: HttpRequest) -> HttpResponse:
     sort = normalize_sort(request.GET.get("sort", ""))
     qs = activity_list(user, **form.filters(), sort=sort, **{name: obj.pk for name, obj in links.items()})
     page = paginate(qs, page_number(request))
-    return render(
+    # One template for the page and for htmx requests alike (htmx selects what it swaps).
+    return render_list(
         request,
-        "activities/list.html",
-        {
+        page="activities/list.html",
+        fragment="activities/list.html",
+        context={
             "form": form,
             "page": page,
             "sort": sort,

@@ -1,4 +1,5 @@
-"""Helpers shared by the server-rendered views: list parameters, paging, service errors."""
+"""Helpers shared by the server-rendered views: list parameters, paging, service errors, and the
+full-page-or-fragment decision of dual-mode (htmx) list views."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from typing import Any, Generic, TypeVar
 
 from django import forms
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
 
 from salesflow.core.errors import ServiceError
 
@@ -81,6 +84,40 @@ def sort_param(request: HttpRequest, allowed: dict[str, Sequence[str]], default:
         key, desc, base = default, default.startswith("-"), default.lstrip("-")
     fields = [(f[1:] if f.startswith("-") else "-" + f) if desc else f for f in allowed[base]]
     return key, fields
+
+
+def wants_fragment(request: HttpRequest, *, target: str | None = None) -> bool:
+    """Whether a dual-mode view answers with its fragment instead of the full page.
+
+    Only for htmx requests (aimed at ``target`` when given), and never for an htmx history
+    restore: after Back, htmx asks for the page again (``HX-History-Restore-Request``, with
+    ``HX-Request`` too in htmx 2) and must get the whole page, not a table without a layout.
+    """
+    headers = request.headers
+    if headers.get("HX-Request") != "true" or headers.get("HX-History-Restore-Request") == "true":
+        return False
+    return target is None or headers.get("HX-Target") == target
+
+
+def vary_on_htmx(response: HttpResponse) -> HttpResponse:
+    """Caches (the browser's included) must keep the page and the fragment of one URL apart."""
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+def render_list(
+    request: HttpRequest,
+    *,
+    page: str,
+    fragment: str,
+    context: dict[str, Any],
+    target: str | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """Render a dual-mode list view: ``fragment`` when ``wants_fragment``, else ``page``;
+    always with ``Vary: HX-Request``. Every list view answers through this."""
+    template = fragment if wants_fragment(request, target=target) else page
+    return vary_on_htmx(render(request, template, context, status=status))
 
 
 def apply_service_error(form: forms.BaseForm, exc: ServiceError) -> None:

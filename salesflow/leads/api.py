@@ -6,6 +6,8 @@ services as the web pages; refusals come back in the API's error envelope.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, cast
 
 from django.http import Http404, HttpRequest
@@ -13,6 +15,7 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router
 
 from salesflow.core.errors import ValidationFailed
+from salesflow.core.keyset import api_page
 from salesflow.leads.models import DisqualifyReason, Lead
 from salesflow.leads.permissions import get_lead_for_user
 from salesflow.leads.schemas import (
@@ -56,6 +59,19 @@ def _invalid(field: str, message: str) -> ValidationFailed:
     return ValidationFailed(_("The input is not valid."), field_errors={field: [message]})
 
 
+_BODY_NAMES = {"owner": "owner_id", "region": "region_id", "account": "account_id", "stage": "stage_id"}
+
+
+@contextmanager
+def _body_field_names() -> Iterator[None]:
+    """Report a service's field errors under the names the client sent (``owner`` → ``owner_id``)."""
+    try:
+        yield
+    except ValidationFailed as exc:
+        exc.field_errors = {_BODY_NAMES.get(k, k): v for k, v in exc.field_errors.items()}
+        raise
+
+
 def _owner(actor: User, pk: int | None, *, current: Lead | None = None) -> User | None:
     """The user ``pk`` if ``actor`` may assign to them (the current owner is always accepted)."""
     if pk is None:
@@ -64,7 +80,7 @@ def _owner(actor: User, pk: int | None, *, current: Lead | None = None) -> User 
         return current.owner
     owner = assignable_users_for(actor).filter(pk=pk).first()
     if owner is None:
-        raise _invalid("owner", _("You cannot assign leads to this user."))
+        raise _invalid("owner_id", _("You cannot assign leads to this user."))
     return owner
 
 
@@ -73,7 +89,7 @@ def _region(pk: int | None) -> Territory | None:
         return None
     region = Territory.objects.filter(pk=pk).first()
     if region is None:
-        raise _invalid("region", _("Unknown region."))
+        raise _invalid("region_id", _("Unknown region."))
     return region
 
 
@@ -85,11 +101,10 @@ def list_leads(request: HttpRequest, filters: Query[LeadListQuery]) -> dict[str,
         q=filters.q,
         status=filters.status,
         source_channel=filters.source_channel,
-        owner=filters.owner or None,
+        owner=filters.owner_id or None,
         sort=filters.sort,
     ).select_related("disqualify_reason")
-    items = list(qs[filters.offset : filters.offset + filters.limit])
-    return {"count": qs.count(), "items": items}
+    return api_page(qs, cursor=filters.cursor, limit=filters.limit, offset=filters.offset)
 
 
 @router.get("/disqualify-reasons", response=list[DisqualifyReasonOut], summary="Active disqualify reasons")
@@ -107,10 +122,11 @@ def get_lead(request: HttpRequest, lead_id: int) -> Lead:
 def create_lead(request: HttpRequest, payload: LeadIn) -> tuple[int, Lead]:
     actor = _actor(request)
     data = payload.dict()
-    owner_id = data.pop("owner")
-    owner = _owner(actor, owner_id) if "owner" in payload.model_fields_set else actor
-    region = _region(data.pop("region"))
-    lead = lead_create(actor=actor, owner=owner, region=region, **data)
+    owner_id = data.pop("owner_id")
+    owner = _owner(actor, owner_id) if "owner_id" in payload.model_fields_set else actor
+    region = _region(data.pop("region_id"))
+    with _body_field_names():
+        lead = lead_create(actor=actor, owner=owner, region=region, **data)
     return 201, lead
 
 
@@ -119,11 +135,12 @@ def update_lead(request: HttpRequest, lead_id: int, payload: LeadPatch) -> Lead:
     actor = _actor(request)
     lead = get_lead_for_user(actor, lead_id, write=True)
     data: dict[str, Any] = payload.dict(exclude_unset=True)
-    if "owner" in data:
-        data["owner"] = _owner(actor, data["owner"], current=lead)
-    if "region" in data:
-        data["region"] = _region(data["region"])
-    return lead_update(actor=actor, lead=lead, **cast(LeadChanges, data))
+    if "owner_id" in data:
+        data["owner"] = _owner(actor, data.pop("owner_id"), current=lead)
+    if "region_id" in data:
+        data["region"] = _region(data.pop("region_id"))
+    with _body_field_names():
+        return lead_update(actor=actor, lead=lead, **cast(LeadChanges, data))
 
 
 @router.delete("/{int:lead_id}", response={204: None}, summary="Delete a lead (not once converted)")
@@ -161,28 +178,29 @@ def convert_lead(request: HttpRequest, lead_id: int, payload: ConvertIn) -> dict
     actor = _actor(request)
     lead = get_lead_for_user(actor, lead_id, write=True)
     account = None
-    if payload.account is not None:
+    if payload.account_id is not None:
         try:
-            account = get_account_for_user(actor, payload.account, write=True)
+            account = get_account_for_user(actor, payload.account_id, write=True)
         except Http404:
-            raise _invalid("account", _("Unknown account.")) from None
+            raise _invalid("account_id", _("Unknown account.")) from None
     stage = None
-    if payload.stage is not None:
-        stage = Stage.objects.select_related("pipeline").filter(pk=payload.stage).first()
+    if payload.stage_id is not None:
+        stage = Stage.objects.select_related("pipeline").filter(pk=payload.stage_id).first()
         if stage is None:
-            raise _invalid("stage", _("Unknown stage."))
-    result = lead_convert(
-        actor=actor,
-        lead=lead,
-        account=account,
-        create_contact=payload.create_contact,
-        contact_role=payload.contact_role,
-        create_opportunity=payload.create_opportunity,
-        opportunity_name=payload.opportunity_name,
-        amount=payload.amount,
-        expected_close_date=payload.expected_close_date,
-        stage=stage,
-    )
+            raise _invalid("stage_id", _("Unknown stage."))
+    with _body_field_names():
+        result = lead_convert(
+            actor=actor,
+            lead=lead,
+            account=account,
+            create_contact=payload.create_contact,
+            contact_role=payload.contact_role,
+            create_opportunity=payload.create_opportunity,
+            opportunity_name=payload.opportunity_name,
+            amount=payload.amount,
+            expected_close_date=payload.expected_close_date,
+            stage=stage,
+        )
     return {
         "lead_id": result.lead.pk,
         "account_id": result.account.pk,

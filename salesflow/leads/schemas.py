@@ -7,8 +7,18 @@ from datetime import date, datetime
 
 from ninja import Field, Schema
 
+from salesflow.core.keyset import CURSOR_MAX_LENGTH
 from salesflow.core.money import format_amount
 from salesflow.core.money_schema import MoneyIn, MoneyOut
+from salesflow.core.schemas import (
+    COUNT_DOC,
+    CURSOR_DOC,
+    NEXT_CURSOR_DOC,
+    OFFSET_DOC,
+    SearchText,
+    StrictQuery,
+    StrictSchema,
+)
 from salesflow.leads.models import DisqualifyReason, Lead
 
 
@@ -62,27 +72,29 @@ class LeadOut(Schema):
 
 
 class LeadListOut(Schema):
-    count: int
+    count: int | None = Field(..., description=COUNT_DOC)
     items: list[LeadOut]
+    next_cursor: str | None = Field(None, description=NEXT_CURSOR_DOC)
 
 
-class LeadListQuery(Schema):
-    q: str = Field("", description="Search in name, company, mobile, phone, email and credit code")
+class LeadListQuery(StrictQuery):
+    q: SearchText = Field("", description="Search in name, company, mobile, phone, email and credit code")
     status: str = Field("", description="new, contacted, qualified, disqualified, converted or open")
     source_channel: str = ""
-    owner: str = Field("", description="A user id, `me` or `none` (unassigned)")
+    owner_id: str = Field("", max_length=20, description="A user id, `me` or `none` (unassigned)")
     sort: str = Field("-created", description="created, name, company or status; prefix `-` for descending")
     limit: int = Field(50, ge=1, le=200)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, description=OFFSET_DOC)
+    cursor: str | None = Field(None, max_length=CURSOR_MAX_LENGTH, description=CURSOR_DOC)
 
 
-class LeadIn(Schema):
-    """A new lead. Leaving ``owner`` out makes the caller the owner; ``null`` leaves it
+class LeadIn(StrictSchema):
+    """A new lead. Leaving ``owner_id`` out makes the caller the owner; ``null`` leaves it
     unassigned (managers and administrators only)."""
 
     name: str
     source_channel: str
-    owner: int | None = None
+    owner_id: int | None = None
     title: str = ""
     mobile: str = ""
     phone: str = ""
@@ -91,7 +103,7 @@ class LeadIn(Schema):
     company_name: str = ""
     credit_code: str = ""
     industry: str = ""
-    region: int | None = None
+    region_id: int | None = None
     sub_channel: str = ""
     campaign: str = ""
     budget_status: str = "unknown"
@@ -103,12 +115,12 @@ class LeadIn(Schema):
     notes: str = ""
 
 
-class LeadPatch(Schema):
+class LeadPatch(StrictSchema):
     """Fields to change; fields left out keep their values."""
 
     name: str | None = None
     source_channel: str | None = None
-    owner: int | None = None
+    owner_id: int | None = None
     title: str | None = None
     mobile: str | None = None
     phone: str | None = None
@@ -117,7 +129,7 @@ class LeadPatch(Schema):
     company_name: str | None = None
     credit_code: str | None = None
     industry: str | None = None
-    region: int | None = None
+    region_id: int | None = None
     sub_channel: str | None = None
     campaign: str | None = None
     budget_status: str | None = None
@@ -129,7 +141,7 @@ class LeadPatch(Schema):
     notes: str | None = None
 
 
-class QualifyIn(Schema):
+class QualifyIn(StrictSchema):
     """BANT answers to record before qualifying; left-out answers keep their stored value."""
 
     budget_status: str | None = None
@@ -139,20 +151,22 @@ class QualifyIn(Schema):
     timeline: date | None = None
 
 
-class DisqualifyIn(Schema):
+class DisqualifyIn(StrictSchema):
     reason: str = Field(..., description="Code of an active disqualify reason (see /leads/disqualify-reasons)")
     note: str = ""
 
 
-class ConvertIn(Schema):
-    account: int | None = Field(None, description="Link this existing account instead of creating one")
+class ConvertIn(StrictSchema):
+    account_id: int | None = Field(None, description="Link this existing account instead of creating one")
     create_contact: bool = True
     contact_role: str | None = Field(None, description="Buying role; default decision_maker when authority is yes")
     create_opportunity: bool = True
     opportunity_name: str = ""
     amount: MoneyIn | None = Field(None, description="In the budget's currency. Default: the lead's budget")
     expected_close_date: date | None = Field(None, description="Default: the lead's purchase timeline")
-    stage: int | None = Field(None, description="Open stage to start in; default: first stage of the default pipeline")
+    stage_id: int | None = Field(
+        None, description="Open stage to start in; default: first stage of the default pipeline"
+    )
 
 
 class ConvertOut(Schema):

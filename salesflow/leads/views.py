@@ -20,7 +20,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from salesflow.core.audit import timeline_for
 from salesflow.core.errors import Conflict, Forbidden, ServiceError, ValidationFailed
-from salesflow.core.web import apply_service_error, page_number, paginate
+from salesflow.core.web import apply_service_error, page_number, paginate, render_list
 from salesflow.leads.choices import LeadStatus
 from salesflow.leads.forms import ConvertForm, DisqualifyForm, LeadForm, QualifyForm
 from salesflow.leads.models import Lead
@@ -123,8 +123,7 @@ def lead_list_view(request: HttpRequest) -> HttpResponse:
         "show_unassigned": can_see_unowned(user),
         "can_create": can_create_leads(user),
     }
-    template = "leads/partials/lead_table.html" if getattr(request, "htmx", False) else "leads/list.html"
-    return render(request, template, context)
+    return render_list(request, page="leads/list.html", fragment="leads/partials/lead_table.html", context=context)
 
 
 def _detail_context(

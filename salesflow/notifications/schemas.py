@@ -6,7 +6,9 @@ from datetime import datetime
 from typing import Literal
 
 from ninja import Schema
-from pydantic import ConfigDict, Field
+from pydantic import Field
+
+from salesflow.core.schemas import StrictQuery, StrictSchema
 
 
 class NotificationOut(Schema):
@@ -26,7 +28,7 @@ class NotificationPage(Schema):
     items: list[NotificationOut]
 
 
-class NotificationFilters(Schema):
+class NotificationFilters(StrictQuery):
     unread: bool = False
     limit: int = Field(50, ge=1, le=200)
     offset: int = Field(0, ge=0)
@@ -40,15 +42,11 @@ class UnreadOut(Schema):
     unread: int
 
 
-class PreferenceItem(Schema):
-    model_config = ConfigDict(extra="forbid")
-
+class PreferenceItem(StrictSchema):
     kind: str
     channel: Literal["in_app", "email", "robot"]
     enabled: bool
 
 
-class PreferencesIn(Schema):
-    model_config = ConfigDict(extra="forbid")
-
+class PreferencesIn(StrictSchema):
     preferences: list[PreferenceItem]

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router
 
 from salesflow.core.errors import Forbidden, ValidationFailed
+from salesflow.core.keyset import api_page
 from salesflow.parties.models import Account, Contact
 from salesflow.parties.permissions import get_account_for_user, get_contact_for_user, redact_personal_data
 from salesflow.parties.schemas import (
@@ -100,8 +101,8 @@ def _choices_blank(data: dict[str, Any]) -> dict[str, Any]:
     return {k: ("" if k in OPTIONAL_CHOICES and v is None else v) for k, v in data.items()}
 
 
-def _paged(qs: Any, limit: int, offset: int) -> dict[str, Any]:
-    return {"count": qs.count(), "items": list(qs[offset : offset + limit])}
+def _paged(qs: Any, filters: AccountFilters | ContactFilters) -> dict[str, Any]:
+    return api_page(qs, cursor=filters.cursor, limit=filters.limit, offset=filters.offset)
 
 
 # --- accounts --------------------------------------------------------------------------------------
@@ -116,16 +117,16 @@ def list_accounts(request: HttpRequest, filters: Query[AccountFilters]) -> dict[
         lifecycle=filters.lifecycle or "",
         grade=filters.grade or "",
         industry=filters.industry or "",
-        region=filters.region,
-        owner=filters.owner,
+        region=filters.region_id,
+        owner=filters.owner_id,
         sort=filters.sort,
     )
-    return _paged(qs, filters.limit, filters.offset)
+    return _paged(qs, filters)
 
 
-@accounts_router.get("/{pk}", response={200: AccountOut, **ERRORS}, summary="One account")
-def get_account(request: HttpRequest, pk: int) -> Account:
-    return get_account_for_user(_user(request), pk)
+@accounts_router.get("/{int:account_id}", response={200: AccountOut, **ERRORS}, summary="One account")
+def get_account(request: HttpRequest, account_id: int) -> Account:
+    return get_account_for_user(_user(request), account_id)
 
 
 @accounts_router.post("", response={201: AccountOut, **ERRORS}, summary="Create an account")
@@ -147,10 +148,12 @@ def create_account(request: HttpRequest, payload: AccountIn) -> tuple[int, Accou
     return 201, account
 
 
-@accounts_router.patch("/{pk}", response={200: AccountOut, **ERRORS}, summary="Change some fields of an account")
-def update_account(request: HttpRequest, pk: int, payload: AccountPatch) -> Account:
+@accounts_router.patch(
+    "/{int:account_id}", response={200: AccountOut, **ERRORS}, summary="Change some fields of an account"
+)
+def update_account(request: HttpRequest, account_id: int, payload: AccountPatch) -> Account:
     user = _user(request)
-    account = get_account_for_user(user, pk, write=True)
+    account = get_account_for_user(user, account_id, write=True)
     what = _("The account could not be saved.")
     data = _choices_blank(payload.dict(exclude_unset=True))
     changes: dict[str, Any] = {k: v for k, v in data.items() if k not in ("owner_id", "region_id")}
@@ -166,11 +169,11 @@ def update_account(request: HttpRequest, pk: int, payload: AccountPatch) -> Acco
 
 
 @accounts_router.delete(
-    "/{pk}", response={204: None, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}, summary="Delete an account"
+    "/{int:account_id}", response={204: None, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}, summary="Delete an account"
 )
-def delete_account(request: HttpRequest, pk: int) -> tuple[int, None]:
+def delete_account(request: HttpRequest, account_id: int) -> tuple[int, None]:
     user = _user(request)
-    account = get_account_for_user(user, pk, write=True)
+    account = get_account_for_user(user, account_id, write=True)
     account_delete(actor=user, account=account)
     return 204, None
 
@@ -184,24 +187,24 @@ def list_contacts(request: HttpRequest, filters: Query[ContactFilters]) -> dict[
     qs = contact_list(
         _user(request),
         q=filters.q,
-        account=filters.account,
+        account=filters.account_id,
         buying_role=filters.buying_role or "",
         sort=filters.sort,
     )
-    page = _paged(qs, filters.limit, filters.offset)
+    page = _paged(qs, filters)
     redact_personal_data(_user(request), page["items"])
     return page
 
 
 @contacts_router.get(
-    "/{pk}",
+    "/{int:contact_id}",
     response={200: ContactOut, **ERRORS},
     summary="One contact with the sales archive",
     description="Sales archive fields are null for readers who may not see personal data.",
 )
-def get_contact(request: HttpRequest, pk: int) -> Contact:
+def get_contact(request: HttpRequest, contact_id: int) -> Contact:
     user = _user(request)
-    return redact_personal_data(user, [get_contact_for_user(user, pk)])[0]
+    return redact_personal_data(user, [get_contact_for_user(user, contact_id)])[0]
 
 
 @contacts_router.post("", response={201: ContactOut, **ERRORS}, summary="Create a contact")
@@ -217,10 +220,12 @@ def create_contact(request: HttpRequest, payload: ContactIn) -> tuple[int, Conta
     return 201, redact_personal_data(user, [contact])[0]
 
 
-@contacts_router.patch("/{pk}", response={200: ContactOut, **ERRORS}, summary="Change some fields of a contact")
-def update_contact(request: HttpRequest, pk: int, payload: ContactPatch) -> Contact:
+@contacts_router.patch(
+    "/{int:contact_id}", response={200: ContactOut, **ERRORS}, summary="Change some fields of a contact"
+)
+def update_contact(request: HttpRequest, contact_id: int, payload: ContactPatch) -> Contact:
     user = _user(request)
-    contact = get_contact_for_user(user, pk, write=True)
+    contact = get_contact_for_user(user, contact_id, write=True)
     what = _("The contact could not be saved.")
     data: Mapping[str, Any] = payload.dict(exclude_unset=True)
     changes: dict[str, Any] = {k: v for k, v in data.items() if k != "account_id"}
@@ -232,10 +237,10 @@ def update_contact(request: HttpRequest, pk: int, payload: ContactPatch) -> Cont
 
 
 @contacts_router.delete(
-    "/{pk}", response={204: None, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}, summary="Delete a contact"
+    "/{int:contact_id}", response={204: None, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}, summary="Delete a contact"
 )
-def delete_contact(request: HttpRequest, pk: int) -> tuple[int, None]:
+def delete_contact(request: HttpRequest, contact_id: int) -> tuple[int, None]:
     user = _user(request)
-    contact = get_contact_for_user(user, pk, write=True)
+    contact = get_contact_for_user(user, contact_id, write=True)
     contact_delete(actor=user, contact=contact)
     return 204, None

@@ -14,6 +14,16 @@ from django.utils.translation import gettext
 from ninja import Field, Schema
 from pydantic import field_validator
 
+from salesflow.core.keyset import CURSOR_MAX_LENGTH
+from salesflow.core.schemas import (
+    COUNT_DOC,
+    CURSOR_DOC,
+    NEXT_CURSOR_DOC,
+    OFFSET_DOC,
+    SearchText,
+    StrictQuery,
+    StrictSchema,
+)
 from salesflow.parties.choices import BuyingRole, CompanySize, Grade, Industry, Lifecycle, SourceChannel
 from salesflow.parties.models import Account, Contact
 
@@ -41,7 +51,7 @@ def _blank_to_none(value: Any) -> Any:
 # --- accounts --------------------------------------------------------------------------------------
 
 
-class AccountIn(Schema):
+class AccountIn(StrictSchema):
     name: str = Field(..., max_length=200, examples=["上海星云智能科技有限公司"])
     credit_code: str = Field("", max_length=30, description="Unified social credit code (统一社会信用代码)")
     industry: Industry | None = None
@@ -59,7 +69,7 @@ class AccountIn(Schema):
     _blank = field_validator(*OPTIONAL_CHOICES, mode="before")(_blank_to_none)
 
 
-class AccountPatch(Schema):
+class AccountPatch(StrictSchema):
     name: str | None = Field(None, max_length=200)
     credit_code: str | None = Field(None, max_length=30)
     industry: Industry | None = None
@@ -117,26 +127,28 @@ class AccountOut(Schema):
 
 
 class AccountListOut(Schema):
-    count: int
+    count: int | None = Field(..., description=COUNT_DOC)
     items: list[AccountOut]
+    next_cursor: str | None = Field(None, description=NEXT_CURSOR_DOC)
 
 
-class AccountFilters(Schema):
-    q: str = Field("", description="Matches name, credit code prefix or phone")
+class AccountFilters(StrictQuery):
+    q: SearchText = Field("", description="Matches name, credit code prefix or phone")
     lifecycle: Lifecycle | None = None
     grade: Grade | None = None
     industry: Industry | None = None
-    region: int | None = Field(None, description="Territory id; includes the territories below it")
-    owner: int | None = Field(None, description="Owner user id")
+    region_id: int | None = Field(None, description="Territory id; includes the territories below it")
+    owner_id: int | None = Field(None, description="Owner user id")
     sort: Literal["name", "-name", "created", "-created"] = "name"
     limit: int = Field(50, ge=1, le=200)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, description=OFFSET_DOC)
+    cursor: str | None = Field(None, max_length=CURSOR_MAX_LENGTH, description=CURSOR_DOC)
 
 
 # --- contacts --------------------------------------------------------------------------------------
 
 
-class ContactIn(Schema):
+class ContactIn(StrictSchema):
     account_id: int
     name: str = Field(..., max_length=100, examples=["王磊"])
     title: str = Field("", max_length=100)
@@ -156,7 +168,7 @@ class ContactIn(Schema):
     notes: str = ""
 
 
-class ContactPatch(Schema):
+class ContactPatch(StrictSchema):
     account_id: int | None = None
     name: str | None = Field(None, max_length=100)
     title: str | None = Field(None, max_length=100)
@@ -225,14 +237,16 @@ class ContactOut(Schema):
 
 
 class ContactListOut(Schema):
-    count: int
+    count: int | None = Field(..., description=COUNT_DOC)
     items: list[ContactOut]
+    next_cursor: str | None = Field(None, description=NEXT_CURSOR_DOC)
 
 
-class ContactFilters(Schema):
-    q: str = Field("", description="Matches name, email/mobile/phone prefix or WeChat id")
-    account: int | None = Field(None, description="Only contacts of this account")
+class ContactFilters(StrictQuery):
+    q: SearchText = Field("", description="Matches name, email/mobile/phone prefix or WeChat id")
+    account_id: int | None = Field(None, description="Only contacts of this account")
     buying_role: BuyingRole | None = None
     sort: Literal["name", "-name", "created", "-created"] = "name"
     limit: int = Field(50, ge=1, le=200)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, description=OFFSET_DOC)
+    cursor: str | None = Field(None, max_length=CURSOR_MAX_LENGTH, description=CURSOR_DOC)

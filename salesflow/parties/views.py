@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from salesflow.core.errors import Conflict, Forbidden, ServiceError
-from salesflow.core.web import apply_service_error, page_number, paginate
+from salesflow.core.web import apply_service_error, page_number, paginate, render_list
 from salesflow.parties.forms import AccountFilterForm, AccountForm, ContactFilterForm, ContactForm
 from salesflow.parties.models import Account, Contact
 from salesflow.parties.permissions import (
@@ -62,11 +62,6 @@ def can_create_records(user: User) -> bool:
     return ids is None or bool(ids)
 
 
-def _partial(request: HttpRequest) -> bool:
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.history_restore_request  # type: ignore[union-attr]
-
-
 # --- accounts --------------------------------------------------------------------------------------
 
 
@@ -77,8 +72,9 @@ def account_list_view(request: HttpRequest) -> HttpResponse:
     sort, _order = resolve_sort(request.GET.get("sort"), ACCOUNT_SORTS, ACCOUNT_DEFAULT_SORT)
     page = paginate(account_list(user, **filters.values(), sort=sort), page_number(request), PER_PAGE)
     context = {"filters": filters, "page": page, "sort": sort, "can_create": can_create_records(user)}
-    template = "parties/partials/account_table.html" if _partial(request) else "parties/account_list.html"
-    return render(request, template, context)
+    return render_list(
+        request, page="parties/account_list.html", fragment="parties/partials/account_table.html", context=context
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -170,8 +166,9 @@ def contact_list_view(request: HttpRequest) -> HttpResponse:
         "filter_account": account,
         "can_create": can_create_records(user),
     }
-    template = "parties/partials/contact_table.html" if _partial(request) else "parties/contact_list.html"
-    return render(request, template, context)
+    return render_list(
+        request, page="parties/contact_list.html", fragment="parties/partials/contact_table.html", context=context
+    )
 
 
 @require_http_methods(["GET", "POST"])

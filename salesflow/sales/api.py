@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
-from datetime import date
 from typing import Any, cast
 
 from django.http import HttpRequest
@@ -19,6 +18,7 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router
 
 from salesflow.core.errors import ValidationFailed
+from salesflow.core.keyset import api_page
 from salesflow.core.money import currency_choices, format_amount
 from salesflow.parties.models import Contact
 from salesflow.parties.permissions import get_account_for_user, get_contact_for_user
@@ -35,6 +35,7 @@ from salesflow.sales.schemas import (
     LostReasonOut,
     MoveIn,
     OpportunityCreateIn,
+    OpportunityFilters,
     OpportunityOut,
     OpportunityPage,
     OpportunityPatchIn,
@@ -92,7 +93,12 @@ def _api_field_names() -> Iterator[None]:
         raise
 
 
-API_FIELD_NAMES = {"owner": "owner_id", "competitors": "competitor_ids", "account": "account_id"}
+API_FIELD_NAMES = {
+    "owner": "owner_id",
+    "competitors": "competitor_ids",
+    "account": "account_id",
+    "lost_to": "lost_to_id",
+}
 
 
 def _stage_ref(stage: Stage) -> StageRef:
@@ -225,32 +231,22 @@ def competitors(request: HttpRequest) -> list[CompetitorOut]:
 @router.get("/", response=OpportunityPage, include_in_schema=False)
 def list_opportunities(
     request: HttpRequest,
-    q: str | None = None,
-    stage: str | None = Query(None, description="Stage id or code"),  # type: ignore[type-arg]
-    outcome: str | None = None,
-    owner: int | None = None,
-    account: int | None = None,
-    pipeline: str | None = Query(None, description="Pipeline id or code"),  # type: ignore[type-arg]
-    close_from: date | None = None,
-    close_to: date | None = None,
-    sort: str | None = Query(None, description="name, amount, close, created or stage; prefix - to reverse"),  # type: ignore[type-arg]
-    limit: int = Query(50, ge=1, le=MAX_LIMIT),  # type: ignore[type-arg]
-    offset: int = Query(0, ge=0),  # type: ignore[type-arg]
+    filters: Query[OpportunityFilters],
 ) -> OpportunityPage:
     qs = opportunity_list(
         _user(request),
-        q=q,
-        stage=stage,
-        outcome=outcome,
-        owner=owner,
-        account=account,
-        pipeline=pipeline,
-        close_from=close_from,
-        close_to=close_to,
-        sort=sort,
+        q=filters.q,
+        stage=filters.stage,
+        outcome=filters.outcome,
+        owner=filters.owner_id,
+        account=filters.account_id,
+        pipeline=filters.pipeline,
+        close_from=filters.close_from,
+        close_to=filters.close_to,
+        sort=filters.sort,
     )
-    items = [_out(o) for o in with_relations(qs)[offset : offset + limit]]
-    return OpportunityPage(count=qs.count(), items=items)
+    page = api_page(with_relations(qs), cursor=filters.cursor, limit=filters.limit, offset=filters.offset)
+    return OpportunityPage(count=page["count"], items=[_out(o) for o in page["items"]], next_cursor=page["next_cursor"])
 
 
 @router.post("", response={201: OpportunityOut}, summary="Create an opportunity")
@@ -369,19 +365,20 @@ def close_opportunity(request: HttpRequest, opportunity_id: int, payload: CloseI
         if reason is None:
             raise _invalid("lost_reason", _("Unknown lost reason."))
     lost_to = None
-    if payload.lost_to is not None:
-        lost_to = Competitor.objects.filter(pk=payload.lost_to).first()
+    if payload.lost_to_id is not None:
+        lost_to = Competitor.objects.filter(pk=payload.lost_to_id).first()
         if lost_to is None:
-            raise _invalid("lost_to", _("Unknown competitor."))
-    opportunity_close(
-        actor=user,
-        opportunity=opp,
-        outcome=payload.outcome,
-        lost_reason=reason,
-        lost_to=lost_to,
-        note=payload.note,
-        resume_date=payload.resume_date,
-    )
+            raise _invalid("lost_to_id", _("Unknown competitor."))
+    with _api_field_names():
+        opportunity_close(
+            actor=user,
+            opportunity=opp,
+            outcome=payload.outcome,
+            lost_reason=reason,
+            lost_to=lost_to,
+            note=payload.note,
+            resume_date=payload.resume_date,
+        )
     return _fetch(user, opp.pk)
 
 

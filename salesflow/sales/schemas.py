@@ -7,7 +7,17 @@ from typing import Literal
 
 from ninja import Field, Schema
 
+from salesflow.core.keyset import CURSOR_MAX_LENGTH
 from salesflow.core.money_schema import MoneyIn, MoneyOut
+from salesflow.core.schemas import (
+    COUNT_DOC,
+    CURSOR_DOC,
+    NEXT_CURSOR_DOC,
+    OFFSET_DOC,
+    SearchText,
+    StrictQuery,
+    StrictSchema,
+)
 from salesflow.parties.choices import BuyingRole
 
 
@@ -95,16 +105,17 @@ class OpportunityOut(Schema):
 
 
 class OpportunityPage(Schema):
-    count: int
+    count: int | None = Field(..., description=COUNT_DOC)
     items: list[OpportunityOut]
+    next_cursor: str | None = Field(None, description=NEXT_CURSOR_DOC)
 
 
-class ContactRoleIn(Schema):
+class ContactRoleIn(StrictSchema):
     contact_id: int
     role: BuyingRole = BuyingRole.OTHER
 
 
-class OpportunityCreateIn(Schema):
+class OpportunityCreateIn(StrictSchema):
     name: str = Field(..., max_length=200)
     account_id: int
     owner_id: int | None = Field(None, description="Defaults to the caller")
@@ -120,7 +131,7 @@ class OpportunityCreateIn(Schema):
     competitor_ids: list[int] = []
 
 
-class OpportunityPatchIn(Schema):
+class OpportunityPatchIn(StrictSchema):
     """Only the fields sent are changed; ``contacts`` / ``competitor_ids`` replace the lists."""
 
     name: str | None = Field(None, max_length=200)
@@ -137,27 +148,44 @@ class OpportunityPatchIn(Schema):
     competitor_ids: list[int] | None = None
 
 
-class MoveIn(Schema):
+class MoveIn(StrictSchema):
     stage: int | str = Field(..., description="Open stage id or code of the opportunity's pipeline")
 
 
-class CloseIn(Schema):
+class CloseIn(StrictSchema):
     outcome: Literal["won", "lost", "paused", "upgraded"]
     lost_reason: str | None = Field(None, description="Lost reason code (required when lost)")
-    lost_to: int | None = Field(None, description="Competitor id")
+    lost_to_id: int | None = Field(None, description="Competitor id")
     note: str = ""
     resume_date: date | None = Field(None, description="Required when paused; must be in the future")
 
 
-class ChangePipelineIn(Schema):
+class ChangePipelineIn(StrictSchema):
     pipeline: int | str = Field(..., description="Target pipeline id or code (active, not the current one)")
     stage: int | str = Field(
         ..., description="Stage id or code of the target pipeline (open for open deals, the won/lost stage otherwise)"
     )
 
 
-class ReopenIn(Schema):
+class ReopenIn(StrictSchema):
     stage: int | str | None = Field(None, description="Open stage id or code (default: the last open stage)")
+
+
+class OpportunityFilters(StrictQuery):
+    q: SearchText = ""
+    stage: str | None = Field(None, max_length=100, description="Stage id or code")
+    outcome: str | None = Field(None, max_length=20)
+    owner_id: int | None = None
+    account_id: int | None = None
+    pipeline: str | None = Field(None, max_length=100, description="Pipeline id or code")
+    close_from: date | None = None
+    close_to: date | None = None
+    sort: str | None = Field(
+        None, max_length=20, description="name, amount, close, created or stage; prefix - to reverse"
+    )
+    limit: int = Field(50, ge=1, le=200)
+    offset: int = Field(0, ge=0, description=OFFSET_DOC)
+    cursor: str | None = Field(None, max_length=CURSOR_MAX_LENGTH, description=CURSOR_DOC)
 
 
 class StageChangeOut(Schema):

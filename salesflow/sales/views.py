@@ -17,7 +17,7 @@ from django_htmx.middleware import HtmxDetails
 
 from salesflow.core.audit import timeline_for
 from salesflow.core.errors import Forbidden, ServiceError, ValidationFailed
-from salesflow.core.web import apply_service_error, page_number, paginate
+from salesflow.core.web import apply_service_error, page_number, paginate, render_list, wants_fragment
 from salesflow.parties.models import Account, Contact
 from salesflow.parties.permissions import contacts_visible_to, get_account_for_user
 from salesflow.sales.choices import Outcome
@@ -129,9 +129,13 @@ def opportunity_list_view(request: HtmxRequest) -> HttpResponse:
         "sort": sort_key,
         "sort_headers": _sort_headers(sort_key),
     }
-    if request.htmx and request.htmx.target == "opportunity-results":
-        return render(request, "sales/partials/list_results.html", context)
-    return render(request, "sales/list.html", context)
+    return render_list(
+        request,
+        page="sales/list.html",
+        fragment="sales/partials/list_results.html",
+        context=context,
+        target="opportunity-results",
+    )
 
 
 # ----------------------------------------------------------------------------- board
@@ -176,14 +180,15 @@ def _from_board(request: HtmxRequest) -> bool:
 def board_view(request: HtmxRequest) -> HttpResponse:
     user = _user(request)
     context = _board_context(request, request.GET)
-    if request.htmx and request.htmx.target == BOARD_TARGET:
-        return render(request, "sales/partials/board.html", context)
-    context.update(
-        owners=owner_filter_choices(user),
-        lost_reasons=list(active_lost_reasons()),
-        competitors=list(competitors_all()[:500]),
+    if not wants_fragment(request, target=BOARD_TARGET):
+        context.update(
+            owners=owner_filter_choices(user),
+            lost_reasons=list(active_lost_reasons()),
+            competitors=list(competitors_all()[:500]),
+        )
+    return render_list(
+        request, page="sales/board.html", fragment="sales/partials/board.html", context=context, target=BOARD_TARGET
     )
-    return render(request, "sales/board.html", context)
 
 
 # ---------------------------------------------------------------------------- detail

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from salesflow.users.models import Team, Territory, User
+from salesflow.users.models import LoginThrottle, Team, Territory, User
 
 
 @admin.register(Team)
@@ -50,7 +51,23 @@ class UserAdmin(DjangoUserAdmin[User]):
                     "territories",
                     "delegated_reps",
                     "can_view_personal_data",
+                    "time_zone",
                 )
             },
         ),
     )
+
+
+@admin.register(LoginThrottle)
+class LoginThrottleAdmin(admin.ModelAdmin[LoginThrottle]):
+    """Failed sign-in counts and locks. Read only; deleting a row lifts its lock early."""
+
+    list_display = ["scope", "key", "failures", "window_started_at", "locked_until"]
+    list_filter = ["scope"]
+    search_fields = ["key"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: LoginThrottle | None = None) -> bool:
+        return False

@@ -1,4 +1,5 @@
-"""API: who am I, assignable users, territories, and the shares of accounts, leads and deals."""
+"""API: who am I (and my preferences), assignable users, territories, and the shares of
+accounts, leads and deals."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ from salesflow.core.visibility import readable_rows
 from salesflow.users.models import Share, Team, Territory, User
 from salesflow.users.permissions import assignable_users_for
 from salesflow.users.policy import SHAREABLE
-from salesflow.users.schemas import ShareIn, ShareOut, TerritoryOut, UserOut
+from salesflow.users.schemas import MePatch, ShareIn, ShareOut, TerritoryOut, UserOut
 from salesflow.users.selectors import shareable_users, shares_of
-from salesflow.users.services import share_grant, share_revoke
+from salesflow.users.services import share_grant, share_revoke, user_set_time_zone
 
 router = Router(tags=["users"])
 
@@ -28,12 +29,21 @@ def _out(user: User) -> UserOut:
         display_name=str(user),
         role=user.role,
         team_id=user.team_id,
+        time_zone=user.time_zone,
     )
 
 
 @router.get("/me", response=UserOut, summary="The authenticated user")
 def me(request: HttpRequest) -> UserOut:
     user: User = request.user  # type: ignore[assignment]
+    return _out(user)
+
+
+@router.patch("/me", response=UserOut, summary="Change the authenticated user's preferences (time zone)")
+def patch_me(request: HttpRequest, payload: MePatch) -> UserOut:
+    user: User = request.user  # type: ignore[assignment]
+    if payload.time_zone is not None:
+        user_set_time_zone(actor=user, user=user, time_zone=payload.time_zone)
     return _out(user)
 
 

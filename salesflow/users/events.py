@@ -24,4 +24,9 @@ declare(
         description="A share of the target record was revoked.",
         label=_("stopped sharing the record"),
     ),
+    EventType(
+        "users.login.locked",
+        {"failures": "int", "locked_until": "date"},
+        description="Too many failed sign-ins locked the user's username until locked_until (ISO datetime).",
+    ),
 )

@@ -1,10 +1,17 @@
+from datetime import datetime
 from typing import Any
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
-from salesflow.users.models import ShareAccess, Team, User
-from salesflow.users.selectors import shareable_users
+from salesflow.users.models import ShareAccess, Team, User, time_zone_names
+from salesflow.users.selectors import login_locked_until, shareable_users
+from salesflow.users.services import login_failure_record, login_success_record
 
 
 class ApiTokenForm(forms.Form):
@@ -33,3 +40,63 @@ class ShareForm(forms.Form):
         if (data.get("user") is None) == (data.get("team") is None):
             raise forms.ValidationError(_("Choose a user or a team."))
         return data
+
+
+class PreferencesForm(forms.Form):
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"),
+        widget=forms.Select(attrs={"data-searchable": ""}),
+        help_text=_("“Today”, due and overdue are computed in this zone."),
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["time_zone"].choices = [(name, name) for name in sorted(time_zone_names())]  # type: ignore[attr-defined]
+
+
+def client_address(request: HttpRequest | None) -> str:
+    """The address failures are counted for (``REMOTE_ADDR``; see the settings' note on proxies)."""
+    return str(request.META.get("REMOTE_ADDR", "")) if request is not None else ""
+
+
+class ThrottledLoginMixin:
+    """Sign-in that refuses a locked username or address before checking the password, and
+    counts failed attempts (see ``login_failure_record``)."""
+
+    request: HttpRequest | None
+    cleaned_data: dict[str, Any]
+
+    def _locked(self, until: datetime) -> ValidationError:
+        when = formats.time_format(timezone.localtime(until), "H:i")
+        return ValidationError(
+            _("Too many failed sign-in attempts. Sign-in is locked until %(time)s; try again then."),
+            code="locked",
+            params={"time": when},
+        )
+
+    def clean(self) -> dict[str, Any]:
+        username = str(self.cleaned_data.get("username") or "")
+        address = client_address(self.request)
+        until = login_locked_until(username=username, address=address)
+        if until is not None:
+            raise self._locked(until)
+        try:
+            cleaned: dict[str, Any] = super().clean()  # type: ignore[misc]
+        except ValidationError as exc:
+            # Only a wrong password counts (the admin refuses non-staff with the same code).
+            if getattr(exc, "code", None) == "invalid_login" and getattr(self, "user_cache", None) is None:
+                until = login_failure_record(username=username, address=address)
+                if until is not None:
+                    raise self._locked(until) from None
+            raise
+        if getattr(self, "user_cache", None) is not None:  # not when the password was left out
+            login_success_record(username=username)
+        return cleaned
+
+
+class ThrottledAuthenticationForm(ThrottledLoginMixin, AuthenticationForm):
+    """The /login/ form."""
+
+
+class ThrottledAdminAuthenticationForm(ThrottledLoginMixin, AdminAuthenticationForm):
+    """The /admin/login/ form."""

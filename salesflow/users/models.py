@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from functools import cache
+from zoneinfo import ZoneInfo, available_timezones
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
@@ -77,6 +80,22 @@ class Territory(TimestampedModel):
         return self.name
 
 
+@cache
+def time_zone_names() -> frozenset[str]:
+    """The IANA time zone names this system knows (``Asia/Shanghai``, ``America/Los_Angeles``…)."""
+    return frozenset(available_timezones())
+
+
+def default_time_zone() -> str:
+    """New users start in the installation's zone (``TIME_ZONE``)."""
+    return str(settings.TIME_ZONE)
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in time_zone_names():
+        raise ValidationError(_("“%(value)s” is not a known time zone."), params={"value": value}, code="time_zone")
+
+
 class User(AbstractUser):
     """A person who logs in. ``role`` decides what they see; ``team`` places them in the hierarchy."""
 
@@ -104,6 +123,14 @@ class User(AbstractUser):
         ),
     )
 
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        default=default_time_zone,
+        validators=[validate_time_zone],
+        help_text=_("“Today”, due and overdue are computed in this zone."),
+    )
+
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
@@ -116,6 +143,11 @@ class User(AbstractUser):
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN or self.is_superuser
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The user's zone; the installation's when the stored name is unknown to this system."""
+        return ZoneInfo(self.time_zone if self.time_zone in time_zone_names() else settings.TIME_ZONE)
 
 
 def hash_token(raw: str) -> str:
@@ -214,3 +246,34 @@ class Share(models.Model):
 
     def __str__(self) -> str:
         return f"{self.content_type_id}:{self.object_id} → {self.grantee_user or self.grantee_team} ({self.access})"
+
+
+class LoginThrottle(models.Model):
+    """Recent failed sign-ins for one username or one client address, and the lock they caused.
+
+    ``failures`` counts failures since ``window_started_at``; reaching the limit sets
+    ``locked_until``, and until then every sign-in for that username (or from that address) is
+    refused, the right password included. Kept in the database so that every server process
+    sees the same counts. Written only by the ``login_*`` services.
+    """
+
+    class Scope(models.TextChoices):
+        USERNAME = "username", _("username")
+        ADDRESS = "address", _("client address")
+
+    scope = models.CharField(max_length=10, choices=Scope.choices)
+    key = models.CharField(max_length=150)
+    failures = models.PositiveIntegerField(default=0)
+    window_started_at = models.DateTimeField()
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("login throttle")
+        verbose_name_plural = _("login throttles")
+        constraints = [
+            # one row per username / address; also the index of the lock check at every sign-in
+            models.UniqueConstraint(fields=["scope", "key"], name="users_loginthrottle_scope_key_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.key}"

@@ -5,6 +5,8 @@ from typing import Literal
 
 from ninja import Field, Schema
 
+from salesflow.core.schemas import StrictSchema
+
 
 class UserOut(Schema):
     id: int
@@ -12,6 +14,13 @@ class UserOut(Schema):
     display_name: str
     role: str
     team_id: int | None
+    time_zone: str = Field(..., description="IANA time zone in which the user's today, due and overdue are computed")
+
+
+class MePatch(StrictSchema):
+    """Preferences the user changes themselves; fields left out keep their values."""
+
+    time_zone: str | None = Field(None, max_length=64, examples=["Asia/Shanghai", "America/Los_Angeles"])
 
 
 class TerritoryOut(Schema):
@@ -31,7 +40,7 @@ class ShareOut(Schema):
     created_at: datetime
 
 
-class ShareIn(Schema):
+class ShareIn(StrictSchema):
     user_id: int | None = Field(None, description="Share with this user (give user_id or team_id, not both)")
     team_id: int | None = Field(None, description="Share with every member of this team")
     access: Literal["read", "write"] = "read"

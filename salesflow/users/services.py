@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
@@ -12,9 +15,19 @@ from django.utils.translation import gettext as _
 from salesflow.core.audit import record_event
 from salesflow.core.errors import Forbidden, ValidationFailed
 from salesflow.users.choices import Role
-from salesflow.users.models import ApiToken, Share, ShareAccess, Team, User, hash_token
+from salesflow.users.models import (
+    ApiToken,
+    LoginThrottle,
+    Share,
+    ShareAccess,
+    Team,
+    User,
+    hash_token,
+    validate_time_zone,
+)
 from salesflow.users.permissions import SYSTEM_USERNAME, is_system_actor
 from salesflow.users.policy import may_manage_shares, shareable_kind
+from salesflow.users.selectors import login_throttle_keys
 
 
 def system_actor() -> User:
@@ -189,3 +202,83 @@ def shares_delete_for(target: models.Model) -> None:
     later record that reuses the id (SQLite may) never inherits them. Not audited: the
     record's own deletion event covers it."""
     Share.objects.filter(content_type=ContentType.objects.get_for_model(target), object_id=target.pk).delete()
+
+
+# --- time zone and sign-in throttling ---------------------------------------------------
+
+
+def user_set_time_zone(*, actor: User, user: User, time_zone: str) -> User:
+    """Set the time zone in which ``user`` sees "today", due and overdue.
+
+    Users change their own zone; administrators may change anyone's. Raises ``Forbidden``
+    otherwise and ``ValidationFailed`` (field ``time_zone``) for a name that is not an IANA
+    zone known to this system; nothing is written then.
+    """
+    if actor.pk != user.pk and not actor.is_admin:
+        raise Forbidden(_("You may only change your own preferences."))
+    time_zone = time_zone.strip()
+    try:
+        validate_time_zone(time_zone)
+    except ValidationError as exc:
+        raise ValidationFailed(
+            _("The preferences could not be saved."), field_errors={"time_zone": exc.messages}
+        ) from None
+    if user.time_zone != time_zone:
+        user.time_zone = time_zone
+        user.save(update_fields=["time_zone"])
+    return user
+
+
+def _login_limits() -> dict[str, int]:
+    return {
+        LoginThrottle.Scope.USERNAME.value: int(settings.SALESFLOW_LOGIN_FAILURE_LIMIT),
+        LoginThrottle.Scope.ADDRESS.value: int(settings.SALESFLOW_LOGIN_ADDRESS_FAILURE_LIMIT),
+    }
+
+
+@transaction.atomic
+def login_failure_record(*, username: str, address: str) -> datetime | None:
+    """Count one failed sign-in for ``username`` and for ``address``; lock whichever reached
+    its limit within the window (``SALESFLOW_LOGIN_*`` settings) for the lock period.
+
+    Rows are locked while counted, so concurrent failures on several server processes are all
+    counted. Returns when the new lock ends, or ``None`` when nothing got locked. A lock of a
+    known username is audited as ``users.login.locked`` on that user.
+    """
+    now = timezone.now()
+    window = timedelta(seconds=int(settings.SALESFLOW_LOGIN_FAILURE_WINDOW))
+    lock = timedelta(seconds=int(settings.SALESFLOW_LOGIN_LOCK_SECONDS))
+    limits = _login_limits()
+    locked: datetime | None = None
+    for scope, key in login_throttle_keys(username=username, address=address):
+        limit = limits[scope]
+        if limit <= 0:  # this kind of throttle is switched off
+            continue
+        row, _created = LoginThrottle.objects.select_for_update().get_or_create(
+            scope=scope, key=key, defaults={"window_started_at": now}
+        )
+        if row.window_started_at <= now - window or (row.locked_until is not None and row.locked_until <= now):
+            row.failures, row.window_started_at, row.locked_until = 0, now, None
+        row.failures += 1
+        if row.failures >= limit:
+            row.locked_until = now + lock
+            locked = max(locked, row.locked_until) if locked else row.locked_until
+            user = User.objects.filter(username__iexact=key).first() if scope == "username" else None
+            if user is not None:
+                record_event(
+                    actor=None,
+                    verb="users.login.locked",
+                    target=user,
+                    data={"failures": row.failures, "locked_until": row.locked_until.isoformat()},
+                )
+        row.save()
+    return locked
+
+
+def login_success_record(*, username: str) -> None:
+    """A correct sign-in clears the username's failure count (the address keeps its count, so
+    one known account cannot be used to reset an address that is guessing others)."""
+    name = username.strip().lower()[:150]
+    LoginThrottle.objects.filter(scope=LoginThrottle.Scope.USERNAME, key=name).exclude(
+        locked_until__gt=timezone.now()
+    ).delete()

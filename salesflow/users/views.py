@@ -1,4 +1,4 @@
-"""Account pages: API tokens. Login, logout and password change are Django's views."""
+"""Account pages: preferences and API tokens. Login, logout and password change are Django's views."""
 
 from __future__ import annotations
 
@@ -14,11 +14,27 @@ from django.views.decorators.http import require_POST
 from salesflow.core.errors import ServiceError
 from salesflow.core.visibility import readable_rows
 from salesflow.core.web import apply_service_error
-from salesflow.users.forms import ApiTokenForm, ShareForm
+from salesflow.users.forms import ApiTokenForm, PreferencesForm, ShareForm
 from salesflow.users.models import ApiToken, User
 from salesflow.users.policy import SHAREABLE, may_manage_shares
 from salesflow.users.selectors import shares_of
-from salesflow.users.services import api_token_create, api_token_revoke, share_grant, share_revoke
+from salesflow.users.services import api_token_create, api_token_revoke, share_grant, share_revoke, user_set_time_zone
+
+
+def preferences(request: HttpRequest) -> HttpResponse:
+    """The signed-in user's preferences (time zone)."""
+    user = request.user
+    assert isinstance(user, User)
+    form = PreferencesForm(request.POST or None, initial={"time_zone": user.time_zone})
+    if request.method == "POST" and form.is_valid():
+        try:
+            user_set_time_zone(actor=user, user=user, time_zone=form.cleaned_data["time_zone"])
+        except ServiceError as exc:
+            apply_service_error(form, exc)
+        else:
+            messages.success(request, _("Your preferences were saved."))
+            return redirect("preferences")
+    return render(request, "users/preferences.html", {"form": form})
 
 
 def api_tokens(request: HttpRequest) -> HttpResponse:

@@ -100,6 +100,7 @@ class Server:
             "DATABASE_URL": f"sqlite:///{data_dir / 'e2e.sqlite3'}",
             "SECRET_KEY": secrets.token_urlsafe(50),
             "DEBUG": "0",
+            "SALESFLOW_TESTING": "0",  # the server runs as in production (hashed static files)
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "SECURE_SSL_REDIRECT": "0",
             "SECURE_COOKIES": "0",  # plain HTTP on localhost

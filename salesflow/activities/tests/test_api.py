@@ -220,13 +220,13 @@ def test_list_is_visible_filtered_and_paged(personas, api_for):
     assert "外组" not in {a["subject"] for a in body["items"]}
     page = api.get("/activities", limit=2, offset=2).json()
     assert page["count"] == 7 and [a["id"] for a in page["items"]] == [a["id"] for a in body["items"][2:4]]
-    assert [a["id"] for a in api.get("/activities", opportunity=opp.pk).json()["items"]] == [on_opp.pk]
-    assert {a["id"] for a in api.get("/activities", account=account.pk).json()["items"]} == {on_opp.pk, done.pk}
+    assert [a["id"] for a in api.get("/activities", opportunity_id=opp.pk).json()["items"]] == [on_opp.pk]
+    assert {a["id"] for a in api.get("/activities", account_id=account.pk).json()["items"]} == {on_opp.pk, done.pk}
     assert [a["id"] for a in api.get("/activities", done="true").json()["items"]] == [done.pk]
     assert api.get("/activities", kind="note").json()["count"] == 5
     assert api.get("/activities", q="方案").json()["count"] == 1
-    assert api.get("/activities", owner=personas.outsider.pk).json()["count"] == 0
-    assert api_for(personas.outsider).get("/activities", account=account.pk).status_code == 404
+    assert api.get("/activities", owner_id=personas.outsider.pk).json()["count"] == 0
+    assert api_for(personas.outsider).get("/activities", account_id=account.pk).status_code == 404
     assert api.get("/activities", limit=500).status_code == 400
 
 

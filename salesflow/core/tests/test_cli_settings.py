@@ -26,6 +26,7 @@ print(json.dumps({
     "currencies": settings.SALESFLOW_CURRENCIES, "tz": settings.TIME_ZONE, "lang": settings.LANGUAGE_CODE,
     "secret": settings.SECRET_KEY, "data_dir": str(settings.DATA_DIR), "ssl_redirect": settings.SECURE_SSL_REDIRECT,
     "hsts": settings.SECURE_HSTS_SECONDS, "secure_cookies": settings.SESSION_COOKIE_SECURE,
+    "testing": settings.TESTING, "hashers": settings.PASSWORD_HASHERS,
 }))
 """
 
@@ -43,6 +44,7 @@ CONFIG_VARS = (
     "SECURE_SSL_REDIRECT",
     "SECURE_HSTS_SECONDS",
     "SECURE_COOKIES",
+    "SALESFLOW_TESTING",
 )
 
 
@@ -76,6 +78,31 @@ def test_defaults_are_an_embedded_sqlite_installation(tmp_path):
     assert key_file.read_text().strip() == values["secret"] and len(values["secret"]) >= 50
     assert key_file.stat().st_mode & 0o077 == 0
     assert _settings_with({"SALESFLOW_DATA_DIR": str(tmp_path)})["secret"] == values["secret"]
+
+
+def test_test_mode_is_an_explicit_setting(tmp_path, settings):
+    assert settings.TESTING is True  # switched on by the pytest plugin salesflow.core.pytest_mode
+    production = _settings_with({"SALESFLOW_DATA_DIR": str(tmp_path)})
+    assert production["testing"] is False  # even though this runs under pytest
+    assert "MD5" not in production["hashers"][0]
+    assert _settings_with({"SALESFLOW_DATA_DIR": str(tmp_path), "SALESFLOW_TESTING": "1"})["testing"] is True
+
+
+def test_secret_key_file_is_private_from_the_start_and_made_once(tmp_path):
+    """Several processes starting at once on a fresh data directory agree on one key, and the
+    file never exists with a looser mode (it is created 0600, not chmod-ed afterwards)."""
+    clean = {k: v for k, v in os.environ.items() if k not in CONFIG_VARS}
+    env = {**clean, "DJANGO_SETTINGS_MODULE": "salesflow.settings", "SALESFLOW_DATA_DIR": str(tmp_path)}
+    processes = [
+        # umask 0: a file written first and chmod-ed later would be world-readable meanwhile
+        subprocess.Popen(
+            [sys.executable, "-c", PRINT_SETTINGS], env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True, umask=0
+        )
+        for _ in range(4)
+    ]
+    secrets = {json.loads(p.communicate(timeout=60)[0].strip().splitlines()[-1])["secret"] for p in processes}
+    assert len(secrets) == 1
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
 
 
 def test_environment_configures_a_production_installation(tmp_path):

@@ -169,17 +169,17 @@ class TestCreate:
 
     def test_null_owner_only_for_managers(self, personas, api_for):
         payload = {"name": "公海线索", "source_channel": "inbound", "wechat": "x"}
-        refused = api_for(personas.rep).post("/leads", {**payload, "owner": None})
-        assert refused.status_code == 400 and "owner" in refused.json()["errors"]
-        created = api_for(personas.manager).post("/leads", {**payload, "owner": None})
+        refused = api_for(personas.rep).post("/leads", {**payload, "owner_id": None})
+        assert refused.status_code == 400 and "owner_id" in refused.json()["errors"]
+        created = api_for(personas.manager).post("/leads", {**payload, "owner_id": None})
         assert created.status_code == 201 and created.json()["owner_id"] is None
 
     def test_owner_outside_scope_is_refused(self, personas, api_for):
         response = api_for(personas.rep).post(
-            "/leads", {"name": "x", "source_channel": "inbound", "wechat": "x", "owner": personas.outsider.pk}
+            "/leads", {"name": "x", "source_channel": "inbound", "wechat": "x", "owner_id": personas.outsider.pk}
         )
         assert response.status_code == 400
-        assert response.json()["errors"]["owner"] == ["You cannot assign leads to this user."]
+        assert response.json()["errors"]["owner_id"] == ["You cannot assign leads to this user."]
         assert not Lead.objects.exists()
 
     def test_support_gets_403(self, personas, api_for):
@@ -246,7 +246,7 @@ class TestWorkflow:
         response = api.post(
             f"/leads/{lead.pk}/convert",
             {
-                "account": account.pk,
+                "account_id": account.pk,
                 "contact_role": "purchaser",
                 "opportunity_name": "二期",
                 "amount": "5000",
@@ -271,9 +271,9 @@ class TestWorkflow:
     def test_convert_to_unseen_account_is_400(self, personas, api_for):
         foreign = make_account(owner=personas.outsider)
         lead = qualified_lead(owner=personas.rep)
-        response = api_for(personas.rep).post(f"/leads/{lead.pk}/convert", {"account": foreign.pk})
+        response = api_for(personas.rep).post(f"/leads/{lead.pk}/convert", {"account_id": foreign.pk})
         assert response.status_code == 400
-        assert response.json()["errors"] == {"account": ["Unknown account."]}
+        assert response.json()["errors"] == {"account_id": ["Unknown account."]}
         assert Lead.objects.get(pk=lead.pk).status == LeadStatus.QUALIFIED
 
     def test_convert_negative_amount_writes_nothing(self, personas, api_for):

@@ -304,7 +304,10 @@ def test_contact_list_filters(personas, api_for, rep_account):
     other = make_account(personas.rep, name="另一家")
     make_contact(other, name="C 采购", buying_role="purchaser")
     api = api_for(personas.rep)
-    assert [c["name"] for c in api.get("/contacts/", account=rep_account.pk).json()["items"]] == ["A 决策人", "B 用户"]
+    assert [c["name"] for c in api.get("/contacts/", account_id=rep_account.pk).json()["items"]] == [
+        "A 决策人",
+        "B 用户",
+    ]
     assert [c["name"] for c in api.get("/contacts/", buying_role="purchaser").json()["items"]] == ["C 采购"]
     body = api.get("/contacts/", limit=1, offset=1, sort="-name").json()
     assert (body["count"], [c["name"] for c in body["items"]]) == (3, ["B 用户"])

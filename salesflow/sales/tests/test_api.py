@@ -200,7 +200,7 @@ def test_api_move_close_reopen(personas, api_for):
 
     competitor = make_competitor()
     response = api.post(
-        f"/opportunities/{opp.pk}/close", {"outcome": "lost", "lost_reason": "price", "lost_to": competitor.pk}
+        f"/opportunities/{opp.pk}/close", {"outcome": "lost", "lost_reason": "price", "lost_to_id": competitor.pk}
     )
     assert response.status_code == 200
     data = response.json()

@@ -1,4 +1,5 @@
 import pytest
+from django.conf import settings
 
 from salesflow.users.models import ApiToken
 
@@ -13,6 +14,7 @@ def test_me_returns_the_token_owner(personas, api_for):
         "display_name": "张伟",
         "role": "rep",
         "team_id": personas.team_a.pk,
+        "time_zone": settings.TIME_ZONE,
     }
 
 

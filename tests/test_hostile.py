@@ -1,0 +1,257 @@
+"""Hostile input against EVERY write endpoint and EVERY list of the API, and the UI lists.
+
+The endpoints are discovered from the OpenAPI document, so a new endpoint is covered the
+day it is added. For each one: malformed JSON, wrong content type, unknown fields, NUL bytes
+and other control characters, 50,000-character strings, huge numbers, negative and
+non-integer ids, nested garbage. Every answer must be a non-500 in the error envelope, and
+a refused write must leave every table exactly as it was.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.test import Client
+
+from salesflow.activities.tests.factories import make_activity
+from salesflow.api import api
+from salesflow.leads.tests.factories import make_lead
+from salesflow.sales.tests.factories import make_account, make_contact, make_opportunity
+
+pytestmark = pytest.mark.django_db
+
+PREFIX = "/api/v1"
+DOCUMENT = api.get_openapi_schema(path_prefix=PREFIX + "/")
+SCHEMAS: dict[str, Any] = DOCUMENT["components"]["schemas"]
+
+HUGE = "x" * 50_000
+BAD_STRINGS = ["a\x00b", "\x1b[31mred", "tab\there\x07", "\ud800", HUGE]
+BAD_NUMBERS: list[Any] = [10**30, -(10**30), -1, 1.5, "NaN", True, [], {}]
+GARBAGE: list[Any] = [{"a": [1, {"b": None}]}, [[[[["deep"]]]]], {"$where": "1"}]
+BAD_BODIES = ["{bad", "[", '{"a": NaN}', '{"a": Infinity}', "[" * 5000 + "]" * 5000, "1" * 5000, "null", '"text"', "[]"]
+BAD_PATH_IDS = ["abc", "-1", "0", "99999999999999999999999999", "1.5", "%00", "1e3"]
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    body: dict[str, Any] | None  # the resolved JSON schema of the request body
+    query: list[str]
+
+    def __str__(self) -> str:
+        return f"{self.method.upper()} {self.path}"
+
+
+def _resolve(schema: dict[str, Any]) -> dict[str, Any]:
+    if "$ref" in schema:
+        return _resolve(SCHEMAS[schema["$ref"].rsplit("/", 1)[1]])
+    if "anyOf" in schema:  # an optional body: ``Schema | None``
+        for option in schema["anyOf"]:
+            if option.get("type") != "null":
+                return _resolve(option)
+    return schema
+
+
+def _operations() -> list[Operation]:
+    found = []
+    for path, methods in DOCUMENT["paths"].items():
+        for method, spec in methods.items():
+            body = None
+            if "requestBody" in spec:
+                body = _resolve(spec["requestBody"]["content"]["application/json"]["schema"])
+            query = [p["name"] for p in spec.get("parameters", []) if p["in"] == "query"]
+            found.append(Operation(method, path, body, query))
+    return found
+
+
+OPERATIONS = _operations()
+WRITES = [op for op in OPERATIONS if op.method in ("post", "patch", "put")]
+BODY_WRITES = [op for op in WRITES if op.body is not None]
+READS = [op for op in OPERATIONS if op.method == "get"]
+WITH_PATH_ID = [op for op in OPERATIONS if "{" in op.path]
+
+
+def _leaf_types(schema: dict[str, Any]) -> set[str]:
+    schema = _resolve(schema)
+    if "anyOf" in schema:
+        return set().union(*(_leaf_types(s) for s in schema["anyOf"]))
+    if "allOf" in schema:
+        return set().union(*(_leaf_types(s) for s in schema["allOf"]))
+    if "enum" in schema:
+        return {"string"}
+    return {schema.get("type", "object")}
+
+
+@pytest.fixture
+def world(personas):
+    """One record of each kind owned by the rep, so every id in a path resolves."""
+    account = make_account(personas.rep)
+    contact = make_contact(account)
+    opportunity = make_opportunity(personas.rep, account=account)
+    lead = make_lead(owner=personas.rep)
+    activity = make_activity(personas.rep, kind="task", subject="跟进", account=account)
+    from salesflow.notifications.models import Notification
+
+    notification = Notification.objects.create(
+        recipient=personas.rep, kind="activities.digest", summary={"en": "x"}, dedupe_key="hostile"
+    )
+    return {
+        "notifications": notification.pk,
+        "accounts": account.pk,
+        "contacts": contact.pk,
+        "opportunities": opportunity.pk,
+        "leads": lead.pk,
+        "activities": activity.pk,
+    }
+
+
+def _url(op: Operation, world: dict[str, int], path_id: str | None = None) -> str:
+    resource = op.path.removeprefix(PREFIX + "/").split("/")[0]
+    path = op.path
+    while "{" in path:
+        start, end = path.index("{"), path.index("}")
+        path = path[:start] + (path_id if path_id is not None else str(world[resource])) + path[end + 1 :]
+    return path
+
+
+def _snapshot() -> dict[str, Any]:
+    """Every row of every Salesflow table: a refused request must change none of them."""
+    state: dict[str, Any] = {}
+    for model in apps.get_models():
+        if not model.__module__.startswith("salesflow."):
+            continue
+        if model._meta.model_name == "apitoken":  # last_used_at is touched by design
+            continue
+        state[model._meta.label] = sorted(map(repr, model._default_manager.values_list()))
+    return state
+
+
+def _assert_refused(response: Any, what: str) -> dict[str, Any]:
+    assert response.status_code < 500, f"{what}: {response.status_code} {response.content[:300]!r}"
+    assert 400 <= response.status_code < 500, f"{what}: accepted ({response.status_code})"
+    assert response["Content-Type"].startswith("application/json"), f"{what}: not JSON"
+    body: dict[str, Any] = response.json()
+    assert set(body) == {"detail", "code", "errors"}, f"{what}: not the envelope: {body}"
+    assert isinstance(body["detail"], str) and body["detail"] and isinstance(body["errors"], dict)
+    return body
+
+
+def _send(client: Client, method: str, url: str, raw: str | bytes, content_type: str = "application/json") -> Any:
+    return getattr(client, method)(url, raw, content_type=content_type)
+
+
+def test_discovery_finds_the_api():
+    """Guards the discovery itself: if it found nothing, every test below would pass vacuously."""
+    assert len(BODY_WRITES) >= 15
+    assert {"/api/v1/leads", "/api/v1/accounts", "/api/v1/contacts", "/api/v1/opportunities", "/api/v1/activities"} <= {
+        op.path for op in READS
+    }
+
+
+@pytest.mark.parametrize("op", BODY_WRITES, ids=str)
+def test_write_endpoints_refuse_hostile_bodies(personas, api_for, world, op):
+    client = api_for(personas.rep).client
+    url = _url(op, world)
+    before = _snapshot()
+    properties: dict[str, Any] = op.body["properties"] if op.body else {}
+
+    for raw in BAD_BODIES:
+        _assert_refused(_send(client, op.method, url, raw), f"{op} body {raw[:20]!r}")
+    for content_type in ("application/x-www-form-urlencoded", "text/plain", "multipart/form-data; boundary=x"):
+        response = _send(client, op.method, url, "name=x", content_type)
+        assert _assert_refused(response, f"{op} as {content_type}")["code"] in ("unsupported_media_type",)
+    body = _assert_refused(_send(client, op.method, url, json.dumps({"zz_unknown": 1})), f"{op} unknown field")
+    assert "zz_unknown" in body["errors"], f"{op}: unknown field not named"
+
+    for name, schema in properties.items():
+        types = _leaf_types(schema)
+        if "string" in types:
+            for value in BAD_STRINGS:
+                raw = json.dumps({name: value})
+                body = _assert_refused(_send(client, op.method, url, raw), f"{op} {name}={value[:12]!r}")
+                assert name in body["errors"], f"{op}: {name}={value[:12]!r} not named in {body['errors']}"
+        if "integer" in types:
+            for number in (10**30, -(10**30)):
+                body = _assert_refused(_send(client, op.method, url, json.dumps({name: number})), f"{op} {name}")
+                assert name in body["errors"], f"{op}: {name}={number} not named"
+        for value in [*BAD_NUMBERS, *GARBAGE]:
+            response = _send(client, op.method, url, json.dumps({name: value}))
+            assert response.status_code < 500, f"{op} {name}={value!r}: {response.status_code}"
+            if response.status_code >= 400:
+                _assert_refused(response, f"{op} {name}={value!r}")
+            else:
+                before = _snapshot()  # a legitimate partial update (e.g. ``-1`` probability refused elsewhere)
+    assert _snapshot() == before, f"{op}: a refused request wrote something"
+
+
+@pytest.mark.parametrize("op", WITH_PATH_ID, ids=str)
+def test_hostile_ids_in_paths_are_404_envelopes(personas, api_for, world, op):
+    client = api_for(personas.rep).client
+    before = _snapshot()
+    for bad in BAD_PATH_IDS:
+        url = _url(op, world, path_id=bad)
+        if op.method in ("get", "delete"):
+            response = getattr(client, op.method)(url)
+        else:
+            response = getattr(client, op.method)(url, "{}", content_type="application/json")
+        body = _assert_refused(response, f"{op} id={bad}")
+        if bad.isdigit() and op.body is not None:
+            # A well-formed id: the body is validated first, so an incomplete one may be a 400.
+            assert response.status_code in (400, 404), f"{op} id={bad}: {response.status_code}"
+        else:
+            assert response.status_code == 404 and body["code"] == "not_found", f"{op} id={bad}: {response.status_code}"
+    assert _snapshot() == before
+
+
+@pytest.mark.parametrize("op", READS, ids=str)
+def test_lists_refuse_hostile_query_strings(personas, api_for, world, op):
+    client = api_for(personas.rep).client
+    url = _url(op, world)
+    for name in [*op.query, "q"]:
+        for value in ["a\x00b", "\x1b", HUGE if name == "q" else "x" * 5000, "9" * 40, "-1", "NaN", "[]"]:
+            response = client.get(url, {name: value})
+            assert response.status_code < 500, f"{op} {name}={value[:12]!r}: {response.status_code}"
+            if response.status_code >= 400:
+                _assert_refused(response, f"{op} {name}={value[:12]!r}")
+        # invalid UTF-8 and an encoded lone surrogate, as raw bytes in the query string
+        for raw in ("%ED%A0%80", "%FF%FE", "%C0%80"):
+            response = client.get(f"{url}?{name}={raw}")
+            assert response.status_code < 500, f"{op} {name}={raw}: {response.status_code}"
+    for value in ["a\x00b", "x" * 201, HUGE]:
+        if "q" in op.query:
+            body = _assert_refused(client.get(url, {"q": value}), f"{op} q")
+            assert list(body["errors"]) == ["q"]
+
+
+@pytest.mark.parametrize("op", [op for op in OPERATIONS if op.method in ("post", "patch", "delete")], ids=str)
+def test_other_methods_are_405_envelopes(personas, api_for, world, op):
+    response = api_for(personas.rep).client.put(_url(op, world), "{}", content_type="application/json")
+    assert _assert_refused(response, f"PUT {op.path}")["code"] == "method_not_allowed"
+
+
+UI_LISTS = ["/leads/", "/accounts/", "/contacts/", "/opportunities/", "/opportunities/board/", "/activities/", "/"]
+
+
+@pytest.mark.parametrize("path", UI_LISTS)
+@pytest.mark.parametrize("q", ["a\x00b", "\x1b[0m", "x" * 50_000, "%", "_", "' OR 1=1 --", "\\", "9" * 40, "-1"])
+def test_ui_lists_never_500_on_hostile_search(personas, client_for, path, q):
+    response = client_for(personas.rep).get(path, {"q": q})
+    assert response.status_code in (200, 400), f"{path} q={q[:12]!r}: {response.status_code}"
+    if response.status_code == 400:
+        assert "text/html" in response["Content-Type"]
+    htmx = client_for(personas.rep).get(path, {"q": q}, headers={"HX-Request": "true"})
+    assert htmx.status_code in (200, 400)
+
+
+@pytest.mark.parametrize("path", UI_LISTS)
+def test_ui_lists_never_500_on_hostile_filters(personas, client_for, path):
+    client = client_for(personas.rep)
+    for name in ("status", "owner", "channel", "sort", "page", "stage", "account", "kind", "lifecycle", "pipeline"):
+        for value in ("\x00", "9" * 40, "-1", "x" * 5000):
+            response = client.get(path, {name: value})
+            assert response.status_code in (200, 400, 404), f"{path} {name}={value[:12]!r}: {response.status_code}"
