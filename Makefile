@@ -22,6 +22,8 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/salesflow
 CHROMIUM ?= /usr/bin/chromium
 SYSTEM_PACKAGES := chromium fonts-noto-cjk gettext
 PYTEST_ARGS ?=
+# pytest-xdist processes for the SQLite and PostgreSQL suites (the CI machine has 2 cores).
+PYTEST_WORKERS ?= 2
 
 # Python 3.11 for the virtualenv: python3.11, else python3 (checked to be 3.11).
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev/null)
@@ -107,12 +109,12 @@ check-deploy: setup
 
 test-sqlite: setup
 	@env -u DATABASE_URL bash scripts/pytest_suite.sh "pytest on SQLite" \
-		$(BIN)/pytest -m "not e2e" --ignore=tests/e2e -q $(PYTEST_ARGS)
+		$(BIN)/pytest -m "not e2e" --ignore=tests/e2e -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 test-postgres: setup
 	@if $(PY) scripts/pg_ready.py "$(PG_URL)"; then \
 		DATABASE_URL="$(PG_URL)" bash scripts/pytest_suite.sh "pytest on PostgreSQL" \
-			$(BIN)/pytest -m "not e2e" --ignore=tests/e2e -q $(PYTEST_ARGS); \
+			$(BIN)/pytest -m "not e2e" --ignore=tests/e2e -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS); \
 	else \
 		bash scripts/skip_or_fail.sh "pytest on PostgreSQL ($(PG_URL) is not reachable)"; \
 	fi

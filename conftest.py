@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
+from django.utils import translation
 from django.test import Client
 
 from salesflow.users.models import User
 from salesflow.users.services import api_token_create
 from salesflow.users.testing import Personas, make_personas
+
+
+@pytest.fixture(autouse=True)
+def _english_unless_asked() -> Iterator[None]:
+    """Every test starts in English, whatever language an earlier test (or a request it made)
+    left active: assertions on messages must not depend on test order or xdist scheduling.
+    Tests of Chinese text ask for it explicitly (``translation.override("zh-hans")``, or a
+    client with ``language="zh-hans"``)."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

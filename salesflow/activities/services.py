@@ -22,13 +22,13 @@ from salesflow.activities.permissions import can_write_activity
 from salesflow.core.audit import changed_fields, record_event
 from salesflow.core.changes import refuse_unknown_fields
 from salesflow.core.errors import Forbidden, ValidationFailed
+from salesflow.core.normalize import normalize_credit_code
 from salesflow.leads.choices import LeadStatus
 from salesflow.leads.models import Lead
 from salesflow.leads.permissions import can_write_lead, leads_visible_to
 from salesflow.leads.services import lead_mark_contacted
 from salesflow.parties.models import Account, Contact
 from salesflow.parties.permissions import accounts_visible_to, contacts_visible_to
-from salesflow.parties.services import normalize_credit_code
 from salesflow.sales.models import Opportunity
 from salesflow.sales.permissions import opportunities_visible_to
 from salesflow.users.models import User

@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
 from salesflow.core.errors import Conflict, ValidationFailed
 from salesflow.core.models import AuditEvent, AuditLink
@@ -169,7 +170,7 @@ def test_refuses_an_account_the_actor_cannot_write(personas):
 @pytest.mark.parametrize("status", [LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.DISQUALIFIED])
 def test_only_qualified_leads_convert(personas, status):
     lead = qualified_lead(owner=personas.rep, status=status)
-    with pytest.raises(Conflict) as exc:
+    with translation.override("en"), pytest.raises(Conflict) as exc:
         lead_convert(actor=personas.rep, lead=lead)
     assert exc.value.code == "not_qualified"
     assert "qualif" in str(exc.value.message)

@@ -124,7 +124,7 @@ def test_the_lock_message_is_translated(personas, settings):
     assert "登录失败次数过多" in response.content.decode()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_failures_are_all_counted(settings):
     """Several server processes (here: threads with their own connections) counting failures
     for one username at once lose none of them."""
