@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from django.utils import translation
 from django.test import Client
+from django.utils import translation
 
 from salesflow.users.models import User
 from salesflow.users.services import api_token_create
