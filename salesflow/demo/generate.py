@@ -30,8 +30,9 @@ from django.utils import timezone
 
 from salesflow.activities.models import Activity
 from salesflow.core.audit import in_every_language, record_event
-from salesflow.core.models import AuditEvent, AuditLink
+from salesflow.core.models import AuditEvent, AuditLink, ExchangeRate
 from salesflow.core.normalize import CREDIT_ALPHABET, company_name_key, credit_check_char, credit_code_is_valid
+from salesflow.core.services import exchange_rate_create
 from salesflow.demo import data
 from salesflow.leads.choices import BantAnswer, LeadStatus
 from salesflow.leads.models import DisqualifyReason, Lead
@@ -42,9 +43,9 @@ from salesflow.sales.choices import ForecastCategory, Outcome, StageKind
 from salesflow.sales.models import Competitor, LostReason, Opportunity, Stage, StageChange
 from salesflow.sales.services import default_pipeline, opportunity_create
 from salesflow.users.choices import Role
-from salesflow.users.models import Team, Territory, User
+from salesflow.users.models import Share, ShareAccess, Team, Territory, User
 from salesflow.users.permissions import SYSTEM_USERNAME
-from salesflow.users.services import system_actor, user_create
+from salesflow.users.services import share_grant, system_actor, user_create
 
 SEED = 2026
 PASSWORD = "demo1234"
@@ -1233,7 +1234,37 @@ def generate_demo(*, today: date | None = None, seed: int = SEED) -> DemoResult:
     _backdate_created_events("sales.opportunity.created", out.opportunities)
     _write_leads(clock, rng, refs, namer, codes, opp_plans, account_plans, out)
     _write_activities(clock, rng, refs, opp_plans, out)
+    _write_rates_and_shares(clock, users)
     return DemoResult(created=True, counts=demo_counts(), seconds=perf_counter() - started)
+
+
+# Units of CNY per unit of each currency, entered by the administrator a month ago (the
+# company's monthly rates); kept when the demo is deleted, like other configuration.
+DEMO_RATES = {"USD": "7.1820", "EUR": "7.7650", "HKD": "0.9210", "JPY": "0.0479"}
+
+
+def _write_rates_and_shares(clock: Clock, users: dict[str, User]) -> None:
+    """Exchange rates for the board's cross-currency totals, and a few shares as teams use
+    them: a key account shown to a teammate, a deal opened to the other team for a joint bid."""
+    admin = users[MARKER_USERNAME]
+    for currency, rate in DEMO_RATES.items():
+        if not ExchangeRate.objects.filter(currency=currency).exists():
+            exchange_rate_create(
+                actor=admin,
+                currency=currency,
+                rate=rate,
+                valid_from=clock.today - timedelta(days=30),
+                note="月度汇率 / monthly rate",
+            )
+    east, north = EAST_REPS, NORTH_REPS
+    account = Account.objects.filter(owner=users[east[0]], grade=Grade.A).order_by("pk").first()
+    if account is not None:
+        share_grant(actor=users[east[0]], target=account, grantee_user=users[east[1]], access=ShareAccess.READ)
+    deal = Opportunity.objects.filter(owner=users[north[0]], outcome=Outcome.OPEN).order_by("-amount", "pk").first()
+    north_team = users[north[0]].team
+    east_team = users[east[0]].team
+    if deal is not None and east_team is not None and east_team != north_team:
+        share_grant(actor=users[north[0]], target=deal, grantee_team=east_team, access=ShareAccess.WRITE)
 
 
 # --- reading and removing -------------------------------------------------------------------------
@@ -1311,6 +1342,7 @@ def delete_demo() -> dict[str, int]:
                 AuditEvent.objects.filter(target_type=ct, target_id__in=batch).values_list("pk", flat=True)
             )
             deleted["audit links"] += AuditLink.objects.filter(content_type=ct, object_id__in=batch).delete()[0]
+            deleted["shares"] += Share.objects.filter(content_type=ct, object_id__in=batch).delete()[0]
     for batch in chunks(sorted(event_ids), 500):
         deleted["audit events"] += AuditEvent.objects.filter(pk__in=batch).delete()[1].get("core.AuditEvent", 0)
     for label, (model, pks) in ids.items():

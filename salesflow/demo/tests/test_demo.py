@@ -190,6 +190,16 @@ def test_demo_builds_a_consistent_organisation_once() -> None:
     }
     assert not Activity.objects.filter(done=True, done_at__isnull=True).exists()
 
+    # the administrator's monthly exchange rates and the shares teams use
+    from salesflow.core.models import ExchangeRate
+    from salesflow.users.models import Share
+
+    assert sorted(ExchangeRate.objects.values_list("currency", flat=True)) == ["EUR", "HKD", "JPY", "USD"]
+    shares = {
+        (s.grantee_user.username if s.grantee_user else s.grantee_team.name, s.access) for s in Share.objects.all()
+    }
+    assert shares == {("lina", "read"), ("华东一组", "write")}
+
     # every demo user can log in with the printed password
     for username in USERNAMES:
         assert Client().login(username=username, password=PASSWORD), username
@@ -211,6 +221,9 @@ def test_reset_rebuilds_the_same_shape_and_delete_removes_only_demo_rows() -> No
     assert list(Account.objects.all()) == [real_account]
     assert Lead.objects.count() == 0
     assert Activity.objects.count() == 0
+    from salesflow.users.models import Share
+
+    assert Share.objects.count() == 0
     assert User.objects.filter(pk=outsider.pk).exists()
     assert "no demo organisation" in run_demo("--delete")
 
