@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from ninja import Query, Router
 
 from salesflow.notifications.models import Notification
@@ -90,8 +90,5 @@ def preferences_put(request: HttpRequest, payload: PreferencesIn) -> list[Prefer
 @router.post("/{int:notification_id}/read", response=NotificationOut, summary="Mark one notification read")
 def notification_read(request: HttpRequest, notification_id: int) -> NotificationOut:
     user: User = request.user  # type: ignore[assignment]
-    try:
-        notification = get_notification_for_user(user, notification_id)
-    except Notification.DoesNotExist:
-        raise Http404 from None
+    notification = get_notification_for_user(user, notification_id)
     return _out(notification_mark_read(actor=user, notification=notification))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
+from django.http import Http404
 
 from salesflow.notifications.kinds import KINDS, Channel
 from salesflow.notifications.models import Notification, NotificationPreference, RobotChannel
@@ -23,8 +24,12 @@ def unread_count(user: User) -> int:
 
 
 def get_notification_for_user(user: User, pk: int) -> Notification:
-    """The user's own notification ``pk``; anyone else's is ``Notification.DoesNotExist`` (→ 404)."""
-    return Notification.objects.get(pk=pk, recipient=user)
+    """The user's own notification ``pk``; anyone else's (or none) raises ``Http404``, like
+    every other access function."""
+    try:
+        return Notification.objects.get(pk=pk, recipient=user)
+    except Notification.DoesNotExist:
+        raise Http404("notification not found") from None
 
 
 def preferences_for(user: User) -> dict[tuple[str, str], bool]:

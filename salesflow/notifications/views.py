@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from salesflow.notifications.forms import PreferencesForm
 from salesflow.notifications.kinds import Channel
-from salesflow.notifications.models import Notification
 from salesflow.notifications.selectors import (
     get_notification_for_user,
     notifications_for,
@@ -52,10 +51,7 @@ def notification_list_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 def notification_read_view(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
-    try:
-        notification = get_notification_for_user(user, pk)
-    except Notification.DoesNotExist:
-        raise Http404 from None
+    notification = get_notification_for_user(user, pk)
     notification_mark_read(actor=user, notification=notification)
     if request.htmx:  # type: ignore[attr-defined]
         response = render(request, "notifications/partials/item.html", {"n": notification})
