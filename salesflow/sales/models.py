@@ -151,6 +151,12 @@ class Opportunity(TimestampedModel):
     outcome_note = models.TextField(_("outcome note"), blank=True)
     resume_date = models.DateField(_("resume date"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    # The actual close date of a won or lost deal, chosen when closing (default today,
+    # never in the future); null while open, paused or upgraded.
+    closed_on = models.DateField(_("close date"), null=True, blank=True)
+    # The date lists, the API and reports filter and sort "by close date": ``closed_on``
+    # for won and lost deals, else ``expected_close_date``. Kept by the services.
+    close_date = models.DateField(_("close date (actual or expected)"), null=True, blank=True)
     stage_entered_at = models.DateTimeField(_("in stage since"), default=timezone.now)
     competitors = models.ManyToManyField(
         Competitor, blank=True, related_name="opportunities", verbose_name=_("competitors")
@@ -174,6 +180,10 @@ class Opportunity(TimestampedModel):
             models.Index(fields=["owner", "stage"], name="opp_owner_stage_idx"),
             # list sorts
             models.Index(fields=["expected_close_date", "id"], name="opp_close_date_idx"),
+            # close-date filter and sort (actual for closed deals, expected for open ones)
+            models.Index(fields=["close_date", "id"], name="opp_eff_close_idx"),
+            # "won this month": WHERE outcome='won' AND closed_on BETWEEN …
+            models.Index(fields=["outcome", "closed_on"], name="opp_outcome_closed_idx"),
             models.Index(fields=["amount", "id"], name="opp_amount_idx"),
             models.Index(fields=["created_at", "id"], name="opp_created_idx"),
             models.Index(fields=["name", "id"], name="opp_name_idx"),
