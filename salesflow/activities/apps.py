@@ -9,13 +9,18 @@ class ActivitiesConfig(AppConfig):
 
     def ready(self) -> None:
         from salesflow.activities.models import Activity
-        from salesflow.activities.permissions import activities_owned_by_scope, activities_visible_to
+        from salesflow.activities.permissions import (
+            activities_owned_by_scope,
+            activities_visible_to,
+            can_write_activity,
+        )
         from salesflow.core.timeline import register_verbs
-        from salesflow.core.visibility import register_readable
+        from salesflow.core.visibility import register_readable, register_record_kind
         from salesflow.parties.models import Account
         from salesflow.users.policy import register_work_link
 
         register_readable(Activity, activities_visible_to)
+        register_record_kind("activity", Activity, can_write=can_write_activity)
         # access follows the work: the owner's side may read the account an activity is about
         register_work_link(Account, activities_owned_by_scope, "account_id")
 

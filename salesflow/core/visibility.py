@@ -16,13 +16,85 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 ReadableRows = Callable[[Any], QuerySet[Any]]
+CanWrite = Callable[[Any, Any], bool]
 
 _READABLE: dict[type[models.Model], ReadableRows] = {}
+_WRITABLE: dict[type[models.Model], CanWrite] = {}
+_KINDS: dict[str, type[models.Model]] = {}
 
 
 def register_readable(model: type[models.Model], rows: ReadableRows) -> None:
     """Declare ``rows(user)``: the rows of ``model`` that ``user`` may read."""
     _READABLE[model] = rows
+
+
+def register_record_kind(kind: str, model: type[models.Model], *, can_write: CanWrite) -> None:
+    """Declare a record kind that generic features (tags, attachments, search, bulk actions)
+    attach to: its public name (``"account"``, ``"opportunity"``…) and ``can_write(user, obj)``,
+    the policy's answer to "may this user change this record". Reading is the kind's
+    :func:`register_readable` function, which must be registered too."""
+    _KINDS[kind] = model
+    _WRITABLE[model] = can_write
+
+
+def record_kinds() -> dict[str, type[models.Model]]:
+    """Every registered record kind, by public name."""
+    return dict(_KINDS)
+
+
+def model_for_kind(kind: str) -> type[models.Model] | None:
+    """The model of a registered record kind, or ``None`` for an unknown name."""
+    return _KINDS.get(kind)
+
+
+def kind_of(model: type[models.Model]) -> str | None:
+    """The public kind name of ``model`` (or of an instance's class), if registered."""
+    for kind, registered in _KINDS.items():
+        if registered is model:
+            return kind
+    return None
+
+
+def get_record_for_user(user: Any, kind: str, pk: object, *, write: bool = False) -> models.Model:
+    """The record ``kind``/``pk`` when ``user`` may read it (and, with ``write``, change it).
+
+    Raises ``Http404`` when the kind is unknown, the id malformed or the record unseen (so
+    unseen and missing look the same) and ``Forbidden`` when seen but not writable.
+    """
+    from django.http import Http404
+
+    from salesflow.core.errors import Forbidden
+
+    model = _KINDS.get(kind)
+    if model is None:
+        raise Http404
+    try:
+        pk_int = int(str(pk))
+    except (TypeError, ValueError):
+        raise Http404 from None
+    if not -(2**63) < pk_int < 2**63:
+        raise Http404
+    rows = readable_rows(user, model)
+    if rows is None:
+        raise Http404
+    obj: models.Model | None = rows.filter(pk=pk_int).first()
+    if obj is None:
+        raise Http404
+    if write and not _WRITABLE[model](user, obj):
+        raise Forbidden(_forbidden_message())
+    return obj
+
+
+def can_write_record(user: Any, obj: models.Model) -> bool:
+    """Whether ``user`` may change ``obj`` (a registered record kind); unknown kinds: no."""
+    can_write = _WRITABLE.get(type(obj))
+    return bool(can_write and can_write(user, obj))
+
+
+def _forbidden_message() -> str:
+    from django.utils.translation import gettext
+
+    return gettext("You may not change this record.")
 
 
 def readable_rows(user: Any, model: type[models.Model]) -> QuerySet[Any] | None:

@@ -9,14 +9,15 @@ class LeadsConfig(AppConfig):
 
     def ready(self) -> None:
         from salesflow.core.timeline import register_verbs
-        from salesflow.core.visibility import register_readable
+        from salesflow.core.visibility import register_readable, register_record_kind
         from salesflow.leads.models import Lead
-        from salesflow.leads.permissions import leads_visible_to
+        from salesflow.leads.permissions import can_write_lead, leads_visible_to
         from salesflow.parties.models import Account
         from salesflow.users.policy import register_shareable, register_work_link
 
         register_shareable("lead", Lead)
         register_readable(Lead, leads_visible_to)
+        register_record_kind("lead", Lead, can_write=can_write_lead)
         # access follows the work: a converted lead's reader may read its account
         register_work_link(Account, leads_visible_to, "converted_account_id")
 

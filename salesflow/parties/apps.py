@@ -9,14 +9,21 @@ class PartiesConfig(AppConfig):
 
     def ready(self) -> None:
         from salesflow.core.timeline import register_verbs
-        from salesflow.core.visibility import register_readable
+        from salesflow.core.visibility import register_readable, register_record_kind
         from salesflow.parties.models import Account, Contact
-        from salesflow.parties.permissions import accounts_visible_to, contacts_visible_to
+        from salesflow.parties.permissions import (
+            accounts_visible_to,
+            can_write_account,
+            can_write_contact,
+            contacts_visible_to,
+        )
         from salesflow.users.policy import register_shareable
 
         register_shareable("account", Account)
         register_readable(Account, accounts_visible_to)
         register_readable(Contact, contacts_visible_to)
+        register_record_kind("account", Account, can_write=can_write_account)
+        register_record_kind("contact", Contact, can_write=can_write_contact)
 
         register_verbs(
             {

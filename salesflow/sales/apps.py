@@ -9,14 +9,15 @@ class SalesConfig(AppConfig):
 
     def ready(self) -> None:
         from salesflow.core.timeline import register_verbs
-        from salesflow.core.visibility import register_readable
+        from salesflow.core.visibility import register_readable, register_record_kind
         from salesflow.parties.models import Account
         from salesflow.sales.models import Opportunity
-        from salesflow.sales.permissions import opportunities_visible_to
+        from salesflow.sales.permissions import can_write_opportunity, opportunities_visible_to
         from salesflow.users.policy import register_shareable, register_work_link
 
         register_shareable("opportunity", Opportunity)
         register_readable(Opportunity, opportunities_visible_to)
+        register_record_kind("opportunity", Opportunity, can_write=can_write_opportunity)
         # access follows the work: a deal's reader may read its account
         register_work_link(Account, opportunities_visible_to, "account_id")
 
