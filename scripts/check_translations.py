@@ -6,7 +6,10 @@ For each committed catalogue (``salesflow/locale/<lang>/LC_MESSAGES/django.po`` 
 * untranslated entries (an empty ``msgstr``, or any empty ``msgstr[n]`` of a plural entry);
 * fuzzy entries (the header may stay fuzzy, as Django writes it);
 * errors reported by ``msgfmt --check-format`` (placeholders, plural header);
-* message ids found in the source code or templates but missing from the catalogue.
+* message ids found in the source code or templates but missing from the catalogue;
+* project messages that Django renders differently from the project catalogue (another
+  catalogue, e.g. Django's own, overrides them) or that two project catalogues translate
+  differently (``scripts/rendered_translations.py``).
 
 The last check runs Django's ``makemessages`` on a temporary copy of the package, the
 same way ``make messages`` does, so the committed files are never touched. It needs GNU
@@ -17,6 +20,7 @@ Fix a failure with ``make messages``, translate the new entries, then ``make tes
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -92,6 +96,20 @@ def regenerate(package: Path, languages: set[str], domains: set[str], workdir: P
     return copy
 
 
+def check_rendered() -> list[str]:
+    """Render every project message with Django's merged catalogues (in a subprocess, so this
+    script needs no Django set-up) and return the overridden or inconsistent ones."""
+    script = Path(__file__).with_name("rendered_translations.py")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "salesflow.settings"}
+    result = subprocess.run(
+        [sys.executable, str(script)], cwd=script.parents[1], env=env, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        return [f"rendering failed: {result.stderr.strip()[-2000:]}"]
+    lines: list[str] = json.loads(result.stdout.strip().splitlines()[-1])
+    return lines
+
+
 def main(package: Path = PACKAGE) -> int:
     """Check the catalogues under ``package``; prints a report and returns the exit status."""
     root = package.parent
@@ -147,6 +165,13 @@ def main(package: Path = PACKAGE) -> int:
                     failures.setdefault(original, []).append("catalogue is missing (run `make messages`)")
     else:
         skipped = "GNU gettext (xgettext, msgmerge, msgfmt) is not installed: completeness was not checked"
+
+    rendered = check_rendered()
+    if rendered:
+        failures.setdefault(Path("rendered"), []).append(
+            f"{len(rendered)} project messages do not render as the project translates them:\n"
+            + "\n".join("    " + line for line in rendered[:MAX_LISTED])
+        )
 
     bad = {path: problems for path, problems in failures.items() if problems}
     for path, problems in bad.items():

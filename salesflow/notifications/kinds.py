@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from django.db import models
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Channel(models.TextChoices):
     IN_APP = "in_app", _("In the app")
-    EMAIL = "email", _("Email")
+    EMAIL = "email", pgettext_lazy("notification channel", "Email")
     ROBOT = "robot", _("Group robot")
 
 

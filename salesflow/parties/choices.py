@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Industry(models.TextChoices):
@@ -67,6 +68,6 @@ class SubChannel(models.TextChoices):
 class BuyingRole(models.TextChoices):
     DECISION_MAKER = "decision_maker", _("Decision maker (KP)")
     INFLUENCER = "influencer", _("Influencer")
-    USER = "user", _("User")
+    USER = "user", pgettext_lazy("buying role", "User")
     PURCHASER = "purchaser", _("Purchaser")
     OTHER = "other", _("Other")

@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class StageKind(models.TextChoices):
@@ -9,7 +10,7 @@ class StageKind(models.TextChoices):
 
 
 class ForecastCategory(models.TextChoices):
-    PIPELINE = "pipeline", _("Pipeline")
+    PIPELINE = "pipeline", pgettext_lazy("forecast category", "Pipeline")
     BEST_CASE = "best_case", _("Best case")
     COMMIT = "commit", _("Commit")
     CLOSED = "closed", _("Closed")

@@ -245,6 +245,11 @@ class CloseForm(forms.Form):
     outcome = forms.ChoiceField(
         label=_("Outcome"),
         choices=[(o.value, o.label) for o in (Outcome.WON, Outcome.LOST, Outcome.PAUSED, Outcome.UPGRADED)],
+        help_text=_(
+            "Paused: the customer postponed the purchase; the deal comes back on the resume date. "
+            "Upgraded: the need grew into a bigger deal that continues as a new opportunity; this one "
+            "is closed and counts as neither won nor lost."
+        ),
     )
     lost_reason = forms.ModelChoiceField(label=_("Lost reason"), queryset=LostReason.objects.none(), required=False)
     lost_to = forms.ModelChoiceField(
