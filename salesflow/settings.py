@@ -113,6 +113,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "salesflow.core.middleware.QueryStringGuardMiddleware",
+    "salesflow.core.middleware.PostOnlyRedirectMiddleware",
 ]
 
 ROOT_URLCONF = "salesflow.urls"

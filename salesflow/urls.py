@@ -7,7 +7,9 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
+from django.templatetags.static import static
 from django.urls import URLPattern, URLResolver, include, path
+from django.views.generic.base import RedirectView
 from django.views.i18n import JavaScriptCatalog, set_language
 
 from salesflow.api import api
@@ -35,6 +37,12 @@ urlpatterns = [
     path("api/v1/", _api_urls()),
     path("admin/", admin.site.urls),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
+    # Browsers ask for /favicon.ico on their own (also on the sign-in page): send them the icon.
+    path(
+        "favicon.ico",
+        login_not_required(RedirectView.as_view(url=static("salesflow/favicon.svg"), permanent=True)),
+        name="favicon",
+    ),
     path("jsi18n/", login_not_required(JavaScriptCatalog.as_view()), name="javascript-catalog"),
     path("", include("salesflow.users.urls")),
     path("", include("salesflow.activities.urls_home")),

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -150,3 +150,42 @@ class ContentSecurityPolicyMiddleware:
         if policy and "Content-Security-Policy" not in response:
             response["Content-Security-Policy"] = policy
         return response
+
+
+class PostOnlyRedirectMiddleware:
+    """A page opened with GET at an action URL that only takes POST (a reload after an htmx
+    action, a bookmarked or shared ``…/move`` link) redirects to the record instead of showing
+    the browser's blank "405" page: to the nearest parent path that answers GET (``/opportunities/7/move``
+    → ``/opportunities/7/``), else to the home page. The API keeps its 405 envelope; htmx
+    requests keep the 405 (they never navigate)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            response.status_code != 405
+            or request.method not in ("GET", "HEAD")
+            or request.path.startswith(API_PREFIX)
+            or request.headers.get("HX-Request") == "true"
+        ):
+            return response
+        return HttpResponseRedirect(_get_parent(request.path))
+
+
+def _get_parent(path: str) -> str:
+    """The nearest ancestor of ``path`` that resolves to a view, or ``/``. (Should that view
+    take only POST too, the next GET there redirects one level further up.)"""
+    from django.urls import Resolver404, resolve
+
+    parts = [p for p in path.split("/") if p]
+    while len(parts) > 1:
+        parts.pop()
+        for candidate in ("/" + "/".join(parts) + "/", "/" + "/".join(parts)):
+            try:
+                resolve(candidate)
+            except Resolver404:
+                continue
+            return candidate
+    return "/"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms
@@ -15,7 +16,7 @@ from salesflow.leads.choices import BantAnswer
 from salesflow.leads.models import DisqualifyReason, Lead
 from salesflow.leads.selectors import disqualify_reasons, open_stages
 from salesflow.leads.services import default_contact_role, default_opportunity_name
-from salesflow.parties.choices import BuyingRole
+from salesflow.parties.choices import SUB_CHANNELS_BY_SOURCE, BuyingRole
 from salesflow.parties.models import Account
 from salesflow.parties.permissions import get_account_for_user
 from salesflow.sales.models import Stage
@@ -95,6 +96,13 @@ class LeadForm(forms.ModelForm):  # type: ignore[type-arg]
         if lead is None and "owner" not in self.initial and owners.filter(pk=user.pk).exists():
             self.initial["owner"] = user.pk
         self.fields["region"].queryset = self.fields["region"].queryset.order_by("parent_id", "name")  # type: ignore[attr-defined]
+        # The sub-channel list follows the source channel (static/salesflow/app.js, data-options-for).
+        self.fields["sub_channel"].widget.attrs.update(
+            {
+                "data-options-for": "source_channel",
+                "data-options-map": json.dumps({k: list(v) for k, v in SUB_CHANNELS_BY_SOURCE.items()}),
+            }
+        )
 
     def service_values(self) -> dict[str, Any]:
         """The cleaned values under the services' keyword names."""

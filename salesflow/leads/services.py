@@ -35,7 +35,7 @@ from salesflow.leads.choices import BantAnswer, LeadStatus
 from salesflow.leads.models import DisqualifyReason, Lead
 from salesflow.leads.permissions import can_manage_lead, can_write_lead
 from salesflow.leads.selectors import matching_account
-from salesflow.parties.choices import BuyingRole, Industry, SourceChannel, SubChannel
+from salesflow.parties.choices import SUB_CHANNELS_BY_SOURCE, BuyingRole, Industry, SourceChannel, SubChannel
 from salesflow.parties.models import Account, Contact
 from salesflow.parties.permissions import accounts_visible_to, can_write_account
 from salesflow.parties.services import account_create, contact_create
@@ -128,6 +128,12 @@ def _clean(values: dict[str, Any], errors: dict[str, list[str]]) -> dict[str, An
         add("source_channel", _("Choose a valid source channel."))
     if out["sub_channel"] and out["sub_channel"] not in SubChannel.values:
         add("sub_channel", _("Choose a valid sub-channel."))
+    elif (
+        out["sub_channel"]
+        and out["source_channel"] in SourceChannel.values
+        and out["sub_channel"] not in SUB_CHANNELS_BY_SOURCE[out["source_channel"]]
+    ):
+        add("sub_channel", _("This sub-channel does not belong to the chosen source channel."))
     if out["industry"] and out["industry"] not in Industry.values:
         add("industry", _("Choose a valid industry."))
     for key in ("budget_status", "authority_status"):

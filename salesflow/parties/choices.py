@@ -65,6 +65,35 @@ class SubChannel(models.TextChoices):
     OTHER = "other", _("Other")
 
 
+# Which sub-channels belong to which source channel (a lead's sub-channel must be one of
+# its channel's). Inbound leads come to us (集客); outbound ones we go out for (拓客).
+SUB_CHANNELS_BY_SOURCE: dict[str, tuple[str, ...]] = {
+    SourceChannel.INBOUND: (
+        SubChannel.WEBSITE,
+        SubChannel.CONTENT,
+        SubChannel.SEO_SEM,
+        SubChannel.SOCIAL,
+        SubChannel.NEWSLETTER,
+        SubChannel.WHITEPAPER,
+        SubChannel.EVENT,
+        SubChannel.ADS,
+        SubChannel.OTHER,
+    ),
+    SourceChannel.OUTBOUND: (
+        SubChannel.PHONE,
+        SubChannel.EMAIL,
+        SubChannel.DIRECT_MAIL,
+        SubChannel.EXHIBITION,
+        SubChannel.EVENT,
+        SubChannel.SOCIAL,
+        SubChannel.ADS,
+        SubChannel.OTHER,
+    ),
+    SourceChannel.REFERRAL: (SubChannel.CUSTOMER_REFERRAL, SubChannel.PARTNER_REFERRAL, SubChannel.OTHER),
+    SourceChannel.PARTNER: (SubChannel.PARTNER_REFERRAL, SubChannel.OTHER),
+}
+
+
 class BuyingRole(models.TextChoices):
     DECISION_MAKER = "decision_maker", _("Decision maker (KP)")
     INFLUENCER = "influencer", _("Influencer")

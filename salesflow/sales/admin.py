@@ -11,6 +11,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -71,6 +72,15 @@ class StageInline(admin.TabularInline[Stage, Pipeline]):
         "guidance_en",
     ]
     ordering = ["position"]
+    # The stage table fits a 1366–1440 px screen: short guidance boxes and narrow number fields
+    # (sales/static/sales/admin.css), instead of Django's 40×10 textareas per row.
+    formfield_overrides = {
+        models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 24})},
+        models.SlugField: {"widget": forms.TextInput(attrs={"size": 12})},
+    }
+
+    class Media:
+        css = {"all": ["sales/admin.css"]}
 
 
 class PipelineAdminForm(forms.ModelForm[Pipeline]):

@@ -9,7 +9,7 @@ from django.utils import translation
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "scripts"))
 
-from rendered_translations import problems  # noqa: E402
+from rendered_translations import problems
 
 
 def test_no_project_message_is_overridden_or_translated_twice() -> None:

@@ -86,6 +86,9 @@ class TestCreate:
             ({"budget_amount": "lots"}, "budget_amount"),
             ({"industry": "alchemy"}, "industry"),
             ({"sub_channel": "telepathy"}, "sub_channel"),
+            # the sub-channel must belong to the source channel (主动来询 + 客户转介绍 is refused)
+            ({"source_channel": "inbound", "sub_channel": "customer_referral"}, "sub_channel"),
+            ({"source_channel": "partner", "sub_channel": "website"}, "sub_channel"),
             ({"budget_status": "maybe"}, "budget_status"),
             ({"name": "x" * 101}, "name"),
         ],

@@ -14,3 +14,56 @@
   });
   document.body.addEventListener("htmx:afterSwap", function (evt) { enhance(evt.target); });
 })();
+
+// Dependent choices: <select data-options-for="source_channel" data-options-map='{"inbound": [...]}'>
+// offers only the options listed for the current value of the field named in data-options-for
+// (the server refuses other combinations too). An option no longer offered is cleared.
+(function () {
+  function sync(select) {
+    var form = select.form;
+    var parent = form && form.elements.namedItem(select.getAttribute("data-options-for"));
+    if (!parent) { return; }
+    var map = {};
+    try { map = JSON.parse(select.getAttribute("data-options-map") || "{}"); } catch (e) { return; }
+    var allowed = map[parent.value];
+    Array.prototype.forEach.call(select.options, function (option) {
+      var ok = !option.value || !allowed || allowed.indexOf(option.value) !== -1;
+      option.hidden = !ok;
+      option.disabled = !ok;
+      if (!ok && option.selected) { select.value = ""; }
+    });
+  }
+  function init(root) {
+    root.querySelectorAll("select[data-options-for]").forEach(function (select) {
+      sync(select);
+      var parent = select.form && select.form.elements.namedItem(select.getAttribute("data-options-for"));
+      if (parent && !parent.hasAttribute("data-options-bound")) {
+        parent.setAttribute("data-options-bound", "");
+        parent.addEventListener("change", function () { sync(select); });
+      }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { init(document); });
+  document.body.addEventListener("htmx:afterSwap", function (evt) { init(evt.target); });
+})();
+
+// Tables become stacked cards on a phone (CSS in app.css, below 576 px): each cell is labelled
+// with its column's header, copied here into data-label so templates need no extra markup.
+(function () {
+  function label(root) {
+    root.querySelectorAll("table.table").forEach(function (table) {
+      var heads = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {
+        return (th.textContent || "").trim();
+      });
+      if (!heads.length) { return; }
+      table.classList.add("table-stack");
+      table.querySelectorAll("tbody tr").forEach(function (tr) {
+        Array.prototype.forEach.call(tr.children, function (cell, i) {
+          if (heads[i] && !cell.hasAttribute("data-label")) { cell.setAttribute("data-label", heads[i]); }
+        });
+      });
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { label(document); });
+  document.body.addEventListener("htmx:afterSwap", function (evt) { label(evt.target); });
+})();
