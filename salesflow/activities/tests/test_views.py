@@ -238,7 +238,11 @@ def test_complete_with_htmx_returns_the_updated_fragment(personas, client_for, r
 
 
 def test_complete_requires_post(personas, client_for, rep_activity):
-    assert client_for(personas.rep).get(f"/activities/{rep_activity.pk}/complete/").status_code == 405
+    # a GET (a reload, a shared link) completes nothing and lands on the activity
+    response = client_for(personas.rep).get(f"/activities/{rep_activity.pk}/complete/")
+    assert response.status_code == 302 and response["Location"] == f"/activities/{rep_activity.pk}/"
+    rep_activity.refresh_from_db()
+    assert not rep_activity.done
 
 
 # --- list ----------------------------------------------------------------------------------

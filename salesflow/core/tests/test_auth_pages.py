@@ -51,7 +51,10 @@ def test_login_then_logout(rep):
     assert client.session["_auth_user_id"] == str(rep.pk)
     assert client.get("/settings/tokens/").status_code == 200
 
-    assert client.get("/logout/").status_code == 405  # logging out needs a POST (CSRF-protected)
+    # logging out needs a POST (CSRF-protected): a GET redirects home, still signed in
+    response = client.get("/logout/")
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert client.session["_auth_user_id"] == str(rep.pk)
     response = client.post("/logout/")
     assert response.status_code == 302 and response["Location"] == "/login/"
     assert "_auth_user_id" not in client.session

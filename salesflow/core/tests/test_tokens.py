@@ -159,7 +159,8 @@ def test_revoking_another_users_token_is_404_and_changes_nothing(personas, clien
 def test_revoke_needs_post_and_login(personas, client_for, capsys):
     call_command("createtoken", "rep")
     token = ApiToken().objects.get()
-    assert client_for(personas.rep).get(f"/settings/tokens/{token.pk}/revoke/").status_code == 405
+    response = client_for(personas.rep).get(f"/settings/tokens/{token.pk}/revoke/")
+    assert response.status_code == 302 and response["Location"] == "/settings/tokens/"  # nothing revoked
     anonymous = Client().post(f"/settings/tokens/{token.pk}/revoke/")
     assert anonymous.status_code == 302 and anonymous["Location"].startswith("/login/")
     token.refresh_from_db()
