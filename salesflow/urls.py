@@ -7,9 +7,9 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import URLPattern, URLResolver, include, path
-from django.views.generic.base import RedirectView
 from django.views.i18n import JavaScriptCatalog, set_language
 
 from salesflow.api import api
@@ -33,16 +33,18 @@ def _api_urls() -> Any:
     return patterns, app_name, namespace
 
 
+def _favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
+    """Browsers ask for /favicon.ico on their own (the static URL is resolved per request:
+    the hashed name exists only once static files are collected)."""
+    return HttpResponsePermanentRedirect(static("salesflow/favicon.svg"))
+
+
 urlpatterns = [
     path("api/v1/", _api_urls()),
     path("admin/", admin.site.urls),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     # Browsers ask for /favicon.ico on their own (also on the sign-in page): send them the icon.
-    path(
-        "favicon.ico",
-        login_not_required(RedirectView.as_view(url=static("salesflow/favicon.svg"), permanent=True)),
-        name="favicon",
-    ),
+    path("favicon.ico", login_not_required(_favicon), name="favicon"),
     path("jsi18n/", login_not_required(JavaScriptCatalog.as_view()), name="javascript-catalog"),
     path("", include("salesflow.users.urls")),
     path("", include("salesflow.activities.urls_home")),
