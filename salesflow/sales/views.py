@@ -3,6 +3,7 @@ and outcome actions. Views parse input, check access, call a service and render.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, cast
 
 from django.contrib import messages
@@ -123,7 +124,11 @@ def opportunity_list_view(request: HtmxRequest) -> HttpResponse:
     )
     page = paginate(qs, page_number(request))
     now = timezone.now()
+    today = timezone.localdate()
+    month_start = today.replace(day=1)
+    month_end = (month_start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
     context = {
+        "won_this_month": f"outcome=won&close_from={month_start.isoformat()}&close_to={month_end.isoformat()}",
         "form": form,
         "page": page,
         "rows": [(opp, stall_info(opp, opp.stage, now)[0]) for opp in page],

@@ -261,3 +261,126 @@ def test_bant_entry_stage_is_the_stage_after_the_bant_stage_and_is_configurable(
     stage_update(actor=personas.admin, stage=stage("needs"), is_bant_gate=False)
     assert bant_entry_stage(b2b) is None
     assert Opportunity.objects.count() == 0
+
+
+# ------------------------------------------------------------------ views and API
+
+HX_BOARD = {"HX-Request": "true", "HX-Target": "board"}
+
+
+def test_won_on_the_deal_page_is_a_confirmation_not_one_click(personas, client_for):
+    """Defect 2: "Won" opens a form with the final amount and the close date."""
+    opp = make_opportunity(personas.rep, amount="8800")
+    client = client_for(personas.rep)
+    detail = client.get(f"/opportunities/{opp.pk}/").content.decode()
+    button = detail.split('data-testid="mark-won"')[0].rsplit("<", 1)[1]
+    assert button.startswith("a ") and "?outcome=won" in button  # a link to the confirmation
+    page = client.get(f"/opportunities/{opp.pk}/close/?outcome=won").content.decode()
+    assert 'name="amount"' in page and 'value="8800.00"' in page
+    assert f'name="closed_on" value="{today().isoformat()}"' in page.replace(' class="form-control"', "")
+    assert f'max="{today().isoformat()}"' in page
+    assert 'name="lost_reason"' not in page
+    won_on = today() - timedelta(days=2)
+    response = client.post(
+        f"/opportunities/{opp.pk}/close/",
+        {"outcome": "won", "fixed_outcome": "won", "amount": "9000", "closed_on": won_on.isoformat()},
+    )
+    assert response.status_code == 302
+    opp.refresh_from_db()
+    assert (opp.outcome, opp.amount, opp.closed_on) == ("won", Decimal("9000.00"), won_on)
+
+
+def test_close_page_refuses_a_future_date_and_changes_nothing(personas, client_for):
+    opp = make_opportunity(personas.rep)
+    response = client_for(personas.rep).post(
+        f"/opportunities/{opp.pk}/close/",
+        {"outcome": "won", "fixed_outcome": "won", "closed_on": (today() + timedelta(days=1)).isoformat()},
+    )
+    assert response.status_code == 400
+    assert "The close date cannot be in the future." in response.content.decode()
+    opp.refresh_from_db()
+    assert (opp.outcome, opp.closed_on) == ("open", None)
+
+
+def test_board_drop_on_won_sends_the_confirmed_amount_and_date(personas, client_for):
+    opp = make_opportunity(personas.rep, amount="100")
+    client = client_for(personas.rep)
+    board = client.get("/opportunities/board/").content.decode()
+    assert 'data-testid="won-modal"' in board and 'data-amount="100.00"' in board
+    won_on = today() - timedelta(days=1)
+    response = client.post(
+        f"/opportunities/{opp.pk}/close/",
+        {"outcome": "won", "amount": "150", "closed_on": won_on.isoformat()},
+        headers=HX_BOARD,
+    )
+    assert response.status_code == 200
+    opp.refresh_from_db()
+    assert (opp.outcome, opp.amount, opp.closed_on) == ("won", Decimal("150.00"), won_on)
+
+
+def test_list_filters_won_this_month_and_overdue_with_badges(personas, client_for):
+    start = today().replace(day=1)
+    won = make_opportunity(personas.rep, name="十二月赢单", expected_close_date=today() + timedelta(days=120))
+    opportunity_close(actor=personas.rep, opportunity=won, outcome="won", closed_on=start)
+    late = make_opportunity(personas.rep, name="逾期商机", expected_close_date=today() - timedelta(days=2))
+    client = client_for(personas.rep)
+    end = (start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    page = client.get(
+        "/opportunities/", {"outcome": "won", "close_from": start.isoformat(), "close_to": end.isoformat()}
+    ).content.decode()
+    assert "十二月赢单" in page and "逾期商机" not in page
+    assert f'data-testid="close-date-{won.pk}"' in page
+    page = client.get("/opportunities/", {"overdue": "1"}).content.decode()
+    assert "逾期商机" in page and "十二月赢单" not in page
+    assert f'data-testid="past-close-{late.pk}"' in page
+    detail = client.get(f"/opportunities/{late.pk}/").content.decode()
+    assert 'data-testid="past-close-badge"' in detail
+    board = client.get("/opportunities/board/").content.decode()
+    assert f'data-testid="past-close-{late.pk}"' in board
+
+
+def test_account_page_shows_customer_after_the_win(personas, client_for):
+    account = make_account(personas.rep)
+    opp = make_opportunity(personas.rep, account=account)
+    client = client_for(personas.rep)
+    assert ">Prospect<" in client.get(f"/accounts/{account.pk}/").content.decode()
+    opportunity_close(actor=personas.rep, opportunity=opp, outcome="won")
+    page = client.get(f"/accounts/{account.pk}/").content.decode()
+    assert 'data-testid="account-lifecycle">Customer<' in page
+
+
+def test_api_close_with_date_and_amount_and_won_this_month(personas, api_for):
+    api = api_for(personas.rep)
+    start = today().replace(day=1)
+    opp = make_opportunity(personas.rep, amount="100", expected_close_date=today() + timedelta(days=300))
+    response = api.post(
+        f"/opportunities/{opp.pk}/close", {"outcome": "won", "closed_on": start.isoformat(), "amount": "120.50"}
+    )
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert (body["closed_on"], body["close_date"], body["amount"]) == (start.isoformat(), start.isoformat(), "120.50")
+    listed = api.get("/opportunities", outcome="won", close_from=start.isoformat(), close_to=today().isoformat()).json()
+    assert [item["id"] for item in listed["items"]] == [opp.pk]
+    late = make_opportunity(personas.rep, expected_close_date=today() - timedelta(days=1))
+    overdue = api.get("/opportunities", overdue="true").json()
+    assert [(item["id"], item["past_close"]) for item in overdue["items"]] == [(late.pk, True)]
+    bad = api.patch(f"/opportunities/{opp.pk}", {"closed_on": (today() + timedelta(days=1)).isoformat()})
+    assert bad.status_code == 400 and list(bad.json()["errors"]) == ["closed_on"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"outcome": "won", "closed_on": "2999-01-01"}, "closed_on"),
+        ({"outcome": "won", "amount": "NaN"}, "amount"),
+        ({"outcome": "won", "amount": "-1"}, "amount"),
+        ({"outcome": "paused", "resume_date": "2999-01-01", "closed_on": "2020-01-01"}, "closed_on"),
+    ],
+)
+def test_api_close_refuses_bad_dates_and_amounts(personas, api_for, payload, field):
+    opp = make_opportunity(personas.rep, amount="100")
+    response = api_for(personas.rep).post(f"/opportunities/{opp.pk}/close", payload)
+    assert response.status_code == 400
+    assert field in response.json()["errors"]
+    opp.refresh_from_db()
+    assert (opp.outcome, opp.amount, opp.closed_on) == ("open", Decimal("100.00"), None)
