@@ -73,8 +73,8 @@ class OpportunityFilterForm(forms.Form):
     stage = forms.ChoiceField(label=_("Stage"), required=False)
     outcome = forms.ChoiceField(label=_("Outcome"), required=False, choices=[("", _("All outcomes")), *Outcome.choices])
     owner = forms.ChoiceField(label=_("Owner"), required=False)
-    close_from = forms.DateField(label=_("Close from"), required=False, widget=DateInput())
-    close_to = forms.DateField(label=_("Close to"), required=False, widget=DateInput())
+    close_from = forms.DateField(label=_("Close date from"), required=False, widget=DateInput())
+    close_to = forms.DateField(label=_("Close date to"), required=False, widget=DateInput())
     overdue = forms.BooleanField(
         label=_("Past expected close date"), required=False, widget=forms.CheckboxInput(attrs={"value": "1"})
     )
