@@ -384,3 +384,23 @@ def test_api_close_refuses_bad_dates_and_amounts(personas, api_for, payload, fie
     assert field in response.json()["errors"]
     opp.refresh_from_db()
     assert (opp.outcome, opp.amount, opp.closed_on) == ("open", Decimal("100.00"), None)
+
+
+def test_edit_form_corrects_the_close_date_of_a_won_deal_only(personas, client_for):
+    opp = make_opportunity(personas.rep)
+    client = client_for(personas.rep)
+    assert 'name="closed_on"' not in client.get(f"/opportunities/{opp.pk}/edit/").content.decode()
+    opportunity_close(actor=personas.rep, opportunity=opp, outcome="won")
+    assert 'name="closed_on"' in client.get(f"/opportunities/{opp.pk}/edit/").content.decode()
+    fields = {"name": opp.name, "amount": "10000", "currency": "CNY", "probability": "100"}
+    fields |= {"forecast_category": "closed", "owner": personas.rep.pk}
+    earlier = today() - timedelta(days=6)
+    response = client.post(f"/opportunities/{opp.pk}/edit/", {**fields, "closed_on": earlier.isoformat()})
+    assert response.status_code == 302
+    opp.refresh_from_db()
+    assert (opp.closed_on, opp.close_date) == (earlier, earlier)
+    future = (today() + timedelta(days=1)).isoformat()
+    response = client.post(f"/opportunities/{opp.pk}/edit/", {**fields, "closed_on": future})
+    assert response.status_code == 400
+    opp.refresh_from_db()
+    assert opp.closed_on == earlier
