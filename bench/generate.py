@@ -329,6 +329,9 @@ class Loader:
                 name = f"{brand}{rng.choice(data.PRODUCTS)}项目"
                 amount = Decimal(rng.randrange(50, 5000) * 1000)
                 created = path[0][1]
+                expected_close = (
+                    (self.now + timedelta(days=rng.randint(-10, 150))).date() if is_open else entered.date()
+                )
                 pk = opps.add(
                     name=name,
                     account_id=account,
@@ -339,9 +342,7 @@ class Loader:
                     currency="CNY",
                     probability=100 if outcome == "won" else final.probability,
                     forecast_category="closed" if outcome == "won" else final.forecast_category,
-                    expected_close_date=(
-                        (self.now + timedelta(days=rng.randint(-10, 150))).date() if is_open else entered.date()
-                    ),
+                    expected_close_date=expected_close,
                     next_step=rng.choice(data.NEXT_STEPS) if is_open and rng.random() < 0.75 else "",
                     next_step_date=(
                         (self.now + timedelta(days=rng.randint(-7, 21))).date()
@@ -351,6 +352,8 @@ class Loader:
                     outcome=outcome,
                     lost_reason_id=rng.choice(reasons) if outcome == "lost" and reasons else None,
                     closed_at=None if is_open else entered,
+                    closed_on=None if is_open else entered.date(),
+                    close_date=expected_close if is_open else entered.date(),
                     stage_entered_at=entered,
                     created_at=created,
                     updated_at=entered,

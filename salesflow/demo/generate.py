@@ -714,6 +714,10 @@ def _write_opportunities(refs: Refs, accounts: list[AccountPlan], plans: list[Op
         if plan.outcome != Outcome.OPEN:
             opp.closed_at = plan.last_change
             opp.outcome_note = plan.outcome_note
+        if plan.outcome in (Outcome.WON, Outcome.LOST):
+            # the actual close date: the day of the last stage change (into won or lost)
+            opp.closed_on = timezone.localtime(plan.last_change).date()
+        opp.close_date = opp.closed_on if opp.closed_on is not None else opp.expected_close_date
         if plan.outcome == Outcome.WON:
             opp.probability = 100
             opp.forecast_category = ForecastCategory.CLOSED
@@ -780,6 +784,8 @@ def _write_opportunities(refs: Refs, accounts: list[AccountPlan], plans: list[Op
             "updated_at",
             "outcome",
             "closed_at",
+            "closed_on",
+            "close_date",
             "outcome_note",
             "lost_reason",
             "lost_to",

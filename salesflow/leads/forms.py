@@ -174,7 +174,7 @@ class ConvertForm(forms.Form):
         label=_("Pipeline stage"),
         queryset=Stage.objects.none(),
         required=False,
-        empty_label=_("First stage of the default pipeline"),
+        empty_label=_("Default: the stage after the BANT stage (first stage if the BANT is incomplete)"),
     )
 
     def __init__(self, *args: Any, user: User, lead: Lead, suggestions: list[Account], **kwargs: Any) -> None:

@@ -41,7 +41,7 @@ from salesflow.parties.permissions import accounts_visible_to, can_write_account
 from salesflow.parties.services import account_create, contact_create
 from salesflow.sales.choices import StageKind
 from salesflow.sales.models import Opportunity, Stage
-from salesflow.sales.services import opportunity_create
+from salesflow.sales.services import bant_entry_stage, default_pipeline, opportunity_create
 from salesflow.users.models import Territory, User
 from salesflow.users.permissions import assignable_users_for, can_see_unowned, writable_owner_ids
 from salesflow.users.services import shares_delete_for
@@ -564,7 +564,10 @@ def lead_convert(
     see or change, and otherwise a new account is created from the lead's company fields.
     The contact reuses a contact of a linked account with the same mobile or email. The
     opportunity (owner: the lead owner, else ``actor``) defaults its name, amount and close
-    date from the lead and lists the contact with its buying role.
+    date from the lead and lists the contact with its buying role. Without ``stage``, a lead
+    whose BANT is complete starts in the default pipeline's stage after its BANT stage
+    (``Stage.is_bant_gate``, ``sales.services.bant_entry_stage``); otherwise, or when the
+    pipeline has no BANT stage, in its first open stage.
 
     The lead row is locked first, so concurrent submissions convert once: the later one gets
     ``Conflict``; leads that are not qualified raise ``Conflict`` too. Any failure rolls back
@@ -650,6 +653,8 @@ def lead_convert(
             contact_created = True
     opportunity: Opportunity | None = None
     if create_opportunity:
+        if stage is None and not current.bant_missing:
+            stage = bant_entry_stage(default_pipeline())
         opportunity = opportunity_create(
             actor=actor,
             account=linked,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 from salesflow.core.events import EventType, declare
 
 declare(
@@ -11,6 +13,16 @@ declare(
         "parties.account.deleted",
         {"name": "str", "credit_code": "str", "owner": "int|null"},
         description="An account was deleted; the event keeps its name and credit code.",
+    ),
+    EventType(
+        "parties.account.lifecycle_changed",
+        {"changes": "changes", "reason": "str", "opportunity": "int|null"},
+        frozenset({"opportunity"}),
+        description=(
+            "The account's lifecycle changed as a consequence of another record (reason 'won_deal': "
+            "a won deal, opportunity = its id, made the account a customer)."
+        ),
+        label=_("made the account a customer"),
     ),
     EventType("parties.contact.created", {}, description="A contact was added to an account."),
     EventType(

@@ -310,6 +310,47 @@ def account_update(*, actor: User, account: Account, **changes: Unpack[AccountCh
     return account
 
 
+WIN_MAKES_CUSTOMER = frozenset({Lifecycle.PROSPECT, Lifecycle.CHURNED})
+
+
+@transaction.atomic
+def account_record_win(*, actor: User, account: Account, opportunity_id: int) -> bool:
+    """Make ``account`` a customer because one of its deals (``opportunity_id``) was won.
+
+    A consequence of a won deal, not an edit of the account: the actor who may win the
+    deal may not be allowed to edit its account (a read-write share of the deal, an
+    assistant), so this service does **not** check ``can_write_account``. It is
+    authorised by the caller, the sales close service, which has checked that ``actor``
+    may write the deal and calls it in the same transaction; nothing else may call it.
+
+    A prospect or churned account becomes a customer (a churned customer who buys again
+    is a customer again); a customer stays one and a partner stays a partner. Locks the
+    account row, so two deals won at once change it once. Audits
+    ``parties.account.lifecycle_changed`` with ``changes`` (``{"lifecycle": [old, new]}``),
+    ``reason`` ``"won_deal"`` and ``opportunity``. Returns whether the lifecycle changed.
+    Reopening the deal later does not downgrade the account (a customer is a business
+    fact a person corrects by editing the account).
+    """
+    locked = Account.objects.select_for_update().only("pk", "lifecycle", "name").get(pk=account.pk)
+    if locked.lifecycle not in WIN_MAKES_CUSTOMER:
+        account.lifecycle = locked.lifecycle
+        return False
+    old = locked.lifecycle
+    Account.objects.filter(pk=locked.pk).update(lifecycle=Lifecycle.CUSTOMER, updated_at=timezone.now())
+    account.lifecycle = Lifecycle.CUSTOMER
+    record_event(
+        actor=actor,
+        verb="parties.account.lifecycle_changed",
+        target=account,
+        data={
+            "changes": {"lifecycle": [old, Lifecycle.CUSTOMER]},
+            "reason": "won_deal",
+            "opportunity": opportunity_id,
+        },
+    )
+    return True
+
+
 @transaction.atomic
 def account_delete(*, actor: User, account: Account) -> None:
     """Delete ``account`` if nothing depends on it.

@@ -67,6 +67,7 @@ class StageInline(admin.TabularInline[Stage, Pipeline]):
         "forecast_category",
         "kind",
         "is_active",
+        "is_bant_gate",
         "rotting_days",
         "guidance_zh",
         "guidance_en",

@@ -130,6 +130,9 @@ def _out(opp: Opportunity) -> OpportunityOut:
         outcome_note=opp.outcome_note,
         resume_date=opp.resume_date,
         closed_at=opp.closed_at,
+        closed_on=opp.closed_on,
+        close_date=opp.close_date,
+        past_close=opp.is_past_close,
         stage_entered_at=opp.stage_entered_at,
         stalled=stalled,
         description=opp.description,
@@ -243,6 +246,7 @@ def list_opportunities(
         pipeline=filters.pipeline,
         close_from=filters.close_from,
         close_to=filters.close_to,
+        overdue=filters.overdue,
         sort=filters.sort,
     )
     page = api_page(with_relations(qs), cursor=filters.cursor, limit=filters.limit, offset=filters.offset)
@@ -304,7 +308,7 @@ def patch_opportunity(request: HttpRequest, opportunity_id: int, payload: Opport
     for name in ("name", "next_step", "description"):
         if name in sent:
             changes[name] = getattr(payload, name) or ""
-    for name in ("expected_close_date", "next_step_date"):
+    for name in ("expected_close_date", "next_step_date", "closed_on"):
         if name in sent:
             changes[name] = getattr(payload, name)
     for name in ("amount", "probability", "forecast_category"):
@@ -378,6 +382,8 @@ def close_opportunity(request: HttpRequest, opportunity_id: int, payload: CloseI
             lost_to=lost_to,
             note=payload.note,
             resume_date=payload.resume_date,
+            closed_on=payload.closed_on,
+            amount=payload.amount,
         )
     return _fetch(user, opp.pk)
 

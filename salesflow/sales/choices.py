@@ -36,3 +36,4 @@ class HistoryField(models.TextChoices):
     OWNER = "owner", _("Owner")
     PIPELINE = "pipeline", _("Pipeline")
     OUTCOME = "outcome", _("Outcome")
+    CLOSED_ON = "closed_on", _("Close date")

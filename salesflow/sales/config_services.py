@@ -8,6 +8,8 @@ and it must stay safe to edit while deals use it:
 - a stage's kind cannot change while deals sit in it, and a stage that deals sit in
   cannot be hidden (they must be moved first); a used stage is hidden, not deleted;
 - a pipeline that had an active open, won and lost stage keeps one of each;
+- at most one open stage per pipeline is its BANT stage (``is_bant_gate``): marking
+  another stage moves the mark; leads converted with a complete BANT start after it;
 - reordering renumbers in two phases inside the transaction, so it never meets the
   unique (pipeline, position) constraint halfway.
 
@@ -42,6 +44,7 @@ STAGE_FIELDS = (
     "guidance_en",
     "guidance_zh",
     "is_active",
+    "is_bant_gate",
 )
 # Positions are moved out of the way by this much during a reorder (phase one).
 _REORDER_OFFSET = 1_000_000
@@ -219,6 +222,16 @@ def _check_stage(stage: Stage, errors: dict[str, list[str]]) -> None:
         errors["forecast_category"] = [_("Select a valid forecast category.")]
     if stage.kind not in StageKind.values:
         errors["kind"] = [_("Select a valid kind.")]
+    if stage.is_bant_gate and stage.kind != StageKind.OPEN:
+        errors["is_bant_gate"] = [_("Only an open stage can be the BANT qualification stage.")]
+
+
+def _settle_bant_gate(stage: Stage) -> None:
+    """One BANT stage per pipeline: marking ``stage`` unmarks the pipeline's others."""
+    if stage.is_bant_gate:
+        Stage.objects.filter(pipeline_id=stage.pipeline_id, is_bant_gate=True).exclude(pk=stage.pk).update(
+            is_bant_gate=False
+        )
 
 
 def _active_kinds(pipeline_id: int) -> set[str]:
@@ -254,6 +267,7 @@ def stage_create(
     guidance_en: str = "",
     guidance_zh: str = "",
     is_active: bool = True,
+    is_bant_gate: bool = False,
 ) -> Stage:
     """Add a stage to ``pipeline``, last unless ``position`` is given (the stages from
     that position on move down one place). Raises ``Forbidden`` for non-admins and
@@ -274,12 +288,14 @@ def stage_create(
         guidance_en=guidance_en,
         guidance_zh=guidance_zh,
         is_active=is_active,
+        is_bant_gate=is_bant_gate,
         position=_next_position(pipeline),
     )
     errors: dict[str, list[str]] = {}
     _check_stage(stage, errors)
     if errors:
         raise ValidationFailed(_("The stage could not be saved."), field_errors=errors)
+    _settle_bant_gate(stage)
     stage.save()
     if position is not None:
         order = [s for s in Stage.objects.filter(pipeline=pipeline).exclude(pk=stage.pk).order_by("position", "id")]
@@ -344,6 +360,7 @@ def stage_update(*, actor: User, stage: Stage, **values: Any) -> Stage:
     if errors:
         raise ValidationFailed(_("The stage could not be saved."), field_errors=errors)
     kinds_before = _active_kinds(current.pipeline_id)
+    _settle_bant_gate(current)
     current.save()
     _keep_shape(current.pipeline_id, kinds_before, "kind" if "kind" in changes else "is_active")
     for key in STAGE_FIELDS:

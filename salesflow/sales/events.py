@@ -16,8 +16,12 @@ _CLOSE = {
     "lost_to": "int|null",
     "resume_date": "date|null",
     "note": "str",
+    "closed_on": "date",
+    "previous_amount": "decimal",
 }
-_CLOSE_OPTIONAL = frozenset({"to", "duration_seconds", "lost_reason", "lost_to", "resume_date", "note"})
+_CLOSE_OPTIONAL = frozenset(
+    {"to", "duration_seconds", "lost_reason", "lost_to", "resume_date", "note", "closed_on", "previous_amount"}
+)
 
 declare(
     EventType(

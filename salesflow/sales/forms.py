@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.urls import reverse_lazy
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -72,8 +73,11 @@ class OpportunityFilterForm(forms.Form):
     stage = forms.ChoiceField(label=_("Stage"), required=False)
     outcome = forms.ChoiceField(label=_("Outcome"), required=False, choices=[("", _("All outcomes")), *Outcome.choices])
     owner = forms.ChoiceField(label=_("Owner"), required=False)
-    close_from = forms.DateField(label=_("Close from"), required=False, widget=DateInput())
-    close_to = forms.DateField(label=_("Close to"), required=False, widget=DateInput())
+    close_from = forms.DateField(label=_("Close date from"), required=False, widget=DateInput())
+    close_to = forms.DateField(label=_("Close date to"), required=False, widget=DateInput())
+    overdue = forms.BooleanField(
+        label=_("Past expected close date"), required=False, widget=forms.CheckboxInput(attrs={"value": "1"})
+    )
 
     def __init__(self, data: Any, *, user: User, stages: Iterable[Stage], pipelines: Iterable[Any]) -> None:
         super().__init__(data)
@@ -89,7 +93,8 @@ class OpportunityFilterForm(forms.Form):
         ]
         for name, form_field in self.fields.items():
             css = "form-control" if name in ("q", "close_from", "close_to") else "form-select"
-            form_field.widget.attrs["class"] = css
+            form_field.widget.attrs["class"] = "form-check-input" if name == "overdue" else css
+        self.fields["close_from"].help_text = _("Won and lost deals by their actual close date.")
         cast(forms.ChoiceField, self.fields["owner"]).choices = [
             ("", _("All owners")),
             *((str(u.pk), str(u)) for u in owner_filter_choices(user)),
@@ -195,8 +200,23 @@ class OpportunityEditForm(_OpportunityFields):
         help_text=_("Defaults to the stage's probability; a new stage resets it."),
     )
     forecast_category = forms.ChoiceField(label=_("Forecast category"), choices=ForecastCategory.choices)
+    closed_on = forms.DateField(
+        label=_("Close date"),
+        required=False,
+        widget=DateInput(),
+        help_text=_("When the deal was won or lost; never in the future."),
+    )
 
-    field_order = ["name", "amount", "currency", "probability", "forecast_category", "expected_close_date", "owner"]
+    field_order = [
+        "name",
+        "amount",
+        "currency",
+        "probability",
+        "forecast_category",
+        "expected_close_date",
+        "closed_on",
+        "owner",
+    ]
 
     def __init__(
         self,
@@ -220,9 +240,15 @@ class OpportunityEditForm(_OpportunityFields):
             "owner": opportunity.owner_id,
             "competitors": competitor_ids,
             "description": opportunity.description,
+            "closed_on": opportunity.closed_on,
         }
         super().__init__(data, initial=initial)
         self._setup_common(user)
+        self.has_closed_on = opportunity.outcome in (Outcome.WON, Outcome.LOST)
+        if self.has_closed_on:
+            self.fields["closed_on"].widget.attrs["max"] = timezone.localdate().isoformat()
+        else:
+            del self.fields["closed_on"]
         if opportunity.outcome in (Outcome.WON, Outcome.LOST):
             # A won or lost deal keeps its end stage's values (the service refuses changes).
             for name in ("probability", "forecast_category"):
@@ -259,12 +285,43 @@ class CloseForm(forms.Form):
         widget=forms.Select(attrs={"data-searchable": ""}),
     )
     resume_date = forms.DateField(label=_("Resume on"), required=False, widget=DateInput())
+    closed_on = forms.DateField(
+        label=_("Close date"),
+        required=False,
+        widget=DateInput(),
+        help_text=_("When the deal was won or lost (today by default; never in the future)."),
+    )
+    amount = MoneyFormField(label=_("Final amount"), required=False)
     note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
-    def __init__(self, data: Any = None, *, initial: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, data: Any = None, *, initial: dict[str, Any] | None = None, opportunity: Opportunity | None = None
+    ) -> None:
+        today = timezone.localdate()
+        initial = {"closed_on": today, **(initial or {})}
+        if opportunity is not None:
+            initial.setdefault("amount", opportunity.amount)
         super().__init__(data, initial=initial)
         self.fields["lost_reason"].queryset = active_lost_reasons()  # type: ignore[attr-defined]
         self.fields["lost_to"].queryset = competitors_all()  # type: ignore[attr-defined]
+        self.fields["closed_on"].widget.attrs["max"] = today.isoformat()
+        if opportunity is not None:
+            self.fields["amount"].help_text = _("In %(currency)s.") % {"currency": opportunity.currency}
+
+    def service_kwargs(self) -> dict[str, Any]:
+        """The cleaned values for ``opportunity_close``: a close date only for won and lost,
+        a final amount only for won (the other outcomes have neither)."""
+        data = self.cleaned_data
+        outcome = data["outcome"]
+        return {
+            "outcome": outcome,
+            "lost_reason": data["lost_reason"],
+            "lost_to": data["lost_to"],
+            "note": data["note"],
+            "resume_date": data["resume_date"],
+            "closed_on": data["closed_on"] if outcome in (Outcome.WON, Outcome.LOST) else None,
+            "amount": data["amount"] if outcome == Outcome.WON else None,
+        }
 
 
 class ChangePipelineForm(forms.Form):

@@ -62,6 +62,16 @@ class Stage(TranslatedNameModel, TimestampedModel):
     )
     guidance_en = models.TextField(_("guidance (English)"), blank=True)
     guidance_zh = models.TextField(_("guidance (Chinese)"), blank=True)
+    # The pipeline's BANT qualification stage (at most one per pipeline, an open stage):
+    # a lead converted with a complete BANT skips it and starts at the next open stage.
+    is_bant_gate = models.BooleanField(
+        _("BANT qualification stage"),
+        default=False,
+        help_text=_(
+            "Leads converted with a complete BANT (budget, authority, need, timeline) skip this stage "
+            "and start at the next open stage."
+        ),
+    )
 
     class Meta:
         ordering = ["pipeline", "position"]
@@ -71,6 +81,7 @@ class Stage(TranslatedNameModel, TimestampedModel):
             models.UniqueConstraint(fields=["pipeline", "code"], name="stage_code_unique"),
             models.UniqueConstraint(fields=["pipeline", "position"], name="stage_position_unique"),
             models.CheckConstraint(condition=Q(probability__lte=100), name="stage_probability_range"),
+            models.UniqueConstraint(fields=["pipeline"], condition=Q(is_bant_gate=True), name="one_bant_stage"),
         ]
 
     @property
@@ -197,6 +208,15 @@ class Opportunity(TimestampedModel):
     @property
     def is_open(self) -> bool:
         return self.outcome == Outcome.OPEN
+
+    @property
+    def is_past_close(self) -> bool:
+        """An open deal whose expected close date has passed (in the reader's time zone)."""
+        return (
+            self.outcome == Outcome.OPEN
+            and self.expected_close_date is not None
+            and self.expected_close_date < timezone.localdate()
+        )
 
 
 class OpportunityContact(models.Model):

@@ -95,6 +95,11 @@ class OpportunityOut(Schema):
     outcome_note: str
     resume_date: date | None
     closed_at: datetime | None
+    closed_on: date | None = Field(None, description="Actual close date of a won or lost deal")
+    close_date: date | None = Field(
+        None, description="closed_on for won and lost deals, else expected_close_date (what close_from/close_to filter)"
+    )
+    past_close: bool = Field(False, description="Open and its expected close date has passed")
     stage_entered_at: datetime
     stalled: bool
     description: str
@@ -140,6 +145,7 @@ class OpportunityPatchIn(StrictSchema):
     expected_close_date: date | None = None
     next_step: str | None = Field(None, max_length=300)
     next_step_date: date | None = None
+    closed_on: date | None = Field(None, description="Won or lost deals: correct the actual close date")
     description: str | None = None
     owner_id: int | None = None
     probability: int | None = None
@@ -158,6 +164,10 @@ class CloseIn(StrictSchema):
     lost_to_id: int | None = Field(None, description="Competitor id")
     note: str = ""
     resume_date: date | None = Field(None, description="Required when paused; must be in the future")
+    closed_on: date | None = Field(
+        None, description="Won or lost: the actual close date (default today; not in the future)"
+    )
+    amount: MoneyIn | None = Field(None, description="Won: the final amount in the deal's currency (optional)")
 
 
 class ChangePipelineIn(StrictSchema):
@@ -178,8 +188,11 @@ class OpportunityFilters(StrictQuery):
     owner_id: int | None = None
     account_id: int | None = None
     pipeline: str | None = Field(None, max_length=100, description="Pipeline id or code")
-    close_from: date | None = None
-    close_to: date | None = None
+    close_from: date | None = Field(
+        None, description="close_date from (actual close date of won/lost deals, else expected)"
+    )
+    close_to: date | None = Field(None, description="close_date up to (inclusive)")
+    overdue: bool = Field(False, description="Only open deals whose expected close date has passed")
     sort: str | None = Field(
         None, max_length=20, description="name, amount, close, created or stage; prefix - to reverse"
     )

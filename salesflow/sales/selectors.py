@@ -37,18 +37,19 @@ from salesflow.users.models import User
 from salesflow.users.permissions import visible_owner_ids
 
 # Public sort keys → ascending ``order_by``. Each but "stage" is served by an index on
-# Opportunity (opp_name_idx, opp_amount_idx, opp_close_date_idx, opp_created_idx).
+# Opportunity (opp_name_idx, opp_amount_idx, opp_eff_close_idx, opp_created_idx). "close"
+# is ``close_date``: the actual close date of won and lost deals, the expected one else.
 # "stage" follows the configured order (pipeline position, then stage position within
 # the pipeline): stage ids say nothing once stages are added or reordered. It sorts on
 # the joined pipeline and stage rows, which no index serves; the list is filtered first.
 OPPORTUNITY_SORTS: dict[str, Sequence[str]] = {
     "name": ("name", "id"),
     "amount": ("amount", "id"),
-    "close": ("expected_close_date", "id"),
+    "close": ("close_date", "id"),
     "created": ("created_at", "id"),
     "stage": ("pipeline__position", "pipeline_id", "stage__position", "id"),
 }
-NULLABLE_SORT_FIELDS = {"expected_close_date"}
+NULLABLE_SORT_FIELDS = {"close_date"}
 DEFAULT_SORT = "-created"
 # Cards shown per column (soonest close date first); the rest are one click away in the
 # list ("+N more"). Rendering cards is most of the board's server time, so keep this small.
@@ -100,11 +101,19 @@ def opportunity_list(
     pipeline: int | str | None = None,
     close_from: date | None = None,
     close_to: date | None = None,
+    overdue: bool = False,
     sort: str | None = None,
+    today: date | None = None,
 ) -> QuerySet[Opportunity]:
     """Visible opportunities filtered and sorted (``sort``: ``name``, ``amount``,
     ``close``, ``created`` or ``stage``, ``-`` prefix for descending). ``stage`` and
-    ``pipeline`` accept an id or a code. Account, owner, pipeline and stage are loaded."""
+    ``pipeline`` accept an id or a code. Account, owner, pipeline and stage are loaded.
+
+    ``close_from`` / ``close_to`` (inclusive) and the ``close`` sort use ``close_date``:
+    the actual close date of won and lost deals, the expected one of the others, so
+    ``outcome="won"`` with this month's dates answers "what did we win this month".
+    ``overdue`` keeps open deals whose expected close date is before ``today`` (default:
+    ``timezone.localdate()``, the reader's today)."""
     qs = _search(opportunities_visible_to(user), q)
     if stage is not None and stage != "":
         qs = qs.filter(_ref_filter("stage", stage))
@@ -116,12 +125,33 @@ def opportunity_list(
         qs = qs.filter(account_id=account)
     if pipeline is not None and pipeline != "":
         qs = qs.filter(_ref_filter("pipeline", pipeline))
+    # Won or lost only: the same dates as closed_on, served by (outcome, closed_on).
+    close_field = "closed_on" if outcome in (Outcome.WON, Outcome.LOST) else "close_date"
     if close_from:
-        qs = qs.filter(expected_close_date__gte=close_from)
+        qs = qs.filter(**{f"{close_field}__gte": close_from})
     if close_to:
-        qs = qs.filter(expected_close_date__lte=close_to)
+        qs = qs.filter(**{f"{close_field}__lte": close_to})
+    if overdue:
+        qs = qs.filter(_past_close_q(today))
     _key, fields = order_by_for(sort)
     return qs.select_related("account", "owner", "pipeline", "stage", "lost_reason", "lost_to").order_by(*fields)
+
+
+def _past_close_q(today: date | None = None) -> Q:
+    return Q(outcome=Outcome.OPEN, expected_close_date__lt=today or timezone.localdate())
+
+
+def opportunities_past_close(user: User, *, today: date | None = None) -> QuerySet[Opportunity]:
+    """Open deals ``user`` may see whose expected close date has passed (before ``today``,
+    default the reader's ``timezone.localdate()``), most overdue first, with account and
+    owner loaded. For "My day" and the overdue filter; ``Opportunity.is_past_close`` is
+    the same rule for one loaded row."""
+    return (
+        opportunities_visible_to(user)
+        .filter(_past_close_q(today))
+        .select_related("account", "owner")
+        .order_by("expected_close_date", "id")
+    )
 
 
 def with_relations(qs: QuerySet[Opportunity]) -> QuerySet[Opportunity]:

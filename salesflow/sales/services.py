@@ -28,6 +28,7 @@ from salesflow.core.money import AmountError, currency_choices, default_currency
 from salesflow.parties.choices import BuyingRole
 from salesflow.parties.models import Account, Contact
 from salesflow.parties.permissions import can_write_account
+from salesflow.parties.services import account_record_win
 from salesflow.sales.choices import ForecastCategory, HistoryField, Outcome, StageKind
 from salesflow.sales.models import (
     Competitor,
@@ -61,6 +62,7 @@ class OpportunityChanges(TypedDict, total=False):
     forecast_category: str
     contacts: Sequence[tuple[Contact, str]]
     competitors: Iterable[Competitor]
+    closed_on: date | None
 
 
 OPPORTUNITY_FIELDS: frozenset[str] = frozenset(OpportunityChanges.__annotations__)
@@ -87,8 +89,48 @@ STATE_FIELDS = (
     "lost_to",
     "resume_date",
     "closed_at",
+    "closed_on",
+    "close_date",
+    "amount",
 )
 NEXT_STEP_MAX = 300
+# The earliest actual close date accepted. Deals are often entered after the fact (an
+# import, a rep catching up), so the deal's creation date is no floor; a date before the
+# company used any CRM is a typo (2026 → 2006 passes, 0206 does not).
+CLOSED_ON_MIN = date(2000, 1, 1)
+CLOSED_OUTCOMES = (Outcome.WON, Outcome.LOST)
+
+
+def close_date_of(opp: Opportunity) -> date | None:
+    """The date lists filter and sort by: the actual close date of a won or lost deal,
+    else the expected one (``Opportunity.close_date`` stores it)."""
+    return opp.closed_on if opp.outcome in CLOSED_OUTCOMES else opp.expected_close_date
+
+
+def closed_on_error(value: date | None) -> str | None:
+    """Why ``value`` is not an acceptable actual close date (``None``: it is): required,
+    never in the future (the actor's today, ``timezone.localdate()``), not before 2000."""
+    if value is None:
+        return _("Say when the opportunity was closed.")
+    if value > timezone.localdate():
+        return _("The close date cannot be in the future.")
+    if value < CLOSED_ON_MIN:
+        return _("The close date cannot be before %(date)s.") % {"date": CLOSED_ON_MIN.isoformat()}
+    return None
+
+
+def bant_entry_stage(pipeline: Pipeline) -> Stage | None:
+    """Where a lead converted with a complete BANT starts in ``pipeline``: the first active
+    open stage after the pipeline's BANT stage (``Stage.is_bant_gate``), or ``None`` when
+    the pipeline has no BANT stage or no open stage after it (the first open stage then)."""
+    gate = pipeline.stages.filter(is_bant_gate=True, kind=StageKind.OPEN).first()
+    if gate is None:
+        return None
+    return (
+        pipeline.stages.filter(kind=StageKind.OPEN, is_active=True, position__gt=gate.position)
+        .order_by("position")
+        .first()
+    )
 
 
 def default_pipeline() -> Pipeline:
@@ -138,6 +180,7 @@ def _tracked(opp: Opportunity) -> dict[str, Any]:
         HistoryField.OWNER: opp.owner_id,
         HistoryField.PIPELINE: opp.pipeline_id,
         HistoryField.OUTCOME: opp.outcome,
+        HistoryField.CLOSED_ON: opp.closed_on,
     }
 
 
@@ -162,6 +205,8 @@ def _record_field_changes(
         old = before.get(field) if before is not None else None
         if before is not None and old == new:
             continue
+        if before is None and new is None and field == HistoryField.CLOSED_ON:
+            continue  # a new deal has no close date: nothing to record
         row = OpportunityFieldChange(
             opportunity=opp,
             field=field,
@@ -173,7 +218,7 @@ def _record_field_changes(
             row.new_amount, row.currency = new
             row.old_value = f"{old[0]:.2f}" if old is not None else ""
             row.new_value = f"{new[0]:.2f}"
-        elif field == HistoryField.EXPECTED_CLOSE_DATE:
+        elif field in (HistoryField.EXPECTED_CLOSE_DATE, HistoryField.CLOSED_ON):
             row.old_date, row.new_date = old, new
             row.old_value = old.isoformat() if old else ""
             row.new_value = new.isoformat() if new else ""
@@ -352,6 +397,7 @@ def opportunity_create(
         probability=stage.probability,
         forecast_category=stage.forecast_category,
         expected_close_date=expected_close_date,
+        close_date=expected_close_date,
         next_step=next_step.strip(),
         next_step_date=next_step_date,
         description=description,
@@ -394,6 +440,10 @@ def opportunity_update(
     row first, so concurrent updates of the map serialise instead of colliding on the
     unique (deal, contact) key. Changes of the amount, expected close date,
     probability, forecast category and owner are kept in ``OpportunityFieldChange``.
+    ``closed_on`` corrects the actual close date of a won or lost deal (same rules as
+    ``opportunity_close``: not in the future, not before 2000; an open, paused or upgraded
+    deal has none). ``close_date`` follows: ``closed_on`` for won and lost deals, else
+    ``expected_close_date``.
 
     Raises ``ValidationFailed`` (nothing written) for a blank or too long name, a
     negative or malformed amount, an unknown currency, a probability outside 0–100, an
@@ -419,6 +469,7 @@ def opportunity_update(
     forecast_category = changes.get("forecast_category", UNSET)
     contacts = changes.get("contacts", UNSET)
     competitors = changes.get("competitors", UNSET)
+    closed_on = changes.get("closed_on", UNSET)
     errors: dict[str, list[str]] = {}
     new: dict[str, Any] = {}
     if not isinstance(name, _Unset):
@@ -444,6 +495,15 @@ def opportunity_update(
             errors["amount"] = [str(exc.message)]
     if not isinstance(expected_close_date, _Unset):
         new["expected_close_date"] = expected_close_date
+    if not isinstance(closed_on, _Unset):
+        if opportunity.outcome not in CLOSED_OUTCOMES:
+            if closed_on is not None:
+                errors["closed_on"] = [_("Only won or lost opportunities have a close date.")]
+        else:
+            message = closed_on_error(closed_on)
+            if message:
+                errors["closed_on"] = [message]
+            new["closed_on"] = closed_on
     if not isinstance(next_step, _Unset):
         next_step = next_step.strip()
         if len(next_step) > NEXT_STEP_MAX:
@@ -491,7 +551,11 @@ def opportunity_update(
             setattr(opportunity, key, value)
         if not isinstance(owner, _Unset):
             opportunity.owner = owner
-        opportunity.save(update_fields=[*diff, "updated_at"])
+        derived = []
+        if close_date_of(opportunity) != opportunity.close_date:
+            opportunity.close_date = close_date_of(opportunity)
+            derived.append("close_date")
+        opportunity.save(update_fields=[*diff, *derived, "updated_at"])
         _record_field_changes(actor=actor, opp=opportunity, before=tracked_before, now=timezone.now())
     if not isinstance(contacts, _Unset):
         old_map = sorted(opportunity.contact_roles.values_list("contact_id", "role"))
@@ -594,20 +658,30 @@ def opportunity_close(
     lost_to: Competitor | None = None,
     note: str = "",
     resume_date: date | None = None,
+    closed_on: date | None = None,
+    amount: Decimal | int | str | None = None,
 ) -> Opportunity:
     """End (or pause) an open opportunity with ``outcome``.
 
     - ``won``: moves to the pipeline's won stage (``StageChange`` row), probability and
       forecast category from that stage (as configured, e.g. 100 % / ``closed``),
-      ``closed_at`` now.
+      ``closed_at`` now. ``amount`` optionally records the final amount (``parse_amount``
+      in the deal's currency; kept in the field history like every amount change). The
+      account becomes a customer (``parties.services.account_record_win``, same
+      transaction, authorised by this deal's write access).
     - ``lost``: moves to the lost stage (probability and forecast from that stage),
       requires ``lost_reason``; ``lost_to`` optionally names the winning competitor.
+    - ``won`` and ``lost`` record the actual close date ``closed_on`` (default: today in
+      the actor's time zone; never in the future, not before 2000) and set ``close_date``
+      to it; the field history keeps it.
     - ``paused``: stays in its stage; requires a ``resume_date`` after today.
     - ``upgraded``: stays in its stage; ``closed_at`` now.
 
     ``note`` is kept as ``outcome_note``. Raises ``ValidationFailed`` (nothing written)
     for an unknown outcome, a missing/inactive lost reason, a missing or past resume
-    date or a pipeline without a won/lost stage, and ``Conflict`` when the deal is not
+    date, a pipeline without a won/lost stage, a close date in the future or before 2000
+    (``closed_on``), a close date for a paused or upgraded deal, an amount that is not
+    valid or given for another outcome than won, and ``Conflict`` when the deal is not
     open, ``Forbidden`` when ``actor`` may not change the deal. Audits
     ``sales.opportunity.<outcome>``; keeps outcome, stage, probability and forecast
     category changes in ``OpportunityFieldChange``.
@@ -626,6 +700,22 @@ def opportunity_close(
             errors["resume_date"] = [_("Say when to resume the opportunity.")]
         elif resume_date <= timezone.localdate():
             errors["resume_date"] = [_("The resume date must be in the future.")]
+    if outcome in CLOSED_OUTCOMES:
+        closed_on = closed_on or timezone.localdate()
+        message = closed_on_error(closed_on)
+        if message:
+            errors["closed_on"] = [message]
+    elif closed_on is not None:
+        errors["closed_on"] = [_("Only won or lost opportunities have a close date.")]
+    final_amount: Decimal | None = None
+    if amount is not None and amount != "":
+        if outcome != Outcome.WON:
+            errors["amount"] = [_("A final amount is recorded only when the opportunity is won.")]
+        else:
+            try:
+                final_amount = parse_amount(amount, opportunity.currency)
+            except AmountError as exc:
+                errors["amount"] = [str(exc.message)]
     end_stage: Stage | None = None
     if outcome in (Outcome.WON, Outcome.LOST):
         end_stage = _end_stage(opportunity.pipeline_id, StageKind.WON if outcome == Outcome.WON else StageKind.LOST)
@@ -648,6 +738,16 @@ def opportunity_close(
     locked.lost_to = lost_to if outcome == Outcome.LOST else None
     locked.resume_date = resume_date if outcome == Outcome.PAUSED else None
     locked.closed_at = None if outcome == Outcome.PAUSED else now
+    locked.closed_on = closed_on if outcome in CLOSED_OUTCOMES else None
+    locked.close_date = close_date_of(locked)
+    fields += ["closed_on", "close_date"]
+    if final_amount is not None and final_amount != locked.amount:
+        data["previous_amount"] = locked.amount
+        locked.amount = final_amount
+        data["amount"] = final_amount
+        fields.append("amount")
+    if locked.closed_on is not None:
+        data["closed_on"] = locked.closed_on
     if end_stage is not None:
         change = _record_stage_change(
             actor=actor, opp=locked, to_stage=end_stage, now=now, probability=end_stage.probability
@@ -680,6 +780,8 @@ def opportunity_close(
     if parts:
         data["summary"] = in_every_language(lambda: " · ".join(filter(None, (part() for part in parts))))
     record_event(actor=actor, verb=f"sales.opportunity.{outcome}", target=locked, data=data, related=[locked.account])
+    if outcome == Outcome.WON:
+        account_record_win(actor=actor, account=locked.account, opportunity_id=locked.pk)
     return opportunity
 
 
@@ -704,9 +806,12 @@ def opportunity_reopen(*, actor: User, opportunity: Opportunity, stage: Stage | 
     open stage it was last in. When that differs from its current stage a
     ``StageChange`` row is written and probability / forecast category are reset to the
     stage's defaults; a paused deal reopened in its own stage keeps them. Lost reason,
-    competitor, resume date, note and ``closed_at`` are cleared (the audit trail keeps
-    them). Raises ``ValidationFailed`` for a stage of another pipeline or a closed stage
-    and ``Conflict`` when the deal is already open, ``Forbidden`` when ``actor`` may not
+    competitor, resume date, note, ``closed_at`` and the actual close date ``closed_on``
+    are cleared (the audit trail and field history keep them); ``close_date`` goes back
+    to the expected close date. The account's lifecycle is not downgraded: a reopened
+    win leaves a customer a customer (someone edits the account if that is wrong).
+    Raises ``ValidationFailed`` for a stage of another pipeline or a closed stage,
+    ``Conflict`` when the deal is already open, ``Forbidden`` when ``actor`` may not
     change the deal. A hidden stage is never the default target (the first open stage is).
     Audits ``sales.opportunity.reopened``.
     """
@@ -749,6 +854,9 @@ def opportunity_reopen(*, actor: User, opportunity: Opportunity, stage: Stage | 
     locked.lost_to = None
     locked.resume_date = None
     locked.closed_at = None
+    locked.closed_on = None
+    locked.close_date = close_date_of(locked)
+    fields += ["closed_on", "close_date"]
     locked.save(update_fields=[*fields, "updated_at"])
     _record_field_changes(actor=actor, opp=locked, before=before, now=now)
     _copy_state(locked, opportunity, STATE_FIELDS)
@@ -810,8 +918,17 @@ def opportunity_change_pipeline(
     locked.stage_entered_at = now
     locked.probability = stage.probability
     locked.forecast_category = stage.forecast_category
+    locked.close_date = close_date_of(locked)  # unchanged by design; kept consistent
     locked.save(
-        update_fields=["pipeline", "stage", "stage_entered_at", "probability", "forecast_category", "updated_at"]
+        update_fields=[
+            "pipeline",
+            "stage",
+            "stage_entered_at",
+            "probability",
+            "forecast_category",
+            "close_date",
+            "updated_at",
+        ]
     )
     _record_field_changes(actor=actor, opp=locked, before=before, now=now)
     _copy_state(locked, opportunity, [*STATE_FIELDS, "pipeline"])

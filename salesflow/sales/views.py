@@ -3,6 +3,7 @@ and outcome actions. Views parse input, check access, call a service and render.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, cast
 
 from django.contrib import messages
@@ -118,11 +119,16 @@ def opportunity_list_view(request: HtmxRequest) -> HttpResponse:
         pipeline=filters.get("pipeline") or None,
         close_from=filters.get("close_from"),
         close_to=filters.get("close_to"),
+        overdue=bool(filters.get("overdue")),
         sort=sort_key,
     )
     page = paginate(qs, page_number(request))
     now = timezone.now()
+    today = timezone.localdate()
+    month_start = today.replace(day=1)
+    month_end = (month_start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
     context = {
+        "won_this_month": f"outcome=won&close_from={month_start.isoformat()}&close_to={month_end.isoformat()}",
         "form": form,
         "page": page,
         "rows": [(opp, stall_info(opp, opp.stage, now)[0]) for opp in page],
@@ -286,10 +292,13 @@ def opportunity_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        # A won or lost deal's close date is corrected here; left empty it stays as it is.
+        extra: dict[str, Any] = {"closed_on": data["closed_on"]} if form.has_closed_on and data["closed_on"] else {}
         try:
             opportunity_update(
                 actor=user,
                 opportunity=opp,
+                **extra,
                 name=data["name"],
                 amount=data["amount"],
                 currency=data["currency"],
@@ -367,30 +376,28 @@ def opportunity_move_view(request: HtmxRequest, pk: int) -> HttpResponse:
 
 
 def opportunity_close_view(request: HtmxRequest, pk: int) -> HttpResponse:
-    """Won / lost / paused / upgraded. GET shows the form (``?outcome=lost``)."""
+    """Won / lost / paused / upgraded. GET shows the form: ``?outcome=won`` is the win
+    confirmation (final amount and close date), ``?outcome=lost`` asks for the reason;
+    a POST from the page or from a board drop closes the deal."""
     user = _user(request)
     if request.method != "POST":
         opp = _opportunity(request, pk, write=True)
-        form = CloseForm(initial={"outcome": request.GET.get("outcome", Outcome.WON)})
-        return render(request, "sales/close.html", {"opportunity": opp, "form": form})
+        fixed = request.GET.get("outcome", "")
+        fixed = fixed if fixed in (Outcome.WON, Outcome.LOST, Outcome.PAUSED, Outcome.UPGRADED) else ""
+        form = CloseForm(initial={"outcome": fixed or Outcome.WON}, opportunity=opp)
+        return render(request, "sales/close.html", {"opportunity": opp, "form": form, "fixed_outcome": fixed})
     form = CloseForm(request.POST)
+    fixed = request.POST.get("fixed_outcome", "")
     try:
         opp = get_opportunity_for_user(user, pk, write=True)
+        form = CloseForm(request.POST, opportunity=opp)
         if not form.is_valid():
             raise ValidationFailed(
                 _("The opportunity could not be closed."),
                 field_errors={k: [str(m) for m in v] for k, v in form.errors.items()},
             )
         data = form.cleaned_data
-        opportunity_close(
-            actor=user,
-            opportunity=opp,
-            outcome=data["outcome"],
-            lost_reason=data["lost_reason"],
-            lost_to=data["lost_to"],
-            note=data["note"],
-            resume_date=data["resume_date"],
-        )
+        opportunity_close(actor=user, opportunity=opp, **form.service_kwargs())
     except Http404 as exc:
         return _action_failed(request, exc)
     except ServiceError as exc:
@@ -399,7 +406,8 @@ def opportunity_close_view(request: HtmxRequest, pk: int) -> HttpResponse:
         if form.is_bound and not form.errors:
             apply_service_error(form, exc)
         status = exc.status_code
-        return render(request, "sales/close.html", {"opportunity": opp, "form": form}, status=status)
+        context = {"opportunity": opp, "form": form, "fixed_outcome": fixed}
+        return render(request, "sales/close.html", context, status=status)
     if _from_board(request):
         return _board_partial(request)
     labels = {

@@ -89,25 +89,28 @@ def test_rep_runs_the_core_sales_loop(page: Page, login, screenshot, live_server
     expect(page.get_by_test_id("converted-opportunity")).to_contain_text("云帆 MES 项目")
     expect(page.get_by_test_id("converted-account")).to_contain_text("杭州云帆智能制造有限公司")
 
-    # 5. Drag the deal from the first stage to the next one on the board.
+    # 5. The BANT is complete, so the deal starts after the BANT stage (needs assessment);
+    #    drag it to the next stage on the board.
     page.goto("/opportunities/board/")
     card = f"[data-testid=board-card-{opp_id}]"
-    expect(page.locator(f"[data-testid=board-column-prospect] {card}")).to_be_visible()
-    assert _column_count(page, "prospect") == 1
-    assert _column_count(page, "qualification") == 0
+    expect(page.locator(f"[data-testid=board-column-needs] {card}")).to_be_visible()
+    assert _column_count(page, "needs") == 1
+    assert _column_count(page, "demo") == 0
     screenshot("board-before")
-    _drag(page, card, "[data-testid=board-column-qualification] .sf-board-cards")
-    expect(page.locator(f"[data-testid=board-column-qualification] {card}")).to_be_visible()
-    expect(page.get_by_test_id("column-count-qualification")).to_have_attribute("data-value", "1")
-    expect(page.get_by_test_id("column-count-prospect")).to_have_attribute("data-value", "0")
-    # 880,000 × 20 % — the column header totals come from the server
-    expect(page.get_by_test_id("column-weighted-qualification")).to_have_attribute("data-value", "176000.00")
+    _drag(page, card, "[data-testid=board-column-demo] .sf-board-cards")
+    expect(page.locator(f"[data-testid=board-column-demo] {card}")).to_be_visible()
+    expect(page.get_by_test_id("column-count-demo")).to_have_attribute("data-value", "1")
+    expect(page.get_by_test_id("column-count-needs")).to_have_attribute("data-value", "0")
+    # 880,000 × 50 % — the column header totals come from the server
+    expect(page.get_by_test_id("column-weighted-demo")).to_have_attribute("data-value", "440000.00")
     page.reload()  # stored, not just moved in the DOM
-    expect(page.locator(f"[data-testid=board-column-qualification] {card}")).to_be_visible()
+    expect(page.locator(f"[data-testid=board-column-demo] {card}")).to_be_visible()
     screenshot("board-after-move")
 
-    # 6. Drop it on "Won".
+    # 6. Drop it on "Won" and confirm the final amount and the close date.
     _drag(page, card, "[data-testid=won-zone]")
+    expect(page.get_by_test_id("won-modal")).to_be_visible()
+    page.get_by_test_id("won-submit").click()
     expect(page.locator(card)).to_have_count(0)
     page.goto(f"/opportunities/{opp_id}/")
     expect(page.get_by_test_id("opportunity-stage")).to_contain_text("赢单")

@@ -9,6 +9,7 @@ from itertools import pairwise
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db.models import F
 from django.test import Client
 from django.utils import timezone
 
@@ -86,6 +87,19 @@ def test_demo_builds_a_consistent_organisation_once() -> None:
     assert counts["lost"] == 60
     assert 1700 <= counts["activities"] <= 2500
     assert counts["stage_changes"] >= 300
+    # closed deals carry their actual close date (the day of the last stage change into
+    # won or lost); close_date is it for closed deals and the expected date for open ones
+    closed = Opportunity.objects.filter(outcome__in=["won", "lost"])
+    assert not closed.filter(closed_on__isnull=True).exists()
+    assert not closed.exclude(close_date=F("closed_on")).exists()
+    assert not Opportunity.objects.filter(outcome="open").exclude(close_date=F("expected_close_date")).exists()
+    sample = closed.order_by("pk").first()
+    assert sample is not None
+    last = StageChange.objects.filter(opportunity=sample).order_by("-changed_at").first()
+    assert last is not None and timezone.localtime(last.changed_at).date() == sample.closed_on
+    # accounts with a won deal are customers (or churned customers)
+    won_accounts = Account.objects.filter(opportunities__outcome="won").distinct()
+    assert set(won_accounts.values_list("lifecycle", flat=True)) <= {"customer", "churned"}
 
     # organisation
     department = Team.objects.get(name="销售部")

@@ -58,7 +58,8 @@ def test_creates_account_contact_and_opportunity(personas):
     assert opp.expected_close_date == lead.timeline
     assert opp.owner == personas.rep
     assert opp.account == account
-    assert opp.stage == first_open_stage(default_pipeline())
+    # complete BANT: the stage after the B2B pipeline's BANT stage (qualification), not 10 %
+    assert opp.stage.code == "needs"
     assert list(OpportunityContact.objects.values_list("contact_id", "role")) == [
         (contact.pk, BuyingRole.DECISION_MAKER)
     ]
@@ -246,3 +247,19 @@ def test_closed_stage_is_refused(personas):
 def test_default_name_without_need_is_the_company(personas):
     lead = make_lead(owner=personas.rep, status=LeadStatus.QUALIFIED, need="")
     assert services.default_opportunity_name(lead) == lead.company_name
+
+
+def test_complete_bant_starts_after_the_bant_stage_incomplete_at_the_first_stage(personas):
+    """Defect 7: a lead converted with a complete BANT does not start at the 10 % stage."""
+    complete = lead_convert(actor=personas.rep, lead=qualified_lead(owner=personas.rep)).opportunity
+    assert complete is not None and complete.stage.code == "needs"
+    # a qualified lead whose need was cleared afterwards: BANT incomplete, first open stage
+    lead = qualified_lead(owner=personas.rep)
+    Lead.objects.filter(pk=lead.pk).update(need="")
+    lead.refresh_from_db()
+    incomplete = lead_convert(actor=personas.rep, lead=lead, opportunity_name="不完整").opportunity
+    assert incomplete is not None and incomplete.stage == first_open_stage(default_pipeline())
+    # no BANT stage configured: the first open stage, as before
+    Stage.objects.filter(is_bant_gate=True).update(is_bant_gate=False)
+    plain = lead_convert(actor=personas.rep, lead=qualified_lead(owner=personas.rep)).opportunity
+    assert plain is not None and plain.stage == first_open_stage(default_pipeline())

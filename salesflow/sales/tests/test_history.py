@@ -137,10 +137,12 @@ def test_create_writes_initial_values_and_changes_are_kept(personas):
         "forecast_category",
         "stage",
         "outcome",
+        "closed_on",
         "probability",
         "forecast_category",
         "stage",
         "outcome",
+        "closed_on",
     ]
 
 

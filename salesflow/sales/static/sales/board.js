@@ -47,7 +47,7 @@
     var card = evt.item;
     var to = evt.to;
     if (to === evt.from) { return; }  // reordering inside a column is not stored
-    if (to.dataset.outcome === "won") { post(card.dataset.closeUrl, { outcome: "won" }); return; }
+    if (to.dataset.outcome === "won") { askWon(card); return; }
     if (to.dataset.outcome === "lost") { askLostReason(card); return; }
     post(card.dataset.moveUrl, { stage: to.dataset.stage });
   }
@@ -83,6 +83,45 @@
     });
     lostModalEl.addEventListener("hidden.bs.modal", function () {
       if (pendingLost) { pendingLost = null; refresh(); }  // cancelled: put the card back
+    });
+  }
+
+  // Won: confirm the final amount and the close date (modal in sales/partials/won_modal.html);
+  // cancelling re-renders the board, which puts the card back.
+  var wonModalEl = document.getElementById("won-modal");
+  var wonForm = document.getElementById("won-form");
+  var pendingWon = null;
+
+  function askWon(card) {
+    if (!wonForm) { post(card.dataset.closeUrl, { outcome: "won" }); return; }
+    pendingWon = card;
+    wonForm.reset();
+    wonForm.setAttribute("action", card.dataset.closeUrl);
+    document.getElementById("won-modal-deal").textContent = card.dataset.name || "";
+    document.getElementById("won-currency").textContent = card.dataset.currency || "";
+    document.getElementById("won-amount").value = card.dataset.amount || "";
+    var day = document.getElementById("won-closed-on");
+    day.value = day.dataset.today || day.value;
+    var lib = window.tabler || window.bootstrap;
+    var m = lib && lib.Modal ? lib.Modal.getOrCreateInstance(wonModalEl) : null;
+    if (m) { m.show(); } else { wonModalEl.classList.add("show"); wonModalEl.style.display = "block"; }
+  }
+
+  if (wonForm) {
+    wonForm.addEventListener("submit", function (evt) {
+      evt.preventDefault();
+      if (!pendingWon) { return; }
+      var values = {};
+      new FormData(wonForm).forEach(function (value, key) { if (key !== "csrfmiddlewaretoken") { values[key] = value; } });
+      var url = wonForm.getAttribute("action");
+      pendingWon = null;
+      var lib = window.tabler || window.bootstrap;
+      var m = lib && lib.Modal ? lib.Modal.getInstance(wonModalEl) : null;
+      if (m) { m.hide(); }
+      post(url, values);
+    });
+    wonModalEl.addEventListener("hidden.bs.modal", function () {
+      if (pendingWon) { pendingWon = null; refresh(); }  // cancelled: put the card back
     });
   }
 
