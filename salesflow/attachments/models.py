@@ -25,8 +25,8 @@ class Attachment(models.Model):
     kind = models.CharField(_("kind"), max_length=20, choices=AttachmentKind.choices, default=AttachmentKind.OTHER)
     file_name = models.CharField(_("file name"), max_length=200)
     stored_path = models.CharField(max_length=200, unique=True, editable=False)
-    size = models.PositiveBigIntegerField(_("size"))
-    mime_type = models.CharField(_("content type"), max_length=100)
+    size = models.PositiveBigIntegerField(_("file size"))
+    mime_type = models.CharField(_("detected type"), max_length=100)
     sha256 = models.CharField(max_length=64)
     thumbnail_path = models.CharField(max_length=200, blank=True, default="", editable=False)
     uploaded_by = models.ForeignKey(
