@@ -190,7 +190,7 @@ def _invalid(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
         loc = [str(p) for p in err.get("loc", [])]
         # ninja prefixes the source (body/query/path) and, for a single body schema, its
         # parameter name; clients only know the field names.
-        if loc and loc[0] in ("body", "query", "path", "header", "cookie", "form"):
+        if loc and loc[0] in ("body", "query", "path", "header", "cookie", "form", "file"):
             loc = loc[1:]
             if loc and loc[0] in ("payload", "filters", "data"):
                 loc = loc[1:]

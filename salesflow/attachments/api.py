@@ -66,26 +66,32 @@ def create_attachment(
     The type is checked by content (PDF, PNG, JPEG, GIF, WebP, docx/xlsx/pptx, text/CSV) and
     must match the file name's extension; larger than the size limit → 400 on ``file``.
     """
+    unknown = (set(request.POST) - set(AttachmentIn.model_fields)) | (set(request.FILES) - {"file"})
+    if unknown or len(request.FILES.getlist("file")) > 1:
+        errors = {name: [_("Unknown or read-only field.")] for name in sorted(unknown)}
+        if len(request.FILES.getlist("file")) > 1:
+            errors["file"] = [_("Send one file per request.")]
+        raise ValidationFailed(_("The input is not valid."), field_errors=errors)
     kind = _record_kind(data.record_kind)
     record = get_record_for_user(_user(request), kind, data.record_id, write=True)
     attachment = attachment_add(actor=_user(request), record=record, upload=file, kind=data.kind)
     return 201, _out(attachment, kind)
 
 
-@router.get("/{attachment_id}", response=AttachmentOut, summary="Attachment metadata")
+@router.get("/{int:attachment_id}", response=AttachmentOut, summary="Attachment metadata")
 def get_attachment(request: HttpRequest, attachment_id: int) -> Attachment:
     attachment, _record = get_attachment_for_user(_user(request), attachment_id)
     return _out(attachment, attachment_target_kind(attachment) or "")
 
 
-@router.get("/{attachment_id}/download", url_name="attachment_download", summary="Download the file")
+@router.get("/{int:attachment_id}/download", url_name="attachment_download", summary="Download the file")
 def download_attachment(request: HttpRequest, attachment_id: int) -> HttpResponse:
     """The file itself (``Content-Disposition: attachment``, the detected content type)."""
     attachment, _record = get_attachment_for_user(_user(request), attachment_id)
     return file_response(attachment)
 
 
-@router.delete("/{attachment_id}", response={204: None}, summary="Delete an attachment")
+@router.delete("/{int:attachment_id}", response={204: None}, summary="Delete an attachment")
 def delete_attachment(request: HttpRequest, attachment_id: int) -> tuple[int, None]:
     """Whoever may write the record may delete its files (403 otherwise)."""
     attachment, _record = get_attachment_for_user(_user(request), attachment_id, write=True)
