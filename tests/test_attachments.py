@@ -91,7 +91,9 @@ def _xlsx() -> bytes:
     from openpyxl import Workbook
 
     book = Workbook()
-    book.active.append(["客户", "金额"])
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["客户", "金额"])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
@@ -370,7 +372,9 @@ def test_panel_upload_through_htmx_and_errors_name_the_field(personas, deal, cli
     url = f"/attachments/upload/opportunity/{deal.pk}/"
     ok = client.post(url, {"kind": "proposal", "file": upload("方案.pdf", pdf_bytes())}, headers={"HX-Request": "true"})
     assert ok.status_code == 200 and "方案.pdf" in ok.content.decode()
-    bad = client.post(url, {"kind": "proposal", "file": upload("x.pdf", b"MZ" + b"\0" * 10)}, headers={"HX-Request": "true"})
+    bad = client.post(
+        url, {"kind": "proposal", "file": upload("x.pdf", b"MZ" + b"\0" * 10)}, headers={"HX-Request": "true"}
+    )
     assert bad.status_code == 200 and 'data-testid="attachment-errors"' in bad.content.decode()
     assert Attachment.objects.count() == 1
     # without htmx: back to the record page

@@ -62,7 +62,9 @@ def test_upload_list_read_download_delete(personas, api_for, deal):
 
     assert api.delete(f"/attachments/{item['id']}").status_code == 204
     assert not Attachment.objects.exists()
-    verbs = list(AuditEvent.objects.filter(target_id=deal.pk, verb__startswith="attachments.").values_list("verb", flat=True))
+    verbs = list(
+        AuditEvent.objects.filter(target_id=deal.pk, verb__startswith="attachments.").values_list("verb", flat=True)
+    )
     assert sorted(verbs) == ["attachments.attachment.added", "attachments.attachment.deleted"]
 
 
@@ -115,11 +117,19 @@ def test_hostile_multipart_input_never_500s(personas, api_for, deal):
     for name in ("a\x00b.pdf", "\x1b.pdf", "x" * 5000 + ".pdf"):
         response = _upload(api, deal, name)
         assert response.status_code in (201, 400), (name[:10], response.status_code)
-    for raw, content_type in [("{bad", "application/json"), ('{"record_kind": "opportunity"}', "application/json"), ("x", "text/plain")]:
+    for raw, content_type in [
+        ("{bad", "application/json"),
+        ('{"record_kind": "opportunity"}', "application/json"),
+        ("x", "text/plain"),
+    ]:
         response = api.client.post("/api/v1/attachments", raw, content_type=content_type)
         assert 400 <= response.status_code < 500
         _envelope(response)
-    for query in [{"record_kind": "opportunity", "record_id": "abc"}, {"record_kind": "nope", "record_id": deal.pk}, {}]:
+    for query in [
+        {"record_kind": "opportunity", "record_id": "abc"},
+        {"record_kind": "nope", "record_id": deal.pk},
+        {},
+    ]:
         response = api.client.get("/api/v1/attachments", query)
         assert response.status_code in (400, 404)
         _envelope(response)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 from django.utils.translation import gettext as _
 from ninja import File, Form, Query, Router
 from ninja.files import UploadedFile
@@ -34,7 +34,9 @@ def _record_kind(kind: str) -> str:
     if kind not in record_kinds():
         raise ValidationFailed(
             _("The input is not valid."),
-            field_errors={"record_kind": [_("Unknown kind of record: %(kinds)s.") % {"kinds": ", ".join(record_kinds())}]},
+            field_errors={
+                "record_kind": [_("Unknown kind of record: %(kinds)s.") % {"kinds": ", ".join(record_kinds())}]
+            },
         )
     return kind
 
@@ -85,7 +87,7 @@ def get_attachment(request: HttpRequest, attachment_id: int) -> Attachment:
 
 
 @router.get("/{int:attachment_id}/download", url_name="attachment_download", summary="Download the file")
-def download_attachment(request: HttpRequest, attachment_id: int) -> HttpResponse:
+def download_attachment(request: HttpRequest, attachment_id: int) -> HttpResponseBase:
     """The file itself (``Content-Disposition: attachment``, the detected content type)."""
     attachment, _record = get_attachment_for_user(_user(request), attachment_id)
     return file_response(attachment)

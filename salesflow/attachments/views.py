@@ -10,7 +10,7 @@ from typing import Any, cast
 
 from django.contrib import messages
 from django.db import models
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
@@ -94,21 +94,21 @@ def attachment_upload_view(request: HttpRequest, kind: str, pk: int) -> HttpResp
     if not htmx:
         for errors in form.errors.values():
             for message in errors:
-                messages.error(request, message)
+                messages.error(request, str(message))
         return HttpResponseRedirect(_detail_url(kind, record))
     # htmx swaps only 2xx answers: the panel with its errors replaces the old one
     return _panel(request, kind, record, form)
 
 
 @require_GET
-def attachment_download_view(request: HttpRequest, pk: int) -> HttpResponse:
+def attachment_download_view(request: HttpRequest, pk: int) -> HttpResponseBase:
     """The original file, as a download, for whoever may read the record."""
     attachment, _record = get_attachment_for_user(_user(request), pk)
     return file_response(attachment)
 
 
 @require_GET
-def attachment_thumbnail_view(request: HttpRequest, pk: int) -> HttpResponse:
+def attachment_thumbnail_view(request: HttpRequest, pk: int) -> HttpResponseBase:
     """The generated thumbnail of an image attachment (inline), for whoever may read the record."""
     attachment, _record = get_attachment_for_user(_user(request), pk)
     return file_response(attachment, thumbnail=True)

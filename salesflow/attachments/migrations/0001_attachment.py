@@ -7,35 +7,68 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('contenttypes', '0002_remove_content_type_name'),
+        ("contenttypes", "0002_remove_content_type_name"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Attachment',
+            name="Attachment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('object_id', models.PositiveBigIntegerField()),
-                ('kind', models.CharField(choices=[('contract', 'Contract'), ('quote', 'Quote'), ('proposal', 'Proposal'), ('photo', 'Photo'), ('other', 'Other')], default='other', max_length=20, verbose_name='kind')),
-                ('file_name', models.CharField(max_length=200, verbose_name='file name')),
-                ('stored_path', models.CharField(editable=False, max_length=200, unique=True)),
-                ('size', models.PositiveBigIntegerField(verbose_name='file size')),
-                ('mime_type', models.CharField(max_length=100, verbose_name='detected type')),
-                ('sha256', models.CharField(max_length=64)),
-                ('thumbnail_path', models.CharField(blank=True, default='', editable=False, max_length=200)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='uploaded at')),
-                ('content_type', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='contenttypes.contenttype')),
-                ('uploaded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='uploaded by')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("object_id", models.PositiveBigIntegerField()),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("contract", "Contract"),
+                            ("quote", "Quote"),
+                            ("proposal", "Proposal"),
+                            ("photo", "Photo"),
+                            ("other", "Other"),
+                        ],
+                        default="other",
+                        max_length=20,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("file_name", models.CharField(max_length=200, verbose_name="file name")),
+                ("stored_path", models.CharField(editable=False, max_length=200, unique=True)),
+                ("size", models.PositiveBigIntegerField(verbose_name="file size")),
+                ("mime_type", models.CharField(max_length=100, verbose_name="detected type")),
+                ("sha256", models.CharField(max_length=64)),
+                ("thumbnail_path", models.CharField(blank=True, default="", editable=False, max_length=200)),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name="uploaded at"),
+                ),
+                (
+                    "content_type",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="contenttypes.contenttype"
+                    ),
+                ),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="uploaded by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'attachment',
-                'verbose_name_plural': 'attachments',
-                'indexes': [models.Index(fields=['content_type', 'object_id', '-created_at'], name='attachment_target_idx')],
+                "verbose_name": "attachment",
+                "verbose_name_plural": "attachments",
+                "indexes": [
+                    models.Index(fields=["content_type", "object_id", "-created_at"], name="attachment_target_idx")
+                ],
             },
         ),
     ]
