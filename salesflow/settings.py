@@ -283,3 +283,9 @@ if TESTING:
 SALESFLOW_ATTACHMENTS_DIR = Path(os.environ.get("SALESFLOW_ATTACHMENTS_DIR", str(DATA_DIR / "attachments")))
 SALESFLOW_ATTACHMENT_MAX_BYTES = int(os.environ.get("SALESFLOW_ATTACHMENT_MAX_BYTES", str(20 * 1024 * 1024)))
 SALESFLOW_ATTACHMENT_MAX_PIXELS = int(os.environ.get("SALESFLOW_ATTACHMENT_MAX_PIXELS", "40000000"))
+# The first handler skips attachment parts above the limit while they arrive (never spooled).
+FILE_UPLOAD_HANDLERS = [
+    "salesflow.attachments.uploads.AttachmentSizeLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]

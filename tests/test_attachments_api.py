@@ -142,3 +142,20 @@ def test_unseen_record_is_404(personas, api_for, deal):
     assert api.get("/attachments", record_kind="opportunity", record_id=deal.pk).status_code == 404
     assert _upload(api, deal).status_code == 404
     assert not Attachment.objects.exists()
+
+
+def test_oversized_upload_is_skipped_while_it_arrives(personas, api_for, client_for, deal, settings):
+    """The upload handler drops a part above the limit instead of spooling it; both
+    interfaces answer with the size message on ``file``."""
+    settings.SALESFLOW_ATTACHMENT_MAX_BYTES = 64 * 1024
+    big = b"a" * (200 * 1024)
+    response = _upload(api_for(personas.rep), deal, "big.txt", big)
+    assert response.status_code == 400
+    assert "larger than 64 KB" in _envelope(response)["errors"]["file"][0]
+    panel = client_for(personas.rep).post(
+        f"/attachments/upload/opportunity/{deal.pk}/",
+        {"kind": "other", "file": SimpleUploadedFile("big.txt", big)},
+        headers={"HX-Request": "true"},
+    )
+    assert panel.status_code == 200 and "larger than 64 KB" in panel.content.decode()
+    assert not Attachment.objects.exists()

@@ -18,7 +18,8 @@ from salesflow.attachments.models import Attachment
 from salesflow.attachments.permissions import attachment_target_kind, get_attachment_for_user
 from salesflow.attachments.schemas import AttachmentFilters, AttachmentIn, AttachmentListOut, AttachmentOut
 from salesflow.attachments.selectors import attachments_of
-from salesflow.attachments.services import attachment_add, attachment_delete
+from salesflow.attachments.services import attachment_add, attachment_delete, too_large_error
+from salesflow.attachments.uploads import upload_was_too_large
 from salesflow.core.errors import ValidationFailed
 from salesflow.core.visibility import get_record_for_user, record_kinds
 from salesflow.users.models import User
@@ -61,13 +62,15 @@ def list_attachments(request: HttpRequest, filters: Query[AttachmentFilters]) ->
 
 @router.post("", response={201: AttachmentOut}, summary="Attach a file to a record")
 def create_attachment(
-    request: HttpRequest, data: Form[AttachmentIn], file: File[UploadedFile]
+    request: HttpRequest, data: Form[AttachmentIn], file: File[UploadedFile | None] = None
 ) -> tuple[int, Attachment]:
     """``multipart/form-data`` with ``record_kind``, ``record_id``, ``kind`` and the ``file``.
 
     The type is checked by content (PDF, PNG, JPEG, GIF, WebP, docx/xlsx/pptx, text/CSV) and
     must match the file name's extension; larger than the size limit → 400 on ``file``.
     """
+    if upload_was_too_large(request):
+        raise too_large_error()
     unknown = (set(request.POST) - set(AttachmentIn.model_fields)) | (set(request.FILES) - {"file"})
     if unknown or len(request.FILES.getlist("file")) > 1:
         errors = {name: [_("Unknown or read-only field.")] for name in sorted(unknown)}

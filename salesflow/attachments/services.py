@@ -80,6 +80,11 @@ def _too_large(limit: int) -> ValidationFailed:
     return _refused("file", _("The file is larger than %(limit)s.") % {"limit": _size_text(limit)})
 
 
+def too_large_error() -> ValidationFailed:
+    """The refusal of a file above the size limit (on ``file``)."""
+    return _too_large(storage.max_bytes())
+
+
 def attachment_add(*, actor: Any, record: models.Model, upload: Upload | None, kind: str) -> Attachment:
     """Attach ``upload`` to ``record`` (a registered record kind) as ``kind``.
 

@@ -21,7 +21,8 @@ from salesflow.attachments.downloads import file_response
 from salesflow.attachments.forms import AttachmentForm
 from salesflow.attachments.permissions import can_change_attachments, get_attachment_for_user
 from salesflow.attachments.selectors import attachments_of
-from salesflow.attachments.services import attachment_add, attachment_delete
+from salesflow.attachments.services import attachment_add, attachment_delete, too_large_error
+from salesflow.attachments.uploads import upload_was_too_large
 from salesflow.core.errors import ServiceError
 from salesflow.core.visibility import get_record_for_user, kind_of
 from salesflow.core.web import apply_service_error
@@ -77,7 +78,11 @@ def attachment_upload_view(request: HttpRequest, kind: str, pk: int) -> HttpResp
     record = get_record_for_user(user, kind, pk, write=True)
     form = AttachmentForm(request.POST, request.FILES, auto_id=f"attachment_{kind}_{pk}_%s")
     htmx = bool(getattr(request, "htmx", False))
-    if form.is_valid():
+    if upload_was_too_large(request):
+        form.is_valid()
+        form.errors.pop("file", None)
+        apply_service_error(form, too_large_error())
+    elif form.is_valid():
         try:
             attachment = attachment_add(
                 actor=user, record=record, upload=form.cleaned_data["file"], kind=form.cleaned_data["kind"]
