@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from django.contrib.contenttypes.models import ContentType
 from django_tasks import task
 
+from salesflow.attachments.models import Attachment
 from salesflow.attachments.services import (
     attachment_make_thumbnail,
     attachments_purge_orphans,
@@ -25,9 +26,10 @@ def make_thumbnail(attachment_id: int) -> None:
 
 
 def should_purge(event: AuditEvent) -> bool:
-    """Only deletions of a record kind can leave attachments behind."""
+    """Only deletions of a record kind can leave attachments behind (and only when there are
+    any: no queue traffic for installations or bulk deletions without attachments)."""
     model = ContentType.objects.get_for_id(event.target_type_id).model_class()
-    return model is not None and kind_of(model) is not None
+    return model is not None and kind_of(model) is not None and Attachment.objects.exists()
 
 
 @task()
