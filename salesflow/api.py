@@ -190,7 +190,7 @@ def _invalid(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
         loc = [str(p) for p in err.get("loc", [])]
         # ninja prefixes the source (body/query/path) and, for a single body schema, its
         # parameter name; clients only know the field names.
-        if loc and loc[0] in ("body", "query", "path", "header", "cookie", "form"):
+        if loc and loc[0] in ("body", "query", "path", "header", "cookie", "form", "file"):
             loc = loc[1:]
             if loc and loc[0] in ("payload", "filters", "data"):
                 loc = loc[1:]
@@ -207,6 +207,7 @@ def _django_invalid(request: HttpRequest, exc: DjangoValidationError) -> HttpRes
 
 def _register_routers() -> None:
     from salesflow.activities.api import router as activities_router
+    from salesflow.attachments.api import router as attachments_router
     from salesflow.leads.api import router as leads_router
     from salesflow.notifications.api import router as notifications_router
     from salesflow.parties.api import accounts_router, contacts_router
@@ -219,6 +220,7 @@ def _register_routers() -> None:
     api.add_router("/opportunities", sales_router)
     api.add_router("/activities", activities_router)
     api.add_router("/notifications", notifications_router)
+    api.add_router("/attachments", attachments_router)
     api.add_router("/", users_router)
 
 

@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "django_tasks_db",  # the database task backend: queue rows in our own database
     "salesflow.core",
     "salesflow.users",
+    "salesflow.attachments",  # files on records, served only through the record's visibility
     "salesflow.parties",
     "salesflow.sales",
     "salesflow.leads",
@@ -280,3 +281,16 @@ APP_NAME = _("Salesflow")
 if TESTING:
     # Fast hashing keeps persona set-up cheap; production keeps Django's PBKDF2 default.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Attachments: files live under this directory (outside static and media, served only through
+# the download view after the record's visibility check); uploads above the size limit and
+# images above the pixel limit are refused.
+SALESFLOW_ATTACHMENTS_DIR = Path(os.environ.get("SALESFLOW_ATTACHMENTS_DIR", str(DATA_DIR / "attachments")))
+SALESFLOW_ATTACHMENT_MAX_BYTES = int(os.environ.get("SALESFLOW_ATTACHMENT_MAX_BYTES", str(20 * 1024 * 1024)))
+SALESFLOW_ATTACHMENT_MAX_PIXELS = int(os.environ.get("SALESFLOW_ATTACHMENT_MAX_PIXELS", "40000000"))
+# The first handler skips attachment parts above the limit while they arrive (never spooled).
+FILE_UPLOAD_HANDLERS = [
+    "salesflow.attachments.uploads.AttachmentSizeLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]

@@ -54,4 +54,5 @@ urlpatterns = [
     path("leads/", include("salesflow.leads.urls")),
     path("opportunities/", include("salesflow.sales.urls")),
     path("notifications/", include("salesflow.notifications.urls")),
+    path("attachments/", include("salesflow.attachments.urls")),
 ]

@@ -29,6 +29,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from salesflow.activities.models import Activity
+from salesflow.attachments.samples import docx_bytes, pdf_bytes, png_bytes
+from salesflow.attachments.services import attachment_add, attachment_make_thumbnail, attachments_purge_orphans
 from salesflow.core.audit import in_every_language, record_event
 from salesflow.core.models import AuditEvent, AuditLink, ExchangeRate
 from salesflow.core.normalize import CREDIT_ALPHABET, company_name_key, credit_check_char, credit_code_is_valid
@@ -1241,6 +1243,7 @@ def generate_demo(*, today: date | None = None, seed: int = SEED) -> DemoResult:
     _write_leads(clock, rng, refs, namer, codes, opp_plans, account_plans, out)
     _write_activities(clock, rng, refs, opp_plans, out)
     _write_rates_and_shares(clock, users)
+    _write_attachments(users)
     return DemoResult(created=True, counts=demo_counts(), seconds=perf_counter() - started)
 
 
@@ -1271,6 +1274,30 @@ def _write_rates_and_shares(clock: Clock, users: dict[str, User]) -> None:
     east_team = users[east[0]].team
     if deal is not None and east_team is not None and east_team != north_team:
         share_grant(actor=users[north[0]], target=deal, grantee_team=east_team, access=ShareAccess.WRITE)
+
+
+def _write_attachments(users: dict[str, User]) -> None:
+    """A few files as reps keep them: the proposal and quote of big open deals, the signed
+    contract of won ones, a photo of a key account's site (small files made in code)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    def attach(owner: User, record: models.Model, name: str, content: bytes, kind: str) -> None:
+        added = attachment_add(actor=owner, record=record, upload=SimpleUploadedFile(name, content), kind=kind)
+        if added.is_image:
+            attachment_make_thumbnail(attachment_id=added.pk)  # no worker needed to see it in the demo
+
+    for username in (*EAST_REPS, *NORTH_REPS):
+        owner = users[username]
+        open_deals = Opportunity.objects.filter(owner=owner, outcome=Outcome.OPEN).order_by("-amount", "pk")[:2]
+        for deal in open_deals:
+            attach(owner, deal, "技术方案 v2.docx", docx_bytes("Solution proposal"), "proposal")
+            attach(owner, deal, "报价单.pdf", pdf_bytes(f"Quotation {deal.pk}"), "quote")
+        won = Opportunity.objects.filter(owner=owner, outcome=Outcome.WON).order_by("-amount", "pk").first()
+        if won is not None:
+            attach(owner, won, "销售合同（盖章版）.pdf", pdf_bytes(f"Contract {won.pk}"), "contract")
+        account = Account.objects.filter(owner=owner, grade=Grade.A).order_by("pk").first()
+        if account is not None:
+            attach(owner, account, "客户门头照片.png", png_bytes(), "photo")
 
 
 # --- reading and removing -------------------------------------------------------------------------
@@ -1359,4 +1386,5 @@ def delete_demo() -> dict[str, int]:
         if team is not None and not team.members.exists() and not team.children.exists():
             team.delete()
             deleted["teams"] += 1
+    deleted["attachments"] = attachments_purge_orphans()  # the files go after the commit
     return dict(deleted)
