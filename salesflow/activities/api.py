@@ -174,6 +174,16 @@ def update_activity(request: HttpRequest, activity_id: int, payload: ActivityPat
         changes["done"] = sent["done"]
     if sent.get("owner_id") is not None:
         changes["owner"] = _owner(sent["owner_id"])
+    resolvers = {
+        "lead": get_lead_for_user,
+        "account": get_account_for_user,
+        "contact": get_contact_for_user,
+        "opportunity": get_opportunity_for_user,
+    }
+    for name, resolve in resolvers.items():
+        key = f"{name}_id"
+        if key in sent and sent[key] != getattr(activity, key):
+            changes[name] = None if sent[key] is None else resolve(user, sent[key])  # type: ignore[operator]
     try:
         activity_update(actor=user, activity=activity, **changes)
     except ServiceError as exc:

@@ -77,7 +77,10 @@ class ActivityIn(StrictSchema):
     description: str = ""
     owner_id: int | None = Field(None, description="Default: the caller. Must be a user the caller may assign.")
     due_at: datetime | None = Field(None, description="Required for tasks. With a time zone offset (e.g. +08:00 or Z).")
-    done: bool = False
+    done: bool | None = Field(
+        None,
+        description="Default: not done for a task or an activity due in the future, else done (logged now).",
+    )
     outcome: str = ""
     next_follow_up: date | None = None
     lead_id: int | None = None
@@ -87,7 +90,8 @@ class ActivityIn(StrictSchema):
 
 
 class ActivityPatch(StrictSchema):
-    """Only the fields sent are changed. Linked records cannot be changed."""
+    """Only the fields sent are changed. A link id sent as ``null`` removes the link; when the
+    contact or the deal changes without ``account_id``, the account becomes theirs."""
 
     kind: str | None = None
     subject: str | None = None
@@ -97,6 +101,10 @@ class ActivityPatch(StrictSchema):
     done: bool | None = None
     outcome: str | None = None
     next_follow_up: date | None = None
+    lead_id: int | None = None
+    account_id: int | None = None
+    contact_id: int | None = None
+    opportunity_id: int | None = None
 
 
 class CompleteIn(StrictSchema):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from django.db.models import Count, Exists, F, Model, OrderBy, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -16,7 +16,9 @@ from django.utils import timezone
 from salesflow.activities.models import Activity
 from salesflow.activities.permissions import activities_visible_to
 from salesflow.leads.models import Lead
+from salesflow.leads.permissions import leads_visible_to
 from salesflow.parties.models import Account, Contact
+from salesflow.parties.permissions import accounts_visible_to, contacts_visible_to
 from salesflow.sales.choices import Outcome, StageKind
 from salesflow.sales.models import Opportunity, Stage
 from salesflow.sales.permissions import opportunities_visible_to
@@ -289,7 +291,7 @@ def stalled_q(now: datetime) -> Q:
     for stage_id, days in Stage.objects.filter(kind=StageKind.OPEN, rotting_days__isnull=False).values_list(
         "pk", "rotting_days"
     ):
-        cond |= Q(stage_id=stage_id, stage_entered_at__lt=now - timedelta(days=days))
+        cond |= Q(stage_id=stage_id, stage_entered_at__lt=now - timedelta(days=days or 0))
     return cond
 
 
@@ -361,3 +363,29 @@ def team_day(user: User, today: date, team_ids: set[int], *, limit: int = MY_DAY
         past_close=deal_section(past, counts["past"], "expected_close_date", "id"),
         done_today=_section(done_today.select_related(*RELATED).order_by("-done_at", "-id"), limit),
     )
+
+
+# --- remote search for the activity form's link fields -------------------------------------
+
+
+def link_search(user: User, kind: str, q: str, *, limit: int = 10) -> list[Model]:
+    """Up to ``limit`` records of ``kind`` (lead, account, contact, opportunity) that ``user``
+    may see, whose name (or a lead's company) contains ``q`` (any name when ``q`` is blank), by name. One query;
+    contacts and deals come with their account, for their labels."""
+    rows: QuerySet[Any]
+    if kind == "lead":
+        rows = leads_visible_to(user)
+    elif kind == "account":
+        rows = accounts_visible_to(user)
+    elif kind == "contact":
+        rows = contacts_visible_to(user).select_related("account")
+    elif kind == "opportunity":
+        rows = opportunities_visible_to(user).select_related("account")
+    else:
+        raise ValueError(f"unknown kind {kind!r}")
+    if q:
+        cond = Q(name__icontains=q)
+        if kind == "lead":
+            cond |= Q(company_name__icontains=q)
+        rows = rows.filter(cond)
+    return list(rows.order_by("name", "id")[:limit])

@@ -53,7 +53,9 @@ def team_world(personas):
             personas.rep, kind="call", subject="今天打过的电话", done=True, done_at=timezone.now(), account=rep_account
         ),
     }
-    _stall(world["stalled"])
+    stalled = world["stalled"]
+    assert isinstance(stalled, Opportunity)
+    _stall(stalled)
     return world
 
 

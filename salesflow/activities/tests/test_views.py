@@ -1,3 +1,4 @@
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -157,8 +158,11 @@ def test_create_form_prefills_links_and_shows_their_names(personas, client_for):
     assert 'data-testid="activity-form"' in html
     for name in ("苏州精密", "周总", "产线升级"):
         assert name in html
+    # the link fields (remote search selects) start with the records chosen
     for field, value in (("account", account.pk), ("contact", contact.pk), ("opportunity", opp.pk)):
-        assert f'name="{field}" value="{value}"' in html
+        assert re.search(
+            rf'<select name="{field}"[^>]*data-record-search[^>]*>.*?<option value="{value}" selected>', html, re.S
+        )
 
 
 def test_create_form_rejects_unknown_or_garbage_ids(personas, client_for):
