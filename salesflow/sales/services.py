@@ -885,9 +885,8 @@ def opportunity_set_next_step(*, actor: User, opportunity: Opportunity, on: date
     today = timezone.localdate()
     current = locked.next_step_date
     changes: OpportunityChanges = {}
-    if current is None or current < today or on < current:
-        if on != current:
-            changes["next_step_date"] = on
+    if (current is None or current < today or on < current) and on != current:
+        changes["next_step_date"] = on
     text = text.strip()[:NEXT_STEP_MAX]
     if not locked.next_step.strip() and text:
         changes["next_step"] = text
