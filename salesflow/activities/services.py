@@ -99,11 +99,14 @@ def _owner_allowed(actor: User, owner: User) -> bool:
 
 def _lead_related_to(lead: Lead, account: Account) -> bool:
     """A lead concerns an account when it was converted into it or, before conversion,
-    names the same company (credit code or exact name)."""
+    names the same company (credit code, company-name key or exact name) — the rule of the
+    account page's leads panel (``leads.selectors.account_leads_q``)."""
     if lead.converted_account_id is not None:
         return lead.converted_account_id == account.pk
     code = normalize_credit_code(lead.credit_code)
     if code and code == account.credit_code:
+        return True
+    if lead.company_key and lead.company_key == account.name_key:
         return True
     return bool(lead.company_name.strip()) and lead.company_name.strip() == account.name.strip()
 
