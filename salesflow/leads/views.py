@@ -26,7 +26,6 @@ from salesflow.leads.forms import ConvertForm, DisqualifyForm, LeadForm, Qualify
 from salesflow.leads.models import Lead
 from salesflow.leads.permissions import can_manage_lead, can_write_lead, get_lead_for_user
 from salesflow.leads.selectors import (
-    leads_for_account,
     DEFAULT_LEAD_SORT,
     LEAD_SORTS,
     OWNER_ME,
@@ -36,6 +35,7 @@ from salesflow.leads.selectors import (
     lead_list,
     lead_order,
     lead_owner_choices,
+    leads_for_account,
     matching_account_for,
 )
 from salesflow.leads.services import (

@@ -32,13 +32,13 @@ from salesflow.sales.forms import (
 from salesflow.sales.models import Opportunity, OpportunityContact, Pipeline
 from salesflow.sales.permissions import can_manage_opportunity, can_write_opportunity, get_opportunity_for_user
 from salesflow.sales.selectors import (
-    opportunities_for_account,
     OPPORTUNITY_SORTS,
     active_lost_reasons,
     active_pipelines,
     active_stages,
     board,
     competitors_all,
+    opportunities_for_account,
     opportunity_detail,
     opportunity_list,
     order_by_for,

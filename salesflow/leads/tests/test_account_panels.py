@@ -4,12 +4,20 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from salesflow.activities.tests.factories import make_account, make_opportunity
 from salesflow.core.normalize import company_name_key
 from salesflow.leads.tests.factories import credit_code, make_lead
+from salesflow.parties.services import account_create
 from salesflow.sales.services import opportunity_create
 
 pytestmark = pytest.mark.django_db
+
+
+def make_account(owner, name):
+    return account_create(actor=owner, owner=owner, name=name)
+
+
+def make_opportunity(account, **fields):
+    return opportunity_create(actor=account.owner, account=account, owner=account.owner, **fields)
 
 
 def _lead(owner, company, **fields):
