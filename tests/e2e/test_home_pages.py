@@ -83,9 +83,10 @@ def test_rep_links_a_new_task_to_a_deal_by_search(page: Page, login, screenshot,
     form.locator("[name=subject]").fill("首页测试：发送报价单")
     form.locator("[name=due_at]").fill("2099-01-15T10:00")
     # the deal field: a Tom Select searching the deals the rep may see
-    control = form.locator("select[name=opportunity] + .ts-wrapper .ts-control input")
-    control.click()
-    control.fill("备件")
+    wrapper = form.locator("select[name=opportunity] + .ts-wrapper")
+    wrapper.scroll_into_view_if_needed()
+    wrapper.locator(".ts-control").click()
+    page.keyboard.type("备件")
     option = page.locator(".ts-dropdown .option", has_text="首页测试备件采购")
     expect(option).to_be_visible()
     option.click()
