@@ -101,7 +101,8 @@ def list_activities(request: HttpRequest, filters: Query[ActivityFilters]) -> di
 
 @router.get("/my-day", response=MyDayOut, summary="The caller's My day")
 def get_my_day(request: HttpRequest, date: str = "") -> dict[str, Any]:
-    """Overdue, due today, follow-ups due and deals without a next step for ``date`` (default: today)."""
+    """Overdue, due today, follow-ups due, deals without a next step and past their expected
+    close date for ``date`` (default: today); for a manager or an assistant also ``team``."""
     from datetime import date as date_type
 
     day = timezone.localdate()
@@ -119,6 +120,8 @@ def get_my_day(request: HttpRequest, date: str = "") -> dict[str, Any]:
         "due_today": result.due_today,
         "follow_ups": result.follow_ups,
         "no_next_step": result.no_next_step,
+        "past_close": result.past_close,
+        "team": result.team,
     }
 
 

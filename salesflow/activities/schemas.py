@@ -169,9 +169,46 @@ class DealSectionOut(Schema):
     items: list[DealOut]
 
 
+class RepCountOut(Schema):
+    owner_id: int
+    name: str
+    count: int
+
+
+class TeamDealOut(DealOut):
+    owner_id: int
+    owner_name: str
+    expected_close_date: date | None
+    stage_entered_at: datetime
+
+    @staticmethod
+    def resolve_owner_name(obj: Opportunity) -> str:
+        return str(obj.owner)
+
+
+class TeamDealSectionOut(Schema):
+    total: int
+    items: list[TeamDealOut]
+
+
+class TeamDayOut(Schema):
+    members: int
+    overdue_by_rep: list[RepCountOut]
+    overdue: ActivitySectionOut
+    stalled: TeamDealSectionOut
+    no_next_step: TeamDealSectionOut
+    closing_this_month: TeamDealSectionOut
+    past_close: TeamDealSectionOut
+    done_today: ActivitySectionOut
+
+
 class MyDayOut(Schema):
     today: date
     overdue: ActivitySectionOut
     due_today: ActivitySectionOut
     follow_ups: ActivitySectionOut
     no_next_step: DealSectionOut
+    past_close: DealSectionOut | None = Field(None, description="The caller's open deals past the expected close date")
+    team: TeamDayOut | None = Field(
+        None, description="Managers (team subtree) and assistants (delegated reps): the team's sections; else null"
+    )

@@ -153,3 +153,13 @@ def test_home_query_count_is_constant(personas, client_for, who):
     large = count()
     assert small == large
     assert large <= 30
+
+
+def test_my_day_api_has_the_team_for_a_manager_only(personas, api_for, team_world):
+    body = api_for(personas.manager).get("/activities/my-day").json()
+    team = body["team"]
+    assert {r["owner_id"]: r["count"] for r in team["overdue_by_rep"]} == {personas.rep.pk: 1, personas.teammate.pk: 1}
+    assert [d["name"] for d in team["stalled"]["items"]] == ["华东制造产线改造"]
+    assert team["stalled"]["items"][0]["owner_name"] == "张伟"
+    assert api_for(personas.rep).get("/activities/my-day").json()["team"] is None
+    assert "岭南电子" not in str(body)

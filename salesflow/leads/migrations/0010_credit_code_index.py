@@ -5,18 +5,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('leads', '0009_budget_exact_money_field_and_currency'),
-        ('parties', '0004_backfill_name_key_and_contact_normalised'),
-        ('sales', '0010_backfill_close_dates'),
-        ('users', '0005_login_throttle'),
+        ("leads", "0009_budget_exact_money_field_and_currency"),
+        ("parties", "0004_backfill_name_key_and_contact_normalised"),
+        ("sales", "0010_backfill_close_dates"),
+        ("users", "0005_login_throttle"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(fields=['credit_code'], name='lead_credit_code_idx'),
+            model_name="lead",
+            index=models.Index(fields=["credit_code"], name="lead_credit_code_idx"),
         ),
     ]
