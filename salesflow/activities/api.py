@@ -101,7 +101,8 @@ def list_activities(request: HttpRequest, filters: Query[ActivityFilters]) -> di
 
 @router.get("/my-day", response=MyDayOut, summary="The caller's My day")
 def get_my_day(request: HttpRequest, date: str = "") -> dict[str, Any]:
-    """Overdue, due today, follow-ups due and deals without a next step for ``date`` (default: today)."""
+    """Overdue, due today, follow-ups due, deals without a next step and past their expected
+    close date for ``date`` (default: today); for a manager or an assistant also ``team``."""
     from datetime import date as date_type
 
     day = timezone.localdate()
@@ -119,6 +120,8 @@ def get_my_day(request: HttpRequest, date: str = "") -> dict[str, Any]:
         "due_today": result.due_today,
         "follow_ups": result.follow_ups,
         "no_next_step": result.no_next_step,
+        "past_close": result.past_close,
+        "team": result.team,
     }
 
 
@@ -174,6 +177,16 @@ def update_activity(request: HttpRequest, activity_id: int, payload: ActivityPat
         changes["done"] = sent["done"]
     if sent.get("owner_id") is not None:
         changes["owner"] = _owner(sent["owner_id"])
+    resolvers = {
+        "lead": get_lead_for_user,
+        "account": get_account_for_user,
+        "contact": get_contact_for_user,
+        "opportunity": get_opportunity_for_user,
+    }
+    for name, resolve in resolvers.items():
+        key = f"{name}_id"
+        if key in sent and sent[key] != getattr(activity, key):
+            changes[name] = None if sent[key] is None else resolve(user, sent[key])  # type: ignore[operator]
     try:
         activity_update(actor=user, activity=activity, **changes)
     except ServiceError as exc:

@@ -25,6 +25,52 @@ class _DateInput(forms.DateInput):
     input_type = "date"
 
 
+MAX_RECORD_ID = 2**63 - 1
+
+
+class RecordField(forms.Field):
+    """A linked record chosen through the remote search (``data-record-search``): an id.
+
+    The view resolves the id through the record's access function (unseen → field error);
+    the select lists only the current choice, the search fills in the rest.
+    """
+
+    widget = forms.Select
+
+    def __init__(self, *, kind: str, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+        self.kind = kind
+        self.widget.attrs.update({"data-record-search": kind, "class": "form-select"})
+        self.set_choice(None)
+
+    def set_choice(self, record: Any) -> None:
+        """The options shown before any search: empty, and ``record`` when one is linked."""
+        choices: list[tuple[Any, str]] = [("", "—")]
+        if record is not None:
+            choices.append((record.pk, record_label(record)))
+        self.widget.choices = choices  # type: ignore[attr-defined]
+
+    def to_python(self, value: Any) -> int | None:
+        text = str(value if value is not None else "").strip()
+        if not text:
+            return None
+        if not text.isdigit() or not 0 < int(text) <= MAX_RECORD_ID:
+            raise forms.ValidationError(_("Select a valid record."), code="invalid")
+        return int(text)
+
+
+def record_label(record: Any) -> str:
+    """How a linked record is named in the link selects and the search results."""
+    account = getattr(record, "account", None) if hasattr(record, "account_id") else None
+    company = getattr(record, "company_name", "")
+    if account is not None:
+        return f"{record} · {account}"
+    if company:
+        return f"{record} · {company}"
+    return str(record)
+
+
 class QuickLogForm(forms.Form):
     """The compact form of the record panel: what happened (or is planned) and what comes next."""
 
@@ -33,6 +79,8 @@ class QuickLogForm(forms.Form):
     due_at = forms.DateTimeField(
         label=_("Due"), required=False, widget=_DateTimeInput(format=DATETIME_INPUT), input_formats=[DATETIME_INPUT]
     )
+    # Logging (the panel) starts as done; the page script unticks it while the due time is in
+    # the future, until the user touches the box (``data-done-from-due``).
     done = forms.BooleanField(label=_("Done"), required=False, initial=True)
     outcome = forms.CharField(label=_("Outcome"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     next_follow_up = forms.DateField(label=_("Next follow-up"), required=False, widget=_DateInput(format="%Y-%m-%d"))
@@ -51,16 +99,51 @@ class QuickLogForm(forms.Form):
 
 
 class ActivityForm(QuickLogForm):
-    """Create and edit form. ``owner`` is offered only to users who may assign records."""
+    """Create and edit form. ``owner`` is offered only to users who may assign records.
 
-    field_order = ["kind", "subject", "owner", "due_at", "done", "outcome", "next_follow_up", "description"]
+    ``done`` starts unticked (a new task or follow-up is planned work); the create view
+    ticks it when the user logs what happened. The link fields take record ids found by
+    the remote search; ``links`` (name → record) are the records currently chosen.
+    """
+
+    field_order = [
+        "kind",
+        "subject",
+        "owner",
+        "due_at",
+        "done",
+        "outcome",
+        "next_follow_up",
+        "opportunity",
+        "account",
+        "contact",
+        "lead",
+        "description",
+    ]
 
     description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
     owner = forms.ModelChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False)
+    opportunity = RecordField(kind="opportunity", label=_("Opportunity"))
+    account = RecordField(kind="account", label=_("Account"))
+    contact = RecordField(kind="contact", label=_("Contact"))
+    lead = RecordField(kind="lead", label=_("Lead"))
 
-    def __init__(self, *args: Any, user: User, current_owner: User | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        user: User,
+        current_owner: User | None = None,
+        links: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
+        self.fields["done"].initial = False
+        for name, record in (links or {}).items():
+            field = self.fields[name]
+            assert isinstance(field, RecordField)
+            field.set_choice(record)
+            self.initial.setdefault(name, record.pk if record is not None else None)
         assignable = assignable_users_for(user)
         # Sales support never assigns work: their activities are their own.
         if not assignable.filter(pk=user.pk).exists():
@@ -87,7 +170,15 @@ class ActivityForm(QuickLogForm):
             "done": activity.done,
             "outcome": activity.outcome,
             "next_follow_up": activity.next_follow_up,
+            "lead": activity.lead_id,
+            "account": activity.account_id,
+            "contact": activity.contact_id,
+            "opportunity": activity.opportunity_id,
         }
+
+    def link_ids(self) -> dict[str, int | None]:
+        """The chosen record id of each link field (cleaned)."""
+        return {name: self.cleaned_data.get(name) for name in ("lead", "account", "contact", "opportunity")}
 
     def service_kwargs(self) -> dict[str, Any]:
         kwargs = super().service_kwargs()

@@ -66,6 +66,8 @@ class Activity(TimestampedModel):
             models.Index(fields=["account", "created_at"], name="activity_account_idx"),
             models.Index(fields=["opportunity", "created_at"], name="activity_opp_idx"),
             models.Index(fields=["contact", "created_at"], name="activity_contact_idx"),
+            # My day (team): activities the team completed today, latest first
+            models.Index(fields=["done_at", "id"], name="activity_done_at_idx"),
         ]
 
     def __str__(self) -> str:

@@ -77,7 +77,10 @@ class ActivityIn(StrictSchema):
     description: str = ""
     owner_id: int | None = Field(None, description="Default: the caller. Must be a user the caller may assign.")
     due_at: datetime | None = Field(None, description="Required for tasks. With a time zone offset (e.g. +08:00 or Z).")
-    done: bool = False
+    done: bool | None = Field(
+        None,
+        description="Default: not done for a task or an activity due in the future, else done (logged now).",
+    )
     outcome: str = ""
     next_follow_up: date | None = None
     lead_id: int | None = None
@@ -87,7 +90,8 @@ class ActivityIn(StrictSchema):
 
 
 class ActivityPatch(StrictSchema):
-    """Only the fields sent are changed. Linked records cannot be changed."""
+    """Only the fields sent are changed. A link id sent as ``null`` removes the link; when the
+    contact or the deal changes without ``account_id``, the account becomes theirs."""
 
     kind: str | None = None
     subject: str | None = None
@@ -97,6 +101,10 @@ class ActivityPatch(StrictSchema):
     done: bool | None = None
     outcome: str | None = None
     next_follow_up: date | None = None
+    lead_id: int | None = None
+    account_id: int | None = None
+    contact_id: int | None = None
+    opportunity_id: int | None = None
 
 
 class CompleteIn(StrictSchema):
@@ -161,9 +169,46 @@ class DealSectionOut(Schema):
     items: list[DealOut]
 
 
+class RepCountOut(Schema):
+    owner_id: int
+    name: str
+    count: int
+
+
+class TeamDealOut(DealOut):
+    owner_id: int
+    owner_name: str
+    expected_close_date: date | None
+    stage_entered_at: datetime
+
+    @staticmethod
+    def resolve_owner_name(obj: Opportunity) -> str:
+        return str(obj.owner)
+
+
+class TeamDealSectionOut(Schema):
+    total: int
+    items: list[TeamDealOut]
+
+
+class TeamDayOut(Schema):
+    members: int
+    overdue_by_rep: list[RepCountOut]
+    overdue: ActivitySectionOut
+    stalled: TeamDealSectionOut
+    no_next_step: TeamDealSectionOut
+    closing_this_month: TeamDealSectionOut
+    past_close: TeamDealSectionOut
+    done_today: ActivitySectionOut
+
+
 class MyDayOut(Schema):
     today: date
     overdue: ActivitySectionOut
     due_today: ActivitySectionOut
     follow_ups: ActivitySectionOut
     no_next_step: DealSectionOut
+    past_close: DealSectionOut | None = Field(None, description="The caller's open deals past the expected close date")
+    team: TeamDayOut | None = Field(
+        None, description="Managers (team subtree) and assistants (delegated reps): the team's sections; else null"
+    )

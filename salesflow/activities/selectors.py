@@ -8,19 +8,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from django.db.models import Exists, F, Model, OrderBy, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, Model, OrderBy, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from salesflow.activities.models import Activity
 from salesflow.activities.permissions import activities_visible_to
 from salesflow.leads.models import Lead
+from salesflow.leads.permissions import leads_visible_to
 from salesflow.parties.models import Account, Contact
-from salesflow.sales.choices import Outcome
-from salesflow.sales.models import Opportunity
+from salesflow.parties.permissions import accounts_visible_to, contacts_visible_to
+from salesflow.sales.choices import Outcome, StageKind
+from salesflow.sales.models import Opportunity, Stage
 from salesflow.sales.permissions import opportunities_visible_to
+from salesflow.users.choices import Role
 from salesflow.users.models import User
+from salesflow.users.permissions import visible_owner_ids
 
 # Public sort keys → ascending columns; each pair is backed by an index (activity_created_idx, activity_due_idx).
 SORTS: dict[str, tuple[str, ...]] = {"created": ("created_at", "id"), "due": ("due_at", "id")}
@@ -148,6 +152,16 @@ class MyDay:
     due_today: Section[Activity]
     follow_ups: Section[Activity]
     no_next_step: Section[Opportunity]
+    #: their open deals whose expected close date has passed
+    past_close: Section[Opportunity] | None = None
+    #: the team view of a manager (team subtree) or an assistant (delegated reps), else None
+    team: TeamDay | None = None
+
+    @property
+    def all_clear(self) -> bool:
+        """Nothing at all to act on, the user's own work and the team's: only then "well done"."""
+        own = (self.overdue, self.due_today, self.follow_ups, self.no_next_step, self.past_close)
+        return all(s is None or s.total == 0 for s in own) and (self.team is None or self.team.all_clear)
 
 
 def _section(qs: QuerySet[T], limit: int) -> Section[T]:
@@ -185,7 +199,9 @@ def my_day(user: User, today: date, *, limit: int = MY_DAY_LIMIT) -> MyDay:
       that have not been followed up (no newer activity of theirs on the same record,
       see ``_followed_up``), earliest first;
     - ``no_next_step``: their open opportunities without a next step or whose next-step
-      date has passed, most overdue first (through ``opportunities_visible_to``).
+      date has passed, most overdue first (through ``opportunities_visible_to``);
+    - ``past_close``: their open opportunities whose expected close date has passed;
+    - ``team``: for a manager or an assistant, the team sections (``team_day``).
 
     At most ``limit`` rows each plus the total: two queries per list, whatever the data.
     """
@@ -196,17 +212,180 @@ def my_day(user: User, today: date, *, limit: int = MY_DAY_LIMIT) -> MyDay:
     follow_ups = (
         mine.filter(next_follow_up__lte=today).filter(~_followed_up()).order_by("next_follow_up", "created_at", "id")
     )
+    my_open_deals = opportunities_visible_to(user).filter(owner=user, outcome=Outcome.OPEN)
     deals = (
-        opportunities_visible_to(user)
-        .filter(owner=user, outcome=Outcome.OPEN)
-        .filter(Q(next_step="") | Q(next_step_date__lt=today))
+        my_open_deals.filter(Q(next_step="") | Q(next_step_date__lt=today))
         .select_related("account", "stage")
         .order_by(F("next_step_date").asc(nulls_first=True), "id")
     )
+    # (owner, outcome) is the prefix of opp_owner_next_idx; the date filter runs over the few
+    # open deals of one owner
+    past_close = (
+        my_open_deals.filter(expected_close_date__lt=today)
+        .select_related("account", "stage")
+        .order_by("expected_close_date", "id")
+    )
+    team_ids = team_scope_ids(user)
     return MyDay(
         today=today,
         overdue=_section(overdue, limit),
         due_today=_section(due_today, limit),
         follow_ups=_section(follow_ups, limit),
         no_next_step=_section(deals, limit),
+        past_close=_section(past_close, limit),
+        team=team_day(user, today, team_ids, limit=limit) if team_ids else None,
     )
+
+
+# --- the team view of My day ----------------------------------------------------------------
+
+
+def team_scope_ids(user: User) -> set[int] | None:
+    """Whose work ``user``'s home page shows beside their own: a manager's team subtree and an
+    assistant's delegated reps (both include the user), from the visibility policy's owner
+    scope. ``None`` for everyone else (reps and support see their own day; administrators,
+    whose scope is everyone, use the lists)."""
+    if user.role not in (Role.MANAGER, Role.ASSISTANT):
+        return None
+    ids = visible_owner_ids(user)
+    if ids is None or ids <= {user.pk}:
+        return None
+    return set(ids)
+
+
+@dataclass(frozen=True)
+class RepCount:
+    """One team member and how many of their tasks are overdue."""
+
+    owner_id: int
+    name: str
+    count: int
+
+
+@dataclass(frozen=True)
+class TeamDay:
+    """What a manager (or an assistant) should look at across the team today."""
+
+    members: int
+    overdue_by_rep: list[RepCount]
+    overdue: Section[Activity]
+    stalled: Section[Opportunity]
+    no_next_step: Section[Opportunity]
+    closing_this_month: Section[Opportunity]
+    past_close: Section[Opportunity]
+    done_today: Section[Activity]
+
+    @property
+    def all_clear(self) -> bool:
+        """Nothing to act on (today's done activities are news, not work)."""
+        return not any(
+            s.total for s in (self.overdue, self.stalled, self.no_next_step, self.closing_this_month, self.past_close)
+        )
+
+
+def stalled_q(now: datetime) -> Q:
+    """Open deals in their stage longer than the stage's ``rotting_days`` (the board's rule,
+    ``sales.selectors.stall_info``), as one condition over every open stage that has a threshold
+    (one query for the stages)."""
+    cond = Q(pk__in=[])
+    for stage_id, days in Stage.objects.filter(kind=StageKind.OPEN, rotting_days__isnull=False).values_list(
+        "pk", "rotting_days"
+    ):
+        cond |= Q(stage_id=stage_id, stage_entered_at__lt=now - timedelta(days=days or 0))
+    return cond
+
+
+def month_bounds(today: date) -> tuple[date, date]:
+    """First and last day of ``today``'s month."""
+    first = today.replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return first, following - timedelta(days=1)
+
+
+def team_day(user: User, today: date, team_ids: set[int], *, limit: int = MY_DAY_LIMIT) -> TeamDay:
+    """The team sections of My day over the work of ``team_ids`` (see ``team_scope_ids``):
+
+    - ``overdue_by_rep``: open activities due before today, counted per owner (most first),
+      and ``overdue``: the oldest of them with their owner;
+    - ``stalled``: open deals past their stage's ``rotting_days``, longest in stage first;
+    - ``no_next_step``: open deals without a next-step date;
+    - ``closing_this_month``: open deals whose (expected) close date is in this month;
+    - ``past_close``: open deals whose expected close date has passed;
+    - ``done_today``: activities the team completed today, latest first.
+
+    Deals come from ``opportunities_visible_to`` narrowed to the team's owners; activities
+    from the owners in scope (visible by the ownership rule). Ten queries whatever the team
+    size or the number of rows: one count per owner, one aggregate of the four deal counts,
+    one query for the stall thresholds, one list per section and one count for today's work.
+    """
+    now = timezone.now()
+    start, end = day_bounds(today)
+    first, last = month_bounds(today)
+    owners = sorted(team_ids)
+    # served by activity_owner_due_idx (owner, done, due_at)
+    overdue = Activity.objects.filter(owner_id__in=owners, done=False, due_at__lt=start)
+    per_rep = [
+        RepCount(owner_id=row["owner_id"], name=row["owner__display_name"] or row["owner__username"], count=row["n"])
+        for row in overdue.order_by()
+        .values("owner_id", "owner__display_name", "owner__username")
+        .annotate(n=Count("id"))
+        .order_by("-n", "owner__display_name", "owner_id")
+    ]
+    overdue_items = list(overdue.select_related(*RELATED).order_by("due_at", "id")[:limit])
+    # served by opp_owner_next_idx (owner, outcome, next_step_date): the team's open deals
+    open_deals = opportunities_visible_to(user).filter(owner_id__in=owners, outcome=Outcome.OPEN)
+    stalled = stalled_q(now)
+    no_next = Q(next_step_date__isnull=True)
+    # for open deals ``close_date`` is ``expected_close_date`` (sales keeps them equal); the
+    # expected date is read here so the rule holds for rows written before that column existed
+    closing = Q(expected_close_date__gte=first, expected_close_date__lte=last)
+    past = Q(expected_close_date__lt=today)
+    counts = open_deals.order_by().aggregate(
+        stalled=Count("id", filter=stalled),
+        no_next=Count("id", filter=no_next),
+        closing=Count("id", filter=closing),
+        past=Count("id", filter=past),
+    )
+    deals = open_deals.select_related("account", "owner", "stage")
+
+    def deal_section(cond: Q, total: int, *order: str | OrderBy) -> Section[Opportunity]:
+        return Section(items=list(deals.filter(cond).order_by(*order)[:limit]) if total else [], total=total)
+
+    # served by activity_done_at_idx (done_at)
+    done_today = Activity.objects.filter(owner_id__in=owners, done=True, done_at__gte=start, done_at__lt=end)
+    return TeamDay(
+        members=len(team_ids),
+        overdue_by_rep=per_rep,
+        overdue=Section(items=overdue_items, total=sum(r.count for r in per_rep)),
+        stalled=deal_section(stalled, counts["stalled"], "stage_entered_at", "id"),
+        no_next_step=deal_section(no_next, counts["no_next"], "created_at", "id"),
+        closing_this_month=deal_section(closing, counts["closing"], "expected_close_date", "id"),
+        past_close=deal_section(past, counts["past"], "expected_close_date", "id"),
+        done_today=_section(done_today.select_related(*RELATED).order_by("-done_at", "-id"), limit),
+    )
+
+
+# --- remote search for the activity form's link fields -------------------------------------
+
+
+def link_search(user: User, kind: str, q: str, *, limit: int = 10) -> list[Model]:
+    """Up to ``limit`` records of ``kind`` (lead, account, contact, opportunity) that ``user``
+    may see, whose name (or a lead's company) contains ``q`` (any name when ``q`` is blank), by name. One query;
+    contacts and deals come with their account, for their labels."""
+    rows: QuerySet[Any]
+    if kind == "lead":
+        rows = leads_visible_to(user)
+    elif kind == "account":
+        rows = accounts_visible_to(user)
+    elif kind == "contact":
+        rows = contacts_visible_to(user).select_related("account")
+    elif kind == "opportunity":
+        rows = opportunities_visible_to(user).select_related("account")
+    else:
+        raise ValueError(f"unknown kind {kind!r}")
+    if q:
+        cond = Q(name__icontains=q)
+        if kind == "lead":
+            cond |= Q(company_name__icontains=q)
+        rows = rows.filter(cond)
+    return list(rows.order_by("name", "id")[:limit])

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.activity_list_view, name="list"),
     path("create/", views.activity_create_view, name="create"),
     path("panel/", views.activity_panel_view, name="panel"),
+    path("link-search/", views.activity_link_search_view, name="link_search"),
     path("<int:pk>/", views.activity_detail_view, name="detail"),
     path("<int:pk>/edit/", views.activity_edit_view, name="edit"),
     path("<int:pk>/delete/", views.activity_delete_view, name="delete"),

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.db.models import Model
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -24,10 +24,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.middleware import HtmxDetails
 
 from salesflow.activities.choices import ActivityKind
-from salesflow.activities.forms import ActivityFilterForm, ActivityForm, CompleteForm, QuickLogForm
+from salesflow.activities.forms import ActivityFilterForm, ActivityForm, CompleteForm, QuickLogForm, record_label
 from salesflow.activities.models import Activity
 from salesflow.activities.permissions import can_write_activity, get_activity_for_user
-from salesflow.activities.selectors import activities_for_record, activity_list, my_day, normalize_sort
+from salesflow.activities.selectors import activities_for_record, activity_list, link_search, my_day, normalize_sort
 from salesflow.activities.services import activity_complete, activity_create, activity_delete, activity_update
 from salesflow.core.audit import timeline_for
 from salesflow.core.errors import ServiceError
@@ -96,6 +96,23 @@ class Links:
             {"name": name, "label": LINK_LABELS[name], "record": obj, "url": _record_url(name, obj.pk)}
             for name, obj in self.items()
         ]
+
+
+def _edited_links(user: User, activity: Activity, data: QueryDict) -> Links:
+    """The links posted by the edit form: a field not posted or an unchanged id keeps the
+    current record (even one the editor could not open), an empty value removes the link,
+    a new id is resolved through its access function (404)."""
+    links = Links()
+    for name in LINK_NAMES:
+        if name not in data:  # not posted: kept as it is
+            setattr(links, name, getattr(activity, name))
+            continue
+        value = data.get(name, "").strip()
+        if value and value == str(getattr(activity, f"{name}_id") or ""):
+            setattr(links, name, getattr(activity, name))
+        elif value:
+            setattr(links, name, getattr(Links.from_query(user, QueryDict(urlencode({name: value}))), name))
+    return links
 
 
 def _record_url(name: str, pk: int) -> str:
@@ -182,7 +199,7 @@ def activity_create_view(request: HtmxHttpRequest) -> HttpResponseBase:
         form = (
             QuickLogForm(request.POST, auto_id="ql_%s")
             if panel_record is not None
-            else ActivityForm(request.POST, user=user)
+            else ActivityForm(request.POST, user=user, links=links.as_kwargs())
         )
         if form.is_valid():
             try:
@@ -199,19 +216,23 @@ def activity_create_view(request: HtmxHttpRequest) -> HttpResponseBase:
         if panel_record is not None and request.htmx:
             return _render_panel(request, user, panel, panel_record, form=form)
     else:
-        initial: dict[str, Any] = {}
+        # "New task" / "New activity" plan work (not done); "Log follow-up" and the panel's
+        # "More details" (``?log=1``) record what happened (done unless due in the future,
+        # which the page script handles as the due time is entered).
+        initial: dict[str, Any] = {"done": data.get("log") == "1"}
         kind = data.get("kind", "")
         if kind in ActivityKind.values:
             initial["kind"] = kind
-            initial["done"] = kind != ActivityKind.TASK
-        form = ActivityForm(initial=initial, user=user)
+        if kind == ActivityKind.TASK:
+            initial["done"] = False
+        form = ActivityForm(initial=initial, user=user, links=links.as_kwargs())
     return render(
         request,
         "activities/form.html",
         {
             "form": form,
-            "links": links.display(),
-            "link_items": links.items(),
+            "done_from_due": data.get("log") == "1",
+            "log": data.get("log") == "1",
             "next": _safe_next(request, ""),
             "cancel_url": _safe_next(request, reverse("activities:list")),
         },
@@ -222,29 +243,38 @@ def activity_create_view(request: HtmxHttpRequest) -> HttpResponseBase:
 def activity_edit_view(request: HttpRequest, pk: int) -> HttpResponseBase:
     user = _user(request)
     activity = _writable_activity(request, pk)
+    current = Links(
+        lead=activity.lead, account=activity.account, contact=activity.contact, opportunity=activity.opportunity
+    )
     if request.method == "POST":
-        form = ActivityForm(request.POST, user=user, current_owner=activity.owner)
+        links = _edited_links(user, activity, request.POST)
+        form = ActivityForm(request.POST, user=user, current_owner=activity.owner, links=links.as_kwargs())
         if form.is_valid():
+            changes = {
+                name: record
+                for name, record in links.as_kwargs().items()
+                if getattr(record, "pk", None) != getattr(activity, f"{name}_id")
+            }
             try:
-                activity_update(actor=user, activity=activity, **form.service_kwargs())
+                activity_update(actor=user, activity=activity, **form.service_kwargs(), **changes)
             except ServiceError as exc:
                 apply_service_error(form, exc)
             else:
                 messages.success(request, _("The activity was saved."))
                 return redirect(_safe_next(request, reverse("activities:detail", args=[activity.pk])))
     else:
-        form = ActivityForm(initial=ActivityForm.initial_for(activity), user=user, current_owner=activity.owner)
-    links = Links(
-        lead=activity.lead, account=activity.account, contact=activity.contact, opportunity=activity.opportunity
-    )
+        form = ActivityForm(
+            initial=ActivityForm.initial_for(activity),
+            user=user,
+            current_owner=activity.owner,
+            links=current.as_kwargs(),
+        )
     return render(
         request,
         "activities/form.html",
         {
             "form": form,
             "activity": activity,
-            "links": links.display(),
-            "link_items": [],
             "next": _safe_next(request, ""),
             "cancel_url": reverse("activities:detail", args=[activity.pk]),
         },
@@ -350,3 +380,22 @@ def my_day_view(request: HttpRequest) -> HttpResponse:
         "activities/my_day.html",
         {"day": day, "yesterday": day.today - timedelta(days=1), "writable_ids": _writable_ids(user, own)},
     )
+
+
+# --- remote search for the link fields ------------------------------------------------------
+
+LINK_SEARCH_LIMIT = 10
+LINK_SEARCH_MAX_TERM = 100
+
+
+@require_GET
+def activity_link_search_view(request: HttpRequest) -> JsonResponse:
+    """``?kind=lead|account|contact|opportunity&q=…``: up to ten records of that kind the
+    user may see whose name contains ``q`` (the link fields' remote search), as
+    ``{"results": [{"value": id, "text": label}]}``. Unknown kinds are 404."""
+    kind = request.GET.get("kind", "")
+    if kind not in LINK_NAMES:
+        raise Http404("unknown kind")
+    term = request.GET.get("q", "").replace("\x00", "").strip()[:LINK_SEARCH_MAX_TERM]
+    found = link_search(_user(request), kind, term, limit=LINK_SEARCH_LIMIT)
+    return JsonResponse({"results": [{"value": r.pk, "text": record_label(r)} for r in found]})

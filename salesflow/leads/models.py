@@ -119,6 +119,8 @@ class Lead(TimestampedModel):
             models.Index(fields=["mobile"], name="lead_mobile_idx"),
             models.Index(fields=["email"], name="lead_email_idx"),
             models.Index(fields=["company_key"], name="lead_company_key_idx"),
+            # the account page's leads panel: WHERE credit_code = %s (leads of the same company)
+            models.Index(fields=["credit_code"], name="lead_credit_code_idx"),
         ]
 
     def __str__(self) -> str:

@@ -195,3 +195,27 @@ def matching_account(lead: Lead) -> Account | None:
     if not code:
         return None
     return Account.objects.filter(credit_code=code).select_related("owner").first()
+
+
+# --- the account page's leads panel ----------------------------------------------------------
+
+
+def account_leads_q(account: Account) -> Q:
+    """Leads that concern ``account``: converted into it, or — not converted — naming the same
+    company (normalised credit code, or company-name key). The rule of
+    ``activities.services._lead_related_to`` (which activities may link), as a filter."""
+    same_company = Q(pk__in=[])
+    if account.credit_code:
+        same_company |= Q(credit_code=account.credit_code)
+    if account.name_key:
+        same_company |= Q(company_key=account.name_key)
+    return Q(converted_account_id=account.pk) | (Q(converted_account__isnull=True) & same_company)
+
+
+def leads_for_account(user: User, account: Account) -> QuerySet[Lead]:
+    """The visible leads of ``account`` (``account_leads_q``), newest first, with their owner.
+    Served by the converted-account foreign key index, lead_company_key_idx and
+    lead_credit_code_idx."""
+    return (
+        leads_visible_to(user).filter(account_leads_q(account)).select_related("owner").order_by("-created_at", "-id")
+    )

@@ -17,4 +17,5 @@ urlpatterns = [
     path("<int:pk>/reopen/", views.lead_reopen_view, name="reopen"),
     path("<int:pk>/convert/", views.lead_convert_view, name="convert"),
     path("<int:pk>/convert/accounts/", views.lead_convert_accounts_view, name="convert_accounts"),
+    path("for-account/<int:pk>/panel/", views.account_leads_panel_view, name="account_panel"),
 ]

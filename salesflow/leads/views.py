@@ -35,6 +35,7 @@ from salesflow.leads.selectors import (
     lead_list,
     lead_order,
     lead_owner_choices,
+    leads_for_account,
     matching_account_for,
 )
 from salesflow.leads.services import (
@@ -48,6 +49,7 @@ from salesflow.leads.services import (
     lead_update,
 )
 from salesflow.parties.choices import SourceChannel
+from salesflow.parties.permissions import get_account_for_user
 from salesflow.users.models import User
 from salesflow.users.permissions import can_see_unowned, writable_owner_ids
 
@@ -329,3 +331,23 @@ def lead_convert_accounts_view(request: HttpRequest, pk: int) -> JsonResponse:
     lead = _lead(request, pk, write=True)
     found = account_suggestions(user, lead, q=request.GET.get("q", ""))
     return JsonResponse({"results": [{"value": a.pk, "text": a.name} for a in found]})
+
+
+# --- the account page's leads panel (htmx) -----------------------------------------------------
+
+ACCOUNT_PANEL_LIMIT = 20
+
+
+@require_GET
+def account_leads_panel_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """``GET /leads/for-account/<pk>/panel/``: the leads of the account the reader may see
+    (converted into it, or naming the same company), at most ``ACCOUNT_PANEL_LIMIT``. 404 when
+    the account is not visible. Three queries whatever the number of leads."""
+    user = _user(request)
+    account = get_account_for_user(user, pk)
+    rows = list(leads_for_account(user, account)[: ACCOUNT_PANEL_LIMIT + 1])
+    return render(
+        request,
+        "leads/partials/account_panel.html",
+        {"account": account, "leads": rows[:ACCOUNT_PANEL_LIMIT], "has_more": len(rows) > ACCOUNT_PANEL_LIMIT},
+    )

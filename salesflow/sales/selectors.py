@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, getcontext
 
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Case, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value, When
 from django.db.models.expressions import OrderBy
 from django.utils import timezone
 
@@ -514,3 +514,17 @@ def pipeline_change_options(opportunity: Opportunity) -> list[tuple[Pipeline, li
         )
     )
     return [(p, list(p.stages.all())) for p in pipelines]
+
+
+# --- the account page's deals panel ----------------------------------------------------------
+
+
+def opportunities_for_account(user: User, account: Account) -> QuerySet[Opportunity]:
+    """The visible deals of ``account``: open ones first, then the rest, newest first, with
+    stage and owner. Served by the account foreign key index (an account has few deals)."""
+    return (
+        opportunities_visible_to(user)
+        .filter(account_id=account.pk)
+        .select_related("stage", "owner")
+        .order_by(Case(When(outcome=Outcome.OPEN, then=Value(0)), default=Value(1)), "-created_at", "-id")
+    )

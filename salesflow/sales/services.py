@@ -976,3 +976,39 @@ def opportunity_delete(*, actor: User, opportunity: Opportunity) -> None:
     )
     shares_delete_for(opportunity)
     opportunity.delete()
+
+
+# --- next step from a planned follow-up (used by activities) ---------------------------------
+
+
+@transaction.atomic
+def opportunity_set_next_step(*, actor: User, opportunity: Opportunity, on: date, text: str = "") -> bool:
+    """Make ``on`` the deal's next-step date when it is the nearest upcoming step; fill the
+    next-step text with ``text`` when the deal has none. Returns whether the deal changed.
+
+    Called when a follow-up is planned on the deal (an activity with a due date, or a
+    next follow-up date), so the deal leaves "deals without a next step". The date is set
+    when the deal is open and has no next-step date, or its date has passed, or ``on`` is
+    earlier than it (the nearest planned step is the next step); otherwise nothing changes.
+    Completing the follow-up later does not clear the date. Goes through
+    ``opportunity_update`` under a row lock (so audited ``sales.opportunity.updated``).
+
+    Raises ``Forbidden`` when ``actor`` may not change the deal.
+    """
+    _require_write(actor, opportunity)
+    locked = _lock(opportunity)
+    if locked.outcome != Outcome.OPEN:
+        return False
+    today = timezone.localdate()
+    current = locked.next_step_date
+    changes: OpportunityChanges = {}
+    if (current is None or current < today or on < current) and on != current:
+        changes["next_step_date"] = on
+    text = text.strip()[:NEXT_STEP_MAX]
+    if not locked.next_step.strip() and text:
+        changes["next_step"] = text
+    if not changes:
+        return False
+    opportunity_update(actor=actor, opportunity=locked, **changes)
+    _copy_state(locked, opportunity, ("next_step", "next_step_date"))
+    return True

@@ -18,4 +18,5 @@ urlpatterns = [
     path("<int:pk>/close/", views.opportunity_close_view, name="close"),
     path("<int:pk>/reopen/", views.opportunity_reopen_view, name="reopen"),
     path("<int:pk>/change-pipeline/", views.opportunity_change_pipeline_view, name="change_pipeline"),
+    path("for-account/<int:pk>/panel/", views.account_opportunities_panel_view, name="account_panel"),
 ]

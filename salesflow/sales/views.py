@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 from django_htmx.middleware import HtmxDetails
 
 from salesflow.core.audit import timeline_for
@@ -39,6 +39,7 @@ from salesflow.sales.selectors import (
     active_stages,
     board,
     competitors_all,
+    opportunities_for_account,
     opportunity_detail,
     opportunity_list,
     order_by_for,
@@ -458,3 +459,28 @@ def opportunity_change_pipeline_view(request: HttpRequest, pk: int) -> HttpRespo
             return redirect("opportunities:detail", pk=opp.pk)
     status = 400 if request.method == "POST" else 200
     return render(request, "sales/change_pipeline.html", {"opportunity": opp, "form": form}, status=status)
+
+
+# --- the account page's deals panel (htmx) -----------------------------------------------------
+
+ACCOUNT_PANEL_LIMIT = 20
+
+
+@require_GET
+def account_opportunities_panel_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """``GET /opportunities/for-account/<pk>/panel/``: the account's deals the reader may see
+    (stage, amount, close date), at most ``ACCOUNT_PANEL_LIMIT`` with a link to the filtered
+    list. 404 when the account is not visible. Three queries whatever the number of deals."""
+    user = _user(request)
+    account = get_account_for_user(user, pk)
+    rows = list(opportunities_for_account(user, account)[: ACCOUNT_PANEL_LIMIT + 1])
+    return render(
+        request,
+        "sales/partials/account_panel.html",
+        {
+            "account": account,
+            "deals": rows[:ACCOUNT_PANEL_LIMIT],
+            "has_more": len(rows) > ACCOUNT_PANEL_LIMIT,
+            "today": timezone.localdate(),
+        },
+    )

@@ -64,7 +64,8 @@ def test_account_is_taken_from_the_opportunity(personas):
     opp = make_opportunity(account)
     activity = activity_create(actor=personas.rep, kind="call", subject="电话", opportunity=opp)
     assert activity.account_id == account.pk
-    assert activity.done is False and activity.done_at is None
+    # ``done`` left out: a call without a due time is logged as done
+    assert activity.done is True and activity.done_at is not None
 
 
 @pytest.mark.parametrize(
@@ -243,8 +244,8 @@ def test_update_refuses_fields_it_does_not_change(personas):
     """The partial-update convention: unknown keys are a field error, nothing is written."""
     activity = make_activity(personas.rep, subject="电话")
     with translation.override("en"), pytest.raises(ValidationFailed) as exc:
-        activity_update(actor=personas.rep, activity=activity, subject="新", account=None)  # type: ignore[call-arg]
-    assert exc.value.field_errors == {"account": ["This field cannot be changed here."]}
+        activity_update(actor=personas.rep, activity=activity, subject="新", created_at=None)  # type: ignore[call-arg]
+    assert exc.value.field_errors == {"created_at": ["This field cannot be changed here."]}
     assert Activity.objects.get(pk=activity.pk).subject == "电话"
     assert not AuditEvent.objects.exists()
 

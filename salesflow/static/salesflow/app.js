@@ -67,3 +67,28 @@
   document.addEventListener("DOMContentLoaded", function () { label(document); });
   document.body.addEventListener("htmx:afterSwap", function (evt) { label(evt.target); });
 })();
+
+// Activity forms that log what happened (data-done-from-due): "done" follows the due time
+// (ticked when there is none or it has passed, unticked while it is in the future) until the
+// user changes the box themselves.
+(function () {
+  function sync(form) {
+    var due = form.querySelector("input[name=due_at]");
+    var done = form.querySelector("input[name=done]");
+    if (!due || !done || done.dataset.touched) { return; }
+    var when = due.value ? new Date(due.value) : null;
+    done.checked = !(when && !isNaN(when.getTime()) && when.getTime() > Date.now());
+  }
+  document.addEventListener("change", function (evt) {
+    var el = evt.target;
+    if (!(el instanceof Element)) { return; }
+    var form = el.closest("form[data-done-from-due]");
+    if (!form) { return; }
+    if (el.matches("input[name=done]")) { el.dataset.touched = "1"; }
+    if (el.matches("input[name=due_at]")) { sync(form); }
+  });
+  document.addEventListener("input", function (evt) {
+    var el = evt.target;
+    if (el instanceof Element && el.matches("form[data-done-from-due] input[name=due_at]")) { sync(el.closest("form")); }
+  });
+})();
