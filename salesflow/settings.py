@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "django_tasks_db",  # the database task backend: queue rows in our own database
     "salesflow.core",
     "salesflow.users",
+    "salesflow.search",  # the global search index (FTS5 / pg_trgm), filled by the apps above it
     "salesflow.parties",
     "salesflow.sales",
     "salesflow.leads",
