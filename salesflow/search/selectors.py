@@ -111,7 +111,7 @@ def _visible_q(user: Any, kinds: list[str]) -> Q | None:
     return cond
 
 
-def matching_ids(kind: str, q: str) -> QuerySet[SearchEntry] | None:
+def matching_ids(kind: str, q: str) -> QuerySet[SearchEntry, Any] | None:
     """Ids (``object_id`` values) of ``kind`` records whose index row matches ``q``, as a
     subquery for a list's ``pk__in`` filter; ``None`` when ``q`` holds nothing to search.
 
@@ -190,7 +190,7 @@ def search(user: Any, q: str, *, kinds: list[str] | None = None, limit: int = DE
         groups.append(
             SearchGroup(
                 kind=kind,
-                label=capfirst(registration.model._meta.verbose_name_plural),
+                label=str(capfirst(registration.model._meta.verbose_name_plural)),
                 icon=registration.icon,
                 hits=hits,
                 more=len(rows) > limit,

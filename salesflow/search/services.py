@@ -46,10 +46,10 @@ def index_record(obj: models.Model) -> None:
                 _reindex_rows(follower_registration, follower_registration.queryset().filter(**{fk_field: obj.pk}))
 
 
-def unindex_record(obj: models.Model, pk: Any = None) -> None:
-    """Remove the search row of ``obj`` (call before deleting it, or pass ``pk``)."""
-    registration = registration_for(obj if isinstance(obj, type) else type(obj))
-    key = pk if pk is not None else getattr(obj, "pk", None)
+def unindex_record(obj: models.Model) -> None:
+    """Remove the search row of ``obj`` (call before deleting it: the id is still set)."""
+    registration = registration_for(type(obj))
+    key = obj.pk
     if registration is None or key is None:
         return
     SearchEntry.objects.filter(kind=registration.kind, object_id=key).delete()
