@@ -20,7 +20,7 @@ Text rules (the same for stored rows and for queries, so they meet):
 
 from __future__ import annotations
 
-import itertools
+import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -122,29 +122,30 @@ def searchable_kinds() -> list[str]:
 # --- text rules -----------------------------------------------------------------------------
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ud800-\udfff]")
+# Han ideographs (BMP blocks and extension A), kana and hangul syllables: one character, one word
+_CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]{2,}")
+
+
 def fold(value: str) -> str:
     """NFKC + case folding until stable; control characters become spaces."""
     text, previous = value or "", None
     while text != previous:
         previous, text = text, unicodedata.normalize("NFKC", text).casefold()
-    return "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in text)
+    return _CONTROL.sub(" ", text)
 
 
 def is_cjk(ch: str) -> bool:
-    return unicodedata.east_asian_width(ch) in ("W", "F") and unicodedata.category(ch)[0] in "LN"
+    return _CJK_RUN.fullmatch(ch + ch) is not None
 
 
 def cjk_bigrams(text: str) -> list[str]:
     """Every pair of adjacent CJK characters, each with ``BIGRAM_MARK`` appended."""
-    out: list[str] = []
-    seen: set[str] = set()
-    for a, b in itertools.pairwise(text):
-        if is_cjk(a) and is_cjk(b):
-            token = a + b + BIGRAM_MARK
-            if token not in seen:
-                seen.add(token)
-                out.append(token)
-    return out
+    out: dict[str, None] = {}
+    for run in _CJK_RUN.findall(text):
+        for i in range(len(run) - 1):
+            out[run[i : i + 2] + BIGRAM_MARK] = None
+    return list(out)
 
 
 def search_text(document: Document) -> str:
