@@ -80,7 +80,9 @@ def parse_query(q: str) -> ParsedQuery:
 def _match_q(parsed: ParsedQuery) -> Q:
     """The index rows matching ``parsed`` (callers check ``parsed.empty`` first)."""
     if parsed.prefix:
-        return Q(title_key__startswith=parsed.prefix)
+        if connection.vendor == "sqlite":  # a range, so the (kind, title_key) index serves it (LIKE would scan)
+            return Q(title_key__gte=parsed.prefix, title_key__lt=parsed.prefix + "\U0010ffff")
+        return Q(title_key__startswith=parsed.prefix)  # LIKE 'x%' on the varchar_pattern_ops index
     cond = Q()
     if connection.vendor == "sqlite":
         match = " AND ".join('"' + term.replace('"', '""') + '"' for term in parsed.substrings)
