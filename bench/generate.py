@@ -546,6 +546,11 @@ class Loader:
         step = time.perf_counter()
         create_indexes(indexes)
         print(f"  {len(indexes)} indexes       {time.perf_counter() - step:27.1f} s (rebuilt after the load)")
+        step = time.perf_counter()
+        from salesflow.search.services import reindex
+
+        searchable = sum(reindex(batch=5000).values())  # the global search index, from the loaded rows
+        print(f"  search index     {searchable:>10,} rows {time.perf_counter() - step:8.1f} s")
         secs = time.perf_counter() - started
         rows = sum(n for _label, n, _s in self.stats) + self.n_contacts + self.n_changes
         print(f"  {'total':<16} {rows:>10,} rows {secs:8.1f} s {rows / secs:>10,.0f} rows/s (main tables + children)")

@@ -117,6 +117,40 @@ SCENARIOS = [
 ]
 
 
+# --- global search (issue 6): terms a user types, taken from the data on first use --------------
+_SEARCH_TERMS: list[str] = []
+
+
+def search_term(i: int) -> str:
+    """Rotates over a person's name, a two-character company fragment, a mobile number typed
+    with spaces, part of an email and a one-character surname (URL-encoded)."""
+    from urllib.parse import quote
+
+    if not _SEARCH_TERMS:
+        from salesflow.leads.models import Lead
+        from salesflow.parties.models import Contact
+
+        contact = Contact.objects.exclude(mobile="").exclude(email="").order_by("pk")[100:101].get()
+        lead = Lead.objects.order_by("pk")[500:501].get()
+        m = contact.mobile
+        _SEARCH_TERMS.extend(
+            [lead.name, "华达", f"{m[:3]} {m[3:7]} {m[7:]}", contact.email.split("@")[0][:6], lead.name[:1]]
+        )
+    return quote(_SEARCH_TERMS[i % len(_SEARCH_TERMS)])
+
+
+SCENARIOS += [
+    Scenario(
+        "Global search page (name, company, mobile, email, surname)",
+        "list",
+        lambda c, i: f"/search/?q={search_term(i)}",
+    ),
+    Scenario(
+        "API: global search ?limit=5", "list", lambda c, i: f"/api/v1/search?q={search_term(i)}&limit=5", api=True
+    ),
+]
+
+
 def spread(ids: list[int], n: int) -> list[int]:
     """``n`` ids spread evenly over the (sorted) list."""
     if len(ids) <= n:

@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "salesflow.core",
     "salesflow.users",
     "salesflow.attachments",  # files on records, served only through the record's visibility
+    "salesflow.search",  # the global search index (FTS5 / pg_trgm), filled by the apps above it
     "salesflow.parties",
     "salesflow.sales",
     "salesflow.leads",

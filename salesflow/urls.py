@@ -55,4 +55,5 @@ urlpatterns = [
     path("opportunities/", include("salesflow.sales.urls")),
     path("notifications/", include("salesflow.notifications.urls")),
     path("attachments/", include("salesflow.attachments.urls")),
+    path("search/", include("salesflow.search.urls")),
 ]

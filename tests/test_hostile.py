@@ -245,6 +245,7 @@ def test_other_methods_are_405_envelopes(personas, api_for, world, op):
 
 
 UI_LISTS = ["/leads/", "/accounts/", "/contacts/", "/opportunities/", "/opportunities/board/", "/activities/", "/"]
+UI_LISTS += ["/search/"]  # the global search page (and its dropdown, an htmx request)
 
 
 @pytest.mark.parametrize("path", UI_LISTS)

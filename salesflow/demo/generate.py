@@ -44,6 +44,7 @@ from salesflow.parties.services import account_create, contact_create
 from salesflow.sales.choices import ForecastCategory, Outcome, StageKind
 from salesflow.sales.models import Competitor, LostReason, Opportunity, Stage, StageChange
 from salesflow.sales.services import default_pipeline, opportunity_create
+from salesflow.search.services import reindex
 from salesflow.users.choices import Role
 from salesflow.users.models import Share, ShareAccess, Team, Territory, User
 from salesflow.users.permissions import SYSTEM_USERNAME
@@ -1244,6 +1245,7 @@ def generate_demo(*, today: date | None = None, seed: int = SEED) -> DemoResult:
     _write_activities(clock, rng, refs, opp_plans, out)
     _write_rates_and_shares(clock, users)
     _write_attachments(users)
+    reindex()  # the global search index (leads and activities are bulk-written, past the services)
     return DemoResult(created=True, counts=demo_counts(), seconds=perf_counter() - started)
 
 

@@ -21,6 +21,10 @@ class LeadsConfig(AppConfig):
         # access follows the work: a converted lead's reader may read its account
         register_work_link(Account, leads_visible_to, "converted_account_id")
 
+        from salesflow.leads.search_index import register as register_search
+
+        register_search()  # how the app's records appear in the global search
+
         register_verbs(
             {
                 "leads.lead.created": _("created the lead"),

@@ -24,6 +24,7 @@ from salesflow.parties.permissions import (
 from salesflow.sales.choices import StageKind
 from salesflow.sales.models import Stage
 from salesflow.sales.permissions import opportunities_visible_to
+from salesflow.search.selectors import filter_by_search
 from salesflow.users.models import User
 from salesflow.users.permissions import visible_owner_ids
 
@@ -84,8 +85,7 @@ def lead_list(
     being ignored, so a typo never widens a list.
     """
     qs = leads_visible_to(user).select_related("owner", "region")
-    if q.strip():
-        qs = qs.filter(lead_search_q(q))
+    qs = filter_by_search(qs, "lead", q)  # name, company, mobile, phone, email, credit code: the index
     if status == "open":
         qs = qs.filter(status__in=[LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.QUALIFIED])
     elif status:

@@ -42,6 +42,7 @@ from salesflow.parties.services import account_create, contact_create
 from salesflow.sales.choices import StageKind
 from salesflow.sales.models import Opportunity, Stage
 from salesflow.sales.services import bant_entry_stage, default_pipeline, opportunity_create
+from salesflow.search.services import index_record, unindex_record
 from salesflow.users.models import Territory, User
 from salesflow.users.permissions import assignable_users_for, can_see_unowned, writable_owner_ids
 from salesflow.users.services import shares_delete_for
@@ -277,6 +278,7 @@ def lead_create(
     if errors:
         raise ValidationFailed(_("The lead could not be saved."), field_errors=errors)
     lead = Lead.objects.create(owner=owner, region=region, status=LeadStatus.NEW, **values)
+    index_record(lead)
     record_event(
         actor=actor,
         verb="leads.lead.created",
@@ -322,6 +324,7 @@ def lead_update(*, actor: User, lead: Lead, **changes: Unpack[LeadChanges]) -> L
     diff = changed_fields(before, _snapshot(current))
     if diff:
         current.save()
+        index_record(current)
         record_event(actor=actor, verb="leads.lead.updated", target=current, data={"changes": diff})
     _mirror(lead, current)
     return lead
@@ -340,6 +343,7 @@ def lead_delete(*, actor: User, lead: Lead) -> None:
         actor=actor, verb="leads.lead.deleted", target=current, data={"name": current.name, "status": current.status}
     )
     shares_delete_for(current)
+    unindex_record(current)
     current.delete()
 
 

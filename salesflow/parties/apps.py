@@ -25,6 +25,10 @@ class PartiesConfig(AppConfig):
         register_record_kind("account", Account, can_write=can_write_account)
         register_record_kind("contact", Contact, can_write=can_write_contact)
 
+        from salesflow.parties.search_index import register as register_search
+
+        register_search()  # how the app's records appear in the global search
+
         register_verbs(
             {
                 "parties.account.created": _("created the account"),

@@ -9,14 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from salesflow.core.audit import timeline_for
 from salesflow.core.models import AuditEvent
-from salesflow.core.normalize import normalize_credit_code, normalize_phone
 from salesflow.parties import permissions
 from salesflow.parties.models import Account, Contact
 from salesflow.parties.permissions import accounts_visible_to, can_write_account, contacts_visible_to
+from salesflow.search.selectors import filter_by_search
 from salesflow.users.models import Territory, User
 from salesflow.users.permissions import visible_owner_ids
 
@@ -110,17 +110,11 @@ def account_list(
     """Visible accounts matching the filters, sorted by a whitelisted key, with owner and
     region loaded.
 
-    ``q`` matches the name (contains), the credit code (prefix, normalised) or the phone
-    (contains). ``region`` includes the territories below it.
+    ``q`` searches the index (``search.selectors``): name, credit code or phone (contains,
+    normalised). ``region`` includes the territories below it.
     """
     qs = accounts_visible_to(user).select_related("owner", "region")
-    q = q.strip()
-    if q:
-        cond = Q(name__icontains=q) | Q(phone__contains=q)
-        code = normalize_credit_code(q)
-        if code:
-            cond |= Q(credit_code__startswith=code)
-        qs = qs.filter(cond)
+    qs = filter_by_search(qs, "account", q)
     if lifecycle:
         qs = qs.filter(lifecycle=lifecycle)
     if grade:
@@ -173,19 +167,11 @@ def contact_list(
 ) -> QuerySet[Contact]:
     """Contacts of visible accounts matching the filters, with account and owner loaded.
 
-    ``q`` matches the name (contains), email (prefix, case-insensitive), mobile (prefix,
-    compared normalised as it is stored), phone (prefix) or WeChat id (exact).
+    ``q`` searches the index (``search.selectors``): name, the account's name, email, mobile
+    or phone (normalised) and WeChat id, all as substrings.
     """
     qs = contacts_visible_to(user).select_related("account", "account__owner")
-    q = q.strip()
-    if q:
-        qs = qs.filter(
-            Q(name__icontains=q)
-            | Q(email__startswith=q.lower())
-            | Q(mobile__startswith=normalize_phone(q) or q)
-            | Q(phone__startswith=q)
-            | Q(wechat=q)
-        )
+    qs = filter_by_search(qs, "contact", q)
     if account is not None:
         qs = qs.filter(account_id=account)
     if buying_role:

@@ -34,6 +34,7 @@ from salesflow.parties.permissions import (
     can_write_account,
     can_write_contact,
 )
+from salesflow.search.services import index_record, unindex_record
 from salesflow.users.models import Territory, User
 from salesflow.users.permissions import assignable_users_for, writable_owner_ids
 from salesflow.users.policy import may_assign_owner
@@ -124,6 +125,7 @@ def account_create(
             field_errors={"credit_code": [_("Another account already has this credit code.")]},
         ) from None
     record_event(actor=actor, verb="parties.account.created", target=account, data={"owner": owner.pk})
+    index_record(account)
     return account
 
 
@@ -298,6 +300,7 @@ def account_update(*, actor: User, account: Account, **changes: Unpack[AccountCh
     try:
         with transaction.atomic():
             account.save(update_fields=[*diff, *derived, "updated_at"])
+            index_record(account)
     except IntegrityError:
         # another transaction took the credit code between our check and the write
         _restore(account, before, diff)
@@ -379,6 +382,7 @@ def account_delete(*, actor: User, account: Account) -> None:
         data={"name": locked.name, "credit_code": locked.credit_code, "owner": locked.owner_id},
     )
     shares_delete_for(locked)
+    unindex_record(locked)
     try:
         with transaction.atomic():
             locked.delete()
@@ -484,6 +488,7 @@ def contact_create(
     _check_archive_right(actor, Contact(account=account), values)
     contact = Contact.objects.create(account=account, **values)
     record_event(actor=actor, verb="parties.contact.created", target=contact, related=[account])
+    index_record(contact)
     return contact
 
 
@@ -529,6 +534,7 @@ def contact_update(*, actor: User, contact: Contact, **changes: Unpack[ContactCh
     for key in diff:
         setattr(contact, key, values[key])
     contact.save(update_fields=[*diff, "updated_at"])
+    index_record(contact)
     related: list[models.Model] = [contact.account]
     if moving:
         related.append(Account(pk=old_account_id))
@@ -568,6 +574,7 @@ def contact_delete(*, actor: User, contact: Contact) -> None:
         data={"name": locked.name, "account": locked.account_id},
         related=[locked.account],
     )
+    unindex_record(locked)
     try:
         with transaction.atomic():
             locked.delete()

@@ -21,6 +21,10 @@ class SalesConfig(AppConfig):
         # access follows the work: a deal's reader may read its account
         register_work_link(Account, opportunities_visible_to, "account_id")
 
+        from salesflow.sales.search_index import register as register_search
+
+        register_search()  # how the app's records appear in the global search
+
         register_verbs(
             {
                 "sales.opportunity.created": _("created the opportunity"),

@@ -33,6 +33,7 @@ from salesflow.sales.models import (
     StageChange,
 )
 from salesflow.sales.permissions import opportunities_visible_to, opportunities_writable_by
+from salesflow.search.selectors import filter_by_search
 from salesflow.users.models import User
 from salesflow.users.permissions import visible_owner_ids
 
@@ -76,9 +77,7 @@ def order_by_for(sort: str | None) -> tuple[str, list[str | OrderBy]]:
 
 
 def _search(qs: QuerySet[Opportunity], q: str | None) -> QuerySet[Opportunity]:
-    q = (q or "").strip()
-    if q:
-        qs = qs.filter(Q(name__icontains=q) | Q(account__name__icontains=q))
+    qs = filter_by_search(qs, "opportunity", q)  # name or account name, through the search index
     return qs
 
 

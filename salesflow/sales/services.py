@@ -41,6 +41,7 @@ from salesflow.sales.models import (
     StageChange,
 )
 from salesflow.sales.permissions import can_manage_opportunity, can_write_opportunity
+from salesflow.search.services import index_record, unindex_record
 from salesflow.users.models import User
 from salesflow.users.permissions import assignable_users_for
 from salesflow.users.policy import may_assign_owner
@@ -403,6 +404,7 @@ def opportunity_create(
         description=description,
         stage_entered_at=now,
     )
+    index_record(opp)
     OpportunityContact.objects.bulk_create(
         [OpportunityContact(opportunity=opp, contact=c, role=role) for c, role in contacts]
     )
@@ -556,6 +558,7 @@ def opportunity_update(
             opportunity.close_date = close_date_of(opportunity)
             derived.append("close_date")
         opportunity.save(update_fields=[*diff, *derived, "updated_at"])
+        index_record(opportunity)
         _record_field_changes(actor=actor, opp=opportunity, before=tracked_before, now=timezone.now())
     if not isinstance(contacts, _Unset):
         old_map = sorted(opportunity.contact_roles.values_list("contact_id", "role"))
@@ -975,6 +978,7 @@ def opportunity_delete(*, actor: User, opportunity: Opportunity) -> None:
         related=[opportunity.account],
     )
     shares_delete_for(opportunity)
+    unindex_record(opportunity)
     opportunity.delete()
 
 

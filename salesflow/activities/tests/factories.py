@@ -15,6 +15,7 @@ from salesflow.parties.models import Account, Contact
 from salesflow.parties.services import account_create, contact_create
 from salesflow.sales.models import Opportunity
 from salesflow.sales.services import opportunity_create
+from salesflow.search.testing import indexed
 from salesflow.users.models import User
 from salesflow.users.services import system_actor
 
@@ -42,7 +43,7 @@ def make_opportunity(account: Account, owner: User | None = None, **fields: Any)
 def make_lead(owner: User | None, status: str = LeadStatus.NEW, **fields: Any) -> Lead:
     fields.setdefault("name", f"线索 {next(_serial):04d}")
     fields.setdefault("source_channel", "inbound")
-    return Lead.objects.create(owner=owner, status=status, **fields)
+    return indexed(Lead.objects.create(owner=owner, status=status, **fields))
 
 
 def make_activity(owner: User, *, created_at: datetime | None = None, **fields: Any) -> Activity:

@@ -11,6 +11,7 @@ from salesflow.leads.choices import BantAnswer, LeadStatus
 from salesflow.leads.models import Lead
 from salesflow.parties.choices import SourceChannel
 from salesflow.parties.models import Account
+from salesflow.search.testing import indexed
 from salesflow.users.models import User
 
 _ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -39,7 +40,7 @@ def make_lead(**fields: Any) -> Lead:
         "status": LeadStatus.NEW,
     }
     values.update(fields)
-    return Lead.objects.create(**values)
+    return indexed(Lead.objects.create(**values))
 
 
 def make_leads(count: int, **fields: Any) -> list[Lead]:
@@ -48,7 +49,7 @@ def make_leads(count: int, **fields: Any) -> list[Lead]:
 
 def make_account(*, owner: User, **fields: Any) -> Account:
     fields.setdefault("name", f"客户公司{next(_serial)}")
-    return Account.objects.create(owner=owner, **fields)
+    return indexed(Account.objects.create(owner=owner, **fields))
 
 
 def qualified_lead(**fields: Any) -> Lead:

@@ -7,6 +7,7 @@ from typing import Any
 
 from salesflow.core.normalize import credit_check_char, credit_code_is_valid
 from salesflow.parties.models import Account, Contact
+from salesflow.search.testing import indexed
 from salesflow.users.models import User
 
 _serial = itertools.count(1)
@@ -28,10 +29,10 @@ def valid_credit_code(body: str | None = None) -> str:
 def make_account(owner: User, **fields: Any) -> Account:
     n = next(_serial)
     fields.setdefault("name", f"测试客户 {n:04d}")
-    return Account.objects.create(owner=owner, **fields)
+    return indexed(Account.objects.create(owner=owner, **fields))
 
 
 def make_contact(account: Account, **fields: Any) -> Contact:
     n = next(_serial)
     fields.setdefault("name", f"联系人 {n:04d}")
-    return Contact.objects.create(account=account, **fields)
+    return indexed(Contact.objects.create(account=account, **fields))

@@ -9,17 +9,18 @@ from typing import Any
 from salesflow.parties.models import Account, Contact
 from salesflow.sales.models import Competitor, Opportunity, Pipeline, Stage
 from salesflow.sales.services import default_pipeline, opportunity_create
+from salesflow.search.testing import indexed
 from salesflow.users.models import User
 
 _seq = itertools.count(1)
 
 
 def make_account(owner: User, name: str | None = None) -> Account:
-    return Account.objects.create(owner=owner, name=name or f"客户 {next(_seq)}")
+    return indexed(Account.objects.create(owner=owner, name=name or f"客户 {next(_seq)}"))
 
 
 def make_contact(account: Account, name: str | None = None, **kwargs: Any) -> Contact:
-    return Contact.objects.create(account=account, name=name or f"联系人 {next(_seq)}", **kwargs)
+    return indexed(Contact.objects.create(account=account, name=name or f"联系人 {next(_seq)}", **kwargs))
 
 
 def make_competitor(name: str | None = None) -> Competitor:
