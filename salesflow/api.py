@@ -211,6 +211,7 @@ def _register_routers() -> None:
     from salesflow.notifications.api import router as notifications_router
     from salesflow.parties.api import accounts_router, contacts_router
     from salesflow.sales.api import router as sales_router
+    from salesflow.tags.api import router as tags_router
     from salesflow.users.api import router as users_router
 
     api.add_router("/accounts", accounts_router)
@@ -219,6 +220,7 @@ def _register_routers() -> None:
     api.add_router("/opportunities", sales_router)
     api.add_router("/activities", activities_router)
     api.add_router("/notifications", notifications_router)
+    api.add_router("/tags", tags_router)
     api.add_router("/", users_router)
 
 

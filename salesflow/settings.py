@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "django_tasks_db",  # the database task backend: queue rows in our own database
     "salesflow.core",
     "salesflow.users",
+    "salesflow.tags",  # coloured tags on accounts, contacts, leads and deals
     "salesflow.parties",
     "salesflow.sales",
     "salesflow.leads",
@@ -275,3 +276,7 @@ APP_NAME = _("Salesflow")
 if TESTING:
     # Fast hashing keeps persona set-up cheap; production keeps Django's PBKDF2 default.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Tags: whether users who are not administrators may create a tag while tagging a record,
+# until an administrator changes it on the tags settings page (stored in tags.TagSettings).
+SALESFLOW_TAGS_INLINE = _env_bool("SALESFLOW_TAGS_INLINE", True)

@@ -44,4 +44,5 @@ urlpatterns = [
     path("leads/", include("salesflow.leads.urls")),
     path("opportunities/", include("salesflow.sales.urls")),
     path("notifications/", include("salesflow.notifications.urls")),
+    path("tags/", include("salesflow.tags.urls")),
 ]
