@@ -7,6 +7,7 @@ app_name = "activities"
 urlpatterns = [
     path("", views.activity_list_view, name="list"),
     path("create/", views.activity_create_view, name="create"),
+    path("bulk/", views.activity_bulk_view, name="bulk"),
     path("panel/", views.activity_panel_view, name="panel"),
     path("<int:pk>/", views.activity_detail_view, name="detail"),
     path("<int:pk>/edit/", views.activity_edit_view, name="edit"),

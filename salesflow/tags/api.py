@@ -48,7 +48,9 @@ def update_tag(request: HttpRequest, tag_id: int, payload: TagPatch) -> Tag:
     data = payload.model_dump(exclude_unset=True)
     for key in ("name", "colour"):
         if key in data and data[key] is None:
-            raise ValidationFailed(_("The tag could not be saved."), field_errors={key: [_("This field may not be null.")]})
+            raise ValidationFailed(
+                _("The tag could not be saved."), field_errors={key: [_("This field may not be null.")]}
+            )
     return tag_update(actor=_user(request), tag=tag, **cast(TagChanges, data))
 
 
@@ -65,7 +67,9 @@ def tag_record(request: HttpRequest, tag_id: int, payload: TagRecordIn) -> dict[
     try:
         record = get_record_for_user(user, payload.kind, payload.record_id, write=True)
     except Http404:
-        raise ValidationFailed(_("No such record."), field_errors={"record_id": [_("Select a valid record.")]}) from None
+        raise ValidationFailed(
+            _("No such record."), field_errors={"record_id": [_("Select a valid record.")]}
+        ) from None
     return {"added": tag_add(actor=user, record=record, tag=tag)}
 
 

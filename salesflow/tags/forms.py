@@ -39,7 +39,10 @@ class TagAddForm(forms.Form):
         super().__init__(*args, **kwargs)
         field = self.fields["tag"]
         assert isinstance(field, forms.TypedChoiceField)
-        field.choices = [("", _("Choose a tag…")), *((pk, name) for pk, name in tag_choices() if pk not in (exclude or set()))]
+        field.choices = [
+            ("", _("Choose a tag…")),
+            *((pk, name) for pk, name in tag_choices() if pk not in (exclude or set())),
+        ]
         field.widget.attrs.update({"class": "form-select form-select-sm", "data-testid": "tag-add-select"})
         self.fields["name"].widget.attrs.update(
             {"class": "form-control form-control-sm", "data-testid": "tag-add-name", "placeholder": _("New tag")}
@@ -50,3 +53,24 @@ class TagAddForm(forms.Form):
         if data.get("tag") is None and not (data.get("name") or "").strip():
             raise forms.ValidationError(_("Choose a tag or type a name."))
         return data
+
+
+def _tag_filter_choices() -> list[tuple[Any, Any]]:
+    return [("", _("All tags")), *tag_choices()]
+
+
+class TagFilterField(forms.TypedChoiceField):
+    """The ``tag`` select of a list's filter bar (every tag; invalid values are ignored)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("label", _("Tag"))
+        super().__init__(choices=_tag_filter_choices, required=False, coerce=int, empty_value=None, **kwargs)
+        self.widget.attrs.update({"class": "form-select", "aria-label": str(_("Tag")), "data-testid": "filter-tag"})
+
+
+class TagBulkFields(forms.Form):
+    """The ``tag`` field of the lists' bulk forms (actions ``tag_add`` / ``tag_remove``)."""
+
+    tag = forms.TypedChoiceField(
+        label=_("Tag"), choices=_tag_filter_choices, required=False, coerce=int, empty_value=None
+    )

@@ -48,7 +48,7 @@ def filter_by_tag(qs: QuerySet[M], tag_id: int | None) -> QuerySet[M]:
     return qs.filter(pk__in=TaggedItem.objects.filter(tag_id=tag_id, content_type=ct).values("object_id"))
 
 
-def tagged_items_prefetch() -> Prefetch:
+def tagged_items_prefetch() -> Prefetch[Any]:
     """``prefetch_related`` argument loading each row's tags (``tagged_items``) in one query."""
     return Prefetch("tagged_items", queryset=TaggedItem.objects.select_related("tag").order_by("tag__name", "tag_id"))
 
@@ -83,3 +83,9 @@ class TagRef(TypedDict):
 def tag_refs(record: Model) -> list[TagRef]:
     """The tags of ``record`` for API output (from the prefetch when loaded)."""
     return [{"id": t.pk, "name": t.name, "colour": t.colour} for t in record_tags(record)]
+
+
+def tag_step(qs: QuerySet[M], tag_id: int | None) -> QuerySet[M]:
+    """The tag step of every list: rows carrying ``tag_id`` (when given), each with its tags
+    prefetched for the chips (one extra query per page)."""
+    return filter_by_tag(with_tags(qs), tag_id)

@@ -6,6 +6,7 @@ tag, tagging and untagging on the record (so it shows on the record's timeline).
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from typing import Any, TypedDict, Unpack
 
 from django.contrib.contenttypes.models import ContentType
@@ -41,7 +42,7 @@ def _clean_name(value: object, errors: dict[str, list[str]], *, exclude_pk: int 
         errors.setdefault("name", []).append(_("At most %(n)d characters.") % {"n": NAME_LENGTH})
     elif any(unicodedata.category(ch).startswith("C") for ch in name):
         errors.setdefault("name", []).append(_("The name contains characters that are not allowed."))
-    elif Tag.objects.filter(name__iexact=name).exclude(pk=exclude_pk).exists():
+    elif Tag.objects.filter(name__iexact=name).exclude(pk=exclude_pk or 0).exists():
         errors.setdefault("name", []).append(_("A tag with this name already exists."))
     return name
 
@@ -142,7 +143,9 @@ def tag_settings_update(*, actor: User, inline_create: bool) -> TagSettings:
 def _require_taggable(actor: User, record: models.Model) -> ContentType:
     kind = kind_of(type(record))
     if kind not in TAGGABLE_KINDS:
-        raise ValidationFailed(_("Records of this kind cannot be tagged."), field_errors={"record": [_("Not taggable.")]})
+        raise ValidationFailed(
+            _("Records of this kind cannot be tagged."), field_errors={"record": [_("Not taggable.")]}
+        )
     if not can_write_record(actor, record):
         raise Forbidden(_("You may not change this record."))
     return ContentType.objects.get_for_model(type(record))
@@ -190,3 +193,17 @@ def tag_add_by_name(*, actor: User, record: models.Model, name: str, colour: str
         tag = tag_create(actor=actor, name=name, colour=colour)
     tag_add(actor=actor, record=record, tag=tag)
     return tag
+
+
+def tag_bulk_action(*, actor: User, action: str, tag_id: int | None) -> Callable[[models.Model], object] | None:
+    """For the lists' bulk actions: ``tag_add`` / ``tag_remove`` with tag ``tag_id`` as a
+    per-record callable (``core.bulk.run_bulk``), or ``None`` for any other action.
+    Raises ``ValidationFailed`` on ``tag_id`` when the tag is missing or unknown."""
+    if action not in ("tag_add", "tag_remove"):
+        return None
+    tag = Tag.objects.filter(pk=tag_id).first() if tag_id is not None else None
+    if tag is None:
+        raise ValidationFailed(_("Select a valid tag."), field_errors={"tag_id": [_("Select a valid tag.")]})
+    if action == "tag_add":
+        return lambda record: tag_add(actor=actor, record=record, tag=tag)
+    return lambda record: tag_remove(actor=actor, record=record, tag=tag)

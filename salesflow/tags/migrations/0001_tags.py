@@ -8,67 +8,113 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('contenttypes', '0002_remove_content_type_name'),
+        ("contenttypes", "0002_remove_content_type_name"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='TagSettings',
+            name="TagSettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('inline_create', models.BooleanField(default=True, verbose_name='anyone may create tags while tagging')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "inline_create",
+                    models.BooleanField(default=True, verbose_name="anyone may create tags while tagging"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name': 'tag settings',
-                'verbose_name_plural': 'tag settings',
+                "verbose_name": "tag settings",
+                "verbose_name_plural": "tag settings",
             },
         ),
         migrations.CreateModel(
-            name='Tag',
+            name="Tag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('name', models.CharField(max_length=40, verbose_name='name')),
-                ('colour', models.CharField(choices=[('blue', 'Blue'), ('azure', 'Azure'), ('indigo', 'Indigo'), ('purple', 'Purple'), ('pink', 'Pink'), ('red', 'Red'), ('orange', 'Orange'), ('yellow', 'Yellow'), ('lime', 'Lime'), ('green', 'Green'), ('teal', 'Teal'), ('cyan', 'Cyan')], default='blue', max_length=10, verbose_name='colour')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name="created at"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                ("name", models.CharField(max_length=40, verbose_name="name")),
+                (
+                    "colour",
+                    models.CharField(
+                        choices=[
+                            ("blue", "Blue"),
+                            ("azure", "Azure"),
+                            ("indigo", "Indigo"),
+                            ("purple", "Purple"),
+                            ("pink", "Pink"),
+                            ("red", "Red"),
+                            ("orange", "Orange"),
+                            ("yellow", "Yellow"),
+                            ("lime", "Lime"),
+                            ("green", "Green"),
+                            ("teal", "Teal"),
+                            ("cyan", "Cyan"),
+                        ],
+                        default="blue",
+                        max_length=10,
+                        verbose_name="colour",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="created by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'tag',
-                'verbose_name_plural': 'tags',
-                'ordering': ('name', 'id'),
+                "verbose_name": "tag",
+                "verbose_name_plural": "tags",
+                "ordering": ("name", "id"),
             },
         ),
         migrations.CreateModel(
-            name='TaggedItem',
+            name="TaggedItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('object_id', models.BigIntegerField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('content_type', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='contenttypes.contenttype')),
-                ('tag', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='items', to='tags.tag')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("object_id", models.BigIntegerField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "content_type",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="contenttypes.contenttype"
+                    ),
+                ),
+                (
+                    "tag",
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="items", to="tags.tag"),
+                ),
             ],
             options={
-                'verbose_name': 'tagged record',
-                'verbose_name_plural': 'tagged records',
+                "verbose_name": "tagged record",
+                "verbose_name_plural": "tagged records",
             },
         ),
         migrations.AddConstraint(
-            model_name='tag',
-            constraint=models.UniqueConstraint(django.db.models.functions.text.Lower('name'), name='tag_name_ci_unique'),
+            model_name="tag",
+            constraint=models.UniqueConstraint(
+                django.db.models.functions.text.Lower("name"), name="tag_name_ci_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='taggeditem',
-            index=models.Index(fields=['content_type', 'object_id'], name='taggeditem_record_idx'),
+            model_name="taggeditem",
+            index=models.Index(fields=["content_type", "object_id"], name="taggeditem_record_idx"),
         ),
         migrations.AddConstraint(
-            model_name='taggeditem',
-            constraint=models.UniqueConstraint(fields=('tag', 'content_type', 'object_id'), name='taggeditem_unique'),
+            model_name="taggeditem",
+            constraint=models.UniqueConstraint(fields=("tag", "content_type", "object_id"), name="taggeditem_unique"),
         ),
     ]
