@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from ninja import Field, Schema
 
 from salesflow.activities.models import Activity
+from salesflow.core.bulk import BulkIn
 from salesflow.core.keyset import CURSOR_MAX_LENGTH
 from salesflow.core.money import format_amount
 from salesflow.core.money_schema import MoneyOut
@@ -167,3 +169,11 @@ class MyDayOut(Schema):
     due_today: ActivitySectionOut
     follow_ups: ActivitySectionOut
     no_next_step: DealSectionOut
+
+
+# --- bulk actions (core.bulk) ----------------------------------------------------------------------
+
+
+class ActivityBulkIn(BulkIn):
+    action: Literal["assign", "complete", "delete"]
+    owner_id: int | None = Field(None, description="assign: the new owner (a user the caller may assign)")

@@ -23,8 +23,11 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from ninja import Field, Schema
+from pydantic import ValidationError as PydanticValidationError
 
 from salesflow.core.errors import ServiceError, ValidationFailed
+from salesflow.core.schemas import StrictQuery, StrictSchema
 
 M = TypeVar("M", bound=models.Model)
 
@@ -211,10 +214,11 @@ def run_bulk_form(
 ) -> HttpResponse:
     """The whole bulk view once the app built its form: validate, choose the records, run."""
     if not form.is_valid():
-        errors = [
-            f"{form.fields[n].label or n}: {' '.join(e)}" if n in form.fields and n != "__all__" else " ".join(e)
-            for n, e in form.errors.items()
-        ]
+        errors = []
+        for name, field_errors in form.errors.items():
+            text = " ".join(str(m) for m in field_errors)
+            label = form.fields[name].label if name in form.fields else None
+            errors.append(f"{label}: {text}" if label else text)
         return bulk_response(request, None, fallback=fallback, error=" ".join(errors))
     try:
         ids = form.selected_ids()
@@ -225,3 +229,58 @@ def run_bulk_form(
     except ValidationFailed as exc:
         return bulk_response(request, None, fallback=fallback, error=error_text(exc))
     return bulk_response(request, result, fallback=fallback)
+
+
+# --- the API side: POST /api/v1/<resource>/bulk --------------------------------------------------
+
+
+class BulkIn(StrictSchema):
+    """Which records: ``ids`` (at most ``BULK_MAX``) or ``filter`` (the list endpoint's query
+    parameters, e.g. ``{"q": "星云", "owner_id": 3}``), exactly one of them. Each resource
+    adds its ``action`` and the fields the actions need."""
+
+    ids: list[int] | None = Field(None, max_length=BULK_MAX, description="Record ids")
+    filter: dict[str, str | int | bool | None] | None = Field(
+        None, description="The list endpoint's query parameters: every visible record they match"
+    )
+
+
+class BulkFailureOut(Schema):
+    id: int
+    name: str
+    detail: str
+
+
+class BulkOut(Schema):
+    succeeded: int = Field(..., description="Records changed")
+    failed: list[BulkFailureOut] = Field(..., description="Records refused, each with the reason")
+
+
+def filter_query(filter_schema: type[StrictQuery], data: dict[str, Any]) -> Any:
+    """``data`` parsed as a list endpoint's filters; invalid → ``ValidationFailed`` on ``filter``."""
+    try:
+        return filter_schema.model_validate(data)
+    except PydanticValidationError as exc:
+        details = [f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()[:5]]
+        raise ValidationFailed(_("The input is not valid."), field_errors={"filter": details}) from None
+
+
+def run_bulk_api(
+    payload: BulkIn,
+    *,
+    visible: models.QuerySet[M],
+    matching: Callable[[dict[str, Any]], models.QuerySet[M]],
+    action: Callable[[], Callable[[M], object]],
+) -> dict[str, Any]:
+    """The whole bulk endpoint once the app parsed its payload."""
+    if (payload.ids is None) == (payload.filter is None):
+        message = _("Send either ids or filter.")
+        raise ValidationFailed(message, field_errors={"ids": [message]})
+    ids = parse_ids(payload.ids) if payload.ids is not None else None
+    if ids is not None and not ids:
+        raise ValidationFailed(
+            _("Select at least one record."), field_errors={"ids": [_("Select at least one record.")]}
+        )
+    apply = action()
+    records, missing = select_records(visible, ids=ids, matching=lambda: matching(payload.filter or {}))
+    return run_bulk(records, apply, missing=missing).as_dict()

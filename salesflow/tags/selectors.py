@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
-from typing import Any, TypedDict, TypeVar
+from typing import Any, TypeVar
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Model, Prefetch, QuerySet
+from typing_extensions import TypedDict
 
 from salesflow.tags.models import Tag, TaggedItem
 
