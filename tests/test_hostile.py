@@ -100,7 +100,11 @@ def world(personas):
     notification = Notification.objects.create(
         recipient=personas.rep, kind="activities.digest", summary={"en": "x"}, dedupe_key="hostile"
     )
+    from salesflow.tags.models import Tag
+
+    tag = Tag.objects.create(name="hostile")
     return {
+        "tags": tag.pk,
         "notifications": notification.pk,
         "accounts": account.pk,
         "contacts": contact.pk,

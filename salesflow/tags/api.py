@@ -13,7 +13,8 @@ from ninja import Router
 from salesflow.core.errors import ValidationFailed
 from salesflow.core.visibility import get_record_for_user
 from salesflow.tags.models import Tag
-from salesflow.tags.schemas import TaggableKind, TagIn, TagOut, TagPatch, TagRecordIn, TagRecordOut
+from salesflow.tags.permissions import TAGGABLE_KINDS
+from salesflow.tags.schemas import TagIn, TagOut, TagPatch, TagRecordIn, TagRecordOut
 from salesflow.tags.selectors import tags_all
 from salesflow.tags.services import TagChanges, tag_add, tag_create, tag_delete, tag_remove, tag_update
 from salesflow.users.models import User
@@ -74,8 +75,11 @@ def tag_record(request: HttpRequest, tag_id: int, payload: TagRecordIn) -> dict[
 
 
 @router.delete("/{int:tag_id}/records/{kind}/{int:record_id}", response={204: None}, summary="Untag a record")
-def untag_record(request: HttpRequest, tag_id: int, kind: TaggableKind, record_id: int) -> tuple[int, None]:
+def untag_record(request: HttpRequest, tag_id: int, kind: str, record_id: int) -> tuple[int, None]:
+    """``kind``: account, contact, lead or opportunity (anything else is 404)."""
     user = _user(request)
+    if kind not in TAGGABLE_KINDS:
+        raise Http404
     tag = get_object_or_404(Tag, pk=tag_id)
     record = get_record_for_user(user, kind, record_id, write=True)
     tag_remove(actor=user, record=record, tag=tag)
