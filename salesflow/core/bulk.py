@@ -60,7 +60,7 @@ class BulkResult:
 
 def error_text(exc: ServiceError) -> str:
     """A service's refusal as one line: the message and the field errors."""
-    details = [m for msgs in exc.field_errors.values() for m in msgs]
+    details = [m for msgs in exc.field_errors.values() for m in msgs if m != str(exc.message)]
     return " ".join([str(exc.message), *details]) if details else str(exc.message)
 
 
@@ -143,11 +143,12 @@ class BulkForm(forms.Form):
         assert isinstance(field, forms.ChoiceField)
         field.choices = [("", _("Choose an action…")), *actions]
         field.widget.attrs.update(
-            {"class": "form-select form-select-sm", "data-bulk-action": "", "data-testid": "bulk-action"}
+            {"class": "form-select form-select-sm bulk-control", "data-bulk-action": "", "data-testid": "bulk-action"}
         )
         for name in self.FIELD_ACTIONS:
             widget = self.fields[name].widget
             css = "form-check-input" if isinstance(widget, forms.CheckboxInput) else "form-select form-select-sm"
+            css += " bulk-control"  # list filter forms that refresh on any select ignore these
             widget.attrs.update(
                 {"class": css, "data-testid": f"bulk-{name}", "aria-label": str(self.fields[name].label)}
             )
