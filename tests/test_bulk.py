@@ -47,7 +47,7 @@ def test_runner_isolates_each_record():
         if row.pk == 2:
             raise Forbidden("no")
 
-    result = run_bulk([Row(1), Row(2), Row(3)], action, missing=[9])  # type: ignore[arg-type]
+    result = run_bulk([Row(1), Row(2), Row(3)], action, missing=[9])  # type: ignore[arg-type,type-var]
     assert calls == [1, 2, 3]
     assert result.as_dict() == {
         "succeeded": 2,

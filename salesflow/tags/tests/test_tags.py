@@ -3,6 +3,8 @@ write policy, audit on the record's timeline, list filters and API output."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
@@ -155,7 +157,7 @@ def test_list_tag_filter_and_chips_with_bounded_queries(personas, client_for, ur
     other = tag_create(actor=personas.admin, name="续约")
     client = client_for(personas.manager)
 
-    def seed(n: int) -> list[object]:
+    def seed(n: int) -> list[Any]:
         rows = [make(personas) for _ in range(n)]
         for i, row in enumerate(rows):
             tag_add(actor=personas.rep, record=row, tag=tag if i % 2 == 0 else other)
