@@ -1,5 +1,7 @@
-"""Tags: management by administrators, inline creation setting, tagging through the record's
-write policy, audit on the record's timeline, list filters and API output."""
+"""Tags (salesflow.tags): management by administrators, the inline creation setting, tagging
+through the record's write policy, audit on the record's timeline, list filters and API output.
+
+Here rather than in salesflow/tags/tests because it needs records of the apps above tags."""
 
 from __future__ import annotations
 
