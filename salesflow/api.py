@@ -213,6 +213,7 @@ def _register_routers() -> None:
     from salesflow.parties.api import accounts_router, contacts_router
     from salesflow.sales.api import router as sales_router
     from salesflow.search.api import router as search_router
+    from salesflow.tags.api import router as tags_router
     from salesflow.users.api import router as users_router
 
     api.add_router("/accounts", accounts_router)
@@ -223,6 +224,7 @@ def _register_routers() -> None:
     api.add_router("/notifications", notifications_router)
     api.add_router("/attachments", attachments_router)
     api.add_router("/search", search_router)
+    api.add_router("/tags", tags_router)
     api.add_router("/", users_router)
 
 

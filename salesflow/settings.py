@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "salesflow.users",
     "salesflow.attachments",  # files on records, served only through the record's visibility
     "salesflow.search",  # the global search index (FTS5 / pg_trgm), filled by the apps above it
+    "salesflow.tags",  # coloured tags on accounts, contacts, leads and deals
     "salesflow.parties",
     "salesflow.sales",
     "salesflow.leads",
@@ -295,3 +296,7 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
+
+# Tags: whether users who are not administrators may create a tag while tagging a record,
+# until an administrator changes it on the tags settings page (stored in tags.TagSettings).
+SALESFLOW_TAGS_INLINE = _env_bool("SALESFLOW_TAGS_INLINE", True)

@@ -56,4 +56,5 @@ urlpatterns = [
     path("notifications/", include("salesflow.notifications.urls")),
     path("attachments/", include("salesflow.attachments.urls")),
     path("search/", include("salesflow.search.urls")),
+    path("tags/", include("salesflow.tags.urls")),
 ]

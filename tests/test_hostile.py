@@ -105,12 +105,15 @@ def world(personas):
 
     from salesflow.attachments.samples import pdf_bytes
     from salesflow.attachments.services import attachment_add
+    from salesflow.tags.models import Tag
 
     attachment = attachment_add(
         actor=personas.rep, record=opportunity, upload=SimpleUploadedFile("合同.pdf", pdf_bytes()), kind="contract"
     )
+    tag = Tag.objects.create(name="hostile")
     return {
         "attachments": attachment.pk,
+        "tags": tag.pk,
         "notifications": notification.pk,
         "accounts": account.pk,
         "contacts": contact.pk,

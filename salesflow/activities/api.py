@@ -14,8 +14,9 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router
 
 from salesflow.activities.models import Activity
-from salesflow.activities.permissions import get_activity_for_user
+from salesflow.activities.permissions import activities_visible_to, get_activity_for_user
 from salesflow.activities.schemas import (
+    ActivityBulkIn,
     ActivityFilters,
     ActivityIn,
     ActivityListOut,
@@ -26,12 +27,14 @@ from salesflow.activities.schemas import (
 )
 from salesflow.activities.selectors import activity_list, my_day
 from salesflow.activities.services import activity_complete, activity_create, activity_delete, activity_update
+from salesflow.core.bulk import BulkOut, filter_query, run_bulk_api
 from salesflow.core.errors import ServiceError, ValidationFailed
 from salesflow.core.keyset import api_page
 from salesflow.leads.permissions import get_lead_for_user
 from salesflow.parties.permissions import get_account_for_user, get_contact_for_user
 from salesflow.sales.permissions import get_opportunity_for_user
 from salesflow.users.models import User
+from salesflow.users.permissions import assignable_users_for
 
 router = Router(tags=["activities"])
 
@@ -209,3 +212,47 @@ def complete_activity(request: HttpRequest, activity_id: int, payload: CompleteI
     body = payload or CompleteIn()
     activity_complete(actor=user, activity=activity, outcome=body.outcome, next_follow_up=body.next_follow_up)
     return _reload(user, activity)
+
+
+# --- bulk actions (core.bulk) ----------------------------------------------------------------------
+
+
+def _activities_matching(user: User, data: dict[str, Any]) -> Any:
+    filters = filter_query(ActivityFilters, data)
+    return activity_list(
+        user,
+        q=filters.q,
+        kind=filters.kind,
+        done=filters.done,
+        owner=filters.owner_id,
+        due_from=filters.due_from,
+        due_to=filters.due_to,
+        lead=filters.lead_id,
+        account=filters.account_id,
+        contact=filters.contact_id,
+        opportunity=filters.opportunity_id,
+    )
+
+
+@router.post("/bulk", response=BulkOut, summary="One action on many activities")
+def bulk_activities(request: HttpRequest, payload: ActivityBulkIn) -> dict[str, Any]:
+    """``assign``, ``complete`` or ``delete`` on the given ``ids`` or every activity matching
+    ``filter``; each through its service. Returns how many succeeded and why each other failed."""
+    user = _user(request)
+
+    def action() -> Any:
+        if payload.action == "assign":
+            owner = assignable_users_for(user).filter(pk=payload.owner_id).first() if payload.owner_id else None
+            if owner is None:
+                raise ValidationFailed(
+                    _("The input is not valid."),
+                    field_errors={"owner_id": [_("Select a user you may assign records to.")]},
+                )
+            return lambda a: activity_update(actor=user, activity=a, owner=owner)
+        if payload.action == "complete":
+            return lambda a: activity_complete(actor=user, activity=a)
+        return lambda a: activity_delete(actor=user, activity=a)
+
+    return run_bulk_api(
+        payload, visible=activities_visible_to(user), matching=lambda d: _activities_matching(user, d), action=action
+    )

@@ -11,6 +11,7 @@ from django.utils.translation import pgettext_lazy
 
 from salesflow.activities.choices import ActivityKind
 from salesflow.activities.models import Activity
+from salesflow.core.bulk import BulkForm
 from salesflow.users.models import User
 from salesflow.users.permissions import assignable_users_for, visible_owner_ids
 
@@ -238,3 +239,22 @@ class ActivityFilterForm(forms.Form):
             "due_from": data.get("due_from"),
             "due_to": data.get("due_to"),
         }
+
+
+# --- bulk actions (core.bulk) ----------------------------------------------------------------------
+
+
+class ActivityBulkForm(BulkForm):
+    """The bulk bar of the activity list: reassign, mark done, delete."""
+
+    owner = forms.ModelChoiceField(label=_("New owner"), queryset=User.objects.none(), required=False)
+
+    FIELD_ACTIONS = {"owner": "assign"}
+    ACTIONS = [("assign", _("Reassign owner")), ("complete", _("Mark as done")), ("delete", _("Delete"))]
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, actions=self.ACTIONS, **kwargs)
+        owner = self.fields["owner"]
+        assert isinstance(owner, forms.ModelChoiceField)
+        owner.queryset = assignable_users_for(user)
+        owner.empty_label = str(_("New owner…"))

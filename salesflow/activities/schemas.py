@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from ninja import Field, Schema
 
 from salesflow.activities.models import Activity
+from salesflow.core.bulk import BulkIn
 from salesflow.core.keyset import CURSOR_MAX_LENGTH
 from salesflow.core.money import format_amount
 from salesflow.core.money_schema import MoneyOut
@@ -212,3 +214,11 @@ class MyDayOut(Schema):
     team: TeamDayOut | None = Field(
         None, description="Managers (team subtree) and assistants (delegated reps): the team's sections; else null"
     )
+
+
+# --- bulk actions (core.bulk) ----------------------------------------------------------------------
+
+
+class ActivityBulkIn(BulkIn):
+    action: Literal["assign", "complete", "delete"]
+    owner_id: int | None = Field(None, description="assign: the new owner (a user the caller may assign)")

@@ -7,6 +7,7 @@ app_name = "activities"
 urlpatterns = [
     path("", views.activity_list_view, name="list"),
     path("create/", views.activity_create_view, name="create"),
+    path("bulk/", views.activity_bulk_view, name="bulk"),
     path("panel/", views.activity_panel_view, name="panel"),
     path("link-search/", views.activity_link_search_view, name="link_search"),
     path("<int:pk>/", views.activity_detail_view, name="detail"),

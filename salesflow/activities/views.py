@@ -6,13 +6,14 @@ request (the activity, linked records, the owner) is resolved for the current us
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -24,12 +25,20 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.middleware import HtmxDetails
 
 from salesflow.activities.choices import ActivityKind
-from salesflow.activities.forms import ActivityFilterForm, ActivityForm, CompleteForm, QuickLogForm, record_label
+from salesflow.activities.forms import (
+    ActivityBulkForm,
+    ActivityFilterForm,
+    ActivityForm,
+    CompleteForm,
+    QuickLogForm,
+    record_label,
+)
 from salesflow.activities.models import Activity
-from salesflow.activities.permissions import can_write_activity, get_activity_for_user
+from salesflow.activities.permissions import activities_visible_to, can_write_activity, get_activity_for_user
 from salesflow.activities.selectors import activities_for_record, activity_list, link_search, my_day, normalize_sort
 from salesflow.activities.services import activity_complete, activity_create, activity_delete, activity_update
 from salesflow.core.audit import timeline_for
+from salesflow.core.bulk import BULK_MAX, run_bulk_form
 from salesflow.core.errors import ServiceError
 from salesflow.core.web import apply_service_error, page_number, paginate, render_list
 from salesflow.leads.models import Lead
@@ -159,6 +168,7 @@ def activity_list_view(request: HttpRequest) -> HttpResponse:
             "links": links.display(),
             "link_query": links.query(),
             "writable_ids": _writable_ids(user, page.object_list),
+            **_bulk_context(user),
         },
     )
 
@@ -399,3 +409,46 @@ def activity_link_search_view(request: HttpRequest) -> JsonResponse:
     term = request.GET.get("q", "").replace("\x00", "").strip()[:LINK_SEARCH_MAX_TERM]
     found = link_search(_user(request), kind, term, limit=LINK_SEARCH_LIMIT)
     return JsonResponse({"results": [{"value": r.pk, "text": record_label(r)} for r in found]})
+
+
+# --- bulk actions (core.bulk) ----------------------------------------------------------------------
+
+
+def _bulk_context(user: User) -> dict[str, Any]:
+    return {
+        "bulk_form": ActivityBulkForm(user=user),
+        "bulk_url": reverse("activities:bulk"),
+        "bulk_refresh": "",
+        "bulk_max": f"{BULK_MAX:,}",
+    }
+
+
+def activities_matching(user: User, params: QueryDict) -> QuerySet[Activity]:
+    """The rows of the activity list for these query parameters (its own filter form)."""
+    links = Links.from_query(user, params)
+    form = ActivityFilterForm(params or None, user=user)
+    return activity_list(user, **form.filters(), **{name: obj.pk for name, obj in links.items()})
+
+
+def _activity_action(user: User, form: ActivityBulkForm) -> Callable[[Activity], object]:
+    action = form.cleaned_data["action"]
+    if action == "assign":
+        owner = form.require("owner")
+        return lambda activity: activity_update(actor=user, activity=activity, owner=owner)
+    if action == "complete":
+        return lambda activity: activity_complete(actor=user, activity=activity)
+    return lambda activity: activity_delete(actor=user, activity=activity)
+
+
+@require_POST
+def activity_bulk_view(request: HttpRequest) -> HttpResponse:
+    """Apply one action to the ticked activities or to every activity matching the filters."""
+    user = _user(request)
+    return run_bulk_form(
+        request,
+        ActivityBulkForm(request.POST, user=user),
+        visible=activities_visible_to(user),
+        matching=lambda params: activities_matching(user, params),
+        action=lambda form: _activity_action(user, form),
+        fallback=reverse("activities:list"),
+    )

@@ -45,6 +45,8 @@ from salesflow.sales.choices import ForecastCategory, Outcome, StageKind
 from salesflow.sales.models import Competitor, LostReason, Opportunity, Stage, StageChange
 from salesflow.sales.services import default_pipeline, opportunity_create
 from salesflow.search.services import reindex
+from salesflow.tags.models import Tag
+from salesflow.tags.services import tag_add, tag_create
 from salesflow.users.choices import Role
 from salesflow.users.models import Share, ShareAccess, Team, Territory, User
 from salesflow.users.permissions import SYSTEM_USERNAME
@@ -1246,6 +1248,7 @@ def generate_demo(*, today: date | None = None, seed: int = SEED) -> DemoResult:
     _write_rates_and_shares(clock, users)
     _write_attachments(users)
     reindex()  # the global search index (leads and activities are bulk-written, past the services)
+    _write_tags(users)
     return DemoResult(created=True, counts=demo_counts(), seconds=perf_counter() - started)
 
 
@@ -1300,6 +1303,42 @@ def _write_attachments(users: dict[str, User]) -> None:
         account = Account.objects.filter(owner=owner, grade=Grade.A).order_by("pk").first()
         if account is not None:
             attach(owner, account, "客户门头照片.png", png_bytes(), "photo")
+
+
+# --- tags (salesflow.tags) ------------------------------------------------------------------------
+
+# (name, colour): the labels a Chinese sales team typically starts with.
+DEMO_TAGS = [
+    ("重点客户", "red"),
+    ("政府项目", "orange"),
+    ("续约", "green"),
+    ("渠道", "azure"),
+    ("老客户转介绍", "purple"),
+]
+
+
+def _write_tags(users: dict[str, User]) -> None:
+    """A handful of tags, applied through the services to a few dozen records: key accounts,
+    government deals, renewals (won deals) and partner leads. Existing tags of the same name
+    (any case) are reused; the tags stay when the demo is deleted, like other configuration."""
+    admin = users[MARKER_USERNAME]
+    tags: dict[str, Tag] = {}
+    for name, colour in DEMO_TAGS:
+        tag = Tag.objects.filter(name__iexact=name).first()
+        tags[name] = tag or tag_create(actor=admin, name=name, colour=colour)
+    demo_users = User.objects.filter(username__in=USERNAMES)
+    accounts = Account.objects.filter(owner__in=demo_users)
+    deals = Opportunity.objects.filter(owner__in=demo_users)
+    plan: list[tuple[str, Iterable[models.Model]]] = [
+        ("重点客户", accounts.filter(grade=Grade.A).order_by("pk")[:12]),
+        ("政府项目", deals.filter(account__industry="government").order_by("-amount", "pk")[:8]),
+        ("续约", deals.filter(outcome=Outcome.WON).order_by("-amount", "pk")[:8]),
+        ("渠道", Lead.objects.filter(owner__in=demo_users, source_channel="partner").order_by("pk")[:8]),
+        ("老客户转介绍", Lead.objects.filter(owner__in=demo_users, source_channel="referral").order_by("pk")[:6]),
+    ]
+    for name, records in plan:
+        for record in records:
+            tag_add(actor=admin, record=record, tag=tags[name])
 
 
 # --- reading and removing -------------------------------------------------------------------------

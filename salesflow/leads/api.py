@@ -14,15 +14,17 @@ from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Query, Router
 
+from salesflow.core.bulk import BulkOut, filter_query, run_bulk_api
 from salesflow.core.errors import ValidationFailed
 from salesflow.core.keyset import api_page
 from salesflow.leads.models import DisqualifyReason, Lead
-from salesflow.leads.permissions import get_lead_for_user
+from salesflow.leads.permissions import get_lead_for_user, leads_visible_to
 from salesflow.leads.schemas import (
     ConvertIn,
     ConvertOut,
     DisqualifyIn,
     DisqualifyReasonOut,
+    LeadBulkIn,
     LeadIn,
     LeadListOut,
     LeadListQuery,
@@ -37,12 +39,15 @@ from salesflow.leads.services import (
     lead_create,
     lead_delete,
     lead_disqualify,
+    lead_mark_contacted,
     lead_qualify,
     lead_reopen,
     lead_update,
 )
 from salesflow.parties.permissions import get_account_for_user
 from salesflow.sales.models import Stage
+from salesflow.tags.selectors import tag_step
+from salesflow.tags.services import tag_bulk_action
 from salesflow.users.models import Territory, User
 from salesflow.users.permissions import assignable_users_for
 
@@ -104,6 +109,7 @@ def list_leads(request: HttpRequest, filters: Query[LeadListQuery]) -> dict[str,
         owner=filters.owner_id or None,
         sort=filters.sort,
     ).select_related("disqualify_reason")
+    qs = tag_step(qs, filters.tag_id)  # salesflow.tags
     return api_page(qs, cursor=filters.cursor, limit=filters.limit, offset=filters.offset)
 
 
@@ -209,3 +215,51 @@ def convert_lead(request: HttpRequest, lead_id: int, payload: ConvertIn) -> dict
         "contact_created": result.contact_created,
         "opportunity_id": result.opportunity.pk if result.opportunity else None,
     }
+
+
+# --- bulk actions (core.bulk) ----------------------------------------------------------------------
+
+
+def _leads_matching(user: User, data: dict[str, Any]) -> Any:
+    filters = filter_query(LeadListQuery, data)
+    qs = lead_list(
+        user, q=filters.q, status=filters.status, source_channel=filters.source_channel, owner=filters.owner_id or None
+    )
+    return tag_step(qs, filters.tag_id)
+
+
+@router.post("/bulk", response=BulkOut, summary="One action on many leads")
+def bulk_leads(request: HttpRequest, payload: LeadBulkIn) -> dict[str, Any]:
+    """``assign``, ``contacted``, ``disqualify`` (with ``reason``), ``reopen``, ``tag_add``,
+    ``tag_remove`` or ``delete`` on the given ``ids`` or every lead matching ``filter``; each
+    lead through its service. Returns how many succeeded and why each other failed."""
+    actor = _actor(request)
+
+    def action() -> Any:
+        tagging = tag_bulk_action(actor=actor, action=payload.action, tag_id=payload.tag_id)
+        if tagging is not None:
+            return tagging
+        if payload.action == "assign":
+            owner = assignable_users_for(actor).filter(pk=payload.owner_id).first() if payload.owner_id else None
+            if owner is None:
+                raise ValidationFailed(
+                    _("The input is not valid."),
+                    field_errors={"owner_id": [_("Select a user you may assign records to.")]},
+                )
+            return lambda lead: lead_update(actor=actor, lead=lead, owner=owner)
+        if payload.action == "contacted":
+            return lambda lead: lead_mark_contacted(actor=actor, lead=lead)
+        if payload.action == "disqualify":
+            reason = disqualify_reasons().filter(code=payload.reason or "").first()
+            if reason is None:
+                raise ValidationFailed(
+                    _("The input is not valid."), field_errors={"reason": [_("Select a valid reason.")]}
+                )
+            return lambda lead: lead_disqualify(actor=actor, lead=lead, reason=reason)
+        if payload.action == "reopen":
+            return lambda lead: lead_reopen(actor=actor, lead=lead)
+        return lambda lead: lead_delete(actor=actor, lead=lead)
+
+    return run_bulk_api(
+        payload, visible=leads_visible_to(actor), matching=lambda d: _leads_matching(actor, d), action=action
+    )

@@ -10,6 +10,7 @@ from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from salesflow.core.bulk import BulkForm
 from salesflow.core.errors import Forbidden
 from salesflow.core.money import MoneyFormField, currency_choices, default_currency
 from salesflow.leads.choices import BantAnswer
@@ -20,6 +21,7 @@ from salesflow.parties.choices import SUB_CHANNELS_BY_SOURCE, BuyingRole
 from salesflow.parties.models import Account
 from salesflow.parties.permissions import get_account_for_user
 from salesflow.sales.models import Stage
+from salesflow.tags.forms import TagBulkFields
 from salesflow.users.models import User
 from salesflow.users.permissions import assignable_users_for, can_see_unowned
 
@@ -221,3 +223,35 @@ class ConvertForm(forms.Form):
                 except Forbidden as exc:
                     self.add_error("account", str(exc.message))
         return data
+
+
+# --- bulk actions (core.bulk) ----------------------------------------------------------------------
+
+
+class LeadBulkForm(BulkForm, TagBulkFields):
+    """The bulk bar of the lead list: reassign, change status, tag, delete."""
+
+    owner = forms.ModelChoiceField(label=_("New owner"), queryset=User.objects.none(), required=False)
+    reason = forms.ModelChoiceField(label=_("Reason"), queryset=DisqualifyReason.objects.none(), required=False)
+
+    FIELD_ACTIONS = {"owner": "assign", "reason": "disqualify", "tag": "tag_add tag_remove"}
+    ACTIONS = [
+        ("assign", _("Reassign owner")),
+        ("contacted", _("Mark as contacted")),
+        ("disqualify", _("Disqualify")),
+        ("reopen", _("Reopen")),
+        ("tag_add", _("Add tag")),
+        ("tag_remove", _("Remove tag")),
+        ("delete", _("Delete")),
+    ]
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, actions=self.ACTIONS, **kwargs)
+        owner = self.fields["owner"]
+        assert isinstance(owner, forms.ModelChoiceField)
+        owner.queryset = assignable_users_for(user)
+        owner.empty_label = str(_("New owner…"))
+        reason = self.fields["reason"]
+        assert isinstance(reason, forms.ModelChoiceField)
+        reason.queryset = disqualify_reasons()
+        reason.empty_label = str(_("Reason…"))

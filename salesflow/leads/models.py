@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -101,6 +102,9 @@ class Lead(TimestampedModel):
         related_name="source_leads",
         verbose_name=_("opportunity"),
     )
+
+    # tags (标签) on this record: salesflow.tags; deleted with the record
+    tagged_items = GenericRelation("tags.TaggedItem")
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -4,9 +4,11 @@ with per-field errors, so the API and the web forms give the same messages."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from ninja import Field, Schema
 
+from salesflow.core.bulk import BulkIn
 from salesflow.core.keyset import CURSOR_MAX_LENGTH
 from salesflow.core.money import format_amount
 from salesflow.core.money_schema import MoneyIn, MoneyOut
@@ -20,6 +22,7 @@ from salesflow.core.schemas import (
     StrictSchema,
 )
 from salesflow.leads.models import DisqualifyReason, Lead
+from salesflow.tags.selectors import TagRef, tag_refs
 
 
 class LeadOut(Schema):
@@ -56,6 +59,11 @@ class LeadOut(Schema):
     converted_opportunity_id: int | None
     created_at: datetime
     updated_at: datetime
+    tags: list[TagRef] = Field([], description="The record's tags (标签)")
+
+    @staticmethod
+    def resolve_tags(obj: Lead) -> list[TagRef]:
+        return tag_refs(obj)
 
     @staticmethod
     def resolve_owner_name(obj: Lead) -> str | None:
@@ -82,6 +90,7 @@ class LeadListQuery(StrictQuery):
     status: str = Field("", description="new, contacted, qualified, disqualified, converted or open")
     source_channel: str = ""
     owner_id: str = Field("", max_length=20, description="A user id, `me` or `none` (unassigned)")
+    tag_id: int | None = Field(None, description="Only records carrying this tag")
     sort: str = Field("-created", description="created, name, company or status; prefix `-` for descending")
     limit: int = Field(50, ge=1, le=200)
     offset: int = Field(0, ge=0, description=OFFSET_DOC)
@@ -187,3 +196,13 @@ class DisqualifyReasonOut(Schema):
     @staticmethod
     def resolve_name(obj: DisqualifyReason) -> str:
         return obj.label
+
+
+# --- bulk actions (core.bulk) ----------------------------------------------------------------------
+
+
+class LeadBulkIn(BulkIn):
+    action: Literal["assign", "contacted", "disqualify", "reopen", "tag_add", "tag_remove", "delete"]
+    owner_id: int | None = Field(None, description="assign: the new owner (a user the caller may assign)")
+    reason: str | None = Field(None, max_length=50, description="disqualify: a disqualify reason code")
+    tag_id: int | None = Field(None, description="tag_add / tag_remove: the tag")

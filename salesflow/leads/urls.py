@@ -9,6 +9,7 @@ app_name = "leads"
 urlpatterns = [
     path("", views.lead_list_view, name="list"),
     path("create/", views.lead_create_view, name="create"),
+    path("bulk/", views.lead_bulk_view, name="bulk"),
     path("<int:pk>/", views.lead_detail_view, name="detail"),
     path("<int:pk>/edit/", views.lead_edit_view, name="edit"),
     path("<int:pk>/delete/", views.lead_delete_view, name="delete"),

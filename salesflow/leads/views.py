@@ -6,11 +6,13 @@ a ``Forbidden`` from an access function or service becomes HTTP 403.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, cast
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -19,12 +21,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from salesflow.core.audit import timeline_for
+from salesflow.core.bulk import BULK_MAX, run_bulk_form
 from salesflow.core.errors import Conflict, Forbidden, ServiceError, ValidationFailed
 from salesflow.core.web import apply_service_error, page_number, paginate, render_list
 from salesflow.leads.choices import LeadStatus
-from salesflow.leads.forms import ConvertForm, DisqualifyForm, LeadForm, QualifyForm
+from salesflow.leads.forms import ConvertForm, DisqualifyForm, LeadBulkForm, LeadForm, QualifyForm
 from salesflow.leads.models import Lead
-from salesflow.leads.permissions import can_manage_lead, can_write_lead, get_lead_for_user
+from salesflow.leads.permissions import can_manage_lead, can_write_lead, get_lead_for_user, leads_visible_to
 from salesflow.leads.selectors import (
     DEFAULT_LEAD_SORT,
     LEAD_SORTS,
@@ -44,12 +47,15 @@ from salesflow.leads.services import (
     lead_create,
     lead_delete,
     lead_disqualify,
+    lead_mark_contacted,
     lead_qualify,
     lead_reopen,
     lead_update,
 )
 from salesflow.parties.choices import SourceChannel
 from salesflow.parties.permissions import get_account_for_user
+from salesflow.tags.selectors import parse_tag_id, tag_choices, tag_step
+from salesflow.tags.services import tag_bulk_action
 from salesflow.users.models import User
 from salesflow.users.permissions import can_see_unowned, writable_owner_ids
 
@@ -105,7 +111,8 @@ def lead_list_view(request: HttpRequest) -> HttpResponse:
         "source_channel": request.GET.get("channel", ""),
         "owner": request.GET.get("owner", ""),
     }
-    page = paginate(lead_list(user, sort=sort_key, **filters), page_number(request))
+    tag = parse_tag_id(request.GET.get("tag"))  # salesflow.tags
+    page = paginate(tag_step(lead_list(user, sort=sort_key, **filters), tag), page_number(request))
     context = {
         "page": page,
         "leads": page.object_list,
@@ -124,6 +131,9 @@ def lead_list_view(request: HttpRequest) -> HttpResponse:
         "owner_none": OWNER_NONE,
         "show_unassigned": can_see_unowned(user),
         "can_create": can_create_leads(user),
+        "tag_choices": tag_choices(),
+        "tag_filter": tag,
+        **_bulk_context(user),
     }
     return render_list(request, page="leads/list.html", fragment="leads/partials/lead_table.html", context=context)
 
@@ -350,4 +360,60 @@ def account_leads_panel_view(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "leads/partials/account_panel.html",
         {"account": account, "leads": rows[:ACCOUNT_PANEL_LIMIT], "has_more": len(rows) > ACCOUNT_PANEL_LIMIT},
+    )
+
+
+# --- bulk actions (core.bulk) ----------------------------------------------------------------------
+
+
+def _bulk_context(user: User) -> dict[str, Any]:
+    return {
+        "bulk_form": LeadBulkForm(user=user),
+        "bulk_url": reverse("leads:bulk"),
+        "bulk_refresh": "#lead-results",
+        "bulk_swap": "outerHTML",
+        "bulk_max": f"{BULK_MAX:,}",
+    }
+
+
+def leads_matching(user: User, params: QueryDict) -> QuerySet[Lead]:
+    """The rows of the lead list for these query parameters (the list's own filters)."""
+    filters = {
+        "q": params.get("q", "").strip(),
+        "status": params.get("status", ""),
+        "source_channel": params.get("channel", ""),
+        "owner": params.get("owner", ""),
+    }
+    return tag_step(lead_list(user, **filters), parse_tag_id(params.get("tag")))
+
+
+def _lead_action(user: User, form: LeadBulkForm) -> Callable[[Lead], object]:
+    action = form.cleaned_data["action"]
+    tagging = tag_bulk_action(actor=user, action=action, tag_id=form.cleaned_data.get("tag"))
+    if tagging is not None:
+        return tagging
+    if action == "assign":
+        owner = form.require("owner")
+        return lambda lead: lead_update(actor=user, lead=lead, owner=owner)
+    if action == "contacted":
+        return lambda lead: lead_mark_contacted(actor=user, lead=lead)
+    if action == "disqualify":
+        reason = form.require("reason")
+        return lambda lead: lead_disqualify(actor=user, lead=lead, reason=reason)
+    if action == "reopen":
+        return lambda lead: lead_reopen(actor=user, lead=lead)
+    return lambda lead: lead_delete(actor=user, lead=lead)
+
+
+@require_POST
+def lead_bulk_view(request: HttpRequest) -> HttpResponse:
+    """Apply one action to the ticked leads or to every lead matching the list's filters."""
+    user = _user(request)
+    return run_bulk_form(
+        request,
+        LeadBulkForm(request.POST, user=user),
+        visible=leads_visible_to(user),
+        matching=lambda params: leads_matching(user, params),
+        action=lambda form: _lead_action(user, form),
+        fallback=reverse("leads:list"),
     )

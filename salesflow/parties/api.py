@@ -15,17 +15,26 @@ from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Query, Router
 
+from salesflow.core.bulk import BulkOut, filter_query, run_bulk_api
 from salesflow.core.errors import Forbidden, ValidationFailed
 from salesflow.core.keyset import api_page
 from salesflow.parties.models import Account, Contact
-from salesflow.parties.permissions import get_account_for_user, get_contact_for_user, redact_personal_data
+from salesflow.parties.permissions import (
+    accounts_visible_to,
+    contacts_visible_to,
+    get_account_for_user,
+    get_contact_for_user,
+    redact_personal_data,
+)
 from salesflow.parties.schemas import (
     OPTIONAL_CHOICES,
+    AccountBulkIn,
     AccountFilters,
     AccountIn,
     AccountListOut,
     AccountOut,
     AccountPatch,
+    ContactBulkIn,
     ContactFilters,
     ContactIn,
     ContactListOut,
@@ -39,11 +48,14 @@ from salesflow.parties.services import (
     ContactChanges,
     account_create,
     account_delete,
+    account_reassign,
     account_update,
     contact_create,
     contact_delete,
     contact_update,
 )
+from salesflow.tags.selectors import tag_step
+from salesflow.tags.services import tag_bulk_action
 from salesflow.users.models import Territory, User
 from salesflow.users.permissions import assignable_users_for, writable_owner_ids
 
@@ -121,7 +133,7 @@ def list_accounts(request: HttpRequest, filters: Query[AccountFilters]) -> dict[
         owner=filters.owner_id,
         sort=filters.sort,
     )
-    return _paged(qs, filters)
+    return _paged(tag_step(qs, filters.tag_id), filters)
 
 
 @accounts_router.get("/{int:account_id}", response={200: AccountOut, **ERRORS}, summary="One account")
@@ -191,7 +203,7 @@ def list_contacts(request: HttpRequest, filters: Query[ContactFilters]) -> dict[
         buying_role=filters.buying_role or "",
         sort=filters.sort,
     )
-    page = _paged(qs, filters)
+    page = _paged(tag_step(qs, filters.tag_id), filters)
     redact_personal_data(_user(request), page["items"])
     return page
 
@@ -244,3 +256,71 @@ def delete_contact(request: HttpRequest, contact_id: int) -> tuple[int, None]:
     contact = get_contact_for_user(user, contact_id, write=True)
     contact_delete(actor=user, contact=contact)
     return 204, None
+
+
+# --- bulk actions (core.bulk) ----------------------------------------------------------------------
+
+
+def _accounts_matching(user: User, data: dict[str, Any]) -> Any:
+    filters = filter_query(AccountFilters, data)
+    qs = account_list(
+        user,
+        q=filters.q,
+        lifecycle=filters.lifecycle or "",
+        grade=filters.grade or "",
+        industry=filters.industry or "",
+        region=filters.region_id,
+        owner=filters.owner_id,
+    )
+    return tag_step(qs, filters.tag_id)
+
+
+def _contacts_matching(user: User, data: dict[str, Any]) -> Any:
+    filters = filter_query(ContactFilters, data)
+    qs = contact_list(user, q=filters.q, account=filters.account_id, buying_role=filters.buying_role or "")
+    return tag_step(qs, filters.tag_id)
+
+
+def _bulk_owner(user: User, owner_id: int | None) -> User:
+    owner = assignable_users_for(user).filter(pk=owner_id).first() if owner_id is not None else None
+    if owner is None:
+        raise _invalid("owner_id", _("Select a user you may assign records to."), _("The input is not valid."))
+    return owner
+
+
+@accounts_router.post("/bulk", response={200: BulkOut, **ERRORS}, summary="One action on many accounts")
+def bulk_accounts(request: HttpRequest, payload: AccountBulkIn) -> dict[str, Any]:
+    """``assign`` (with ``follow``: the open deals too), ``tag_add``, ``tag_remove`` or ``delete``
+    on the given ``ids`` or on every account matching ``filter``; each record through its
+    service in its own savepoint. Returns how many succeeded and why each other failed."""
+    user = _user(request)
+
+    def action() -> Any:
+        tagging = tag_bulk_action(actor=user, action=payload.action, tag_id=payload.tag_id)
+        if tagging is not None:
+            return tagging
+        if payload.action == "assign":
+            owner = _bulk_owner(user, payload.owner_id)
+            return lambda a: account_reassign(actor=user, account=a, owner=owner, follow=payload.follow)
+        return lambda a: account_delete(actor=user, account=a)
+
+    return run_bulk_api(
+        payload, visible=accounts_visible_to(user), matching=lambda d: _accounts_matching(user, d), action=action
+    )
+
+
+@contacts_router.post("/bulk", response={200: BulkOut, **ERRORS}, summary="One action on many contacts")
+def bulk_contacts(request: HttpRequest, payload: ContactBulkIn) -> dict[str, Any]:
+    """``tag_add``, ``tag_remove`` or ``delete`` on the given ``ids`` or every contact
+    matching ``filter``. Returns how many succeeded and why each other failed."""
+    user = _user(request)
+
+    def action() -> Any:
+        tagging = tag_bulk_action(actor=user, action=payload.action, tag_id=payload.tag_id)
+        if tagging is not None:
+            return tagging
+        return lambda c: contact_delete(actor=user, contact=c)
+
+    return run_bulk_api(
+        payload, visible=contacts_visible_to(user), matching=lambda d: _contacts_matching(user, d), action=action
+    )

@@ -12,9 +12,11 @@ from django import forms
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from salesflow.core.bulk import BulkForm
 from salesflow.parties.choices import BuyingRole, Grade, Industry, Lifecycle
 from salesflow.parties.models import Account, Contact
 from salesflow.parties.selectors import accounts_writable_by, territory_choices, visible_owners
+from salesflow.tags.forms import TagBulkFields, TagFilterField
 from salesflow.users.models import Territory, User
 from salesflow.users.permissions import assignable_users_for
 
@@ -108,6 +110,7 @@ class AccountFilterForm(forms.Form):
     grade = forms.ChoiceField(label=_("Grade"), required=False)
     industry = forms.ChoiceField(label=_("Industry"), required=False)
     owner = forms.TypedChoiceField(label=_("Owner"), required=False, coerce=int, empty_value=None)
+    tag = TagFilterField()  # salesflow.tags: read by the view (parse_tag_id), not by values()
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -215,6 +218,7 @@ class ContactFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False)
     buying_role = forms.ChoiceField(label=_("Buying role"), required=False)
     account = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    tag = TagFilterField()  # salesflow.tags: read by the view (parse_tag_id), not by values()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -224,3 +228,38 @@ class ContactFilterForm(forms.Form):
         self.is_valid()
         data = getattr(self, "cleaned_data", {})
         return {"q": data.get("q") or "", "buying_role": data.get("buying_role") or "", "account": data.get("account")}
+
+
+# --- bulk actions (core.bulk) ----------------------------------------------------------------------
+
+
+class AccountBulkForm(BulkForm, TagBulkFields):
+    """The bulk bar of the account list: reassign (optionally with the open deals), tag, delete."""
+
+    owner = forms.ModelChoiceField(label=_("New owner"), queryset=User.objects.none(), required=False)
+    follow = forms.BooleanField(label=_("Contacts and open deals follow the account"), required=False, initial=True)
+
+    FIELD_ACTIONS = {"owner": "assign", "follow": "assign", "tag": "tag_add tag_remove"}
+    ACTIONS = [
+        ("assign", _("Reassign owner")),
+        ("tag_add", _("Add tag")),
+        ("tag_remove", _("Remove tag")),
+        ("delete", _("Delete")),
+    ]
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, actions=self.ACTIONS, **kwargs)
+        owner = self.fields["owner"]
+        assert isinstance(owner, forms.ModelChoiceField)
+        owner.queryset = assignable_users_for(user)
+        owner.empty_label = str(_("New owner…"))
+
+
+class ContactBulkForm(BulkForm, TagBulkFields):
+    """The bulk bar of the contact list: tag, delete (contacts follow their account's owner)."""
+
+    FIELD_ACTIONS = {"tag": "tag_add tag_remove"}
+    ACTIONS = [("tag_add", _("Add tag")), ("tag_remove", _("Remove tag")), ("delete", _("Delete"))]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, actions=self.ACTIONS, **kwargs)

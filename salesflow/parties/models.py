@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -35,6 +36,9 @@ class Account(TimestampedModel):
     description = models.TextField(_("description"), blank=True)
     # ``company_name_key(name)``, written by the services; duplicate detection matches on it.
     name_key = models.CharField(_("name key"), max_length=200, blank=True, editable=False)
+
+    # tags (标签) on this record: salesflow.tags; deleted with the record
+    tagged_items = GenericRelation("tags.TaggedItem")
 
     class Meta:
         ordering = ["name", "id"]
@@ -92,6 +96,9 @@ class Contact(TimestampedModel):
     family = models.CharField(_("family"), max_length=300, blank=True)
     cultural_background = models.CharField(_("cultural background"), max_length=300, blank=True)
     notes = models.TextField(_("notes"), blank=True)
+
+    # tags (标签) on this record: salesflow.tags; deleted with the record
+    tagged_items = GenericRelation("tags.TaggedItem")
 
     class Meta:
         ordering = ["name", "id"]

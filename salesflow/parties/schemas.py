@@ -14,6 +14,7 @@ from django.utils.translation import gettext
 from ninja import Field, Schema
 from pydantic import field_validator
 
+from salesflow.core.bulk import BulkIn
 from salesflow.core.keyset import CURSOR_MAX_LENGTH
 from salesflow.core.schemas import (
     COUNT_DOC,
@@ -26,6 +27,7 @@ from salesflow.core.schemas import (
 )
 from salesflow.parties.choices import BuyingRole, CompanySize, Grade, Industry, Lifecycle, SourceChannel
 from salesflow.parties.models import Account, Contact
+from salesflow.tags.selectors import TagRef, tag_refs
 
 OPTIONAL_CHOICES = ("industry", "size", "grade", "source")
 
@@ -116,6 +118,11 @@ class AccountOut(Schema):
     description: str
     created_at: datetime
     updated_at: datetime
+    tags: list[TagRef] = Field([], description="The record's tags (标签)")
+
+    @staticmethod
+    def resolve_tags(obj: Any) -> list[TagRef]:
+        return tag_refs(obj)
 
     @staticmethod
     def resolve_region_name(obj: Account) -> str | None:
@@ -139,6 +146,7 @@ class AccountFilters(StrictQuery):
     industry: Industry | None = None
     region_id: int | None = Field(None, description="Territory id; includes the territories below it")
     owner_id: int | None = Field(None, description="Owner user id")
+    tag_id: int | None = Field(None, description="Only records carrying this tag")
     sort: Literal["name", "-name", "created", "-created"] = "name"
     limit: int = Field(50, ge=1, le=200)
     offset: int = Field(0, ge=0, description=OFFSET_DOC)
@@ -230,6 +238,11 @@ class ContactOut(Schema):
     notes: str
     created_at: datetime
     updated_at: datetime
+    tags: list[TagRef] = Field([], description="The record's tags (标签)")
+
+    @staticmethod
+    def resolve_tags(obj: Any) -> list[TagRef]:
+        return tag_refs(obj)
 
     @staticmethod
     def resolve_account_name(obj: Contact) -> str:
@@ -247,6 +260,22 @@ class ContactFilters(StrictQuery):
     account_id: int | None = Field(None, description="Only contacts of this account")
     buying_role: BuyingRole | None = None
     sort: Literal["name", "-name", "created", "-created"] = "name"
+    tag_id: int | None = Field(None, description="Only records carrying this tag")
     limit: int = Field(50, ge=1, le=200)
     offset: int = Field(0, ge=0, description=OFFSET_DOC)
     cursor: str | None = Field(None, max_length=CURSOR_MAX_LENGTH, description=CURSOR_DOC)
+
+
+# --- bulk actions (core.bulk) ----------------------------------------------------------------------
+
+
+class AccountBulkIn(BulkIn):
+    action: Literal["assign", "tag_add", "tag_remove", "delete"]
+    owner_id: int | None = Field(None, description="assign: the new owner (a user the caller may assign)")
+    follow: bool = Field(False, description="assign: the account's open deals follow it to the new owner")
+    tag_id: int | None = Field(None, description="tag_add / tag_remove: the tag")
+
+
+class ContactBulkIn(BulkIn):
+    action: Literal["tag_add", "tag_remove", "delete"]
+    tag_id: int | None = Field(None, description="tag_add / tag_remove: the tag")

@@ -3,7 +3,7 @@ transaction; on ``ValidationFailed`` nothing has been written."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from typing import Any, TypedDict, Unpack
 
@@ -580,3 +580,30 @@ def contact_delete(*, actor: User, contact: Contact) -> None:
             locked.delete()
     except (ProtectedError, RestrictedError, IntegrityError):
         raise Conflict(_("This contact is in use by other records and cannot be deleted."), code="in_use") from None
+
+
+# --- bulk reassignment: records that follow their account's owner ---------------------------------
+
+# Apps above parties (sales: the open deals) register what follows an account to its new owner.
+AccountOwnerFollower = Callable[[User, Account, User], None]
+_OWNER_FOLLOWERS: list[AccountOwnerFollower] = []
+
+
+def register_account_owner_follower(follower: AccountOwnerFollower) -> None:
+    """Declare ``follower(actor, account, new_owner)``, run by ``account_reassign(follow=True)``
+    inside its transaction; it changes its records through their own services."""
+    if follower not in _OWNER_FOLLOWERS:
+        _OWNER_FOLLOWERS.append(follower)
+
+
+@transaction.atomic
+def account_reassign(*, actor: User, account: Account, owner: User, follow: bool = False) -> Account:
+    """Give ``account`` to ``owner`` (``account_update``'s rules and audit) and, with
+    ``follow``, the records that follow it (open deals, through their service, one event
+    each). Contacts have no owner of their own: they always go with the account. All or
+    nothing: a refused follower rolls the account back too."""
+    account_update(actor=actor, account=account, owner=owner)
+    if follow:
+        for follower in _OWNER_FOLLOWERS:
+            follower(actor, account, owner)
+    return account

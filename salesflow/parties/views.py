@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
-from typing import cast
+from collections.abc import Callable
+from typing import Any, cast
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from salesflow.core.bulk import BULK_MAX, run_bulk_form
 from salesflow.core.errors import Conflict, Forbidden, ServiceError
 from salesflow.core.web import apply_service_error, page_number, paginate, render_list
-from salesflow.parties.forms import AccountFilterForm, AccountForm, ContactFilterForm, ContactForm
+from salesflow.parties.forms import (
+    AccountBulkForm,
+    AccountFilterForm,
+    AccountForm,
+    ContactBulkForm,
+    ContactFilterForm,
+    ContactForm,
+)
 from salesflow.parties.models import Account, Contact
 from salesflow.parties.permissions import (
     accounts_visible_to,
     can_manage_account,
     can_read_personal_data,
     can_write_contact,
+    contacts_visible_to,
     get_account_for_user,
     get_contact_for_user,
     may_hold_personal_data,
@@ -40,12 +52,15 @@ from salesflow.parties.services import (
     ContactChanges,
     account_create,
     account_delete,
+    account_reassign,
     account_update,
     contact_create,
     contact_delete,
     contact_update,
     related_record_counts,
 )
+from salesflow.tags.selectors import parse_tag_id, tag_step
+from salesflow.tags.services import tag_bulk_action
 from salesflow.users.models import User
 from salesflow.users.permissions import writable_owner_ids
 
@@ -70,8 +85,10 @@ def account_list_view(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     filters = AccountFilterForm(request.GET, user=user)
     sort, _order = resolve_sort(request.GET.get("sort"), ACCOUNT_SORTS, ACCOUNT_DEFAULT_SORT)
-    page = paginate(account_list(user, **filters.values(), sort=sort), page_number(request), PER_PAGE)
+    rows = tag_step(account_list(user, **filters.values(), sort=sort), parse_tag_id(request.GET.get("tag")))
+    page = paginate(rows, page_number(request), PER_PAGE)
     context = {"filters": filters, "page": page, "sort": sort, "can_create": can_create_records(user)}
+    context.update(_bulk_context(AccountBulkForm(user=user), "accounts:bulk", "#account-results"))
     return render_list(
         request, page="parties/account_list.html", fragment="parties/partials/account_table.html", context=context
     )
@@ -157,7 +174,8 @@ def contact_list_view(request: HttpRequest) -> HttpResponse:
     filters = ContactFilterForm(request.GET)
     values = filters.values()
     sort, _order = resolve_sort(request.GET.get("sort"), CONTACT_SORTS, CONTACT_DEFAULT_SORT)
-    page = paginate(contact_list(user, **values, sort=sort), page_number(request), PER_PAGE)
+    rows = tag_step(contact_list(user, **values, sort=sort), parse_tag_id(request.GET.get("tag")))
+    page = paginate(rows, page_number(request), PER_PAGE)
     account = accounts_visible_to(user).filter(pk=values["account"]).first() if values["account"] else None
     context = {
         "filters": filters,
@@ -165,6 +183,7 @@ def contact_list_view(request: HttpRequest) -> HttpResponse:
         "sort": sort,
         "filter_account": account,
         "can_create": can_create_records(user),
+        **_bulk_context(ContactBulkForm(), "contacts:bulk", "#contact-results"),
     }
     return render_list(
         request, page="parties/contact_list.html", fragment="parties/partials/contact_table.html", context=context
@@ -250,4 +269,72 @@ def contact_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("accounts:detail", pk=contact.account_id)
     return render(
         request, "parties/contact_delete.html", {"contact": contact, "dependents": related_record_counts(contact)}
+    )
+
+
+# --- bulk actions (core.bulk) ----------------------------------------------------------------------
+
+
+def _bulk_context(form: AccountBulkForm | ContactBulkForm, url_name: str, refresh: str) -> dict[str, Any]:
+    return {"bulk_form": form, "bulk_url": reverse(url_name), "bulk_refresh": refresh, "bulk_max": f"{BULK_MAX:,}"}
+
+
+def _tag_actions(user: User, form: Any) -> Callable[[Any], object] | None:
+    return tag_bulk_action(actor=user, action=form.cleaned_data["action"], tag_id=form.cleaned_data.get("tag"))
+
+
+def accounts_matching(user: User, params: QueryDict) -> QuerySet[Account]:
+    """The rows of the account list for these query parameters (its own filter form)."""
+    filters = AccountFilterForm(params, user=user)
+    return tag_step(account_list(user, **filters.values()), parse_tag_id(params.get("tag")))
+
+
+def contacts_matching(user: User, params: QueryDict) -> QuerySet[Contact]:
+    """The rows of the contact list for these query parameters (its own filter form)."""
+    return tag_step(contact_list(user, **ContactFilterForm(params).values()), parse_tag_id(params.get("tag")))
+
+
+def _account_action(user: User, form: AccountBulkForm) -> Callable[[Account], object]:
+    tagging = _tag_actions(user, form)
+    if tagging is not None:
+        return tagging
+    if form.cleaned_data["action"] == "assign":
+        owner = form.require("owner")
+        follow = bool(form.cleaned_data.get("follow"))
+        return lambda account: account_reassign(actor=user, account=account, owner=owner, follow=follow)
+    return lambda account: account_delete(actor=user, account=account)
+
+
+def _contact_action(user: User, form: ContactBulkForm) -> Callable[[Contact], object]:
+    tagging = _tag_actions(user, form)
+    if tagging is not None:
+        return tagging
+    return lambda contact: contact_delete(actor=user, contact=contact)
+
+
+@require_POST
+def account_bulk_view(request: HttpRequest) -> HttpResponse:
+    """Apply one action to the ticked accounts or to every account matching the filters."""
+    user = _user(request)
+    return run_bulk_form(
+        request,
+        AccountBulkForm(request.POST, user=user),
+        visible=accounts_visible_to(user),
+        matching=lambda params: accounts_matching(user, params),
+        action=lambda form: _account_action(user, form),
+        fallback=reverse("accounts:list"),
+    )
+
+
+@require_POST
+def contact_bulk_view(request: HttpRequest) -> HttpResponse:
+    """Apply one action to the ticked contacts or to every contact matching the filters."""
+    user = _user(request)
+    return run_bulk_form(
+        request,
+        ContactBulkForm(request.POST),
+        visible=contacts_visible_to(user),
+        matching=lambda params: contacts_matching(user, params),
+        action=lambda form: _contact_action(user, form),
+        fallback=reverse("contacts:list"),
     )

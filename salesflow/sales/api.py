@@ -17,13 +17,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Query, Router
 
+from salesflow.core.bulk import BulkOut, filter_query, run_bulk_api
 from salesflow.core.errors import ValidationFailed
 from salesflow.core.keyset import api_page
 from salesflow.core.money import currency_choices, format_amount
 from salesflow.parties.models import Contact
 from salesflow.parties.permissions import get_account_for_user, get_contact_for_user
 from salesflow.sales.models import Competitor, LostReason, Opportunity, Stage, StageChange
-from salesflow.sales.permissions import get_opportunity_for_user
+from salesflow.sales.permissions import get_opportunity_for_user, opportunities_visible_to
 from salesflow.sales.schemas import (
     ChangePipelineIn,
     CloseIn,
@@ -34,6 +35,7 @@ from salesflow.sales.schemas import (
     FieldChangeOut,
     LostReasonOut,
     MoveIn,
+    OpportunityBulkIn,
     OpportunityCreateIn,
     OpportunityFilters,
     OpportunityOut,
@@ -67,6 +69,8 @@ from salesflow.sales.services import (
     opportunity_reopen,
     opportunity_update,
 )
+from salesflow.tags.selectors import tag_refs, tag_step
+from salesflow.tags.services import tag_bulk_action
 from salesflow.users.models import User
 from salesflow.users.permissions import assignable_users_for
 
@@ -140,6 +144,7 @@ def _out(opp: Opportunity) -> OpportunityOut:
             ContactRoleOut(contact_id=r.contact_id, name=r.contact.name, role=r.role) for r in opp.contact_roles.all()
         ],
         competitors=[CompetitorRef(id=c.pk, name=c.name) for c in opp.competitors.all()],
+        tags=tag_refs(opp),
         created_at=opp.created_at,
         updated_at=opp.updated_at,
     )
@@ -249,6 +254,7 @@ def list_opportunities(
         overdue=filters.overdue,
         sort=filters.sort,
     )
+    qs = tag_step(qs, filters.tag_id)  # salesflow.tags
     page = api_page(with_relations(qs), cursor=filters.cursor, limit=filters.limit, offset=filters.offset)
     return OpportunityPage(count=page["count"], items=[_out(o) for o in page["items"]], next_cursor=page["next_cursor"])
 
@@ -461,3 +467,68 @@ def field_changes(request: HttpRequest, opportunity_id: int) -> list[FieldChange
         )
         for c in field_history_for(opp)
     ]
+
+
+# --- bulk actions (core.bulk) ----------------------------------------------------------------------
+
+
+def _opportunities_matching(user: User, data: dict[str, Any]) -> Any:
+    filters = filter_query(OpportunityFilters, data)
+    qs = opportunity_list(
+        user,
+        q=filters.q,
+        stage=filters.stage,
+        outcome=filters.outcome,
+        owner=filters.owner_id,
+        account=filters.account_id,
+        pipeline=filters.pipeline,
+        close_from=filters.close_from,
+        close_to=filters.close_to,
+    )
+    return tag_step(qs, filters.tag_id)
+
+
+@router.post("/bulk", response=BulkOut, summary="One action on many opportunities")
+def bulk_opportunities(request: HttpRequest, payload: OpportunityBulkIn) -> dict[str, Any]:
+    """``assign``, ``stage`` (an open stage: each deal must be in its pipeline), ``tag_add``,
+    ``tag_remove`` or ``delete`` on the given ``ids`` or every deal matching ``filter``; each
+    deal through its service. Returns how many succeeded and why each other failed."""
+    user = _user(request)
+
+    def action() -> Any:
+        tagging = tag_bulk_action(actor=user, action=payload.action, tag_id=payload.tag_id)
+        if tagging is not None:
+            return tagging
+        if payload.action == "assign":
+            owner = assignable_users_for(user).filter(pk=payload.owner_id).first() if payload.owner_id else None
+            if owner is None:
+                raise ValidationFailed(
+                    _("The input is not valid."),
+                    field_errors={"owner_id": [_("Select a user you may assign records to.")]},
+                )
+            return lambda opp: opportunity_update(actor=user, opportunity=opp, owner=owner)
+        if payload.action == "stage":
+            ref = (payload.stage or "").strip()
+            stages = (
+                Stage.objects.filter(pk=int(ref)) if ref.isdigit() and len(ref) < 18 else Stage.objects.filter(code=ref)
+            )
+            found = list(stages.select_related("pipeline")[:50]) if ref else []
+            if not found:
+                raise ValidationFailed(
+                    _("The input is not valid."), field_errors={"stage": [_("Select a valid stage.")]}
+                )
+            by_pipeline = {s.pipeline_id: s for s in found}
+
+            def move(opp: Opportunity) -> object:
+                stage = by_pipeline.get(opp.pipeline_id, found[0])
+                return opportunity_move_stage(actor=user, opportunity=opp, stage=stage)
+
+            return move
+        return lambda opp: opportunity_delete(actor=user, opportunity=opp)
+
+    return run_bulk_api(
+        payload,
+        visible=opportunities_visible_to(user),
+        matching=lambda d: _opportunities_matching(user, d),
+        action=action,
+    )

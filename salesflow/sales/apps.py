@@ -20,6 +20,11 @@ class SalesConfig(AppConfig):
         register_record_kind("opportunity", Opportunity, can_write=can_write_opportunity)
         # access follows the work: a deal's reader may read its account
         register_work_link(Account, opportunities_visible_to, "account_id")
+        # bulk reassignment of accounts: open deals may follow the account to its new owner
+        from salesflow.parties.services import register_account_owner_follower
+        from salesflow.sales.services import open_deals_follow_account
+
+        register_account_owner_follower(open_deals_follow_account)
 
         from salesflow.sales.search_index import register as register_search
 

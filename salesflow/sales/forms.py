@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from salesflow.core.bulk import BulkForm
 from salesflow.core.money import MoneyFormField, currency_choices, default_currency
 from salesflow.parties.choices import BuyingRole
 from salesflow.parties.models import Account, Contact
@@ -23,6 +24,7 @@ from salesflow.sales.selectors import (
     owner_filter_choices,
     writable_accounts_for,
 )
+from salesflow.tags.forms import TagBulkFields, TagFilterField
 from salesflow.users.models import User
 from salesflow.users.permissions import assignable_users_for
 
@@ -78,6 +80,7 @@ class OpportunityFilterForm(forms.Form):
     overdue = forms.BooleanField(
         label=_("Past expected close date"), required=False, widget=forms.CheckboxInput(attrs={"value": "1"})
     )
+    tag = TagFilterField()  # salesflow.tags
 
     def __init__(self, data: Any, *, user: User, stages: Iterable[Stage], pipelines: Iterable[Any]) -> None:
         super().__init__(data)
@@ -345,3 +348,36 @@ class ChangePipelineForm(forms.Form):
 
 class ReopenForm(forms.Form):
     stage = forms.CharField(label=_("Stage"), max_length=50, required=False)
+
+
+# --- bulk actions (core.bulk) ----------------------------------------------------------------------
+
+
+class OpportunityBulkForm(BulkForm, TagBulkFields):
+    """The bulk bar of the opportunity list: reassign, move to a stage, tag, delete."""
+
+    owner = forms.ModelChoiceField(label=_("New owner"), queryset=User.objects.none(), required=False)
+    stage = forms.ModelChoiceField(label=_("Stage"), queryset=Stage.objects.none(), required=False)
+
+    FIELD_ACTIONS = {"owner": "assign", "stage": "stage", "tag": "tag_add tag_remove"}
+    ACTIONS = [
+        ("assign", _("Reassign owner")),
+        ("stage", _("Move to stage")),
+        ("tag_add", _("Add tag")),
+        ("tag_remove", _("Remove tag")),
+        ("delete", _("Delete")),
+    ]
+
+    def __init__(self, *args: Any, user: User, stages: Iterable[Stage], **kwargs: Any) -> None:
+        super().__init__(*args, actions=self.ACTIONS, **kwargs)
+        owner = self.fields["owner"]
+        assert isinstance(owner, forms.ModelChoiceField)
+        owner.queryset = assignable_users_for(user)
+        owner.empty_label = str(_("New owner…"))
+        open_stages = [s for s in stages if s.kind == "open"]
+        stage = self.fields["stage"]
+        assert isinstance(stage, forms.ModelChoiceField)
+        stage.queryset = Stage.objects.filter(pk__in=[s.pk for s in open_stages]).select_related("pipeline")
+        many = len({s.pipeline_id for s in open_stages}) > 1
+        stage.label_from_instance = lambda s: f"{s.pipeline.label} · {s.label}" if many else s.label  # type: ignore[method-assign,assignment]
+        stage.empty_label = str(_("Stage…"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericRelation
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -176,6 +177,9 @@ class Opportunity(TimestampedModel):
         Contact, through="OpportunityContact", blank=True, related_name="opportunities", verbose_name=_("contacts")
     )
     description = models.TextField(_("description"), blank=True)
+
+    # tags (标签) on this record: salesflow.tags; deleted with the record
+    tagged_items = GenericRelation("tags.TaggedItem")
 
     class Meta:
         ordering = ["-created_at", "-id"]

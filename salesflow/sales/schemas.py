@@ -7,6 +7,7 @@ from typing import Literal
 
 from ninja import Field, Schema
 
+from salesflow.core.bulk import BulkIn
 from salesflow.core.keyset import CURSOR_MAX_LENGTH
 from salesflow.core.money_schema import MoneyIn, MoneyOut
 from salesflow.core.schemas import (
@@ -19,6 +20,7 @@ from salesflow.core.schemas import (
     StrictSchema,
 )
 from salesflow.parties.choices import BuyingRole
+from salesflow.tags.selectors import TagRef
 
 
 class StageOut(Schema):
@@ -107,6 +109,7 @@ class OpportunityOut(Schema):
     competitors: list[CompetitorRef]
     created_at: datetime
     updated_at: datetime
+    tags: list[TagRef] = Field([], description="The deal's tags (标签)")
 
 
 class OpportunityPage(Schema):
@@ -193,6 +196,7 @@ class OpportunityFilters(StrictQuery):
     )
     close_to: date | None = Field(None, description="close_date up to (inclusive)")
     overdue: bool = Field(False, description="Only open deals whose expected close date has passed")
+    tag_id: int | None = Field(None, description="Only records carrying this tag")
     sort: str | None = Field(
         None, max_length=20, description="name, amount, close, created or stage; prefix - to reverse"
     )
@@ -228,3 +232,15 @@ class FieldChangeOut(Schema):
     currency: str = Field("", description="For amount changes: the currency of the new amount")
     changed_by_id: int | None
     changed_at: datetime
+
+
+# --- bulk actions (core.bulk) ----------------------------------------------------------------------
+
+
+class OpportunityBulkIn(BulkIn):
+    action: Literal["assign", "stage", "tag_add", "tag_remove", "delete"]
+    owner_id: int | None = Field(None, description="assign: the new owner (a user the caller may assign)")
+    stage: str | None = Field(
+        None, max_length=100, description="stage: an open stage id or code of the deals' pipeline"
+    )
+    tag_id: int | None = Field(None, description="tag_add / tag_remove: the tag")

@@ -34,6 +34,7 @@ from salesflow.sales.models import (
 )
 from salesflow.sales.permissions import opportunities_visible_to, opportunities_writable_by
 from salesflow.search.selectors import filter_by_search
+from salesflow.tags.selectors import filter_by_tag
 from salesflow.users.models import User
 from salesflow.users.permissions import visible_owner_ids
 
@@ -259,6 +260,7 @@ def board(
     q: str | None = None,
     card_limit: int = BOARD_CARD_LIMIT,
     now: datetime | None = None,
+    tag: int | None = None,
 ) -> Board:
     """The kanban for ``pipeline``: one column per open stage with the open deals the
     user may see (optionally one owner's, optionally matching ``q``).
@@ -283,6 +285,7 @@ def board(
     if owner:
         base = base.filter(owner_id=owner)
     base = _search(base, q)
+    base = filter_by_tag(base, tag)  # salesflow.tags: the board's tag filter (?tag=)
     currency = company_currency()
     stalled_q = Q(pk__in=[])
     for stage in open_stages:

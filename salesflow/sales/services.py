@@ -1016,3 +1016,14 @@ def opportunity_set_next_step(*, actor: User, opportunity: Opportunity, on: date
     opportunity_update(actor=actor, opportunity=locked, **changes)
     _copy_state(locked, opportunity, ("next_step", "next_step_date"))
     return True
+
+
+# --- bulk reassignment of accounts ----------------------------------------------------------------
+
+
+def open_deals_follow_account(actor: User, account: Account, owner: User) -> None:
+    """Give the account's open deals to ``owner`` through ``opportunity_update`` (its rules,
+    one audit event per deal). Registered with ``parties.services.account_reassign``."""
+    deals = Opportunity.objects.filter(account=account, outcome=Outcome.OPEN).exclude(owner=owner).order_by("pk")
+    for deal in deals:
+        opportunity_update(actor=actor, opportunity=deal, owner=owner)

@@ -3,12 +3,14 @@ and outcome actions. Views parse input, check access, call a service and render.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, cast
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.middleware import HtmxDetails
 
 from salesflow.core.audit import timeline_for
+from salesflow.core.bulk import BULK_MAX, run_bulk_form
 from salesflow.core.errors import Forbidden, ServiceError, ValidationFailed
 from salesflow.core.web import apply_service_error, page_number, paginate, render_list, wants_fragment
 from salesflow.parties.models import Account, Contact
@@ -26,12 +29,18 @@ from salesflow.sales.forms import (
     ChangePipelineForm,
     CloseForm,
     MoveForm,
+    OpportunityBulkForm,
     OpportunityCreateForm,
     OpportunityEditForm,
     OpportunityFilterForm,
 )
 from salesflow.sales.models import Opportunity, OpportunityContact, Pipeline
-from salesflow.sales.permissions import can_manage_opportunity, can_write_opportunity, get_opportunity_for_user
+from salesflow.sales.permissions import (
+    can_manage_opportunity,
+    can_write_opportunity,
+    get_opportunity_for_user,
+    opportunities_visible_to,
+)
 from salesflow.sales.selectors import (
     OPPORTUNITY_SORTS,
     active_lost_reasons,
@@ -59,6 +68,8 @@ from salesflow.sales.services import (
     opportunity_reopen,
     opportunity_update,
 )
+from salesflow.tags.selectors import parse_tag_id, tag_choices, tag_step
+from salesflow.tags.services import tag_bulk_action
 from salesflow.users.models import User
 from salesflow.users.permissions import writable_owner_ids
 
@@ -123,6 +134,7 @@ def opportunity_list_view(request: HtmxRequest) -> HttpResponse:
         overdue=bool(filters.get("overdue")),
         sort=sort_key,
     )
+    qs = tag_step(qs, parse_tag_id(request.GET.get("tag")))  # salesflow.tags
     page = paginate(qs, page_number(request))
     now = timezone.now()
     today = timezone.localdate()
@@ -135,6 +147,7 @@ def opportunity_list_view(request: HtmxRequest) -> HttpResponse:
         "rows": [(opp, stall_info(opp, opp.stage, now)[0]) for opp in page],
         "sort": sort_key,
         "sort_headers": _sort_headers(sort_key),
+        **_bulk_context(user),
     }
     return render_list(
         request,
@@ -162,9 +175,11 @@ def _board_context(request: HttpRequest, params: Any, *, error: str | None = Non
     pipeline = _board_pipeline(params.get("pipeline"))
     owner = _int_or_none(params.get("owner"))
     q = (params.get("q") or "").strip()[:100]
+    tag = parse_tag_id(params.get("tag"))  # salesflow.tags
     return {
-        "board": board(user, pipeline=pipeline, owner=owner, q=q),
+        "board": board(user, pipeline=pipeline, owner=owner, q=q, tag=tag),
         "owner_filter": owner,
+        "tag_filter": tag,
         "q": q,
         "board_error": error,
     }
@@ -192,6 +207,7 @@ def board_view(request: HtmxRequest) -> HttpResponse:
             owners=owner_filter_choices(user),
             lost_reasons=list(active_lost_reasons()),
             competitors=list(competitors_all()[:500]),
+            tags=tag_choices(),
         )
     return render_list(
         request, page="sales/board.html", fragment="sales/partials/board.html", context=context, target=BOARD_TARGET
@@ -483,4 +499,63 @@ def account_opportunities_panel_view(request: HttpRequest, pk: int) -> HttpRespo
             "has_more": len(rows) > ACCOUNT_PANEL_LIMIT,
             "today": timezone.localdate(),
         },
+    )
+
+
+# ------------------------------------------------------------------------ bulk actions
+
+
+def _bulk_context(user: User, data: Any = None) -> dict[str, Any]:
+    return {
+        "bulk_form": OpportunityBulkForm(data, user=user, stages=active_stages()),
+        "bulk_url": reverse("opportunities:bulk"),
+        "bulk_refresh": "#opportunity-results",
+        "bulk_max": f"{BULK_MAX:,}",
+    }
+
+
+def opportunities_matching(user: User, params: QueryDict) -> QuerySet[Opportunity]:
+    """The rows of the opportunity list for these query parameters (its own filter form)."""
+    form = OpportunityFilterForm(params or None, user=user, stages=active_stages(), pipelines=active_pipelines())
+    filters = form.values() if params else {}
+    qs = opportunity_list(
+        user,
+        q=filters.get("q"),
+        stage=filters.get("stage") or None,
+        outcome=filters.get("outcome") or None,
+        owner=_int_or_none(filters.get("owner")),
+        account=_int_or_none(params.get("account")),
+        pipeline=filters.get("pipeline") or None,
+        close_from=filters.get("close_from"),
+        close_to=filters.get("close_to"),
+        overdue=bool(filters.get("overdue")),
+    )
+    return tag_step(qs, parse_tag_id(params.get("tag")))
+
+
+def _opportunity_action(user: User, form: OpportunityBulkForm) -> Callable[[Opportunity], object]:
+    action = form.cleaned_data["action"]
+    tagging = tag_bulk_action(actor=user, action=action, tag_id=form.cleaned_data.get("tag"))
+    if tagging is not None:
+        return tagging
+    if action == "assign":
+        owner = form.require("owner")
+        return lambda opp: opportunity_update(actor=user, opportunity=opp, owner=owner)
+    if action == "stage":
+        stage = form.require("stage")
+        return lambda opp: opportunity_move_stage(actor=user, opportunity=opp, stage=stage)
+    return lambda opp: opportunity_delete(actor=user, opportunity=opp)
+
+
+@require_POST
+def opportunity_bulk_view(request: HttpRequest) -> HttpResponse:
+    """Apply one action to the ticked deals or to every deal matching the list's filters."""
+    user = _user(request)
+    return run_bulk_form(
+        request,
+        OpportunityBulkForm(request.POST, user=user, stages=active_stages()),
+        visible=opportunities_visible_to(user),
+        matching=lambda params: opportunities_matching(user, params),
+        action=lambda form: _opportunity_action(user, form),
+        fallback=reverse("opportunities:list"),
     )

@@ -12,7 +12,7 @@ from salesflow.users.models import Territory
 
 pytestmark = pytest.mark.django_db
 
-LIST_MAX = 12
+LIST_MAX = 15  # +3 since tags and bulk actions: tag filter choices, tag chips prefetch, bulk owners
 DETAIL_MAX = 12
 
 

@@ -13,7 +13,7 @@
 
   function filters() {
     var meta = board.querySelector("[data-board-meta]");
-    return meta ? { pipeline: meta.dataset.pipeline, owner: meta.dataset.owner, q: meta.dataset.q } : {};
+    return meta ? { pipeline: meta.dataset.pipeline, owner: meta.dataset.owner, q: meta.dataset.q, tag: meta.dataset.tag } : {};
   }
 
   function post(url, values) {
