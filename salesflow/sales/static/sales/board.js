@@ -199,7 +199,7 @@
   document.addEventListener("click", function (evt) {
     if (menuButton && !evt.target.closest(".sf-move-menu") && !evt.target.closest(".sf-move-btn")) { closeMenu(false); }
   });
-  window.addEventListener("resize", function () { closeMenu(false); });
+  window.addEventListener("resize", function () { if (menuButton) { placeMenu(menu(), menuButton); } });
 
   // ---------------------------------------------------- fit, tabs and scroll memory
 
@@ -210,8 +210,11 @@
     if (!el) { return; }
     if (PHONE.matches) { board.style.removeProperty("--sf-board-h"); return; }
     var top = el.getBoundingClientRect().top + window.scrollY;
-    var height = Math.max(288, Math.floor(window.innerHeight - top - 12));
+    var height = Math.max(288, Math.floor(window.innerHeight - top - 8));
     board.style.setProperty("--sf-board-h", height + "px");
+    // whatever the page adds below the board (margins) must not push its scrollbar off-screen
+    var overflow = document.documentElement.scrollHeight - window.innerHeight;
+    if (overflow > 0 && height - overflow >= 288) { board.style.setProperty("--sf-board-h", (height - overflow) + "px"); }
   }
 
   function storageKey() {
@@ -313,7 +316,7 @@
     pendingMove = null;
     if (!done) { return; }
     var card = board.querySelector(".sf-board-card[data-id='" + done.id + "']");
-    if (ok && statusEl) { statusEl.textContent = (statusEl.dataset.moved || "%(stage)s").replace("%(stage)s", done.label); }
+    if (ok && statusEl) { statusEl.textContent = (statusEl.dataset.moved || "__STAGE__").replace("__STAGE__", done.label); }
     if (card && ok) { card.classList.add("sf-just-moved"); }
     if (!done.focus) { return; }
     // keyboard users continue from the card they moved (or the board when it left it)
