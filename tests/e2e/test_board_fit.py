@@ -6,7 +6,7 @@ with tabs on a phone."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -15,6 +15,10 @@ from playwright.sync_api import Page, expect
 from tests.e2e.conftest import DEFAULT_TIMEOUT_MS, SCREENSHOTS, _login
 
 pytestmark = pytest.mark.e2e
+
+# The deals of these tests belong to a rep of their own (created on first use), so the other
+# browser tests, which count the personas' deals on the board, never see them.
+USER = "boardrep"
 
 SEED = """
 import json, itertools
@@ -25,7 +29,14 @@ from salesflow.sales.services import default_pipeline, opportunity_create
 from salesflow.users.models import User
 
 spec = json.loads('''{spec}''')
-owner = User.objects.get(username=spec["owner"])
+from salesflow.users.models import Team
+from salesflow.users.testing import PASSWORD
+owner = User.objects.filter(username=spec["owner"]).first()
+if owner is None:  # a rep of its own, so other browser tests never see these deals
+    owner = User(username=spec["owner"], role="rep", display_name="周静", email="board@example.com",
+                 team=Team.objects.get(name="华东一组"))
+    owner.set_password(PASSWORD)
+    owner.save()
 if spec.get("wide"):
     pipeline, created = Pipeline.objects.get_or_create(
         code=spec["wide"], defaults={{"name_en": "Project delivery", "name_zh": "项目交付", "position": 5}}
@@ -62,10 +73,10 @@ print("SEED" + json.dumps({{"ids": ids, "pipeline": pipeline.pk}}))
 
 @pytest.fixture
 def seed(manage: Callable[..., Any]) -> Callable[..., dict[str, Any]]:
-    """``seed(tag, {"prospect": 3}, wide="wide")`` creates open deals for ``rep`` through
+    """``seed(tag, {"prospect": 3}, wide="wide")`` creates open deals for ``USER`` through
     the services (in a 10-stage pipeline when ``wide`` is given); returns ids by stage."""
 
-    def run(tag: str, deals: dict[str, int], *, owner: str = "rep", wide: str | None = None) -> dict[str, Any]:
+    def run(tag: str, deals: dict[str, int], *, owner: str = USER, wide: str | None = None) -> dict[str, Any]:
         spec = json.dumps({"owner": owner, "deals": deals, "tag": tag, "wide": wide})
         out = manage("shell", "-c", SEED.format(spec=spec)).stdout
         line = next(ln for ln in out.splitlines() if ln.startswith("SEED"))
@@ -112,11 +123,13 @@ def _drag(
     source: str | None,
     target: str | None,
     *,
-    holds: tuple[tuple[float, float], ...] | list[tuple[float, float]] = (),
+    holds: Sequence[tuple[float, float]] = (),
+    until: str = "",
 ) -> None:
     """Drag with real mouse movements (SortableJS listens to native drag events): press on
     ``source`` (None: the drag is already going on), rest at each ``holds`` point for a
-    second, then drop on ``target`` (None: keep holding the card)."""
+    moment (until the JS expression ``until`` is true), then drop on ``target`` (None: keep
+    holding the card)."""
     if source is not None:
         src = page.locator(source).bounding_box()
         assert src
@@ -127,9 +140,11 @@ def _drag(
         page.mouse.move(grab[0] + 5, grab[1] + 5, steps=3)
     for x, y in holds:
         page.mouse.move(x, y, steps=8)
-        for i in range(12):
+        for i in range(50):  # up to ~4 s on a busy machine; stop once `until` holds
             page.mouse.move(x - (i % 2), y, steps=1)
             page.wait_for_timeout(80)
+            if until and i >= 5 and page.evaluate(until):
+                break
     if target is None:
         return
     dst = page.locator(target).bounding_box()
@@ -146,7 +161,7 @@ def _count(page: Page, code: str) -> str:
 def test_default_pipeline_fits_the_window(page: Page, login, screenshot, seed, size) -> None:
     seed(f"fit{size[0]}", {"prospect": 6, "qualification": 3, "needs": 2, "demo": 2, "proposal": 1, "negotiation": 1})
     page.set_viewport_size({"width": size[0], "height": size[1]})
-    login(page, "rep")
+    login(page, USER)
     page.goto("/opportunities/board/")
     expect(page.get_by_test_id("column-head-negotiation")).to_be_visible()
     _assert_fits(page)
@@ -170,7 +185,7 @@ def test_wide_pipeline_scrolls_with_the_scrollbar_in_view_and_keeps_positions(pa
     data = seed("wide", {"w1": 14, "w2": 1, "w8": 2, "w9": 1, "w10": 3}, wide="wide")
     ids = data["ids"]
     page.set_viewport_size({"width": 1280, "height": 720})
-    login(page, "rep")
+    login(page, USER)
     page.goto(f"/opportunities/board/?pipeline={data['pipeline']}")
     expect(page.get_by_test_id("column-head-w10")).to_be_attached()
     box = _scroller(page)
@@ -180,9 +195,16 @@ def test_wide_pipeline_scrolls_with_the_scrollbar_in_view_and_keeps_positions(pa
 
     # Dragging a card to the right edge scrolls the board sideways, to the left edge back.
     first = f"[data-testid=board-card-{ids['w1'][0]}]"
-    _drag(page, first, None, holds=[(box["right"] - 15, box["top"] + 200)])
+    scrolled = "() => document.querySelector('[data-testid=board-scroller]').scrollLeft"
+    _drag(page, first, None, holds=[(box["right"] - 15, box["top"] + 200)], until=f"{scrolled} > 120")
     assert _scroller(page)["scrollLeft"] > 50  # scrolled while the card was held at the right edge
-    _drag(page, None, "[data-testid=board-column-w2] .sf-board-cards", holds=[(box["left"] + 15, box["top"] + 200)])
+    _drag(
+        page,
+        None,
+        "[data-testid=board-column-w2] .sf-board-cards",
+        holds=[(box["left"] + 15, box["top"] + 200)],
+        until=f"{scrolled} < 1",
+    )
     expect(page.get_by_test_id("column-count-w2")).to_have_attribute("data-value", "2")
 
     # Scroll to the far right, and the first column down; a drop keeps both positions.
@@ -220,7 +242,7 @@ def _tab_to(page: Page, testid: str, start: str) -> None:
 
 def test_move_a_card_with_the_keyboard(page: Page, login, screenshot, seed, manage) -> None:
     ids = seed("kbd", {"prospect": 2})["ids"]["prospect"]
-    login(page, "rep")
+    login(page, USER)
     page.set_viewport_size({"width": 1440, "height": 900})
     page.goto("/opportunities/board/")
     card = page.get_by_test_id(f"board-card-{ids[0]}")
@@ -301,7 +323,7 @@ def phone(browser: Any, live_server_url: str) -> Iterator[Page]:
 def test_phone_shows_one_stage_with_tabs(phone: Page, seed) -> None:
     ids = seed("phone", {"prospect": 3, "qualification": 1})["ids"]
     page = phone
-    _login(page, "rep")
+    _login(page, USER)
     page.goto("/opportunities/board/")
     tabs = page.get_by_test_id("board-tabs")
     expect(tabs).to_be_visible()
