@@ -276,3 +276,21 @@ def test_a_bad_filter_names_the_field_and_is_left_out(personas, client_for, deal
     response = client_for(personas.rep, language="zh-hans").get(URL, {"amount_min": "10", "amount_max": "1"})
     assert response.status_code == 400
     assert "最高金额不能低于最低金额" in response.content.decode()
+
+
+# ------------------------------------------------------------------- move menu
+
+
+def test_move_menu_only_on_cards_the_user_may_move(personas, client_for):
+    opp = make_opportunity(personas.rep, stage_code="demo")
+    html = client_for(personas.rep).get(URL).content.decode()
+    assert f'data-testid="move-button-{opp.pk}"' in html
+    assert html.count('data-testid="move-menu"') == 1  # one menu for the board, not one per card
+    stages = re.findall(r'data-testid="move-to-([\w-]+)"', html)
+    assert stages == ["prospect", "qualification", "needs", "demo", "proposal", "negotiation", "won", "lost"]
+    # tabs for the phone: one per open stage, with its count
+    assert 'data-testid="board-tab-demo"' in html
+    # support reads the deal but may not move it: no menu button, the card is locked
+    html = client_for(personas.support).get(URL).content.decode()
+    assert f'data-testid="board-card-{opp.pk}"' in html
+    assert f'data-testid="move-button-{opp.pk}"' not in html
