@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from datetime import date
 from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
@@ -18,6 +20,7 @@ from salesflow.parties.models import Account, Contact
 from salesflow.sales.choices import ForecastCategory, Outcome
 from salesflow.sales.models import Competitor, LostReason, Opportunity, Pipeline, Stage
 from salesflow.sales.selectors import (
+    BoardFilters,
     active_lost_reasons,
     competitors_all,
     open_stages,
@@ -381,3 +384,72 @@ class OpportunityBulkForm(BulkForm, TagBulkFields):
         many = len({s.pipeline_id for s in open_stages}) > 1
         stage.label_from_instance = lambda s: f"{s.pipeline.label} · {s.label}" if many else s.label  # type: ignore[method-assign,assignment]
         stage.empty_label = str(_("Stage…"))
+
+
+# ----------------------------------------------------------------------- board filters
+
+MAX_DB_ID = 2**31 - 1
+
+
+class MonthField(forms.Field):
+    """A month typed as ``YYYY-MM`` (what ``<input type="month">`` sends); cleans to its
+    first day. Years outside 1900–2999 are refused, so month arithmetic never overflows."""
+
+    widget = forms.TextInput
+    default_error_messages = {"invalid": _("Enter a month as YYYY-MM.")}
+
+    def to_python(self, value: Any) -> date | None:
+        if value in self.empty_values:
+            return None
+        text = str(value).strip()
+        if not text:
+            return None
+        match = re.fullmatch(r"(\d{4})-(\d{1,2})", text)
+        if match is None or not 1900 <= int(match[1]) <= 2999 or not 1 <= int(match[2]) <= 12:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return date(int(match[1]), int(match[2]), 1)
+
+
+class BoardFilterForm(forms.Form):
+    """The board's filters (GET, kept in the URL; also sent with every drop so the board
+    is re-rendered with them). Invalid input is a form error (HTTP 400), never a 500."""
+
+    pipeline = forms.CharField(label=_("Pipeline"), required=False, max_length=50)
+    owner = forms.IntegerField(label=_("Owner"), required=False, min_value=1, max_value=MAX_DB_ID)
+    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    month = MonthField(label=_("Close month"), required=False)
+    amount_min = MoneyFormField(label=_("Minimum amount"), required=False)
+    amount_max = MoneyFormField(label=_("Maximum amount"), required=False)
+    tag = forms.IntegerField(label=_("Tag"), required=False, min_value=1, max_value=MAX_DB_ID)  # salesflow.tags
+
+    def clean_pipeline(self) -> str:
+        value: str = self.cleaned_data.get("pipeline") or ""
+        # an id or a code (a slug); a hostile reference is an error, not a lookup
+        if value and (not re.fullmatch(r"[-a-zA-Z0-9_]+", value) or (value.isdigit() and int(value) > MAX_DB_ID)):
+            raise forms.ValidationError(_("Select a valid pipeline."), code="invalid")
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        low, high = cleaned.get("amount_min"), cleaned.get("amount_max")
+        if low is not None and high is not None and low > high:
+            self.add_error("amount_max", _("The maximum amount cannot be below the minimum."))
+        return cleaned
+
+    def values(self) -> dict[str, Any]:
+        """The valid filters only (an invalid one is shown as an error and ignored)."""
+        self.is_valid()
+        cleaned = getattr(self, "cleaned_data", {})
+        return {name: cleaned.get(name) for name in self.fields if name not in self.errors}
+
+    def board_filters(self) -> BoardFilters:
+        values = self.values()
+        return BoardFilters(
+            close_month=values.get("month"), amount_min=values.get("amount_min"), amount_max=values.get("amount_max")
+        )
+
+    def query(self) -> dict[str, str]:
+        """The valid, non-empty filters as submitted (to repeat them with a drop or a link)."""
+        values = self.values()
+        kept = [name for name in self.fields if values.get(name) not in (None, "")]
+        return {name: str(self.data.get(name, "")).strip() for name in kept}

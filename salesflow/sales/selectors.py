@@ -248,6 +248,60 @@ class Board:
         return sorted({code for c in self.columns for code in c.unconverted})
 
 
+@dataclass(frozen=True)
+class BoardFilters:
+    """The board's filters beyond owner and search (parsed by ``BoardFilterForm``).
+
+    ``close_month`` is the first day of a month: open deals whose ``close_date`` (their
+    expected close date) falls in it. ``amount_min`` / ``amount_max`` bound the deal's
+    amount in its own currency, both ends included. Each filter is one small step below
+    (``filter_close_month``, ``filter_amount_range``) applied to the visible open deals
+    before the totals and the cards, so counts, sums and cards always agree.
+    """
+
+    close_month: date | None = None
+    amount_min: Decimal | None = None
+    amount_max: Decimal | None = None
+
+    @property
+    def active(self) -> bool:
+        return any(v is not None for v in (self.close_month, self.amount_min, self.amount_max))
+
+
+def month_bounds(month: date) -> tuple[date, date]:
+    """``(first day, first day of the next month)`` of the month containing ``month``."""
+    start = month.replace(day=1)
+    return start, (start + timedelta(days=32)).replace(day=1)
+
+
+def filter_close_month(qs: QuerySet[Opportunity], month: date | None) -> QuerySet[Opportunity]:
+    """Deals whose close date (actual for closed deals, else expected) is in ``month``
+    (index ``opp_eff_close_idx``)."""
+    if month is None:
+        return qs
+    start, end = month_bounds(month)
+    return qs.filter(close_date__gte=start, close_date__lt=end)
+
+
+def filter_amount_range(
+    qs: QuerySet[Opportunity], amount_min: Decimal | None, amount_max: Decimal | None
+) -> QuerySet[Opportunity]:
+    """Deals whose amount (in the deal's currency) is within ``[amount_min, amount_max]``."""
+    if amount_min is not None:
+        qs = qs.filter(amount__gte=amount_min)
+    if amount_max is not None:
+        qs = qs.filter(amount__lte=amount_max)
+    return qs
+
+
+def apply_board_filters(qs: QuerySet[Opportunity], filters: BoardFilters | None) -> QuerySet[Opportunity]:
+    """Every ``BoardFilters`` step in turn (no query of its own)."""
+    if filters is None:
+        return qs
+    qs = filter_close_month(qs, filters.close_month)
+    return filter_amount_range(qs, filters.amount_min, filters.amount_max)
+
+
 def active_pipelines() -> list[Pipeline]:
     return list(Pipeline.objects.filter(is_active=True).order_by("position", "id"))
 
@@ -261,6 +315,7 @@ def board(
     card_limit: int = BOARD_CARD_LIMIT,
     now: datetime | None = None,
     tag: int | None = None,
+    filters: BoardFilters | None = None,
 ) -> Board:
     """The kanban for ``pipeline``: one column per open stage with the open deals the
     user may see (optionally one owner's, optionally matching ``q``).
@@ -286,6 +341,7 @@ def board(
         base = base.filter(owner_id=owner)
     base = _search(base, q)
     base = filter_by_tag(base, tag)  # salesflow.tags: the board's tag filter (?tag=)
+    base = apply_board_filters(base, filters)  # close month, amount range (see BoardFilters)
     currency = company_currency()
     stalled_q = Q(pk__in=[])
     for stage in open_stages:

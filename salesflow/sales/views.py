@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, cast
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -26,6 +27,7 @@ from salesflow.parties.models import Account, Contact
 from salesflow.parties.permissions import contacts_visible_to, get_account_for_user
 from salesflow.sales.choices import Outcome
 from salesflow.sales.forms import (
+    BoardFilterForm,
     ChangePipelineForm,
     CloseForm,
     MoveForm,
@@ -48,6 +50,7 @@ from salesflow.sales.selectors import (
     active_stages,
     board,
     competitors_all,
+    month_bounds,
     opportunities_for_account,
     opportunity_detail,
     opportunity_list,
@@ -171,17 +174,39 @@ def _board_pipeline(value: str | None) -> Pipeline:
 
 
 def _board_context(request: HttpRequest, params: Any, *, error: str | None = None) -> dict[str, Any]:
+    """The board for the filters in ``params`` (invalid filters are ignored here; the page
+    shows them as form errors, see ``board_view``)."""
     user = _user(request)
-    pipeline = _board_pipeline(params.get("pipeline"))
-    owner = _int_or_none(params.get("owner"))
-    q = (params.get("q") or "").strip()[:100]
-    tag = parse_tag_id(params.get("tag"))  # salesflow.tags
+    form = BoardFilterForm(params)
+    values = form.values()
+    pipeline = _board_pipeline(values.get("pipeline"))
+    owner = values.get("owner")
+    q = (values.get("q") or "").strip()
+    tag = values.get("tag")  # salesflow.tags
     return {
-        "board": board(user, pipeline=pipeline, owner=owner, q=q, tag=tag),
+        "board": board(user, pipeline=pipeline, owner=owner, q=q, tag=tag, filters=form.board_filters()),
         "owner_filter": owner,
         "tag_filter": tag,
         "q": q,
         "board_error": error,
+        "filter_form": form,
+        **_board_filter_links(form),
+    }
+
+
+def _board_filter_links(form: BoardFilterForm) -> dict[str, Any]:
+    """The valid filters as query strings: sent again with every drop (``filter_query``),
+    and carried to the list behind "+N more" (``more_query``: the filters the list has)."""
+    query = form.query()
+    values = form.values()
+    more = {k: v for k, v in query.items() if k in ("owner", "q")}
+    if values.get("month"):
+        start, end = month_bounds(values["month"])
+        more.update(close_from=start.isoformat(), close_to=(end - timedelta(days=1)).isoformat())
+    return {
+        "filter_query": urlencode(query),
+        "more_query": urlencode(more),
+        "filter_count": len([k for k in query if k != "pipeline"]),
     }
 
 
@@ -209,8 +234,16 @@ def board_view(request: HtmxRequest) -> HttpResponse:
             competitors=list(competitors_all()[:500]),
             tags=tag_choices(),
         )
+    # A bad filter (a month like "2026-13", an amount like "NaN") is shown on the form
+    # and left out of the board: HTTP 400, never a 500.
+    status = 400 if context["filter_form"].errors else 200
     return render_list(
-        request, page="sales/board.html", fragment="sales/partials/board.html", context=context, target=BOARD_TARGET
+        request,
+        page="sales/board.html",
+        fragment="sales/partials/board.html",
+        context=context,
+        target=BOARD_TARGET,
+        status=status,
     )
 
 
