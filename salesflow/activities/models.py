@@ -66,6 +66,9 @@ class Activity(TimestampedModel):
             models.Index(fields=["account", "created_at"], name="activity_account_idx"),
             models.Index(fields=["opportunity", "created_at"], name="activity_opp_idx"),
             models.Index(fields=["contact", "created_at"], name="activity_contact_idx"),
+            # account visibility, access follows the work (users.policy.work_links_q):
+            # EXISTS (activity WHERE account_id = account.id AND owner_id IN (…)), index only
+            models.Index(fields=["account", "owner"], name="activity_account_owner_idx"),
         ]
 
     def __str__(self) -> str:

@@ -119,6 +119,9 @@ class Lead(TimestampedModel):
             models.Index(fields=["mobile"], name="lead_mobile_idx"),
             models.Index(fields=["email"], name="lead_email_idx"),
             models.Index(fields=["company_key"], name="lead_company_key_idx"),
+            # account visibility, access follows the work (users.policy.work_links_q):
+            # EXISTS (lead WHERE converted_account_id = account.id AND owner_id IN (…)), index only
+            models.Index(fields=["converted_account", "owner"], name="lead_conv_account_owner_idx"),
         ]
 
     def __str__(self) -> str:

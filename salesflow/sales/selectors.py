@@ -218,6 +218,30 @@ class Board:
         return sorted({code for c in self.columns for code in c.unconverted})
 
 
+#: Cards in a column: soonest expected close date first, undated deals last, then by id.
+BOARD_CARD_ORDER = [F("expected_close_date").asc(nulls_last=True), F("id").asc()]
+
+
+def _card_picks(base: QuerySet[Opportunity], columns: dict[int, BoardColumn], card_limit: int) -> Q:
+    """``pk IN (…)`` for the first ``card_limit`` deals of each non-empty column, as one filter.
+
+    Per column, two small ordered subqueries that the index ``opp_board_cards_idx`` (stage,
+    outcome, expected close date, id) answers by walking it from the start: the dated deals
+    by close date, and the undated ones by id (an index keeps NULLs first, so "NULLS LAST"
+    in one ORDER BY would sort the whole column instead). The caller keeps the first
+    ``card_limit`` of each column in ``BOARD_CARD_ORDER``; everything loads in one query.
+    """
+    picks = Q(pk__in=[])
+    for stage_id, column in columns.items():
+        if not column.count:
+            continue
+        in_stage = base.filter(stage_id=stage_id)
+        dated = in_stage.filter(expected_close_date__isnull=False).order_by("expected_close_date", "id")
+        undated = in_stage.filter(expected_close_date__isnull=True).order_by("id")
+        picks |= Q(pk__in=dated.values("pk")[:card_limit]) | Q(pk__in=undated.values("pk")[:card_limit])
+    return picks
+
+
 def active_pipelines() -> list[Pipeline]:
     return list(Pipeline.objects.filter(is_active=True).order_by("position", "id"))
 
@@ -240,11 +264,12 @@ def board(
     are converted with the rate of the day (``rates_on``, one query), and the column lists
     the rates it used (``rates``); deals of a currency without a rate on that day are
     counted in ``unconverted`` / ``other_currency_count`` and left out of the sums — never
-    added up at a guessed rate. Cards come from one
-    small id query per non-empty open stage (the first ``card_limit`` by expected close
-    date, then id) and one query loading those cards with account and owner. A card is
-    stalled when it has been in its stage longer than the stage's ``rotting_days``. Query
-    count does not depend on the number of deals (it grows by one per open stage).
+    added up at a guessed rate. Cards (the first ``card_limit`` per open stage by expected
+    close date, then id) load in one query with account and owner, picked by small
+    index-ordered subqueries (:func:`_card_picks`). A card is stalled when it has been in
+    its stage longer than the stage's ``rotting_days``. Query count does not depend on the
+    number of deals or stages. The totals read the covering indexes ``opp_board_totals_idx``
+    (everyone's deals) and ``opp_board_owner_totals_idx`` (some owners' deals).
     """
     now = now or timezone.now()
     # Hidden stages hold no deals (they must be emptied before hiding) and take none.
@@ -296,25 +321,18 @@ def board(
         columns[stage_id].amount = apply_rate(amount_sum, None)
         columns[stage_id].weighted = apply_rate(ctx.divide(weighted_x100, Decimal(100)), None)
     if columns and card_limit > 0:
-        # The first cards of each column by id only (no joins), one small ordered query per
-        # open stage, then the winners with their account and owner in one query. Ranking
-        # every visible deal with a window function was the slowest query of a manager's board.
-        card_order = [F("expected_close_date").asc(nulls_last=True), F("id").asc()]
-        card_ids: list[int] = []
-        for stage_id, column in columns.items():
-            if column.count:
-                card_ids += (
-                    base.filter(stage_id=stage_id).order_by(*card_order).values_list("pk", flat=True)[:card_limit]
-                )
-        cards = (
-            Opportunity.objects.filter(pk__in=card_ids)
+        for opp in (
+            Opportunity.objects.filter(_card_picks(base, columns, card_limit))
             .select_related("account", "owner")
-            # read-write shares make a card draggable too: decided in the same query
-            .annotate(sf_can_write=Exists(opportunities_writable_by(user).filter(pk=OuterRef("pk"))))
-            .order_by("stage_id", *card_order)
-        )
-        for opp in cards:
+            .annotate(
+                # read-write shares make a card draggable too: decided in the same query
+                sf_can_write=Exists(opportunities_writable_by(user).filter(pk=OuterRef("pk")))
+            )
+            .order_by("stage_id", *BOARD_CARD_ORDER)
+        ):
             column = columns[opp.stage_id]
+            if len(column.cards) >= card_limit:
+                continue
             stalled, days = stall_info(opp, column.stage, now)
             can_write = bool(opp.sf_can_write)  # type: ignore[attr-defined]
             column.cards.append(BoardCard(opportunity=opp, stalled=stalled, days_in_stage=days, can_write=can_write))

@@ -16,7 +16,7 @@ services all answer the same question the same way. The rules:
 - **Access follows the work:** whoever may read a deal, lead or activity may read the
   account (and so its contacts) that it links to, read-only. Apps above ``parties``
   register these links with :func:`register_work_link`; the account filter then ORs one
-  ``IN (subquery)`` per link, so it stays one SQL statement.
+  correlated ``EXISTS`` per link, so it stays one SQL statement.
 
 Everything here returns ``Q`` objects or querysets evaluated as subqueries; the only
 Python-side sets are the owner ids, cached on the user object for the request.
@@ -30,7 +30,7 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from salesflow.users.models import Share, ShareAccess, User
 from salesflow.users.permissions import (
@@ -128,10 +128,17 @@ def register_work_link(target: type[models.Model], rows: Callable[[User], QueryS
 
 
 def work_links_q(user: User, target: type[models.Model]) -> Q:
-    """``pk IN (work items' target ids)`` for every registered link to ``target``."""
+    """``EXISTS (a work item naming this row)`` for every registered link to ``target``.
+
+    Correlated ``EXISTS`` rather than ``pk IN (all work items' target ids)``: for a manager
+    the work items number hundreds of thousands (a department's activities), which
+    ``IN`` collects on every query (and PostgreSQL cannot hash beyond ``work_mem``, so it
+    rescans them per row), while ``EXISTS`` probes the link's index (``account_id``, then
+    the owner) only for the rows the list actually reads.
+    """
     cond = Q(pk__in=[])
     for link in _WORK_LINKS.get(target, []):
-        cond |= Q(pk__in=link.rows(user).filter(**{f"{link.field}__isnull": False}).values(link.field))
+        cond |= Q(Exists(link.rows(user).filter(**{link.field: OuterRef("pk")})))
     return cond
 
 
