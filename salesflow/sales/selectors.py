@@ -121,7 +121,14 @@ def opportunity_list(
     if close_to:
         qs = qs.filter(expected_close_date__lte=close_to)
     _key, fields = order_by_for(sort)
-    return qs.select_related("account", "owner", "pipeline", "stage", "lost_reason", "lost_to").order_by(*fields)
+    # Pipeline and stage come from a prefetch (two queries on tiny tables), not a join:
+    # joined, SQLite's planner loops over the few stages first and then sorts every
+    # visible deal, instead of walking the sort's index and stopping after one page.
+    return (
+        qs.select_related("account", "owner", "lost_reason", "lost_to")
+        .prefetch_related("pipeline", "stage")
+        .order_by(*fields)
+    )
 
 
 def with_relations(qs: QuerySet[Opportunity]) -> QuerySet[Opportunity]:
@@ -222,24 +229,33 @@ class Board:
 BOARD_CARD_ORDER = [F("expected_close_date").asc(nulls_last=True), F("id").asc()]
 
 
-def _card_picks(base: QuerySet[Opportunity], columns: dict[int, BoardColumn], card_limit: int) -> Q:
-    """``pk IN (…)`` for the first ``card_limit`` deals of each non-empty column, as one filter.
+def _card_ids(base: QuerySet[Opportunity], columns: dict[int, BoardColumn], card_limit: int) -> list[int]:
+    """Ids of the first ``card_limit`` deals of each non-empty column in ``BOARD_CARD_ORDER``.
 
-    Per column, two small ordered subqueries that the index ``opp_board_cards_idx`` (stage,
-    outcome, expected close date, id) answers by walking it from the start: the dated deals
-    by close date, and the undated ones by id (an index keeps NULLs first, so "NULLS LAST"
-    in one ORDER BY would sort the whole column instead). The caller keeps the first
-    ``card_limit`` of each column in ``BOARD_CARD_ORDER``; everything loads in one query.
+    One small ordered query per column that the index ``opp_board_cards_idx`` (stage,
+    outcome, expected close date, id) answers by walking it from the start and stopping
+    after ``card_limit`` rows; a second one for the undated deals only when the dated ones
+    do not fill the column (an index keeps NULLs first, so "NULLS LAST" in one ORDER BY
+    would sort the whole column instead).
     """
-    picks = Q(pk__in=[])
+    ids: list[int] = []
     for stage_id, column in columns.items():
         if not column.count:
             continue
         in_stage = base.filter(stage_id=stage_id)
-        dated = in_stage.filter(expected_close_date__isnull=False).order_by("expected_close_date", "id")
-        undated = in_stage.filter(expected_close_date__isnull=True).order_by("id")
-        picks |= Q(pk__in=dated.values("pk")[:card_limit]) | Q(pk__in=undated.values("pk")[:card_limit])
-    return picks
+        dated = list(
+            in_stage.filter(expected_close_date__isnull=False)
+            .order_by("expected_close_date", "id")
+            .values_list("pk", flat=True)[:card_limit]
+        )
+        ids += dated
+        if len(dated) < min(card_limit, column.count):
+            ids += (
+                in_stage.filter(expected_close_date__isnull=True)
+                .order_by("id")
+                .values_list("pk", flat=True)[: card_limit - len(dated)]
+            )
+    return ids
 
 
 def active_pipelines() -> list[Pipeline]:
@@ -265,10 +281,11 @@ def board(
     the rates it used (``rates``); deals of a currency without a rate on that day are
     counted in ``unconverted`` / ``other_currency_count`` and left out of the sums — never
     added up at a guessed rate. Cards (the first ``card_limit`` per open stage by expected
-    close date, then id) load in one query with account and owner, picked by small
-    index-ordered subqueries (:func:`_card_picks`). A card is stalled when it has been in
-    its stage longer than the stage's ``rotting_days``. Query count does not depend on the
-    number of deals or stages. The totals read the covering indexes ``opp_board_totals_idx``
+    close date, then id) are picked by one small index-ordered id query per non-empty open
+    stage (:func:`_card_ids`) and load in one query with account and owner. A card is
+    stalled when it has been in its stage longer than the stage's ``rotting_days``. Query
+    count does not depend on the number of deals (it grows by one per open stage). The
+    totals read the covering indexes ``opp_board_totals_idx``
     (everyone's deals) and ``opp_board_owner_totals_idx`` (some owners' deals).
     """
     now = now or timezone.now()
@@ -287,10 +304,15 @@ def board(
     # Grouped by currency (to convert each currency's sum once) and by probability (so the
     # weighted total is Σ sum × p computed exactly here, not amount × probability in SQL).
     # At most open stages × currencies × 101 rows, whatever the number of deals.
+    # COUNT(stage_id) (never NULL), not COUNT(id): PostgreSQL then reads only the covering index.
     totals = list(
         base.order_by()
         .values("stage_id", "currency", "probability")
-        .annotate(n=Count("id"), stalled=Count("id", filter=stalled_q), **money_sum_annotations("amount_sum", "amount"))
+        .annotate(
+            n=Count("stage_id"),
+            stalled=Count("stage_id", filter=stalled_q),
+            **money_sum_annotations("amount_sum", "amount"),
+        )
     )
     # The rate of the day for every foreign currency on the board: one query, or none.
     rates = rates_on({row["currency"] for row in totals}, timezone.localdate(now))
@@ -322,7 +344,7 @@ def board(
         columns[stage_id].weighted = apply_rate(ctx.divide(weighted_x100, Decimal(100)), None)
     if columns and card_limit > 0:
         for opp in (
-            Opportunity.objects.filter(_card_picks(base, columns, card_limit))
+            Opportunity.objects.filter(pk__in=_card_ids(base, columns, card_limit))
             .select_related("account", "owner")
             .annotate(
                 # read-write shares make a card draggable too: decided in the same query
@@ -331,8 +353,6 @@ def board(
             .order_by("stage_id", *BOARD_CARD_ORDER)
         ):
             column = columns[opp.stage_id]
-            if len(column.cards) >= card_limit:
-                continue
             stalled, days = stall_info(opp, column.stage, now)
             can_write = bool(opp.sf_can_write)  # type: ignore[attr-defined]
             column.cards.append(BoardCard(opportunity=opp, stalled=stalled, days_in_stage=days, can_write=can_write))
