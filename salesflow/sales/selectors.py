@@ -121,12 +121,13 @@ def opportunity_list(
     if close_to:
         qs = qs.filter(expected_close_date__lte=close_to)
     _key, fields = order_by_for(sort)
-    # Pipeline and stage come from a prefetch (two queries on tiny tables), not a join:
-    # joined, SQLite's planner loops over the few stages first and then sorts every
-    # visible deal, instead of walking the sort's index and stopping after one page.
+    # Account, owner, pipeline and stage come from prefetches (four queries by primary
+    # key for one page), not inner joins: joined, SQLite's planner loops over the few
+    # stages or users first and then sorts every visible deal, instead of walking the
+    # sort's index and stopping after one page. (Outer joins cannot be reordered.)
     return (
-        qs.select_related("account", "owner", "lost_reason", "lost_to")
-        .prefetch_related("pipeline", "stage")
+        qs.select_related("lost_reason", "lost_to")
+        .prefetch_related("account", "owner", "pipeline", "stage")
         .order_by(*fields)
     )
 

@@ -5,8 +5,8 @@
   a plain recomputation for every persona.
 - Accounts reached through the work (a deal, converted lead or activity in the reader's
   scope) are visible through correlated ``EXISTS``, in one statement.
-- The deal list loads pipeline and stage by prefetch: same rows, same order, constant
-  query count.
+- The deal list loads account, owner, pipeline and stage by prefetch: same rows, same
+  order, constant query count.
 """
 
 from __future__ import annotations
@@ -101,15 +101,17 @@ def test_account_reached_only_through_the_work_is_visible_in_one_statement(perso
     assert accounts_visible_to(personas.outsider).filter(pk=outsider_account.pk).exists()
 
 
-def test_deal_list_loads_pipeline_and_stage_without_a_join(personas, django_assert_max_num_queries):
+def test_deal_list_loads_its_relations_without_a_join(personas, django_assert_max_num_queries):
     for i in range(3):
         make_opportunity(personas.rep, amount=i + 1)
     make_opportunity(personas.teammate, amount=9)
     qs = opportunity_list(personas.manager, sort="-amount")
-    assert "sales_stage" not in str(qs.query)
-    with django_assert_max_num_queries(3):  # deals (+ account, owner joined), pipelines, stages
-        rows = [(o.amount, o.pipeline.code, o.stage.code) for o in qs]
+    sql = str(qs.query)
+    assert "sales_stage" not in sql and "users_user" not in sql and "parties_account" not in sql
+    with django_assert_max_num_queries(5):  # deals, then accounts, owners, pipelines, stages by id
+        rows = [(o.amount, o.pipeline.code, o.stage.code, o.account.name, o.owner.username) for o in qs]
     assert [r[0] for r in rows] == [Decimal("9.00"), Decimal("3.00"), Decimal("2.00"), Decimal("1.00")]
-    assert {r[1:] for r in rows} == {(default_pipeline().code, "prospect")}
+    assert {r[1:3] for r in rows} == {(default_pipeline().code, "prospect")}
+    assert {r[4] for r in rows} == {"rep", "teammate"}
     # the stage sort still orders by the configured pipeline and stage positions
     assert [o.pk for o in opportunity_list(personas.manager, sort="stage")] == sorted(o.pk for o in qs)
