@@ -50,6 +50,7 @@ __all__ = [
     "shared_ids",
     "unrestricted",
     "visible_owner_ids",
+    "wide_scope",
     "work_links_q",
     "writable_owner_ids",
 ]
@@ -130,16 +131,33 @@ def register_work_link(target: type[models.Model], rows: Callable[[User], QueryS
 def work_links_q(user: User, target: type[models.Model]) -> Q:
     """``EXISTS (a work item naming this row)`` for every registered link to ``target``.
 
-    Correlated ``EXISTS`` rather than ``pk IN (all work items' target ids)``: for a manager
-    the work items number hundreds of thousands (a department's activities), which
-    ``IN`` collects on every query (and PostgreSQL cannot hash beyond ``work_mem``, so it
-    rescans them per row), while ``EXISTS`` probes the link's index (``account_id``, then
-    the owner) only for the rows the list actually reads.
+    For a wide scope (:func:`wide_scope`, a department manager), correlated ``EXISTS``
+    rather than ``pk IN (all work items' target ids)``: the work items number hundreds of
+    thousands (a department's activities), which ``IN`` collects on every query (and
+    PostgreSQL cannot hash beyond ``work_mem``, so it rescans them per row), while
+    ``EXISTS`` probes the link's index (``account_id``, then the owner) only for the rows
+    the list reads. A rep's few work items are still collected once with ``IN``: probing
+    every account of a long list for them would cost more.
     """
     cond = Q(pk__in=[])
+    wide = wide_scope(user)
     for link in _WORK_LINKS.get(target, []):
-        cond |= Q(Exists(link.rows(user).filter(**{link.field: OuterRef("pk")})))
+        if wide:
+            cond |= Q(Exists(link.rows(user).filter(**{link.field: OuterRef("pk")})))
+        else:  # a rep's work is small: collected once, then a lookup per row
+            cond |= Q(pk__in=link.rows(user).filter(**{f"{link.field}__isnull": False}).values(link.field))
     return cond
+
+
+#: Above this many owners in scope (a department manager's), a scope's work items are too
+#: many to collect for every query, and per-row ``EXISTS`` probes win.
+WIDE_SCOPE_OWNERS = 8
+
+
+def wide_scope(user: User) -> bool:
+    """Whether ``user`` sees the records of many owners (but not every record)."""
+    ids = visible_owner_ids(user)
+    return ids is not None and len(ids) > WIDE_SCOPE_OWNERS
 
 
 def may_assign_owner(actor: User, owner: User | None) -> bool:

@@ -4,7 +4,8 @@
   ones last and only when the dated ones do not fill the column; cards and totals match
   a plain recomputation for every persona.
 - Accounts reached through the work (a deal, converted lead or activity in the reader's
-  scope) are visible through correlated ``EXISTS``, in one statement.
+  scope) are visible, in one statement, whether probed with ``EXISTS`` (wide scopes) or
+  collected with ``IN``; contacts follow their accounts either way.
 - The deal list loads account, owner, pipeline and stage by prefetch: same rows, same
   order, constant query count.
 """
@@ -20,11 +21,12 @@ from django.test.utils import CaptureQueriesContext
 
 from salesflow.activities.services import activity_create
 from salesflow.parties.models import Account
-from salesflow.parties.permissions import accounts_visible_to
+from salesflow.parties.permissions import accounts_visible_to, contacts_visible_to
 from salesflow.sales.permissions import opportunities_visible_to
 from salesflow.sales.selectors import BOARD_CARD_ORDER, board, opportunity_list
 from salesflow.sales.services import default_pipeline
-from salesflow.sales.tests.factories import make_account, make_opportunity
+from salesflow.sales.tests.factories import make_account, make_contact, make_opportunity
+from salesflow.users import policy
 
 pytestmark = pytest.mark.django_db
 
@@ -74,7 +76,10 @@ def test_board_query_count_does_not_depend_on_the_number_of_deals(personas):
     assert len(many) <= len(few) + 1
 
 
-def test_account_reached_only_through_the_work_is_visible_in_one_statement(personas):
+@pytest.mark.parametrize("wide", [False, True], ids=["in", "exists"])
+def test_account_reached_only_through_the_work_is_visible_in_one_statement(personas, monkeypatch, wide):
+    # wide scopes (a department manager's) probe with EXISTS, small ones collect with IN
+    monkeypatch.setattr(policy, "WIDE_SCOPE_OWNERS", 0 if wide else 1000)
     outsider_account = make_account(personas.outsider)
     # the rep's deal and activity stay on accounts that were handed to the outsider later
     through_deal = make_account(personas.rep)
@@ -83,6 +88,8 @@ def test_account_reached_only_through_the_work_is_visible_in_one_statement(perso
     activity_create(actor=personas.rep, kind="call", subject="拜访", account=through_activity)
     Account.objects.filter(pk__in=[through_deal.pk, through_activity.pk]).update(owner=personas.outsider)
     mine = make_account(personas.rep)
+    for account in (outsider_account, through_deal, through_activity, mine):
+        make_contact(account)
 
     for user, visible in [
         (personas.rep, {mine, through_deal, through_activity}),
@@ -95,8 +102,10 @@ def test_account_reached_only_through_the_work_is_visible_in_one_statement(perso
         with CaptureQueriesContext(connection) as queries:
             got = set(qs)
         assert got == visible, user.username
-        assert "EXISTS" in queries.captured_queries[-1]["sql"]
+        assert ("EXISTS" in queries.captured_queries[-1]["sql"]) is wide
         assert len([q for q in queries.captured_queries if "parties_account" in q["sql"]]) == 1
+        contact_ids = set(contacts_visible_to(fresh).filter(account__in=ids).values_list("account_id", flat=True))
+        assert contact_ids == {a.pk for a in visible}, user.username
     # access through the work is read-only: the outsider's account stays theirs
     assert accounts_visible_to(personas.outsider).filter(pk=outsider_account.pk).exists()
 
