@@ -5,18 +5,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('activities', '0004_initial'),
-        ('leads', '0010_work_link_indexes'),
-        ('parties', '0004_backfill_name_key_and_contact_normalised'),
-        ('sales', '0012_work_link_indexes'),
+        ("activities", "0004_initial"),
+        ("leads", "0010_work_link_indexes"),
+        ("parties", "0004_backfill_name_key_and_contact_normalised"),
+        ("sales", "0012_work_link_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='activity',
-            index=models.Index(fields=['account', 'owner'], name='activity_account_owner_idx'),
+            model_name="activity",
+            index=models.Index(fields=["account", "owner"], name="activity_account_owner_idx"),
         ),
     ]

@@ -5,18 +5,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('leads', '0009_budget_exact_money_field_and_currency'),
-        ('parties', '0004_backfill_name_key_and_contact_normalised'),
-        ('sales', '0012_work_link_indexes'),
-        ('users', '0005_login_throttle'),
+        ("leads", "0009_budget_exact_money_field_and_currency"),
+        ("parties", "0004_backfill_name_key_and_contact_normalised"),
+        ("sales", "0012_work_link_indexes"),
+        ("users", "0005_login_throttle"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(fields=['converted_account', 'owner'], name='lead_conv_account_owner_idx'),
+            model_name="lead",
+            index=models.Index(fields=["converted_account", "owner"], name="lead_conv_account_owner_idx"),
         ),
     ]

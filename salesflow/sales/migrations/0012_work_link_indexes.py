@@ -5,16 +5,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('parties', '0004_backfill_name_key_and_contact_normalised'),
-        ('sales', '0011_board_indexes'),
+        ("parties", "0004_backfill_name_key_and_contact_normalised"),
+        ("sales", "0011_board_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='opportunity',
-            index=models.Index(fields=['account', 'owner'], name='opp_account_owner_idx'),
+            model_name="opportunity",
+            index=models.Index(fields=["account", "owner"], name="opp_account_owner_idx"),
         ),
     ]
