@@ -2,12 +2,16 @@
 """Measure server time and query counts of the main pages on the benchmark database.
 
     .venv/bin/python bench/run.py [--requests 30] [--warmup 3] [--only board]
+                                  [--personas rep,manager,admin] [--database URL]
 
 Every scenario runs through Django's test ``Client`` (the full middleware stack, no
-network) logged in as a rep and as a manager: a few warm-up requests, then ``--requests``
+network) logged in as each persona (a rep, a department manager and the administrator,
+see ``PERSONAS``): a few warm-up requests, then ``--requests``
 timed requests (wall time around the client call = server time) and one more request
 under ``CaptureQueriesContext`` for the query count. Detail pages rotate over records
-the user can see. Results go to stdout and ``bench/results/latest.md``.
+the user can see. Results go to stdout and ``bench/results/latest.md``: one row per
+scenario and persona, then a summary with the p95 of every persona side by side.
+The database is ``BENCH_DATABASE_URL`` (or ``--database``), else ``var/bench.sqlite3``.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import os
 import platform
 import statistics
 import sys
@@ -33,6 +38,10 @@ from bench.benchlib import ROOT, read_meta, redacted, setup_django
 RESULTS = ROOT / "bench" / "results"
 # Performance budget (ARCHITECTURE.md): p95 server time per kind of page, in ms.
 BUDGET_MS = {"detail": 100, "list": 200}
+# Who is measured: persona → the ``bench_meta`` user of that role. A rep sees their own
+# records, a department manager the department's (a fifth of the data at scale 1.0), the
+# administrator everything.
+PERSONAS = {"rep": "rep", "manager": "manager", "admin": "admin"}
 
 
 @dataclass
@@ -60,6 +69,7 @@ class Result:
     scenario: str
     kind: str
     user: str
+    persona: str = ""
     times_ms: list[float] = field(default_factory=list)
     statuses: Counter[int] = field(default_factory=Counter)
     queries: int | None = None
@@ -90,16 +100,25 @@ def rotate(ids: list[int], i: int) -> int:
 SCENARIOS = [
     Scenario("My day", "list", lambda c, i: "/"),
     Scenario("Opportunity board", "list", lambda c, i: "/opportunities/board/"),
+    Scenario("Opportunity list (default)", "list", lambda c, i: "/opportunities/"),
     Scenario(
         "Opportunity list: stage filter, sort -amount",
         "list",
         lambda c, i: f"/opportunities/?stage={c.stage_id}&sort=-amount",
     ),
     Scenario("Opportunity list page 5", "list", lambda c, i: "/opportunities/?page=5"),
+    Scenario("Opportunity list page 200", "list", lambda c, i: "/opportunities/?page=200"),
+    Scenario("Opportunity list: sort stage", "list", lambda c, i: "/opportunities/?sort=stage"),
+    Scenario("Opportunity list: sort -close", "list", lambda c, i: "/opportunities/?sort=-close"),
+    Scenario("Opportunity list: open, sort -amount", "list", lambda c, i: "/opportunities/?outcome=open&sort=-amount"),
     Scenario("Lead list", "list", lambda c, i: "/leads/"),
     Scenario("Lead list: search", "list", lambda c, i: f"/leads/?q={c.lead_query}"),
+    Scenario("Lead list page 200", "list", lambda c, i: "/leads/?page=200"),
     Scenario("Account list", "list", lambda c, i: "/accounts/"),
+    Scenario("Account list page 200", "list", lambda c, i: "/accounts/?page=200"),
+    Scenario("Contact list", "list", lambda c, i: "/contacts/"),
     Scenario("Activity list", "list", lambda c, i: "/activities/"),
+    Scenario("Activity list page 200", "list", lambda c, i: "/activities/?page=200"),
     Scenario("Account detail", "detail", lambda c, i: f"/accounts/{rotate(c.account_ids, i)}/"),
     Scenario(
         "Activity panel of an account (htmx)",
@@ -111,6 +130,8 @@ SCENARIOS = [
     Scenario("Lead detail", "detail", lambda c, i: f"/leads/{rotate(c.lead_ids, i)}/"),
     Scenario("API: opportunities ?limit=50", "list", lambda c, i: "/api/v1/opportunities?limit=50", api=True),
     Scenario("API: leads ?limit=50", "list", lambda c, i: "/api/v1/leads?limit=50", api=True),
+    Scenario("API: accounts ?limit=50", "list", lambda c, i: "/api/v1/accounts?limit=50", api=True),
+    Scenario("API: activities ?limit=50", "list", lambda c, i: "/api/v1/activities?limit=50", api=True),
     Scenario(
         "API: one opportunity", "detail", lambda c, i: f"/api/v1/opportunities/{rotate(c.opportunity_ids, i)}", api=True
     ),
@@ -159,6 +180,21 @@ def spread(ids: list[int], n: int) -> list[int]:
     return [ids[int(k * step)] for k in range(n)]
 
 
+def _first_ids(qs: Any, user: Any, limit: int = 5000) -> list[int]:
+    """The first ``limit`` visible ids (enough to rotate over; all of them costs a manager seconds)."""
+    from django.db import DatabaseError, transaction
+
+    try:
+        with transaction.atomic():
+            return list(qs.order_by("pk").values_list("pk", flat=True)[:limit])
+    except DatabaseError:  # timed out: rotate over records of owners in the user's scope instead
+        from salesflow.users.permissions import visible_owner_ids
+
+        owners = visible_owner_ids(user)
+        fallback = qs.model.objects.all() if owners is None else qs.model.objects.filter(owner_id__in=owners)
+        return list(fallback.order_by("pk").values_list("pk", flat=True)[:limit])
+
+
 def context_for(user: Any, n: int) -> Context:
     from salesflow.leads.permissions import leads_visible_to
     from salesflow.parties.permissions import accounts_visible_to
@@ -170,13 +206,15 @@ def context_for(user: Any, n: int) -> Context:
     return Context(
         stage_id=stage.pk,
         lead_query="华达",
-        account_ids=spread(list(accounts_visible_to(user).order_by("pk").values_list("pk", flat=True)), n),
-        opportunity_ids=spread(list(opportunities_visible_to(user).order_by("pk").values_list("pk", flat=True)), n),
-        lead_ids=spread(list(leads_visible_to(user).order_by("pk").values_list("pk", flat=True)), n),
+        account_ids=spread(_first_ids(accounts_visible_to(user), user), n),
+        opportunity_ids=spread(_first_ids(opportunities_visible_to(user), user), n),
+        lead_ids=spread(_first_ids(leads_visible_to(user), user), n),
     )
 
 
-def measure(scenario: Scenario, user: Any, token: str, ctx: Context, requests: int, warmup: int) -> Result:
+def measure(
+    scenario: Scenario, user: Any, token: str, ctx: Context, requests: int, warmup: int, persona: str = ""
+) -> Result:
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -189,7 +227,7 @@ def measure(scenario: Scenario, user: Any, token: str, ctx: Context, requests: i
     client = Client(headers=headers, raise_request_exception=False)
     if not scenario.api:
         client.force_login(user)
-    result = Result(scenario.name, scenario.kind, user.username)
+    result = Result(scenario.name, scenario.kind, user.username, persona)
 
     def get(i: int, *, count: bool = True) -> Any:
         response = client.get(scenario.path(ctx, i))
@@ -236,6 +274,7 @@ def render(results: list[Result], header: dict[str, str], requests: int) -> str:
             f"| {r.scenario} | {r.user} | {status} | {statistics.median(r.times_ms):.1f} | {r.pct(0.95):.1f} | "
             f"{max(r.times_ms):.1f} | {r.queries} | {r.size / 1024:.0f} | {r.budget} |"
         )
+    lines += summary(results)
     errors = [r for r in results if r.error]
     if errors:
         lines += ["", "Errors:", ""]
@@ -243,13 +282,57 @@ def render(results: list[Result], header: dict[str, str], requests: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def summary(results: list[Result]) -> list[str]:
+    """p95 (and query count) of each scenario per persona, side by side, with the pages over budget."""
+    personas = list(dict.fromkeys(r.persona for r in results))
+    by_key = {(r.scenario, r.persona): r for r in results}
+    lines = [
+        "",
+        "## p95 ms per persona (queries)",
+        "",
+        "| Scenario | " + " | ".join(personas) + " |",
+        "|---|" + "--:|" * len(personas),
+    ]
+    over: list[str] = []
+    for scenario in dict.fromkeys(r.scenario for r in results):
+        cells = []
+        for persona in personas:
+            r = by_key.get((scenario, persona))
+            if r is None:
+                cells.append("")
+                continue
+            mark = ""
+            if not r.ok:
+                mark = " (failed)"
+            elif r.pct(0.95) >= BUDGET_MS[r.kind]:
+                mark = " **over**"
+                over.append(f"{scenario} ({persona}, {r.pct(0.95):.0f} ms)")
+            cells.append(f"{r.pct(0.95):.0f} ({r.queries}){mark}")
+        lines.append(f"| {scenario} | " + " | ".join(cells) + " |")
+    lines += ["", "Over budget: " + ("; ".join(over) if over else "none")]
+    return lines
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=30, help="timed requests per scenario and user (30)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed requests first (3)")
     parser.add_argument("--only", default="", help="run only scenarios whose name contains this text")
+    parser.add_argument(
+        "--personas",
+        default=",".join(PERSONAS),
+        help=f"comma-separated personas to measure ({','.join(PERSONAS)})",
+    )
+    parser.add_argument("--timeout", type=float, default=10, help="PostgreSQL statement timeout in seconds (10)")
+    parser.add_argument("--database", default="", help="benchmark database URL (default: BENCH_DATABASE_URL)")
     parser.add_argument("--output", type=Path, default=RESULTS / "latest.md")
     args = parser.parse_args()
+    personas = [p.strip() for p in args.personas.split(",") if p.strip()]
+    unknown = [p for p in personas if p not in PERSONAS]
+    if unknown or not personas:
+        parser.error(f"--personas: choose among {', '.join(PERSONAS)}")
+    if args.database:
+        os.environ["BENCH_DATABASE_URL"] = args.database
 
     url = setup_django()
     from django.conf import settings
@@ -270,10 +353,15 @@ def main() -> int:
     import django
     from django.db import connection
 
+    if connection.vendor == "postgresql":
+        # A runaway plan is reported as a failed page (500) instead of stalling the run.
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET statement_timeout = {int(args.timeout * 1000)}")
+
     from salesflow.users.models import User
     from salesflow.users.services import api_token_create
 
-    users = [User.objects.get(username=meta["users"][role]) for role in ("rep", "manager")]
+    users = [User.objects.get(username=meta["users"][PERSONAS[persona]]) for persona in personas]
     contexts = {u.pk: context_for(u, max(args.requests + args.warmup + 1, 10)) for u in users}
     tokens = {u.pk: api_token_create(user=u, name=f"bench {datetime.now():%Y-%m-%d %H:%M}")[1] for u in users}
     with connection.cursor() as cursor:
@@ -286,7 +374,7 @@ def main() -> int:
         "Data": f"scale {meta['scale']}: "
         + ", ".join(f"{n:,} {name.replace('_', ' ')}" for name, n in counts.items())
         + f"; generated {meta['generated_at'][:16]}",
-        "Users": f"rep `{users[0].username}` (own records), manager `{users[1].username}` (department)",
+        "Users": ", ".join(f"{persona} `{u.username}`" for persona, u in zip(personas, users, strict=True)),
         "Machine": f"{platform.machine()}, {_cpus()} CPUs, Python {platform.python_version()}, "
         f"Django {django.__version__}",
     }
@@ -295,11 +383,11 @@ def main() -> int:
     for scenario in SCENARIOS:
         if args.only and args.only.lower() not in scenario.name.lower():
             continue
-        for user in users:
-            result = measure(scenario, user, tokens[user.pk], contexts[user.pk], args.requests, args.warmup)
+        for persona, user in zip(personas, users, strict=True):
+            result = measure(scenario, user, tokens[user.pk], contexts[user.pk], args.requests, args.warmup, persona)
             results.append(result)
             print(
-                f"  {scenario.name:<46} {user.username:<8} p50 {statistics.median(result.times_ms):7.1f} ms  "
+                f"  {scenario.name:<46} {persona:<8} p50 {statistics.median(result.times_ms):7.1f} ms  "
                 f"p95 {result.pct(0.95):7.1f} ms  {result.queries:>3} queries  {dict(result.statuses)}",
                 flush=True,
             )
@@ -313,8 +401,6 @@ def main() -> int:
 
 
 def _cpus() -> int:
-    import os
-
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 

@@ -68,6 +68,9 @@ class Activity(TimestampedModel):
             models.Index(fields=["contact", "created_at"], name="activity_contact_idx"),
             # My day (team): activities the team completed today, latest first
             models.Index(fields=["done_at", "id"], name="activity_done_at_idx"),
+            # account visibility, access follows the work (users.policy.work_links_q):
+            # EXISTS (activity WHERE account_id = account.id AND owner_id IN (…)), index only
+            models.Index(fields=["account", "owner"], name="activity_account_owner_idx"),
         ]
 
     def __str__(self) -> str:

@@ -125,6 +125,9 @@ class Lead(TimestampedModel):
             models.Index(fields=["company_key"], name="lead_company_key_idx"),
             # the account page's leads panel: WHERE credit_code = %s (leads of the same company)
             models.Index(fields=["credit_code"], name="lead_credit_code_idx"),
+            # account visibility, access follows the work (users.policy.work_links_q):
+            # EXISTS (lead WHERE converted_account_id = account.id AND owner_id IN (…)), index only
+            models.Index(fields=["converted_account", "owner"], name="lead_conv_account_owner_idx"),
         ]
 
     def __str__(self) -> str:

@@ -204,6 +204,43 @@ class Opportunity(TimestampedModel):
             models.Index(fields=["name", "id"], name="opp_name_idx"),
             # "My day": deals without a next step / next step due
             models.Index(fields=["owner", "outcome", "next_step_date"], name="opp_owner_next_idx"),
+            # board column totals (sales.selectors.board): WHERE pipeline=? AND outcome='open'
+            # GROUP BY stage, currency, probability — covering, in GROUP BY order, so an
+            # administrator's board aggregates from the index alone without a sort.
+            models.Index(
+                fields=[
+                    "pipeline",
+                    "outcome",
+                    "stage",
+                    "currency",
+                    "probability",
+                    "owner",
+                    "amount",
+                    "stage_entered_at",
+                ],
+                name="opp_board_totals_idx",
+            ),
+            # the same totals for a manager or rep: ... AND owner_id IN (…) OR id IN (shares),
+            # covering, reached per owner (SQLite's multi-index OR, PostgreSQL's index scan).
+            models.Index(
+                fields=[
+                    "pipeline",
+                    "outcome",
+                    "owner",
+                    "stage",
+                    "currency",
+                    "probability",
+                    "amount",
+                    "stage_entered_at",
+                ],
+                name="opp_board_owner_totals_idx",
+            ),
+            # account visibility, access follows the work (users.policy.work_links_q):
+            # EXISTS (deal WHERE account_id = account.id AND (owner_id IN (…) OR …)), index only
+            models.Index(fields=["account", "owner"], name="opp_account_owner_idx"),
+            # board cards: WHERE stage=? AND outcome='open' AND expected_close_date IS NOT NULL
+            # ORDER BY expected_close_date, id LIMIT 20 (owner_id to filter without the table).
+            models.Index(fields=["stage", "outcome", "expected_close_date", "id", "owner"], name="opp_board_cards_idx"),
         ]
 
     def __str__(self) -> str:

@@ -134,7 +134,15 @@ def opportunity_list(
     if overdue:
         qs = qs.filter(_past_close_q(today))
     _key, fields = order_by_for(sort)
-    return qs.select_related("account", "owner", "pipeline", "stage", "lost_reason", "lost_to").order_by(*fields)
+    # Account, owner, pipeline and stage come from prefetches (four queries by primary
+    # key for one page), not inner joins: joined, SQLite's planner loops over the few
+    # stages or users first and then sorts every visible deal, instead of walking the
+    # sort's index and stopping after one page. (Outer joins cannot be reordered.)
+    return (
+        qs.select_related("lost_reason", "lost_to")
+        .prefetch_related("account", "owner", "pipeline", "stage")
+        .order_by(*fields)
+    )
 
 
 def _past_close_q(today: date | None = None) -> Q:
@@ -302,6 +310,39 @@ def apply_board_filters(qs: QuerySet[Opportunity], filters: BoardFilters | None)
     return filter_amount_range(qs, filters.amount_min, filters.amount_max)
 
 
+#: Cards in a column: soonest expected close date first, undated deals last, then by id.
+BOARD_CARD_ORDER = [F("expected_close_date").asc(nulls_last=True), F("id").asc()]
+
+
+def _card_ids(base: QuerySet[Opportunity], columns: dict[int, BoardColumn], card_limit: int) -> list[int]:
+    """Ids of the first ``card_limit`` deals of each non-empty column in ``BOARD_CARD_ORDER``.
+
+    One small ordered query per column that the index ``opp_board_cards_idx`` (stage,
+    outcome, expected close date, id) answers by walking it from the start and stopping
+    after ``card_limit`` rows; a second one for the undated deals only when the dated ones
+    do not fill the column (an index keeps NULLs first, so "NULLS LAST" in one ORDER BY
+    would sort the whole column instead).
+    """
+    ids: list[int] = []
+    for stage_id, column in columns.items():
+        if not column.count:
+            continue
+        in_stage = base.filter(stage_id=stage_id)
+        dated = list(
+            in_stage.filter(expected_close_date__isnull=False)
+            .order_by("expected_close_date", "id")
+            .values_list("pk", flat=True)[:card_limit]
+        )
+        ids += dated
+        if len(dated) < min(card_limit, column.count):
+            ids += (
+                in_stage.filter(expected_close_date__isnull=True)
+                .order_by("id")
+                .values_list("pk", flat=True)[: card_limit - len(dated)]
+            )
+    return ids
+
+
 def active_pipelines() -> list[Pipeline]:
     return list(Pipeline.objects.filter(is_active=True).order_by("position", "id"))
 
@@ -326,11 +367,13 @@ def board(
     are converted with the rate of the day (``rates_on``, one query), and the column lists
     the rates it used (``rates``); deals of a currency without a rate on that day are
     counted in ``unconverted`` / ``other_currency_count`` and left out of the sums — never
-    added up at a guessed rate. Cards come from one
-    small id query per non-empty open stage (the first ``card_limit`` by expected close
-    date, then id) and one query loading those cards with account and owner. A card is
+    added up at a guessed rate. Cards (the first ``card_limit`` per open stage by expected
+    close date, then id) are picked by one small index-ordered id query per non-empty open
+    stage (:func:`_card_ids`) and load in one query with account and owner. A card is
     stalled when it has been in its stage longer than the stage's ``rotting_days``. Query
-    count does not depend on the number of deals (it grows by one per open stage).
+    count does not depend on the number of deals (it grows by one per open stage). The
+    totals read the covering indexes ``opp_board_totals_idx``
+    (everyone's deals) and ``opp_board_owner_totals_idx`` (some owners' deals).
     """
     now = now or timezone.now()
     # Hidden stages hold no deals (they must be emptied before hiding) and take none.
@@ -350,10 +393,15 @@ def board(
     # Grouped by currency (to convert each currency's sum once) and by probability (so the
     # weighted total is Σ sum × p computed exactly here, not amount × probability in SQL).
     # At most open stages × currencies × 101 rows, whatever the number of deals.
+    # COUNT(stage_id) (never NULL), not COUNT(id): PostgreSQL then reads only the covering index.
     totals = list(
         base.order_by()
         .values("stage_id", "currency", "probability")
-        .annotate(n=Count("id"), stalled=Count("id", filter=stalled_q), **money_sum_annotations("amount_sum", "amount"))
+        .annotate(
+            n=Count("stage_id"),
+            stalled=Count("stage_id", filter=stalled_q),
+            **money_sum_annotations("amount_sum", "amount"),
+        )
     )
     # The rate of the day for every foreign currency on the board: one query, or none.
     rates = rates_on({row["currency"] for row in totals}, timezone.localdate(now))
@@ -384,24 +432,15 @@ def board(
         columns[stage_id].amount = apply_rate(amount_sum, None)
         columns[stage_id].weighted = apply_rate(ctx.divide(weighted_x100, Decimal(100)), None)
     if columns and card_limit > 0:
-        # The first cards of each column by id only (no joins), one small ordered query per
-        # open stage, then the winners with their account and owner in one query. Ranking
-        # every visible deal with a window function was the slowest query of a manager's board.
-        card_order = [F("expected_close_date").asc(nulls_last=True), F("id").asc()]
-        card_ids: list[int] = []
-        for stage_id, column in columns.items():
-            if column.count:
-                card_ids += (
-                    base.filter(stage_id=stage_id).order_by(*card_order).values_list("pk", flat=True)[:card_limit]
-                )
-        cards = (
-            Opportunity.objects.filter(pk__in=card_ids)
+        for opp in (
+            Opportunity.objects.filter(pk__in=_card_ids(base, columns, card_limit))
             .select_related("account", "owner")
-            # read-write shares make a card draggable too: decided in the same query
-            .annotate(sf_can_write=Exists(opportunities_writable_by(user).filter(pk=OuterRef("pk"))))
-            .order_by("stage_id", *card_order)
-        )
-        for opp in cards:
+            .annotate(
+                # read-write shares make a card draggable too: decided in the same query
+                sf_can_write=Exists(opportunities_writable_by(user).filter(pk=OuterRef("pk")))
+            )
+            .order_by("stage_id", *BOARD_CARD_ORDER)
+        ):
             column = columns[opp.stage_id]
             stalled, days = stall_info(opp, column.stage, now)
             can_write = bool(opp.sf_can_write)  # type: ignore[attr-defined]

@@ -16,7 +16,7 @@ services all answer the same question the same way. The rules:
 - **Access follows the work:** whoever may read a deal, lead or activity may read the
   account (and so its contacts) that it links to, read-only. Apps above ``parties``
   register these links with :func:`register_work_link`; the account filter then ORs one
-  ``IN (subquery)`` per link, so it stays one SQL statement.
+  correlated ``EXISTS`` per link, so it stays one SQL statement.
 
 Everything here returns ``Q`` objects or querysets evaluated as subqueries; the only
 Python-side sets are the owner ids, cached on the user object for the request.
@@ -30,7 +30,7 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from salesflow.users.models import Share, ShareAccess, User
 from salesflow.users.permissions import (
@@ -50,6 +50,7 @@ __all__ = [
     "shared_ids",
     "unrestricted",
     "visible_owner_ids",
+    "wide_scope",
     "work_links_q",
     "writable_owner_ids",
 ]
@@ -128,11 +129,35 @@ def register_work_link(target: type[models.Model], rows: Callable[[User], QueryS
 
 
 def work_links_q(user: User, target: type[models.Model]) -> Q:
-    """``pk IN (work items' target ids)`` for every registered link to ``target``."""
+    """``EXISTS (a work item naming this row)`` for every registered link to ``target``.
+
+    For a wide scope (:func:`wide_scope`, a department manager), correlated ``EXISTS``
+    rather than ``pk IN (all work items' target ids)``: the work items number hundreds of
+    thousands (a department's activities), which ``IN`` collects on every query (and
+    PostgreSQL cannot hash beyond ``work_mem``, so it rescans them per row), while
+    ``EXISTS`` probes the link's index (``account_id``, then the owner) only for the rows
+    the list reads. A rep's few work items are still collected once with ``IN``: probing
+    every account of a long list for them would cost more.
+    """
     cond = Q(pk__in=[])
+    wide = wide_scope(user)
     for link in _WORK_LINKS.get(target, []):
-        cond |= Q(pk__in=link.rows(user).filter(**{f"{link.field}__isnull": False}).values(link.field))
+        if wide:
+            cond |= Q(Exists(link.rows(user).filter(**{link.field: OuterRef("pk")})))
+        else:  # a rep's work is small: collected once, then a lookup per row
+            cond |= Q(pk__in=link.rows(user).filter(**{f"{link.field}__isnull": False}).values(link.field))
     return cond
+
+
+#: Above this many owners in scope (a department manager's), a scope's work items are too
+#: many to collect for every query, and per-row ``EXISTS`` probes win.
+WIDE_SCOPE_OWNERS = 8
+
+
+def wide_scope(user: User) -> bool:
+    """Whether ``user`` sees the records of many owners (but not every record)."""
+    ids = visible_owner_ids(user)
+    return ids is not None and len(ids) > WIDE_SCOPE_OWNERS
 
 
 def may_assign_owner(actor: User, owner: User | None) -> bool:
