@@ -37,8 +37,9 @@ def _drag(page: Page, source_selector: str, target_selector: str) -> None:
     src_box = source.bounding_box()
     dst_box = target.bounding_box()
     assert src_box and dst_box
-    # grab the card at its top right corner: its title is a link, which does not drag
-    x, y = src_box["x"] + src_box["width"] - 12, src_box["y"] + 10
+    # grab the card by its bottom line (owner, days in stage): its title is a link and its
+    # top right corner the "move to stage" button, neither of which drags
+    x, y = src_box["x"] + src_box["width"] / 2, src_box["y"] + src_box["height"] - 8
     page.mouse.move(x, y)
     page.mouse.down()
     page.mouse.move(x + 5, y + 5, steps=3)

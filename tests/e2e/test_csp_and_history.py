@@ -34,7 +34,7 @@ def test_language_switch_submits_without_inline_handlers(page: Page, login, live
 def test_back_after_an_htmx_search_restores_the_whole_page(page: Page, login) -> None:
     login(page, "rep")
     page.goto("/leads/")
-    search = page.locator("input[name=q]")
+    search = page.get_by_test_id("lead-search")  # not the header's global search box
     search.fill("first-search")
     page.wait_for_url(re.compile(r"q=first-search"))
     search.fill("second-search")
