@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import time
 
+from salesflow.core import export_tasks
 from salesflow.core import tasks as core_tasks
 from salesflow.core.scheduling import Daily, Every, PeriodicJob
 from salesflow.notifications import tasks as notification_tasks
@@ -25,5 +26,11 @@ JOBS: list[PeriodicJob] = [
         schedule=Every(notification_tasks.DIGEST_EVERY),
         task=notification_tasks.send_daily_digests,
         description="Each user's tasks due today and overdue (once per user per day).",
+    ),
+    PeriodicJob(
+        name="core.purge_expired_exports",
+        schedule=Daily(at=time(3, 45)),
+        task=export_tasks.purge_expired_exports,
+        description="Delete exported files past their expiry (three days after they were written).",
     ),
 ]

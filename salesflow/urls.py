@@ -44,4 +44,6 @@ urlpatterns = [
     path("leads/", include("salesflow.leads.urls")),
     path("opportunities/", include("salesflow.sales.urls")),
     path("notifications/", include("salesflow.notifications.urls")),
+    path("exports/", include("salesflow.core.urls")),  # issue 6: list exports
+    path("views/", include("salesflow.users.urls_views")),  # issue 6: saved views of lists
 ]
