@@ -100,7 +100,15 @@ def world(personas):
     notification = Notification.objects.create(
         recipient=personas.rep, kind="activities.digest", summary={"en": "x"}, dedupe_key="hostile"
     )
+    # issue 6 (lists): a saved view and a finished export of the rep
+    from salesflow.core.export_services import export_request
+    from salesflow.users.services import saved_view_create
+
+    saved_view = saved_view_create(actor=personas.rep, list_key="leads", name="hostile", query="")
+    export = export_request(actor=personas.rep, list_key="leads", query="", fmt="csv")
     return {
+        "saved-views": saved_view.pk,
+        "exports": export.pk,
         "notifications": notification.pk,
         "accounts": account.pk,
         "contacts": contact.pk,

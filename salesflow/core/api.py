@@ -53,12 +53,12 @@ def create_export(request: HttpRequest, payload: ExportIn) -> tuple[int, ExportO
     return 201, _out(job)
 
 
-@router.get("/{export_id}", response=ExportOut, summary="An export's status and progress")
+@router.get("/{int:export_id}", response=ExportOut, summary="An export's status and progress")
 def get_export(request: HttpRequest, export_id: int) -> ExportOut:
     return _out(_job(request, export_id))
 
 
-@router.get("/{export_id}/download", url_name="export_download", summary="The exported file (only its requester)")
+@router.get("/{int:export_id}/download", url_name="export_download", summary="The exported file (only its requester)")
 def download_export(request: HttpRequest, export_id: int) -> FileResponse:
     job = _job(request, export_id)
     path = export_dir() / job.file_name if job.file_name else None

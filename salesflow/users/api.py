@@ -208,13 +208,13 @@ def create_saved_view(request: HttpRequest, payload: SavedViewIn) -> tuple[int, 
     return 201, _view_out(view, user)
 
 
-@router.get("/saved-views/{view_id}", response=SavedViewOut, summary="One saved view")
+@router.get("/saved-views/{int:view_id}", response=SavedViewOut, summary="One saved view")
 def get_saved_view(request: HttpRequest, view_id: int) -> SavedViewOut:
     user = cast(User, request.user)
     return _view_out(saved_view_for_user(user, view_id), user)
 
 
-@router.patch("/saved-views/{view_id}", response=SavedViewOut, summary="Rename, change or (un)share my view")
+@router.patch("/saved-views/{int:view_id}", response=SavedViewOut, summary="Rename, change or (un)share my view")
 def patch_saved_view(request: HttpRequest, view_id: int, payload: SavedViewPatch) -> SavedViewOut:
     user = cast(User, request.user)
     view = saved_view_for_user(user, view_id, write=True)
@@ -226,7 +226,7 @@ def patch_saved_view(request: HttpRequest, view_id: int, payload: SavedViewPatch
     return _view_out(view, user)
 
 
-@router.delete("/saved-views/{view_id}", response={204: None}, summary="Delete my saved view")
+@router.delete("/saved-views/{int:view_id}", response={204: None}, summary="Delete my saved view")
 def delete_saved_view(request: HttpRequest, view_id: int) -> tuple[int, None]:
     user = cast(User, request.user)
     saved_view_delete(actor=user, view=saved_view_for_user(user, view_id, write=True))

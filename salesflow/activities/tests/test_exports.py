@@ -40,7 +40,9 @@ def _xlsx(content: bytes) -> list[list[Any]]:
 
 
 def _body(response: Any) -> bytes:
-    return b"".join(response.streaming_content)
+    content = b"".join(response.streaming_content)
+    response.close()
+    return content
 
 
 def _export(client: Client, list_key: str, fmt: str, query: str = "") -> Any:
@@ -115,7 +117,7 @@ def test_csv_has_a_bom_chinese_headers_and_neutralised_cells(
     assert content.startswith(b"\xef\xbb\xbf")
     text = content.decode("utf-8-sig")
     header, first, *rest = text.splitlines()
-    assert header.startswith("ID,名称,客户")
+    assert header.startswith("编号,名称,客户")
     assert first.split(",")[1] == "'-折扣方案"
     assert first.split(",")[6] == "80000.00"
     assert rest == []
@@ -224,7 +226,7 @@ def test_api_export_status_and_download(personas: Personas, deals: dict[str, Any
     assert body["status"] == "done" and body["rows"] == 2
     status = api.get(f"/exports/{body['id']}").json()
     assert status["download_url"] == f"/api/v1/exports/{body['id']}/download"
-    content = b"".join(api.client.get(status["download_url"]).streaming_content)
+    content = _body(api.client.get(status["download_url"]))
     assert content.startswith(b"\xef\xbb\xbf")
     assert api_for(personas.manager).get(f"/exports/{body['id']}").status_code == 404
     bad = api.post("/exports", {"list": "opportunities", "format": "csv", "query": "drop=1"})
