@@ -8,7 +8,6 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from django.db import IntegrityError
 from django.test import Client
 
 from salesflow.core.errors import Forbidden, ValidationFailed
@@ -39,7 +38,7 @@ def test_create_checks_the_list_params_and_audits(personas: Personas) -> None:
         ({"list_key": "opportunities", "name": "本季度我的重点商机", "query": ""}, "name"),  # taken
     ]:
         with pytest.raises(ValidationFailed) as exc:
-            saved_view_create(actor=personas.rep, **kwargs)
+            saved_view_create(actor=personas.rep, **kwargs)  # type: ignore[arg-type]
         assert field in exc.value.field_errors, kwargs
     assert SavedView.objects.count() == 1
 
@@ -53,7 +52,6 @@ def test_the_unique_race_is_a_field_error_not_a_500(personas: Personas) -> None:
             saved_view_create(actor=personas.rep, list_key="leads", name="A", query="")
     assert "name" in exc.value.field_errors
     assert SavedView.objects.count() == 1
-    assert IntegrityError  # the constraint is what refused it
 
 
 def test_only_a_manager_shares_with_a_team_he_manages(personas: Personas) -> None:
