@@ -31,7 +31,6 @@ from salesflow.activities.selectors import activities_for_record, activity_list,
 from salesflow.activities.services import activity_complete, activity_create, activity_delete, activity_update
 from salesflow.core.audit import timeline_for
 from salesflow.core.errors import ServiceError
-from salesflow.core.exports import list_total
 from salesflow.core.web import apply_service_error, page_number, paginate, render_list
 from salesflow.leads.models import Lead
 from salesflow.leads.permissions import get_lead_for_user
@@ -143,7 +142,6 @@ def activity_list_view(request: HttpRequest) -> HttpResponse:
             "links": links.display(),
             "link_query": links.query(),
             "writable_ids": _writable_ids(user, page.object_list),
-            "total": list_total(qs, page),  # issue 6
         },
     )
 

@@ -62,6 +62,8 @@ class ListSpec:
     params: frozenset[str]
     build: Callable[[Any, QueryDict], QuerySet[Any]]
     columns: Sequence[Column]
+    #: Optional sums of the filtered rows for the list's total (``{"totals": …}`` for the template).
+    summary: Callable[[QuerySet[Any]], dict[str, Any]] | None = None
 
     @property
     def allowed_params(self) -> frozenset[str]:
@@ -245,9 +247,13 @@ def model_label(obj: Model | None) -> str:
     return "" if obj is None else str(obj)
 
 
-def list_total(qs: QuerySet[Any], page: Any) -> int:
-    """The number of rows of a filtered list: counted by the page itself when it is the only
-    one (no query), else one ``COUNT(*)`` over the same filter (ordering dropped)."""
-    if page.number == 1 and not page.has_next:
-        return len(page.object_list)
-    return qs.order_by().count()
+#: Totals above this are shown as "10,000+": a capped count reads at most this many rows.
+COUNT_CAP = 10_000
+
+
+def capped_count(qs: QuerySet[Any], cap: int | None = None) -> tuple[int, bool]:
+    """``(number of rows of qs, whether it is more than cap)``: ``COUNT(*)`` over at most
+    ``cap + 1`` rows of the same filter (ordering dropped), so a huge list costs a bounded scan."""
+    cap = COUNT_CAP if cap is None else cap
+    n = qs.order_by()[: cap + 1].count()
+    return (cap, True) if n > cap else (n, False)

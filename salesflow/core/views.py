@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from salesflow.core.errors import ServiceError
 from salesflow.core.export_services import export_request
-from salesflow.core.exports import export_dir, list_spec
+from salesflow.core.exports import capped_count, clean_query, export_dir, list_spec, query_dict
 from salesflow.core.models import ExportJob, ExportStatus
 from salesflow.core.web import wants_fragment
 
@@ -95,3 +95,21 @@ def export_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def export_download_view(request: HttpRequest, pk: int) -> HttpResponseBase:
     return file_response(_job(request, pk))
+
+
+@require_GET
+def list_count_view(request: HttpRequest) -> HttpResponse:
+    """The total of a list for its query string (loaded by htmx after the page, so the page
+    never waits for a count): capped at ``COUNT_CAP`` ("10,000+")."""
+    spec = list_spec(request.GET.get("list", ""))
+    if spec is None:
+        raise Http404
+    try:
+        query = clean_query(spec, request.GET.get("query", ""))
+    except ServiceError:
+        return render(request, "core/partials/list_count.html", {"invalid": True}, status=400)
+    qs = spec.build(request.user, query_dict(query))
+    if spec.summary is not None:  # exact sums (and count) from one aggregate, e.g. the deal list
+        return render(request, "core/partials/list_count.html", spec.summary(qs))
+    n, capped = capped_count(qs)
+    return render(request, "core/partials/list_count.html", {"n": n, "capped": capped, "shown": f"{n:,}"})

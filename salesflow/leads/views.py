@@ -20,7 +20,6 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from salesflow.core.audit import timeline_for
 from salesflow.core.errors import Conflict, Forbidden, ServiceError, ValidationFailed
-from salesflow.core.exports import list_total
 from salesflow.core.web import apply_service_error, page_number, paginate, render_list
 from salesflow.leads.choices import LeadStatus
 from salesflow.leads.forms import ConvertForm, DisqualifyForm, LeadForm, QualifyForm
@@ -124,7 +123,6 @@ def lead_list_view(request: HttpRequest) -> HttpResponse:
         "show_unassigned": can_see_unowned(user),
         "can_create": can_create_leads(user),
     }
-    context["total"] = list_total(lead_list(user, sort=sort_key, **filters), page)  # issue 6
     return render_list(request, page="leads/list.html", fragment="leads/partials/lead_table.html", context=context)
 
 

@@ -12,7 +12,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from salesflow.core.errors import Conflict, Forbidden, ServiceError
-from salesflow.core.exports import list_total
 from salesflow.core.web import apply_service_error, page_number, paginate, render_list
 from salesflow.parties.forms import AccountFilterForm, AccountForm, ContactFilterForm, ContactForm
 from salesflow.parties.models import Account, Contact
@@ -73,7 +72,6 @@ def account_list_view(request: HttpRequest) -> HttpResponse:
     sort, _order = resolve_sort(request.GET.get("sort"), ACCOUNT_SORTS, ACCOUNT_DEFAULT_SORT)
     page = paginate(account_list(user, **filters.values(), sort=sort), page_number(request), PER_PAGE)
     context = {"filters": filters, "page": page, "sort": sort, "can_create": can_create_records(user)}
-    context["total"] = list_total(account_list(user, **filters.values(), sort=sort), page)  # issue 6
     return render_list(
         request, page="parties/account_list.html", fragment="parties/partials/account_table.html", context=context
     )
@@ -168,7 +166,6 @@ def contact_list_view(request: HttpRequest) -> HttpResponse:
         "filter_account": account,
         "can_create": can_create_records(user),
     }
-    context["total"] = list_total(contact_list(user, **values, sort=sort), page)  # issue 6
     return render_list(
         request, page="parties/contact_list.html", fragment="parties/partials/contact_table.html", context=context
     )

@@ -13,7 +13,13 @@ from django.utils.translation import gettext_lazy as _
 from salesflow.core.exports import Column, ListSpec
 from salesflow.sales.forms import OpportunityFilterForm
 from salesflow.sales.models import Opportunity
-from salesflow.sales.selectors import active_pipelines, active_stages, opportunity_list, order_by_for
+from salesflow.sales.selectors import (
+    active_pipelines,
+    active_stages,
+    opportunity_list,
+    opportunity_totals,
+    order_by_for,
+)
 from salesflow.users.models import User
 
 #: Query-string parameters of the list page besides the form's fields.
@@ -46,6 +52,11 @@ def opportunity_rows(user: User, params: QueryDict) -> QuerySet[Opportunity]:
     )
 
 
+def opportunity_summary(qs: QuerySet[Opportunity]) -> dict[str, Any]:
+    """Count, Σ amount and weighted Σ of the filtered deals in the company currency."""
+    return {"totals": opportunity_totals(qs)}
+
+
 OPPORTUNITY_COLUMNS = [
     Column("id", _("ID"), lambda o: o.pk),
     Column("name", _("Name"), lambda o: o.name),
@@ -73,5 +84,6 @@ def register() -> None:
             params=frozenset(OpportunityFilterForm.base_fields) | EXTRA_PARAMS,
             build=opportunity_rows,
             columns=OPPORTUNITY_COLUMNS,
+            summary=opportunity_summary,
         )
     )

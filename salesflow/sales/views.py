@@ -40,7 +40,6 @@ from salesflow.sales.selectors import (
     competitors_all,
     opportunity_detail,
     opportunity_list,
-    opportunity_totals,
     order_by_for,
     owner_filter_choices,
     pipeline_by_ref,
@@ -130,9 +129,6 @@ def opportunity_list_view(request: HtmxRequest) -> HttpResponse:
         "sort": sort_key,
         "sort_headers": _sort_headers(sort_key),
     }
-    # issue 6: the number of matching deals and their sums in the company currency
-    totals = opportunity_totals(qs)
-    context.update(total=totals.count, totals=totals)
     return render_list(
         request,
         page="sales/list.html",
