@@ -251,9 +251,43 @@ def model_label(obj: Model | None) -> str:
 COUNT_CAP = 10_000
 
 
-def capped_count(qs: QuerySet[Any], cap: int | None = None) -> tuple[int, bool]:
+#: A count that takes longer than this is abandoned ("many results"): the page never waits for
+#: it (it is loaded afterwards) and a worker thread is not held by a scan of millions of rows.
+COUNT_TIME_LIMIT_MS = 500
+
+
+class CountTooSlow(Exception):
+    """The count was abandoned after ``COUNT_TIME_LIMIT_MS``."""
+
+
+def capped_count(qs: QuerySet[Any], cap: int | None = None, *, time_limit_ms: int | None = None) -> tuple[int, bool]:
     """``(number of rows of qs, whether it is more than cap)``: ``COUNT(*)`` over at most
-    ``cap + 1`` rows of the same filter (ordering dropped), so a huge list costs a bounded scan."""
+    ``cap + 1`` rows of the same filter (ordering dropped), abandoned after ``time_limit_ms``
+    (raises :class:`CountTooSlow`; PostgreSQL ``statement_timeout``, SQLite progress handler)."""
+    import time
+
+    from django.db import DatabaseError, connection, transaction
+
     cap = COUNT_CAP if cap is None else cap
-    n = qs.order_by()[: cap + 1].count()
+    limit = COUNT_TIME_LIMIT_MS if time_limit_ms is None else time_limit_ms
+    counted = qs.order_by()[: cap + 1]
+    try:
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL statement_timeout = %s", [max(1, int(limit))])
+                n = counted.count()
+            elif connection.vendor == "sqlite":
+                connection.ensure_connection()
+                raw = connection.connection
+                deadline = time.monotonic() + limit / 1000
+                raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 1000)
+                try:
+                    n = counted.count()
+                finally:
+                    raw.set_progress_handler(None, 0)
+            else:  # pragma: no cover - the two supported databases are above
+                n = counted.count()
+    except DatabaseError as exc:
+        raise CountTooSlow from exc
     return (cap, True) if n > cap else (n, False)

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from salesflow.core.errors import ServiceError
 from salesflow.core.export_services import export_request
-from salesflow.core.exports import capped_count, clean_query, export_dir, list_spec, query_dict
+from salesflow.core.exports import CountTooSlow, capped_count, clean_query, export_dir, list_spec, query_dict
 from salesflow.core.models import ExportJob, ExportStatus
 from salesflow.core.web import wants_fragment
 
@@ -111,5 +111,8 @@ def list_count_view(request: HttpRequest) -> HttpResponse:
     qs = spec.build(request.user, query_dict(query))
     if spec.summary is not None:  # exact sums (and count) from one aggregate, e.g. the deal list
         return render(request, "core/partials/list_count.html", spec.summary(qs))
-    n, capped = capped_count(qs)
+    try:
+        n, capped = capped_count(qs)
+    except CountTooSlow:
+        return render(request, "core/partials/list_count.html", {"slow": True})
     return render(request, "core/partials/list_count.html", {"n": n, "capped": capped, "shown": f"{n:,}"})

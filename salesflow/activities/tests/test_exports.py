@@ -294,3 +294,21 @@ def test_every_list_shows_its_total(
         assert b"More than 10 results" in capped.content
     assert client.get("/exports/count/", {"list": list_key, "query": "evil=1"}).status_code == 400
     assert client.get("/exports/count/", {"list": "nope"}).status_code == 404
+
+
+def test_a_count_that_takes_too_long_is_abandoned(personas: Personas, client_for: Callable[..., Client]) -> None:
+    from salesflow.core.exports import CountTooSlow, capped_count, list_spec
+    from salesflow.core.models import ExportJob as Job
+
+    from django.db import connection
+    from django.http import QueryDict
+
+    for i in range(60):
+        make_activity(personas.rep, subject=f"跟进 {i}")
+    spec = list_spec("activities")
+    assert spec is not None
+    if connection.vendor == "sqlite":  # PostgreSQL's statement_timeout cannot be made to fire reliably here
+        with pytest.raises(CountTooSlow):
+            capped_count(spec.build(personas.rep, QueryDict("")), time_limit_ms=0)
+    assert capped_count(spec.build(personas.rep, QueryDict("")), time_limit_ms=5000) == (60, False)
+    assert Job.objects.count() == 0  # the connection is still usable after the interruption
