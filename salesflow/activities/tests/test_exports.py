@@ -297,11 +297,11 @@ def test_every_list_shows_its_total(
 
 
 def test_a_count_that_takes_too_long_is_abandoned(personas: Personas, client_for: Callable[..., Client]) -> None:
-    from salesflow.core.exports import CountTooSlow, capped_count, list_spec
-    from salesflow.core.models import ExportJob as Job
-
     from django.db import connection
     from django.http import QueryDict
+
+    from salesflow.core.exports import CountTooSlow, capped_count, list_spec
+    from salesflow.core.models import ExportJob as Job
 
     for i in range(60):
         make_activity(personas.rep, subject=f"跟进 {i}")
