@@ -40,9 +40,8 @@ def _xlsx(content: bytes) -> list[list[Any]]:
 
 
 def _body(response: Any) -> bytes:
-    content = b"".join(response.streaming_content)
-    response.close()
-    return content
+    # the test client closes the response (and its file) once the content is consumed
+    return b"".join(response.streaming_content)
 
 
 def _export(client: Client, list_key: str, fmt: str, query: str = "") -> Any:
