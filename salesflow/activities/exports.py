@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.http import Http404, QueryDict
 from django.utils.translation import gettext_lazy as _
 
+from salesflow.activities.choices import ActivityKind
 from salesflow.activities.forms import ActivityFilterForm
 from salesflow.activities.models import Activity
 from salesflow.activities.selectors import activity_list, normalize_sort
@@ -44,7 +45,7 @@ def activity_rows(user: User, params: QueryDict) -> QuerySet[Activity]:
 
 ACTIVITY_COLUMNS = [
     Column("id", _("ID"), lambda a: a.pk),
-    Column("kind", _("Type"), lambda a: a.get_kind_display()),
+    Column("kind", _("Type"), lambda a: a.kind, ActivityKind.choices),
     Column("subject", _("Subject"), lambda a: a.subject),
     Column("due_at", _("Due"), lambda a: a.due_at),
     Column("done", _("Done"), lambda a: a.done),

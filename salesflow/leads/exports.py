@@ -10,8 +10,10 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from salesflow.core.exports import Column, ListSpec
+from salesflow.leads.choices import LeadStatus
 from salesflow.leads.models import Lead
 from salesflow.leads.selectors import lead_list, lead_order
+from salesflow.parties.choices import SourceChannel
 from salesflow.users.models import User
 
 #: The list page's query-string parameters (``channel`` is the source channel).
@@ -38,8 +40,8 @@ LEAD_COLUMNS = [
     Column("title", _("Position"), lambda lead: lead.title),
     Column("mobile", _("Mobile"), lambda lead: lead.mobile),
     Column("email", _("Email"), lambda lead: lead.email),
-    Column("status", _("Status"), lambda lead: lead.get_status_display()),
-    Column("source_channel", _("Source channel"), lambda lead: lead.get_source_channel_display()),
+    Column("status", _("Status"), lambda lead: lead.status, LeadStatus.choices),
+    Column("source_channel", _("Source channel"), lambda lead: lead.source_channel, SourceChannel.choices),
     Column("owner", _("Owner"), lambda lead: str(lead.owner) if lead.owner_id else ""),
     Column("created_at", _("Created"), lambda lead: lead.created_at),
 ]

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from salesflow.core.exports import Column, ListSpec
+from salesflow.parties.choices import BuyingRole, Grade, Industry, Lifecycle
 from salesflow.parties.forms import AccountFilterForm, ContactFilterForm
 from salesflow.parties.models import Account, Contact
 from salesflow.parties.selectors import (
@@ -48,9 +49,9 @@ ACCOUNT_COLUMNS = [
     Column("id", _("ID"), lambda a: a.pk),
     Column("name", _("Name"), lambda a: a.name),
     Column("credit_code", _("Unified social credit code"), lambda a: a.credit_code),
-    Column("lifecycle", _("Lifecycle"), lambda a: a.get_lifecycle_display()),
-    Column("grade", _("Grade"), lambda a: a.get_grade_display()),
-    Column("industry", _("Industry"), lambda a: a.get_industry_display()),
+    Column("lifecycle", _("Lifecycle"), lambda a: a.lifecycle, Lifecycle.choices),
+    Column("grade", _("Grade"), lambda a: a.grade, Grade.choices),
+    Column("industry", _("Industry"), lambda a: a.industry, Industry.choices),
     Column("region", _("Region"), lambda a: str(a.region) if a.region_id else ""),
     Column("owner", _("Owner"), _owner),
     Column("phone", _("Phone"), lambda a: a.phone),
@@ -62,7 +63,7 @@ CONTACT_COLUMNS = [
     Column("name", pgettext_lazy("person", "Name"), lambda c: c.name),
     Column("account", _("Account"), lambda c: c.account.name),
     Column("title", _("Position"), lambda c: c.title),
-    Column("buying_role", _("Buying role"), lambda c: c.get_buying_role_display()),
+    Column("buying_role", _("Buying role"), lambda c: c.buying_role, BuyingRole.choices),
     Column("mobile", _("Mobile"), lambda c: c.mobile),
     Column("phone", _("Phone"), lambda c: c.phone),
     Column("email", _("Email"), lambda c: c.email),
