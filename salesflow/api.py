@@ -208,6 +208,7 @@ def _django_invalid(request: HttpRequest, exc: DjangoValidationError) -> HttpRes
 def _register_routers() -> None:
     from salesflow.activities.api import router as activities_router
     from salesflow.attachments.api import router as attachments_router
+    from salesflow.core.api import router as exports_router
     from salesflow.leads.api import router as leads_router
     from salesflow.notifications.api import router as notifications_router
     from salesflow.parties.api import accounts_router, contacts_router
@@ -226,6 +227,7 @@ def _register_routers() -> None:
     api.add_router("/search", search_router)
     api.add_router("/tags", tags_router)
     api.add_router("/", users_router)
+    api.add_router("/exports", exports_router)  # issue 6
 
 
 _register_routers()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import time
 
 from salesflow.attachments import tasks as attachment_tasks
+from salesflow.core import export_tasks
 from salesflow.core import tasks as core_tasks
 from salesflow.core.scheduling import Daily, Every, PeriodicJob
 from salesflow.notifications import tasks as notification_tasks
@@ -32,5 +33,11 @@ JOBS: list[PeriodicJob] = [
         schedule=Daily(at=time(3, 45)),
         task=attachment_tasks.purge_orphaned_attachments,
         description="Remove attachments whose record is gone, and files no attachment names.",
+    ),
+    PeriodicJob(
+        name="core.purge_expired_exports",
+        schedule=Daily(at=time(3, 50)),
+        task=export_tasks.purge_expired_exports,
+        description="Delete exported files past their expiry (three days after they were written).",
     ),
 ]

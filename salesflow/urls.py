@@ -57,4 +57,6 @@ urlpatterns = [
     path("attachments/", include("salesflow.attachments.urls")),
     path("search/", include("salesflow.search.urls")),
     path("tags/", include("salesflow.tags.urls")),
+    path("exports/", include("salesflow.core.urls")),  # issue 6: list exports
+    path("views/", include("salesflow.users.urls_views")),  # issue 6: saved views of lists
 ]

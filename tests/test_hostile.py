@@ -101,6 +101,11 @@ def world(personas):
     notification = Notification.objects.create(
         recipient=personas.rep, kind="activities.digest", summary={"en": "x"}, dedupe_key="hostile"
     )
+    from salesflow.core.export_services import export_request
+    from salesflow.users.services import saved_view_create
+
+    saved_view = saved_view_create(actor=personas.rep, list_key="leads", name="hostile", query="")
+    export = export_request(actor=personas.rep, list_key="leads", query="", fmt="csv")
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from salesflow.attachments.samples import pdf_bytes
@@ -114,6 +119,8 @@ def world(personas):
     return {
         "attachments": attachment.pk,
         "tags": tag.pk,
+        "saved-views": saved_view.pk,
+        "exports": export.pk,
         "notifications": notification.pk,
         "accounts": account.pk,
         "contacts": contact.pk,

@@ -32,3 +32,8 @@ class ActivitiesConfig(AppConfig):
                 "activities.activity.deleted": _("deleted an activity"),
             }
         )
+
+        # issue 6: the app's lists can be exported and saved as views (core.exports)
+        from salesflow.activities.exports import register as register_exports
+
+        register_exports()

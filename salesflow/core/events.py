@@ -218,3 +218,19 @@ declare(
         description="An administrator deleted a dated exchange rate.",
     ),
 )
+
+
+# Exports (salesflow.core.exports): who exported which list with what filter, how many rows.
+_EXPORT = {"list": "str", "query": "str", "format": "str", "rows": "int", "background": "bool"}
+declare(
+    EventType(
+        "core.export.requested",
+        _EXPORT,
+        description="A user asked for a large export of a list (query = the list's filter); it runs in the background.",
+    ),
+    EventType(
+        "core.export.completed",
+        _EXPORT,
+        description="An export of a list (query = the list's filter) was written with `rows` rows for the actor.",
+    ),
+)

@@ -144,3 +144,61 @@ class ScheduledRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job} @ {self.slot}"
+
+
+class ExportStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Ready")
+    FAILED = "failed", _("Failed")
+    EXPIRED = "expired", _("Expired")
+
+
+class ExportFormat(models.TextChoices):
+    CSV = "csv", "CSV"
+    XLSX = "xlsx", "Excel (XLSX)"
+
+
+class ExportJob(models.Model):
+    """One export of a list (``salesflow.core.exports``) asked for by ``requester``.
+
+    Infrastructure like ``ScheduledRun``: the rows are those ``list_key``'s registered
+    builder returns for ``query`` as the requester sees them. Small exports are written
+    during the request, large ones by a background task that updates ``progress``. The file
+    lives under the data directory (``file_name``) and only the requester downloads it,
+    until ``expires_at`` (the cleanup job deletes the file and marks the job expired).
+    """
+
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("requested by")
+    )
+    list_key = models.CharField(_("list"), max_length=40)
+    query = models.CharField(_("filter"), max_length=1000, blank=True)
+    format = models.CharField(_("format"), max_length=8, choices=ExportFormat.choices)
+    status = models.CharField(_("status"), max_length=10, choices=ExportStatus.choices, default=ExportStatus.PENDING)
+    total = models.PositiveIntegerField(_("rows"), default=0)
+    progress = models.PositiveIntegerField(default=0)
+    file_name = models.CharField(max_length=200, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("export")
+        verbose_name_plural = _("exports")
+        indexes = [
+            # a user's recent exports: WHERE requester_id=? ORDER BY id DESC
+            models.Index(fields=["requester", "id"], name="exportjob_requester_idx"),
+            # the cleanup job: WHERE expires_at < now
+            models.Index(fields=["expires_at"], name="exportjob_expires_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.list_key} {self.format} #{self.pk}"
+
+    @property
+    def percent(self) -> int:
+        if self.status == ExportStatus.DONE:
+            return 100
+        return min(99, int(self.progress * 100 / self.total)) if self.total else 0

@@ -117,3 +117,28 @@ class StrictSchema(_ValueChecks):
 
 class StrictQuery(_ValueChecks):
     """Base of every API query-string filter schema (unknown parameters are ignored)."""
+
+
+# ------------------------------------------------------------------------ exports (issue 6)
+
+
+class ExportIn(StrictSchema):
+    list: str = Field(..., max_length=40, description="accounts, contacts, leads, opportunities or activities")
+    format: str = Field("xlsx", max_length=8, description="csv or xlsx")
+    query: str = Field(
+        "", max_length=1000, description="The list's filters and sort as on the list page, e.g. stage=3&sort=-amount"
+    )
+
+
+class ExportOut(Schema):
+    id: int
+    list: str
+    format: str
+    query: str
+    status: str = Field(..., description="pending, running, done, failed or expired")
+    rows: int
+    progress: int = Field(..., description="Rows written so far")
+    created_at: datetime
+    finished_at: datetime | None
+    expires_at: datetime | None
+    download_url: str | None = Field(None, description="GET it (with your token) once status is done")

@@ -1249,6 +1249,7 @@ def generate_demo(*, today: date | None = None, seed: int = SEED) -> DemoResult:
     _write_attachments(users)
     reindex()  # the global search index (leads and activities are bulk-written, past the services)
     _write_tags(users)
+    _write_saved_views(clock, users)
     return DemoResult(created=True, counts=demo_counts(), seconds=perf_counter() - started)
 
 
@@ -1429,3 +1430,31 @@ def delete_demo() -> dict[str, int]:
             deleted["teams"] += 1
     deleted["attachments"] = attachments_purge_orphans()  # the files go after the commit
     return dict(deleted)
+
+
+def _write_saved_views(clock: Clock, users: dict[str, User]) -> None:
+    """Saved views as a team uses them (issue 6): a rep's key deals of the quarter, and the
+    manager's "new leads" view shared with the east team."""
+    from salesflow.users.services import saved_view_create
+
+    quarter_start = date(clock.today.year, 3 * ((clock.today.month - 1) // 3) + 1, 1)
+    quarter_end = date(quarter_start.year + quarter_start.month // 10, (quarter_start.month + 2) % 12 + 1, 1)
+    quarter_end -= timedelta(days=1)
+    rep = users[EAST_REPS[0]]
+    saved_view_create(
+        actor=rep,
+        list_key="opportunities",
+        name="本季度我的重点商机",
+        query=f"outcome=open&owner={rep.pk}&close_from={quarter_start}&close_to={quarter_end}&sort=-amount",
+    )
+    saved_view_create(
+        actor=rep, list_key="activities", name="我未完成的任务", query=f"kind=task&done=open&owner={rep.pk}"
+    )
+    manager = users[MANAGER]
+    saved_view_create(
+        actor=manager,
+        list_key="leads",
+        name="待分配的新线索",
+        query="status=new&owner=none",
+        shared_team=rep.team,
+    )

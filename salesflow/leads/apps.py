@@ -37,3 +37,8 @@ class LeadsConfig(AppConfig):
                 "leads.lead.converted": _("converted the lead"),
             }
         )
+
+        # issue 6: the app's lists can be exported and saved as views (core.exports)
+        from salesflow.leads.exports import register as register_exports
+
+        register_exports()

@@ -25,6 +25,7 @@ from salesflow.core.bulk import BULK_MAX, run_bulk_form
 from salesflow.core.errors import Conflict, Forbidden, ServiceError, ValidationFailed
 from salesflow.core.web import apply_service_error, page_number, paginate, render_list
 from salesflow.leads.choices import LeadStatus
+from salesflow.leads.exports import lead_rows
 from salesflow.leads.forms import ConvertForm, DisqualifyForm, LeadBulkForm, LeadForm, QualifyForm
 from salesflow.leads.models import Lead
 from salesflow.leads.permissions import can_manage_lead, can_write_lead, get_lead_for_user, leads_visible_to
@@ -377,14 +378,9 @@ def _bulk_context(user: User) -> dict[str, Any]:
 
 
 def leads_matching(user: User, params: QueryDict) -> QuerySet[Lead]:
-    """The rows of the lead list for these query parameters (the list's own filters)."""
-    filters = {
-        "q": params.get("q", "").strip(),
-        "status": params.get("status", ""),
-        "source_channel": params.get("channel", ""),
-        "owner": params.get("owner", ""),
-    }
-    return tag_step(lead_list(user, **filters), parse_tag_id(params.get("tag")))
+    """The rows of the lead list for these query parameters: the same function the export
+    uses (``leads.exports.lead_rows``: the list's filters, tag and sort)."""
+    return lead_rows(user, params)
 
 
 def _lead_action(user: User, form: LeadBulkForm) -> Callable[[Lead], object]:

@@ -32,6 +32,7 @@ LEAD_ASSIGNED = "leads.lead.assigned"
 OPPORTUNITY_ASSIGNED = "sales.opportunity.assigned"
 RECORD_SHARED = "users.share.granted"
 DAILY_DIGEST = "activities.digest"
+EXPORT_READY = "core.export.ready"  # issue 6
 
 KINDS: dict[str, Kind] = {
     kind.key: kind
@@ -44,6 +45,11 @@ KINDS: dict[str, Kind] = {
         ),
         Kind(RECORD_SHARED, _("A record is shared with me"), _("A record is shared with you or your team.")),
         Kind(DAILY_DIGEST, _("Daily task digest"), _("Each morning: your tasks due today and overdue.")),
+        Kind(
+            EXPORT_READY,
+            _("My export is ready"),
+            _("A large export you started has been written and can be downloaded."),
+        ),
     )
 }
 KIND_CHOICES = [(kind.key, kind.label) for kind in KINDS.values()]

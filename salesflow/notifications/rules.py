@@ -127,12 +127,40 @@ def is_assignment(event: AuditEvent) -> bool:
     return owner_id is not None and owner_id != event.actor_id
 
 
+def export_ready(event: AuditEvent) -> list[Planned]:
+    """A background export is written: its requester gets the download link (issue 6)."""
+    from salesflow.core.exports import list_spec
+    from salesflow.notifications.kinds import EXPORT_READY
+
+    data: dict[str, Any] = event.data or {}
+    target = _target(event)
+    requester_id = getattr(target, "requester_id", None)
+    if target is None or requester_id is None or data.get("background") is not True:
+        return []
+    recipient = User.objects.filter(pk=requester_id, is_active=True).first()
+    if recipient is None:
+        return []
+    rows = data.get("rows") if isinstance(data.get("rows"), int) else 0
+    spec = list_spec(str(data.get("list", "")))
+
+    def summary() -> str:
+        label = str(spec.label) if spec is not None else str(data.get("list", ""))
+        return _("Your export of %(list)s (%(rows)s rows) is ready to download.") % {"list": label, "rows": rows}
+
+    return [Planned(recipient, EXPORT_READY, summary, target, reverse("exports:download", args=[target.pk]))]
+
+
+def is_background_export(event: AuditEvent) -> bool:
+    return (event.data or {}).get("background") is True
+
+
 RULES: dict[str, Callable[[AuditEvent], list[Planned]]] = {
     "leads.lead.created": assigned,
     "leads.lead.updated": assigned,
     "sales.opportunity.created": assigned,
     "sales.opportunity.updated": assigned,
     "users.share.granted": shared,
+    "core.export.completed": export_ready,
 }
 
 WHEN: dict[str, Callable[[AuditEvent], bool]] = {
@@ -140,4 +168,5 @@ WHEN: dict[str, Callable[[AuditEvent], bool]] = {
     "leads.lead.updated": is_assignment,
     "sales.opportunity.created": is_assignment,
     "sales.opportunity.updated": is_assignment,
+    "core.export.completed": is_background_export,
 }

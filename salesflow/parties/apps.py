@@ -39,3 +39,8 @@ class PartiesConfig(AppConfig):
                 "parties.contact.deleted": _("deleted the contact"),
             }
         )
+
+        # issue 6: the app's lists can be exported and saved as views (core.exports)
+        from salesflow.parties.exports import register as register_exports
+
+        register_exports()

@@ -41,6 +41,7 @@ from salesflow.sales.schemas import (
     OpportunityOut,
     OpportunityPage,
     OpportunityPatchIn,
+    OpportunityTotalsOut,
     PipelineOut,
     ReopenIn,
     StageChangeOut,
@@ -48,10 +49,12 @@ from salesflow.sales.schemas import (
     StageRef,
 )
 from salesflow.sales.selectors import (
+    OpportunityTotals,
     active_lost_reasons,
     competitors_all,
     field_history_for,
     opportunity_list,
+    opportunity_totals,
     pipeline_by_ref,
     pipelines_with_stages,
     stage_changes_for,
@@ -256,7 +259,30 @@ def list_opportunities(
     )
     qs = tag_step(qs, filters.tag_id)  # salesflow.tags
     page = api_page(with_relations(qs), cursor=filters.cursor, limit=filters.limit, offset=filters.offset)
-    return OpportunityPage(count=page["count"], items=[_out(o) for o in page["items"]], next_cursor=page["next_cursor"])
+    return OpportunityPage(
+        count=page["count"],
+        items=[_out(o) for o in page["items"]],
+        next_cursor=page["next_cursor"],
+        totals=_totals_out(opportunity_totals(qs)) if not filters.cursor else None,  # issue 6
+    )
+
+
+def _totals_out(totals: OpportunityTotals) -> OpportunityTotalsOut:
+    warning = None
+    if totals.unconverted:
+        warning = _("%(n)d deals in %(codes)s are left out of the sums: no exchange rate is valid today.") % {
+            "n": totals.unconverted_count,
+            "codes": ", ".join(sorted(totals.unconverted)),
+        }
+    return OpportunityTotalsOut(
+        count=totals.count,
+        currency=totals.currency,
+        amount=str(totals.amount),
+        weighted=str(totals.weighted),
+        rates={code: str(rate.rate) for code, rate in totals.rates.items()},
+        unconverted=totals.unconverted,
+        warning=warning,
+    )
 
 
 @router.post("", response={201: OpportunityOut}, summary="Create an opportunity")

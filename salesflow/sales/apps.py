@@ -43,3 +43,8 @@ class SalesConfig(AppConfig):
                 "sales.opportunity.deleted": _("deleted the opportunity"),
             }
         )
+
+        # issue 6: the app's lists can be exported and saved as views (core.exports)
+        from salesflow.sales.exports import register as register_exports
+
+        register_exports()

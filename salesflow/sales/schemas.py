@@ -112,10 +112,27 @@ class OpportunityOut(Schema):
     tags: list[TagRef] = Field([], description="The deal's tags (标签)")
 
 
+class OpportunityTotalsOut(Schema):
+    """Totals of every deal matching the filter, in the company currency (issue 6)."""
+
+    count: int
+    currency: str
+    amount: str = Field(..., description="Σ amount, converted with the rate of the day")
+    weighted: str = Field(..., description="Σ amount × probability / 100")
+    rates: dict[str, str] = Field(default_factory=dict, description="The rate used per foreign currency")
+    unconverted: dict[str, int] = Field(
+        default_factory=dict, description="Deals left out of the sums for lack of a rate, per currency"
+    )
+    warning: str | None = None
+
+
 class OpportunityPage(Schema):
     count: int | None = Field(..., description=COUNT_DOC)
     items: list[OpportunityOut]
     next_cursor: str | None = Field(None, description=NEXT_CURSOR_DOC)
+    totals: OpportunityTotalsOut | None = Field(
+        None, description="Count and sums of every matching deal (first page only, like count)"
+    )
 
 
 class ContactRoleIn(StrictSchema):

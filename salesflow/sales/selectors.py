@@ -625,3 +625,57 @@ def opportunities_for_account(user: User, account: Account) -> QuerySet[Opportun
         .select_related("stage", "owner")
         .order_by(Case(When(outcome=Outcome.OPEN, then=Value(0)), default=Value(1)), "-created_at", "-id")
     )
+
+
+# ---------------------------------------------------------------- list totals (issue 6)
+
+
+@dataclass
+class OpportunityTotals:
+    """Count, Σ amount and Σ amount × probability of a filtered list, in the company currency."""
+
+    count: int = 0
+    amount: Decimal = Decimal("0.00")
+    weighted: Decimal = Decimal("0.00")
+    currency: str = ""
+    #: Rates used to bring other currencies in, by currency.
+    rates: dict[str, ExchangeRate] = field(default_factory=dict)
+    #: Deals counted but left out of the sums for lack of a rate, by currency.
+    unconverted: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def unconverted_count(self) -> int:
+        return sum(self.unconverted.values())
+
+
+def opportunity_totals(qs: QuerySet[Opportunity], *, on: date | None = None) -> OpportunityTotals:
+    """Totals of the deals of ``qs`` (a filtered ``opportunity_list``): ONE aggregate query
+    grouped by currency and probability (so Σ amount × p is exact), then the rates of the day
+    (``rates_on``, one query when foreign currencies appear). Deals of a currency without a
+    rate are counted in ``unconverted`` and left out of the sums, never guessed."""
+    currency = company_currency()
+    rows = list(
+        qs.order_by()
+        .values("currency", "probability")
+        .annotate(n=Count("id"), **money_sum_annotations("amount_sum", "amount"))
+    )
+    rates = rates_on({row["currency"] for row in rows}, on or timezone.localdate())
+    totals = OpportunityTotals(currency=currency)
+    ctx = getcontext().copy()
+    ctx.prec = EXACT_PRECISION
+    amount_sum, weighted_x100 = Decimal(0), Decimal(0)
+    for row in rows:
+        totals.count += row["n"]
+        code = row["currency"]
+        rate = rates.get(code)
+        if code != currency and rate is None:
+            totals.unconverted[code] = totals.unconverted.get(code, 0) + row["n"]
+            continue
+        if rate is not None:
+            totals.rates[code] = rate
+        converted = ctx.multiply(money_sum_value(row, "amount_sum"), rate.rate if rate is not None else Decimal(1))
+        amount_sum = ctx.add(amount_sum, converted)
+        weighted_x100 = ctx.add(weighted_x100, ctx.multiply(converted, Decimal(row["probability"])))
+    totals.amount = apply_rate(amount_sum, None)
+    totals.weighted = apply_rate(ctx.divide(weighted_x100, Decimal(100)), None)
+    return totals

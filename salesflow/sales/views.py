@@ -26,6 +26,7 @@ from salesflow.core.web import apply_service_error, page_number, paginate, rende
 from salesflow.parties.models import Account, Contact
 from salesflow.parties.permissions import contacts_visible_to, get_account_for_user
 from salesflow.sales.choices import Outcome
+from salesflow.sales.exports import opportunity_rows
 from salesflow.sales.forms import (
     BoardFilterForm,
     ChangePipelineForm,
@@ -548,22 +549,9 @@ def _bulk_context(user: User, data: Any = None) -> dict[str, Any]:
 
 
 def opportunities_matching(user: User, params: QueryDict) -> QuerySet[Opportunity]:
-    """The rows of the opportunity list for these query parameters (its own filter form)."""
-    form = OpportunityFilterForm(params or None, user=user, stages=active_stages(), pipelines=active_pipelines())
-    filters = form.values() if params else {}
-    qs = opportunity_list(
-        user,
-        q=filters.get("q"),
-        stage=filters.get("stage") or None,
-        outcome=filters.get("outcome") or None,
-        owner=_int_or_none(filters.get("owner")),
-        account=_int_or_none(params.get("account")),
-        pipeline=filters.get("pipeline") or None,
-        close_from=filters.get("close_from"),
-        close_to=filters.get("close_to"),
-        overdue=bool(filters.get("overdue")),
-    )
-    return tag_step(qs, parse_tag_id(params.get("tag")))
+    """The rows of the opportunity list for these query parameters: the same function the
+    export uses (``sales.exports.opportunity_rows``: the list's form, filters, tag and sort)."""
+    return opportunity_rows(user, params)
 
 
 def _opportunity_action(user: User, form: OpportunityBulkForm) -> Callable[[Opportunity], object]:

@@ -12,12 +12,28 @@ from ninja import Router
 
 from salesflow.core.errors import ValidationFailed
 from salesflow.core.visibility import readable_rows
-from salesflow.users.models import Share, Team, Territory, User
+from salesflow.users.models import SavedView, Share, Team, Territory, User
 from salesflow.users.permissions import assignable_users_for
 from salesflow.users.policy import SHAREABLE
-from salesflow.users.schemas import MePatch, ShareIn, ShareOut, TerritoryOut, UserOut
-from salesflow.users.selectors import shareable_users, shares_of
-from salesflow.users.services import share_grant, share_revoke, user_set_time_zone
+from salesflow.users.schemas import (
+    MePatch,
+    SavedViewIn,
+    SavedViewOut,
+    SavedViewPatch,
+    ShareIn,
+    ShareOut,
+    TerritoryOut,
+    UserOut,
+)
+from salesflow.users.selectors import saved_view_for_user, saved_views_for, shareable_users, shares_of
+from salesflow.users.services import (
+    saved_view_create,
+    saved_view_delete,
+    saved_view_update,
+    share_grant,
+    share_revoke,
+    user_set_time_zone,
+)
 
 router = Router(tags=["users"])
 
@@ -142,3 +158,76 @@ def _add_share_routes(prefix: str, kind: str) -> None:
 
 for _prefix, _kind in (("/accounts", "account"), ("/leads", "lead"), ("/opportunities", "opportunity")):
     _add_share_routes(_prefix, _kind)
+
+
+# ------------------------------------------------------------------ saved views (issue 6)
+
+
+def _view_out(view: SavedView, user: User) -> SavedViewOut:
+    return SavedViewOut(
+        id=view.pk,
+        list=view.list_key,
+        name=view.name,
+        query=view.query,
+        owner_id=view.owner_id,
+        shared_team_id=view.shared_team_id,
+        mine=view.owner_id == user.pk,
+        created_at=view.created_at,
+    )
+
+
+def _team_or_error(team_id: int | None) -> Team | None:
+    if team_id is None:
+        return None
+    team = Team.objects.filter(pk=team_id).first() if 0 < team_id < 2**63 else None
+    if team is None:
+        raise ValidationFailed(_("The input is not valid."), field_errors={"shared_team_id": [_("Unknown team.")]})
+    return team
+
+
+@router.get("/saved-views", response=list[SavedViewOut], summary="Saved views of a list: mine and my team's")
+def list_saved_views(request: HttpRequest, list: str = "") -> list[SavedViewOut]:
+    from salesflow.core.exports import list_spec
+
+    user = cast(User, request.user)
+    if list_spec(list) is None:
+        raise ValidationFailed(_("The input is not valid."), field_errors={"list": [_("Unknown list.")]})
+    return [_view_out(v, user) for v in saved_views_for(user, list)]
+
+
+@router.post("/saved-views", response={201: SavedViewOut}, summary="Save a list's filter and sort as a named view")
+def create_saved_view(request: HttpRequest, payload: SavedViewIn) -> tuple[int, SavedViewOut]:
+    user = cast(User, request.user)
+    view = saved_view_create(
+        actor=user,
+        list_key=payload.list,
+        name=payload.name,
+        query=payload.query,
+        shared_team=_team_or_error(payload.shared_team_id),
+    )
+    return 201, _view_out(view, user)
+
+
+@router.get("/saved-views/{int:view_id}", response=SavedViewOut, summary="One saved view")
+def get_saved_view(request: HttpRequest, view_id: int) -> SavedViewOut:
+    user = cast(User, request.user)
+    return _view_out(saved_view_for_user(user, view_id), user)
+
+
+@router.patch("/saved-views/{int:view_id}", response=SavedViewOut, summary="Rename, change or (un)share my view")
+def patch_saved_view(request: HttpRequest, view_id: int, payload: SavedViewPatch) -> SavedViewOut:
+    user = cast(User, request.user)
+    view = saved_view_for_user(user, view_id, write=True)
+    fields = payload.model_fields_set
+    kwargs: dict[str, object] = {}
+    if "shared_team_id" in fields:
+        kwargs["shared_team"] = _team_or_error(payload.shared_team_id)
+    view = saved_view_update(actor=user, view=view, name=payload.name, query=payload.query, **kwargs)  # type: ignore[arg-type]
+    return _view_out(view, user)
+
+
+@router.delete("/saved-views/{int:view_id}", response={204: None}, summary="Delete my saved view")
+def delete_saved_view(request: HttpRequest, view_id: int) -> tuple[int, None]:
+    user = cast(User, request.user)
+    saved_view_delete(actor=user, view=saved_view_for_user(user, view_id, write=True))
+    return 204, None

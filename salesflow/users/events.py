@@ -30,3 +30,15 @@ declare(
         description="Too many failed sign-ins locked the user's username until locked_until (ISO datetime).",
     ),
 )
+
+# Saved views of lists (issue 6): name, list key, query string and the team it is shared with.
+_SAVED_VIEW = {"list": "str", "name": "str", "query": "str", "shared_team_id": "int|null"}
+declare(
+    EventType("users.saved_view.created", _SAVED_VIEW, description="A user saved a list's filter and sort as a view."),
+    EventType(
+        "users.saved_view.updated",
+        {"changes": "changes"},
+        description="The owner renamed a saved view, changed its filter or whom it is shared with.",
+    ),
+    EventType("users.saved_view.deleted", _SAVED_VIEW, description="The owner deleted a saved view."),
+)

@@ -100,3 +100,29 @@ class ThrottledAuthenticationForm(ThrottledLoginMixin, AuthenticationForm):
 
 class ThrottledAdminAuthenticationForm(ThrottledLoginMixin, AdminAuthenticationForm):
     """The /admin/login/ form."""
+
+
+class SavedViewForm(forms.Form):
+    """Save the list's current filter and sort as a named view (issue 6)."""
+
+    list = forms.CharField(widget=forms.HiddenInput, max_length=40)
+    query = forms.CharField(widget=forms.HiddenInput, required=False, max_length=1000)
+    name = forms.CharField(
+        label=_("View name"),
+        max_length=100,
+        widget=forms.TextInput(attrs={"class": "form-control form-control-sm", "maxlength": "100"}),
+    )
+    shared_team = forms.TypedChoiceField(
+        label=_("Share with team"), required=False, coerce=int, empty_value=None, choices=[]
+    )
+
+    def __init__(self, *args: Any, teams: Any = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["shared_team"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = [("", _("Only me")), *((t.pk, str(t)) for t in teams)]
+        field.widget.attrs["class"] = "form-select form-select-sm"
+
+
+class SavedViewRenameForm(forms.Form):
+    name = forms.CharField(label=_("View name"), max_length=100)

@@ -277,3 +277,39 @@ class LoginThrottle(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope}:{self.key}"
+
+
+class SavedView(TimestampedModel):
+    """A named filter and sort of one list (``core.exports`` list key), saved by ``owner``
+    ("本季度我的重点商机"). ``query`` is the list's query string, checked against the list's
+    own parameters (``core.exports.clean_query``). A manager may share a view with a team
+    they manage (``shared_team``): its members see it in the picker, read-only. Written only
+    through ``saved_view_create`` / ``_update`` / ``_delete`` (audited)."""
+
+    owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="saved_views", verbose_name=_("owner"))
+    list_key = models.CharField(_("list"), max_length=40)
+    name = models.CharField(_("name"), max_length=100)
+    query = models.CharField(_("filter"), max_length=1000, blank=True)
+    shared_team = models.ForeignKey(
+        Team,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="shared_views",
+        verbose_name=_("shared with team"),
+    )
+
+    class Meta:
+        verbose_name = _("saved view")
+        verbose_name_plural = _("saved views")
+        constraints = [
+            # also the index of the picker's "my views of this list" (owner, list_key)
+            models.UniqueConstraint(fields=["owner", "list_key", "name"], name="savedview_owner_list_name_unique"),
+        ]
+        indexes = [
+            # the picker's "views shared with my team": WHERE shared_team_id=? AND list_key=?
+            models.Index(fields=["shared_team", "list_key"], name="savedview_team_list_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

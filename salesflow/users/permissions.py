@@ -104,3 +104,15 @@ def assignable_users_for(user: User) -> QuerySet[User]:
     if ids is not None:
         qs = qs.filter(pk__in=ids)
     return qs.order_by("display_name", "username")
+
+
+def managed_team_ids(user: User) -> set[int]:
+    """Teams ``user`` manages, with every team below them (empty for everyone but managers
+    and administrators; an administrator manages every team)."""
+    if not user.is_authenticated or not user.is_active:
+        return set()
+    if user.is_admin:
+        return set(Team.objects.values_list("pk", flat=True))
+    if user.role != Role.MANAGER:
+        return set()
+    return team_subtree_ids(list(Team.objects.filter(manager=user).values_list("pk", flat=True)))

@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Max, QuerySet
 from django.utils import timezone
 
-from salesflow.users.models import LoginThrottle, Share, User
+from salesflow.users.models import LoginThrottle, SavedView, Share, User
 from salesflow.users.permissions import SYSTEM_USERNAME
 
 
@@ -49,3 +49,42 @@ def login_locked_until(*, username: str, address: str) -> datetime | None:
         rows = rows | LoginThrottle.objects.filter(scope=scope, key=key)
     until: datetime | None = rows.filter(locked_until__gt=timezone.now()).aggregate(until=Max("locked_until"))["until"]
     return until
+
+
+def saved_views_for(user: User, list_key: str) -> list[SavedView]:
+    """The views of list ``list_key`` ``user`` may pick: their own, then those shared with
+    their team by others (one query, owner loaded), each group by name."""
+    from django.db.models import Case, IntegerField, Q, Value, When
+
+    cond = Q(owner=user)
+    if user.team_id:
+        cond |= Q(shared_team_id=user.team_id)
+    return list(
+        SavedView.objects.filter(cond, list_key=list_key)
+        .select_related("owner", "shared_team")
+        .annotate(sf_mine=Case(When(owner=user, then=Value(0)), default=Value(1), output_field=IntegerField()))
+        .order_by("sf_mine", "name", "id")[:200]
+    )
+
+
+def saved_view_for_user(user: User, pk: int | str, *, write: bool = False) -> SavedView:
+    """A saved view ``user`` may see (own or shared with their team); ``write`` needs ownership.
+    Unseen → ``Http404``; seen but not theirs → ``Forbidden``."""
+    from django.http import Http404
+
+    from salesflow.core.errors import Forbidden
+
+    try:
+        number = int(pk)
+        if not 0 < number < 2**63:
+            raise ValueError(pk)
+        view = SavedView.objects.select_related("owner", "shared_team").get(pk=number)
+    except (SavedView.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+    if view.owner_id != user.pk and not (view.shared_team_id and view.shared_team_id == user.team_id):
+        raise Http404
+    if write and view.owner_id != user.pk:
+        from django.utils.translation import gettext as _
+
+        raise Forbidden(_("Only the owner of a saved view may change it."))
+    return view

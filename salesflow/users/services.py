@@ -18,6 +18,7 @@ from salesflow.users.choices import Role
 from salesflow.users.models import (
     ApiToken,
     LoginThrottle,
+    SavedView,
     Share,
     ShareAccess,
     Team,
@@ -282,3 +283,140 @@ def login_success_record(*, username: str) -> None:
     LoginThrottle.objects.filter(scope=LoginThrottle.Scope.USERNAME, key=name).exclude(
         locked_until__gt=timezone.now()
     ).delete()
+
+
+# ------------------------------------------------------------------ saved views (issue 6)
+
+SAVED_VIEW_NAME_MAX = 100
+
+
+def _saved_view_payload(view: SavedView) -> dict[str, object]:
+    return {"list": view.list_key, "name": view.name, "query": view.query, "shared_team_id": view.shared_team_id}
+
+
+def _clean_saved_view(
+    actor: User, list_key: str, name: str, query: str, shared_team: Team | None, errors: dict[str, list[str]]
+) -> tuple[str, str]:
+    from salesflow.core.exports import clean_query, list_spec
+    from salesflow.users.permissions import managed_team_ids
+
+    spec = list_spec(list_key)
+    if spec is None:
+        errors["list"] = [_("Unknown list.")]
+    name = (name or "").strip()
+    if not name:
+        errors["name"] = [_("Enter a name.")]
+    elif len(name) > SAVED_VIEW_NAME_MAX:
+        errors["name"] = [_("At most %(n)d characters.") % {"n": SAVED_VIEW_NAME_MAX}]
+    elif any(ord(ch) < 32 for ch in name):
+        errors["name"] = [_("Control characters are not allowed.")]
+    if spec is not None:
+        try:
+            query = clean_query(spec, query)
+        except ValidationFailed as exc:
+            errors.update(exc.field_errors)
+    if shared_team is not None and shared_team.pk not in managed_team_ids(actor):
+        errors["shared_team_id"] = [_("You may share views only with a team you manage.")]
+    return name, query
+
+
+def _saved_view_save(view: SavedView, fields: list[str] | None = None) -> None:
+    """Save in a savepoint: the (owner, list, name) race becomes a field error, not a 500."""
+    try:
+        with transaction.atomic():
+            view.save(update_fields=fields) if fields else view.save()
+    except IntegrityError:
+        raise ValidationFailed(
+            _("The view could not be saved."), field_errors={"name": [_("You already have a view with this name.")]}
+        ) from None
+
+
+def _check_view_actor(actor: User) -> None:
+    if actor is None or not actor.is_active or not actor.pk or is_system_actor(actor):
+        raise Forbidden(_("You may not save views."))
+
+
+@transaction.atomic
+def saved_view_create(
+    *, actor: User, list_key: str, name: str, query: str, shared_team: Team | None = None
+) -> SavedView:
+    """Save list ``list_key``'s filter and sort (``query``) as ``actor``'s view ``name``.
+
+    Raises ``ValidationFailed`` (nothing written) for an unknown list, an empty or too long
+    name, a query string with parameters the list does not have, a team the actor does not
+    manage, or a name the actor already uses for this list (also when two requests race).
+    Audited ``users.saved_view.created``.
+    """
+    _check_view_actor(actor)
+    errors: dict[str, list[str]] = {}
+    name, query = _clean_saved_view(actor, list_key, name, query, shared_team, errors)
+    if not errors and SavedView.objects.filter(owner=actor, list_key=list_key, name=name).exists():
+        errors["name"] = [_("You already have a view with this name.")]
+    if errors:
+        raise ValidationFailed(_("The view could not be saved."), field_errors=errors)
+    view = SavedView(owner=actor, list_key=list_key, name=name, query=query, shared_team=shared_team)
+    _saved_view_save(view)
+    record_event(actor=actor, verb="users.saved_view.created", target=view, data=_saved_view_payload(view))
+    return view
+
+
+_UNSET: object = object()
+
+
+@transaction.atomic
+def saved_view_update(
+    *,
+    actor: User,
+    view: SavedView,
+    name: str | None = None,
+    query: str | None = None,
+    shared_team: Team | object | None = _UNSET,
+) -> SavedView:
+    """Rename ``view``, change its query or whom it is shared with (``shared_team=None``
+    stops sharing). Only its owner (else ``Forbidden``); same checks as ``saved_view_create``.
+    Audited ``users.saved_view.updated`` with ``changes``; a change of nothing writes nothing."""
+    _check_view_actor(actor)
+    if view.owner_id != actor.pk:
+        raise Forbidden(_("Only the owner of a saved view may change it."))
+    new_team = view.shared_team if shared_team is _UNSET else shared_team
+    assert new_team is None or isinstance(new_team, Team)
+    errors: dict[str, list[str]] = {}
+    team_to_check = new_team if new_team is not None and new_team.pk != view.shared_team_id else None
+    new_name, new_query = _clean_saved_view(
+        actor,
+        view.list_key,
+        view.name if name is None else name,
+        view.query if query is None else query,
+        team_to_check,
+        errors,
+    )
+    taken = SavedView.objects.filter(owner=actor, list_key=view.list_key, name=new_name).exclude(pk=view.pk)
+    if not errors and new_name != view.name and taken.exists():
+        errors["name"] = [_("You already have a view with this name.")]
+    if errors:
+        raise ValidationFailed(_("The view could not be saved."), field_errors=errors)
+    changes: dict[str, list[object]] = {}
+    if new_name != view.name:
+        changes["name"] = [view.name, new_name]
+    if new_query != view.query:
+        changes["query"] = [view.query, new_query]
+    new_team_id = new_team.pk if new_team is not None else None
+    if new_team_id != view.shared_team_id:
+        changes["shared_team_id"] = [view.shared_team_id, new_team_id]
+    if not changes:
+        return view
+    view.name, view.query, view.shared_team = new_name, new_query, new_team
+    _saved_view_save(view, ["name", "query", "shared_team", "updated_at"])
+    record_event(actor=actor, verb="users.saved_view.updated", target=view, data={"changes": changes})
+    return view
+
+
+@transaction.atomic
+def saved_view_delete(*, actor: User, view: SavedView) -> None:
+    """Delete ``view``; only its owner (else ``Forbidden``). Audited ``users.saved_view.deleted``."""
+    _check_view_actor(actor)
+    if view.owner_id != actor.pk:
+        raise Forbidden(_("Only the owner of a saved view may delete it."))
+    payload = _saved_view_payload(view)
+    record_event(actor=actor, verb="users.saved_view.deleted", target=view, data=payload)
+    SavedView.objects.filter(pk=view.pk).delete()

@@ -116,3 +116,126 @@ def share_revoke_view(request: HttpRequest, kind: str, pk: int, share_id: int) -
     share = get_object_or_404(shares_of(target), pk=share_id)
     share_revoke(actor=user, share=share)
     return _share_card(request, kind, target)
+
+
+# ------------------------------------------------------------------ saved views (issue 6)
+
+
+def _saved_view_list_url(list_key: str, query: str = "") -> str:
+    from django.urls import NoReverseMatch, reverse
+
+    from salesflow.core.exports import list_spec
+
+    spec = list_spec(list_key)
+    try:
+        base = reverse(spec.url_name) if spec is not None else reverse("home")
+    except NoReverseMatch:
+        base = "/"
+    return f"{base}?{query}" if query else base
+
+
+def _service_message(exc: ServiceError) -> str:
+    details = [m for msgs in exc.field_errors.values() for m in msgs]
+    return " ".join([str(exc.message), *details])
+
+
+def saved_view_picker(request: HttpRequest) -> HttpResponse:
+    """The picker of a list's saved views and the "save this view" form (an htmx fragment)."""
+    from salesflow.core.exports import clean_query, list_spec
+    from salesflow.users.forms import SavedViewForm
+    from salesflow.users.models import Team
+    from salesflow.users.permissions import managed_team_ids
+    from salesflow.users.selectors import saved_views_for
+
+    user = cast(User, request.user)
+    list_key = request.GET.get("list", "")
+    spec = list_spec(list_key)
+    if spec is None:
+        raise Http404
+    try:
+        query = clean_query(spec, request.GET.get("query", ""))
+    except ServiceError:
+        query = ""
+    team_ids = managed_team_ids(user)
+    teams = Team.objects.filter(pk__in=team_ids).order_by("name")[:100] if team_ids else []
+    views = saved_views_for(user, list_key)
+    base = _saved_view_list_url(list_key)
+    entries = [
+        {
+            "view": v,
+            "url": f"{base}?{v.query}" if v.query else base,
+            "mine": v.owner_id == user.pk,
+            "current": v.query == query,
+        }
+        for v in views
+    ]
+    form = SavedViewForm(initial={"list": list_key, "query": query}, teams=teams, auto_id=f"sv-{list_key}-%s")
+    return render(
+        request,
+        "users/partials/saved_views.html",
+        {
+            "entries": entries,
+            "form": form,
+            "list_key": list_key,
+            "current": next((e for e in entries if e["current"]), None),
+        },
+    )
+
+
+@require_POST
+def saved_view_create_view(request: HttpRequest) -> HttpResponse:
+    from salesflow.users.forms import SavedViewForm
+    from salesflow.users.models import Team
+    from salesflow.users.permissions import managed_team_ids
+    from salesflow.users.services import saved_view_create
+
+    user = cast(User, request.user)
+    team_ids = managed_team_ids(user)
+    form = SavedViewForm(request.POST, teams=Team.objects.filter(pk__in=team_ids) if team_ids else [])
+    list_key = request.POST.get("list", "")
+    query = request.POST.get("query", "")
+    if not form.is_valid():
+        messages.error(request, " ".join(str(m) for msgs in form.errors.values() for m in msgs))
+        return redirect(_saved_view_list_url(list_key, query if len(query) <= 1000 else ""))
+    team_id = form.cleaned_data["shared_team"]
+    try:
+        view = saved_view_create(
+            actor=user,
+            list_key=form.cleaned_data["list"],
+            name=form.cleaned_data["name"],
+            query=form.cleaned_data["query"],
+            shared_team=Team.objects.filter(pk=team_id).first() if team_id else None,
+        )
+    except ServiceError as exc:
+        messages.error(request, _service_message(exc))
+        return redirect(_saved_view_list_url(list_key))
+    messages.success(request, _("The view “%(name)s” was saved.") % {"name": view.name})
+    return redirect(_saved_view_list_url(view.list_key, view.query))
+
+
+@require_POST
+def saved_view_rename_view(request: HttpRequest, pk: int) -> HttpResponse:
+    from salesflow.users.selectors import saved_view_for_user
+    from salesflow.users.services import saved_view_update
+
+    user = cast(User, request.user)
+    view = saved_view_for_user(user, pk, write=True)
+    try:
+        saved_view_update(actor=user, view=view, name=request.POST.get("name", "")[:200])
+    except ServiceError as exc:
+        messages.error(request, _service_message(exc))
+    else:
+        messages.success(request, _("The view was renamed."))
+    return redirect(_saved_view_list_url(view.list_key, view.query))
+
+
+@require_POST
+def saved_view_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+    from salesflow.users.selectors import saved_view_for_user
+    from salesflow.users.services import saved_view_delete
+
+    user = cast(User, request.user)
+    view = saved_view_for_user(user, pk, write=True)
+    saved_view_delete(actor=user, view=view)
+    messages.success(request, _("The view “%(name)s” was deleted.") % {"name": view.name})
+    return redirect(_saved_view_list_url(view.list_key))

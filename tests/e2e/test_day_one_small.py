@@ -11,9 +11,10 @@ pytestmark = pytest.mark.e2e
 
 
 def _offered(page, select: str) -> list[str]:
-    return page.eval_on_selector_all(
+    values = page.eval_on_selector_all(
         f"{select} option", "opts => opts.filter(o => !o.hidden && o.value).map(o => o.value)"
     )
+    return [str(v) for v in values]
 
 
 def test_sub_channels_follow_the_source_channel(page, login, screenshot):
