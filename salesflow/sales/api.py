@@ -263,7 +263,7 @@ def list_opportunities(
         count=page["count"],
         items=[_out(o) for o in page["items"]],
         next_cursor=page["next_cursor"],
-        totals=_totals_out(opportunity_totals(qs)) if not filters.cursor else None,  # issue 6
+        totals=_totals_out(opportunity_totals(qs)) if filters.totals and not filters.cursor else None,
     )
 
 

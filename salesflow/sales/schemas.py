@@ -131,7 +131,7 @@ class OpportunityPage(Schema):
     items: list[OpportunityOut]
     next_cursor: str | None = Field(None, description=NEXT_CURSOR_DOC)
     totals: OpportunityTotalsOut | None = Field(
-        None, description="Count and sums of every matching deal (first page only, like count)"
+        None, description="Count and sums of every matching deal: with `totals=true`, first page only"
     )
 
 
@@ -213,6 +213,11 @@ class OpportunityFilters(StrictQuery):
     )
     close_to: date | None = Field(None, description="close_date up to (inclusive)")
     overdue: bool = Field(False, description="Only open deals whose expected close date has passed")
+    totals: bool = Field(
+        False,
+        description="Also return Σ amount and Σ weighted amount of every matching deal in the company "
+        "currency (one more aggregate query; ignored with a cursor)",
+    )
     tag_id: int | None = Field(None, description="Only records carrying this tag")
     sort: str | None = Field(
         None, max_length=20, description="name, amount, close, created or stage; prefix - to reverse"

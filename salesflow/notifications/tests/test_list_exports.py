@@ -255,7 +255,8 @@ def test_opportunity_totals_convert_currencies_and_leave_out_those_without_a_rat
     assert totals.weighted == expected_weighted.quantize(Decimal("0.01"))
     assert totals.unconverted == {"EUR": 1}
     assert b'data-testid="list-unconverted"' in page.content
-    api = api_for(personas.rep).get("/opportunities", limit=1).json()
+    assert api_for(personas.rep).get("/opportunities", limit=1).json()["totals"] is None  # opt-in
+    api = api_for(personas.rep).get("/opportunities", limit=1, totals="true").json()
     assert api["count"] == 3 and len(api["items"]) == 1
     assert api["totals"]["amount"] == "1710.00" and api["totals"]["unconverted"] == {"EUR": 1}
     assert api["totals"]["rates"] == {"USD": "7.1"} and api["totals"]["warning"]
