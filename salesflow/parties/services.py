@@ -25,6 +25,7 @@ from salesflow.core.normalize import (
     normalize_email,
     normalize_phone,
 )
+from salesflow.core.visibility import get_record_for_user
 from salesflow.parties.choices import BuyingRole, Lifecycle
 from salesflow.parties.models import Account, Contact
 from salesflow.parties.permissions import (
@@ -322,9 +323,11 @@ def account_record_win(*, actor: User, account: Account, opportunity_id: int) ->
 
     A consequence of a won deal, not an edit of the account: the actor who may win the
     deal may not be allowed to edit its account (a read-write share of the deal, an
-    assistant), so this service does **not** check ``can_write_account``. It is
-    authorised by the caller, the sales close service, which has checked that ``actor``
-    may write the deal and calls it in the same transaction; nothing else may call it.
+    assistant), so this service does **not** check ``can_write_account``. It checks instead,
+    through the record-kind registry (parties cannot import sales), that ``actor`` may write
+    the deal ``opportunity_id`` (``Http404`` / ``Forbidden`` as the deal's own access
+    function answers), and that the deal belongs to ``account`` and is won (``Conflict``
+    otherwise). The sales close service calls it in the close transaction, after the win.
 
     A prospect or churned account becomes a customer (a churned customer who buys again
     is a customer again); a customer stays one and a partner stays a partner. Locks the
@@ -334,6 +337,9 @@ def account_record_win(*, actor: User, account: Account, opportunity_id: int) ->
     Reopening the deal later does not downgrade the account (a customer is a business
     fact a person corrects by editing the account).
     """
+    deal = get_record_for_user(actor, "opportunity", opportunity_id, write=True)
+    if getattr(deal, "account_id", None) != account.pk or getattr(deal, "outcome", None) != "won":
+        raise Conflict(_("Only a won deal of this account makes it a customer."))
     locked = Account.objects.select_for_update().only("pk", "lifecycle", "name").get(pk=account.pk)
     if locked.lifecycle not in WIN_MAKES_CUSTOMER:
         account.lifecycle = locked.lifecycle

@@ -179,6 +179,32 @@ def test_first_win_makes_the_account_a_customer_audited_once(personas):
     assert account.lifecycle == Lifecycle.CUSTOMER
 
 
+def test_the_lifecycle_service_checks_the_actor_and_the_deal_itself(personas):
+    """``account_record_win`` is not a back door to edit accounts: it needs write access to a
+    WON deal OF THAT account, and refuses anything else without writing."""
+    from django.http import Http404
+
+    from salesflow.core.errors import Conflict, Forbidden
+    from salesflow.parties.services import account_record_win
+
+    account = make_account(personas.rep)
+    open_deal = make_opportunity(personas.rep, account=account)
+    other = make_opportunity(personas.rep, account=make_account(personas.rep))
+    opportunity_close(actor=personas.rep, opportunity=other, outcome="won")
+    Account.objects.filter(pk=account.pk).update(lifecycle=Lifecycle.PROSPECT)
+    with pytest.raises(Conflict):  # not won
+        account_record_win(actor=personas.rep, account=account, opportunity_id=open_deal.pk)
+    with pytest.raises(Conflict):  # another account's deal
+        account_record_win(actor=personas.rep, account=account, opportunity_id=other.pk)
+    with pytest.raises(Http404):  # a deal the actor cannot see
+        account_record_win(actor=personas.outsider, account=account, opportunity_id=other.pk)
+    with pytest.raises(Forbidden):  # seen, not writable
+        account_record_win(actor=personas.support, account=account, opportunity_id=other.pk)
+    account.refresh_from_db()
+    assert account.lifecycle == Lifecycle.PROSPECT
+    assert AuditEvent.objects.filter(verb="parties.account.lifecycle_changed").count() == 1  # other's account
+
+
 def test_lost_does_not_change_the_lifecycle_and_partners_stay_partners(personas):
     account = make_account(personas.rep)
     opportunity_close(
