@@ -145,6 +145,21 @@ def test_deal_stage_move_and_tagging_through_the_api(personas, api_for):
     assert TaggedItem.objects.filter(tag=tag, object_id=deals[0].pk).count() == 1
 
 
+def test_the_api_bulk_filter_is_the_list_filter(personas, api_for):
+    """``filter`` selects exactly what ``GET /opportunities`` lists for it (past close date too)."""
+    from datetime import date, timedelta
+
+    late = make_opportunity(personas.rep, expected_close_date=date.today() - timedelta(days=3))
+    make_opportunity(personas.rep, expected_close_date=date.today() + timedelta(days=30))
+    api = api_for(personas.rep)
+    listed = [o["id"] for o in api.get("/opportunities", overdue="true").json()["items"]]
+    assert listed == [late.pk]
+    tag = tag_create(actor=personas.admin, name="超期")
+    body = api.post("/opportunities/bulk", {"filter": {"overdue": True}, "action": "tag_add", "tag_id": tag.pk})
+    assert body.json() == {"succeeded": 1, "failed": []}
+    assert list(TaggedItem.objects.filter(tag=tag).values_list("object_id", flat=True)) == [late.pk]
+
+
 @pytest.mark.parametrize("persona", list(REP_RECORD_ACCESS))
 def test_bulk_tagging_persona_matrix(personas, api_for, persona):
     """A persona tags a deal of ``rep``: writers succeed, readers get the reason, others "not found"."""

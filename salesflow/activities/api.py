@@ -34,7 +34,7 @@ from salesflow.leads.permissions import get_lead_for_user
 from salesflow.parties.permissions import get_account_for_user, get_contact_for_user
 from salesflow.sales.permissions import get_opportunity_for_user
 from salesflow.users.models import User
-from salesflow.users.permissions import assignable_users_for
+from salesflow.users.permissions import assignable_owner
 
 router = Router(tags=["activities"])
 
@@ -242,12 +242,7 @@ def bulk_activities(request: HttpRequest, payload: ActivityBulkIn) -> dict[str, 
 
     def action() -> Any:
         if payload.action == "assign":
-            owner = assignable_users_for(user).filter(pk=payload.owner_id).first() if payload.owner_id else None
-            if owner is None:
-                raise ValidationFailed(
-                    _("The input is not valid."),
-                    field_errors={"owner_id": [_("Select a user you may assign records to.")]},
-                )
+            owner = assignable_owner(user, payload.owner_id)
             return lambda a: activity_update(actor=user, activity=a, owner=owner)
         if payload.action == "complete":
             return lambda a: activity_complete(actor=user, activity=a)

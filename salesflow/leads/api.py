@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, cast
 
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Query, Router
@@ -49,7 +50,7 @@ from salesflow.sales.models import Stage
 from salesflow.tags.selectors import tag_step
 from salesflow.tags.services import tag_bulk_action
 from salesflow.users.models import Territory, User
-from salesflow.users.permissions import assignable_users_for
+from salesflow.users.permissions import assignable_owner, assignable_users_for
 
 router = Router(tags=["leads"])
 
@@ -101,15 +102,7 @@ def _region(pk: int | None) -> Territory | None:
 @router.get("", response=LeadListOut, summary="Leads the caller can see, filtered, sorted and paged")
 @router.get("/", response=LeadListOut, include_in_schema=False)
 def list_leads(request: HttpRequest, filters: Query[LeadListQuery]) -> dict[str, Any]:
-    qs = lead_list(
-        _actor(request),
-        q=filters.q,
-        status=filters.status,
-        source_channel=filters.source_channel,
-        owner=filters.owner_id or None,
-        sort=filters.sort,
-    ).select_related("disqualify_reason")
-    qs = tag_step(qs, filters.tag_id)  # salesflow.tags
+    qs = _filtered(_actor(request), filters).select_related("disqualify_reason")
     return api_page(qs, cursor=filters.cursor, limit=filters.limit, offset=filters.offset)
 
 
@@ -220,12 +213,21 @@ def convert_lead(request: HttpRequest, lead_id: int, payload: ConvertIn) -> dict
 # --- bulk actions (core.bulk) ----------------------------------------------------------------------
 
 
-def _leads_matching(user: User, data: dict[str, Any]) -> Any:
-    filters = filter_query(LeadListQuery, data)
+def _filtered(user: User, filters: LeadListQuery) -> QuerySet[Lead]:
+    """The leads of ``GET /leads`` for these filters; the bulk ``filter`` uses the same."""
     qs = lead_list(
-        user, q=filters.q, status=filters.status, source_channel=filters.source_channel, owner=filters.owner_id or None
+        user,
+        q=filters.q,
+        status=filters.status,
+        source_channel=filters.source_channel,
+        owner=filters.owner_id or None,
+        sort=filters.sort,
     )
-    return tag_step(qs, filters.tag_id)
+    return tag_step(qs, filters.tag_id)  # salesflow.tags
+
+
+def _leads_matching(user: User, data: dict[str, Any]) -> QuerySet[Lead]:
+    return _filtered(user, filter_query(LeadListQuery, data))
 
 
 @router.post("/bulk", response=BulkOut, summary="One action on many leads")
@@ -240,12 +242,7 @@ def bulk_leads(request: HttpRequest, payload: LeadBulkIn) -> dict[str, Any]:
         if tagging is not None:
             return tagging
         if payload.action == "assign":
-            owner = assignable_users_for(actor).filter(pk=payload.owner_id).first() if payload.owner_id else None
-            if owner is None:
-                raise ValidationFailed(
-                    _("The input is not valid."),
-                    field_errors={"owner_id": [_("Select a user you may assign records to.")]},
-                )
+            owner = assignable_owner(actor, payload.owner_id)
             return lambda lead: lead_update(actor=actor, lead=lead, owner=owner)
         if payload.action == "contacted":
             return lambda lead: lead_mark_contacted(actor=actor, lead=lead)

@@ -57,7 +57,7 @@ from salesflow.parties.services import (
 from salesflow.tags.selectors import tag_step
 from salesflow.tags.services import tag_bulk_action
 from salesflow.users.models import Territory, User
-from salesflow.users.permissions import assignable_users_for, writable_owner_ids
+from salesflow.users.permissions import assignable_owner, assignable_users_for, writable_owner_ids
 
 accounts_router = Router(tags=["accounts"])
 contacts_router = Router(tags=["contacts"])
@@ -281,13 +281,6 @@ def _contacts_matching(user: User, data: dict[str, Any]) -> Any:
     return tag_step(qs, filters.tag_id)
 
 
-def _bulk_owner(user: User, owner_id: int | None) -> User:
-    owner = assignable_users_for(user).filter(pk=owner_id).first() if owner_id is not None else None
-    if owner is None:
-        raise _invalid("owner_id", _("Select a user you may assign records to."), _("The input is not valid."))
-    return owner
-
-
 @accounts_router.post("/bulk", response={200: BulkOut, **ERRORS}, summary="One action on many accounts")
 def bulk_accounts(request: HttpRequest, payload: AccountBulkIn) -> dict[str, Any]:
     """``assign`` (with ``follow``: the open deals too), ``tag_add``, ``tag_remove`` or ``delete``
@@ -300,7 +293,7 @@ def bulk_accounts(request: HttpRequest, payload: AccountBulkIn) -> dict[str, Any
         if tagging is not None:
             return tagging
         if payload.action == "assign":
-            owner = _bulk_owner(user, payload.owner_id)
+            owner = assignable_owner(user, payload.owner_id)
             return lambda a: account_reassign(actor=user, account=a, owner=owner, follow=payload.follow)
         return lambda a: account_delete(actor=user, account=a)
 

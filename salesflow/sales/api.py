@@ -12,6 +12,7 @@ from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from typing import Any, cast
 
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -75,7 +76,7 @@ from salesflow.sales.services import (
 from salesflow.tags.selectors import tag_refs, tag_step
 from salesflow.tags.services import tag_bulk_action
 from salesflow.users.models import User
-from salesflow.users.permissions import assignable_users_for
+from salesflow.users.permissions import assignable_owner, assignable_users_for
 
 router = Router(tags=["opportunities"])
 
@@ -244,20 +245,7 @@ def list_opportunities(
     request: HttpRequest,
     filters: Query[OpportunityFilters],
 ) -> OpportunityPage:
-    qs = opportunity_list(
-        _user(request),
-        q=filters.q,
-        stage=filters.stage,
-        outcome=filters.outcome,
-        owner=filters.owner_id,
-        account=filters.account_id,
-        pipeline=filters.pipeline,
-        close_from=filters.close_from,
-        close_to=filters.close_to,
-        overdue=filters.overdue,
-        sort=filters.sort,
-    )
-    qs = tag_step(qs, filters.tag_id)  # salesflow.tags
+    qs = _filtered(_user(request), filters)
     page = api_page(with_relations(qs), cursor=filters.cursor, limit=filters.limit, offset=filters.offset)
     return OpportunityPage(
         count=page["count"],
@@ -498,8 +486,8 @@ def field_changes(request: HttpRequest, opportunity_id: int) -> list[FieldChange
 # --- bulk actions (core.bulk) ----------------------------------------------------------------------
 
 
-def _opportunities_matching(user: User, data: dict[str, Any]) -> Any:
-    filters = filter_query(OpportunityFilters, data)
+def _filtered(user: User, filters: OpportunityFilters) -> QuerySet[Opportunity]:
+    """The deals of ``GET /opportunities`` for these filters; the bulk ``filter`` uses the same."""
     qs = opportunity_list(
         user,
         q=filters.q,
@@ -510,8 +498,14 @@ def _opportunities_matching(user: User, data: dict[str, Any]) -> Any:
         pipeline=filters.pipeline,
         close_from=filters.close_from,
         close_to=filters.close_to,
+        overdue=filters.overdue,
+        sort=filters.sort,
     )
-    return tag_step(qs, filters.tag_id)
+    return tag_step(qs, filters.tag_id)  # salesflow.tags
+
+
+def _opportunities_matching(user: User, data: dict[str, Any]) -> QuerySet[Opportunity]:
+    return _filtered(user, filter_query(OpportunityFilters, data))
 
 
 @router.post("/bulk", response=BulkOut, summary="One action on many opportunities")
@@ -526,12 +520,7 @@ def bulk_opportunities(request: HttpRequest, payload: OpportunityBulkIn) -> dict
         if tagging is not None:
             return tagging
         if payload.action == "assign":
-            owner = assignable_users_for(user).filter(pk=payload.owner_id).first() if payload.owner_id else None
-            if owner is None:
-                raise ValidationFailed(
-                    _("The input is not valid."),
-                    field_errors={"owner_id": [_("Select a user you may assign records to.")]},
-                )
+            owner = assignable_owner(user, payload.owner_id)
             return lambda opp: opportunity_update(actor=user, opportunity=opp, owner=owner)
         if payload.action == "stage":
             ref = (payload.stage or "").strip()

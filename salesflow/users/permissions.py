@@ -8,7 +8,9 @@ writes only activities; an administrator sees everything.
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
+from salesflow.core.errors import ValidationFailed
 from salesflow.users.choices import Role
 from salesflow.users.models import Team, User
 
@@ -116,3 +118,14 @@ def managed_team_ids(user: User) -> set[int]:
     if user.role != Role.MANAGER:
         return set()
     return team_subtree_ids(list(Team.objects.filter(manager=user).values_list("pk", flat=True)))
+
+
+def assignable_owner(user: User, owner_id: int | None, *, field: str = "owner_id") -> User:
+    """The user ``owner_id`` when ``user`` may make them an owner (``assignable_users_for``);
+    else ``ValidationFailed`` naming ``field`` — what bulk reassignment and the API ask first."""
+    owner = assignable_users_for(user).filter(pk=owner_id).first() if owner_id is not None else None
+    if owner is None:
+        raise ValidationFailed(
+            _("The input is not valid."), field_errors={field: [_("Select a user you may assign records to.")]}
+        )
+    return owner
