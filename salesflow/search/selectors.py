@@ -98,14 +98,15 @@ def _match_q(parsed: ParsedQuery) -> Q:
 def _visible_q(user: Any, kinds: list[str]) -> Q | None:
     """Rows of ``kinds`` whose record exists and ``user`` may read it (``None``: nothing).
 
-    A correlated ``EXISTS`` on the kind's readable rows (the visibility policy's queryset)
-    per kind: the database checks each hit by primary key and stops at the limit, instead
-    of materialising every visible id of a manager first.
+    A correlated ``EXISTS`` on the kind's readable rows (the visibility policy's queryset,
+    in its probe form) per kind: the database checks each hit by primary key and stops at
+    the limit, instead of materialising every visible id first (a manager's, or a rep's
+    accounts reached through the work).
     """
     cond: Q | None = None
     for kind in kinds:
         model = model_for_kind(kind)
-        rows = readable_rows(user, model) if model is not None else None
+        rows = readable_rows(user, model, probe=True) if model is not None else None
         if rows is None:
             continue
         part = Q(Exists(rows.filter(pk=OuterRef("object_id")).values("pk")), kind=kind)
