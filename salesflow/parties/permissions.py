@@ -17,7 +17,7 @@ from salesflow.parties.models import Account, Contact
 from salesflow.users.choices import Role
 from salesflow.users.models import User
 from salesflow.users.permissions import visible_owner_ids
-from salesflow.users.policy import narrow_visible_ids, owned_or_shared_q, wide_scope, work_links_q
+from salesflow.users.policy import in_rows, narrow_visible_ids, owned_or_shared_q, wide_scope, work_links_q
 
 
 def accounts_owned_or_shared(user: User) -> QuerySet[Account]:
@@ -47,7 +47,10 @@ def accounts_visible_to(user: User, *, probe: bool = False) -> QuerySet[Account]
         return qs
     if probe or wide_scope(user):
         return qs.filter(cond | work_links_q(user, Account))
-    return qs.filter(pk__in=narrow_visible_ids(user, Account))
+    # an array (``users.policy.AnyOf``): PostgreSQL then looks the ids up in the primary
+    # key; as ``IN (UNION …)`` it overestimated the union (the rep's activities before
+    # duplicates go) and hash-joined a scan of every account
+    return qs.filter(in_rows("pk", narrow_visible_ids(user, Account)))
 
 
 def accounts_probe(user: User) -> QuerySet[Account]:
