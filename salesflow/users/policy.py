@@ -30,7 +30,7 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
-from django.db.models import BooleanField, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import BooleanField, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.expressions import Expression
 
 from salesflow.users.models import Share, ShareAccess, User

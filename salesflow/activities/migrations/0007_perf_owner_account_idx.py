@@ -5,18 +5,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('activities', '0006_work_link_indexes'),
-        ('leads', '0011_work_link_indexes'),
-        ('parties', '0004_backfill_name_key_and_contact_normalised'),
-        ('sales', '0014_work_link_indexes'),
+        ("activities", "0006_work_link_indexes"),
+        ("leads", "0011_work_link_indexes"),
+        ("parties", "0004_backfill_name_key_and_contact_normalised"),
+        ("sales", "0014_work_link_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='activity',
-            index=models.Index(fields=['owner', 'account'], name='activity_owner_account_idx'),
+            model_name="activity",
+            index=models.Index(fields=["owner", "account"], name="activity_owner_account_idx"),
         ),
     ]
