@@ -151,3 +151,37 @@ def test_shares_are_an_index_condition_beside_the_owner(personas):
     else:
         assert "ANY(" not in sql
     assert set(qs) == {mine, shared}
+
+
+@pytest.mark.parametrize("wide", [False, True], ids=["own-columns", "joined"])
+def test_activities_through_their_account_deal_or_lead_are_the_same_rows_either_way(personas, monkeypatch, wide):
+    """A narrow scope tests an activity's own link columns (``account_id IN (the reader's
+    accounts)``…), a wide one the joined owners; the outsider's activities on the rep's
+    account, deal and lead are visible to the rep and the manager either way, nothing else."""
+    from salesflow.activities.permissions import activities_visible_to
+    from salesflow.activities.tests.factories import make_activity
+    from salesflow.leads.tests.factories import make_lead
+
+    monkeypatch.setattr(policy, "WIDE_SCOPE_OWNERS", 0 if wide else 1000)
+    outsider = personas.outsider
+    account = make_account(personas.rep)
+    deal = make_opportunity(personas.rep, amount=1)
+    Account.objects.filter(pk=deal.account_id).update(owner=outsider)  # only the deal is the rep's
+    lead = make_lead(owner=personas.rep)
+    linked = {
+        make_activity(outsider, account=account),
+        make_activity(outsider, opportunity=deal),
+        make_activity(outsider, lead=lead),
+    }
+    own = make_activity(personas.rep)
+    make_activity(outsider, account=make_account(outsider))  # nobody's business but the outsider's
+    for user, expected in [
+        (personas.rep, linked | {own}),
+        (personas.manager, linked | {own}),
+        (personas.teammate, set()),
+    ]:
+        fresh = type(user).objects.get(pk=user.pk)
+        qs = activities_visible_to(fresh)
+        where = str(qs.query).split("WHERE", 1)[1]
+        assert ('"parties_account"."owner_id"' in where) is wide
+        assert set(qs) == expected, user.username
