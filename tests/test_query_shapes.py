@@ -76,9 +76,12 @@ def test_board_query_count_does_not_depend_on_the_number_of_deals(personas):
     assert len(many) <= len(few) + 1
 
 
-@pytest.mark.parametrize("wide", [False, True], ids=["in", "exists"])
-def test_account_reached_only_through_the_work_is_visible_in_one_statement(personas, monkeypatch, wide):
-    # wide scopes (a department manager's) probe with EXISTS, small ones collect with IN
+@pytest.mark.parametrize(
+    ("wide", "probe"), [(False, False), (True, False), (False, True)], ids=["union", "exists", "probe"]
+)
+def test_account_reached_only_through_the_work_is_visible_in_one_statement(personas, monkeypatch, wide, probe):
+    # wide scopes (a department manager's) and probes of given ids test each account with
+    # EXISTS; a narrow scope's lists start from a UNION of its accounts
     monkeypatch.setattr(policy, "WIDE_SCOPE_OWNERS", 0 if wide else 1000)
     outsider_account = make_account(personas.outsider)
     # the rep's deal and activity stay on accounts that were handed to the outsider later
@@ -98,13 +101,17 @@ def test_account_reached_only_through_the_work_is_visible_in_one_statement(perso
     ]:
         fresh = type(user).objects.get(pk=user.pk)  # no cached scope
         ids = {a.pk for a in (mine, through_deal, through_activity, outsider_account)}
-        qs = accounts_visible_to(fresh).filter(pk__in=ids)
+        qs = accounts_visible_to(fresh, probe=probe).filter(pk__in=ids)
         with CaptureQueriesContext(connection) as queries:
             got = set(qs)
         assert got == visible, user.username
-        assert ("EXISTS" in queries.captured_queries[-1]["sql"]) is wide
+        sql = queries.captured_queries[-1]["sql"]
+        # probes: one scalar subquery per work link (never hashed by PostgreSQL)
+        assert ("LIMIT 1) IS NOT NULL" in sql) is (wide or probe)
+        assert ("UNION" in sql) is not (wide or probe)
         assert len([q for q in queries.captured_queries if "parties_account" in q["sql"]]) == 1
-        contact_ids = set(contacts_visible_to(fresh).filter(account__in=ids).values_list("account_id", flat=True))
+        contacts = contacts_visible_to(fresh, probe=probe).filter(account__in=ids)
+        contact_ids = set(contacts.values_list("account_id", flat=True))
         assert contact_ids == {a.pk for a in visible}, user.username
     # access through the work is read-only: the outsider's account stays theirs
     assert accounts_visible_to(personas.outsider).filter(pk=outsider_account.pk).exists()
@@ -124,3 +131,57 @@ def test_deal_list_loads_its_relations_without_a_join(personas, django_assert_ma
     assert {r[4] for r in rows} == {"rep", "teammate"}
     # the stage sort still orders by the configured pipeline and stage positions
     assert [o.pk for o in opportunity_list(personas.manager, sort="stage")] == sorted(o.pk for o in qs)
+
+
+def test_shares_are_an_index_condition_beside_the_owner(personas):
+    """``owner_id IN (…) OR id IN (shared ids)``: on PostgreSQL the shared ids are an array
+    (``= ANY(ARRAY(…))``), which an index scan takes, where ``IN (subquery)`` inside an ``OR``
+    is a hashed filter tested row by row; SQLite keeps ``IN``. Same rows either way."""
+    mine = make_opportunity(personas.rep, amount=1)
+    shared = make_opportunity(personas.outsider, amount=2)
+    make_opportunity(personas.outsider, amount=3)
+    from salesflow.users.services import share_grant
+
+    share_grant(actor=personas.outsider, target=shared, grantee_user=personas.rep)
+    rep = type(personas.rep).objects.get(pk=personas.rep.pk)
+    qs = opportunities_visible_to(rep)
+    sql = str(qs.query)
+    if connection.vendor == "postgresql":
+        assert "= ANY(ARRAY(SELECT" in sql
+    else:
+        assert "ANY(" not in sql
+    assert set(qs) == {mine, shared}
+
+
+@pytest.mark.parametrize("wide", [False, True], ids=["own-columns", "joined"])
+def test_activities_through_their_account_deal_or_lead_are_the_same_rows_either_way(personas, monkeypatch, wide):
+    """A narrow scope tests an activity's own link columns (``account_id IN (the reader's
+    accounts)``…), a wide one the joined owners; the outsider's activities on the rep's
+    account, deal and lead are visible to the rep and the manager either way, nothing else."""
+    from salesflow.activities.permissions import activities_visible_to
+    from salesflow.activities.tests.factories import make_activity
+    from salesflow.leads.tests.factories import make_lead
+
+    monkeypatch.setattr(policy, "WIDE_SCOPE_OWNERS", 0 if wide else 1000)
+    outsider = personas.outsider
+    account = make_account(personas.rep)
+    deal = make_opportunity(personas.rep, amount=1)
+    Account.objects.filter(pk=deal.account_id).update(owner=outsider)  # only the deal is the rep's
+    lead = make_lead(owner=personas.rep)
+    linked = {
+        make_activity(outsider, account=account),
+        make_activity(outsider, opportunity=deal),
+        make_activity(outsider, lead=lead),
+    }
+    own = make_activity(personas.rep)
+    make_activity(outsider, account=make_account(outsider))  # nobody's business but the outsider's
+    for user, expected in [
+        (personas.rep, linked | {own}),
+        (personas.manager, linked | {own}),
+        (personas.teammate, set()),
+    ]:
+        fresh = type(user).objects.get(pk=user.pk)
+        qs = activities_visible_to(fresh)
+        where = str(qs.query).split("WHERE", 1)[1]
+        assert ('"parties_account"."owner_id"' in where) is wide
+        assert set(qs) == expected, user.username

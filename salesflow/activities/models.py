@@ -71,6 +71,9 @@ class Activity(TimestampedModel):
             # account visibility, access follows the work (users.policy.work_links_q):
             # EXISTS (activity WHERE account_id = account.id AND owner_id IN (…)), index only
             models.Index(fields=["account", "owner"], name="activity_account_owner_idx"),
+            # a rep's accounts reached through the work (users.policy.narrow_visible_ids):
+            # SELECT account_id FROM activity WHERE owner_id IN (…), index only
+            models.Index(fields=["owner", "account"], name="activity_owner_account_idx"),
         ]
 
     def __str__(self) -> str:

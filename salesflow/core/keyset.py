@@ -155,7 +155,7 @@ def _value(row: Model, field: str) -> Any:
     return value
 
 
-def _after(keys: list[SortKey], values: list[Any]) -> Q:
+def after_q(keys: list[SortKey], values: list[Any]) -> Q:
     """Rows strictly after ``values`` in the order of ``keys``."""
     condition = Q(pk__in=[])
     equal_so_far = Q()
@@ -170,6 +170,15 @@ def _after(keys: list[SortKey], values: list[Any]) -> Q:
             equal = Q(**{key.field: value})
         condition |= equal_so_far & greater
         equal_so_far &= equal
+    first, value = keys[0], values[0]
+    if value is not None:
+        # The same rows, with the first column's bound stated on its own: an ``OR`` of
+        # ranges is not an index range, so without it the sort index is walked from its
+        # start (SQLite, PostgreSQL alike) instead of from the cursor.
+        bound = Q(**{f"{first.field}__{'lte' if first.desc else 'gte'}": value})
+        if first.nulls_last:
+            bound |= Q(**{f"{first.field}__isnull": True})
+        condition = bound & condition
     return condition
 
 
@@ -182,7 +191,7 @@ def keyset_page(qs: QuerySet[M], *, cursor: str | None, limit: int, offset: int 
         order.append("-id" if keys[-1].desc else "id")
     ordered = qs.order_by(*order)
     if cursor:
-        ordered = ordered.filter(_after(keys, decode_cursor(keys, cursor)))
+        ordered = ordered.filter(after_q(keys, decode_cursor(keys, cursor)))
         offset = 0
     rows = list(ordered[offset : offset + limit + 1])
     items = rows[:limit]

@@ -19,13 +19,21 @@ ReadableRows = Callable[[Any], QuerySet[Any]]
 CanWrite = Callable[[Any, Any], bool]
 
 _READABLE: dict[type[models.Model], ReadableRows] = {}
+_PROBES: dict[type[models.Model], ReadableRows] = {}
 _WRITABLE: dict[type[models.Model], CanWrite] = {}
 _KINDS: dict[str, type[models.Model]] = {}
 
 
-def register_readable(model: type[models.Model], rows: ReadableRows) -> None:
-    """Declare ``rows(user)``: the rows of ``model`` that ``user`` may read."""
+def register_readable(model: type[models.Model], rows: ReadableRows, *, probe: ReadableRows | None = None) -> None:
+    """Declare ``rows(user)``: the rows of ``model`` that ``user`` may read.
+
+    ``probe(user)`` is the same set written for testing given rows (``filter(pk=…)``, a
+    correlated ``EXISTS``) when that form differs from the one a list starts from (a rep's
+    accounts: a ``UNION`` to start from, per-row ``EXISTS`` probes to test a few ids).
+    """
     _READABLE[model] = rows
+    if probe is not None:
+        _PROBES[model] = probe
 
 
 def register_record_kind(kind: str, model: type[models.Model], *, can_write: CanWrite) -> None:
@@ -74,7 +82,7 @@ def get_record_for_user(user: Any, kind: str, pk: object, *, write: bool = False
         raise Http404 from None
     if not -(2**63) < pk_int < 2**63:
         raise Http404
-    rows = readable_rows(user, model)
+    rows = readable_rows(user, model, probe=True)
     if rows is None:
         raise Http404
     obj: models.Model | None = rows.filter(pk=pk_int).first()
@@ -97,30 +105,38 @@ def _forbidden_message() -> str:
     return gettext("You may not change this record.")
 
 
-def readable_rows(user: Any, model: type[models.Model]) -> QuerySet[Any] | None:
-    """The readable rows of ``model`` for ``user``, or ``None`` when the kind is not registered."""
-    rows = _READABLE.get(model)
+def readable_rows(user: Any, model: type[models.Model], *, probe: bool = False) -> QuerySet[Any] | None:
+    """The readable rows of ``model`` for ``user``, or ``None`` when the kind is not registered.
+
+    With ``probe``, the form for testing a few given rows (``filter(pk=…)`` or
+    ``Exists(….filter(pk=OuterRef(…)))``); the rows are the same.
+    """
+    rows = (_PROBES.get(model) if probe else None) or _READABLE.get(model)
     return None if rows is None else rows(user)
 
 
 def readable_targets_q(user: Any, *, type_field: str, id_field: str, deleted: bool = False) -> Q:
     """A filter keeping rows whose generic target (``type_field``/``id_field``) ``user`` may read.
 
-    One ``IN (subquery)`` per registered kind; kinds nobody registered (configuration,
-    users) stay visible. An unrestricted queryset (administrators) adds no subquery.
-    With ``deleted``, rows about records that no longer exist are kept too (their
+    One correlated ``EXISTS`` per registered kind, in the kind's probe form: each row (a
+    timeline's few dozen events) is checked by primary key. An ``IN (subquery)`` here
+    built every visible id of the kind first (PostgreSQL hashes it: a manager's accounts
+    with their work-link probes, on every account page). Kinds nobody registered
+    (configuration, users) stay visible. An unrestricted queryset (administrators) adds no
+    subquery. With ``deleted``, rows about records that no longer exist are kept too (their
     trace on a timeline, e.g. "deleted the opportunity", for those responsible for it).
     """
     registered: list[int] = []
     cond = Q()
-    for model, rows_for in _READABLE.items():
+    for model in _READABLE:
         ct = ContentType.objects.get_for_model(model)
         registered.append(ct.pk)
-        rows = rows_for(user)
+        rows = readable_rows(user, model, probe=True)
+        assert rows is not None
         if not rows.query.where:
             cond |= Q(**{type_field: ct.pk})
         else:
-            readable = Q(**{f"{id_field}__in": rows.values("pk")})
+            readable = Q(Exists(rows.filter(pk=OuterRef(id_field))))
             if deleted:
                 readable |= Q(~Exists(model._default_manager.filter(pk=OuterRef(id_field))))
             cond |= Q(readable, **{type_field: ct.pk})

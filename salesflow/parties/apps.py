@@ -12,16 +12,18 @@ class PartiesConfig(AppConfig):
         from salesflow.core.visibility import register_readable, register_record_kind
         from salesflow.parties.models import Account, Contact
         from salesflow.parties.permissions import (
+            accounts_probe,
             accounts_visible_to,
             can_write_account,
             can_write_contact,
+            contacts_probe,
             contacts_visible_to,
         )
         from salesflow.users.policy import register_shareable
 
         register_shareable("account", Account)
-        register_readable(Account, accounts_visible_to)
-        register_readable(Contact, contacts_visible_to)
+        register_readable(Account, accounts_visible_to, probe=accounts_probe)
+        register_readable(Contact, contacts_visible_to, probe=contacts_probe)
         register_record_kind("account", Account, can_write=can_write_account)
         register_record_kind("contact", Contact, can_write=can_write_contact)
 

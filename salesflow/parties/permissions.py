@@ -17,7 +17,7 @@ from salesflow.parties.models import Account, Contact
 from salesflow.users.choices import Role
 from salesflow.users.models import User
 from salesflow.users.permissions import visible_owner_ids
-from salesflow.users.policy import owned_or_shared_q, wide_scope, work_links_q
+from salesflow.users.policy import in_rows, narrow_visible_ids, owned_or_shared_q, wide_scope, work_links_q
 
 
 def accounts_owned_or_shared(user: User) -> QuerySet[Account]:
@@ -31,11 +31,31 @@ def accounts_owned_or_shared(user: User) -> QuerySet[Account]:
     return qs if cond is None else qs.filter(cond)
 
 
-def accounts_visible_to(user: User) -> QuerySet[Account]:
-    """Every account ``user`` may see (the one visibility rule for lists, search, counts, API)."""
+def accounts_visible_to(user: User, *, probe: bool = False) -> QuerySet[Account]:
+    """Every account ``user`` may see (the one visibility rule for lists, search, counts, API).
+
+    Two spellings of the same rows (``users.policy``): owned or shared ``OR`` one
+    correlated ``EXISTS`` per work link, probed per account — for a wide scope (a
+    department manager, whose lists find their rows early in the sort index) and for
+    ``probe`` (testing given ids: detail pages, search hits, timeline events); and for a
+    narrow scope (a rep) ``id IN (UNION of index lookups)``, so a list starts from the
+    rep's thousand-odd accounts instead of walking the whole sort index.
+    """
     cond = owned_or_shared_q(user, Account)
     qs = Account.objects.all()
-    return qs if cond is None else qs.filter(cond | work_links_q(user, Account))
+    if cond is None:
+        return qs
+    if probe or wide_scope(user):
+        return qs.filter(cond | work_links_q(user, Account))
+    # an array (``users.policy.AnyOf``): PostgreSQL then looks the ids up in the primary
+    # key; as ``IN (UNION …)`` it overestimated the union (the rep's activities before
+    # duplicates go) and hash-joined a scan of every account
+    return qs.filter(in_rows("pk", narrow_visible_ids(user, Account)))
+
+
+def accounts_probe(user: User) -> QuerySet[Account]:
+    """:func:`accounts_visible_to` in its form for testing given ids (``core.visibility``)."""
+    return accounts_visible_to(user, probe=True)
 
 
 def accounts_writable_by(user: User) -> QuerySet[Account]:
@@ -58,7 +78,7 @@ def can_manage_account(user: User, account: Account) -> bool:
 def get_account_for_user(user: User, pk: object, *, write: bool = False) -> Account:
     """The account ``pk`` if visible (else ``Http404``); with ``write`` also writable (else ``Forbidden``)."""
     try:
-        account = accounts_visible_to(user).select_related("owner", "region").get(pk=int(str(pk)))
+        account = accounts_visible_to(user, probe=True).select_related("owner", "region").get(pk=int(str(pk)))
     except (Account.DoesNotExist, ValueError):
         raise Http404("account not found") from None
     if write and not can_write_account(user, account):
@@ -66,16 +86,24 @@ def get_account_for_user(user: User, pk: object, *, write: bool = False) -> Acco
     return account
 
 
-def contacts_visible_to(user: User) -> QuerySet[Contact]:
-    """Contacts of visible accounts (including accounts reached through the work)."""
+def contacts_visible_to(user: User, *, probe: bool = False) -> QuerySet[Contact]:
+    """Contacts of visible accounts (including accounts reached through the work).
+
+    ``probe``: the form for testing given contacts (see :func:`accounts_visible_to`).
+    """
     qs = Contact.objects.all()
     if visible_owner_ids(user) is None:
         return qs
-    if wide_scope(user):
+    if probe or wide_scope(user):
         # per contact read, one probe of its account (collecting a department's visible
         # accounts first would test every account of the database)
-        return qs.filter(Exists(accounts_visible_to(user).filter(pk=OuterRef("account_id"))))
+        return qs.filter(Exists(accounts_visible_to(user, probe=True).filter(pk=OuterRef("account_id"))))
     return qs.filter(account_id__in=accounts_visible_to(user).values("pk"))
+
+
+def contacts_probe(user: User) -> QuerySet[Contact]:
+    """:func:`contacts_visible_to` in its form for testing given ids (``core.visibility``)."""
+    return contacts_visible_to(user, probe=True)
 
 
 def contacts_writable_by(user: User) -> QuerySet[Contact]:
@@ -91,7 +119,7 @@ def can_write_contact(user: User, contact: Contact) -> bool:
 def get_contact_for_user(user: User, pk: object, *, write: bool = False) -> Contact:
     """The contact ``pk`` if its account is visible (else ``Http404``); ``write`` → writable or ``Forbidden``."""
     try:
-        contact = contacts_visible_to(user).select_related("account", "account__owner").get(pk=int(str(pk)))
+        contact = contacts_visible_to(user, probe=True).select_related("account", "account__owner").get(pk=int(str(pk)))
     except (Contact.DoesNotExist, ValueError):
         raise Http404("contact not found") from None
     if write and not can_write_contact(user, contact):

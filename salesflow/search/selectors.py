@@ -28,6 +28,8 @@ from salesflow.core.schemas import SEARCH_MAX_LENGTH
 from salesflow.core.visibility import model_for_kind, readable_rows
 from salesflow.search.documents import BIGRAM_MARK, fold, is_cjk, registration_for_kind, searchable_kinds
 from salesflow.search.models import SearchEntry
+from salesflow.users.permissions import visible_owner_ids
+from salesflow.users.policy import wide_scope
 
 DEFAULT_LIMIT = 5
 MAX_LIMIT = 50
@@ -95,20 +97,32 @@ def _match_q(parsed: ParsedQuery) -> Q:
     return cond
 
 
-def _visible_q(user: Any, kinds: list[str]) -> Q | None:
+def _visible_q(user: Any, kinds: list[str], *, broad: bool = False) -> Q | None:
     """Rows of ``kinds`` whose record exists and ``user`` may read it (``None``: nothing).
 
-    A correlated ``EXISTS`` on the kind's readable rows (the visibility policy's queryset)
-    per kind: the database checks each hit by primary key and stops at the limit, instead
-    of materialising every visible id of a manager first.
+    Per kind, a correlated ``EXISTS`` on the kind's probe rows (``users.policy``): the
+    database checks each hit by primary key and stops at the limit instead of
+    materialising every visible id first (a department's, or a rep's accounts reached
+    through the work) — right for a term with few hits, and for a wide scope, which finds
+    its rows among the first hits.
+
+    ``broad`` (a one- or two-letter prefix, matching thousands of titles) with a narrow
+    scope (a rep sees 0.5% of the records): ``object_id IN (the kind's visible rows)``,
+    the form a list starts from, so the rep's few thousand ids are read once instead of
+    probing hit after hit until 20 visible ones turn up (a one-character surname: 2,900
+    probes, 0.4 s on PostgreSQL at scale 1 on a busy machine; a common one, far more).
     """
+    start = broad and visible_owner_ids(user) is not None and not wide_scope(user)
     cond: Q | None = None
     for kind in kinds:
         model = model_for_kind(kind)
-        rows = readable_rows(user, model) if model is not None else None
+        rows = readable_rows(user, model, probe=not start) if model is not None else None
         if rows is None:
             continue
-        part = Q(Exists(rows.filter(pk=OuterRef("object_id")).values("pk")), kind=kind)
+        if start:
+            part = Q(object_id__in=rows.order_by().values("pk"), kind=kind)
+        else:
+            part = Q(Exists(rows.filter(pk=OuterRef("object_id")).values("pk")), kind=kind)
         cond = part if cond is None else cond | part
     return cond
 
@@ -166,7 +180,7 @@ def search(user: Any, q: str, *, kinds: list[str] | None = None, limit: int = DE
     needle = fold((q or "")[:SEARCH_MAX_LENGTH]).strip()
     groups: list[SearchGroup] = []
     for kind in wanted:
-        visible = _visible_q(user, [kind])
+        visible = _visible_q(user, [kind], broad=bool(parsed.prefix))
         if visible is None:
             continue
         rows = list(

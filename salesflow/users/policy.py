@@ -24,13 +24,14 @@ Python-side sets are the owner ids, cached on the user object for the request.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.expressions import Expression
 
 from salesflow.users.models import Share, ShareAccess, User
 from salesflow.users.permissions import (
@@ -41,10 +42,14 @@ from salesflow.users.permissions import (
 )
 
 __all__ = [
+    "AnyOf",
+    "Probe",
     "can_see_unowned",
+    "in_rows",
     "is_system_actor",
     "may_assign_owner",
     "may_manage_shares",
+    "narrow_visible_ids",
     "owned_or_shared_q",
     "register_work_link",
     "shared_ids",
@@ -54,6 +59,69 @@ __all__ = [
     "work_links_q",
     "writable_owner_ids",
 ]
+
+
+class AnyOf(Expression):
+    """``field IN (subquery)`` that PostgreSQL can answer with an index even inside an ``OR``.
+
+    PostgreSQL turns an ``IN (subquery)`` that is OR-ed with other conditions into a
+    *hashed SubPlan*: a filter tested on every row of a sequential scan or of the walk of a
+    sort index, never an index lookup. Written ``field = ANY(ARRAY(subquery))`` instead,
+    the subquery runs once as an InitPlan and its array is an index condition, so
+    ``owner_id IN (…) OR id = ANY(ARRAY(shared ids))`` becomes a ``BitmapOr`` of two index
+    scans. SQLite already splits such an ``OR`` into index lookups (``MULTI-INDEX OR``) and
+    gets the plain ``IN``.
+
+    Use it where the subquery's rows are few (a share list, a rep's work), and the planner
+    should start from them: PostgreSQL estimates an array parameter at ten elements.
+    """
+
+    conditional = True
+    output_field = BooleanField()
+
+    def __init__(self, field: str, rows: QuerySet[Any]) -> None:
+        super().__init__(output_field=BooleanField())
+        self.lhs: Any = F(field)
+        self.rows: Any = Subquery(rows.order_by())  # an array needs no order (and a sort costs)
+
+    def get_source_expressions(self) -> list[Any]:
+        return [self.lhs, self.rows]
+
+    def set_source_expressions(self, exprs: Sequence[Any]) -> None:
+        self.lhs, self.rows = exprs
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        lhs_sql, lhs_params = compiler.compile(self.lhs)
+        rows_sql, rows_params = compiler.compile(self.rows)
+        if connection.vendor == "postgresql":
+            return f"{lhs_sql} = ANY(ARRAY{rows_sql})", [*lhs_params, *rows_params]
+        return f"{lhs_sql} IN {rows_sql}", [*lhs_params, *rows_params]
+
+
+class Probe(Subquery):
+    """``EXISTS (rows)``, spelled ``(SELECT pk … LIMIT 1) IS NOT NULL`` so it stays a probe.
+
+    PostgreSQL plans an ``EXISTS`` inside an ``OR`` with a hashed alternative (read every
+    row of the subquery once, hash the correlation column) and picks it by the estimated
+    number of outer rows, which ignores the list's ``LIMIT``: a manager's account page read
+    the department's 60k deals and 210k leads to show 26 accounts. A scalar subquery is
+    never hashed: it is one index probe (``(<fk>, owner)``) per account the page reads.
+    SQLite runs either spelling the same way.
+    """
+
+    conditional = True
+
+    def __init__(self, rows: QuerySet[Any]) -> None:
+        super().__init__(rows.order_by().values("pk")[:1], output_field=BooleanField())
+
+    def as_sql(self, compiler: Any, connection: Any, *args: Any, **kwargs: Any) -> tuple[str, Any]:
+        sql, params = super().as_sql(compiler, connection, *args, **kwargs)
+        return f"({sql} IS NOT NULL)", params
+
+
+def in_rows(field: str, rows: QuerySet[Any]) -> Q:
+    """``Q(field__in=rows)`` as :class:`AnyOf` (index-friendly inside an ``OR`` on PostgreSQL)."""
+    return Q(AnyOf(field, rows))
 
 
 def unrestricted(user: User) -> bool:
@@ -97,9 +165,19 @@ def owned_or_shared_q(
     if ids is None:
         return None
     prefix = f"{path}__" if path else ""
-    cond = Q(**{f"{prefix}owner_id__in": ids})
-    if shareable:
-        cond |= Q(**{f"{path or 'pk'}{'_id' if path else ''}__in": shared_ids(user, model, write=write)})
+    if path and len(ids) <= WIDE_SCOPE_OWNERS:
+        # A narrow scope's rows of ``model`` are few: ``<path>_id IN (those rows)`` is a
+        # test of the row's own column against a small hash built once, where
+        # ``<path>.owner_id IN (…)`` needs the join first (an OR across joined tables made
+        # a rep's activity list join and test 13k activities per page). Not an array:
+        # tested row by row while the sort index is walked, an array is scanned linearly.
+        inner = owned_or_shared_q(user, model, write=write, shareable=shareable)
+        assert inner is not None
+        cond = Q(**{f"{path}_id__in": model._default_manager.filter(inner).values("pk")})
+    else:
+        cond = Q(**{f"{prefix}owner_id__in": ids})
+        if shareable:
+            cond |= in_rows(f"{path}_id" if path else "pk", shared_ids(user, model, write=write))
     if unowned and can_see_unowned(user) and not (write and ids == set()):
         # through a nullable link, "no owner" must not match rows that have no link at all
         cond |= Q(**{f"{prefix}owner__isnull": True, **({f"{path}__isnull": False} if path else {})})
@@ -129,24 +207,41 @@ def register_work_link(target: type[models.Model], rows: Callable[[User], QueryS
 
 
 def work_links_q(user: User, target: type[models.Model]) -> Q:
-    """``EXISTS (a work item naming this row)`` for every registered link to ``target``.
+    """``EXISTS (a work item naming this row)`` for every registered link to ``target``
+    (spelled as a :class:`Probe`).
 
-    For a wide scope (:func:`wide_scope`, a department manager), correlated ``EXISTS``
-    rather than ``pk IN (all work items' target ids)``: the work items number hundreds of
-    thousands (a department's activities), which ``IN`` collects on every query (and
-    PostgreSQL cannot hash beyond ``work_mem``, so it rescans them per row), while
-    ``EXISTS`` probes the link's index (``account_id``, then the owner) only for the rows
-    the list reads. A rep's few work items are still collected once with ``IN``: probing
-    every account of a long list for them would cost more.
+    Correlated ``EXISTS`` rather than ``pk IN (all work items' target ids)``: the work
+    items number hundreds of thousands for a wide scope (a department's activities), which
+    ``IN`` collects on every query (and PostgreSQL cannot hash beyond ``work_mem``, so it
+    rescans them per row), while ``EXISTS`` probes the link's index (``account_id``, then
+    the owner) only for the rows the query reads. This is the form for a wide scope's lists
+    and for testing given rows; a narrow scope's lists start from
+    :func:`narrow_visible_ids` instead.
     """
     cond = Q(pk__in=[])
-    wide = wide_scope(user)
     for link in _WORK_LINKS.get(target, []):
-        if wide:
-            cond |= Q(Exists(link.rows(user).filter(**{link.field: OuterRef("pk")})))
-        else:  # a rep's work is small: collected once, then a lookup per row
-            cond |= Q(pk__in=link.rows(user).filter(**{f"{link.field}__isnull": False}).values(link.field))
+        cond |= Q(Probe(link.rows(user).filter(**{link.field: OuterRef("pk")})))
     return cond
+
+
+def narrow_visible_ids(user: User, target: type[models.Model]) -> QuerySet[Any]:
+    """Ids of the ``target`` rows a narrow scope (a rep) may read, as one ``UNION`` subquery.
+
+    Owned rows, rows shared with the user or their team, and the targets of every
+    registered work link, each branch an index lookup (``owner_id``, the share indexes,
+    the work item's ``owner_id``). Filtering ``pk IN (this)`` lets the database start from
+    the rep's thousand-odd rows and sort them, where ``owner_id IN (…) OR EXISTS/IN (work)``
+    on a big table made PostgreSQL walk the list's sort index testing hashed subplans on
+    every row (a rep sees 0.5% of the accounts: 5,000 rows walked per page, and more on
+    deep pages) after scanning the work tables to build them.
+    """
+    ids = visible_owner_ids(user)
+    assert ids is not None, "narrow_visible_ids is for a restricted scope"
+    branches: list[QuerySet[Any]] = [shared_ids(user, target)]
+    for link in _WORK_LINKS.get(target, []):
+        branches.append(link.rows(user).filter(**{f"{link.field}__isnull": False}).order_by().values(link.field))
+    own = target._default_manager.filter(owner_id__in=ids).order_by().values("pk")
+    return own.union(*[b.order_by() for b in branches])
 
 
 #: Above this many owners in scope (a department manager's), a scope's work items are too

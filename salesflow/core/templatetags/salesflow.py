@@ -83,9 +83,15 @@ def field(bound_field: Any, **kwargs: Any) -> dict[str, Any]:
 
 @register.simple_tag(takes_context=True)
 def query_with(context: Any, **kwargs: Any) -> str:
-    """The current query string with some parameters replaced (``None`` removes one)."""
+    """The current query string with some parameters replaced (``None`` removes one).
+
+    Setting or removing ``page`` also removes the pager's ``after``/``before`` cursor unless
+    given (``core.web.paginate``): it names a row of the current page, not of another list.
+    """
     request = context["request"]
     params = request.GET.copy()
+    if "page" in kwargs:  # a pager cursor belongs to its page: another page, sort or filter drops it
+        kwargs = {"after": None, "before": None, **kwargs}
     for key, value in kwargs.items():
         if value is None or value == "":
             params.pop(key, None)
