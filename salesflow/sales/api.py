@@ -64,7 +64,7 @@ from salesflow.sales.selectors import (
     with_relations,
 )
 from salesflow.sales.services import (
-    default_pipeline,
+    default_pipeline_for,
     opportunity_change_pipeline,
     opportunity_close,
     opportunity_create,
@@ -286,7 +286,7 @@ def create_opportunity(request: HttpRequest, payload: OpportunityCreateIn) -> tu
             raise _invalid("pipeline", _("Unknown pipeline."))
     stage = None
     if payload.stage is not None:
-        stage = stage_in_pipeline((pipeline or default_pipeline()).pk, payload.stage)
+        stage = stage_in_pipeline((pipeline or default_pipeline_for(owner)).pk, payload.stage)
         if stage is None:
             raise _invalid("stage", _("Unknown stage."))
     with _api_field_names():

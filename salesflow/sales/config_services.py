@@ -117,8 +117,10 @@ def _check_pipeline(pipeline: Pipeline, errors: dict[str, list[str]]) -> None:
     ):
         errors["code"] = [_("Another pipeline uses this code.")]
     _check_texts(pipeline, {"name_en": NAME_MAX, "name_zh": NAME_MAX}, errors)
-    if not errors.get("name_en") and not errors.get("name_zh") and not (
-        pipeline.name_en.strip() or pipeline.name_zh.strip()
+    if (
+        not errors.get("name_en")
+        and not errors.get("name_zh")
+        and not (pipeline.name_en.strip() or pipeline.name_zh.strip())
     ):
         errors["name_en"] = [_("Give the pipeline a name.")]
     for flag in ("is_default", "is_active"):
@@ -312,7 +314,9 @@ def _check_stage(stage: Stage, errors: dict[str, list[str]]) -> None:
     if rotting is not None and (
         isinstance(rotting, bool) or not isinstance(rotting, int) or not 1 <= rotting <= ROTTING_DAYS_MAX
     ):
-        errors["rotting_days"] = [_("Enter a whole number of days from 1 to %(max)d, or leave it empty.") % {"max": ROTTING_DAYS_MAX}]
+        errors["rotting_days"] = [
+            _("Enter a whole number of days from 1 to %(max)d, or leave it empty.") % {"max": ROTTING_DAYS_MAX}
+        ]
     if stage.forecast_category not in ForecastCategory.values:
         errors["forecast_category"] = [_("Select a valid forecast category.")]
     if stage.kind not in StageKind.values:
@@ -701,7 +705,9 @@ def pipeline_set_teams(
     if set(team_ids) - known:
         errors["teams"] = [_("Unknown team.")]
     elif team_ids and current.is_default:
-        errors["teams"] = [_("The default pipeline is available to every team; make another pipeline the default first.")]
+        errors["teams"] = [
+            _("The default pipeline is available to every team; make another pipeline the default first.")
+        ]
     if set(default_ids) - known:
         errors["default_for"] = [_("Unknown team.")]
     elif team_ids and set(default_ids) - set(team_ids):

@@ -5,36 +5,67 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sales', '0015_pipeline_templates'),
-        ('users', '0006_saved_view'),
+        ("sales", "0015_pipeline_templates"),
+        ("users", "0006_saved_view"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='TeamDefaultPipeline',
+            name="TeamDefaultPipeline",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('pipeline', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='default_for_teams', to='sales.pipeline', verbose_name='pipeline')),
-                ('team', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='users.team', verbose_name='team')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "pipeline",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="default_for_teams",
+                        to="sales.pipeline",
+                        verbose_name="pipeline",
+                    ),
+                ),
+                (
+                    "team",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="users.team",
+                        verbose_name="team",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'team default pipeline',
-                'verbose_name_plural': 'team default pipelines',
+                "verbose_name": "team default pipeline",
+                "verbose_name_plural": "team default pipelines",
             },
         ),
         migrations.CreateModel(
-            name='TeamPipeline',
+            name="TeamPipeline",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('pipeline', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='team_links', to='sales.pipeline', verbose_name='pipeline')),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='users.team', verbose_name='team')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "pipeline",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="team_links",
+                        to="sales.pipeline",
+                        verbose_name="pipeline",
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="users.team",
+                        verbose_name="team",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'team pipeline',
-                'verbose_name_plural': 'team pipelines',
-                'constraints': [models.UniqueConstraint(fields=('team', 'pipeline'), name='team_pipeline_unique')],
+                "verbose_name": "team pipeline",
+                "verbose_name_plural": "team pipelines",
+                "constraints": [models.UniqueConstraint(fields=("team", "pipeline"), name="team_pipeline_unique")],
             },
         ),
     ]
