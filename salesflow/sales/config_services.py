@@ -249,7 +249,7 @@ def pipeline_update(*, actor: User, pipeline: Pipeline, **values: Any) -> Pipeli
             _("The default pipeline is available to every team: clear its teams before making it the default.")
         ]
     if "is_active" in changes and current.is_active:
-        missing = {StageKind.OPEN, StageKind.WON, StageKind.LOST} - _active_kinds(current.pk)
+        missing = {str(k) for k in (StageKind.OPEN, StageKind.WON, StageKind.LOST)} - _active_kinds(current.pk)
         if missing:
             errors["is_active"] = [
                 _("Add an active open stage, a won stage and a lost stage before turning the pipeline on.")
@@ -614,7 +614,8 @@ def pipeline_copy(
     errors: dict[str, list[str]] = {}
     _check_pipeline(pipeline, errors)
     stages = list(Stage.objects.filter(pipeline=source).order_by("position", "id"))
-    if is_active and {StageKind.OPEN, StageKind.WON, StageKind.LOST} - {s.kind for s in stages if s.is_active}:
+    needed = {str(k) for k in (StageKind.OPEN, StageKind.WON, StageKind.LOST)}
+    if is_active and needed - {str(s.kind) for s in stages if s.is_active}:
         errors["is_active"] = [
             _("Add an active open stage, a won stage and a lost stage before turning the pipeline on.")
         ]

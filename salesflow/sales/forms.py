@@ -228,10 +228,10 @@ class OpportunityCreateForm(_OpportunityFields):
         stage_field: StageChoiceField = self.fields["stage"]  # type: ignore[assignment]
         stage_field.queryset = open_stages().filter(pipeline__in=available)
         # rendered options: the chosen pipeline's open stages only
-        options = [s for s in open_stages().filter(pipeline=chosen)] if chosen is not None else []
-        stage_field.widget.choices = [(s.pk, stage_field.label_from_instance(s)) for s in options]
-        if options:
-            self.initial["stage"] = options[0].pk
+        stage_options = list(open_stages().filter(pipeline=chosen)) if chosen is not None else []
+        stage_field.widget.choices = [(s.pk, stage_field.label_from_instance(s)) for s in stage_options]
+        if stage_options:
+            self.initial["stage"] = stage_options[0].pk
         self.add_contact_fields(contacts, {})
 
     @staticmethod

@@ -7,7 +7,7 @@ and counts show exactly what the user may see, and loads its relations up front
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, getcontext
@@ -688,7 +688,7 @@ def opportunity_totals(qs: QuerySet[Opportunity], *, on: date | None = None) -> 
 # ------------------------------------------------------ pipelines per team (settings)
 
 
-def _team_chain(team_id: int, parents: dict[int, int | None]) -> list[int]:
+def _team_chain(team_id: int, parents: Mapping[int, int | None]) -> list[int]:
     """``team_id`` and the teams above it, nearest first (a cycle in the data stops)."""
     chain: list[int] = []
     current: int | None = team_id

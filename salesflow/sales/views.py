@@ -867,7 +867,9 @@ def stage_reorder_view(request: HttpRequest, pk: int) -> HttpResponse:
     pipeline = _settings_pipeline(pk)
     form = StageOrderForm(request.POST)
     if not form.is_valid():
-        exc: ServiceError = ValidationFailed(_("The order could not be read."), field_errors=dict(form.errors))
+        exc: ServiceError = ValidationFailed(
+            _("The order could not be read."), field_errors={k: [str(m) for m in v] for k, v in form.errors.items()}
+        )
         return _after_stage_action(request, pipeline, exc)
     stages = {s.pk: s for s in Stage.objects.filter(pipeline=pipeline)}
     try:
