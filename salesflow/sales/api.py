@@ -703,7 +703,11 @@ def _config_field_names() -> Iterator[None]:
 )
 def copy_pipeline(request: HttpRequest, pipeline_id: int, payload: PipelineCopyIn) -> tuple[int, PipelineConfigOut]:
     user = _require_config_admin(request)
-    copy = pipeline_copy(actor=user, source=_config_pipeline(pipeline_id), **payload.dict())
+    source = _config_pipeline(pipeline_id)
+    data = payload.dict()
+    if data["is_active"] is None:
+        data["is_active"] = source.is_active
+    copy = pipeline_copy(actor=user, source=source, **data)
     return 201, _config_out(copy)
 
 

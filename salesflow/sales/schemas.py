@@ -331,7 +331,7 @@ class PipelineCopyIn(StrictSchema):
     code: str = Field(..., max_length=50, pattern=_CODE)
     name_en: str = Field("", max_length=100)
     name_zh: str = Field("", max_length=100)
-    is_active: bool = True
+    is_active: bool | None = Field(None, description="Default: as the copied pipeline")
 
 
 class StageCreateIn(StrictSchema):

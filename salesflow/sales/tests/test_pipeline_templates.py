@@ -55,7 +55,9 @@ def turn_on(personas, code: str) -> Pipeline:  # type: ignore[no-untyped-def]
 
 def config_events() -> list[str]:
     return list(
-        AuditEvent.objects.filter(verb__regex=r"^sales\.(pipeline|stage)\.").order_by("id").values_list("verb", flat=True)
+        AuditEvent.objects.filter(verb__regex=r"^sales\.(pipeline|stage)\.")
+        .order_by("id")
+        .values_list("verb", flat=True)
     )
 
 
@@ -128,7 +130,10 @@ def test_copy_is_deep_and_leaves_the_source_alone(personas):
     assert after == before
     assert set(copy.stages.values_list("pk", flat=True)).isdisjoint(source.stages.values_list("pk", flat=True))
     assert [a for a, _b in seen] == codes(source)
-    assert list(source.stages.order_by("position").values_list("code", "probability", "guidance_zh", "rotting_days")) == before
+    assert (
+        list(source.stages.order_by("position").values_list("code", "probability", "guidance_zh", "rotting_days"))
+        == before
+    )
     event = AuditEvent.objects.get(verb="sales.pipeline.copied")
     assert event.data == {"code": "showroom-2", "source": "auto-showroom", "stages": 10}
 
