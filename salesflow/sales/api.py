@@ -585,14 +585,16 @@ def bulk_opportunities(request: HttpRequest, payload: OpportunityBulkIn) -> dict
 
 
 def _config_pipeline(pk: int) -> Pipeline:
-    pipeline = Pipeline.objects.filter(pk=pk).first()
+    pipeline = Pipeline.objects.filter(pk=pk).first() if 0 < pk < 2**63 else None
     if pipeline is None:
         raise Http404("no such pipeline")
     return pipeline
 
 
 def _config_stage(pipeline: Pipeline, pk: int) -> Stage:
-    stage = Stage.objects.filter(pipeline=pipeline, pk=pk).select_related("pipeline").first()
+    stage = (
+        Stage.objects.filter(pipeline=pipeline, pk=pk).select_related("pipeline").first() if 0 < pk < 2**63 else None
+    )
     if stage is None:
         raise Http404("no such stage")
     return stage
@@ -650,8 +652,9 @@ def pipeline_configs(request: HttpRequest) -> list[PipelineConfigOut]:
     "/pipelines/{int:pipeline_id}", response=PipelineConfigOut, summary="One pipeline's configuration (administrators)"
 )
 def pipeline_config(request: HttpRequest, pipeline_id: int) -> PipelineConfigOut:
+    pipeline = _config_pipeline(pipeline_id)  # 404 first, then 403
     _require_config_admin(request)
-    return _config_out(_config_pipeline(pipeline_id))
+    return _config_out(pipeline)
 
 
 @router.post("/pipelines", response={201: PipelineConfigOut}, summary="Create a pipeline (administrators)")
@@ -662,8 +665,8 @@ def create_pipeline(request: HttpRequest, payload: PipelineCreateIn) -> tuple[in
 
 @router.patch("/pipelines/{int:pipeline_id}", response=PipelineConfigOut, summary="Change a pipeline (administrators)")
 def patch_pipeline(request: HttpRequest, pipeline_id: int, payload: PipelinePatchIn) -> PipelineConfigOut:
-    user = _require_config_admin(request)
     pipeline = _config_pipeline(pipeline_id)
+    user = _require_config_admin(request)
     data = payload.dict(exclude_unset=True)
     team_ids = data.pop("team_ids", None)
     default_ids = data.pop("default_for_team_ids", None)
@@ -702,8 +705,8 @@ def _config_field_names() -> Iterator[None]:
     "/pipelines/{int:pipeline_id}/copy", response={201: PipelineConfigOut}, summary="Copy a pipeline (administrators)"
 )
 def copy_pipeline(request: HttpRequest, pipeline_id: int, payload: PipelineCopyIn) -> tuple[int, PipelineConfigOut]:
-    user = _require_config_admin(request)
     source = _config_pipeline(pipeline_id)
+    user = _require_config_admin(request)
     data = payload.dict()
     if data["is_active"] is None:
         data["is_active"] = source.is_active
@@ -717,8 +720,8 @@ def copy_pipeline(request: HttpRequest, pipeline_id: int, payload: PipelineCopyI
     summary="Add a stage to a pipeline (administrators)",
 )
 def create_stage(request: HttpRequest, pipeline_id: int, payload: StageCreateIn) -> tuple[int, PipelineConfigOut]:
-    user = _require_config_admin(request)
     pipeline = _config_pipeline(pipeline_id)
+    user = _require_config_admin(request)
     stage_create(actor=user, pipeline=pipeline, **payload.dict())
     return 201, _config_out(pipeline)
 
@@ -729,9 +732,9 @@ def create_stage(request: HttpRequest, pipeline_id: int, payload: StageCreateIn)
     summary="Change a stage; is_active=false hides it, 409 while deals sit in it (administrators)",
 )
 def patch_stage(request: HttpRequest, pipeline_id: int, stage_id: int, payload: StagePatchIn) -> PipelineConfigOut:
-    user = _require_config_admin(request)
     pipeline = _config_pipeline(pipeline_id)
     stage = _config_stage(pipeline, stage_id)
+    user = _require_config_admin(request)
     data = payload.dict(exclude_unset=True)
     for key, value in data.items():
         if value is None and key != "rotting_days":
@@ -753,8 +756,8 @@ def patch_stage(request: HttpRequest, pipeline_id: int, stage_id: int, payload: 
     summary="Put a pipeline's stages in a new order (administrators)",
 )
 def reorder_stages(request: HttpRequest, pipeline_id: int, payload: StageReorderIn) -> PipelineConfigOut:
-    user = _require_config_admin(request)
     pipeline = _config_pipeline(pipeline_id)
+    user = _require_config_admin(request)
     by_id = {s.pk: s for s in Stage.objects.filter(pipeline=pipeline)}
     unknown = [pk for pk in payload.stage_ids if pk not in by_id]
     if unknown:
@@ -770,6 +773,6 @@ def reorder_stages(request: HttpRequest, pipeline_id: int, payload: StageReorder
     summary="Delete a never-used stage; 409 for a stage deals use (hide it instead) (administrators)",
 )
 def delete_stage(request: HttpRequest, pipeline_id: int, stage_id: int) -> tuple[int, None]:
-    user = _require_config_admin(request)
-    stage_delete(actor=user, stage=_config_stage(_config_pipeline(pipeline_id), stage_id))
+    stage = _config_stage(_config_pipeline(pipeline_id), stage_id)
+    stage_delete(actor=_require_config_admin(request), stage=stage)
     return 204, None
