@@ -297,7 +297,7 @@ SHOWROOM: list[Stage] = [
     ),
     (
         "lost",
-        "Lost (战败)",
+        "Lost",
         "战败",
         0,
         "omitted",

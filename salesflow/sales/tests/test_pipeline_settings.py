@@ -350,3 +350,16 @@ def test_api_bad_json_and_conflicts(personas, api_for):
     assert response.status_code == 409
     assert Stage.objects.get(pk=opp.stage_id).is_active
     assert json.loads(api.get(f"/opportunities/pipelines/{b2b.pk}").content)["code"] == "b2b"
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [("zh-hans", "邀请每位客户试乘试驾"), ("en", "Offer a test drive to every customer")],
+    ids=["zh", "en"],
+)
+def test_deal_page_shows_the_stage_guidance_in_the_readers_language(personas, client_for, language, text):
+    showroom = turn_on(personas, "auto-showroom")
+    opp = make_opportunity(personas.rep)
+    Opportunity.objects.filter(pk=opp.pk).update(pipeline=showroom, stage=showroom.stages.get(code="test_drive"))
+    page = client_for(personas.rep, language).get(reverse("opportunities:detail", args=[opp.pk])).content.decode()
+    assert text in page
