@@ -35,7 +35,7 @@ def test_conversion_chooses_the_pipeline(personas, client_for, api_for):
     )
     assert response.status_code == 302
     lead2.refresh_from_db()
-    assert lead2.converted_opportunity.pipeline == loan
+    assert lead2.converted_opportunity is not None and lead2.converted_opportunity.pipeline == loan
     # the API; another team's pipeline is a 400 on "pipeline"
     pipeline_set_teams(actor=personas.admin, pipeline=loan, teams=[personas.team_b])
     lead3 = make_lead(owner=personas.rep, status="qualified", company_name="贷款客户丙")

@@ -229,7 +229,8 @@ def test_create_form_offers_the_owners_pipelines_and_their_stages(personas, clie
     assert response.status_code == 302
     assert Opportunity.objects.get(name="车队").stage == stage
     response = client.post(
-        reverse("opportunities:create"), {**base, "name": "贷", "pipeline": loan.pk, "stage": loan.stages.first().pk}
+        reverse("opportunities:create"),
+        {**base, "name": "贷", "pipeline": loan.pk, "stage": loan.stages.get(code="intake").pk},
     )
     assert response.status_code == 400 and not Opportunity.objects.filter(name="贷").exists()
 
