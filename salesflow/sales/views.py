@@ -891,6 +891,10 @@ def stage_move_view(request: HttpRequest, pk: int) -> HttpResponse:
     pipeline = stage.pipeline
     form = StageMoveForm(request.POST)
     order = list(Stage.objects.filter(pipeline=pipeline).order_by("position"))
+    if not form.is_valid():
+        return _after_stage_action(
+            request, pipeline, ValidationFailed(_("The order could not be read."), field_errors={"direction": []})
+        )
     if form.is_valid():
         index = next(i for i, s in enumerate(order) if s.pk == stage.pk)
         other = index - 1 if form.cleaned_data["direction"] == "up" else index + 1
