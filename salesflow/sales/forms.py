@@ -176,9 +176,11 @@ class OpportunityCreateForm(_OpportunityFields):
         ),
     )
     # the stage options follow the pipeline (htmx: opportunities:stage_options)
+    # left out (older clients, scripts): the chosen stage's pipeline
     pipeline = forms.ModelChoiceField(
         label=_("Pipeline"),
         queryset=Pipeline.objects.none(),
+        required=False,
         empty_label=None,
         widget=forms.Select(
             attrs={
