@@ -42,7 +42,8 @@ from salesflow.parties.choices import Grade, Lifecycle
 from salesflow.parties.models import Account, Contact
 from salesflow.parties.services import account_create, contact_create
 from salesflow.sales.choices import ForecastCategory, Outcome, StageKind
-from salesflow.sales.models import Competitor, LostReason, Opportunity, Stage, StageChange
+from salesflow.sales.config_services import pipeline_set_teams, pipeline_update
+from salesflow.sales.models import Competitor, LostReason, Opportunity, Pipeline, Stage, StageChange
 from salesflow.sales.services import default_pipeline, opportunity_create
 from salesflow.search.services import reindex
 from salesflow.tags.models import Tag
@@ -1250,6 +1251,7 @@ def generate_demo(*, today: date | None = None, seed: int = SEED) -> DemoResult:
     reindex()  # the global search index (leads and activities are bulk-written, past the services)
     _write_tags(users)
     _write_saved_views(clock, users)
+    _write_team_pipelines(clock, users, out)  # issue 7: pipeline templates in use
     return DemoResult(created=True, counts=demo_counts(), seconds=perf_counter() - started)
 
 
@@ -1458,3 +1460,73 @@ def _write_saved_views(clock: Clock, users: dict[str, User]) -> None:
         query="status=new&owner=none",
         shared_team=rep.team,
     )
+
+
+# --- issue 7: pipeline templates (sales.0015) in use -----------------------------------------------
+# The East team also sells fleet cars through the automotive showroom's eight steps, the
+# North team personal loans to business owners; B2C and channel sales are on for everyone.
+# (stage code, account index among the rep's accounts, amount, name suffix, expected close in days)
+SHOWROOM_DEALS = (
+    ("zhangwei", "reception", 0, 268_000, "公务用车 · 2台 SUV", 30),
+    ("zhangwei", "test_drive", 1, 415_000, "商务接待车 · 3台 MPV", 21),
+    ("lina", "needs", 0, 189_000, "通勤班车更新 · 1台", 45),
+    ("lina", "negotiation", 1, 552_000, "销售团队用车 · 4台", 14),
+    ("zhangwei", "closing", 2, 336_000, "高管用车 · 2台", 7),
+    ("lina", "delivery", 2, 298_000, "售后服务车 · 2台", 5),
+)
+LOAN_DEALS = (
+    ("liuyang", "intake", 0, 300_000, "法人经营贷 30万", 20),
+    ("chenjing", "review", 0, 500_000, "法人经营贷 50万", 14),
+    ("liuyang", "contract", 1, 200_000, "股东消费贷 20万", 7),
+    ("chenjing", "disbursement", 1, 800_000, "法人经营贷 80万", 3),
+    ("liuyang", "review", 2, 150_000, "员工安居贷 15万", 18),
+)
+
+
+def _write_team_pipelines(clock: Clock, users: dict[str, User], out: Written) -> None:
+    """Turn the shipped templates on, give two of them to teams, and open a few deals in them
+    (through the services, so stage history and audit are real)."""
+    admin = users[MARKER_USERNAME]
+    teams = {t.name: t for t in Team.objects.filter(name__in=[TEAM_EAST, TEAM_NORTH])}
+    templates = {p.code: p for p in Pipeline.objects.filter(code__in=DEMO_TEMPLATE_TEAMS)}
+    for code, team_name in DEMO_TEMPLATE_TEAMS.items():
+        pipeline = templates.get(code)
+        if pipeline is None:  # removed by an administrator: nothing to show
+            continue
+        if not pipeline.is_active:
+            pipeline_update(actor=admin, pipeline=pipeline, is_active=True)
+        if team_name is not None and team_name in teams:
+            pipeline_set_teams(actor=admin, pipeline=pipeline, teams=[teams[team_name]])
+    for code, deals in (("auto-showroom", SHOWROOM_DEALS), ("personal-loan", LOAN_DEALS)):
+        pipeline = templates.get(code)
+        if pipeline is None:
+            continue
+        stages = {s.code: s for s in Stage.objects.filter(pipeline=pipeline, is_active=True)}
+        for username, stage_code, account_index, amount, suffix, close_in in deals:
+            owner = users[username]
+            owned = [a for a in out.accounts if a.owner_id == owner.pk]
+            if not owned or stage_code not in stages:
+                continue
+            account = owned[account_index % len(owned)]
+            opportunity_create(
+                actor=owner,
+                account=account,
+                owner=owner,
+                name=f"{account.name} · {suffix}",
+                amount=amount,
+                currency="CNY",
+                pipeline=pipeline,
+                stage=stages[stage_code],
+                expected_close_date=clock.day(close_in),
+                next_step="电话跟进，按阶段指引推进",
+                next_step_date=clock.day(min(close_in, 3)),
+            )
+
+
+# template code → the team that uses it (None: every team)
+DEMO_TEMPLATE_TEAMS: dict[str, str | None] = {
+    "b2c-simple": None,
+    "channel": None,
+    "auto-showroom": TEAM_EAST,
+    "personal-loan": TEAM_NORTH,
+}

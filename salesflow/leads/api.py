@@ -47,6 +47,7 @@ from salesflow.leads.services import (
 )
 from salesflow.parties.permissions import get_account_for_user
 from salesflow.sales.models import Stage
+from salesflow.sales.selectors import pipeline_by_ref
 from salesflow.tags.selectors import tag_step
 from salesflow.tags.services import tag_bulk_action
 from salesflow.users.models import Territory, User
@@ -187,6 +188,11 @@ def convert_lead(request: HttpRequest, lead_id: int, payload: ConvertIn) -> dict
         stage = Stage.objects.select_related("pipeline").filter(pk=payload.stage_id).first()
         if stage is None:
             raise _invalid("stage_id", _("Unknown stage."))
+    pipeline = None
+    if payload.pipeline is not None:
+        pipeline = pipeline_by_ref(payload.pipeline)
+        if pipeline is None:
+            raise _invalid("pipeline", _("Unknown pipeline."))
     with _body_field_names():
         result = lead_convert(
             actor=actor,
@@ -199,6 +205,7 @@ def convert_lead(request: HttpRequest, lead_id: int, payload: ConvertIn) -> dict
             amount=payload.amount,
             expected_close_date=payload.expected_close_date,
             stage=stage,
+            pipeline=pipeline,
         )
     return {
         "lead_id": result.lead.pk,

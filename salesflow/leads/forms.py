@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -11,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from salesflow.core.bulk import BulkForm
-from salesflow.core.errors import Forbidden
+from salesflow.core.errors import Forbidden, ValidationFailed
 from salesflow.core.money import MoneyFormField, currency_choices, default_currency
 from salesflow.leads.choices import BantAnswer
 from salesflow.leads.models import DisqualifyReason, Lead
@@ -20,7 +21,9 @@ from salesflow.leads.services import default_contact_role, default_opportunity_n
 from salesflow.parties.choices import SUB_CHANNELS_BY_SOURCE, BuyingRole
 from salesflow.parties.models import Account
 from salesflow.parties.permissions import get_account_for_user
-from salesflow.sales.models import Stage
+from salesflow.sales.models import Pipeline, Stage
+from salesflow.sales.selectors import pipelines_for
+from salesflow.sales.services import default_pipeline_for
 from salesflow.tags.forms import TagBulkFields
 from salesflow.users.models import User
 from salesflow.users.permissions import assignable_users_for, can_see_unowned
@@ -172,6 +175,13 @@ class ConvertForm(forms.Form):
     opportunity_name = forms.CharField(label=_("Opportunity name"), max_length=200, required=False)
     amount = MoneyFormField(label=_("Amount"), required=False)
     expected_close_date = forms.DateField(label=_("Expected close date"), widget=DATE_INPUT, required=False)
+    pipeline = forms.ModelChoiceField(
+        label=_("Pipeline"),
+        queryset=Pipeline.objects.none(),
+        required=False,
+        empty_label=_("Default pipeline of the owner's team"),
+        widget=forms.Select(attrs={"data-testid": "convert-pipeline"}),
+    )
     stage = StageChoiceField(
         label=_("Pipeline stage"),
         queryset=Stage.objects.none(),
@@ -192,7 +202,14 @@ class ConvertForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.user = user
         self.resolved_account: Account | None = None
-        self.fields["stage"].queryset = open_stages()  # type: ignore[attr-defined]
+        # the pipelines the deal's owner (the lead's owner, else the converter) may use
+        owner = lead.owner or user
+        available = pipelines_for(owner)
+        self.fields["pipeline"].queryset = available  # type: ignore[attr-defined]
+        self.fields["stage"].queryset = open_stages().filter(pipeline__in=available)  # type: ignore[attr-defined]
+        if not self.is_bound:
+            with contextlib.suppress(ValidationFailed):
+                self.initial["pipeline"] = default_pipeline_for(owner).pk
         options: list[tuple[Any, str]] = [("", str(_("Search for an account…")))]
         seen = set()
         for account in suggestions:

@@ -176,6 +176,10 @@ class ConvertIn(StrictSchema):
     stage_id: int | None = Field(
         None, description="Open stage to start in; default: first stage of the default pipeline"
     )
+    pipeline: int | str | None = Field(
+        None,
+        description="Pipeline id or code (one the owner's team uses); default: the stage's, else the owner's default",
+    )
 
 
 class ConvertOut(Schema):

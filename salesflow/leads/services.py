@@ -40,8 +40,8 @@ from salesflow.parties.models import Account, Contact
 from salesflow.parties.permissions import accounts_visible_to, can_write_account
 from salesflow.parties.services import account_create, contact_create
 from salesflow.sales.choices import StageKind
-from salesflow.sales.models import Opportunity, Stage
-from salesflow.sales.services import bant_entry_stage, default_pipeline, opportunity_create
+from salesflow.sales.models import Opportunity, Pipeline, Stage
+from salesflow.sales.services import bant_entry_stage, default_pipeline_for, opportunity_create
 from salesflow.search.services import index_record, unindex_record
 from salesflow.users.models import Territory, User
 from salesflow.users.permissions import assignable_users_for, can_see_unowned, writable_owner_ids
@@ -559,6 +559,7 @@ def lead_convert(
     amount: Decimal | int | str | None = None,
     expected_close_date: date | None = None,
     stage: Stage | None = None,
+    pipeline: Pipeline | None = None,
 ) -> ConversionResult:
     """Turn a qualified lead into an account, a contact and an opportunity — all or nothing.
 
@@ -568,10 +569,12 @@ def lead_convert(
     see or change, and otherwise a new account is created from the lead's company fields.
     The contact reuses a contact of a linked account with the same mobile or email. The
     opportunity (owner: the lead owner, else ``actor``) defaults its name, amount and close
-    date from the lead and lists the contact with its buying role. Without ``stage``, a lead
-    whose BANT is complete starts in the default pipeline's stage after its BANT stage
-    (``Stage.is_bant_gate``, ``sales.services.bant_entry_stage``); otherwise, or when the
-    pipeline has no BANT stage, in its first open stage.
+    date from the lead and lists the contact with its buying role. Its pipeline is
+    ``pipeline``, else ``stage``'s, else the owner's default (their team's, else the global
+    one: ``sales.services.default_pipeline_for``); it must be one the owner's team uses.
+    Without ``stage``, a lead whose BANT is complete starts in that pipeline's stage after
+    its BANT stage (``Stage.is_bant_gate``, ``sales.services.bant_entry_stage``); otherwise,
+    or when the pipeline has no BANT stage, in its first open stage.
 
     The lead row is locked first, so concurrent submissions convert once: the later one gets
     ``Conflict``; leads that are not qualified raise ``Conflict`` too. Any failure rolls back
@@ -605,6 +608,8 @@ def lead_convert(
             errors["amount"] = [str(exc.message)]
         if stage is not None and stage.kind != StageKind.OPEN:
             errors["stage"] = [_("A new opportunity must start in an open stage.")]
+        elif stage is not None and pipeline is not None and stage.pipeline_id != pipeline.pk:
+            errors["stage"] = [_("The stage does not belong to the pipeline.")]
     linked = account
     if linked is not None and not can_write_account(actor, linked):
         errors["account"] = [_("You may not add to this account.")]
@@ -657,8 +662,9 @@ def lead_convert(
             contact_created = True
     opportunity: Opportunity | None = None
     if create_opportunity:
+        pipeline = pipeline or (stage.pipeline if stage is not None else default_pipeline_for(owner))
         if stage is None and not current.bant_missing:
-            stage = bant_entry_stage(default_pipeline())
+            stage = bant_entry_stage(pipeline)
         opportunity = opportunity_create(
             actor=actor,
             account=linked,
@@ -666,7 +672,7 @@ def lead_convert(
             name=opportunity_name.strip() or default_opportunity_name(current, linked.name),
             amount=money if money is not None else Decimal("0"),
             currency=currency,
-            pipeline=stage.pipeline if stage is not None else None,
+            pipeline=pipeline,
             stage=stage,
             expected_close_date=expected_close_date or current.timeline,
             description=current.need,

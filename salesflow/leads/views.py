@@ -314,6 +314,7 @@ def lead_convert_view(request: HttpRequest, pk: int) -> HttpResponse:
                 amount=data["amount"],
                 expected_close_date=data["expected_close_date"],
                 stage=data["stage"],
+                pipeline=data["pipeline"],
             )
         except Conflict as exc:
             messages.error(request, str(exc.message))

@@ -12,19 +12,40 @@ from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from typing import Any, cast
 
+from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Query, Router
 
 from salesflow.core.bulk import BulkOut, filter_query, run_bulk_api
-from salesflow.core.errors import ValidationFailed
+from salesflow.core.errors import Forbidden, ValidationFailed
 from salesflow.core.keyset import api_page
 from salesflow.core.money import currency_choices, format_amount
 from salesflow.parties.models import Contact
 from salesflow.parties.permissions import get_account_for_user, get_contact_for_user
-from salesflow.sales.models import Competitor, LostReason, Opportunity, Stage, StageChange
+from salesflow.sales.config_services import (
+    pipeline_copy,
+    pipeline_create,
+    pipeline_set_teams,
+    pipeline_update,
+    stage_create,
+    stage_deactivate,
+    stage_delete,
+    stage_reorder,
+    stage_update,
+)
+from salesflow.sales.models import (
+    Competitor,
+    LostReason,
+    Opportunity,
+    Pipeline,
+    Stage,
+    StageChange,
+    TeamDefaultPipeline,
+    TeamPipeline,
+)
 from salesflow.sales.permissions import get_opportunity_for_user, opportunities_visible_to
 from salesflow.sales.schemas import (
     ChangePipelineIn,
@@ -43,11 +64,19 @@ from salesflow.sales.schemas import (
     OpportunityPage,
     OpportunityPatchIn,
     OpportunityTotalsOut,
+    PipelineConfigOut,
+    PipelineCopyIn,
+    PipelineCreateIn,
     PipelineOut,
+    PipelinePatchIn,
     ReopenIn,
     StageChangeOut,
+    StageConfigOut,
+    StageCreateIn,
     StageOut,
+    StagePatchIn,
     StageRef,
+    StageReorderIn,
 )
 from salesflow.sales.selectors import (
     OpportunityTotals,
@@ -57,6 +86,7 @@ from salesflow.sales.selectors import (
     opportunity_list,
     opportunity_totals,
     pipeline_by_ref,
+    pipelines_for_settings,
     pipelines_with_stages,
     stage_changes_for,
     stage_in_pipeline,
@@ -64,7 +94,7 @@ from salesflow.sales.selectors import (
     with_relations,
 )
 from salesflow.sales.services import (
-    default_pipeline,
+    default_pipeline_for,
     opportunity_change_pipeline,
     opportunity_close,
     opportunity_create,
@@ -286,7 +316,7 @@ def create_opportunity(request: HttpRequest, payload: OpportunityCreateIn) -> tu
             raise _invalid("pipeline", _("Unknown pipeline."))
     stage = None
     if payload.stage is not None:
-        stage = stage_in_pipeline((pipeline or default_pipeline()).pk, payload.stage)
+        stage = stage_in_pipeline((pipeline or default_pipeline_for(owner)).pk, payload.stage)
         if stage is None:
             raise _invalid("stage", _("Unknown stage."))
     with _api_field_names():
@@ -547,3 +577,202 @@ def bulk_opportunities(request: HttpRequest, payload: OpportunityBulkIn) -> dict
         matching=lambda d: _opportunities_matching(user, d),
         action=action,
     )
+
+
+# ------------------------------------------- pipeline configuration (administrators)
+# The settings pages' services (sales.config_services): 403 for non-administrators,
+# 400 naming the field, 409 for a stage that deals use.
+
+
+def _config_pipeline(pk: int) -> Pipeline:
+    pipeline = Pipeline.objects.filter(pk=pk).first() if 0 < pk < 2**63 else None
+    if pipeline is None:
+        raise Http404("no such pipeline")
+    return pipeline
+
+
+def _config_stage(pipeline: Pipeline, pk: int) -> Stage:
+    stage = (
+        Stage.objects.filter(pipeline=pipeline, pk=pk).select_related("pipeline").first() if 0 < pk < 2**63 else None
+    )
+    if stage is None:
+        raise Http404("no such stage")
+    return stage
+
+
+def _require_config_admin(request: HttpRequest) -> User:
+    user = _user(request)
+    if not user.is_admin:
+        raise Forbidden(_("Only administrators may change the sales pipelines."))
+    return user
+
+
+def _config_out(pipeline: Pipeline) -> PipelineConfigOut:
+    p = pipelines_for_settings().get(pk=pipeline.pk)
+    return PipelineConfigOut(
+        id=p.pk,
+        code=p.code,
+        name_en=p.name_en,
+        name_zh=p.name_zh,
+        is_default=p.is_default,
+        is_active=p.is_active,
+        position=p.position,
+        team_ids=[link.team_id for link in p.team_links.all()],
+        default_for_team_ids=[d.team_id for d in p.default_for_teams.all()],
+        stages=[
+            StageConfigOut(
+                id=s.pk,
+                code=s.code,
+                name_en=s.name_en,
+                name_zh=s.name_zh,
+                position=s.position,
+                kind=s.kind,
+                probability=s.probability,
+                forecast_category=s.forecast_category,
+                rotting_days=s.rotting_days,
+                guidance_en=s.guidance_en,
+                guidance_zh=s.guidance_zh,
+                is_active=s.is_active,
+                is_bant_gate=s.is_bant_gate,
+            )
+            for s in p.stages.all()
+        ],
+    )
+
+
+@router.get(
+    "/pipelines/config", response=list[PipelineConfigOut], summary="Every pipeline's configuration (administrators)"
+)
+def pipeline_configs(request: HttpRequest) -> list[PipelineConfigOut]:
+    _require_config_admin(request)
+    return [_config_out(p) for p in pipelines_for_settings()]
+
+
+@router.get(
+    "/pipelines/{int:pipeline_id}", response=PipelineConfigOut, summary="One pipeline's configuration (administrators)"
+)
+def pipeline_config(request: HttpRequest, pipeline_id: int) -> PipelineConfigOut:
+    pipeline = _config_pipeline(pipeline_id)  # 404 first, then 403
+    _require_config_admin(request)
+    return _config_out(pipeline)
+
+
+@router.post("/pipelines", response={201: PipelineConfigOut}, summary="Create a pipeline (administrators)")
+def create_pipeline(request: HttpRequest, payload: PipelineCreateIn) -> tuple[int, PipelineConfigOut]:
+    pipeline = pipeline_create(actor=_user(request), **payload.dict())
+    return 201, _config_out(pipeline)
+
+
+@router.patch("/pipelines/{int:pipeline_id}", response=PipelineConfigOut, summary="Change a pipeline (administrators)")
+def patch_pipeline(request: HttpRequest, pipeline_id: int, payload: PipelinePatchIn) -> PipelineConfigOut:
+    pipeline = _config_pipeline(pipeline_id)
+    user = _require_config_admin(request)
+    data = payload.dict(exclude_unset=True)
+    team_ids = data.pop("team_ids", None)
+    default_ids = data.pop("default_for_team_ids", None)
+    for key, value in data.items():
+        if value is None:
+            raise _invalid(key, _("This field cannot be null."))
+    with transaction.atomic():  # both services or neither
+        if data:
+            pipeline_update(actor=user, pipeline=pipeline, **data)
+        if team_ids is not None or default_ids is not None:
+            current_teams = list(TeamPipeline.objects.filter(pipeline=pipeline).values_list("team_id", flat=True))
+            current_defaults = list(
+                TeamDefaultPipeline.objects.filter(pipeline=pipeline).values_list("team_id", flat=True)
+            )
+            with _config_field_names():
+                pipeline_set_teams(
+                    actor=user,
+                    pipeline=pipeline,
+                    teams=team_ids if team_ids is not None else current_teams,
+                    default_for=default_ids if default_ids is not None else current_defaults,
+                )
+    return _config_out(pipeline)
+
+
+@contextmanager
+def _config_field_names() -> Iterator[None]:
+    try:
+        yield
+    except ValidationFailed as exc:
+        names = {"teams": "team_ids", "default_for": "default_for_team_ids", "stages": "stage_ids"}
+        exc.field_errors = {names.get(k, k): v for k, v in exc.field_errors.items()}
+        raise
+
+
+@router.post(
+    "/pipelines/{int:pipeline_id}/copy", response={201: PipelineConfigOut}, summary="Copy a pipeline (administrators)"
+)
+def copy_pipeline(request: HttpRequest, pipeline_id: int, payload: PipelineCopyIn) -> tuple[int, PipelineConfigOut]:
+    source = _config_pipeline(pipeline_id)
+    user = _require_config_admin(request)
+    data = payload.dict()
+    if data["is_active"] is None:
+        data["is_active"] = source.is_active
+    copy = pipeline_copy(actor=user, source=source, **data)
+    return 201, _config_out(copy)
+
+
+@router.post(
+    "/pipelines/{int:pipeline_id}/stages",
+    response={201: PipelineConfigOut},
+    summary="Add a stage to a pipeline (administrators)",
+)
+def create_stage(request: HttpRequest, pipeline_id: int, payload: StageCreateIn) -> tuple[int, PipelineConfigOut]:
+    pipeline = _config_pipeline(pipeline_id)
+    user = _require_config_admin(request)
+    stage_create(actor=user, pipeline=pipeline, **payload.dict())
+    return 201, _config_out(pipeline)
+
+
+@router.patch(
+    "/pipelines/{int:pipeline_id}/stages/{int:stage_id}",
+    response=PipelineConfigOut,
+    summary="Change a stage; is_active=false hides it, 409 while deals sit in it (administrators)",
+)
+def patch_stage(request: HttpRequest, pipeline_id: int, stage_id: int, payload: StagePatchIn) -> PipelineConfigOut:
+    pipeline = _config_pipeline(pipeline_id)
+    stage = _config_stage(pipeline, stage_id)
+    user = _require_config_admin(request)
+    data = payload.dict(exclude_unset=True)
+    for key, value in data.items():
+        if value is None and key != "rotting_days":
+            raise _invalid(key, _("This field cannot be null."))
+    hide = data.get("is_active") is False
+    if hide:
+        data.pop("is_active")
+    with transaction.atomic():
+        if data:
+            stage_update(actor=user, stage=stage, **data)
+        if hide:
+            stage_deactivate(actor=user, stage=stage)
+    return _config_out(pipeline)
+
+
+@router.post(
+    "/pipelines/{int:pipeline_id}/stages/reorder",
+    response=PipelineConfigOut,
+    summary="Put a pipeline's stages in a new order (administrators)",
+)
+def reorder_stages(request: HttpRequest, pipeline_id: int, payload: StageReorderIn) -> PipelineConfigOut:
+    pipeline = _config_pipeline(pipeline_id)
+    user = _require_config_admin(request)
+    by_id = {s.pk: s for s in Stage.objects.filter(pipeline=pipeline)}
+    unknown = [pk for pk in payload.stage_ids if pk not in by_id]
+    if unknown:
+        raise _invalid("stage_ids", _("Unknown stage."))
+    with _config_field_names():
+        stage_reorder(actor=user, pipeline=pipeline, stages=[by_id[pk] for pk in payload.stage_ids])
+    return _config_out(pipeline)
+
+
+@router.delete(
+    "/pipelines/{int:pipeline_id}/stages/{int:stage_id}",
+    response={204: None},
+    summary="Delete a never-used stage; 409 for a stage deals use (hide it instead) (administrators)",
+)
+def delete_stage(request: HttpRequest, pipeline_id: int, stage_id: int) -> tuple[int, None]:
+    stage = _config_stage(_config_pipeline(pipeline_id), stage_id)
+    stage_delete(actor=_require_config_admin(request), stage=stage)
+    return 204, None

@@ -19,7 +19,8 @@ transaction. Only administrators may call these (``Forbidden`` otherwise).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.db import transaction
@@ -27,10 +28,17 @@ from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from salesflow.core.audit import changed_fields, record_event
-from salesflow.core.errors import Forbidden, ValidationFailed
+from salesflow.core.errors import Conflict, Forbidden, ValidationFailed
 from salesflow.sales.choices import ForecastCategory, StageKind
-from salesflow.sales.models import Opportunity, Pipeline, Stage, StageChange
-from salesflow.users.models import User
+from salesflow.sales.models import (
+    Opportunity,
+    Pipeline,
+    Stage,
+    StageChange,
+    TeamDefaultPipeline,
+    TeamPipeline,
+)
+from salesflow.users.models import Team, User
 
 PIPELINE_FIELDS = ("code", "name_en", "name_zh", "is_default", "is_active", "position")
 STAGE_FIELDS = (
@@ -48,6 +56,15 @@ STAGE_FIELDS = (
 )
 # Positions are moved out of the way by this much during a reorder (phase one).
 _REORDER_OFFSET = 1_000_000
+# Codes are slugs (URLs, the API's ``pipeline``/``stage`` references, imports).
+_CODE_RE = re.compile(r"[-a-zA-Z0-9_]{1,50}")
+# Control characters (NUL included: PostgreSQL refuses it in text) are never stored;
+# guidance keeps its line breaks and tabs.
+_CONTROL_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_MULTILINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+NAME_MAX = 100
+GUIDANCE_MAX = 2000
+ROTTING_DAYS_MAX = 3650
 
 
 def _require_admin(actor: User | None) -> None:
@@ -61,14 +78,57 @@ def _fail(field: str, message: str) -> ValidationFailed:
 
 # --------------------------------------------------------------------- pipelines
 
+# The stages of a pipeline created from the settings page: code, en, zh, probability,
+# forecast category, kind.
+STARTER_STAGES = (
+    ("new", "New", "新商机", 10, ForecastCategory.PIPELINE, StageKind.OPEN),
+    ("won", "Won", "赢单", 100, ForecastCategory.CLOSED, StageKind.WON),
+    ("lost", "Lost", "输单", 0, ForecastCategory.OMITTED, StageKind.LOST),
+)
+
+
+def _check_code(code: object, errors: dict[str, list[str]]) -> bool:
+    """A code is 1–50 letters, digits, hyphens or underscores; ``False`` when it is not."""
+    if not isinstance(code, str) or not code.strip():
+        errors["code"] = [_("This field is required.")]
+        return False
+    if not _CODE_RE.fullmatch(code):
+        errors["code"] = [_("Use at most 50 letters, digits, hyphens or underscores.")]
+        return False
+    return True
+
+
+def _check_texts(obj: Any, fields: dict[str, int], errors: dict[str, list[str]], *, multiline: bool = False) -> None:
+    """Text fields: strings, at most ``max`` characters, no control characters."""
+    pattern = _CONTROL_MULTILINE if multiline else _CONTROL_ONE_LINE
+    for field, limit in fields.items():
+        value = getattr(obj, field)
+        if not isinstance(value, str):
+            errors[field] = [_("Enter text.")]
+        elif len(value) > limit:
+            errors[field] = [_("Use at most %(n)d characters.") % {"n": limit}]
+        elif pattern.search(value):
+            errors[field] = [_("Remove the control characters.")]
+
 
 def _check_pipeline(pipeline: Pipeline, errors: dict[str, list[str]]) -> None:
-    if not pipeline.code.strip():
-        errors["code"] = [_("This field is required.")]
-    elif Pipeline.objects.filter(code=pipeline.code).exclude(pk=pipeline.pk).exists():
+    if _check_code(pipeline.code, errors) and (
+        Pipeline.objects.filter(code=pipeline.code).exclude(pk=pipeline.pk).exists()
+    ):
         errors["code"] = [_("Another pipeline uses this code.")]
-    if not (pipeline.name_en.strip() or pipeline.name_zh.strip()):
+    _check_texts(pipeline, {"name_en": NAME_MAX, "name_zh": NAME_MAX}, errors)
+    if (
+        not errors.get("name_en")
+        and not errors.get("name_zh")
+        and not (pipeline.name_en.strip() or pipeline.name_zh.strip())
+    ):
         errors["name_en"] = [_("Give the pipeline a name.")]
+    for flag in ("is_default", "is_active"):
+        if not isinstance(getattr(pipeline, flag), bool):
+            errors[flag] = [_("Enter true or false.")]
+    position = pipeline.position
+    if isinstance(position, bool) or not isinstance(position, int) or not 0 <= position <= 1_000_000:
+        errors["position"] = [_("Enter a whole number from 0 to 1000000.")]
     if pipeline.is_default and not pipeline.is_active:
         errors["is_active"] = [_("The default pipeline must be active; make another pipeline the default first.")]
 
@@ -94,8 +154,11 @@ def pipeline_create(
     is_default: bool = False,
     is_active: bool = True,
     position: int = 0,
+    starter_stages: bool = False,
 ) -> Pipeline:
-    """Create a pipeline (without stages; add them with ``stage_create``).
+    """Create a pipeline, without stages (add them with ``stage_create``) or, with
+    ``starter_stages``, with one open stage and the won and lost stages, so it can take
+    deals at once (the settings page creates pipelines this way).
 
     Making it the default takes the mark from the previous default; the first active
     pipeline becomes the default on its own. Raises ``Forbidden`` for non-admins and
@@ -120,6 +183,18 @@ def pipeline_create(
     elif is_active and not Pipeline.objects.filter(is_default=True, is_active=True).exists():
         pipeline.is_default = True
     pipeline.save()
+    if starter_stages:
+        for position_, (code_, en, zh, probability, forecast, kind) in enumerate(STARTER_STAGES, start=1):
+            Stage.objects.create(
+                pipeline=pipeline,
+                code=code_,
+                name_en=en,
+                name_zh=zh,
+                position=position_,
+                probability=probability,
+                forecast_category=forecast,
+                kind=kind,
+            )
     record_event(
         actor=actor,
         verb="sales.pipeline.created",
@@ -169,6 +244,16 @@ def pipeline_update(*, actor: User, pipeline: Pipeline, **values: Any) -> Pipeli
         return pipeline
     errors: dict[str, list[str]] = {}
     _check_pipeline(current, errors)
+    if "is_default" in changes and current.is_default and TeamPipeline.objects.filter(pipeline=current).exists():
+        errors["is_default"] = [
+            _("The default pipeline is available to every team: clear its teams before making it the default.")
+        ]
+    if "is_active" in changes and current.is_active:
+        missing = {str(k) for k in (StageKind.OPEN, StageKind.WON, StageKind.LOST)} - _active_kinds(current.pk)
+        if missing:
+            errors["is_active"] = [
+                _("Add an active open stage, a won stage and a lost stage before turning the pipeline on.")
+            ]
     if errors:
         raise ValidationFailed(_("The pipeline configuration could not be saved."), field_errors=errors)
     _settle_default(current, was_default=before.get("is_default", current.is_default) is True)
@@ -210,20 +295,49 @@ def pipeline_delete(*, actor: User, pipeline: Pipeline) -> None:
 
 
 def _check_stage(stage: Stage, errors: dict[str, list[str]]) -> None:
-    if not stage.code.strip():
-        errors["code"] = [_("This field is required.")]
-    elif Stage.objects.filter(pipeline_id=stage.pipeline_id, code=stage.code).exclude(pk=stage.pk).exists():
+    if _check_code(stage.code, errors) and (
+        Stage.objects.filter(pipeline_id=stage.pipeline_id, code=stage.code).exclude(pk=stage.pk).exists()
+    ):
         errors["code"] = [_("Another stage of this pipeline uses this code.")]
-    if not (stage.name_en.strip() or stage.name_zh.strip()):
+    _check_texts(stage, {"name_en": NAME_MAX, "name_zh": NAME_MAX}, errors)
+    _check_texts(stage, {"guidance_en": GUIDANCE_MAX, "guidance_zh": GUIDANCE_MAX}, errors, multiline=True)
+    if not errors.get("name_en") and not errors.get("name_zh") and not (stage.name_en.strip() or stage.name_zh.strip()):
         errors["name_en"] = [_("Give the stage a name.")]
-    if not isinstance(stage.probability, int) or not 0 <= stage.probability <= 100:
+    probability = stage.probability
+    if isinstance(probability, bool) or not isinstance(probability, int) or not 0 <= probability <= 100:
         errors["probability"] = [_("Enter a whole number from 0 to 100.")]
+    elif stage.kind == StageKind.WON and probability != 100:
+        errors["probability"] = [_("The won stage has a probability of 100%.")]
+    elif stage.kind == StageKind.LOST and probability != 0:
+        errors["probability"] = [_("The lost stage has a probability of 0%.")]
+    rotting = stage.rotting_days
+    if rotting is not None and (
+        isinstance(rotting, bool) or not isinstance(rotting, int) or not 1 <= rotting <= ROTTING_DAYS_MAX
+    ):
+        errors["rotting_days"] = [
+            _("Enter a whole number of days from 1 to %(max)d, or leave it empty.") % {"max": ROTTING_DAYS_MAX}
+        ]
     if stage.forecast_category not in ForecastCategory.values:
         errors["forecast_category"] = [_("Select a valid forecast category.")]
     if stage.kind not in StageKind.values:
         errors["kind"] = [_("Select a valid kind.")]
+    for flag in ("is_active", "is_bant_gate"):
+        if not isinstance(getattr(stage, flag), bool):
+            errors[flag] = [_("Enter true or false.")]
     if stage.is_bant_gate and stage.kind != StageKind.OPEN:
         errors["is_bant_gate"] = [_("Only an open stage can be the BANT qualification stage.")]
+    if (
+        "kind" not in errors
+        and stage.kind in (StageKind.WON, StageKind.LOST)
+        and stage.is_active is True
+        and Stage.objects.filter(pipeline_id=stage.pipeline_id, kind=stage.kind, is_active=True)
+        .exclude(pk=stage.pk)
+        .exists()
+    ):
+        errors["kind"] = [
+            _("The pipeline already has an active “%(kind)s” stage; it ends in exactly one won and one lost stage.")
+            % {"kind": StageKind(stage.kind).label}
+        ]
 
 
 def _settle_bant_gate(stage: Stage) -> None:
@@ -379,8 +493,8 @@ def stage_update(*, actor: User, stage: Stage, **values: Any) -> Stage:
 def stage_delete(*, actor: User, stage: Stage) -> None:
     """Delete a stage that was never used (no deals in it and no stage history).
 
-    A used stage is hidden instead (``stage_update(is_active=False)``) so its history
-    stays readable; deleting it is refused with ``ValidationFailed``, as is deleting the
+    A used stage is hidden instead (``stage_deactivate``) so its history stays readable;
+    deleting it is refused with ``Conflict`` (409); ``ValidationFailed`` refuses deleting the
     pipeline's last active stage of a kind. The remaining stages keep their order.
     Raises ``Forbidden`` for non-admins. Audits ``sales.stage.deleted`` with
     ``{"pipeline", "code", "kind", "position"}``.
@@ -392,7 +506,7 @@ def stage_delete(*, actor: User, stage: Stage) -> None:
         or StageChange.objects.filter(from_stage=stage).exists()
     )
     if used:
-        raise _fail("is_active", _("This stage was used by deals; hide it instead of deleting it."))
+        raise Conflict(_("This stage was used by deals; hide it instead of deleting it."), code="stage_in_use")
     pipeline = stage.pipeline
     kinds_before = _active_kinds(pipeline.pk)
     record_event(
@@ -452,3 +566,182 @@ def stage_reorder(*, actor: User, pipeline: Pipeline, stages: Sequence[Stage]) -
             data={"pipeline": pipeline.code, "order": [s.code for s in order], "before": before_codes},
         )
     return order
+
+
+# ------------------------------------------------- copies, hiding, team pipelines
+
+# Called as ``copier(source_stage, new_stage)`` for every stage ``pipeline_copy`` copies,
+# inside its transaction: apps that hang data on stages (entry criteria, …) register one
+# in ``AppConfig.ready()`` so a copy carries their rows too.
+StageCopier = Callable[[Stage, Stage], None]
+_STAGE_COPIERS: list[StageCopier] = []
+
+
+def register_stage_copier(copier: StageCopier) -> None:
+    if copier not in _STAGE_COPIERS:
+        _STAGE_COPIERS.append(copier)
+
+
+@transaction.atomic
+def pipeline_copy(
+    *,
+    actor: User,
+    source: Pipeline,
+    code: str,
+    name_en: str,
+    name_zh: str,
+    is_active: bool = True,
+) -> Pipeline:
+    """A deep copy of ``source`` under a new code and names: every stage (hidden ones
+    too) with its names, probability, forecast category, kind, stall threshold,
+    guidance, BANT mark and order, and whatever the registered stage copiers carry. The
+    copy is never the default and is available to every team (no team links); deals and
+    history stay with the source. A copy that is turned on must have an active open, won
+    and lost stage. Raises ``Forbidden`` for non-admins and ``ValidationFailed``
+    (nothing written) for a blank, malformed or taken code or no name. Audits
+    ``sales.pipeline.copied`` with ``{"code", "source", "stages"}``.
+    """
+    _require_admin(actor)
+    top = Pipeline.objects.aggregate(top=Max("position"))["top"] or 0
+    pipeline = Pipeline(
+        code=code.strip() if isinstance(code, str) else code,
+        name_en=name_en.strip() if isinstance(name_en, str) else name_en,
+        name_zh=name_zh.strip() if isinstance(name_zh, str) else name_zh,
+        is_default=False,
+        is_active=is_active,
+        position=min(top + 1, 1_000_000),
+    )
+    errors: dict[str, list[str]] = {}
+    _check_pipeline(pipeline, errors)
+    stages = list(Stage.objects.filter(pipeline=source).order_by("position", "id"))
+    needed = {str(k) for k in (StageKind.OPEN, StageKind.WON, StageKind.LOST)}
+    if is_active and needed - {str(s.kind) for s in stages if s.is_active}:
+        errors["is_active"] = [
+            _("Add an active open stage, a won stage and a lost stage before turning the pipeline on.")
+        ]
+    if errors:
+        raise ValidationFailed(_("The pipeline configuration could not be saved."), field_errors=errors)
+    pipeline.save()
+    for index, old in enumerate(stages, start=1):
+        new = Stage.objects.create(
+            pipeline=pipeline,
+            code=old.code,
+            name_en=old.name_en,
+            name_zh=old.name_zh,
+            position=index,
+            probability=old.probability,
+            forecast_category=old.forecast_category,
+            kind=old.kind,
+            rotting_days=old.rotting_days,
+            guidance_en=old.guidance_en,
+            guidance_zh=old.guidance_zh,
+            is_active=old.is_active,
+            is_bant_gate=old.is_bant_gate,
+        )
+        for copier in _STAGE_COPIERS:
+            copier(old, new)
+    record_event(
+        actor=actor,
+        verb="sales.pipeline.copied",
+        target=pipeline,
+        data={"code": pipeline.code, "source": source.code, "stages": len(stages)},
+        related=[source],
+    )
+    return pipeline
+
+
+@transaction.atomic
+def stage_deactivate(*, actor: User, stage: Stage) -> Stage:
+    """Hide ``stage``: it takes no new deals and leaves the board and the stage pickers;
+    its history stays readable. Never deletes.
+
+    Refused with ``Conflict`` (409, code ``stage_in_use``, the message says how many)
+    while deals sit in the stage — move them first — and with ``ValidationFailed`` when
+    the pipeline would be left without an active open, won or lost stage. Raises
+    ``Forbidden`` for non-admins. Audits ``sales.stage.updated`` like ``stage_update``.
+    """
+    _require_admin(actor)
+    current = Stage.objects.select_for_update().get(pk=stage.pk)
+    if not current.is_active:
+        return stage
+    in_stage = Opportunity.objects.filter(stage_id=current.pk).count()
+    if in_stage:
+        raise Conflict(
+            _("%(n)d deals are in this stage; move them to another stage before hiding it.") % {"n": in_stage},
+            code="stage_in_use",
+            field_errors={"is_active": [_("Deals are in this stage; move them before hiding it.")]},
+        )
+    return stage_update(actor=actor, stage=stage, is_active=False)
+
+
+def _team_ids(teams: Iterable[Team | int]) -> list[int]:
+    return sorted({t if isinstance(t, int) else t.pk for t in teams})
+
+
+@transaction.atomic
+def pipeline_set_teams(
+    *,
+    actor: User,
+    pipeline: Pipeline,
+    teams: Iterable[Team | int],
+    default_for: Iterable[Team | int] = (),
+) -> Pipeline:
+    """Say which teams use ``pipeline`` (none: every team) and for which teams it is the
+    pipeline new deals start in (``default_for``; it takes that mark from the team's
+    previous default).
+
+    Refused (``ValidationFailed``, nothing written): unknown team ids (``teams`` /
+    ``default_for``); teams on the global default pipeline, which stays available to
+    everyone (``teams``); a team default that is not among the pipeline's teams when it
+    has some, or on a hidden pipeline (``default_for``). Raises ``Forbidden`` for
+    non-admins. Audits ``sales.pipeline.teams_changed`` with ``{"code", "teams",
+    "default_for", "changes"}`` when something changed.
+    """
+    _require_admin(actor)
+    current = Pipeline.objects.select_for_update().get(pk=pipeline.pk)
+    team_ids = _team_ids(teams)
+    default_ids = _team_ids(default_for)
+    known = set(Team.objects.filter(pk__in={*team_ids, *default_ids}).values_list("pk", flat=True))
+    errors: dict[str, list[str]] = {}
+    if set(team_ids) - known:
+        errors["teams"] = [_("Unknown team.")]
+    elif team_ids and current.is_default:
+        errors["teams"] = [
+            _("The default pipeline is available to every team; make another pipeline the default first.")
+        ]
+    if set(default_ids) - known:
+        errors["default_for"] = [_("Unknown team.")]
+    elif team_ids and set(default_ids) - set(team_ids):
+        errors["default_for"] = [_("A team can only start its deals in a pipeline it uses.")]
+    elif default_ids and not current.is_active:
+        errors["default_for"] = [_("A hidden pipeline cannot be a team's default.")]
+    if errors:
+        raise ValidationFailed(_("The pipeline configuration could not be saved."), field_errors=errors)
+    before_teams = sorted(TeamPipeline.objects.filter(pipeline=current).values_list("team_id", flat=True))
+    before_defaults = sorted(TeamDefaultPipeline.objects.filter(pipeline=current).values_list("team_id", flat=True))
+    if before_teams == team_ids and before_defaults == default_ids:
+        return pipeline
+    TeamPipeline.objects.filter(pipeline=current).exclude(team_id__in=team_ids).delete()
+    TeamPipeline.objects.bulk_create(
+        [TeamPipeline(team_id=pk, pipeline=current) for pk in team_ids if pk not in before_teams]
+    )
+    TeamDefaultPipeline.objects.filter(pipeline=current).exclude(team_id__in=default_ids).delete()
+    # the mark moves: a team has one default pipeline
+    TeamDefaultPipeline.objects.filter(team_id__in=default_ids).exclude(pipeline=current).delete()
+    TeamDefaultPipeline.objects.bulk_create(
+        [TeamDefaultPipeline(team_id=pk, pipeline=current) for pk in default_ids if pk not in before_defaults]
+    )
+    record_event(
+        actor=actor,
+        verb="sales.pipeline.teams_changed",
+        target=current,
+        data={
+            "code": current.code,
+            "teams": team_ids,
+            "default_for": default_ids,
+            "changes": changed_fields(
+                {"teams": before_teams, "default_for": before_defaults}, {"teams": team_ids, "default_for": default_ids}
+            ),
+        },
+    )
+    return pipeline

@@ -99,6 +99,16 @@ declare(
         description="An administrator deleted an unused stage.",
     ),
     EventType(
+        "sales.pipeline.copied",
+        {"code": "str", "source": "str", "stages": "int"},
+        description="An administrator copied a pipeline with its stages (source: the copied pipeline's code).",
+    ),
+    EventType(
+        "sales.pipeline.teams_changed",
+        {"code": "str", "teams": "list", "default_for": "list", "changes": "changes"},
+        description="An administrator changed which teams use a pipeline and for which it is the default (team ids).",
+    ),
+    EventType(
         "sales.stage.reordered",
         {"pipeline": "str", "order": "list", "before": "list"},
         description="An administrator reordered a pipeline's stages (the target is the pipeline).",

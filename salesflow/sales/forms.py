@@ -8,16 +8,18 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
+from django.db.models import QuerySet
 from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from salesflow.core.bulk import BulkForm
+from salesflow.core.errors import ValidationFailed
 from salesflow.core.money import MoneyFormField, currency_choices, default_currency
 from salesflow.parties.choices import BuyingRole
 from salesflow.parties.models import Account, Contact
-from salesflow.sales.choices import ForecastCategory, Outcome
+from salesflow.sales.choices import ForecastCategory, Outcome, StageKind
 from salesflow.sales.models import Competitor, LostReason, Opportunity, Pipeline, Stage
 from salesflow.sales.selectors import (
     BoardFilters,
@@ -25,10 +27,12 @@ from salesflow.sales.selectors import (
     competitors_all,
     open_stages,
     owner_filter_choices,
+    pipelines_for,
     writable_accounts_for,
 )
+from salesflow.sales.services import default_pipeline_for
 from salesflow.tags.forms import TagBulkFields, TagFilterField
-from salesflow.users.models import User
+from salesflow.users.models import Team, User
 from salesflow.users.permissions import assignable_users_for
 
 ACCOUNT_OPTIONS_LIMIT = 500
@@ -171,12 +175,35 @@ class OpportunityCreateForm(_OpportunityFields):
             }
         ),
     )
+    # the stage options follow the pipeline (htmx: opportunities:stage_options)
+    # left out (older clients, scripts): the chosen stage's pipeline
+    pipeline = forms.ModelChoiceField(
+        label=_("Pipeline"),
+        queryset=Pipeline.objects.none(),
+        required=False,
+        empty_label=None,
+        widget=forms.Select(
+            attrs={
+                "hx-get": reverse_lazy("opportunities:stage_options"),
+                "hx-target": "#id_stage",
+                "hx-trigger": "change",
+                "hx-swap": "innerHTML",
+                "data-testid": "opportunity-pipeline",
+            }
+        ),
+    )
     stage = StageChoiceField(label=_("Stage"), queryset=Stage.objects.none())
 
-    field_order = ["account", "name", "stage", "amount", "currency", "expected_close_date", "owner"]
+    field_order = ["account", "name", "pipeline", "stage", "amount", "currency", "expected_close_date", "owner"]
 
     def __init__(
-        self, data: Any = None, *, user: User, account: Account | None, contacts: Iterable[Contact] = ()
+        self,
+        data: Any = None,
+        *,
+        user: User,
+        account: Account | None,
+        contacts: Iterable[Contact] = (),
+        default_pipeline: Pipeline | None = None,
     ) -> None:
         super().__init__(data, initial={"account": account.pk if account else None, "owner": user.pk})
         self._setup_common(user)
@@ -188,14 +215,38 @@ class OpportunityCreateForm(_OpportunityFields):
         if account is not None and account not in options:
             options.insert(0, account)
         account_field.widget.choices = [("", "---------"), *((a.pk, a.name) for a in options)]
-        stages = list(open_stages())
+        # Pipelines the user may start deals in (their teams'; the service checks the owner's).
+        available = pipelines_for(user)
+        if default_pipeline is None:
+            try:
+                default_pipeline = default_pipeline_for(user)
+            except ValidationFailed:
+                default_pipeline = None
+        pipeline_field = cast("forms.ModelChoiceField[Pipeline]", self.fields["pipeline"])
+        pipeline_field.queryset = available
+        chosen = self._chosen_pipeline(data, available, default_pipeline)
+        if chosen is not None:
+            self.initial["pipeline"] = chosen.pk
         stage_field: StageChoiceField = self.fields["stage"]  # type: ignore[assignment]
-        stage_field.queryset = open_stages()
-        stage_field.show_pipeline = len({s.pipeline_id for s in stages}) > 1
-        default = next((s for s in stages if s.pipeline.is_default), stages[0] if stages else None)
-        if default is not None:
-            self.initial["stage"] = default.pk
+        stage_field.queryset = open_stages().filter(pipeline__in=available)
+        # rendered options: the chosen pipeline's open stages only
+        stage_options = list(open_stages().filter(pipeline=chosen)) if chosen is not None else []
+        stage_field.widget.choices = [(s.pk, stage_field.label_from_instance(s)) for s in stage_options]
+        if stage_options:
+            self.initial["stage"] = stage_options[0].pk
         self.add_contact_fields(contacts, {})
+
+    @staticmethod
+    def _chosen_pipeline(data: Any, available: QuerySet[Pipeline], default: Pipeline | None) -> Pipeline | None:
+        """The submitted pipeline when it is one of ``available``, else the default."""
+        value = data.get("pipeline") if data is not None else None
+        if value and str(value).isdigit():
+            found = available.filter(pk=int(value)).first()
+            if found is not None:
+                return found
+        if default is not None and available.filter(pk=default.pk).exists():
+            return default
+        return available.first()
 
 
 class OpportunityEditForm(_OpportunityFields):
@@ -453,3 +504,114 @@ class BoardFilterForm(forms.Form):
         values = self.values()
         kept = [name for name in self.fields if values.get(name) not in (None, "")]
         return {name: str(self.data.get(name, "")).strip() for name in kept}
+
+
+# --- pipeline settings (administrators; sales.config_services) -------------------------------------
+
+if TYPE_CHECKING:
+    _TeamsField = forms.ModelMultipleChoiceField[Team]
+else:
+    _TeamsField = forms.ModelMultipleChoiceField
+
+_CODE_HELP = _("Letters, digits, hyphens or underscores; used by the API and imports.")
+
+
+class PipelineSettingsForm(forms.Form):
+    """A pipeline's own fields (settings page). Rules live in ``config_services``."""
+
+    name_zh = forms.CharField(label=_("Name (Chinese)"), max_length=100, required=False)
+    name_en = forms.CharField(label=_("Name (English)"), max_length=100, required=False)
+    code = forms.SlugField(label=_("Code"), max_length=50, help_text=_CODE_HELP)
+    position = forms.IntegerField(label=pgettext_lazy("ordering", "Position"), min_value=0, max_value=1_000_000)
+    is_active = forms.BooleanField(label=_("Active (deals can be created in it)"), required=False)
+    is_default = forms.BooleanField(label=_("Default pipeline of the company"), required=False)
+
+
+class PipelineCreateForm(forms.Form):
+    name_zh = forms.CharField(label=_("Name (Chinese)"), max_length=100, required=False)
+    name_en = forms.CharField(label=_("Name (English)"), max_length=100, required=False)
+    code = forms.SlugField(label=_("Code"), max_length=50, help_text=_CODE_HELP)
+
+
+class PipelineCopyForm(PipelineCreateForm):
+    """The copy's new code and names."""
+
+
+class TeamsChoiceField(_TeamsField):
+    def label_from_instance(self, obj: Team) -> str:
+        return obj.name
+
+
+class PipelineTeamsForm(forms.Form):
+    teams = TeamsChoiceField(
+        label=_("Teams that use this pipeline"),
+        queryset=Team.objects.none(),
+        required=False,
+        help_text=_("Leave empty to make it available to every team."),
+        widget=forms.SelectMultiple(attrs={"data-searchable": "", "data-testid": "pipeline-teams"}),
+    )
+    default_for = TeamsChoiceField(
+        label=_("Default pipeline for these teams"),
+        queryset=Team.objects.none(),
+        required=False,
+        help_text=_("New deals of these teams' members start in this pipeline."),
+        widget=forms.SelectMultiple(attrs={"data-searchable": "", "data-testid": "pipeline-default-for"}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("teams", "default_for"):
+            self.fields[name].queryset = Team.objects.order_by("name")  # type: ignore[attr-defined]
+
+
+class StageSettingsForm(forms.Form):
+    """A stage's fields; ``code`` and ``kind`` only when adding one."""
+
+    name_zh = forms.CharField(label=_("Name (Chinese)"), max_length=100, required=False)
+    name_en = forms.CharField(label=_("Name (English)"), max_length=100, required=False)
+    code = forms.SlugField(label=_("Code"), max_length=50, help_text=_CODE_HELP)
+    kind = forms.ChoiceField(label=_("Kind"), choices=StageKind.choices, initial=StageKind.OPEN)
+    probability = forms.IntegerField(label=_("Probability (%)"), min_value=0, max_value=100)
+    forecast_category = forms.ChoiceField(label=_("Forecast category"), choices=ForecastCategory.choices)
+    rotting_days = forms.IntegerField(
+        label=_("Stall threshold (days)"),
+        min_value=1,
+        max_value=3650,
+        required=False,
+        help_text=_("A deal longer than this in the stage is shown as stalled. Empty: never."),
+    )
+    guidance_zh = forms.CharField(
+        label=_("Guidance (Chinese)"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    guidance_en = forms.CharField(
+        label=_("Guidance (English)"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+    is_bant_gate = forms.BooleanField(
+        label=_("BANT qualification stage"),
+        required=False,
+        help_text=_("Leads converted with a complete BANT skip this stage."),
+    )
+
+    def __init__(self, *args: Any, creating: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not creating:
+            del self.fields["code"]
+            del self.fields["kind"]
+            # hiding goes through its own action (it is refused while deals sit in the stage)
+            del self.fields["is_active"]
+
+
+class StageOrderForm(forms.Form):
+    """The new order of a pipeline's stages: stage ids, comma-separated (drag and drop)."""
+
+    order = forms.RegexField(label=_("Order"), regex=r"^\d{1,10}(,\d{1,10}){0,199}$", max_length=2200)
+
+    def stage_ids(self) -> list[int]:
+        return [int(part) for part in self.cleaned_data["order"].split(",")]
+
+
+class StageMoveForm(forms.Form):
+    """One step up or down (the keyboard alternative to dragging)."""
+
+    direction = forms.ChoiceField(choices=[("up", _("Up")), ("down", _("Down"))])

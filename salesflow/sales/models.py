@@ -370,3 +370,42 @@ class OpportunityFieldChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.opportunity_id}.{self.field}: {self.old_value} → {self.new_value}"
+
+
+class TeamPipeline(models.Model):
+    """A team uses a pipeline. A pipeline without rows is available to every team; with
+    rows, to the members of those teams and of the teams below them (and always to
+    administrators). Changed through ``config_services.pipeline_set_teams``."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+", verbose_name=_("team"))
+    pipeline = models.ForeignKey(
+        Pipeline, on_delete=models.CASCADE, related_name="team_links", verbose_name=_("pipeline")
+    )
+
+    class Meta:
+        verbose_name = _("team pipeline")
+        verbose_name_plural = _("team pipelines")
+        constraints = [
+            # also the index of "pipelines of these teams" (sales.selectors.pipelines_for)
+            models.UniqueConstraint(fields=["team", "pipeline"], name="team_pipeline_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team_id} → {self.pipeline_id}"
+
+
+class TeamDefaultPipeline(models.Model):
+    """The pipeline a team's new deals start in (the nearest team up the tree that has one;
+    else the global default). At most one per team."""
+
+    team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="+", verbose_name=_("team"))
+    pipeline = models.ForeignKey(
+        Pipeline, on_delete=models.CASCADE, related_name="default_for_teams", verbose_name=_("pipeline")
+    )
+
+    class Meta:
+        verbose_name = _("team default pipeline")
+        verbose_name_plural = _("team default pipelines")
+
+    def __str__(self) -> str:
+        return f"{self.team_id} → {self.pipeline_id}"

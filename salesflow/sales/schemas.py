@@ -13,6 +13,7 @@ from salesflow.core.money_schema import MoneyIn, MoneyOut
 from salesflow.core.schemas import (
     COUNT_DOC,
     CURSOR_DOC,
+    MULTILINE_FIELDS,
     NEXT_CURSOR_DOC,
     OFFSET_DOC,
     SearchText,
@@ -266,3 +267,105 @@ class OpportunityBulkIn(BulkIn):
         None, max_length=100, description="stage: an open stage id or code of the deals' pipeline"
     )
     tag_id: int | None = Field(None, description="tag_add / tag_remove: the tag")
+
+
+# --- pipeline configuration (administrators; sales.config_services) ----------------------------
+
+_CODE = r"^[-a-zA-Z0-9_]+$"
+_GUIDANCE = frozenset({"guidance_en", "guidance_zh"})
+
+
+class StageConfigOut(Schema):
+    id: int
+    code: str
+    name_en: str
+    name_zh: str
+    position: int
+    kind: str
+    probability: int
+    forecast_category: str
+    rotting_days: int | None
+    guidance_en: str
+    guidance_zh: str
+    is_active: bool
+    is_bant_gate: bool
+
+
+class PipelineConfigOut(Schema):
+    id: int
+    code: str
+    name_en: str
+    name_zh: str
+    is_default: bool
+    is_active: bool
+    position: int
+    team_ids: list[int] = Field(..., description="Teams that use it; empty: every team")
+    default_for_team_ids: list[int] = Field(..., description="Teams whose new deals start in it")
+    stages: list[StageConfigOut]
+
+
+class PipelineCreateIn(StrictSchema):
+    code: str = Field(..., max_length=50, pattern=_CODE)
+    name_en: str = Field("", max_length=100)
+    name_zh: str = Field("", max_length=100)
+    is_active: bool = False
+    is_default: bool = False
+    position: int = Field(0, ge=0, le=1_000_000)
+    starter_stages: bool = Field(True, description="Start with one open stage and the won and lost stages")
+
+
+class PipelinePatchIn(StrictSchema):
+    """Only the fields sent change; ``team_ids`` / ``default_for_team_ids`` replace the lists."""
+
+    code: str | None = Field(None, max_length=50, pattern=_CODE)
+    name_en: str | None = Field(None, max_length=100)
+    name_zh: str | None = Field(None, max_length=100)
+    is_active: bool | None = None
+    is_default: bool | None = None
+    position: int | None = Field(None, ge=0, le=1_000_000)
+    team_ids: list[int] | None = Field(None, max_length=1000)
+    default_for_team_ids: list[int] | None = Field(None, max_length=1000)
+
+
+class PipelineCopyIn(StrictSchema):
+    code: str = Field(..., max_length=50, pattern=_CODE)
+    name_en: str = Field("", max_length=100)
+    name_zh: str = Field("", max_length=100)
+    is_active: bool | None = Field(None, description="Default: as the copied pipeline")
+
+
+class StageCreateIn(StrictSchema):
+    multiline_fields = MULTILINE_FIELDS | _GUIDANCE
+
+    code: str = Field(..., max_length=50, pattern=_CODE)
+    name_en: str = Field("", max_length=100)
+    name_zh: str = Field("", max_length=100)
+    kind: Literal["open", "won", "lost"] = "open"
+    probability: int = Field(..., ge=0, le=100)
+    forecast_category: Literal["pipeline", "best_case", "commit", "closed", "omitted"] = "pipeline"
+    rotting_days: int | None = Field(None, ge=1, le=3650)
+    guidance_en: str = Field("", max_length=2000)
+    guidance_zh: str = Field("", max_length=2000)
+    is_active: bool = True
+    is_bant_gate: bool = False
+    position: int | None = Field(None, ge=1, le=1000, description="1-based place; default: last")
+
+
+class StagePatchIn(StrictSchema):
+    """Only the fields sent change. ``is_active: false`` hides the stage (409 while deals sit in it)."""
+
+    multiline_fields = MULTILINE_FIELDS | _GUIDANCE
+
+    name_en: str | None = Field(None, max_length=100)
+    name_zh: str | None = Field(None, max_length=100)
+    probability: int | None = Field(None, ge=0, le=100)
+    forecast_category: Literal["pipeline", "best_case", "commit", "closed", "omitted"] | None = None
+    rotting_days: int | None = Field(None, ge=1, le=3650, description="null: never stalled")
+    guidance_en: str | None = Field(None, max_length=2000)
+    guidance_zh: str | None = Field(None, max_length=2000)
+    is_active: bool | None = None
+    is_bant_gate: bool | None = None
+
+
+class StageReorderIn(StrictSchema):
+    stage_ids: list[int] = Field(..., max_length=200, description="Every stage of the pipeline once, in the new order")

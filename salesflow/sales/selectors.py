@@ -7,7 +7,7 @@ and counts show exactly what the user may see, and loads its relations up front
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, getcontext
@@ -31,12 +31,15 @@ from salesflow.sales.models import (
     Pipeline,
     Stage,
     StageChange,
+    TeamDefaultPipeline,
+    TeamPipeline,
 )
 from salesflow.sales.permissions import opportunities_visible_to, opportunities_writable_by
 from salesflow.search.selectors import filter_by_search
 from salesflow.tags.selectors import filter_by_tag
-from salesflow.users.models import User
-from salesflow.users.permissions import visible_owner_ids
+from salesflow.users.choices import Role
+from salesflow.users.models import Team, User
+from salesflow.users.permissions import is_system_actor, managed_team_ids, visible_owner_ids
 
 # Public sort keys → ascending ``order_by``. Each but "stage" is served by an index on
 # Opportunity (opp_name_idx, opp_amount_idx, opp_eff_close_idx, opp_created_idx). "close"
@@ -447,7 +450,8 @@ def board(
             column.cards.append(BoardCard(opportunity=opp, stalled=stalled, days_in_stage=days, can_write=can_write))
     return Board(
         pipeline=pipeline,
-        pipelines=active_pipelines(),
+        # the switcher: the user's pipelines (sales.selectors.pipelines_for), and this one
+        pipelines=_with(list(pipelines_for(user)), pipeline),
         columns=[columns[s.pk] for s in open_stages],
         won_stage=next((s for s in stages if s.kind == StageKind.WON), None),
         lost_stage=next((s for s in stages if s.kind == StageKind.LOST), None),
@@ -679,3 +683,116 @@ def opportunity_totals(qs: QuerySet[Opportunity], *, on: date | None = None) -> 
     totals.amount = apply_rate(amount_sum, None)
     totals.weighted = apply_rate(ctx.divide(weighted_x100, Decimal(100)), None)
     return totals
+
+
+# ------------------------------------------------------ pipelines per team (settings)
+
+
+def _team_chain(team_id: int, parents: Mapping[int, int | None]) -> list[int]:
+    """``team_id`` and the teams above it, nearest first (a cycle in the data stops)."""
+    chain: list[int] = []
+    current: int | None = team_id
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = parents.get(current)
+    return chain
+
+
+def pipeline_team_ids(user: User) -> set[int] | None:
+    """The teams whose pipelines ``user`` works with; ``None``: every pipeline
+    (administrators and the system actor).
+
+    Their own team and the teams above it (a pipeline given to a department is used by
+    its sub-teams); a manager also the teams they manage and those below them; an
+    assistant also the teams of the reps delegated to them. Cached on the user for the
+    request (the teams' tree is one query).
+    """
+    cached: set[int] | bool | None = getattr(user, "_sf_pipeline_team_ids", False)
+    if cached is not False:
+        return cached  # type: ignore[return-value]
+    result: set[int] | None
+    if is_system_actor(user) or (user.is_authenticated and user.is_admin):
+        result = None
+    else:
+        roots: set[int] = {user.team_id} if user.team_id else set()
+        if user.role == Role.MANAGER:
+            roots |= managed_team_ids(user)
+        elif user.role == Role.ASSISTANT:
+            roots |= {pk for pk in user.delegated_reps.values_list("team_id", flat=True) if pk is not None}
+        result = set()
+        if roots:
+            parents = dict(Team.objects.values_list("pk", "parent_id"))
+            for root in roots:
+                result.update(_team_chain(root, parents))
+    user._sf_pipeline_team_ids = result  # type: ignore[attr-defined]
+    return result
+
+
+def pipelines_for(user: User) -> QuerySet[Pipeline]:
+    """The active pipelines ``user`` may start deals in and sees in the board's switcher:
+    those without teams (available to everyone), the global default, and those of
+    ``pipeline_team_ids(user)``; every active pipeline for administrators. In configured
+    order. One query (the team links are probed by ``team_pipeline_unique`` and the
+    pipeline foreign key's index)."""
+    qs = Pipeline.objects.filter(is_active=True)
+    team_ids = pipeline_team_ids(user)
+    if team_ids is not None:
+        links = TeamPipeline.objects.filter(pipeline=OuterRef("pk"))
+        qs = qs.filter(Q(is_default=True) | ~Exists(links) | Exists(links.filter(team_id__in=team_ids)))
+    return qs.order_by("position", "id")
+
+
+def pipeline_available_to(user: User, pipeline: Pipeline) -> bool:
+    return pipelines_for(user).filter(pk=pipeline.pk).exists()
+
+
+def team_default_pipeline(user: User) -> Pipeline | None:
+    """The default pipeline of the nearest team up from ``user``'s own team that has an
+    active one (``TeamDefaultPipeline``); ``None`` when none has (callers then take the
+    global default, ``sales.services.default_pipeline``)."""
+    if not user.team_id:
+        return None
+    chain = _team_chain(user.team_id, dict(Team.objects.values_list("pk", "parent_id")))
+    rows = {
+        row.team_id: row.pipeline
+        for row in TeamDefaultPipeline.objects.filter(team_id__in=chain, pipeline__is_active=True).select_related(
+            "pipeline"
+        )
+    }
+    return next((rows[pk] for pk in chain if pk in rows), None)
+
+
+def pipelines_for_settings() -> QuerySet[Pipeline]:
+    """Every pipeline (hidden ones too) for the settings list, with its stages in order,
+    its teams and the teams it is the default of: three queries whatever the number."""
+    return Pipeline.objects.order_by("position", "id").prefetch_related(
+        Prefetch("stages", queryset=Stage.objects.order_by("position")),
+        Prefetch("team_links", queryset=TeamPipeline.objects.select_related("team").order_by("team__name")),
+        Prefetch(
+            "default_for_teams", queryset=TeamDefaultPipeline.objects.select_related("team").order_by("team__name")
+        ),
+    )
+
+
+def stages_in_use(pipeline: Pipeline) -> dict[int, int]:
+    """Stage id → number of deals in it (any outcome), for the pipeline's stages that hold
+    deals: one grouped query (``opp_owner_stage_idx`` does not serve it; ``opp_board_idx``
+    — pipeline, stage, outcome — does)."""
+    rows = (
+        Opportunity.objects.filter(pipeline=pipeline)
+        .order_by()
+        .values("stage_id")
+        .annotate(n=Count("stage_id"))
+        .values_list("stage_id", "n")
+    )
+    return dict(rows)
+
+
+def stages_with_history(pipeline: Pipeline) -> set[int]:
+    """Ids of the pipeline's stages that stage history names (they can be hidden, never deleted)."""
+    to_ids = StageChange.objects.filter(to_stage__pipeline=pipeline).values_list("to_stage_id", flat=True).distinct()
+    return set(to_ids)
+
+
+def _with(pipelines: list[Pipeline], pipeline: Pipeline) -> list[Pipeline]:
+    return pipelines if any(p.pk == pipeline.pk for p in pipelines) else [*pipelines, pipeline]

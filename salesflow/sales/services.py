@@ -41,6 +41,7 @@ from salesflow.sales.models import (
     StageChange,
 )
 from salesflow.sales.permissions import can_manage_opportunity, can_write_opportunity
+from salesflow.sales.selectors import pipeline_available_to, team_default_pipeline
 from salesflow.search.services import index_record, unindex_record
 from salesflow.users.models import User
 from salesflow.users.permissions import assignable_users_for
@@ -150,6 +151,13 @@ def default_pipeline() -> Pipeline:
             field_errors={"pipeline": [_("No active pipeline.")]},
         )
     return pipeline
+
+
+def default_pipeline_for(user: User) -> Pipeline:
+    """Where ``user``'s new deals start: their team's default pipeline (the nearest team up
+    the tree that has one, ``sales.selectors.team_default_pipeline``), else the global
+    default (``default_pipeline``)."""
+    return team_default_pipeline(user) or default_pipeline()
 
 
 def first_open_stage(pipeline: Pipeline) -> Stage:
@@ -372,7 +380,9 @@ def opportunity_create(
     except AmountError as exc:
         money = Decimal("0")
         errors["amount"] = [str(exc.message)]
-    pipeline = pipeline or (stage.pipeline if stage else default_pipeline())
+    pipeline = pipeline or (stage.pipeline if stage else default_pipeline_for(owner))
+    if not pipeline_available_to(owner, pipeline):
+        errors["pipeline"] = [_("The owner's team does not use this pipeline, or it is hidden.")]
     if stage is None:
         stage = first_open_stage(pipeline)
     elif stage.pipeline_id != pipeline.pk:

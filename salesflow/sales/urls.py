@@ -12,6 +12,7 @@ urlpatterns = [
     path("bulk/", views.opportunity_bulk_view, name="bulk"),
     path("create/", views.opportunity_create_view, name="create"),
     path("contact-roles/", views.contact_roles_view, name="contact_roles"),
+    path("stage-options/", views.stage_options_view, name="stage_options"),
     path("<int:pk>/", views.opportunity_detail_view, name="detail"),
     path("<int:pk>/edit/", views.opportunity_edit_view, name="edit"),
     path("<int:pk>/delete/", views.opportunity_delete_view, name="delete"),

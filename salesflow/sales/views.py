@@ -13,10 +13,10 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.middleware import HtmxDetails
 
 from salesflow.core.audit import timeline_for
@@ -25,7 +25,18 @@ from salesflow.core.errors import Forbidden, ServiceError, ValidationFailed
 from salesflow.core.web import apply_service_error, page_number, paginate, render_list, wants_fragment
 from salesflow.parties.models import Account, Contact
 from salesflow.parties.permissions import contacts_visible_to, get_account_for_user
-from salesflow.sales.choices import Outcome
+from salesflow.sales.choices import Outcome, StageKind
+from salesflow.sales.config_services import (
+    pipeline_copy,
+    pipeline_create,
+    pipeline_set_teams,
+    pipeline_update,
+    stage_create,
+    stage_deactivate,
+    stage_delete,
+    stage_reorder,
+    stage_update,
+)
 from salesflow.sales.exports import opportunity_rows
 from salesflow.sales.forms import (
     BoardFilterForm,
@@ -36,8 +47,22 @@ from salesflow.sales.forms import (
     OpportunityCreateForm,
     OpportunityEditForm,
     OpportunityFilterForm,
+    PipelineCopyForm,
+    PipelineCreateForm,
+    PipelineSettingsForm,
+    PipelineTeamsForm,
+    StageMoveForm,
+    StageOrderForm,
+    StageSettingsForm,
 )
-from salesflow.sales.models import Opportunity, OpportunityContact, Pipeline
+from salesflow.sales.models import (
+    Opportunity,
+    OpportunityContact,
+    Pipeline,
+    Stage,
+    TeamDefaultPipeline,
+    TeamPipeline,
+)
 from salesflow.sales.permissions import (
     can_manage_opportunity,
     can_write_opportunity,
@@ -52,6 +77,7 @@ from salesflow.sales.selectors import (
     board,
     competitors_all,
     month_bounds,
+    open_stages,
     opportunities_for_account,
     opportunity_detail,
     opportunity_list,
@@ -59,11 +85,16 @@ from salesflow.sales.selectors import (
     owner_filter_choices,
     pipeline_by_ref,
     pipeline_change_options,
+    pipelines_for,
+    pipelines_for_settings,
     stage_in_pipeline,
+    stages_in_use,
+    stages_with_history,
     stall_info,
     writable_accounts_for,
 )
 from salesflow.sales.services import (
+    default_pipeline_for,
     opportunity_change_pipeline,
     opportunity_close,
     opportunity_create,
@@ -165,12 +196,14 @@ def opportunity_list_view(request: HtmxRequest) -> HttpResponse:
 # ----------------------------------------------------------------------------- board
 
 
-def _board_pipeline(value: str | None) -> Pipeline:
+def _board_pipeline(user: User, value: str | None) -> Pipeline:
+    """The pipeline asked for, else the user's default (their team's, else the global one)."""
     pipeline = pipeline_by_ref(value) if value else None
     if pipeline is None:
-        pipeline = Pipeline.objects.filter(is_active=True).order_by("-is_default", "position", "id").first()
-    if pipeline is None:
-        raise Http404("no active pipeline")
+        try:
+            pipeline = default_pipeline_for(user)
+        except ValidationFailed:
+            raise Http404("no active pipeline") from None
     return pipeline
 
 
@@ -180,7 +213,7 @@ def _board_context(request: HttpRequest, params: Any, *, error: str | None = Non
     user = _user(request)
     form = BoardFilterForm(params)
     values = form.values()
-    pipeline = _board_pipeline(values.get("pipeline"))
+    pipeline = _board_pipeline(user, values.get("pipeline"))
     owner = values.get("owner")
     q = (values.get("q") or "").strip()
     tag = values.get("tag")  # salesflow.tags
@@ -300,6 +333,7 @@ def opportunity_create_view(request: HttpRequest) -> HttpResponse:
                 name=data["name"],
                 amount=data["amount"],
                 currency=data["currency"],
+                pipeline=data["pipeline"],
                 stage=data["stage"],
                 expected_close_date=data["expected_close_date"],
                 next_step=data["next_step"],
@@ -315,6 +349,17 @@ def opportunity_create_view(request: HttpRequest) -> HttpResponse:
             return redirect("opportunities:detail", pk=opp.pk)
     status = 400 if request.method == "POST" else 200
     return render(request, "sales/form.html", {"form": form, "account": account, "creating": True}, status=status)
+
+
+@require_GET
+def stage_options_view(request: HttpRequest) -> HttpResponse:
+    """htmx partial: the open stages of the pipeline chosen on the create form (only a
+    pipeline the user may start deals in; anything else gives no options)."""
+    user = _user(request)
+    pk = _int_or_none(request.GET.get("pipeline"))
+    pipeline = pipelines_for(user).filter(pk=pk).first() if pk and pk < 2**31 else None
+    stages = list(open_stages().filter(pipeline=pipeline)) if pipeline is not None else []
+    return render(request, "sales/partials/stage_options.html", {"stages": stages})
 
 
 def contact_roles_view(request: HttpRequest) -> HttpResponse:
@@ -580,3 +625,318 @@ def opportunity_bulk_view(request: HttpRequest) -> HttpResponse:
         action=lambda form: _opportunity_action(user, form),
         fallback=reverse("opportunities:list"),
     )
+
+
+# ------------------------------------------------ pipeline settings (administrators)
+# Settings → Pipelines (/settings/pipelines/, namespace "sales"): list, create, copy,
+# edit a pipeline and its teams, add/edit/reorder/hide stages. Every write goes through
+# sales.config_services, which checks the actor again.
+
+
+def _require_admin(request: HttpRequest) -> User:
+    user = _user(request)
+    if not user.is_admin:
+        raise PermissionDenied(_("Only administrators configure the sales pipelines."))
+    return user
+
+
+def _settings_pipeline(pk: int) -> Pipeline:
+    pipeline = Pipeline.objects.filter(pk=pk).first() if pk < 2**31 else None
+    if pipeline is None:
+        raise Http404("no such pipeline")
+    return pipeline
+
+
+def _settings_stage(pk: int) -> Stage:
+    stage = Stage.objects.select_related("pipeline").filter(pk=pk).first() if pk < 2**31 else None
+    if stage is None:
+        raise Http404("no such stage")
+    return stage
+
+
+def _pipeline_values(pipeline: Pipeline) -> dict[str, Any]:
+    return {f: getattr(pipeline, f) for f in ("code", "name_zh", "name_en", "position", "is_active", "is_default")}
+
+
+def _stage_values(stage: Stage) -> dict[str, Any]:
+    fields = ("name_zh", "name_en", "probability", "forecast_category", "rotting_days", "guidance_zh", "guidance_en")
+    return {f: getattr(stage, f) for f in (*fields, "is_bant_gate")}
+
+
+def _stage_table_context(pipeline: Pipeline) -> dict[str, Any]:
+    stages = list(Stage.objects.filter(pipeline=pipeline).order_by("position"))
+    in_use = stages_in_use(pipeline)
+    history = stages_with_history(pipeline)
+    return {
+        "pipeline": pipeline,
+        "stage_rows": [
+            {"stage": s, "deals": in_use.get(s.pk, 0), "deletable": not in_use.get(s.pk) and s.pk not in history}
+            for s in stages
+        ],
+    }
+
+
+def _stage_table(
+    request: HttpRequest, pipeline: Pipeline, *, error: str | None = None, status: int = 200
+) -> HttpResponse:
+    context = {**_stage_table_context(pipeline), "stage_error": error}
+    return render(request, "sales/settings/partials/stage_table.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def pipeline_settings_view(request: HttpRequest) -> HttpResponse:
+    """Every pipeline (hidden ones too) with its stages and teams; a form to create one."""
+    user = _require_admin(request)
+    form = PipelineCreateForm(request.POST or None, prefix="new")
+    if request.method == "POST" and form.is_valid():
+        try:
+            pipeline = pipeline_create(
+                actor=user,
+                code=form.cleaned_data["code"],
+                name_en=form.cleaned_data["name_en"],
+                name_zh=form.cleaned_data["name_zh"],
+                is_active=False,
+                position=(Pipeline.objects.order_by("-position").values_list("position", flat=True).first() or 0) + 1,
+                starter_stages=True,
+            )
+        except ServiceError as exc:
+            apply_service_error(form, exc)
+        else:
+            messages.success(request, _("The pipeline “%(name)s” was created.") % {"name": pipeline.label})
+            return redirect("sales:pipeline_edit", pk=pipeline.pk)
+    status = 400 if request.method == "POST" else 200
+    context = {"pipelines": list(pipelines_for_settings()), "form": form}
+    return render(request, "sales/settings/pipelines.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def pipeline_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """One pipeline: its fields, its teams, its stages (drag and drop or up/down), a copy form."""
+    user = _require_admin(request)
+    pipeline = _settings_pipeline(pk)
+    form = PipelineSettingsForm(request.POST or None, initial=_pipeline_values(pipeline))
+    if request.method == "POST" and form.is_valid():
+        before = _pipeline_values(pipeline)
+        changes = {k: v for k, v in form.cleaned_data.items() if before.get(k) != v}
+        try:
+            pipeline_update(actor=user, pipeline=pipeline, **changes)
+        except ServiceError as exc:
+            apply_service_error(form, exc)
+        else:
+            messages.success(request, _("The pipeline was saved."))
+            return redirect("sales:pipeline_edit", pk=pipeline.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "sales/settings/pipeline.html", _pipeline_page(pipeline, form=form), status=status)
+
+
+def _pipeline_page(pipeline: Pipeline, **forms_: Any) -> dict[str, Any]:
+    teams = list(TeamPipeline.objects.filter(pipeline=pipeline).values_list("team_id", flat=True))
+    defaults = list(TeamDefaultPipeline.objects.filter(pipeline=pipeline).values_list("team_id", flat=True))
+    context: dict[str, Any] = {
+        "pipeline": pipeline,
+        "form": PipelineSettingsForm(initial=_pipeline_values(pipeline)),
+        "teams_form": PipelineTeamsForm(initial={"teams": teams, "default_for": defaults}),
+        "copy_form": PipelineCopyForm(
+            prefix="copy",
+            initial={
+                "code": f"{pipeline.code}-copy"[:50],
+                "name_zh": f"{pipeline.name_zh}（副本）"[:100],
+                "name_en": f"{pipeline.name_en} (copy)"[:100],
+            },
+        ),
+        "stage_form": StageSettingsForm(creating=True, prefix="stage"),
+        **_stage_table_context(pipeline),
+    }
+    context.update(forms_)
+    return context
+
+
+@require_POST
+def pipeline_teams_view(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _require_admin(request)
+    pipeline = _settings_pipeline(pk)
+    form = PipelineTeamsForm(request.POST)
+    if form.is_valid():
+        try:
+            pipeline_set_teams(
+                actor=user,
+                pipeline=pipeline,
+                teams=list(form.cleaned_data["teams"]),
+                default_for=list(form.cleaned_data["default_for"]),
+            )
+        except ServiceError as exc:
+            apply_service_error(form, exc)
+        else:
+            messages.success(request, _("The pipeline's teams were saved."))
+            return redirect("sales:pipeline_edit", pk=pipeline.pk)
+    return render(request, "sales/settings/pipeline.html", _pipeline_page(pipeline, teams_form=form), status=400)
+
+
+@require_POST
+def pipeline_copy_view(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _require_admin(request)
+    source = _settings_pipeline(pk)
+    form = PipelineCopyForm(request.POST, prefix="copy")
+    if form.is_valid():
+        try:
+            copy = pipeline_copy(
+                actor=user,
+                source=source,
+                code=form.cleaned_data["code"],
+                name_en=form.cleaned_data["name_en"],
+                name_zh=form.cleaned_data["name_zh"],
+                is_active=source.is_active,
+            )
+        except ServiceError as exc:
+            apply_service_error(form, exc)
+        else:
+            messages.success(request, _("The pipeline was copied as “%(name)s”.") % {"name": copy.label})
+            return redirect("sales:pipeline_edit", pk=copy.pk)
+    return render(request, "sales/settings/pipeline.html", _pipeline_page(source, copy_form=form), status=400)
+
+
+@require_POST
+def stage_add_view(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _require_admin(request)
+    pipeline = _settings_pipeline(pk)
+    form = StageSettingsForm(request.POST, creating=True, prefix="stage")
+    if form.is_valid():
+        data = form.cleaned_data
+        # a new open stage goes before the won and lost stages; an end stage goes last
+        order = list(Stage.objects.filter(pipeline=pipeline).order_by("position").values_list("kind", flat=True))
+        first_end = next((i for i, kind in enumerate(order, start=1) if kind != StageKind.OPEN), None)
+        position = first_end if data["kind"] == StageKind.OPEN else None
+        try:
+            stage_create(actor=user, pipeline=pipeline, position=position, **data)
+        except ServiceError as exc:
+            apply_service_error(form, exc)
+        else:
+            messages.success(request, _("The stage was added."))
+            return redirect("sales:pipeline_edit", pk=pipeline.pk)
+    return render(request, "sales/settings/pipeline.html", _pipeline_page(pipeline, stage_form=form), status=400)
+
+
+def _stage_criteria_url(stage: Stage) -> str | None:
+    """The stage-gates panel (sales:stage_criteria, another module) once it exists."""
+    try:
+        return reverse("sales:stage_criteria", args=[stage.pk])
+    except NoReverseMatch:
+        return None
+
+
+@require_http_methods(["GET", "POST"])
+def stage_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _require_admin(request)
+    stage = _settings_stage(pk)
+    form = StageSettingsForm(request.POST or None, initial=_stage_values(stage))
+    if request.method == "POST" and form.is_valid():
+        before = _stage_values(stage)
+        changes = {k: v for k, v in form.cleaned_data.items() if before.get(k) != v}
+        try:
+            stage_update(actor=user, stage=stage, **changes)
+        except ServiceError as exc:
+            apply_service_error(form, exc)
+        else:
+            messages.success(request, _("The stage was saved."))
+            return redirect("sales:pipeline_edit", pk=stage.pipeline_id)
+    context = {
+        "stage": stage,
+        "pipeline": stage.pipeline,
+        "form": form,
+        "deals": stages_in_use(stage.pipeline).get(stage.pk, 0),
+        "stage_criteria_url": _stage_criteria_url(stage),
+    }
+    return render(request, "sales/settings/stage.html", context, status=400 if request.method == "POST" else 200)
+
+
+def _after_stage_action(request: HttpRequest, pipeline: Pipeline, exc: ServiceError | None = None) -> HttpResponse:
+    """htmx: the stage table again (with the refusal, 409/400); else back to the page."""
+    if request.headers.get("HX-Request"):
+        if exc is not None:
+            return _stage_table(request, pipeline, error=_error_text(exc), status=exc.status_code)
+        return _stage_table(request, pipeline)
+    if exc is not None:
+        messages.error(request, _error_text(exc))
+    return redirect("sales:pipeline_edit", pk=pipeline.pk)
+
+
+@require_POST
+def stage_reorder_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The new order after a drag and drop (``order``: every stage id, comma-separated)."""
+    user = _require_admin(request)
+    pipeline = _settings_pipeline(pk)
+    form = StageOrderForm(request.POST)
+    if not form.is_valid():
+        exc: ServiceError = ValidationFailed(
+            _("The order could not be read."), field_errors={k: [str(m) for m in v] for k, v in form.errors.items()}
+        )
+        return _after_stage_action(request, pipeline, exc)
+    stages = {s.pk: s for s in Stage.objects.filter(pipeline=pipeline)}
+    try:
+        wanted = [stages[i] for i in form.stage_ids()]
+    except KeyError:
+        wanted = []
+    try:
+        stage_reorder(actor=user, pipeline=pipeline, stages=wanted)
+    except ServiceError as exc:
+        return _after_stage_action(request, pipeline, exc)
+    return _after_stage_action(request, pipeline)
+
+
+@require_POST
+def stage_move_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """One stage one place up or down (buttons: the keyboard way to reorder)."""
+    user = _require_admin(request)
+    stage = _settings_stage(pk)
+    pipeline = stage.pipeline
+    form = StageMoveForm(request.POST)
+    order = list(Stage.objects.filter(pipeline=pipeline).order_by("position"))
+    if not form.is_valid():
+        return _after_stage_action(
+            request, pipeline, ValidationFailed(_("The order could not be read."), field_errors={"direction": []})
+        )
+    if form.is_valid():
+        index = next(i for i, s in enumerate(order) if s.pk == stage.pk)
+        other = index - 1 if form.cleaned_data["direction"] == "up" else index + 1
+        if 0 <= other < len(order):
+            order[index], order[other] = order[other], order[index]
+            try:
+                stage_reorder(actor=user, pipeline=pipeline, stages=order)
+            except ServiceError as exc:
+                return _after_stage_action(request, pipeline, exc)
+    return _after_stage_action(request, pipeline)
+
+
+@require_POST
+def stage_deactivate_view(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _require_admin(request)
+    stage = _settings_stage(pk)
+    try:
+        stage_deactivate(actor=user, stage=stage)
+    except ServiceError as exc:
+        return _after_stage_action(request, stage.pipeline, exc)
+    return _after_stage_action(request, stage.pipeline)
+
+
+@require_POST
+def stage_activate_view(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _require_admin(request)
+    stage = _settings_stage(pk)
+    try:
+        stage_update(actor=user, stage=stage, is_active=True)
+    except ServiceError as exc:
+        return _after_stage_action(request, stage.pipeline, exc)
+    return _after_stage_action(request, stage.pipeline)
+
+
+@require_POST
+def stage_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Delete a never-used stage; a used one is refused (409: hide it instead)."""
+    user = _require_admin(request)
+    stage = _settings_stage(pk)
+    pipeline = stage.pipeline
+    try:
+        stage_delete(actor=user, stage=stage)
+    except ServiceError as exc:
+        return _after_stage_action(request, pipeline, exc)
+    return _after_stage_action(request, pipeline)

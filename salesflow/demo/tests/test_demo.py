@@ -9,7 +9,7 @@ from itertools import pairwise
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db.models import F
+from django.db.models import Count, F
 from django.test import Client
 from django.utils import timezone
 
@@ -21,7 +21,7 @@ from salesflow.leads.choices import LeadStatus
 from salesflow.leads.models import Lead
 from salesflow.parties.models import Account, Contact
 from salesflow.sales.choices import ForecastCategory, Outcome, StageKind
-from salesflow.sales.models import Competitor, Opportunity, StageChange
+from salesflow.sales.models import Competitor, Opportunity, StageChange, TeamPipeline
 from salesflow.users.choices import Role
 from salesflow.users.models import Team, User
 
@@ -82,7 +82,15 @@ def test_demo_builds_a_consistent_organisation_once() -> None:
     assert counts["accounts"] == 200
     assert 200 <= counts["contacts"] <= 600
     assert counts["leads"] == 1000
-    assert counts["opportunities"] == 300
+    # 300 in the B2B pipeline, 6 in the automotive showroom's and 5 in the personal-loan one
+    assert counts["opportunities"] == 311
+    assert dict(
+        Opportunity.objects.values_list("pipeline__code").annotate(n=Count("id")).values_list("pipeline__code", "n")
+    ) == {"b2b": 300, "auto-showroom": 6, "personal-loan": 5}
+    assert set(TeamPipeline.objects.values_list("pipeline__code", "team__name")) == {
+        ("auto-showroom", "华东一组"),
+        ("personal-loan", "华北一组"),
+    }
     assert counts["won"] == 75
     assert counts["lost"] == 60
     assert 1700 <= counts["activities"] <= 2500
@@ -138,7 +146,8 @@ def test_demo_builds_a_consistent_organisation_once() -> None:
     history: dict[int, list[StageChange]] = defaultdict(list)
     for change in StageChange.objects.select_related("from_stage", "to_stage").order_by("changed_at", "id"):
         history[change.opportunity_id].append(change)
-    opps = list(Opportunity.objects.select_related("stage", "owner"))
+    # the generated B2B history (the few template deals are opened through the services today)
+    opps = list(Opportunity.objects.filter(pipeline__code="b2b").select_related("stage", "owner"))
     for opp in opps:
         assert opp.owner.username in reps
         assert 50_000 <= opp.amount <= 5_000_000

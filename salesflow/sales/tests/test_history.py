@@ -167,18 +167,19 @@ def test_field_changes_between_respects_visibility_and_period(personas):
 
 
 def test_won_and_lost_take_their_stage_values(personas):
-    stage_update(actor=personas.admin, stage=stage("won"), probability=99, forecast_category="commit")
+    # the won stage is always 100% and the lost one 0% (config_services); categories may vary
+    stage_update(actor=personas.admin, stage=stage("won"), forecast_category="commit")
     won = make_opportunity(personas.rep)
     opportunity_close(actor=personas.rep, opportunity=won, outcome="won")
     won.refresh_from_db()
-    assert (won.probability, won.forecast_category) == (99, "commit")
-    stage_update(actor=personas.admin, stage=stage("lost"), probability=1, forecast_category="pipeline")
+    assert (won.probability, won.forecast_category) == (100, "commit")
+    stage_update(actor=personas.admin, stage=stage("lost"), forecast_category="pipeline")
     lost = make_opportunity(personas.rep)
     from salesflow.sales.models import LostReason
 
     opportunity_close(actor=personas.rep, opportunity=lost, outcome="lost", lost_reason=LostReason.objects.first())
     lost.refresh_from_db()
-    assert (lost.probability, lost.forecast_category) == (1, "pipeline")
+    assert (lost.probability, lost.forecast_category) == (0, "pipeline")
 
 
 @pytest.mark.parametrize("outcome", ["won", "lost"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.utils import translation
 
-from salesflow.core.errors import Forbidden, ValidationFailed
+from salesflow.core.errors import Conflict, Forbidden, ValidationFailed
 from salesflow.core.models import AuditEvent
 from salesflow.sales.config_services import (
     pipeline_create,
@@ -182,7 +182,7 @@ def test_kind_cannot_change_while_deals_sit_in_the_stage(personas):
     demo = stage("demo")
     with pytest.raises(ValidationFailed) as exc:
         stage_update(actor=personas.admin, stage=demo, kind="won")
-    assert exc.value.field_errors == {"kind": ["Deals are in this stage; move them before changing its kind."]}
+    assert exc.value.field_errors["kind"] == ["Deals are in this stage; move them before changing its kind."]
     demo.refresh_from_db()
     assert demo.kind == "open"
     assert config_verbs() == []
@@ -303,7 +303,7 @@ def test_pipeline_and_stage_lifecycle_is_audited(personas):
 
 def test_used_stages_and_pipelines_cannot_be_deleted(personas):
     make_opportunity(personas.rep)
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(Conflict):
         stage_delete(actor=personas.admin, stage=stage("prospect"))
     with pytest.raises(ValidationFailed):
         pipeline_delete(actor=personas.admin, pipeline=default_pipeline())
@@ -382,7 +382,7 @@ def test_admin_creates_a_pipeline_with_stages_through_the_services(personas, cli
                 f"stages-{i}-code": code,
                 f"stages-{i}-name_zh": code,
                 f"stages-{i}-name_en": code,
-                f"stages-{i}-probability": 50,
+                f"stages-{i}-probability": 100 if kind == "won" else 50,
                 f"stages-{i}-forecast_category": "pipeline",
                 f"stages-{i}-kind": kind,
                 f"stages-{i}-is_active": "on",

@@ -1,0 +1,22 @@
+"""Settings → Pipelines (namespace ``sales``, mounted at ``/settings/pipelines/``):
+administrators create, copy and edit pipelines, their stages and the teams that use them."""
+
+from django.urls import path
+
+from salesflow.sales import views
+
+app_name = "sales"
+
+urlpatterns = [
+    path("", views.pipeline_settings_view, name="pipeline_settings"),
+    path("<int:pk>/", views.pipeline_edit_view, name="pipeline_edit"),
+    path("<int:pk>/teams/", views.pipeline_teams_view, name="pipeline_teams"),
+    path("<int:pk>/copy/", views.pipeline_copy_view, name="pipeline_copy"),
+    path("<int:pk>/stages/add/", views.stage_add_view, name="stage_add"),
+    path("<int:pk>/stages/reorder/", views.stage_reorder_view, name="stage_reorder"),
+    path("stages/<int:pk>/", views.stage_edit_view, name="stage_edit"),
+    path("stages/<int:pk>/move/", views.stage_move_view, name="stage_move"),
+    path("stages/<int:pk>/deactivate/", views.stage_deactivate_view, name="stage_deactivate"),
+    path("stages/<int:pk>/activate/", views.stage_activate_view, name="stage_activate"),
+    path("stages/<int:pk>/delete/", views.stage_delete_view, name="stage_delete"),
+]
