@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy
 
 from salesflow.activities.choices import ActivityKind
 from salesflow.activities.models import Activity
-from salesflow.sales.gates import CriterionType, choice_list, register_criterion_type
+from salesflow.sales.gates import CriterionType, ParamSpec, choice_list, register_criterion_type
 from salesflow.sales.models import Opportunity, StageCriterion
 
 KINDS = dict(ActivityKind.choices)
@@ -63,5 +63,8 @@ def register() -> None:
             load=_load,
             check=_check,
             describe=_describe,
+            params_spec=(
+                ParamSpec("kinds", gettext_lazy("Activity types"), tuple(ActivityKind.choices), multiple=True),
+            ),
         )
     )

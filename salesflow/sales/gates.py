@@ -45,6 +45,17 @@ Load = Callable[[list[int], list[StageCriterion]], Any]
 
 
 @dataclass(frozen=True)
+class ParamSpec:
+    """One setting of a criterion type as the settings form shows it: ``params[key]`` is
+    one code (``multiple=False``) or a list of codes from ``choices``."""
+
+    key: str
+    label: str | Promise
+    choices: Sequence[tuple[str, str | Promise]]
+    multiple: bool = False
+
+
+@dataclass(frozen=True)
 class CriterionType:
     """One kind of entry criterion.
 
@@ -54,7 +65,8 @@ class CriterionType:
       (``None``: nothing to load); its result is passed to ``check``;
     - ``check(opp, criterion, loaded)``: ``None`` when met, else the explanation;
     - ``describe(params)``: the default label of a criterion without one;
-    - ``manual``: met by ticking it on the deal (the checklist item).
+    - ``manual``: met by ticking it on the deal (the checklist item);
+    - ``params_spec``: how the settings page asks for ``params`` (``ParamSpec``s).
     """
 
     code: str
@@ -65,6 +77,7 @@ class CriterionType:
     describe: Callable[[Mapping[str, Any]], str] | None = None
     manual: bool = False
     help_text: str | Promise = ""
+    params_spec: tuple[ParamSpec, ...] = ()
 
 
 _TYPES: dict[str, CriterionType] = {}
@@ -425,6 +438,7 @@ def register_builtin_types() -> None:
             load=_fields_load,
             check=_fields_check,
             describe=_fields_describe,
+            params_spec=(ParamSpec("fields", gettext_lazy("Fields"), tuple(DEAL_FIELDS.items()), multiple=True),),
         )
     )
     register_criterion_type(
@@ -455,5 +469,6 @@ def register_builtin_types() -> None:
             load=_attachment_load,
             check=_attachment_check,
             describe=_attachment_describe,
+            params_spec=(ParamSpec("kind", gettext_lazy("Attachment kind"), tuple(AttachmentKind.choices)),),
         )
     )
