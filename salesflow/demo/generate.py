@@ -13,6 +13,7 @@ closed deals have ``closed_at``, and every stage change has its audit event.
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from collections import defaultdict
@@ -1332,6 +1333,10 @@ DEMO_OVERRIDES = (
 )
 
 
+def _override_summary(stage: Stage, reason: str) -> str:
+    return f"{stage.label}: {reason}"
+
+
 def _write_stage_gates(refs: Refs, users: dict[str, User]) -> None:
     """The B2B pipeline's entry criteria (configuration: created once by the administrator,
     kept when the demo is deleted) and demo deals that agree with them: the open deals in
@@ -1430,7 +1435,7 @@ def _write_stage_gates(refs: Refs, users: dict[str, User]) -> None:
                 "stage": deal.stage.code,
                 "unmet": [r.as_dict() for r in unmet],
                 "reason": reason,
-                "summary": in_every_language(lambda d=deal, r=reason: f"{d.stage.label}: {r}"),
+                "summary": in_every_language(functools.partial(_override_summary, deal.stage, reason)),
             },
             related=[deal.account],
         )

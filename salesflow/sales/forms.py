@@ -466,7 +466,9 @@ class CriterionForm(forms.Form):
     kind = forms.ChoiceField(label=_("Criterion type"))
     label_en = forms.CharField(label=_("Label (English)"), max_length=200, required=False)
     label_zh = forms.CharField(label=_("Label (Chinese)"), max_length=200, required=False)
-    position = forms.IntegerField(label=pgettext_lazy("ordering", "Position"), min_value=0, max_value=10_000, required=False)
+    position = forms.IntegerField(
+        label=pgettext_lazy("ordering", "Position"), min_value=0, max_value=10_000, required=False
+    )
     is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
 
     def __init__(self, data: Any = None, *, instance: Any = None, prefix: str | None = None) -> None:
@@ -493,10 +495,10 @@ class CriterionForm(forms.Form):
                 field: forms.Field
                 if spec.multiple:
                     field = forms.MultipleChoiceField(
-                        label=spec.label, choices=choices, required=False, widget=forms.CheckboxSelectMultiple
+                        label=str(spec.label), choices=choices, required=False, widget=forms.CheckboxSelectMultiple
                     )
                 else:
-                    field = forms.ChoiceField(label=spec.label, choices=[("", "---------"), *choices], required=False)
+                    field = forms.ChoiceField(label=str(spec.label), choices=[("", "---------"), *choices], required=False)
                 if instance is not None and instance.kind == t.code and isinstance(instance.params, dict):
                     field.initial = instance.params.get(spec.key)
                 self.fields[name] = field

@@ -257,7 +257,9 @@ def opportunity_checklist(opportunity: Opportunity) -> list[StageChecklist]:
     by_stage: dict[int, list[CriterionResult]] = {}
     for result in results:
         by_stage.setdefault(result.criterion.stage_id, []).append(result)
-    return [StageChecklist(stage=s, results=by_stage.get(s.pk, []), current=s.pk == opportunity.stage_id) for s in stages]
+    return [
+        StageChecklist(stage=s, results=by_stage.get(s.pk, []), current=s.pk == opportunity.stage_id) for s in stages
+    ]
 
 
 class GateRefused(Conflict):
@@ -270,7 +272,8 @@ class GateRefused(Conflict):
     def __init__(self, stage: Stage, unmet: list[CriterionResult]) -> None:
         labels = "; ".join(r.label for r in unmet)
         super().__init__(
-            _("The entry criteria of “%(stage)s” are not met: %(criteria)s.") % {"stage": stage.label, "criteria": labels}
+            _("The entry criteria of “%(stage)s” are not met: %(criteria)s.")
+            % {"stage": stage.label, "criteria": labels}
         )
         self.stage = stage
         self.unmet = unmet
@@ -285,7 +288,9 @@ def _no_params(raw: Any) -> dict[str, Any]:
         return {}
     if not isinstance(raw, dict):
         raise ValueError(_("Settings must be an object."))
-    raise ValueError(_("This criterion type takes no settings (unknown: %(keys)s).") % {"keys": ", ".join(map(str, raw))})
+    raise ValueError(
+        _("This criterion type takes no settings (unknown: %(keys)s).") % {"keys": ", ".join(map(str, raw))}
+    )
 
 
 def _only_keys(raw: Any, allowed: set[str]) -> dict[str, Any]:
@@ -383,9 +388,9 @@ def _checklist_check(opp: Opportunity, criterion: StageCriterion, ticks: dict[tu
 
 def _decision_maker_load(opp_ids: list[int], criteria: list[StageCriterion]) -> set[int]:
     return set(
-        OpportunityContact.objects.filter(
-            opportunity_id__in=opp_ids, role=BuyingRole.DECISION_MAKER
-        ).values_list("opportunity_id", flat=True)
+        OpportunityContact.objects.filter(opportunity_id__in=opp_ids, role=BuyingRole.DECISION_MAKER).values_list(
+            "opportunity_id", flat=True
+        )
     )
 
 

@@ -30,6 +30,7 @@ from salesflow.parties.models import Account, Contact
 from salesflow.parties.permissions import can_write_account
 from salesflow.parties.services import account_record_win
 from salesflow.sales.choices import ForecastCategory, HistoryField, Outcome, StageKind
+from salesflow.sales.gates import CriterionResult, GateRefused, unmet_criteria
 from salesflow.sales.models import (
     Competitor,
     LostReason,
@@ -40,7 +41,6 @@ from salesflow.sales.models import (
     Stage,
     StageChange,
 )
-from salesflow.sales.gates import CriterionResult, GateRefused, unmet_criteria
 from salesflow.sales.permissions import can_manage_opportunity, can_override_gates, can_write_opportunity
 from salesflow.search.services import index_record, unindex_record
 from salesflow.users.models import User
@@ -337,9 +337,7 @@ def clean_override_reason(reason: str | None) -> str | None:
     return text
 
 
-def _check_gate(
-    *, actor: User, opp: Opportunity, stage: Stage, override_reason: str | None
-) -> list[CriterionResult]:
+def _check_gate(*, actor: User, opp: Opportunity, stage: Stage, override_reason: str | None) -> list[CriterionResult]:
     """Stage gates for a forward move of ``opp`` into ``stage``: the unmet entry criteria of
     ``stage`` (only the target's, not those of stages skipped on the way: each stage states
     what a deal needs to be *in* it). None unmet → ``[]``. Unmet without an override →
@@ -356,9 +354,7 @@ def _check_gate(
     return unmet
 
 
-def _record_override(
-    *, actor: User, opp: Opportunity, stage: Stage, unmet: list[CriterionResult], reason: str
-) -> None:
+def _record_override(*, actor: User, opp: Opportunity, stage: Stage, unmet: list[CriterionResult], reason: str) -> None:
     record_event(
         actor=actor,
         verb="sales.opportunity.gate_overridden",
@@ -745,8 +741,9 @@ def opportunity_move_stage(
             "duration_seconds": change.duration_seconds,
             "regression": change.is_regression,
             "summary": in_every_language(
-                lambda: f"{from_stage.label} → {stage.label}"
-                + (f" ({_('moved back')})" if change.is_regression else "")
+                lambda: (
+                    f"{from_stage.label} → {stage.label}" + (f" ({_('moved back')})" if change.is_regression else "")
+                )
             ),
         },
         related=[locked.account],

@@ -22,7 +22,5 @@ urlpatterns = [
     path("for-account/<int:pk>/panel/", views.account_opportunities_panel_view, name="account_panel"),
     # stage gates: the deal's checklist panel and ticking its items
     path("<int:pk>/checklist/", views_gates.opportunity_checklist_view, name="checklist"),
-    path(
-        "<int:pk>/checklist/<int:criterion_id>/", views_gates.opportunity_checklist_tick_view, name="checklist_tick"
-    ),
+    path("<int:pk>/checklist/<int:criterion_id>/", views_gates.opportunity_checklist_tick_view, name="checklist_tick"),
 ]

@@ -18,64 +18,95 @@ def mark_regressions(apps, schema_editor):  # type: ignore[no-untyped-def]
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sales', '0014_work_link_indexes'),
+        ("sales", "0014_work_link_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='stagechange',
-            name='gate_overridden',
-            field=models.BooleanField(default=False, verbose_name='gate overridden'),
+            model_name="stagechange",
+            name="gate_overridden",
+            field=models.BooleanField(default=False, verbose_name="gate overridden"),
         ),
         migrations.AddField(
-            model_name='stagechange',
-            name='is_regression',
-            field=models.BooleanField(default=False, verbose_name='regression'),
+            model_name="stagechange",
+            name="is_regression",
+            field=models.BooleanField(default=False, verbose_name="regression"),
         ),
         migrations.CreateModel(
-            name='StageCriterion',
+            name="StageCriterion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('kind', models.CharField(max_length=40, verbose_name='criterion type')),
-                ('params', models.JSONField(blank=True, default=dict, verbose_name='settings')),
-                ('label_en', models.CharField(blank=True, max_length=200, verbose_name='label (English)')),
-                ('label_zh', models.CharField(blank=True, max_length=200, verbose_name='label (Chinese)')),
-                ('position', models.PositiveIntegerField(default=0, verbose_name='position')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('stage', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='criteria', to='sales.stage', verbose_name='stage')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name="created at"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                ("kind", models.CharField(max_length=40, verbose_name="criterion type")),
+                ("params", models.JSONField(blank=True, default=dict, verbose_name="settings")),
+                ("label_en", models.CharField(blank=True, max_length=200, verbose_name="label (English)")),
+                ("label_zh", models.CharField(blank=True, max_length=200, verbose_name="label (Chinese)")),
+                ("position", models.PositiveIntegerField(default=0, verbose_name="position")),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                (
+                    "stage",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="criteria",
+                        to="sales.stage",
+                        verbose_name="stage",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'entry criterion',
-                'verbose_name_plural': 'entry criteria',
-                'ordering': ['stage', 'position', 'id'],
+                "verbose_name": "entry criterion",
+                "verbose_name_plural": "entry criteria",
+                "ordering": ["stage", "position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='OpportunityChecklistTick',
+            name="OpportunityChecklistTick",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ticked_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='ticked at')),
-                ('opportunity', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='checklist_ticks', to='sales.opportunity')),
-                ('ticked_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('criterion', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='ticks', to='sales.stagecriterion')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("ticked_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="ticked at")),
+                (
+                    "opportunity",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="checklist_ticks",
+                        to="sales.opportunity",
+                    ),
+                ),
+                (
+                    "ticked_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "criterion",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="ticks", to="sales.stagecriterion"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'checklist tick',
-                'verbose_name_plural': 'checklist ticks',
+                "verbose_name": "checklist tick",
+                "verbose_name_plural": "checklist ticks",
             },
         ),
         migrations.AddIndex(
-            model_name='stagecriterion',
-            index=models.Index(fields=['stage', 'is_active', 'position'], name='stagecrit_stage_idx'),
+            model_name="stagecriterion",
+            index=models.Index(fields=["stage", "is_active", "position"], name="stagecrit_stage_idx"),
         ),
         migrations.AddConstraint(
-            model_name='opportunitychecklisttick',
-            constraint=models.UniqueConstraint(fields=('opportunity', 'criterion'), name='opp_checklist_tick_unique'),
+            model_name="opportunitychecklisttick",
+            constraint=models.UniqueConstraint(fields=("opportunity", "criterion"), name="opp_checklist_tick_unique"),
         ),
         migrations.RunPython(mark_regressions, migrations.RunPython.noop),
     ]

@@ -207,9 +207,7 @@ def test_checklist_query_count_is_constant(personas, django_assert_max_num_queri
     assert few <= 3
     assert many <= 3 + 3
     with django_assert_max_num_queries(8):
-        evaluate(
-            list(Opportunity.objects.all()), [c for cs in criteria_of([stage("demo").pk]).values() for c in cs]
-        )
+        evaluate(list(Opportunity.objects.all()), [c for cs in criteria_of([stage("demo").pk]).values() for c in cs])
 
 
 # ------------------------------------------------------------------ refusal and override
@@ -510,9 +508,7 @@ def test_checklist_panel_and_tick(personas, client_for):
     client = client_for(personas.rep)
     panel = client.get(f"/opportunities/{opp.pk}/checklist/").content.decode()
     assert "Budget confirmed by finance" in panel and f'checklist-tick-{item.pk}"' in panel
-    response = client.post(
-        f"/opportunities/{opp.pk}/checklist/{item.pk}/", {"ticked": "1"}, HTTP_HX_REQUEST="true"
-    )
+    response = client.post(f"/opportunities/{opp.pk}/checklist/{item.pk}/", {"ticked": "1"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     assert re.search(rf'checklist-item-{item.pk}" data-met="true"', response.content.decode())
     # support reads the panel but cannot tick
