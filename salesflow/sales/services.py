@@ -300,6 +300,12 @@ def _record_stage_change(
     )
 
 
+def _move_summary(from_stage: Stage, to_stage: Stage, *, regression: bool) -> str:
+    """The timeline's text of a stage move; a move back says so."""
+    move = f"{from_stage.label} → {to_stage.label}"
+    return _("%(move)s (moved back)") % {"move": move} if regression else move
+
+
 def is_regression(from_stage: Stage | None, to_stage: Stage) -> bool:
     """A move back: to a lower position of the same pipeline."""
     return (
@@ -740,11 +746,7 @@ def opportunity_move_stage(
             "to": stage.code,
             "duration_seconds": change.duration_seconds,
             "regression": change.is_regression,
-            "summary": in_every_language(
-                lambda: (
-                    f"{from_stage.label} → {stage.label}" + (f" ({_('moved back')})" if change.is_regression else "")
-                )
-            ),
+            "summary": in_every_language(lambda: _move_summary(from_stage, stage, regression=change.is_regression)),
         },
         related=[locked.account],
     )
