@@ -618,8 +618,8 @@ def criterion_types_list(request: HttpRequest) -> list[CriterionTypeOut]:
 
 @router.get("/stages/{int:stage_id}/criteria", response=list[CriterionOut], summary="A stage's entry criteria (admin)")
 def stage_criteria_list(request: HttpRequest, stage_id: int) -> list[CriterionOut]:
+    stage = _stage_for_admin(stage_id)  # unknown ids are 404 for everyone
     _admin(request)
-    stage = _stage_for_admin(stage_id)
     return [_criterion_out(c) for c in stage.criteria.order_by("position", "id")]
 
 
@@ -627,8 +627,8 @@ def stage_criteria_list(request: HttpRequest, stage_id: int) -> list[CriterionOu
     "/stages/{int:stage_id}/criteria", response={201: CriterionOut}, summary="Add an entry criterion to a stage (admin)"
 )
 def stage_criteria_create(request: HttpRequest, stage_id: int, payload: CriterionIn) -> tuple[int, CriterionOut]:
-    user = _admin(request)
     stage = _stage_for_admin(stage_id)
+    user = _admin(request)
     criterion = stage_criterion_create(
         actor=user,
         stage=stage,
@@ -644,8 +644,8 @@ def stage_criteria_create(request: HttpRequest, stage_id: int, payload: Criterio
 
 @router.patch("/criteria/{int:criterion_id}", response=CriterionOut, summary="Change an entry criterion (admin)")
 def stage_criteria_patch(request: HttpRequest, criterion_id: int, payload: CriterionPatchIn) -> CriterionOut:
-    user = _admin(request)
     criterion = _criterion_for_admin(criterion_id)
+    user = _admin(request)
     changes = {k: v for k, v in payload.model_dump(exclude_unset=True).items() if v is not None or k == "params"}
     stage_criterion_update(actor=user, criterion=criterion, **cast(CriterionChanges, changes))
     return _criterion_out(criterion)
@@ -653,8 +653,8 @@ def stage_criteria_patch(request: HttpRequest, criterion_id: int, payload: Crite
 
 @router.delete("/criteria/{int:criterion_id}", response={204: None}, summary="Remove an entry criterion (admin)")
 def stage_criteria_delete(request: HttpRequest, criterion_id: int) -> tuple[int, None]:
-    user = _admin(request)
-    stage_criterion_delete(actor=user, criterion=_criterion_for_admin(criterion_id))
+    criterion = _criterion_for_admin(criterion_id)
+    stage_criterion_delete(actor=_admin(request), criterion=criterion)
     return 204, None
 
 
