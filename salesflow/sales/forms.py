@@ -498,7 +498,9 @@ class CriterionForm(forms.Form):
                         label=str(spec.label), choices=choices, required=False, widget=forms.CheckboxSelectMultiple
                     )
                 else:
-                    field = forms.ChoiceField(label=str(spec.label), choices=[("", "---------"), *choices], required=False)
+                    field = forms.ChoiceField(
+                        label=str(spec.label), choices=[("", "---------"), *choices], required=False
+                    )
                 if instance is not None and instance.kind == t.code and isinstance(instance.params, dict):
                     field.initial = instance.params.get(spec.key)
                 self.fields[name] = field
