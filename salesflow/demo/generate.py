@@ -1325,12 +1325,14 @@ DEMO_GATES: tuple[tuple[str, str, dict[str, Any], str, str], ...] = (
     ),
     ("negotiation", "checklist", {}, "Budget confirmed by finance", "客户财务已确认预算"),
 )
-# How many demo deals a manager pushed past unmet criteria (with the reasons given).
-DEMO_OVERRIDES = (
-    "客户总经理在展会上口头拍板，拜访安排在下周，先出方案。",
-    "招标时间提前，来不及等财务书面确认，先进入商务谈判。",
-    "老客户续约，决策链不变，直接出方案。",
-)
+# The reasons a manager gave for moving a few demo deals past unmet criteria, by stage.
+DEMO_OVERRIDES: dict[str, tuple[str, ...]] = {
+    "proposal": (
+        "客户总经理在展会上口头拍板，拜访安排在下周，先出方案。",
+        "老客户续约，决策链不变，直接出方案。",
+    ),
+    "negotiation": ("招标时间提前，来不及等财务书面确认，先进入商务谈判。",),
+}
 
 
 def _override_summary(stage: Stage, reason: str) -> str:
@@ -1361,7 +1363,13 @@ def _write_stage_gates(refs: Refs, users: dict[str, User]) -> None:
         .select_related("stage", "account")
         .order_by("pk")
     )
-    overrides = {deal.pk: reason for deal, reason in zip(deals[::7], DEMO_OVERRIDES, strict=False)}
+    overrides: dict[int, str] = {}
+    used: dict[str, int] = defaultdict(int)
+    for deal in deals[::7]:
+        reasons = DEMO_OVERRIDES.get(deal.stage.code, ())
+        if used[deal.stage.code] < len(reasons):
+            overrides[deal.pk] = reasons[used[deal.stage.code]]
+            used[deal.stage.code] += 1
     contacts: dict[int, list[int]] = defaultdict(list)
     for contact_id, account_id in Contact.objects.filter(account__in={d.account_id for d in deals}).values_list(
         "pk", "account_id"
