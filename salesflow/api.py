@@ -141,6 +141,8 @@ def _envelope(
 
 @api.exception_handler(ServiceError)
 def _service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
+    if exc.data:  # extra machine-readable keys (a refused stage move's ``unmet`` list)
+        return error_envelope(str(exc.message), exc.code, exc.status_code, exc.field_errors, exc.data)
     return _envelope(request, str(exc.message), exc.code, exc.status_code, exc.field_errors)
 
 

@@ -33,6 +33,11 @@ class ActivitiesConfig(AppConfig):
             }
         )
 
+        # stage gates: this app's entry-criterion type (salesflow.sales.gates)
+        from salesflow.activities.gates import register as register_gates
+
+        register_gates()
+
         # issue 6: the app's lists can be exported and saved as views (core.exports)
         from salesflow.activities.exports import register as register_exports
 

@@ -8,6 +8,7 @@ errors or messages, and the API turns them into the one error envelope
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.utils.functional import Promise
@@ -18,7 +19,8 @@ class ServiceError(Exception):
 
     ``code`` is a stable machine-readable identifier; ``message`` is translatable text
     for people; ``field_errors`` maps field names to messages when the error is about
-    particular inputs.
+    particular inputs. ``data`` holds extra machine-readable keys the API adds to its
+    error envelope (e.g. the unmet entry criteria of a refused stage move); empty for most.
     """
 
     status_code = 400
@@ -37,6 +39,7 @@ class ServiceError(Exception):
         self.field_errors: dict[str, list[str]] = {
             key: [str(m) for m in msgs] for key, msgs in (field_errors or {}).items()
         }
+        self.data: dict[str, Any] = {}
 
 
 class ValidationFailed(ServiceError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -17,9 +18,17 @@ from salesflow.core.schemas import INT_MAX, SEARCH_MAX_LENGTH, text_error
 API_PREFIX = "/api/v1/"
 
 
-def error_envelope(detail: str, code: str, status: int, errors: dict[str, list[str]] | None = None) -> HttpResponse:
-    """The API's one error shape ``{"detail", "code", "errors"}``."""
-    return JsonResponse({"detail": detail, "code": code, "errors": errors or {}}, status=status)
+def error_envelope(
+    detail: str,
+    code: str,
+    status: int,
+    errors: dict[str, list[str]] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> HttpResponse:
+    """The API's one error shape ``{"detail", "code", "errors"}`` (plus an error's own
+    ``extra`` keys, e.g. ``unmet`` of a refused stage move; never replacing those three)."""
+    body: dict[str, Any] = {**(extra or {}), "detail": detail, "code": code, "errors": errors or {}}
+    return JsonResponse(body, status=status)
 
 
 def _replacement(request: HttpRequest, response: HttpResponse) -> HttpResponse | None:

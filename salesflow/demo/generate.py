@@ -13,6 +13,7 @@ closed deals have ``closed_at``, and every stage change has its audit event.
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from collections import defaultdict
@@ -43,7 +44,7 @@ from salesflow.parties.models import Account, Contact
 from salesflow.parties.services import account_create, contact_create
 from salesflow.sales.choices import ForecastCategory, Outcome, StageKind
 from salesflow.sales.config_services import pipeline_set_teams, pipeline_update
-from salesflow.sales.models import Competitor, LostReason, Opportunity, Pipeline, Stage, StageChange
+from salesflow.sales.models import Competitor, LostReason, Opportunity, Pipeline, Stage, StageChange, StageCriterion
 from salesflow.sales.services import default_pipeline, opportunity_create
 from salesflow.search.services import reindex
 from salesflow.tags.models import Tag
@@ -1248,6 +1249,7 @@ def generate_demo(*, today: date | None = None, seed: int = SEED) -> DemoResult:
     _write_activities(clock, rng, refs, opp_plans, out)
     _write_rates_and_shares(clock, users)
     _write_attachments(users)
+    _write_stage_gates(refs, users)
     reindex()  # the global search index (leads and activities are bulk-written, past the services)
     _write_tags(users)
     _write_saved_views(clock, users)
@@ -1306,6 +1308,148 @@ def _write_attachments(users: dict[str, User]) -> None:
         account = Account.objects.filter(owner=owner, grade=Grade.A).order_by("pk").first()
         if account is not None:
             attach(owner, account, "客户门头照片.png", png_bytes(), "photo")
+
+
+# --- stage gates (salesflow.sales.gates) -----------------------------------------------------------
+
+# Entry criteria of the B2B pipeline, from the handbook: a proposal goes to a customer whose
+# decision maker we know and who has seen a demo or had a visit; negotiation starts with an
+# amount, a close date and a budget finance has confirmed. (stage, kind, params, en, zh)
+DEMO_GATES: tuple[tuple[str, str, dict[str, Any], str, str], ...] = (
+    ("proposal", "decision_maker", {}, "The decision maker (KP) is identified", "已识别拍板人（关键决策人）"),
+    ("proposal", "activity_done", {"kinds": ["demo", "visit"]}, "A demo or visit is done", "已完成产品演示或上门拜访"),
+    (
+        "negotiation",
+        "fields",
+        {"fields": ["amount", "expected_close_date"]},
+        "Amount and expected close date filled in",
+        "已填写金额和预计成交日期",
+    ),
+    ("negotiation", "checklist", {}, "Budget confirmed by finance", "客户财务已确认预算"),
+)
+# The reasons a manager gave for moving a few demo deals past unmet criteria, by stage.
+DEMO_OVERRIDES: dict[str, tuple[str, ...]] = {
+    "proposal": (
+        "客户总经理在展会上口头拍板，拜访安排在下周，先出方案。",
+        "老客户续约，决策链不变，直接出方案。",
+    ),
+    "negotiation": ("招标时间提前，来不及等财务书面确认，先进入商务谈判。",),
+}
+
+
+def _override_summary(stage: Stage, reason: str) -> str:
+    return f"{stage.label}: {reason}"
+
+
+def _write_stage_gates(refs: Refs, users: dict[str, User]) -> None:
+    """The B2B pipeline's entry criteria (configuration: created once by the administrator,
+    kept when the demo is deleted) and demo deals that agree with them: the open deals in
+    gated stages have their decision maker, a done visit, their dates and the finance tick —
+    except a few a manager moved on with an override, recorded in their history."""
+    from salesflow.sales.gate_services import stage_criterion_create
+    from salesflow.sales.gates import criteria_of, evaluate
+    from salesflow.sales.models import OpportunityChecklistTick, OpportunityContact
+
+    admin = users[MARKER_USERNAME]
+    manager = users[MANAGER]
+    stages = refs.stages
+    gated = [stages[code] for code in ("proposal", "negotiation") if code in stages]
+    if not gated:
+        return
+    if not StageCriterion.objects.filter(stage__in=gated).exists():
+        for code, kind, params, en, zh in DEMO_GATES:
+            stage_criterion_create(actor=admin, stage=stages[code], kind=kind, params=params, label_en=en, label_zh=zh)
+    criteria = criteria_of(s.pk for s in gated)
+    deals = list(
+        Opportunity.objects.filter(owner__username__in=USERNAMES, outcome=Outcome.OPEN, stage__in=gated)
+        .select_related("stage", "account")
+        .order_by("pk")
+    )
+    overrides: dict[int, str] = {}
+    used: dict[str, int] = defaultdict(int)
+    for deal in deals[::7]:
+        reasons = DEMO_OVERRIDES.get(deal.stage.code, ())
+        if used[deal.stage.code] < len(reasons):
+            overrides[deal.pk] = reasons[used[deal.stage.code]]
+            used[deal.stage.code] += 1
+    contacts: dict[int, list[int]] = defaultdict(list)
+    for contact_id, account_id in Contact.objects.filter(account__in={d.account_id for d in deals}).values_list(
+        "pk", "account_id"
+    ):
+        contacts[account_id].append(contact_id)
+    # a deal in negotiation passed through proposal: both stages' criteria apply to it
+    passed = criteria[stages["proposal"].pk] if "proposal" in stages else []
+
+    def needed(deal: Opportunity) -> list[StageCriterion]:
+        return [*passed, *criteria[deal.stage_id]] if deal.stage.code == "negotiation" else criteria[deal.stage_id]
+
+    results = evaluate(deals, [c for cs in criteria.values() for c in cs])
+    activities: list[Activity] = []
+    ticks: list[OpportunityChecklistTick] = []
+    roles: list[OpportunityContact] = []
+    dm_updates: list[int] = []
+    overridden: list[tuple[Opportunity, str, list[Any]]] = []
+    for deal in deals:
+        relevant = {c.pk for c in needed(deal)}
+        unmet = [r for r in results[deal.pk] if not r.met and r.criterion.pk in relevant]
+        own_unmet = [r for r in unmet if r.criterion.stage_id == deal.stage_id]
+        if deal.pk in overrides and own_unmet:
+            overridden.append((deal, overrides[deal.pk], own_unmet))
+            unmet = [r for r in unmet if r.criterion.stage_id != deal.stage_id]
+        when = deal.stage_entered_at - timedelta(days=1)
+        for result in unmet:
+            kind = result.criterion.kind
+            if kind == "decision_maker":
+                existing = OpportunityContact.objects.filter(opportunity=deal).order_by("pk").first()
+                if existing is not None:
+                    dm_updates.append(existing.pk)
+                elif contacts[deal.account_id]:
+                    roles.append(
+                        OpportunityContact(
+                            opportunity=deal, contact_id=contacts[deal.account_id][0], role="decision_maker"
+                        )
+                    )
+            elif kind == "activity_done":
+                activities.append(
+                    _activity(
+                        "visit",
+                        f"上门拜访：{deal.account.name}"[:200],
+                        deal.owner,
+                        when,
+                        done=True,
+                        account=deal.account,
+                        opportunity=deal,
+                        outcome="客户认可方案方向，约定下一步。",
+                    )
+                )
+            elif kind == "checklist":
+                ticks.append(
+                    OpportunityChecklistTick(
+                        opportunity=deal, criterion=result.criterion, ticked_by=deal.owner, ticked_at=when
+                    )
+                )
+            elif kind == "fields" and deal.expected_close_date is None:
+                deal.expected_close_date = deal.close_date = timezone.localdate() + timedelta(days=30)
+                deal.save(update_fields=["expected_close_date", "close_date"])
+    OpportunityContact.objects.filter(pk__in=dm_updates).update(role="decision_maker")
+    OpportunityContact.objects.bulk_create(roles, ignore_conflicts=True)
+    Activity.objects.bulk_create(activities)
+    OpportunityChecklistTick.objects.bulk_create(ticks, ignore_conflicts=True)
+    for deal, reason, unmet in overridden:
+        StageChange.objects.filter(opportunity=deal, to_stage_id=deal.stage_id).update(gate_overridden=True)
+        event = record_event(
+            actor=manager,
+            verb="sales.opportunity.gate_overridden",
+            target=deal,
+            data={
+                "stage": deal.stage.code,
+                "unmet": [r.as_dict() for r in unmet],
+                "reason": reason,
+                "summary": in_every_language(functools.partial(_override_summary, deal.stage, reason)),
+            },
+            related=[deal.account],
+        )
+        AuditEvent.objects.filter(pk=event.pk).update(created_at=deal.stage_entered_at)
 
 
 # --- tags (salesflow.tags) ------------------------------------------------------------------------

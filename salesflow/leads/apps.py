@@ -38,6 +38,11 @@ class LeadsConfig(AppConfig):
             }
         )
 
+        # stage gates: this app's entry-criterion type (salesflow.sales.gates)
+        from salesflow.leads.gates import register as register_gates
+
+        register_gates()
+
         # issue 6: the app's lists can be exported and saved as views (core.exports)
         from salesflow.leads.exports import register as register_exports
 

@@ -36,6 +36,14 @@ from salesflow.sales.config_services import (
     stage_reorder,
     stage_update,
 )
+from salesflow.sales.gate_services import (
+    CriterionChanges,
+    opportunity_checklist_tick,
+    stage_criterion_create,
+    stage_criterion_delete,
+    stage_criterion_update,
+)
+from salesflow.sales.gates import criterion_label, criterion_types, opportunity_checklist
 from salesflow.sales.models import (
     Competitor,
     LostReason,
@@ -43,17 +51,23 @@ from salesflow.sales.models import (
     Pipeline,
     Stage,
     StageChange,
+    StageCriterion,
     TeamDefaultPipeline,
     TeamPipeline,
 )
 from salesflow.sales.permissions import get_opportunity_for_user, opportunities_visible_to
 from salesflow.sales.schemas import (
     ChangePipelineIn,
+    ChecklistItemOut,
     CloseIn,
     CompetitorOut,
     CompetitorRef,
     ContactRoleIn,
     ContactRoleOut,
+    CriterionIn,
+    CriterionOut,
+    CriterionPatchIn,
+    CriterionTypeOut,
     FieldChangeOut,
     LostReasonOut,
     MoveIn,
@@ -71,12 +85,14 @@ from salesflow.sales.schemas import (
     PipelinePatchIn,
     ReopenIn,
     StageChangeOut,
+    StageChecklistOut,
     StageConfigOut,
     StageCreateIn,
     StageOut,
     StagePatchIn,
     StageRef,
     StageReorderIn,
+    TickIn,
 )
 from salesflow.sales.selectors import (
     OpportunityTotals,
@@ -107,6 +123,7 @@ from salesflow.tags.selectors import tag_refs, tag_step
 from salesflow.tags.services import tag_bulk_action
 from salesflow.users.models import User
 from salesflow.users.permissions import assignable_owner, assignable_users_for
+from salesflow.users.policy import unrestricted
 
 router = Router(tags=["opportunities"])
 
@@ -405,7 +422,8 @@ def move_opportunity(request: HttpRequest, opportunity_id: int, payload: MoveIn)
     stage = stage_in_pipeline(opp.pipeline_id, payload.stage)
     if stage is None:
         raise _invalid("stage", _("Unknown stage."))
-    opportunity_move_stage(actor=user, opportunity=opp, stage=stage)
+    with _api_field_names():
+        opportunity_move_stage(actor=user, opportunity=opp, stage=stage, override_reason=payload.override_reason)
     return _fetch(user, opp.pk)
 
 
@@ -434,6 +452,7 @@ def close_opportunity(request: HttpRequest, opportunity_id: int, payload: CloseI
             resume_date=payload.resume_date,
             closed_on=payload.closed_on,
             amount=payload.amount,
+            override_reason=payload.override_reason,
         )
     return _fetch(user, opp.pk)
 
@@ -487,6 +506,8 @@ def stage_changes(request: HttpRequest, opportunity_id: int) -> list[StageChange
             amount=f"{c.amount:.2f}" if c.amount is not None else None,
             currency=c.currency,
             probability=c.probability,
+            is_regression=c.is_regression,
+            gate_overridden=c.gate_overridden,
         )
         for c in changes
     ]
@@ -776,3 +797,141 @@ def delete_stage(request: HttpRequest, pipeline_id: int, stage_id: int) -> tuple
     stage = _config_stage(_config_pipeline(pipeline_id), stage_id)
     stage_delete(actor=_require_config_admin(request), stage=stage)
     return 204, None
+
+
+# --------------------------------------------------------------------------- stage gates
+# Entry criteria of stages (administrators) and a deal's checklist (salesflow.sales.gates).
+
+
+def _criterion_out(c: StageCriterion) -> CriterionOut:
+    return CriterionOut(
+        id=c.pk,
+        stage_id=c.stage_id,
+        kind=c.kind,
+        params=c.params if isinstance(c.params, dict) else {},
+        label=criterion_label(c),
+        label_en=c.label_en,
+        label_zh=c.label_zh,
+        position=c.position,
+        is_active=c.is_active,
+    )
+
+
+def _admin(request: HttpRequest) -> User:
+    user = _user(request)
+    if not unrestricted(user):
+        raise Forbidden(_("Only administrators may change entry criteria."))
+    return user
+
+
+def _stage_for_admin(stage_id: int) -> Stage:
+    stage = Stage.objects.select_related("pipeline").filter(pk=stage_id).first()
+    if stage is None:
+        raise Http404("stage not found")
+    return stage
+
+
+def _criterion_for_admin(criterion_id: int) -> StageCriterion:
+    criterion = StageCriterion.objects.select_related("stage").filter(pk=criterion_id).first()
+    if criterion is None:
+        raise Http404("criterion not found")
+    return criterion
+
+
+@router.get("/criterion-types", response=list[CriterionTypeOut], summary="Entry-criterion types (stage gates)")
+def criterion_types_list(request: HttpRequest) -> list[CriterionTypeOut]:
+    return [
+        CriterionTypeOut(code=t.code, label=str(t.label), help_text=str(t.help_text), manual=t.manual)
+        for t in criterion_types()
+    ]
+
+
+@router.get("/stages/{int:stage_id}/criteria", response=list[CriterionOut], summary="A stage's entry criteria (admin)")
+def stage_criteria_list(request: HttpRequest, stage_id: int) -> list[CriterionOut]:
+    stage = _stage_for_admin(stage_id)  # unknown ids are 404 for everyone
+    _admin(request)
+    return [_criterion_out(c) for c in stage.criteria.order_by("position", "id")]
+
+
+@router.post(
+    "/stages/{int:stage_id}/criteria", response={201: CriterionOut}, summary="Add an entry criterion to a stage (admin)"
+)
+def stage_criteria_create(request: HttpRequest, stage_id: int, payload: CriterionIn) -> tuple[int, CriterionOut]:
+    stage = _stage_for_admin(stage_id)
+    user = _admin(request)
+    criterion = stage_criterion_create(
+        actor=user,
+        stage=stage,
+        kind=payload.kind,
+        params=payload.params,
+        label_en=payload.label_en,
+        label_zh=payload.label_zh,
+        position=payload.position,
+        is_active=payload.is_active,
+    )
+    return 201, _criterion_out(criterion)
+
+
+@router.patch("/criteria/{int:criterion_id}", response=CriterionOut, summary="Change an entry criterion (admin)")
+def stage_criteria_patch(request: HttpRequest, criterion_id: int, payload: CriterionPatchIn) -> CriterionOut:
+    criterion = _criterion_for_admin(criterion_id)
+    user = _admin(request)
+    changes = {k: v for k, v in payload.model_dump(exclude_unset=True).items() if v is not None or k == "params"}
+    stage_criterion_update(actor=user, criterion=criterion, **cast(CriterionChanges, changes))
+    return _criterion_out(criterion)
+
+
+@router.delete("/criteria/{int:criterion_id}", response={204: None}, summary="Remove an entry criterion (admin)")
+def stage_criteria_delete(request: HttpRequest, criterion_id: int) -> tuple[int, None]:
+    criterion = _criterion_for_admin(criterion_id)
+    stage_criterion_delete(actor=_admin(request), criterion=criterion)
+    return 204, None
+
+
+def _checklist_out(opp: Opportunity) -> list[StageChecklistOut]:
+    return [
+        StageChecklistOut(
+            stage=_stage_ref(block.stage),
+            current=block.current,
+            items=[
+                ChecklistItemOut(
+                    criterion_id=r.criterion.pk,
+                    code=r.code,
+                    label=r.label,
+                    met=r.met,
+                    explanation=r.explanation,
+                    manual=r.manual,
+                )
+                for r in block.results
+            ],
+        )
+        for block in opportunity_checklist(opp)
+    ]
+
+
+@router.get(
+    "/{int:opportunity_id}/checklist",
+    response=list[StageChecklistOut],
+    summary="Entry criteria of the deal's current and next stage, each met or not",
+)
+def checklist(request: HttpRequest, opportunity_id: int) -> list[StageChecklistOut]:
+    return _checklist_out(get_opportunity_for_user(_user(request), opportunity_id))
+
+
+@router.post(
+    "/{int:opportunity_id}/checklist/{int:criterion_id}",
+    response=list[StageChecklistOut],
+    summary="Tick or untick a checklist item on the deal",
+)
+def checklist_tick(
+    request: HttpRequest, opportunity_id: int, criterion_id: int, payload: TickIn | None = None
+) -> list[StageChecklistOut]:
+    user = _user(request)
+    opp = get_opportunity_for_user(user, opportunity_id, write=True)
+    criterion = StageCriterion.objects.select_related("stage").filter(pk=criterion_id).first()
+    if criterion is None or criterion.stage.pipeline_id != opp.pipeline_id:
+        raise Http404("criterion not found")
+    opportunity_checklist_tick(
+        actor=user, opportunity=opp, criterion=criterion, ticked=payload.ticked if payload is not None else True
+    )
+    return _checklist_out(opp)

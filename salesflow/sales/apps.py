@@ -41,8 +41,19 @@ class SalesConfig(AppConfig):
                 "sales.opportunity.upgraded": _("marked the opportunity as upgraded"),
                 "sales.opportunity.reopened": _("reopened the opportunity"),
                 "sales.opportunity.deleted": _("deleted the opportunity"),
+                "sales.opportunity.gate_overridden": _("overrode the stage's entry criteria"),
+                "sales.opportunity.checklist_ticked": _("ticked a checklist item"),
+                "sales.opportunity.checklist_unticked": _("unticked a checklist item"),
+                "sales.stage_criterion.created": _("added an entry criterion"),
+                "sales.stage_criterion.updated": _("changed an entry criterion"),
+                "sales.stage_criterion.deleted": _("removed an entry criterion"),
             }
         )
+
+        # stage gates: the built-in criterion types (activities and leads add theirs)
+        from salesflow.sales.gates import register_builtin_types
+
+        register_builtin_types()
 
         # issue 6: the app's lists can be exported and saved as views (core.exports)
         from salesflow.sales.exports import register as register_exports

@@ -36,8 +36,9 @@ declare(
     ),
     EventType(
         "sales.opportunity.stage_changed",
-        {"from": "str", "to": "str", "duration_seconds": "int|null"},
-        description="The opportunity moved from one open stage to another (stage codes).",
+        {"from": "str", "to": "str", "duration_seconds": "int|null", "regression": "bool"},
+        frozenset({"regression"}),
+        description="The opportunity moved from one open stage to another (stage codes); regression: moved back.",
     ),
     *(
         EventType(f"sales.opportunity.{outcome}", _CLOSE, _CLOSE_OPTIONAL, description=text)
@@ -112,5 +113,37 @@ declare(
         "sales.stage.reordered",
         {"pipeline": "str", "order": "list", "before": "list"},
         description="An administrator reordered a pipeline's stages (the target is the pipeline).",
+    ),
+    # stage gates (salesflow.sales.gates)
+    EventType(
+        "sales.opportunity.gate_overridden",
+        {"stage": "str", "unmet": "list", "reason": "str"},
+        description="A manager moved the deal into stage although entry criteria were unmet (unmet: "
+        "[{id, code, label, explanation}]), giving reason.",
+    ),
+    EventType(
+        "sales.opportunity.checklist_ticked",
+        {"criterion": "int", "stage": "str", "label": "str"},
+        description="A checklist entry criterion was ticked on the deal.",
+    ),
+    EventType(
+        "sales.opportunity.checklist_unticked",
+        {"criterion": "int", "stage": "str", "label": "str"},
+        description="A checklist entry criterion was unticked on the deal.",
+    ),
+    EventType(
+        "sales.stage_criterion.created",
+        {"criterion": "int", "stage": "str", "kind": "str", "params": "dict"},
+        description="An administrator added an entry criterion to a stage (the target is the stage).",
+    ),
+    EventType(
+        "sales.stage_criterion.updated",
+        {"criterion": "int", "stage": "str", "changes": "changes"},
+        description="An administrator changed an entry criterion (the target is the stage).",
+    ),
+    EventType(
+        "sales.stage_criterion.deleted",
+        {"criterion": "int", "stage": "str", "kind": "str"},
+        description="An administrator removed an entry criterion (the target is the stage).",
     ),
 )

@@ -615,3 +615,80 @@ class StageMoveForm(forms.Form):
     """One step up or down (the keyboard alternative to dragging)."""
 
     direction = forms.ChoiceField(choices=[("up", _("Up")), ("down", _("Down"))])
+
+
+# --------------------------------------------------------------------------- stage gates
+
+
+class CriterionForm(forms.Form):
+    """An entry criterion of a stage (settings page). The criterion type's settings are
+    asked by the fields its ``params_spec`` declares (``p_<type>_<key>``); only the chosen
+    type's fields are read. The service checks everything again."""
+
+    kind = forms.ChoiceField(label=_("Criterion type"))
+    label_en = forms.CharField(label=_("Label (English)"), max_length=200, required=False)
+    label_zh = forms.CharField(label=_("Label (Chinese)"), max_length=200, required=False)
+    position = forms.IntegerField(
+        label=pgettext_lazy("ordering", "Position"), min_value=0, max_value=10_000, required=False
+    )
+    is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+
+    def __init__(self, data: Any = None, *, instance: Any = None, prefix: str | None = None) -> None:
+        from salesflow.sales.gates import criterion_types
+
+        initial: dict[str, Any] = {"is_active": True}
+        if instance is not None:
+            initial = {
+                "kind": instance.kind,
+                "label_en": instance.label_en,
+                "label_zh": instance.label_zh,
+                "position": instance.position,
+                "is_active": instance.is_active,
+            }
+        super().__init__(data, initial=initial, prefix=prefix)
+        types = criterion_types()
+        cast(forms.ChoiceField, self.fields["kind"]).choices = [(t.code, str(t.label)) for t in types]
+        self.param_groups: list[tuple[str, list[str]]] = []
+        for t in types:
+            names = []
+            for spec in t.params_spec:
+                name = f"p_{t.code}_{spec.key}"
+                choices = [(code, str(label)) for code, label in spec.choices]
+                field: forms.Field
+                if spec.multiple:
+                    field = forms.MultipleChoiceField(
+                        label=str(spec.label), choices=choices, required=False, widget=forms.CheckboxSelectMultiple
+                    )
+                else:
+                    field = forms.ChoiceField(
+                        label=str(spec.label), choices=[("", "---------"), *choices], required=False
+                    )
+                if instance is not None and instance.kind == t.code and isinstance(instance.params, dict):
+                    field.initial = instance.params.get(spec.key)
+                self.fields[name] = field
+                names.append(name)
+            self.param_groups.append((t.code, names))
+
+    def params_groups(self) -> list[tuple[str, list[forms.BoundField]]]:
+        """``(type code, bound fields)`` for the template (types with settings only)."""
+        return [(code, [self[n] for n in names]) for code, names in self.param_groups if names]
+
+    def service_kwargs(self) -> dict[str, Any]:
+        from salesflow.sales.gates import criterion_type
+
+        data = self.cleaned_data
+        ctype = criterion_type(data["kind"])
+        params: dict[str, Any] = {}
+        if ctype is not None:
+            for spec in ctype.params_spec:
+                value = data.get(f"p_{ctype.code}_{spec.key}")
+                if value not in (None, "", []):
+                    params[spec.key] = value
+        return {
+            "kind": data["kind"],
+            "params": params,
+            "label_en": data["label_en"],
+            "label_zh": data["label_zh"],
+            "position": data["position"],
+            "is_active": data["is_active"],
+        }

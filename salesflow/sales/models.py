@@ -312,6 +312,10 @@ class StageChange(models.Model):
     amount = MoneyField(_("amount"), null=True, blank=True)
     currency = models.CharField(_("currency"), max_length=3, blank=True)
     probability = models.PositiveSmallIntegerField(_("probability (%)"), null=True, blank=True)
+    # stage gates: a move back (to a lower position of the same pipeline) is a regression;
+    # a forward move whose entry criteria were unmet and a manager overrode them is marked.
+    is_regression = models.BooleanField(_("regression"), default=False)
+    gate_overridden = models.BooleanField(_("gate overridden"), default=False)
 
     class Meta:
         ordering = ["changed_at", "id"]
@@ -409,3 +413,63 @@ class TeamDefaultPipeline(models.Model):
 
     def __str__(self) -> str:
         return f"{self.team_id} → {self.pipeline_id}"
+
+
+class StageCriterion(TimestampedModel):
+    """One entry criterion (准入条件) of a stage: a deal may move forward into ``stage`` only
+    when every active criterion is met (``salesflow.sales.gates``). ``kind`` names a
+    criterion type of the registry (built in: fields, checklist, decision maker, attachment;
+    activities and leads add theirs); ``params`` are that type's settings, checked by the
+    type when saved. ``label_*`` is what people read (the type's own description when blank;
+    a checklist item needs one)."""
+
+    stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="criteria", verbose_name=_("stage"))
+    kind = models.CharField(_("criterion type"), max_length=40)
+    params = models.JSONField(_("settings"), default=dict, blank=True)
+    label_en = models.CharField(_("label (English)"), max_length=200, blank=True)
+    label_zh = models.CharField(_("label (Chinese)"), max_length=200, blank=True)
+    position = models.PositiveIntegerField(pgettext_lazy("ordering", "position"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["stage", "position", "id"]
+        verbose_name = _("entry criterion")
+        verbose_name_plural = _("entry criteria")
+        indexes = [
+            # gates.criteria_of(stage ids): WHERE stage_id IN (…) AND is_active ORDER BY position
+            models.Index(fields=["stage", "is_active", "position"], name="stagecrit_stage_idx"),
+        ]
+
+    @property
+    def label(self) -> str:
+        from django.utils.translation import get_language
+
+        lang = (get_language() or "").lower()
+        if lang.startswith("zh") and self.label_zh:
+            return self.label_zh
+        return self.label_en or self.label_zh
+
+    def __str__(self) -> str:
+        return self.label or self.kind
+
+
+class OpportunityChecklistTick(models.Model):
+    """A checklist criterion ticked on one deal (by whom, when). Unticking deletes the row."""
+
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="checklist_ticks")
+    criterion = models.ForeignKey(StageCriterion, on_delete=models.CASCADE, related_name="ticks")
+    ticked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    ticked_at = models.DateTimeField(_("ticked at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("checklist tick")
+        verbose_name_plural = _("checklist ticks")
+        constraints = [
+            # also serves the gate evaluation: WHERE opportunity_id IN (…) AND criterion_id IN (…)
+            models.UniqueConstraint(fields=["opportunity", "criterion"], name="opp_checklist_tick_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.opportunity_id}: {self.criterion_id}"

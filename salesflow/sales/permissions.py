@@ -55,3 +55,21 @@ def get_opportunity_for_user(user: User, pk: object, *, write: bool = False) -> 
     if write and not can_write_opportunity(user, opp):
         raise Forbidden(_("You may not change this opportunity."))
     return opp
+
+
+def can_override_gates(user: User, opportunity: Opportunity) -> bool:
+    """Stage gates: moving a deal past unmet entry criteria is for an administrator (or the
+    system actor) or a manager whose team subtree holds the deal's owner; never a rep, an
+    assistant, support or a share holder."""
+    from salesflow.users.choices import Role
+    from salesflow.users.permissions import writable_owner_ids
+    from salesflow.users.policy import unrestricted
+
+    if not user.is_authenticated:
+        return False
+    if unrestricted(user):
+        return True
+    if not user.is_active or user.role != Role.MANAGER:
+        return False
+    ids = writable_owner_ids(user)
+    return ids is not None and opportunity.owner_id in ids

@@ -175,8 +175,16 @@ class OpportunityPatchIn(StrictSchema):
     competitor_ids: list[int] | None = None
 
 
+OVERRIDE_DOC = (
+    "Stage gates: when the target stage's entry criteria are unmet the move is refused with 409 and "
+    "`unmet: [{id, code, label, explanation}]`; a manager over the owner or an administrator may move "
+    "anyway by giving a reason (1–500 characters), audited"
+)
+
+
 class MoveIn(StrictSchema):
     stage: int | str = Field(..., description="Open stage id or code of the opportunity's pipeline")
+    override_reason: str | None = Field(None, description=OVERRIDE_DOC)
 
 
 class CloseIn(StrictSchema):
@@ -189,6 +197,7 @@ class CloseIn(StrictSchema):
         None, description="Won or lost: the actual close date (default today; not in the future)"
     )
     amount: MoneyIn | None = Field(None, description="Won: the final amount in the deal's currency (optional)")
+    override_reason: str | None = Field(None, description="Won: " + OVERRIDE_DOC)
 
 
 class ChangePipelineIn(StrictSchema):
@@ -243,6 +252,8 @@ class StageChangeOut(Schema):
     amount: str | None = Field(None, description="The deal's amount at the time of the change (decimal string)")
     currency: str = ""
     probability: int | None = Field(None, description="The deal's probability in the to stage")
+    is_regression: bool = Field(False, description="A move back to a lower position of the same pipeline")
+    gate_overridden: bool = Field(False, description="Moved although entry criteria were unmet (manager override)")
 
 
 class FieldChangeOut(Schema):
@@ -369,3 +380,67 @@ class StagePatchIn(StrictSchema):
 
 class StageReorderIn(StrictSchema):
     stage_ids: list[int] = Field(..., max_length=200, description="Every stage of the pipeline once, in the new order")
+
+
+# --------------------------------------------------------------------------- stage gates
+
+
+class CriterionTypeOut(Schema):
+    code: str
+    label: str
+    help_text: str
+    manual: bool = Field(..., description="Met by ticking it on the deal (a checklist item)")
+
+
+class CriterionOut(Schema):
+    id: int
+    stage_id: int
+    kind: str = Field(..., description="A criterion type code (GET /opportunities/criterion-types)")
+    params: dict[str, object]
+    label: str = Field(..., description="The label in the reader's language (or the type's description)")
+    label_en: str
+    label_zh: str
+    position: int
+    is_active: bool
+
+
+class CriterionIn(StrictSchema):
+    kind: str = Field(..., max_length=40)
+    params: dict[str, object] | None = Field(
+        None,
+        description="fields: {fields: [amount, expected_close_date, next_step, next_step_date, description, contact]}; "
+        "attachment: {kind: contract|quote|proposal|photo|other}; activity_done: {kinds: [demo, visit, …]}; "
+        "the others take none",
+    )
+    label_en: str = Field("", max_length=200)
+    label_zh: str = Field("", max_length=200)
+    position: int | None = Field(None, ge=0, le=10_000)
+    is_active: bool = True
+
+
+class CriterionPatchIn(StrictSchema):
+    kind: str | None = Field(None, max_length=40)
+    params: dict[str, object] | None = None
+    label_en: str | None = Field(None, max_length=200)
+    label_zh: str | None = Field(None, max_length=200)
+    position: int | None = Field(None, ge=0, le=10_000)
+    is_active: bool | None = None
+
+
+class ChecklistItemOut(Schema):
+    criterion_id: int
+    code: str
+    label: str
+    met: bool
+    explanation: str
+    manual: bool = Field(..., description="A checklist item: tick it with POST …/checklist/{criterion_id}")
+
+
+class StageChecklistOut(Schema):
+    stage: StageRef
+    current: bool = Field(..., description="The deal's current stage (else the next one)")
+    items: list[ChecklistItemOut]
+
+
+class TickIn(StrictSchema):
+    ticked: bool = True

@@ -30,6 +30,7 @@ from salesflow.parties.models import Account, Contact
 from salesflow.parties.permissions import can_write_account
 from salesflow.parties.services import account_record_win
 from salesflow.sales.choices import ForecastCategory, HistoryField, Outcome, StageKind
+from salesflow.sales.gates import CriterionResult, GateRefused, unmet_criteria
 from salesflow.sales.models import (
     Competitor,
     LostReason,
@@ -40,7 +41,7 @@ from salesflow.sales.models import (
     Stage,
     StageChange,
 )
-from salesflow.sales.permissions import can_manage_opportunity, can_write_opportunity
+from salesflow.sales.permissions import can_manage_opportunity, can_override_gates, can_write_opportunity
 from salesflow.sales.selectors import pipeline_available_to, team_default_pipeline
 from salesflow.search.services import index_record, unindex_record
 from salesflow.users.models import User
@@ -278,11 +279,14 @@ def _record_stage_change(
     now: datetime,
     probability: int,
     first: bool = False,
+    gate_overridden: bool = False,
 ) -> StageChange:
     """One ``StageChange`` from the deal's current stage (none when ``first``) to
     ``to_stage`` with the snapshot at this moment: both positions, the owner and the
     owner's team, the amount and currency, and ``probability`` (the deal's probability
-    in ``to_stage``). Called before the deal row is updated."""
+    in ``to_stage``). Called before the deal row is updated. A move to a lower position of
+    the same pipeline is marked ``is_regression`` (stage gates: moving back is allowed and
+    recorded as such); ``gate_overridden`` marks a move a manager forced past unmet criteria."""
     owner = User.objects.only("pk", "team_id").get(pk=opp.owner_id)
     from_stage = None if first else opp.stage
     return StageChange.objects.create(
@@ -299,6 +303,83 @@ def _record_stage_change(
         amount=opp.amount,
         currency=opp.currency,
         probability=probability,
+        is_regression=is_regression(from_stage, to_stage),
+        gate_overridden=gate_overridden,
+    )
+
+
+def _move_summary(from_stage: Stage, to_stage: Stage, *, regression: bool) -> str:
+    """The timeline's text of a stage move; a move back says so."""
+    move = f"{from_stage.label} → {to_stage.label}"
+    return _("%(move)s (moved back)") % {"move": move} if regression else move
+
+
+def is_regression(from_stage: Stage | None, to_stage: Stage) -> bool:
+    """A move back: to a lower position of the same pipeline."""
+    return (
+        from_stage is not None
+        and from_stage.pipeline_id == to_stage.pipeline_id
+        and to_stage.position < from_stage.position
+    )
+
+
+# --- stage gates ---------------------------------------------------------------------------
+
+OVERRIDE_REASON_MAX = 500
+
+
+def clean_override_reason(reason: str | None) -> str | None:
+    """The override reason as stored, or ``ValidationFailed`` on ``override_reason``:
+    ``None`` means "no override asked"; given, it is required (not blank), at most 500
+    characters, without control characters other than line breaks and tabs."""
+    if reason is None:
+        return None
+    if not isinstance(reason, str):
+        raise ValidationFailed(
+            _("The opportunity could not be moved."), field_errors={"override_reason": [_("Enter text.")]}
+        )
+    text = reason.strip()
+    error = None
+    if not text:
+        error = _("Say why the entry criteria are overridden.")
+    elif len(text) > OVERRIDE_REASON_MAX:
+        error = _("Use at most %(max)d characters.") % {"max": OVERRIDE_REASON_MAX}
+    elif any(ord(ch) < 32 and ch not in "\n\r\t" for ch in text) or "\x7f" in text:
+        error = _("Remove the control characters.")
+    if error:
+        raise ValidationFailed(_("The opportunity could not be moved."), field_errors={"override_reason": [error]})
+    return text
+
+
+def _check_gate(*, actor: User, opp: Opportunity, stage: Stage, override_reason: str | None) -> list[CriterionResult]:
+    """Stage gates for a forward move of ``opp`` into ``stage``: the unmet entry criteria of
+    ``stage`` (only the target's, not those of stages skipped on the way: each stage states
+    what a deal needs to be *in* it). None unmet → ``[]``. Unmet without an override →
+    ``GateRefused`` (409, the list); with ``override_reason`` → ``Forbidden`` unless the
+    actor may override (``can_override_gates``), else the overridden list for the caller's
+    audit event. Nothing is written here."""
+    unmet = unmet_criteria(opp, stage)
+    if not unmet:
+        return []
+    if override_reason is None:
+        raise GateRefused(stage, unmet)
+    if not can_override_gates(actor, opp):
+        raise Forbidden(_("Only a manager over the owner or an administrator may override the entry criteria."))
+    return unmet
+
+
+def _record_override(*, actor: User, opp: Opportunity, stage: Stage, unmet: list[CriterionResult], reason: str) -> None:
+    record_event(
+        actor=actor,
+        verb="sales.opportunity.gate_overridden",
+        target=opp,
+        data={
+            "stage": stage.code,
+            "unmet": [r.as_dict() for r in unmet],
+            "reason": reason,
+            "summary": in_every_language(lambda: f"{stage.label}: {reason[:200]}"),
+        },
+        related=[opp.account],
     )
 
 
@@ -599,7 +680,9 @@ def opportunity_update(
 
 
 @transaction.atomic
-def opportunity_move_stage(*, actor: User, opportunity: Opportunity, stage: Stage) -> Opportunity:
+def opportunity_move_stage(
+    *, actor: User, opportunity: Opportunity, stage: Stage, override_reason: str | None = None
+) -> Opportunity:
     """Move an open opportunity to another open ``stage`` of its pipeline.
 
     Locks the row so concurrent moves serialise. Writes one ``StageChange`` (from, to,
@@ -611,9 +694,18 @@ def opportunity_move_stage(*, actor: User, opportunity: Opportunity, stage: Stag
     event). Raises ``ValidationFailed`` for a stage of another pipeline, a hidden
     stage or a won/lost stage (those go through ``opportunity_close``), ``Conflict`` when
     the deal is not open, ``Forbidden`` when ``actor`` may not change the deal. Audits
-    ``sales.opportunity.stage_changed`` with the from/to stage codes.
+    ``sales.opportunity.stage_changed`` with the from/to stage codes (and ``regression``).
+
+    Stage gates: a forward move (to a higher position) needs every active entry criterion
+    of ``stage`` met (``salesflow.sales.gates``); otherwise ``GateRefused`` (a 409
+    ``Conflict`` listing each unmet criterion) and nothing is written. ``override_reason``
+    (1–500 characters) moves anyway when ``actor`` is a manager over the owner or an
+    administrator (else ``Forbidden``), audited ``sales.opportunity.gate_overridden`` with
+    the unmet list and the reason. Moving back is always allowed and recorded as a
+    regression (``StageChange.is_regression``).
     """
     _require_write(actor, opportunity)
+    override_reason = clean_override_reason(override_reason)
     if stage.pipeline_id != opportunity.pipeline_id:
         raise ValidationFailed(
             _("The opportunity could not be moved."),
@@ -632,10 +724,22 @@ def opportunity_move_stage(*, actor: User, opportunity: Opportunity, stage: Stag
     if locked.stage_id == stage.pk:
         _copy_state(locked, opportunity, STATE_FIELDS)
         return opportunity
-    now = timezone.now()
     from_stage = locked.stage
+    overridden: list[CriterionResult] = []
+    if stage.position > from_stage.position:
+        overridden = _check_gate(actor=actor, opp=locked, stage=stage, override_reason=override_reason)
+    now = timezone.now()
     before = _tracked(locked)
-    change = _record_stage_change(actor=actor, opp=locked, to_stage=stage, now=now, probability=stage.probability)
+    change = _record_stage_change(
+        actor=actor,
+        opp=locked,
+        to_stage=stage,
+        now=now,
+        probability=stage.probability,
+        gate_overridden=bool(overridden),
+    )
+    if overridden and override_reason is not None:
+        _record_override(actor=actor, opp=locked, stage=stage, unmet=overridden, reason=override_reason)
     locked.stage = stage
     locked.probability = stage.probability
     locked.forecast_category = stage.forecast_category
@@ -651,7 +755,8 @@ def opportunity_move_stage(*, actor: User, opportunity: Opportunity, stage: Stag
             "from": from_stage.code,
             "to": stage.code,
             "duration_seconds": change.duration_seconds,
-            "summary": in_every_language(lambda: f"{from_stage.label} → {stage.label}"),
+            "regression": change.is_regression,
+            "summary": in_every_language(lambda: _move_summary(from_stage, stage, regression=change.is_regression)),
         },
         related=[locked.account],
     )
@@ -673,6 +778,7 @@ def opportunity_close(
     resume_date: date | None = None,
     closed_on: date | None = None,
     amount: Decimal | int | str | None = None,
+    override_reason: str | None = None,
 ) -> Opportunity:
     """End (or pause) an open opportunity with ``outcome``.
 
@@ -698,8 +804,13 @@ def opportunity_close(
     open, ``Forbidden`` when ``actor`` may not change the deal. Audits
     ``sales.opportunity.<outcome>``; keeps outcome, stage, probability and forecast
     category changes in ``OpportunityFieldChange``.
+
+    Stage gates: winning needs the won stage's entry criteria (when it has any), with the
+    same refusal (``GateRefused``, 409) and manager override (``override_reason``) as
+    ``opportunity_move_stage``. Losing, pausing and upgrading are never gated.
     """
     _require_write(actor, opportunity)
+    override_reason = clean_override_reason(override_reason)
     errors: dict[str, list[str]] = {}
     if outcome not in CLOSE_OUTCOMES:
         errors["outcome"] = [_("Select a valid outcome.")]
@@ -740,6 +851,9 @@ def opportunity_close(
     locked = _lock(opportunity)
     if locked.outcome != Outcome.OPEN:
         raise Conflict(_("The opportunity is not open any more."), code="not_open")
+    overridden: list[CriterionResult] = []
+    if outcome == Outcome.WON and end_stage is not None:
+        overridden = _check_gate(actor=actor, opp=locked, stage=end_stage, override_reason=override_reason)
     now = timezone.now()
     from_stage = locked.stage
     before = _tracked(locked)
@@ -763,8 +877,15 @@ def opportunity_close(
         data["closed_on"] = locked.closed_on
     if end_stage is not None:
         change = _record_stage_change(
-            actor=actor, opp=locked, to_stage=end_stage, now=now, probability=end_stage.probability
+            actor=actor,
+            opp=locked,
+            to_stage=end_stage,
+            now=now,
+            probability=end_stage.probability,
+            gate_overridden=bool(overridden),
         )
+        if overridden and override_reason is not None:
+            _record_override(actor=actor, opp=locked, stage=end_stage, unmet=overridden, reason=override_reason)
         data.update(to=end_stage.code, duration_seconds=change.duration_seconds)
         locked.stage = end_stage
         locked.stage_entered_at = now

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from salesflow.sales import views
+from salesflow.sales import views, views_gates
 
 app_name = "opportunities"
 
@@ -21,4 +21,7 @@ urlpatterns = [
     path("<int:pk>/reopen/", views.opportunity_reopen_view, name="reopen"),
     path("<int:pk>/change-pipeline/", views.opportunity_change_pipeline_view, name="change_pipeline"),
     path("for-account/<int:pk>/panel/", views.account_opportunities_panel_view, name="account_panel"),
+    # stage gates: the deal's checklist panel and ticking its items
+    path("<int:pk>/checklist/", views_gates.opportunity_checklist_view, name="checklist"),
+    path("<int:pk>/checklist/<int:criterion_id>/", views_gates.opportunity_checklist_tick_view, name="checklist_tick"),
 ]

@@ -1,9 +1,11 @@
 """Settings → Pipelines (namespace ``sales``, mounted at ``/settings/pipelines/``):
-administrators create, copy and edit pipelines, their stages and the teams that use them."""
+administrators create, copy and edit pipelines, their stages and the teams that use them,
+and a stage's entry criteria (stage gates: ``sales:stage_criteria``, a page and the htmx
+fragment the stage edit page embeds)."""
 
 from django.urls import path
 
-from salesflow.sales import views
+from salesflow.sales import views, views_gates
 
 app_name = "sales"
 
@@ -19,4 +21,7 @@ urlpatterns = [
     path("stages/<int:pk>/deactivate/", views.stage_deactivate_view, name="stage_deactivate"),
     path("stages/<int:pk>/activate/", views.stage_activate_view, name="stage_activate"),
     path("stages/<int:pk>/delete/", views.stage_delete_view, name="stage_delete"),
+    path("stages/<int:pk>/criteria/", views_gates.stage_criteria_view, name="stage_criteria"),
+    path("criteria/<int:pk>/", views_gates.stage_criterion_edit_view, name="stage_criterion_edit"),
+    path("criteria/<int:pk>/delete/", views_gates.stage_criterion_delete_view, name="stage_criterion_delete"),
 ]

@@ -55,6 +55,7 @@ from salesflow.sales.forms import (
     StageOrderForm,
     StageSettingsForm,
 )
+from salesflow.sales.gates import GateRefused
 from salesflow.sales.models import (
     Opportunity,
     OpportunityContact,
@@ -65,6 +66,7 @@ from salesflow.sales.models import (
 )
 from salesflow.sales.permissions import (
     can_manage_opportunity,
+    can_override_gates,
     can_write_opportunity,
     get_opportunity_for_user,
     opportunities_visible_to,
@@ -244,14 +246,40 @@ def _board_filter_links(form: BoardFilterForm) -> dict[str, Any]:
     }
 
 
-def _board_partial(request: HttpRequest, *, error: str | None = None, status: int = 200) -> HttpResponse:
+def _board_partial(
+    request: HttpRequest, *, error: str | None = None, status: int = 200, refusal: dict[str, Any] | None = None
+) -> HttpResponse:
     """The board re-rendered from the database after a drag-and-drop action.
 
     The filters come with the POST so the user sees the same board; on a refused action
-    the card snaps back because the columns are drawn from the stored state.
+    the card snaps back because the columns are drawn from the stored state. A move
+    refused by a stage gate shows the unmet criteria in the column it was dropped on
+    (``refusal``, see ``_gate_refusal``).
     """
     context = _board_context(request, request.POST, error=error)
+    context["gate_refusal"] = refusal
     return render(request, "sales/partials/board.html", context, status=status)
+
+
+#: what a refused move or win is retried with when a manager overrides (form fields kept)
+_RETRY_FIELDS = ("stage", "outcome", "closed_on", "amount", "note", "fixed_outcome")
+
+
+def _gate_refusal(request: HttpRequest, opp: Opportunity, exc: GateRefused, url: str) -> dict[str, Any]:
+    """What the refusal panel shows: the target stage, each unmet criterion, and for a
+    manager over the owner or an administrator the override form retrying the same POST
+    (``url`` with the same fields) with a reason."""
+    user = _user(request)
+    return {
+        "opportunity": opp,
+        "stage": exc.stage,
+        "unmet": exc.unmet,
+        "won": exc.stage.kind == "won",
+        "can_override": can_override_gates(user, opp),
+        "url": url,
+        "values": [(k, request.POST[k]) for k in _RETRY_FIELDS if request.POST.get(k)],
+        "board": _from_board(cast(HtmxRequest, request)),
+    }
 
 
 def _from_board(request: HtmxRequest) -> bool:
@@ -285,10 +313,13 @@ def board_view(request: HtmxRequest) -> HttpResponse:
 
 
 def opportunity_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+    return render(request, "sales/detail.html", _detail_context(request, _opportunity(request, pk)))
+
+
+def _detail_context(request: HttpRequest, opp: Opportunity) -> dict[str, Any]:
     user = _user(request)
-    opp = _opportunity(request, pk)
     detail = opportunity_detail(opp)
-    context = {
+    return {
         "opportunity": opp,
         "detail": detail,
         "can_write": can_write_opportunity(user, opp),
@@ -297,7 +328,6 @@ def opportunity_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         "open_stages": [s for s in detail.stages if s.is_open],
         "current_position": opp.stage.position,
     }
-    return render(request, "sales/detail.html", context)
 
 
 # ----------------------------------------------------------------------- create/edit
@@ -457,9 +487,19 @@ def opportunity_move_view(request: HtmxRequest, pk: int) -> HttpResponse:
             raise ValidationFailed(
                 _("The opportunity could not be moved."), field_errors={"stage": [_("Select a valid stage.")]}
             )
-        opportunity_move_stage(actor=user, opportunity=opp, stage=stage)
+        opportunity_move_stage(
+            actor=user, opportunity=opp, stage=stage, override_reason=request.POST.get("override_reason")
+        )
     except Http404 as exc:
         return _action_failed(request, exc)
+    except GateRefused as exc:
+        # Stage gates: show every unmet criterion where the card was dropped (the board is
+        # re-rendered from the database, so the card is back in its column), or on the page.
+        refusal = _gate_refusal(request, opp, exc, reverse("opportunities:move", args=[opp.pk]))
+        if _from_board(request):
+            return _board_partial(request, status=409, refusal=refusal)
+        context = {**_detail_context(request, opp), "gate_refusal": refusal}
+        return render(request, "sales/detail.html", context, status=409)
     except ServiceError as exc:
         if _from_board(request) or isinstance(exc, Forbidden):
             return _action_failed(request, exc)
@@ -493,9 +533,20 @@ def opportunity_close_view(request: HtmxRequest, pk: int) -> HttpResponse:
                 field_errors={k: [str(m) for m in v] for k, v in form.errors.items()},
             )
         data = form.cleaned_data
-        opportunity_close(actor=user, opportunity=opp, **form.service_kwargs())
+        opportunity_close(
+            actor=user,
+            opportunity=opp,
+            override_reason=request.POST.get("override_reason"),
+            **form.service_kwargs(),
+        )
     except Http404 as exc:
         return _action_failed(request, exc)
+    except GateRefused as exc:
+        refusal = _gate_refusal(request, opp, exc, reverse("opportunities:close", args=[opp.pk]))
+        if _from_board(request):
+            return _board_partial(request, status=409, refusal=refusal)
+        context = {"opportunity": opp, "form": form, "fixed_outcome": fixed, "gate_refusal": refusal}
+        return render(request, "sales/close.html", context, status=409)
     except ServiceError as exc:
         if _from_board(request) or isinstance(exc, Forbidden):
             return _action_failed(request, exc)

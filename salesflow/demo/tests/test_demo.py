@@ -223,6 +223,23 @@ def test_demo_builds_a_consistent_organisation_once() -> None:
     }
     assert shares == {("lina", "read"), ("华东一组", "write")}
 
+    # stage gates: open deals in gated stages meet their criteria, except a few a manager
+    # moved on with an override (recorded on the stage change and in the audit trail)
+    from salesflow.sales.gates import unmet_criteria
+    from salesflow.sales.models import StageCriterion
+
+    assert StageCriterion.objects.filter(stage__code__in=["proposal", "negotiation"]).count() == 4
+    gated = Opportunity.objects.filter(outcome="open", stage__code__in=["proposal", "negotiation"])
+    assert gated.count() >= 5
+    overridden = set(
+        StageChange.objects.filter(gate_overridden=True).values_list("opportunity_id", "to_stage_id").distinct()
+    )
+    assert 1 <= len(overridden) <= 3
+    assert AuditEvent.objects.filter(verb="sales.opportunity.gate_overridden").count() == len(overridden)
+    for deal in gated.select_related("stage"):
+        if (deal.pk, deal.stage_id) not in overridden:
+            assert unmet_criteria(deal, deal.stage) == [], deal
+
     # every demo user can log in with the printed password
     for username in USERNAMES:
         assert Client().login(username=username, password=PASSWORD), username

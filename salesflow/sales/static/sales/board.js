@@ -382,6 +382,38 @@
     });
   }
 
+  // Stage gates: a move refused because the target stage's entry criteria are unmet comes
+  // back (409) with the board as stored (the card is back in its place) and the unmet list
+  // in the column it was dropped on; for a manager it holds an "Override" form with a
+  // reason, which retries the same move through the same path.
+  board.addEventListener("submit", function (evt) {
+    var form = evt.target.closest(".sf-gate-override");
+    if (!form) { return; }
+    evt.preventDefault();
+    var values = {};
+    new FormData(form).forEach(function (value, key) { if (key !== "csrfmiddlewaretoken") { values[key] = value; } });
+    var panel = form.closest(".sf-gate-refusal");
+    pendingMove = { id: panel.dataset.id, label: panel.dataset.stageLabel || "", focus: false };
+    post(form.getAttribute("action"), values);
+  });
+  board.addEventListener("click", function (evt) {
+    var close = evt.target.closest("[data-gate-dismiss]");
+    if (!close) { return; }
+    var panel = close.closest(".sf-gate-refusal");
+    var card = panel && board.querySelector(".sf-board-card[data-id='" + panel.dataset.id + "']");
+    if (panel) { panel.remove(); }
+    var button = card && card.querySelector(".sf-move-btn");
+    if (button) { button.focus(); }
+  });
+  function showRefusal() {
+    var panel = board.querySelector(".sf-gate-refusal");
+    if (!panel) { return; }
+    panel.scrollIntoView({ block: "nearest", inline: "nearest" });
+    var column = panel.closest(".sf-board-column");
+    if (column && column.dataset.code) { selectTab(column.dataset.code, false); }
+    panel.focus({ preventScroll: true });
+  }
+
   // Refused actions (400/403/404/409) still carry the re-rendered board: swap it in.
   board.addEventListener("htmx:beforeSwap", function (evt) {
     var status = evt.detail.xhr.status;
@@ -394,6 +426,7 @@
     if (evt.detail.target !== board) { return; }
     init();
     afterMove(evt.detail.xhr.status < 300);
+    showRefusal();
   });
   board.addEventListener("htmx:sendError", function () { refresh(); });
   board.addEventListener("htmx:responseError", function () { refresh(); });
