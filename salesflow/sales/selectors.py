@@ -266,8 +266,8 @@ class StallRules:
         for (team_id, stage_id), (p80_days, _n) in sorted(
             self.team_p80.items(), key=lambda kv: (kv[0][1], kv[0][0] or 0)
         ):
-            stage = by_stage.get(stage_id)
-            if stage is None or (stage.rotting_days is not None and stage.rotting_days <= p80_days):
+            in_stage = by_stage.get(stage_id)
+            if in_stage is None or (in_stage.rotting_days is not None and in_stage.rotting_days <= p80_days):
                 continue  # the stage's own threshold already covers this team
             members = (
                 User.objects.filter(team_id=team_id) if team_id is not None else User.objects.filter(team__isnull=True)
@@ -970,9 +970,10 @@ def stuck_matrix(user: User, *, pipeline: Pipeline, now: datetime | None = None)
     ctx.prec = EXACT_PRECISION
     for row in totals:
         key = (row["owner_id"], row["stage_id"])
-        cell = cells.get(key)
-        if cell is None:
+        found = cells.get(key)
+        if found is None:
             continue  # a hidden stage (emptied before hiding, so never in practice)
+        cell = found
         cell.count += row["n"]
         cell.stalled += row["stalled"]
         worst = max(0, (now - row["oldest"]).days)

@@ -1074,7 +1074,7 @@ def stage_dwell_stats_compute(*, actor: User, now: datetime | None = None) -> in
         if not (5 * rn >= 4 * n > 5 * (rn - 1)):  # exact integer check of the float bound
             continue
         rows.append(
-            StageDwellStat(team_id=team_id, stage_id=stage_id, p80_seconds=seconds, sample_size=n, computed_at=now)
+            StageDwellStat(team_id=team_id, stage_id=stage_id, p80_seconds=seconds or 0, sample_size=n, computed_at=now)
         )
     StageDwellStat.objects.all().delete()
     StageDwellStat.objects.bulk_create(rows, batch_size=500)
@@ -1128,7 +1128,9 @@ def opportunities_escalate_stalled(*, actor: User, now: datetime | None = None, 
         return 0
     rules = stall_rules()
     stages = {s.pk: s for s in Stage.objects.filter(kind=StageKind.OPEN)}
-    teams = {pk: (parent, manager) for pk, parent, manager in Team.objects.values_list("pk", "parent_id", "manager_id")}
+    teams: dict[int, tuple[int | None, int | None]] = {
+        pk: (parent, manager) for pk, parent, manager in Team.objects.values_list("pk", "parent_id", "manager_id")
+    }
     stalled = Opportunity.objects.filter(rules.q(list(stages.values()), now)).order_by("pk")
     written = 0
     last = 0

@@ -9,12 +9,13 @@ import random
 import statistics
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.utils import timezone
 
-from salesflow.core.audit import AuditEvent
 from salesflow.core.errors import Forbidden
+from salesflow.core.models import AuditEvent
 from salesflow.sales.choices import Outcome, StallBasis
 from salesflow.sales.models import (
     Opportunity,
@@ -206,8 +207,7 @@ def test_rules_are_one_query(personas, django_assert_num_queries):
 
 def notices(opp: Opportunity) -> list[tuple[str, int | None]]:
     return sorted(
-        (n.step.notify, n.recipient_id)
-        for n in StallNotice.objects.filter(opportunity=opp).select_related("step")
+        (n.step.notify, n.recipient_id) for n in StallNotice.objects.filter(opportunity=opp).select_related("step")
     )
 
 
@@ -297,7 +297,7 @@ def world(personas):
 
 def python_matrix(user_ids, now):
     """The same cells from a plain loop over the rows."""
-    cells: dict[tuple[int, str], dict] = {}
+    cells: dict[tuple[int, str], dict[str, Any]] = {}
     rules = stall_rules()
     for opp in Opportunity.objects.filter(outcome=Outcome.OPEN, pipeline=default_pipeline()).select_related(
         "owner", "stage"
@@ -317,7 +317,14 @@ def python_matrix(user_ids, now):
         else:
             cell["unconverted"] += 1
     return {
-        key: (c["count"], c["amount"], Decimal(statistics.median(c["days"])), max(c["days"]), c["stalled"], c["unconverted"])
+        key: (
+            c["count"],
+            c["amount"],
+            Decimal(statistics.median(c["days"])),
+            max(c["days"]),
+            c["stalled"],
+            c["unconverted"],
+        )
         for key, c in cells.items()
     }
 
