@@ -57,7 +57,7 @@ def test_jobs_notify_owner_then_manager_once(personas, committed):
     with committed():
         assert enqueue_due_jobs([ladder], now=now.replace(hour=9, tzinfo=UTC)) == [ladder.name]
     mine = Notification.objects.filter(recipient=personas.rep, kind=OPPORTUNITY_STALLED)
-    assert sorted(n.target_id for n in mine) == sorted([by_team.pk, late.pk])
+    assert sorted(n.target_id or 0 for n in mine) == sorted([by_team.pk, late.pk])
     escalated = Notification.objects.get(kind=OPPORTUNITY_STALL_ESCALATED)
     # late: 20 days in a 6-day (team) threshold → 14 days stalled ≥ 5: the manager too
     assert (escalated.recipient, escalated.target_id, escalated.url) == (

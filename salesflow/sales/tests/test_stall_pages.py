@@ -28,8 +28,9 @@ def test_list_filter_badge_and_hover_text(personas, client_for):
     assert "15 days in stage; stage threshold 14 days" in html
     assert f'data-testid="stalled-{by_team.pk}" data-stall-basis="team_p80"' in html
     # the export reads the same filter
-    from salesflow.sales.exports import opportunity_rows
     from django.http import QueryDict
+
+    from salesflow.sales.exports import opportunity_rows
 
     rows = opportunity_rows(personas.admin, QueryDict("stalled=1"))
     assert {o.pk for o in rows} == {by_team.pk, by_stage.pk}
@@ -87,7 +88,9 @@ def test_stuck_page_cells_link_to_the_filtered_list(personas, client_for):
     assert client.get("/opportunities/stuck/?pipeline=b2c").status_code == 200
     assert client.get("/opportunities/stuck/?pipeline=nope").status_code == 200  # unknown: the default
     assert client.get("/opportunities/stuck/?pipeline=%00").status_code == 400  # refused by the query guard
-    assert "每位销售代表卡在哪里" in client_for(personas.manager, "zh-hans").get("/opportunities/stuck/").content.decode()
+    assert (
+        "每位销售代表卡在哪里" in client_for(personas.manager, "zh-hans").get("/opportunities/stuck/").content.decode()
+    )
 
 
 @pytest.mark.parametrize("persona", ["rep", "manager", "admin"])
