@@ -244,6 +244,12 @@ class Opportunity(TimestampedModel):
             # stall detection (sales.selectors.stalled_q: the job escalate_stalled, the list's
             # ?stalled=1): WHERE stage_id=? AND outcome='open' AND stage_entered_at < ?, per stage
             models.Index(fields=["stage", "outcome", "stage_entered_at", "owner"], name="opp_stall_idx"),
+            # "where is each rep stuck" (sales.selectors.stuck_matrix, the median query):
+            # WHERE pipeline=? AND outcome='open' [AND owner IN …] numbered per owner × stage
+            # by stage_entered_at, id — read in that order, so the window needs no sort
+            models.Index(
+                fields=["pipeline", "outcome", "owner", "stage", "stage_entered_at", "id"], name="opp_stuck_median_idx"
+            ),
         ]
 
     def __str__(self) -> str:

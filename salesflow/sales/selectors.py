@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, getcontext
 
 from django.db.models import Case, Count, Exists, F, Min, OuterRef, Prefetch, Q, QuerySet, Value, When, Window
-from django.db.models.expressions import OrderBy
+from django.db.models.expressions import OrderBy, RowRange
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
@@ -907,9 +907,13 @@ def _median_rows(base: QuerySet[Opportunity]) -> list[tuple[int, int, datetime]]
     time in stage: one query numbering each group's rows in SQL (window functions, on both
     databases), so only one or two rows per cell leave the database."""
     partition = [F("owner_id"), F("stage_id")]
-    ranked = base.annotate(
-        sf_rn=Window(RowNumber(), partition_by=partition, order_by=[F("stage_entered_at").desc(), F("id").asc()]),
-        sf_n=Window(Count("id"), partition_by=partition),
+    # One window order for both numbers (the count over the whole partition through its
+    # frame), in the order of the index ``opp_stuck_median_idx``, so no sort is needed; the
+    # median is symmetric, so ascending entry times are as good as descending days.
+    order = [F("stage_entered_at").asc(), F("id").asc()]
+    ranked = base.order_by().annotate(  # no ORDER BY: the index covers the query
+        sf_rn=Window(RowNumber(), partition_by=partition, order_by=order),
+        sf_n=Window(Count("id"), partition_by=partition, order_by=order, frame=RowRange(start=None, end=None)),
     )
     # the middle row (odd count) or the two middle rows (even count): 2·rn ∈ [n, n + 2]
     middle = ranked.filter(sf_rn__gte=F("sf_n") / 2.0, sf_rn__lte=F("sf_n") / 2.0 + 1)
