@@ -186,6 +186,7 @@ class Loader:
                 ]
             )
         self.rep_ids = [u.pk for u in reps]
+        self.rep_team = {u.pk: u.team_id for u in reps}  # the stage changes' owner_team snapshot
         self.territory_ids = list(
             Territory.objects.filter(parent__parent__isnull=False).order_by("code").values_list("pk", flat=True)
         )
@@ -373,6 +374,7 @@ class Loader:
                         from_position=previous[0].position if previous else None,
                         to_position=stage.position,
                         owner_id=owner,
+                        owner_team_id=self.rep_team.get(owner),
                         amount=amount,
                         currency="CNY",
                         probability=stage.probability,
@@ -551,6 +553,12 @@ class Loader:
 
         searchable = sum(reindex(batch=5000).values())  # the global search index, from the loaded rows
         print(f"  search index     {searchable:>10,} rows {time.perf_counter() - step:8.1f} s")
+        step = time.perf_counter()
+        from salesflow.sales.services import stage_dwell_stats_compute
+        from salesflow.users.services import system_actor
+
+        stats = stage_dwell_stats_compute(actor=system_actor())  # the nightly stall statistic
+        print(f"  stall statistic  {stats:>10,} rows {time.perf_counter() - step:8.1f} s")
         secs = time.perf_counter() - started
         rows = sum(n for _label, n, _s in self.stats) + self.n_contacts + self.n_changes
         print(f"  {'total':<16} {rows:>10,} rows {secs:8.1f} s {rows / secs:>10,.0f} rows/s (main tables + children)")

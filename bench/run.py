@@ -145,6 +145,10 @@ SCENARIOS = [
     Scenario(
         "API: one opportunity", "detail", lambda c, i: f"/api/v1/opportunities/{rotate(c.opportunity_ids, i)}", api=True
     ),
+    # issue 7: stall detection ("sales.compute_stage_dwell_stats" must have run on the data)
+    Scenario("Where is each rep stuck", "list", lambda c, i: "/opportunities/stuck/"),
+    Scenario("API: where is each rep stuck", "list", lambda c, i: "/api/v1/opportunities/stuck", api=True),
+    Scenario("Opportunity list: stalled", "list", lambda c, i: "/opportunities/?stalled=1"),
 ]
 
 

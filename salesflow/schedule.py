@@ -13,6 +13,7 @@ from salesflow.core import export_tasks
 from salesflow.core import tasks as core_tasks
 from salesflow.core.scheduling import Daily, Every, PeriodicJob
 from salesflow.notifications import tasks as notification_tasks
+from salesflow.sales import tasks as sales_tasks
 
 JOBS: list[PeriodicJob] = [
     PeriodicJob(
@@ -39,5 +40,18 @@ JOBS: list[PeriodicJob] = [
         schedule=Daily(at=time(3, 50)),
         task=export_tasks.purge_expired_exports,
         description="Delete exported files past their expiry (three days after they were written).",
+    ),
+    # stall detection (issue 7): the team percentiles first, then the escalation ladder
+    PeriodicJob(
+        name="sales.compute_stage_dwell_stats",
+        schedule=Daily(at=time(2, 30)),
+        task=sales_tasks.compute_stage_dwell_stats,
+        description="Each team's 80th percentile of time in each stage, for stall detection.",
+    ),
+    PeriodicJob(
+        name="sales.escalate_stalled_deals",
+        schedule=Daily(at=time(8, 0)),
+        task=sales_tasks.escalate_stalled_deals,
+        description="Notify owners of newly stalled deals, then their managers (the escalation ladder).",
     ),
 ]

@@ -19,9 +19,10 @@ from salesflow.leads.models import Lead
 from salesflow.leads.permissions import leads_visible_to
 from salesflow.parties.models import Account, Contact
 from salesflow.parties.permissions import accounts_visible_to, contacts_visible_to
-from salesflow.sales.choices import Outcome, StageKind
-from salesflow.sales.models import Opportunity, Stage
+from salesflow.sales.choices import Outcome
+from salesflow.sales.models import Opportunity
 from salesflow.sales.permissions import opportunities_visible_to
+from salesflow.sales.selectors import stalled_q as sales_stalled_q
 from salesflow.users.choices import Role
 from salesflow.users.models import User
 from salesflow.users.permissions import visible_owner_ids
@@ -284,15 +285,10 @@ class TeamDay:
 
 
 def stalled_q(now: datetime) -> Q:
-    """Open deals in their stage longer than the stage's ``rotting_days`` (the board's rule,
-    ``sales.selectors.stall_info``), as one condition over every open stage that has a threshold
-    (one query for the stages)."""
-    cond = Q(pk__in=[])
-    for stage_id, days in Stage.objects.filter(kind=StageKind.OPEN, rotting_days__isnull=False).values_list(
-        "pk", "rotting_days"
-    ):
-        cond |= Q(stage_id=stage_id, stage_entered_at__lt=now - timedelta(days=days or 0))
-    return cond
+    """Open deals stalled at ``now`` under the board's rule (``sales.selectors.stalled_q``:
+    the stage's threshold or the owner's team's 80th percentile, whichever is passed first),
+    as one condition (two queries: the stages and the team percentiles)."""
+    return sales_stalled_q(now)
 
 
 def month_bounds(today: date) -> tuple[date, date]:

@@ -45,7 +45,7 @@ from salesflow.parties.services import account_create, contact_create
 from salesflow.sales.choices import ForecastCategory, Outcome, StageKind
 from salesflow.sales.config_services import pipeline_set_teams, pipeline_update
 from salesflow.sales.models import Competitor, LostReason, Opportunity, Pipeline, Stage, StageChange, StageCriterion
-from salesflow.sales.services import default_pipeline, opportunity_create
+from salesflow.sales.services import default_pipeline, opportunity_create, stage_dwell_stats_compute
 from salesflow.search.services import reindex
 from salesflow.tags.models import Tag
 from salesflow.tags.services import tag_add, tag_create
@@ -743,6 +743,9 @@ def _write_opportunities(refs: Refs, accounts: list[AccountPlan], plans: list[Op
                     changed_by=owner,
                     changed_at=when,
                     duration_seconds=duration,
+                    # the snapshot the stall statistic groups by (the owner's team at the time)
+                    owner=owner,
+                    owner_team_id=owner.team_id,
                 )
             )
             if previous is not None:
@@ -1254,6 +1257,9 @@ def generate_demo(*, today: date | None = None, seed: int = SEED) -> DemoResult:
     _write_tags(users)
     _write_saved_views(clock, users)
     _write_team_pipelines(clock, users, out)  # issue 7: pipeline templates in use
+    # issue 7: the daily time-in-stage statistic, so stall detection by the team's own 80th
+    # percentile works from the first page view (the scheduler recomputes it every night)
+    stage_dwell_stats_compute(actor=system_actor())
     return DemoResult(created=True, counts=demo_counts(), seconds=perf_counter() - started)
 
 

@@ -33,6 +33,8 @@ OPPORTUNITY_ASSIGNED = "sales.opportunity.assigned"
 RECORD_SHARED = "users.share.granted"
 DAILY_DIGEST = "activities.digest"
 EXPORT_READY = "core.export.ready"  # issue 6
+OPPORTUNITY_STALLED = "sales.opportunity.stalled"  # issue 7: stall detection
+OPPORTUNITY_STALL_ESCALATED = "sales.opportunity.stall_escalated"
 
 KINDS: dict[str, Kind] = {
     kind.key: kind
@@ -49,6 +51,17 @@ KINDS: dict[str, Kind] = {
             EXPORT_READY,
             _("My export is ready"),
             _("A large export you started has been written and can be downloaded."),
+        ),
+        # issue 7: stall detection (sales.escalate_stalled_deals)
+        Kind(
+            OPPORTUNITY_STALLED,
+            _("My opportunity has stalled"),
+            _("A deal of yours has been in its stage longer than the stage or your team allows."),
+        ),
+        Kind(
+            OPPORTUNITY_STALL_ESCALATED,
+            _("A team member's opportunity stays stalled"),
+            _("A deal in your team has stayed stalled for a step of the escalation ladder."),
         ),
     )
 }

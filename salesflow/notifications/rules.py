@@ -170,3 +170,44 @@ WHEN: dict[str, Callable[[AuditEvent], bool]] = {
     "sales.opportunity.updated": is_assignment,
     "core.export.completed": is_background_export,
 }
+
+
+# --- issue 7: stall detection (sales.escalate_stalled_deals) -------------------------------------
+
+
+def stalled(event: AuditEvent) -> list[Planned]:
+    """A deal passed its stall threshold (the owner) or stayed stalled for a further step of
+    the escalation ladder (the manager named in ``recipient``)."""
+    from salesflow.notifications.kinds import OPPORTUNITY_STALL_ESCALATED, OPPORTUNITY_STALLED
+
+    data: dict[str, Any] = event.data or {}
+    recipient_id = data.get("recipient")
+    if not isinstance(recipient_id, int):
+        return []
+    recipient = User.objects.filter(pk=recipient_id, is_active=True).first()
+    target = _target(event)
+    if recipient is None or target is None:
+        return []
+    days = data.get("days_in_stage") if isinstance(data.get("days_in_stage"), int) else 0
+    threshold = data.get("threshold_days") if isinstance(data.get("threshold_days"), int) else 0
+    by_team = data.get("basis") == "team_p80"
+    sample = data.get("sample_size") if isinstance(data.get("sample_size"), int) else 0
+    owner = str(getattr(target, "owner", "")) if event.verb.endswith("stall_escalated") else ""
+
+    def summary() -> str:
+        values = {"name": target, "days": days, "threshold": threshold, "n": sample, "owner": owner}
+        if by_team:
+            basis = _("team's 80th percentile %(threshold)s days from %(n)s deals") % values
+        else:
+            basis = _("stage threshold %(threshold)s days") % values
+        values["basis"] = basis
+        if owner:
+            return _("%(owner)s's opportunity “%(name)s” is stalled: %(days)s days in stage; %(basis)s.") % values
+        return _("Your opportunity “%(name)s” is stalled: %(days)s days in stage; %(basis)s.") % values
+
+    kind = OPPORTUNITY_STALL_ESCALATED if owner else OPPORTUNITY_STALLED
+    return [Planned(recipient, kind, summary, target, target_url(target))]
+
+
+RULES["sales.opportunity.stalled"] = stalled
+RULES["sales.opportunity.stall_escalated"] = stalled

@@ -30,7 +30,7 @@ from salesflow.sales.config_services import (
     stage_update,
     stage_update_errors,
 )
-from salesflow.sales.models import Competitor, LostReason, Pipeline, Stage
+from salesflow.sales.models import Competitor, LostReason, Pipeline, Stage, StageDwellStat, StallEscalationStep
 from salesflow.users.models import User
 
 
@@ -205,3 +205,33 @@ class LostReasonAdmin(admin.ModelAdmin[LostReason]):
 class CompetitorAdmin(admin.ModelAdmin[Competitor]):
     list_display = ["name", "website"]
     search_fields = ["name"]
+
+
+# --- stall detection (issue 7) ----------------------------------------------------------------------
+
+
+@admin.register(StallEscalationStep)
+class StallEscalationStepAdmin(admin.ModelAdmin[StallEscalationStep]):
+    """The escalation ladder (configuration data, like lost reasons): whom to notify after how
+    many days stalled. Each step fires once per deal and stall episode (``StallNotice``)."""
+
+    list_display = ["after_days_stalled", "notify", "position", "is_active"]
+    list_editable = ["position", "is_active"]
+    ordering = ["after_days_stalled", "position"]
+
+
+@admin.register(StageDwellStat)
+class StageDwellStatAdmin(admin.ModelAdmin[StageDwellStat]):
+    """Read only: the daily job ``sales.compute_stage_dwell_stats`` writes these rows."""
+
+    list_display = ["stage", "team", "p80_seconds", "sample_size", "computed_at"]
+    list_select_related = ["stage", "team"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

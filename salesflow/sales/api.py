@@ -92,10 +92,15 @@ from salesflow.sales.schemas import (
     StagePatchIn,
     StageRef,
     StageReorderIn,
+    StuckCellOut,
+    StuckOut,
+    StuckQuery,
+    StuckRowOut,
     TickIn,
 )
 from salesflow.sales.selectors import (
     OpportunityTotals,
+    StallRules,
     active_lost_reasons,
     competitors_all,
     field_history_for,
@@ -106,7 +111,9 @@ from salesflow.sales.selectors import (
     pipelines_with_stages,
     stage_changes_for,
     stage_in_pipeline,
-    stall_info,
+    stall_rules,
+    stall_status,
+    stuck_matrix,
     with_relations,
 )
 from salesflow.sales.services import (
@@ -160,9 +167,10 @@ def _stage_ref(stage: Stage) -> StageRef:
     return StageRef(id=stage.pk, code=stage.code, name=stage.label, kind=stage.kind, probability=stage.probability)
 
 
-def _out(opp: Opportunity) -> OpportunityOut:
-    """Serialise an opportunity loaded with ``with_relations`` (no queries here)."""
-    stalled, _days = stall_info(opp, opp.stage, timezone.now())
+def _out(opp: Opportunity, rules: StallRules | None = None) -> OpportunityOut:
+    """Serialise an opportunity loaded with ``with_relations`` (no queries here but the
+    stall rule's percentiles when ``rules`` is not given)."""
+    stall = stall_status(opp, opp.stage, timezone.now(), rules)
     return OpportunityOut(
         id=opp.pk,
         name=opp.name,
@@ -189,7 +197,11 @@ def _out(opp: Opportunity) -> OpportunityOut:
         close_date=opp.close_date,
         past_close=opp.is_past_close,
         stage_entered_at=opp.stage_entered_at,
-        stalled=stalled,
+        stalled=stall.stalled,
+        days_in_stage=stall.days_in_stage,
+        stall_threshold_days=stall.threshold_days,
+        stall_basis=cast(Any, stall.basis),
+        stall_sample_size=stall.sample_size,
         description=opp.description,
         contacts=[
             ContactRoleOut(contact_id=r.contact_id, name=r.contact.name, role=r.role) for r in opp.contact_roles.all()
@@ -283,6 +295,48 @@ def competitors(request: HttpRequest) -> list[CompetitorOut]:
     return [CompetitorOut(id=c.pk, name=c.name, website=c.website) for c in competitors_all()[:1000]]
 
 
+# ------------------------------------------------- where is each rep stuck (issue 7)
+
+
+@router.get("/stuck", response=StuckOut, summary="Where is each rep stuck: reps × open stages of a pipeline")
+def stuck(request: HttpRequest, query: Query[StuckQuery]) -> StuckOut:
+    """The matrix of the page ``/opportunities/stuck/``: the people in the caller's scope
+    (a manager's team subtree, everyone for an administrator, a rep alone) × the open stages
+    of the pipeline; per cell the open deals' count, value in the company currency, median
+    and longest whole days in the stage, and how many are stalled."""
+    pipeline = pipeline_by_ref(query.pipeline) if query.pipeline else default_pipeline_for(_user(request))
+    if pipeline is None:
+        raise _invalid("pipeline", _("Unknown pipeline."))
+    m = stuck_matrix(_user(request), pipeline=pipeline)
+    return StuckOut(
+        pipeline_id=pipeline.pk,
+        currency=m.currency,
+        stages=[_stage_ref(s) for s in m.stages],
+        rows=[
+            StuckRowOut(
+                owner_id=row.owner.pk,
+                owner_name=str(row.owner),
+                cells=[
+                    StuckCellOut(
+                        stage_id=c.stage.pk,
+                        stage_code=c.stage.code,
+                        count=c.count,
+                        amount=str(c.amount),
+                        unconverted=c.unconverted,
+                        median_days=None if c.median_days is None else f"{c.median_days.normalize():f}",
+                        worst_days=c.worst_days,
+                        stalled=c.stalled,
+                    )
+                    for c in row.cells
+                ],
+            )
+            for row in m.rows
+        ],
+        rates={code: str(rate.rate) for code, rate in m.rates.items()},
+        unconverted=m.unconverted,
+    )
+
+
 # ---------------------------------------------------------------------- collection
 
 
@@ -294,9 +348,10 @@ def list_opportunities(
 ) -> OpportunityPage:
     qs = _filtered(_user(request), filters)
     page = api_page(with_relations(qs), cursor=filters.cursor, limit=filters.limit, offset=filters.offset)
+    rules = stall_rules(sorted({o.stage_id for o in page["items"]}))  # one query for the page
     return OpportunityPage(
         count=page["count"],
-        items=[_out(o) for o in page["items"]],
+        items=[_out(o, rules) for o in page["items"]],
         next_cursor=page["next_cursor"],
         totals=_totals_out(opportunity_totals(qs)) if filters.totals and not filters.cursor else None,
     )
@@ -551,6 +606,7 @@ def _filtered(user: User, filters: OpportunityFilters) -> QuerySet[Opportunity]:
         close_to=filters.close_to,
         overdue=filters.overdue,
         sort=filters.sort,
+        stalled=filters.stalled,
     )
     return tag_step(qs, filters.tag_id)  # salesflow.tags
 

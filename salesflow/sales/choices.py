@@ -37,3 +37,18 @@ class HistoryField(models.TextChoices):
     PIPELINE = "pipeline", _("Pipeline")
     OUTCOME = "outcome", _("Outcome")
     CLOSED_ON = "closed_on", _("Close date")
+
+
+class StallBasis(models.TextChoices):
+    """Which threshold made (or would make) a deal stalled (``sales.selectors.StallRules``)."""
+
+    STAGE = "stage", _("Stage threshold")
+    TEAM_P80 = "team_p80", _("Team's 80th percentile")
+
+
+class StallRecipient(models.TextChoices):
+    """Whom one step of the stall escalation ladder notifies."""
+
+    OWNER = "owner", _("Owner")
+    MANAGER = "manager", _("Manager")
+    MANAGER_OF_MANAGER = "manager_of_manager", _("Manager's manager")

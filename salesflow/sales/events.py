@@ -147,3 +147,32 @@ declare(
         description="An administrator removed an entry criterion (the target is the stage).",
     ),
 )
+
+# Stall detection (the daily job sales.escalate_stalled_deals); actor: the system. One event
+# per deal, escalation step and stall episode (StallNotice). ``recipient`` is the user the
+# step notifies (null when the step finds nobody, e.g. no manager above the owner).
+_STALL = {
+    "step": "int",
+    "notify": "str",
+    "recipient": "int|null",
+    "stage": "str",
+    "days_in_stage": "int",
+    "days_stalled": "int",
+    "threshold_days": "int",
+    "basis": "str",
+    "sample_size": "int|null",
+}
+declare(
+    EventType(
+        "sales.opportunity.stalled",
+        _STALL,
+        description="The deal passed its stall threshold (stage or team's 80th percentile); the owner is told.",
+        label=_("the opportunity stalled"),
+    ),
+    EventType(
+        "sales.opportunity.stall_escalated",
+        _STALL,
+        description="The deal stayed stalled for a step of the escalation ladder; a manager is told.",
+        label=_("the stalled opportunity was escalated"),
+    ),
+)

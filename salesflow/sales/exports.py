@@ -51,6 +51,7 @@ def opportunity_rows(user: User, params: QueryDict) -> QuerySet[Opportunity]:
         close_from=filters.get("close_from"),
         close_to=filters.get("close_to"),
         overdue=bool(filters.get("overdue")),
+        stalled=bool(filters.get("stalled")),
         sort=sort_key,
     )
     return tag_step(rows, parse_tag_id(params.get("tag")))  # salesflow.tags

@@ -88,6 +88,8 @@ class OpportunityFilterForm(forms.Form):
         label=_("Past expected close date"), required=False, widget=forms.CheckboxInput(attrs={"value": "1"})
     )
     tag = TagFilterField()  # salesflow.tags
+    # stall detection (issue 7): open deals stalled now (sales.selectors.stalled_q)
+    stalled = forms.BooleanField(label=_("Stalled"), required=False, widget=forms.CheckboxInput(attrs={"value": "1"}))
 
     def __init__(self, data: Any, *, user: User, stages: Iterable[Stage], pipelines: Iterable[Any]) -> None:
         super().__init__(data)
@@ -103,7 +105,7 @@ class OpportunityFilterForm(forms.Form):
         ]
         for name, form_field in self.fields.items():
             css = "form-control" if name in ("q", "close_from", "close_to") else "form-select"
-            form_field.widget.attrs["class"] = "form-check-input" if name == "overdue" else css
+            form_field.widget.attrs["class"] = "form-check-input" if name in ("overdue", "stalled") else css
         self.fields["close_from"].help_text = _("Won and lost deals by their actual close date.")
         cast(forms.ChoiceField, self.fields["owner"]).choices = [
             ("", _("All owners")),

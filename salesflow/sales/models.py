@@ -17,7 +17,7 @@ from salesflow.core.models import TimestampedModel, TranslatedNameModel
 from salesflow.core.money import MoneyField
 from salesflow.parties.choices import BuyingRole
 from salesflow.parties.models import Account, Contact
-from salesflow.sales.choices import ForecastCategory, HistoryField, Outcome, StageKind
+from salesflow.sales.choices import ForecastCategory, HistoryField, Outcome, StageKind, StallRecipient
 from salesflow.users.models import Team
 
 
@@ -241,6 +241,15 @@ class Opportunity(TimestampedModel):
             # board cards: WHERE stage=? AND outcome='open' AND expected_close_date IS NOT NULL
             # ORDER BY expected_close_date, id LIMIT 20 (owner_id to filter without the table).
             models.Index(fields=["stage", "outcome", "expected_close_date", "id", "owner"], name="opp_board_cards_idx"),
+            # stall detection (sales.selectors.stalled_q: the job escalate_stalled, the list's
+            # ?stalled=1): WHERE stage_id=? AND outcome='open' AND stage_entered_at < ?, per stage
+            models.Index(fields=["stage", "outcome", "stage_entered_at", "owner"], name="opp_stall_idx"),
+            # "where is each rep stuck" (sales.selectors.stuck_matrix, the median query):
+            # WHERE pipeline=? AND outcome='open' [AND owner IN …] numbered per owner × stage
+            # by stage_entered_at, id — read in that order, so the window needs no sort
+            models.Index(
+                fields=["pipeline", "outcome", "owner", "stage", "stage_entered_at", "id"], name="opp_stuck_median_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -326,6 +335,11 @@ class StageChange(models.Model):
             models.Index(fields=["opportunity", "changed_at"], name="stagechange_opp_idx"),
             # process metrics: time in stage by stage over a period
             models.Index(fields=["to_stage", "changed_at"], name="stagechange_stage_idx"),
+            # the daily time-in-stage statistic (sales.services.stage_dwell_stats_compute):
+            # exits of each stage by team, ordered by duration, since a date
+            models.Index(
+                fields=["from_stage", "owner_team", "duration_seconds", "changed_at"], name="stagechange_exit_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -473,3 +487,79 @@ class OpportunityChecklistTick(models.Model):
 
     def __str__(self) -> str:
         return f"{self.opportunity_id}: {self.criterion_id}"
+
+
+class StageDwellStat(models.Model):
+    """The team's own time in a stage: the 80th percentile (nearest rank) of
+    ``StageChange.duration_seconds`` over the exits from ``stage`` (changes whose
+    ``from_stage`` is the stage) of deals owned by members of ``team`` at the time
+    (``StageChange.owner_team``; ``team`` NULL = deals whose owner had no team), within
+    the last ``STALL_STAT_WINDOW_DAYS``. Recomputed by the daily job
+    ``sales.compute_stage_dwell_stats`` (``sales.services.stage_dwell_stats_compute``);
+    read by the stall rule (``sales.selectors.stall_rules``) in one query, so lists and
+    boards never aggregate history."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="+")
+    p80_seconds = models.BigIntegerField(_("80th percentile (seconds)"))
+    sample_size = models.PositiveIntegerField(_("exits"))
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        verbose_name = _("time-in-stage statistic")
+        verbose_name_plural = _("time-in-stage statistics")
+        constraints = [
+            models.UniqueConstraint(fields=["team", "stage"], name="stage_dwell_team_stage_unique"),
+            models.UniqueConstraint(
+                fields=["stage"], condition=Q(team__isnull=True), name="stage_dwell_no_team_stage_unique"
+            ),
+        ]
+        # stall_rules(): WHERE stage_id IN (…) AND sample_size >= 30 — served by the unique
+        # (team, stage) index for a few stages; the table holds teams × stages rows only.
+
+    def __str__(self) -> str:
+        return f"{self.team_id}/{self.stage_id}: p80 {self.p80_seconds}s of {self.sample_size}"
+
+
+class StallEscalationStep(TimestampedModel):
+    """One step of the stall escalation ladder (data, edited in the admin): once a deal has
+    been stalled for ``after_days_stalled`` days, notify ``notify``. Each step fires once
+    per stall episode (a deal's stay in one stage: see ``StallNotice``)."""
+
+    after_days_stalled = models.PositiveIntegerField(_("after days stalled"))
+    notify = models.CharField(_("notify"), max_length=20, choices=StallRecipient.choices)
+    position = models.PositiveIntegerField(pgettext_lazy("ordering", "position"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["position", "after_days_stalled", "id"]
+        verbose_name = _("stall escalation step")
+        verbose_name_plural = _("stall escalation steps")
+
+    def __str__(self) -> str:
+        return f"+{self.after_days_stalled}d → {self.notify}"
+
+
+class StallNotice(models.Model):
+    """One escalation step applied to one stall episode of one deal: the key that makes the
+    daily job idempotent. An episode is identified by the deal and when it entered its
+    current stage (``stage_entered_at``): moving the deal starts a new episode."""
+
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="+")
+    step = models.ForeignKey(StallEscalationStep, on_delete=models.CASCADE, related_name="+")
+    stage_entered_at = models.DateTimeField()
+    stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="+")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("stall notice")
+        verbose_name_plural = _("stall notices")
+        constraints = [
+            # escalate_stalled(): the existing notices of a batch of deals, and the race guard
+            models.UniqueConstraint(
+                fields=["opportunity", "step", "stage_entered_at"], name="stall_notice_episode_unique"
+            ),
+        ]

@@ -104,7 +104,18 @@ class OpportunityOut(Schema):
     )
     past_close: bool = Field(False, description="Open and its expected close date has passed")
     stage_entered_at: datetime
-    stalled: bool
+    stalled: bool = Field(
+        description="Open and its time in stage passed the stall threshold: the stage's, or the team's 80th "
+        "percentile once the team has 30 exits from the stage — whichever is smaller"
+    )
+    days_in_stage: int = Field(0, description="Whole days since the deal entered its stage")
+    stall_threshold_days: int | None = Field(None, description="The threshold that applies (null: none)")
+    stall_basis: Literal["stage", "team_p80"] | None = Field(
+        None, description="stage: the stage's threshold; team_p80: the team's 80th percentile of time in the stage"
+    )
+    stall_sample_size: int | None = Field(
+        None, description="Exits from the stage behind the team's 80th percentile (null below 30)"
+    )
     description: str
     contacts: list[ContactRoleOut]
     competitors: list[CompetitorRef]
@@ -223,6 +234,7 @@ class OpportunityFilters(StrictQuery):
     )
     close_to: date | None = Field(None, description="close_date up to (inclusive)")
     overdue: bool = Field(False, description="Only open deals whose expected close date has passed")
+    stalled: bool = Field(False, description="Only open deals stalled now (see OpportunityOut.stalled)")
     totals: bool = Field(
         False,
         description="Also return Σ amount and Σ weighted amount of every matching deal in the company "
@@ -444,3 +456,38 @@ class StageChecklistOut(Schema):
 
 class TickIn(StrictSchema):
     ticked: bool = True
+
+
+# --- stall detection (issue 7): "where is each rep stuck" ----------------------------------------
+
+
+class StuckCellOut(Schema):
+    stage_id: int
+    stage_code: str
+    count: int
+    amount: str = Field(description="Value of the open deals in the company currency (exact, rate of the day)")
+    unconverted: int = Field(description="Deals counted but left out of amount: no exchange rate")
+    median_days: str | None = Field(description="Median whole days in the stage (a decimal string, e.g. 12.5)")
+    worst_days: int | None
+    stalled: int
+
+
+class StuckRowOut(Schema):
+    owner_id: int
+    owner_name: str
+    cells: list[StuckCellOut]
+
+
+class StuckOut(Schema):
+    pipeline_id: int
+    currency: str
+    stages: list[StageRef]
+    rows: list[StuckRowOut]
+    rates: dict[str, str] = Field(description="Exchange rates used, by currency")
+    unconverted: dict[str, int] = Field(description="Deals left out of the amounts for lack of a rate, by currency")
+
+
+class StuckQuery(StrictQuery):
+    pipeline: str | None = Field(
+        None, max_length=100, description="Pipeline id or code (default: the default pipeline)"
+    )

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, getcontext
 
-from django.db.models import Case, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value, When
-from django.db.models.expressions import OrderBy
+from django.db.models import Case, Count, Exists, F, Min, OuterRef, Prefetch, Q, QuerySet, Value, When, Window
+from django.db.models.expressions import OrderBy, RowRange
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from salesflow.core.models import ExchangeRate
@@ -21,7 +22,7 @@ from salesflow.core.money import company_currency, money_sum_annotations, money_
 from salesflow.core.selectors import EXACT_PRECISION, apply_rate, rates_on
 from salesflow.parties.models import Account
 from salesflow.parties.permissions import accounts_writable_by
-from salesflow.sales.choices import Outcome, StageKind
+from salesflow.sales.choices import Outcome, StageKind, StallBasis
 from salesflow.sales.models import (
     Competitor,
     LostReason,
@@ -31,6 +32,7 @@ from salesflow.sales.models import (
     Pipeline,
     Stage,
     StageChange,
+    StageDwellStat,
     TeamDefaultPipeline,
     TeamPipeline,
 )
@@ -107,6 +109,7 @@ def opportunity_list(
     overdue: bool = False,
     sort: str | None = None,
     today: date | None = None,
+    stalled: bool = False,
 ) -> QuerySet[Opportunity]:
     """Visible opportunities filtered and sorted (``sort``: ``name``, ``amount``,
     ``close``, ``created`` or ``stage``, ``-`` prefix for descending). ``stage`` and
@@ -116,7 +119,8 @@ def opportunity_list(
     the actual close date of won and lost deals, the expected one of the others, so
     ``outcome="won"`` with this month's dates answers "what did we win this month".
     ``overdue`` keeps open deals whose expected close date is before ``today`` (default:
-    ``timezone.localdate()``, the reader's today)."""
+    ``timezone.localdate()``, the reader's today). ``stalled`` keeps open deals stalled now
+    under the stall rule (:func:`stalled_q`, two small queries)."""
     qs = _search(opportunities_visible_to(user), q)
     if stage is not None and stage != "":
         qs = qs.filter(_ref_filter("stage", stage))
@@ -136,6 +140,8 @@ def opportunity_list(
         qs = qs.filter(**{f"{close_field}__lte": close_to})
     if overdue:
         qs = qs.filter(_past_close_q(today))
+    if stalled:
+        qs = qs.filter(stalled_q())
     _key, fields = order_by_for(sort)
     # Account, owner, pipeline and stage come from prefetches (four queries by primary
     # key for one page), not inner joins: joined, SQLite's planner loops over the few
@@ -173,16 +179,154 @@ def with_relations(qs: QuerySet[Opportunity]) -> QuerySet[Opportunity]:
     )
 
 
-def stall_info(opportunity: Opportunity, stage: Stage, now: datetime) -> tuple[bool, int]:
-    """``(stalled, whole days in the current stage)``. An open deal is stalled when it has
-    been in its stage longer than the stage's ``rotting_days``."""
-    days = max(0, (now - opportunity.stage_entered_at).days)
-    stalled = (
-        opportunity.outcome == Outcome.OPEN
-        and stage.rotting_days is not None
-        and opportunity.stage_entered_at < now - timedelta(days=stage.rotting_days)
+# ------------------------------------------------------------------------ stall rule
+#
+# A deal is stalled when its time in the current stage passes the stage's threshold
+# (``Stage.rotting_days``) OR — once the owner's team has at least ``STALL_MIN_EXITS`` exits
+# from that stage — the team's own 80th percentile of time in that stage
+# (``StageDwellStat``, recomputed daily). Read literally: whichever of the two is passed
+# first, i.e. the threshold is the smaller of the two when both exist (a tie counts as the
+# stage's). The percentile is rounded up to whole days. A stage without a threshold and a
+# team with fewer exits never stalls.
+
+#: Exits from a stage a team needs before its own 80th percentile applies.
+STALL_MIN_EXITS = 30
+#: History the daily statistic looks at (exits changed within this many days).
+STALL_STAT_WINDOW_DAYS = 365
+SECONDS_PER_DAY = 86400
+
+
+@dataclass(frozen=True)
+class StallStatus:
+    """One deal's stall state. ``threshold_days`` / ``basis`` are the threshold that applies
+    (``None`` when none does); ``sample_size`` is the number of exits behind the team's
+    percentile (also when the stage's threshold is the smaller one)."""
+
+    stalled: bool
+    days_in_stage: int
+    threshold_days: int | None = None
+    basis: str | None = None
+    stage_days: int | None = None
+    team_p80_days: int | None = None
+    sample_size: int | None = None
+
+    @property
+    def days_stalled(self) -> int:
+        """Whole days past the threshold (0 on the day it is passed; negative before)."""
+        if self.threshold_days is None:
+            return -1
+        return self.days_in_stage - self.threshold_days
+
+    @property
+    def by_team(self) -> bool:
+        return self.basis == StallBasis.TEAM_P80
+
+
+@dataclass(frozen=True)
+class StallRules:
+    """The team percentiles that apply (``STALL_MIN_EXITS`` or more exits), by
+    ``(team id or None, stage id)`` → ``(p80 in whole days, sample size)``. Built by
+    :func:`stall_rules` in one query; the stage thresholds come with the stages."""
+
+    team_p80: dict[tuple[int | None, int], tuple[int, int]] = field(default_factory=dict)
+
+    def threshold(self, stage: Stage, team_id: int | None) -> StallStatus:
+        """The threshold for a deal of ``team_id`` in ``stage`` (``stalled`` False, 0 days)."""
+        stat = self.team_p80.get((team_id, stage.pk)) if stage.kind == StageKind.OPEN else None
+        stage_days = stage.rotting_days if stage.kind == StageKind.OPEN else None
+        p80_days, sample = stat if stat is not None else (None, None)
+        threshold, basis = stage_days, StallBasis.STAGE.value if stage_days is not None else None
+        if p80_days is not None and (threshold is None or p80_days < threshold):
+            threshold, basis = p80_days, StallBasis.TEAM_P80.value
+        return StallStatus(False, 0, threshold, basis, stage_days, p80_days, sample)
+
+    def status(self, opportunity: Opportunity, stage: Stage, now: datetime, team_id: int | None) -> StallStatus:
+        """``opportunity``'s stall state in ``stage`` at ``now``; ``team_id`` is its owner's team."""
+        base = self.threshold(stage, team_id)
+        days = max(0, (now - opportunity.stage_entered_at).days)
+        stalled = (
+            opportunity.outcome == Outcome.OPEN
+            and base.threshold_days is not None
+            and opportunity.stage_entered_at < now - timedelta(days=base.threshold_days)
+        )
+        return StallStatus(
+            stalled, days, base.threshold_days, base.basis, base.stage_days, base.team_p80_days, base.sample_size
+        )
+
+    def q(self, stages: Sequence[Stage], now: datetime) -> Q:
+        """The same rule as one SQL condition over open deals in ``stages``: per stage
+        ``stage_entered_at`` before its threshold, OR per team with a smaller percentile the
+        owner in that team (``owner_id IN (SELECT … team)``) and before the percentile.
+        Served by ``opp_stall_idx`` (stage, outcome, stage_entered_at, owner)."""
+        cond = Q(pk__in=[])
+        for stage in stages:
+            if stage.kind != StageKind.OPEN:
+                continue
+            if stage.rotting_days is not None:
+                cond |= Q(stage_id=stage.pk, stage_entered_at__lt=now - timedelta(days=stage.rotting_days))
+        by_stage = {s.pk: s for s in stages if s.kind == StageKind.OPEN}
+        for (team_id, stage_id), (p80_days, _n) in sorted(
+            self.team_p80.items(), key=lambda kv: (kv[0][1], kv[0][0] or 0)
+        ):
+            in_stage = by_stage.get(stage_id)
+            if in_stage is None or (in_stage.rotting_days is not None and in_stage.rotting_days <= p80_days):
+                continue  # the stage's own threshold already covers this team
+            members = (
+                User.objects.filter(team_id=team_id) if team_id is not None else User.objects.filter(team__isnull=True)
+            )
+            cond |= Q(
+                stage_id=stage_id,
+                owner_id__in=members.values("pk"),
+                stage_entered_at__lt=now - timedelta(days=p80_days),
+            )
+        return cond & Q(outcome=Outcome.OPEN)
+
+
+def p80_days(p80_seconds: int) -> int:
+    """A percentile in seconds as the whole days the rule compares with (rounded up, ≥ 1)."""
+    return max(1, -(-int(p80_seconds) // SECONDS_PER_DAY))
+
+
+def stall_rules(stage_ids: Sequence[int] | None = None) -> StallRules:
+    """The team percentiles with enough exits (optionally only for ``stage_ids``): one query
+    on ``StageDwellStat`` (a row per team and stage)."""
+    qs = StageDwellStat.objects.filter(sample_size__gte=STALL_MIN_EXITS)
+    if stage_ids is not None:
+        qs = qs.filter(stage_id__in=list(stage_ids))
+    return StallRules(
+        {
+            (team_id, stage_id): (p80_days(p80), n)
+            for team_id, stage_id, p80, n in qs.values_list("team_id", "stage_id", "p80_seconds", "sample_size")
+        }
     )
-    return stalled, days
+
+
+def owner_team_id(opportunity: Opportunity) -> int | None:
+    """The team of the deal's owner (the owner row is loaded by every list, board and detail)."""
+    return opportunity.owner.team_id
+
+
+def stall_status(opportunity: Opportunity, stage: Stage, now: datetime, rules: StallRules | None = None) -> StallStatus:
+    """``opportunity``'s stall state (``rules`` from :func:`stall_rules`; loaded if omitted)."""
+    if rules is None:
+        rules = stall_rules([stage.pk])
+    return rules.status(opportunity, stage, now, owner_team_id(opportunity))
+
+
+def stall_info(
+    opportunity: Opportunity, stage: Stage, now: datetime, rules: StallRules | None = None
+) -> tuple[bool, int]:
+    """``(stalled, whole days in the current stage)`` under the stall rule above."""
+    status = stall_status(opportunity, stage, now, rules)
+    return status.stalled, status.days_in_stage
+
+
+def stalled_q(now: datetime | None = None, *, rules: StallRules | None = None) -> Q:
+    """Open deals stalled at ``now`` across every open stage (two queries: the stages, the
+    percentiles). For the list filter, "My day" and the escalation job."""
+    now = now or timezone.now()
+    stages = list(Stage.objects.filter(kind=StageKind.OPEN))
+    return (rules or stall_rules()).q(stages, now)
 
 
 # ---------------------------------------------------------------------------- board
@@ -194,6 +338,8 @@ class BoardCard:
     stalled: bool
     days_in_stage: int
     can_write: bool
+    #: the stall rule's threshold and basis for the card's hover text
+    stall: StallStatus | None = None
 
 
 @dataclass
@@ -373,7 +519,8 @@ def board(
     added up at a guessed rate. Cards (the first ``card_limit`` per open stage by expected
     close date, then id) are picked by one small index-ordered id query per non-empty open
     stage (:func:`_card_ids`) and load in one query with account and owner. A card is
-    stalled when it has been in its stage longer than the stage's ``rotting_days``. Query
+    stalled under the stall rule (:class:`StallRules`: the stage's threshold or the
+    owner's team's 80th percentile, whichever is passed first). Query
     count does not depend on the number of deals (it grows by one per open stage). The
     totals read the covering indexes ``opp_board_totals_idx``
     (everyone's deals) and ``opp_board_owner_totals_idx`` (some owners' deals).
@@ -389,10 +536,9 @@ def board(
     base = filter_by_tag(base, tag)  # salesflow.tags: the board's tag filter (?tag=)
     base = apply_board_filters(base, filters)  # close month, amount range (see BoardFilters)
     currency = company_currency()
-    stalled_q = Q(pk__in=[])
-    for stage in open_stages:
-        if stage.rotting_days is not None:
-            stalled_q |= Q(stage_id=stage.pk, stage_entered_at__lt=now - timedelta(days=stage.rotting_days))
+    # the stall rule (stage threshold or the team's 80th percentile): one query for the percentiles
+    rules = stall_rules([s.pk for s in open_stages])
+    stalled_cond = rules.q(open_stages, now)
     # Grouped by currency (to convert each currency's sum once) and by probability (so the
     # weighted total is Σ sum × p computed exactly here, not amount × probability in SQL).
     # At most open stages × currencies × 101 rows, whatever the number of deals.
@@ -402,7 +548,7 @@ def board(
         .values("stage_id", "currency", "probability")
         .annotate(
             n=Count("stage_id"),
-            stalled=Count("stage_id", filter=stalled_q),
+            stalled=Count("stage_id", filter=stalled_cond),
             **money_sum_annotations("amount_sum", "amount"),
         )
     )
@@ -445,9 +591,17 @@ def board(
             .order_by("stage_id", *BOARD_CARD_ORDER)
         ):
             column = columns[opp.stage_id]
-            stalled, days = stall_info(opp, column.stage, now)
+            stall = rules.status(opp, column.stage, now, opp.owner.team_id)
             can_write = bool(opp.sf_can_write)  # type: ignore[attr-defined]
-            column.cards.append(BoardCard(opportunity=opp, stalled=stalled, days_in_stage=days, can_write=can_write))
+            column.cards.append(
+                BoardCard(
+                    opportunity=opp,
+                    stalled=stall.stalled,
+                    days_in_stage=stall.days_in_stage,
+                    can_write=can_write,
+                    stall=stall,
+                )
+            )
     return Board(
         pipeline=pipeline,
         # the switcher: the user's pipelines (sales.selectors.pipelines_for), and this one
@@ -471,6 +625,7 @@ class OpportunityDetail:
     stage_changes: list[StageChange]
     stalled: bool
     days_in_stage: int
+    stall: StallStatus | None = None
 
 
 def stage_changes_for(opportunity: Opportunity) -> QuerySet[StageChange]:
@@ -486,7 +641,7 @@ def opportunity_detail(opportunity: Opportunity, *, now: datetime | None = None)
     """Everything the detail page shows about an opportunity the caller may already see
     (fetched with ``get_opportunity_for_user``), in a fixed number of queries."""
     now = now or timezone.now()
-    stalled, days = stall_info(opportunity, opportunity.stage, now)
+    stall = stall_status(opportunity, opportunity.stage, now)
     return OpportunityDetail(
         opportunity=opportunity,
         stages=list(
@@ -501,8 +656,9 @@ def opportunity_detail(opportunity: Opportunity, *, now: datetime | None = None)
         ),
         competitors=list(opportunity.competitors.order_by("name")),
         stage_changes=list(stage_changes_for(opportunity)),
-        stalled=stalled,
-        days_in_stage=days,
+        stalled=stall.stalled,
+        days_in_stage=stall.days_in_stage,
+        stall=stall,
     )
 
 
@@ -796,3 +952,168 @@ def stages_with_history(pipeline: Pipeline) -> set[int]:
 
 def _with(pipelines: list[Pipeline], pipeline: Pipeline) -> list[Pipeline]:
     return pipelines if any(p.pk == pipeline.pk for p in pipelines) else [*pipelines, pipeline]
+
+
+# ------------------------------------------------------- where is each rep stuck
+
+
+@dataclass
+class StuckCell:
+    """One rep's open deals in one stage: count, value in the company currency (at the
+    rate of the day; deals of a currency without a rate counted in ``unconverted``), median
+    and worst whole days in the stage, and how many are stalled."""
+
+    stage: Stage
+    count: int = 0
+    amount: Decimal = Decimal("0.00")
+    unconverted: int = 0
+    median_days: Decimal | None = None
+    worst_days: int | None = None
+    stalled: int = 0
+
+
+@dataclass
+class StuckRow:
+    owner: User
+    cells: list[StuckCell]
+
+    @property
+    def count(self) -> int:
+        return sum(c.count for c in self.cells)
+
+    @property
+    def stalled(self) -> int:
+        return sum(c.stalled for c in self.cells)
+
+    @property
+    def amount(self) -> Decimal:
+        return sum((c.amount for c in self.cells), Decimal("0.00"))
+
+
+@dataclass
+class StuckMatrix:
+    pipeline: Pipeline
+    pipelines: list[Pipeline]
+    stages: list[Stage]
+    rows: list[StuckRow]
+    currency: str
+    rates: dict[str, ExchangeRate] = field(default_factory=dict)
+    unconverted: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rates_used(self) -> list[ExchangeRate]:
+        return [self.rates[c] for c in sorted(self.rates)]
+
+    @property
+    def unconverted_currencies(self) -> list[str]:
+        return sorted(self.unconverted)
+
+
+def stuck_owners(user: User, ids: set[int] | None) -> list[User]:
+    """The rows of the matrix: the active people of the user's ownership scope who can own
+    deals (everyone's for an administrator; a rep only themselves)."""
+    qs = User.objects.filter(is_active=True).exclude(role=Role.SUPPORT)
+    if ids is not None:
+        qs = qs.filter(pk__in=ids)
+    return list(qs.order_by("display_name", "username", "pk"))
+
+
+def _median_rows(base: QuerySet[Opportunity]) -> list[tuple[int, int, datetime]]:
+    """``(owner, stage, stage_entered_at)`` of the middle deal(s) of each owner × stage by
+    time in stage: one query numbering each group's rows in SQL (window functions, on both
+    databases), so only one or two rows per cell leave the database."""
+    partition = [F("owner_id"), F("stage_id")]
+    # One window order for both numbers (the count over the whole partition through its
+    # frame), in the order of the index ``opp_stuck_median_idx``, so no sort is needed; the
+    # median is symmetric, so ascending entry times are as good as descending days.
+    order = [F("stage_entered_at").asc(), F("id").asc()]
+    ranked = base.order_by().annotate(  # no ORDER BY: the index covers the query
+        sf_rn=Window(RowNumber(), partition_by=partition, order_by=order),
+        sf_n=Window(Count("id"), partition_by=partition, order_by=order, frame=RowRange(start=None, end=None)),
+    )
+    # the middle row (odd count) or the two middle rows (even count): 2·rn ∈ [n, n + 2]
+    middle = ranked.filter(sf_rn__gte=F("sf_n") / 2.0, sf_rn__lte=F("sf_n") / 2.0 + 1)
+    return [
+        (owner_id, stage_id, entered)
+        for owner_id, stage_id, entered, rn, n in middle.values_list(
+            "owner_id", "stage_id", "stage_entered_at", "sf_rn", "sf_n"
+        )
+        if 2 * rn >= n and 2 * rn <= n + 2
+    ]
+
+
+def stuck_matrix(user: User, *, pipeline: Pipeline, now: datetime | None = None) -> StuckMatrix:
+    """ "Where is each rep stuck": reps in the user's scope (``visible_owner_ids``: the
+    manager's team subtree, everyone for an administrator, a rep alone) × the open stages
+    of ``pipeline``; each cell aggregates that rep's open deals in that stage.
+
+    Queries do not depend on the number of deals: the scope, stages, percentiles, people,
+    ONE aggregate grouped by owner, stage and currency (count, exact sum, oldest entry,
+    stalled count under the stall rule — read from the covering indexes
+    ``opp_board_owner_totals_idx`` / ``opp_board_totals_idx``), ONE window query for the
+    medians, and the rates of the day (as the board converts: ``rates_on``, ``apply_rate``).
+    People outside the current scope list who still own deals in it (e.g. deactivated)
+    get a row too (one more query only then)."""
+    now = now or timezone.now()
+    ids = visible_owner_ids(user)
+    stages = list(Stage.objects.filter(pipeline=pipeline, is_active=True, kind=StageKind.OPEN).order_by("position"))
+    rules = stall_rules([s.pk for s in stages])
+    base = Opportunity.objects.filter(pipeline=pipeline, outcome=Outcome.OPEN)
+    if ids is not None:
+        base = base.filter(owner_id__in=ids)
+    totals = list(
+        base.order_by()
+        .values("owner_id", "stage_id", "currency")
+        .annotate(
+            n=Count("stage_id"),
+            stalled=Count("stage_id", filter=rules.q(stages, now)),
+            oldest=Min("stage_entered_at"),
+            **money_sum_annotations("amount_sum", "amount"),
+        )
+    )
+    owners = stuck_owners(user, ids)
+    known = {u.pk for u in owners}
+    missing = {row["owner_id"] for row in totals} - known
+    if missing:
+        owners += list(User.objects.filter(pk__in=missing).order_by("display_name", "username", "pk"))
+    currency = company_currency()
+    rates = rates_on({row["currency"] for row in totals}, timezone.localdate(now))
+    matrix = StuckMatrix(pipeline=pipeline, pipelines=active_pipelines(), stages=stages, rows=[], currency=currency)
+    cells: dict[tuple[int, int], StuckCell] = {}
+    for owner in owners:
+        row_cells = [StuckCell(stage=s) for s in stages]
+        matrix.rows.append(StuckRow(owner=owner, cells=row_cells))
+        for cell in row_cells:
+            cells[(owner.pk, cell.stage.pk)] = cell
+    exact: dict[tuple[int, int], Decimal] = {}
+    ctx = getcontext().copy()
+    ctx.prec = EXACT_PRECISION
+    for row in totals:
+        key = (row["owner_id"], row["stage_id"])
+        found = cells.get(key)
+        if found is None:
+            continue  # a hidden stage (emptied before hiding, so never in practice)
+        cell = found
+        cell.count += row["n"]
+        cell.stalled += row["stalled"]
+        worst = max(0, (now - row["oldest"]).days)
+        cell.worst_days = worst if cell.worst_days is None else max(cell.worst_days, worst)
+        code = row["currency"]
+        rate = rates.get(code)
+        if code != currency and rate is None:
+            cell.unconverted += row["n"]
+            matrix.unconverted[code] = matrix.unconverted.get(code, 0) + row["n"]
+            continue
+        if rate is not None:
+            matrix.rates[code] = rate
+        converted = ctx.multiply(money_sum_value(row, "amount_sum"), rate.rate if rate is not None else Decimal(1))
+        exact[key] = ctx.add(exact.get(key, Decimal(0)), converted)
+    for key, value in exact.items():
+        cells[key].amount = apply_rate(value, None)
+    middles: dict[tuple[int, int], list[int]] = {}
+    for owner_id, stage_id, entered in _median_rows(base):
+        middles.setdefault((owner_id, stage_id), []).append(max(0, (now - entered).days))
+    for key, days in middles.items():
+        if key in cells:
+            cells[key].median_days = Decimal(sum(days)) / Decimal(len(days))
+    return matrix

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final, TypedDict, Unpack
 
 from django.core.exceptions import FieldDoesNotExist
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
@@ -29,7 +31,7 @@ from salesflow.parties.choices import BuyingRole
 from salesflow.parties.models import Account, Contact
 from salesflow.parties.permissions import can_write_account
 from salesflow.parties.services import account_record_win
-from salesflow.sales.choices import ForecastCategory, HistoryField, Outcome, StageKind
+from salesflow.sales.choices import ForecastCategory, HistoryField, Outcome, StageKind, StallRecipient
 from salesflow.sales.gates import CriterionResult, GateRefused, unmet_criteria
 from salesflow.sales.models import (
     Competitor,
@@ -40,12 +42,21 @@ from salesflow.sales.models import (
     Pipeline,
     Stage,
     StageChange,
+    StageDwellStat,
+    StallEscalationStep,
+    StallNotice,
 )
 from salesflow.sales.permissions import can_manage_opportunity, can_override_gates, can_write_opportunity
-from salesflow.sales.selectors import pipeline_available_to, team_default_pipeline
+from salesflow.sales.selectors import (
+    STALL_STAT_WINDOW_DAYS,
+    StallRules,
+    pipeline_available_to,
+    stall_rules,
+    team_default_pipeline,
+)
 from salesflow.search.services import index_record, unindex_record
-from salesflow.users.models import User
-from salesflow.users.permissions import assignable_users_for
+from salesflow.users.models import Team, User
+from salesflow.users.permissions import assignable_users_for, is_system_actor
 from salesflow.users.policy import may_assign_owner
 from salesflow.users.services import shares_delete_for
 
@@ -1158,3 +1169,176 @@ def open_deals_follow_account(actor: User, account: Account, owner: User) -> Non
     deals = Opportunity.objects.filter(account=account, outcome=Outcome.OPEN).exclude(owner=owner).order_by("pk")
     for deal in deals:
         opportunity_update(actor=actor, opportunity=deal, owner=owner)
+
+
+# ------------------------------------------------------------------ stall detection
+
+
+def _require_system_or_admin(actor: User) -> None:
+    if not (is_system_actor(actor) or (actor.is_active and actor.is_admin)):
+        raise Forbidden(_("Only the system or an administrator may do this."))
+
+
+@transaction.atomic
+def stage_dwell_stats_compute(*, actor: User, now: datetime | None = None) -> int:
+    """Recompute ``StageDwellStat``: for each (owner's team at the time, stage) the 80th
+    percentile — nearest rank: the ⌈0.8·n⌉-th smallest — of ``duration_seconds`` over the
+    exits from the stage (``StageChange.from_stage``) of the last ``STALL_STAT_WINDOW_DAYS``,
+    with the number of exits. One window query numbers the exits of each group in SQL, so
+    only the percentile row of each group leaves the database (both databases); the table
+    is replaced in the same transaction. Idempotent: the same history gives the same rows.
+    A derived statistic, so no audit event. Only the system actor or an administrator
+    (``Forbidden``). Returns the number of rows written."""
+    _require_system_or_admin(actor)
+    now = now or timezone.now()
+    exits = StageChange.objects.filter(
+        from_stage__isnull=False,
+        duration_seconds__isnull=False,
+        changed_at__gte=now - timedelta(days=STALL_STAT_WINDOW_DAYS),
+    )
+    partition = [F("owner_team_id"), F("from_stage_id")]
+    ranked = exits.annotate(
+        sf_rn=Window(RowNumber(), partition_by=partition, order_by=[F("duration_seconds").asc(), F("id").asc()]),
+        sf_n=Window(Count("id"), partition_by=partition),
+    )
+    # rank k = ⌈0.8·n⌉ ⇔ k ≥ 0.8·n > k − 1
+    picked = ranked.filter(sf_rn__gte=F("sf_n") * 0.8, sf_rn__lt=F("sf_n") * 0.8 + 1)
+    rows = []
+    for team_id, stage_id, seconds, rn, n in picked.values_list(
+        "owner_team_id", "from_stage_id", "duration_seconds", "sf_rn", "sf_n"
+    ):
+        if not (5 * rn >= 4 * n > 5 * (rn - 1)):  # exact integer check of the float bound
+            continue
+        rows.append(
+            StageDwellStat(team_id=team_id, stage_id=stage_id, p80_seconds=seconds or 0, sample_size=n, computed_at=now)
+        )
+    StageDwellStat.objects.all().delete()
+    StageDwellStat.objects.bulk_create(rows, batch_size=500)
+    return len(rows)
+
+
+def _managers_above(team_id: int | None, teams: dict[int, tuple[int | None, int | None]], exclude: int) -> list[int]:
+    """Managers up the team tree from ``team_id`` (nearest first, each once, not ``exclude``)."""
+    found: list[int] = []
+    seen: set[int] = set()
+    current = team_id
+    while current is not None and current not in seen:
+        seen.add(current)
+        parent_id, manager_id = teams.get(current, (None, None))
+        if manager_id is not None and manager_id != exclude and manager_id not in found:
+            found.append(manager_id)
+        current = parent_id
+    return found
+
+
+def _stall_recipient(notify: str, owner_id: int, managers: list[int]) -> int | None:
+    if notify == StallRecipient.OWNER:
+        return owner_id
+    if notify == StallRecipient.MANAGER:
+        return managers[0] if managers else None
+    return managers[1] if len(managers) > 1 else None
+
+
+STALL_BATCH = 500
+
+
+def opportunities_escalate_stalled(*, actor: User, now: datetime | None = None, batch_size: int = STALL_BATCH) -> int:
+    """Apply the escalation ladder (active ``StallEscalationStep`` rows) to every open deal
+    stalled at ``now``: each step whose ``after_days_stalled`` the deal has reached (days past
+    its threshold) is recorded once per stall episode — a ``StallNotice`` (deal, step, time
+    the stage was entered) and the event ``sales.opportunity.stalled`` (owner step) or
+    ``sales.opportunity.stall_escalated`` (manager steps), from which the notifications
+    come. Running it again finds the notices and writes nothing; moving the deal to another
+    stage starts a new episode.
+
+    Set-based: one SQL condition selects the stalled deals (``stalled_q``, index
+    ``opp_stall_idx``), read by id in batches of ``batch_size``; per batch one query for
+    the existing notices and one transaction for the new ones. "Manager" is the nearest
+    manager up the owner's team tree other than the owner; "manager's manager" the next
+    one. Only the system actor or an administrator (``Forbidden``). Returns the number of
+    notices written."""
+    _require_system_or_admin(actor)
+    now = now or timezone.now()
+    steps = list(StallEscalationStep.objects.filter(is_active=True).order_by("after_days_stalled", "position", "pk"))
+    if not steps:
+        return 0
+    rules = stall_rules()
+    stages = {s.pk: s for s in Stage.objects.filter(kind=StageKind.OPEN)}
+    teams: dict[int, tuple[int | None, int | None]] = {
+        pk: (parent, manager) for pk, parent, manager in Team.objects.values_list("pk", "parent_id", "manager_id")
+    }
+    stalled = Opportunity.objects.filter(rules.q(list(stages.values()), now)).order_by("pk")
+    written = 0
+    last = 0
+    while True:
+        batch = list(
+            stalled.filter(pk__gt=last)
+            .select_related("owner", "account")
+            .only("pk", "name", "outcome", "stage_id", "stage_entered_at", "owner__team_id", "account__name")[
+                :batch_size
+            ]
+        )
+        if not batch:
+            return written
+        last = batch[-1].pk
+        written += _escalate_batch(actor, batch, steps, stages, rules, teams, now)
+
+
+@transaction.atomic
+def _escalate_batch(
+    actor: User,
+    batch: list[Opportunity],
+    steps: list[StallEscalationStep],
+    stages: dict[int, Stage],
+    rules: StallRules,
+    teams: dict[int, tuple[int | None, int | None]],
+    now: datetime,
+) -> int:
+    done = set(
+        StallNotice.objects.filter(opportunity_id__in=[o.pk for o in batch]).values_list(
+            "opportunity_id", "step_id", "stage_entered_at"
+        )
+    )
+    written = 0
+    for opp in batch:
+        stage = stages[opp.stage_id]
+        status = rules.status(opp, stage, now, opp.owner.team_id)
+        if not status.stalled or status.threshold_days is None:
+            continue
+        managers = _managers_above(opp.owner.team_id, teams, opp.owner_id)
+        for step in steps:
+            if status.days_stalled < step.after_days_stalled or (opp.pk, step.pk, opp.stage_entered_at) in done:
+                continue
+            recipient = _stall_recipient(step.notify, opp.owner_id, managers)
+            try:
+                with transaction.atomic():
+                    StallNotice.objects.create(
+                        opportunity=opp,
+                        step=step,
+                        stage_entered_at=opp.stage_entered_at,
+                        stage=stage,
+                        recipient_id=recipient,
+                    )
+            except IntegrityError:
+                continue  # another run recorded this step of this episode just now
+            record_event(
+                actor=actor,
+                verb="sales.opportunity.stalled"
+                if step.notify == StallRecipient.OWNER
+                else "sales.opportunity.stall_escalated",
+                target=opp,
+                data={
+                    "step": step.pk,
+                    "notify": step.notify,
+                    "recipient": recipient,
+                    "stage": stage.code,
+                    "days_in_stage": status.days_in_stage,
+                    "days_stalled": status.days_stalled,
+                    "threshold_days": status.threshold_days,
+                    "basis": status.basis or "",
+                    "sample_size": status.sample_size,
+                },
+                related=[opp.account],
+            )
+            written += 1
+    return written

@@ -9,6 +9,7 @@ app_name = "opportunities"
 urlpatterns = [
     path("", views.opportunity_list_view, name="list"),
     path("board/", views.board_view, name="board"),
+    path("stuck/", views.stuck_view, name="stuck"),  # issue 7: where is each rep stuck
     path("bulk/", views.opportunity_bulk_view, name="bulk"),
     path("create/", views.opportunity_create_view, name="create"),
     path("contact-roles/", views.contact_roles_view, name="contact_roles"),

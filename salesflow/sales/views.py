@@ -73,6 +73,7 @@ from salesflow.sales.permissions import (
 )
 from salesflow.sales.selectors import (
     OPPORTUNITY_SORTS,
+    StallStatus,
     active_lost_reasons,
     active_pipelines,
     active_stages,
@@ -92,7 +93,9 @@ from salesflow.sales.selectors import (
     stage_in_pipeline,
     stages_in_use,
     stages_with_history,
-    stall_info,
+    stall_rules,
+    stall_status,
+    stuck_matrix,
     writable_accounts_for,
 )
 from salesflow.sales.services import (
@@ -170,6 +173,7 @@ def opportunity_list_view(request: HtmxRequest) -> HttpResponse:
         close_to=filters.get("close_to"),
         overdue=bool(filters.get("overdue")),
         sort=sort_key,
+        stalled=bool(filters.get("stalled")),
     )
     qs = tag_step(qs, parse_tag_id(request.GET.get("tag")))  # salesflow.tags
     page = paginate(qs, page_number(request))
@@ -181,7 +185,7 @@ def opportunity_list_view(request: HtmxRequest) -> HttpResponse:
         "won_this_month": f"outcome=won&close_from={month_start.isoformat()}&close_to={month_end.isoformat()}",
         "form": form,
         "page": page,
-        "rows": [(opp, stall_info(opp, opp.stage, now)[0]) for opp in page],
+        "rows": _stall_rows(page, now),
         "sort": sort_key,
         "sort_headers": _sort_headers(sort_key),
         **_bulk_context(user),
@@ -193,6 +197,13 @@ def opportunity_list_view(request: HtmxRequest) -> HttpResponse:
         context=context,
         target="opportunity-results",
     )
+
+
+def _stall_rows(page: Any, now: Any) -> list[tuple[Opportunity, StallStatus]]:
+    """Each row of the page with its stall state (one query for the team percentiles)."""
+    rows = list(page)
+    rules = stall_rules(sorted({opp.stage_id for opp in rows}))
+    return [(opp, stall_status(opp, opp.stage, now, rules)) for opp in rows]
 
 
 # ----------------------------------------------------------------------------- board
@@ -991,3 +1002,16 @@ def stage_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     except ServiceError as exc:
         return _after_stage_action(request, pipeline, exc)
     return _after_stage_action(request, pipeline)
+
+
+# -------------------------------------------------------- where is each rep stuck
+
+
+def stuck_view(request: HttpRequest) -> HttpResponse:
+    """Reps in the viewer's scope × the open stages of one pipeline (``?pipeline=`` id or
+    code, default the default pipeline): count, value, median and worst days in stage and
+    stalled deals per cell, each cell linking to the list filtered to that owner and stage."""
+    user = _user(request)
+    pipeline = _board_pipeline(user, request.GET.get("pipeline"))
+    matrix = stuck_matrix(user, pipeline=pipeline)
+    return render(request, "sales/stuck.html", {"matrix": matrix})
