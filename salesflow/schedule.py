@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import time
 
+from salesflow.activities import tasks as activity_tasks
 from salesflow.attachments import tasks as attachment_tasks
 from salesflow.core import export_tasks
 from salesflow.core import tasks as core_tasks
@@ -39,5 +40,12 @@ JOBS: list[PeriodicJob] = [
         schedule=Daily(at=time(3, 50)),
         task=export_tasks.purge_expired_exports,
         description="Delete exported files past their expiry (three days after they were written).",
+    ),
+    # issue 7: follow-up discipline
+    PeriodicJob(
+        name="activities.follow_up_escalation",
+        schedule=Daily(at=time(6, 30)),
+        task=activity_tasks.follow_up_escalation,
+        description="Escalate accounts and open deals without a follow-up within their grade's frequency plus grace.",
     ),
 ]

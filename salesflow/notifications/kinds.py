@@ -33,6 +33,9 @@ OPPORTUNITY_ASSIGNED = "sales.opportunity.assigned"
 RECORD_SHARED = "users.share.granted"
 DAILY_DIGEST = "activities.digest"
 EXPORT_READY = "core.export.ready"  # issue 6
+FOLLOW_UP_REMINDER = "activities.follow_up.reminder"  # issue 7
+FOLLOW_UP_ESCALATED = "activities.follow_up.escalated"  # issue 7
+ACCOUNT_REASSIGNED_NEGLECT = "parties.account.reassigned_for_neglect"  # issue 7
 
 KINDS: dict[str, Kind] = {
     kind.key: kind
@@ -49,6 +52,22 @@ KINDS: dict[str, Kind] = {
             EXPORT_READY,
             _("My export is ready"),
             _("A large export you started has been written and can be downloaded."),
+        ),
+        # issue 7: follow-up discipline
+        Kind(
+            FOLLOW_UP_REMINDER,
+            _("A customer of mine is overdue for follow-up"),
+            _("An account or open deal of yours had no follow-up within its grade's frequency."),
+        ),
+        Kind(
+            FOLLOW_UP_ESCALATED,
+            _("A missed follow-up is escalated to me"),
+            _("For managers: a rep's account or deal is still not followed up, or was marked at risk."),
+        ),
+        Kind(
+            ACCOUNT_REASSIGNED_NEGLECT,
+            _("A neglected account is reassigned"),
+            _("A manager gave a neglected account to you, or took it from you, with a reason."),
         ),
     )
 }
