@@ -54,4 +54,5 @@ def build_calendar(user: User, items: CalendarItems, *, base_url: str) -> bytes:
         event.add("url", urljoin(base_url, reverse("accounts:detail", args=[account.pk])))
         event.add("transp", "TRANSPARENT")
         cal.add_component(event)
-    return cal.to_ical()
+    body: bytes = cal.to_ical()
+    return body

@@ -546,16 +546,9 @@ def _plan_follow_up_activity(actor: User, activity: Activity) -> Activity | None
         datetime.combine(on, time.min, tzinfo=zone),
         datetime.combine(on + timedelta(days=1), time.min, tzinfo=zone),
     )
-    same = Activity.objects.filter(
-        owner=owner,
-        done=False,
-        due_at__gte=start,
-        due_at__lt=end,
-        account_id=activity.account_id,
-        opportunity_id=activity.opportunity_id,
-        lead_id=activity.lead_id,
-        contact_id=activity.contact_id,
-    )
+    # the same links, None matching NULL
+    links: dict[str, Any] = {f"{name}_id": getattr(activity, f"{name}_id") for name in LINK_FIELDS}
+    same = Activity.objects.filter(owner=owner, done=False, due_at__gte=start, due_at__lt=end, **links)
     if same.exists():
         return None
     kind = ActivityKind.TASK if activity.kind == ActivityKind.NOTE else activity.kind

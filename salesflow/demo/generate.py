@@ -1461,6 +1461,8 @@ def _write_saved_views(clock: Clock, users: dict[str, User]) -> None:
     )
 
 
+CALL_OUTCOMES = ("客户反馈使用顺利，约下次拜访", "确认了下季度采购计划", "介绍了新产品，客户有兴趣")
+
 # Check-in places of the east team's visits (issue 7): (latitude, longitude, address)
 CHECK_IN_PLACES = (
     ("31.230416", "121.473701", "上海市黄浦区人民大道200号"),
@@ -1502,7 +1504,9 @@ def _write_follow_ups(clock: Clock, rng: random.Random, users: dict[str, User]) 
                 done=True,
                 account=account,
                 opportunity=deal,
-                outcome=rng.choice(("客户反馈使用顺利，约下次拜访", "确认了下季度采购计划", "介绍了新产品，客户有兴趣")),
+                outcome=rng.choice(
+                    ("客户反馈使用顺利，约下次拜访", "确认了下季度采购计划", "介绍了新产品，客户有兴趣")
+                ),
             )
         )
     Activity.objects.bulk_create(calls, batch_size=500)
@@ -1515,14 +1519,14 @@ def _write_follow_ups(clock: Clock, rng: random.Random, users: dict[str, User]) 
         visit.check_in_at = visit.done_at - timedelta(minutes=rng.randint(5, 40))
         visit.check_in_lat, visit.check_in_lng, visit.check_in_address = Decimal(lat), Decimal(lng), address
     Activity.objects.bulk_update(visits, ["check_in_at", "check_in_lat", "check_in_lng", "check_in_address"])
-    account = Account.objects.filter(owner=rep, grade=Grade.A).order_by("pk").first()
-    if account is not None:
+    key_account = Account.objects.filter(owner=rep, grade=Grade.A).order_by("pk").first()
+    if key_account is not None:
         Activity.objects.create(
             kind="visit",
-            subject=f"拜访 {account.name}",
+            subject=f"拜访 {key_account.name}",
             owner=rep,
             due_at=clock.midnight + timedelta(hours=15, minutes=30),
-            account=account,
+            account=key_account,
         )
     # two of the rep's key accounts neglected for weeks, so the ladder has real work
     neglected = list(Account.objects.filter(owner=rep, grade__in=[Grade.A, Grade.B]).order_by("-pk")[:2])

@@ -375,7 +375,7 @@ def account_reassign_neglected_view(request: HttpRequest, pk: int) -> HttpRespon
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
-                messages.error(request, error)
+                messages.error(request, str(error))
         return redirect("accounts:detail", pk=account.pk)
     try:
         account_reassign_for_neglect(
