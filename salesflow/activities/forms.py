@@ -224,7 +224,7 @@ class KindConfigForm(forms.Form):
 
 
 class EscalationStepForm(forms.Form):
-    position = forms.IntegerField(label=_("Position"), min_value=1, max_value=20)
+    position = forms.IntegerField(label=pgettext_lazy("ladder step", "Position"), min_value=1, max_value=20)
     after_days_over = forms.IntegerField(label=_("Days overdue"), min_value=0, max_value=365)
     action = forms.ChoiceField(label=_("Action"), choices=EscalationAction.choices)
     delete = forms.BooleanField(label=_("Remove"), required=False)

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from salesflow.activities.choices import ActivityKind, EscalationAction
 from salesflow.core.models import TimestampedModel
@@ -109,7 +110,7 @@ class FollowUpEscalationStep(models.Model):
     """A rung of the follow-up escalation ladder, as data: ``after_days_over`` days after an
     account's (or open deal's) follow-up due date plus the grade's grace period, ``action``."""
 
-    position = models.PositiveSmallIntegerField(_("position"), unique=True)
+    position = models.PositiveSmallIntegerField(pgettext_lazy("ladder step", "position"), unique=True)
     after_days_over = models.PositiveSmallIntegerField(_("days overdue (after the grace period)"))
     action = models.CharField(_("action"), max_length=20, choices=EscalationAction.choices)
 

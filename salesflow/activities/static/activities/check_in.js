@@ -7,16 +7,16 @@
   var status = form.querySelector("[data-check-in-status]");
   var lat = form.querySelector("input[name=lat]");
   var lng = form.querySelector("input[name=lng]");
-  var t = window.gettext || function (s) { return s; };
-  if (!navigator.geolocation) {
-    if (status) { status.textContent = t("This browser cannot tell your position: type the address."); }
-    return;
+  // messages come translated from the page (data-msg-*)
+  function say(name, extra) {
+    if (status) { status.textContent = (form.getAttribute("data-msg-" + name) || "") + (extra || ""); }
   }
+  if (!navigator.geolocation) { say("unsupported"); return; }
   navigator.geolocation.getCurrentPosition(function (pos) {
     lat.value = pos.coords.latitude.toFixed(6);
     lng.value = pos.coords.longitude.toFixed(6);
-    if (status) { status.textContent = t("Position found:") + " " + lat.value + ", " + lng.value; }
+    say("found", " " + lat.value + ", " + lng.value);
   }, function () {
-    if (status) { status.textContent = t("The position is not available: type the address."); }
+    say("unavailable");
   }, { enableHighAccuracy: true, timeout: 10000, maximumAge: 60000 });
 })();
