@@ -310,22 +310,21 @@ def get_follow_up_settings(request: HttpRequest) -> dict[str, Any]:
     return _settings()
 
 
-@router.put("/follow-up/policies/{grade}", response=FollowUpSettingsOut, summary="Set a grade's follow-up frequency")
-def put_follow_up_policy(request: HttpRequest, grade: str, payload: PolicyIn) -> dict[str, Any]:
+@router.post("/follow-up/policies", response=FollowUpSettingsOut, summary="Set a grade's follow-up frequency")
+def put_follow_up_policy(request: HttpRequest, payload: PolicyIn) -> dict[str, Any]:
     """Administrators only (403). 400 naming ``grade``, ``every_days`` (1–365) or ``grace_days`` (0–365)."""
     follow_up_policy_save(
-        actor=_user(request), grade=grade[:2], every_days=payload.every_days, grace_days=payload.grace_days
+        actor=_user(request), grade=payload.grade, every_days=payload.every_days, grace_days=payload.grace_days
     )
     return _settings()
 
 
-@router.put(
-    "/follow-up/kinds/{kind}", response=FollowUpSettingsOut, summary="Set what an activity type needs when done"
-)
-def put_kind_config(request: HttpRequest, kind: str, payload: KindConfigIn) -> dict[str, Any]:
+@router.post("/follow-up/kinds", response=FollowUpSettingsOut, summary="Set an activity type's rules")
+def put_kind_config(request: HttpRequest, payload: KindConfigIn) -> dict[str, Any]:
+    """Administrators only (403). What completing an activity of ``kind`` requires."""
     activity_kind_config_save(
         actor=_user(request),
-        kind=kind[:20],
+        kind=payload.kind,
         needs_outcome=payload.needs_outcome,
         needs_next_follow_up=payload.needs_next_follow_up,
         counts_as_follow_up=payload.counts_as_follow_up,
@@ -333,10 +332,14 @@ def put_kind_config(request: HttpRequest, kind: str, payload: KindConfigIn) -> d
     return _settings()
 
 
-@router.put("/follow-up/steps/{int:position}", response=FollowUpSettingsOut, summary="Add or change a ladder step")
-def put_escalation_step(request: HttpRequest, position: int, payload: EscalationStepIn) -> dict[str, Any]:
+@router.post("/follow-up/steps", response=FollowUpSettingsOut, summary="Add or change a ladder step")
+def post_escalation_step(request: HttpRequest, payload: EscalationStepIn) -> dict[str, Any]:
+    """Administrators only (403). The step at ``position`` (1–20) is created or replaced."""
     escalation_step_save(
-        actor=_user(request), position=position, after_days_over=payload.after_days_over, action=payload.action
+        actor=_user(request),
+        position=payload.position,
+        after_days_over=payload.after_days_over,
+        action=payload.action,
     )
     return _settings()
 
@@ -345,10 +348,10 @@ def put_escalation_step(request: HttpRequest, position: int, payload: Escalation
 def delete_escalation_step(request: HttpRequest, position: int) -> dict[str, Any]:
     user = _user(request)
     step = FollowUpEscalationStep.objects.filter(position=position).first()
-    if not user.is_admin:
-        raise Forbidden(_("Only an administrator may change the follow-up settings."))
     if step is None:
         raise Http404("step not found")
+    if not user.is_admin:
+        raise Forbidden(_("Only an administrator may change the follow-up settings."))
     escalation_step_delete(actor=user, step=step)
     return _settings()
 

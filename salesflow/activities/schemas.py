@@ -262,6 +262,7 @@ class PolicyOut(Schema):
 
 
 class PolicyIn(StrictSchema):
+    grade: str = Field(max_length=1, description="A, B, C or D")
     every_days: int
     grace_days: int = 0
 
@@ -274,6 +275,7 @@ class KindConfigOut(Schema):
 
 
 class KindConfigIn(StrictSchema):
+    kind: str = Field(max_length=10, description="call, visit, meeting, demo, email, note or task")
     needs_outcome: bool
     needs_next_follow_up: bool
     counts_as_follow_up: bool = True
@@ -286,6 +288,7 @@ class EscalationStepOut(Schema):
 
 
 class EscalationStepIn(StrictSchema):
+    position: int
     after_days_over: int
     action: Literal["remind_owner", "notify_manager", "mark_at_risk"]
 

@@ -469,14 +469,20 @@ def test_settings_page_is_admin_only_and_saves(personas, client_for) -> None:  #
 
 
 def test_settings_api(personas, api_for) -> None:  # type: ignore[no-untyped-def]
-    assert api_for(personas.rep).put("/activities/follow-up/policies/A", {"every_days": 3}).status_code == 403
+    assert (
+        api_for(personas.rep).post("/activities/follow-up/policies", {"grade": "A", "every_days": 3}).status_code == 403
+    )
     admin = api_for(personas.admin)
-    assert admin.put("/activities/follow-up/policies/Z", {"every_days": 3}).status_code == 400
-    assert admin.put("/activities/follow-up/policies/A", {"every_days": 10**9}).status_code == 400
-    body = admin.put("/activities/follow-up/steps/4", {"after_days_over": 14, "action": "notify_manager"}).json()
+    assert admin.post("/activities/follow-up/policies", {"grade": "Z", "every_days": 3}).status_code == 400
+    assert admin.post("/activities/follow-up/policies", {"grade": "A", "every_days": 10**9}).status_code == 400
+    body = admin.post(
+        "/activities/follow-up/steps", {"position": 4, "after_days_over": 14, "action": "notify_manager"}
+    ).json()
     assert [s["position"] for s in body["steps"]] == [1, 2, 3, 4]
     assert admin.delete("/activities/follow-up/steps/4").status_code == 200
-    body = admin.put("/activities/follow-up/kinds/email", {"needs_outcome": True, "needs_next_follow_up": False}).json()
+    body = admin.post(
+        "/activities/follow-up/kinds", {"kind": "email", "needs_outcome": True, "needs_next_follow_up": False}
+    ).json()
     assert {k["kind"]: k["needs_outcome"] for k in body["kinds"]}["email"] is True
     created = api_for(personas.rep).post("/activities/calendar-feed")
     assert created.status_code == 201 and "/calendar/cal_" in created.json()["url"]
