@@ -212,22 +212,47 @@ class CheckInForm(forms.Form):
     address = forms.CharField(label=_("Address"), required=False, max_length=300)
 
 
+_NUMBER = {"class": "form-control form-control-sm"}
+_CHECK = {"class": "form-check-input"}
+
+
 class PolicyForm(forms.Form):
-    every_days = forms.IntegerField(label=_("Follow up every (days)"), min_value=1, max_value=365)
-    grace_days = forms.IntegerField(label=_("Grace period (days)"), min_value=0, max_value=365)
+    every_days = forms.IntegerField(
+        label=_("Follow up every (days)"), min_value=1, max_value=365, widget=forms.NumberInput(attrs=_NUMBER)
+    )
+    grace_days = forms.IntegerField(
+        label=_("Grace period (days)"), min_value=0, max_value=365, widget=forms.NumberInput(attrs=_NUMBER)
+    )
 
 
 class KindConfigForm(forms.Form):
-    needs_outcome = forms.BooleanField(label=_("Needs an outcome"), required=False)
-    needs_next_follow_up = forms.BooleanField(label=_("Needs a next follow-up date"), required=False)
-    counts_as_follow_up = forms.BooleanField(label=_("Counts as a follow-up"), required=False)
+    needs_outcome = forms.BooleanField(
+        label=_("Needs an outcome"), required=False, widget=forms.CheckboxInput(attrs=_CHECK)
+    )
+    needs_next_follow_up = forms.BooleanField(
+        label=_("Needs a next follow-up date"), required=False, widget=forms.CheckboxInput(attrs=_CHECK)
+    )
+    counts_as_follow_up = forms.BooleanField(
+        label=_("Counts as a follow-up"), required=False, widget=forms.CheckboxInput(attrs=_CHECK)
+    )
 
 
 class EscalationStepForm(forms.Form):
-    position = forms.IntegerField(label=pgettext_lazy("ladder step", "Position"), min_value=1, max_value=20)
-    after_days_over = forms.IntegerField(label=_("Days overdue"), min_value=0, max_value=365)
-    action = forms.ChoiceField(label=_("Action"), choices=EscalationAction.choices)
-    delete = forms.BooleanField(label=_("Remove"), required=False)
+    position = forms.IntegerField(
+        label=pgettext_lazy("ladder step", "Position"),
+        min_value=1,
+        max_value=20,
+        widget=forms.NumberInput(attrs=_NUMBER),
+    )
+    after_days_over = forms.IntegerField(
+        label=_("Days overdue"), min_value=0, max_value=365, widget=forms.NumberInput(attrs=_NUMBER)
+    )
+    action = forms.ChoiceField(
+        label=_("Action"),
+        choices=EscalationAction.choices,
+        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+    )
+    delete = forms.BooleanField(label=_("Remove"), required=False, widget=forms.CheckboxInput(attrs=_CHECK))
 
 
 DONE_CHOICES = [("", _("Any status")), ("open", pgettext_lazy("activity state", "Open")), ("done", _("Done"))]
