@@ -67,3 +67,15 @@ class ApiClient:
 @pytest.fixture
 def api_for(db: None) -> Callable[[User], ApiClient]:
     return ApiClient
+
+
+@pytest.fixture
+def no_completion_rules(db: None) -> None:
+    """Issue 7: no activity type needs an outcome or a next follow-up date when done.
+
+    For tests written about other rules before the completion rules existed (they log done
+    calls without an outcome); the rules themselves are tested in
+    ``salesflow/activities/tests/test_follow_up_rules.py`` with the seeded settings."""
+    from salesflow.activities.models import ActivityKindConfig
+
+    ActivityKindConfig.objects.update(needs_outcome=False, needs_next_follow_up=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import time
 
+from salesflow.activities import tasks as activity_tasks
 from salesflow.attachments import tasks as attachment_tasks
 from salesflow.core import export_tasks
 from salesflow.core import tasks as core_tasks
@@ -53,5 +54,12 @@ JOBS: list[PeriodicJob] = [
         schedule=Daily(at=time(8, 0)),
         task=sales_tasks.escalate_stalled_deals,
         description="Notify owners of newly stalled deals, then their managers (the escalation ladder).",
+    ),
+    # issue 7: follow-up discipline
+    PeriodicJob(
+        name="activities.follow_up_escalation",
+        schedule=Daily(at=time(6, 30)),
+        task=activity_tasks.follow_up_escalation,
+        description="Escalate accounts and open deals without a follow-up within their grade's frequency plus grace.",
     ),
 ]

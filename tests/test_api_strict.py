@@ -145,6 +145,12 @@ def test_openapi_documents_the_error_envelope_everywhere(db):
 
 
 NOT_IDS = {"limit", "offset", "probability", "position", "rotting_days"}  # numbers, not ids
+NOT_IDS |= {
+    "every_days",
+    "grace_days",
+    "position",
+    "after_days_over",
+}  # issue 7: follow-up rules (counts of days, ladder order)
 
 
 def _is_integer(schema: dict[str, Any]) -> bool:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Query, Router
 
-from salesflow.activities.models import Activity
+from salesflow.activities.choices import ActivityKind
+from salesflow.activities.models import Activity, FollowUpEscalationStep
 from salesflow.activities.permissions import activities_visible_to, get_activity_for_user
 from salesflow.activities.schemas import (
     ActivityBulkIn,
@@ -22,19 +24,37 @@ from salesflow.activities.schemas import (
     ActivityListOut,
     ActivityOut,
     ActivityPatch,
+    CalendarFeedOut,
+    CheckInIn,
     CompleteIn,
+    EscalationStepIn,
+    FollowUpSettingsOut,
+    KindConfigIn,
     MyDayOut,
+    PolicyIn,
 )
-from salesflow.activities.selectors import activity_list, my_day
-from salesflow.activities.services import activity_complete, activity_create, activity_delete, activity_update
+from salesflow.activities.selectors import activity_list, escalation_steps, kind_configs, my_day
+from salesflow.activities.services import (
+    activity_check_in,
+    activity_complete,
+    activity_create,
+    activity_delete,
+    activity_kind_config_save,
+    activity_update,
+    escalation_step_delete,
+    escalation_step_save,
+)
 from salesflow.core.bulk import BulkOut, filter_query, run_bulk_api
-from salesflow.core.errors import ServiceError, ValidationFailed
+from salesflow.core.errors import Forbidden, ServiceError, ValidationFailed
 from salesflow.core.keyset import api_page
 from salesflow.leads.permissions import get_lead_for_user
 from salesflow.parties.permissions import get_account_for_user, get_contact_for_user
+from salesflow.parties.selectors import follow_up_policies
+from salesflow.parties.services import follow_up_policy_save
 from salesflow.sales.permissions import get_opportunity_for_user
 from salesflow.users.models import User
 from salesflow.users.permissions import assignable_owner
+from salesflow.users.services import calendar_token_create, calendar_token_revoke
 
 router = Router(tags=["activities"])
 
@@ -125,6 +145,7 @@ def get_my_day(request: HttpRequest, date: str = "") -> dict[str, Any]:
         "no_next_step": result.no_next_step,
         "past_close": result.past_close,
         "team": result.team,
+        "accounts_due": result.accounts_due,
     }
 
 
@@ -251,3 +272,98 @@ def bulk_activities(request: HttpRequest, payload: ActivityBulkIn) -> dict[str, 
     return run_bulk_api(
         payload, visible=activities_visible_to(user), matching=lambda d: _activities_matching(user, d), action=action
     )
+
+
+# --- follow-up discipline (issue 7) ------------------------------------------------------------
+
+
+@router.post("/{int:activity_id}/check-in", response=ActivityOut, summary="Check in at a visit (owner only, once)")
+def check_in_activity(request: HttpRequest, activity_id: int, payload: CheckInIn) -> Activity:
+    """Records now, the position (``lat``/``lng``) and/or a typed ``address``. 403 unless the
+    caller owns the activity; 409 when it is not a visit or already checked in; 400 naming
+    ``lat``/``lng``/``address`` for NaN, out-of-range or missing values."""
+    user = _user(request)
+    activity = get_activity_for_user(user, activity_id)
+    activity_check_in(actor=user, activity=activity, lat=payload.lat, lng=payload.lng, address=payload.address)
+    return _reload(user, activity)
+
+
+def _settings() -> dict[str, Any]:
+    configs = kind_configs()
+    return {
+        "policies": follow_up_policies(),
+        "kinds": [
+            {
+                "kind": kind,
+                "needs_outcome": getattr(configs.get(kind), "needs_outcome", False),
+                "needs_next_follow_up": getattr(configs.get(kind), "needs_next_follow_up", False),
+                "counts_as_follow_up": getattr(configs.get(kind), "counts_as_follow_up", True),
+            }
+            for kind in ActivityKind.values
+        ],
+        "steps": escalation_steps(),
+    }
+
+
+@router.get("/follow-up/settings", response=FollowUpSettingsOut, summary="Follow-up rules (grades, types, ladder)")
+def get_follow_up_settings(request: HttpRequest) -> dict[str, Any]:
+    return _settings()
+
+
+@router.post("/follow-up/policies", response=FollowUpSettingsOut, summary="Set a grade's follow-up frequency")
+def put_follow_up_policy(request: HttpRequest, payload: PolicyIn) -> dict[str, Any]:
+    """Administrators only (403). 400 naming ``grade``, ``every_days`` (1–365) or ``grace_days`` (0–365)."""
+    follow_up_policy_save(
+        actor=_user(request), grade=payload.grade, every_days=payload.every_days, grace_days=payload.grace_days
+    )
+    return _settings()
+
+
+@router.post("/follow-up/kinds", response=FollowUpSettingsOut, summary="Set an activity type's rules")
+def put_kind_config(request: HttpRequest, payload: KindConfigIn) -> dict[str, Any]:
+    """Administrators only (403). What completing an activity of ``kind`` requires."""
+    activity_kind_config_save(
+        actor=_user(request),
+        kind=payload.kind,
+        needs_outcome=payload.needs_outcome,
+        needs_next_follow_up=payload.needs_next_follow_up,
+        counts_as_follow_up=payload.counts_as_follow_up,
+    )
+    return _settings()
+
+
+@router.post("/follow-up/steps", response=FollowUpSettingsOut, summary="Add or change a ladder step")
+def post_escalation_step(request: HttpRequest, payload: EscalationStepIn) -> dict[str, Any]:
+    """Administrators only (403). The step at ``position`` (1–20) is created or replaced."""
+    escalation_step_save(
+        actor=_user(request),
+        position=payload.position,
+        after_days_over=payload.after_days_over,
+        action=payload.action,
+    )
+    return _settings()
+
+
+@router.delete("/follow-up/steps/{int:position}", response=FollowUpSettingsOut, summary="Remove a ladder step")
+def delete_escalation_step(request: HttpRequest, position: int) -> dict[str, Any]:
+    user = _user(request)
+    step = FollowUpEscalationStep.objects.filter(position=position).first()
+    if step is None:
+        raise Http404("step not found")
+    if not user.is_admin:
+        raise Forbidden(_("Only an administrator may change the follow-up settings."))
+    escalation_step_delete(actor=user, step=step)
+    return _settings()
+
+
+@router.post("/calendar-feed", response={201: CalendarFeedOut}, summary="Create or rotate my calendar feed URL")
+def create_calendar_feed(request: HttpRequest) -> tuple[int, dict[str, Any]]:
+    """The old URL stops working. The returned ``url`` is not shown again."""
+    token, raw = calendar_token_create(actor=_user(request))
+    return 201, {"url": request.build_absolute_uri(reverse("calendar_feed", args=[raw])), "prefix": token.token_prefix}
+
+
+@router.delete("/calendar-feed", response={204: None}, summary="Revoke my calendar feed URL")
+def delete_calendar_feed(request: HttpRequest) -> tuple[int, None]:
+    calendar_token_revoke(actor=_user(request))
+    return 204, None

@@ -11,3 +11,9 @@ class ActivityKind(models.TextChoices):
     EMAIL = "email", pgettext_lazy("activity type", "Email")
     NOTE = "note", _("Note")
     TASK = "task", _("Task")
+
+
+class EscalationAction(models.TextChoices):
+    REMIND_OWNER = "remind_owner", _("Remind the owner")
+    NOTIFY_MANAGER = "notify_manager", _("Notify the manager")
+    MARK_AT_RISK = "mark_at_risk", _("Mark at risk")

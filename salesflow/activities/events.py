@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 from salesflow.core.events import EventType, declare
 
 declare(
@@ -17,4 +19,38 @@ declare(
         description="An activity was completed, with the next follow-up if any.",
     ),
     EventType("activities.activity.deleted", {"kind": "str", "subject": "str"}, description="An activity was deleted."),
+    # issue 7: follow-up discipline
+    EventType(
+        "activities.activity.checked_in",
+        {"lat": "decimal|null", "lng": "decimal|null", "address": "str"},
+        description="The owner checked in at a visit (location from the browser, or a typed address).",
+        label=_("checked in at the visit"),
+    ),
+    EventType(
+        "activities.kind_config.saved",
+        {"kind": "str", "changes": "changes"},
+        description="An administrator changed what completing an activity of a type requires.",
+        label=_("changed an activity type setting"),
+    ),
+    EventType(
+        "activities.escalation_step.saved",
+        {"position": "int", "changes": "changes"},
+        description="An administrator added or changed a step of the follow-up escalation ladder.",
+        label=_("changed the escalation ladder"),
+    ),
+    EventType(
+        "activities.escalation_step.deleted",
+        {"position": "int", "action": "str"},
+        description="An administrator removed a step of the follow-up escalation ladder.",
+        label=_("changed the escalation ladder"),
+    ),
+    EventType(
+        "activities.follow_up.escalated",
+        {"step": "int", "action": "str", "episode": "date", "days_over": "int", "owner": "int"},
+        description=(
+            "An account or open deal had no follow-up within its grade's frequency plus grace: a step of "
+            "the ladder was taken (remind_owner, notify_manager, mark_at_risk). One per record, step and due date."
+        ),
+        label=_("escalated a missed follow-up"),
+    ),
 )

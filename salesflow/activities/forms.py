@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from salesflow.activities.choices import ActivityKind
+from salesflow.activities.choices import ActivityKind, EscalationAction
 from salesflow.activities.models import Activity
 from salesflow.core.bulk import BulkForm
 from salesflow.users.models import User
@@ -192,6 +192,67 @@ class ActivityForm(QuickLogForm):
 class CompleteForm(forms.Form):
     outcome = forms.CharField(label=_("Outcome"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     next_follow_up = forms.DateField(label=_("Next follow-up"), required=False, widget=_DateInput(format="%Y-%m-%d"))
+
+    def mark_required(self, requirements: dict[str, bool] | None) -> None:
+        """Show the fields the kind's settings require when done (issue 7); the service enforces them."""
+        for name, needed in (requirements or {}).items():
+            if needed and name in self.fields:
+                self.fields[name].required = True
+
+
+# --- follow-up discipline (issue 7) ------------------------------------------------------------
+
+
+class CheckInForm(forms.Form):
+    """A visit's check-in: the browser fills ``lat``/``lng`` (navigator.geolocation) or the
+    rep types the address. Values are parsed and range-checked by ``activity_check_in``."""
+
+    lat = forms.CharField(required=False, max_length=40, widget=forms.HiddenInput)
+    lng = forms.CharField(required=False, max_length=40, widget=forms.HiddenInput)
+    address = forms.CharField(label=_("Address"), required=False, max_length=300)
+
+
+_NUMBER = {"class": "form-control form-control-sm"}
+_CHECK = {"class": "form-check-input"}
+
+
+class PolicyForm(forms.Form):
+    every_days = forms.IntegerField(
+        label=_("Follow up every (days)"), min_value=1, max_value=365, widget=forms.NumberInput(attrs=_NUMBER)
+    )
+    grace_days = forms.IntegerField(
+        label=_("Grace period (days)"), min_value=0, max_value=365, widget=forms.NumberInput(attrs=_NUMBER)
+    )
+
+
+class KindConfigForm(forms.Form):
+    needs_outcome = forms.BooleanField(
+        label=_("Needs an outcome"), required=False, widget=forms.CheckboxInput(attrs=_CHECK)
+    )
+    needs_next_follow_up = forms.BooleanField(
+        label=_("Needs a next follow-up date"), required=False, widget=forms.CheckboxInput(attrs=_CHECK)
+    )
+    counts_as_follow_up = forms.BooleanField(
+        label=_("Counts as a follow-up"), required=False, widget=forms.CheckboxInput(attrs=_CHECK)
+    )
+
+
+class EscalationStepForm(forms.Form):
+    position = forms.IntegerField(
+        label=pgettext_lazy("ladder step", "Position"),
+        min_value=1,
+        max_value=20,
+        widget=forms.NumberInput(attrs=_NUMBER),
+    )
+    after_days_over = forms.IntegerField(
+        label=_("Days overdue"), min_value=0, max_value=365, widget=forms.NumberInput(attrs=_NUMBER)
+    )
+    action = forms.ChoiceField(
+        label=_("Action"),
+        choices=EscalationAction.choices,
+        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+    )
+    delete = forms.BooleanField(label=_("Remove"), required=False, widget=forms.CheckboxInput(attrs=_CHECK))
 
 
 DONE_CHOICES = [("", _("Any status")), ("open", pgettext_lazy("activity state", "Open")), ("done", _("Done"))]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
-from salesflow.activities.choices import ActivityKind
+from salesflow.activities.choices import ActivityKind, EscalationAction
 from salesflow.core.models import TimestampedModel
 from salesflow.leads.models import Lead
 from salesflow.parties.models import Account, Contact
@@ -47,6 +49,15 @@ class Activity(TimestampedModel):
         related_name="activities",
         verbose_name=_("opportunity"),
     )
+    # visit check-in (拜访签到, issue 7): written only by ``activity_check_in``
+    check_in_at = models.DateTimeField(_("checked in at"), null=True, blank=True, editable=False)
+    check_in_lat = models.DecimalField(
+        _("check-in latitude"), max_digits=9, decimal_places=6, null=True, blank=True, editable=False
+    )
+    check_in_lng = models.DecimalField(
+        _("check-in longitude"), max_digits=9, decimal_places=6, null=True, blank=True, editable=False
+    )
+    check_in_address = models.CharField(_("check-in address"), max_length=300, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -78,3 +89,68 @@ class Activity(TimestampedModel):
 
     def __str__(self) -> str:
         return self.subject
+
+
+class ActivityKindConfig(models.Model):
+    """Per activity kind, as data (issue 7): what completing one requires and whether a done
+    one counts as a follow-up of its account (跟进). Kinds without a row need nothing and count."""
+
+    kind = models.CharField(_("type"), max_length=10, choices=ActivityKind.choices, unique=True)
+    needs_outcome = models.BooleanField(_("needs an outcome when done"), default=False)
+    needs_next_follow_up = models.BooleanField(_("needs a next follow-up date when done"), default=False)
+    counts_as_follow_up = models.BooleanField(_("counts as a follow-up"), default=True)
+
+    class Meta:
+        ordering = ["kind"]
+        verbose_name = _("activity type setting")
+        verbose_name_plural = _("activity type settings")
+
+    def __str__(self) -> str:
+        return self.kind
+
+
+class FollowUpEscalationStep(models.Model):
+    """A rung of the follow-up escalation ladder, as data: ``after_days_over`` days after an
+    account's (or open deal's) follow-up due date plus the grade's grace period, ``action``."""
+
+    position = models.PositiveSmallIntegerField(pgettext_lazy("ladder step", "position"), unique=True)
+    after_days_over = models.PositiveSmallIntegerField(_("days overdue (after the grace period)"))
+    action = models.CharField(_("action"), max_length=20, choices=EscalationAction.choices)
+
+    class Meta:
+        ordering = ["position"]
+        verbose_name = _("escalation step")
+        verbose_name_plural = _("escalation steps")
+
+    def __str__(self) -> str:
+        return f"{self.position}: {self.action} +{self.after_days_over}"
+
+
+class FollowUpEscalation(models.Model):
+    """One step taken for one account or open deal in one episode (its due date): the row
+    that makes the daily ladder job idempotent. Exactly one of account / opportunity."""
+
+    step = models.ForeignKey(FollowUpEscalationStep, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    episode = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "step", "episode"],
+                condition=Q(account__isnull=False),
+                name="follow_up_escalation_account_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["opportunity", "step", "episode"],
+                condition=Q(opportunity__isnull=False),
+                name="follow_up_escalation_opp_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(account__isnull=False, opportunity__isnull=True)
+                | Q(account__isnull=True, opportunity__isnull=False),
+                name="follow_up_escalation_one_target",
+            ),
+        ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Literal
 
 from ninja import Field, Schema
@@ -47,6 +48,10 @@ class ActivityOut(Schema):
     opportunity_name: str | None
     created_at: datetime
     updated_at: datetime
+    check_in_at: datetime | None = Field(None, description="Visits: when the owner checked in")
+    check_in_lat: Decimal | None = None
+    check_in_lng: Decimal | None = None
+    check_in_address: str = ""
 
     @staticmethod
     def resolve_kind_label(obj: Activity) -> str:
@@ -204,8 +209,25 @@ class TeamDayOut(Schema):
     done_today: ActivitySectionOut
 
 
+class AccountDueOut(Schema):
+    id: int
+    name: str
+    grade: str
+    next_follow_up_due: date | None
+    last_follow_up_at: datetime | None
+    at_risk_since: datetime | None
+
+
+class AccountDueSectionOut(Schema):
+    items: list[AccountDueOut]
+    total: int
+
+
 class MyDayOut(Schema):
     today: date
+    accounts_due: AccountDueSectionOut | None = Field(
+        None, description="The caller's accounts whose next follow-up is due today or overdue (grade frequency)"
+    )
     overdue: ActivitySectionOut
     due_today: ActivitySectionOut
     follow_ups: ActivitySectionOut
@@ -222,3 +244,61 @@ class MyDayOut(Schema):
 class ActivityBulkIn(BulkIn):
     action: Literal["assign", "complete", "delete"]
     owner_id: int | None = Field(None, description="assign: the new owner (a user the caller may assign)")
+
+
+# --- follow-up discipline (issue 7) ------------------------------------------------------------
+
+
+class CheckInIn(StrictSchema):
+    lat: float | None = Field(None, description="Latitude, −90 to 90 (with lng)")
+    lng: float | None = Field(None, description="Longitude, −180 to 180 (with lat)")
+    address: str = Field("", description="Typed address when the position is not available (at most 300 characters)")
+
+
+class PolicyOut(Schema):
+    grade: str
+    every_days: int
+    grace_days: int
+
+
+class PolicyIn(StrictSchema):
+    grade: str = Field(max_length=1, description="A, B, C or D")
+    every_days: int
+    grace_days: int = 0
+
+
+class KindConfigOut(Schema):
+    kind: str
+    needs_outcome: bool
+    needs_next_follow_up: bool
+    counts_as_follow_up: bool
+
+
+class KindConfigIn(StrictSchema):
+    kind: str = Field(max_length=10, description="call, visit, meeting, demo, email, note or task")
+    needs_outcome: bool
+    needs_next_follow_up: bool
+    counts_as_follow_up: bool = True
+
+
+class EscalationStepOut(Schema):
+    position: int
+    after_days_over: int
+    action: str
+
+
+class EscalationStepIn(StrictSchema):
+    position: int
+    after_days_over: int
+    action: Literal["remind_owner", "notify_manager", "mark_at_risk"]
+
+
+class FollowUpSettingsOut(Schema):
+    policies: list[PolicyOut]
+    kinds: list[KindConfigOut]
+    steps: list[EscalationStepOut]
+
+
+class CalendarFeedOut(Schema):
+    url: str = Field(description="The private feed URL; shown once (only its hash is stored)")
+    prefix: str

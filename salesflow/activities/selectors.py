@@ -13,7 +13,8 @@ from typing import Any, Generic, TypeVar
 from django.db.models import Count, Exists, F, Model, OrderBy, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from salesflow.activities.models import Activity
+from salesflow.activities.choices import ActivityKind
+from salesflow.activities.models import Activity, ActivityKindConfig, FollowUpEscalationStep
 from salesflow.activities.permissions import activities_visible_to
 from salesflow.leads.models import Lead
 from salesflow.leads.permissions import leads_visible_to
@@ -157,11 +158,13 @@ class MyDay:
     past_close: Section[Opportunity] | None = None
     #: the team view of a manager (team subtree) or an assistant (delegated reps), else None
     team: TeamDay | None = None
+    #: their accounts whose next follow-up is due today or overdue (issue 7), most overdue first
+    accounts_due: Section[Account] | None = None
 
     @property
     def all_clear(self) -> bool:
         """Nothing at all to act on, the user's own work and the team's: only then "well done"."""
-        own = (self.overdue, self.due_today, self.follow_ups, self.no_next_step, self.past_close)
+        own = (self.overdue, self.due_today, self.follow_ups, self.no_next_step, self.past_close, self.accounts_due)
         return all(s is None or s.total == 0 for s in own) and (self.team is None or self.team.all_clear)
 
 
@@ -202,6 +205,7 @@ def my_day(user: User, today: date, *, limit: int = MY_DAY_LIMIT) -> MyDay:
     - ``no_next_step``: their open opportunities without a next step or whose next-step
       date has passed, most overdue first (through ``opportunities_visible_to``);
     - ``past_close``: their open opportunities whose expected close date has passed;
+    - ``accounts_due``: their accounts whose next follow-up (issue 7) is due today or overdue;
     - ``team``: for a manager or an assistant, the team sections (``team_day``).
 
     At most ``limit`` rows each plus the total: two queries per list, whatever the data.
@@ -226,8 +230,15 @@ def my_day(user: User, today: date, *, limit: int = MY_DAY_LIMIT) -> MyDay:
         .select_related("account", "stage")
         .order_by("expected_close_date", "id")
     )
+    # (owner, next_follow_up_due) is account_owner_follow_due_idx
+    accounts_due = (
+        Account.objects.filter(owner=user, next_follow_up_due__lte=today)
+        .only("pk", "name", "grade", "next_follow_up_due", "last_follow_up_at", "at_risk_since", "owner_id")
+        .order_by("next_follow_up_due", "id")
+    )
     team_ids = team_scope_ids(user)
     return MyDay(
+        accounts_due=_section(accounts_due, limit),
         today=today,
         overdue=_section(overdue, limit),
         due_today=_section(due_today, limit),
@@ -385,3 +396,61 @@ def link_search(user: User, kind: str, q: str, *, limit: int = 10) -> list[Model
             cond |= Q(company_name__icontains=q)
         rows = rows.filter(cond)
     return list(rows.order_by("name", "id")[:limit])
+
+
+# --- follow-up discipline (issue 7) ----------------------------------------------------------
+
+
+def kind_configs() -> dict[str, ActivityKindConfig]:
+    """The stored activity-type settings by kind (one query)."""
+    return {config.kind: config for config in ActivityKindConfig.objects.all()}
+
+
+def kind_requirements() -> dict[str, dict[str, bool]]:
+    """For forms and scripts: kind → {"outcome": …, "next_follow_up": …} required when done."""
+    return {
+        kind: {"outcome": config.needs_outcome, "next_follow_up": config.needs_next_follow_up}
+        for kind, config in kind_configs().items()
+    }
+
+
+def counting_kinds() -> list[str]:
+    """Kinds whose done activities count as a follow-up of their account (no row: counts)."""
+    configs = kind_configs()
+    return [kind for kind in ActivityKind.values if kind not in configs or configs[kind].counts_as_follow_up]
+
+
+def escalation_steps() -> list[FollowUpEscalationStep]:
+    return list(FollowUpEscalationStep.objects.order_by("position"))
+
+
+#: the calendar feed's window (issue 7)
+CALENDAR_PAST_DAYS = 30
+CALENDAR_FUTURE_DAYS = 180
+CALENDAR_MAX_ITEMS = 2000
+
+
+@dataclass(frozen=True)
+class CalendarItems:
+    activities: list[Activity]
+    accounts: list[Account]
+
+
+def calendar_items(user: User, now: datetime) -> CalendarItems:
+    """What ``user``'s calendar feed holds: their activities with a due time that are not
+    done, from 30 days ago to 180 days ahead (``activity_owner_due_idx``), and their
+    accounts' next follow-up due dates in the same window (``account_owner_follow_due_idx``).
+    Only the user's own rows: two queries, at most ``CALENDAR_MAX_ITEMS`` each."""
+    start = now - timedelta(days=CALENDAR_PAST_DAYS)
+    end = now + timedelta(days=CALENDAR_FUTURE_DAYS)
+    activities = list(
+        Activity.objects.filter(owner=user, done=False, due_at__gte=start, due_at__lt=end)
+        .select_related("account", "opportunity", "lead", "contact")
+        .order_by("due_at", "id")[:CALENDAR_MAX_ITEMS]
+    )
+    accounts = list(
+        Account.objects.filter(owner=user, next_follow_up_due__gte=start.date(), next_follow_up_due__lt=end.date())
+        .only("pk", "name", "grade", "next_follow_up_due")
+        .order_by("next_follow_up_due", "id")[:CALENDAR_MAX_ITEMS]
+    )
+    return CalendarItems(activities=activities, accounts=accounts)

@@ -14,27 +14,34 @@ saved and the deal left as it is.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import math
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any, TypedDict, Unpack
 
 from django.db import transaction
-from django.db.models import Model
+from django.db.models import Exists, Max, Model, OuterRef
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from salesflow.activities.choices import ActivityKind
-from salesflow.activities.models import Activity
+from salesflow.activities.choices import ActivityKind, EscalationAction
+from salesflow.activities.models import Activity, ActivityKindConfig, FollowUpEscalation, FollowUpEscalationStep
 from salesflow.activities.permissions import can_write_activity
+from salesflow.activities.selectors import counting_kinds
 from salesflow.core.audit import changed_fields, record_event
 from salesflow.core.changes import refuse_unknown_fields
-from salesflow.core.errors import Forbidden, ValidationFailed
+from salesflow.core.errors import Conflict, Forbidden, ValidationFailed
 from salesflow.core.normalize import normalize_credit_code
 from salesflow.leads.choices import LeadStatus
 from salesflow.leads.models import Lead
 from salesflow.leads.permissions import can_write_lead, leads_visible_to
 from salesflow.leads.services import lead_mark_contacted
-from salesflow.parties.models import Account, Contact
+from salesflow.parties.models import Account, Contact, FollowUpPolicy
 from salesflow.parties.permissions import accounts_visible_to, contacts_visible_to
+from salesflow.parties.services import account_follow_up_refresh, follow_up_local_date
+from salesflow.sales.choices import Outcome
 from salesflow.sales.models import Opportunity
 from salesflow.sales.permissions import can_write_opportunity, opportunities_visible_to
 from salesflow.sales.services import opportunity_set_next_step
@@ -247,6 +254,8 @@ def activity_create(
     if not _owner_allowed(actor, owner):
         errors["owner"] = [_("You may not assign activities to this user.")]
     account = _link_errors(lead=lead, account=account, contact=contact, opportunity=opportunity, errors=errors)
+    if done:
+        _completion_errors(kind, outcome=outcome.strip(), next_follow_up=next_follow_up, errors=errors)
     _check_links_readable(actor, lead=lead, account=account, contact=contact, opportunity=opportunity)
     if errors:
         raise ValidationFailed(_("The activity could not be saved."), field_errors=errors)
@@ -274,6 +283,9 @@ def activity_create(
     )
     _mark_lead_contacted(actor, activity)
     _plan_next_step(actor, activity)
+    if done and account is not None:
+        follow_up_refresh(account_ids=[account.pk])
+    _plan_follow_up_activity(actor, activity)
     return activity
 
 
@@ -331,6 +343,11 @@ def activity_update(*, actor: User, activity: Activity, **changes: Unpack[Activi
         links["account"] = _link_errors(**links, errors=errors)
         fresh = {name: record if _pk(record) != before[name] else None for name, record in links.items()}
         _check_links_readable(actor, **fresh)
+    will_be_done = changes.get("done", activity.done)
+    outcome_after = changes["outcome"].strip() if "outcome" in changes else activity.outcome
+    follow_after = changes.get("next_follow_up", activity.next_follow_up)
+    if will_be_done and (not activity.done or {"kind", "outcome", "next_follow_up"} & changes.keys()):
+        _completion_errors(kind, outcome=outcome_after, next_follow_up=follow_after, errors=errors)
     if errors:
         raise ValidationFailed(_("The activity could not be saved."), field_errors=errors)
     was_done = activity.done
@@ -375,6 +392,10 @@ def activity_update(*, actor: User, activity: Activity, **changes: Unpack[Activi
         _mark_lead_contacted(actor, activity)
     if {"due_at", "done", "next_follow_up", "opportunity"} & diff.keys():
         _plan_next_step(actor, activity)
+    if {"done", "kind", "account"} & diff.keys():
+        follow_up_refresh(account_ids=[pk for pk in (before["account"], activity.account_id) if pk is not None])
+    if activity.done and ("next_follow_up" in diff or (activity.next_follow_up and "done" in diff)):
+        _plan_follow_up_activity(actor, activity)
     return activity
 
 
@@ -398,6 +419,16 @@ def activity_complete(
     """
     if not can_write_activity(actor, activity):
         raise Forbidden(_("You may not change this activity."))
+    if not activity.done:
+        errors: dict[str, list[str]] = {}
+        _completion_errors(
+            activity.kind,
+            outcome=outcome.strip() or activity.outcome,
+            next_follow_up=next_follow_up or activity.next_follow_up,
+            errors=errors,
+        )
+        if errors:
+            raise ValidationFailed(_("The activity could not be completed."), field_errors=errors)
     now = timezone.now()
     values: dict[str, Any] = {"done": True, "done_at": now, "updated_at": now}
     outcome = outcome.strip()
@@ -419,6 +450,9 @@ def activity_complete(
     _mark_lead_contacted(actor, activity)
     if next_follow_up is not None:
         _plan_next_step(actor, activity)
+    if activity.account_id is not None:
+        follow_up_refresh(account_ids=[activity.account_id])
+    _plan_follow_up_activity(actor, activity)
     return activity
 
 
@@ -435,4 +469,392 @@ def activity_delete(*, actor: User, activity: Activity) -> None:
         data={"kind": activity.kind, "subject": activity.subject},
         related=_links(activity),
     )
+    account_id, was_done = activity.account_id, activity.done
     activity.delete()
+    if was_done and account_id is not None:
+        follow_up_refresh(account_ids=[account_id])
+
+
+# --- follow-up discipline (跟进, issue 7) -------------------------------------------------------
+
+
+def _completion_errors(kind: str, *, outcome: str, next_follow_up: date | None, errors: dict[str, list[str]]) -> None:
+    """What the kind's settings (``ActivityKindConfig``) require of a done activity."""
+    config = ActivityKindConfig.objects.filter(kind=kind).first()
+    if config is None:
+        return
+    if config.needs_outcome and not outcome:
+        errors.setdefault("outcome", []).append(_("An activity of this type needs an outcome when it is done."))
+    if config.needs_next_follow_up and next_follow_up is None:
+        errors.setdefault("next_follow_up", []).append(
+            _("An activity of this type needs a next follow-up date when it is done.")
+        )
+
+
+def follow_up_refresh(*, account_ids: Iterable[int]) -> int:
+    """Recompute the last follow-up and the next due date of ``account_ids`` from their done
+    activities of the kinds that count (one aggregate per 1,000 accounts), through
+    ``parties.services.account_follow_up_refresh``. Returns the accounts changed."""
+    ids = sorted(set(account_ids))
+    kinds = counting_kinds()
+    changed = 0
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        last: dict[int, datetime | None] = dict.fromkeys(chunk)
+        rows = (
+            Activity.objects.filter(account_id__in=chunk, done=True, kind__in=kinds, done_at__isnull=False)
+            .values("account_id")
+            .annotate(last=Max("done_at"))
+            .values_list("account_id", "last")
+        )
+        last.update(dict(rows))
+        changed += account_follow_up_refresh(last_done=last)
+    return changed
+
+
+def follow_up_recompute() -> int:
+    """Every account's follow-up dates from scratch, batched by primary key (the
+    ``salesflow follow_up_recompute`` command; after the counting kinds changed)."""
+    changed = 0
+    last_pk = 0
+    while True:
+        ids = list(Account.objects.filter(pk__gt=last_pk).order_by("pk").values_list("pk", flat=True)[:2000])
+        if not ids:
+            return changed
+        last_pk = ids[-1]
+        with transaction.atomic():
+            changed += follow_up_refresh(account_ids=ids)
+
+
+def _has_link(activity: Activity) -> bool:
+    return any(
+        pk is not None for pk in (activity.account_id, activity.opportunity_id, activity.lead_id, activity.contact_id)
+    )
+
+
+def _plan_follow_up_activity(actor: User, activity: Activity) -> Activity | None:
+    """A done activity with a next follow-up date plans that follow-up: an open activity of
+    the same kind (a note's follow-up is a task) on the same records, owned by the same
+    rep, due on that date at 09:00 in the owner's zone. Not when the activity links no
+    record, nor when the owner already has an open activity on those records that day."""
+    on = activity.next_follow_up
+    if on is None or not activity.done or not _has_link(activity):
+        return None
+    owner = activity.owner
+    zone = owner.zone
+    start, end = (
+        datetime.combine(on, time.min, tzinfo=zone),
+        datetime.combine(on + timedelta(days=1), time.min, tzinfo=zone),
+    )
+    # the same links, None matching NULL
+    links: dict[str, Any] = {f"{name}_id": getattr(activity, f"{name}_id") for name in LINK_FIELDS}
+    same = Activity.objects.filter(owner=owner, done=False, due_at__gte=start, due_at__lt=end, **links)
+    if same.exists():
+        return None
+    kind = ActivityKind.TASK if activity.kind == ActivityKind.NOTE else activity.kind
+    subject = (_("Follow-up: %(subject)s") % {"subject": activity.subject})[:SUBJECT_MAX_LENGTH]
+    return activity_create(
+        actor=actor,
+        owner=owner if _owner_allowed(actor, owner) else actor,
+        kind=kind,
+        subject=subject,
+        due_at=datetime.combine(on, time(9), tzinfo=zone),
+        done=False,
+        lead=activity.lead,
+        account=activity.account,
+        contact=activity.contact,
+        opportunity=activity.opportunity,
+    )
+
+
+CHECK_IN_ADDRESS_MAX_LENGTH = 300
+
+
+def _coordinate(value: Any, field: str, limit: int, errors: dict[str, list[str]]) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        errors[field] = [_("Enter a number.")]
+        return None
+    if not number.is_finite() or not math.isfinite(float(number)) or abs(number) > limit:
+        errors[field] = [_("Enter a number between %(low)d and %(high)d.") % {"low": -limit, "high": limit}]
+        return None
+    return number.quantize(Decimal("0.000001"))
+
+
+@transaction.atomic
+def activity_check_in(
+    *, actor: User, activity: Activity, lat: Any = None, lng: Any = None, address: str = ""
+) -> Activity:
+    """Record where and when the owner checked in at a visit (拜访签到): now, the browser's
+    position (``lat`` −90…90 and ``lng`` −180…180, both or neither, stored with six decimals)
+    and/or a typed ``address`` (at most 300 characters); at least one of the two.
+
+    Raises ``Forbidden`` unless ``actor`` owns the activity; ``Conflict`` when it is not a
+    visit or was already checked in (a conditional update decides a race);
+    ``ValidationFailed`` naming ``lat`` / ``lng`` / ``address`` (NaN, infinities, out of
+    range, control characters). Audits ``activities.activity.checked_in``.
+    """
+    if actor.pk != activity.owner_id or not actor.is_active:
+        raise Forbidden(_("Only the owner of the visit may check in."))
+    if activity.kind != ActivityKind.VISIT:
+        raise Conflict(_("Only visits have a check-in."))
+    if activity.check_in_at is not None:
+        raise Conflict(_("This visit is already checked in."))
+    errors: dict[str, list[str]] = {}
+    lat_value = _coordinate(lat, "lat", 90, errors)
+    lng_value = _coordinate(lng, "lng", 180, errors)
+    address = (address or "").strip()
+    if len(address) > CHECK_IN_ADDRESS_MAX_LENGTH:
+        errors["address"] = [_("Use at most %(max)d characters.") % {"max": CHECK_IN_ADDRESS_MAX_LENGTH}]
+    elif any(ord(ch) < 32 or ord(ch) == 127 for ch in address):
+        errors["address"] = [_("Remove the control characters.")]
+    if not errors:
+        if (lat_value is None) != (lng_value is None):
+            errors["lat" if lat_value is None else "lng"] = [_("Give both the latitude and the longitude.")]
+        elif lat_value is None and not address:
+            errors["address"] = [_("Allow the location or type the address.")]
+    if errors:
+        raise ValidationFailed(_("The check-in could not be saved."), field_errors=errors)
+    now = timezone.now()
+    updated = Activity.objects.filter(pk=activity.pk, check_in_at__isnull=True).update(
+        check_in_at=now, check_in_lat=lat_value, check_in_lng=lng_value, check_in_address=address, updated_at=now
+    )
+    if not updated:
+        raise Conflict(_("This visit is already checked in."))
+    activity.refresh_from_db(fields=["check_in_at", "check_in_lat", "check_in_lng", "check_in_address", "updated_at"])
+    record_event(
+        actor=actor,
+        verb="activities.activity.checked_in",
+        target=activity,
+        data={"lat": lat_value, "lng": lng_value, "address": address},
+        related=_links(activity),
+    )
+    return activity
+
+
+def _require_admin(actor: User) -> None:
+    if not actor.is_admin:
+        raise Forbidden(_("Only an administrator may change the follow-up settings."))
+
+
+@transaction.atomic
+def activity_kind_config_save(
+    *, actor: User, kind: str, needs_outcome: bool, needs_next_follow_up: bool, counts_as_follow_up: bool
+) -> ActivityKindConfig:
+    """What completing an activity of ``kind`` requires and whether it counts as a follow-up
+    (administrators only, ``Forbidden``; an unknown kind is a ``kind`` field error). Audits
+    ``activities.kind_config.saved``; a change of ``counts_as_follow_up`` recomputes every
+    account's follow-up dates (batched)."""
+    _require_admin(actor)
+    if kind not in ActivityKind.values:
+        raise ValidationFailed(
+            _("The activity type setting could not be saved."),
+            field_errors={"kind": [_("Select a valid activity type.")]},
+        )
+    config = ActivityKindConfig.objects.select_for_update().filter(kind=kind).first()
+    if config is None:
+        config = ActivityKindConfig(kind=kind)
+    new = {
+        "needs_outcome": bool(needs_outcome),
+        "needs_next_follow_up": bool(needs_next_follow_up),
+        "counts_as_follow_up": bool(counts_as_follow_up),
+    }
+    before = {key: getattr(config, key) if config.pk else None for key in new}
+    diff = changed_fields(before, new)
+    if config.pk and not diff:
+        return config
+    for key, value in new.items():
+        setattr(config, key, value)
+    config.save()
+    record_event(actor=actor, verb="activities.kind_config.saved", target=config, data={"kind": kind, "changes": diff})
+    if "counts_as_follow_up" in diff and before["counts_as_follow_up"] is not None:
+        transaction.on_commit(follow_up_recompute)
+    return config
+
+
+ESCALATION_MAX_DAYS = 365
+
+
+@transaction.atomic
+def escalation_step_save(*, actor: User, position: int, after_days_over: int, action: str) -> FollowUpEscalationStep:
+    """Add or change the ladder step at ``position`` (1–20): ``after_days_over`` (0–365) days
+    past due + grace, ``action`` one of ``EscalationAction``. Administrators only. Audits
+    ``activities.escalation_step.saved``."""
+    _require_admin(actor)
+    errors: dict[str, list[str]] = {}
+    if not isinstance(position, int) or isinstance(position, bool) or not 1 <= position <= 20:
+        errors["position"] = [_("Enter a whole number from 1 to 20.")]
+    if (
+        not isinstance(after_days_over, int)
+        or isinstance(after_days_over, bool)
+        or not 0 <= after_days_over <= ESCALATION_MAX_DAYS
+    ):
+        errors["after_days_over"] = [_("Enter a whole number of days from 0 to 365.")]
+    if action not in EscalationAction.values:
+        errors["action"] = [_("Select a valid action.")]
+    if errors:
+        raise ValidationFailed(_("The escalation step could not be saved."), field_errors=errors)
+    step = FollowUpEscalationStep.objects.select_for_update().filter(position=position).first()
+    before = {"after_days_over": step.after_days_over if step else None, "action": step.action if step else None}
+    diff = changed_fields(before, {"after_days_over": after_days_over, "action": action})
+    if step is not None and not diff:
+        return step
+    if step is None:
+        step = FollowUpEscalationStep(position=position)
+    step.after_days_over, step.action = after_days_over, action
+    step.save()
+    record_event(
+        actor=actor, verb="activities.escalation_step.saved", target=step, data={"position": position, "changes": diff}
+    )
+    return step
+
+
+@transaction.atomic
+def escalation_step_delete(*, actor: User, step: FollowUpEscalationStep) -> None:
+    """Remove a ladder step (administrators only); the steps already taken go with it."""
+    _require_admin(actor)
+    record_event(
+        actor=actor,
+        verb="activities.escalation_step.deleted",
+        target=step,
+        data={"position": step.position, "action": step.action},
+    )
+    step.delete()
+
+
+ESCALATION_BATCH = 500
+
+
+def _escalate(
+    *,
+    actor: User,
+    step: FollowUpEscalationStep,
+    today: date,
+    grace: int,
+    targets: list[tuple[Account | Opportunity, date]],
+) -> int:
+    """Take ``step`` for each (record, due date) not yet escalated at that step in that
+    episode: one ``FollowUpEscalation`` row and one audit event each, then the at-risk flag."""
+    if not targets:
+        return 0
+    is_account = isinstance(targets[0][0], Account)
+    key = "account_id" if is_account else "opportunity_id"
+    done = set(
+        FollowUpEscalation.objects.filter(
+            step=step, **{f"{key}__in": [record.pk for record, _due in targets]}
+        ).values_list(key, "episode")
+    )
+    fresh = [(record, due) for record, due in targets if (record.pk, due) not in done]
+    if not fresh:
+        return 0
+    FollowUpEscalation.objects.bulk_create(
+        [FollowUpEscalation(step=step, episode=due, **{key: record.pk}) for record, due in fresh],
+        ignore_conflicts=True,
+    )
+    at_risk: set[int] = set()
+    for record, due in fresh:
+        days_over = (today - due).days - grace
+        related: list[Model | None] = []
+        if isinstance(record, Opportunity):
+            related = [record.account]
+            at_risk.add(record.account_id)
+        else:
+            at_risk.add(record.pk)
+        record_event(
+            actor=actor,
+            verb="activities.follow_up.escalated",
+            target=record,
+            data={
+                "step": step.position,
+                "action": step.action,
+                "episode": due,
+                "days_over": days_over,
+                "owner": record.owner_id,
+            },
+            related=related,
+        )
+    if step.action == EscalationAction.MARK_AT_RISK:
+        Account.objects.filter(pk__in=at_risk, at_risk_since__isnull=True).update(at_risk_since=timezone.now())
+    return len(fresh)
+
+
+def follow_up_escalate(*, today: date) -> int:
+    """The daily follow-up escalation ladder (``activities.follow_up_escalation`` job).
+
+    For every grade with a policy and every ladder step: the accounts of that grade whose
+    ``next_follow_up_due`` lies more than grace + ``after_days_over`` days before ``today``
+    (``account_follow_due_idx``), and the open deals of such accounts without a done
+    follow-up activity since then (due = last done follow-up on the deal, else its
+    creation, + the frequency). Only the overdue rows are read, in batches of 500 by
+    primary key; each (record, step, due date) is taken once (``FollowUpEscalation``):
+    running the job twice writes nothing the second time. A new done follow-up gives the
+    account a new due date, hence a new episode. Returns the number of steps taken.
+    """
+    actor = system_actor()
+    steps = list(FollowUpEscalationStep.objects.order_by("position"))
+    policies = list(FollowUpPolicy.objects.order_by("grade"))
+    kinds = counting_kinds()
+    zone = timezone.get_default_timezone()
+    taken = 0
+    for policy in policies:
+        for step in steps:
+            cutoff = today - timedelta(days=policy.grace_days + step.after_days_over)
+            last_pk = 0
+            while True:
+                with transaction.atomic():
+                    batch = list(
+                        Account.objects.filter(grade=policy.grade, next_follow_up_due__lt=cutoff, pk__gt=last_pk)
+                        .exclude(
+                            Exists(
+                                FollowUpEscalation.objects.filter(
+                                    account_id=OuterRef("pk"), step=step, episode=OuterRef("next_follow_up_due")
+                                )
+                            )
+                        )
+                        .only("pk", "name", "owner_id", "next_follow_up_due")
+                        .order_by("pk")[:ESCALATION_BATCH]
+                    )
+                    if not batch:
+                        break
+                    last_pk = batch[-1].pk
+                    taken += _escalate(
+                        actor=actor,
+                        step=step,
+                        today=today,
+                        grace=policy.grace_days,
+                        targets=[(a, a.next_follow_up_due) for a in batch if a.next_follow_up_due is not None],
+                    )
+            # open deals: last follow-up on the deal before (cutoff − every) → overdue
+            since = datetime.combine(cutoff - timedelta(days=policy.every_days), time.min, tzinfo=zone)
+            followed = Activity.objects.filter(
+                opportunity_id=OuterRef("pk"), done=True, kind__in=kinds, done_at__isnull=False
+            )
+            last_pk = 0
+            while True:
+                with transaction.atomic():
+                    deals = list(
+                        Opportunity.objects.filter(
+                            outcome=Outcome.OPEN, account__grade=policy.grade, created_at__lt=since, pk__gt=last_pk
+                        )
+                        .exclude(Exists(followed.filter(done_at__gte=since)))
+                        .annotate(
+                            last_done=Coalesce(
+                                followed.order_by().values("opportunity_id").annotate(m=Max("done_at")).values("m")[:1],
+                                "created_at",
+                            )
+                        )
+                        .select_related("account")
+                        .order_by("pk")[:ESCALATION_BATCH]
+                    )
+                    if not deals:
+                        break
+                    last_pk = deals[-1].pk
+                    targets: list[tuple[Account | Opportunity, date]] = [
+                        (deal, follow_up_local_date(deal.last_done) + timedelta(days=policy.every_days))
+                        for deal in deals
+                    ]
+                    taken += _escalate(actor=actor, step=step, today=today, grace=policy.grace_days, targets=targets)
+    return taken

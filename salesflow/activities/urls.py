@@ -14,4 +14,5 @@ urlpatterns = [
     path("<int:pk>/edit/", views.activity_edit_view, name="edit"),
     path("<int:pk>/delete/", views.activity_delete_view, name="delete"),
     path("<int:pk>/complete/", views.activity_complete_view, name="complete"),
+    path("<int:pk>/check-in/", views.activity_check_in_view, name="check_in"),  # issue 7
 ]

@@ -6,6 +6,7 @@ request (the activity, linked records, the owner) is resolved for the current us
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -13,6 +14,9 @@ from typing import Any, cast
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
@@ -29,25 +33,54 @@ from salesflow.activities.forms import (
     ActivityBulkForm,
     ActivityFilterForm,
     ActivityForm,
+    CheckInForm,
     CompleteForm,
+    EscalationStepForm,
+    KindConfigForm,
+    PolicyForm,
     QuickLogForm,
     record_label,
 )
-from salesflow.activities.models import Activity
+from salesflow.activities.ics import build_calendar
+from salesflow.activities.models import Activity, FollowUpEscalationStep
 from salesflow.activities.permissions import activities_visible_to, can_write_activity, get_activity_for_user
-from salesflow.activities.selectors import activities_for_record, activity_list, link_search, my_day, normalize_sort
-from salesflow.activities.services import activity_complete, activity_create, activity_delete, activity_update
+from salesflow.activities.selectors import (
+    activities_for_record,
+    activity_list,
+    calendar_items,
+    escalation_steps,
+    kind_configs,
+    kind_requirements,
+    link_search,
+    my_day,
+    normalize_sort,
+)
+from salesflow.activities.services import (
+    activity_check_in,
+    activity_complete,
+    activity_create,
+    activity_delete,
+    activity_kind_config_save,
+    activity_update,
+    escalation_step_delete,
+    escalation_step_save,
+)
 from salesflow.core.audit import timeline_for
 from salesflow.core.bulk import BULK_MAX, run_bulk_form
-from salesflow.core.errors import ServiceError
+from salesflow.core.errors import Conflict, ServiceError, ValidationFailed
 from salesflow.core.web import apply_service_error, page_number, paginate, render_list
 from salesflow.leads.models import Lead
 from salesflow.leads.permissions import get_lead_for_user
+from salesflow.parties.choices import Grade
 from salesflow.parties.models import Account, Contact
 from salesflow.parties.permissions import get_account_for_user, get_contact_for_user
+from salesflow.parties.selectors import follow_up_policies
+from salesflow.parties.services import follow_up_policy_save
 from salesflow.sales.models import Opportunity
 from salesflow.sales.permissions import get_opportunity_for_user
 from salesflow.users.models import User
+from salesflow.users.selectors import active_calendar_token, calendar_feed_user
+from salesflow.users.services import calendar_token_create, calendar_token_revoke
 
 PANEL_LIMIT = 10
 LINK_NAMES = ("lead", "account", "contact", "opportunity")
@@ -177,14 +210,20 @@ def activity_list_view(request: HttpRequest) -> HttpResponse:
 def activity_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     activity = get_activity_for_user(user, pk)
+    complete_form = CompleteForm(initial={"outcome": activity.outcome}, auto_id="complete_%s")
+    complete_form.mark_required(kind_requirements().get(activity.kind))
     return render(
         request,
         "activities/detail.html",
         {
             "activity": activity,
             "can_write": can_write_activity(user, activity),
-            "complete_form": CompleteForm(initial={"outcome": activity.outcome}, auto_id="complete_%s"),
+            "complete_form": complete_form,
             "events": timeline_for(activity, user=user),
+            "can_check_in": activity.kind == ActivityKind.VISIT
+            and activity.owner_id == user.pk
+            and activity.check_in_at is None,
+            "check_in_form": CheckInForm(auto_id="checkin_%s"),
         },
     )
 
@@ -242,6 +281,7 @@ def activity_create_view(request: HtmxHttpRequest) -> HttpResponseBase:
         {
             "form": form,
             "done_from_due": data.get("log") == "1",
+            "kind_requirements_json": json.dumps(kind_requirements()),
             "log": data.get("log") == "1",
             "next": _safe_next(request, ""),
             "cancel_url": _safe_next(request, reverse("activities:list")),
@@ -287,6 +327,7 @@ def activity_edit_view(request: HttpRequest, pk: int) -> HttpResponseBase:
             "activity": activity,
             "next": _safe_next(request, ""),
             "cancel_url": reverse("activities:detail", args=[activity.pk]),
+            "kind_requirements_json": json.dumps(kind_requirements()),
         },
     )
 
@@ -316,17 +357,29 @@ def activity_complete_view(request: HtmxHttpRequest, pk: int) -> HttpResponseBas
     user = _user(request)
     activity = _writable_activity(request, pk)
     form = CompleteForm(request.POST)
+    detail = reverse("activities:detail", args=[activity.pk])
     if not form.is_valid():
         if request.htmx:
             return HttpResponse(status=400)
         messages.error(request, _("Enter a valid date for the next follow-up."))
-        return redirect(reverse("activities:detail", args=[activity.pk]))
-    activity_complete(
-        actor=user,
-        activity=activity,
-        outcome=form.cleaned_data.get("outcome") or "",
-        next_follow_up=form.cleaned_data.get("next_follow_up"),
-    )
+        return redirect(detail)
+    try:
+        activity_complete(
+            actor=user,
+            activity=activity,
+            outcome=form.cleaned_data.get("outcome") or "",
+            next_follow_up=form.cleaned_data.get("next_follow_up"),
+        )
+    except ValidationFailed as exc:
+        # issue 7: this kind needs an outcome / a next follow-up date: complete it on its page
+        for errors in exc.field_errors.values():
+            for error in errors:
+                messages.warning(request, error)
+        if request.htmx:
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = detail + "#complete"
+            return response
+        return redirect(detail + "#complete")
     if request.htmx:
         template = COMPLETE_PARTIALS.get(request.POST.get("variant", ""), COMPLETE_PARTIALS["row"])
         response = render(request, template, {"activity": activity, "writable_ids": {activity.pk}})
@@ -357,6 +410,7 @@ def _render_panel(
             "has_more": len(rows) > PANEL_LIMIT,
             "writable_ids": _writable_ids(user, activities),
             "form": form or QuickLogForm(auto_id="ql_%s"),
+            "kind_requirements_json": json.dumps(kind_requirements()),
         },
     )
 
@@ -452,3 +506,202 @@ def activity_bulk_view(request: HttpRequest) -> HttpResponse:
         action=lambda form: _activity_action(user, form),
         fallback=reverse("activities:list"),
     )
+
+
+# --- follow-up discipline (issue 7) ------------------------------------------------------------
+
+
+@require_POST
+def activity_check_in_view(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """Check in at a visit (the owner only): the position the browser found, or a typed address."""
+    user = _user(request)
+    activity = get_activity_for_user(user, pk)
+    form = CheckInForm(request.POST)
+    detail = reverse("activities:detail", args=[activity.pk])
+    if not form.is_valid():
+        messages.error(request, _("The check-in could not be saved."))
+        return redirect(detail)
+    try:
+        activity_check_in(actor=user, activity=activity, **form.cleaned_data)
+    except ValidationFailed as exc:
+        for errors in exc.field_errors.values():
+            for error in errors:
+                messages.error(request, error)
+    except Conflict as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, _("Checked in."))
+    return redirect(detail)
+
+
+def _admin(request: HttpRequest) -> User:
+    user = _user(request)
+    if not user.is_admin:
+        raise PermissionDenied(_("Only an administrator may change the follow-up settings."))
+    return user
+
+
+@require_http_methods(["GET", "POST"])
+def follow_up_settings_view(request: HttpRequest) -> HttpResponseBase:
+    """Administrators: follow-up frequency per grade, what each activity type needs when
+    done, and the escalation ladder (issue 7). Each section posts on its own."""
+    user = _admin(request)
+    policies = {policy.grade: policy for policy in follow_up_policies()}
+    configs = kind_configs()
+    steps = escalation_steps()
+    section = request.POST.get("section", "") if request.method == "POST" else ""
+    policy_forms = [
+        (
+            grade,
+            label,
+            PolicyForm(
+                request.POST if section == "policies" else None,
+                prefix=f"grade-{grade}",
+                initial={
+                    "every_days": getattr(policies.get(grade), "every_days", None),
+                    "grace_days": getattr(policies.get(grade), "grace_days", 0),
+                },
+            ),
+        )
+        for grade, label in Grade.choices
+    ]
+    kind_forms = [
+        (
+            kind,
+            label,
+            KindConfigForm(
+                request.POST if section == "kinds" else None,
+                prefix=f"kind-{kind}",
+                initial={
+                    "needs_outcome": getattr(configs.get(kind), "needs_outcome", False),
+                    "needs_next_follow_up": getattr(configs.get(kind), "needs_next_follow_up", False),
+                    "counts_as_follow_up": getattr(configs.get(kind), "counts_as_follow_up", True),
+                },
+            ),
+        )
+        for kind, label in ActivityKind.choices
+    ]
+    step_forms = [
+        (
+            step,
+            EscalationStepForm(
+                request.POST if section == "steps" else None,
+                prefix=f"step-{step.pk}",
+                initial={"position": step.position, "after_days_over": step.after_days_over, "action": step.action},
+            ),
+        )
+        for step in steps
+    ]
+    new_step = EscalationStepForm(request.POST if section == "new_step" else None, prefix="new")
+    saved = False
+    if section:
+        try:
+            saved = _save_follow_up_settings(user, section, policy_forms, kind_forms, step_forms, new_step)
+        except ServiceError as exc:
+            messages.error(request, " ".join([str(exc.message), *(m for ms in exc.field_errors.values() for m in ms)]))
+        if saved:
+            messages.success(request, _("The follow-up settings were saved."))
+            return redirect("follow_up_settings")
+    return render(
+        request,
+        "activities/follow_up_settings.html",
+        {"policy_forms": policy_forms, "kind_forms": kind_forms, "step_forms": step_forms, "new_step": new_step},
+    )
+
+
+@transaction.atomic
+def _save_follow_up_settings(
+    user: User,
+    section: str,
+    policy_forms: list[tuple[str, Any, PolicyForm]],
+    kind_forms: list[tuple[str, Any, KindConfigForm]],
+    step_forms: list[tuple[FollowUpEscalationStep, EscalationStepForm]],
+    new_step: EscalationStepForm,
+) -> bool:
+    """Validate every form of ``section`` first, then call the services (all or nothing)."""
+    if section == "policies":
+        if not all(form.is_valid() for _g, _l, form in policy_forms):
+            return False
+        for grade, _label, form in policy_forms:
+            follow_up_policy_save(actor=user, grade=grade, **form.cleaned_data)
+        return True
+    if section == "kinds":
+        if not all(form.is_valid() for _k, _l, form in kind_forms):
+            return False
+        for kind, _label, kform in kind_forms:
+            activity_kind_config_save(actor=user, kind=kind, **kform.cleaned_data)
+        return True
+    if section == "steps":
+        if not all(form.is_valid() for _s, form in step_forms):
+            return False
+        for step, sform in step_forms:
+            data = sform.cleaned_data
+            if data["delete"]:
+                escalation_step_delete(actor=user, step=step)
+            elif (data["position"], data["after_days_over"], data["action"]) != (
+                step.position,
+                step.after_days_over,
+                step.action,
+            ):
+                if data["position"] != step.position:
+                    escalation_step_delete(actor=user, step=step)
+                escalation_step_save(
+                    actor=user,
+                    position=data["position"],
+                    after_days_over=data["after_days_over"],
+                    action=data["action"],
+                )
+        return True
+    if section == "new_step":
+        if not new_step.is_valid():
+            return False
+        data = new_step.cleaned_data
+        escalation_step_save(
+            actor=user, position=data["position"], after_days_over=data["after_days_over"], action=data["action"]
+        )
+        return True
+    return False
+
+
+# --- the private calendar feed (ICS) ----------------------------------------------------------
+
+
+def calendar_feed_url(request: HttpRequest, raw: str) -> str:
+    return request.build_absolute_uri(reverse("calendar_feed", args=[raw]))
+
+
+@require_http_methods(["GET", "POST"])
+def calendar_settings_view(request: HttpRequest) -> HttpResponse:
+    """The user's calendar feed URL: create or rotate it (shown once), or revoke it."""
+    user = _user(request)
+    url = ""
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        if action == "create":
+            _token, raw = calendar_token_create(actor=user)
+            url = calendar_feed_url(request, raw)
+            messages.success(request, _("Your calendar feed URL was created. Copy it now: it is shown only once."))
+        elif action == "revoke":
+            calendar_token_revoke(actor=user)
+            messages.success(request, _("Your calendar feed URL was revoked."))
+    return render(
+        request,
+        "activities/calendar_settings.html",
+        {"token": active_calendar_token(user), "url": url},
+    )
+
+
+@login_not_required
+@require_GET
+def calendar_feed_view(request: HttpRequest, token: str) -> HttpResponse:
+    """The ICS feed of a calendar token (no login: the token is the secret). Unknown or
+    revoked tokens answer 404."""
+    user = calendar_feed_user(token)
+    if user is None:
+        raise Http404("calendar not found")
+    body = build_calendar(user, calendar_items(user, timezone.now()), base_url=request.build_absolute_uri("/"))
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'inline; filename="salesflow.ics"'
+    response["Cache-Control"] = "private, max-age=300"
+    response["X-Robots-Tag"] = "noindex"
+    return response

@@ -40,7 +40,7 @@ from salesflow.demo import data
 from salesflow.leads.choices import BantAnswer, LeadStatus
 from salesflow.leads.models import DisqualifyReason, Lead
 from salesflow.parties.choices import Grade, Lifecycle
-from salesflow.parties.models import Account, Contact
+from salesflow.parties.models import Account, Contact, FollowUpPolicy
 from salesflow.parties.services import account_create, contact_create
 from salesflow.sales.choices import ForecastCategory, Outcome, StageKind
 from salesflow.sales.config_services import pipeline_set_teams, pipeline_update
@@ -1260,6 +1260,7 @@ def generate_demo(*, today: date | None = None, seed: int = SEED) -> DemoResult:
     # issue 7: the daily time-in-stage statistic, so stall detection by the team's own 80th
     # percentile works from the first page view (the scheduler recomputes it every night)
     stage_dwell_stats_compute(actor=system_actor())
+    _write_follow_ups(clock, rng, users)
     return DemoResult(created=True, counts=demo_counts(), seconds=perf_counter() - started)
 
 
@@ -1680,3 +1681,76 @@ DEMO_TEMPLATE_TEAMS: dict[str, str | None] = {
     "auto-showroom": TEAM_EAST,
     "personal-loan": TEAM_NORTH,
 }
+CALL_OUTCOMES = ("客户反馈使用顺利，约下次拜访", "确认了下季度采购计划", "介绍了新产品，客户有兴趣")
+
+# Check-in places of the east team's visits (issue 7): (latitude, longitude, address)
+CHECK_IN_PLACES = (
+    ("31.230416", "121.473701", "上海市黄浦区人民大道200号"),
+    ("31.239702", "121.499763", "上海市浦东新区陆家嘴环路1000号"),
+    ("30.274085", "120.155070", "杭州市西湖区文三路90号"),
+    ("26.074508", "119.296494", "福州市鼓楼区五四路158号"),
+)
+
+
+def _write_follow_ups(clock: Clock, rng: random.Random, users: dict[str, User]) -> None:
+    """Follow-up discipline as a team lives it (issue 7): due dates derived from the
+    activities written above, check-ins on past visits, one visit today still to check in,
+    the ladder run as the daily job would (reminders, escalations, accounts at risk), and
+    a calendar feed for the demo rep."""
+    from salesflow.activities.services import follow_up_escalate, follow_up_refresh
+    from salesflow.users.services import calendar_token_create
+
+    demo_accounts = list(Account.objects.filter(owner__in=users.values()).values_list("pk", flat=True))
+    follow_up_refresh(account_ids=demo_accounts)
+    # a disciplined team: most customers were followed up within their grade's frequency
+    # (a call on the account, on its open deal when it has one); a few were not
+    every = dict(FollowUpPolicy.objects.values_list("grade", "every_days"))
+    open_deals = {
+        deal.account_id: deal
+        for deal in Opportunity.objects.filter(account_id__in=demo_accounts, outcome=Outcome.OPEN).order_by("-pk")
+    }
+    calls = []
+    for account in Account.objects.filter(pk__in=demo_accounts, next_follow_up_due__lt=clock.today).order_by("pk"):
+        days = every.get(account.grade)
+        if not days or rng.random() < 0.12:
+            continue
+        deal = open_deals.get(account.pk)
+        calls.append(
+            _activity(
+                "call",
+                f"电话回访 {account.name}",
+                account.owner,
+                clock.at(rng, -rng.randint(1, max(days - 1, 1))),
+                done=True,
+                account=account,
+                opportunity=deal,
+                outcome=rng.choice(
+                    ("客户反馈使用顺利，约下次拜访", "确认了下季度采购计划", "介绍了新产品，客户有兴趣")
+                ),
+            )
+        )
+    Activity.objects.bulk_create(calls, batch_size=500)
+    follow_up_refresh(account_ids=demo_accounts)
+    rep = users[EAST_REPS[0]]
+    visits = list(Activity.objects.filter(owner=rep, kind="visit", done=True).order_by("-done_at", "pk")[:8])
+    for visit in visits:
+        lat, lng, address = CHECK_IN_PLACES[rng.randrange(len(CHECK_IN_PLACES))]
+        assert visit.done_at is not None
+        visit.check_in_at = visit.done_at - timedelta(minutes=rng.randint(5, 40))
+        visit.check_in_lat, visit.check_in_lng, visit.check_in_address = Decimal(lat), Decimal(lng), address
+    Activity.objects.bulk_update(visits, ["check_in_at", "check_in_lat", "check_in_lng", "check_in_address"])
+    key_account = Account.objects.filter(owner=rep, grade=Grade.A).order_by("pk").first()
+    if key_account is not None:
+        Activity.objects.create(
+            kind="visit",
+            subject=f"拜访 {key_account.name}",
+            owner=rep,
+            due_at=clock.midnight + timedelta(hours=15, minutes=30),
+            account=key_account,
+        )
+    # two of the rep's key accounts neglected for weeks, so the ladder has real work
+    neglected = list(Account.objects.filter(owner=rep, grade__in=[Grade.A, Grade.B]).order_by("-pk")[:2])
+    for weeks, account in enumerate(neglected, start=2):
+        Account.objects.filter(pk=account.pk).update(next_follow_up_due=clock.today - timedelta(weeks=weeks))
+    follow_up_escalate(today=clock.today)
+    calendar_token_create(actor=rep)

@@ -35,6 +35,9 @@ DAILY_DIGEST = "activities.digest"
 EXPORT_READY = "core.export.ready"  # issue 6
 OPPORTUNITY_STALLED = "sales.opportunity.stalled"  # issue 7: stall detection
 OPPORTUNITY_STALL_ESCALATED = "sales.opportunity.stall_escalated"
+FOLLOW_UP_REMINDER = "activities.follow_up.reminder"  # issue 7
+FOLLOW_UP_ESCALATED = "activities.follow_up.escalated"  # issue 7
+ACCOUNT_REASSIGNED_NEGLECT = "parties.account.reassigned_for_neglect"  # issue 7
 
 KINDS: dict[str, Kind] = {
     kind.key: kind
@@ -62,6 +65,22 @@ KINDS: dict[str, Kind] = {
             OPPORTUNITY_STALL_ESCALATED,
             _("A team member's opportunity stays stalled"),
             _("A deal in your team has stayed stalled for a step of the escalation ladder."),
+        ),
+        # issue 7: follow-up discipline
+        Kind(
+            FOLLOW_UP_REMINDER,
+            _("A customer of mine is overdue for follow-up"),
+            _("An account or open deal of yours had no follow-up within its grade's frequency."),
+        ),
+        Kind(
+            FOLLOW_UP_ESCALATED,
+            _("A missed follow-up is escalated to me"),
+            _("For managers: a rep's account or deal is still not followed up, or was marked at risk."),
+        ),
+        Kind(
+            ACCOUNT_REASSIGNED_NEGLECT,
+            _("A neglected account is reassigned"),
+            _("A manager gave a neglected account to you, or took it from you, with a reason."),
         ),
     )
 }

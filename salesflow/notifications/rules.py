@@ -154,6 +154,107 @@ def is_background_export(event: AuditEvent) -> bool:
     return (event.data or {}).get("background") is True
 
 
+# --- issue 7: follow-up discipline (跟进) ------------------------------------------------------
+
+
+def _managers_of(user_id: int) -> list[User]:
+    """The managers above ``user_id``: their team's manager, or the parent team's when the
+    user manages their own team (the nearest one who is somebody else)."""
+    from salesflow.users.models import Team
+
+    user = User.objects.filter(pk=user_id).select_related("team").first()
+    team = user.team if user is not None else None
+    seen: set[int] = set()
+    while team is not None and team.pk not in seen:
+        seen.add(team.pk)
+        if team.manager_id is not None and team.manager_id != user_id:
+            manager = User.objects.filter(pk=team.manager_id, is_active=True).first()
+            return [manager] if manager is not None else []
+        team = Team.objects.filter(pk=team.parent_id).first() if team.parent_id else None
+    return []
+
+
+def follow_up_escalated(event: AuditEvent) -> list[Planned]:
+    """A ladder step (``activities.follow_up.escalated``): remind_owner → the owner;
+    notify_manager → the owner's manager; mark_at_risk → both."""
+    from salesflow.notifications.kinds import FOLLOW_UP_ESCALATED, FOLLOW_UP_REMINDER
+
+    data: dict[str, Any] = event.data or {}
+    target = _target(event)
+    owner_id = data.get("owner")
+    if target is None or not isinstance(owner_id, int):
+        return []
+    action = data.get("action")
+    days = data.get("days_over") if isinstance(data.get("days_over"), int) else 0
+    url = target_url(target)
+    planned: list[Planned] = []
+    if action in ("remind_owner", "mark_at_risk"):
+        owner = User.objects.filter(pk=owner_id, is_active=True).first()
+        if owner is not None:
+
+            def remind() -> str:
+                if action == "mark_at_risk":
+                    return _("“%(name)s” is now marked at risk: no follow-up for too long.") % {"name": target}
+                return _("“%(name)s” is overdue for follow-up. Log a visit, call or meeting.") % {"name": target}
+
+            planned.append(Planned(owner, FOLLOW_UP_REMINDER, remind, target, url))
+    if action in ("notify_manager", "mark_at_risk"):
+        owner_name = str(User.objects.filter(pk=owner_id).first() or "")
+        for manager in _managers_of(owner_id):
+
+            def escalate() -> str:
+                if action == "mark_at_risk":
+                    return _("%(owner)s's “%(name)s” is marked at risk (%(days)s days past the follow-up grace).") % {
+                        "owner": owner_name,
+                        "name": target,
+                        "days": days,
+                    }
+                return _("%(owner)s has not followed up “%(name)s” (%(days)s days past the grace period).") % {
+                    "owner": owner_name,
+                    "name": target,
+                    "days": days,
+                }
+
+            planned.append(Planned(manager, FOLLOW_UP_ESCALATED, escalate, target, url))
+    return planned
+
+
+def reassigned_for_neglect(event: AuditEvent) -> list[Planned]:
+    """A manager reassigned a neglected account: the new owner and the previous one are told."""
+    from salesflow.notifications.kinds import ACCOUNT_REASSIGNED_NEGLECT
+
+    data: dict[str, Any] = event.data or {}
+    target = _target(event)
+    if target is None:
+        return []
+    who = _actor_name(event)
+    reason = str(data.get("reason", ""))[:200]
+    planned: list[Planned] = []
+    for key, gained in (("to_owner", True), ("from_owner", False)):
+        user_id = data.get(key)
+        if not isinstance(user_id, int) or user_id == event.actor_id:
+            continue
+        recipient = User.objects.filter(pk=user_id, is_active=True).first()
+        if recipient is None:
+            continue
+
+        def summary(gained: bool = gained) -> str:
+            if gained:
+                return _("%(actor)s gave you the neglected account “%(name)s”: %(reason)s") % {
+                    "actor": who(),
+                    "name": target,
+                    "reason": reason,
+                }
+            return _("%(actor)s reassigned your account “%(name)s” for neglect: %(reason)s") % {
+                "actor": who(),
+                "name": target,
+                "reason": reason,
+            }
+
+        planned.append(Planned(recipient, ACCOUNT_REASSIGNED_NEGLECT, summary, target, target_url(target)))
+    return planned
+
+
 RULES: dict[str, Callable[[AuditEvent], list[Planned]]] = {
     "leads.lead.created": assigned,
     "leads.lead.updated": assigned,
@@ -161,6 +262,9 @@ RULES: dict[str, Callable[[AuditEvent], list[Planned]]] = {
     "sales.opportunity.updated": assigned,
     "users.share.granted": shared,
     "core.export.completed": export_ready,
+    # issue 7: follow-up discipline
+    "activities.follow_up.escalated": follow_up_escalated,
+    "parties.account.reassigned_for_neglect": reassigned_for_neglect,
 }
 
 WHEN: dict[str, Callable[[AuditEvent], bool]] = {

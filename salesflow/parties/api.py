@@ -41,6 +41,7 @@ from salesflow.parties.schemas import (
     ContactOut,
     ContactPatch,
     ErrorOut,
+    NeglectReassignIn,
 )
 from salesflow.parties.selectors import account_list, contact_list
 from salesflow.parties.services import (
@@ -49,6 +50,7 @@ from salesflow.parties.services import (
     account_create,
     account_delete,
     account_reassign,
+    account_reassign_for_neglect,
     account_update,
     contact_create,
     contact_delete,
@@ -131,6 +133,7 @@ def list_accounts(request: HttpRequest, filters: Query[AccountFilters]) -> dict[
         industry=filters.industry or "",
         region=filters.region_id,
         owner=filters.owner_id,
+        follow_up=filters.follow_up or "",
         sort=filters.sort,
     )
     return _paged(tag_step(qs, filters.tag_id), filters)
@@ -271,6 +274,7 @@ def _accounts_matching(user: User, data: dict[str, Any]) -> Any:
         industry=filters.industry or "",
         region=filters.region_id,
         owner=filters.owner_id,
+        follow_up=filters.follow_up or "",
     )
     return tag_step(qs, filters.tag_id)
 
@@ -317,3 +321,29 @@ def bulk_contacts(request: HttpRequest, payload: ContactBulkIn) -> dict[str, Any
     return run_bulk_api(
         payload, visible=contacts_visible_to(user), matching=lambda d: _contacts_matching(user, d), action=action
     )
+
+
+# --- follow-up discipline (issue 7) ------------------------------------------------------------
+
+
+@accounts_router.post(
+    "/{int:account_id}/reassign-for-neglect",
+    response={200: AccountOut, **ERRORS},
+    summary="A manager reassigns a neglected account (with a reason)",
+)
+def reassign_for_neglect(request: HttpRequest, account_id: int, payload: NeglectReassignIn) -> Account:
+    """Sales managers and administrators holding the account (403 otherwise); the account's
+    open deals follow. 400 naming ``owner_id`` or ``reason``. Audited with the reason."""
+    user = _user(request)
+    account = get_account_for_user(user, account_id)
+    owner = User.objects.filter(pk=payload.owner_id, is_active=True).first()
+    if owner is None:
+        raise ValidationFailed(
+            _("The account could not be reassigned."), field_errors={"owner_id": [_("Unknown user.")]}
+        )
+    try:
+        account_reassign_for_neglect(actor=user, account=account, owner=owner, reason=payload.reason)
+    except ValidationFailed as exc:
+        exc.field_errors = {("owner_id" if k == "owner" else k): v for k, v in exc.field_errors.items()}
+        raise
+    return get_account_for_user(user, account.pk)

@@ -31,4 +31,17 @@ declare(
         description="Contact fields changed (protected archive fields record that they changed, not values).",
     ),
     EventType("parties.contact.deleted", {"name": "str", "account": "int"}, description="A contact was deleted."),
+    # issue 7: follow-up discipline
+    EventType(
+        "parties.follow_up_policy.saved",
+        {"grade": "str", "changes": "changes"},
+        description="An administrator changed how often accounts of a grade are followed up.",
+        label=_("changed a follow-up policy"),
+    ),
+    EventType(
+        "parties.account.reassigned_for_neglect",
+        {"from_owner": "int", "to_owner": "int", "reason": "str", "at_risk": "bool"},
+        description="A manager gave a neglected account (and its open deals) to another owner, with a reason.",
+        label=_("reassigned the neglected account"),
+    ),
 )

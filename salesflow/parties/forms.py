@@ -102,6 +102,22 @@ def _filter_select(field: forms.Field, name: str, empty: Any, choices: list[tupl
     field.widget.attrs.update({"class": "form-select", "aria-label": field.label, "data-testid": f"filter-{name}"})
 
 
+FOLLOW_UP_FILTERS = [("overdue", _("Follow-up overdue")), ("at_risk", _("At risk"))]
+
+
+class NeglectReassignForm(forms.Form):
+    """A manager gives a neglected account to another owner, with a reason (issue 7)."""
+
+    owner = forms.ModelChoiceField(label=_("New owner"), queryset=User.objects.none())
+    reason = forms.CharField(label=_("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args: Any, user: User, exclude_owner: int | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["owner"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = assignable_users_for(user).exclude(pk=exclude_owner or 0).order_by("display_name", "username")
+
+
 class AccountFilterForm(forms.Form):
     """The filter bar of the account list (all optional; invalid values are ignored)."""
 
@@ -111,9 +127,12 @@ class AccountFilterForm(forms.Form):
     industry = forms.ChoiceField(label=_("Industry"), required=False)
     owner = forms.TypedChoiceField(label=_("Owner"), required=False, coerce=int, empty_value=None)
     tag = TagFilterField()  # salesflow.tags: read by the view (parse_tag_id), not by values()
+    # issue 7: "follow-up overdue" (next_follow_up_due before today) / "at risk"
+    follow_up = forms.ChoiceField(label=_("Follow-up"), required=False)
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._set_choices("follow_up", _("Any follow-up state"), FOLLOW_UP_FILTERS)
         self._set_choices("lifecycle", _("All lifecycles"), Lifecycle.choices)
         self._set_choices("grade", _("All grades"), Grade.choices)
         self._set_choices("industry", _("All industries"), Industry.choices)
@@ -132,6 +151,7 @@ class AccountFilterForm(forms.Form):
             "grade": data.get("grade") or "",
             "industry": data.get("industry") or "",
             "owner": data.get("owner"),
+            "follow_up": data.get("follow_up") or "",
         }
 
 

@@ -37,6 +37,15 @@ class Account(TimestampedModel):
     # ``company_name_key(name)``, written by the services; duplicate detection matches on it.
     name_key = models.CharField(_("name key"), max_length=200, blank=True, editable=False)
 
+    # follow-up discipline (跟进, issue 7): kept by ``account_follow_up_refresh`` (called by
+    # the activity services and the ``follow_up_recompute`` command), never edited directly.
+    # The last done follow-up activity; ``next_follow_up_due`` = its local date (or the
+    # account's creation) + the grade's ``FollowUpPolicy.every_days`` (None without a policy).
+    last_follow_up_at = models.DateTimeField(_("last follow-up"), null=True, blank=True, editable=False)
+    next_follow_up_due = models.DateField(_("next follow-up due"), null=True, blank=True, editable=False)
+    # set by the escalation ladder's "mark at risk" step; cleared by the next done follow-up
+    at_risk_since = models.DateTimeField(_("at risk since"), null=True, blank=True, editable=False)
+
     # tags (标签) on this record: salesflow.tags; deleted with the record
     tagged_items = GenericRelation("tags.TaggedItem")
 
@@ -62,6 +71,14 @@ class Account(TimestampedModel):
             models.Index(fields=["industry"], name="account_industry_idx"),
             # duplicate detection: WHERE name_key = %s (accounts and leads by company name)
             models.Index(fields=["name_key"], name="account_name_key_idx"),
+            # My day "customers due for follow-up": WHERE owner_id = %s AND next_follow_up_due <= today
+            models.Index(fields=["owner", "next_follow_up_due"], name="account_owner_follow_due_idx"),
+            # list filter "follow-up overdue" and the escalation job: WHERE next_follow_up_due < %s
+            models.Index(fields=["next_follow_up_due", "id"], name="account_follow_due_idx"),
+            # list filter "at risk": WHERE at_risk_since IS NOT NULL (few rows)
+            models.Index(
+                fields=["at_risk_since"], name="account_at_risk_idx", condition=Q(at_risk_since__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:
@@ -116,3 +133,27 @@ class Contact(TimestampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class FollowUpPolicy(models.Model):
+    """How often an account of a grade (客户分层) must be followed up (沟通频率), as data.
+
+    An account is due ``every_days`` after its last done follow-up and overdue the day
+    after; the escalation ladder starts ``grace_days`` after the due date. Grades without a
+    policy (and accounts without a grade) have no follow-up due date.
+    """
+
+    grade = models.CharField(_("grade"), max_length=1, choices=Grade.choices, unique=True)
+    every_days = models.PositiveSmallIntegerField(_("follow up every (days)"))
+    grace_days = models.PositiveSmallIntegerField(_("grace period (days)"), default=0)
+
+    class Meta:
+        ordering = ["grade"]
+        verbose_name = _("follow-up policy")
+        verbose_name_plural = _("follow-up policies")
+        constraints = [
+            models.CheckConstraint(condition=Q(every_days__gte=1), name="follow_up_policy_every_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.grade}: {self.every_days}"

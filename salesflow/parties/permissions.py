@@ -75,6 +75,18 @@ def can_manage_account(user: User, account: Account) -> bool:
     return cond is None or Account.objects.filter(cond, pk=account.pk).exists()
 
 
+def may_reassign_for_neglect(user: User, account: Account) -> bool:
+    """Issue 7: a sales manager or an administrator holding the account through ownership
+    scope (never its rep, an assistant or support) may reassign it for neglect."""
+    from salesflow.users.choices import Role
+
+    return (
+        (user.is_admin or user.role == Role.MANAGER)
+        and user.pk != account.owner_id
+        and can_manage_account(user, account)
+    )
+
+
 def get_account_for_user(user: User, pk: object, *, write: bool = False) -> Account:
     """The account ``pk`` if visible (else ``Http404``); with ``write`` also writable (else ``Forbidden``)."""
     try:

@@ -119,6 +119,9 @@ class AccountOut(Schema):
     created_at: datetime
     updated_at: datetime
     tags: list[TagRef] = Field([], description="The record's tags (标签)")
+    last_follow_up_at: datetime | None = Field(None, description="The last done follow-up activity (issue 7)")
+    next_follow_up_due: date | None = Field(None, description="Last follow-up + the grade's frequency")
+    at_risk_since: datetime | None = Field(None, description="Set by the escalation ladder; cleared by a follow-up")
 
     @staticmethod
     def resolve_tags(obj: Any) -> list[TagRef]:
@@ -147,6 +150,9 @@ class AccountFilters(StrictQuery):
     region_id: int | None = Field(None, description="Territory id; includes the territories below it")
     owner_id: int | None = Field(None, description="Owner user id")
     tag_id: int | None = Field(None, description="Only records carrying this tag")
+    follow_up: Literal["overdue", "at_risk"] | None = Field(
+        None, description="overdue: next follow-up due before today; at_risk: marked at risk by the ladder"
+    )
     sort: Literal["name", "-name", "created", "-created"] = "name"
     limit: int = Field(50, ge=1, le=200)
     offset: int = Field(0, ge=0, description=OFFSET_DOC)
@@ -279,3 +285,10 @@ class AccountBulkIn(BulkIn):
 class ContactBulkIn(BulkIn):
     action: Literal["tag_add", "tag_remove", "delete"]
     tag_id: int | None = Field(None, description="tag_add / tag_remove: the tag")
+
+
+class NeglectReassignIn(StrictSchema):
+    """A manager's decision to give a neglected account (and its open deals) to another owner."""
+
+    owner_id: int
+    reason: str = Field(description="Why (required, at most 500 characters); recorded in the audit trail")

@@ -10,11 +10,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from salesflow.core.audit import timeline_for
 from salesflow.core.models import AuditEvent
 from salesflow.parties import permissions
-from salesflow.parties.models import Account, Contact
+from salesflow.parties.models import Account, Contact, FollowUpPolicy
 from salesflow.parties.permissions import accounts_visible_to, can_write_account, contacts_visible_to
 from salesflow.search.selectors import filter_by_search
 from salesflow.users.models import Territory, User
@@ -105,13 +106,15 @@ def account_list(
     industry: str = "",
     region: int | None = None,
     owner: int | None = None,
+    follow_up: str = "",
     sort: str | None = None,
 ) -> QuerySet[Account]:
     """Visible accounts matching the filters, sorted by a whitelisted key, with owner and
     region loaded.
 
     ``q`` searches the index (``search.selectors``): name, credit code or phone (contains,
-    normalised). ``region`` includes the territories below it.
+    normalised). ``region`` includes the territories below it. ``follow_up``: ``overdue``
+    (next follow-up due before today) or ``at_risk`` (issue 7).
     """
     qs = accounts_visible_to(user).select_related("owner", "region")
     qs = filter_by_search(qs, "account", q)
@@ -125,6 +128,11 @@ def account_list(
         qs = qs.filter(region_id__in=territory_subtree_ids(region))
     if owner is not None:
         qs = qs.filter(owner_id=owner)
+    if follow_up == "overdue":
+        # account_follow_due_idx / account_owner_follow_due_idx; "today" in the reader's zone
+        qs = qs.filter(next_follow_up_due__lt=timezone.localdate())
+    elif follow_up == "at_risk":
+        qs = qs.filter(at_risk_since__isnull=False)  # account_at_risk_idx (partial)
     _key, order = resolve_sort(sort, ACCOUNT_SORTS, ACCOUNT_DEFAULT_SORT)
     return qs.order_by(*order)
 
@@ -183,3 +191,12 @@ def contact_list(
 def contact_detail_events(contact: Contact, user: User | None = None) -> list[AuditEvent]:
     """The contact's timeline (one query), limited to events ``user`` may see."""
     return list(timeline_for(contact, user=user))
+
+
+def follow_up_policy_for(grade: str) -> FollowUpPolicy | None:
+    """The follow-up frequency of ``grade`` (issue 7), ``None`` without a grade or policy."""
+    return FollowUpPolicy.objects.filter(grade=grade).first() if grade else None
+
+
+def follow_up_policies() -> list[FollowUpPolicy]:
+    return list(FollowUpPolicy.objects.order_by("grade"))

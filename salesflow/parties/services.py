@@ -4,7 +4,7 @@ transaction; on ``ValidationFailed`` nothing has been written."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any, TypedDict, Unpack
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -26,14 +26,15 @@ from salesflow.core.normalize import (
     normalize_phone,
 )
 from salesflow.core.visibility import get_record_for_user
-from salesflow.parties.choices import BuyingRole, Lifecycle
-from salesflow.parties.models import Account, Contact
+from salesflow.parties.choices import BuyingRole, Grade, Lifecycle
+from salesflow.parties.models import Account, Contact, FollowUpPolicy
 from salesflow.parties.permissions import (
     ARCHIVE_FIELDS,
     can_manage_account,
     can_read_personal_data,
     can_write_account,
     can_write_contact,
+    may_reassign_for_neglect,
 )
 from salesflow.search.services import index_record, unindex_record
 from salesflow.users.models import Territory, User
@@ -118,7 +119,7 @@ def account_create(
     try:
         # A savepoint, so the transaction stays usable when the unique constraint fires.
         with transaction.atomic():
-            account = Account.objects.create(**fields)
+            account = Account.objects.create(**fields, next_follow_up_due=follow_up_due_for(grade, None))
     except IntegrityError:
         # Another transaction took the credit code between our check and the insert.
         raise ValidationFailed(
@@ -298,6 +299,10 @@ def account_update(*, actor: User, account: Account, **changes: Unpack[AccountCh
     if "name" in diff:
         account.name_key = company_name_key(account.name)[:NAME_KEY_LENGTH]
         derived.append("name_key")
+    if "grade" in diff:
+        # issue 7: another grade, another follow-up frequency
+        account.next_follow_up_due = follow_up_due_for(account.grade, account.last_follow_up_at or account.created_at)
+        derived.append("next_follow_up_due")
     try:
         with transaction.atomic():
             account.save(update_fields=[*diff, *derived, "updated_at"])
@@ -612,4 +617,163 @@ def account_reassign(*, actor: User, account: Account, owner: User, follow: bool
     if follow:
         for follower in _OWNER_FOLLOWERS:
             follower(actor, account, owner)
+    return account
+
+
+# --- follow-up discipline (跟进, issue 7) -------------------------------------------------------
+
+NEGLECT_REASON_MAX_LENGTH = 500
+
+
+def follow_up_local_date(value: datetime) -> date:
+    """The installation's calendar date of a moment (``TIME_ZONE``): due dates are company dates."""
+    return timezone.localtime(value, timezone.get_default_timezone()).date()
+
+
+def follow_up_due_for(grade: str, base: datetime | None, *, every: Mapping[str, int] | None = None) -> date | None:
+    """The next follow-up due date of an account of ``grade`` last followed up at ``base``
+    (``None`` → now: a new account): ``base``'s date + the grade's ``every_days``; ``None``
+    when the grade has no policy. ``every`` (grade → days) saves the query in bulk callers."""
+    if every is None:
+        every = dict(FollowUpPolicy.objects.values_list("grade", "every_days"))
+    days = every.get(grade)
+    if not days:
+        return None
+    return follow_up_local_date(base or timezone.now()) + timedelta(days=days)
+
+
+def account_follow_up_refresh(*, last_done: Mapping[int, datetime | None]) -> int:
+    """Store each account's last done follow-up (``last_done``: account id → the latest
+    ``done_at`` of its activities that count as a follow-up, ``None`` when there is none)
+    and the next due date derived from it. A newer follow-up than the stored one clears
+    ``at_risk_since``. Derived data kept by the activity services (``activities`` computes
+    ``last_done``; parties cannot read activities): no audit event, no actor. Returns the
+    number of accounts changed. Call inside the caller's transaction."""
+    if not last_done:
+        return 0
+    every = dict(FollowUpPolicy.objects.values_list("grade", "every_days"))
+    changed: list[Account] = []
+    ids = list(last_done)
+    for start in range(0, len(ids), 1000):
+        rows = Account.objects.filter(pk__in=ids[start : start + 1000]).only(
+            "pk", "grade", "created_at", "last_follow_up_at", "next_follow_up_due", "at_risk_since"
+        )
+        for account in rows:
+            last = last_done[account.pk]
+            due = follow_up_due_for(account.grade, last or account.created_at, every=every)
+            at_risk = account.at_risk_since
+            if (
+                last is not None
+                and at_risk is not None
+                and (account.last_follow_up_at is None or last > account.last_follow_up_at)
+            ):
+                at_risk = None
+            if (last, due, at_risk) != (account.last_follow_up_at, account.next_follow_up_due, account.at_risk_since):
+                account.last_follow_up_at, account.next_follow_up_due, account.at_risk_since = last, due, at_risk
+                changed.append(account)
+    Account.objects.bulk_update(changed, ["last_follow_up_at", "next_follow_up_due", "at_risk_since"], batch_size=1000)
+    return len(changed)
+
+
+def accounts_follow_up_redate(*, grade: str) -> int:
+    """Recompute the due date of every account of ``grade`` from its stored last follow-up
+    (after the grade's policy changed); batched by primary key. Returns the rows written."""
+    every = dict(FollowUpPolicy.objects.values_list("grade", "every_days"))
+    written = 0
+    last_pk = 0
+    while True:
+        batch = list(
+            Account.objects.filter(grade=grade, pk__gt=last_pk)
+            .order_by("pk")
+            .only("pk", "grade", "created_at", "last_follow_up_at", "next_follow_up_due")[:2000]
+        )
+        if not batch:
+            return written
+        last_pk = batch[-1].pk
+        for account in batch:
+            account.next_follow_up_due = follow_up_due_for(
+                grade, account.last_follow_up_at or account.created_at, every=every
+            )
+        Account.objects.bulk_update(batch, ["next_follow_up_due"], batch_size=1000)
+        written += len(batch)
+
+
+def _require_admin(actor: User) -> None:
+    if not actor.is_admin:
+        raise Forbidden(_("Only an administrator may change the follow-up settings."))
+
+
+@transaction.atomic
+def follow_up_policy_save(*, actor: User, grade: str, every_days: int, grace_days: int) -> FollowUpPolicy:
+    """Set how often accounts of ``grade`` are followed up (administrators only, else
+    ``Forbidden``). ``every_days`` 1–365, ``grace_days`` 0–365 (``ValidationFailed`` naming
+    the field). Re-dates every account of the grade when ``every_days`` changed. Audits
+    ``parties.follow_up_policy.saved`` with the changes; saving the same values writes nothing."""
+    _require_admin(actor)
+    errors: dict[str, list[str]] = {}
+    if grade not in Grade.values:
+        errors["grade"] = [_("Select a valid grade.")]
+    if not isinstance(every_days, int) or isinstance(every_days, bool) or not 1 <= every_days <= 365:
+        errors["every_days"] = [_("Enter a whole number of days from 1 to 365.")]
+    if not isinstance(grace_days, int) or isinstance(grace_days, bool) or not 0 <= grace_days <= 365:
+        errors["grace_days"] = [_("Enter a whole number of days from 0 to 365.")]
+    if errors:
+        raise ValidationFailed(_("The follow-up policy could not be saved."), field_errors=errors)
+    policy = FollowUpPolicy.objects.select_for_update().filter(grade=grade).first()
+    before = {"every_days": policy.every_days if policy else None, "grace_days": policy.grace_days if policy else None}
+    diff = changed_fields(before, {"every_days": every_days, "grace_days": grace_days})
+    if policy is not None and not diff:
+        return policy
+    if policy is None:
+        policy = FollowUpPolicy.objects.create(grade=grade, every_days=every_days, grace_days=grace_days)
+    else:
+        policy.every_days, policy.grace_days = every_days, grace_days
+        policy.save()
+    record_event(
+        actor=actor, verb="parties.follow_up_policy.saved", target=policy, data={"grade": grade, "changes": diff}
+    )
+    if "every_days" in diff:
+        accounts_follow_up_redate(grade=grade)
+    return policy
+
+
+@transaction.atomic
+def account_reassign_for_neglect(*, actor: User, account: Account, owner: User, reason: str) -> Account:
+    """A manager's decision to give a neglected account (and its open deals) to ``owner``.
+
+    Never automatic: only a sales manager or an administrator holding the account through
+    ownership scope (``Forbidden`` otherwise, also for the account's own rep); ``reason``
+    is required (at most 500 characters, ``ValidationFailed`` on ``reason``); the new owner
+    follows ``account_update``'s rules (``owner`` field error). Audits
+    ``parties.account.reassigned_for_neglect`` (previous and new owner, reason, whether it
+    was at risk) besides ``account_update``'s own event."""
+    if not may_reassign_for_neglect(actor, account):
+        raise Forbidden(_("Only the manager may reassign a neglected account."))
+    reason = (reason or "").strip()
+    errors: dict[str, list[str]] = {}
+    if not reason:
+        errors["reason"] = [_("Say why the account is reassigned.")]
+    elif len(reason) > NEGLECT_REASON_MAX_LENGTH:
+        errors["reason"] = [_("Use at most %(max)d characters.") % {"max": NEGLECT_REASON_MAX_LENGTH}]
+    elif any(ord(ch) < 32 and ch not in "\n\r\t" for ch in reason):
+        errors["reason"] = [_("Remove the control characters.")]
+    if owner.pk == account.owner_id:
+        errors["owner"] = [_("Choose another owner.")]
+    if errors:
+        raise ValidationFailed(_("The account could not be reassigned."), field_errors=errors)
+    previous = account.owner_id
+    was_at_risk = account.at_risk_since is not None
+    account_reassign(actor=actor, account=account, owner=owner, follow=True)
+    record_event(
+        actor=actor,
+        verb="parties.account.reassigned_for_neglect",
+        target=account,
+        data={
+            "from_owner": previous,
+            "to_owner": owner.pk,
+            "reason": reason,
+            "at_risk": was_at_risk,
+            "summary": reason,
+        },
+    )
     return account

@@ -13,4 +13,5 @@ urlpatterns = [
     path("<int:pk>/", views.account_detail_view, name="detail"),
     path("<int:pk>/edit/", views.account_edit_view, name="edit"),
     path("<int:pk>/delete/", views.account_delete_view, name="delete"),
+    path("<int:pk>/reassign-neglected/", views.account_reassign_neglected_view, name="reassign_neglected"),
 ]

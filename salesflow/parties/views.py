@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -24,6 +25,7 @@ from salesflow.parties.forms import (
     ContactBulkForm,
     ContactFilterForm,
     ContactForm,
+    NeglectReassignForm,
 )
 from salesflow.parties.models import Account, Contact
 from salesflow.parties.permissions import (
@@ -35,6 +37,7 @@ from salesflow.parties.permissions import (
     get_account_for_user,
     get_contact_for_user,
     may_hold_personal_data,
+    may_reassign_for_neglect,
 )
 from salesflow.parties.selectors import (
     ACCOUNT_DEFAULT_SORT,
@@ -45,6 +48,7 @@ from salesflow.parties.selectors import (
     account_list,
     contact_detail_events,
     contact_list,
+    follow_up_policy_for,
     resolve_sort,
 )
 from salesflow.parties.services import (
@@ -53,6 +57,7 @@ from salesflow.parties.services import (
     account_create,
     account_delete,
     account_reassign,
+    account_reassign_for_neglect,
     account_update,
     contact_create,
     contact_delete,
@@ -87,7 +92,13 @@ def account_list_view(request: HttpRequest) -> HttpResponse:
     sort, _order = resolve_sort(request.GET.get("sort"), ACCOUNT_SORTS, ACCOUNT_DEFAULT_SORT)
     rows = tag_step(account_list(user, **filters.values(), sort=sort), parse_tag_id(request.GET.get("tag")))
     page = paginate(rows, page_number(request), PER_PAGE)
-    context = {"filters": filters, "page": page, "sort": sort, "can_create": can_create_records(user)}
+    context = {
+        "filters": filters,
+        "page": page,
+        "sort": sort,
+        "can_create": can_create_records(user),
+        "today": timezone.localdate(),
+    }
     context.update(_bulk_context(AccountBulkForm(user=user), "accounts:bulk", "#account-results"))
     return render_list(
         request, page="parties/account_list.html", fragment="parties/partials/account_table.html", context=context
@@ -121,6 +132,14 @@ def account_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         "parties/account_detail.html",
         {
             "account": account,
+            "today": timezone.localdate(),
+            "policy": follow_up_policy_for(account.grade),
+            "grade": account.grade,
+            "reassign_form": (
+                NeglectReassignForm(user=user, exclude_owner=account.owner_id)
+                if may_reassign_for_neglect(user, account) and (account.at_risk_since is not None or _overdue(account))
+                else None
+            ),
             "contacts": detail.contacts,
             "more_contacts": detail.more_contacts,
             "events": detail.events,
@@ -338,3 +357,32 @@ def contact_bulk_view(request: HttpRequest) -> HttpResponse:
         action=lambda form: _contact_action(user, form),
         fallback=reverse("contacts:list"),
     )
+
+
+# --- follow-up discipline (issue 7) ------------------------------------------------------------
+
+
+def _overdue(account: Account) -> bool:
+    return account.next_follow_up_due is not None and account.next_follow_up_due < timezone.localdate()
+
+
+@require_POST
+def account_reassign_neglected_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """A manager gives a neglected account to another owner, with a reason."""
+    user = _user(request)
+    account = get_account_for_user(user, pk)
+    form = NeglectReassignForm(request.POST, user=user, exclude_owner=account.owner_id)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, str(error))
+        return redirect("accounts:detail", pk=account.pk)
+    try:
+        account_reassign_for_neglect(
+            actor=user, account=account, owner=form.cleaned_data["owner"], reason=form.cleaned_data["reason"]
+        )
+    except ServiceError as exc:
+        messages.error(request, " ".join([str(exc.message), *(m for ms in exc.field_errors.values() for m in ms)]))
+    else:
+        messages.success(request, _("The account was given to %(owner)s.") % {"owner": form.cleaned_data["owner"]})
+    return redirect("accounts:detail", pk=account.pk)

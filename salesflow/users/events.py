@@ -41,4 +41,11 @@ declare(
         description="The owner renamed a saved view, changed its filter or whom it is shared with.",
     ),
     EventType("users.saved_view.deleted", _SAVED_VIEW, description="The owner deleted a saved view."),
+    # issue 7: the private calendar feed (ICS)
+    EventType(
+        "users.calendar_token.created",
+        {"prefix": "str"},
+        description="A user created or rotated their calendar feed URL.",
+    ),
+    EventType("users.calendar_token.revoked", {"prefix": "str"}, description="A calendar feed URL was revoked."),
 )

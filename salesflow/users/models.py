@@ -186,6 +186,37 @@ class ApiToken(TimestampedModel):
         ApiToken.objects.filter(pk=self.pk).update(last_used_at=timezone.now())
 
 
+class CalendarToken(TimestampedModel):
+    """A user's private calendar feed (ICS, issue 7). Only the SHA-256 hash of the token is
+    stored; the raw token is in the feed URL, shown to its owner when created. Rotating
+    revokes the active token and creates another; a revoked token's URL answers 404."""
+
+    PREFIX = "cal_"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="calendar_tokens", verbose_name=_("user"))
+    token_hash = models.CharField(max_length=64, unique=True)
+    token_prefix = models.CharField(_("prefix"), max_length=12)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("calendar feed")
+        verbose_name_plural = _("calendar feeds")
+        constraints = [
+            # at most one active feed per user
+            models.UniqueConstraint(
+                fields=["user"], condition=Q(revoked_at__isnull=True), name="calendar_token_active"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.token_prefix}…)"
+
+    @classmethod
+    def generate_raw(cls) -> str:
+        return cls.PREFIX + secrets.token_urlsafe(32)
+
+
 class ShareAccess(models.TextChoices):
     READ = "read", _("Read only")
     WRITE = "write", _("Read and write")

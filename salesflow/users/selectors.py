@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Max, QuerySet
 from django.utils import timezone
 
-from salesflow.users.models import LoginThrottle, SavedView, Share, User
+from salesflow.users.models import CalendarToken, LoginThrottle, SavedView, Share, User, hash_token
 from salesflow.users.permissions import SYSTEM_USERNAME
 
 
@@ -88,3 +88,19 @@ def saved_view_for_user(user: User, pk: int | str, *, write: bool = False) -> Sa
 
         raise Forbidden(_("Only the owner of a saved view may change it."))
     return view
+
+
+def calendar_feed_user(raw: str) -> User | None:
+    """The active user whose active calendar token is ``raw`` (compared by hash), else None."""
+    if not raw or len(raw) > 100 or not raw.startswith(CalendarToken.PREFIX):
+        return None
+    token = (
+        CalendarToken.objects.filter(token_hash=hash_token(raw), revoked_at__isnull=True, user__is_active=True)
+        .select_related("user")
+        .first()
+    )
+    return token.user if token is not None else None
+
+
+def active_calendar_token(user: User) -> CalendarToken | None:
+    return CalendarToken.objects.filter(user=user, revoked_at__isnull=True).first()

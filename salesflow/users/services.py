@@ -17,6 +17,7 @@ from salesflow.core.errors import Forbidden, ValidationFailed
 from salesflow.users.choices import Role
 from salesflow.users.models import (
     ApiToken,
+    CalendarToken,
     LoginThrottle,
     SavedView,
     Share,
@@ -420,3 +421,41 @@ def saved_view_delete(*, actor: User, view: SavedView) -> None:
     payload = _saved_view_payload(view)
     record_event(actor=actor, verb="users.saved_view.deleted", target=view, data=payload)
     SavedView.objects.filter(pk=view.pk).delete()
+
+
+# --- the private calendar feed (issue 7) ---------------------------------------------------------
+
+
+def _revoke_calendar_tokens(*, actor: User, user: User) -> int:
+    revoked = 0
+    for token in CalendarToken.objects.select_for_update().filter(user=user, revoked_at__isnull=True):
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at", "updated_at"])
+        record_event(actor=actor, verb="users.calendar_token.revoked", target=user, data={"prefix": token.token_prefix})
+        revoked += 1
+    return revoked
+
+
+@transaction.atomic
+def calendar_token_create(*, actor: User) -> tuple[CalendarToken, str]:
+    """Give ``actor`` a new calendar feed URL token (rotating: the active one is revoked).
+    Returns the row and the raw token, which is never stored (only its SHA-256 hash).
+    Raises ``Forbidden`` for inactive users and the system actor."""
+    if not actor.is_active or is_system_actor(actor):
+        raise Forbidden(_("You may not create a calendar feed."))
+    _revoke_calendar_tokens(actor=actor, user=actor)
+    raw = CalendarToken.generate_raw()
+    token = CalendarToken.objects.create(user=actor, token_hash=hash_token(raw), token_prefix=raw[:10])
+    record_event(actor=actor, verb="users.calendar_token.created", target=actor, data={"prefix": token.token_prefix})
+    return token, raw
+
+
+@transaction.atomic
+def calendar_token_revoke(*, actor: User, user: User | None = None) -> int:
+    """Revoke ``user``'s (default: ``actor``'s) calendar feed URL: it answers 404 from now
+    on. Only the user or an administrator (``Forbidden``). Idempotent; returns how many
+    tokens were revoked."""
+    user = user or actor
+    if user.pk != actor.pk and not actor.is_admin:
+        raise Forbidden(_("You may not revoke this calendar feed."))
+    return _revoke_calendar_tokens(actor=actor, user=user)

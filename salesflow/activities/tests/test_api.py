@@ -16,7 +16,8 @@ from salesflow.core.models import AuditEvent
 from salesflow.leads.choices import LeadStatus
 from salesflow.users.testing import PERSONA_NAMES, REP_RECORD_READERS, REP_RECORD_WRITERS, expected_denial
 
-pytestmark = pytest.mark.django_db
+# issue 7: these tests log done calls without an outcome (the rules: test_follow_up_rules.py)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_completion_rules")]
 
 READERS = REP_RECORD_READERS
 WRITERS = REP_RECORD_WRITERS

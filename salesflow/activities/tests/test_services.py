@@ -18,7 +18,8 @@ from salesflow.core.errors import Forbidden, ValidationFailed
 from salesflow.core.models import AuditEvent, AuditLink
 from salesflow.leads.choices import LeadStatus
 
-pytestmark = pytest.mark.django_db
+# issue 7: these tests log done calls without an outcome (the rules: test_follow_up_rules.py)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_completion_rules")]
 
 
 def _timeline_verbs(obj):
@@ -174,8 +175,10 @@ def test_complete_sets_done_and_is_idempotent(personas):
     assert again.outcome == "约了演示"
     assert AuditEvent.objects.count() == events
     assert AuditEvent.objects.filter(verb="activities.activity.completed").count() == 1
-    # completion never creates a follow-up task: My day lists the follow-up instead
-    assert Activity.objects.count() == 1
+    # issue 7: the next follow-up date plans the follow-up (once, not again on the repeat)
+    planned = Activity.objects.exclude(pk=task.pk).get()
+    assert (planned.kind, planned.done, planned.lead_id, planned.owner_id) == ("task", False, lead.pk, personas.rep.pk)
+    assert timezone.localdate(planned.due_at, personas.rep.zone) == date(2026, 3, 17)
 
 
 def test_complete_keeps_stored_outcome_when_none_given(personas):

@@ -19,7 +19,8 @@ from salesflow.core.models import AuditEvent
 from salesflow.leads.choices import LeadStatus
 from salesflow.users.testing import PERSONA_NAMES, REP_RECORD_READERS, REP_RECORD_WRITERS, expected_denial
 
-pytestmark = pytest.mark.django_db
+# issue 7: these tests log done calls without an outcome (the rules: test_follow_up_rules.py)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_completion_rules")]
 
 READERS = REP_RECORD_READERS
 WRITERS = REP_RECORD_WRITERS
@@ -472,7 +473,8 @@ def test_query_counts_do_not_grow_with_rows(personas, client_for, who):
     assert small == large
     list_q, panel_q, my_day_q = large
     # a manager's My day adds the team sections (ten queries, see ``team_day``)
-    assert list_q <= 10 and panel_q <= 8 and my_day_q <= (24 if who == "manager" else 14)
+    # issue 7: the panel reads the activity-type rules (+1), My day the customers due (+2)
+    assert list_q <= 10 and panel_q <= 9 and my_day_q <= (26 if who == "manager" else 16)
 
 
 def test_detail_query_count_is_bounded(personas, client_for, django_assert_max_num_queries, rep_activity):
