@@ -13,6 +13,7 @@ from salesflow.core import export_tasks
 from salesflow.core import tasks as core_tasks
 from salesflow.core.scheduling import Daily, Every, PeriodicJob
 from salesflow.notifications import tasks as notification_tasks
+from salesflow.workreports import tasks as workreport_tasks
 
 JOBS: list[PeriodicJob] = [
     PeriodicJob(
@@ -39,5 +40,12 @@ JOBS: list[PeriodicJob] = [
         schedule=Daily(at=time(3, 50)),
         task=export_tasks.purge_expired_exports,
         description="Delete exported files past their expiry (three days after they were written).",
+    ),
+    PeriodicJob(
+        # Every half hour, so each person is reminded soon after the reminder time in their zone.
+        name="workreports.remind_missing",
+        schedule=Every(workreport_tasks.REMIND_EVERY),
+        task=workreport_tasks.remind_missing_reports,
+        description="Remind people whose daily or weekly work report is missing (once per report).",
     ),
 ]

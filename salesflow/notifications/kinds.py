@@ -33,6 +33,9 @@ OPPORTUNITY_ASSIGNED = "sales.opportunity.assigned"
 RECORD_SHARED = "users.share.granted"
 DAILY_DIGEST = "activities.digest"
 EXPORT_READY = "core.export.ready"  # issue 6
+WORK_REPORT_SUBMITTED = "workreports.report.submitted"  # issue 7: daily and weekly reports
+WORK_REPORT_COMMENTED = "workreports.report.commented"
+WORK_REPORT_REMINDER = "workreports.reminder"
 
 KINDS: dict[str, Kind] = {
     kind.key: kind
@@ -49,6 +52,22 @@ KINDS: dict[str, Kind] = {
             EXPORT_READY,
             _("My export is ready"),
             _("A large export you started has been written and can be downloaded."),
+        ),
+        # issue 7: daily and weekly work reports
+        Kind(
+            WORK_REPORT_SUBMITTED,
+            _("A work report is submitted to me"),
+            _("Someone you manage submits a daily or weekly report."),
+        ),
+        Kind(
+            WORK_REPORT_COMMENTED,
+            _("My work report is commented on"),
+            _("Your manager comments on your daily or weekly report."),
+        ),
+        Kind(
+            WORK_REPORT_REMINDER,
+            _("My work report is missing"),
+            _("A reminder when your daily or weekly report has not been submitted by the reminder time."),
         ),
     )
 }
