@@ -114,5 +114,3 @@ def comment_report(request: HttpRequest, report_id: int, payload: CommentIn) -> 
     user = _user(request)
     comment = report_comment(actor=user, report=get_report_for_user(user, report_id), body=payload.body)
     return 201, comment
-
-

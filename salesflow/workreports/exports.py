@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import QuerySet, Value
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from salesflow.core.exports import Column, ListSpec
 from salesflow.users.models import User
@@ -57,7 +58,7 @@ def _comments(person: User) -> str:
 
 
 TEAM_COLUMNS = [
-    Column("person", _("Person"), lambda p: str(p)),
+    Column("person", pgettext_lazy("work report", "Person"), lambda p: str(p)),
     Column("team", _("Team"), lambda p: str(p.team) if p.team_id else ""),
     Column("period", _("Period"), lambda p: getattr(p, "wr_period", "")),
     Column("status", _("Status"), _state),

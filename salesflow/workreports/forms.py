@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+import datetime as dt
+from typing import Any
 
 from django import forms
 from django.utils import timezone
@@ -13,7 +14,7 @@ from salesflow.workreports.choices import ReportKind
 from salesflow.workreports.services import TEXT_MAX_LENGTH
 
 
-def _textarea(placeholder: str) -> forms.Textarea:
+def _textarea(placeholder: Any) -> forms.Textarea:
     return forms.Textarea(attrs={"rows": 4, "placeholder": placeholder})
 
 
@@ -54,7 +55,7 @@ class PeriodForm(forms.Form):
     kind = forms.ChoiceField(label=_("Type"), choices=ReportKind.choices, required=False)
     date = forms.DateField(label=_("Date"), required=False, input_formats=["%Y-%m-%d"])
 
-    def period(self) -> tuple[str, date]:
+    def period(self) -> tuple[str, dt.date]:
         """The valid kind and the start of the period (defaults: daily, today); invalid
         values fall back to the defaults (the form carries the errors)."""
         data = self.cleaned_data if self.is_valid() else {}

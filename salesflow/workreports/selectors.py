@@ -100,13 +100,9 @@ def report_facts(*, author_id: int, kind: str, period_start: date, time_zone: st
             "from": _names(m.from_stage),
             "to": _names(m.to_stage),
             "changed_at": m.changed_at.isoformat(),
-            "regression": m.from_position is not None
-            and m.to_position is not None
-            and m.to_position < m.from_position,
+            "regression": m.from_position is not None and m.to_position is not None and m.to_position < m.from_position,
         }
-        for m in moved.select_related("opportunity", "from_stage", "to_stage").order_by("changed_at", "id")[
-            :LIST_LIMIT
-        ]
+        for m in moved.select_related("opportunity", "from_stage", "to_stage").order_by("changed_at", "id")[:LIST_LIMIT]
     ]
 
     leads_qs = Lead.objects.filter(owner_id=author_id, created_at__gte=since, created_at__lt=until)
@@ -174,7 +170,7 @@ def report_facts(*, author_id: int, kind: str, period_start: date, time_zone: st
 def facts_of(report: WorkReport) -> dict[str, Any]:
     """What the report shows: the frozen snapshot once submitted, else the live facts."""
     if report.status != ReportStatus.DRAFT and report.facts:
-        return report.facts
+        return dict(report.facts)
     return report_facts(
         author_id=report.author_id, kind=report.kind, period_start=report.period_start, time_zone=report.time_zone
     )

@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,79 +15,149 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='WorkReport',
+            name="WorkReport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('kind', models.CharField(choices=[('daily', 'Daily report'), ('weekly', 'Weekly report')], max_length=10, verbose_name='type')),
-                ('period_start', models.DateField(verbose_name='period start')),
-                ('period_end', models.DateField(verbose_name='period end')),
-                ('time_zone', models.CharField(max_length=64, verbose_name='time zone')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('submitted', 'Submitted'), ('commented', 'Commented')], default='draft', max_length=10, verbose_name='status')),
-                ('summary', models.TextField(blank=True, verbose_name='summary')),
-                ('plans', models.TextField(blank=True, verbose_name='plans')),
-                ('problems', models.TextField(blank=True, verbose_name='problems and help needed')),
-                ('facts', models.JSONField(blank=True, default=dict, verbose_name='facts')),
-                ('submitted_at', models.DateTimeField(blank=True, null=True, verbose_name='submitted at')),
-                ('last_commented_at', models.DateTimeField(blank=True, null=True, verbose_name='last commented')),
-                ('author', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='work_reports', to=settings.AUTH_USER_MODEL, verbose_name='author')),
-                ('manager', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='submitted to')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name="created at"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("daily", "Daily report"), ("weekly", "Weekly report")],
+                        max_length=10,
+                        verbose_name="type",
+                    ),
+                ),
+                ("period_start", models.DateField(verbose_name="period start")),
+                ("period_end", models.DateField(verbose_name="period end")),
+                ("time_zone", models.CharField(max_length=64, verbose_name="time zone")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draft"), ("submitted", "Submitted"), ("commented", "Commented")],
+                        default="draft",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("summary", models.TextField(blank=True, verbose_name="summary")),
+                ("plans", models.TextField(blank=True, verbose_name="plans")),
+                ("problems", models.TextField(blank=True, verbose_name="problems and help needed")),
+                ("facts", models.JSONField(blank=True, default=dict, verbose_name="facts")),
+                ("submitted_at", models.DateTimeField(blank=True, null=True, verbose_name="submitted at")),
+                ("last_commented_at", models.DateTimeField(blank=True, null=True, verbose_name="last commented")),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="work_reports",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="author",
+                    ),
+                ),
+                (
+                    "manager",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="submitted to",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'work report',
-                'verbose_name_plural': 'work reports',
-                'ordering': ['-period_start', 'kind', '-id'],
+                "verbose_name": "work report",
+                "verbose_name_plural": "work reports",
+                "ordering": ["-period_start", "kind", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='WorkReportComment',
+            name="WorkReportComment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('body', models.TextField(verbose_name='comment')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created at')),
-                ('author', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='author')),
-                ('report', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='comments', to='workreports.workreport')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("body", models.TextField(verbose_name="comment")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="created at")),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="author",
+                    ),
+                ),
+                (
+                    "report",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="comments",
+                        to="workreports.workreport",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'work report comment',
-                'verbose_name_plural': 'work report comments',
-                'ordering': ['created_at', 'id'],
+                "verbose_name": "work report comment",
+                "verbose_name_plural": "work report comments",
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='WorkReportReminder',
+            name="WorkReportReminder",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('daily', 'Daily report'), ('weekly', 'Weekly report')], max_length=10, verbose_name='type')),
-                ('period_start', models.DateField(verbose_name='period start')),
-                ('sent_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='sent at')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='user')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("daily", "Daily report"), ("weekly", "Weekly report")],
+                        max_length=10,
+                        verbose_name="type",
+                    ),
+                ),
+                ("period_start", models.DateField(verbose_name="period start")),
+                ("sent_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="sent at")),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'work report reminder',
-                'verbose_name_plural': 'work report reminders',
-                'ordering': ['-sent_at', '-id'],
+                "verbose_name": "work report reminder",
+                "verbose_name_plural": "work report reminders",
+                "ordering": ["-sent_at", "-id"],
             },
         ),
         migrations.AddIndex(
-            model_name='workreport',
-            index=models.Index(fields=['kind', 'period_start', 'author'], name='workreport_kind_period_idx'),
+            model_name="workreport",
+            index=models.Index(fields=["kind", "period_start", "author"], name="workreport_kind_period_idx"),
         ),
         migrations.AddConstraint(
-            model_name='workreport',
-            constraint=models.UniqueConstraint(fields=('author', 'kind', 'period_start'), name='workreport_one_per_period'),
+            model_name="workreport",
+            constraint=models.UniqueConstraint(
+                fields=("author", "kind", "period_start"), name="workreport_one_per_period"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='workreport',
-            constraint=models.CheckConstraint(condition=models.Q(('period_end__gte', models.F('period_start'))), name='workreport_period'),
+            model_name="workreport",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("period_end__gte", models.F("period_start"))), name="workreport_period"
+            ),
         ),
         migrations.AddIndex(
-            model_name='workreportcomment',
-            index=models.Index(fields=['report', 'created_at'], name='workreport_comment_idx'),
+            model_name="workreportcomment",
+            index=models.Index(fields=["report", "created_at"], name="workreport_comment_idx"),
         ),
         migrations.AddConstraint(
-            model_name='workreportreminder',
-            constraint=models.UniqueConstraint(fields=('user', 'kind', 'period_start'), name='workreport_one_reminder'),
+            model_name="workreportreminder",
+            constraint=models.UniqueConstraint(fields=("user", "kind", "period_start"), name="workreport_one_reminder"),
         ),
     ]

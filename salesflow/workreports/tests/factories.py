@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from salesflow.activities.models import Activity
@@ -16,7 +17,9 @@ def at(day: date, hour: int, minute: int, zone: str) -> datetime:
 
 
 def done_activity(owner: User, when: datetime, kind: str = "call", **fields: object) -> Activity:
-    return Activity.objects.create(owner=owner, kind=kind, subject=f"{kind} {when:%m%d%H%M}", done=True, done_at=when, **fields)
+    return Activity.objects.create(
+        owner=owner, kind=kind, subject=f"{kind} {when:%m%d%H%M}", done=True, done_at=when, **fields
+    )
 
 
 def deal(owner: User, *, created_at: datetime | None = None, **fields: object) -> Opportunity:
@@ -27,7 +30,9 @@ def deal(owner: User, *, created_at: datetime | None = None, **fields: object) -
     return opp
 
 
-def move(opp: Opportunity, when: datetime, to_code: str = "qualification", from_code: str | None = "prospect") -> StageChange:
+def move(
+    opp: Opportunity, when: datetime, to_code: str = "qualification", from_code: str | None = "prospect"
+) -> StageChange:
     stages = {s.code: s for s in Stage.objects.filter(pipeline=opp.pipeline)}
     return StageChange.objects.create(
         opportunity=opp,
@@ -49,7 +54,7 @@ def close(opp: Opportunity, outcome: str, on: date) -> Opportunity:
     return opp
 
 
-def lead_at(owner: User, created_at: datetime, **fields: object) -> object:
+def lead_at(owner: User, created_at: datetime, **fields: Any) -> object:
     from salesflow.leads.models import Lead
 
     lead = make_lead(owner, **fields)

@@ -27,7 +27,11 @@ pytestmark = pytest.mark.django_db
 
 
 def _verbs(report: WorkReport) -> list[str]:
-    return list(AuditEvent.objects.filter(target_id=report.pk, verb__startswith="workreports.").order_by("pk").values_list("verb", flat=True))
+    return list(
+        AuditEvent.objects.filter(target_id=report.pk, verb__startswith="workreports.")
+        .order_by("pk")
+        .values_list("verb", flat=True)
+    )
 
 
 def test_the_whole_life_of_a_daily_report(personas: Personas) -> None:
@@ -75,7 +79,12 @@ def test_the_whole_life_of_a_daily_report(personas: Personas) -> None:
         "workreports.report.commented",
     ]
     submitted = AuditEvent.objects.get(verb="workreports.report.submitted")
-    assert submitted.data == {"author": rep.pk, "kind": "daily", "period_start": today.isoformat(), "manager": manager.pk}
+    assert submitted.data == {
+        "author": rep.pk,
+        "kind": "daily",
+        "period_start": today.isoformat(),
+        "manager": manager.pk,
+    }
 
 
 def test_weekly_report_covers_the_iso_week(personas: Personas) -> None:

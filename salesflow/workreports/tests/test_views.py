@@ -181,7 +181,7 @@ def test_my_reports_and_detail_query_counts_are_constant(
         client.get(f"/work-reports/{report.pk}/")
     today = timezone.localdate()
     for n in range(1, 6):
-        other, _created = report_get_or_create_draft(actor=personas.rep, kind="daily", day=today - timedelta(days=n))
+        report_get_or_create_draft(actor=personas.rep, kind="daily", day=today - timedelta(days=n))
         done_activity(personas.rep, timezone.now() - timedelta(days=n))
     for n in range(4):
         report_comment(actor=personas.admin, report=report, body=f"评论 {n}")
@@ -191,23 +191,28 @@ def test_my_reports_and_detail_query_counts_are_constant(
 
 
 def test_team_page_export_has_one_row_per_person(personas: Personas, client_for: Callable[..., Client]) -> None:
-    report = _submitted(personas, plans="=HYPERLINK(\"http://evil\")")
+    report = _submitted(personas, plans='=HYPERLINK("http://evil")')
     report_comment(actor=personas.manager, report=report, body="好")
     client = client_for(personas.manager)
     response = client.post(
         "/exports/", {"list": "work_reports", "format": "xlsx", "query": f"kind=daily&date={timezone.localdate()}"}
     )
     assert response.status_code == 200
-    content = b"".join(response.streaming_content)
-    rows = [list(r) for r in load_workbook(io.BytesIO(content), read_only=True).worksheets[0].iter_rows(values_only=True)]
+    content = b"".join(response.streaming_content)  # type: ignore[attr-defined]
+    rows = [
+        list(r) for r in load_workbook(io.BytesIO(content), read_only=True).worksheets[0].iter_rows(values_only=True)
+    ]
     header, *body = rows
     assert header[:4] == ["Person", "Team", "Period", "Status"]
     by_person = {r[0]: r for r in body}
     assert set(by_person) == {"张伟", "李娜"}
     mine = by_person["张伟"]
-    assert mine[3] == "Commented" and mine[header.index("Plans for the next period")] == "'=HYPERLINK(\"http://evil\")"
+    assert mine[3] == "Commented" and mine[header.index("Plans for the next period")] == '\'=HYPERLINK("http://evil")'
     assert mine[header.index("Comments")] == "王经理: 好"
     assert by_person["李娜"][3] == "Missing"
     # a rep exports only what the (empty) team page shows
-    theirs = client_for(personas.rep).post("/exports/", {"list": "work_reports", "format": "csv", "query": "kind=weekly"})
-    assert b"".join(theirs.streaming_content).decode("utf-8-sig").strip().count("\n") == 0
+    theirs = client_for(personas.rep).post(
+        "/exports/", {"list": "work_reports", "format": "csv", "query": "kind=weekly"}
+    )
+    text = b"".join(theirs.streaming_content).decode("utf-8-sig")  # type: ignore[attr-defined]
+    assert text.strip().count("\n") == 0
