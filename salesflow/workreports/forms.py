@@ -43,7 +43,7 @@ class ReportTextForm(forms.Form):
 
 class CommentForm(forms.Form):
     body = forms.CharField(
-        label=_("Comment"),
+        label=_("Your comment"),
         max_length=TEXT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": _("Your comment to the author…")}),
     )
