@@ -218,6 +218,7 @@ def team_view(request: HttpRequest) -> HttpResponse:
         "next": periods.shift(kind, start, 1) if start < current else None,
         "current": current,
         "due": is_due(kind, start),
+        "not_due": not is_due(kind, start),
         "rows": rows,
         "summary": team_summary(rows),
         "count_keys": COUNT_KEYS,
