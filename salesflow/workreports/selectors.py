@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -342,7 +342,3 @@ def team_summary(rows: list[TeamRow]) -> dict[str, int]:
 def latest_period(kind: str, today: date) -> date:
     """The start of the period holding ``today``."""
     return periods.period_of(kind, today)[0]
-
-
-def facts_period_bounds(report: WorkReport) -> tuple[datetime, datetime]:
-    return periods.bounds(report.period_start, report.period_end, zone_named(report.time_zone))
