@@ -69,8 +69,13 @@ def my_reports_view(request: HttpRequest) -> HttpResponse:
             if report is not None and report.status != ReportStatus.DRAFT and report.facts.get("counts")
             else report_facts(author_id=user.pk, kind=kind, period_start=start, time_zone=user.zone.key)["counts"]
         )
+        form = None
+        if report is not None and report.status == ReportStatus.DRAFT:
+            initial = {name: getattr(report, name) for name in ("summary", "plans", "problems")}
+            form = ReportTextForm(initial=initial, auto_id=f"{kind}_%s")
         current.append(
             {
+                "form": form,
                 "kind": kind,
                 "label": ReportKind(kind).label,
                 "period": periods.label(kind, start),

@@ -50,6 +50,8 @@ def test_rep_writes_and_submits_through_the_pages(personas: Personas, client_for
     response = client.post("/work-reports/open/", {"kind": "daily"})
     report = WorkReport.objects.get(author=rep)
     assert response.status_code == 302 and response["Location"] == f"/work-reports/{report.pk}/"
+    # the draft is written on My reports too (the form posts to the report page)
+    assert b'data-testid="current-daily-form"' in client.get("/work-reports/").content
     detail = client.get(response["Location"])
     assert b'data-testid="facts-activity"' in detail.content and b'data-testid="report-form"' in detail.content
 
