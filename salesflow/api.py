@@ -218,6 +218,7 @@ def _register_routers() -> None:
     from salesflow.search.api import router as search_router
     from salesflow.tags.api import router as tags_router
     from salesflow.users.api import router as users_router
+    from salesflow.workreports.api import router as workreports_router
 
     api.add_router("/accounts", accounts_router)
     api.add_router("/contacts", contacts_router)
@@ -230,6 +231,7 @@ def _register_routers() -> None:
     api.add_router("/tags", tags_router)
     api.add_router("/", users_router)
     api.add_router("/exports", exports_router)  # issue 6
+    api.add_router("/work-reports", workreports_router)  # issue 7: daily and weekly reports
 
 
 _register_routers()

@@ -15,6 +15,7 @@ from salesflow.core import tasks as core_tasks
 from salesflow.core.scheduling import Daily, Every, PeriodicJob
 from salesflow.notifications import tasks as notification_tasks
 from salesflow.sales import tasks as sales_tasks
+from salesflow.workreports import tasks as workreport_tasks
 
 JOBS: list[PeriodicJob] = [
     PeriodicJob(
@@ -61,5 +62,12 @@ JOBS: list[PeriodicJob] = [
         schedule=Daily(at=time(6, 30)),
         task=activity_tasks.follow_up_escalation,
         description="Escalate accounts and open deals without a follow-up within their grade's frequency plus grace.",
+    ),
+    PeriodicJob(
+        # Every half hour, so each person is reminded soon after the reminder time in their zone.
+        name="workreports.remind_missing",
+        schedule=Every(workreport_tasks.REMIND_EVERY),
+        task=workreport_tasks.remind_missing_reports,
+        description="Remind people whose daily or weekly work report is missing (once per report).",
     ),
 ]

@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "salesflow.sales",
     "salesflow.leads",
     "salesflow.activities",
+    "salesflow.workreports",  # daily and weekly work reports (日报/周报), issue 7
     "salesflow.demo",  # the demo company generator and its `demo` command (no models)
     "salesflow.notifications",  # notification centre, preferences, email and group robots
 ]
@@ -300,3 +301,11 @@ FILE_UPLOAD_HANDLERS = [
 # Tags: whether users who are not administrators may create a tag while tagging a record,
 # until an administrator changes it on the tags settings page (stored in tags.TagSettings).
 SALESFLOW_TAGS_INLINE = _env_bool("SALESFLOW_TAGS_INLINE", True)
+
+# Work reports (日报/周报, salesflow.workreports): who is expected to report (roles), on which
+# ISO weekdays a daily report is due (1 = Monday … 7 = Sunday), when a missing one is reminded
+# (local time in each user's zone) and on which weekday the weekly report is reminded.
+SALESFLOW_WORK_REPORT_ROLES = _env_list("SALESFLOW_WORK_REPORT_ROLES", ["rep"])
+SALESFLOW_WORK_REPORT_DAYS = [int(d) for d in _env_list("SALESFLOW_WORK_REPORT_DAYS", ["1", "2", "3", "4", "5"])]
+SALESFLOW_WORK_REPORT_REMIND_AT = os.environ.get("SALESFLOW_WORK_REPORT_REMIND_AT", "18:00")
+SALESFLOW_WEEKLY_REPORT_REMIND_DAY = int(os.environ.get("SALESFLOW_WEEKLY_REPORT_REMIND_DAY", "5"))

@@ -60,4 +60,5 @@ urlpatterns = [
     path("exports/", include("salesflow.core.urls")),  # issue 6: list exports
     path("views/", include("salesflow.users.urls_views")),  # issue 6: saved views of lists
     path("settings/pipelines/", include("salesflow.sales.urls_settings")),  # issue 7: pipeline settings
+    path("work-reports/", include("salesflow.workreports.urls")),  # issue 7: daily and weekly reports
 ]

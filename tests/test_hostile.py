@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import pytest
@@ -116,7 +117,11 @@ def world(personas):
         actor=personas.rep, record=opportunity, upload=SimpleUploadedFile("合同.pdf", pdf_bytes()), kind="contract"
     )
     tag = Tag.objects.create(name="hostile")
+    from salesflow.workreports.services import report_get_or_create_draft
+
+    work_report, _created = report_get_or_create_draft(actor=personas.rep, kind="daily", day=date.today())
     return {
+        "work-reports": work_report.pk,
         "attachments": attachment.pk,
         "tags": tag.pk,
         "saved-views": saved_view.pk,

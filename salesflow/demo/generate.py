@@ -53,6 +53,11 @@ from salesflow.users.choices import Role
 from salesflow.users.models import Share, ShareAccess, Team, Territory, User
 from salesflow.users.permissions import SYSTEM_USERNAME
 from salesflow.users.services import share_grant, system_actor, user_create
+from salesflow.workreports.choices import ReportKind, ReportStatus
+from salesflow.workreports.models import WorkReport, WorkReportComment
+from salesflow.workreports.periods import period_of
+from salesflow.workreports.permissions import manager_of
+from salesflow.workreports.selectors import report_facts
 
 SEED = 2026
 PASSWORD = "demo1234"
@@ -1261,6 +1266,7 @@ def generate_demo(*, today: date | None = None, seed: int = SEED) -> DemoResult:
     # percentile works from the first page view (the scheduler recomputes it every night)
     stage_dwell_stats_compute(actor=system_actor())
     _write_follow_ups(clock, rng, users)
+    _write_work_reports(clock, users, seed)
     return DemoResult(created=True, counts=demo_counts(), seconds=perf_counter() - started)
 
 
@@ -1532,6 +1538,7 @@ def demo_counts() -> dict[str, int]:
         "lost": opps.filter(outcome=Outcome.LOST).count(),
         "stage_changes": StageChange.objects.filter(opportunity__in=opps).count(),
         "activities": Activity.objects.filter(owner__in=qs["users"]).count(),
+        "work_reports": WorkReport.objects.filter(author__in=qs["users"]).count(),
     }
 
 
@@ -1560,7 +1567,19 @@ def delete_demo() -> dict[str, int]:
         "users": (User, list(qs["users"].values_list("pk", flat=True))),
     }
     deleted: dict[str, int] = defaultdict(int)
+    # work reports (issue 7): their authors and commenters are demo users (PROTECT)
+    deleted["work report comments"] = WorkReportComment.objects.filter(
+        Q(author__in=qs["users"]) | Q(report__author__in=qs["users"])
+    ).delete()[0]
+    report_ids = list(WorkReport.objects.filter(author__in=qs["users"]).values_list("pk", flat=True))
+    report_ct = ContentType.objects.get_for_model(WorkReport)
     event_ids: set[int] = set()
+    for batch in chunks(report_ids, 500):
+        event_ids.update(
+            AuditEvent.objects.filter(target_type=report_ct, target_id__in=batch).values_list("pk", flat=True)
+        )
+        deleted["audit links"] += AuditLink.objects.filter(content_type=report_ct, object_id__in=batch).delete()[0]
+        deleted["work reports"] += WorkReport.objects.filter(pk__in=batch).delete()[1].get("workreports.WorkReport", 0)
     for batch in chunks(ids["users"][1], 500):
         event_ids.update(AuditEvent.objects.filter(actor_id__in=batch).values_list("pk", flat=True))
     for model, pks in ids.values():
@@ -1754,3 +1773,71 @@ def _write_follow_ups(clock: Clock, rng: random.Random, users: dict[str, User]) 
         Account.objects.filter(pk=account.pk).update(next_follow_up_due=clock.today - timedelta(weeks=weeks))
     follow_up_escalate(today=clock.today)
     calendar_token_create(actor=rep)
+
+
+# --- work reports (日报/周报, issue 7) --------------------------------------------------------------
+
+REPORT_DAYS = 15  # working days of daily reports before today
+REPORT_WEEKS = 3  # full weeks of weekly reports before this one
+
+
+def _write_work_reports(clock: Clock, users: dict[str, User], seed: int) -> None:
+    """Three weeks of daily and weekly reports of the four reps, as a team keeps them: most
+    days submitted in the evening with the day's facts frozen (the same ``report_facts`` the
+    service stores), some days missing, about a third commented by the manager the next
+    morning. Today's and this week's are left for the reps to write. Bulk-written like the
+    other history (no audit events, no notifications for the past)."""
+    rng = random.Random(seed + 7)  # noqa: S311 - reproducible demo data, not secrets
+    manager = users[MANAGER]
+    reports: list[WorkReport] = []
+    comment_plan: list[tuple[int, datetime, str]] = []
+    days: list[date] = []
+    offset = -1
+    while len(days) < REPORT_DAYS:
+        day = clock.day(offset)
+        if day.isoweekday() <= 5:
+            days.append(day)
+        offset -= 1
+    this_monday = period_of(ReportKind.WEEKLY, clock.today)[0]
+    mondays = [this_monday - timedelta(days=7 * n) for n in range(1, REPORT_WEEKS + 1)]
+    for username in REPS:
+        author = users[username]
+        zone = author.zone
+        boss = manager_of(author) or manager
+        plan: list[tuple[str, date, date]] = [(ReportKind.DAILY, d, d) for d in sorted(days)]
+        plan += [(ReportKind.WEEKLY, m, m + timedelta(days=6)) for m in sorted(mondays)]
+        for kind, start, end in plan:
+            if rng.random() < (0.15 if kind == ReportKind.DAILY else 0.1):
+                continue  # missing: the team page shows it
+            weekly = kind == ReportKind.WEEKLY
+            submit_day = end - timedelta(days=2) if weekly else end  # weekly on Friday
+            submitted_at = datetime.combine(submit_day, time(17 + rng.randint(0, 2), rng.choice((5, 20, 40))), zone)
+            commented = rng.random() < 0.35
+            reports.append(
+                WorkReport(
+                    author=author,
+                    kind=kind,
+                    period_start=start,
+                    period_end=end,
+                    time_zone=zone.key,
+                    status=ReportStatus.COMMENTED if commented else ReportStatus.SUBMITTED,
+                    summary=rng.choice(data.WEEKLY_SUMMARIES if weekly else data.REPORT_SUMMARIES),
+                    plans=rng.choice(data.WEEKLY_PLANS if weekly else data.REPORT_PLANS),
+                    problems=rng.choice(data.REPORT_PROBLEMS),
+                    facts=report_facts(author_id=author.pk, kind=kind, period_start=start, time_zone=zone.key),
+                    submitted_at=submitted_at,
+                    manager=boss,
+                    created_at=submitted_at - timedelta(minutes=30),
+                )
+            )
+            if commented:
+                at = datetime.combine(submit_day + timedelta(days=1), time(9, rng.choice((0, 15, 30))), zone)
+                comment_plan.append((len(reports) - 1, at, rng.choice(data.MANAGER_COMMENTS)))
+    WorkReport.objects.bulk_create(reports, batch_size=200)
+    comments = []
+    for index, at, body in comment_plan:
+        report = reports[index]
+        comments.append(WorkReportComment(report=report, author=manager, body=body, created_at=at))
+        report.last_commented_at = at
+    WorkReportComment.objects.bulk_create(comments, batch_size=200)
+    WorkReport.objects.bulk_update([r for r in reports if r.last_commented_at], ["last_commented_at"], batch_size=200)

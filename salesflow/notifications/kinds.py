@@ -38,6 +38,9 @@ OPPORTUNITY_STALL_ESCALATED = "sales.opportunity.stall_escalated"
 FOLLOW_UP_REMINDER = "activities.follow_up.reminder"  # issue 7
 FOLLOW_UP_ESCALATED = "activities.follow_up.escalated"  # issue 7
 ACCOUNT_REASSIGNED_NEGLECT = "parties.account.reassigned_for_neglect"  # issue 7
+WORK_REPORT_SUBMITTED = "workreports.report.submitted"  # issue 7: daily and weekly reports
+WORK_REPORT_COMMENTED = "workreports.report.commented"
+WORK_REPORT_REMINDER = "workreports.reminder"
 
 KINDS: dict[str, Kind] = {
     kind.key: kind
@@ -81,6 +84,22 @@ KINDS: dict[str, Kind] = {
             ACCOUNT_REASSIGNED_NEGLECT,
             _("A neglected account is reassigned"),
             _("A manager gave a neglected account to you, or took it from you, with a reason."),
+        ),
+        # issue 7: daily and weekly work reports
+        Kind(
+            WORK_REPORT_SUBMITTED,
+            _("A work report is submitted to me"),
+            _("Someone you manage submits a daily or weekly report."),
+        ),
+        Kind(
+            WORK_REPORT_COMMENTED,
+            _("My work report is commented on"),
+            _("Your manager comments on your daily or weekly report."),
+        ),
+        Kind(
+            WORK_REPORT_REMINDER,
+            _("My work report is missing"),
+            _("A reminder when your daily or weekly report has not been submitted by the reminder time."),
         ),
     )
 }

@@ -255,6 +255,85 @@ def reassigned_for_neglect(event: AuditEvent) -> list[Planned]:
     return planned
 
 
+# --- issue 7: daily and weekly work reports (salesflow.workreports) -------------------------------
+
+
+def _report_label(kind: object, period_start: object) -> str:
+    from datetime import date
+
+    from salesflow.workreports.choices import ReportKind
+    from salesflow.workreports.periods import label
+
+    try:
+        start = date.fromisoformat(str(period_start))
+        return f"{ReportKind(str(kind)).label} {label(str(kind), start)}"
+    except ValueError:
+        return str(period_start)
+
+
+def work_report_submitted(event: AuditEvent) -> list[Planned]:
+    """A report is submitted: the manager it was submitted to is told."""
+    data: dict[str, Any] = event.data or {}
+    target = _target(event)
+    manager_id = data.get("manager")
+    if target is None or not isinstance(manager_id, int) or manager_id == event.actor_id:
+        return []
+    from salesflow.notifications.kinds import WORK_REPORT_SUBMITTED
+
+    recipient = User.objects.filter(pk=manager_id, is_active=True).first()
+    if recipient is None:
+        return []
+    who = _actor_name(event)
+
+    def summary() -> str:
+        what = _report_label(data.get("kind"), data.get("period_start"))
+        return _("%(actor)s submitted the %(report)s.") % {"actor": who(), "report": what}
+
+    return [Planned(recipient, WORK_REPORT_SUBMITTED, summary, target, reverse("workreports:detail", args=[target.pk]))]
+
+
+def work_report_commented(event: AuditEvent) -> list[Planned]:
+    """A manager comments on a report: its author is told."""
+    data: dict[str, Any] = event.data or {}
+    target = _target(event)
+    author_id = data.get("author")
+    if target is None or not isinstance(author_id, int) or author_id == event.actor_id:
+        return []
+    from salesflow.notifications.kinds import WORK_REPORT_COMMENTED
+
+    recipient = User.objects.filter(pk=author_id, is_active=True).first()
+    if recipient is None:
+        return []
+    who = _actor_name(event)
+    kind, start = getattr(target, "kind", ""), getattr(target, "period_start", "")
+
+    def summary() -> str:
+        what = _report_label(kind, start)
+        return _("%(actor)s commented on your %(report)s.") % {"actor": who(), "report": what}
+
+    return [Planned(recipient, WORK_REPORT_COMMENTED, summary, target, reverse("workreports:detail", args=[target.pk]))]
+
+
+def work_report_reminder(event: AuditEvent) -> list[Planned]:
+    """A report is missing after the reminder time: its author is reminded (once per report)."""
+    data: dict[str, Any] = event.data or {}
+    target = _target(event)
+    user_id = data.get("user")
+    if target is None or not isinstance(user_id, int):
+        return []
+    from salesflow.notifications.kinds import WORK_REPORT_REMINDER
+
+    recipient = User.objects.filter(pk=user_id, is_active=True).first()
+    if recipient is None:
+        return []
+
+    def summary() -> str:
+        what = _report_label(data.get("kind"), data.get("period_start"))
+        return _("Your %(report)s has not been submitted yet.") % {"report": what}
+
+    return [Planned(recipient, WORK_REPORT_REMINDER, summary, target, reverse("workreports:mine"))]
+
+
 RULES: dict[str, Callable[[AuditEvent], list[Planned]]] = {
     "leads.lead.created": assigned,
     "leads.lead.updated": assigned,
@@ -265,6 +344,10 @@ RULES: dict[str, Callable[[AuditEvent], list[Planned]]] = {
     # issue 7: follow-up discipline
     "activities.follow_up.escalated": follow_up_escalated,
     "parties.account.reassigned_for_neglect": reassigned_for_neglect,
+    # issue 7: daily and weekly work reports
+    "workreports.report.submitted": work_report_submitted,
+    "workreports.report.commented": work_report_commented,
+    "workreports.reminder.sent": work_report_reminder,
 }
 
 WHEN: dict[str, Callable[[AuditEvent], bool]] = {

@@ -95,6 +95,11 @@ def test_demo_builds_a_consistent_organisation_once() -> None:
     assert counts["lost"] == 60
     assert 1700 <= counts["activities"] <= 2500
     assert counts["stage_changes"] >= 300
+    # issue 7: three weeks of daily and weekly reports, some missing, some commented by wang
+    assert 45 <= counts["work_reports"] < 4 * (15 + 3)
+    from salesflow.workreports.models import WorkReportComment
+
+    assert WorkReportComment.objects.filter(author__username="wang").count() >= 10
     # closed deals carry their actual close date (the day of the last stage change into
     # won or lost); close_date is it for closed deals and the expected date for open ones
     closed = Opportunity.objects.filter(outcome__in=["won", "lost"])
