@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "salesflow.sales",
     "salesflow.leads",
     "salesflow.activities",
+    "salesflow.objections",  # the objection library (异议库) and objections logged on deals
     "salesflow.demo",  # the demo company generator and its `demo` command (no models)
     "salesflow.notifications",  # notification centre, preferences, email and group robots
 ]

@@ -59,4 +59,5 @@ urlpatterns = [
     path("tags/", include("salesflow.tags.urls")),
     path("exports/", include("salesflow.core.urls")),  # issue 6: list exports
     path("views/", include("salesflow.users.urls_views")),  # issue 6: saved views of lists
+    path("objections/", include("salesflow.objections.urls")),  # issue 7: the objection library
 ]
