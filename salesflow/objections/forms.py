@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from salesflow.core.schemas import SEARCH_MAX_LENGTH
 from salesflow.objections.models import (
@@ -105,7 +106,7 @@ class AnswerForm(forms.Form):
 
 
 class AnswerEditForm(AnswerForm):
-    position = forms.IntegerField(label=_("Position"), min_value=0, max_value=10_000)
+    position = forms.IntegerField(label=pgettext_lazy("ordering", "Position"), min_value=0, max_value=10_000)
     is_active = forms.BooleanField(label=_("Active"), required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
