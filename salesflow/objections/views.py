@@ -290,6 +290,7 @@ def _panel(
         "widened": widened,
         "q": q,
         "all_stages": all_stages,
+        "stage_filtered": can_write and not all_stages and opportunity.stage.is_open,
         "log_form": log_form,
         "min_sample": MIN_SAMPLE,
     }
