@@ -1501,9 +1501,7 @@ def _write_objections(users: dict[str, User]) -> None:
                     custom_answer="先了解客户的真实顾虑，再约决策人一起沟通。",
                 )
             else:
-                weights = [
-                    strength[a.pk] if deal.outcome != Outcome.LOST else 7 - strength[a.pk] for a in answers
-                ]
+                weights = [strength[a.pk] if deal.outcome != Outcome.LOST else 7 - strength[a.pk] for a in answers]
                 answer = rng.choices(answers, weights=weights)[0]
                 log = deal_objection_log(actor=deal.owner, opportunity=deal, objection=objection, answer=answer)
             when = (deal.closed_at or timezone.now()) - timedelta(days=rng.randint(3, 20), hours=rng.randint(0, 8))

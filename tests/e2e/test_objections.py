@@ -47,7 +47,13 @@ def test_log_an_objection_and_see_the_answers_win_rate_after_winning(
         f"/opportunities/{earlier['id']}/objections",
         {"objection_id": price["id"], "answer_id": answer["id"]},
     )
-    _api(live_server_url, token, "POST", f"/opportunities/{earlier['id']}/close", {"outcome": "lost", "lost_reason": "price"})
+    _api(
+        live_server_url,
+        token,
+        "POST",
+        f"/opportunities/{earlier['id']}/close",
+        {"outcome": "lost", "lost_reason": "price"},
+    )
 
     deal = _api(
         live_server_url, token, "POST", "/opportunities", {"name": "晶华 二期 MES 扩容", "account_id": account["id"]}

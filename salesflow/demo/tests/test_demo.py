@@ -221,7 +221,7 @@ def test_demo_builds_a_consistent_organisation_once() -> None:
     assert DealObjection.objects.filter(opportunity__outcome=Outcome.WON).exists()
     assert DealObjection.objects.filter(opportunity__outcome=Outcome.LOST).exists()
     rates = win_rates(ObjectionAnswer.objects.values_list("pk", flat=True))
-    judged = [r.percent for r in rates.values() if r.enough]
+    judged = [r.percent or 0 for r in rates.values() if r.enough]
     assert judged and max(judged) - min(judged) >= 30
 
     # every demo user can log in with the printed password

@@ -15,7 +15,11 @@ def category(code: str = "price") -> ObjectionCategory:
 
 def make_objection(editor: User, text: str = "太贵了", *, answers: int = 2, **kwargs: object) -> Objection:
     objection = objection_create(
-        actor=editor, category=category(), text_zh=text, text_en=f"{text} (en)", **kwargs  # type: ignore[arg-type]
+        actor=editor,
+        category=category(),
+        text_zh=text,
+        text_en=f"{text} (en)",
+        **kwargs,  # type: ignore[arg-type]
     )
     for n in range(answers):
         answer_create(actor=editor, objection=objection, text_zh=f"回答 {n}", text_en=f"Answer {n}")

@@ -87,7 +87,9 @@ def test_answers_suggested_by_reps_and_approved_by_managers(personas, api_for) -
     assert response.status_code == 201 and response.json()["status"] == "suggested"
     answer_id = response.json()["id"]
     assert api_for(personas.rep).patch(f"/objections/answers/{answer_id}", {"status": "approved"}).status_code == 403
-    assert api_for(personas.teammate).patch(f"/objections/answers/{answer_id}", {"status": "approved"}).status_code == 404
+    assert (
+        api_for(personas.teammate).patch(f"/objections/answers/{answer_id}", {"status": "approved"}).status_code == 404
+    )
     response = api_for(personas.manager).patch(f"/objections/answers/{answer_id}", {"status": "approved"})
     assert response.status_code == 200 and response.json()["status"] == "approved"
     assert api_for(personas.support).post(f"/objections/{objection.pk}/answers", {"text_zh": "x"}).status_code == 403
@@ -111,11 +113,15 @@ def test_deal_objections_log_list_delete(personas, api_for) -> None:
     assert api_for(personas.teammate).get(f"/opportunities/{opp.pk}/objections").status_code == 404
     assert api_for(personas.support).get(f"/opportunities/{opp.pk}/objections").status_code == 200
     assert (
-        api_for(personas.support).post(f"/opportunities/{opp.pk}/objections", {"objection_id": objection.pk}).status_code
+        api_for(personas.support)
+        .post(f"/opportunities/{opp.pk}/objections", {"objection_id": objection.pk})
+        .status_code
         == 403
     )
     assert (
-        api_for(personas.outsider).post(f"/opportunities/{opp.pk}/objections", {"objection_id": objection.pk}).status_code
+        api_for(personas.outsider)
+        .post(f"/opportunities/{opp.pk}/objections", {"objection_id": objection.pk})
+        .status_code
         == 404
     )
     assert api_for(personas.assistant).delete(f"/opportunities/{opp.pk}/objections/{row['id']}").status_code == 403
@@ -139,9 +145,7 @@ def test_deal_objections_log_list_delete(personas, api_for) -> None:
 def test_deal_log_refuses_bad_input(personas, api_for, body, field) -> None:
     opp = make_opportunity(personas.rep)
     first, second = list(Objection.objects.all()[:2])
-    body = {
-        k: first.pk if v == "OBJ" else answers_of(second)[0].pk if v == "OTHER" else v for k, v in body.items()
-    }
+    body = {k: first.pk if v == "OBJ" else answers_of(second)[0].pk if v == "OTHER" else v for k, v in body.items()}
     response = api_for(personas.rep).post(f"/opportunities/{opp.pk}/objections", body)
     assert response.status_code == 400, response.content
     assert field in str(response.json()["errors"])

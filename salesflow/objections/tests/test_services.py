@@ -19,7 +19,7 @@ from salesflow.objections.services import (
 )
 from salesflow.objections.tests.factories import answers_of, category, log, make_objection
 from salesflow.sales.tests.factories import make_opportunity
-from salesflow.users.testing import REP_RECORD_WRITERS, PERSONA_NAMES
+from salesflow.users.testing import PERSONA_NAMES, REP_RECORD_WRITERS
 
 pytestmark = pytest.mark.django_db
 
@@ -54,12 +54,14 @@ def test_only_managers_and_admins_edit_the_library(personas, persona) -> None:
     before = Objection.objects.count()
     with pytest.raises(Forbidden):
         objection_create(actor=user, category=category(), text_zh="新异议", text_en="New")
-    objection = Objection.objects.first()
-    assert objection is not None
+    existing = Objection.objects.first()
+    assert existing is not None
     with pytest.raises(Forbidden):
-        objection_update(actor=user, objection=objection, text_en="Hacked")
+        objection_update(actor=user, objection=existing, text_en="Hacked")
+    answer = existing.answers.first()
+    assert answer is not None
     with pytest.raises(Forbidden):
-        answer_update(actor=user, answer=objection.answers.first(), text_en="Hacked")
+        answer_update(actor=user, answer=answer, text_en="Hacked")
     assert Objection.objects.count() == before
     assert not Objection.objects.filter(text_en="Hacked").exists()
 

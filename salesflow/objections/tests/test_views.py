@@ -60,9 +60,7 @@ def test_library_stage_filter(personas, client_for) -> None:
     assert "谈判阶段的异议" in html and "Your price is too high." not in html
 
 
-@pytest.mark.parametrize(
-    "q", ["x" * 50_000, "price\x00", "\x00" * 10], ids=["50k", "nul", "only-nul"]
-)
+@pytest.mark.parametrize("q", ["x" * 50_000, "price\x00", "\x00" * 10], ids=["50k", "nul", "only-nul"])
 def test_library_search_refuses_hostile_terms(personas, client_for, q) -> None:
     response = client_for(personas.rep).get("/objections/", {"q": q})
     assert response.status_code == 400
@@ -163,7 +161,9 @@ def test_panel_is_prefiltered_to_the_deals_stage(personas, client_for) -> None:
     html = client_for(personas.rep).get(f"/objections/deal/{opp.pk}/").content.decode()
     assert "谈判阶段的异议" in html and "任何阶段的异议" in html
     assert "Your price is too high." not in html  # a proposal-stage objection
-    html = client_for(personas.rep).get(f"/objections/deal/{opp.pk}/", {"all_stages": "1", "q": "price"}).content.decode()
+    html = (
+        client_for(personas.rep).get(f"/objections/deal/{opp.pk}/", {"all_stages": "1", "q": "price"}).content.decode()
+    )
     assert "Your price is too high." in html
 
 
@@ -198,9 +198,7 @@ def test_panel_access_per_persona(personas, client_for, persona, get_status, pos
     assert DealObjection.objects.filter(opportunity=opp).count() == (1 if post_status == 200 else 0)
 
 
-def test_panel_shows_the_logged_answer_and_its_win_rate(
-    personas, client_for, django_assert_max_num_queries
-) -> None:
+def test_panel_shows_the_logged_answer_and_its_win_rate(personas, client_for, django_assert_max_num_queries) -> None:
     answer = answers_of(Objection.objects.first())[0]  # type: ignore[arg-type]
     _closed_deals(personas, answer, won=3, lost=1)
     opp = make_opportunity(personas.rep, stage_code="proposal")
