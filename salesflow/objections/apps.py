@@ -12,6 +12,8 @@ class ObjectionsConfig(AppConfig):
 
         register_verbs(
             {
+                "objections.category.created": _("created the objection category"),
+                "objections.category.updated": _("updated the objection category"),
                 "objections.objection.created": _("created the objection"),
                 "objections.objection.updated": _("updated the objection"),
                 "objections.answer.created": _("added a recommended answer"),

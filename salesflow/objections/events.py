@@ -6,6 +6,12 @@ from salesflow.core.events import EventType, declare
 
 declare(
     EventType(
+        "objections.category.created",
+        {"code": "str", "name_en": "str", "name_zh": "str"},
+        description="An objection category was added.",
+    ),
+    EventType("objections.category.updated", {"changes": "changes"}, description="An objection category changed."),
+    EventType(
         "objections.objection.created",
         {"category": "str", "text_en": "str", "text_zh": "str"},
         description="A manager or administrator added an objection to the library.",

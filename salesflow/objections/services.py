@@ -9,7 +9,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Any, TypedDict, Unpack
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from salesflow.core.audit import changed_fields, record_event
@@ -62,7 +62,17 @@ class AnswerChanges(TypedDict, total=False):
     status: str
 
 
+class CategoryChanges(TypedDict, total=False):
+    """The fields ``category_update`` may change (the code stays)."""
+
+    name_en: str
+    name_zh: str
+    position: int
+    is_active: bool
+
+
 OBJECTION_FIELDS: frozenset[str] = frozenset(ObjectionChanges.__annotations__)
+CATEGORY_FIELDS: frozenset[str] = frozenset(CategoryChanges.__annotations__)
 ANSWER_FIELDS: frozenset[str] = frozenset(AnswerChanges.__annotations__)
 
 
@@ -342,3 +352,77 @@ def deal_objection_delete(*, actor: User, log: DealObjection) -> None:
         related=[opportunity.account],
     )
     log.delete()
+
+
+def _category_values(changes: dict[str, Any], errors: Errors) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for field in ("name_en", "name_zh"):
+        if field in changes:
+            values[field] = _text(changes[field], field, errors, max_length=100, multiline=False)
+            if not values[field] and field not in errors:
+                errors.setdefault(field, []).append(_("This field is required."))
+    if "position" in changes:
+        position = changes["position"]
+        if isinstance(position, bool) or not isinstance(position, int) or not 0 <= position <= 10_000:
+            errors.setdefault("position", []).append(_("Enter a whole number from 0 to 10000."))
+        values["position"] = position
+    if "is_active" in changes:
+        if not isinstance(changes["is_active"], bool):
+            errors.setdefault("is_active", []).append(_("Enter true or false."))
+        values["is_active"] = changes["is_active"]
+    return values
+
+
+@transaction.atomic
+def category_create(*, actor: User, code: str, name_en: str, name_zh: str, position: int = 0) -> ObjectionCategory:
+    """Add an objection category (managers and administrators; the Django admin calls this).
+    ``code`` is a unique slug. Audits ``objections.category.created``."""
+    _require_editor(actor)
+    errors: Errors = {}
+    clean_code = code.strip().lower() if isinstance(code, str) else ""
+    if (
+        not clean_code
+        or len(clean_code) > 50
+        or not all(ch.isascii() and (ch.isalnum() or ch in "-_") for ch in clean_code)
+    ):
+        errors.setdefault("code", []).append(_("Use lower-case letters, digits, - and _ (at most 50)."))
+    elif ObjectionCategory.objects.filter(code=clean_code).exists():
+        errors.setdefault("code", []).append(_("A category with this code already exists."))
+    values = _category_values({"name_en": name_en, "name_zh": name_zh, "position": position}, errors)
+    if errors:
+        raise ValidationFailed(_("The category could not be saved."), field_errors=errors)
+    try:
+        with transaction.atomic():
+            category = ObjectionCategory.objects.create(code=clean_code, **values)
+    except IntegrityError:
+        message = _("A category with this code already exists.")
+        raise ValidationFailed(message, field_errors={"code": [message]}) from None
+    record_event(
+        actor=actor,
+        verb="objections.category.created",
+        target=category,
+        data={"code": category.code, "name_en": category.name_en, "name_zh": category.name_zh},
+    )
+    return category
+
+
+@transaction.atomic
+def category_update(
+    *, actor: User, category: ObjectionCategory, **changes: Unpack[CategoryChanges]
+) -> ObjectionCategory:
+    """Rename, reorder or retire a category (``is_active=False``: no new objections in it).
+    Audits ``objections.category.updated`` with ``changes``."""
+    refuse_unknown_fields(changes, CATEGORY_FIELDS, _("The category could not be saved."))
+    _require_editor(actor)
+    errors: Errors = {}
+    values = _category_values(dict(changes), errors)
+    if errors:
+        raise ValidationFailed(_("The category could not be saved."), field_errors=errors)
+    diff = changed_fields({k: getattr(category, k) for k in values}, values)
+    if not diff:
+        return category
+    for key in diff:
+        setattr(category, key, values[key])
+    category.save(update_fields=[*diff, "updated_at"])
+    record_event(actor=actor, verb="objections.category.updated", target=category, data={"changes": diff})
+    return category

@@ -168,3 +168,31 @@ def test_retired_objection_cannot_be_logged_but_keeps_its_history(personas) -> N
         deal_objection_log(actor=personas.rep, opportunity=opp, objection=objection)
     assert DealObjection.objects.filter(objection=objection).count() == 1
     assert ObjectionAnswer.objects.filter(objection=objection).exists()
+
+
+def test_categories_are_data_managed_by_editors(personas, client_for) -> None:
+    from salesflow.objections.services import category_create, category_update
+
+    with pytest.raises(Forbidden):
+        category_create(actor=personas.rep, code="contract", name_en="Contract terms", name_zh="合同条款")
+    category = category_create(actor=personas.admin, code="contract", name_en="Contract terms", name_zh="合同条款")
+    with pytest.raises(ValidationFailed) as exc:
+        category_create(actor=personas.admin, code="contract", name_en="x", name_zh="x")
+    assert "code" in exc.value.field_errors
+    with pytest.raises(ValidationFailed) as exc:
+        category_create(actor=personas.admin, code="合同", name_en="x", name_zh="x\x00")
+    assert set(exc.value.field_errors) == {"code", "name_zh"}
+    category_update(actor=personas.manager, category=category, is_active=False)
+    assert not ObjectionCategory.objects.get(code="contract").is_active
+    with pytest.raises(ValidationFailed) as exc:
+        objection_create(actor=personas.manager, category=category, text_zh="合同条款太苛刻")
+    assert "category_id" in exc.value.field_errors
+    client = client_for(personas.admin)
+    assert client.get("/admin/objections/objectioncategory/").status_code == 200
+    response = client.post(
+        "/admin/objections/objectioncategory/add/",
+        {"code": "delivery", "name_zh": "交付周期", "name_en": "Delivery time", "position": "9", "is_active": "on"},
+    )
+    assert response.status_code == 302
+    assert ObjectionCategory.objects.get(code="delivery").name_zh == "交付周期"
+    assert AuditEvent.objects.filter(verb="objections.category.created").count() == 2  # through the service
