@@ -213,6 +213,8 @@ def _register_routers() -> None:
     from salesflow.core.api import router as exports_router
     from salesflow.leads.api import router as leads_router
     from salesflow.notifications.api import router as notifications_router
+    from salesflow.objections.api import deal_router as deal_objections_router
+    from salesflow.objections.api import router as objections_router
     from salesflow.parties.api import accounts_router, contacts_router
     from salesflow.sales.api import router as sales_router
     from salesflow.search.api import router as search_router
@@ -232,6 +234,8 @@ def _register_routers() -> None:
     api.add_router("/", users_router)
     api.add_router("/exports", exports_router)  # issue 6
     api.add_router("/work-reports", workreports_router)  # issue 7: daily and weekly reports
+    api.add_router("/objections", objections_router)  # issue 7: the objection library
+    api.add_router("/opportunities", deal_objections_router)  # issue 7: /opportunities/{id}/objections
 
 
 _register_routers()

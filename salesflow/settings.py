@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "salesflow.leads",
     "salesflow.activities",
     "salesflow.workreports",  # daily and weekly work reports (日报/周报), issue 7
+    "salesflow.objections",  # the objection library (异议库) and objections logged on deals
     "salesflow.demo",  # the demo company generator and its `demo` command (no models)
     "salesflow.notifications",  # notification centre, preferences, email and group robots
 ]

@@ -61,4 +61,5 @@ urlpatterns = [
     path("views/", include("salesflow.users.urls_views")),  # issue 6: saved views of lists
     path("settings/pipelines/", include("salesflow.sales.urls_settings")),  # issue 7: pipeline settings
     path("work-reports/", include("salesflow.workreports.urls")),  # issue 7: daily and weekly reports
+    path("objections/", include("salesflow.objections.urls")),  # issue 7: the objection library
 ]

@@ -132,7 +132,16 @@ def world(personas):
         "opportunities": opportunity.pk,
         "leads": lead.pk,
         "activities": activity.pk,
+        "objections": _first_objection_pk(),  # issue 7: the seeded objection library
     }
+
+
+def _first_objection_pk() -> int:
+    from salesflow.objections.models import Objection
+
+    objection = Objection.objects.order_by("pk").first()
+    assert objection is not None
+    return objection.pk
 
 
 def _url(op: Operation, world: dict[str, int], path_id: str | None = None) -> str:

@@ -1267,6 +1267,7 @@ def generate_demo(*, today: date | None = None, seed: int = SEED) -> DemoResult:
     stage_dwell_stats_compute(actor=system_actor())
     _write_follow_ups(clock, rng, users)
     _write_work_reports(clock, users, seed)
+    _write_objections(users)  # issue 7: objections logged on deals, so answers have win rates
     return DemoResult(created=True, counts=demo_counts(), seconds=perf_counter() - started)
 
 
@@ -1841,3 +1842,52 @@ def _write_work_reports(clock: Clock, users: dict[str, User], seed: int) -> None
         report.last_commented_at = at
     WorkReportComment.objects.bulk_create(comments, batch_size=200)
     WorkReport.objects.bulk_update([r for r in reports if r.last_commented_at], ["last_commented_at"], batch_size=200)
+
+
+# --- objections (salesflow.objections) ------------------------------------------------------------
+
+
+def _write_objections(users: dict[str, User]) -> None:
+    """Objections logged on the deals that reached the proposal stage, through the services:
+    won, lost and open deals at proposal or negotiation. Each answer of the seeded library has
+    a fixed "strength", so won deals used the strong answers more often and the library shows
+    real spreads of win rates; some logs use the rep's own words instead of a library answer.
+    The log's stage is the one the objection came up in (proposal), logged before the close."""
+    from salesflow.objections.models import DealObjection, Objection
+    from salesflow.objections.services import deal_objection_log
+
+    objections = list(Objection.objects.filter(is_active=True).prefetch_related("answers").order_by("pk"))
+    if not objections:
+        return
+    rng = random.Random(SEED + 7)  # noqa: S311 - reproducible demo data
+    strength = {a.pk: rng.choice((1, 2, 4, 6)) for o in objections for a in o.answers.all()}
+    proposal = Stage.objects.filter(pipeline=default_pipeline(), code="proposal").first()
+    demo_users = User.objects.filter(username__in=USERNAMES)
+    deals = list(
+        Opportunity.objects.filter(owner__in=demo_users)
+        .filter(
+            Q(outcome__in=[Outcome.WON, Outcome.LOST])
+            | Q(outcome=Outcome.OPEN, stage__code__in=["proposal", "negotiation"])
+        )
+        .select_related("owner", "account", "stage")
+        .order_by("pk")
+    )
+    backdate: list[tuple[int, datetime]] = []
+    for deal in deals:
+        for objection in rng.sample(objections, rng.choice((1, 1, 2))):
+            answers = list(objection.answers.all())
+            if rng.random() < 0.12 or not answers:
+                log = deal_objection_log(
+                    actor=deal.owner,
+                    opportunity=deal,
+                    objection=objection,
+                    custom_answer="先了解客户的真实顾虑，再约决策人一起沟通。",
+                )
+            else:
+                weights = [strength[a.pk] if deal.outcome != Outcome.LOST else 7 - strength[a.pk] for a in answers]
+                answer = rng.choices(answers, weights=weights)[0]
+                log = deal_objection_log(actor=deal.owner, opportunity=deal, objection=objection, answer=answer)
+            when = (deal.closed_at or timezone.now()) - timedelta(days=rng.randint(3, 20), hours=rng.randint(0, 8))
+            backdate.append((log.pk, when))
+    for pk, when in backdate:
+        DealObjection.objects.filter(pk=pk).update(logged_at=when, stage=proposal)

@@ -244,6 +244,15 @@ def test_demo_builds_a_consistent_organisation_once() -> None:
     for deal in gated.select_related("stage"):
         if (deal.pk, deal.stage_id) not in overridden:
             assert unmet_criteria(deal, deal.stage) == [], deal
+    # issue 7: objections logged on won and lost deals, so answers show a spread of win rates
+    from salesflow.objections.models import DealObjection, ObjectionAnswer
+    from salesflow.objections.selectors import win_rates
+
+    assert DealObjection.objects.filter(opportunity__outcome=Outcome.WON).exists()
+    assert DealObjection.objects.filter(opportunity__outcome=Outcome.LOST).exists()
+    rates = win_rates(ObjectionAnswer.objects.values_list("pk", flat=True))
+    judged = [r.percent or 0 for r in rates.values() if r.enough]
+    assert judged and max(judged) - min(judged) >= 30
 
     # every demo user can log in with the printed password
     for username in USERNAMES:
