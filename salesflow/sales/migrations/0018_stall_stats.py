@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("parties", "0004_backfill_name_key_and_contact_normalised"),
-        ("sales", "0014_work_link_indexes"),
+        ("sales", "0017_stage_criteria"),
         ("users", "0006_saved_view"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("parties", "0004_backfill_name_key_and_contact_normalised"),
-        ("sales", "0016_seed_stall_escalation"),
+        ("sales", "0019_seed_stall_escalation"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

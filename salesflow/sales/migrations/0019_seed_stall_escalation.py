@@ -18,6 +18,6 @@ def seed(apps: Any, schema_editor: Any) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("sales", "0015_stall_stats")]
+    dependencies = [("sales", "0018_stall_stats")]
 
     operations = [migrations.RunPython(seed, migrations.RunPython.noop)]

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("activities", "0006_work_link_indexes"),
+        ("activities", "0007_perf_owner_account_idx"),
         ("parties", "0005_follow_up_policy_and_account_due"),
         ("sales", "0014_work_link_indexes"),
     ]

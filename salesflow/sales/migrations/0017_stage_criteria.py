@@ -19,7 +19,7 @@ def mark_regressions(apps, schema_editor):  # type: ignore[no-untyped-def]
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("sales", "0014_work_link_indexes"),
+        ("sales", "0016_team_pipelines"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

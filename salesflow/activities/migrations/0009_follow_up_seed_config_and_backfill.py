@@ -64,7 +64,7 @@ def seed(apps, schema_editor):  # type: ignore[no-untyped-def]
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("activities", "0007_follow_up_kind_config_check_in_escalation"),
+        ("activities", "0008_follow_up_kind_config_check_in_escalation"),
         ("parties", "0006_follow_up_seed_policies"),
     ]
 
