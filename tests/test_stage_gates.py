@@ -19,7 +19,7 @@ from salesflow.sales.tests.factories import make_opportunity, stage
 pytestmark = pytest.mark.django_db
 
 
-def test_done_demo_or_visit(personas):
+def test_done_demo_or_visit(personas, no_completion_rules):
     opp = make_opportunity(personas.rep, stage_code="demo")
     criterion = stage_criterion_create(
         actor=personas.admin, stage=stage("proposal"), kind="activity_done", params={"kinds": ["demo", "visit"]}

@@ -16,7 +16,11 @@ DOCS = ROOT / "docs"
 def _catalogue_terms() -> set[str]:
     terms: set[str] = set()
     for po in (ROOT / "salesflow").glob("**/locale/zh_Hans/LC_MESSAGES/django.po"):
-        terms.update(re.findall(r'^msgstr "(.+)"$', po.read_text(encoding="utf-8"), flags=re.MULTILINE))
+        # a msgstr may be wrapped over several lines ("" then continuation lines)
+        for first, rest in re.findall(
+            r'^msgstr "(.*)"\n((?:".*"\n)*)', po.read_text(encoding="utf-8"), flags=re.MULTILINE
+        ):
+            terms.add(first + "".join(line[1:-1] for line in rest.splitlines()))
     return terms
 
 
