@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import urllib.request
 from collections.abc import Callable, Iterator
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -75,7 +76,14 @@ def gated(manage: Any, live_server_url: str) -> Iterator[dict[str, Any]]:
         rep,
         "POST",
         "/opportunities",
-        {"name": "星河智造 MES 二期", "account_id": account["id"], "amount": "420000", "stage": "needs"},
+        # dated (tomorrow) so the card leads its column even on a manager's crowded board
+        {
+            "name": "星河智造 MES 二期",
+            "account_id": account["id"],
+            "amount": "420000",
+            "stage": "needs",
+            "expected_close_date": (date.today() + timedelta(days=1)).isoformat(),
+        },
     )
     try:
         yield {"deal": deal, "criteria": criteria}
@@ -125,6 +133,10 @@ def test_refused_drop_lists_unmet_criteria_and_the_manager_overrides(
     page.goto("/opportunities/board/")
     page.get_by_test_id("language-switch").select_option("en")
     expect(page.locator("html")).to_have_attribute("lang", "en")
+    # the reloaded board is ready (cards drawn, SortableJS bound) before the drag starts
+    page.wait_for_load_state("networkidle")
+    expect(page.locator(f"[data-testid=board-column-needs] {card}")).to_be_visible()
+    page.locator(card).scroll_into_view_if_needed()
     _drag(page, card, "[data-testid=board-column-proposal] .sf-board-cards")
     expect(refusal.get_by_test_id(f"gate-unmet-{budget['id']}")).to_contain_text("Budget confirmed by finance")
     expect(refusal.get_by_test_id(f"gate-unmet-{dm['id']}")).to_contain_text("decision-maker role")
