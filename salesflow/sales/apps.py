@@ -16,6 +16,11 @@ class SalesConfig(AppConfig):
         from salesflow.users.policy import register_shareable, register_work_link
 
         register_shareable("opportunity", Opportunity)
+        # a copied pipeline keeps its stages' entry criteria (stage gates)
+        from salesflow.sales.config_services import register_stage_copier
+        from salesflow.sales.gate_services import stage_criteria_copy
+
+        register_stage_copier(stage_criteria_copy)
         register_readable(Opportunity, opportunities_visible_to)
         register_record_kind("opportunity", Opportunity, can_write=can_write_opportunity)
         # access follows the work: a deal's reader may read its account

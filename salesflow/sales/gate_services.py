@@ -239,3 +239,21 @@ def opportunity_checklist_tick(
         related=[opportunity.account],
     )
     return True
+
+
+def stage_criteria_copy(source: Stage, target: Stage) -> None:
+    """Copy ``source``'s entry criteria (active or not, in order) to ``target``: the stage
+    copier ``pipeline_copy`` calls for every stage it copies, inside its transaction (its
+    ``sales.pipeline.copied`` event covers the copy). Checklist ticks stay with the old deals."""
+    StageCriterion.objects.bulk_create(
+        StageCriterion(
+            stage=target,
+            kind=c.kind,
+            params=c.params,
+            label_en=c.label_en,
+            label_zh=c.label_zh,
+            position=c.position,
+            is_active=c.is_active,
+        )
+        for c in StageCriterion.objects.filter(stage=source).order_by("position", "pk")
+    )

@@ -551,3 +551,25 @@ def test_criteria_settings_page(personas, client_for):
     assert admin.post(f"/settings/pipelines/criteria/{c.pk}/delete/").status_code == 302
     assert not StageCriterion.objects.exists()
     assert client_for(personas.rep).post(f"/settings/pipelines/criteria/{c.pk}/delete/").status_code == 403
+
+
+def test_a_copied_pipeline_keeps_its_stages_entry_criteria(personas):
+    from salesflow.sales.config_services import pipeline_copy
+
+    proposal = stage("proposal")
+    stage_criterion_create(actor=personas.admin, stage=proposal, kind="decision_maker")
+    stage_criterion_create(
+        actor=personas.admin, stage=proposal, kind="checklist", label_en="Budget confirmed", label_zh="预算已确认"
+    )
+    copy = pipeline_copy(
+        actor=personas.admin, source=proposal.pipeline, code="b2b-east", name_en="B2B East", name_zh="华东 B2B"
+    )
+    copied = copy.stages.get(code="proposal")
+    assert list(StageCriterion.objects.filter(stage=copied).values_list("kind", "label_zh", "position")) == list(
+        StageCriterion.objects.filter(stage=proposal).values_list("kind", "label_zh", "position")
+    )
+    assert StageCriterion.objects.filter(stage=copied).count() == 2
+    # the source keeps its own rows: editing the copy's criteria never touches the original
+    assert set(StageCriterion.objects.filter(stage=copied).values_list("pk", flat=True)).isdisjoint(
+        StageCriterion.objects.filter(stage=proposal).values_list("pk", flat=True)
+    )
