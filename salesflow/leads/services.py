@@ -7,6 +7,7 @@ its audit event in the same transaction, and refuses state changes that no longe
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -21,6 +22,7 @@ from django.utils.translation import gettext as _
 from salesflow.core.audit import changed_fields, record_event
 from salesflow.core.changes import refuse_unknown_fields
 from salesflow.core.errors import Conflict, Forbidden, ValidationFailed
+from salesflow.core.intake import Intake, IntakeAction, run_after, run_before
 from salesflow.core.money import AmountError, currency_choices, default_currency, parse_amount
 from salesflow.core.normalize import (
     company_name_key,
@@ -236,6 +238,8 @@ def lead_create(
     need: str = "",
     timeline: date | None = None,
     notes: str = "",
+    intake_options: Mapping[str, Any] | None = None,
+    intake_action: IntakeAction = "create",
 ) -> Lead:
     """Create a ``new`` lead owned by ``owner`` (``None`` = unassigned).
 
@@ -246,6 +250,10 @@ def lead_create(
     ``users.services.system_actor()``.
     Raises ``Forbidden`` when ``actor`` may not write any lead, ``ValidationFailed`` (nothing
     written) for bad input. Audits ``leads.lead.created``.
+
+    The registered intake checks (:mod:`salesflow.core.intake`, kind ``lead``, action
+    ``intake_action``: ``create`` or ``import``) run before the insert with
+    ``intake_options`` and may refuse (nothing written) or route the lead to another owner.
     """
     if writable_owner_ids(actor) == set():
         raise Forbidden(_("You may not create leads."))
@@ -277,6 +285,18 @@ def lead_create(
     _check_owner(actor, owner, errors)
     if errors:
         raise ValidationFailed(_("The lead could not be saved."), field_errors=errors)
+    intake = run_before(
+        Intake(
+            kind="lead",
+            action=intake_action,
+            actor=actor,
+            values={**values, "owner": owner, "region": region},
+            options=intake_options or {},
+        )
+    )
+    values = dict(intake.values)
+    owner = values.pop("owner")
+    region = values.pop("region")
     lead = Lead.objects.create(owner=owner, region=region, status=LeadStatus.NEW, **values)
     index_record(lead)
     record_event(
@@ -285,11 +305,18 @@ def lead_create(
         target=lead,
         data={"owner": owner.pk if owner else None, "source_channel": lead.source_channel},
     )
+    run_after(intake, lead)
     return lead
 
 
 @transaction.atomic
-def lead_update(*, actor: User, lead: Lead, **changes: Unpack[LeadChanges]) -> Lead:
+def lead_update(
+    *,
+    actor: User,
+    lead: Lead,
+    intake_options: Mapping[str, Any] | None = None,
+    **changes: Unpack[LeadChanges],
+) -> Lead:
     """Change the given fields of ``lead`` with the same normalisation and checks as create.
 
     Only keys of ``LeadChanges`` are accepted; the status is changed only by the workflow
@@ -317,6 +344,19 @@ def lead_update(*, actor: User, lead: Lead, **changes: Unpack[LeadChanges]) -> L
         _check_owner(actor, owner, errors)
     if errors:
         raise ValidationFailed(_("The lead could not be saved."), field_errors=errors)
+    intake = run_before(
+        Intake(
+            kind="lead",
+            action="update",
+            actor=actor,
+            values={**values, "owner": owner, "region": region},
+            record=current,
+            options=intake_options or {},
+        )
+    )
+    values = dict(intake.values)
+    owner = values.pop("owner")
+    region = values.pop("region")
     for key, value in values.items():
         setattr(current, key, value)
     current.owner = owner
@@ -326,6 +366,7 @@ def lead_update(*, actor: User, lead: Lead, **changes: Unpack[LeadChanges]) -> L
         current.save()
         index_record(current)
         record_event(actor=actor, verb="leads.lead.updated", target=current, data={"changes": diff})
+        run_after(intake, current)
     _mirror(lead, current)
     return lead
 
@@ -560,6 +601,7 @@ def lead_convert(
     expected_close_date: date | None = None,
     stage: Stage | None = None,
     pipeline: Pipeline | None = None,
+    intake_options: Mapping[str, Any] | None = None,
 ) -> ConversionResult:
     """Turn a qualified lead into an account, a contact and an opportunity — all or nothing.
 
@@ -630,6 +672,19 @@ def lead_convert(
             errors["account"] = [_("The lead has no company name: add one to the lead or link an existing account.")]
     if errors:
         raise ValidationFailed(_("The lead could not be converted."), field_errors=errors)
+    # Intake checks (known customers, collisions…) see the lead as it is being converted.
+    intake = run_before(
+        Intake(
+            kind="lead",
+            action="convert",
+            actor=actor,
+            values={"owner": owner, "account": linked},
+            record=current,
+            options=intake_options or {},
+        )
+    )
+    owner = intake.values["owner"]
+    via_convert = {**(intake_options or {}), "via": "convert"}
 
     account_created = linked is None
     if linked is None:
@@ -641,6 +696,7 @@ def lead_convert(
             industry=current.industry,
             region=current.region,
             source=current.source_channel,
+            intake_options=via_convert,
         )
     contact: Contact | None = None
     contact_created = False
@@ -658,6 +714,7 @@ def lead_convert(
                 email=current.email,
                 wechat=current.wechat,
                 notes=current.notes,
+                intake_options=via_convert,
             )
             contact_created = True
     opportunity: Opportunity | None = None
@@ -703,6 +760,7 @@ def lead_convert(
         },
         related=[linked, contact, opportunity],
     )
+    run_after(intake, current)
     return ConversionResult(
         lead=lead,
         account=linked,

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from salesflow.core.audit import changed_fields, record_event
 from salesflow.core.changes import refuse_unknown_fields
 from salesflow.core.errors import Conflict, Forbidden, ValidationFailed
+from salesflow.core.intake import Intake, IntakeAction, run_after, run_before
 from salesflow.core.normalize import (
     company_name_key,
     credit_code_is_valid,
@@ -76,6 +77,8 @@ def account_create(
     website: str = "",
     address: str = "",
     description: str = "",
+    intake_options: Mapping[str, Any] | None = None,
+    intake_action: IntakeAction = "create",
 ) -> Account:
     """Create an account owned by ``owner``.
 
@@ -84,7 +87,9 @@ def account_create(
     ``ValidationFailed`` (nothing written) for a blank name, an invalid or duplicate credit
     code (also when a concurrent transaction inserts the same credit code between the check
     and the insert: the unique constraint decides), or an owner ``actor`` may not assign.
-    Audits ``parties.account.created``.
+    Audits ``parties.account.created``. The registered intake checks
+    (:mod:`salesflow.core.intake`, kind ``account``) run before the insert with
+    ``intake_options`` and may refuse it or change the values (e.g. the owner).
     """
     if writable_owner_ids(actor) == set():
         raise Forbidden(_("You may not create accounts."))
@@ -100,7 +105,7 @@ def account_create(
         errors["credit_code"] = code_errors
     if errors:
         raise ValidationFailed(_("The account could not be saved."), field_errors=errors)
-    fields = dict(
+    fields: dict[str, Any] = dict(
         name=name,
         name_key=company_name_key(name)[:NAME_KEY_LENGTH],
         credit_code=code,
@@ -116,6 +121,11 @@ def account_create(
         address=address.strip(),
         description=description,
     )
+    intake = run_before(
+        Intake(kind="account", action=intake_action, actor=actor, values=fields, options=intake_options or {})
+    )
+    fields = dict(intake.values)
+    owner = fields["owner"]
     try:
         # A savepoint, so the transaction stays usable when the unique constraint fires.
         with transaction.atomic():
@@ -128,6 +138,7 @@ def account_create(
         ) from None
     record_event(actor=actor, verb="parties.account.created", target=account, data={"owner": owner.pk})
     index_record(account)
+    run_after(intake, account)
     return account
 
 
@@ -251,7 +262,13 @@ def _records_listing(counts: list[tuple[str, int]]) -> str:
 
 
 @transaction.atomic
-def account_update(*, actor: User, account: Account, **changes: Unpack[AccountChanges]) -> Account:
+def account_update(
+    *,
+    actor: User,
+    account: Account,
+    intake_options: Mapping[str, Any] | None = None,
+    **changes: Unpack[AccountChanges],
+) -> Account:
     """Change the given fields of ``account`` (absent fields stay) and return it.
 
     Validates like ``account_create`` (blank name, invalid credit code, a credit code
@@ -292,6 +309,18 @@ def account_update(*, actor: User, account: Account, **changes: Unpack[AccountCh
     diff = changed_fields(before, _as_ids(values))
     if not diff:
         return account
+    # Intake checks see every field as it will be after the change (``record``: as it is now).
+    intake = run_before(
+        Intake(
+            kind="account",
+            action="update",
+            actor=actor,
+            values={**{key: getattr(account, key) for key in ACCOUNT_FIELDS}, **values},
+            record=account,
+            options=intake_options or {},
+        )
+    )
+    values = {key: intake.values[key] for key in values}
     for key in diff:
         setattr(account, key, values[key])
     derived = []
@@ -316,6 +345,7 @@ def account_update(*, actor: User, account: Account, **changes: Unpack[AccountCh
             field_errors={"credit_code": [_("Another account already has this credit code.")]},
         ) from None
     record_event(actor=actor, verb="parties.account.updated", target=account, data={"changes": diff})
+    run_after(intake, account)
     return account
 
 
@@ -460,6 +490,8 @@ def contact_create(
     family: str = "",
     cultural_background: str = "",
     notes: str = "",
+    intake_options: Mapping[str, Any] | None = None,
+    intake_action: IntakeAction = "create",
 ) -> Contact:
     """Create a contact at ``account`` with every field, the sales archive included.
 
@@ -469,6 +501,8 @@ def contact_create(
     by ``actor``) and raises ``ValidationFailed`` before writing anything; ``Forbidden`` when
     ``actor`` fills in the sales archive of a contact whose archive they may not read.
     Audits ``parties.contact.created`` on the contact's and the account's timelines.
+    The registered intake checks (kind ``contact``) run before the insert with
+    ``intake_options`` and may refuse it.
     """
     errors: dict[str, list[str]] = {}
     if not can_write_account(actor, account):
@@ -497,14 +531,31 @@ def contact_create(
     if errors:
         raise ValidationFailed(_("The contact could not be saved."), field_errors=errors)
     _check_archive_right(actor, Contact(account=account), values)
+    intake = run_before(
+        Intake(
+            kind="contact",
+            action=intake_action,
+            actor=actor,
+            values={**values, "account": account},
+            options=intake_options or {},
+        )
+    )
+    values = {key: value for key, value in intake.values.items() if key != "account"}
     contact = Contact.objects.create(account=account, **values)
     record_event(actor=actor, verb="parties.contact.created", target=contact, related=[account])
     index_record(contact)
+    run_after(intake, contact)
     return contact
 
 
 @transaction.atomic
-def contact_update(*, actor: User, contact: Contact, **changes: Unpack[ContactChanges]) -> Contact:
+def contact_update(
+    *,
+    actor: User,
+    contact: Contact,
+    intake_options: Mapping[str, Any] | None = None,
+    **changes: Unpack[ContactChanges],
+) -> Contact:
     """Change the given fields of ``contact`` (absent fields stay), the sales archive included.
 
     Raises ``ValidationFailed`` (nothing written) for a blank name, invalid mobile, email,
@@ -541,6 +592,17 @@ def contact_update(*, actor: User, contact: Contact, **changes: Unpack[ContactCh
     diff = changed_fields(before, _as_ids(values))
     if not diff:
         return contact
+    intake = run_before(
+        Intake(
+            kind="contact",
+            action="update",
+            actor=actor,
+            values={**{key: getattr(contact, key) for key in CONTACT_FIELDS}, **values},
+            record=contact,
+            options=intake_options or {},
+        )
+    )
+    values = {key: intake.values[key] for key in values}
     old_account_id = contact.account_id
     for key in diff:
         setattr(contact, key, values[key])
@@ -556,6 +618,7 @@ def contact_update(*, actor: User, contact: Contact, **changes: Unpack[ContactCh
         data={"changes": _redact_archive(diff)},
         related=related,
     )
+    run_after(intake, contact)
     return contact
 
 
