@@ -98,6 +98,11 @@ INSTALLED_APPS = [
     "salesflow.activities",
     "salesflow.workreports",  # daily and weekly work reports (日报/周报), issue 7
     "salesflow.objections",  # the objection library (异议库) and objections logged on deals
+    "salesflow.dedupe",  # the duplicate matcher (查重), merge and the duplicate report (issue 8)
+    "salesflow.scoring",  # explainable lead scoring, the learned model, data quality (issue 8)
+    "salesflow.routing",  # web-to-lead forms, assignment rules, first-response SLAs (issue 8)
+    "salesflow.protection",  # known customers, public pools and caps, collision arbitration (issue 8)
+    "salesflow.imports",  # CSV/XLSX import with mapping, preview, error report (issue 8)
     "salesflow.demo",  # the demo company generator and its `demo` command (no models)
     "salesflow.notifications",  # notification centre, preferences, email and group robots
 ]
