@@ -101,7 +101,9 @@ INSTALLED_APPS = [
     "salesflow.dedupe",  # the duplicate matcher (查重), merge and the duplicate report (issue 8)
     "salesflow.scoring",  # explainable lead scoring, the learned model, data quality (issue 8)
     "salesflow.routing",  # web-to-lead forms, assignment rules, first-response SLAs (issue 8)
-    "salesflow.protection",  # known customers, public pools and caps, collision arbitration (issue 8)
+    "salesflow.pools",  # public pools (公海), claims, caps (保有量), release and recycling (issue 8)
+    "salesflow.protection",  # the known-customer list (已成交客户名单) and collision arbitration (撞单) (issue 8)
+    "salesflow.merging",  # duplicate warnings before saving, access requests, merge and undo (issue 8)
     "salesflow.imports",  # CSV/XLSX import with mapping, preview, error report (issue 8)
     "salesflow.demo",  # the demo company generator and its `demo` command (no models)
     "salesflow.notifications",  # notification centre, preferences, email and group robots

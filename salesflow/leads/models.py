@@ -88,6 +88,9 @@ class Lead(TimestampedModel):
     disqualify_note = models.TextField(_("disqualify note"), blank=True)
     notes = models.TextField(_("notes"), blank=True)
     converted_at = models.DateTimeField(_("converted at"), null=True, blank=True)
+    # customer protection (客户保护, issue 8): while this is in the future the owner is protecting
+    # the lead (after a claim from a public pool); another rep reaching it opens a collision.
+    protected_until = models.DateTimeField(_("protected until"), null=True, blank=True, editable=False)
     converted_account = models.ForeignKey(
         Account, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("account")
     )

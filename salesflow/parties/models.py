@@ -46,6 +46,10 @@ class Account(TimestampedModel):
     # set by the escalation ladder's "mark at risk" step; cleared by the next done follow-up
     at_risk_since = models.DateTimeField(_("at risk since"), null=True, blank=True, editable=False)
 
+    # customer protection (客户保护, issue 8): while this is in the future the owner is protecting
+    # the account (after a claim from a public pool); another rep reaching it opens a collision.
+    protected_until = models.DateTimeField(_("protected until"), null=True, blank=True, editable=False)
+
     # tags (标签) on this record: salesflow.tags; deleted with the record
     tagged_items = GenericRelation("tags.TaggedItem")
 
