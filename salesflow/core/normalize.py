@@ -11,8 +11,12 @@ computed from stored data equals the key computed again from the same input.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
+from dataclasses import dataclass
+
+import phonenumbers
 
 from django.utils.translation import gettext as _
 
@@ -206,3 +210,231 @@ def company_name_key(value: str) -> str:
             parts.append(" ")
         parts.append(token)
     return "".join(parts)
+
+
+# --- matching keys (查重, issue 8) ------------------------------------------------------------------
+#
+# Keys the duplicate matcher blocks and scores on. Unlike the stored forms above they are free
+# to lose information (a region, a legal form, the characters behind a pinyin spelling): two
+# records whose keys agree are only *candidates*, and the matcher's scoring decides. Every key
+# function is pure and idempotent on its own output where the output is a valid input.
+
+PHONE_DEFAULT_REGION = "CN"
+
+
+def phone_match_key(value: str) -> str:
+    """An E.164-equivalent key for any phone number as typed (CN default region).
+
+    ``+86 138 1234 5678``, ``0086-138…`` and ``13812345678`` give ``+8613812345678``;
+    ``(021) 6888 8888`` and ``+86 21 6888 8888`` give ``+862168888888``. Something
+    ``phonenumbers`` cannot parse as a possible number gives ``""`` (no key: it matches
+    nothing). Idempotent (an E.164 key parses to itself).
+    """
+    text = normalize_phone(value[:64] if value else "")
+    if not text:
+        return ""
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    try:
+        number = phonenumbers.parse(text, PHONE_DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is not None and phonenumbers.is_possible_number(number):
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return ""
+
+
+def normalize_email_key(value: str) -> str:
+    """The matching key of an email: the stored form (trimmed, lower-cased, NFKC-folded);
+    ``""`` for anything without an ``@`` between two non-empty parts."""
+    text = unicodedata.normalize("NFKC", (value or "")[:320]).strip().lower()
+    local, at, domain = text.rpartition("@")
+    return text if at and local and domain and " " not in text else ""
+
+
+@functools.cache
+def _t2s() -> object:
+    """The OpenCC traditional → simplified converter, created once per process."""
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def to_simplified(value: str) -> str:
+    """Traditional Chinese characters folded to simplified ones (OpenCC ``t2s``)."""
+    if not value or value.isascii():
+        return value
+    return str(_t2s().convert(value))  # type: ignore[attr-defined]
+
+
+# Provinces, autonomous regions, municipalities and the larger cities, as written in company
+# names ("上海某某", "广东省深圳市某某", "某某(深圳)"). Longest first, so "内蒙古" wins over "内蒙".
+_REGION_NAMES: tuple[str, ...] = tuple(
+    sorted(
+        {
+            # provincial level
+            "北京", "天津", "上海", "重庆", "河北", "山西", "辽宁", "吉林", "黑龙江", "江苏", "浙江", "安徽",
+            "福建", "江西", "山东", "河南", "湖北", "湖南", "广东", "海南", "四川", "贵州", "云南", "陕西",
+            "甘肃", "青海", "台湾", "内蒙古", "广西", "西藏", "宁夏", "新疆", "香港", "澳门",
+            # larger cities
+            "深圳", "广州", "杭州", "南京", "苏州", "无锡", "宁波", "温州", "成都", "武汉", "西安", "长沙",
+            "郑州", "济南", "青岛", "大连", "沈阳", "长春", "哈尔滨", "合肥", "福州", "厦门", "泉州", "南昌",
+            "昆明", "贵阳", "南宁", "海口", "三亚", "兰州", "西宁", "银川", "乌鲁木齐", "拉萨", "呼和浩特",
+            "石家庄", "太原", "东莞", "佛山", "珠海", "中山", "惠州", "常州", "南通", "扬州", "徐州", "嘉兴",
+            "绍兴", "金华", "台州", "烟台", "潍坊", "唐山", "保定", "洛阳", "宜昌", "襄阳", "株洲", "芜湖",
+            # the country itself, as in "(中国)"
+            "中国",
+        },
+        key=len,
+        reverse=True,
+    )
+)
+_REGION_SUFFIXES = ("特别行政区", "维吾尔自治区", "壮族自治区", "回族自治区", "自治区", "省", "市", "区")
+_BRACKETED = re.compile(r"[(\[{]([^()\[\]{}]*)[)\]}]")
+# Trade words at the end of a stem that do not tell companies apart for blocking
+# ("某某网络技术" and "某某科技" share the stem "某某").
+_TRADE_WORDS: tuple[str, ...] = tuple(
+    sorted(
+        {
+            "科技", "技术", "网络", "信息", "软件", "电子", "贸易", "商贸", "实业", "发展", "咨询", "服务",
+            "国际", "控股", "投资", "管理", "工程", "设备", "制造", "工业", "机械", "电气", "物流", "文化",
+            "传媒", "广告", "医药", "生物", "新材料", "材料", "能源", "环保", "建设", "建筑", "智能", "数据",
+            "系统", "计算机", "进出口", "集团", "公司", "食品", "餐饮", "教育", "培训", "金融", "科学", "企业", "中心", "股份",
+        },
+        key=len,
+        reverse=True,
+    )
+)
+
+
+def _strip_region_prefix(text: str) -> tuple[str, list[str]]:
+    """Remove region names (with 省/市/自治区…) from the start of ``text``, repeatedly, while
+    at least two characters remain; returns the rest and the regions removed."""
+    regions: list[str] = []
+    changed = True
+    while changed:
+        changed = False
+        for region in _REGION_NAMES:
+            if region != "中国" and text.startswith(region):  # 中国银行 is a name, not a region
+                rest = text[len(region) :]
+                for suffix in _REGION_SUFFIXES:
+                    if rest.startswith(suffix):
+                        rest = rest[len(suffix) :]
+                        break
+                if len(rest) >= 2:
+                    regions.append(region)
+                    text = rest
+                    changed = True
+                break
+    return text, regions
+
+
+def _region_of(word: str) -> str | None:
+    """The region a bracketed word names ("上海", "上海市", "中国") or ``None``."""
+    for region in _REGION_NAMES:
+        if word.startswith(region) and (word == region or word[len(region) :] in _REGION_SUFFIXES):
+            return region
+    return None
+
+
+@dataclass(frozen=True)
+class CompanyParts:
+    """A company name taken apart for matching.
+
+    ``name``: folded (NFKC, case, traditional → simplified), without punctuation, bracketed
+    regions, legal-form suffixes and leading region names — what is compared for similarity.
+    ``stem``: ``name`` without trailing trade words (科技, 网络技术, 贸易…) — the blocking key.
+    ``regions``: the regions named anywhere in the name ("中国" is not counted: it tells no
+    sister companies apart).
+    """
+
+    name: str
+    stem: str
+    regions: frozenset[str]
+
+
+def company_parts(value: str) -> CompanyParts:
+    """Take a company name apart (see :class:`CompanyParts`). Pure; at most 300 characters read."""
+    text = to_simplified(_fold((value or "")[:300]))
+    regions: set[str] = set()
+
+    def bracket(match: re.Match[str]) -> str:
+        region = _region_of(match.group(1).strip())
+        if region is not None:
+            regions.add(region)
+            return " "
+        return f" {match.group(1)} "
+
+    text = _BRACKETED.sub(bracket, text)
+    name = company_name_key(text)
+    if _is_all_wide(name):
+        name, found = _strip_region_prefix(name)
+        regions.update(found)
+        stem = name
+        changed = True
+        while changed:
+            changed = False
+            for word in _TRADE_WORDS:
+                if stem.endswith(word) and len(stem) - len(word) >= 2:
+                    stem = stem[: -len(word)]
+                    changed = True
+                    break
+    else:
+        stem = name
+    regions.discard("中国")
+    return CompanyParts(name=name, stem=stem, regions=frozenset(regions))
+
+
+def _is_all_wide(text: str) -> bool:
+    return bool(text) and all(_is_wide(ch) for ch in text if not ch.isspace())
+
+
+def company_stem_key(value: str) -> str:
+    """The blocking key of a company name: :attr:`CompanyParts.stem`.
+
+    ``上海阿里巴巴网络技术有限公司``, ``阿里巴巴（上海）科技有限公司`` and ``阿里巴巴科技`` all give
+    ``阿里巴巴``; sister companies in other regions share it too (the matcher tells them apart by
+    region and credit code). Stored as ``Lead.company_stem`` / ``Account.name_stem``.
+    """
+    return company_parts(value).stem
+
+
+# Surnames read differently from the common reading of their character.
+_SURNAME_READINGS = {
+    "曾": "zeng", "单": "shan", "解": "xie", "仇": "qiu", "朴": "piao", "区": "ou", "查": "zha",
+    "覃": "qin", "乐": "yue", "缪": "miao", "种": "chong", "盖": "ge", "翟": "zhai", "秘": "bi",
+    "任": "ren", "华": "hua", "沈": "shen", "万": "wan", "尉": "yu", "員": "yun", "贲": "ben",
+    "黑": "he", "折": "she", "召": "shao", "长": "chang", "重": "chong", "句": "gou", "阚": "kan",
+}
+_LATIN_ONLY = re.compile(r"[^a-z0-9]")
+
+
+def pinyin_key(value: str, *, person: bool = False) -> str:
+    """Toneless pinyin of a name, lower-case, without spaces (``张伟`` and ``章玮`` → ``zhangwei``).
+
+    Latin letters are kept as typed, so ``Zhang Wei`` and ``zhang-wei`` give the same key as
+    ``张伟``. Traditional characters are folded first. With ``person=True`` a first character
+    that is a surname with its own reading uses it (``曾`` → ``zeng``, ``单`` → ``shan``).
+    Other characters (digits excepted) are dropped. Idempotent on its output.
+    """
+    from pypinyin import lazy_pinyin
+
+    text = to_simplified(_fold((value or "")[:200]))
+    syllables: list[str] = []
+    if person and text[:1] in _SURNAME_READINGS:
+        syllables.append(_SURNAME_READINGS[text[0]])
+        text = text[1:]
+    syllables.extend(lazy_pinyin(text, errors="default", v_to_u=False))
+    return _LATIN_ONLY.sub("", "".join(syllables).lower())
+
+
+def person_name_key(value: str) -> str:
+    """A person's name folded for comparison: NFKC, case, traditional → simplified, without
+    spaces and punctuation (``張 偉`` → ``张伟``; ``Wei ZHANG`` → ``weizhang``)."""
+    text = to_simplified(_fold((value or "")[:200]))
+    return "".join(ch for ch in text if unicodedata.category(ch)[0] in "LN")
+
+
+def company_pinyin_key(value: str) -> str:
+    """Pinyin of a company's stem (homophone spellings of one company share it)."""
+    return pinyin_key(company_stem_key(value))
