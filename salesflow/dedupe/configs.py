@@ -108,7 +108,7 @@ def _same_email(a: Features, b: Features) -> Evidence:
         return 0.0, None
     if a["email"] == b["email"]:
         return 6.0, _("same email")
-    return -1.0, None
+    return -2.0, None
 
 
 def _person_name(a: Features, b: Features) -> Evidence:
@@ -120,7 +120,7 @@ def _person_name(a: Features, b: Features) -> Evidence:
         return 2.5, _("same name in pinyin")
     similarity = JaroWinkler.normalized_similarity(a["person_pinyin"], b["person_pinyin"])
     if similarity >= 0.93:
-        return 1.0, _("similar name (%(percent)d%%)") % {"percent": round(similarity * 100)}
+        return 0.5, _("similar name (%(percent)d%%)") % {"percent": round(similarity * 100)}
     return -3.5, _("different name")
 
 
