@@ -438,3 +438,25 @@ def person_name_key(value: str) -> str:
 def company_pinyin_key(value: str) -> str:
     """Pinyin of a company's stem (homophone spellings of one company share it)."""
     return pinyin_key(company_stem_key(value))
+
+
+KEY_LENGTH = 200
+PHONE_KEY_LENGTH = 40
+
+
+def party_match_keys(*, person_name: str = "", company_name: str = "", phone: str = "") -> dict[str, str]:
+    """The stored matching keys of a lead, contact or account, computed by its services.
+
+    ``company_stem`` (:func:`company_stem_key`) and ``company_pinyin`` (its pinyin) from
+    ``company_name``; ``name_pinyin`` (:func:`pinyin_key` with surname readings) from
+    ``person_name``; ``phone_key`` (:func:`phone_match_key`) from the landline ``phone``
+    (mobiles are stored normalised already and are their own key). Each key is cut to its
+    column's length.
+    """
+    stem = company_stem_key(company_name) if company_name else ""
+    return {
+        "company_stem": stem[:KEY_LENGTH],
+        "company_pinyin": (pinyin_key(stem) if stem else "")[:KEY_LENGTH],
+        "name_pinyin": (pinyin_key(person_name, person=True) if person_name else "")[:KEY_LENGTH],
+        "phone_key": phone_match_key(phone)[:PHONE_KEY_LENGTH],
+    }

@@ -14,27 +14,44 @@ Public interface (stable; callers depend on it):
 - :func:`find_candidates_bulk` — the same for many incoming records at once (imports),
   with a bounded number of queries per batch rather than per row.
 
+How: the incoming values are prepared into matching features
+(:func:`salesflow.dedupe.configs.prepare_party`: E.164 phones, email, valid credit code,
+company name without suffixes/regions, company stem and its pinyin, regions, the person's
+name and its pinyin). Existing records are fetched by *blocking keys* — mobile, phone key,
+email, credit code, company stem, company pinyin (indexed columns, three queries per batch of
+:data:`BATCH_SIZE` rows) — and every pair sharing a key is scored by the engine
+(:mod:`salesflow.dedupe.engine`) with the rules for the two kinds. Against an account only
+company evidence counts; between people (leads, contacts) the person and the company count.
+
 It reads without visibility filtering: callers decide what to show (a candidate the user
 may not see is named by its owner only, never opened).
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from django.db.models import Q
-from django.utils.translation import gettext as _
 
-from salesflow.core.normalize import company_name_key, normalize_credit_code, normalize_email, normalize_phone
+from salesflow.core.normalize import normalize_phone
+from salesflow.dedupe.configs import party_blocking_keys, party_config, prepare_party
+from salesflow.dedupe.engine import Features, score_features
 from salesflow.leads.models import Lead
 from salesflow.parties.models import Account, Contact
 
 RecordKind = Literal["lead", "account", "contact"]
+RECORD_KINDS: tuple[RecordKind, ...] = ("lead", "account", "contact")
 
 # Scores at or above this are shown as "possible duplicates" before saving.
 DEFAULT_MIN_SCORE = 0.8
+# Incoming rows per round of queries in find_candidates_bulk (three queries per batch).
+BATCH_SIZE = 500
+# A blocking key shared by more existing records than this is too common to tell anything
+# (e.g. a company stem like "科技"): its records are not fetched through it.
+MAX_PER_KEY = 200
 
 
 @dataclass(frozen=True)
@@ -54,18 +71,42 @@ class Candidate:
     label: str
 
 
-def _keys(kind: RecordKind, values: Mapping[str, Any]) -> dict[str, str]:
-    """Normalised matching keys of an incoming record's values."""
-    company = values.get("company_name") if kind != "account" else values.get("name")
+@dataclass(frozen=True)
+class _Existing:
+    kind: RecordKind
+    pk: int
+    features: Features
+    owner_id: int | None
+    label: str
+
+
+def party_row(kind: RecordKind, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The engine's row for a record's own field names (``values`` of a lead, account or
+    contact: ``name``, ``mobile``, ``phone``, ``email``, ``company_name``, ``credit_code``,
+    ``account`` for contacts — an :class:`Account` or its name as ``company_name``)."""
+    company = values.get("company_name") or ""
     if kind == "contact" and not company:
         account = values.get("account")
         company = getattr(account, "name", "") if account is not None else ""
     return {
-        "mobile": normalize_phone(str(values.get("mobile") or "")),
-        "email": normalize_email(str(values.get("email") or "")),
-        "company_key": company_name_key(str(company or "")),
-        "credit_code": normalize_credit_code(str(values.get("credit_code") or "")),
+        "kind": kind,
+        "name": values.get("name") or "",
+        "company_name": company,
+        "mobile": values.get("mobile") or "",
+        "phone": values.get("phone") or "",
+        "email": values.get("email") or "",
+        "credit_code": values.get("credit_code") or "",
     }
+
+
+def features_of(kind: RecordKind, values: Mapping[str, Any]) -> Features:
+    """Matching features of a record's values (see :func:`party_row`)."""
+    return prepare_party(party_row(kind, values))
+
+
+def score_pair(kind_a: RecordKind, a: Features, kind_b: RecordKind, b: Features) -> tuple[float, tuple[str, ...]]:
+    """Score two prepared records of the given kinds: ``(score, reasons)``."""
+    return score_features(party_config(kind_a, kind_b), a, b)
 
 
 def find_candidates(
@@ -78,7 +119,7 @@ def find_candidates(
 ) -> list[Candidate]:
     """Existing leads, contacts and accounts that may be the record ``values`` describe.
 
-    ``values`` uses the record's own field names (``name``, ``mobile``, ``email``,
+    ``values`` uses the record's own field names (``name``, ``mobile``, ``phone``, ``email``,
     ``company_name`` for leads, ``name``/``credit_code`` for accounts, ``account`` for
     contacts); missing keys are blank. ``exclude`` leaves out records (the one being edited).
     Returns at most ``limit`` candidates with ``score >= min_score``, best first.
@@ -94,59 +135,99 @@ def find_candidates_bulk(
     limit: int = 10,
     min_score: float = DEFAULT_MIN_SCORE,
 ) -> list[list[Candidate]]:
-    """:func:`find_candidates` for every row of ``rows`` (same order)."""
+    """:func:`find_candidates` for every row of ``rows`` (same order).
+
+    Queries: at most three per :data:`BATCH_SIZE` rows (leads, contacts, accounts), whatever
+    the rows contain.
+    """
     excluded = set(exclude)
-    keys = [_keys(kind, row) for row in rows]
-    mobiles = {k["mobile"] for k in keys if k["mobile"]}
-    emails = {k["email"] for k in keys if k["email"]}
-    companies = {k["company_key"] for k in keys if k["company_key"]}
-    codes = {k["credit_code"] for k in keys if k["credit_code"]}
-    found: list[tuple[RecordKind, int, dict[str, str], int | None, str]] = []
-    if mobiles or emails or companies or codes:
-        lead_q = Q(mobile__in=mobiles) | Q(email__in=emails) | Q(company_key__in=companies) | Q(credit_code__in=codes)
-        for lead in Lead.objects.filter(lead_q).only(
-            "pk", "name", "mobile", "email", "company_key", "credit_code", "owner_id"
-        ):
-            lk = {
-                "mobile": lead.mobile,
-                "email": lead.email,
-                "company_key": lead.company_key,
-                "credit_code": lead.credit_code,
-            }
-            found.append(("lead", lead.pk, lk, lead.owner_id, str(lead)))
-        contact_q = Q(mobile__in=mobiles) | Q(email__in=emails)
-        for contact in (
-            Contact.objects.filter(contact_q)
-            .select_related("account")
-            .only("pk", "name", "mobile", "email", "account__owner_id", "account__name_key")
-        ):
-            ck = {"mobile": contact.mobile, "email": contact.email, "company_key": "", "credit_code": ""}
-            found.append(("contact", contact.pk, ck, contact.account.owner_id, contact.name))
-        account_q = Q(name_key__in=companies) | Q(credit_code__in=codes)
-        for account in Account.objects.filter(account_q).only("pk", "name", "name_key", "credit_code", "owner_id"):
-            ak = {"mobile": "", "email": "", "company_key": account.name_key, "credit_code": account.credit_code}
-            found.append(("account", account.pk, ak, account.owner_id, account.name))
-    labels = {
-        "credit_code": _("same unified social credit code"),
-        "mobile": _("same mobile"),
-        "email": _("same email"),
-        "company_key": _("same company name after removing suffixes"),
-    }
-    weights = {"credit_code": 1.0, "mobile": 0.95, "email": 0.9, "company_key": 0.85}
     result: list[list[Candidate]] = []
-    for k in keys:
-        row_candidates: list[Candidate] = []
-        for rkind, pk, rk, owner_id, label in found:
-            if (rkind, pk) in excluded:
-                continue
-            same = [name for name in weights if k[name] and k[name] == rk[name]]
-            if not same:
-                continue
-            score = max(weights[name] for name in same)
-            if score < min_score:
-                continue
-            same.sort(key=lambda name: -weights[name])
-            row_candidates.append(Candidate(rkind, pk, score, tuple(str(labels[n]) for n in same), owner_id, label))
-        row_candidates.sort(key=lambda c: (-c.score, c.kind, c.pk))
-        result.append(row_candidates[:limit])
+    for start in range(0, len(rows), BATCH_SIZE):
+        batch = [features_of(kind, row) for row in rows[start : start + BATCH_SIZE]]
+        existing = fetch_by_blocking_keys(batch)
+        index: dict[str, list[_Existing]] = defaultdict(list)
+        for record in existing:
+            if (record.kind, record.pk) not in excluded:
+                for key in set(party_blocking_keys(record.features)):
+                    index[key].append(record)
+        for features in batch:
+            seen: dict[tuple[str, int], _Existing] = {}
+            for key in set(party_blocking_keys(features)):
+                for record in index.get(key, ()):
+                    seen[(record.kind, record.pk)] = record
+            candidates: list[Candidate] = []
+            for record in seen.values():
+                score, reasons = score_pair(kind, features, record.kind, record.features)
+                if score >= min_score:
+                    candidates.append(
+                        Candidate(record.kind, record.pk, round(score, 4), reasons, record.owner_id, record.label)
+                    )
+            candidates.sort(key=lambda c: (-c.score, c.kind, c.pk))
+            result.append(candidates[:limit])
     return result
+
+
+def _keysets(batch: Sequence[Features]) -> dict[str, set[str]]:
+    sets: dict[str, set[str]] = defaultdict(set)
+    for f in batch:
+        for phone in f["phones"]:
+            sets["phone_key"].add(phone)
+            # stored mobiles are normalize_phone forms: 11 digits for mainland numbers
+            sets["mobile"].add(normalize_phone(phone))
+        for name in ("email", "credit_code", "stem", "stem_pinyin", "person_pinyin"):
+            if f[name]:
+                sets[name].add(f[name])
+    return sets
+
+
+def fetch_by_blocking_keys(batch: Sequence[Features]) -> list[_Existing]:
+    """Existing leads, contacts and accounts sharing a blocking key with any of ``batch``
+    (three queries), prepared for scoring."""
+    k = _keysets(batch)
+    out: list[_Existing] = []
+    if not k:
+        return out
+    mobiles, phones, emails, codes = k["mobile"], k["phone_key"], k["email"], k["credit_code"]
+    stems, stem_pinyins, names = k["stem"], k["stem_pinyin"], k["person_pinyin"]
+    lead_q = Q(mobile__in=mobiles) | Q(phone_key__in=phones) | Q(email__in=emails) | Q(credit_code__in=codes)
+    lead_q |= Q(company_stem__in=stems) | Q(company_pinyin__in=stem_pinyins)
+    for lead in Lead.objects.filter(lead_q).only(
+        "pk", "name", "mobile", "phone", "email", "company_name", "credit_code", "owner_id"
+    )[: MAX_PER_KEY * max(1, len(batch))]:
+        values = {
+            "name": lead.name,
+            "mobile": lead.mobile,
+            "phone": lead.phone,
+            "email": lead.email,
+            "company_name": lead.company_name,
+            "credit_code": lead.credit_code,
+        }
+        out.append(_Existing("lead", lead.pk, features_of("lead", values), lead.owner_id, str(lead)))
+    contact_q = Q(mobile__in=mobiles) | Q(phone_key__in=phones) | Q(email__in=emails)
+    if names and stems:
+        contact_q |= Q(name_pinyin__in=names, account__company_stem__in=stems)
+    for contact in (
+        Contact.objects.filter(contact_q)
+        .select_related("account")
+        .only("pk", "name", "mobile", "phone", "email", "account__name", "account__owner_id")[
+            : MAX_PER_KEY * max(1, len(batch))
+        ]
+    ):
+        values = {
+            "name": contact.name,
+            "mobile": contact.mobile,
+            "phone": contact.phone,
+            "email": contact.email,
+            "company_name": contact.account.name,
+        }
+        out.append(
+            _Existing("contact", contact.pk, features_of("contact", values), contact.account.owner_id, contact.name)
+        )
+    account_q = Q(credit_code__in=codes) | Q(company_stem__in=stems) | Q(company_pinyin__in=stem_pinyins)
+    account_q |= Q(phone_key__in=phones)
+    for account in Account.objects.filter(account_q).only("pk", "name", "credit_code", "phone", "owner_id")[
+        : MAX_PER_KEY * max(1, len(batch))
+    ]:
+        values = {"name": account.name, "credit_code": account.credit_code, "phone": account.phone}
+        out.append(_Existing("account", account.pk, features_of("account", values), account.owner_id, account.name))
+    return out

@@ -47,6 +47,11 @@ class Lead(TimestampedModel):
     # ``company_name_key(company_name)``, written by the services; matches ``Account.name_key``.
     company_key = models.CharField(_("company key"), max_length=200, blank=True, editable=False)
     credit_code = models.CharField(_("unified social credit code"), max_length=18, blank=True)
+    # duplicate check (查重, issue 8): ``core.normalize.party_match_keys``, written by the services
+    company_stem = models.CharField(_("company stem"), max_length=200, blank=True, editable=False)
+    company_pinyin = models.CharField(_("company pinyin"), max_length=200, blank=True, editable=False)
+    name_pinyin = models.CharField(_("name pinyin"), max_length=200, blank=True, editable=False)
+    phone_key = models.CharField(_("phone key"), max_length=40, blank=True, editable=False)
     industry = models.CharField(_("industry"), max_length=30, choices=Industry.choices, blank=True)
     region = models.ForeignKey(
         Territory, on_delete=models.PROTECT, null=True, blank=True, related_name="leads", verbose_name=_("region")
@@ -128,6 +133,11 @@ class Lead(TimestampedModel):
             models.Index(fields=["company_key"], name="lead_company_key_idx"),
             # the account page's leads panel: WHERE credit_code = %s (leads of the same company)
             models.Index(fields=["credit_code"], name="lead_credit_code_idx"),
+            # duplicate check blocking keys (issue 8)
+            models.Index(fields=["company_stem"], name="lead_company_stem_idx"),
+            models.Index(fields=["company_pinyin"], name="lead_company_pinyin_idx"),
+            models.Index(fields=["name_pinyin"], name="lead_name_pinyin_idx"),
+            models.Index(fields=["phone_key"], name="lead_phone_key_idx"),
             # account visibility, access follows the work (users.policy.work_links_q):
             # EXISTS (lead WHERE converted_account_id = account.id AND owner_id IN (…)), index only
             models.Index(fields=["converted_account", "owner"], name="lead_conv_account_owner_idx"),

@@ -26,6 +26,7 @@ from salesflow.core.intake import Intake, IntakeAction, run_after, run_before
 from salesflow.core.money import AmountError, currency_choices, default_currency, parse_amount
 from salesflow.core.normalize import (
     company_name_key,
+    party_match_keys,
     credit_code_is_valid,
     mobile_error,
     normalize_credit_code,
@@ -119,6 +120,8 @@ def _clean(values: dict[str, Any], errors: dict[str, list[str]]) -> dict[str, An
     out["email"] = normalize_email(out["email"])
     out["credit_code"] = normalize_credit_code(out["credit_code"])
     out["company_key"] = company_name_key(out["company_name"])[:COMPANY_KEY_LENGTH]
+    # issue 8 duplicate check: blocking keys (company stem/pinyin, name pinyin, phone key)
+    out.update(party_match_keys(person_name=out["name"], company_name=out["company_name"], phone=out["phone"]))
 
     def add(field: str, message: str) -> None:
         errors.setdefault(field, []).append(message)

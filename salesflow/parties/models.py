@@ -36,6 +36,10 @@ class Account(TimestampedModel):
     description = models.TextField(_("description"), blank=True)
     # ``company_name_key(name)``, written by the services; duplicate detection matches on it.
     name_key = models.CharField(_("name key"), max_length=200, blank=True, editable=False)
+    # duplicate check (查重, issue 8): ``core.normalize.party_match_keys``, written by the services
+    company_stem = models.CharField(_("company stem"), max_length=200, blank=True, editable=False)
+    company_pinyin = models.CharField(_("company pinyin"), max_length=200, blank=True, editable=False)
+    phone_key = models.CharField(_("phone key"), max_length=40, blank=True, editable=False)
 
     # follow-up discipline (跟进, issue 7): kept by ``account_follow_up_refresh`` (called by
     # the activity services and the ``follow_up_recompute`` command), never edited directly.
@@ -75,6 +79,10 @@ class Account(TimestampedModel):
             models.Index(fields=["industry"], name="account_industry_idx"),
             # duplicate detection: WHERE name_key = %s (accounts and leads by company name)
             models.Index(fields=["name_key"], name="account_name_key_idx"),
+            # duplicate check blocking keys (issue 8)
+            models.Index(fields=["company_stem"], name="account_company_stem_idx"),
+            models.Index(fields=["company_pinyin"], name="account_company_pinyin_idx"),
+            models.Index(fields=["phone_key"], name="account_phone_key_idx"),
             # My day "customers due for follow-up": WHERE owner_id = %s AND next_follow_up_due <= today
             models.Index(fields=["owner", "next_follow_up_due"], name="account_owner_follow_due_idx"),
             # list filter "follow-up overdue" and the escalation job: WHERE next_follow_up_due < %s
@@ -108,6 +116,9 @@ class Contact(TimestampedModel):
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     email = models.EmailField(_("email"), blank=True)
     wechat = models.CharField(_("WeChat ID"), max_length=64, blank=True)
+    # duplicate check (查重, issue 8): ``core.normalize.party_match_keys``, written by the services
+    name_pinyin = models.CharField(_("name pinyin"), max_length=200, blank=True, editable=False)
+    phone_key = models.CharField(_("phone key"), max_length=40, blank=True, editable=False)
     # sales archive
     birthday = models.DateField(_("birthday"), null=True, blank=True)
     hobbies = models.CharField(_("hobbies"), max_length=300, blank=True)
@@ -133,6 +144,9 @@ class Contact(TimestampedModel):
             # duplicate detection and lead conversion: WHERE email = %s / WHERE mobile = %s
             models.Index(fields=["email"], name="contact_email_idx"),
             models.Index(fields=["mobile"], name="contact_mobile_idx"),
+            # duplicate check blocking keys (issue 8)
+            models.Index(fields=["name_pinyin"], name="contact_name_pinyin_idx"),
+            models.Index(fields=["phone_key"], name="contact_phone_key_idx"),
         ]
 
     def __str__(self) -> str:

@@ -25,6 +25,7 @@ from salesflow.core.normalize import (
     normalize_credit_code,
     normalize_email,
     normalize_phone,
+    party_match_keys,
 )
 from salesflow.core.visibility import get_record_for_user
 from salesflow.parties.choices import BuyingRole, Grade, Lifecycle
@@ -108,6 +109,7 @@ def account_create(
     fields: dict[str, Any] = dict(
         name=name,
         name_key=company_name_key(name)[:NAME_KEY_LENGTH],
+        **_account_match_keys(name, phone.strip()),
         credit_code=code,
         industry=industry,
         region=region,
@@ -328,6 +330,10 @@ def account_update(
     if "name" in diff:
         account.name_key = company_name_key(account.name)[:NAME_KEY_LENGTH]
         derived.append("name_key")
+    if "name" in diff or "phone" in diff:  # issue 8 duplicate-check keys
+        for key, value in _account_match_keys(account.name, account.phone).items():
+            setattr(account, key, value)
+            derived.append(key)
     if "grade" in diff:
         # issue 7: another grade, another follow-up frequency
         account.next_follow_up_due = follow_up_due_for(account.grade, account.last_follow_up_at or account.created_at)
@@ -446,6 +452,18 @@ def _redact_archive(diff: dict[str, list[Any]]) -> dict[str, list[Any]]:
     return {key: [None, None] if key in ARCHIVE_FIELDS else value for key, value in diff.items()}
 
 
+def _account_match_keys(name: str, phone: str) -> dict[str, str]:
+    """The duplicate-check keys stored on an account (issue 8)."""
+    keys = party_match_keys(company_name=name, phone=phone)
+    return {key: keys[key] for key in ("company_stem", "company_pinyin", "phone_key")}
+
+
+def _contact_match_keys(name: str, phone: str) -> dict[str, str]:
+    """The duplicate-check keys stored on a contact (issue 8)."""
+    keys = party_match_keys(person_name=name, phone=phone)
+    return {key: keys[key] for key in ("name_pinyin", "phone_key")}
+
+
 def _validate_contact_values(values: dict[str, Any], errors: dict[str, list[str]]) -> dict[str, Any]:
     values = _clean_text_fields(Contact, values, errors)
     if "name" in values and not values["name"]:
@@ -541,7 +559,9 @@ def contact_create(
         )
     )
     values = {key: value for key, value in intake.values.items() if key != "account"}
-    contact = Contact.objects.create(account=account, **values)
+    contact = Contact.objects.create(
+        account=account, **values, **_contact_match_keys(values.get("name", ""), values.get("phone", ""))
+    )
     record_event(actor=actor, verb="parties.contact.created", target=contact, related=[account])
     index_record(contact)
     run_after(intake, contact)
@@ -606,7 +626,12 @@ def contact_update(
     old_account_id = contact.account_id
     for key in diff:
         setattr(contact, key, values[key])
-    contact.save(update_fields=[*diff, "updated_at"])
+    derived = []
+    if "name" in diff or "phone" in diff:  # issue 8 duplicate-check keys
+        for key, value in _contact_match_keys(contact.name, contact.phone).items():
+            setattr(contact, key, value)
+            derived.append(key)
+    contact.save(update_fields=[*diff, *derived, "updated_at"])
     index_record(contact)
     related: list[models.Model] = [contact.account]
     if moving:

@@ -1,0 +1,123 @@
+"""The database matcher: candidates across leads, contacts and accounts, stored keys, batching."""
+
+from __future__ import annotations
+
+import pytest
+
+from salesflow.core.normalize import credit_check_char
+from salesflow.dedupe.matching import DEFAULT_MIN_SCORE, find_candidates, find_candidates_bulk
+from salesflow.leads.models import Lead
+from salesflow.leads.services import lead_create, lead_update
+from salesflow.parties.models import Account, Contact
+from salesflow.parties.services import account_create, account_update, contact_create
+
+pytestmark = pytest.mark.django_db
+
+
+def code(body: str) -> str:
+    return body + credit_check_char(body)
+
+
+def test_services_store_the_match_keys(personas):
+    lead = lead_create(
+        actor=personas.rep,
+        owner=personas.rep,
+        name="張偉",
+        source_channel="inbound",
+        phone="(021) 6888 8888",
+        company_name="上海星雲科技有限公司",
+    )
+    stored = Lead.objects.values("company_stem", "company_pinyin", "name_pinyin", "phone_key").get(pk=lead.pk)
+    assert stored == {
+        "company_stem": "星云",
+        "company_pinyin": "xingyun",
+        "name_pinyin": "zhangwei",
+        "phone_key": "+862168888888",
+    }
+    lead_update(actor=personas.rep, lead=lead, company_name="北京华为技术有限公司")
+    assert Lead.objects.get(pk=lead.pk).company_stem == "华为"
+    account = account_create(actor=personas.rep, owner=personas.rep, name="星云科技（上海）有限公司", phone="+86 21 6888 8888")
+    assert Account.objects.values_list("company_stem", "phone_key").get(pk=account.pk) == ("星云", "+862168888888")
+    account_update(actor=personas.rep, account=account, name="腾讯科技（深圳）有限公司")
+    assert Account.objects.get(pk=account.pk).company_stem == "腾讯"
+    contact = contact_create(actor=personas.rep, account=account, name="曾伟", phone="021-68888888")
+    assert Contact.objects.values_list("name_pinyin", "phone_key").get(pk=contact.pk) == ("zengwei", "+862168888888")
+
+
+def test_lead_with_the_same_mobile_and_company_is_found(personas):
+    existing = lead_create(
+        actor=personas.rep,
+        owner=personas.rep,
+        name="张伟",
+        source_channel="inbound",
+        mobile="13812345678",
+        company_name="上海星云科技有限公司",
+    )
+    (candidate,) = find_candidates(
+        "lead", {"name": "Zhang Wei", "mobile": "+86 138-1234-5678", "company_name": "星云科技（上海）"}
+    )
+    assert (candidate.kind, candidate.pk, candidate.owner_id) == ("lead", existing.pk, personas.rep.pk)
+    assert candidate.score >= 0.99
+    assert candidate.reasons[0] == "same mobile"
+    assert "same name in pinyin" in candidate.reasons
+    assert find_candidates("lead", {"mobile": "13812345678"}, exclude=[("lead", existing.pk)]) == []
+
+
+def test_account_with_an_existing_company_name_is_found_but_not_its_sister(personas):
+    shanghai = account_create(
+        actor=personas.rep, owner=personas.rep, name="上海星云科技有限公司", credit_code=code("91310000MA1FL0000")
+    )
+    account_create(actor=personas.teammate, owner=personas.teammate, name="北京星云科技有限公司")
+    found = find_candidates("account", {"name": "星云科技（上海）有限公司"})
+    assert [(c.kind, c.pk) for c in found] == [("account", shanghai.pk)]
+    assert found[0].score >= DEFAULT_MIN_SCORE
+    # a different valid credit code is a strong negative, even with the same name
+    assert find_candidates("account", {"name": "上海星云科技有限公司", "credit_code": code("91310000MA1FL0001")}) == []
+    # a lead of the company finds the account (its company), also with a homophone stem
+    (candidate,) = find_candidates("lead", {"name": "李四", "company_name": "上海星耘科技"})
+    assert candidate.pk == shanghai.pk
+    assert "company name sounds the same (same pinyin)" in candidate.reasons
+
+
+def test_contacts_are_found_by_email_and_by_landline(personas):
+    account = account_create(actor=personas.rep, owner=personas.rep, name="星云科技有限公司")
+    contact = contact_create(
+        actor=personas.rep, account=account, name="王芳", email="wang.fang@xingyun.cn", phone="021-6888 8888"
+    )
+    by_email = find_candidates("lead", {"name": "王芳", "email": "WANG.FANG@xingyun.cn"})
+    assert ("contact", contact.pk) in {(c.kind, c.pk) for c in by_email}
+    assert by_email[0].owner_id == personas.rep.pk
+    by_phone = find_candidates("contact", {"name": "王芳", "phone": "+86 21 68888888", "account": account})
+    assert ("contact", contact.pk) in {(c.kind, c.pk) for c in by_phone}
+
+
+def test_different_people_at_one_company_are_not_duplicate_leads(personas):
+    lead_create(
+        actor=personas.rep,
+        owner=personas.rep,
+        name="张伟",
+        source_channel="inbound",
+        mobile="13812345678",
+        company_name="星云科技有限公司",
+    )
+    assert find_candidates("lead", {"name": "李娜", "mobile": "13900000000", "company_name": "星云科技"}) == []
+
+
+def test_bulk_uses_a_bounded_number_of_queries(personas, django_assert_max_num_queries):
+    for i in range(5):
+        lead_create(
+            actor=personas.rep,
+            owner=personas.rep,
+            name=f"客户{i}",
+            source_channel="inbound",
+            mobile=f"1380000000{i}",
+        )
+    rows = [{"name": f"客户{i % 7}", "mobile": f"1380000000{i % 7}"} for i in range(300)]
+    with django_assert_max_num_queries(3):
+        results = find_candidates_bulk("lead", rows)
+    assert [len(r) for r in results[:7]] == [1, 1, 1, 1, 1, 0, 0]
+
+
+@pytest.mark.parametrize("value", ["x" * 50_000, "\x00138\x001234\x005678", "😀" * 1000, ""])
+def test_hostile_values_do_not_break_the_matcher(personas, value):
+    assert find_candidates("lead", {"name": value, "mobile": value, "email": value, "company_name": value}) == []
