@@ -236,6 +236,9 @@ def _register_routers() -> None:
     api.add_router("/work-reports", workreports_router)  # issue 7: daily and weekly reports
     api.add_router("/objections", objections_router)  # issue 7: the objection library
     api.add_router("/opportunities", deal_objections_router)  # issue 7: /opportunities/{id}/objections
+    from salesflow.dedupe.api import router as dedupe_router  # issue 8 (match): duplicate check
+
+    api.add_router("/duplicates", dedupe_router)  # issue 8 (match): duplicate check and report
 
 
 _register_routers()

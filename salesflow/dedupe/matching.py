@@ -72,7 +72,7 @@ class Candidate:
 
 
 @dataclass(frozen=True)
-class _Existing:
+class Existing:
     kind: RecordKind
     pk: int
     features: Features
@@ -87,7 +87,7 @@ def party_row(kind: RecordKind, values: Mapping[str, Any]) -> dict[str, Any]:
     company = values.get("company_name") or ""
     if kind == "contact" and not company:
         account = values.get("account")
-        company = getattr(account, "name", "") if account is not None else ""
+        company = account if isinstance(account, str) else getattr(account, "name", "") if account else ""
     return {
         "kind": kind,
         "name": values.get("name") or "",
@@ -145,13 +145,13 @@ def find_candidates_bulk(
     for start in range(0, len(rows), BATCH_SIZE):
         batch = [features_of(kind, row) for row in rows[start : start + BATCH_SIZE]]
         existing = fetch_by_blocking_keys(batch)
-        index: dict[str, list[_Existing]] = defaultdict(list)
+        index: dict[str, list[Existing]] = defaultdict(list)
         for record in existing:
             if (record.kind, record.pk) not in excluded:
                 for key in set(party_blocking_keys(record.features)):
                     index[key].append(record)
         for features in batch:
-            seen: dict[tuple[str, int], _Existing] = {}
+            seen: dict[tuple[str, int], Existing] = {}
             for key in set(party_blocking_keys(features)):
                 for record in index.get(key, ()):
                     seen[(record.kind, record.pk)] = record
@@ -180,54 +180,96 @@ def _keysets(batch: Sequence[Features]) -> dict[str, set[str]]:
     return sets
 
 
-def fetch_by_blocking_keys(batch: Sequence[Features]) -> list[_Existing]:
-    """Existing leads, contacts and accounts sharing a blocking key with any of ``batch``
-    (three queries), prepared for scoring."""
+def fetch_by_blocking_keys(
+    batch: Sequence[Features], kinds: Iterable[RecordKind] = RECORD_KINDS
+) -> list[Existing]:
+    """Existing records of ``kinds`` (leads, contacts, accounts) sharing a blocking key with
+    any of ``batch`` (one query per kind), prepared for scoring."""
     k = _keysets(batch)
-    out: list[_Existing] = []
+    out: list[Existing] = []
+    wanted = set(kinds)
     if not k:
         return out
     mobiles, phones, emails, codes = k["mobile"], k["phone_key"], k["email"], k["credit_code"]
     stems, stem_pinyins, names = k["stem"], k["stem_pinyin"], k["person_pinyin"]
     lead_q = Q(mobile__in=mobiles) | Q(phone_key__in=phones) | Q(email__in=emails) | Q(credit_code__in=codes)
     lead_q |= Q(company_stem__in=stems) | Q(company_pinyin__in=stem_pinyins)
-    for lead in Lead.objects.filter(lead_q).only(
-        "pk", "name", "mobile", "phone", "email", "company_name", "credit_code", "owner_id"
-    )[: MAX_PER_KEY * max(1, len(batch))]:
-        values = {
-            "name": lead.name,
-            "mobile": lead.mobile,
-            "phone": lead.phone,
-            "email": lead.email,
-            "company_name": lead.company_name,
-            "credit_code": lead.credit_code,
-        }
-        out.append(_Existing("lead", lead.pk, features_of("lead", values), lead.owner_id, str(lead)))
     contact_q = Q(mobile__in=mobiles) | Q(phone_key__in=phones) | Q(email__in=emails)
     if names and stems:
         contact_q |= Q(name_pinyin__in=names, account__company_stem__in=stems)
-    for contact in (
-        Contact.objects.filter(contact_q)
-        .select_related("account")
-        .only("pk", "name", "mobile", "phone", "email", "account__name", "account__owner_id")[
-            : MAX_PER_KEY * max(1, len(batch))
-        ]
-    ):
-        values = {
-            "name": contact.name,
-            "mobile": contact.mobile,
-            "phone": contact.phone,
-            "email": contact.email,
-            "company_name": contact.account.name,
-        }
-        out.append(
-            _Existing("contact", contact.pk, features_of("contact", values), contact.account.owner_id, contact.name)
-        )
     account_q = Q(credit_code__in=codes) | Q(company_stem__in=stems) | Q(company_pinyin__in=stem_pinyins)
     account_q |= Q(phone_key__in=phones)
-    for account in Account.objects.filter(account_q).only("pk", "name", "credit_code", "phone", "owner_id")[
-        : MAX_PER_KEY * max(1, len(batch))
-    ]:
-        values = {"name": account.name, "credit_code": account.credit_code, "phone": account.phone}
-        out.append(_Existing("account", account.pk, features_of("account", values), account.owner_id, account.name))
+    cap = MAX_PER_KEY * max(1, len(batch))
+    if "lead" in wanted:
+        out.extend(existing_records("lead", lead_q, cap))
+    if "contact" in wanted:
+        out.extend(existing_records("contact", contact_q, cap))
+    if "account" in wanted:
+        out.extend(existing_records("account", account_q, cap))
     return out
+
+
+def existing_records(kind: RecordKind, where: Q, limit: int, *, ordered: bool = False) -> list[Existing]:
+    """At most ``limit`` records of ``kind`` matching ``where`` (by primary key when
+    ``ordered``), prepared for scoring (one query)."""
+    order = ("pk",) if ordered else ()
+    if kind == "lead":
+        leads = Lead.objects.filter(where).only(
+            "pk", "name", "mobile", "phone", "email", "company_name", "credit_code", "owner_id"
+        )
+        return [
+            Existing(
+                "lead",
+                lead.pk,
+                features_of(
+                    "lead",
+                    {
+                        "name": lead.name,
+                        "mobile": lead.mobile,
+                        "phone": lead.phone,
+                        "email": lead.email,
+                        "company_name": lead.company_name,
+                        "credit_code": lead.credit_code,
+                    },
+                ),
+                lead.owner_id,
+                str(lead),
+            )
+            for lead in leads.order_by(*order)[:limit]
+        ]
+    if kind == "contact":
+        contacts = (
+            Contact.objects.filter(where)
+            .select_related("account")
+            .only("pk", "name", "mobile", "phone", "email", "account__name", "account__owner_id")
+        )
+        return [
+            Existing(
+                "contact",
+                contact.pk,
+                features_of(
+                    "contact",
+                    {
+                        "name": contact.name,
+                        "mobile": contact.mobile,
+                        "phone": contact.phone,
+                        "email": contact.email,
+                        "company_name": contact.account.name,
+                    },
+                ),
+                contact.account.owner_id,
+                contact.name,
+            )
+            for contact in contacts.order_by(*order)[:limit]
+        ]
+    accounts = Account.objects.filter(where).only("pk", "name", "credit_code", "phone", "owner_id")
+    return [
+        Existing(
+            "account",
+            account.pk,
+            features_of("account", {"name": account.name, "credit_code": account.credit_code, "phone": account.phone}),
+            account.owner_id,
+            account.name,
+        )
+        for account in accounts.order_by(*order)[:limit]
+    ]
