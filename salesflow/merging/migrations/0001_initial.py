@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,49 +15,144 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='AccessRequest',
+            name="AccessRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('kind', models.CharField(choices=[('lead', 'Lead'), ('account', 'Account'), ('contact', 'Contact')], max_length=10, verbose_name='kind')),
-                ('object_id', models.BigIntegerField(verbose_name='record id')),
-                ('access', models.CharField(choices=[('read', 'Read only'), ('write', 'Read and write')], default='read', max_length=10, verbose_name='access')),
-                ('message', models.TextField(blank=True, max_length=2000, verbose_name='message')),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('granted', 'Granted'), ('declined', 'Declined')], default='pending', max_length=10, verbose_name='status')),
-                ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='decided at')),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='decided by')),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='owner')),
-                ('requester', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='requested by')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name="created at"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("lead", "Lead"), ("account", "Account"), ("contact", "Contact")],
+                        max_length=10,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("object_id", models.BigIntegerField(verbose_name="record id")),
+                (
+                    "access",
+                    models.CharField(
+                        choices=[("read", "Read only"), ("write", "Read and write")],
+                        default="read",
+                        max_length=10,
+                        verbose_name="access",
+                    ),
+                ),
+                ("message", models.TextField(blank=True, max_length=2000, verbose_name="message")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("pending", "Pending"), ("granted", "Granted"), ("declined", "Declined")],
+                        default="pending",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("decided_at", models.DateTimeField(blank=True, null=True, verbose_name="decided at")),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="decided by",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="owner",
+                    ),
+                ),
+                (
+                    "requester",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="requested by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'access request',
-                'verbose_name_plural': 'access requests',
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['owner', 'status', '-created_at'], name='accessreq_owner_idx'), models.Index(fields=['requester', '-created_at'], name='accessreq_requester_idx'), models.Index(fields=['kind', 'object_id'], name='accessreq_record_idx')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('status', 'pending')), fields=('requester', 'kind', 'object_id'), name='accessreq_one_pending')],
+                "verbose_name": "access request",
+                "verbose_name_plural": "access requests",
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["owner", "status", "-created_at"], name="accessreq_owner_idx"),
+                    models.Index(fields=["requester", "-created_at"], name="accessreq_requester_idx"),
+                    models.Index(fields=["kind", "object_id"], name="accessreq_record_idx"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("status", "pending")),
+                        fields=("requester", "kind", "object_id"),
+                        name="accessreq_one_pending",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='MergeRecord',
+            name="MergeRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('kind', models.CharField(choices=[('lead', 'Lead'), ('account', 'Account'), ('contact', 'Contact')], max_length=10, verbose_name='kind')),
-                ('survivor_id', models.BigIntegerField(verbose_name='survivor')),
-                ('loser_id', models.BigIntegerField(verbose_name='merged record')),
-                ('loser_label', models.CharField(blank=True, max_length=200, verbose_name='merged record')),
-                ('snapshot', models.JSONField(default=dict, verbose_name='snapshot')),
-                ('undone_at', models.DateTimeField(blank=True, null=True, verbose_name='undone at')),
-                ('actor', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='merged by')),
-                ('undone_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name="created at"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("lead", "Lead"), ("account", "Account"), ("contact", "Contact")],
+                        max_length=10,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("survivor_id", models.BigIntegerField(verbose_name="survivor")),
+                ("loser_id", models.BigIntegerField(verbose_name="merged record")),
+                ("loser_label", models.CharField(blank=True, max_length=200, verbose_name="merged record")),
+                ("snapshot", models.JSONField(default=dict, verbose_name="snapshot")),
+                ("undone_at", models.DateTimeField(blank=True, null=True, verbose_name="undone at")),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="merged by",
+                    ),
+                ),
+                (
+                    "undone_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'merge',
-                'verbose_name_plural': 'merges',
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['kind', 'survivor_id', '-created_at'], name='merge_survivor_idx'), models.Index(fields=['kind', 'loser_id'], name='merge_loser_idx')],
+                "verbose_name": "merge",
+                "verbose_name_plural": "merges",
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["kind", "survivor_id", "-created_at"], name="merge_survivor_idx"),
+                    models.Index(fields=["kind", "loser_id"], name="merge_loser_idx"),
+                ],
             },
         ),
     ]
