@@ -12,6 +12,8 @@ Registered from ``MergingConfig.ready()`` (code ``duplicates``, order 30, action
   ``via`` is ``import``/``merge``/``convert``, it raises
   ``Conflict(code="possible_duplicates")`` whose ``data["duplicates"]`` describes each
   candidate for the actor (:func:`describe_candidates`). Nothing is written.
+- For a contact, accounts are no candidates (the matcher matches a contact's company to
+  its own account); leads and contacts are.
 - A record the actor may not see is named by its kind and owner only: no name, no contact
   details, no link.
 - Saved anyway, the record's timeline gets ``merging.duplicate.saved_anyway`` with the
@@ -137,6 +139,10 @@ class _DuplicateWarning:
                 return
             exclude.append((intake.kind, intake.record.pk))
         candidates = find_candidates(intake.kind, intake.values, exclude=exclude)
+        if intake.kind == "contact":
+            # a person is not a duplicate of a company: the contact's own account (and any
+            # account named like it, which is the accounts' own duplicate) is no candidate
+            candidates = [c for c in candidates if c.kind != "account"]
         if not candidates:
             return
         if reason:
