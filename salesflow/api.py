@@ -212,6 +212,7 @@ def _register_routers() -> None:
     from salesflow.attachments.api import router as attachments_router
     from salesflow.core.api import router as exports_router
     from salesflow.leads.api import router as leads_router
+    from salesflow.merging.api import access_router, merges_router  # issue 8
     from salesflow.notifications.api import router as notifications_router
     from salesflow.objections.api import deal_router as deal_objections_router
     from salesflow.objections.api import router as objections_router
@@ -239,6 +240,8 @@ def _register_routers() -> None:
     from salesflow.dedupe.api import router as dedupe_router  # issue 8 (match): duplicate check
 
     api.add_router("/duplicates", dedupe_router)  # issue 8 (match): duplicate check and report
+    api.add_router("/access-requests", access_router)  # issue 8: access requests to possible duplicates
+    api.add_router("/merges", merges_router)  # issue 8: merge duplicates and undo
 
 
 _register_routers()

@@ -63,4 +63,5 @@ urlpatterns = [
     path("work-reports/", include("salesflow.workreports.urls")),  # issue 7: daily and weekly reports
     path("objections/", include("salesflow.objections.urls")),  # issue 7: the objection library
     path("duplicates/", include("salesflow.dedupe.urls")),  # issue 8 (match): the duplicate report
+    path("duplicates/", include("salesflow.merging.urls")),  # issue 8: duplicate warning, access requests, merge
 ]

@@ -31,6 +31,7 @@ INT_MAX = 2**63 - 1
 # Fields whose text may span lines wherever they appear (textareas in the web forms).
 MULTILINE_FIELDS: frozenset[str] = frozenset(
     {"description", "notes", "note", "need", "achievements", "outcome", "outcome_note", "disqualify_note"}
+    | {"duplicate_reason"}  # issue 8: "save anyway" past the duplicate warning
 )
 
 _CONTROL_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")

@@ -46,6 +46,7 @@ from salesflow.leads.services import (
     lead_update,
 )
 from salesflow.parties.permissions import get_account_for_user
+from salesflow.parties.schemas import ErrorOut  # issue 8: 409 possible_duplicates
 from salesflow.sales.models import Stage
 from salesflow.sales.selectors import pipeline_by_ref
 from salesflow.tags.selectors import tag_step
@@ -117,30 +118,38 @@ def get_lead(request: HttpRequest, lead_id: int) -> Lead:
     return get_lead_for_user(_actor(request), lead_id)
 
 
-@router.post("", response={201: LeadOut}, summary="Create a lead")
-@router.post("/", response={201: LeadOut}, include_in_schema=False)
+@router.post("", response={201: LeadOut, 409: ErrorOut}, summary="Create a lead")
+@router.post("/", response={201: LeadOut, 409: ErrorOut}, include_in_schema=False)
 def create_lead(request: HttpRequest, payload: LeadIn) -> tuple[int, Lead]:
     actor = _actor(request)
     data = payload.dict()
     owner_id = data.pop("owner_id")
     owner = _owner(actor, owner_id) if "owner_id" in payload.model_fields_set else actor
     region = _region(data.pop("region_id"))
+    options = _duplicate_options(data)
     with _body_field_names():
-        lead = lead_create(actor=actor, owner=owner, region=region, **data)
+        lead = lead_create(actor=actor, owner=owner, region=region, intake_options=options, **data)
     return 201, lead
 
 
-@router.patch("/{int:lead_id}", response=LeadOut, summary="Change some fields of a lead")
+def _duplicate_options(data: dict[str, Any]) -> dict[str, Any]:
+    """Issue 8: ``duplicate_reason`` (save past the duplicate warning) as an intake option."""
+    reason = data.pop("duplicate_reason", None)
+    return {"duplicate_reason": reason} if reason else {}
+
+
+@router.patch("/{int:lead_id}", response={200: LeadOut, 409: ErrorOut}, summary="Change some fields of a lead")
 def update_lead(request: HttpRequest, lead_id: int, payload: LeadPatch) -> Lead:
     actor = _actor(request)
     lead = get_lead_for_user(actor, lead_id, write=True)
     data: dict[str, Any] = payload.dict(exclude_unset=True)
+    options = _duplicate_options(data)
     if "owner_id" in data:
         data["owner"] = _owner(actor, data.pop("owner_id"), current=lead)
     if "region_id" in data:
         data["region"] = _region(data.pop("region_id"))
     with _body_field_names():
-        return lead_update(actor=actor, lead=lead, **cast(LeadChanges, data))
+        return lead_update(actor=actor, lead=lead, intake_options=options, **cast(LeadChanges, data))
 
 
 @router.delete("/{int:lead_id}", response={204: None}, summary="Delete a lead (not once converted)")

@@ -22,6 +22,7 @@ from salesflow.core.schemas import (
     StrictSchema,
 )
 from salesflow.leads.models import DisqualifyReason, Lead
+from salesflow.parties.schemas import DUPLICATE_REASON_DOC  # issue 8
 from salesflow.tags.selectors import TagRef, tag_refs
 
 
@@ -122,6 +123,7 @@ class LeadIn(StrictSchema):
     need: str = ""
     timeline: date | None = None
     notes: str = ""
+    duplicate_reason: str | None = Field(None, max_length=2000, description=DUPLICATE_REASON_DOC)  # issue 8
 
 
 class LeadPatch(StrictSchema):
@@ -148,6 +150,7 @@ class LeadPatch(StrictSchema):
     need: str | None = None
     timeline: date | None = None
     notes: str | None = None
+    duplicate_reason: str | None = Field(None, max_length=2000, description=DUPLICATE_REASON_DOC)  # issue 8
 
 
 class QualifyIn(StrictSchema):

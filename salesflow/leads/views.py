@@ -22,6 +22,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from salesflow.core.audit import timeline_for
 from salesflow.core.bulk import BULK_MAX, run_bulk_form
+from salesflow.core.duplicates import POSSIBLE_DUPLICATES, duplicate_options, show_service_error
 from salesflow.core.errors import Conflict, Forbidden, ServiceError, ValidationFailed
 from salesflow.core.web import apply_service_error, page_number, paginate, render_list
 from salesflow.leads.choices import LeadStatus
@@ -177,18 +178,19 @@ def lead_create_view(request: HttpRequest) -> HttpResponse:
     if not can_create_leads(user):
         raise PermissionDenied(_("You may not create leads."))
     form = LeadForm(request.POST or None, user=user)
+    panel: dict[str, Any] = {}  # issue 8: the possible-duplicates panel
     if request.method == "POST" and form.is_valid():
         try:
-            lead = lead_create(actor=user, **form.service_values())
+            lead = lead_create(actor=user, intake_options=duplicate_options(request), **form.service_values())
         except Forbidden:
             raise  # the 403 page, not a form error
         except ServiceError as exc:
-            apply_service_error(form, exc)
+            panel = show_service_error(request, form, exc)
         else:
             messages.success(request, _("The lead “%(name)s” was created.") % {"name": lead.name})
             return redirect(_detail_url(lead))
     status = 400 if request.method == "POST" else 200  # a POST that did not redirect failed
-    return render(request, "leads/form.html", {"form": form, "lead": None}, status=status)
+    return render(request, "leads/form.html", {"form": form, "lead": None, **panel}, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -199,19 +201,23 @@ def lead_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, _("A converted lead can no longer be changed."))
         return redirect(_detail_url(lead))
     form = LeadForm(request.POST or None, user=user, lead=lead)
+    panel: dict[str, Any] = {}  # issue 8: the possible-duplicates panel
     if request.method == "POST" and form.is_valid():
+        changes = cast(LeadChanges, form.service_values())
         try:
-            lead_update(actor=user, lead=lead, **cast(LeadChanges, form.service_values()))
+            lead_update(actor=user, lead=lead, intake_options=duplicate_options(request), **changes)
         except Conflict as exc:
-            messages.error(request, str(exc.message))
-            return redirect(_detail_url(lead))
+            if exc.code != POSSIBLE_DUPLICATES:
+                messages.error(request, str(exc.message))
+                return redirect(_detail_url(lead))
+            panel = show_service_error(request, form, exc)
         except ServiceError as exc:
-            apply_service_error(form, exc)
+            panel = show_service_error(request, form, exc)
         else:
             messages.success(request, _("The lead was saved."))
             return redirect(_detail_url(lead))
     status = 400 if request.method == "POST" else 200
-    return render(request, "leads/form.html", {"form": form, "lead": lead}, status=status)
+    return render(request, "leads/form.html", {"form": form, "lead": lead, **panel}, status=status)
 
 
 @require_http_methods(["GET", "POST"])

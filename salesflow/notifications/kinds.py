@@ -103,4 +103,17 @@ KINDS: dict[str, Kind] = {
         ),
     )
 }
+# issue 8 (merging): access requests to possible duplicates
+ACCESS_REQUESTED = "merging.access.requested"
+ACCESS_DECIDED = "merging.access.decided"
+KINDS[ACCESS_REQUESTED] = Kind(
+    ACCESS_REQUESTED,
+    _("Someone asks for access to my record"),
+    _("A colleague found your lead, account or contact as a possible duplicate and asks to open or edit it."),
+)
+KINDS[ACCESS_DECIDED] = Kind(
+    ACCESS_DECIDED,
+    _("My access request is decided"),
+    _("The owner granted or declined your request for access to a record."),
+)
 KIND_CHOICES = [(kind.key, kind.label) for kind in KINDS.values()]

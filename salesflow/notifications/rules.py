@@ -398,3 +398,71 @@ def stalled(event: AuditEvent) -> list[Planned]:
 
 RULES["sales.opportunity.stalled"] = stalled
 RULES["sales.opportunity.stall_escalated"] = stalled
+
+
+# --- issue 8 (merging): access requests to possible duplicates ------------------------------------
+
+
+def access_requested(event: AuditEvent) -> list[Planned]:
+    """Someone asked for access to a record: its owner is told (never the requester themself)."""
+    from salesflow.notifications.kinds import ACCESS_REQUESTED
+
+    data: dict[str, Any] = event.data or {}
+    owner_id = data.get("owner")
+    target = _target(event)
+    if target is None or not isinstance(owner_id, int) or owner_id == event.actor_id:
+        return []
+    recipient = User.objects.filter(pk=owner_id, is_active=True).first()
+    if recipient is None:
+        return []
+    who = _actor_name(event)
+
+    def summary() -> str:
+        return _("%(actor)s asks for access to your record (%(kind)s #%(id)s).") % {
+            "actor": who(),
+            "kind": _kind_label(data.get("kind")),
+            "id": data.get("object_id"),
+        }
+
+    return [Planned(recipient, ACCESS_REQUESTED, summary, target, _access_requests_url())]
+
+
+def access_decided(event: AuditEvent) -> list[Planned]:
+    """An access request was granted or declined: the requester is told."""
+    from salesflow.notifications.kinds import ACCESS_DECIDED
+
+    data: dict[str, Any] = event.data or {}
+    requester_id = data.get("requester")
+    target = _target(event)
+    if target is None or not isinstance(requester_id, int) or requester_id == event.actor_id:
+        return []
+    recipient = User.objects.filter(pk=requester_id, is_active=True).first()
+    if recipient is None:
+        return []
+    who = _actor_name(event)
+    granted = event.verb.endswith(".granted")
+
+    def summary() -> str:
+        values = {"actor": who(), "kind": _kind_label(data.get("kind")), "id": data.get("object_id")}
+        if granted:
+            return _("%(actor)s granted your access request (%(kind)s #%(id)s).") % values
+        return _("%(actor)s declined your access request (%(kind)s #%(id)s).") % values
+
+    return [Planned(recipient, ACCESS_DECIDED, summary, target, _access_requests_url())]
+
+
+def _kind_label(kind: object) -> str:
+    labels = {"lead": _("lead"), "account": _("account"), "contact": _("contact")}
+    return labels.get(str(kind), str(kind))
+
+
+def _access_requests_url() -> str:
+    try:
+        return reverse("merging:access_requests")
+    except NoReverseMatch:
+        return ""
+
+
+RULES["merging.access.requested"] = access_requested
+RULES["merging.access.granted"] = access_decided
+RULES["merging.access.declined"] = access_decided

@@ -7,7 +7,7 @@ with per-field errors (field names as in the request body, e.g. ``owner_id``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, cast
 
@@ -65,6 +65,15 @@ accounts_router = Router(tags=["accounts"])
 contacts_router = Router(tags=["contacts"])
 
 ERRORS: dict[int, Any] = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut}
+SAVE_ERRORS: dict[int, Any] = {**ERRORS, 409: ErrorOut}  # issue 8: 409 possible_duplicates
+
+
+def _duplicate_options(data: dict[str, Any]) -> dict[str, Any]:
+    """Issue 8: ``duplicate_reason`` (save past the duplicate warning) as an intake option."""
+    reason = data.pop("duplicate_reason", None)
+    return {"duplicate_reason": reason} if reason else {}
+
+
 # service field names → request body field names
 _BODY_NAMES = {"owner": "owner_id", "region": "region_id", "account": "account_id"}
 
@@ -139,13 +148,13 @@ def list_accounts(request: HttpRequest, filters: Query[AccountFilters]) -> dict[
     return _paged(tag_step(qs, filters.tag_id), filters)
 
 
-@accounts_router.get("/{int:account_id}", response={200: AccountOut, **ERRORS}, summary="One account")
+@accounts_router.get("/{int:account_id}", response={200: AccountOut, **SAVE_ERRORS}, summary="One account")
 def get_account(request: HttpRequest, account_id: int) -> Account:
     return get_account_for_user(_user(request), account_id)
 
 
-@accounts_router.post("", response={201: AccountOut, **ERRORS}, summary="Create an account")
-@accounts_router.post("/", response={201: AccountOut, **ERRORS}, include_in_schema=False)
+@accounts_router.post("", response={201: AccountOut, **SAVE_ERRORS}, summary="Create an account")
+@accounts_router.post("/", response={201: AccountOut, **SAVE_ERRORS}, include_in_schema=False)
 def create_account(request: HttpRequest, payload: AccountIn) -> tuple[int, Account]:
     user = _user(request)
     what = _("The account could not be saved.")
@@ -158,19 +167,21 @@ def create_account(request: HttpRequest, payload: AccountIn) -> tuple[int, Accou
         owner = chosen
     region = _region(payload.region_id, what)
     data = _choices_blank(payload.dict(exclude={"owner_id", "region_id"}))
+    options = _duplicate_options(data)
     with _body_field_names():
-        account = account_create(actor=user, owner=owner, region=region, **data)
+        account = account_create(actor=user, owner=owner, region=region, intake_options=options, **data)
     return 201, account
 
 
 @accounts_router.patch(
-    "/{int:account_id}", response={200: AccountOut, **ERRORS}, summary="Change some fields of an account"
+    "/{int:account_id}", response={200: AccountOut, **SAVE_ERRORS}, summary="Change some fields of an account"
 )
 def update_account(request: HttpRequest, account_id: int, payload: AccountPatch) -> Account:
     user = _user(request)
     account = get_account_for_user(user, account_id, write=True)
     what = _("The account could not be saved.")
     data = _choices_blank(payload.dict(exclude_unset=True))
+    options = _duplicate_options(data)
     changes: dict[str, Any] = {k: v for k, v in data.items() if k not in ("owner_id", "region_id")}
     if "region_id" in data:
         changes["region"] = _region(data["region_id"], what)
@@ -180,7 +191,7 @@ def update_account(request: HttpRequest, account_id: int, payload: AccountPatch)
             raise _invalid("owner_id", _("You may not assign records to this user."), what)
         changes["owner"] = owner
     with _body_field_names():
-        return account_update(actor=user, account=account, **cast(AccountChanges, changes))
+        return account_update(actor=user, account=account, intake_options=options, **cast(AccountChanges, changes))
 
 
 @accounts_router.delete(
@@ -213,7 +224,7 @@ def list_contacts(request: HttpRequest, filters: Query[ContactFilters]) -> dict[
 
 @contacts_router.get(
     "/{int:contact_id}",
-    response={200: ContactOut, **ERRORS},
+    response={200: ContactOut, **SAVE_ERRORS},
     summary="One contact with the sales archive",
     description="Sales archive fields are null for readers who may not see personal data.",
 )
@@ -222,32 +233,34 @@ def get_contact(request: HttpRequest, contact_id: int) -> Contact:
     return redact_personal_data(user, [get_contact_for_user(user, contact_id)])[0]
 
 
-@contacts_router.post("", response={201: ContactOut, **ERRORS}, summary="Create a contact")
-@contacts_router.post("/", response={201: ContactOut, **ERRORS}, include_in_schema=False)
+@contacts_router.post("", response={201: ContactOut, **SAVE_ERRORS}, summary="Create a contact")
+@contacts_router.post("/", response={201: ContactOut, **SAVE_ERRORS}, include_in_schema=False)
 def create_contact(request: HttpRequest, payload: ContactIn) -> tuple[int, Contact]:
     user = _user(request)
     what = _("The contact could not be saved.")
     _require_create_right(user, _("You may not create contacts."))
     account = _writable_account(user, payload.account_id, what)
     data = payload.dict(exclude={"account_id"})
+    options = _duplicate_options(data)
     with _body_field_names():
-        contact = contact_create(actor=user, account=account, **data)
+        contact = contact_create(actor=user, account=account, intake_options=options, **data)
     return 201, redact_personal_data(user, [contact])[0]
 
 
 @contacts_router.patch(
-    "/{int:contact_id}", response={200: ContactOut, **ERRORS}, summary="Change some fields of a contact"
+    "/{int:contact_id}", response={200: ContactOut, **SAVE_ERRORS}, summary="Change some fields of a contact"
 )
 def update_contact(request: HttpRequest, contact_id: int, payload: ContactPatch) -> Contact:
     user = _user(request)
     contact = get_contact_for_user(user, contact_id, write=True)
     what = _("The contact could not be saved.")
-    data: Mapping[str, Any] = payload.dict(exclude_unset=True)
+    data: dict[str, Any] = payload.dict(exclude_unset=True)
+    options = _duplicate_options(data)
     changes: dict[str, Any] = {k: v for k, v in data.items() if k != "account_id"}
     if "account_id" in data:
         changes["account"] = _writable_account(user, data["account_id"], what)
     with _body_field_names():
-        updated = contact_update(actor=user, contact=contact, **cast(ContactChanges, changes))
+        updated = contact_update(actor=user, contact=contact, intake_options=options, **cast(ContactChanges, changes))
     return redact_personal_data(user, [updated])[0]
 
 
@@ -328,7 +341,7 @@ def bulk_contacts(request: HttpRequest, payload: ContactBulkIn) -> dict[str, Any
 
 @accounts_router.post(
     "/{int:account_id}/reassign-for-neglect",
-    response={200: AccountOut, **ERRORS},
+    response={200: AccountOut, **SAVE_ERRORS},
     summary="A manager reassigns a neglected account (with a reason)",
 )
 def reassign_for_neglect(request: HttpRequest, account_id: int, payload: NeglectReassignIn) -> Account:

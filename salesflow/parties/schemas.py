@@ -53,6 +53,14 @@ def _blank_to_none(value: Any) -> Any:
 # --- accounts --------------------------------------------------------------------------------------
 
 
+# issue 8: "save anyway" past the duplicate warning (409 ``possible_duplicates`` without it)
+DUPLICATE_REASON_DOC = (
+    "Why this is not a duplicate: saves although possible duplicates exist. Without it, a "
+    "record matching existing ones is refused with 409 ``possible_duplicates`` and the list "
+    "``duplicates`` ([{kind, id, score, reasons, owner, visible, writable, label, url}])."
+)
+
+
 class AccountIn(StrictSchema):
     name: str = Field(..., max_length=200, examples=["上海星云智能科技有限公司"])
     credit_code: str = Field("", max_length=30, description="Unified social credit code (统一社会信用代码)")
@@ -67,6 +75,7 @@ class AccountIn(StrictSchema):
     website: str = Field("", max_length=200)
     address: str = Field("", max_length=300)
     description: str = ""
+    duplicate_reason: str | None = Field(None, max_length=2000, description=DUPLICATE_REASON_DOC)  # issue 8
 
     _blank = field_validator(*OPTIONAL_CHOICES, mode="before")(_blank_to_none)
 
@@ -85,6 +94,7 @@ class AccountPatch(StrictSchema):
     website: str | None = Field(None, max_length=200)
     address: str | None = Field(None, max_length=300)
     description: str | None = None
+    duplicate_reason: str | None = Field(None, max_length=2000, description=DUPLICATE_REASON_DOC)  # issue 8
 
     _blank = field_validator(*OPTIONAL_CHOICES, mode="before")(_blank_to_none)
     _no_null = field_validator(
@@ -180,6 +190,7 @@ class ContactIn(StrictSchema):
     family: str = Field("", max_length=300)
     cultural_background: str = Field("", max_length=300)
     notes: str = ""
+    duplicate_reason: str | None = Field(None, max_length=2000, description=DUPLICATE_REASON_DOC)  # issue 8
 
 
 class ContactPatch(StrictSchema):
@@ -200,6 +211,7 @@ class ContactPatch(StrictSchema):
     family: str | None = Field(None, max_length=300)
     cultural_background: str | None = Field(None, max_length=300)
     notes: str | None = None
+    duplicate_reason: str | None = Field(None, max_length=2000, description=DUPLICATE_REASON_DOC)  # issue 8
 
     _no_null = field_validator(
         "account_id",

@@ -16,8 +16,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from salesflow.core.bulk import BULK_MAX, run_bulk_form
+from salesflow.core.duplicates import duplicate_options, show_service_error
 from salesflow.core.errors import Conflict, Forbidden, ServiceError
-from salesflow.core.web import apply_service_error, page_number, paginate, render_list
+from salesflow.core.web import page_number, paginate, render_list
 from salesflow.parties.forms import (
     AccountBulkForm,
     AccountFilterForm,
@@ -111,15 +112,16 @@ def account_create_view(request: HttpRequest) -> HttpResponse:
     if not can_create_records(user):
         raise PermissionDenied(_("You may not create accounts."))
     form = AccountForm(request.POST or None, user=user, initial={"owner": user.pk})
+    panel: dict[str, Any] = {}  # issue 8: the possible-duplicates panel
     if request.method == "POST" and form.is_valid():
         try:
-            account = account_create(actor=user, **form.cleaned_data)
+            account = account_create(actor=user, intake_options=duplicate_options(request), **form.cleaned_data)
         except ServiceError as exc:
-            apply_service_error(form, exc)
+            panel = show_service_error(request, form, exc)
         else:
             messages.success(request, _("The account “%(name)s” was created.") % {"name": account.name})
             return redirect("accounts:detail", pk=account.pk)
-    return render(request, "parties/account_form.html", {"form": form, "account": None})
+    return render(request, "parties/account_form.html", {"form": form, "account": None, **panel})
 
 
 @require_GET
@@ -154,15 +156,21 @@ def account_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     account: Account = get_account_for_user(user, pk, write=True)
     form = AccountForm(request.POST or None, user=user, initial=AccountForm.initial_for(account), account=account)
+    panel: dict[str, Any] = {}  # issue 8: the possible-duplicates panel
     if request.method == "POST" and form.is_valid():
         try:
-            account_update(actor=user, account=account, **cast(AccountChanges, form.cleaned_data))
+            account_update(
+                actor=user,
+                intake_options=duplicate_options(request),
+                account=account,
+                **cast(AccountChanges, form.cleaned_data),
+            )
         except ServiceError as exc:
-            apply_service_error(form, exc)
+            panel = show_service_error(request, form, exc)
         else:
             messages.success(request, _("The account was saved."))
             return redirect("accounts:detail", pk=account.pk)
-    return render(request, "parties/account_form.html", {"form": form, "account": account})
+    return render(request, "parties/account_form.html", {"form": form, "account": account, **panel})
 
 
 @require_http_methods(["GET", "POST"])
@@ -221,15 +229,16 @@ def contact_create_view(request: HttpRequest) -> HttpResponse:
     initial = {"account": selected.pk} if selected else {}
     archive = can_read_personal_data(user, Contact(account=selected)) if selected else may_hold_personal_data(user)
     form = ContactForm(request.POST or None, user=user, selected_account=selected, initial=initial, archive=archive)
+    panel: dict[str, Any] = {}  # issue 8: the possible-duplicates panel
     if request.method == "POST" and form.is_valid():
         try:
-            contact = contact_create(actor=user, **form.cleaned_data)
+            contact = contact_create(actor=user, intake_options=duplicate_options(request), **form.cleaned_data)
         except ServiceError as exc:
-            apply_service_error(form, exc)
+            panel = show_service_error(request, form, exc)
         else:
             messages.success(request, _("The contact “%(name)s” was created.") % {"name": contact.name})
             return redirect("contacts:detail", pk=contact.pk)
-    return render(request, "parties/contact_form.html", {"form": form, "contact": None, "account": selected})
+    return render(request, "parties/contact_form.html", {"form": form, "contact": None, "account": selected, **panel})
 
 
 @require_GET
@@ -261,15 +270,23 @@ def contact_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
         initial=ContactForm.initial_for(contact),
         archive=can_read_personal_data(user, contact),
     )
+    panel: dict[str, Any] = {}  # issue 8: the possible-duplicates panel
     if request.method == "POST" and form.is_valid():
         try:
-            contact_update(actor=user, contact=contact, **cast(ContactChanges, form.cleaned_data))
+            contact_update(
+                actor=user,
+                intake_options=duplicate_options(request),
+                contact=contact,
+                **cast(ContactChanges, form.cleaned_data),
+            )
         except ServiceError as exc:
-            apply_service_error(form, exc)
+            panel = show_service_error(request, form, exc)
         else:
             messages.success(request, _("The contact was saved."))
             return redirect("contacts:detail", pk=contact.pk)
-    return render(request, "parties/contact_form.html", {"form": form, "contact": contact, "account": contact.account})
+    return render(
+        request, "parties/contact_form.html", {"form": form, "contact": contact, "account": contact.account, **panel}
+    )
 
 
 @require_http_methods(["GET", "POST"])
