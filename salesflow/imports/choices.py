@@ -1,0 +1,43 @@
+"""Choices of the import app: what is imported, how far a job is, what became of a row."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ImportKind(models.TextChoices):
+    """The record kind a file holds (one kind per file)."""
+
+    LEAD = "lead", _("Leads")
+    ACCOUNT = "account", _("Accounts")
+    CONTACT = "contact", _("Contacts")
+    OPPORTUNITY = "opportunity", _("Opportunities")
+
+
+class ImportMode(models.TextChoices):
+    """``all_or_nothing``: one transaction, any rejected row imports nothing;
+    ``valid_rows``: every valid row lands (batch by batch), rejected rows are reported."""
+
+    ALL_OR_NOTHING = "all_or_nothing", _("All-or-nothing")
+    VALID_ROWS = "valid_rows", _("Import valid rows")
+
+
+class ImportStatus(models.TextChoices):
+    """``mapping`` (uploaded, being mapped and previewed) → ``queued`` → ``running`` →
+    ``done`` / ``failed`` / ``cancelled``; ``rolled_back`` after a rollback."""
+
+    MAPPING = "mapping", _("Mapping columns")
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+    ROLLED_BACK = "rolled_back", _("Rolled back")
+
+
+class RowState(models.TextChoices):
+    """What became of one row of the file."""
+
+    CREATED = "created", _("Imported")
+    SKIPPED = "skipped", _("Already exists")
+    REJECTED = "rejected", _("Rejected")
+    ROLLED_BACK = "rolled_back", _("Rolled back")
