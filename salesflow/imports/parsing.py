@@ -40,8 +40,11 @@ __all__ = ["FileRefused", "Table", "check_file", "max_bytes", "read_table"]
 
 
 def max_bytes() -> int:
-    """The largest file accepted for import, in bytes."""
-    return int(getattr(settings, "SALESFLOW_IMPORT_MAX_BYTES", 20 * 1024 * 1024))
+    """The largest file accepted for import, in bytes (``SALESFLOW_IMPORT_MAX_BYTES``, else
+    the attachment limit, which the upload handler enforces while the file arrives)."""
+    from salesflow.attachments import storage
+
+    return int(getattr(settings, "SALESFLOW_IMPORT_MAX_BYTES", 0) or storage.max_bytes())
 
 
 @dataclass

@@ -139,8 +139,9 @@ def import_upload(
         raise _refuse_file(_("The file has no data rows."))
     mapping = suggest_mapping(table.headers, kind)
     if template is not None and template.kind == kind:
-        mapping = {h: f for h, f in mapping.items() if f not in template.mapping.values()}
-        mapping.update({h: f for h, f in template.mapping.items() if h in table.headers})
+        named = {h: f for h, f in template.mapping.items() if h in table.headers}
+        mapping = {h: f for h, f in mapping.items() if h not in named and f not in named.values()}
+        mapping.update({h: f for h, f in named.items() if f})
     job = ImportJob.objects.create(
         owner=actor,
         kind=kind,
@@ -204,8 +205,8 @@ def template_save(
             errors["mapping"] = [_("Send header → field pairs.")]
         elif field_name and field_name not in fields:
             errors["mapping"] = [_("“%(field)s” is not a field of this record kind.") % {"field": field_name[:50]}]
-        elif field_name:
-            clean[header] = field_name
+        else:
+            clean[header] = field_name  # "" = the template ignores this column
     if errors:
         raise ValidationFailed(_("The template could not be saved."), field_errors=errors)
     template, _created = MappingTemplate.objects.update_or_create(
