@@ -216,6 +216,7 @@ def _register_routers() -> None:
     from salesflow.notifications.api import router as notifications_router
     from salesflow.objections.api import deal_router as deal_objections_router
     from salesflow.objections.api import router as objections_router
+    from salesflow.imports.api import router as imports_router  # issue 8
     from salesflow.parties.api import accounts_router, contacts_router
     from salesflow.sales.api import router as sales_router
     from salesflow.search.api import router as search_router
@@ -236,6 +237,7 @@ def _register_routers() -> None:
     api.add_router("/exports", exports_router)  # issue 6
     api.add_router("/work-reports", workreports_router)  # issue 7: daily and weekly reports
     api.add_router("/objections", objections_router)  # issue 7: the objection library
+    api.add_router("/imports", imports_router)  # issue 8: CSV/XLSX imports
     api.add_router("/opportunities", deal_objections_router)  # issue 7: /opportunities/{id}/objections
     from salesflow.dedupe.api import router as dedupe_router  # issue 8 (match): duplicate check
 

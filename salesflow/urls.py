@@ -64,4 +64,5 @@ urlpatterns = [
     path("objections/", include("salesflow.objections.urls")),  # issue 7: the objection library
     path("duplicates/", include("salesflow.dedupe.urls")),  # issue 8 (match): the duplicate report
     path("duplicates/", include("salesflow.merging.urls")),  # issue 8: duplicate warning, access requests, merge
+    path("imports/", include("salesflow.imports.urls")),  # issue 8: CSV/XLSX imports
 ]

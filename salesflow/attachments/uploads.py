@@ -16,7 +16,8 @@ from django.http import HttpRequest
 
 from salesflow.attachments import storage
 
-UPLOAD_PATHS = ("/attachments/upload/", "/api/v1/attachments")
+# issue 8: import uploads are stopped while they arrive too (same limit)
+UPLOAD_PATHS = ("/attachments/upload/", "/api/v1/attachments", "/imports/new/", "/api/v1/imports")
 TOO_LARGE = "attachment_too_large"
 
 

@@ -114,6 +114,7 @@ FIELD_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         "email": ("email", "e-mail", "email address", "邮箱", "电子邮箱", "电子邮件"),
         "wechat": ("wechat", "wechat id", "微信", "微信号"),
         "notes": ("notes", "note", "remarks", "备注", "说明"),
+        "created_at": ("created", "created at", "created date", "创建时间", "创建日期"),  # issue 8 imports
     },
     "opportunity": {
         "id": ("id", "编号", "序号", "商机编号", "deal id", "opportunity id", "external id", "外部编号"),
@@ -145,6 +146,7 @@ FIELD_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
             "关闭日期",
         ),
         "owner": ("owner", "deal owner", "sales rep", "负责人", "销售", "销售代表", "归属人"),
+        "lost_reason": ("lost reason", "reason lost", "输单原因", "丢单原因"),  # issue 8 imports
         "contact": ("contact", "contact name", "联系人", "联系人姓名"),
         "description": ("description", "notes", "remarks", "描述", "备注", "说明"),
         "created_at": ("created", "created at", "created date", "创建时间", "创建日期"),

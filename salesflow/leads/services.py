@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypedDict, Unpack
 
@@ -243,6 +243,7 @@ def lead_create(
     notes: str = "",
     intake_options: Mapping[str, Any] | None = None,
     intake_action: IntakeAction = "create",
+    created_at: datetime | None = None,
 ) -> Lead:
     """Create a ``new`` lead owned by ``owner`` (``None`` = unassigned).
 
@@ -257,10 +258,15 @@ def lead_create(
     The registered intake checks (:mod:`salesflow.core.intake`, kind ``lead``, action
     ``intake_action``: ``create`` or ``import``) run before the insert with
     ``intake_options`` and may refuse (nothing written) or route the lead to another owner.
+
+    ``created_at`` (imports only: moving history from a spreadsheet or another CRM) backdates
+    the lead's creation; it may not be in the future (``ValidationFailed`` on ``created_at``).
     """
     if writable_owner_ids(actor) == set():
         raise Forbidden(_("You may not create leads."))
     errors: dict[str, list[str]] = {}
+    if created_at is not None and created_at > timezone.now():
+        errors["created_at"] = [_("The creation date cannot be in the future.")]
     values = _clean(
         {
             "name": name,
@@ -300,6 +306,8 @@ def lead_create(
     values = dict(intake.values)
     owner = values.pop("owner")
     region = values.pop("region")
+    if created_at is not None:
+        values["created_at"] = created_at
     lead = Lead.objects.create(owner=owner, region=region, status=LeadStatus.NEW, **values)
     index_record(lead)
     record_event(

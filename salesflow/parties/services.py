@@ -80,6 +80,7 @@ def account_create(
     description: str = "",
     intake_options: Mapping[str, Any] | None = None,
     intake_action: IntakeAction = "create",
+    created_at: datetime | None = None,
 ) -> Account:
     """Create an account owned by ``owner``.
 
@@ -91,12 +92,15 @@ def account_create(
     Audits ``parties.account.created``. The registered intake checks
     (:mod:`salesflow.core.intake`, kind ``account``) run before the insert with
     ``intake_options`` and may refuse it or change the values (e.g. the owner).
+    ``created_at`` (imports only) backdates the account's creation; never in the future.
     """
     if writable_owner_ids(actor) == set():
         raise Forbidden(_("You may not create accounts."))
     name = name.strip()
     code = normalize_credit_code(credit_code)
     errors: dict[str, list[str]] = {}
+    if created_at is not None and created_at > timezone.now():
+        errors["created_at"] = [_("The creation date cannot be in the future.")]
     if not may_assign_owner(actor, owner):
         errors["owner"] = [_("You may not assign records to this user.")]
     if not name:
@@ -123,6 +127,8 @@ def account_create(
         address=address.strip(),
         description=description,
     )
+    if created_at is not None:
+        fields["created_at"] = created_at
     intake = run_before(
         Intake(kind="account", action=intake_action, actor=actor, values=fields, options=intake_options or {})
     )
@@ -510,6 +516,7 @@ def contact_create(
     notes: str = "",
     intake_options: Mapping[str, Any] | None = None,
     intake_action: IntakeAction = "create",
+    created_at: datetime | None = None,
 ) -> Contact:
     """Create a contact at ``account`` with every field, the sales archive included.
 
@@ -520,11 +527,14 @@ def contact_create(
     ``actor`` fills in the sales archive of a contact whose archive they may not read.
     Audits ``parties.contact.created`` on the contact's and the account's timelines.
     The registered intake checks (kind ``contact``) run before the insert with
-    ``intake_options`` and may refuse it.
+    ``intake_options`` and may refuse it. ``created_at`` (imports only) backdates the
+    contact's creation; never in the future.
     """
     errors: dict[str, list[str]] = {}
     if not can_write_account(actor, account):
         errors["account"] = [_("You may not add contacts to this account.")]
+    if created_at is not None and created_at > timezone.now():
+        errors["created_at"] = [_("The creation date cannot be in the future.")]
     values = _validate_contact_values(
         {
             "name": name,
@@ -559,6 +569,8 @@ def contact_create(
         )
     )
     values = {key: value for key, value in intake.values.items() if key != "account"}
+    if created_at is not None:
+        values["created_at"] = created_at
     contact = Contact.objects.create(
         account=account, **values, **_contact_match_keys(values.get("name", ""), values.get("phone", ""))
     )

@@ -446,8 +446,12 @@ def opportunity_create(
     description: str = "",
     contacts: Sequence[tuple[Contact, str]] = (),
     competitors: Iterable[Competitor] = (),
+    created_at: datetime | None = None,
 ) -> Opportunity:
     """Create an open opportunity in ``stage`` (default: the pipeline's first open stage).
+
+    ``created_at`` (imports only: history moved from a spreadsheet or another CRM) backdates
+    the deal's creation and its first stage entry; never in the future.
 
     Probability and forecast category default from the stage. The initial stage entry
     is recorded as a ``StageChange`` with no ``from_stage``. Raises ``ValidationFailed``
@@ -486,10 +490,15 @@ def opportunity_create(
     for contact, _role in contacts:
         if contact.account_id != account.pk:
             errors["contacts"] = [_("Contacts must belong to the opportunity's account.")]
+    now = timezone.now()
+    if created_at is not None:
+        if created_at > now:
+            errors["created_at"] = [_("The creation date cannot be in the future.")]
+        now = min(created_at, now)
     if errors:
         raise ValidationFailed(_("The opportunity could not be saved."), field_errors=errors)
-    now = timezone.now()
     opp = Opportunity.objects.create(
+        created_at=now,
         name=name,
         account=account,
         owner=owner,
@@ -790,8 +799,13 @@ def opportunity_close(
     closed_on: date | None = None,
     amount: Decimal | int | str | None = None,
     override_reason: str | None = None,
+    closed_at: datetime | None = None,
 ) -> Opportunity:
     """End (or pause) an open opportunity with ``outcome``.
+
+    ``closed_at`` (imports only) is the moment a won or lost deal closed historically
+    (default now): it becomes ``closed_at`` and the end stage's entry time; it may be
+    neither in the future nor before the deal's creation (``ValidationFailed``).
 
     - ``won``: moves to the pipeline's won stage (``StageChange`` row), probability and
       forecast category from that stage (as configured, e.g. 100 % / ``closed``),
@@ -856,6 +870,11 @@ def opportunity_close(
         end_stage = _end_stage(opportunity.pipeline_id, StageKind.WON if outcome == Outcome.WON else StageKind.LOST)
         if end_stage is None:
             errors["outcome"] = [_("The pipeline has no stage for this outcome.")]
+    if closed_at is not None:
+        if outcome not in CLOSED_OUTCOMES:
+            errors["closed_at"] = [_("Only won or lost opportunities have a close date.")]
+        elif closed_at > timezone.now() or closed_at < opportunity.created_at:
+            errors["closed_at"] = [_("The close date must lie between the creation date and now.")]
     if errors:
         raise ValidationFailed(_("The opportunity could not be closed."), field_errors=errors)
 
@@ -865,7 +884,7 @@ def opportunity_close(
     overridden: list[CriterionResult] = []
     if outcome == Outcome.WON and end_stage is not None:
         overridden = _check_gate(actor=actor, opp=locked, stage=end_stage, override_reason=override_reason)
-    now = timezone.now()
+    now = closed_at or timezone.now()
     from_stage = locked.stage
     before = _tracked(locked)
     data: dict[str, Any] = {"from": from_stage.code, "amount": locked.amount, "currency": locked.currency}

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typing import Any
+
+
+@pytest.fixture(autouse=True)
+def _import_dir(settings: Any, tmp_path: Path) -> None:
+    settings.SALESFLOW_IMPORTS_DIR = tmp_path / "imports"
