@@ -442,7 +442,9 @@ def _assignable(user: User) -> bool:
     return bool(user.is_active and not is_system_actor(user) and user.role in (Role.REP, Role.MANAGER, Role.ADMIN))
 
 
-def _clean_rule(values: dict[str, Any]) -> dict[str, Any]:
+def _clean_rule(values: dict[str, Any], kept: frozenset[int] = frozenset()) -> dict[str, Any]:
+    """Validate a rule's full set of values; ``kept`` are members already on the rule (they
+    may have become inactive since: they stay, and are skipped when assigning)."""
     errors: dict[str, list[str]] = {}
     out: dict[str, Any] = {}
     out["name"] = _text(values, "name", NAME_LENGTH, errors)
@@ -489,7 +491,7 @@ def _clean_rule(values: dict[str, Any]) -> dict[str, Any]:
             _add(errors, "members", _("Choose a team or some users to share the leads."))
         if out["team"] is not None and members:
             _add(errors, "members", _("Choose a team or a list of users, not both."))
-        if any(not _assignable(m) for m in members):
+        if any(not _assignable(m) for m in members if m.pk not in kept):
             _add(errors, "members", _("Choose active sales users only."))
         if strategy == Strategy.LOAD_BALANCED and out["capacity"] is None:
             _add(errors, "capacity", _("Give each rep's capacity (open leads)."))
@@ -565,7 +567,7 @@ def rule_update(*, actor: User, rule: AssignmentRule, **changes: Unpack[RuleValu
     merged.update(changes)
     if "strategy" in changes and changes["strategy"] == Strategy.USER:
         merged.setdefault("user", None)
-    clean = _clean_rule(merged)
+    clean = _clean_rule(merged, frozenset(m.pk for m in members_before))
     members = clean.pop("members")
     if clean["position"] is None:
         clean["position"] = current.position
@@ -766,8 +768,13 @@ class Decision:
     reason: str
 
 
+def _now() -> datetime:
+    """The current time (one place, so tests can stop the clock)."""
+    return timezone.now()
+
+
 def _local_now(now: datetime | None) -> datetime:
-    return timezone.localtime(now or timezone.now(), timezone.get_default_timezone())
+    return timezone.localtime(now or _now(), timezone.get_default_timezone())
 
 
 def hours_cover(rows: Sequence[WorkingHours], moment: datetime) -> bool:
@@ -962,7 +969,7 @@ def escalate_missed_slas(*, now: datetime | None = None, batch: int = SLA_BATCH)
     ``responded_at``; one that did not is escalated once: ``escalated_at`` and the audit
     event ``routing.lead.sla_missed`` (→ a notification to the owner's manager) in one
     transaction. Unassigned leads wait. Returns the number of escalations."""
-    moment = now or timezone.now()
+    moment = now or _now()
     actor = system_actor()
     escalated = 0
     last_pk = 0
