@@ -236,6 +236,13 @@ def _register_routers() -> None:
     api.add_router("/work-reports", workreports_router)  # issue 7: daily and weekly reports
     api.add_router("/objections", objections_router)  # issue 7: the objection library
     api.add_router("/opportunities", deal_objections_router)  # issue 7: /opportunities/{id}/objections
+    # issue 8 (routing): web-to-lead forms, assignment rules, SLAs, /leads/{id}/assignments
+    from salesflow.routing import api as routing_api
+
+    api.add_router("/lead-forms", routing_api.forms_router)
+    api.add_router("/assignment-rules", routing_api.rules_router)
+    api.add_router("/first-response-slas", routing_api.slas_router)
+    api.add_router("/leads", routing_api.lead_router)
 
 
 _register_routers()
