@@ -244,6 +244,13 @@ def _register_routers() -> None:
     api.add_router("/duplicates", dedupe_router)  # issue 8 (match): duplicate check and report
     api.add_router("/access-requests", access_router)  # issue 8: access requests to possible duplicates
     api.add_router("/merges", merges_router)  # issue 8: merge duplicates and undo
+    # issue 8 (routing): web-to-lead forms, assignment rules, SLAs, /leads/{id}/assignments
+    from salesflow.routing import api as routing_api
+
+    api.add_router("/lead-forms", routing_api.forms_router)
+    api.add_router("/assignment-rules", routing_api.rules_router)
+    api.add_router("/first-response-slas", routing_api.slas_router)
+    api.add_router("/leads", routing_api.lead_router)
 
 
 _register_routers()

@@ -14,6 +14,7 @@ from salesflow.core import export_tasks
 from salesflow.core import tasks as core_tasks
 from salesflow.core.scheduling import Daily, Every, PeriodicJob
 from salesflow.notifications import tasks as notification_tasks
+from salesflow.routing import tasks as routing_tasks  # issue 8: first-response SLAs
 from salesflow.sales import tasks as sales_tasks
 from salesflow.workreports import tasks as workreport_tasks
 
@@ -69,5 +70,12 @@ JOBS: list[PeriodicJob] = [
         schedule=Every(workreport_tasks.REMIND_EVERY),
         task=workreport_tasks.remind_missing_reports,
         description="Remind people whose daily or weekly work report is missing (once per report).",
+    ),
+    # issue 8 (routing): first-response SLAs
+    PeriodicJob(
+        name="routing.first_response_sla",
+        schedule=Every(routing_tasks.SLA_EVERY),
+        task=routing_tasks.first_response_sla,
+        description="Escalate assigned leads past their first-response SLA to the owner's manager (once per lead).",
     ),
 ]

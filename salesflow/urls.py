@@ -65,4 +65,5 @@ urlpatterns = [
     path("duplicates/", include("salesflow.dedupe.urls")),  # issue 8 (match): the duplicate report
     path("duplicates/", include("salesflow.merging.urls")),  # issue 8: duplicate warning, access requests, merge
     path("imports/", include("salesflow.imports.urls")),  # issue 8: CSV/XLSX imports
+    path("", include("salesflow.routing.urls")),  # issue 8: /f/<token>/, /settings/lead-forms/, /settings/assignment/
 ]

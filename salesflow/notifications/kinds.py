@@ -41,6 +41,7 @@ ACCOUNT_REASSIGNED_NEGLECT = "parties.account.reassigned_for_neglect"  # issue 7
 WORK_REPORT_SUBMITTED = "workreports.report.submitted"  # issue 7: daily and weekly reports
 WORK_REPORT_COMMENTED = "workreports.report.commented"
 WORK_REPORT_REMINDER = "workreports.reminder"
+LEAD_SLA_MISSED = "routing.lead.sla_missed"  # issue 8: first-response SLAs (routing)
 
 KINDS: dict[str, Kind] = {
     kind.key: kind
@@ -100,6 +101,12 @@ KINDS: dict[str, Kind] = {
             WORK_REPORT_REMINDER,
             _("My work report is missing"),
             _("A reminder when your daily or weekly report has not been submitted by the reminder time."),
+        ),
+        # issue 8 (routing): first-response SLAs
+        Kind(
+            LEAD_SLA_MISSED,
+            _("A lead missed its first-response SLA"),
+            _("For managers: a rep's new lead had no first response within its source's SLA."),
         ),
     )
 }

@@ -466,3 +466,33 @@ def _access_requests_url() -> str:
 RULES["merging.access.requested"] = access_requested
 RULES["merging.access.granted"] = access_decided
 RULES["merging.access.declined"] = access_decided
+
+
+# --- issue 8 (routing): first-response SLAs ---------------------------------------------------
+
+
+def lead_sla_missed(event: AuditEvent) -> list[Planned]:
+    """A lead had no first response within its SLA (``routing.lead.sla_missed``): the
+    owner's manager (the nearest one above the owner) is told."""
+    from salesflow.notifications.kinds import LEAD_SLA_MISSED
+
+    data: dict[str, Any] = event.data or {}
+    owner_id = data.get("owner")
+    target = _target(event)
+    if target is None or not isinstance(owner_id, int):
+        return []
+    minutes = data.get("minutes") if isinstance(data.get("minutes"), int) else 0
+    owner_name = str(User.objects.filter(pk=owner_id).first() or "")
+    url = target_url(target)
+
+    def summary() -> str:
+        return _("%(owner)s has not responded to the new lead “%(name)s” within %(minutes)s minutes.") % {
+            "owner": owner_name,
+            "name": target,
+            "minutes": minutes,
+        }
+
+    return [Planned(manager, LEAD_SLA_MISSED, summary, target, url) for manager in _managers_of(owner_id)]
+
+
+RULES["routing.lead.sla_missed"] = lead_sla_missed
