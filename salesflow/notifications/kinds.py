@@ -41,6 +41,10 @@ ACCOUNT_REASSIGNED_NEGLECT = "parties.account.reassigned_for_neglect"  # issue 7
 WORK_REPORT_SUBMITTED = "workreports.report.submitted"  # issue 7: daily and weekly reports
 WORK_REPORT_COMMENTED = "workreports.report.commented"
 WORK_REPORT_REMINDER = "workreports.reminder"
+# issue 8: customer protection (salesflow.protection)
+KNOWN_CUSTOMER_ROUTED = "protection.known_customer.routed"
+COLLISION_OPENED = "protection.collision.opened"
+COLLISION_DECIDED = "protection.collision.decided"
 
 KINDS: dict[str, Kind] = {
     kind.key: kind
@@ -100,6 +104,22 @@ KINDS: dict[str, Kind] = {
             WORK_REPORT_REMINDER,
             _("My work report is missing"),
             _("A reminder when your daily or weekly report has not been submitted by the reminder time."),
+        ),
+        # issue 8: customer protection (salesflow.protection)
+        Kind(
+            KNOWN_CUSTOMER_ROUTED,
+            _("A known customer's lead is routed to me"),
+            _("A new lead matches an existing customer you own and is given to you."),
+        ),
+        Kind(
+            COLLISION_OPENED,
+            _("A collision concerns me"),
+            _("A rep entered or claimed a company or person another rep holds; for arbiters: one to decide."),
+        ),
+        Kind(
+            COLLISION_DECIDED,
+            _("A collision of mine is decided"),
+            _("The manager or administrator decided a collision you are part of: keep, transfer or share."),
         ),
     )
 }
