@@ -62,4 +62,6 @@ urlpatterns = [
     path("settings/pipelines/", include("salesflow.sales.urls_settings")),  # issue 7: pipeline settings
     path("work-reports/", include("salesflow.workreports.urls")),  # issue 7: daily and weekly reports
     path("objections/", include("salesflow.objections.urls")),  # issue 7: the objection library
+    path("collisions/", include("salesflow.protection.urls")),  # issue 8: collision arbitration (撞单)
+    path("settings/known-customers/", include("salesflow.protection.urls_settings")),  # issue 8: 已成交客户名单
 ]
