@@ -28,8 +28,26 @@ LIST_FIELDS = ("company_name", "credit_code", "phone", "contact_name", "owner", 
 HEADER_ALIASES: dict[str, str] = {
     alias.casefold().replace(" ", "").replace("_", ""): field
     for field, aliases in {
-        "company_name": ("客户名称", "公司名称", "企业名称", "客户", "单位名称", "Customer name", "Customer", "Company", "Company name", "Name"),
-        "credit_code": ("统一社会信用代码", "信用代码", "社会信用代码", "Credit code", "Unified social credit code", "USCC"),
+        "company_name": (
+            "客户名称",
+            "公司名称",
+            "企业名称",
+            "客户",
+            "单位名称",
+            "Customer name",
+            "Customer",
+            "Company",
+            "Company name",
+            "Name",
+        ),
+        "credit_code": (
+            "统一社会信用代码",
+            "信用代码",
+            "社会信用代码",
+            "Credit code",
+            "Unified social credit code",
+            "USCC",
+        ),
         "phone": ("电话", "联系电话", "手机", "Phone", "Telephone", "Mobile"),
         "contact_name": ("联系人", "Contact", "Contact name"),
         "owner": ("负责人", "客户负责人", "销售", "销售代表", "业务员", "Owner", "Sales rep", "Account owner"),

@@ -318,7 +318,7 @@ def _incoming_owner(intake: Intake) -> User | None:
 
 
 def existing_customer_message(kc: KnownCustomer) -> str:
-    """"This company is an existing customer of <office> — owner <name>." (parts as known)."""
+    """ "This company is an existing customer of <office> — owner <name>." (parts as known)."""
     owner = kc.owner_label
     office = kc.sales_office
     if owner and office:

@@ -63,9 +63,7 @@ def collision_view(request: HttpRequest, pk: int, form: DecideForm | None = None
     """One collision with both records side by side (and the decision form for its arbiter)."""
     collision = _collision(request, pk)
     row = collision_rows(_user(request), [collision])[0]
-    return render(
-        request, "protection/collision.html", {"row": row, "form": form or DecideForm()}, status=status
-    )
+    return render(request, "protection/collision.html", {"row": row, "form": form or DecideForm()}, status=status)
 
 
 @require_POST
@@ -118,9 +116,7 @@ def known_customers_view(request: HttpRequest) -> HttpResponse:
                     raise ValidationFailed(
                         _("The file could not be read."),
                         field_errors={
-                            "file": [
-                                _("The file is larger than %(mb)d MB.") % {"mb": MAX_FILE_BYTES // (1024 * 1024)}
-                            ]
+                            "file": [_("The file is larger than %(mb)d MB.") % {"mb": MAX_FILE_BYTES // (1024 * 1024)}]
                         },
                     )
                 rows = read_list_file(uploaded.name or "", uploaded.read(MAX_FILE_BYTES + 1))

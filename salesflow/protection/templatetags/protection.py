@@ -24,7 +24,7 @@ register = template.Library()
 @register.simple_tag
 def known_customer_flags(kind: str, records: Iterable[Any]) -> dict[int, KnownCustomer]:
     """record id → known customer for the records shown (one query)."""
-    return _flags(kind, [getattr(r, "pk", None) for r in records])
+    return _flags(kind, [pk for r in records if isinstance(pk := getattr(r, "pk", None), int)])
 
 
 @register.inclusion_tag("protection/partials/known_customer_badge.html")

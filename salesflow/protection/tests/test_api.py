@@ -22,7 +22,12 @@ def _bulk(rows: list[dict[str, Any]], source: str = "ERP") -> dict[str, Any]:
 def test_bulk_load_is_idempotent_and_reports_rejected_rows(personas, api_for) -> None:
     api = api_for(personas.admin)
     rows = [
-        {"company_name": "上海星河科技有限公司", "credit_code": credit_code(), "owner": "rep", "sales_office": "华东销售处"},
+        {
+            "company_name": "上海星河科技有限公司",
+            "credit_code": credit_code(),
+            "owner": "rep",
+            "sales_office": "华东销售处",
+        },
         {"company_name": "坏代码公司", "credit_code": "91310000123456789X"},
     ]
     first = api.post("/known-customers/bulk", _bulk(rows))

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 
 from salesflow.core.errors import Conflict, Forbidden, ValidationFailed
 from salesflow.core.intake import Intake, run_after, run_before
 from salesflow.core.models import AuditEvent, AuditLink
 from salesflow.leads.models import Lead
-from salesflow.notifications.models import Notification
 from salesflow.parties.models import Account
 from salesflow.parties.tests.factories import make_contact
 from salesflow.protection.choices import CollisionStatus
@@ -21,6 +21,9 @@ from salesflow.users.choices import Role
 from salesflow.users.models import Share, Team, User
 
 pytestmark = pytest.mark.django_db
+
+# notifications sit above this app: reach the model by name
+Notification = apps.get_model("notifications", "Notification")
 
 
 def _account_collision(personas) -> tuple[Collision, Account, Account]:
@@ -34,7 +37,11 @@ def test_creating_another_reps_company_opens_a_collision_without_blocking(person
         collision, new, existing = _account_collision(personas)
     assert new.owner == personas.rep  # the save went through
     assert (collision.existing_kind, collision.existing_id) == ("account", existing.pk)
-    assert (collision.claimant, collision.holder, collision.arbiter) == (personas.rep, personas.teammate, personas.manager)
+    assert (collision.claimant, collision.holder, collision.arbiter) == (
+        personas.rep,
+        personas.teammate,
+        personas.manager,
+    )
     assert collision.status == CollisionStatus.OPEN and collision.action == "create"
     assert collision.score >= 0.85 and collision.reasons
     ct = ContentType.objects.get_for_model(Account)
@@ -132,7 +139,9 @@ def test_keep_leaves_both_owners(personas, committed) -> None:
     assert event.target_type == ct and event.target_id == new.pk
     linked = set(AuditLink.objects.filter(event=event, content_type=ct).values_list("object_id", flat=True))
     assert linked == {new.pk, existing.pk}  # on both records' timelines
-    recipients = set(Notification.objects.filter(kind="protection.collision.decided").values_list("recipient", flat=True))
+    recipients = set(
+        Notification.objects.filter(kind="protection.collision.decided").values_list("recipient", flat=True)
+    )
     assert recipients == {personas.rep.pk, personas.teammate.pk}
 
 
@@ -155,7 +164,7 @@ def test_transfer_the_existing_record_to_the_claimant(personas) -> None:
 
 
 def test_share_gives_the_claimant_write_access_to_the_existing_record(personas) -> None:
-    collision, new, existing = _account_collision(personas)
+    collision, _new, existing = _account_collision(personas)
     collision_decide(actor=personas.manager, collision=collision, decision="share")
     existing.refresh_from_db()
     assert existing.owner == personas.teammate

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.apps import apps
 
 from salesflow.core.errors import Conflict, Forbidden, ValidationFailed
 from salesflow.core.models import AuditEvent
 from salesflow.leads.services import lead_convert
 from salesflow.leads.tests.factories import credit_code, qualified_lead
-from salesflow.notifications.models import Notification
 from salesflow.protection import services
 from salesflow.protection.choices import LoadStatus
 from salesflow.protection.models import KnownCustomer, KnownCustomerLoad, KnownCustomerMatch
@@ -19,10 +19,18 @@ from salesflow.protection.tests.factories import load_list, new_account, new_lea
 
 pytestmark = pytest.mark.django_db
 
+# notifications sit above this app: reach the model by name
+Notification = apps.get_model("notifications", "Notification")
+
 
 def _rows(personas: Any, code: str) -> list[dict[str, Any]]:
     return [
-        {"company_name": "上海星河科技有限公司", "credit_code": code, "owner": "teammate", "sales_office": "华东销售处"},
+        {
+            "company_name": "上海星河科技有限公司",
+            "credit_code": code,
+            "owner": "teammate",
+            "sales_office": "华东销售处",
+        },
         {"company_name": "北京远山贸易有限公司", "owner": "李娜", "external_id": "C-2"},
         {"company_name": "广州南海物流有限公司", "owner": "某离职员工", "sales_office": "华南销售处"},
         {"company_name": "", "credit_code": ""},

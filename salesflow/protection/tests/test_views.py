@@ -160,7 +160,10 @@ def test_reps_see_their_collisions_read_only_and_others_see_nothing(personas, cl
     outsider = client_for(personas.outsider)
     assert f'data-id="{collision.pk}"' not in outsider.get("/collisions/").content.decode()
     assert outsider.get(f"/collisions/{collision.pk}/").status_code == 404
-    assert client_for(personas.other_manager).post(f"/collisions/{collision.pk}/decide/", {"decision": "keep"}).status_code == 404
+    assert (
+        client_for(personas.other_manager).post(f"/collisions/{collision.pk}/decide/", {"decision": "keep"}).status_code
+        == 404
+    )
     collision.refresh_from_db()
     assert collision.status == "open"
 
