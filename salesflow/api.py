@@ -218,6 +218,7 @@ def _register_routers() -> None:
     from salesflow.objections.api import router as objections_router
     from salesflow.imports.api import router as imports_router  # issue 8
     from salesflow.parties.api import accounts_router, contacts_router
+    from salesflow.protection.api import collisions_router, known_customers_router  # issue 8
     from salesflow.sales.api import router as sales_router
     from salesflow.search.api import router as search_router
     from salesflow.tags.api import router as tags_router
@@ -251,6 +252,8 @@ def _register_routers() -> None:
     api.add_router("/assignment-rules", routing_api.rules_router)
     api.add_router("/first-response-slas", routing_api.slas_router)
     api.add_router("/leads", routing_api.lead_router)
+    api.add_router("/known-customers", known_customers_router)  # issue 8: customer protection
+    api.add_router("/collisions", collisions_router)  # issue 8: collision arbitration (撞单)
 
 
 _register_routers()

@@ -66,4 +66,6 @@ urlpatterns = [
     path("duplicates/", include("salesflow.merging.urls")),  # issue 8: duplicate warning, access requests, merge
     path("imports/", include("salesflow.imports.urls")),  # issue 8: CSV/XLSX imports
     path("", include("salesflow.routing.urls")),  # issue 8: /f/<token>/, /settings/lead-forms/, /settings/assignment/
+    path("collisions/", include("salesflow.protection.urls")),  # issue 8: collision arbitration (撞单)
+    path("settings/known-customers/", include("salesflow.protection.urls_settings")),  # issue 8: 已成交客户名单
 ]

@@ -42,6 +42,10 @@ WORK_REPORT_SUBMITTED = "workreports.report.submitted"  # issue 7: daily and wee
 WORK_REPORT_COMMENTED = "workreports.report.commented"
 WORK_REPORT_REMINDER = "workreports.reminder"
 LEAD_SLA_MISSED = "routing.lead.sla_missed"  # issue 8: first-response SLAs (routing)
+# issue 8: customer protection (salesflow.protection)
+KNOWN_CUSTOMER_ROUTED = "protection.known_customer.routed"
+COLLISION_OPENED = "protection.collision.opened"
+COLLISION_DECIDED = "protection.collision.decided"
 
 KINDS: dict[str, Kind] = {
     kind.key: kind
@@ -107,6 +111,22 @@ KINDS: dict[str, Kind] = {
             LEAD_SLA_MISSED,
             _("A lead missed its first-response SLA"),
             _("For managers: a rep's new lead had no first response within its source's SLA."),
+        ),
+        # issue 8: customer protection (salesflow.protection)
+        Kind(
+            KNOWN_CUSTOMER_ROUTED,
+            _("A known customer's lead is routed to me"),
+            _("A new lead matches an existing customer you own and is given to you."),
+        ),
+        Kind(
+            COLLISION_OPENED,
+            _("A collision concerns me"),
+            _("A rep entered or claimed a company or person another rep holds; for arbiters: one to decide."),
+        ),
+        Kind(
+            COLLISION_DECIDED,
+            _("A collision of mine is decided"),
+            _("The manager or administrator decided a collision you are part of: keep, transfer or share."),
         ),
     )
 }

@@ -496,3 +496,89 @@ def lead_sla_missed(event: AuditEvent) -> list[Planned]:
 
 
 RULES["routing.lead.sla_missed"] = lead_sla_missed
+
+
+# --- issue 8: customer protection (salesflow.protection) ----------------------------------------
+
+
+def _active_users(ids: list[object]) -> list[User]:
+    wanted = [pk for pk in ids if isinstance(pk, int)]
+    found = {u.pk: u for u in User.objects.filter(pk__in=wanted, is_active=True)}
+    return [found[pk] for pk in dict.fromkeys(wanted) if pk in found]
+
+
+def known_customer_routed(event: AuditEvent) -> list[Planned]:
+    """A lead matching a known customer was routed: the customer's owner is told."""
+    from salesflow.notifications.kinds import KNOWN_CUSTOMER_ROUTED
+
+    data: dict[str, Any] = event.data or {}
+    target = _target(event)
+    recipients = _active_users([data.get("owner")])
+    if target is None or not recipients:
+        return []
+    company = str(data.get("company") or "")
+
+    def summary() -> str:
+        return _("The lead “%(name)s” of your customer %(company)s was routed to you.") % {
+            "name": target,
+            "company": company,
+        }
+
+    return [Planned(recipients[0], KNOWN_CUSTOMER_ROUTED, summary, target, target_url(target))]
+
+
+def _collision_url(data: dict[str, Any]) -> str:
+    try:
+        return reverse("protection:collision", args=[int(data.get("collision_id") or 0)])
+    except (NoReverseMatch, ValueError):
+        return ""
+
+
+def collision_opened(event: AuditEvent) -> list[Planned]:
+    """A collision was opened: both reps and the arbiter (else the administrators) are told."""
+    from salesflow.notifications.kinds import COLLISION_OPENED
+
+    data: dict[str, Any] = event.data or {}
+    target = _target(event)
+    if target is None:
+        return []
+    arbiter = data.get("arbiter")
+    ids: list[object] = [data.get("claimant"), data.get("holder")]
+    if isinstance(arbiter, int):
+        ids.append(arbiter)
+    else:
+        admins = User.objects.filter(models.Q(is_superuser=True) | models.Q(role="admin"), is_active=True)
+        ids.extend(admins.order_by("pk").values_list("pk", flat=True)[:5])
+    url = _collision_url(data)
+
+    def summary() -> str:
+        return _("Collision: “%(name)s” matches a record another rep holds; a manager will decide.") % {"name": target}
+
+    return [Planned(user, COLLISION_OPENED, summary, target, url) for user in _active_users(ids)]
+
+
+def collision_decided(event: AuditEvent) -> list[Planned]:
+    """A collision was decided: both reps are told the decision."""
+    from salesflow.notifications.kinds import COLLISION_DECIDED
+
+    data: dict[str, Any] = event.data or {}
+    target = _target(event)
+    if target is None:
+        return []
+    decision = str(data.get("decision") or "")
+    url = _collision_url(data)
+
+    def summary() -> str:
+        labels = {"keep": _("keep"), "transfer": _("transfer"), "share": _("share")}
+        return _("The collision about “%(name)s” was decided: %(decision)s.") % {
+            "name": target,
+            "decision": labels.get(decision, decision),
+        }
+
+    recipients = _active_users([data.get("claimant"), data.get("holder")])
+    return [Planned(user, COLLISION_DECIDED, summary, target, url) for user in recipients]
+
+
+RULES["protection.known_customer.routed"] = known_customer_routed
+RULES["protection.collision.opened"] = collision_opened
+RULES["protection.collision.decided"] = collision_decided
