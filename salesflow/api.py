@@ -217,6 +217,7 @@ def _register_routers() -> None:
     from salesflow.objections.api import router as objections_router
     from salesflow.parties.api import accounts_router, contacts_router
     from salesflow.sales.api import router as sales_router
+    from salesflow.scoring.api import router as scoring_router
     from salesflow.search.api import router as search_router
     from salesflow.tags.api import router as tags_router
     from salesflow.users.api import router as users_router
@@ -236,6 +237,7 @@ def _register_routers() -> None:
     api.add_router("/work-reports", workreports_router)  # issue 7: daily and weekly reports
     api.add_router("/objections", objections_router)  # issue 7: the objection library
     api.add_router("/opportunities", deal_objections_router)  # issue 7: /opportunities/{id}/objections
+    api.add_router("/", scoring_router)  # issue 8: /scoring/rules, /leads/{id}/score, …/{id}/verify and …/quality
 
 
 _register_routers()

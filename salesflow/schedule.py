@@ -15,6 +15,7 @@ from salesflow.core import tasks as core_tasks
 from salesflow.core.scheduling import Daily, Every, PeriodicJob
 from salesflow.notifications import tasks as notification_tasks
 from salesflow.sales import tasks as sales_tasks
+from salesflow.scoring import tasks as scoring_tasks
 from salesflow.workreports import tasks as workreport_tasks
 
 JOBS: list[PeriodicJob] = [
@@ -69,5 +70,18 @@ JOBS: list[PeriodicJob] = [
         schedule=Every(workreport_tasks.REMIND_EVERY),
         task=workreport_tasks.remind_missing_reports,
         description="Remind people whose daily or weekly work report is missing (once per report).",
+    ),
+    # issue 8: lead scoring (the event-driven recompute's safety net, and the moving look-backs)
+    PeriodicJob(
+        name="scoring.recompute_stale",
+        schedule=Every(scoring_tasks.STALE_EVERY),
+        task=scoring_tasks.recompute_stale,
+        description="Rescore leads without a score or changed (or with a changed activity) since it was computed.",
+    ),
+    PeriodicJob(
+        name="scoring.recompute_all",
+        schedule=Daily(at=time(2, 15)),
+        task=scoring_tasks.recompute_daily,
+        description="Rescore every lead once a day (activity look-backs move with the calendar).",
     ),
 ]
