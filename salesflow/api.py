@@ -220,6 +220,7 @@ def _register_routers() -> None:
     from salesflow.parties.api import accounts_router, contacts_router
     from salesflow.protection.api import collisions_router, known_customers_router  # issue 8
     from salesflow.sales.api import router as sales_router
+    from salesflow.scoring.api import router as scoring_router
     from salesflow.search.api import router as search_router
     from salesflow.tags.api import router as tags_router
     from salesflow.users.api import router as users_router
@@ -254,6 +255,7 @@ def _register_routers() -> None:
     api.add_router("/leads", routing_api.lead_router)
     api.add_router("/known-customers", known_customers_router)  # issue 8: customer protection
     api.add_router("/collisions", collisions_router)  # issue 8: collision arbitration (撞单)
+    api.add_router("/", scoring_router)  # issue 8: /scoring/rules, /leads/{id}/score, …/{id}/verify and …/quality
 
 
 _register_routers()

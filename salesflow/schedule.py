@@ -16,6 +16,7 @@ from salesflow.core.scheduling import Daily, Every, PeriodicJob
 from salesflow.notifications import tasks as notification_tasks
 from salesflow.routing import tasks as routing_tasks  # issue 8: first-response SLAs
 from salesflow.sales import tasks as sales_tasks
+from salesflow.scoring import tasks as scoring_tasks
 from salesflow.workreports import tasks as workreport_tasks
 
 JOBS: list[PeriodicJob] = [
@@ -77,5 +78,18 @@ JOBS: list[PeriodicJob] = [
         schedule=Every(routing_tasks.SLA_EVERY),
         task=routing_tasks.first_response_sla,
         description="Escalate assigned leads past their first-response SLA to the owner's manager (once per lead).",
+    ),
+    # issue 8: lead scoring (the event-driven recompute's safety net, and the moving look-backs)
+    PeriodicJob(
+        name="scoring.recompute_stale",
+        schedule=Every(scoring_tasks.STALE_EVERY),
+        task=scoring_tasks.recompute_stale,
+        description="Rescore leads without a score or changed (or with a changed activity) since it was computed.",
+    ),
+    PeriodicJob(
+        name="scoring.recompute_all",
+        schedule=Daily(at=time(2, 15)),
+        task=scoring_tasks.recompute_daily,
+        description="Rescore every lead once a day (activity look-backs move with the calendar).",
     ),
 ]

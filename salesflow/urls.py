@@ -68,4 +68,5 @@ urlpatterns = [
     path("", include("salesflow.routing.urls")),  # issue 8: /f/<token>/, /settings/lead-forms/, /settings/assignment/
     path("collisions/", include("salesflow.protection.urls")),  # issue 8: collision arbitration (撞单)
     path("settings/known-customers/", include("salesflow.protection.urls_settings")),  # issue 8: 已成交客户名单
+    path("", include("salesflow.scoring.urls")),  # issue 8: scoring, /data-quality/, /settings/scoring/
 ]

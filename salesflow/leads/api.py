@@ -25,6 +25,7 @@ from salesflow.leads.schemas import (
     ConvertOut,
     DisqualifyIn,
     DisqualifyReasonOut,
+    HandOffIn,
     LeadBulkIn,
     LeadIn,
     LeadListOut,
@@ -40,6 +41,7 @@ from salesflow.leads.services import (
     lead_create,
     lead_delete,
     lead_disqualify,
+    lead_hand_off,
     lead_mark_contacted,
     lead_qualify,
     lead_reopen,
@@ -176,6 +178,13 @@ def disqualify_lead(request: HttpRequest, lead_id: int, payload: DisqualifyIn) -
     return lead_disqualify(actor=actor, lead=lead, reason=reason, note=payload.note)
 
 
+@router.post("/{int:lead_id}/hand-off", response=LeadOut, summary="Hand a marketing lead (MQL) off to sales (SQL)")
+def hand_off_lead(request: HttpRequest, lead_id: int, payload: HandOffIn) -> Lead:
+    actor = _actor(request)
+    lead = get_lead_for_user(actor, lead_id, write=True)
+    return lead_hand_off(actor=actor, lead=lead, note=payload.note)
+
+
 @router.post("/{int:lead_id}/reopen", response=LeadOut, summary="Reopen a disqualified lead")
 def reopen_lead(request: HttpRequest, lead_id: int) -> Lead:
     actor = _actor(request)
@@ -238,6 +247,7 @@ def _filtered(user: User, filters: LeadListQuery) -> QuerySet[Lead]:
         source_channel=filters.source_channel,
         owner=filters.owner_id or None,
         sort=filters.sort,
+        stage=filters.stage,
     )
     return tag_step(qs, filters.tag_id)  # salesflow.tags
 

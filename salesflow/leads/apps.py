@@ -35,6 +35,7 @@ class LeadsConfig(AppConfig):
                 "leads.lead.disqualified": _("disqualified the lead"),
                 "leads.lead.reopened": _("reopened the lead"),
                 "leads.lead.converted": _("converted the lead"),
+                "leads.lead.handed_off": _("handed the lead off to sales"),
             }
         )
 

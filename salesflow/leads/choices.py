@@ -14,3 +14,10 @@ class BantAnswer(models.TextChoices):
     UNKNOWN = "unknown", _("Unknown")
     YES = "yes", _("Yes")
     NO = "no", _("No")
+
+
+class LeadStage(models.TextChoices):
+    """Who works the lead (issue 8): marketing until it is handed off to sales."""
+
+    MQL = "mql", _("MQL")
+    SQL = "sql", _("SQL")

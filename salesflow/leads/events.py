@@ -49,4 +49,9 @@ declare(
         },
         description="The lead was converted into an account, a contact and optionally an opportunity.",
     ),
+    EventType(
+        "leads.lead.handed_off",
+        {"from": "str", "to": "str", "note": "str"},
+        description="The lead was handed off from marketing (MQL) to sales (SQL) with a note (issue 8).",
+    ),
 )

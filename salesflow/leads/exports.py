@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from salesflow.core.exports import Column, ListSpec
-from salesflow.leads.choices import LeadStatus
+from salesflow.leads.choices import LeadStage, LeadStatus
 from salesflow.leads.models import Lead
 from salesflow.leads.selectors import lead_list, lead_order
 from salesflow.parties.choices import SourceChannel
@@ -18,7 +18,7 @@ from salesflow.tags.selectors import parse_tag_id, tag_step
 from salesflow.users.models import User
 
 #: The list page's query-string parameters (``channel`` is the source channel).
-LEAD_PARAMS = frozenset({"q", "status", "channel", "owner", "tag"})
+LEAD_PARAMS = frozenset({"q", "status", "channel", "owner", "tag", "stage"})
 
 
 def lead_rows(user: User, params: QueryDict) -> QuerySet[Lead]:
@@ -31,6 +31,7 @@ def lead_rows(user: User, params: QueryDict) -> QuerySet[Lead]:
         status=params.get("status", ""),
         source_channel=params.get("channel", ""),
         owner=params.get("owner", ""),
+        stage=params.get("stage", ""),
     )
     return tag_step(rows, parse_tag_id(params.get("tag")))  # salesflow.tags
 
@@ -43,6 +44,8 @@ LEAD_COLUMNS = [
     Column("mobile", _("Mobile"), lambda lead: lead.mobile),
     Column("email", _("Email"), lambda lead: lead.email),
     Column("status", _("Status"), lambda lead: lead.status, LeadStatus.choices),
+    Column("stage", _("Stage"), lambda lead: lead.stage, LeadStage.choices),
+    Column("score", _("Lead score"), lambda lead: lead.score),
     Column("source_channel", _("Source channel"), lambda lead: lead.source_channel, SourceChannel.choices),
     Column("owner", _("Owner"), lambda lead: str(lead.owner) if lead.owner_id else ""),
     Column("created_at", _("Created"), lambda lead: lead.created_at),

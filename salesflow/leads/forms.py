@@ -122,6 +122,10 @@ class QualifyForm(forms.Form):
     authority_status = forms.ChoiceField(label=_("Talking to the decision maker"), choices=BantAnswer.choices)
     need = forms.CharField(label=_("Need"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
     timeline = forms.DateField(label=_("Purchase timeline"), widget=DATE_INPUT, required=False)
+    # evidence notes (佐证说明): how each answer is known
+    budget_evidence = forms.CharField(label=_("Budget evidence"), max_length=500, required=False)
+    authority_evidence = forms.CharField(label=_("Decision-maker evidence"), max_length=500, required=False)
+    timeline_evidence = forms.CharField(label=_("Timeline evidence"), max_length=500, required=False)
 
     @classmethod
     def for_lead(cls, lead: Lead) -> QualifyForm:
@@ -132,12 +136,21 @@ class QualifyForm(forms.Form):
                 "authority_status": lead.authority_status,
                 "need": lead.need,
                 "timeline": lead.timeline,
+                "budget_evidence": lead.budget_evidence,
+                "authority_evidence": lead.authority_evidence,
+                "timeline_evidence": lead.timeline_evidence,
             },
             prefix="bant",
         )
         # The budget is in the lead's currency (JPY has no decimals): say which.
         form.fields["budget_amount"].label = _("Budget (%(currency)s)") % {"currency": lead.budget_currency}
         return form
+
+
+class HandOffForm(forms.Form):
+    """The note of an MQL → SQL hand-off (移交)."""
+
+    note = forms.CharField(label=_("Hand-off note"), max_length=500, required=False)
 
 
 class DisqualifyForm(forms.Form):

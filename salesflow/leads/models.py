@@ -10,7 +10,7 @@ from django.utils.translation import pgettext_lazy
 
 from salesflow.core.models import TimestampedModel, TranslatedNameModel
 from salesflow.core.money import MoneyField, default_currency
-from salesflow.leads.choices import BantAnswer, LeadStatus
+from salesflow.leads.choices import BantAnswer, LeadStage, LeadStatus
 from salesflow.parties.choices import Industry, SourceChannel, SubChannel
 from salesflow.parties.models import Account, Contact
 from salesflow.sales.models import Opportunity
@@ -72,6 +72,10 @@ class Lead(TimestampedModel):
     )
     need = models.TextField(_("need"), blank=True)
     timeline = models.DateField(_("purchase timeline"), null=True, blank=True)
+    # evidence notes (佐证说明, issue 8): how each BANT answer is known (the need is its own text)
+    budget_evidence = models.CharField(_("budget evidence"), max_length=500, blank=True)
+    authority_evidence = models.CharField(_("decision-maker evidence"), max_length=500, blank=True)
+    timeline_evidence = models.CharField(_("timeline evidence"), max_length=500, blank=True)
     # workflow
     status = models.CharField(_("status"), max_length=20, choices=LeadStatus.choices, default=LeadStatus.NEW)
     owner = models.ForeignKey(
@@ -93,6 +97,33 @@ class Lead(TimestampedModel):
     disqualify_note = models.TextField(_("disqualify note"), blank=True)
     notes = models.TextField(_("notes"), blank=True)
     converted_at = models.DateTimeField(_("converted at"), null=True, blank=True)
+    # MQL → SQL hand-off (移交, issue 8): marketing works the lead until someone hands it to sales
+    stage = models.CharField(_("stage"), max_length=3, choices=LeadStage.choices, default=LeadStage.MQL)
+    handed_off_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("handed off by"),
+        editable=False,
+    )
+    handed_off_at = models.DateTimeField(_("handed off at"), null=True, blank=True, editable=False)
+    hand_off_note = models.CharField(_("hand-off note"), max_length=500, blank=True, editable=False)
+    # lead score (线索评分, issue 8): the rule score's total, mirrored here by salesflow.scoring
+    # so the list can sort by it; the explanation lives in scoring.LeadScore.
+    score = models.IntegerField(_("lead score"), default=0, editable=False)
+    # data quality (数据质量, issue 8): when and by whom the record was last verified
+    last_verified_at = models.DateTimeField(_("last verified"), null=True, blank=True, editable=False)
+    last_verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("last verified by"),
+        editable=False,
+    )
     # customer protection (客户保护, issue 8): while this is in the future the owner is protecting
     # the lead (after a claim from a public pool); another rep reaching it opens a collision.
     protected_until = models.DateTimeField(_("protected until"), null=True, blank=True, editable=False)
@@ -141,6 +172,10 @@ class Lead(TimestampedModel):
             # account visibility, access follows the work (users.policy.work_links_q):
             # EXISTS (lead WHERE converted_account_id = account.id AND owner_id IN (…)), index only
             models.Index(fields=["converted_account", "owner"], name="lead_conv_account_owner_idx"),
+            # issue 8 (scoring): list sort by score, MQL/SQL filter, data-quality counts per owner
+            models.Index(fields=["score", "id"], name="lead_score_idx"),
+            models.Index(fields=["stage", "created_at"], name="lead_stage_created_idx"),
+            models.Index(fields=["owner", "last_verified_at"], name="lead_owner_verified_idx"),
         ]
 
     def __str__(self) -> str:

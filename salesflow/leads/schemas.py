@@ -47,7 +47,17 @@ class LeadOut(Schema):
     authority_status: str
     need: str
     timeline: date | None
+    budget_evidence: str = Field("", description="How the budget is known (evidence note, 佐证说明)")
+    authority_evidence: str = Field("", description="How we know we talk to the decision maker")
+    timeline_evidence: str = Field("", description="How the purchase timeline is known")
     status: str
+    stage: str = Field("mql", description="mql (marketing works it) or sql (handed off to sales)")
+    handed_off_by_id: int | None = Field(None, description="Who handed the lead off to sales (null: not yet)")
+    handed_off_at: datetime | None = None
+    hand_off_note: str = ""
+    score: int = Field(0, description="The rule score's total (lead score 线索评分); see /leads/{id}/score")
+    last_verified_at: datetime | None = None
+    last_verified_by_id: int | None = None
     owner_id: int | None
     owner_name: str | None = Field(None, description="Display name of the owner (null when unassigned)")
     disqualify_reason: str | None = Field(None, description="Code of the disqualify reason")
@@ -92,7 +102,8 @@ class LeadListQuery(StrictQuery):
     source_channel: str = ""
     owner_id: str = Field("", max_length=20, description="A user id, `me` or `none` (unassigned)")
     tag_id: int | None = Field(None, description="Only records carrying this tag")
-    sort: str = Field("-created", description="created, name, company or status; prefix `-` for descending")
+    stage: str = Field("", description="mql or sql (hand-off stage)")
+    sort: str = Field("-created", description="created, name, company, status or score; prefix `-` for descending")
     limit: int = Field(50, ge=1, le=200)
     offset: int = Field(0, ge=0, description=OFFSET_DOC)
     cursor: str | None = Field(None, max_length=CURSOR_MAX_LENGTH, description=CURSOR_DOC)
@@ -149,6 +160,9 @@ class LeadPatch(StrictSchema):
     authority_status: str | None = None
     need: str | None = None
     timeline: date | None = None
+    budget_evidence: str | None = None
+    authority_evidence: str | None = None
+    timeline_evidence: str | None = None
     notes: str | None = None
     duplicate_reason: str | None = Field(None, max_length=2000, description=DUPLICATE_REASON_DOC)  # issue 8
 
@@ -161,6 +175,15 @@ class QualifyIn(StrictSchema):
     authority_status: str | None = None
     need: str | None = None
     timeline: date | None = None
+    budget_evidence: str | None = Field(None, description="Evidence note for the budget (at most 500 characters)")
+    authority_evidence: str | None = Field(None, description="Evidence note for the decision maker")
+    timeline_evidence: str | None = Field(None, description="Evidence note for the timeline")
+
+
+class HandOffIn(StrictSchema):
+    """An MQL → SQL hand-off (移交)."""
+
+    note: str = Field("", description="Why the lead is ready for sales (at most 500 characters)")
 
 
 class DisqualifyIn(StrictSchema):

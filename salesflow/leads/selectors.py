@@ -35,6 +35,7 @@ LEAD_SORTS: dict[str, Sequence[str]] = {
     "name": ("name", "id"),
     "company": ("company_name", "id"),
     "status": ("status", "created_at"),
+    "score": ("score", "id"),  # lead_score_idx (issue 8: the rule score, mirrored by scoring)
 }
 DEFAULT_LEAD_SORT = "-created"
 
@@ -77,6 +78,7 @@ def lead_list(
     source_channel: str = "",
     owner: str | int | None = None,
     sort: str | None = None,
+    stage: str = "",
 ) -> QuerySet[Lead]:
     """Leads ``user`` may see, filtered and sorted, with owner and region loaded.
 
@@ -92,6 +94,8 @@ def lead_list(
         qs = qs.filter(status=status)
     if source_channel:
         qs = qs.filter(source_channel=source_channel)
+    if stage:  # mql or sql (issue 8: hand-off); anything else matches nothing
+        qs = qs.filter(stage=stage)
     if owner == OWNER_ME:
         qs = qs.filter(owner_id=user.pk)
     elif owner == OWNER_NONE:

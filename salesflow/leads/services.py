@@ -34,7 +34,7 @@ from salesflow.core.normalize import (
     normalize_phone,
     phone_error,
 )
-from salesflow.leads.choices import BantAnswer, LeadStatus
+from salesflow.leads.choices import BantAnswer, LeadStage, LeadStatus
 from salesflow.leads.models import DisqualifyReason, Lead
 from salesflow.leads.permissions import can_manage_lead, can_write_lead
 from salesflow.leads.selectors import matching_account
@@ -76,6 +76,9 @@ class LeadChanges(TypedDict, total=False):
     authority_status: str
     need: str
     timeline: date | None
+    budget_evidence: str
+    authority_evidence: str
+    timeline_evidence: str
     notes: str
 
 
@@ -95,6 +98,9 @@ _TEXT_FIELDS = (
     "budget_status",
     "authority_status",
     "need",
+    "budget_evidence",
+    "authority_evidence",
+    "timeline_evidence",
     "notes",
 )
 EDITABLE_FIELDS = frozenset(LeadChanges.__annotations__)
@@ -401,7 +407,17 @@ def lead_delete(*, actor: User, lead: Lead) -> None:
 
 # --- workflow --------------------------------------------------------------------------------
 
-_BANT_FIELDS = {"budget_status", "budget_amount", "authority_status", "need", "timeline"}
+_BANT_FIELDS = {
+    "budget_status",
+    "budget_amount",
+    "authority_status",
+    "need",
+    "timeline",
+    "budget_evidence",
+    "authority_evidence",
+    "timeline_evidence",
+}
+_EVIDENCE_FIELDS = ("budget_evidence", "authority_evidence", "timeline_evidence")
 
 
 def _set_status(lead: Lead, current: Lead, status: str, fields: dict[str, Any]) -> None:
@@ -423,8 +439,14 @@ def lead_qualify(
     authority_status: str | None = None,
     need: str | None = None,
     timeline: date | None = None,
+    budget_evidence: str | None = None,
+    authority_evidence: str | None = None,
+    timeline_evidence: str | None = None,
 ) -> Lead:
     """Record the BANT answers given (``None`` keeps the stored answer) and mark the lead qualified.
+
+    The evidence notes (佐证说明: how the budget, the decision maker and the timeline are
+    known, at most 500 characters each) are optional and saved with the answers.
 
     Only ``new`` and ``contacted`` leads qualify (else ``Conflict``). After applying the
     answers the BANT must be complete; otherwise ``ValidationFailed`` names the missing
@@ -447,6 +469,13 @@ def lead_qualify(
         "timeline": current.timeline if timeline is None else timeline,
     }
     errors: dict[str, list[str]] = {}
+    given = {"budget_evidence": budget_evidence, "authority_evidence": authority_evidence}
+    given["timeline_evidence"] = timeline_evidence
+    for key in _EVIDENCE_FIELDS:
+        text = getattr(current, key) if given[key] is None else str(given[key]).strip()
+        if len(text) > (_MAX_LENGTHS.get(key) or 500):
+            errors[key] = [_("Use at most %(max)d characters.") % {"max": _MAX_LENGTHS.get(key) or 500}]
+        answers[key] = text
     for key in ("budget_status", "authority_status"):
         if answers[key] not in BantAnswer.values:
             errors[key] = [_("Choose yes, no or unknown.")]
@@ -456,7 +485,7 @@ def lead_qualify(
         errors["budget_amount"] = [str(exc.message)]
     if errors:
         raise ValidationFailed(_("The qualification could not be saved."), field_errors=errors)
-    probe = Lead(**answers)
+    probe = Lead(**{key: value for key, value in answers.items() if key not in _EVIDENCE_FIELDS})
     missing = probe.bant_missing
     if missing:
         needed = _("Needed to qualify the lead.")
@@ -482,6 +511,49 @@ def lead_qualify(
         verb="leads.lead.qualified",
         target=lead,
         data={"from": previous, "to": LeadStatus.QUALIFIED, "changes": changed_fields(before, answers)},
+    )
+    return lead
+
+
+HAND_OFF_NOTE_LENGTH = Lead._meta.get_field("hand_off_note").max_length or 500
+
+
+@transaction.atomic
+def lead_hand_off(*, actor: User, lead: Lead, note: str = "") -> Lead:
+    """Hand a marketing lead (MQL) to sales: its stage becomes SQL, remembering who and when.
+
+    Anyone who may change the lead may hand it off (marketing usually); the note (at most
+    500 characters) says why it is sales-ready. Only MQLs that are still open (new,
+    contacted or qualified) are handed off; anything else raises ``Conflict`` (so two
+    concurrent hand-offs record one). ``ValidationFailed`` for a note that is too long,
+    ``Forbidden`` when ``actor`` may not change the lead. Audits ``leads.lead.handed_off``.
+    """
+    _require_write(actor, lead)
+    note = (note or "").strip()
+    if len(note) > HAND_OFF_NOTE_LENGTH:
+        raise ValidationFailed(
+            _("The lead could not be handed off."),
+            field_errors={"note": [_("Use at most %(max)d characters.") % {"max": HAND_OFF_NOTE_LENGTH}]},
+        )
+    current = _locked(lead)
+    if current.stage != LeadStage.MQL:
+        raise Conflict(_("This lead has already been handed off to sales."), code="already_handed_off")
+    if current.status not in (LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.QUALIFIED):
+        raise Conflict(
+            _("Only open leads can be handed off; this lead is %(status)s.") % {"status": current.get_status_display()},
+            code="invalid_status",
+        )
+    _set_status(
+        lead,
+        current,
+        current.status,
+        {"stage": LeadStage.SQL, "handed_off_by": actor, "handed_off_at": timezone.now(), "hand_off_note": note},
+    )
+    record_event(
+        actor=actor,
+        verb="leads.lead.handed_off",
+        target=lead,
+        data={"from": LeadStage.MQL, "to": LeadStage.SQL, "note": note},
     )
     return lead
 

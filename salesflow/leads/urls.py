@@ -16,6 +16,7 @@ urlpatterns = [
     path("<int:pk>/qualify/", views.lead_qualify_view, name="qualify"),
     path("<int:pk>/disqualify/", views.lead_disqualify_view, name="disqualify"),
     path("<int:pk>/reopen/", views.lead_reopen_view, name="reopen"),
+    path("<int:pk>/hand-off/", views.lead_hand_off_view, name="hand_off"),
     path("<int:pk>/convert/", views.lead_convert_view, name="convert"),
     path("<int:pk>/convert/accounts/", views.lead_convert_accounts_view, name="convert_accounts"),
     path("for-account/<int:pk>/panel/", views.account_leads_panel_view, name="account_panel"),

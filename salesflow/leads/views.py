@@ -25,9 +25,9 @@ from salesflow.core.bulk import BULK_MAX, run_bulk_form
 from salesflow.core.duplicates import POSSIBLE_DUPLICATES, duplicate_options, show_service_error
 from salesflow.core.errors import Conflict, Forbidden, ServiceError, ValidationFailed
 from salesflow.core.web import apply_service_error, page_number, paginate, render_list
-from salesflow.leads.choices import LeadStatus
+from salesflow.leads.choices import LeadStage, LeadStatus
 from salesflow.leads.exports import lead_rows
-from salesflow.leads.forms import ConvertForm, DisqualifyForm, LeadBulkForm, LeadForm, QualifyForm
+from salesflow.leads.forms import ConvertForm, DisqualifyForm, HandOffForm, LeadBulkForm, LeadForm, QualifyForm
 from salesflow.leads.models import Lead
 from salesflow.leads.permissions import can_manage_lead, can_write_lead, get_lead_for_user, leads_visible_to
 from salesflow.leads.selectors import (
@@ -49,6 +49,7 @@ from salesflow.leads.services import (
     lead_create,
     lead_delete,
     lead_disqualify,
+    lead_hand_off,
     lead_mark_contacted,
     lead_qualify,
     lead_reopen,
@@ -112,6 +113,7 @@ def lead_list_view(request: HttpRequest) -> HttpResponse:
         "status": request.GET.get("status", ""),
         "source_channel": request.GET.get("channel", ""),
         "owner": request.GET.get("owner", ""),
+        "stage": request.GET.get("stage", ""),
     }
     tag = parse_tag_id(request.GET.get("tag"))  # salesflow.tags
     page = paginate(tag_step(lead_list(user, sort=sort_key, **filters), tag), page_number(request))
@@ -128,6 +130,7 @@ def lead_list_view(request: HttpRequest) -> HttpResponse:
             *[(value, label) for value, label in LeadStatus.choices],
         ],
         "channels": SourceChannel.choices,
+        "stages": LeadStage.choices,
         "owner_choices": lead_owner_choices(user),
         "owner_me": OWNER_ME,
         "owner_none": OWNER_NONE,
@@ -160,6 +163,8 @@ def _detail_context(
         "can_disqualify": can_write and open_for_work,
         "can_reopen": can_write and lead.status == LeadStatus.DISQUALIFIED,
         "can_convert": can_write and lead.status == LeadStatus.QUALIFIED,
+        "can_hand_off": can_write and open_for_work and lead.stage == LeadStage.MQL,
+        "hand_off_form": HandOffForm(prefix="handoff"),
         "qualify_form": qualify_form or QualifyForm.for_lead(lead),
         "disqualify_form": disqualify_form or DisqualifyForm(prefix="dq"),
         "events": timeline_for(lead, user=user),
@@ -290,6 +295,23 @@ def lead_reopen_view(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, str(exc.message))
     else:
         messages.success(request, _("The lead was reopened."))
+    return _done(request, _detail_url(lead))
+
+
+@require_POST
+def lead_hand_off_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Hand an MQL to sales (``lead_hand_off``); errors come back as messages on the lead page."""
+    lead = _lead(request, pk, write=True)
+    form = HandOffForm(request.POST, prefix="handoff")
+    if not form.is_valid():
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+        return _done(request, _detail_url(lead))
+    try:
+        lead_hand_off(actor=_user(request), lead=lead, note=form.cleaned_data["note"])
+    except (Conflict, ValidationFailed) as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, _("The lead was handed off to sales."))
     return _done(request, _detail_url(lead))
 
 

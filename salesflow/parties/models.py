@@ -54,6 +54,18 @@ class Account(TimestampedModel):
     # the account (after a claim from a public pool); another rep reaching it opens a collision.
     protected_until = models.DateTimeField(_("protected until"), null=True, blank=True, editable=False)
 
+    # data quality (数据质量, issue 8): when and by whom the record was last verified (核实)
+    last_verified_at = models.DateTimeField(_("last verified"), null=True, blank=True, editable=False)
+    last_verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("last verified by"),
+        editable=False,
+    )
+
     # tags (标签) on this record: salesflow.tags; deleted with the record
     tagged_items = GenericRelation("tags.TaggedItem")
 
@@ -91,6 +103,8 @@ class Account(TimestampedModel):
             models.Index(
                 fields=["at_risk_since"], name="account_at_risk_idx", condition=Q(at_risk_since__isnull=False)
             ),
+            # issue 8 (scoring): data-quality counts per owner (stale = not verified since …)
+            models.Index(fields=["owner", "last_verified_at"], name="account_owner_verified_idx"),
         ]
 
     def __str__(self) -> str:
@@ -128,6 +142,17 @@ class Contact(TimestampedModel):
     family = models.CharField(_("family"), max_length=300, blank=True)
     cultural_background = models.CharField(_("cultural background"), max_length=300, blank=True)
     notes = models.TextField(_("notes"), blank=True)
+    # data quality (数据质量, issue 8): when and by whom the record was last verified (核实)
+    last_verified_at = models.DateTimeField(_("last verified"), null=True, blank=True, editable=False)
+    last_verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("last verified by"),
+        editable=False,
+    )
 
     # tags (标签) on this record: salesflow.tags; deleted with the record
     tagged_items = GenericRelation("tags.TaggedItem")
@@ -147,6 +172,8 @@ class Contact(TimestampedModel):
             # duplicate check blocking keys (issue 8)
             models.Index(fields=["name_pinyin"], name="contact_name_pinyin_idx"),
             models.Index(fields=["phone_key"], name="contact_phone_key_idx"),
+            # issue 8 (scoring): data-quality counts (stale = not verified since …)
+            models.Index(fields=["account", "last_verified_at"], name="contact_account_verified_idx"),
         ]
 
     def __str__(self) -> str:
