@@ -26,8 +26,14 @@ class Account(TimestampedModel):
     size = models.CharField(_("size"), max_length=20, choices=CompanySize.choices, blank=True)
     lifecycle = models.CharField(_("lifecycle"), max_length=20, choices=Lifecycle.choices, default=Lifecycle.PROSPECT)
     grade = models.CharField(_("grade"), max_length=1, choices=Grade.choices, blank=True)
+    # NULL only while the account sits in a public pool (公海, issue 8: ``pools`` releases and
+    # recycles it there; a claim gives it an owner again). Forms and the API still require one.
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="accounts", verbose_name=_("owner")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="accounts",
+        verbose_name=_("owner"),
     )
     source = models.CharField(_("source"), max_length=20, choices=SourceChannel.choices, blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)

@@ -1,7 +1,8 @@
 """Access functions for accounts and contacts, built on :mod:`salesflow.users.policy`.
 
-An account is readable when its owner is in the reader's scope, when it is shared with
-them, or when they may read a deal, lead or activity linked to it (access follows the
+An account is readable when its owner is in the reader's scope, when it is unowned and the
+reader may see it (a member of its public pool, or a manager when it is in no pool — see
+``users.policy.unowned_q``), when it is shared with them, or when they may read a deal, lead or activity linked to it (access follows the
 work, read-only). A contact is readable when its account is; it is writable when its
 account is. Unseen → 404; seen but not writable → 403.
 """
@@ -41,7 +42,7 @@ def accounts_visible_to(user: User, *, probe: bool = False) -> QuerySet[Account]
     narrow scope (a rep) ``id IN (UNION of index lookups)``, so a list starts from the
     rep's thousand-odd accounts instead of walking the whole sort index.
     """
-    cond = owned_or_shared_q(user, Account)
+    cond = owned_or_shared_q(user, Account, unowned=True)
     qs = Account.objects.all()
     if cond is None:
         return qs
@@ -50,7 +51,7 @@ def accounts_visible_to(user: User, *, probe: bool = False) -> QuerySet[Account]
     # an array (``users.policy.AnyOf``): PostgreSQL then looks the ids up in the primary
     # key; as ``IN (UNION …)`` it overestimated the union (the rep's activities before
     # duplicates go) and hash-joined a scan of every account
-    return qs.filter(in_rows("pk", narrow_visible_ids(user, Account)))
+    return qs.filter(in_rows("pk", narrow_visible_ids(user, Account, unowned=True)))
 
 
 def accounts_probe(user: User) -> QuerySet[Account]:
@@ -60,7 +61,7 @@ def accounts_probe(user: User) -> QuerySet[Account]:
 
 def accounts_writable_by(user: User) -> QuerySet[Account]:
     """Accounts ``user`` may change: owner in the writable scope, or shared read-write."""
-    cond = owned_or_shared_q(user, Account, write=True)
+    cond = owned_or_shared_q(user, Account, write=True, unowned=True)
     qs = Account.objects.all()
     return qs if cond is None else qs.filter(cond)
 
@@ -71,7 +72,7 @@ def can_write_account(user: User, account: Account) -> bool:
 
 def can_manage_account(user: User, account: Account) -> bool:
     """Delete or reassign: only through ownership scope, never through a share."""
-    cond = owned_or_shared_q(user, Account, write=True, shareable=False)
+    cond = owned_or_shared_q(user, Account, write=True, shareable=False, unowned=True)
     return cond is None or Account.objects.filter(cond, pk=account.pk).exists()
 
 

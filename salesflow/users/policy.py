@@ -8,7 +8,14 @@ services all answer the same question the same way. The rules:
   those of their team subtree; an assistant those of the reps delegated to them; support
   reads the records of their team subtree; an administrator and the system actor see all.
   The same scope decides writing, except that support writes only activities.
-- **Unowned** records (new web leads) are seen and written by managers and administrators.
+- **Unowned** records (new web leads, accounts in a public pool): administrators see them
+  all. Where an app registered pool membership for the model
+  (:func:`register_unowned_access`, the pools app does for leads and accounts), an unowned
+  record *in a pool* is seen by the users whose team — or, for a manager, a team of their
+  subtree — is a member of that pool (reps included), and written by such managers only
+  (reps take it by claiming, through the pools service); an unowned record in *no* pool
+  (a web lead before assignment: the triage case) is seen and written by managers and
+  administrators, as before pools existed.
 - **Sharing** (:class:`~salesflow.users.models.Share`): an account, lead or opportunity
   shared with a user, or with the team they belong to, is readable by them; a ``write``
   share also lets them change it (not delete it or give it another owner). Support stays
@@ -51,6 +58,7 @@ __all__ = [
     "may_manage_shares",
     "narrow_visible_ids",
     "owned_or_shared_q",
+    "register_unowned_access",
     "register_work_link",
     "shared_ids",
     "unrestricted",
@@ -178,10 +186,98 @@ def owned_or_shared_q(
         cond = Q(**{f"{prefix}owner_id__in": ids})
         if shareable:
             cond |= in_rows(f"{path}_id" if path else "pk", shared_ids(user, model, write=write))
-    if unowned and can_see_unowned(user) and not (write and ids == set()):
-        # through a nullable link, "no owner" must not match rows that have no link at all
-        cond |= Q(**{f"{prefix}owner__isnull": True, **({f"{path}__isnull": False} if path else {})})
+    if unowned:
+        extra = unowned_q(user, model, path=path, write=write)
+        if extra is not None:
+            cond |= extra
     return cond
+
+
+# --- unowned records and pools ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnownedAccess:
+    """How an app above ``users`` decides who sees an unowned row of a model (pools).
+
+    ``pooled()``: rows naming every pooled record in ``field``; ``member(team_ids)``: rows
+    naming the records of the pools whose member teams include one of ``team_ids``.
+    """
+
+    pooled: Callable[[], QuerySet[Any]]
+    member: Callable[[set[int]], QuerySet[Any]]
+    field: str
+
+
+_UNOWNED_ACCESS: dict[type[models.Model], UnownedAccess] = {}
+
+
+def register_unowned_access(
+    target: type[models.Model],
+    *,
+    pooled: Callable[[], QuerySet[Any]],
+    member: Callable[[set[int]], QuerySet[Any]],
+    field: str,
+) -> None:
+    """Declare pool membership for ``target``'s unowned rows (called from ``pools.apps.ready``).
+
+    From then on an unowned ``target`` row in a pool is visible only to members of its pool
+    (and administrators), and one in no pool to managers and administrators.
+    """
+    _UNOWNED_ACCESS[target] = UnownedAccess(pooled=pooled, member=member, field=field)
+
+
+def pool_team_ids(user: User) -> set[int]:
+    """The teams whose pools ``user`` belongs to: their own team and, for a manager, every
+    team of the subtree they manage (cached on the user object for the request)."""
+    cached: set[int] | None = getattr(user, "_sf_pool_team_ids", None)
+    if cached is not None:
+        return cached
+    from salesflow.users.choices import Role
+    from salesflow.users.permissions import managed_team_ids
+
+    teams: set[int] = set()
+    if user.is_authenticated and user.is_active:
+        if user.team_id is not None:
+            teams.add(user.team_id)
+        if user.role == Role.MANAGER:
+            teams |= managed_team_ids(user)
+    user._sf_pool_team_ids = teams  # type: ignore[attr-defined]
+    return teams
+
+
+def unowned_q(user: User, model: type[models.Model], *, path: str = "", write: bool = False) -> Q | None:
+    """The unowned rows of ``model`` (through ``path``) that ``user`` may read (or ``write``).
+
+    ``None``: none. Without registered pool membership: managers and administrators, as
+    before. With it: pooled rows of the user's pools (read for everyone in the member teams,
+    write for such managers), and rows in no pool for managers.
+    """
+    prefix = f"{path}__" if path else ""
+    own_col = f"{path}_id" if path else "pk"
+    base = Q(**{f"{prefix}owner__isnull": True, **({f"{path}__isnull": False} if path else {})})
+    manager = can_see_unowned(user) and not (write and writable_owner_ids(user) == set())
+    access = _UNOWNED_ACCESS.get(model)
+    if access is None:
+        # through a nullable link, "no owner" must not match rows that have no link at all
+        return base if manager else None
+    teams = pool_team_ids(user)
+    allowed: Q | None = None
+    if manager:
+        allowed = ~Q(Probe(access.pooled().filter(**{access.field: OuterRef(own_col)})))
+    if teams and (manager or not write):
+        member = Q(Probe(access.member(teams).filter(**{access.field: OuterRef(own_col)})))
+        allowed = member if allowed is None else allowed | member
+    return None if allowed is None else base & allowed
+
+
+def unowned_member_ids(user: User, model: type[models.Model]) -> QuerySet[Any] | None:
+    """Ids of the pooled ``model`` rows of ``user``'s pools (for a narrow scope's ``UNION``)."""
+    access = _UNOWNED_ACCESS.get(model)
+    teams = pool_team_ids(user)
+    if access is None or not teams:
+        return None
+    return access.member(teams).order_by().values(access.field)
 
 
 @dataclass(frozen=True)
@@ -224,7 +320,7 @@ def work_links_q(user: User, target: type[models.Model]) -> Q:
     return cond
 
 
-def narrow_visible_ids(user: User, target: type[models.Model]) -> QuerySet[Any]:
+def narrow_visible_ids(user: User, target: type[models.Model], *, unowned: bool = False) -> QuerySet[Any]:
     """Ids of the ``target`` rows a narrow scope (a rep) may read, as one ``UNION`` subquery.
 
     Owned rows, rows shared with the user or their team, and the targets of every
@@ -240,6 +336,12 @@ def narrow_visible_ids(user: User, target: type[models.Model]) -> QuerySet[Any]:
     branches: list[QuerySet[Any]] = [shared_ids(user, target)]
     for link in _WORK_LINKS.get(target, []):
         branches.append(link.rows(user).filter(**{f"{link.field}__isnull": False}).order_by().values(link.field))
+    if unowned:
+        # the unowned rows the user may read (pool members; managers: those in no pool), one
+        # more branch starting from the ``owner IS NULL`` end of the owner index
+        extra = unowned_q(user, target)
+        if extra is not None:
+            branches.append(target._default_manager.filter(extra).order_by().values("pk"))
     own = target._default_manager.filter(owner_id__in=ids).order_by().values("pk")
     return own.union(*[b.order_by() for b in branches])
 
