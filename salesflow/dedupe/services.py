@@ -6,6 +6,7 @@ Every function checks its actor (administrators only) and audits what it does.
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 from collections import defaultdict
 from collections.abc import Callable
 
@@ -147,7 +148,7 @@ def _scan_kind(
                                 pk_b=other.pk,
                                 label_a=record.label[:200],
                                 label_b=other.label[:200],
-                                score=round(score, 4),
+                                score=Decimal(f"{score:.4f}"),
                                 reasons=list(reasons),
                                 status=status,
                             )
