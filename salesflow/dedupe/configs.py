@@ -232,9 +232,7 @@ def prepare_febrl(values: Mapping[str, Any]) -> Features:
     return {name: _text(values.get(name)).lower() for name in FEBRL_FIELDS}
 
 
-def _string_rule(
-    name: str, label: Any, agree: float, disagree: float, low: float = 0.7, high: float = 0.95
-) -> Rule:
+def _string_rule(name: str, label: Any, agree: float, disagree: float, low: float = 0.7, high: float = 0.95) -> Rule:
     def rule(a: Features, b: Features) -> Evidence:
         x, y = a[name], b[name]
         if not x or not y:
@@ -290,9 +288,9 @@ def _febrl_blocking(f: Features) -> Iterable[str]:
 
 def _febrl_names_swapped(a: Features, b: Features) -> Evidence:
     """Given name and surname swapped between the two records (a common FEBRL corruption)."""
-    if a["given_name"] and a["surname"] and a["given_name"] != a["surname"]:
-        if a["given_name"] == b["surname"] and a["surname"] == b["given_name"]:
-            return 6.0, _("given name and surname swapped")
+    given, surname = a["given_name"], a["surname"]
+    if given and surname and given != surname and given == b["surname"] and surname == b["given_name"]:
+        return 6.0, _("given name and surname swapped")
     return 0.0, None
 
 

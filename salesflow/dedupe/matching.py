@@ -180,9 +180,7 @@ def _keysets(batch: Sequence[Features]) -> dict[str, set[str]]:
     return sets
 
 
-def fetch_by_blocking_keys(
-    batch: Sequence[Features], kinds: Iterable[RecordKind] = RECORD_KINDS
-) -> list[Existing]:
+def fetch_by_blocking_keys(batch: Sequence[Features], kinds: Iterable[RecordKind] = RECORD_KINDS) -> list[Existing]:
     """Existing records of ``kinds`` (leads, contacts, accounts) sharing a blocking key with
     any of ``batch`` (one query per kind), prepared for scoring."""
     k = _keysets(batch)

@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,63 +15,115 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='DuplicateReportRun',
+            name="DuplicateReportRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('pending', 'waiting'), ('running', 'running'), ('done', 'done'), ('failed', 'failed')], default='pending', max_length=10, verbose_name='status')),
-                ('min_score', models.FloatField(default=0.8, verbose_name='lowest score')),
-                ('total', models.PositiveIntegerField(default=0, verbose_name='records')),
-                ('progress', models.PositiveIntegerField(default=0, verbose_name='scanned')),
-                ('pairs_found', models.PositiveIntegerField(default=0, verbose_name='pairs found')),
-                ('error', models.CharField(blank=True, max_length=500)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='started at')),
-                ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='finished at')),
-                ('started_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='started by')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "waiting"),
+                            ("running", "running"),
+                            ("done", "done"),
+                            ("failed", "failed"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("min_score", models.FloatField(default=0.8, verbose_name="lowest score")),
+                ("total", models.PositiveIntegerField(default=0, verbose_name="records")),
+                ("progress", models.PositiveIntegerField(default=0, verbose_name="scanned")),
+                ("pairs_found", models.PositiveIntegerField(default=0, verbose_name="pairs found")),
+                ("error", models.CharField(blank=True, max_length=500)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="started at")),
+                ("finished_at", models.DateTimeField(blank=True, null=True, verbose_name="finished at")),
+                (
+                    "started_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="started by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'duplicate report',
-                'verbose_name_plural': 'duplicate reports',
+                "verbose_name": "duplicate report",
+                "verbose_name_plural": "duplicate reports",
             },
         ),
         migrations.CreateModel(
-            name='DuplicatePair',
+            name="DuplicatePair",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('lead', 'lead'), ('account', 'account'), ('contact', 'contact')], max_length=10, verbose_name='kind')),
-                ('pk_a', models.PositiveBigIntegerField()),
-                ('pk_b', models.PositiveBigIntegerField()),
-                ('label_a', models.CharField(blank=True, max_length=200)),
-                ('label_b', models.CharField(blank=True, max_length=200)),
-                ('score', models.DecimalField(decimal_places=4, max_digits=5, verbose_name='score')),
-                ('reasons', models.JSONField(default=list, verbose_name='reasons')),
-                ('status', models.CharField(choices=[('open', 'open'), ('dismissed', 'dismissed')], default='open', max_length=10, verbose_name='status')),
-                ('dismissed_at', models.DateTimeField(blank=True, null=True)),
-                ('dismissed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='pairs', to='dedupe.duplicatereportrun')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("lead", "lead"), ("account", "account"), ("contact", "contact")],
+                        max_length=10,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("pk_a", models.PositiveBigIntegerField()),
+                ("pk_b", models.PositiveBigIntegerField()),
+                ("label_a", models.CharField(blank=True, max_length=200)),
+                ("label_b", models.CharField(blank=True, max_length=200)),
+                ("score", models.DecimalField(decimal_places=4, max_digits=5, verbose_name="score")),
+                ("reasons", models.JSONField(default=list, verbose_name="reasons")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "open"), ("dismissed", "dismissed")],
+                        default="open",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("dismissed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "dismissed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="pairs",
+                        to="dedupe.duplicatereportrun",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'duplicate pair',
-                'verbose_name_plural': 'duplicate pairs',
+                "verbose_name": "duplicate pair",
+                "verbose_name_plural": "duplicate pairs",
             },
         ),
         migrations.AddIndex(
-            model_name='duplicatereportrun',
-            index=models.Index(fields=['status', 'id'], name='dedupe_run_status_idx'),
+            model_name="duplicatereportrun",
+            index=models.Index(fields=["status", "id"], name="dedupe_run_status_idx"),
         ),
         migrations.AddIndex(
-            model_name='duplicatepair',
-            index=models.Index(fields=['run', 'status', 'score', 'id'], name='dedupe_pair_browse_idx'),
+            model_name="duplicatepair",
+            index=models.Index(fields=["run", "status", "score", "id"], name="dedupe_pair_browse_idx"),
         ),
         migrations.AddIndex(
-            model_name='duplicatepair',
-            index=models.Index(fields=['run', 'kind', 'status', 'score', 'id'], name='dedupe_pair_kind_idx'),
+            model_name="duplicatepair",
+            index=models.Index(fields=["run", "kind", "status", "score", "id"], name="dedupe_pair_kind_idx"),
         ),
         migrations.AddIndex(
-            model_name='duplicatepair',
-            index=models.Index(fields=['kind', 'pk_a', 'pk_b'], name='dedupe_pair_records_idx'),
+            model_name="duplicatepair",
+            index=models.Index(fields=["kind", "pk_a", "pk_b"], name="dedupe_pair_records_idx"),
         ),
         migrations.AddConstraint(
-            model_name='duplicatepair',
-            constraint=models.UniqueConstraint(fields=('run', 'kind', 'pk_a', 'pk_b'), name='dedupe_pair_unique'),
+            model_name="duplicatepair",
+            constraint=models.UniqueConstraint(fields=("run", "kind", "pk_a", "pk_b"), name="dedupe_pair_unique"),
         ),
     ]

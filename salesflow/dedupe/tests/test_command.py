@@ -42,7 +42,9 @@ def test_gbk_csv_row_numbers_and_map_override(tmp_path: Path):
 
 @pytest.mark.django_db
 def test_against_the_database_and_xlsx(tmp_path: Path, personas):
-    lead = lead_create(actor=personas.rep, owner=personas.rep, name="张伟", source_channel="inbound", mobile="13812345678")
+    lead = lead_create(
+        actor=personas.rep, owner=personas.rep, name="张伟", source_channel="inbound", mobile="13812345678"
+    )
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from salesflow.core.audit import AuditEvent
+from salesflow.core.models import AuditEvent
 from salesflow.core.errors import Conflict, Forbidden
 from salesflow.core.testing import run_worker
 from salesflow.dedupe.models import DuplicatePair, PairStatus, ReportStatus
@@ -27,7 +27,9 @@ def duplicates(personas: Personas) -> dict[str, Any]:
     a2 = account_create(actor=teammate, owner=teammate, name="星云科技（上海）有限公司")
     account_create(actor=rep, owner=rep, name="北京星云科技有限公司")  # sister company
     l1 = lead_create(actor=rep, owner=rep, name="张伟", source_channel="inbound", mobile="13812345678")
-    l2 = lead_create(actor=teammate, owner=teammate, name="Zhang Wei", source_channel="inbound", mobile="+86 138 1234 5678")
+    l2 = lead_create(
+        actor=teammate, owner=teammate, name="Zhang Wei", source_channel="inbound", mobile="+86 138 1234 5678"
+    )
     c1 = contact_create(actor=rep, account=a1, name="王芳", email="wf@xingyun.cn")
     c2 = contact_create(actor=teammate, account=a2, name="王芳", email="WF@xingyun.cn")
     return {"accounts": (a1, a2), "leads": (l1, l2), "contacts": (c1, c2)}
@@ -122,7 +124,7 @@ def test_the_report_api(personas, duplicates, api_for: Callable[..., Any]):
 def test_check_endpoint_hides_what_the_caller_cannot_see(personas, duplicates, api_for: Callable[..., Any]):
     outsider, rep = api_for(personas.outsider), api_for(personas.rep)
     mine = rep.get("/duplicates/check", kind="lead", name="张伟", mobile="138-1234-5678").json()["candidates"]
-    l1, l2 = duplicates["leads"]
+    l1, _l2 = duplicates["leads"]
     visible = {c["id"] for c in mine if c["visible"]}
     assert l1.pk in visible
     hidden = outsider.get("/duplicates/check", kind="lead", mobile="13812345678").json()["candidates"]
