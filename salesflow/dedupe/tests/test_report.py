@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from salesflow.core.models import AuditEvent
 from salesflow.core.errors import Conflict, Forbidden
+from salesflow.core.models import AuditEvent
 from salesflow.core.testing import run_worker
 from salesflow.dedupe.models import DuplicatePair, PairStatus, ReportStatus
 from salesflow.dedupe.services import pair_dismiss, report_run, report_start
