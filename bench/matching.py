@@ -65,7 +65,12 @@ def quality() -> list[str]:
     pairs = link_rows(FEBRL_CONFIG, left.to_dict("records"), right.to_dict("records"), min_score=DEFAULT_MIN_SCORE)
     truth4 = set(map(tuple, links4))
     found4 = {(la[p.a], lb[p.b]) for p in pairs}
-    row("FEBRL 4 (linkage, 5,000 × 5,000)", len(truth4), precision_recall_f1(found4, truth4), time.perf_counter() - start)
+    row(
+        "FEBRL 4 (linkage, 5,000 × 5,000)",
+        len(truth4),
+        precision_recall_f1(found4, truth4),
+        time.perf_counter() - start,
+    )
 
     data = generate(2000, seed=11)
     for kind, label in (("account", "Chinese companies"), ("contact", "Chinese people")):
@@ -94,7 +99,7 @@ def add_existing(n: int, seed: int = 5) -> None:
 
     owner = User.objects.filter(is_active=True).order_by("pk").first()
     if owner is None:
-        owner = User.objects.create_user(username="bench-matching", password="bench1234")  # noqa: S106
+        owner = User.objects.create_user(username="bench-matching", password="bench1234")
     data = generate(max(1, n // 5), seed=seed)
     accounts: list[Account] = []
     leads: list[Lead] = []
@@ -142,7 +147,7 @@ def incoming_rows(n: int, seed: int = 9) -> list[dict[str, Any]]:
     from salesflow.dedupe.synthetic import generate
     from salesflow.leads.models import Lead
 
-    rng = random.Random(seed)  # noqa: S311 - reproducible benchmark data
+    rng = random.Random(seed)
     existing = list(Lead.objects.values("name", "mobile", "company_name").order_by("-pk")[: n // 4])
     rows: list[dict[str, Any]] = []
     for e in existing:
@@ -160,7 +165,12 @@ def incoming_rows(n: int, seed: int = 9) -> list[dict[str, Any]]:
             break
         if r["kind"] == "contact":
             rows.append(
-                {"name": r["name"], "mobile": r.get("mobile", ""), "email": r.get("email", ""), "company_name": r["company_name"]}
+                {
+                    "name": r["name"],
+                    "mobile": r.get("mobile", ""),
+                    "email": r.get("email", ""),
+                    "company_name": r["company_name"],
+                }
             )
     while len(rows) < n:
         rows.append({"name": f"新客户{len(rows)}", "mobile": f"150{rng.randint(0, 99_999_999):08d}"})

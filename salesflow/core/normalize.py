@@ -221,6 +221,7 @@ def company_name_key(value: str) -> str:
 PHONE_DEFAULT_REGION = "CN"
 
 
+@functools.lru_cache(maxsize=65536)
 def phone_match_key(value: str) -> str:
     """An E.164-equivalent key for any phone number as typed (CN default region).
 
@@ -437,25 +438,22 @@ _TRADE_WORDS: tuple[str, ...] = tuple(
 )
 
 
+_REGION_PREFIX = re.compile(
+    "^(" + "|".join(r for r in _REGION_NAMES if r != "中国") + ")(" + "|".join(_REGION_SUFFIXES) + ")?"
+)
+
+
 def _strip_region_prefix(text: str) -> tuple[str, list[str]]:
     """Remove region names (with 省/市/自治区…) from the start of ``text``, repeatedly, while
-    at least two characters remain; returns the rest and the regions removed."""
+    at least two characters remain; returns the rest and the regions removed. "中国" is not
+    stripped: 中国银行 is a name, not a region."""
     regions: list[str] = []
-    changed = True
-    while changed:
-        changed = False
-        for region in _REGION_NAMES:
-            if region != "中国" and text.startswith(region):  # 中国银行 is a name, not a region
-                rest = text[len(region) :]
-                for suffix in _REGION_SUFFIXES:
-                    if rest.startswith(suffix):
-                        rest = rest[len(suffix) :]
-                        break
-                if len(rest) >= 2:
-                    regions.append(region)
-                    text = rest
-                    changed = True
-                break
+    while match := _REGION_PREFIX.match(text):
+        rest = text[match.end() :]
+        if len(rest) < 2:
+            break
+        regions.append(match.group(1))
+        text = rest
     return text, regions
 
 
@@ -483,8 +481,10 @@ class CompanyParts:
     regions: frozenset[str]
 
 
+@functools.lru_cache(maxsize=65536)
 def company_parts(value: str) -> CompanyParts:
-    """Take a company name apart (see :class:`CompanyParts`). Pure; at most 300 characters read."""
+    """Take a company name apart (see :class:`CompanyParts`). Pure (results are cached);
+    at most 300 characters read."""
     text = to_simplified(_fold((value or "")[:300]))
     regions: set[str] = set()
 
@@ -563,6 +563,7 @@ _SURNAME_READINGS = {
 _LATIN_ONLY = re.compile(r"[^a-z0-9]")
 
 
+@functools.lru_cache(maxsize=65536)
 def pinyin_key(value: str, *, person: bool = False) -> str:
     """Toneless pinyin of a name, lower-case, without spaces (``张伟`` and ``章玮`` → ``zhangwei``).
 

@@ -60,7 +60,8 @@ def prepare_party(values: Mapping[str, Any]) -> Features:
 
     Recognised keys: ``kind`` (``lead``/``contact``/``account``), ``name`` (a person's name
     for leads and contacts, the company's for accounts), ``company_name``, ``mobile``,
-    ``phone``, ``email``, ``credit_code``. Missing keys are blank.
+    ``phone``, ``email``, ``credit_code``; optionally the stored keys ``name_pinyin`` and
+    ``company_pinyin`` (used instead of recomputing them). Missing keys are blank.
     """
     kind = _text(values.get("kind")) or "lead"
     is_company = kind == "account"
@@ -74,13 +75,14 @@ def prepare_party(values: Mapping[str, Any]) -> Features:
     return {
         "kind": kind,
         "person": person_key,
-        "person_pinyin": pinyin_key(person, person=True) if person_key else "",
+        # stored keys (``name_pinyin``/``company_pinyin`` of database records) save recomputing
+        "person_pinyin": (_text(values.get("name_pinyin")) or pinyin_key(person, person=True)) if person_key else "",
         "mobile": mobile,
         "phones": frozenset(p for p in (mobile, phone) if p),
         "email": normalize_email_key(_text(values.get("email"))),
         "company": parts.name if parts else "",
         "stem": parts.stem if parts else "",
-        "stem_pinyin": pinyin_key(parts.stem) if parts and parts.stem else "",
+        "stem_pinyin": (_text(values.get("company_pinyin")) or pinyin_key(parts.stem)) if parts and parts.stem else "",
         "regions": parts.regions if parts else frozenset(),
         "credit_code": code if credit_code_is_valid(code) else "",
     }
