@@ -17,7 +17,6 @@ import unicodedata
 from dataclasses import dataclass
 
 import phonenumbers
-
 from django.utils.translation import gettext as _
 
 # --- phones --------------------------------------------------------------------------------------
@@ -222,6 +221,7 @@ def company_name_key(value: str) -> str:
 PHONE_DEFAULT_REGION = "CN"
 
 
+@functools.lru_cache(maxsize=65536)
 def phone_match_key(value: str) -> str:
     """An E.164-equivalent key for any phone number as typed (CN default region).
 
@@ -273,15 +273,100 @@ _REGION_NAMES: tuple[str, ...] = tuple(
     sorted(
         {
             # provincial level
-            "北京", "天津", "上海", "重庆", "河北", "山西", "辽宁", "吉林", "黑龙江", "江苏", "浙江", "安徽",
-            "福建", "江西", "山东", "河南", "湖北", "湖南", "广东", "海南", "四川", "贵州", "云南", "陕西",
-            "甘肃", "青海", "台湾", "内蒙古", "广西", "西藏", "宁夏", "新疆", "香港", "澳门",
+            "北京",
+            "天津",
+            "上海",
+            "重庆",
+            "河北",
+            "山西",
+            "辽宁",
+            "吉林",
+            "黑龙江",
+            "江苏",
+            "浙江",
+            "安徽",
+            "福建",
+            "江西",
+            "山东",
+            "河南",
+            "湖北",
+            "湖南",
+            "广东",
+            "海南",
+            "四川",
+            "贵州",
+            "云南",
+            "陕西",
+            "甘肃",
+            "青海",
+            "台湾",
+            "内蒙古",
+            "广西",
+            "西藏",
+            "宁夏",
+            "新疆",
+            "香港",
+            "澳门",
             # larger cities
-            "深圳", "广州", "杭州", "南京", "苏州", "无锡", "宁波", "温州", "成都", "武汉", "西安", "长沙",
-            "郑州", "济南", "青岛", "大连", "沈阳", "长春", "哈尔滨", "合肥", "福州", "厦门", "泉州", "南昌",
-            "昆明", "贵阳", "南宁", "海口", "三亚", "兰州", "西宁", "银川", "乌鲁木齐", "拉萨", "呼和浩特",
-            "石家庄", "太原", "东莞", "佛山", "珠海", "中山", "惠州", "常州", "南通", "扬州", "徐州", "嘉兴",
-            "绍兴", "金华", "台州", "烟台", "潍坊", "唐山", "保定", "洛阳", "宜昌", "襄阳", "株洲", "芜湖",
+            "深圳",
+            "广州",
+            "杭州",
+            "南京",
+            "苏州",
+            "无锡",
+            "宁波",
+            "温州",
+            "成都",
+            "武汉",
+            "西安",
+            "长沙",
+            "郑州",
+            "济南",
+            "青岛",
+            "大连",
+            "沈阳",
+            "长春",
+            "哈尔滨",
+            "合肥",
+            "福州",
+            "厦门",
+            "泉州",
+            "南昌",
+            "昆明",
+            "贵阳",
+            "南宁",
+            "海口",
+            "三亚",
+            "兰州",
+            "西宁",
+            "银川",
+            "乌鲁木齐",
+            "拉萨",
+            "呼和浩特",
+            "石家庄",
+            "太原",
+            "东莞",
+            "佛山",
+            "珠海",
+            "中山",
+            "惠州",
+            "常州",
+            "南通",
+            "扬州",
+            "徐州",
+            "嘉兴",
+            "绍兴",
+            "金华",
+            "台州",
+            "烟台",
+            "潍坊",
+            "唐山",
+            "保定",
+            "洛阳",
+            "宜昌",
+            "襄阳",
+            "株洲",
+            "芜湖",
             # the country itself, as in "(中国)"
             "中国",
         },
@@ -296,10 +381,56 @@ _BRACKETED = re.compile(r"[(\[{]([^()\[\]{}]*)[)\]}]")
 _TRADE_WORDS: tuple[str, ...] = tuple(
     sorted(
         {
-            "科技", "技术", "网络", "信息", "软件", "电子", "贸易", "商贸", "实业", "发展", "咨询", "服务",
-            "国际", "控股", "投资", "管理", "工程", "设备", "制造", "工业", "机械", "电气", "物流", "文化",
-            "传媒", "广告", "医药", "生物", "新材料", "材料", "能源", "环保", "建设", "建筑", "智能", "数据",
-            "系统", "计算机", "进出口", "集团", "公司", "食品", "餐饮", "教育", "培训", "金融", "科学", "企业", "中心", "股份",
+            "科技",
+            "技术",
+            "网络",
+            "信息",
+            "软件",
+            "电子",
+            "贸易",
+            "商贸",
+            "实业",
+            "发展",
+            "咨询",
+            "服务",
+            "国际",
+            "控股",
+            "投资",
+            "管理",
+            "工程",
+            "设备",
+            "制造",
+            "工业",
+            "机械",
+            "电气",
+            "物流",
+            "文化",
+            "传媒",
+            "广告",
+            "医药",
+            "生物",
+            "新材料",
+            "材料",
+            "能源",
+            "环保",
+            "建设",
+            "建筑",
+            "智能",
+            "数据",
+            "系统",
+            "计算机",
+            "进出口",
+            "集团",
+            "公司",
+            "食品",
+            "餐饮",
+            "教育",
+            "培训",
+            "金融",
+            "科学",
+            "企业",
+            "中心",
+            "股份",
         },
         key=len,
         reverse=True,
@@ -307,25 +438,22 @@ _TRADE_WORDS: tuple[str, ...] = tuple(
 )
 
 
+_REGION_PREFIX = re.compile(
+    "^(" + "|".join(r for r in _REGION_NAMES if r != "中国") + ")(" + "|".join(_REGION_SUFFIXES) + ")?"
+)
+
+
 def _strip_region_prefix(text: str) -> tuple[str, list[str]]:
     """Remove region names (with 省/市/自治区…) from the start of ``text``, repeatedly, while
-    at least two characters remain; returns the rest and the regions removed."""
+    at least two characters remain; returns the rest and the regions removed. "中国" is not
+    stripped: 中国银行 is a name, not a region."""
     regions: list[str] = []
-    changed = True
-    while changed:
-        changed = False
-        for region in _REGION_NAMES:
-            if region != "中国" and text.startswith(region):  # 中国银行 is a name, not a region
-                rest = text[len(region) :]
-                for suffix in _REGION_SUFFIXES:
-                    if rest.startswith(suffix):
-                        rest = rest[len(suffix) :]
-                        break
-                if len(rest) >= 2:
-                    regions.append(region)
-                    text = rest
-                    changed = True
-                break
+    while match := _REGION_PREFIX.match(text):
+        rest = text[match.end() :]
+        if len(rest) < 2:
+            break
+        regions.append(match.group(1))
+        text = rest
     return text, regions
 
 
@@ -353,8 +481,10 @@ class CompanyParts:
     regions: frozenset[str]
 
 
+@functools.lru_cache(maxsize=65536)
 def company_parts(value: str) -> CompanyParts:
-    """Take a company name apart (see :class:`CompanyParts`). Pure; at most 300 characters read."""
+    """Take a company name apart (see :class:`CompanyParts`). Pure (results are cached);
+    at most 300 characters read."""
     text = to_simplified(_fold((value or "")[:300]))
     regions: set[str] = set()
 
@@ -401,14 +531,39 @@ def company_stem_key(value: str) -> str:
 
 # Surnames read differently from the common reading of their character.
 _SURNAME_READINGS = {
-    "曾": "zeng", "单": "shan", "解": "xie", "仇": "qiu", "朴": "piao", "区": "ou", "查": "zha",
-    "覃": "qin", "乐": "yue", "缪": "miao", "种": "chong", "盖": "ge", "翟": "zhai", "秘": "bi",
-    "任": "ren", "华": "hua", "沈": "shen", "万": "wan", "尉": "yu", "員": "yun", "贲": "ben",
-    "黑": "he", "折": "she", "召": "shao", "长": "chang", "重": "chong", "句": "gou", "阚": "kan",
+    "曾": "zeng",
+    "单": "shan",
+    "解": "xie",
+    "仇": "qiu",
+    "朴": "piao",
+    "区": "ou",
+    "查": "zha",
+    "覃": "qin",
+    "乐": "yue",
+    "缪": "miao",
+    "种": "chong",
+    "盖": "ge",
+    "翟": "zhai",
+    "秘": "bi",
+    "任": "ren",
+    "华": "hua",
+    "沈": "shen",
+    "万": "wan",
+    "尉": "yu",
+    "員": "yun",
+    "贲": "ben",
+    "黑": "he",
+    "折": "she",
+    "召": "shao",
+    "长": "chang",
+    "重": "chong",
+    "句": "gou",
+    "阚": "kan",
 }
 _LATIN_ONLY = re.compile(r"[^a-z0-9]")
 
 
+@functools.lru_cache(maxsize=65536)
 def pinyin_key(value: str, *, person: bool = False) -> str:
     """Toneless pinyin of a name, lower-case, without spaces (``张伟`` and ``章玮`` → ``zhangwei``).
 

@@ -42,7 +42,9 @@ def check(request: HttpRequest, query: Query[CheckQuery]) -> dict[str, Any]:
     ``kind`` record. A candidate the caller cannot read has ``visible: false`` and only its
     kind and owner."""
     if query.kind not in RECORD_KINDS:
-        raise ValidationFailed(_("The input is not valid."), field_errors={"kind": [_("Choose lead, account or contact.")]})
+        raise ValidationFailed(
+            _("The input is not valid."), field_errors={"kind": [_("Choose lead, account or contact.")]}
+        )
     values = query.model_dump(exclude={"kind"})
     found = check_values(_user(request), query.kind, values)  # type: ignore[arg-type]
     return {
@@ -96,4 +98,4 @@ def dismiss_pair(request: HttpRequest, pair_id: int) -> DuplicatePair:
     return pair_dismiss(actor=user, pair=get_object_or_404(DuplicatePair, pk=pair_id))
 
 
-__all__ = ["router", "DuplicateReportRun"]
+__all__ = ["DuplicateReportRun", "router"]

@@ -60,7 +60,8 @@ def prepare_party(values: Mapping[str, Any]) -> Features:
 
     Recognised keys: ``kind`` (``lead``/``contact``/``account``), ``name`` (a person's name
     for leads and contacts, the company's for accounts), ``company_name``, ``mobile``,
-    ``phone``, ``email``, ``credit_code``. Missing keys are blank.
+    ``phone``, ``email``, ``credit_code``; optionally the stored keys ``name_pinyin`` and
+    ``company_pinyin`` (used instead of recomputing them). Missing keys are blank.
     """
     kind = _text(values.get("kind")) or "lead"
     is_company = kind == "account"
@@ -74,13 +75,14 @@ def prepare_party(values: Mapping[str, Any]) -> Features:
     return {
         "kind": kind,
         "person": person_key,
-        "person_pinyin": pinyin_key(person, person=True) if person_key else "",
+        # stored keys (``name_pinyin``/``company_pinyin`` of database records) save recomputing
+        "person_pinyin": (_text(values.get("name_pinyin")) or pinyin_key(person, person=True)) if person_key else "",
         "mobile": mobile,
         "phones": frozenset(p for p in (mobile, phone) if p),
         "email": normalize_email_key(_text(values.get("email"))),
         "company": parts.name if parts else "",
         "stem": parts.stem if parts else "",
-        "stem_pinyin": pinyin_key(parts.stem) if parts and parts.stem else "",
+        "stem_pinyin": (_text(values.get("company_pinyin")) or pinyin_key(parts.stem)) if parts and parts.stem else "",
         "regions": parts.regions if parts else frozenset(),
         "credit_code": code if credit_code_is_valid(code) else "",
     }
@@ -232,9 +234,7 @@ def prepare_febrl(values: Mapping[str, Any]) -> Features:
     return {name: _text(values.get(name)).lower() for name in FEBRL_FIELDS}
 
 
-def _string_rule(
-    name: str, label: Any, agree: float, disagree: float, low: float = 0.7, high: float = 0.95
-) -> Rule:
+def _string_rule(name: str, label: Any, agree: float, disagree: float, low: float = 0.7, high: float = 0.95) -> Rule:
     def rule(a: Features, b: Features) -> Evidence:
         x, y = a[name], b[name]
         if not x or not y:
@@ -290,9 +290,9 @@ def _febrl_blocking(f: Features) -> Iterable[str]:
 
 def _febrl_names_swapped(a: Features, b: Features) -> Evidence:
     """Given name and surname swapped between the two records (a common FEBRL corruption)."""
-    if a["given_name"] and a["surname"] and a["given_name"] != a["surname"]:
-        if a["given_name"] == b["surname"] and a["surname"] == b["given_name"]:
-            return 6.0, _("given name and surname swapped")
+    given, surname = a["given_name"], a["surname"]
+    if given and surname and given != surname and given == b["surname"] and surname == b["given_name"]:
+        return 6.0, _("given name and surname swapped")
     return 0.0, None
 
 

@@ -96,6 +96,8 @@ def party_row(kind: RecordKind, values: Mapping[str, Any]) -> dict[str, Any]:
         "phone": values.get("phone") or "",
         "email": values.get("email") or "",
         "credit_code": values.get("credit_code") or "",
+        "name_pinyin": values.get("name_pinyin") or "",
+        "company_pinyin": values.get("company_pinyin") or "",
     }
 
 
@@ -180,9 +182,7 @@ def _keysets(batch: Sequence[Features]) -> dict[str, set[str]]:
     return sets
 
 
-def fetch_by_blocking_keys(
-    batch: Sequence[Features], kinds: Iterable[RecordKind] = RECORD_KINDS
-) -> list[Existing]:
+def fetch_by_blocking_keys(batch: Sequence[Features], kinds: Iterable[RecordKind] = RECORD_KINDS) -> list[Existing]:
     """Existing records of ``kinds`` (leads, contacts, accounts) sharing a blocking key with
     any of ``batch`` (one query per kind), prepared for scoring."""
     k = _keysets(batch)
@@ -215,7 +215,16 @@ def existing_records(kind: RecordKind, where: Q, limit: int, *, ordered: bool = 
     order = ("pk",) if ordered else ()
     if kind == "lead":
         leads = Lead.objects.filter(where).only(
-            "pk", "name", "mobile", "phone", "email", "company_name", "credit_code", "owner_id"
+            "pk",
+            "name",
+            "mobile",
+            "phone",
+            "email",
+            "company_name",
+            "credit_code",
+            "owner_id",
+            "name_pinyin",
+            "company_pinyin",
         )
         return [
             Existing(
@@ -230,6 +239,8 @@ def existing_records(kind: RecordKind, where: Q, limit: int, *, ordered: bool = 
                         "email": lead.email,
                         "company_name": lead.company_name,
                         "credit_code": lead.credit_code,
+                        "name_pinyin": lead.name_pinyin,
+                        "company_pinyin": lead.company_pinyin,
                     },
                 ),
                 lead.owner_id,
@@ -241,7 +252,17 @@ def existing_records(kind: RecordKind, where: Q, limit: int, *, ordered: bool = 
         contacts = (
             Contact.objects.filter(where)
             .select_related("account")
-            .only("pk", "name", "mobile", "phone", "email", "account__name", "account__owner_id")
+            .only(
+                "pk",
+                "name",
+                "mobile",
+                "phone",
+                "email",
+                "name_pinyin",
+                "account__name",
+                "account__owner_id",
+                "account__company_pinyin",
+            )
         )
         return [
             Existing(
@@ -255,6 +276,8 @@ def existing_records(kind: RecordKind, where: Q, limit: int, *, ordered: bool = 
                         "phone": contact.phone,
                         "email": contact.email,
                         "company_name": contact.account.name,
+                        "name_pinyin": contact.name_pinyin,
+                        "company_pinyin": contact.account.company_pinyin,
                     },
                 ),
                 contact.account.owner_id,
@@ -262,12 +285,20 @@ def existing_records(kind: RecordKind, where: Q, limit: int, *, ordered: bool = 
             )
             for contact in contacts.order_by(*order)[:limit]
         ]
-    accounts = Account.objects.filter(where).only("pk", "name", "credit_code", "phone", "owner_id")
+    accounts = Account.objects.filter(where).only("pk", "name", "credit_code", "phone", "owner_id", "company_pinyin")
     return [
         Existing(
             "account",
             account.pk,
-            features_of("account", {"name": account.name, "credit_code": account.credit_code, "phone": account.phone}),
+            features_of(
+                "account",
+                {
+                    "name": account.name,
+                    "credit_code": account.credit_code,
+                    "phone": account.phone,
+                    "company_pinyin": account.company_pinyin,
+                },
+            ),
             account.owner_id,
             account.name,
         )

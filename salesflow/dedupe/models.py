@@ -70,7 +70,7 @@ class DuplicatePair(models.Model):
     pk_b = models.PositiveBigIntegerField()
     label_a = models.CharField(max_length=200, blank=True)
     label_b = models.CharField(max_length=200, blank=True)
-    score = models.FloatField(_("score"))
+    score = models.DecimalField(_("score"), max_digits=5, decimal_places=4)
     reasons = models.JSONField(_("reasons"), default=list)
     status = models.CharField(_("status"), max_length=10, choices=PairStatus.choices, default=PairStatus.OPEN)
     dismissed_by = models.ForeignKey(
@@ -91,7 +91,7 @@ class DuplicatePair(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.pk_a}/{self.pk_b} {self.score:.2f}"
+        return f"{self.kind} {self.pk_a}/{self.pk_b} {self.score}"
 
     @property
     def merge_url(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet
@@ -40,7 +41,7 @@ def report_pairs(
     if kind:
         qs = qs.filter(kind=kind)
     if min_score > 0:
-        qs = qs.filter(score__gte=min_score)
+        qs = qs.filter(score__gte=Decimal(f"{min_score:.4f}"))
     return qs.order_by("-score", "-id")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Q
@@ -36,7 +37,6 @@ from salesflow.users.models import User
 logger = logging.getLogger(__name__)
 
 SCAN_BATCH = 1000
-_MODELS = {"lead": Lead, "account": Account, "contact": Contact}
 
 
 @transaction.atomic
@@ -77,7 +77,7 @@ def report_run(*, run_id: int, batch_size: int = SCAN_BATCH) -> DuplicateReportR
     if not claimed:
         return None
     run = DuplicateReportRun.objects.select_related("started_by").get(pk=run_id)
-    total = sum(model.objects.count() for model in _MODELS.values())
+    total = Lead.objects.count() + Account.objects.count() + Contact.objects.count()
     DuplicateReportRun.objects.filter(pk=run_id).update(total=total)
     dismissed = set(
         DuplicatePair.objects.filter(status=PairStatus.DISMISSED).values_list("kind", "pk_a", "pk_b").distinct()
@@ -147,7 +147,7 @@ def _scan_kind(
                                 pk_b=other.pk,
                                 label_a=record.label[:200],
                                 label_b=other.label[:200],
-                                score=round(score, 4),
+                                score=Decimal(f"{score:.4f}"),
                                 reasons=list(reasons),
                                 status=status,
                             )

@@ -20,9 +20,36 @@ from salesflow.core.normalize import CREDIT_ALPHABET, credit_check_char
 
 # Homophone groups: characters in one group share their toneless pinyin.
 _HOMOPHONES = [
-    "伟玮炜韦", "芳方舫", "静婧靖", "丽莉俐", "强蔷墙", "敏闵悯", "杰洁捷", "涛韬焘", "明鸣铭", "华桦骅",
-    "军君钧", "平萍苹", "刚钢纲", "辉晖徽", "玲琳霖", "艳燕彦", "斌彬滨", "鹏朋蓬", "星兴惺", "云芸耘",
-    "达答", "瑞睿锐", "博搏", "创闯", "信欣新", "恒衡", "源元原", "通同彤", "汇惠慧", "泰太",
+    "伟玮炜韦",
+    "芳方舫",
+    "静婧靖",
+    "丽莉俐",
+    "强蔷墙",
+    "敏闵悯",
+    "杰洁捷",
+    "涛韬焘",
+    "明鸣铭",
+    "华桦骅",
+    "军君钧",
+    "平萍苹",
+    "刚钢纲",
+    "辉晖徽",
+    "玲琳霖",
+    "艳燕彦",
+    "斌彬滨",
+    "鹏朋蓬",
+    "星兴惺",
+    "云芸耘",
+    "达答",
+    "瑞睿锐",
+    "博搏",
+    "创闯",
+    "信欣新",
+    "恒衡",
+    "源元原",
+    "通同彤",
+    "汇惠慧",
+    "泰太",
 ]
 _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈"
 _SURNAME_HOMOPHONES = {"张": "章", "王": "汪", "李": "黎", "刘": "留", "陈": "晨", "林": "琳", "周": "舟", "徐": "许"}
@@ -79,7 +106,7 @@ def _format_mobile(rng: random.Random, mobile: str) -> str:
 def generate(n_companies: int = 300, *, seed: int = 8) -> SyntheticSet:
     """``n_companies`` companies (accounts) with two people each (contacts, as leads), about
     half of them duplicated with corruptions, plus a sister company per fifth company."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
     rows: list[dict[str, str]] = []
     truth: set[tuple[str, str]] = set()
     used_stems: set[str] = set()

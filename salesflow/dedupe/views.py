@@ -53,7 +53,9 @@ def report_view(request: HttpRequest) -> HttpResponse:
             report_pairs(finished, kind=kind, min_score=min_score), cursor=cursor, limit=PAGE_SIZE
         )
     except ValidationFailed:
-        pairs, next_cursor = keyset_page(report_pairs(finished, kind=kind, min_score=min_score), cursor=None, limit=PAGE_SIZE)
+        pairs, next_cursor = keyset_page(
+            report_pairs(finished, kind=kind, min_score=min_score), cursor=None, limit=PAGE_SIZE
+        )
     context = {
         "run": run,
         "finished": finished,

@@ -26,12 +26,12 @@ from salesflow.core.intake import Intake, IntakeAction, run_after, run_before
 from salesflow.core.money import AmountError, currency_choices, default_currency, parse_amount
 from salesflow.core.normalize import (
     company_name_key,
-    party_match_keys,
     credit_code_is_valid,
     mobile_error,
     normalize_credit_code,
     normalize_email,
     normalize_phone,
+    party_match_keys,
     phone_error,
 )
 from salesflow.leads.choices import BantAnswer, LeadStage, LeadStatus

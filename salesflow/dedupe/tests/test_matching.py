@@ -36,7 +36,9 @@ def test_services_store_the_match_keys(personas):
     }
     lead_update(actor=personas.rep, lead=lead, company_name="北京华为技术有限公司")
     assert Lead.objects.get(pk=lead.pk).company_stem == "华为"
-    account = account_create(actor=personas.rep, owner=personas.rep, name="星云科技（上海）有限公司", phone="+86 21 6888 8888")
+    account = account_create(
+        actor=personas.rep, owner=personas.rep, name="星云科技（上海）有限公司", phone="+86 21 6888 8888"
+    )
     assert Account.objects.values_list("company_stem", "phone_key").get(pk=account.pk) == ("星云", "+862168888888")
     account_update(actor=personas.rep, account=account, name="腾讯科技（深圳）有限公司")
     assert Account.objects.get(pk=account.pk).company_stem == "腾讯"

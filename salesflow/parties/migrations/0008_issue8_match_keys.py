@@ -1,6 +1,5 @@
 """Duplicate-check keys on accounts and contacts (issue 8); backfilled in batches."""
 
-
 from django.conf import settings
 from django.db import migrations, models
 
@@ -40,60 +39,58 @@ def backfill(apps, schema_editor):
     _backfill(Contact, ["name_pinyin", "phone_key"], contact_keys)
 
 
-
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('parties', '0007_protected_until'),
-        ('users', '0007_follow_up_calendar_token'),
+        ("parties", "0007_protected_until"),
+        ("users", "0007_follow_up_calendar_token"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='account',
-            name='company_pinyin',
-            field=models.CharField(blank=True, editable=False, max_length=200, verbose_name='company pinyin'),
+            model_name="account",
+            name="company_pinyin",
+            field=models.CharField(blank=True, editable=False, max_length=200, verbose_name="company pinyin"),
         ),
         migrations.AddField(
-            model_name='account',
-            name='company_stem',
-            field=models.CharField(blank=True, editable=False, max_length=200, verbose_name='company stem'),
+            model_name="account",
+            name="company_stem",
+            field=models.CharField(blank=True, editable=False, max_length=200, verbose_name="company stem"),
         ),
         migrations.AddField(
-            model_name='account',
-            name='phone_key',
-            field=models.CharField(blank=True, editable=False, max_length=40, verbose_name='phone key'),
+            model_name="account",
+            name="phone_key",
+            field=models.CharField(blank=True, editable=False, max_length=40, verbose_name="phone key"),
         ),
         migrations.AddField(
-            model_name='contact',
-            name='name_pinyin',
-            field=models.CharField(blank=True, editable=False, max_length=200, verbose_name='name pinyin'),
+            model_name="contact",
+            name="name_pinyin",
+            field=models.CharField(blank=True, editable=False, max_length=200, verbose_name="name pinyin"),
         ),
         migrations.AddField(
-            model_name='contact',
-            name='phone_key',
-            field=models.CharField(blank=True, editable=False, max_length=40, verbose_name='phone key'),
+            model_name="contact",
+            name="phone_key",
+            field=models.CharField(blank=True, editable=False, max_length=40, verbose_name="phone key"),
         ),
         migrations.AddIndex(
-            model_name='account',
-            index=models.Index(fields=['company_stem'], name='account_company_stem_idx'),
+            model_name="account",
+            index=models.Index(fields=["company_stem"], name="account_company_stem_idx"),
         ),
         migrations.AddIndex(
-            model_name='account',
-            index=models.Index(fields=['company_pinyin'], name='account_company_pinyin_idx'),
+            model_name="account",
+            index=models.Index(fields=["company_pinyin"], name="account_company_pinyin_idx"),
         ),
         migrations.AddIndex(
-            model_name='account',
-            index=models.Index(fields=['phone_key'], name='account_phone_key_idx'),
+            model_name="account",
+            index=models.Index(fields=["phone_key"], name="account_phone_key_idx"),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['name_pinyin'], name='contact_name_pinyin_idx'),
+            model_name="contact",
+            index=models.Index(fields=["name_pinyin"], name="contact_name_pinyin_idx"),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['phone_key'], name='contact_phone_key_idx'),
+            model_name="contact",
+            index=models.Index(fields=["phone_key"], name="contact_phone_key_idx"),
         ),
         # Reversing leaves nothing to undo: the columns are dropped by the schema steps.
         migrations.RunPython(backfill, migrations.RunPython.noop),

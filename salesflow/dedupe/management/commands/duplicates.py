@@ -16,9 +16,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from salesflow.core.columns import apply_overrides, suggest_mapping
+from salesflow.dedupe.filematch import file_duplicate_pairs
 from salesflow.dedupe.files import FileUnreadable, mapped_rows, read_table
 from salesflow.dedupe.matching import DEFAULT_MIN_SCORE, RECORD_KINDS, RecordKind
-from salesflow.dedupe.filematch import file_duplicate_pairs
 
 
 class Command(BaseCommand):
