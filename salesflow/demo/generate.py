@@ -42,6 +42,7 @@ from salesflow.leads.models import DisqualifyReason, Lead
 from salesflow.parties.choices import Grade, Lifecycle
 from salesflow.parties.models import Account, Contact, FollowUpPolicy
 from salesflow.parties.services import account_create, contact_create
+from salesflow.demo.issue8_merging import write_merging_demo  # issue 8
 from salesflow.sales.choices import ForecastCategory, Outcome, StageKind
 from salesflow.sales.config_services import pipeline_set_teams, pipeline_update
 from salesflow.sales.models import Competitor, LostReason, Opportunity, Pipeline, Stage, StageChange, StageCriterion
@@ -1268,6 +1269,7 @@ def generate_demo(*, today: date | None = None, seed: int = SEED) -> DemoResult:
     _write_follow_ups(clock, rng, users)
     _write_work_reports(clock, users, seed)
     _write_objections(users)  # issue 7: objections logged on deals, so answers have win rates
+    write_merging_demo(users)  # issue 8: duplicate pairs to find and merge, an access request
     return DemoResult(created=True, counts=demo_counts(), seconds=perf_counter() - started)
 
 
