@@ -37,12 +37,12 @@ from salesflow.core.models import AuditEvent, AuditLink, ExchangeRate
 from salesflow.core.normalize import CREDIT_ALPHABET, company_name_key, credit_check_char, credit_code_is_valid
 from salesflow.core.services import exchange_rate_create
 from salesflow.demo import data
+from salesflow.demo.issue8_merging import write_merging_demo  # issue 8
 from salesflow.leads.choices import BantAnswer, LeadStatus
 from salesflow.leads.models import DisqualifyReason, Lead
 from salesflow.parties.choices import Grade, Lifecycle
 from salesflow.parties.models import Account, Contact, FollowUpPolicy
 from salesflow.parties.services import account_create, contact_create
-from salesflow.demo.issue8_merging import write_merging_demo  # issue 8
 from salesflow.sales.choices import ForecastCategory, Outcome, StageKind
 from salesflow.sales.config_services import pipeline_set_teams, pipeline_update
 from salesflow.sales.models import Competitor, LostReason, Opportunity, Pipeline, Stage, StageChange, StageCriterion

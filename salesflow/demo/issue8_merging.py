@@ -29,9 +29,7 @@ def write_merging_demo(users: dict[str, User]) -> int:
     """Make the duplicate pairs and the access request; returns the number of pairs made."""
     rep, other, north = users["zhangwei"], users["lina"], users["liuyang"]
     pairs = 0
-    leads = list(
-        Lead.objects.filter(owner=rep, status=LeadStatus.NEW).exclude(mobile="").exclude(company_name="")[:2]
-    )
+    leads = list(Lead.objects.filter(owner=rep, status=LeadStatus.NEW).exclude(mobile="").exclude(company_name="")[:2])
     if len(leads) == 2:
         original, copy = leads
         lead_update(

@@ -51,7 +51,7 @@ def test_a_duplicate_warning_then_a_merge_then_an_undo(
         "/leads",
         {
             "name": "周晓明",
-            "source_channel": "exhibition",
+            "source_channel": "referral",
             "mobile": mobile,
             "company_name": "杭州云杉数据科技有限公司",
             "duplicate_reason": "e2e",
@@ -81,7 +81,7 @@ def test_a_duplicate_warning_then_a_merge_then_an_undo(
     row.get_by_test_id("duplicate-merge").click()
     expect(page).to_have_url(f"{live_server_url}/duplicates/merge/lead/{new_id}/{existing['id']}/")
     page.get_by_test_id("pick-a-email").check()  # the new e-mail stays
-    page.get_by_test_id("pick-b-source_channel").check()  # the older source (the trade show) stays
+    page.get_by_test_id("pick-b-source_channel").check()  # the older source (a referral) stays
     screenshot("merge-zh")
     page.get_by_test_id("merge-submit").click()
     result = page.get_by_test_id("merge-result")
@@ -89,14 +89,14 @@ def test_a_duplicate_warning_then_a_merge_then_an_undo(
     expect(result.get_by_test_id("merge-moved")).to_be_visible()
     screenshot("merged-zh")
     lead = _api(live_server_url, token, "GET", f"/leads/{new_id}")
-    assert lead["email"] == "zhou@yunshan.example" and lead["source_channel"] == "exhibition"
+    assert lead["email"] == "zhou@yunshan.example" and lead["source_channel"] == "referral"
 
     # undo: the older lead is back with its own values
     page.get_by_test_id("merge-undo").click()
     expect(page.get_by_test_id("merge-undone")).to_be_visible()
     expect(page.get_by_test_id("merge-undo")).to_have_count(0)
     screenshot("undone-zh")
-    assert _api(live_server_url, token, "GET", f"/leads/{existing['id']}")["source_channel"] == "exhibition"
+    assert _api(live_server_url, token, "GET", f"/leads/{existing['id']}")["source_channel"] == "referral"
     assert _api(live_server_url, token, "GET", f"/leads/{new_id}")["source_channel"] == "inbound"
 
     # in English: the same warning and the merge result page
