@@ -253,6 +253,17 @@ def test_demo_builds_a_consistent_organisation_once() -> None:
     rates = win_rates(ObjectionAnswer.objects.values_list("pk", flat=True))
     judged = [r.percent or 0 for r in rates.values() if r.enough]
     assert judged and max(judged) - min(judged) >= 30
+    # issue 8 (merging): duplicate pairs saved "anyway" with a reason, found by the matcher
+    from salesflow.dedupe.matching import find_candidates
+    from salesflow.merging.models import AccessRequest
+
+    saved_anyway = AuditEvent.objects.filter(verb="merging.duplicate.saved_anyway")
+    assert {e.target_type.model for e in saved_anyway} == {"lead", "account", "contact"}
+    for event in saved_anyway:
+        assert event.data["reason"] and event.data["candidates"]
+    twin = Lead.objects.get(pk=saved_anyway.get(target_type__model="lead").target_id)
+    assert find_candidates("lead", {"mobile": twin.mobile}, exclude=[("lead", twin.pk)])
+    assert AccessRequest.objects.filter(status="pending", requester__username="lina").count() == 1
 
     # every demo user can log in with the printed password
     for username in USERNAMES:
