@@ -211,12 +211,12 @@ def _register_routers() -> None:
     from salesflow.activities.api import router as activities_router
     from salesflow.attachments.api import router as attachments_router
     from salesflow.core.api import router as exports_router
+    from salesflow.imports.api import router as imports_router  # issue 8
     from salesflow.leads.api import router as leads_router
     from salesflow.merging.api import access_router, merges_router  # issue 8
     from salesflow.notifications.api import router as notifications_router
     from salesflow.objections.api import deal_router as deal_objections_router
     from salesflow.objections.api import router as objections_router
-    from salesflow.imports.api import router as imports_router  # issue 8
     from salesflow.parties.api import accounts_router, contacts_router
     from salesflow.protection.api import collisions_router, known_customers_router  # issue 8
     from salesflow.sales.api import router as sales_router

@@ -38,6 +38,7 @@ from salesflow.core.normalize import CREDIT_ALPHABET, company_name_key, credit_c
 from salesflow.core.services import exchange_rate_create
 from salesflow.demo import data
 from salesflow.demo.issue8_merging import write_merging_demo  # issue 8
+from salesflow.demo.issue8_imports import write_demo_import
 from salesflow.leads.choices import BantAnswer, LeadStatus
 from salesflow.leads.models import DisqualifyReason, Lead
 from salesflow.parties.choices import Grade, Lifecycle
@@ -1270,6 +1271,7 @@ def generate_demo(*, today: date | None = None, seed: int = SEED) -> DemoResult:
     _write_work_reports(clock, users, seed)
     _write_objections(users)  # issue 7: objections logged on deals, so answers have win rates
     write_merging_demo(users)  # issue 8: duplicate pairs to find and merge, an access request
+    write_demo_import(users)  # issue 8: a finished contact import with an error report
     return DemoResult(created=True, counts=demo_counts(), seconds=perf_counter() - started)
 
 

@@ -71,7 +71,14 @@ def job_out(job: ImportJob) -> dict[str, Any]:
 
 
 def _template_out(t: MappingTemplate) -> dict[str, Any]:
-    return {"id": t.pk, "kind": t.kind, "name": t.name, "mapping": t.mapping, "shared": t.shared, "owner_id": t.owner_id}
+    return {
+        "id": t.pk,
+        "kind": t.kind,
+        "name": t.name,
+        "mapping": t.mapping,
+        "shared": t.shared,
+        "owner_id": t.owner_id,
+    }
 
 
 @router.post("", response={201: JobOut}, summary="Upload a file to import")

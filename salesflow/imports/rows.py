@@ -30,13 +30,23 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from salesflow.core.errors import ServiceError
 from salesflow.core.money import AmountError, currency_choices, default_currency, parse_amount
-from salesflow.core.normalize import company_name_key, normalize_credit_code, normalize_email, normalize_phone
+from salesflow.core.normalize import (
+    company_name_key,
+    credit_code_is_valid,
+    mobile_error,
+    normalize_credit_code,
+    normalize_email,
+    normalize_phone,
+    phone_error,
+)
 from salesflow.dedupe.matching import Candidate, find_candidates_bulk
 from salesflow.imports.choices import ImportKind, RowState
 from salesflow.imports.models import ImportRow
@@ -210,6 +220,22 @@ def _owner(ctx: Context, text: str, row: RowResult) -> User | None:
     return owner
 
 
+def _format_error(name: str, text: str) -> str | None:
+    """The services' own format checks of contact details, run early for the preview."""
+    if name == "mobile":
+        return mobile_error(normalize_phone(text))
+    if name == "phone":
+        return phone_error(normalize_phone(text))
+    if name == "email":
+        try:
+            validate_email(normalize_email(text))
+        except ValidationError:
+            return _("Enter a valid email address.")
+    if name == "credit_code" and not credit_code_is_valid(normalize_credit_code(text)):
+        return _("Enter a valid 18-character unified social credit code.")
+    return None
+
+
 def _parse_cells(ctx: Context, cells: dict[str, str], row: RowResult) -> dict[str, Any]:
     """Field values of one row, checked one by one (errors go to ``row.errors``)."""
     out: dict[str, Any] = {}
@@ -260,6 +286,8 @@ def _parse_cells(ctx: Context, cells: dict[str, str], row: RowResult) -> dict[st
             limit = ctx.max_lengths.get(name)
             if limit and len(text) > limit:
                 row.errors.append((column, _("Use at most %(max)d characters.") % {"max": limit}))
+            elif message := _format_error(name, text):
+                row.errors.append((column, message))
             else:
                 out[name] = text
     if "owner" not in out:

@@ -265,6 +265,14 @@ def test_demo_builds_a_consistent_organisation_once() -> None:
     assert find_candidates("lead", {"mobile": twin.mobile}, exclude=[("lead", twin.pk)])
     assert AccessRequest.objects.filter(status="pending", requester__username="lina").count() == 1
 
+    # issue 8: one finished contact import with an error report
+    from salesflow.imports.models import ImportJob
+    from salesflow.imports.report import error_report
+
+    job = ImportJob.objects.get(owner__username="zhangwei")
+    assert (job.status, job.created_count, job.skipped_count, job.rejected_count) == ("done", 3, 1, 2)
+    assert error_report(job)[:2] == b"PK"
+
     # every demo user can log in with the printed password
     for username in USERNAMES:
         assert Client().login(username=username, password=PASSWORD), username

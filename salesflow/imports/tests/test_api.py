@@ -35,7 +35,7 @@ def _upload(client: Client, data: bytes, name: str = "leads.csv", kind: str = "l
 def test_the_whole_flow_through_the_api(personas, django_capture_on_commit_callbacks) -> None:
     client = _client(personas.rep)
     rows = lead_rows(4)
-    rows[1][3] = "=HYPERLINK(\"http://evil\")"  # formula in a bad email
+    rows[1][3] = '=HYPERLINK("http://evil")'  # formula in a bad email
     rows[2][6] = "yesterday"
     response = _upload(client, csv_bytes([LEAD_HEADERS_EN, *rows]))
     assert response.status_code == 201, response.content
@@ -43,9 +43,14 @@ def test_the_whole_flow_through_the_api(personas, django_capture_on_commit_callb
     assert job["mapping"]["Email"] == "email" and job["status"] == "mapping" and job["total_rows"] == 4
     job_id = job["id"]
     mapping = {**job["mapping"], "Created": "created_at"}
-    assert client.put(f"/api/v1/imports/{job_id}/mapping", {"mapping": mapping}, content_type="application/json").status_code == 200
+    assert (
+        client.put(
+            f"/api/v1/imports/{job_id}/mapping", {"mapping": mapping}, content_type="application/json"
+        ).status_code
+        == 200
+    )
     preview = client.get(f"/api/v1/imports/{job_id}/preview").json()
-    assert [r["state"] for r in preview["rows"]] == ["created", "created", "rejected", "created"]
+    assert [r["state"] for r in preview["rows"]] == ["created", "rejected", "rejected", "created"]
     assert preview["rows"][2]["errors"] == [{"column": "Created", "reason": "Enter a date as YYYY-MM-DD."}]
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(f"/api/v1/imports/{job_id}/run", {"mode": "valid_rows"}, content_type="application/json")
@@ -63,7 +68,7 @@ def test_the_whole_flow_through_the_api(personas, django_capture_on_commit_callb
         (3, "Email", "Enter a valid email address."),
         (4, "Created", "Enter a date as YYYY-MM-DD."),
     ]
-    assert lines[1][3 + 3] == "'=HYPERLINK(\"http://evil\")"  # escaped, never a formula
+    assert lines[1][3 + 3] == '\'=HYPERLINK("http://evil")'  # escaped, never a formula
     assert Lead.objects.count() == 2
     # resume is refused once done; rollback deletes exactly the two
     assert client.post(f"/api/v1/imports/{job_id}/resume").status_code == 409
@@ -86,7 +91,9 @@ def test_templates_through_the_api(personas) -> None:
     assert job["mapping"] == {"Who": "name", "Cell": "mobile", "Source": "source_channel"}
     bad = {**body, "mapping": {"Who": "salary"}}
     assert client.post("/api/v1/imports/templates", bad, content_type="application/json").json()["errors"]["mapping"]
-    assert client.post("/api/v1/imports/templates", {**body, "x": 1}, content_type="application/json").status_code == 400
+    assert (
+        client.post("/api/v1/imports/templates", {**body, "x": 1}, content_type="application/json").status_code == 400
+    )
 
 
 def _zip_bomb() -> bytes:
@@ -159,9 +166,7 @@ def test_hostile_amounts_and_dates_are_row_errors_naming_the_column(personas, am
     from salesflow.parties.services import account_create
 
     account_create(actor=personas.rep, owner=personas.rep, name="Amount Test Ltd")
-    data = csv_bytes(
-        [["Account", "Deal name", "Amount", "Created"], ["Amount Test", "Deal", amount, "2024-02-30"]]
-    )
+    data = csv_bytes([["Account", "Deal name", "Amount", "Created"], ["Amount Test", "Deal", amount, "2024-02-30"]])
     client = _client(personas.rep)
     job = _upload(client, data, kind="opportunity").json()
     row = client.get(f"/api/v1/imports/{job['id']}/preview").json()["rows"][0]
@@ -173,7 +178,11 @@ def test_hostile_mapping_and_preview_params(personas) -> None:
     client = _client(personas.rep)
     job = _upload(client, csv_bytes([LEAD_HEADERS_ZH, *lead_rows(1)])).json()
     url = f"/api/v1/imports/{job['id']}"
-    for body in ({"mapping": {"姓名": "salary"}}, {"mapping": {"x" * 50_000: "name"}}, {"mapping": {"姓名": "name"}, "x": 1}):
+    for body in (
+        {"mapping": {"姓名": "salary"}},
+        {"mapping": {"x" * 50_000: "name"}},
+        {"mapping": {"姓名": "name"}, "x": 1},
+    ):
         response = client.put(f"{url}/mapping", body, content_type="application/json")
         assert response.status_code == 400, body
     assert client.put(f"{url}/mapping", "{bad json", content_type="application/json").status_code == 400
