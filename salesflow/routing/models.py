@@ -135,16 +135,17 @@ class AssignmentRule(TimestampedModel):
     campaign_contains = models.CharField(_("campaign contains"), max_length=CAMPAIGN_LENGTH, blank=True)
     # strategy
     strategy = models.CharField(_("strategy"), max_length=20, choices=Strategy.choices, default=Strategy.ROUND_ROBIN)
+    # SET_NULL: removing a user or team leaves the rule without candidates (it is then skipped)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
+        on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="+",
         verbose_name=_("user"),
     )
     team = models.ForeignKey(
-        Team, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("team")
+        Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("team")
     )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="+", verbose_name=_("users")

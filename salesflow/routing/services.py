@@ -374,7 +374,8 @@ def form_submit(
     if errors:
         raise ValidationFailed(_("Please correct the errors below."), field_errors=errors)
     now = timezone.now()
-    options = {"via": "webform", "form_id": form.pk, "campaign": form.campaign}
+    # A visitor cannot answer a duplicate warning: the lead is saved and flagged ("save anyway").
+    options = {"via": "webform", "form_id": form.pk, "duplicate_reason": "web-to-lead form"}
     try:
         with transaction.atomic():
             lead = lead_create(
@@ -859,20 +860,20 @@ def open_lead_counts(user_ids: Iterable[int]) -> dict[int, int]:
 
 def _pick(rule: AssignmentRule, users: list[User]) -> tuple[User, str] | None:
     if rule.strategy == Strategy.USER:
-        return (users[0], _("assigned to %(user)s") % {"user": users[0]}) if users else None
+        return (users[0], "") if users else None
     if rule.strategy == Strategy.ROUND_ROBIN:
         if not users:
             return None
         last = rule.last_user_id or 0
         chosen = next((u for u in users if u.pk > last), users[0])
-        return chosen, _("next in turn")
+        return chosen, ""
     counts = open_lead_counts(u.pk for u in users)
     capacity = rule.capacity or 0
     free = [(counts.get(u.pk, 0), u.pk, u) for u in users if counts.get(u.pk, 0) < capacity]
     if not free:
         return None
     held, _pk, chosen = min(free, key=lambda item: (item[0], item[1]))
-    return chosen, _("fewest open leads (%(held)s of %(capacity)s)") % {"held": held, "capacity": capacity}
+    return chosen, f"{held}/{capacity}"  # open leads held before / capacity (the page words it)
 
 
 def choose_owner(values: Mapping[str, Any], *, now: datetime | None = None, preview: bool = False) -> Decision | None:
@@ -1088,7 +1089,7 @@ def assignment_after(intake: Intake, lead: Lead) -> None:
                 previous_owner_id=None,
                 strategy=HistoryStrategy.ROUTED if routed else HistoryStrategy.MANUAL,
                 by=actor,
-                reason=_("routed by an intake check") if routed else _("owner chosen on creation"),
+                reason="",
             )
         return
     previous = finding.get("previous_owner_id")
