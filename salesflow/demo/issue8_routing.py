@@ -94,9 +94,7 @@ def seed_routing(users: dict[str, User]) -> None:
         members=[users["liuyang"], users["chenjing"]],
         capacity=400,
     )
-    east_rule = rule_create(
-        actor=actor, name=RULE_NAMES[1], territory=east, strategy="round_robin", team=east_team
-    )
+    east_rule = rule_create(actor=actor, name=RULE_NAMES[1], territory=east, strategy="round_robin", team=east_team)
     rule_create(actor=actor, name=RULE_NAMES[2], strategy="round_robin", members=reps)
     for source, sub, minutes in (("inbound", "website", 30), ("inbound", "event", 240), ("inbound", "", 120)):
         existing = FirstResponseSla.objects.filter(source_channel=source, sub_channel=sub).first()
@@ -107,7 +105,10 @@ def seed_routing(users: dict[str, User]) -> None:
     for visitor in _SHOW_VISITORS:
         form_submit(form=show, data=visitor, consent=False, address="198.51.100.20", user_agent="demo")
     shanghai = Territory.objects.filter(code="shanghai").first()
-    for name, company, mobile in (("冯刚", "上海鼎盛电气设备有限公司", "13816200005"), ("陆敏", "上海锦程物流有限公司", "13816200006")):
+    for name, company, mobile in (
+        ("冯刚", "上海鼎盛电气设备有限公司", "13816200005"),
+        ("陆敏", "上海锦程物流有限公司", "13816200006"),
+    ):
         lead_create(
             actor=actor,
             owner=None,

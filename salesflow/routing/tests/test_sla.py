@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -22,7 +22,7 @@ from salesflow.users.services import system_actor
 pytestmark = pytest.mark.django_db
 
 
-def _later(minutes: int) -> timezone.datetime:
+def _later(minutes: int) -> datetime:
     return timezone.now() + timedelta(minutes=minutes)
 
 

@@ -36,7 +36,7 @@ def test_create_a_form_on_the_settings_page_and_read_its_snippets(personas, clie
             "source_channel": "inbound",
             "sub_channel": "event",
             "campaign": "2026 工博会",
-            "fields": ["name", "mobile", "company_name"],
+            "shown_fields": ["name", "mobile", "company_name"],
             "required_fields": ["name", "mobile"],
             "consent_text": "我同意",
         },
@@ -44,8 +44,11 @@ def test_create_a_form_on_the_settings_page_and_read_its_snippets(personas, clie
     form = LeadCaptureForm.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/settings/lead-forms/{form.pk}/"
     page = client.get(f"/settings/lead-forms/{form.pk}/").content.decode()
-    assert f"/f/{form.token}/" in page and "&lt;iframe" in page and 'name=&quot;website&quot;' in page
-    bad = client.post(f"/settings/lead-forms/{form.pk}/", {"name": "x", "source_channel": "inbound", "redirect_url": "javascript:x", "fields": ["name", "mobile"]})
+    assert f"/f/{form.token}/" in page and "&lt;iframe" in page and "name=&quot;website&quot;" in page
+    bad = client.post(
+        f"/settings/lead-forms/{form.pk}/",
+        {"name": "x", "source_channel": "inbound", "redirect_url": "javascript:x", "shown_fields": ["name", "mobile"]},
+    )
     assert bad.status_code == 400 and "http://" in bad.content.decode()
 
 
@@ -72,7 +75,9 @@ def test_rules_page_orders_and_previews(personas, client_for) -> None:
         {"hours-user": personas.rep.pk, "hours-weekdays": ["1", "2"], "hours-start": "09:00", "hours-end": "18:00"},
     )
     assert hours.status_code == 302 and WorkingHours.objects.get().weekdays == "12"
-    sla = client.post("/settings/assignment/slas/", {"sla-source_channel": "referral", "sla-minutes": "45", "sla-is_active": "on"})
+    sla = client.post(
+        "/settings/assignment/slas/", {"sla-source_channel": "referral", "sla-minutes": "45", "sla-is_active": "on"}
+    )
     assert sla.status_code == 302 and FirstResponseSla.objects.filter(source_channel="referral", minutes=45).exists()
 
 
@@ -87,7 +92,9 @@ def test_settings_pages_use_constant_queries(personas, client_for, django_assert
         assert client.get("/settings/assignment/").status_code == 200
 
 
-def test_the_lead_panel_shows_history_and_sla_to_readers_only(personas, client_for, django_assert_max_num_queries) -> None:
+def test_the_lead_panel_shows_history_and_sla_to_readers_only(
+    personas, client_for, django_assert_max_num_queries
+) -> None:
     sla_save(actor=system_actor(), source_channel="inbound", minutes=30)
     make_rule(name="全部", strategy="user", user=personas.rep)
     lead = intake_lead()
@@ -107,14 +114,25 @@ def test_api_crud_and_history(personas, api_for) -> None:
     api = api_for(personas.admin)
     created = api.post(
         "/lead-forms",
-        {"name": "官网", "source_channel": "inbound", "sub_channel": "website", "fields": ["name", "mobile"], "allowed_origins": ["https://www.example.com"]},
+        {
+            "name": "官网",
+            "source_channel": "inbound",
+            "sub_channel": "website",
+            "fields": ["name", "mobile"],
+            "allowed_origins": ["https://www.example.com"],
+        },
     )
     assert created.status_code == 201, created.json()
     body = created.json()
-    assert body["public_url"].endswith(f"/f/{body['token']}/") and body["allowed_origins"] == ["https://www.example.com"]
+    assert body["public_url"].endswith(f"/f/{body['token']}/") and body["allowed_origins"] == [
+        "https://www.example.com"
+    ]
     patched = api.patch(f"/lead-forms/{body['id']}", {"campaign": "春季", "is_active": False})
     assert patched.status_code == 200 and patched.json()["campaign"] == "春季" and not patched.json()["is_active"]
-    rule = api.post("/assignment-rules", {"name": "轮流", "strategy": "round_robin", "member_ids": [personas.rep.pk, personas.teammate.pk]})
+    rule = api.post(
+        "/assignment-rules",
+        {"name": "轮流", "strategy": "round_robin", "member_ids": [personas.rep.pk, personas.teammate.pk]},
+    )
     assert rule.status_code == 201 and rule.json()["member_ids"] == sorted([personas.rep.pk, personas.teammate.pk])
     other = api.post("/assignment-rules", {"name": "个人", "strategy": "user", "user_id": personas.outsider.pk})
     moved = api.post(f"/assignment-rules/{other.json()['id']}/move", {"direction": "up"})
