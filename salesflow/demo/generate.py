@@ -39,6 +39,7 @@ from salesflow.core.services import exchange_rate_create
 from salesflow.demo import data
 from salesflow.demo.issue8_merging import write_merging_demo  # issue 8
 from salesflow.demo.issue8_imports import write_demo_import
+from salesflow.demo import data, issue8_routing
 from salesflow.leads.choices import BantAnswer, LeadStatus
 from salesflow.leads.models import DisqualifyReason, Lead
 from salesflow.parties.choices import Grade, Lifecycle
@@ -1272,6 +1273,7 @@ def generate_demo(*, today: date | None = None, seed: int = SEED) -> DemoResult:
     _write_objections(users)  # issue 7: objections logged on deals, so answers have win rates
     write_merging_demo(users)  # issue 8: duplicate pairs to find and merge, an access request
     write_demo_import(users)  # issue 8: a finished contact import with an error report
+    issue8_routing.seed_routing(users)  # issue 8: web-to-lead forms, assignment rules, SLAs
     return DemoResult(created=True, counts=demo_counts(), seconds=perf_counter() - started)
 
 

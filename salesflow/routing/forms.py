@@ -57,7 +57,7 @@ class LeadCaptureFormForm(forms.Form):
     source_channel = forms.ChoiceField(label=_("Source channel"), choices=SourceChannel.choices)
     sub_channel = forms.ChoiceField(label=_("Sub-channel"), choices=_blank(SubChannel.choices), required=False)
     campaign = forms.CharField(label=_("Campaign"), max_length=CAMPAIGN_LENGTH, required=False)
-    fields = forms.MultipleChoiceField(
+    shown_fields = forms.MultipleChoiceField(
         label=_("Fields shown"), choices=_field_choices, widget=forms.CheckboxSelectMultiple, required=False
     )
     required_fields = forms.MultipleChoiceField(
@@ -75,7 +75,10 @@ class LeadCaptureFormForm(forms.Form):
         help_text=_("When given, visitors must tick it; the exact text, time and address are kept with the lead."),
     )
     thank_you_message = forms.CharField(
-        label=_("Thank-you message"), max_length=MESSAGE_LENGTH, required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Thank-you message"),
+        max_length=MESSAGE_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
     redirect_url = forms.CharField(
         label=_("Redirect URL"),

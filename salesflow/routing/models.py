@@ -135,20 +135,19 @@ class AssignmentRule(TimestampedModel):
     campaign_contains = models.CharField(_("campaign contains"), max_length=CAMPAIGN_LENGTH, blank=True)
     # strategy
     strategy = models.CharField(_("strategy"), max_length=20, choices=Strategy.choices, default=Strategy.ROUND_ROBIN)
+    # SET_NULL: removing a user or team leaves the rule without candidates (it is then skipped)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
+        on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="+",
         verbose_name=_("user"),
     )
     team = models.ForeignKey(
-        Team, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("team")
+        Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("team")
     )
-    members = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, blank=True, related_name="+", verbose_name=_("users")
-    )
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+", verbose_name=_("users"))
     capacity = models.PositiveIntegerField(_("capacity (open leads per rep)"), null=True, blank=True)
     respect_working_hours = models.BooleanField(_("respect working hours"), default=False)
     # round-robin state: the user who got the last lead (advanced under this row's lock)
@@ -272,7 +271,9 @@ class SlaClock(models.Model):
 
     lead = models.OneToOneField(Lead, on_delete=models.CASCADE, related_name="sla_clock")
     sla = models.ForeignKey(FirstResponseSla, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     started_at = models.DateTimeField()
     due_at = models.DateTimeField()
     responded_at = models.DateTimeField(null=True, blank=True)

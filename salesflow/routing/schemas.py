@@ -14,12 +14,19 @@ from salesflow.routing.models import (
     CONSENT_LENGTH,
     MESSAGE_LENGTH,
     NAME_LENGTH,
-    ORIGINS_LENGTH,
     URL_LENGTH,
 )
 
 FORM_MULTILINE = MULTILINE_FIELDS | {"intro", "consent_text", "thank_you_message", "allowed_origins"}
 FieldName = Literal["name", "company_name", "title", "mobile", "phone", "email", "wechat", "need"]
+
+
+def _default_fields() -> list[FieldName]:
+    return ["name", "company_name", "mobile", "email"]
+
+
+def _default_required() -> list[FieldName]:
+    return ["name"]
 
 
 class LeadFormOut(Schema):
@@ -49,8 +56,8 @@ class LeadFormIn(StrictSchema):
     source_channel: str = Field(..., max_length=20, examples=["inbound"])
     sub_channel: str = Field("", max_length=30, examples=["website"])
     campaign: str = Field("", max_length=CAMPAIGN_LENGTH)
-    fields: list[FieldName] = Field(default_factory=lambda: ["name", "company_name", "mobile", "email"], max_length=8)
-    required_fields: list[FieldName] = Field(default_factory=lambda: ["name"], max_length=8)
+    fields: list[FieldName] = Field(default_factory=_default_fields, max_length=8)
+    required_fields: list[FieldName] = Field(default_factory=_default_required, max_length=8)
     title: str = Field("", max_length=NAME_LENGTH)
     intro: str = Field("", max_length=MESSAGE_LENGTH)
     consent_text: str = Field("", max_length=CONSENT_LENGTH)

@@ -172,8 +172,9 @@ def embed_snippets(form: LeadCaptureForm, url: str, labels: dict[str, str]) -> d
     )
     if form.consent_text:
         lines.append(
-            f'  <label><input type="checkbox" name="{CONSENT}" value="yes" required> {escape(form.consent_text)}</label><br>'
+            f'  <label><input type="checkbox" name="{CONSENT}" value="yes" required> '
+            f"{escape(form.consent_text)}</label><br>"
         )
-    lines.append(f"  <button type=\"submit\">{escape(_('Submit'))}</button>")
+    lines.append(f'  <button type="submit">{escape(_("Submit"))}</button>')
     lines.append("</form>")
     return {"iframe": iframe, "html": "\n".join(lines)}

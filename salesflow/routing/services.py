@@ -374,7 +374,8 @@ def form_submit(
     if errors:
         raise ValidationFailed(_("Please correct the errors below."), field_errors=errors)
     now = timezone.now()
-    options = {"via": "webform", "form_id": form.pk, "campaign": form.campaign}
+    # A visitor cannot answer a duplicate warning: the lead is saved and flagged ("save anyway").
+    options = {"via": "webform", "form_id": form.pk, "duplicate_reason": "web-to-lead form"}
     try:
         with transaction.atomic():
             lead = lead_create(
@@ -451,7 +452,9 @@ def _clean_rule(values: dict[str, Any], kept: frozenset[int] = frozenset()) -> d
     if not out["name"] and "name" not in errors:
         _add(errors, "name", _("This field is required."))
     position = values.get("position")
-    if position is not None and (not isinstance(position, int) or isinstance(position, bool) or not 0 <= position <= 100_000):
+    if position is not None and (
+        not isinstance(position, int) or isinstance(position, bool) or not 0 <= position <= 100_000
+    ):
         _add(errors, "position", _("Enter a whole number between 0 and 100000."))
     out["position"] = position
     out["industry"] = _text(values, "industry", 30, errors)
@@ -470,7 +473,9 @@ def _clean_rule(values: dict[str, Any], kept: frozenset[int] = frozenset()) -> d
     members = list(values.get("members") or [])
     out["members"] = members
     capacity = values.get("capacity")
-    if capacity is not None and (not isinstance(capacity, int) or isinstance(capacity, bool) or not 1 <= capacity <= 100_000):
+    if capacity is not None and (
+        not isinstance(capacity, int) or isinstance(capacity, bool) or not 1 <= capacity <= 100_000
+    ):
         _add(errors, "capacity", _("Enter a whole number between 1 and 100000."))
     out["capacity"] = capacity
     for key in ("is_active", "respect_working_hours"):
@@ -610,7 +615,10 @@ def rule_move(*, actor: User, rule: AssignmentRule, direction: str) -> list[Assi
             row.position = number * 10
             row.save(update_fields=["position", "updated_at"])
             record_event(
-                actor=actor, verb="routing.rule.updated", target=row, data={"changes": {"position": [old, row.position]}}
+                actor=actor,
+                verb="routing.rule.updated",
+                target=row,
+                data={"changes": {"position": [old, row.position]}},
             )
     return rules
 
@@ -648,9 +656,7 @@ def working_hours_add(
     spans midnight (e.g. 22:00–06:00)."""
     _require_admin(actor)
     if (user is None) == (rule is None):
-        raise ValidationFailed(
-            _("Choose a user or a rule."), field_errors={"user": [_("Choose a user or a rule.")]}
-        )
+        raise ValidationFailed(_("Choose a user or a rule."), field_errors={"user": [_("Choose a user or a rule.")]})
     days = _clean_hours(weekdays, start, end)
     assert start is not None and end is not None
     row = WorkingHours.objects.create(user=user, rule=rule, weekdays=days, start=start, end=end)
@@ -702,7 +708,9 @@ def sla_save(
         _add(errors, "is_active", _("Enter true or false."))
     if errors:
         raise ValidationFailed(_("The SLA could not be saved."), field_errors=errors)
-    clash = FirstResponseSla.objects.filter(**values).exclude(pk=sla.pk if sla else None)
+    clash = FirstResponseSla.objects.filter(**values)
+    if sla is not None:
+        clash = clash.exclude(pk=sla.pk)
     if clash.exists():
         message = _("There is already an SLA for this source.")
         raise Conflict(message, code="duplicate", field_errors={"source_channel": [message]})
@@ -859,20 +867,20 @@ def open_lead_counts(user_ids: Iterable[int]) -> dict[int, int]:
 
 def _pick(rule: AssignmentRule, users: list[User]) -> tuple[User, str] | None:
     if rule.strategy == Strategy.USER:
-        return (users[0], _("assigned to %(user)s") % {"user": users[0]}) if users else None
+        return (users[0], "") if users else None
     if rule.strategy == Strategy.ROUND_ROBIN:
         if not users:
             return None
         last = rule.last_user_id or 0
         chosen = next((u for u in users if u.pk > last), users[0])
-        return chosen, _("next in turn")
+        return chosen, ""
     counts = open_lead_counts(u.pk for u in users)
     capacity = rule.capacity or 0
     free = [(counts.get(u.pk, 0), u.pk, u) for u in users if counts.get(u.pk, 0) < capacity]
     if not free:
         return None
     held, _pk, chosen = min(free, key=lambda item: (item[0], item[1]))
-    return chosen, _("fewest open leads (%(held)s of %(capacity)s)") % {"held": held, "capacity": capacity}
+    return chosen, f"{held}/{capacity}"  # open leads held before / capacity (the page words it)
 
 
 def choose_owner(values: Mapping[str, Any], *, now: datetime | None = None, preview: bool = False) -> Decision | None:
@@ -946,9 +954,7 @@ def _start_clock(lead: Lead, owner: User, at: datetime) -> None:
     if clock is not None and (clock.escalated_at is not None or clock.responded_at is not None):
         return
     due = at + timedelta(minutes=sla.minutes)
-    SlaClock.objects.update_or_create(
-        lead=lead, defaults={"sla": sla, "owner": owner, "started_at": at, "due_at": due}
-    )
+    SlaClock.objects.update_or_create(lead=lead, defaults={"sla": sla, "owner": owner, "started_at": at, "due_at": due})
 
 
 def lead_responded(lead_ids: Iterable[int]) -> dict[int, datetime]:
@@ -1088,7 +1094,7 @@ def assignment_after(intake: Intake, lead: Lead) -> None:
                 previous_owner_id=None,
                 strategy=HistoryStrategy.ROUTED if routed else HistoryStrategy.MANUAL,
                 by=actor,
-                reason=_("routed by an intake check") if routed else _("owner chosen on creation"),
+                reason="",
             )
         return
     previous = finding.get("previous_owner_id")

@@ -170,7 +170,9 @@ def public_form_view(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _form_values(data: dict[str, Any]) -> dict[str, Any]:
-    return {key: data[key] for key in LeadCaptureFormForm.base_fields if key in data}
+    values = {key: data[key] for key in LeadCaptureFormForm.base_fields if key in data}
+    values["fields"] = values.pop("shown_fields", [])
+    return values
 
 
 @require_http_methods(["GET", "POST"])
@@ -179,7 +181,7 @@ def lead_forms_view(request: HttpRequest) -> HttpResponse:
     user = _admin(request)
     new = LeadCaptureFormForm(
         request.POST or None,
-        initial={"fields": ["name", "company_name", "mobile", "email"], "required_fields": ["name", "mobile"]},
+        initial={"shown_fields": ["name", "company_name", "mobile", "email"], "required_fields": ["name", "mobile"]},
     )
     status = 200
     if request.method == "POST":
@@ -192,9 +194,7 @@ def lead_forms_view(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _("The form was created."))
                 return redirect("routing:lead_form", created.pk)
         status = 400
-    return render(
-        request, "routing/lead_forms.html", {"forms": list(forms_list()), "new_form": new}, status=status
-    )
+    return render(request, "routing/lead_forms.html", {"forms": list(forms_list()), "new_form": new}, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -202,7 +202,8 @@ def lead_form_view(request: HttpRequest, pk: int) -> HttpResponse:
     """One form: edit it, copy its embed snippets, see its latest submissions."""
     user = _admin(request)
     row = form_by_pk(pk)
-    initial = {key: getattr(row, key) for key in LeadCaptureFormForm.base_fields}
+    initial = {key: getattr(row, key) for key in LeadCaptureFormForm.base_fields if key != "shown_fields"}
+    initial["shown_fields"] = row.fields
     edit = LeadCaptureFormForm(request.POST or None, initial=initial)
     status = 200
     if request.method == "POST":
@@ -264,7 +265,12 @@ def assignment_settings_view(request: HttpRequest) -> HttpResponse:
         "preview_form": preview_form,
         "preview": preview,
     }
-    return render(request, "routing/assignment.html", context, status=200 if preview_form.is_valid() or not preview_form.is_bound else 400)
+    return render(
+        request,
+        "routing/assignment.html",
+        context,
+        status=200 if preview_form.is_valid() or not preview_form.is_bound else 400,
+    )
 
 
 def _rule_values(data: dict[str, Any]) -> dict[str, Any]:
@@ -336,7 +342,7 @@ def sla_add_view(request: HttpRequest) -> HttpResponse:
             return redirect("routing:assignment")
     for errors in form.errors.values():
         for error in errors:
-            messages.error(request, error)
+            messages.error(request, str(error))
     return redirect("routing:assignment")
 
 
@@ -370,7 +376,7 @@ def hours_add_view(request: HttpRequest) -> HttpResponse:
             return redirect("routing:assignment")
     for errors in form.errors.values():
         for error in errors:
-            messages.error(request, error)
+            messages.error(request, str(error))
     return redirect("routing:assignment")
 
 

@@ -17,6 +17,7 @@ from salesflow.activities.models import Activity
 from salesflow.core.models import AuditEvent
 from salesflow.core.normalize import company_name_key, credit_check_char, credit_code_is_valid, normalize_phone
 from salesflow.demo.generate import PASSWORD, USERNAMES, demo_counts
+from salesflow.demo.issue8_routing import ROUTING_DEMO_LEADS
 from salesflow.leads.choices import LeadStatus
 from salesflow.leads.models import Lead
 from salesflow.parties.models import Account, Contact
@@ -81,7 +82,7 @@ def test_demo_builds_a_consistent_organisation_once() -> None:
     assert counts["teams"] == 3
     assert counts["accounts"] == 200
     assert 200 <= counts["contacts"] <= 600
-    assert counts["leads"] == 1000
+    assert counts["leads"] == 1000 + ROUTING_DEMO_LEADS  # issue 8: leads captured by the routing demo
     # 300 in the B2B pipeline, 6 in the automotive showroom's and 5 in the personal-loan one
     assert counts["opportunities"] == 311
     assert dict(
@@ -308,3 +309,23 @@ def test_demo_refuses_to_take_over_existing_usernames(username: str) -> None:
         run_demo()
     assert Account.objects.count() == 0
     assert User.objects.count() == 1
+
+
+def test_demo_has_lead_forms_rules_slas_and_a_missed_sla() -> None:
+    """Issue 8 (routing): two forms, three rules, SLAs, captured leads with their assignment
+    history (one reassigned by hand) and one missed SLA escalated to the manager."""
+    from salesflow.routing.models import AssignmentRule, FirstResponseSla, FormSubmission, LeadAssignment, SlaClock
+
+    run_demo()
+    assert Lead.objects.filter(form_submissions__isnull=False).count() == 4
+    assert FormSubmission.objects.filter(consented_at__isnull=False).count() == 2
+    assert list(AssignmentRule.objects.order_by("position").values_list("strategy", flat=True)) == [
+        "load_balanced",
+        "round_robin",
+        "round_robin",
+    ]
+    assert FirstResponseSla.objects.count() == 3
+    assert not Lead.objects.filter(form_submissions__isnull=False, owner__isnull=True).exists()
+    assert LeadAssignment.objects.filter(strategy="manual", reason__contains="李娜").exists()
+    assert SlaClock.objects.filter(escalated_at__isnull=False).count() == 1
+    assert AuditEvent.objects.filter(verb="routing.lead.sla_missed").count() == 1

@@ -34,7 +34,13 @@ def _post(client: Client, form: LeadCaptureForm, **data: str):  # type: ignore[n
 
 
 def _valid(**extra: str) -> dict[str, str]:
-    return {"name": "周杰", "company_name": "苏州精工机械有限公司", "mobile": "13800138000", "email": "zj@example.com", **extra}
+    return {
+        "name": "周杰",
+        "company_name": "苏州精工机械有限公司",
+        "mobile": "13800138000",
+        "email": "zj@example.com",
+        **extra,
+    }
 
 
 def test_the_form_page_is_public_and_shows_the_chosen_fields() -> None:
@@ -112,7 +118,8 @@ def test_redirect_after_submission_is_a_303() -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["javascript:alert(1)", "/relative", "ftp://example.com/x", "https://", "http://exa mple.com", "data:text/html,x"]
+    "url",
+    ["javascript:alert(1)", "/relative", "ftp://example.com/x", "https://", "http://exa mple.com", "data:text/html,x"],
 )
 def test_redirect_urls_must_be_http_or_https(url: str) -> None:
     with pytest.raises(ValidationFailed) as exc:

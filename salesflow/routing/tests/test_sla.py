@@ -1,0 +1,94 @@
+"""First-response SLAs: the clock, responses, escalation exactly once to the manager."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from django.utils import timezone
+
+from salesflow.activities.models import Activity
+from salesflow.core.errors import Conflict, Forbidden
+from salesflow.core.models import AuditEvent
+from salesflow.leads.services import lead_update
+from salesflow.notifications.kinds import LEAD_SLA_MISSED
+from salesflow.notifications.models import Notification
+from salesflow.routing.models import SlaClock
+from salesflow.routing.selectors import sla_state
+from salesflow.routing.services import escalate_missed_slas, sla_for, sla_save
+from salesflow.routing.tests.factories import intake_lead, make_rule
+from salesflow.users.services import system_actor
+
+pytestmark = pytest.mark.django_db
+
+
+def _later(minutes: int) -> datetime:
+    return timezone.now() + timedelta(minutes=minutes)
+
+
+def test_the_more_specific_sla_wins(personas) -> None:
+    general = sla_save(actor=system_actor(), source_channel="inbound", minutes=60)
+    web = sla_save(actor=system_actor(), source_channel="inbound", sub_channel="website", minutes=15)
+    assert sla_for("inbound", "website") == web
+    assert sla_for("inbound", "content") == general
+    assert sla_for("referral", "") is None
+    with pytest.raises(Conflict):
+        sla_save(actor=system_actor(), source_channel="inbound", sub_channel="website", minutes=5)
+    with pytest.raises(Forbidden):
+        sla_save(actor=personas.manager, source_channel="referral", minutes=5)
+
+
+def test_a_missed_sla_is_escalated_to_the_owners_manager_exactly_once(personas, committed) -> None:
+    sla_save(actor=system_actor(), source_channel="inbound", sub_channel="website", minutes=30)
+    make_rule(name="全部", strategy="user", user=personas.rep)
+    lead = intake_lead(sub_channel="website")
+    clock = SlaClock.objects.get(lead=lead)
+    assert clock.owner_id == personas.rep.pk
+    assert (clock.due_at - clock.started_at) == timedelta(minutes=30)
+    assert sla_state(lead).state == "due"  # type: ignore[union-attr]
+    assert escalate_missed_slas(now=_later(20)) == 0
+    with committed():
+        assert escalate_missed_slas(now=_later(31)) == 1
+    assert escalate_missed_slas(now=_later(60)) == 0  # idempotent
+    event = AuditEvent.objects.get(verb="routing.lead.sla_missed")
+    assert event.target_id == lead.pk and event.data["owner"] == personas.rep.pk and event.data["minutes"] == 30
+    notes = list(Notification.objects.filter(kind=LEAD_SLA_MISSED))
+    assert [n.recipient_id for n in notes] == [personas.manager.pk]
+    assert notes[0].target_id == lead.pk
+    assert sla_state(lead).state == "escalated"  # type: ignore[union-attr]
+
+
+def test_a_done_activity_or_a_status_change_answers_the_sla(personas) -> None:
+    sla_save(actor=system_actor(), source_channel="inbound", minutes=10)
+    make_rule(name="全部", strategy="user", user=personas.rep)
+    called = intake_lead()
+    contacted = intake_lead()
+    silent = intake_lead()
+    Activity.objects.create(
+        owner=personas.rep, kind="call", subject="回电", lead=called, done=True, done_at=timezone.now()
+    )
+    lead_update(actor=personas.rep, lead=contacted, notes="x")
+    contacted.status = "contacted"
+    contacted.save(update_fields=["status"])
+    assert sla_state(called).state == "met"  # type: ignore[union-attr]
+    assert escalate_missed_slas(now=_later(11)) == 1
+    escalated = SlaClock.objects.get(escalated_at__isnull=False)
+    assert escalated.lead_id == silent.pk
+    assert SlaClock.objects.filter(responded_at__isnull=False).count() == 2
+
+
+def test_unassigned_leads_and_sources_without_sla_have_no_clock(personas) -> None:
+    sla_save(actor=system_actor(), source_channel="referral", minutes=10)
+    lead = intake_lead()  # no rule: unassigned; inbound: no SLA anyway
+    assert not SlaClock.objects.filter(lead=lead).exists()
+    assert sla_state(lead) is None
+    assert escalate_missed_slas(now=_later(100)) == 0
+
+
+def test_the_job_works_in_bounded_batches(personas) -> None:
+    sla_save(actor=system_actor(), source_channel="inbound", minutes=1)
+    make_rule(name="全部", strategy="user", user=personas.rep)
+    for _ in range(5):
+        intake_lead()
+    assert escalate_missed_slas(now=_later(5), batch=2) == 5
+    assert escalate_missed_slas(now=_later(5), batch=2) == 0
