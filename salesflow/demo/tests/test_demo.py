@@ -254,7 +254,19 @@ def test_demo_builds_a_consistent_organisation_once() -> None:
     judged = [r.percent or 0 for r in rates.values() if r.enough]
     assert judged and max(judged) - min(judged) >= 30
 
-    # every demo user can log in with the printed password
+    # issue 8: a known-customer list matching demo accounts, a routed lead, collisions
+    from salesflow.protection.models import Collision, KnownCustomer, KnownCustomerMatch
+
+    listed = KnownCustomer.objects.filter(source_system="ERP")
+    assert listed.count() == 10 and listed.filter(owner__isnull=False).count() == 9
+    assert Account.objects.filter(name_key__in=listed.values("name_key")).count() == 8
+    routed = Lead.objects.get(company_name="苏州恒川精密机械")
+    assert routed.owner is not None and routed.owner.username == "lina"
+    assert KnownCustomerMatch.objects.filter(record_kind="lead", record_id=routed.pk).exists()
+    assert Collision.objects.filter(status="open").count() == 2
+    decided = Collision.objects.get(status="decided")
+    assert decided.decision == "share" and decided.decided_by is not None and decided.decided_by.username == "wang"
+
     for username in USERNAMES:
         assert Client().login(username=username, password=PASSWORD), username
 
