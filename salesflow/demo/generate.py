@@ -37,7 +37,7 @@ from salesflow.core.models import AuditEvent, AuditLink, ExchangeRate
 from salesflow.core.normalize import CREDIT_ALPHABET, company_name_key, credit_check_char, credit_code_is_valid
 from salesflow.core.services import exchange_rate_create
 from salesflow.demo import data
-from salesflow.demo.issue8_protection import write_protection_demo
+from salesflow.demo.issue8_protection import delete_protection_demo, write_protection_demo
 from salesflow.leads.choices import BantAnswer, LeadStatus
 from salesflow.leads.models import DisqualifyReason, Lead
 from salesflow.parties.choices import Grade, Lifecycle
@@ -1603,6 +1603,7 @@ def delete_demo() -> dict[str, int]:
         if team is not None and not team.members.exists() and not team.children.exists():
             team.delete()
             deleted["teams"] += 1
+    deleted["known customers"] = delete_protection_demo()  # issue 8: the demo's known-customer list
     deleted["attachments"] = attachments_purge_orphans()  # the files go after the commit
     return dict(deleted)
 

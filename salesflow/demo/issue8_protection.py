@@ -11,13 +11,12 @@ from salesflow.leads.models import Lead
 from salesflow.leads.services import lead_create
 from salesflow.parties.choices import SourceChannel
 from salesflow.parties.models import Account, Contact
-from salesflow.parties.services import account_create
-from salesflow.protection.models import Collision
+from salesflow.protection.models import Collision, KnownCustomer, KnownCustomerLoad
 from salesflow.protection.services import collision_decide, known_customers_load
 from salesflow.users.models import User
 
 OFFICES = {"zhangwei": "华东销售处", "lina": "华东销售处", "liuyang": "华北销售处", "chenjing": "华北销售处"}
-DEMO_SOURCE = "ERP"
+DEMO_SOURCE = "ERP-demo"  # the demo's list (removed with the demo)
 DEMO_OPTIONS = {"duplicate_reason": "demo"}
 
 
@@ -61,7 +60,7 @@ def write_protection_demo(users: dict[str, User]) -> None:
         intake_options=DEMO_OPTIONS,
     )
 
-    # 3. collisions: 李娜 enters a company 张伟 holds; 陈静 a person 刘洋 has as a lead;
+    # 3. collisions: 李娜 enters a lead at a company 张伟 holds; 陈静 a person 刘洋 has as a lead;
     #    张伟 a person who is a contact at 李娜's customer (decided: shared)
     skip = {a.pk for a in listed}
     listed_keys = {a.name_key for a in listed}
@@ -74,7 +73,16 @@ def write_protection_demo(users: dict[str, User]) -> None:
         .first()
     )
     if held is not None:
-        account_create(actor=east2, owner=east2, name=held.name, source="referral", intake_options=DEMO_OPTIONS)
+        lead_create(
+            actor=east2,
+            owner=east2,
+            name="吴立新",
+            title="采购总监",
+            company_name=held.name,
+            mobile="13816620457",
+            source_channel=SourceChannel.REFERRAL,
+            intake_options=DEMO_OPTIONS,
+        )
     lead = Lead.objects.filter(owner=north).exclude(mobile="").order_by("pk").first()
     if lead is not None:
         lead_create(
@@ -106,3 +114,10 @@ def write_protection_demo(users: dict[str, User]) -> None:
         collision = Collision.objects.filter(new_kind="lead", new_id=mine.pk, status="open").first()
         if collision is not None:
             collision_decide(actor=manager, collision=collision, decision="share", note="两人共同跟进，张伟负责新项目")
+
+
+def delete_protection_demo() -> int:
+    """Remove the demo's known-customer list and its loads (``salesflow demo --delete``);
+    collisions go with the demo users. Returns the rows deleted."""
+    deleted = KnownCustomer.objects.filter(source_system=DEMO_SOURCE).delete()[0]
+    return deleted + KnownCustomerLoad.objects.filter(source_system=DEMO_SOURCE).delete()[0]

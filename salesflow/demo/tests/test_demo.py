@@ -81,7 +81,7 @@ def test_demo_builds_a_consistent_organisation_once() -> None:
     assert counts["teams"] == 3
     assert counts["accounts"] == 200
     assert 200 <= counts["contacts"] <= 600
-    assert counts["leads"] == 1000
+    assert counts["leads"] == 1000 + 4  # issue 8 (protection): a routed lead, three colliding leads
     # 300 in the B2B pipeline, 6 in the automotive showroom's and 5 in the personal-loan one
     assert counts["opportunities"] == 311
     assert dict(
@@ -257,7 +257,7 @@ def test_demo_builds_a_consistent_organisation_once() -> None:
     # issue 8: a known-customer list matching demo accounts, a routed lead, collisions
     from salesflow.protection.models import Collision, KnownCustomer, KnownCustomerMatch
 
-    listed = KnownCustomer.objects.filter(source_system="ERP")
+    listed = KnownCustomer.objects.filter(source_system="ERP-demo")
     assert listed.count() == 10 and listed.filter(owner__isnull=False).count() == 9
     assert Account.objects.filter(name_key__in=listed.values("name_key")).count() == 8
     routed = Lead.objects.get(company_name="苏州恒川精密机械")
