@@ -40,6 +40,7 @@ from salesflow.demo import data
 from salesflow.demo.issue8_merging import write_merging_demo  # issue 8
 from salesflow.demo.issue8_imports import write_demo_import
 from salesflow.demo import data, issue8_routing
+from salesflow.demo.issue8_protection import delete_protection_demo, write_protection_demo
 from salesflow.leads.choices import BantAnswer, LeadStatus
 from salesflow.leads.models import DisqualifyReason, Lead
 from salesflow.parties.choices import Grade, Lifecycle
@@ -1274,6 +1275,7 @@ def generate_demo(*, today: date | None = None, seed: int = SEED) -> DemoResult:
     write_merging_demo(users)  # issue 8: duplicate pairs to find and merge, an access request
     write_demo_import(users)  # issue 8: a finished contact import with an error report
     issue8_routing.seed_routing(users)  # issue 8: web-to-lead forms, assignment rules, SLAs
+    write_protection_demo(users)  # issue 8: known-customer list, routed lead, collisions
     return DemoResult(created=True, counts=demo_counts(), seconds=perf_counter() - started)
 
 
@@ -1607,6 +1609,7 @@ def delete_demo() -> dict[str, int]:
         if team is not None and not team.members.exists() and not team.children.exists():
             team.delete()
             deleted["teams"] += 1
+    deleted["known customers"] = delete_protection_demo()  # issue 8: the demo's known-customer list
     deleted["attachments"] = attachments_purge_orphans()  # the files go after the commit
     return dict(deleted)
 

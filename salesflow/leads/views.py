@@ -192,6 +192,14 @@ def lead_create_view(request: HttpRequest) -> HttpResponse:
         except ServiceError as exc:
             panel = show_service_error(request, form, exc)
         else:
+            # issue 8: an intake check may route the lead to someone else (a known customer's owner)
+            if not leads_visible_to(user).filter(pk=lead.pk).exists():
+                messages.info(
+                    request,
+                    _("The lead “%(name)s” was created and routed to %(owner)s, who owns this customer.")
+                    % {"name": lead.name, "owner": lead.owner},
+                )
+                return redirect("leads:list")
             messages.success(request, _("The lead “%(name)s” was created.") % {"name": lead.name})
             return redirect(_detail_url(lead))
     status = 400 if request.method == "POST" else 200  # a POST that did not redirect failed

@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class LoadStatus(models.TextChoices):
@@ -21,7 +22,7 @@ class RecordKind(models.TextChoices):
 
 
 class CollisionStatus(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("collision status", "Open")
     DECIDED = "decided", _("Decided")
 
 

@@ -134,11 +134,12 @@ class Collision(TimestampedModel):
     new_id = models.PositiveBigIntegerField(_("new record"))
     existing_kind = models.CharField(_("existing record type"), max_length=20, choices=RecordKind.choices)
     existing_id = models.PositiveBigIntegerField(_("existing record"))
+    # users are deactivated, not deleted; deleting one (the demo's reset) removes their collisions
     claimant = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("claimant")
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("claimant")
     )
     holder = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("holder")
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("holder")
     )
     arbiter = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -83,6 +83,7 @@ def test_demo_builds_a_consistent_organisation_once() -> None:
     assert counts["accounts"] == 200
     assert 200 <= counts["contacts"] <= 600
     assert counts["leads"] == 1000 + ROUTING_DEMO_LEADS  # issue 8: leads captured by the routing demo
+    assert counts["leads"] == 1000 + 4  # issue 8 (protection): a routed lead, three colliding leads
     # 300 in the B2B pipeline, 6 in the automotive showroom's and 5 in the personal-loan one
     assert counts["opportunities"] == 311
     assert dict(
@@ -275,6 +276,19 @@ def test_demo_builds_a_consistent_organisation_once() -> None:
     assert error_report(job)[:2] == b"PK"
 
     # every demo user can log in with the printed password
+    # issue 8: a known-customer list matching demo accounts, a routed lead, collisions
+    from salesflow.protection.models import Collision, KnownCustomer, KnownCustomerMatch
+
+    listed = KnownCustomer.objects.filter(source_system="ERP-demo")
+    assert listed.count() == 10 and listed.filter(owner__isnull=False).count() == 9
+    assert Account.objects.filter(name_key__in=listed.values("name_key")).count() == 8
+    routed = Lead.objects.get(company_name="苏州恒川精密机械")
+    assert routed.owner is not None and routed.owner.username == "lina"
+    assert KnownCustomerMatch.objects.filter(record_kind="lead", record_id=routed.pk).exists()
+    assert Collision.objects.filter(status="open").count() == 2
+    decided = Collision.objects.get(status="decided")
+    assert decided.decision == "share" and decided.decided_by is not None and decided.decided_by.username == "wang"
+
     for username in USERNAMES:
         assert Client().login(username=username, password=PASSWORD), username
 

@@ -124,6 +124,29 @@ def test_badges_on_lead_and_account_pages(personas, client_for) -> None:
     assert badge in teammate.get("/accounts/").content.decode()
 
 
+def test_the_lead_form_says_where_a_routed_lead_went(personas, client_for) -> None:
+    load_list(personas.admin, [{"company_name": "上海星河科技有限公司", "owner": "teammate"}])
+    response = client_for(personas.rep).post(
+        "/leads/create/",
+        {"name": "王先生", "company_name": "上海星河科技", "mobile": "13900001111", "source_channel": "inbound",
+         "budget_status": "unknown", "authority_status": "unknown", "budget_currency": "CNY"},
+        follow=True,
+    )  # fmt: skip
+    assert response.redirect_chain[-1][0] == "/leads/"
+    assert "routed to 李娜" in response.content.decode()
+
+
+def test_an_account_form_for_someone_elses_customer_names_the_owner(personas, client_for) -> None:
+    load_list(
+        personas.admin, [{"company_name": "上海星河科技有限公司", "owner": "teammate", "sales_office": "华东销售处"}]
+    )
+    response = client_for(personas.rep).post(
+        "/accounts/create/", {"name": "上海星河科技", "owner": personas.rep.pk, "lifecycle": "prospect"}
+    )
+    assert response.status_code in (400, 200)
+    assert "existing customer of 华东销售处 — owner 李娜" in response.content.decode()
+
+
 # --- the collision queue ---------------------------------------------------------------------
 
 
