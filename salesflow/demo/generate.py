@@ -36,7 +36,7 @@ from salesflow.core.audit import in_every_language, record_event
 from salesflow.core.models import AuditEvent, AuditLink, ExchangeRate
 from salesflow.core.normalize import CREDIT_ALPHABET, company_name_key, credit_check_char, credit_code_is_valid
 from salesflow.core.services import exchange_rate_create
-from salesflow.demo import data
+from salesflow.demo import data, issue8_scoring
 from salesflow.leads.choices import BantAnswer, LeadStatus
 from salesflow.leads.models import DisqualifyReason, Lead
 from salesflow.parties.choices import Grade, Lifecycle
@@ -1268,6 +1268,7 @@ def generate_demo(*, today: date | None = None, seed: int = SEED) -> DemoResult:
     _write_follow_ups(clock, rng, users)
     _write_work_reports(clock, users, seed)
     _write_objections(users)  # issue 7: objections logged on deals, so answers have win rates
+    issue8_scoring.write_scoring(_demo_querysets()["leads"], users, now=timezone.now())  # issue 8: scores, hand-offs
     return DemoResult(created=True, counts=demo_counts(), seconds=perf_counter() - started)
 
 

@@ -254,6 +254,17 @@ def test_demo_builds_a_consistent_organisation_once() -> None:
     judged = [r.percent or 0 for r in rates.values() if r.enough]
     assert judged and max(judged) - min(judged) >= 30
 
+    # issue 8 (scoring): rules, a score on every demo lead, hand-offs, verified and stale records
+    from salesflow.demo.generate import _demo_querysets
+    from salesflow.scoring.models import LeadScore, ScoreRule
+
+    demo_leads = _demo_querysets()["leads"]
+    assert ScoreRule.objects.filter(is_active=True).count() >= 5
+    assert LeadScore.objects.filter(lead__in=demo_leads).count() == demo_leads.count()
+    assert len({row.total for row in LeadScore.objects.filter(lead__in=demo_leads)}) >= 3
+    assert demo_leads.filter(stage="sql", handed_off_by__isnull=False).exists()
+    assert _demo_querysets()["accounts"].filter(last_verified_at__isnull=False).exists()
+
     # every demo user can log in with the printed password
     for username in USERNAMES:
         assert Client().login(username=username, password=PASSWORD), username
