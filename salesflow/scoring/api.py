@@ -110,7 +110,9 @@ def lead_quality(request: HttpRequest, record_id: int) -> dict[str, Any]:
     return _quality(request, "lead", record_id)
 
 
-@router.get("/accounts/{int:record_id}/quality", response=QualityOut, summary="Completeness and staleness of an account")
+@router.get(
+    "/accounts/{int:record_id}/quality", response=QualityOut, summary="Completeness and staleness of an account"
+)
 def account_quality(request: HttpRequest, record_id: int) -> dict[str, Any]:
     return _quality(request, "account", record_id)
 

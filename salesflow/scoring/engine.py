@@ -91,11 +91,13 @@ def matches(rule: ScoreRule, f: LeadFeatures) -> bool:
             wanted = int(rule.value.strip())
         except ValueError:
             return False
-        return {
-            RuleOperator.EQ: actual == wanted,
-            RuleOperator.GTE: actual >= wanted,
-            RuleOperator.LTE: actual <= wanted,
-        }.get(op, False)
+        if op == RuleOperator.EQ:
+            return actual == wanted
+        if op == RuleOperator.GTE:
+            return actual >= wanted
+        if op == RuleOperator.LTE:
+            return actual <= wanted
+        return False
     text = actual.lower()
     items = split_values(rule.value)
     if op == RuleOperator.EQ:
@@ -170,7 +172,9 @@ def features_for(leads: Iterable[Lead], *, windows: Iterable[int], now: datetime
     out: dict[int, LeadFeatures] = {}
     for lead in leads:
         submissions = sum(
-            1 for pk, mobile, email in web if (lead.mobile and mobile == lead.mobile) or (lead.email and email == lead.email)
+            1
+            for pk, mobile, email in web
+            if (lead.mobile and mobile == lead.mobile) or (lead.email and email == lead.email)
         )
         size = size_by_id.get(lead.converted_account_id or 0) or size_by_key.get(lead.company_key, "")
         out[lead.pk] = LeadFeatures(

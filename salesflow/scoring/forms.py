@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from salesflow.scoring.choices import RuleAttribute, RuleCategory, RuleOperator
 from salesflow.scoring.models import ScoreRule
@@ -17,7 +18,7 @@ class RuleForm(forms.Form):
     attribute = forms.ChoiceField(label=_("Attribute"), choices=RuleAttribute.choices)
     operator = forms.ChoiceField(label=_("Operator"), choices=RuleOperator.choices)
     value = forms.CharField(
-        label=_("Value"),
+        label=_("Match value"),
         max_length=300,
         help_text=_("A code, codes separated by commas, words to look for, or a number."),
     )
@@ -25,7 +26,7 @@ class RuleForm(forms.Form):
         label=_("Look-back (days)"), min_value=1, max_value=3650, initial=30, help_text=_("For activity counts.")
     )
     points = forms.IntegerField(label=_("Points"), min_value=-1000, max_value=1000)
-    position = forms.IntegerField(label=_("Position"), min_value=0, max_value=100_000, initial=0)
+    position = forms.IntegerField(label=pgettext_lazy("ordering", "Position"), min_value=0, max_value=100_000, initial=0)
     is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
 
     @classmethod

@@ -92,9 +92,7 @@ def sizes_for(leads: list[Lead]) -> dict[int, str]:
         by_id[pk] = size
         if key and size:
             by_key.setdefault(key, size)
-    return {
-        lead.pk: by_id.get(lead.converted_account_id or 0) or by_key.get(lead.company_key, "") for lead in leads
-    }
+    return {lead.pk: by_id.get(lead.converted_account_id or 0) or by_key.get(lead.company_key, "") for lead in leads}
 
 
 def labelled_history() -> tuple[list[dict[str, Any]], list[int], list[datetime]]:
@@ -161,7 +159,8 @@ def fit_and_evaluate(
         verdict = (
             _(
                 "Better than the base rate on held-out leads: ROC-AUC %(auc).3f, Brier score %(brier).3f "
-                "against %(base).3f for always predicting the base rate (%(rate).1f%%). It is shown beside the rule score."
+                "against %(base).3f for always predicting the base rate (%(rate).1f%%). "
+                "It is shown beside the rule score."
             )
             % numbers
         )

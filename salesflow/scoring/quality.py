@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from django.conf import settings
 from django.db import models
@@ -111,14 +111,14 @@ def quality_of(kind: str, record: models.Model, *, now: datetime) -> Quality:
     )
 
 
-def filled_weight_expression(kind: str) -> ExpressionWrapper:
+def filled_weight_expression(kind: str) -> ExpressionWrapper[Any]:
     """SQL: the filled weight of a row of ``kind`` (compare with ``total_weight``)."""
     model = MODELS[kind]
-    parts = []
+    parts: list[Any] = []
     for name, weight, _label in COMPLETENESS_FIELDS[kind]:
         cond = Q(**{f"{name}__isnull": False}) if _is_fk(model, name) else ~Q(**{name: ""})
         parts.append(Case(When(cond, then=Value(weight)), default=Value(0), output_field=IntegerField()))
-    expr = parts[0]
+    expr: Any = parts[0]
     for part in parts[1:]:
         expr = expr + part
     return ExpressionWrapper(expr, output_field=IntegerField())

@@ -11,7 +11,6 @@ from django.db.models import Count, Q, QuerySet
 
 from salesflow.leads.models import Lead
 from salesflow.leads.permissions import leads_visible_to
-from salesflow.parties.models import Account, Contact
 from salesflow.parties.permissions import accounts_visible_to, contacts_visible_to
 from salesflow.scoring.models import LeadScore, RecomputeRun, ScoreRule
 from salesflow.scoring.quality import filled_weight_expression, incomplete_cut, stale_q
@@ -100,12 +99,5 @@ def quality_records(user: User, kind: str, *, owner: str = "", flag: str = "", n
         qs = qs.alias(filled=filled_weight_expression(kind)).filter(filled__lt=incomplete_cut(kind))
     elif flag:
         qs = qs.none()
-    if kind == "contact":
-        qs = qs.select_related("account", "account__owner")
-    else:
-        qs = qs.select_related("owner")
+    qs = qs.select_related("account", "account__owner") if kind == "contact" else qs.select_related("owner")
     return qs.order_by("pk")
-
-
-def model_for(kind: str) -> type[Lead] | type[Account] | type[Contact]:
-    return {"lead": Lead, "account": Account, "contact": Contact}[kind]

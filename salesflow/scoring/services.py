@@ -16,11 +16,11 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from salesflow.activities.models import Activity
 from salesflow.core.audit import changed_fields, record_event
 from salesflow.core.changes import refuse_unknown_fields
 from salesflow.core.errors import Forbidden, ValidationFailed
 from salesflow.core.tasks import enqueue_on_commit
-from salesflow.activities.models import Activity
 from salesflow.leads.models import Lead
 from salesflow.leads.permissions import can_write_lead
 from salesflow.parties.choices import CompanySize, Industry, SourceChannel, SubChannel
@@ -62,9 +62,7 @@ def _int(value: object, field: str, low: int, high: int, errors: dict[str, list[
         errors.setdefault(field, []).append(_("Enter a whole number."))
         return 0
     if not low <= number <= high:
-        errors.setdefault(field, []).append(
-            _("Enter a number from %(low)d to %(high)d.") % {"low": low, "high": high}
-        )
+        errors.setdefault(field, []).append(_("Enter a number from %(low)d to %(high)d.") % {"low": low, "high": high})
     return number
 
 
@@ -315,17 +313,24 @@ def record_verify(*, actor: User, kind: str, record: Lead | Account | Contact) -
     ``last_verified_at``/``last_verified_by`` without touching ``updated_at`` (verifying is
     not an edit). Audits ``scoring.record.verified``.
     """
-    checks = {"lead": (Lead, can_write_lead), "account": (Account, can_write_account)}
-    checks["contact"] = (Contact, can_write_contact)  # type: ignore[assignment]
-    if kind not in checks:
-        raise ValidationFailed(_("Unknown record kind."), field_errors={"kind": [_("Choose lead, account or contact.")]})
-    model, can_write = checks[kind]
-    if not isinstance(record, model) or not can_write(actor, record):  # type: ignore[operator]
+    if kind == "lead" and isinstance(record, Lead):
+        allowed = can_write_lead(actor, record)
+        rows: Any = Lead.objects.filter(pk=record.pk)
+    elif kind == "account" and isinstance(record, Account):
+        allowed = can_write_account(actor, record)
+        rows = Account.objects.filter(pk=record.pk)
+    elif kind == "contact" and isinstance(record, Contact):
+        allowed = can_write_contact(actor, record)
+        rows = Contact.objects.filter(pk=record.pk)
+    else:
+        raise ValidationFailed(
+            _("Unknown record kind."), field_errors={"kind": [_("Choose lead, account or contact.")]}
+        )
+    if not allowed:
         raise Forbidden(_("You may not change this record."))
-    current = model.objects.select_for_update().get(pk=record.pk)
-    previous = current.last_verified_at
+    previous = rows.select_for_update().values_list("last_verified_at", flat=True).get()
     now = timezone.now()
-    model.objects.filter(pk=record.pk).update(last_verified_at=now, last_verified_by=actor)
+    rows.update(last_verified_at=now, last_verified_by=actor)
     record.last_verified_at = now
     record.last_verified_by = actor
     record_event(

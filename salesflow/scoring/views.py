@@ -19,7 +19,12 @@ from django_htmx.http import HttpResponseClientRedirect
 from salesflow.core.errors import Forbidden, ServiceError
 from salesflow.core.web import apply_service_error, page_number, paginate
 from salesflow.leads.permissions import can_write_lead, get_lead_for_user
-from salesflow.parties.permissions import can_write_account, can_write_contact, get_account_for_user, get_contact_for_user
+from salesflow.parties.permissions import (
+    can_write_account,
+    can_write_contact,
+    get_account_for_user,
+    get_contact_for_user,
+)
 from salesflow.scoring.forms import RuleForm
 from salesflow.scoring.learning import current_model, learned_probability
 from salesflow.scoring.models import ScoreRule
@@ -57,8 +62,11 @@ def _record(user: User, kind: str, pk: int, *, write: bool = False) -> Any:
 
 
 def _can_write(user: User, kind: str, record: Any) -> bool:
-    checks = {"lead": can_write_lead, "account": can_write_account, "contact": can_write_contact}
-    return bool(checks[kind](user, record))
+    if kind == "lead":
+        return can_write_lead(user, record)
+    if kind == "account":
+        return can_write_account(user, record)
+    return can_write_contact(user, record)
 
 
 @require_GET
@@ -135,7 +143,14 @@ def quality_list_view(request: HttpRequest, kind: str) -> HttpResponse:
     now = timezone.now()
     page = paginate(quality_records(user, kind, owner=owner, flag=flag, now=now), page_number(request))
     items = [(record, quality_of(kind, record, now=now)) for record in page.object_list]
-    context = {"kind": kind, "page": page, "items": items, "owner": owner, "flag": flag, "detail_url": DETAIL_URLS[kind]}
+    context = {
+        "kind": kind,
+        "page": page,
+        "items": items,
+        "owner": owner,
+        "flag": flag,
+        "detail_url": DETAIL_URLS[kind],
+    }
     return render(request, "scoring/quality_list.html", context)
 
 

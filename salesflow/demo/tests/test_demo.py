@@ -275,6 +275,17 @@ def test_demo_builds_a_consistent_organisation_once() -> None:
     assert (job.status, job.created_count, job.skipped_count, job.rejected_count) == ("done", 3, 1, 2)
     assert error_report(job)[:2] == b"PK"
 
+    # issue 8 (scoring): rules, a score on every demo lead, hand-offs, verified and stale records
+    from salesflow.demo.generate import _demo_querysets
+    from salesflow.scoring.models import LeadScore, ScoreRule
+
+    demo_leads = _demo_querysets()["leads"]
+    assert ScoreRule.objects.filter(is_active=True).count() >= 5
+    assert LeadScore.objects.filter(lead__in=demo_leads).count() == demo_leads.count()
+    assert len({row.total for row in LeadScore.objects.filter(lead__in=demo_leads)}) >= 3
+    assert demo_leads.filter(stage="sql", handed_off_by__isnull=False).exists()
+    assert _demo_querysets()["accounts"].filter(last_verified_at__isnull=False).exists()
+
     # every demo user can log in with the printed password
     # issue 8: a known-customer list matching demo accounts, a routed lead, collisions
     from salesflow.protection.models import Collision, KnownCustomer, KnownCustomerMatch
