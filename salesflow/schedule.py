@@ -14,6 +14,7 @@ from salesflow.core import export_tasks
 from salesflow.core import tasks as core_tasks
 from salesflow.core.scheduling import Daily, Every, PeriodicJob
 from salesflow.notifications import tasks as notification_tasks
+from salesflow.pools import tasks as pool_tasks
 from salesflow.sales import tasks as sales_tasks
 from salesflow.workreports import tasks as workreport_tasks
 
@@ -69,5 +70,12 @@ JOBS: list[PeriodicJob] = [
         schedule=Every(workreport_tasks.REMIND_EVERY),
         task=workreport_tasks.remind_missing_reports,
         description="Remind people whose daily or weekly work report is missing (once per report).",
+    ),
+    # issue 8: public pools (公海) — recycle rules
+    PeriodicJob(
+        name="pools.recycle",
+        schedule=Daily(at=time(5, 30)),
+        task=pool_tasks.recycle,
+        description="Warn owners ahead of a recycle, then return records without follow-up to their public pool.",
     ),
 ]

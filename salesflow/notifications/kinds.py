@@ -41,6 +41,8 @@ ACCOUNT_REASSIGNED_NEGLECT = "parties.account.reassigned_for_neglect"  # issue 7
 WORK_REPORT_SUBMITTED = "workreports.report.submitted"  # issue 7: daily and weekly reports
 WORK_REPORT_COMMENTED = "workreports.report.commented"
 WORK_REPORT_REMINDER = "workreports.reminder"
+POOL_RECYCLE_WARNING = "pools.record.recycle_warning"  # issue 8: public pools (salesflow.pools)
+POOL_RECYCLED = "pools.record.recycled"
 
 KINDS: dict[str, Kind] = {
     kind.key: kind
@@ -100,6 +102,17 @@ KINDS: dict[str, Kind] = {
             WORK_REPORT_REMINDER,
             _("My work report is missing"),
             _("A reminder when your daily or weekly report has not been submitted by the reminder time."),
+        ),
+        # issue 8: public pools (pools.recycle)
+        Kind(
+            POOL_RECYCLE_WARNING,
+            _("A customer of mine will be recycled to a public pool"),
+            _("A recycle rule will return your lead or account to a public pool in a few days unless you follow up."),
+        ),
+        Kind(
+            POOL_RECYCLED,
+            _("A customer of mine was recycled to a public pool"),
+            _("A recycle rule returned your lead or account to a public pool."),
         ),
     )
 }
