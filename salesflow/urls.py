@@ -62,4 +62,5 @@ urlpatterns = [
     path("settings/pipelines/", include("salesflow.sales.urls_settings")),  # issue 7: pipeline settings
     path("work-reports/", include("salesflow.workreports.urls")),  # issue 7: daily and weekly reports
     path("objections/", include("salesflow.objections.urls")),  # issue 7: the objection library
+    path("", include("salesflow.pools.urls")),  # issue 8: public pools (/pools/, /settings/pools/)
 ]
