@@ -216,6 +216,7 @@ def _register_routers() -> None:
     from salesflow.objections.api import deal_router as deal_objections_router
     from salesflow.objections.api import router as objections_router
     from salesflow.parties.api import accounts_router, contacts_router
+    from salesflow.pools.api import router as pools_router
     from salesflow.sales.api import router as sales_router
     from salesflow.search.api import router as search_router
     from salesflow.tags.api import router as tags_router
@@ -236,6 +237,7 @@ def _register_routers() -> None:
     api.add_router("/work-reports", workreports_router)  # issue 7: daily and weekly reports
     api.add_router("/objections", objections_router)  # issue 7: the objection library
     api.add_router("/opportunities", deal_objections_router)  # issue 7: /opportunities/{id}/objections
+    api.add_router("/pools", pools_router)  # issue 8: public pools, claim, release, caps, recycle rules
 
 
 _register_routers()
