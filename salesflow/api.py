@@ -219,6 +219,7 @@ def _register_routers() -> None:
     from salesflow.objections.api import router as objections_router
     from salesflow.parties.api import accounts_router, contacts_router
     from salesflow.protection.api import collisions_router, known_customers_router  # issue 8
+    from salesflow.pools.api import router as pools_router
     from salesflow.sales.api import router as sales_router
     from salesflow.scoring.api import router as scoring_router
     from salesflow.search.api import router as search_router
@@ -256,6 +257,7 @@ def _register_routers() -> None:
     api.add_router("/known-customers", known_customers_router)  # issue 8: customer protection
     api.add_router("/collisions", collisions_router)  # issue 8: collision arbitration (撞单)
     api.add_router("/", scoring_router)  # issue 8: /scoring/rules, /leads/{id}/score, …/{id}/verify and …/quality
+    api.add_router("/pools", pools_router)  # issue 8: public pools, claim, release, caps, recycle rules
 
 
 _register_routers()

@@ -15,6 +15,7 @@ from salesflow.core import tasks as core_tasks
 from salesflow.core.scheduling import Daily, Every, PeriodicJob
 from salesflow.notifications import tasks as notification_tasks
 from salesflow.routing import tasks as routing_tasks  # issue 8: first-response SLAs
+from salesflow.pools import tasks as pool_tasks
 from salesflow.sales import tasks as sales_tasks
 from salesflow.scoring import tasks as scoring_tasks
 from salesflow.workreports import tasks as workreport_tasks
@@ -91,5 +92,12 @@ JOBS: list[PeriodicJob] = [
         schedule=Daily(at=time(2, 15)),
         task=scoring_tasks.recompute_daily,
         description="Rescore every lead once a day (activity look-backs move with the calendar).",
+    ),
+    # issue 8: public pools (公海) — recycle rules
+    PeriodicJob(
+        name="pools.recycle",
+        schedule=Daily(at=time(5, 30)),
+        task=pool_tasks.recycle,
+        description="Warn owners ahead of a recycle, then return records without follow-up to their public pool.",
     ),
 ]

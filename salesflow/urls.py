@@ -69,4 +69,5 @@ urlpatterns = [
     path("collisions/", include("salesflow.protection.urls")),  # issue 8: collision arbitration (撞单)
     path("settings/known-customers/", include("salesflow.protection.urls_settings")),  # issue 8: 已成交客户名单
     path("", include("salesflow.scoring.urls")),  # issue 8: scoring, /data-quality/, /settings/scoring/
+    path("", include("salesflow.pools.urls")),  # issue 8: public pools (/pools/, /settings/pools/)
 ]

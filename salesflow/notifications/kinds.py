@@ -46,6 +46,8 @@ LEAD_SLA_MISSED = "routing.lead.sla_missed"  # issue 8: first-response SLAs (rou
 KNOWN_CUSTOMER_ROUTED = "protection.known_customer.routed"
 COLLISION_OPENED = "protection.collision.opened"
 COLLISION_DECIDED = "protection.collision.decided"
+POOL_RECYCLE_WARNING = "pools.record.recycle_warning"  # issue 8: public pools (salesflow.pools)
+POOL_RECYCLED = "pools.record.recycled"
 
 KINDS: dict[str, Kind] = {
     kind.key: kind
@@ -127,6 +129,17 @@ KINDS: dict[str, Kind] = {
             COLLISION_DECIDED,
             _("A collision of mine is decided"),
             _("The manager or administrator decided a collision you are part of: keep, transfer or share."),
+        ),
+        # issue 8: public pools (pools.recycle)
+        Kind(
+            POOL_RECYCLE_WARNING,
+            _("A customer of mine will be recycled to a public pool"),
+            _("A recycle rule will return your lead or account to a public pool in a few days unless you follow up."),
+        ),
+        Kind(
+            POOL_RECYCLED,
+            _("A customer of mine was recycled to a public pool"),
+            _("A recycle rule returned your lead or account to a public pool."),
         ),
     )
 }

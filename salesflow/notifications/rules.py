@@ -582,3 +582,43 @@ def collision_decided(event: AuditEvent) -> list[Planned]:
 RULES["protection.known_customer.routed"] = known_customer_routed
 RULES["protection.collision.opened"] = collision_opened
 RULES["protection.collision.decided"] = collision_decided
+
+
+# --- issue 8: public pools (salesflow.pools) ----------------------------------------------------
+
+
+def pool_recycle(event: AuditEvent) -> list[Planned]:
+    """A recycle rule warned about (``owner``) or recycled (``previous_owner``) a record: the
+    owner is told, with the pool and the date."""
+    from salesflow.notifications.kinds import POOL_RECYCLE_WARNING, POOL_RECYCLED
+
+    data: dict[str, Any] = event.data or {}
+    warning = event.verb == POOL_RECYCLE_WARNING
+    owner_id = data.get("owner" if warning else "previous_owner")
+    target = _target(event)
+    if target is None or not isinstance(owner_id, int):
+        return []
+    recipient = User.objects.filter(pk=owner_id, is_active=True).first()
+    if recipient is None:
+        return []
+    pool = str(data.get("pool", ""))[:100]
+    due = str(data.get("due_on", ""))[:10]
+
+    def summary() -> str:
+        if warning:
+            return _("“%(name)s” goes back to the public pool “%(pool)s” on %(date)s unless you follow up.") % {
+                "name": target,
+                "pool": pool,
+                "date": due,
+            }
+        return _("“%(name)s” had no follow-up in time and went back to the public pool “%(pool)s”.") % {
+            "name": target,
+            "pool": pool,
+        }
+
+    url = target_url(target) if warning else ""
+    return [Planned(recipient, POOL_RECYCLE_WARNING if warning else POOL_RECYCLED, summary, target, url)]
+
+
+RULES["pools.record.recycle_warning"] = pool_recycle
+RULES["pools.record.recycled"] = pool_recycle

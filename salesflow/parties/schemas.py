@@ -119,7 +119,7 @@ class AccountOut(Schema):
     size: str
     lifecycle: str
     grade: str
-    owner_id: int
+    owner_id: int | None = Field(..., description="null while the account waits in a public pool (issue 8)")
     owner_name: str
     source: str
     phone: str
@@ -143,7 +143,7 @@ class AccountOut(Schema):
 
     @staticmethod
     def resolve_owner_name(obj: Account) -> str:
-        return str(obj.owner)
+        return str(obj.owner) if obj.owner is not None else ""
 
 
 class AccountListOut(Schema):

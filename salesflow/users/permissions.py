@@ -47,9 +47,12 @@ def team_subtree_ids(root_ids: list[int]) -> set[int]:
 def _subtree_user_ids(user: User) -> set[int]:
     managed = list(Team.objects.filter(manager=user).values_list("pk", flat=True))
     ids = {user.pk}
+    teams: set[int] = set()
     if managed:
         teams = team_subtree_ids(managed)
         ids.update(User.objects.filter(team_id__in=teams).values_list("pk", flat=True))
+    # kept for the request, like the owner ids (the pool membership rule reads it)
+    user._sf_managed_team_ids = teams  # type: ignore[attr-defined]
     return ids
 
 
@@ -117,6 +120,8 @@ def managed_team_ids(user: User) -> set[int]:
         return set(Team.objects.values_list("pk", flat=True))
     if user.role != Role.MANAGER:
         return set()
+    if getattr(user, "_sf_visible_owner_ids", False) is not False and hasattr(user, "_sf_managed_team_ids"):
+        return set(user._sf_managed_team_ids)
     return team_subtree_ids(list(Team.objects.filter(manager=user).values_list("pk", flat=True)))
 
 

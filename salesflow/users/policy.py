@@ -241,6 +241,7 @@ def pool_team_ids(user: User) -> set[int]:
         if user.team_id is not None:
             teams.add(user.team_id)
         if user.role == Role.MANAGER:
+            visible_owner_ids(user)  # computes (and keeps) the managed teams with the scope
             teams |= managed_team_ids(user)
     user._sf_pool_team_ids = teams  # type: ignore[attr-defined]
     return teams
@@ -263,21 +264,32 @@ def unowned_q(user: User, model: type[models.Model], *, path: str = "", write: b
         return base if manager else None
     teams = pool_team_ids(user)
     allowed: Q | None = None
+    # ids of the pool rows as subqueries, not per-row probes: a pool's rows are few next to
+    # the table, and the narrow forms (``narrow_visible_ids``) must stay free of probes
     if manager:
-        allowed = ~Q(Probe(access.pooled().filter(**{access.field: OuterRef(own_col)})))
+        allowed = ~Q(**{f"{own_col}__in": access.pooled().order_by().values(access.field)})
     if teams and (manager or not write):
-        member = Q(Probe(access.member(teams).filter(**{access.field: OuterRef(own_col)})))
+        member = in_rows(own_col, access.member(teams).values(access.field))
         allowed = member if allowed is None else allowed | member
     return None if allowed is None else base & allowed
 
 
-def unowned_member_ids(user: User, model: type[models.Model]) -> QuerySet[Any] | None:
-    """Ids of the pooled ``model`` rows of ``user``'s pools (for a narrow scope's ``UNION``)."""
+def _unowned_branches(user: User, model: type[models.Model]) -> list[QuerySet[Any]]:
+    """:func:`unowned_q` as ``UNION`` branches of ids (for a narrow scope; no probes)."""
     access = _UNOWNED_ACCESS.get(model)
+    manager = can_see_unowned(user)
+    unowned = model._default_manager.filter(owner__isnull=True).order_by()
+    if access is None:
+        return [unowned.values("pk")] if manager else []
+    branches: list[QuerySet[Any]] = []
+    if manager:
+        branches.append(unowned.exclude(pk__in=access.pooled().values(access.field)).values("pk"))
     teams = pool_team_ids(user)
-    if access is None or not teams:
-        return None
-    return access.member(teams).order_by().values(access.field)
+    if teams:
+        relation = access.field.removesuffix("_id")
+        rows = access.member(teams).filter(**{f"{relation}__owner__isnull": True})
+        branches.append(rows.order_by().values(access.field))
+    return branches
 
 
 @dataclass(frozen=True)
@@ -339,9 +351,7 @@ def narrow_visible_ids(user: User, target: type[models.Model], *, unowned: bool 
     if unowned:
         # the unowned rows the user may read (pool members; managers: those in no pool), one
         # more branch starting from the ``owner IS NULL`` end of the owner index
-        extra = unowned_q(user, target)
-        if extra is not None:
-            branches.append(target._default_manager.filter(extra).order_by().values("pk"))
+        branches.extend(_unowned_branches(user, target))
     own = target._default_manager.filter(owner_id__in=ids).order_by().values("pk")
     return own.union(*[b.order_by() for b in branches])
 
