@@ -36,12 +36,10 @@ from salesflow.core.audit import in_every_language, record_event
 from salesflow.core.models import AuditEvent, AuditLink, ExchangeRate
 from salesflow.core.normalize import CREDIT_ALPHABET, company_name_key, credit_check_char, credit_code_is_valid
 from salesflow.core.services import exchange_rate_create
-from salesflow.demo import data
-from salesflow.demo.issue8_merging import write_merging_demo  # issue 8
+from salesflow.demo import data, issue8_routing, issue8_scoring
 from salesflow.demo.issue8_imports import write_demo_import
-from salesflow.demo import data, issue8_routing
+from salesflow.demo.issue8_merging import write_merging_demo  # issue 8
 from salesflow.demo.issue8_protection import delete_protection_demo, write_protection_demo
-from salesflow.demo import data, issue8_scoring
 from salesflow.leads.choices import BantAnswer, LeadStatus
 from salesflow.leads.models import DisqualifyReason, Lead
 from salesflow.parties.choices import Grade, Lifecycle

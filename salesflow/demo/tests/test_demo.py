@@ -82,8 +82,8 @@ def test_demo_builds_a_consistent_organisation_once() -> None:
     assert counts["teams"] == 3
     assert counts["accounts"] == 200
     assert 200 <= counts["contacts"] <= 600
-    assert counts["leads"] == 1000 + ROUTING_DEMO_LEADS  # issue 8: leads captured by the routing demo
-    assert counts["leads"] == 1000 + 4  # issue 8 (protection): a routed lead, three colliding leads
+    # issue 8: leads captured by the routing demo; protection: a routed lead, three colliding leads
+    assert counts["leads"] == 1000 + ROUTING_DEMO_LEADS + 4
     # 300 in the B2B pipeline, 6 in the automotive showroom's and 5 in the personal-loan one
     assert counts["opportunities"] == 311
     assert dict(
