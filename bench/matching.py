@@ -203,7 +203,8 @@ def throughput(rows: list[dict[str, Any]]) -> list[str]:
         "",
         "| Rows | Seconds | Rows/s | Rows with candidates | Candidate pairs/row | Pairs/s |",
         "|---:|---:|---:|---:|---:|---:|",
-        f"| {n:,} | {seconds:.1f} | {n / seconds:,.0f} | {with_candidates:,} | {pairs / n:.2f} | {pairs / seconds:,.0f} |",
+        f"| {n:,} | {seconds:.1f} | {n / seconds:,.0f} | {with_candidates:,} | {pairs / n:.2f} "
+        f"| {pairs / seconds:,.0f} |",
     ]
     print("\n".join(lines), flush=True)
     return lines
@@ -223,7 +224,8 @@ def main() -> int:
     out = [
         "# Duplicate matching (issue 8)",
         "",
-        f"{datetime.now():%Y-%m-%d %H:%M} · {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+        f"{datetime.now():%Y-%m-%d %H:%M} · {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}",
         "",
         "## Quality (threshold 0.8)",
         "",
