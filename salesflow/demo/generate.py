@@ -37,6 +37,7 @@ from salesflow.core.models import AuditEvent, AuditLink, ExchangeRate
 from salesflow.core.normalize import CREDIT_ALPHABET, company_name_key, credit_check_char, credit_code_is_valid
 from salesflow.core.services import exchange_rate_create
 from salesflow.demo import data
+from salesflow.demo.issue8_dedupe import write_match_keys
 from salesflow.leads.choices import BantAnswer, LeadStatus
 from salesflow.leads.models import DisqualifyReason, Lead
 from salesflow.parties.choices import Grade, Lifecycle
@@ -1268,6 +1269,7 @@ def generate_demo(*, today: date | None = None, seed: int = SEED) -> DemoResult:
     _write_follow_ups(clock, rng, users)
     _write_work_reports(clock, users, seed)
     _write_objections(users)  # issue 7: objections logged on deals, so answers have win rates
+    write_match_keys()  # issue 8 (match): duplicate-check keys of the bulk-written records
     return DemoResult(created=True, counts=demo_counts(), seconds=perf_counter() - started)
 
 
