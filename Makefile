@@ -132,6 +132,7 @@ test-e2e: setup
 bench: setup
 	$(PY) bench/generate.py --scale $(SCALE)
 	$(PY) bench/run.py
+	$(PY) bench/matching.py --rows 20000  # issue 8: duplicate matching quality and throughput
 
 # An app with a locale/ directory has its own catalogue (extracted from inside the app, so
 # references read `models.py:12`); everything else (core, users, templates, settings) goes to

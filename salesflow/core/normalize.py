@@ -233,6 +233,8 @@ def phone_match_key(value: str) -> str:
     text = normalize_phone(value[:64] if value else "")
     if not text:
         return ""
+    if _MOBILE.match(text):  # the common case, without parsing: a mainland mobile
+        return "+86" + text
     if text.startswith("00"):
         text = "+" + text[2:]
     try:

@@ -9,6 +9,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
@@ -176,3 +177,42 @@ def pair_dismiss(*, actor: User, pair: DuplicatePair) -> DuplicatePair:
         data={"kind": locked.kind, "pk_a": locked.pk_a, "pk_b": locked.pk_b},
     )
     return locked
+
+
+def match_keys_refresh(*, batch_size: int = 2000) -> int:
+    """Recompute the stored duplicate-check keys of every lead, account and contact whose keys
+    differ (for rows written past the services: the demo generator, bulk loads). System
+    maintenance, no actor; idempotent; primary-key batches. Returns the rows changed."""
+    from salesflow.core.normalize import party_match_keys
+
+    changed = 0
+    specs: list[tuple[Any, list[str], Callable[[Any], dict[str, str]]]] = [
+        (
+            Lead,
+            ["company_stem", "company_pinyin", "name_pinyin", "phone_key"],
+            lambda r: party_match_keys(person_name=r.name, company_name=r.company_name, phone=r.phone),
+        ),
+        (
+            Account,
+            ["company_stem", "company_pinyin", "phone_key"],
+            lambda r: party_match_keys(company_name=r.name, phone=r.phone),
+        ),
+        (Contact, ["name_pinyin", "phone_key"], lambda r: party_match_keys(person_name=r.name, phone=r.phone)),
+    ]
+    for model, fields, keys_of in specs:
+        last = 0
+        while True:
+            rows = list(model.objects.filter(pk__gt=last).order_by("pk")[:batch_size])
+            if not rows:
+                break
+            last = rows[-1].pk
+            dirty = []
+            for row in rows:
+                keys = keys_of(row)
+                if any(getattr(row, f) != keys[f] for f in fields):
+                    for f in fields:
+                        setattr(row, f, keys[f])
+                    dirty.append(row)
+            model.objects.bulk_update(dirty, fields)
+            changed += len(dirty)
+    return changed

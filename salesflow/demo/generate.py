@@ -40,6 +40,7 @@ from salesflow.demo import data, issue8_routing, issue8_scoring
 from salesflow.demo.issue8_imports import write_demo_import
 from salesflow.demo.issue8_merging import write_merging_demo  # issue 8
 from salesflow.demo.issue8_protection import delete_protection_demo, write_protection_demo
+from salesflow.demo.issue8_dedupe import write_match_keys
 from salesflow.leads.choices import BantAnswer, LeadStatus
 from salesflow.leads.models import DisqualifyReason, Lead
 from salesflow.parties.choices import Grade, Lifecycle
@@ -1276,6 +1277,7 @@ def generate_demo(*, today: date | None = None, seed: int = SEED) -> DemoResult:
     issue8_routing.seed_routing(users)  # issue 8: web-to-lead forms, assignment rules, SLAs
     write_protection_demo(users)  # issue 8: known-customer list, routed lead, collisions
     issue8_scoring.write_scoring(_demo_querysets()["leads"], users, now=timezone.now())  # issue 8: scores, hand-offs
+    write_match_keys()  # issue 8 (match): duplicate-check keys of the bulk-written records
     return DemoResult(created=True, counts=demo_counts(), seconds=perf_counter() - started)
 
 

@@ -123,3 +123,16 @@ def test_bulk_uses_a_bounded_number_of_queries(personas, django_assert_max_num_q
 @pytest.mark.parametrize("value", ["x" * 50_000, "\x00138\x001234\x005678", "😀" * 1000, ""])
 def test_hostile_values_do_not_break_the_matcher(personas, value):
     assert find_candidates("lead", {"name": value, "mobile": value, "email": value, "company_name": value}) == []
+
+
+def test_keys_of_bulk_written_records_are_refreshed(personas):
+    from salesflow.dedupe.services import match_keys_refresh
+
+    Lead.objects.bulk_create(
+        [Lead(name="張偉", company_name="上海星云科技有限公司", source_channel="inbound", owner=personas.rep)]
+    )
+    assert find_candidates("lead", {"name": "张伟", "company_name": "星云科技"}) == []
+    assert match_keys_refresh() == 1
+    assert match_keys_refresh() == 0  # idempotent
+    (candidate,) = find_candidates("lead", {"name": "张伟", "company_name": "星云科技"})
+    assert "same name" in candidate.reasons

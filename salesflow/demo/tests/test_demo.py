@@ -15,7 +15,13 @@ from django.utils import timezone
 
 from salesflow.activities.models import Activity
 from salesflow.core.models import AuditEvent
-from salesflow.core.normalize import company_name_key, credit_check_char, credit_code_is_valid, normalize_phone
+from salesflow.core.normalize import (
+    company_name_key,
+    company_stem_key,
+    credit_check_char,
+    credit_code_is_valid,
+    normalize_phone,
+)
 from salesflow.demo.generate import PASSWORD, USERNAMES, demo_counts
 from salesflow.demo.issue8_routing import ROUTING_DEMO_LEADS
 from salesflow.leads.choices import LeadStatus
@@ -139,6 +145,12 @@ def test_demo_builds_a_consistent_organisation_once() -> None:
     # duplicate-detection keys are maintained for generated rows too
     assert all(k == company_name_key(n) for n, k in Account.objects.values_list("name", "name_key"))
     assert all(k == company_name_key(n) for n, k in Lead.objects.values_list("company_name", "company_key"))
+    # issue 8 (match): the bulk-written demo records carry their duplicate-check keys
+    assert (
+        all(s == company_stem_key(n) for n, s in Lead.objects.values_list("company_name", "company_stem"))
+        and Lead.objects.exclude(company_stem="").exists()
+    )
+    assert not Account.objects.filter(company_stem="").exists()
     assert all(m == normalize_phone(m) for m in Contact.objects.values_list("mobile", flat=True))
     contact_counts: dict[int, int] = defaultdict(int)
     for account_id in Contact.objects.values_list("account_id", flat=True):
