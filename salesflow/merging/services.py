@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import datetime, time
 from typing import Any, cast
 
 from django.apps import apps
@@ -187,8 +188,34 @@ def _value(obj: models.Model, name: str) -> Any:
     return getattr(obj, field.attname)
 
 
+class _Encoder(DjangoJSONEncoder):
+    """Django's encoder, but times keep their microseconds (undo restores them exactly)."""
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, datetime | time):
+            return o.isoformat()
+        return super().default(o)
+
+
 def _json(value: Any) -> Any:
-    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+    return json.loads(json.dumps(value, cls=_Encoder))
+
+
+def _insert(model: type[models.Model], row: Mapping[str, Any]) -> models.Model:
+    """Insert a row with the given columns, ``auto_now`` ones included (raises ``IntegrityError``)."""
+    values = _from_json(model, row)
+    obj = model(**values)
+    obj.save(force_insert=True)
+    stamped = {
+        f.attname: values[f.attname]
+        for f in model._meta.concrete_fields
+        if getattr(f, "auto_now", False) and f.attname in values
+    }
+    if stamped:
+        model._default_manager.filter(pk=obj.pk).update(**stamped)
+        for name, value in stamped.items():
+            setattr(obj, name, value)
+    return obj
 
 
 def _row(obj: models.Model) -> dict[str, Any]:
@@ -436,10 +463,9 @@ def merge_undo(*, actor: User, merge: MergeRecord) -> MergeRecord:
     restore = _from_json(model, {name: old for name, (old, _new) in diff.items()})
     if restore:
         model._default_manager.filter(pk=survivor.pk).update(**restore)
-    loser = model(**_from_json(model, snapshot.get("loser", {})))
     try:
         with transaction.atomic():
-            loser.save(force_insert=True)
+            loser = _insert(model, snapshot.get("loser", {}))
     except IntegrityError:
         raise Conflict(_("Another record now holds a unique value of the merged one."), code="taken") from None
     for item in moved:
@@ -450,7 +476,7 @@ def merge_undo(*, actor: User, merge: MergeRecord) -> MergeRecord:
         related = apps.get_model(item["model"])
         try:
             with transaction.atomic():
-                related(**_from_json(related, item["row"])).save(force_insert=True)
+                _insert(related, item["row"])
         except IntegrityError:
             continue  # an equal row exists again (or its other end is gone): nothing to restore
     fresh_survivor = model._default_manager.get(pk=survivor.pk)
