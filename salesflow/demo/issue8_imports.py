@@ -12,6 +12,7 @@ import csv
 import io
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db.models import Count
 
 from salesflow.imports.models import ImportJob
 from salesflow.imports.services import import_execute, import_start, import_upload
@@ -24,7 +25,10 @@ FILE_NAME = "2026春季展会名片.csv"
 def write_demo_import(users: dict[str, User]) -> ImportJob | None:
     """Import the fair's contact list as 张伟 (``zhangwei``); ``None`` without his accounts."""
     rep = users["zhangwei"]
-    accounts = list(Account.objects.filter(owner=rep).order_by("pk")[:3])
+    # accounts with room for one more contact (the generator gives each one to three)
+    accounts = list(
+        Account.objects.filter(owner=rep).annotate(n=Count("contacts")).filter(n__lt=3).order_by("pk")[:3]
+    )
     existing = Contact.objects.filter(account__owner=rep).exclude(mobile="").order_by("pk").first()
     if len(accounts) < 3 or existing is None:
         return None
