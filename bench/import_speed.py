@@ -49,7 +49,8 @@ def main() -> None:
     writer = csv.writer(buffer)
     writer.writerow(["姓名", "公司名称", "手机", "邮箱", "线索来源", "创建日期"])
     for i in range(args.rows):
-        writer.writerow([f"客户{i}", f"基准公司{stamp}{i}有限公司", f"13{stamp % 10}{i:08d}", "", "inbound", "2024-01-02"])
+        company = f"基准公司{stamp}{i}有限公司"
+        writer.writerow([f"客户{i}", company, f"13{stamp % 10}{i:08d}", "", "inbound", "2024-01-02"])
     data = buffer.getvalue().encode("utf-8")
     timings: dict[str, float] = {"prepare": 0.0, "write": 0.0}
     original_prepare, original_write = rowlib.prepare_batch, rowlib.write_row

@@ -12,6 +12,7 @@ import csv
 import io
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db.models import Count
 
 from salesflow.imports.models import ImportJob
 from salesflow.imports.services import import_execute, import_start, import_upload
@@ -24,7 +25,8 @@ FILE_NAME = "2026春季展会名片.csv"
 def write_demo_import(users: dict[str, User]) -> ImportJob | None:
     """Import the fair's contact list as 张伟 (``zhangwei``); ``None`` without his accounts."""
     rep = users["zhangwei"]
-    accounts = list(Account.objects.filter(owner=rep).order_by("pk")[:3])
+    # accounts with room for one more contact (the generator gives each one to three)
+    accounts = list(Account.objects.filter(owner=rep).annotate(n=Count("contacts")).filter(n__lt=3).order_by("pk")[:3])
     existing = Contact.objects.filter(account__owner=rep).exclude(mobile="").order_by("pk").first()
     if len(accounts) < 3 or existing is None:
         return None
@@ -32,7 +34,7 @@ def write_demo_import(users: dict[str, User]) -> ImportJob | None:
     rows += [
         [accounts[0].name, "展会·孙立", "采购经理", "13761110001", "sunli@example.cn", "春季展会 A3 展位"],
         [accounts[1].name, "展会·周雪", "IT 总监", "13761110002", "", "对数据平台感兴趣"],
-        [accounts[2].name, "展会·吴昊", "总经理", "", "wuhao@example.cn", "约了下周拜访"],
+        [accounts[2].name, "展会·吴昊", "总经理", "13761110003", "wuhao@example.cn", "约了下周拜访"],
         [existing.account.name, existing.name, existing.title, existing.mobile, "", "老客户，已在系统中"],
         [accounts[0].name, "展会·郑敏", "工程师", "12345", "", "手机号抄错了"],
         ["未知贸易有限公司", "展会·冯涛", "销售", "13761110006", "", "客户不在系统中"],

@@ -464,3 +464,21 @@ def test_start_refuses_a_mapping_without_a_name_column(personas) -> None:
     with pytest.raises(ServiceError) as exc:
         import_start(actor=personas.rep, job=job, mode="valid_rows")
     assert "mapping" in exc.value.field_errors
+
+
+def test_run_queries_are_a_fixed_cost_per_batch_plus_the_services_per_row(personas) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def measure(n: int, start: int) -> int:
+        job = upload(personas.rep, "lead", csv_bytes([LEAD_HEADERS_ZH, *lead_rows(n, start=start)]))
+        import_start(actor=personas.rep, job=job, mode="valid_rows")
+        with CaptureQueriesContext(connection) as ctx:
+            done = import_execute(job_id=job.pk, batch_size=200)
+        assert done is not None and done.created_count == n
+        return len(ctx.captured_queries)
+
+    small, large = measure(5, 0), measure(45, 100)
+    per_row = (large - small) / 40
+    assert per_row <= 14, per_row  # lead_create's own queries (owner check, insert, audit, search index)
+    assert small - 5 * per_row <= 40  # the batch's lookups, states and progress
