@@ -213,6 +213,12 @@ class WorkingHours(models.Model):
     def __str__(self) -> str:
         return f"{self.weekdays} {self.start:%H:%M}–{self.end:%H:%M}"
 
+    @property
+    def weekday_labels(self) -> str:
+        """The weekdays by name, in the reader's language."""
+        labels = dict(Weekdays.choices)
+        return ", ".join(str(labels[day]) for day in self.weekdays if day in labels)
+
 
 class LeadAssignment(models.Model):
     """One line of a lead's assignment history (分配记录): who became the owner, how (rule

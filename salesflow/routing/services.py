@@ -903,7 +903,7 @@ def choose_owner(values: Mapping[str, Any], *, now: datetime | None = None, prev
         if not _matches(rule, values, parents):
             continue
         if not preview:
-            rule = AssignmentRule.objects.select_for_update().select_related("user").get(pk=rule.pk)
+            rule = AssignmentRule.objects.select_for_update(of=("self",)).select_related("user").get(pk=rule.pk)
         users = _on_duty(rule, _candidates(rule), moment)
         picked = _pick(rule, users)
         if picked is None:
@@ -982,7 +982,7 @@ def escalate_missed_slas(*, now: datetime | None = None, batch: int = SLA_BATCH)
     while True:
         with transaction.atomic():
             clocks = list(
-                SlaClock.objects.select_for_update()
+                SlaClock.objects.select_for_update(of=("self",))
                 .filter(responded_at__isnull=True, escalated_at__isnull=True, due_at__lte=moment, pk__gt=last_pk)
                 .select_related("lead", "sla")
                 .order_by("pk")[:batch]

@@ -59,7 +59,7 @@ def test_a_submission_creates_an_unassigned_lead_stamped_with_the_source(persona
     client = Client(enforce_csrf_checks=True)  # a plain HTML form from another site has no CSRF token
     response = _post(client, form, **_valid(need="想了解产线改造", unknown_field="ignored"))
     assert response.status_code == 200
-    assert "Thank you" in response.content.decode()
+    assert 'data-testid="public-form-thanks"' in response.content.decode()
     lead = Lead.objects.get(mobile="13800138000")
     assert (lead.source_channel, lead.sub_channel, lead.campaign) == ("inbound", "website", "官网 2026")
     assert lead.owner_id is None and lead.need == "想了解产线改造"
@@ -72,7 +72,7 @@ def test_a_submission_creates_an_unassigned_lead_stamped_with_the_source(persona
 def test_consent_is_required_and_recorded_exactly() -> None:
     form = make_form(consent_text=CONSENT)
     refused = _post(Client(), form, **_valid())
-    assert refused.status_code == 400 and "Please tick the box" in refused.content.decode()
+    assert refused.status_code == 400 and "请勾选以表示同意" in refused.content.decode()  # anonymous: zh-Hans
     assert not Lead.objects.exists()
     accepted = _post(Client(), form, **_valid(consent="yes"))
     assert accepted.status_code == 200
@@ -88,7 +88,7 @@ def test_consent_is_required_and_recorded_exactly() -> None:
 def test_the_honeypot_is_accepted_silently_and_writes_nothing() -> None:
     form = make_form()
     response = _post(Client(), form, **_valid(website="http://spam.example"))
-    assert response.status_code == 200 and "Thank you" in response.content.decode()
+    assert response.status_code == 200 and 'data-testid="public-form-thanks"' in response.content.decode()
     assert not Lead.objects.exists() and not FormSubmission.objects.exists()
 
 
