@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,113 +15,280 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='KnownCustomerLoad',
+            name="KnownCustomerLoad",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('source_system', models.CharField(max_length=50, verbose_name='source system')),
-                ('file_name', models.CharField(blank=True, max_length=255, verbose_name='file name')),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], default='queued', max_length=20, verbose_name='status')),
-                ('rows', models.JSONField(blank=True, default=list, editable=False, verbose_name='rows to load')),
-                ('total', models.PositiveIntegerField(default=0, verbose_name='rows')),
-                ('created', models.PositiveIntegerField(default=0, verbose_name='created')),
-                ('updated', models.PositiveIntegerField(default=0, verbose_name='updated')),
-                ('rejected', models.PositiveIntegerField(default=0, verbose_name='rejected')),
-                ('errors', models.JSONField(blank=True, default=list, verbose_name='rejected rows')),
-                ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='finished at')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='loaded by')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name="created at"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                ("source_system", models.CharField(max_length=50, verbose_name="source system")),
+                ("file_name", models.CharField(blank=True, max_length=255, verbose_name="file name")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("queued", "Queued"), ("running", "Running"), ("done", "Done"), ("failed", "Failed")],
+                        default="queued",
+                        max_length=20,
+                        verbose_name="status",
+                    ),
+                ),
+                ("rows", models.JSONField(blank=True, default=list, editable=False, verbose_name="rows to load")),
+                ("total", models.PositiveIntegerField(default=0, verbose_name="rows")),
+                ("created", models.PositiveIntegerField(default=0, verbose_name="created")),
+                ("updated", models.PositiveIntegerField(default=0, verbose_name="updated")),
+                ("rejected", models.PositiveIntegerField(default=0, verbose_name="rejected")),
+                ("errors", models.JSONField(blank=True, default=list, verbose_name="rejected rows")),
+                ("finished_at", models.DateTimeField(blank=True, null=True, verbose_name="finished at")),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="loaded by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'known-customer list load',
-                'verbose_name_plural': 'known-customer list loads',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "known-customer list load",
+                "verbose_name_plural": "known-customer list loads",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='KnownCustomer',
+            name="KnownCustomer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('company_name', models.CharField(max_length=200, verbose_name='customer name')),
-                ('name_key', models.CharField(db_index=True, editable=False, max_length=200, verbose_name='matching key')),
-                ('credit_code', models.CharField(blank=True, db_index=True, max_length=18, verbose_name='unified social credit code')),
-                ('phone', models.CharField(blank=True, max_length=40, verbose_name='phone')),
-                ('contact_name', models.CharField(blank=True, max_length=100, verbose_name='contact')),
-                ('owner_name', models.CharField(blank=True, max_length=100, verbose_name='owner (as exported)')),
-                ('sales_office', models.CharField(blank=True, max_length=100, verbose_name='sales office')),
-                ('source_system', models.CharField(max_length=50, verbose_name='source system')),
-                ('external_id', models.CharField(max_length=100, verbose_name='external id')),
-                ('loaded_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='loaded at')),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='owner')),
-                ('batch', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='customers', to='protection.knowncustomerload', verbose_name='load')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name="created at"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                ("company_name", models.CharField(max_length=200, verbose_name="customer name")),
+                (
+                    "name_key",
+                    models.CharField(db_index=True, editable=False, max_length=200, verbose_name="matching key"),
+                ),
+                (
+                    "credit_code",
+                    models.CharField(
+                        blank=True, db_index=True, max_length=18, verbose_name="unified social credit code"
+                    ),
+                ),
+                ("phone", models.CharField(blank=True, max_length=40, verbose_name="phone")),
+                ("contact_name", models.CharField(blank=True, max_length=100, verbose_name="contact")),
+                ("owner_name", models.CharField(blank=True, max_length=100, verbose_name="owner (as exported)")),
+                ("sales_office", models.CharField(blank=True, max_length=100, verbose_name="sales office")),
+                ("source_system", models.CharField(max_length=50, verbose_name="source system")),
+                ("external_id", models.CharField(max_length=100, verbose_name="external id")),
+                ("loaded_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="loaded at")),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="owner",
+                    ),
+                ),
+                (
+                    "batch",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="customers",
+                        to="protection.knowncustomerload",
+                        verbose_name="load",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'known customer',
-                'verbose_name_plural': 'known customers',
-                'ordering': ['company_name', 'id'],
+                "verbose_name": "known customer",
+                "verbose_name_plural": "known customers",
+                "ordering": ["company_name", "id"],
             },
         ),
         migrations.CreateModel(
-            name='KnownCustomerMatch',
+            name="KnownCustomerMatch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('record_kind', models.CharField(choices=[('lead', 'Lead'), ('account', 'Account'), ('contact', 'Contact')], max_length=20, verbose_name='record type')),
-                ('record_id', models.PositiveBigIntegerField(verbose_name='record')),
-                ('matched_by', models.CharField(max_length=20, verbose_name='matched by')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='created at')),
-                ('known_customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='matches', to='protection.knowncustomer', verbose_name='known customer')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "record_kind",
+                    models.CharField(
+                        choices=[("lead", "Lead"), ("account", "Account"), ("contact", "Contact")],
+                        max_length=20,
+                        verbose_name="record type",
+                    ),
+                ),
+                ("record_id", models.PositiveBigIntegerField(verbose_name="record")),
+                ("matched_by", models.CharField(max_length=20, verbose_name="matched by")),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name="created at"),
+                ),
+                (
+                    "known_customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="matches",
+                        to="protection.knowncustomer",
+                        verbose_name="known customer",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'known-customer match',
-                'verbose_name_plural': 'known-customer matches',
+                "verbose_name": "known-customer match",
+                "verbose_name_plural": "known-customer matches",
             },
         ),
         migrations.CreateModel(
-            name='Collision',
+            name="Collision",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('new_kind', models.CharField(choices=[('lead', 'Lead'), ('account', 'Account'), ('contact', 'Contact')], max_length=20, verbose_name='new record type')),
-                ('new_id', models.PositiveBigIntegerField(verbose_name='new record')),
-                ('existing_kind', models.CharField(choices=[('lead', 'Lead'), ('account', 'Account'), ('contact', 'Contact')], max_length=20, verbose_name='existing record type')),
-                ('existing_id', models.PositiveBigIntegerField(verbose_name='existing record')),
-                ('action', models.CharField(choices=[('create', 'Created'), ('import', 'Imported'), ('claim', 'Claimed')], max_length=20, verbose_name='how it came in')),
-                ('reasons', models.JSONField(blank=True, default=list, verbose_name='reasons')),
-                ('score', models.FloatField(default=0.0, verbose_name='score')),
-                ('status', models.CharField(choices=[('open', 'Open'), ('decided', 'Decided')], default='open', max_length=20, verbose_name='status')),
-                ('decision', models.CharField(blank=True, choices=[('keep', 'Keep'), ('transfer', 'Transfer'), ('share', 'Share')], max_length=20, verbose_name='decision')),
-                ('direction', models.CharField(blank=True, choices=[('to_holder', 'Give the new record to the rep who holds the existing one'), ('to_claimant', 'Give the existing record to the rep who entered the new one')], max_length=20, verbose_name='transfer direction')),
-                ('note', models.TextField(blank=True, max_length=2000, verbose_name='note')),
-                ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='decided at')),
-                ('arbiter', models.ForeignKey(blank=True, help_text='Empty: any administrator decides.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='arbiter')),
-                ('claimant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='claimant')),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='decided by')),
-                ('holder', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='holder')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name="created at"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                (
+                    "new_kind",
+                    models.CharField(
+                        choices=[("lead", "Lead"), ("account", "Account"), ("contact", "Contact")],
+                        max_length=20,
+                        verbose_name="new record type",
+                    ),
+                ),
+                ("new_id", models.PositiveBigIntegerField(verbose_name="new record")),
+                (
+                    "existing_kind",
+                    models.CharField(
+                        choices=[("lead", "Lead"), ("account", "Account"), ("contact", "Contact")],
+                        max_length=20,
+                        verbose_name="existing record type",
+                    ),
+                ),
+                ("existing_id", models.PositiveBigIntegerField(verbose_name="existing record")),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[("create", "Created"), ("import", "Imported"), ("claim", "Claimed")],
+                        max_length=20,
+                        verbose_name="how it came in",
+                    ),
+                ),
+                ("reasons", models.JSONField(blank=True, default=list, verbose_name="reasons")),
+                ("score", models.FloatField(default=0.0, verbose_name="score")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "Open"), ("decided", "Decided")],
+                        default="open",
+                        max_length=20,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "decision",
+                    models.CharField(
+                        blank=True,
+                        choices=[("keep", "Keep"), ("transfer", "Transfer"), ("share", "Share")],
+                        max_length=20,
+                        verbose_name="decision",
+                    ),
+                ),
+                (
+                    "direction",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("to_holder", "Give the new record to the rep who holds the existing one"),
+                            ("to_claimant", "Give the existing record to the rep who entered the new one"),
+                        ],
+                        max_length=20,
+                        verbose_name="transfer direction",
+                    ),
+                ),
+                ("note", models.TextField(blank=True, max_length=2000, verbose_name="note")),
+                ("decided_at", models.DateTimeField(blank=True, null=True, verbose_name="decided at")),
+                (
+                    "arbiter",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Empty: any administrator decides.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="arbiter",
+                    ),
+                ),
+                (
+                    "claimant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="claimant",
+                    ),
+                ),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="decided by",
+                    ),
+                ),
+                (
+                    "holder",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="holder",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'collision',
-                'verbose_name_plural': 'collisions',
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['status', '-created_at', '-id'], name='protection_collision_queue'), models.Index(fields=['claimant', '-created_at'], name='protection_collision_claimant'), models.Index(fields=['holder', '-created_at'], name='protection_collision_holder'), models.Index(fields=['new_kind', 'new_id'], name='protection_collision_new')],
+                "verbose_name": "collision",
+                "verbose_name_plural": "collisions",
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["status", "-created_at", "-id"], name="protection_collision_queue"),
+                    models.Index(fields=["claimant", "-created_at"], name="protection_collision_claimant"),
+                    models.Index(fields=["holder", "-created_at"], name="protection_collision_holder"),
+                    models.Index(fields=["new_kind", "new_id"], name="protection_collision_new"),
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='knowncustomerload',
-            index=models.Index(fields=['-created_at', '-id'], name='protection_load_recent'),
+            model_name="knowncustomerload",
+            index=models.Index(fields=["-created_at", "-id"], name="protection_load_recent"),
         ),
         migrations.AddIndex(
-            model_name='knowncustomer',
-            index=models.Index(fields=['company_name', 'id'], name='protection_kc_name'),
+            model_name="knowncustomer",
+            index=models.Index(fields=["company_name", "id"], name="protection_kc_name"),
         ),
         migrations.AddConstraint(
-            model_name='knowncustomer',
-            constraint=models.UniqueConstraint(fields=('source_system', 'external_id'), name='protection_known_customer_source_id'),
+            model_name="knowncustomer",
+            constraint=models.UniqueConstraint(
+                fields=("source_system", "external_id"), name="protection_known_customer_source_id"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='knowncustomermatch',
-            constraint=models.UniqueConstraint(fields=('record_kind', 'record_id', 'known_customer'), name='protection_match_record_customer'),
+            model_name="knowncustomermatch",
+            constraint=models.UniqueConstraint(
+                fields=("record_kind", "record_id", "known_customer"), name="protection_match_record_customer"
+            ),
         ),
     ]
