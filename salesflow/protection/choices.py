@@ -41,3 +41,11 @@ class TransferDirection(models.TextChoices):
 
     TO_HOLDER = "to_holder", _("Give the new record to the rep who holds the existing one")
     TO_CLAIMANT = "to_claimant", _("Give the existing record to the rep who entered the new one")
+
+
+class CollisionAction(models.TextChoices):
+    """How the new record came in."""
+
+    CREATE = "create", pgettext_lazy("how a record came in", "Created")
+    IMPORT = "import", pgettext_lazy("how a record came in", "Imported")
+    CLAIM = "claim", pgettext_lazy("how a record came in", "Claimed")

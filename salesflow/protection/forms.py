@@ -37,7 +37,9 @@ class ListSearchForm(forms.Form):
 
 
 class DecideForm(forms.Form):
-    decision = forms.ChoiceField(label=_("Decision"), choices=Decision.choices, widget=forms.RadioSelect)
+    decision = forms.ChoiceField(
+        label=_("Decision"), choices=Decision.choices, widget=forms.RadioSelect(attrs={"class": "form-check-input"})
+    )
     direction = forms.ChoiceField(
         label=_("Transfer direction"),
         choices=[("", "—"), *TransferDirection.choices],

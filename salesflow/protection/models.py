@@ -10,7 +10,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from salesflow.core.models import TimestampedModel
-from salesflow.protection.choices import CollisionStatus, Decision, LoadStatus, RecordKind, TransferDirection
+from salesflow.protection.choices import (
+    CollisionAction,
+    CollisionStatus,
+    Decision,
+    LoadStatus,
+    RecordKind,
+    TransferDirection,
+)
 
 COMPANY_NAME_LENGTH = 200
 NAME_KEY_LENGTH = 200
@@ -150,7 +157,7 @@ class Collision(TimestampedModel):
         verbose_name=_("arbiter"),
         help_text=_("Empty: any administrator decides."),
     )
-    action = models.CharField(_("how it came in"), max_length=20)
+    action = models.CharField(_("how it came in"), max_length=20, choices=CollisionAction.choices)
     reasons = models.JSONField(_("reasons"), default=list, blank=True)
     score = models.FloatField(_("score"), default=0.0)
     status = models.CharField(_("status"), max_length=20, choices=CollisionStatus.choices, default=CollisionStatus.OPEN)

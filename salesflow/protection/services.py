@@ -456,8 +456,16 @@ def check_collision_after(intake: Intake, record: Any) -> None:
                 holder=holder,
                 score=float(found["score"]),
                 reasons=[str(r) for r in found["reasons"]],
-                action=str(intake.options.get("via") or intake.action),
+                action=_collision_action(intake),
             )
+
+
+def _collision_action(intake: Intake) -> str:
+    """``create``, ``import`` or ``claim`` (a create called with ``via`` import/claim counts as that)."""
+    via = intake.options.get("via")
+    if via in ("import", "claim"):
+        return str(via)
+    return intake.action if intake.action in ("import", "claim") else "create"
 
 
 def collision_open(

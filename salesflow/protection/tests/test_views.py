@@ -129,7 +129,7 @@ def test_the_lead_form_says_where_a_routed_lead_went(personas, client_for) -> No
     response = client_for(personas.rep).post(
         "/leads/create/",
         {"name": "王先生", "company_name": "上海星河科技", "mobile": "13900001111", "source_channel": "inbound",
-         "budget_status": "unknown", "authority_status": "unknown", "budget_currency": "CNY"},
+         "budget_status": "unknown", "authority_status": "unknown", "owner": personas.rep.pk},
         follow=True,
     )  # fmt: skip
     assert response.redirect_chain[-1][0] == "/leads/"
