@@ -248,7 +248,7 @@ def pool_release(
     field = _entry_field(kind)
     text = _clean_text(reason, "reason", max_length=REASON_LENGTH, required=True)
     with transaction.atomic():
-        record = model.objects.select_for_update().select_related("owner").filter(pk=record_id).first()
+        record = model.objects.select_for_update(of=("self",)).select_related("owner").filter(pk=record_id).first()
         if record is None:
             raise ValidationFailed(_("Unknown record."), field_errors={"record_id": [_("Unknown record.")]})
         if not may_release(actor, record):
