@@ -1739,7 +1739,7 @@ def _write_follow_ups(clock: Clock, rng: random.Random, users: dict[str, User]) 
             _activity(
                 "call",
                 f"电话回访 {account.name}",
-                account.owner,
+                account.owner,  # type: ignore[arg-type]  # the demo's accounts all have owners
                 clock.at(rng, -rng.randint(1, max(days - 1, 1))),
                 done=True,
                 account=account,

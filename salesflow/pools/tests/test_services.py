@@ -181,7 +181,12 @@ def test_recycle_warns_then_recycles_and_is_idempotent(personas):
 def test_recycle_spares_accounts_with_recent_or_open_deals(personas):
     pool = make_pool(personas.team_a)
     RecycleRule.objects.create(
-        name="无商机", kind="account", no_follow_up_days=10, no_opportunity_days=60, warn_days_before=0, target_pool=pool
+        name="无商机",
+        kind="account",
+        no_follow_up_days=10,
+        no_opportunity_days=60,
+        warn_days_before=0,
+        target_pool=pool,
     )
     with_deal = make_account(personas.rep)
     make_opportunity(personas.rep, account=with_deal)
