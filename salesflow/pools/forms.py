@@ -38,7 +38,7 @@ class PoolForm(forms.Form):
     protection_days = forms.IntegerField(
         label=_("Protection period (days)"), min_value=0, max_value=MAX_DAYS, initial=30
     )
-    position = forms.IntegerField(label=_("Position"), min_value=0, max_value=MAX_DAYS, initial=0)
+    position = forms.IntegerField(label=_("Display order"), min_value=0, max_value=MAX_DAYS, initial=0)
     active = forms.BooleanField(label=_("Active"), required=False, initial=True)
 
 
