@@ -37,6 +37,7 @@ from salesflow.core.models import AuditEvent, AuditLink, ExchangeRate
 from salesflow.core.normalize import CREDIT_ALPHABET, company_name_key, credit_check_char, credit_code_is_valid
 from salesflow.core.services import exchange_rate_create
 from salesflow.demo import data
+from salesflow.demo.issue8_pools import seed_pools
 from salesflow.leads.choices import BantAnswer, LeadStatus
 from salesflow.leads.models import DisqualifyReason, Lead
 from salesflow.parties.choices import Grade, Lifecycle
@@ -1268,6 +1269,7 @@ def generate_demo(*, today: date | None = None, seed: int = SEED) -> DemoResult:
     _write_follow_ups(clock, rng, users)
     _write_work_reports(clock, users, seed)
     _write_objections(users)  # issue 7: objections logged on deals, so answers have win rates
+    seed_pools(users, east=TEAM_EAST, north=TEAM_NORTH)  # issue 8: public pools, caps, recycle rules
     return DemoResult(created=True, counts=demo_counts(), seconds=perf_counter() - started)
 
 
@@ -1507,7 +1509,8 @@ def _write_tags(users: dict[str, User]) -> None:
 
 def _demo_querysets() -> dict[str, models.QuerySet[Any]]:
     users = User.objects.filter(username__in=USERNAMES)
-    accounts = Account.objects.filter(owner__in=users)
+    # issue 8: accounts the demo reps released to a public pool have no owner
+    accounts = Account.objects.filter(Q(owner__in=users) | Q(owner__isnull=True, pool_entry__released_by__in=users))
     lead_ct = ContentType.objects.get_for_model(Lead)
     marked = AuditEvent.objects.filter(
         Q(actor__isnull=True) | Q(actor__username=SYSTEM_USERNAME),  # before the system actor: no actor

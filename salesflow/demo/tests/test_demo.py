@@ -254,6 +254,15 @@ def test_demo_builds_a_consistent_organisation_once() -> None:
     judged = [r.percent or 0 for r in rates.values() if r.enough]
     assert judged and max(judged) - min(judged) >= 30
 
+    # issue 8: public pools with member teams, caps, recycle rules, and records waiting in them
+    from salesflow.pools.models import CapRule, Pool, PoolAccount, PoolLead, RecycleRule
+
+    assert Pool.objects.filter(teams__isnull=False).distinct().count() == 3
+    assert CapRule.objects.filter(grade="A").count() == 2 and RecycleRule.objects.count() == 2
+    assert PoolAccount.objects.filter(account__owner__isnull=True, released_by__isnull=False).count() >= 3
+    assert PoolLead.objects.filter(lead__owner__isnull=True).count() >= 12
+    assert not Account.objects.filter(owner__isnull=True, pool_entry__isnull=True).exists()
+
     # every demo user can log in with the printed password
     for username in USERNAMES:
         assert Client().login(username=username, password=PASSWORD), username
