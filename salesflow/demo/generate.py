@@ -41,6 +41,7 @@ from salesflow.demo.issue8_imports import write_demo_import
 from salesflow.demo.issue8_merging import write_merging_demo  # issue 8
 from salesflow.demo.issue8_protection import delete_protection_demo, write_protection_demo
 from salesflow.demo.issue8_dedupe import write_match_keys
+from salesflow.demo.issue8_pools import seed_pools
 from salesflow.leads.choices import BantAnswer, LeadStatus
 from salesflow.leads.models import DisqualifyReason, Lead
 from salesflow.parties.choices import Grade, Lifecycle
@@ -1278,6 +1279,7 @@ def generate_demo(*, today: date | None = None, seed: int = SEED) -> DemoResult:
     write_protection_demo(users)  # issue 8: known-customer list, routed lead, collisions
     issue8_scoring.write_scoring(_demo_querysets()["leads"], users, now=timezone.now())  # issue 8: scores, hand-offs
     write_match_keys()  # issue 8 (match): duplicate-check keys of the bulk-written records
+    seed_pools(users, east=TEAM_EAST, north=TEAM_NORTH)  # issue 8: public pools, caps, recycle rules
     return DemoResult(created=True, counts=demo_counts(), seconds=perf_counter() - started)
 
 
@@ -1518,6 +1520,8 @@ def _write_tags(users: dict[str, User]) -> None:
 def _demo_querysets() -> dict[str, models.QuerySet[Any]]:
     users = User.objects.filter(username__in=USERNAMES)
     accounts = Account.objects.filter(owner__in=users)
+    # issue 8: accounts the demo reps released to a public pool have no owner
+    accounts = Account.objects.filter(Q(owner__in=users) | Q(owner__isnull=True, pool_entry__released_by__in=users))
     lead_ct = ContentType.objects.get_for_model(Lead)
     marked = AuditEvent.objects.filter(
         Q(actor__isnull=True) | Q(actor__username=SYSTEM_USERNAME),  # before the system actor: no actor
@@ -1751,6 +1755,7 @@ def _write_follow_ups(clock: Clock, rng: random.Random, users: dict[str, User]) 
                 "call",
                 f"电话回访 {account.name}",
                 account.owner,
+                account.owner,  # type: ignore[arg-type]  # the demo's accounts all have owners
                 clock.at(rng, -rng.randint(1, max(days - 1, 1))),
                 done=True,
                 account=account,

@@ -58,7 +58,7 @@ class AccountForm(forms.Form):
         owner_field = self.fields["owner"]
         assert isinstance(owner_field, forms.ModelChoiceField)
         owners = assignable_users_for(user)
-        if account is not None:
+        if account is not None and account.owner_id is not None:
             # keep the current owner selectable even when the editor could not assign them
             owners = (owners | User.objects.filter(pk=account.owner_id)).order_by("display_name", "username")
         owner_field.queryset = owners

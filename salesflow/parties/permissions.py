@@ -2,9 +2,9 @@
 
 An account is readable when its owner is in the reader's scope, when it is unowned and the
 reader may see it (a member of its public pool, or a manager when it is in no pool — see
-``users.policy.unowned_q``), when it is shared with them, or when they may read a deal, lead or activity linked to it (access follows the
-work, read-only). A contact is readable when its account is; it is writable when its
-account is. Unseen → 404; seen but not writable → 403.
+``users.policy.unowned_q``), when it is shared with them, or when they may read a deal, lead
+or activity linked to it (access follows the work, read-only). A contact is readable when
+its account is; it is writable when its account is. Unseen → 404; seen but not writable → 403.
 """
 
 from __future__ import annotations

@@ -112,7 +112,12 @@ def pool_records(request: HttpRequest, pool_id: int, filters: Query[PoolRecordFi
 @router.post("/claim", response=ClaimedOut, summary="Claim (领取) a lead or account; 409 names a reached cap")
 def claim(request: HttpRequest, payload: ClaimIn) -> dict[str, Any]:
     record = pool_claim(actor=_user(request), kind=payload.kind, record_id=payload.record_id)
-    return {"kind": payload.kind, "id": record.pk, "owner_id": record.owner_id, "protected_until": record.protected_until}
+    return {
+        "kind": payload.kind,
+        "id": record.pk,
+        "owner_id": record.owner_id,
+        "protected_until": record.protected_until,
+    }
 
 
 @router.post("/release", response=ClaimedOut, summary="Release (退回公海) a lead or account with a reason")

@@ -35,8 +35,10 @@ class PoolForm(forms.Form):
     )
     holds_leads = forms.BooleanField(label=_("Holds leads"), required=False, initial=True)
     holds_accounts = forms.BooleanField(label=_("Holds accounts"), required=False, initial=True)
-    protection_days = forms.IntegerField(label=_("Protection period (days)"), min_value=0, max_value=MAX_DAYS, initial=30)
-    position = forms.IntegerField(label=_("Position"), min_value=0, max_value=MAX_DAYS, initial=0)
+    protection_days = forms.IntegerField(
+        label=_("Protection period (days)"), min_value=0, max_value=MAX_DAYS, initial=30
+    )
+    position = forms.IntegerField(label=_("Display order"), min_value=0, max_value=MAX_DAYS, initial=0)
     active = forms.BooleanField(label=_("Active"), required=False, initial=True)
 
 

@@ -10,15 +10,36 @@ from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquer
 from django.http import Http404
 
 from salesflow.core.keyset import keyset_page
+from salesflow.leads.choices import LeadStatus
+from salesflow.leads.models import Lead
 from salesflow.parties.choices import Grade
+from salesflow.parties.models import Account
 from salesflow.pools.choices import RecordKind
 from salesflow.pools.models import CapRule, Pool, PoolAccount, PoolLead
-from salesflow.pools.services import effective_caps, held_count
 from salesflow.search.selectors import matching_ids
 from salesflow.users.models import User
 from salesflow.users.policy import pool_team_ids, unrestricted
 
 PAGE_SIZE = 25
+OPEN_LEAD_STATUSES = (LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.QUALIFIED)
+
+
+def effective_caps(user: User, kind: str) -> dict[str, CapRule]:
+    """The caps that apply to ``user`` for ``kind``, by grade (``""``: every record of the
+    kind). A rule for the user replaces their role's rule for the same grade."""
+    rules = CapRule.objects.filter(kind=kind).filter(Q(user=user) | Q(user__isnull=True, role=user.role))
+    caps: dict[str, CapRule] = {}
+    for rule in sorted(rules, key=lambda r: r.user_id is not None):
+        caps[rule.grade] = rule
+    return caps
+
+
+def held_count(user: User, kind: str, grade: str = "") -> int:
+    """How many records of ``kind`` (and ``grade``) ``user`` holds: open leads, accounts."""
+    if kind == RecordKind.LEAD:
+        return Lead.objects.filter(owner=user, status__in=OPEN_LEAD_STATUSES).count()
+    qs = Account.objects.filter(owner=user)
+    return (qs.filter(grade=grade) if grade else qs).count()
 
 
 def _count(model: type[PoolLead] | type[PoolAccount], field: str) -> Subquery:
@@ -70,9 +91,7 @@ def pool_entries(
         )
         field = "lead"
     else:
-        qs = PoolAccount.objects.filter(pool=pool, account__owner__isnull=True).select_related(
-            "account", "released_by"
-        )
+        qs = PoolAccount.objects.filter(pool=pool, account__owner__isnull=True).select_related("account", "released_by")
         field = "account"
         if grade in Grade.values:
             qs = qs.filter(account__grade=grade)

@@ -30,7 +30,6 @@ from salesflow.activities.models import Activity
 from salesflow.core.audit import record_event
 from salesflow.core.errors import Conflict, Forbidden, ValidationFailed
 from salesflow.core.intake import Intake, run_after, run_before
-from salesflow.leads.choices import LeadStatus
 from salesflow.leads.models import Lead
 from salesflow.parties.choices import Grade
 from salesflow.parties.models import Account
@@ -48,6 +47,7 @@ from salesflow.pools.models import (
     RecycleRule,
     RecycleWarning,
 )
+from salesflow.pools.selectors import OPEN_LEAD_STATUSES, effective_caps, held_count
 from salesflow.sales.choices import Outcome
 from salesflow.sales.models import Opportunity
 from salesflow.search.services import index_record
@@ -57,7 +57,6 @@ from salesflow.users.permissions import writable_owner_ids
 from salesflow.users.policy import pool_team_ids, unrestricted
 
 Record = Lead | Account
-OPEN_LEAD_STATUSES = (LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.QUALIFIED)
 
 
 def record_model(kind: str) -> type[Lead] | type[Account]:
@@ -100,24 +99,6 @@ def _clean_text(value: object, field: str, *, max_length: int, required: bool = 
 
 
 # --- caps --------------------------------------------------------------------------------------
-
-
-def effective_caps(user: User, kind: str) -> dict[str, CapRule]:
-    """The caps that apply to ``user`` for ``kind``, by grade (``""``: every record of the
-    kind). A rule for the user replaces their role's rule for the same grade."""
-    rules = CapRule.objects.filter(kind=kind).filter(Q(user=user) | Q(user__isnull=True, role=user.role))
-    caps: dict[str, CapRule] = {}
-    for rule in sorted(rules, key=lambda r: r.user_id is not None):
-        caps[rule.grade] = rule
-    return caps
-
-
-def held_count(user: User, kind: str, grade: str = "") -> int:
-    """How many records of ``kind`` (and ``grade``) ``user`` holds: open leads, accounts."""
-    if kind == RecordKind.LEAD:
-        return Lead.objects.filter(owner=user, status__in=OPEN_LEAD_STATUSES).count()
-    qs = Account.objects.filter(owner=user)
-    return (qs.filter(grade=grade) if grade else qs).count()
 
 
 def _cap_message(held: int, cap: int, kind: str, grade: str) -> str:
@@ -231,9 +212,7 @@ def release_pools(actor: User, owner: User | None, kind: str) -> list[Pool]:
     return first + rest
 
 
-def pool_release(
-    *, actor: User, kind: str, record_id: int, reason: str, pool_id: int | None = None
-) -> Record:
+def pool_release(*, actor: User, kind: str, record_id: int, reason: str, pool_id: int | None = None) -> Record:
     """Give the record back to a pool with a required ``reason``.
 
     ``pool_id`` empty: the first pool (by position) taking ``kind`` whose member teams
@@ -248,7 +227,7 @@ def pool_release(
     field = _entry_field(kind)
     text = _clean_text(reason, "reason", max_length=REASON_LENGTH, required=True)
     with transaction.atomic():
-        record = model.objects.select_for_update().select_related("owner").filter(pk=record_id).first()
+        record = model.objects.select_for_update(of=("self",)).select_related("owner").filter(pk=record_id).first()
         if record is None:
             raise ValidationFailed(_("Unknown record."), field_errors={"record_id": [_("Unknown record.")]})
         if not may_release(actor, record):
@@ -272,7 +251,7 @@ def pool_release(
         record.protected_until = None
         record.save(update_fields=["owner", "protected_until", "updated_at"])
         entries.objects.update_or_create(
-            **{f"{field}_id": record.pk},
+            **{f"{field}_id": record.pk},  # type: ignore[arg-type]
             defaults={
                 "pool": pool,
                 "entered_at": timezone.now(),
@@ -352,7 +331,7 @@ def _recycle_one(rule: RecycleRule, kind: str, record_id: int, now: datetime) ->
         record.protected_until = None
         record.save(update_fields=["owner", "protected_until", "updated_at"])
         entry_model(kind).objects.update_or_create(
-            **{f"{field}_id": record.pk},
+            **{f"{field}_id": record.pk},  # type: ignore[arg-type]
             defaults={
                 "pool": rule.target_pool,
                 "entered_at": now,
@@ -483,7 +462,8 @@ def pool_save(
     teams = list(Team.objects.filter(pk__in=team_ids or []))
     if len(teams) != len(set(team_ids or [])):
         raise ValidationFailed(_("Invalid input."), field_errors={"team_ids": [_("Unknown team.")]})
-    if Pool.objects.filter(name=clean_name).exclude(pk=pool.pk if pool else None).exists():
+    others = Pool.objects.filter(name=clean_name)
+    if (others.exclude(pk=pool.pk) if pool is not None else others).exists():
         raise ValidationFailed(_("Invalid input."), field_errors={"name": [_("Another pool has this name.")]})
     created = pool is None
     target = pool or Pool()

@@ -106,7 +106,7 @@ def claim_view(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     try:
         record = pool_claim(actor=user, kind=kind, record_id=pk)
     except ServiceError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, str(exc.message))
         return redirect(back or reverse("pools:list"))
     messages.success(request, _("You claimed “%(name)s”.") % {"name": record})
     return redirect(_DETAIL[RecordKind(kind)], pk=record.pk)
@@ -133,7 +133,7 @@ def release_view(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
             pool_id=pool.pk if pool else None,
         )
     except ServiceError as exc:
-        messages.error(request, " ".join([exc.message, *(m for ms in exc.field_errors.values() for m in ms)]))
+        messages.error(request, " ".join([str(exc.message), *(m for ms in exc.field_errors.values() for m in ms)]))
         return redirect(_DETAIL[RecordKind(kind)], pk=record.pk)
     messages.success(request, _("“%(name)s” was released to the public pool.") % {"name": record})
     if kind == RecordKind.LEAD:
@@ -285,7 +285,7 @@ def settings_delete_view(request: HttpRequest, what: str, pk: int) -> HttpRespon
         else:
             recycle_rule_delete(actor=user, rule=obj)
     except ServiceError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, str(exc.message))
     else:
         messages.success(request, _("Deleted."))
     return redirect("pools:settings")

@@ -27,11 +27,13 @@ def make_account(owner: User, name: str | None = None) -> Account:
 
 
 def make_contact(account: Account, name: str | None = None) -> Contact:
+    assert account.owner is not None
     return contact_create(actor=account.owner, account=account, name=name or f"联系人 {next(_serial):04d}")
 
 
 def make_opportunity(account: Account, owner: User | None = None, **fields: Any) -> Opportunity:
     owner = owner or account.owner
+    assert owner is not None
     fields.setdefault("name", f"商机 {next(_serial):04d}")
     fields.setdefault("next_step", "发送报价")
     fields.setdefault("next_step_date", date(2099, 1, 1))

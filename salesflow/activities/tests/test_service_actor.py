@@ -112,7 +112,7 @@ CALLS: dict[str, Callable[[User, Records], object]] = {
     "contact_update": lambda a, r: contact_update(actor=a, contact=r.contact, title="CEO"),
     "contact_delete": lambda a, r: contact_delete(actor=a, contact=r.loose_contact),
     "opportunity_create": lambda a, r: opportunity_create(
-        actor=a, account=r.account, owner=r.account.owner, name="新商机"
+        actor=a, account=r.account, owner=r.account.owner or a, name="新商机"
     ),
     "opportunity_update": lambda a, r: opportunity_update(actor=a, opportunity=r.deal, next_step="报价"),
     "opportunity_move_stage": lambda a, r: opportunity_move_stage(

@@ -299,6 +299,15 @@ def test_demo_builds_a_consistent_organisation_once() -> None:
     assert demo_leads.filter(stage="sql", handed_off_by__isnull=False).exists()
     assert _demo_querysets()["accounts"].filter(last_verified_at__isnull=False).exists()
 
+    # issue 8: public pools with member teams, caps, recycle rules, and records waiting in them
+    from salesflow.pools.models import CapRule, Pool, PoolAccount, PoolLead, RecycleRule
+
+    assert Pool.objects.filter(teams__isnull=False).distinct().count() == 3
+    assert CapRule.objects.filter(grade="A").count() == 2 and RecycleRule.objects.count() == 2
+    assert PoolAccount.objects.filter(account__owner__isnull=True, released_by__isnull=False).count() >= 3
+    assert PoolLead.objects.filter(lead__owner__isnull=True).count() >= 12
+    assert not Account.objects.filter(owner__isnull=True, pool_entry__isnull=True).exists()
+
     # every demo user can log in with the printed password
     # issue 8: a known-customer list matching demo accounts, a routed lead, collisions
     from salesflow.protection.models import Collision, KnownCustomer, KnownCustomerMatch

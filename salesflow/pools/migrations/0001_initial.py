@@ -7,125 +7,317 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('leads', '0012_protected_until'),
-        ('parties', '0008_issue8_pools_account_owner_nullable'),
-        ('users', '0007_follow_up_calendar_token'),
+        ("leads", "0012_protected_until"),
+        ("parties", "0008_issue8_pools_account_owner_nullable"),
+        ("users", "0007_follow_up_calendar_token"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Pool',
+            name="Pool",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('name', models.CharField(max_length=100, unique=True, verbose_name='name')),
-                ('description', models.TextField(blank=True, max_length=2000, verbose_name='description')),
-                ('active', models.BooleanField(default=True, verbose_name='active')),
-                ('holds_leads', models.BooleanField(default=True, verbose_name='holds leads')),
-                ('holds_accounts', models.BooleanField(default=True, verbose_name='holds accounts')),
-                ('protection_days', models.PositiveIntegerField(default=30, verbose_name='protection period (days)')),
-                ('position', models.PositiveIntegerField(default=0, verbose_name='position')),
-                ('teams', models.ManyToManyField(blank=True, related_name='pools', to='users.team', verbose_name='member teams')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name="created at"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                ("name", models.CharField(max_length=100, unique=True, verbose_name="name")),
+                ("description", models.TextField(blank=True, max_length=2000, verbose_name="description")),
+                ("active", models.BooleanField(default=True, verbose_name="active")),
+                ("holds_leads", models.BooleanField(default=True, verbose_name="holds leads")),
+                ("holds_accounts", models.BooleanField(default=True, verbose_name="holds accounts")),
+                ("protection_days", models.PositiveIntegerField(default=30, verbose_name="protection period (days)")),
+                ("position", models.PositiveIntegerField(default=0, verbose_name="position")),
+                (
+                    "teams",
+                    models.ManyToManyField(
+                        blank=True, related_name="pools", to="users.team", verbose_name="member teams"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'public pool',
-                'verbose_name_plural': 'public pools',
-                'ordering': ['position', 'name', 'id'],
+                "verbose_name": "public pool",
+                "verbose_name_plural": "public pools",
+                "ordering": ["position", "name", "id"],
             },
         ),
         migrations.CreateModel(
-            name='RecycleRule',
+            name="RecycleRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('kind', models.CharField(choices=[('lead', 'Leads'), ('account', 'Accounts')], max_length=10, verbose_name='record type')),
-                ('grade', models.CharField(blank=True, choices=[('A', 'A – key account'), ('B', 'B – important'), ('C', 'C – regular'), ('D', 'D – low value')], max_length=1, verbose_name='grade')),
-                ('no_follow_up_days', models.PositiveIntegerField(verbose_name='no follow-up for (days)')),
-                ('no_opportunity_days', models.PositiveIntegerField(blank=True, null=True, verbose_name='no opportunity for (days)')),
-                ('warn_days_before', models.PositiveIntegerField(default=3, verbose_name='warn the owner (days before)')),
-                ('active', models.BooleanField(default=True, verbose_name='active')),
-                ('target_pool', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='recycle_rules', to='pools.pool', verbose_name='target pool')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name="created at"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("lead", "Leads"), ("account", "Accounts")], max_length=10, verbose_name="record type"
+                    ),
+                ),
+                (
+                    "grade",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("A", "A – key account"),
+                            ("B", "B – important"),
+                            ("C", "C – regular"),
+                            ("D", "D – low value"),
+                        ],
+                        max_length=1,
+                        verbose_name="grade",
+                    ),
+                ),
+                ("no_follow_up_days", models.PositiveIntegerField(verbose_name="no follow-up for (days)")),
+                (
+                    "no_opportunity_days",
+                    models.PositiveIntegerField(blank=True, null=True, verbose_name="no opportunity for (days)"),
+                ),
+                (
+                    "warn_days_before",
+                    models.PositiveIntegerField(default=3, verbose_name="warn the owner (days before)"),
+                ),
+                ("active", models.BooleanField(default=True, verbose_name="active")),
+                (
+                    "target_pool",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="recycle_rules",
+                        to="pools.pool",
+                        verbose_name="target pool",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'recycle rule',
-                'verbose_name_plural': 'recycle rules',
-                'ordering': ['kind', 'grade', 'id'],
+                "verbose_name": "recycle rule",
+                "verbose_name_plural": "recycle rules",
+                "ordering": ["kind", "grade", "id"],
             },
         ),
         migrations.CreateModel(
-            name='CapRule',
+            name="CapRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('role', models.CharField(blank=True, choices=[('admin', 'Administrator'), ('manager', 'Sales manager'), ('rep', 'Sales rep'), ('assistant', 'Sales assistant'), ('support', 'Sales support')], max_length=20, verbose_name='role')),
-                ('kind', models.CharField(choices=[('lead', 'Leads'), ('account', 'Accounts')], max_length=10, verbose_name='record type')),
-                ('grade', models.CharField(blank=True, choices=[('A', 'A – key account'), ('B', 'B – important'), ('C', 'C – regular'), ('D', 'D – low value')], max_length=1, verbose_name='grade')),
-                ('max_count', models.PositiveIntegerField(verbose_name='maximum held')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='user')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name="created at"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                (
+                    "role",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("admin", "Administrator"),
+                            ("manager", "Sales manager"),
+                            ("rep", "Sales rep"),
+                            ("assistant", "Sales assistant"),
+                            ("support", "Sales support"),
+                        ],
+                        max_length=20,
+                        verbose_name="role",
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("lead", "Leads"), ("account", "Accounts")], max_length=10, verbose_name="record type"
+                    ),
+                ),
+                (
+                    "grade",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("A", "A – key account"),
+                            ("B", "B – important"),
+                            ("C", "C – regular"),
+                            ("D", "D – low value"),
+                        ],
+                        max_length=1,
+                        verbose_name="grade",
+                    ),
+                ),
+                ("max_count", models.PositiveIntegerField(verbose_name="maximum held")),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'ownership cap',
-                'verbose_name_plural': 'ownership caps',
-                'ordering': ['kind', 'grade', 'role', 'user_id', 'id'],
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('role', ''), ('user__isnull', False)), models.Q(models.Q(('role', ''), _negated=True), ('user__isnull', True)), _connector='OR'), name='caprule_role_xor_user'), models.UniqueConstraint(condition=models.Q(('user__isnull', True)), fields=('role', 'kind', 'grade'), name='caprule_role_unique'), models.UniqueConstraint(condition=models.Q(('user__isnull', False)), fields=('user', 'kind', 'grade'), name='caprule_user_unique')],
+                "verbose_name": "ownership cap",
+                "verbose_name_plural": "ownership caps",
+                "ordering": ["kind", "grade", "role", "user_id", "id"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("role", ""), ("user__isnull", False)),
+                            models.Q(models.Q(("role", ""), _negated=True), ("user__isnull", True)),
+                            _connector="OR",
+                        ),
+                        name="caprule_role_xor_user",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("user__isnull", True)),
+                        fields=("role", "kind", "grade"),
+                        name="caprule_role_unique",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("user__isnull", False)),
+                        fields=("user", "kind", "grade"),
+                        name="caprule_user_unique",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='PoolLead',
+            name="PoolLead",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('entered_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='entered at')),
-                ('reason', models.CharField(blank=True, max_length=500, verbose_name='reason')),
-                ('lead', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='pool_entry', to='leads.lead', verbose_name='lead')),
-                ('pool', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lead_entries', to='pools.pool', verbose_name='pool')),
-                ('released_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='released by')),
-                ('rule', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='pools.recyclerule', verbose_name='recycle rule')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("entered_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="entered at")),
+                ("reason", models.CharField(blank=True, max_length=500, verbose_name="reason")),
+                (
+                    "lead",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="pool_entry",
+                        to="leads.lead",
+                        verbose_name="lead",
+                    ),
+                ),
+                (
+                    "pool",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="lead_entries",
+                        to="pools.pool",
+                        verbose_name="pool",
+                    ),
+                ),
+                (
+                    "released_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="released by",
+                    ),
+                ),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="pools.recyclerule",
+                        verbose_name="recycle rule",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'lead in a pool',
-                'verbose_name_plural': 'leads in pools',
-                'indexes': [models.Index(fields=['pool', '-entered_at', '-id'], name='poollead_pool_entered_idx')],
+                "verbose_name": "lead in a pool",
+                "verbose_name_plural": "leads in pools",
+                "indexes": [models.Index(fields=["pool", "-entered_at", "-id"], name="poollead_pool_entered_idx")],
             },
         ),
         migrations.CreateModel(
-            name='PoolAccount',
+            name="PoolAccount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('entered_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='entered at')),
-                ('reason', models.CharField(blank=True, max_length=500, verbose_name='reason')),
-                ('account', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='pool_entry', to='parties.account', verbose_name='account')),
-                ('pool', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='account_entries', to='pools.pool', verbose_name='pool')),
-                ('released_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='released by')),
-                ('rule', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='pools.recyclerule', verbose_name='recycle rule')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("entered_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="entered at")),
+                ("reason", models.CharField(blank=True, max_length=500, verbose_name="reason")),
+                (
+                    "account",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="pool_entry",
+                        to="parties.account",
+                        verbose_name="account",
+                    ),
+                ),
+                (
+                    "pool",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="account_entries",
+                        to="pools.pool",
+                        verbose_name="pool",
+                    ),
+                ),
+                (
+                    "released_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="released by",
+                    ),
+                ),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="pools.recyclerule",
+                        verbose_name="recycle rule",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'account in a pool',
-                'verbose_name_plural': 'accounts in pools',
-                'indexes': [models.Index(fields=['pool', '-entered_at', '-id'], name='poolaccount_pool_entered_idx')],
+                "verbose_name": "account in a pool",
+                "verbose_name_plural": "accounts in pools",
+                "indexes": [models.Index(fields=["pool", "-entered_at", "-id"], name="poolaccount_pool_entered_idx")],
             },
         ),
         migrations.CreateModel(
-            name='RecycleWarning',
+            name="RecycleWarning",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('lead', 'Leads'), ('account', 'Accounts')], max_length=10)),
-                ('record_id', models.BigIntegerField()),
-                ('due_on', models.DateField()),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('rule', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='pools.recyclerule')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("kind", models.CharField(choices=[("lead", "Leads"), ("account", "Accounts")], max_length=10)),
+                ("record_id", models.BigIntegerField()),
+                ("due_on", models.DateField()),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="pools.recyclerule"
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('rule', 'kind', 'record_id', 'owner', 'due_on'), name='recyclewarning_once')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("rule", "kind", "record_id", "owner", "due_on"), name="recyclewarning_once"
+                    )
+                ],
             },
         ),
     ]
