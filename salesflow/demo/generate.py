@@ -1519,7 +1519,6 @@ def _write_tags(users: dict[str, User]) -> None:
 
 def _demo_querysets() -> dict[str, models.QuerySet[Any]]:
     users = User.objects.filter(username__in=USERNAMES)
-    accounts = Account.objects.filter(owner__in=users)
     # issue 8: accounts the demo reps released to a public pool have no owner
     accounts = Account.objects.filter(Q(owner__in=users) | Q(owner__isnull=True, pool_entry__released_by__in=users))
     lead_ct = ContentType.objects.get_for_model(Lead)
@@ -1754,7 +1753,6 @@ def _write_follow_ups(clock: Clock, rng: random.Random, users: dict[str, User]) 
             _activity(
                 "call",
                 f"电话回访 {account.name}",
-                account.owner,
                 account.owner,  # type: ignore[arg-type]  # the demo's accounts all have owners
                 clock.at(rng, -rng.randint(1, max(days - 1, 1))),
                 done=True,
