@@ -928,6 +928,7 @@ def record_assignment(
     by: User | None,
     rule: AssignmentRule | None = None,
     reason: str = "",
+    created: bool = False,
 ) -> LeadAssignment:
     """Append a line to the lead's assignment history and (re)start its first-response clock
     when the lead is still new and an SLA covers its source."""
@@ -942,13 +943,19 @@ def record_assignment(
         reason=reason[:REASON_LENGTH],
     )
     if owner is not None and lead.status == LeadStatus.NEW:
-        _start_clock(lead, owner, row.at)
+        _start_clock(lead, owner, row.at, created=created)
     return row
 
 
-def _start_clock(lead: Lead, owner: User, at: datetime) -> None:
+def _start_clock(lead: Lead, owner: User, at: datetime, *, created: bool = False) -> None:
+    """Start (or restart) the lead's first-response clock; ``created``: the lead was just
+    inserted, so it has no clock yet (one insert, no lookup — imports run this per row)."""
     sla = sla_for(lead.source_channel, lead.sub_channel)
     if sla is None:
+        return
+    if created:
+        due = at + timedelta(minutes=sla.minutes)
+        SlaClock.objects.create(lead=lead, sla=sla, owner=owner, started_at=at, due_at=due)
         return
     clock = SlaClock.objects.filter(lead=lead).first()
     if clock is not None and (clock.escalated_at is not None or clock.responded_at is not None):
@@ -1073,6 +1080,7 @@ def assignment_after(intake: Intake, lead: Lead) -> None:
                 by=actor,
                 rule=rule,
                 reason=reason,
+                created=True,
             )
             record_event(
                 actor=actor,
@@ -1095,6 +1103,7 @@ def assignment_after(intake: Intake, lead: Lead) -> None:
                 strategy=HistoryStrategy.ROUTED if routed else HistoryStrategy.MANUAL,
                 by=actor,
                 reason="",
+                created=True,
             )
         return
     previous = finding.get("previous_owner_id")
