@@ -113,7 +113,7 @@ def known_customers_load(
                 break
     if errors:
         raise ValidationFailed(_("The list could not be loaded."), field_errors=errors)
-    stored = [{key: "" if row.get(key) is None else str(row.get(key)) for key in LIST_FIELDS} for row in rows]
+    stored = [_storable(row) for row in rows]
     with transaction.atomic():
         load = KnownCustomerLoad.objects.create(
             source_system=source,
@@ -131,6 +131,22 @@ def known_customers_load(
     return done if done is not None else load
 
 
+_NUL_MARK = "__nul__"
+
+
+def _storable(row: Mapping[str, Any]) -> dict[str, str]:
+    """The row's fields as text for the JSON column. A NUL byte (which PostgreSQL's JSON
+    refuses) is dropped and the field is marked, so the row is rejected when loaded."""
+    out: dict[str, str] = {}
+    for key in LIST_FIELDS:
+        value = "" if row.get(key) is None else str(row.get(key))
+        if "\x00" in value:
+            out.setdefault(_NUL_MARK, key)
+            value = value.replace("\x00", "")
+        out[key] = value
+    return out
+
+
 @dataclass
 class _Row:
     number: int
@@ -141,11 +157,10 @@ def _clean_row(number: int, raw: Mapping[str, str], errors: list[dict[str, Any]]
     def reject(field: str, reason: str) -> None:
         errors.append({"row": number, "field": field, "reason": reason})
 
+    if raw.get(_NUL_MARK):
+        reject(str(raw[_NUL_MARK]), _("The value contains a NUL character."))
+        return None
     values = {key: (raw.get(key) or "").strip() for key in LIST_FIELDS}
-    for key, value in values.items():
-        if "\x00" in value:
-            reject(key, _("The value contains a NUL character."))
-            return None
     name = values["company_name"]
     if not name:
         reject("company_name", _("The customer name is required."))
