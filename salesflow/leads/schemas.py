@@ -158,9 +158,6 @@ class LeadPatch(StrictSchema):
     authority_status: str | None = None
     need: str | None = None
     timeline: date | None = None
-    budget_evidence: str | None = None
-    authority_evidence: str | None = None
-    timeline_evidence: str | None = None
     notes: str | None = None
 
 
