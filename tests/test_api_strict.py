@@ -151,6 +151,7 @@ NOT_IDS |= {
     "position",
     "after_days_over",
 }  # issue 7: follow-up rules (counts of days, ladder order)
+NOT_IDS |= {"points", "window_days"}  # issue 8: score rules (points, look-back in days)
 
 
 def _is_integer(schema: dict[str, Any]) -> bool:

@@ -133,7 +133,17 @@ def world(personas):
         "leads": lead.pk,
         "activities": activity.pk,
         "objections": _first_objection_pk(),  # issue 7: the seeded objection library
+        "scoring": _score_rule_pk(),  # issue 8: /scoring/rules/{rule_id}
     }
+
+
+def _score_rule_pk() -> int:
+    from salesflow.scoring.models import ScoreRule
+
+    rule = ScoreRule.objects.create(
+        label="hostile", category="fit", attribute="industry", operator="eq", value="it", points=1
+    )
+    return rule.pk
 
 
 def _first_objection_pk() -> int:

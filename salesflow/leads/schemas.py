@@ -160,9 +160,6 @@ class LeadPatch(StrictSchema):
     authority_status: str | None = None
     need: str | None = None
     timeline: date | None = None
-    budget_evidence: str | None = None
-    authority_evidence: str | None = None
-    timeline_evidence: str | None = None
     notes: str | None = None
     duplicate_reason: str | None = Field(None, max_length=2000, description=DUPLICATE_REASON_DOC)  # issue 8
 

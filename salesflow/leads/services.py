@@ -76,9 +76,6 @@ class LeadChanges(TypedDict, total=False):
     authority_status: str
     need: str
     timeline: date | None
-    budget_evidence: str
-    authority_evidence: str
-    timeline_evidence: str
     notes: str
 
 
@@ -98,9 +95,6 @@ _TEXT_FIELDS = (
     "budget_status",
     "authority_status",
     "need",
-    "budget_evidence",
-    "authority_evidence",
-    "timeline_evidence",
     "notes",
 )
 EDITABLE_FIELDS = frozenset(LeadChanges.__annotations__)

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.http import Http404, HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Router
 
 from salesflow.core.errors import Forbidden
@@ -33,11 +34,12 @@ def _actor(request: HttpRequest) -> User:
 
 
 def _rule(actor: User, rule_id: int) -> ScoreRule:
-    if not can_manage_rules(actor):
-        raise Forbidden("Only administrators may change score rules.")
+    """The rule ``rule_id`` (every user reads the rules: unknown → 404, not admin → 403)."""
     rule = ScoreRule.objects.filter(pk=rule_id).first()
     if rule is None:
         raise Http404("rule not found")
+    if not can_manage_rules(actor):
+        raise Forbidden(_("Only administrators may change score rules."))
     return rule
 
 

@@ -26,7 +26,9 @@ class RuleForm(forms.Form):
         label=_("Look-back (days)"), min_value=1, max_value=3650, initial=30, help_text=_("For activity counts.")
     )
     points = forms.IntegerField(label=_("Points"), min_value=-1000, max_value=1000)
-    position = forms.IntegerField(label=pgettext_lazy("ordering", "Position"), min_value=0, max_value=100_000, initial=0)
+    position = forms.IntegerField(
+        label=pgettext_lazy("ordering", "Position"), min_value=0, max_value=100_000, initial=0
+    )
     is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
 
     @classmethod
