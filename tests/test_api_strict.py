@@ -152,6 +152,13 @@ NOT_IDS |= {
     "after_days_over",
 }  # issue 7: follow-up rules (counts of days, ladder order)
 NOT_IDS |= {"points", "window_days"}  # issue 8: score rules (points, look-back in days)
+NOT_IDS |= {
+    "protection_days",
+    "max_count",
+    "no_follow_up_days",
+    "no_opportunity_days",
+    "warn_days_before",
+}  # issue 8: public pools (days and ownership caps)
 
 
 def _is_integer(schema: dict[str, Any]) -> bool:

@@ -1533,7 +1533,11 @@ def _demo_querysets() -> dict[str, models.QuerySet[Any]]:
         "accounts": accounts,
         "contacts": Contact.objects.filter(account__in=accounts),
         "opportunities": Opportunity.objects.filter(Q(owner__in=users) | Q(account__in=accounts)),
-        "leads": Lead.objects.filter(Q(owner__in=users) | Q(owner__isnull=True, pk__in=marked)),
+        "leads": Lead.objects.filter(
+            Q(owner__in=users)
+            | Q(owner__isnull=True, pk__in=marked)
+            | Q(owner__isnull=True, pool_entry__released_by__in=users)  # issue 8: released to a pool
+        ),
     }
 
 

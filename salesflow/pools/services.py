@@ -67,6 +67,12 @@ def record_model(kind: str) -> type[Lead] | type[Account]:
     raise ValidationFailed(_("Unknown record type."), field_errors={"kind": [_("Choose leads or accounts.")]})
 
 
+def _check_id(record_id: object) -> int:
+    if isinstance(record_id, bool) or not isinstance(record_id, int) or not 0 < record_id < 2**63:
+        raise ValidationFailed(_("Unknown record."), field_errors={"record_id": [_("Unknown record.")]})
+    return record_id
+
+
 def entry_model(kind: str) -> type[PoolLead] | type[PoolAccount]:
     return PoolLead if record_model(kind) is Lead else PoolAccount
 
@@ -139,6 +145,7 @@ def pool_claim(*, actor: User, kind: str, record_id: int) -> Record:
     model = record_model(kind)
     entries = entry_model(kind)
     field = _entry_field(kind)
+    record_id = _check_id(record_id)
     if writable_owner_ids(actor) == set() or not actor.is_active:
         raise Forbidden(_("You may not claim records."))
     with transaction.atomic():
@@ -226,6 +233,7 @@ def pool_release(*, actor: User, kind: str, record_id: int, reason: str, pool_id
     entries = entry_model(kind)
     field = _entry_field(kind)
     text = _clean_text(reason, "reason", max_length=REASON_LENGTH, required=True)
+    record_id = _check_id(record_id)
     with transaction.atomic():
         record = model.objects.select_for_update(of=("self",)).select_related("owner").filter(pk=record_id).first()
         if record is None:

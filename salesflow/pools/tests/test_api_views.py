@@ -121,6 +121,18 @@ def test_release_reason_is_required_and_bounded(personas, api_for):
     assert Account.objects.get(pk=account.pk).owner_id == personas.rep.pk
 
 
+def test_hostile_page_input_is_never_a_500(personas, client_for):
+    pool = make_pool(personas.team_a)
+    client = client_for(personas.rep)
+    huge = 2**70
+    assert client.post(f"/pools/claim/lead/{huge}/").status_code == 302
+    assert client.post("/pools/claim/bogus/1/").status_code == 404
+    assert client.get(f"/pools/{huge}/").status_code == 404
+    assert client.get(f"/pools/panel/lead/{huge}/").status_code == 404
+    response = client.get(f"/pools/{pool.pk}/", {"cursor": "x" * 5000, "q": "a\x00" * 10, "grade": "ZZ"})
+    assert response.status_code == 200
+
+
 def test_pool_page_claims_and_shows_the_refusal(personas, client_for):
     pool = make_pool(personas.team_a)
     CapRule.objects.create(role="rep", kind="lead", max_count=1)
