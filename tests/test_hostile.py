@@ -134,6 +134,7 @@ def world(personas):
         "activities": activity.pk,
         "objections": _first_objection_pk(),  # issue 7: the seeded objection library
         "scoring": _score_rule_pk(),  # issue 8: /scoring/rules/{rule_id}
+        **_merging_world(personas, lead.pk),  # issue 8: a merge and an access request
     }
 
 
@@ -144,6 +145,16 @@ def _score_rule_pk() -> int:
         label="hostile", category="fit", attribute="industry", operator="eq", value="it", points=1
     )
     return rule.pk
+
+
+def _merging_world(personas: Any, lead_pk: int) -> dict[str, int]:
+    from salesflow.merging.models import AccessRequest, MergeRecord
+
+    merge = MergeRecord.objects.create(kind="lead", survivor_id=lead_pk, loser_id=lead_pk + 10_000, actor=personas.rep)
+    request = AccessRequest.objects.create(
+        requester=personas.outsider, kind="lead", object_id=lead_pk, owner=personas.rep
+    )
+    return {"merges": merge.pk, "access-requests": request.pk}
 
 
 def _first_objection_pk() -> int:

@@ -3,7 +3,7 @@ request. The pairs are made from existing demo records (so the demo's counts sta
 are), the way they arise in practice, and saved "anyway" with a reason as a rep would:
 
 - 张伟 typed a trade-show lead's mobile into another of his leads (same mobile and company);
-- 张伟 renamed one account to another's name without the legal-form suffix (same company);
+- 张伟 renamed one account to another's name with another legal form (same company);
 - one of 张伟's accounts has the same person twice (same mobile);
 - 李娜 found a lead of 刘洋's (another team) as a possible duplicate and asked for access.
 
@@ -23,6 +23,12 @@ from salesflow.parties.services import account_update, contact_update
 from salesflow.users.models import User
 
 SUFFIX = re.compile(r"(股份有限公司|有限责任公司|有限公司|集团)$")
+
+
+def other_legal_form(name: str) -> str:
+    """The same company name with another legal-form suffix (the matcher ignores it)."""
+    stem = SUFFIX.sub("", name)
+    return f"{stem}有限公司" if name.endswith("股份有限公司") else f"{stem}股份有限公司"
 
 
 def write_merging_demo(users: dict[str, User]) -> int:
@@ -46,7 +52,7 @@ def write_merging_demo(users: dict[str, User]) -> int:
         account_update(
             actor=rep,
             account=accounts[1],
-            name=SUFFIX.sub("", accounts[0].name),
+            name=other_legal_form(accounts[0].name),  # the same company, another legal form
             intake_options={"duplicate_reason": "客户说是新成立的公司，待确认"},
         )
         pairs += 1

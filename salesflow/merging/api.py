@@ -100,10 +100,10 @@ def _merge_out(merge: MergeRecord) -> dict[str, Any]:
     response={200: list[CandidateOut], **ERRORS},
     summary="Possible duplicates of a record (others' records named by kind and owner only)",
 )
-def record_candidates(request: HttpRequest, kind: Kind, record_id: int) -> list[dict[str, Any]]:
+def record_candidates(request: HttpRequest, kind: str, record_id: int) -> list[dict[str, Any]]:
     user = _user(request)
-    record = record_for_user(user, kind, record_id)
-    found = find_candidates(kind, matcher_values(kind, record), exclude=[(kind, record.pk)])
+    record = record_for_user(user, kind, record_id)  # an unknown kind is 404 like an unknown id
+    found = find_candidates(cast(Kind, kind), matcher_values(kind, record), exclude=[(cast(Kind, kind), record.pk)])
     return describe_candidates(user, found)
 
 

@@ -48,7 +48,12 @@ def test_lead_and_account_keys_match_for_one_company(personas):
         mobile="13812345678",
         company_name="星云（上海）有限公司",
     )
-    account = account_create(actor=personas.rep, owner=personas.rep, name="星云 (上海) 股份有限公司")
+    account = account_create(
+        actor=personas.rep,
+        owner=personas.rep,
+        name="星云 (上海) 股份有限公司",
+        intake_options={"duplicate_reason": "test: the lead's company on purpose"},  # issue 8
+    )
     assert lead.company_key == account.name_key == "星云上海"
 
 

@@ -29,6 +29,8 @@ pytestmark = pytest.mark.django_db
 
 def create(actor, **kwargs):
     values = {"owner": actor, "name": "张伟", "source_channel": "inbound", "mobile": "13812345678"}
+    # issue 8: these tests create the same person on purpose, past the duplicate warning
+    values["intake_options"] = {"duplicate_reason": "test: the same person on purpose"}
     values.update(kwargs)
     return lead_create(actor=actor, **values)
 

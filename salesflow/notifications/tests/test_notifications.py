@@ -31,7 +31,14 @@ pytestmark = pytest.mark.django_db
 
 
 def _lead(actor, owner, name="王芳"):
-    return lead_create(actor=actor, owner=owner, name=name, source_channel=SourceChannel.INBOUND, mobile="13812345678")
+    return lead_create(
+        actor=actor,
+        owner=owner,
+        name=name,
+        source_channel=SourceChannel.INBOUND,
+        mobile="13812345678",
+        intake_options={"duplicate_reason": "test: the same mobile on purpose"},  # issue 8
+    )
 
 
 def test_a_lead_created_for_someone_else_notifies_the_owner_in_app_and_by_email(personas, committed):

@@ -26,7 +26,13 @@ def test_unique_constraint_behind_the_check_is_a_validation_error(personas, monk
     account_create(actor=personas.rep, owner=personas.rep, name="甲公司", credit_code=code)
     monkeypatch.setattr("salesflow.parties.services.validate_credit_code", lambda code, exclude_pk=None: [])
     with pytest.raises(ValidationFailed) as exc:
-        account_create(actor=personas.rep, owner=personas.rep, name="乙公司", credit_code=code)
+        account_create(
+            actor=personas.rep,
+            owner=personas.rep,
+            name="乙公司",
+            credit_code=code,
+            intake_options={"duplicate_reason": "test: past the duplicate warning, into the race"},  # issue 8
+        )
     assert exc.value.field_errors == DUPLICATE
     assert list(Account.objects.values_list("name", flat=True)) == ["甲公司"]
 
@@ -36,7 +42,8 @@ def test_api_answers_400_for_a_duplicate_credit_code(personas, api_for, monkeypa
     code = valid_credit_code()
     account_create(actor=personas.rep, owner=personas.rep, name="甲公司", credit_code=code)
     monkeypatch.setattr("salesflow.parties.services.validate_credit_code", lambda code, exclude_pk=None: [])
-    response = api_for(personas.rep).post("/accounts/", {"name": "乙公司", "credit_code": code})
+    body = {"name": "乙公司", "credit_code": code, "duplicate_reason": "test: into the race"}  # issue 8
+    response = api_for(personas.rep).post("/accounts/", body)
     assert response.status_code == 400
     assert response.json()["errors"] == DUPLICATE
     assert Account.objects.count() == 1

@@ -30,7 +30,12 @@ def test_account_update_rewrites_the_name_key_with_the_name(personas):
 
 def test_same_company_written_differently_shares_the_key(personas):
     a = account_create(actor=personas.rep, owner=personas.rep, name="星云（上海）股份有限公司")
-    b = account_create(actor=personas.rep, owner=personas.rep, name="星云 (上海) 有限公司")
+    b = account_create(
+        actor=personas.rep,
+        owner=personas.rep,
+        name="星云 (上海) 有限公司",
+        intake_options={"duplicate_reason": "test: the same company on purpose"},  # issue 8
+    )
     assert list(Account.objects.filter(name_key=a.name_key).order_by("pk")) == [a, b]
 
 

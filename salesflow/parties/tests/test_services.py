@@ -316,7 +316,13 @@ def test_account_update_credit_code_race_is_a_validation_error(personas, rep_acc
     monkeypatch.setattr("salesflow.parties.services.validate_credit_code", lambda code, exclude_pk=None: [])
     before = account_state(rep_account.pk)
     with pytest.raises(ValidationFailed) as exc:
-        account_update(actor=personas.rep, account=rep_account, credit_code=other.credit_code, grade="A")
+        account_update(
+            actor=personas.rep,
+            account=rep_account,
+            credit_code=other.credit_code,
+            grade="A",
+            intake_options={"duplicate_reason": "test: past the duplicate warning, into the race"},  # issue 8
+        )
     assert list(exc.value.field_errors) == ["credit_code"]
     assert (rep_account.credit_code, rep_account.grade) == (before["credit_code"], before["grade"])
     assert account_state(rep_account.pk) == before
