@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("leads", "0012_protected_until"),
-        ("parties", "0008_issue8_pools_account_owner_nullable"),
+        ("parties", "0009_issue8_pools_account_owner_nullable"),
         ("users", "0007_follow_up_calendar_token"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

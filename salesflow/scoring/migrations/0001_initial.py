@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("leads", "0014_issue8_scoring_verified"),
+        ("leads", "0015_issue8_scoring_verified"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

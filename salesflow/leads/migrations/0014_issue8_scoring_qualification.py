@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("leads", "0012_protected_until"),
+        ("leads", "0013_issue8_match_keys"),
         ("parties", "0007_protected_until"),
         ("sales", "0020_stall_median_index"),
         ("users", "0007_follow_up_calendar_token"),

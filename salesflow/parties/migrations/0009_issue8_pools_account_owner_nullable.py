@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("parties", "0007_protected_until"),
+        ("parties", "0008_issue8_match_keys"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

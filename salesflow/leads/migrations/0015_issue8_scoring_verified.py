@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("leads", "0013_issue8_scoring_qualification"),
+        ("leads", "0014_issue8_scoring_qualification"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

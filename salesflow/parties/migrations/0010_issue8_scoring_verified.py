@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("parties", "0007_protected_until"),
+        ("parties", "0009_issue8_pools_account_owner_nullable"),
         ("users", "0007_follow_up_calendar_token"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
