@@ -218,8 +218,8 @@ def _register_routers() -> None:
     from salesflow.objections.api import deal_router as deal_objections_router
     from salesflow.objections.api import router as objections_router
     from salesflow.parties.api import accounts_router, contacts_router
-    from salesflow.protection.api import collisions_router, known_customers_router  # issue 8
     from salesflow.pools.api import router as pools_router
+    from salesflow.protection.api import collisions_router, known_customers_router  # issue 8
     from salesflow.sales.api import router as sales_router
     from salesflow.scoring.api import router as scoring_router
     from salesflow.search.api import router as search_router

@@ -14,8 +14,8 @@ from salesflow.core import export_tasks
 from salesflow.core import tasks as core_tasks
 from salesflow.core.scheduling import Daily, Every, PeriodicJob
 from salesflow.notifications import tasks as notification_tasks
-from salesflow.routing import tasks as routing_tasks  # issue 8: first-response SLAs
 from salesflow.pools import tasks as pool_tasks
+from salesflow.routing import tasks as routing_tasks  # issue 8: first-response SLAs
 from salesflow.sales import tasks as sales_tasks
 from salesflow.scoring import tasks as scoring_tasks
 from salesflow.workreports import tasks as workreport_tasks

@@ -135,7 +135,17 @@ def world(personas):
         "objections": _first_objection_pk(),  # issue 7: the seeded objection library
         "scoring": _score_rule_pk(),  # issue 8: /scoring/rules/{rule_id}
         **_merging_world(personas, lead.pk),  # issue 8: a merge and an access request
+        "imports": _import_job_pk(personas),  # issue 8: /imports/{job_id}
     }
+
+
+def _import_job_pk(personas: Any) -> int:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from salesflow.imports.services import import_upload
+
+    upload = SimpleUploadedFile("leads.csv", "姓名,手机\n张三,13800138000\n".encode(), content_type="text/csv")
+    return import_upload(actor=personas.rep, kind="lead", upload=upload).pk
 
 
 def _score_rule_pk() -> int:

@@ -37,11 +37,11 @@ from salesflow.core.models import AuditEvent, AuditLink, ExchangeRate
 from salesflow.core.normalize import CREDIT_ALPHABET, company_name_key, credit_check_char, credit_code_is_valid
 from salesflow.core.services import exchange_rate_create
 from salesflow.demo import data, issue8_routing, issue8_scoring
+from salesflow.demo.issue8_dedupe import write_match_keys
 from salesflow.demo.issue8_imports import write_demo_import
 from salesflow.demo.issue8_merging import write_merging_demo  # issue 8
-from salesflow.demo.issue8_protection import delete_protection_demo, write_protection_demo
-from salesflow.demo.issue8_dedupe import write_match_keys
 from salesflow.demo.issue8_pools import seed_pools
+from salesflow.demo.issue8_protection import delete_protection_demo, write_protection_demo
 from salesflow.leads.choices import BantAnswer, LeadStatus
 from salesflow.leads.models import DisqualifyReason, Lead
 from salesflow.parties.choices import Grade, Lifecycle

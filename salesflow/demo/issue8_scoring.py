@@ -64,9 +64,9 @@ def write_scoring(leads: QuerySet[Lead], users: dict[str, User], *, now: datetim
         record_verify(actor=lead.owner, kind="lead", record=lead)  # type: ignore[arg-type]
     accounts = list(Account.objects.filter(owner__in=users.values()).select_related("owner").order_by("pk"))
     for account in accounts[:10]:
-        record_verify(actor=account.owner, kind="account", record=account)
+        record_verify(actor=account.owner, kind="account", record=account)  # type: ignore[arg-type]
     for contact in Contact.objects.filter(account__in=accounts[:5]).select_related("account__owner")[:10]:
-        record_verify(actor=contact.account.owner, kind="contact", record=contact)
+        record_verify(actor=contact.account.owner, kind="contact", record=contact)  # type: ignore[arg-type]
     # a few verified long ago: stale on the data-quality page
     long_ago = now - timedelta(days=240)
     Account.objects.filter(pk__in=[a.pk for a in accounts[10:16]]).update(last_verified_at=long_ago)

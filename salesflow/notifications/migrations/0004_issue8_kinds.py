@@ -4,20 +4,71 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('notifications', '0003_issue7_kinds'),
+        ("notifications", "0003_issue7_kinds"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='notification',
-            name='kind',
-            field=models.CharField(choices=[('leads.lead.assigned', 'A lead is assigned to me'), ('sales.opportunity.assigned', 'An opportunity is assigned to me'), ('users.share.granted', 'A record is shared with me'), ('activities.digest', 'Daily task digest'), ('core.export.ready', 'My export is ready'), ('sales.opportunity.stalled', 'My opportunity has stalled'), ('sales.opportunity.stall_escalated', "A team member's opportunity stays stalled"), ('activities.follow_up.reminder', 'A customer of mine is overdue for follow-up'), ('activities.follow_up.escalated', 'A missed follow-up is escalated to me'), ('parties.account.reassigned_for_neglect', 'A neglected account is reassigned'), ('workreports.report.submitted', 'A work report is submitted to me'), ('workreports.report.commented', 'My work report is commented on'), ('workreports.reminder', 'My work report is missing'), ('routing.lead.sla_missed', 'A lead missed its first-response SLA'), ('protection.known_customer.routed', "A known customer's lead is routed to me"), ('protection.collision.opened', 'A collision concerns me'), ('protection.collision.decided', 'A collision of mine is decided'), ('pools.record.recycle_warning', 'A customer of mine will be recycled to a public pool'), ('pools.record.recycled', 'A customer of mine was recycled to a public pool'), ('merging.access.requested', 'Someone asks for access to my record'), ('merging.access.decided', 'My access request is decided')], max_length=80, verbose_name='type'),
+            model_name="notification",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("leads.lead.assigned", "A lead is assigned to me"),
+                    ("sales.opportunity.assigned", "An opportunity is assigned to me"),
+                    ("users.share.granted", "A record is shared with me"),
+                    ("activities.digest", "Daily task digest"),
+                    ("core.export.ready", "My export is ready"),
+                    ("sales.opportunity.stalled", "My opportunity has stalled"),
+                    ("sales.opportunity.stall_escalated", "A team member's opportunity stays stalled"),
+                    ("activities.follow_up.reminder", "A customer of mine is overdue for follow-up"),
+                    ("activities.follow_up.escalated", "A missed follow-up is escalated to me"),
+                    ("parties.account.reassigned_for_neglect", "A neglected account is reassigned"),
+                    ("workreports.report.submitted", "A work report is submitted to me"),
+                    ("workreports.report.commented", "My work report is commented on"),
+                    ("workreports.reminder", "My work report is missing"),
+                    ("routing.lead.sla_missed", "A lead missed its first-response SLA"),
+                    ("protection.known_customer.routed", "A known customer's lead is routed to me"),
+                    ("protection.collision.opened", "A collision concerns me"),
+                    ("protection.collision.decided", "A collision of mine is decided"),
+                    ("pools.record.recycle_warning", "A customer of mine will be recycled to a public pool"),
+                    ("pools.record.recycled", "A customer of mine was recycled to a public pool"),
+                    ("merging.access.requested", "Someone asks for access to my record"),
+                    ("merging.access.decided", "My access request is decided"),
+                ],
+                max_length=80,
+                verbose_name="type",
+            ),
         ),
         migrations.AlterField(
-            model_name='notificationpreference',
-            name='kind',
-            field=models.CharField(choices=[('leads.lead.assigned', 'A lead is assigned to me'), ('sales.opportunity.assigned', 'An opportunity is assigned to me'), ('users.share.granted', 'A record is shared with me'), ('activities.digest', 'Daily task digest'), ('core.export.ready', 'My export is ready'), ('sales.opportunity.stalled', 'My opportunity has stalled'), ('sales.opportunity.stall_escalated', "A team member's opportunity stays stalled"), ('activities.follow_up.reminder', 'A customer of mine is overdue for follow-up'), ('activities.follow_up.escalated', 'A missed follow-up is escalated to me'), ('parties.account.reassigned_for_neglect', 'A neglected account is reassigned'), ('workreports.report.submitted', 'A work report is submitted to me'), ('workreports.report.commented', 'My work report is commented on'), ('workreports.reminder', 'My work report is missing'), ('routing.lead.sla_missed', 'A lead missed its first-response SLA'), ('protection.known_customer.routed', "A known customer's lead is routed to me"), ('protection.collision.opened', 'A collision concerns me'), ('protection.collision.decided', 'A collision of mine is decided'), ('pools.record.recycle_warning', 'A customer of mine will be recycled to a public pool'), ('pools.record.recycled', 'A customer of mine was recycled to a public pool'), ('merging.access.requested', 'Someone asks for access to my record'), ('merging.access.decided', 'My access request is decided')], max_length=80, verbose_name='type'),
+            model_name="notificationpreference",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("leads.lead.assigned", "A lead is assigned to me"),
+                    ("sales.opportunity.assigned", "An opportunity is assigned to me"),
+                    ("users.share.granted", "A record is shared with me"),
+                    ("activities.digest", "Daily task digest"),
+                    ("core.export.ready", "My export is ready"),
+                    ("sales.opportunity.stalled", "My opportunity has stalled"),
+                    ("sales.opportunity.stall_escalated", "A team member's opportunity stays stalled"),
+                    ("activities.follow_up.reminder", "A customer of mine is overdue for follow-up"),
+                    ("activities.follow_up.escalated", "A missed follow-up is escalated to me"),
+                    ("parties.account.reassigned_for_neglect", "A neglected account is reassigned"),
+                    ("workreports.report.submitted", "A work report is submitted to me"),
+                    ("workreports.report.commented", "My work report is commented on"),
+                    ("workreports.reminder", "My work report is missing"),
+                    ("routing.lead.sla_missed", "A lead missed its first-response SLA"),
+                    ("protection.known_customer.routed", "A known customer's lead is routed to me"),
+                    ("protection.collision.opened", "A collision concerns me"),
+                    ("protection.collision.decided", "A collision of mine is decided"),
+                    ("pools.record.recycle_warning", "A customer of mine will be recycled to a public pool"),
+                    ("pools.record.recycled", "A customer of mine was recycled to a public pool"),
+                    ("merging.access.requested", "Someone asks for access to my record"),
+                    ("merging.access.decided", "My access request is decided"),
+                ],
+                max_length=80,
+                verbose_name="type",
+            ),
         ),
     ]
