@@ -159,6 +159,7 @@ NOT_IDS |= {
     "no_opportunity_days",
     "warn_days_before",
 }  # issue 8: public pools (days and ownership caps)
+NOT_IDS |= {"minutes", "capacity"}  # issue 8: routing (first-response SLA minutes, open leads per rep)
 
 
 def _is_integer(schema: dict[str, Any]) -> bool:

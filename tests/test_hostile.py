@@ -136,6 +136,39 @@ def world(personas):
         "scoring": _score_rule_pk(),  # issue 8: /scoring/rules/{rule_id}
         **_merging_world(personas, lead.pk),  # issue 8: a merge and an access request
         "imports": _import_job_pk(personas),  # issue 8: /imports/{job_id}
+        **_issue8_world(personas, lead.pk),  # issue 8: pools, routing, collisions, duplicates
+    }
+
+
+def _issue8_world(personas: Any, lead_pk: int) -> dict[str, int]:
+    """Minimal rows written directly: the services refuse the rep (these are admin resources)."""
+    from salesflow.dedupe.models import DuplicatePair, DuplicateReportRun
+    from salesflow.pools.models import Pool
+    from salesflow.protection.models import Collision
+    from salesflow.routing.models import AssignmentRule, FirstResponseSla, LeadCaptureForm
+
+    pool = Pool.objects.create(name="hostile")
+    rule = AssignmentRule.objects.create(name="hostile", user=personas.rep)
+    form = LeadCaptureForm.objects.create(name="hostile", source_channel="inbound")
+    sla = FirstResponseSla.objects.create(source_channel="inbound", minutes=30)
+    collision = Collision.objects.create(
+        new_kind="lead",
+        new_id=lead_pk,
+        existing_kind="lead",
+        existing_id=lead_pk + 10_000,
+        claimant=personas.rep,
+        holder=personas.teammate,
+        action="create",
+    )
+    run = DuplicateReportRun.objects.create(started_by=personas.admin, status="done")
+    pair = DuplicatePair.objects.create(run=run, kind="lead", pk_a=lead_pk, pk_b=lead_pk + 10_000, score="0.9")
+    return {
+        "pools": pool.pk,
+        "assignment-rules": rule.pk,
+        "lead-forms": form.pk,
+        "first-response-slas": sla.pk,
+        "collisions": collision.pk,
+        "duplicates": pair.pk,
     }
 
 

@@ -93,9 +93,10 @@ def list_pairs(request: HttpRequest, filters: Query[PairFilters]) -> dict[str, A
 
 @router.post("/pairs/{int:pair_id}/dismiss", response=PairOut, summary="Dismiss a pair (administrators)")
 def dismiss_pair(request: HttpRequest, pair_id: int) -> DuplicatePair:
+    pair = get_object_or_404(DuplicatePair, pk=pair_id)  # an unknown id is a 404 whoever asks
     user = _user(request)
     require_report_access(user)
-    return pair_dismiss(actor=user, pair=get_object_or_404(DuplicatePair, pk=pair_id))
+    return pair_dismiss(actor=user, pair=pair)
 
 
 __all__ = ["DuplicateReportRun", "router"]

@@ -148,16 +148,16 @@ def create_pool(request: HttpRequest, payload: PoolIn) -> tuple[int, dict[str, A
     return 201, _pool_out(pool)
 
 
-@router.put("/settings/pools/{int:pool_id}", response=PoolOut, summary="Change a pool (administrators)")
+@router.patch("/settings/pools/{int:pool_id}", response=PoolOut, summary="Change a pool (administrators)")
 def update_pool(request: HttpRequest, pool_id: int, payload: PoolIn) -> dict[str, Any]:
-    user = _admin(request)
-    return _pool_out(pool_save(actor=user, pool=_get(Pool, pool_id), **payload.model_dump()))
+    pool = _get(Pool, pool_id)  # an unknown id is a 404 whoever asks
+    return _pool_out(pool_save(actor=_admin(request), pool=pool, **payload.model_dump()))
 
 
 @router.delete("/settings/pools/{int:pool_id}", response={204: None}, summary="Delete an empty pool")
 def delete_pool(request: HttpRequest, pool_id: int) -> tuple[int, None]:
-    user = _admin(request)
-    pool_delete(actor=user, pool=_get(Pool, pool_id))
+    pool = _get(Pool, pool_id)
+    pool_delete(actor=_admin(request), pool=pool)
     return 204, None
 
 
@@ -183,16 +183,16 @@ def create_cap(request: HttpRequest, payload: CapIn) -> tuple[int, dict[str, Any
     return 201, _cap_out(cap_save(actor=_admin(request), **payload.model_dump()))
 
 
-@router.put("/settings/caps/{int:cap_id}", response=CapOut, summary="Change an ownership cap (administrators)")
+@router.patch("/settings/caps/{int:cap_id}", response=CapOut, summary="Change an ownership cap (administrators)")
 def update_cap(request: HttpRequest, cap_id: int, payload: CapIn) -> dict[str, Any]:
-    user = _admin(request)
-    return _cap_out(cap_save(actor=user, cap=_get(CapRule, cap_id), **payload.model_dump()))
+    cap = _get(CapRule, cap_id)
+    return _cap_out(cap_save(actor=_admin(request), cap=cap, **payload.model_dump()))
 
 
 @router.delete("/settings/caps/{int:cap_id}", response={204: None}, summary="Delete an ownership cap")
 def delete_cap(request: HttpRequest, cap_id: int) -> tuple[int, None]:
-    user = _admin(request)
-    cap_delete(actor=user, cap=_get(CapRule, cap_id))
+    cap = _get(CapRule, cap_id)
+    cap_delete(actor=_admin(request), cap=cap)
     return 204, None
 
 
@@ -221,14 +221,14 @@ def create_rule(request: HttpRequest, payload: RecycleRuleIn) -> tuple[int, dict
     return 201, _rule_out(recycle_rule_save(actor=_admin(request), **payload.model_dump()))
 
 
-@router.put("/settings/recycle-rules/{int:rule_id}", response=RecycleRuleOut, summary="Change a recycle rule")
+@router.patch("/settings/recycle-rules/{int:rule_id}", response=RecycleRuleOut, summary="Change a recycle rule")
 def update_rule(request: HttpRequest, rule_id: int, payload: RecycleRuleIn) -> dict[str, Any]:
-    user = _admin(request)
-    return _rule_out(recycle_rule_save(actor=user, rule=_get(RecycleRule, rule_id), **payload.model_dump()))
+    rule = _get(RecycleRule, rule_id)
+    return _rule_out(recycle_rule_save(actor=_admin(request), rule=rule, **payload.model_dump()))
 
 
 @router.delete("/settings/recycle-rules/{int:rule_id}", response={204: None}, summary="Delete a recycle rule")
 def delete_rule(request: HttpRequest, rule_id: int) -> tuple[int, None]:
-    user = _admin(request)
-    recycle_rule_delete(actor=user, rule=_get(RecycleRule, rule_id))
+    rule = _get(RecycleRule, rule_id)
+    recycle_rule_delete(actor=_admin(request), rule=rule)
     return 204, None

@@ -109,14 +109,15 @@ def create_form(request: HttpRequest, payload: LeadFormIn) -> tuple[int, dict[st
 
 @forms_router.get("/{int:form_id}", response=LeadFormOut, summary="One web-to-lead form")
 def get_form(request: HttpRequest, form_id: int) -> dict[str, Any]:
+    form = form_by_pk(form_id)  # an unknown id is a 404 whoever asks
     _admin(request)
-    return _form_out(request, form_by_pk(form_id))
+    return _form_out(request, form)
 
 
 @forms_router.patch("/{int:form_id}", response=LeadFormOut, summary="Change a web-to-lead form")
 def update_form(request: HttpRequest, form_id: int, payload: LeadFormPatch) -> dict[str, Any]:
-    user = _admin(request)
     form = form_by_pk(form_id)
+    user = _admin(request)
     data = payload.model_dump(exclude_unset=True)
     _not_null(data, tuple(data), _("The form could not be saved."))
     form_update(actor=user, form=form, **data)
@@ -125,8 +126,8 @@ def update_form(request: HttpRequest, form_id: int, payload: LeadFormPatch) -> d
 
 @forms_router.delete("/{int:form_id}", response={204: None}, summary="Delete a web-to-lead form")
 def delete_form(request: HttpRequest, form_id: int) -> tuple[int, None]:
-    user = _admin(request)
-    form_delete(actor=user, form=form_by_pk(form_id))
+    form = form_by_pk(form_id)
+    form_delete(actor=_admin(request), form=form)
     return 204, None
 
 
@@ -193,14 +194,15 @@ def create_rule(request: HttpRequest, payload: RuleIn) -> tuple[int, dict[str, A
 
 @rules_router.get("/{int:rule_id}", response=RuleOut, summary="One assignment rule")
 def get_rule(request: HttpRequest, rule_id: int) -> dict[str, Any]:
+    rule = rule_by_pk(rule_id)  # an unknown id is a 404 whoever asks
     _admin(request)
-    return _rule_out(rule_by_pk(rule_id))
+    return _rule_out(rule)
 
 
 @rules_router.patch("/{int:rule_id}", response=RuleOut, summary="Change an assignment rule")
 def update_rule(request: HttpRequest, rule_id: int, payload: RulePatch) -> dict[str, Any]:
-    user = _admin(request)
     rule = rule_by_pk(rule_id)
+    user = _admin(request)
     data = payload.model_dump(exclude_unset=True)
     _not_null(
         data,
@@ -213,15 +215,15 @@ def update_rule(request: HttpRequest, rule_id: int, payload: RulePatch) -> dict[
 
 @rules_router.post("/{int:rule_id}/move", response=list[RuleOut], summary="Move a rule up or down the order")
 def move_rule(request: HttpRequest, rule_id: int, payload: MoveIn) -> list[dict[str, Any]]:
-    user = _admin(request)
-    rule_move(actor=user, rule=rule_by_pk(rule_id), direction=payload.direction)
+    rule = rule_by_pk(rule_id)
+    rule_move(actor=_admin(request), rule=rule, direction=payload.direction)
     return [_rule_out(rule) for rule in rules_list()]
 
 
 @rules_router.delete("/{int:rule_id}", response={204: None}, summary="Delete an assignment rule")
 def delete_rule(request: HttpRequest, rule_id: int) -> tuple[int, None]:
-    user = _admin(request)
-    rule_delete(actor=user, rule=rule_by_pk(rule_id))
+    rule = rule_by_pk(rule_id)
+    rule_delete(actor=_admin(request), rule=rule)
     return 204, None
 
 
@@ -251,8 +253,8 @@ def create_sla(request: HttpRequest, payload: SlaIn) -> tuple[int, dict[str, Any
 
 @slas_router.patch("/{int:sla_id}", response=SlaOut, summary="Change a first-response SLA")
 def update_sla(request: HttpRequest, sla_id: int, payload: SlaPatch) -> dict[str, Any]:
+    sla = sla_by_pk(sla_id)  # an unknown id is a 404 whoever asks
     user = _admin(request)
-    sla = sla_by_pk(sla_id)
     data = payload.model_dump(exclude_unset=True)
     _not_null(data, tuple(data), _("The SLA could not be saved."))
     saved = sla_save(
@@ -268,8 +270,8 @@ def update_sla(request: HttpRequest, sla_id: int, payload: SlaPatch) -> dict[str
 
 @slas_router.delete("/{int:sla_id}", response={204: None}, summary="Delete a first-response SLA")
 def delete_sla(request: HttpRequest, sla_id: int) -> tuple[int, None]:
-    user = _admin(request)
-    sla_delete(actor=user, sla=sla_by_pk(sla_id))
+    sla = sla_by_pk(sla_id)
+    sla_delete(actor=_admin(request), sla=sla)
     return 204, None
 
 

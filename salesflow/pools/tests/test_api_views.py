@@ -129,8 +129,13 @@ def test_hostile_page_input_is_never_a_500(personas, client_for):
     assert client.post("/pools/claim/bogus/1/").status_code == 404
     assert client.get(f"/pools/{huge}/").status_code == 404
     assert client.get(f"/pools/panel/lead/{huge}/").status_code == 404
-    response = client.get(f"/pools/{pool.pk}/", {"cursor": "x" * 5000, "q": "a\x00" * 10, "grade": "ZZ"})
+    # a malformed cursor and an unknown grade are ignored (the first page) ...
+    response = client.get(f"/pools/{pool.pk}/", {"cursor": "x" * 5000, "q": "a" * 10, "grade": "ZZ"})
     assert response.status_code == 200
+    # ... a NUL byte in the query string is refused, as on every page (QueryStringGuardMiddleware)
+    response = client.get(f"/pools/{pool.pk}/", {"q": "a\x00" * 10})
+    assert response.status_code == 400
+    assert "text/html" in response["Content-Type"]
 
 
 def test_pool_page_claims_and_shows_the_refusal(personas, client_for):
