@@ -523,7 +523,9 @@ def prepare_batch(
 
 def _dedupe_values(kind: str, values: dict[str, Any]) -> dict[str, Any]:
     return {
-        k: v for k, v in values.items() if k in ("name", "mobile", "email", "company_name", "credit_code", "account")
+        k: v
+        for k, v in values.items()
+        if k in ("name", "mobile", "phone", "email", "company_name", "credit_code", "account")
     }
 
 

@@ -76,15 +76,17 @@ def can_manage_account(user: User, account: Account) -> bool:
     return cond is None or Account.objects.filter(cond, pk=account.pk).exists()
 
 
-def may_reassign_for_neglect(user: User, account: Account) -> bool:
+def may_reassign_for_neglect(user: User, account: Account, *, manages: bool | None = None) -> bool:
     """Issue 7: a sales manager or an administrator holding the account through ownership
-    scope (never its rep, an assistant or support) may reassign it for neglect."""
+    scope (never its rep, an assistant or support) may reassign it for neglect.
+
+    ``manages`` is :func:`can_manage_account` when the caller already has it (saves a query)."""
     from salesflow.users.choices import Role
 
     return (
         (user.is_admin or user.role == Role.MANAGER)
         and user.pk != account.owner_id
-        and can_manage_account(user, account)
+        and (can_manage_account(user, account) if manages is None else manages)
     )
 
 

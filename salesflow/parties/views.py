@@ -67,6 +67,7 @@ from salesflow.parties.services import (
 )
 from salesflow.tags.selectors import parse_tag_id, tag_step
 from salesflow.tags.services import tag_bulk_action
+from salesflow.users.choices import Role
 from salesflow.users.models import User
 from salesflow.users.permissions import writable_owner_ids
 
@@ -129,6 +130,8 @@ def account_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     account = get_account_for_user(user, pk)
     detail = account_detail_context(user, account)
+    # one query for both the neglect-reassign form (managers) and delete (writers)
+    manages = (detail.can_write or user.is_admin or user.role == Role.MANAGER) and can_manage_account(user, account)
     return render(
         request,
         "parties/account_detail.html",
@@ -139,14 +142,15 @@ def account_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
             "grade": account.grade,
             "reassign_form": (
                 NeglectReassignForm(user=user, exclude_owner=account.owner_id)
-                if may_reassign_for_neglect(user, account) and (account.at_risk_since is not None or _overdue(account))
+                if may_reassign_for_neglect(user, account, manages=manages)
+                and (account.at_risk_since is not None or _overdue(account))
                 else None
             ),
             "contacts": detail.contacts,
             "more_contacts": detail.more_contacts,
             "events": detail.events,
             "can_write": detail.can_write,
-            "can_delete": detail.can_write and can_manage_account(user, account),
+            "can_delete": detail.can_write and manages,
         },
     )
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from django.utils.translation import gettext
 
 from salesflow.core.errors import Conflict, Forbidden, ServiceError, ValidationFailed
 from salesflow.core.models import AuditEvent
@@ -198,7 +199,10 @@ def test_preview_names_the_column_and_reason_and_finds_duplicates(personas) -> N
         owner=personas.teammate, name="Old", mobile="13900000001", source_channel="inbound", status="new"
     )
     account = _account(personas.rep, "重复测试有限公司")
-    contact_create(actor=personas.rep, account=account, name="Contact", mobile="13900000002")
+    # row 4's person (same name and mobile) is already a contact, at a company the file names
+    # differently: the fuzzy matcher finds it (a shared mobile alone, with another name and
+    # company, is no duplicate)
+    contact_create(actor=personas.rep, account=account, name="客户2", mobile="13900000002")
     rows = lead_rows(4)
     rows[0][3] = "not-an-email"
     rows[0][6] = "2024-13-45"
@@ -212,8 +216,9 @@ def test_preview_names_the_column_and_reason_and_finds_duplicates(personas) -> N
     assert by_row[3].state == RowState.SKIPPED and "owner: " in by_row[3].exists
     assert existing.owner is not None and str(existing.owner) in by_row[3].exists
     assert by_row[4].state == RowState.CREATED
-    assert by_row[4].duplicates and by_row[4].duplicates[0]["reasons"] == ["same mobile"]
-    assert by_row[4].duplicates[0]["label"] == "Contact"
+    assert by_row[4].duplicates and by_row[4].duplicates[0]["kind"] == "contact"
+    assert gettext("same mobile") in [str(r) for r in cast("list[str]", by_row[4].duplicates[0]["reasons"])]
+    assert by_row[4].duplicates[0]["label"] == "客户2"
     assert by_row[5].errors == [("负责人", "No active user has this username or name.")]
     assert (p.valid, p.rejected, p.skipped) == (1, 2, 1)
     # the service's own checks appear as row errors when the row is run
@@ -480,5 +485,14 @@ def test_run_queries_are_a_fixed_cost_per_batch_plus_the_services_per_row(person
 
     small, large = measure(5, 0), measure(45, 100)
     per_row = (large - small) / 40
-    assert per_row <= 14, per_row  # lead_create's own queries (owner check, insert, audit, search index)
+    # Per created row (measured: 17), all through lead_create and the intake checks it runs:
+    # - lead_create itself, 7: owner check, insert, search index (re-read, old title, insert),
+    #   audit event and its link;
+    # - 4 savepoint statements: the row's and the service's atomic blocks (SAVEPOINT/RELEASE);
+    # - protection known-customer check, 1: the list entry by name key (a credit code adds one);
+    # - protection collision check, 3: the matcher's candidate leads, contacts and accounts;
+    # - routing assignment, 2: the assignment-history row and the first-response SLA lookup.
+    # The duplicate warning is skipped for ``via=import`` (the preview reports duplicates) and
+    # the score is recomputed after the commit (``scoring.hooks``), so neither costs a query here.
+    assert per_row <= 17, per_row
     assert small - 5 * per_row <= 40  # the batch's lookups, states and progress
