@@ -43,9 +43,9 @@ class Account(TimestampedModel):
     # ``company_name_key(name)``, written by the services; duplicate detection matches on it.
     name_key = models.CharField(_("name key"), max_length=200, blank=True, editable=False)
     # duplicate check (查重, issue 8): ``core.normalize.party_match_keys``, written by the services
-    company_stem = models.CharField(_("company stem"), max_length=200, blank=True, editable=False)
-    company_pinyin = models.CharField(_("company pinyin"), max_length=200, blank=True, editable=False)
-    phone_key = models.CharField(_("phone key"), max_length=40, blank=True, editable=False)
+    company_stem = models.CharField(_("company stem"), max_length=200, blank=True, editable=False, db_default="")
+    company_pinyin = models.CharField(_("company pinyin"), max_length=200, blank=True, editable=False, db_default="")
+    phone_key = models.CharField(_("phone key"), max_length=40, blank=True, editable=False, db_default="")
 
     # follow-up discipline (跟进, issue 7): kept by ``account_follow_up_refresh`` (called by
     # the activity services and the ``follow_up_recompute`` command), never edited directly.
@@ -137,8 +137,8 @@ class Contact(TimestampedModel):
     email = models.EmailField(_("email"), blank=True)
     wechat = models.CharField(_("WeChat ID"), max_length=64, blank=True)
     # duplicate check (查重, issue 8): ``core.normalize.party_match_keys``, written by the services
-    name_pinyin = models.CharField(_("name pinyin"), max_length=200, blank=True, editable=False)
-    phone_key = models.CharField(_("phone key"), max_length=40, blank=True, editable=False)
+    name_pinyin = models.CharField(_("name pinyin"), max_length=200, blank=True, editable=False, db_default="")
+    phone_key = models.CharField(_("phone key"), max_length=40, blank=True, editable=False, db_default="")
     # sales archive
     birthday = models.DateField(_("birthday"), null=True, blank=True)
     hobbies = models.CharField(_("hobbies"), max_length=300, blank=True)
