@@ -23,15 +23,18 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def duplicates(personas: Personas) -> dict[str, Any]:
     rep, teammate = personas.rep, personas.teammate
+    # the second of each pair is a possible duplicate of the first: saved anyway, with a reason
+    anyway = {"duplicate_reason": "test"}
     a1 = account_create(actor=rep, owner=rep, name="上海星云科技有限公司")
-    a2 = account_create(actor=teammate, owner=teammate, name="星云科技（上海）有限公司")
-    account_create(actor=rep, owner=rep, name="北京星云科技有限公司")  # sister company
+    a2 = account_create(actor=teammate, owner=teammate, name="星云科技（上海）有限公司", intake_options=anyway)
+    account_create(actor=rep, owner=rep, name="北京星云科技有限公司")  # sister company: no warning
     l1 = lead_create(actor=rep, owner=rep, name="张伟", source_channel="inbound", mobile="13812345678")
     l2 = lead_create(
-        actor=teammate, owner=teammate, name="Zhang Wei", source_channel="inbound", mobile="+86 138 1234 5678"
-    )
+        actor=teammate, owner=teammate, name="Zhang Wei", source_channel="inbound", mobile="+86 138 1234 5678",
+        intake_options=anyway,
+    )  # fmt: skip
     c1 = contact_create(actor=rep, account=a1, name="王芳", email="wf@xingyun.cn")
-    c2 = contact_create(actor=teammate, account=a2, name="王芳", email="WF@xingyun.cn")
+    c2 = contact_create(actor=teammate, account=a2, name="王芳", email="WF@xingyun.cn", intake_options=anyway)
     return {"accounts": (a1, a2), "leads": (l1, l2), "contacts": (c1, c2)}
 
 

@@ -55,14 +55,18 @@ def test_a_lead_with_an_existing_mobile_is_refused_with_the_candidates(personas)
 
 def test_a_record_the_actor_cannot_see_is_named_by_kind_and_owner_only(personas) -> None:
     hidden = _lead(personas.outsider, name="秘密客户", mobile="13900139000", email="secret@example.com")
+    # the same mobile and email under another name: the same person (6 + 6 - 3.5 - 2 log-odds)
     with pytest.raises(Conflict) as caught:
-        lead_create(actor=personas.rep, owner=personas.rep, name="X", source_channel="inbound", mobile="13900139000")
+        lead_create(
+            actor=personas.rep, owner=personas.rep, name="X", source_channel="inbound", mobile="13900139000",
+            email="SECRET@example.com",
+        )  # fmt: skip
     [item] = caught.value.data["duplicates"]
     assert item == {
         "kind": "lead",
         "id": hidden.pk,
-        "score": item["score"],
-        "reasons": item["reasons"],
+        "score": 0.9985,
+        "reasons": ["same mobile", "same email", "different name"],
         "owner": str(personas.outsider),
         "visible": False,
         "writable": False,
@@ -85,7 +89,7 @@ def test_save_anyway_records_the_reason_and_the_candidates(personas) -> None:
     event = AuditEvent.objects.get(verb="merging.duplicate.saved_anyway", target_id=second.pk)
     assert event.data == {
         "reason": "他是同名同号的另一个项目",
-        "candidates": [{"kind": "lead", "id": first.pk, "score": 0.95}],
+        "candidates": [{"kind": "lead", "id": first.pk, "score": 0.9991}],  # same mobile, same name
         "action": "create",
     }
 
@@ -103,7 +107,7 @@ def test_imports_merges_and_conversions_are_not_stopped(personas, via) -> None:
 
 def test_blank_reason_does_not_count_and_hostile_reasons_are_refused(personas) -> None:
     _lead(personas.rep, name="王磊", mobile="13800138000")
-    kwargs: dict[str, Any] = {"actor": personas.rep, "owner": personas.rep, "name": "x", "source_channel": "inbound"}
+    kwargs: dict[str, Any] = {"actor": personas.rep, "owner": personas.rep, "name": "王磊", "source_channel": "inbound"}
     with pytest.raises(Conflict):
         lead_create(mobile="13800138000", intake_options={"duplicate_reason": "   "}, **kwargs)
     with pytest.raises(ValidationFailed) as nul:
@@ -117,9 +121,10 @@ def test_blank_reason_does_not_count_and_hostile_reasons_are_refused(personas) -
 
 def test_update_checks_only_when_identity_changes_and_never_matches_itself(personas) -> None:
     a = _lead(personas.rep, name="甲", mobile="13800138001")
-    b = _lead(personas.rep, name="乙", mobile="13800138002")
+    b = _lead(personas.rep, name="甲甲", mobile="13800138002")
     lead_update(actor=personas.rep, lead=a, notes="only notes")  # no identity change: no check
-    lead_update(actor=personas.rep, lead=a, name="甲甲")  # its own mobile is not a duplicate
+    # its own mobile is not a duplicate (b: same name, another mobile, scores 0.5)
+    lead_update(actor=personas.rep, lead=a, name="甲甲")
     with pytest.raises(Conflict) as caught:
         lead_update(actor=personas.rep, lead=a, mobile="13800138002")
     assert [d["id"] for d in caught.value.data["duplicates"]] == [b.pk]
@@ -135,10 +140,14 @@ def test_accounts_and_contacts_are_checked_too(personas) -> None:
     other = account_create(actor=personas.rep, owner=personas.rep, name="北京另一家有限公司")
     with pytest.raises(Conflict):
         account_update(actor=personas.rep, account=other, name="上海星云智能科技有限公司")
-    contact_create(actor=personas.rep, account=account, name="王磊", mobile="13700137000")
-    with pytest.raises(Conflict):
-        contact_create(actor=personas.rep, account=other, name="王磊", mobile="13700137000")
-    assert Contact.objects.count() == 1
+    contact = contact_create(actor=personas.rep, account=account, name="王磊", mobile="13700137000")
+    with pytest.raises(Conflict) as again:
+        contact_create(actor=personas.rep, account=account, name="王磊", mobile="137 0013 7000")
+    # the person at the same company is a candidate; the company's account is not
+    assert [(d["kind"], d["id"]) for d in again.value.data["duplicates"]] == [("contact", contact.pk)]
+    # the same name and mobile at a company in another region is another person
+    contact_create(actor=personas.rep, account=other, name="王磊", mobile="13700137000")
+    assert Contact.objects.count() == 2
 
 
 # --- access requests ---------------------------------------------------------------------------

@@ -41,16 +41,19 @@ def _lead_form(**extra: str) -> dict[str, str]:
 
 def test_lead_form_shows_the_panel_then_saves_anyway(personas, client_for) -> None:
     existing = _lead(personas.rep, name="王磊", mobile="13800138000")
-    hidden = _lead(personas.outsider, name="不可见", mobile="13800138000")
+    # another name but the same mobile and email: the matcher takes it for the same person
+    hidden = _lead(personas.outsider, name="不可见", mobile="13800138000", email="wl@example.cn")
     client = client_for(personas.rep)
-    response = client.post("/leads/create/", _lead_form(owner=str(personas.rep.pk)))
+    response = client.post("/leads/create/", _lead_form(owner=str(personas.rep.pk), email="wl@example.cn"))
     assert response.status_code == 400
     html = response.content.decode()
     assert 'data-testid="possible-duplicates"' in html
     assert f"/leads/{existing.pk}/" in html and "不可见" not in html
     assert f"/duplicates/access-requests/new/?kind=lead&amp;id={hidden.pk}" in html
     assert Lead.objects.count() == 2
-    response = client.post("/leads/create/", _lead_form(owner=str(personas.rep.pk), duplicate_reason="另一个人"))
+    response = client.post(
+        "/leads/create/", _lead_form(owner=str(personas.rep.pk), email="wl@example.cn", duplicate_reason="另一个人")
+    )
     assert response.status_code == 302
     created = Lead.objects.latest("pk")
     event = AuditEvent.objects.get(verb="merging.duplicate.saved_anyway", target_id=created.pk)
@@ -135,9 +138,11 @@ def test_api_access_request_flow(personas, api_for) -> None:
 
 
 def test_api_merge_and_undo(personas, api_for) -> None:
-    a = _lead(personas.rep, name="甲", mobile="13800138000")
-    b = _lead(personas.rep, name="乙", mobile="13800138000", email="b@x.cn")
-    hidden = _lead(personas.outsider, name="丙", mobile="13800138000")
+    # the same name and mobile: duplicates (different names with one mobile are not)
+    a = _lead(personas.rep, name="王磊", mobile="13800138000")
+    b = _lead(personas.rep, name="王磊", mobile="13800138000", email="b@x.cn")
+    hidden = _lead(personas.outsider, name="王磊", mobile="13800138000")
+    _lead(personas.rep, name="丙", mobile="13800138000")  # another person sharing the number
     api = api_for(personas.rep)
     candidates = api.get(f"/merges/candidates/lead/{a.pk}").json()
     assert {c["id"] for c in candidates} == {b.pk, hidden.pk}
@@ -210,11 +215,13 @@ def test_merge_page_refusals(personas, client_for) -> None:
 
 
 def test_duplicates_of_page_links_merge_only_for_writable(personas, client_for) -> None:
-    a = _lead(personas.rep, name="甲", mobile="13800138000")
-    b = _lead(personas.rep, name="乙", mobile="13800138000")
-    c = _lead(personas.outsider, name="机密", mobile="13800138000")
+    a = _lead(personas.rep, name="王磊", mobile="13800138000", email="wl@example.cn")
+    b = _lead(personas.rep, name="王磊", mobile="13800138000")
+    c = _lead(personas.outsider, name="机密", mobile="13800138000", email="wl@example.cn")
     html = client_for(personas.rep).get(f"/duplicates/of/lead/{a.pk}/").content.decode()
     assert f"/duplicates/merge/lead/{a.pk}/{b.pk}/" in html
+    assert f'data-kind="lead" data-id="{c.pk}"' in html  # listed, as a record they cannot open
+    assert f"/duplicates/access-requests/new/?kind=lead&amp;id={c.pk}" in html
     assert f"/duplicates/merge/lead/{a.pk}/{c.pk}/" not in html and "机密" not in html
 
 

@@ -70,11 +70,22 @@ def test_a_contact_at_the_reps_account_matching_another_reps_lead(personas) -> N
     account = new_account(personas.rep, personas.rep, "独立客户公司")
     from salesflow.parties.services import contact_create
 
+    # the lead's person (王先生, same mobile) now a contact at the rep's account
     contact = contact_create(
-        actor=personas.rep, account=account, name="赵六", mobile="13922223333", intake_options={"duplicate_reason": "t"}
+        actor=personas.rep,
+        account=account,
+        name="王先生",
+        mobile="13922223333",
+        intake_options={"duplicate_reason": "t"},
     )
     collision = Collision.objects.get(new_kind="contact")
     assert (collision.new_id, collision.existing_kind, collision.existing_id) == (contact.pk, "lead", held.pk)
+    assert collision.score == 0.9991 and collision.reasons[:2] == ["same mobile", "same name"]
+    # another person who shares the number is no collision (same mobile, different name: 0.62)
+    contact_create(
+        actor=personas.rep, account=account, name="赵六", mobile="13922223333", intake_options={"duplicate_reason": "t"}
+    )
+    assert Collision.objects.count() == 1
 
 
 def test_claiming_a_record_another_rep_protects_opens_a_collision(personas) -> None:
@@ -84,7 +95,7 @@ def test_claiming_a_record_another_rep_protects_opens_a_collision(personas) -> N
 
     held = new_lead(personas.teammate, personas.teammate, mobile="13933334444")
     Lead.objects.filter(pk=held.pk).update(protected_until=timezone.now() + timedelta(days=5))
-    pooled = new_lead(personas.admin, None, mobile="13933334444", name="池中线索")
+    pooled = new_lead(personas.admin, None, mobile="13933334444", name="王先生")
     assert not Collision.objects.exists()  # unassigned: no claimant yet
     # the pool's claim service runs the intake checks like this
     intake = run_before(Intake(kind="lead", action="claim", actor=personas.rep, values={}, record=pooled))
@@ -175,7 +186,7 @@ def test_share_gives_the_claimant_write_access_to_the_existing_record(personas) 
 def test_a_contacts_transfer_moves_its_account(personas) -> None:
     held_account = new_account(personas.teammate, personas.teammate, "联系人所在公司")
     make_contact(held_account, name="钱九", mobile="13955556666")
-    mine = new_lead(personas.rep, personas.rep, mobile="13955556666")
+    mine = new_lead(personas.rep, personas.rep, mobile="13955556666", name="钱九")
     collision = Collision.objects.get(new_id=mine.pk)
     assert collision.existing_kind == "contact"
     collision_decide(actor=personas.manager, collision=collision, decision="transfer", direction="to_claimant")
