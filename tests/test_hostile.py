@@ -160,6 +160,9 @@ def _issue8_world(personas: Any, lead_pk: int) -> dict[str, int]:
         holder=personas.teammate,
         action="create",
     )
+    from salesflow.protection.models import KnownCustomerLoad
+
+    load = KnownCustomerLoad.objects.create(source_system="hostile", created_by=personas.admin)
     run = DuplicateReportRun.objects.create(started_by=personas.admin, status="done")
     pair = DuplicatePair.objects.create(run=run, kind="lead", pk_a=lead_pk, pk_b=lead_pk + 10_000, score="0.9")
     return {
@@ -169,6 +172,7 @@ def _issue8_world(personas: Any, lead_pk: int) -> dict[str, int]:
         "first-response-slas": sla.pk,
         "collisions": collision.pk,
         "duplicates": pair.pk,
+        "known-customers": load.pk,
     }
 
 

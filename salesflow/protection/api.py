@@ -65,10 +65,10 @@ def bulk_load(request: HttpRequest, payload: KnownCustomerBulkIn) -> tuple[int, 
 
 @known_customers_router.get("/loads/{int:load_id}", response=KnownCustomerLoadOut, summary="One list load")
 def get_load(request: HttpRequest, load_id: int) -> KnownCustomerLoad:
-    _require_admin(_user(request))
     load = KnownCustomerLoad.objects.defer("rows").filter(pk=load_id).first()
-    if load is None:
+    if load is None:  # an unknown id is a 404 whoever asks; then the administrator check
         raise Http404
+    _require_admin(_user(request))
     return load
 
 
