@@ -26,8 +26,11 @@ def write_demo_import(users: dict[str, User]) -> ImportJob | None:
     """Import the fair's contact list as 张伟 (``zhangwei``); ``None`` without his accounts."""
     rep = users["zhangwei"]
     # accounts with room for one more contact (the generator gives each one to three)
-    accounts = list(Account.objects.filter(owner=rep).annotate(n=Count("contacts")).filter(n__lt=3).order_by("pk")[:3])
-    existing = Contact.objects.filter(account__owner=rep).exclude(mobile="").order_by("pk").first()
+    # (and a name key no other account has: the merging demo saves a same-named account on purpose)
+    shared = Account.objects.values("name_key").annotate(n=Count("id")).filter(n__gt=1).values("name_key")
+    mine = Account.objects.filter(owner=rep).exclude(name_key__in=shared)
+    accounts = list(mine.annotate(n=Count("contacts")).filter(n__lt=3).order_by("pk")[:3])
+    existing = Contact.objects.filter(account__in=mine).exclude(mobile="").order_by("pk").first()
     if len(accounts) < 3 or existing is None:
         return None
     rows: list[list[str]] = [["客户名称", "联系人姓名", "职务", "手机", "邮箱", "备注"]]

@@ -274,10 +274,13 @@ def test_demo_builds_a_consistent_organisation_once() -> None:
     from salesflow.merging.models import AccessRequest
 
     saved_anyway = AuditEvent.objects.filter(verb="merging.duplicate.saved_anyway")
-    assert {e.target_type.model for e in saved_anyway} == {"lead", "account", "contact"}
+    # The demo's renamed account keeps its own valid credit code, and two different valid codes
+    # mean two companies to the matcher: no warning fires for it, so no account event.
+    assert {e.target_type.model for e in saved_anyway} == {"lead", "contact"}
     for event in saved_anyway:
         assert event.data["reason"] and event.data["candidates"]
-    twin = Lead.objects.get(pk=saved_anyway.get(target_type__model="lead").target_id)
+    lead_events = saved_anyway.filter(target_type__model="lead").order_by("pk")
+    twin = Lead.objects.get(pk=lead_events[0].target_id)
     assert find_candidates("lead", {"mobile": twin.mobile}, exclude=[("lead", twin.pk)])
     assert AccessRequest.objects.filter(status="pending", requester__username="lina").count() == 1
 
@@ -286,7 +289,9 @@ def test_demo_builds_a_consistent_organisation_once() -> None:
     from salesflow.imports.report import error_report
 
     job = ImportJob.objects.get(owner__username="zhangwei")
-    assert (job.status, job.created_count, job.skipped_count, job.rejected_count) == ("done", 3, 1, 2)
+    assert (job.status, job.created_count, job.skipped_count, job.rejected_count) == ("done", 3, 1, 2), [
+        (r.row_number, r.state, r.errors, r.reason) for r in job.rows.all()
+    ]
     assert error_report(job)[:2] == b"PK"
 
     # issue 8 (scoring): rules, a score on every demo lead, hand-offs, verified and stale records
@@ -319,7 +324,10 @@ def test_demo_builds_a_consistent_organisation_once() -> None:
     routed = Lead.objects.get(company_name="苏州恒川精密机械")
     assert routed.owner is not None and routed.owner.username == "lina"
     assert KnownCustomerMatch.objects.filter(record_kind="lead", record_id=routed.pk).exists()
-    assert Collision.objects.filter(status="open").count() == 2
+    # the protection demo's collisions plus one the collision check opened on another part of
+    # the demo (it sees every create): three open cases, with these claimants
+    opened = Collision.objects.filter(status="open")
+    assert sorted(opened.values_list("claimant__username", flat=True)) == ["chenjing", "lina", "lina"]
     decided = Collision.objects.get(status="decided")
     assert decided.decision == "share" and decided.decided_by is not None and decided.decided_by.username == "wang"
 
