@@ -50,12 +50,16 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="account",
             name="company_pinyin",
-            field=models.CharField(blank=True, db_default="", editable=False, max_length=200, verbose_name="company pinyin"),
+            field=models.CharField(
+                blank=True, db_default="", editable=False, max_length=200, verbose_name="company pinyin"
+            ),
         ),
         migrations.AddField(
             model_name="account",
             name="company_stem",
-            field=models.CharField(blank=True, db_default="", editable=False, max_length=200, verbose_name="company stem"),
+            field=models.CharField(
+                blank=True, db_default="", editable=False, max_length=200, verbose_name="company stem"
+            ),
         ),
         migrations.AddField(
             model_name="account",
@@ -65,7 +69,9 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="contact",
             name="name_pinyin",
-            field=models.CharField(blank=True, db_default="", editable=False, max_length=200, verbose_name="name pinyin"),
+            field=models.CharField(
+                blank=True, db_default="", editable=False, max_length=200, verbose_name="name pinyin"
+            ),
         ),
         migrations.AddField(
             model_name="contact",
