@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
@@ -325,25 +326,18 @@ def rule_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
 def sla_add_view(request: HttpRequest) -> HttpResponse:
     user = _admin(request)
     form = SlaForm(request.POST, prefix="sla")
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            sla_save(
-                actor=user,
-                source_channel=data["source_channel"],
-                sub_channel=data["sub_channel"],
-                minutes=data["minutes"],
-                is_active=data["is_active"],
-            )
-        except ServiceError as exc:
-            apply_service_error(form, exc)
-        else:
-            messages.success(request, _("The SLA was saved."))
-            return redirect("routing:assignment")
-    for errors in form.errors.values():
-        for error in errors:
-            messages.error(request, str(error))
-    return redirect("routing:assignment")
+    return _save_from_form(
+        request,
+        form,
+        lambda data: sla_save(
+            actor=user,
+            source_channel=data["source_channel"],
+            sub_channel=data["sub_channel"],
+            minutes=data["minutes"],
+            is_active=data["is_active"],
+        ),
+        _("The SLA was saved."),
+    )
 
 
 @require_POST
@@ -358,21 +352,33 @@ def sla_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
 def hours_add_view(request: HttpRequest) -> HttpResponse:
     user = _admin(request)
     form = HoursForm(request.POST, prefix="hours")
+    return _save_from_form(
+        request,
+        form,
+        lambda data: working_hours_add(
+            actor=user,
+            weekdays="".join(data["weekdays"]),
+            start=data["start"],
+            end=data["end"],
+            user=data["user"],
+            rule=data["rule"],
+        ),
+        _("The working hours were saved."),
+    )
+
+
+def _save_from_form(
+    request: HttpRequest, form: Any, save: Callable[[dict[str, Any]], object], done: str
+) -> HttpResponse:
+    """Call ``save`` with a valid form's data; report success or every error as a message and
+    go back to the assignment settings page (the SLA and working-hours forms live there)."""
     if form.is_valid():
-        data = form.cleaned_data
         try:
-            working_hours_add(
-                actor=user,
-                weekdays="".join(data["weekdays"]),
-                start=data["start"],
-                end=data["end"],
-                user=data["user"],
-                rule=data["rule"],
-            )
+            save(form.cleaned_data)
         except ServiceError as exc:
             apply_service_error(form, exc)
         else:
-            messages.success(request, _("The working hours were saved."))
+            messages.success(request, done)
             return redirect("routing:assignment")
     for errors in form.errors.values():
         for error in errors:
