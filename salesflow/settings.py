@@ -98,6 +98,12 @@ INSTALLED_APPS = [
     "salesflow.activities",
     "salesflow.workreports",  # daily and weekly work reports (日报/周报), issue 7
     "salesflow.objections",  # the objection library (异议库) and objections logged on deals
+    "salesflow.catalogue",  # products, price lists, tiers, discount rules, deal line items (issue 9)
+    "salesflow.quotes",  # quotes with versions, PDF, email and the public acceptance link (issue 9)
+    "salesflow.contracts",  # contracts, signing, amendments (变更单), renewals (issue 9)
+    "salesflow.orders",  # orders, fulfilment hand-off, deliveries and acceptance (issue 9)
+    "salesflow.billing",  # payment plans, payments (回款), invoices, receivables ageing (issue 9)
+    "salesflow.approvals",  # the generic approval engine (审批), inbox, delegation (issue 9)
     "salesflow.dedupe",  # the duplicate matcher (查重), merge and the duplicate report (issue 8)
     "salesflow.scoring",  # explainable lead scoring, the learned model, data quality (issue 8)
     "salesflow.routing",  # web-to-lead forms, assignment rules, first-response SLAs (issue 8)

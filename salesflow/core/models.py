@@ -202,3 +202,18 @@ class ExportJob(models.Model):
         if self.status == ExportStatus.DONE:
             return 100
         return min(99, int(self.progress * 100 / self.total)) if self.total else 0
+
+
+class DocumentSequence(models.Model):
+    """The last number handed out for one kind of document (``quote``, ``contract``…) in
+    one year. Only :func:`salesflow.core.numbering.next_document_number` touches it."""
+
+    kind = models.CharField(max_length=40)
+    year = models.PositiveSmallIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "year"], name="core_docseq_kind_year")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.year}: {self.last}"

@@ -259,7 +259,7 @@ def _login(page: Any, username: str, password: str = PASSWORD) -> None:
 
 
 def _logout(page: Any) -> None:
-    page.locator(".navbar [data-bs-toggle='dropdown']").first.click()
+    page.get_by_test_id("user-menu").click()
     page.locator("form[action='/logout/'] button[type='submit']").click()
     page.wait_for_url(re.compile(r"/login/"))
 

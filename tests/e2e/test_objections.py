@@ -102,6 +102,7 @@ def test_log_an_objection_and_see_the_answers_win_rate_after_winning(
     screenshot("won-deal-panel-zh")
 
     # the library shows the same rate next to the answer
+    page.get_by_test_id("nav-more").click()
     page.get_by_test_id("nav-objections").click()
     page.get_by_test_id("library-q").fill("太高")
     page.get_by_test_id("library-search").click()

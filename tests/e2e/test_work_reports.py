@@ -29,6 +29,7 @@ def test_rep_submits_a_prefilled_daily_report_and_the_manager_comments(
 ) -> None:
     manage("shell", "-c", SEED)
     login(page, "rep")
+    page.get_by_test_id("nav-more").click()
     page.get_by_test_id("nav-work-reports").click()
     page.wait_for_url(re.compile(r"/work-reports/$"))
     page.get_by_test_id("open-daily").click()

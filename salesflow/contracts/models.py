@@ -1,0 +1,135 @@
+"""Contracts (合同): created from an accepted quote or directly; versions are the
+original (v1) and each approved amendment (变更单). A signed contract is archived:
+its versions are read-only and every change is a new amendment version.
+
+Other apps read: ``Contract`` (number, account, owner, opportunity, quote, currency,
+status, dates, ``total`` of the current version, ``payment_terms``) and the current
+version's lines (orders copy them). The contracts app owns the rest.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from salesflow.catalogue.models import PricedLine
+from salesflow.core.models import TimestampedModel
+from salesflow.core.money import MoneyField
+from salesflow.parties.models import Account
+from salesflow.quotes.models import Quote
+from salesflow.sales.models import Opportunity
+
+
+class ContractStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    PENDING_APPROVAL = "pending_approval", _("Under approval")
+    APPROVED = "approved", _("Approved")
+    SIGNED = "signed", _("Signed")
+    EXPIRED = "expired", _("Expired")
+    TERMINATED = "terminated", _("Terminated")
+
+
+class Contract(TimestampedModel):
+    """A contract. ``number`` is ``HT-2026-00001`` (gapless per year). ``total`` and the
+    terms are those of ``current_version`` (the latest approved one once signed)."""
+
+    number = models.CharField(_("number"), max_length=30, unique=True)
+    title = models.CharField(_("title"), max_length=200)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="contracts", verbose_name=_("account"))
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="contracts", verbose_name=_("owner")
+    )
+    opportunity = models.ForeignKey(
+        Opportunity,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="contracts",
+        verbose_name=_("opportunity"),
+    )
+    quote = models.ForeignKey(
+        Quote, on_delete=models.PROTECT, null=True, blank=True, related_name="contracts", verbose_name=_("quote")
+    )
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    status = models.CharField(_("status"), max_length=20, choices=ContractStatus.choices, default=ContractStatus.DRAFT)
+    start_date = models.DateField(_("start date"), null=True, blank=True)
+    end_date = models.DateField(_("end date"), null=True, blank=True)
+    payment_terms = models.TextField(_("payment terms"), blank=True)
+    delivery_terms = models.TextField(_("delivery terms"), blank=True)
+    special_clauses = models.TextField(_("special clauses"), blank=True)
+    total = MoneyField(_("total"), default=Decimal("0.00"))
+    signed_on = models.DateField(_("signed on"), null=True, blank=True)
+    current_version = models.ForeignKey(
+        "ContractVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("current version"),
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("contract")
+        verbose_name_plural = _("contracts")
+        indexes = [
+            models.Index(fields=["owner", "status"], name="contracts_owner_status"),
+            models.Index(fields=["status", "end_date"], name="contracts_status_end"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.title}"
+
+
+class ContractVersion(TimestampedModel):
+    """Version 1 is the contract as first approved; each amendment (变更单) is the next
+    version with ``change_summary``. ``terms`` freezes the version's terms (dates,
+    payment and delivery terms, clauses) so a diff between versions is exact."""
+
+    contract = models.ForeignKey(
+        Contract, on_delete=models.CASCADE, related_name="versions", verbose_name=_("contract")
+    )
+    version = models.PositiveSmallIntegerField(_("version"))
+    status = models.CharField(_("status"), max_length=20, choices=ContractStatus.choices, default=ContractStatus.DRAFT)
+    change_summary = models.TextField(_("reason for the change"), blank=True)
+    terms = models.JSONField(_("terms"), default=dict, blank=True)
+    prices_include_tax = models.BooleanField(_("prices include tax"), default=False)
+    subtotal = MoneyField(_("subtotal"), default=Decimal("0.00"))
+    discount = MoneyField(_("discount"), default=Decimal("0.00"))
+    net = MoneyField(_("net amount"), default=Decimal("0.00"))
+    tax = MoneyField(_("tax"), default=Decimal("0.00"))
+    total = MoneyField(_("total"), default=Decimal("0.00"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+
+    class Meta:
+        ordering = ["contract", "version"]
+        verbose_name = _("contract version")
+        verbose_name_plural = _("contract versions")
+        constraints = [
+            models.UniqueConstraint(fields=["contract", "version"], name="contracts_version_unique"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="contracts_version_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contract.number} v{self.version}"
+
+
+class ContractLine(PricedLine):
+    version = models.ForeignKey(
+        ContractVersion, on_delete=models.CASCADE, related_name="lines", verbose_name=_("version")
+    )
+
+    class Meta(PricedLine.Meta):
+        verbose_name = _("contract line")
+        verbose_name_plural = _("contract lines")

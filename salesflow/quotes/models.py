@@ -1,0 +1,129 @@
+"""Quotes (报价单): a quote belongs to an opportunity and has versions; each version is a
+full, frozen document once issued (lines, prices, taxes, customer data).
+
+Other apps read: ``Quote`` (number, opportunity, account, owner, currency, status,
+``accepted_version``) and ``QuoteVersion``/``QuoteLine`` (the accepted lines and totals,
+from which contracts and orders copy their lines). The quotes app owns the rest.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from salesflow.catalogue.models import PricedLine
+from salesflow.core.models import TimestampedModel
+from salesflow.core.money import MoneyField
+from salesflow.parties.models import Account
+from salesflow.sales.models import Opportunity
+
+
+class QuoteStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    PENDING_APPROVAL = "pending_approval", _("Under approval")
+    APPROVED = "approved", _("Approved")
+    SENT = "sent", _("Sent")
+    ACCEPTED = "accepted", _("Accepted")
+    DECLINED = "declined", _("Declined")
+    EXPIRED = "expired", _("Expired")
+    SUPERSEDED = "superseded", _("Superseded")
+
+
+class Quote(TimestampedModel):
+    """The quote thread: one number (``QT-2026-00001``, gapless per year, assigned when
+    the quote is created) and its versions. ``status`` is the current version's status."""
+
+    number = models.CharField(_("number"), max_length=30, unique=True)
+    opportunity = models.ForeignKey(
+        Opportunity, on_delete=models.PROTECT, related_name="quotes", verbose_name=_("opportunity")
+    )
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="quotes", verbose_name=_("account"))
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="quotes", verbose_name=_("owner")
+    )
+    title = models.CharField(_("title"), max_length=200)
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    status = models.CharField(_("status"), max_length=20, choices=QuoteStatus.choices, default=QuoteStatus.DRAFT)
+    current_version = models.ForeignKey(
+        "QuoteVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("current version"),
+    )
+    accepted_version = models.ForeignKey(
+        "QuoteVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("accepted version"),
+    )
+    total = MoneyField(_("total"), default=Decimal("0.00"))
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("quote")
+        verbose_name_plural = _("quotes")
+        indexes = [
+            models.Index(fields=["owner", "status"], name="quotes_owner_status"),
+            models.Index(fields=["status", "-created_at"], name="quotes_status_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.title}"
+
+
+class QuoteVersion(TimestampedModel):
+    """One version of a quote. Editable only while ``draft``; from issue on, immutable:
+    ``customer`` holds the frozen customer data (name, address, tax id, contact)."""
+
+    quote = models.ForeignKey(Quote, on_delete=models.CASCADE, related_name="versions", verbose_name=_("quote"))
+    version = models.PositiveSmallIntegerField(_("version"))
+    status = models.CharField(_("status"), max_length=20, choices=QuoteStatus.choices, default=QuoteStatus.DRAFT)
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+    prices_include_tax = models.BooleanField(_("prices include tax"), default=False)
+    customer = models.JSONField(_("customer data"), default=dict, blank=True)
+    terms = models.TextField(_("terms"), blank=True)
+    subtotal = MoneyField(_("subtotal"), default=Decimal("0.00"))
+    discount = MoneyField(_("discount"), default=Decimal("0.00"))
+    net = MoneyField(_("net amount"), default=Decimal("0.00"))
+    tax = MoneyField(_("tax"), default=Decimal("0.00"))
+    total = MoneyField(_("total"), default=Decimal("0.00"))
+    issued_at = models.DateTimeField(_("issued at"), null=True, blank=True)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decided_ip = models.GenericIPAddressField(_("decided from IP"), null=True, blank=True)
+    decided_by_name = models.CharField(_("decided by"), max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+
+    class Meta:
+        ordering = ["quote", "version"]
+        verbose_name = _("quote version")
+        verbose_name_plural = _("quote versions")
+        constraints = [
+            models.UniqueConstraint(fields=["quote", "version"], name="quotes_version_unique"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="quotes_version_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quote.number} v{self.version}"
+
+
+class QuoteLine(PricedLine):
+    version = models.ForeignKey(QuoteVersion, on_delete=models.CASCADE, related_name="lines", verbose_name=_("version"))
+
+    class Meta(PricedLine.Meta):
+        verbose_name = _("quote line")
+        verbose_name_plural = _("quote lines")
