@@ -20,7 +20,7 @@ SCALE ?= 0.01
 # PostgreSQL for the second test run; the tests create and drop their own test_… database.
 PG_URL ?= postgres://postgres@127.0.0.1:5432/salesflow
 CHROMIUM ?= /usr/bin/chromium
-SYSTEM_PACKAGES := chromium fonts-noto-cjk gettext
+SYSTEM_PACKAGES := chromium fonts-noto-cjk gettext libpango-1.0-0 libpangoft2-1.0-0
 PYTEST_ARGS ?=
 # pytest-xdist processes for the SQLite and PostgreSQL suites (the CI machine has 2 cores).
 PYTEST_WORKERS ?= 2

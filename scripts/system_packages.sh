@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages that `make test` needs when they are missing and we may:
-# chromium (browser tests), fonts-noto-cjk (Chinese text in screenshots), gettext (translations).
+# chromium (browser tests), fonts-noto-cjk (Chinese text in screenshots and PDFs), gettext
+# (translations), libpango (WeasyPrint renders the quote and contract PDFs with it).
 # Without root or apt-get it only says what is missing; the steps that need a package then
 # skip (or fail under CI=true) on their own.
 set -euo pipefail
