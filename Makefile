@@ -109,12 +109,12 @@ check-deploy: setup
 
 test-sqlite: setup
 	@env -u DATABASE_URL bash scripts/pytest_suite.sh "pytest on SQLite" \
-		$(BIN)/pytest -m "not e2e" --ignore=tests/e2e -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+		$(BIN)/pytest -m "not e2e" --ignore=tests/e2e -q -n $(PYTEST_WORKERS) --durations=15 $(PYTEST_ARGS)
 
 test-postgres: setup
 	@if $(PY) scripts/pg_ready.py "$(PG_URL)"; then \
 		DATABASE_URL="$(PG_URL)" bash scripts/pytest_suite.sh "pytest on PostgreSQL" \
-			$(BIN)/pytest -m "not e2e" --ignore=tests/e2e -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS); \
+			$(BIN)/pytest -m "not e2e" --ignore=tests/e2e -q -n $(PYTEST_WORKERS) --durations=15 $(PYTEST_ARGS); \
 	else \
 		bash scripts/skip_or_fail.sh "pytest on PostgreSQL ($(PG_URL) is not reachable)"; \
 	fi

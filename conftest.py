@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -11,6 +12,32 @@ from django.utils import translation
 from salesflow.users.models import User
 from salesflow.users.services import api_token_create
 from salesflow.users.testing import Personas, make_personas
+
+
+#: Fixtures that open the test database (pytest-django refuses database access without one).
+_DB_FIXTURES = frozenset({"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On the PostgreSQL run, leave out the tests that cannot touch a database.
+
+    pytest-django refuses database access to a test without the ``django_db`` marker or a
+    database fixture, so such a test (pure functions: money, totals, normalisation, the
+    matcher's quality on in-memory data) runs identically on both databases; ``make test``
+    runs it once, on SQLite. ``SALESFLOW_PG_ALL=1`` runs everything on PostgreSQL too.
+    """
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres") or os.environ.get("SALESFLOW_PG_ALL"):
+        return
+    keep: list[pytest.Item] = []
+    pure: list[pytest.Item] = []
+    for item in items:
+        uses_db = item.get_closest_marker("django_db") is not None or bool(
+            _DB_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+        )
+        (keep if uses_db or item.get_closest_marker("e2e") else pure).append(item)
+    if pure:
+        config.hook.pytest_deselected(items=pure)
+        items[:] = keep
 
 
 @pytest.fixture(autouse=True)
