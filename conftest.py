@@ -13,7 +13,6 @@ from salesflow.users.models import User
 from salesflow.users.services import api_token_create
 from salesflow.users.testing import Personas, make_personas
 
-
 #: Fixtures that open the test database (pytest-django refuses database access without one).
 _DB_FIXTURES = frozenset({"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback"})
 
