@@ -234,3 +234,37 @@ def test_activity_and_contact_bulk_endpoints(personas, api_for):
 def test_every_list_has_the_bulk_bar(personas, client_for, url):
     html = client_for(personas.rep).get(url).content.decode()
     assert 'data-testid="bulk-bar"' in html and 'id="bulk-form"' in html
+
+
+def test_bulk_stage_moves_override_unmet_criteria_for_managers_only(personas, api_for, client_for):
+    """A gated stage refuses each deal with its unmet criteria; a manager over the owners
+    moves them with a reason (audited once per deal); a rep's reason is refused per deal,
+    and the rep's bulk bar has no reason field."""
+    from salesflow.sales.gate_services import stage_criterion_create
+
+    demo = Stage.objects.get(code="demo", pipeline__is_default=True)
+    stage_criterion_create(
+        actor=personas.admin, stage=demo, kind="decision_maker", params=None, label_en="DM", label_zh="决策人"
+    )
+    deals = [make_opportunity(personas.rep, stage_code="needs") for _ in range(2)]
+    ids = [d.pk for d in deals]
+    body = api_for(personas.manager).post("/opportunities/bulk", {"ids": ids, "action": "stage", "stage": "demo"})
+    assert body.json()["succeeded"] == 0 and len(body.json()["failed"]) == 2
+    body = api_for(personas.rep).post(
+        "/opportunities/bulk", {"ids": ids, "action": "stage", "stage": "demo", "override_reason": "客户已口头确认"}
+    )
+    assert body.json()["succeeded"] == 0
+    assert "override" in str(body.json()["failed"][0])
+    assert not Opportunity.objects.filter(pk__in=ids, stage=demo).exists()
+    assert "bulk-override_reason" not in client_for(personas.rep).get("/opportunities/").content.decode()
+
+    manager = client_for(personas.manager)
+    assert 'data-testid="bulk-override_reason"' in manager.get("/opportunities/").content.decode()
+    response = manager.post(
+        "/opportunities/bulk/",
+        {"action": "stage", "stage": demo.pk, "override_reason": "客户已口头确认", "ids": ids},
+        headers={"HX-Request": "true"},
+    )
+    assert "2 of 2 records changed." in response.content.decode()
+    assert Opportunity.objects.filter(pk__in=ids, stage=demo).count() == 2
+    assert AuditEvent.objects.filter(verb="sales.opportunity.gate_overridden", target_id__in=ids).count() == 2

@@ -147,7 +147,12 @@ class BulkForm(forms.Form):
         )
         for name in self.FIELD_ACTIONS:
             widget = self.fields[name].widget
-            css = "form-check-input" if isinstance(widget, forms.CheckboxInput) else "form-select form-select-sm"
+            if isinstance(widget, forms.CheckboxInput):
+                css = "form-check-input"
+            elif isinstance(widget, forms.TextInput):
+                css = "form-control form-control-sm"
+            else:
+                css = "form-select form-select-sm"
             css += " bulk-control"  # list filter forms that refresh on any select ignore these
             widget.attrs.update(
                 {"class": css, "data-testid": f"bulk-{name}", "aria-label": str(self.fields[name].label)}

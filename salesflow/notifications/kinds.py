@@ -156,4 +156,11 @@ KINDS[ACCESS_DECIDED] = Kind(
     _("My access request is decided"),
     _("The owner granted or declined your request for access to a record."),
 )
+# issue 7: a manager moved my deal past unmet entry criteria
+OPPORTUNITY_GATE_OVERRIDDEN = "sales.opportunity.gate_overridden"
+KINDS[OPPORTUNITY_GATE_OVERRIDDEN] = Kind(
+    OPPORTUNITY_GATE_OVERRIDDEN,
+    _("A manager overrides a stage gate on my opportunity"),
+    _("Your opportunity was moved into a stage although its entry criteria were unmet; the reason is given."),
+)
 KIND_CHOICES = [(kind.key, kind.label) for kind in KINDS.values()]

@@ -622,3 +622,39 @@ def pool_recycle(event: AuditEvent) -> list[Planned]:
 
 RULES["pools.record.recycle_warning"] = pool_recycle
 RULES["pools.record.recycled"] = pool_recycle
+
+
+# --- issue 7: a gate override tells the deal's owner ---------------------------------------------
+
+
+def gate_overridden(event: AuditEvent) -> list[Planned]:
+    """A manager (or administrator) moved a deal past unmet entry criteria: its owner hears
+    which stage, how many criteria were unmet and the reason — unless they did it themselves."""
+    from salesflow.notifications.kinds import OPPORTUNITY_GATE_OVERRIDDEN
+
+    data: dict[str, Any] = event.data or {}
+    target = _target(event)
+    owner_id = getattr(target, "owner_id", None)
+    if target is None or not isinstance(owner_id, int) or owner_id == event.actor_id:
+        return []
+    recipient = User.objects.filter(pk=owner_id, is_active=True).first()
+    if recipient is None:
+        return []
+    raw = data.get("unmet")
+    unmet: list[Any] = raw if isinstance(raw, list) else []
+    labels = [str(item.get("label", ""))[:100] for item in unmet if isinstance(item, dict)][:5]
+    reason = str(data.get("reason", ""))[:200]
+    who = _actor_name(event)
+
+    def summary() -> str:
+        return _("%(actor)s moved “%(name)s” on although %(unmet)s was unmet. Reason: %(reason)s") % {
+            "actor": who(),
+            "name": target,
+            "unmet": "、".join(labels) or _("an entry criterion"),
+            "reason": reason,
+        }
+
+    return [Planned(recipient, OPPORTUNITY_GATE_OVERRIDDEN, summary, target, target_url(target))]
+
+
+RULES["sales.opportunity.gate_overridden"] = gate_overridden

@@ -25,6 +25,7 @@ from salesflow.core.keyset import api_page
 from salesflow.core.money import currency_choices, format_amount
 from salesflow.parties.models import Contact
 from salesflow.parties.permissions import get_account_for_user, get_contact_for_user
+from salesflow.sales.choices import StallRecipient
 from salesflow.sales.config_services import (
     pipeline_copy,
     pipeline_create,
@@ -35,6 +36,8 @@ from salesflow.sales.config_services import (
     stage_delete,
     stage_reorder,
     stage_update,
+    stall_step_delete,
+    stall_step_save,
 )
 from salesflow.sales.gate_services import (
     CriterionChanges,
@@ -52,6 +55,7 @@ from salesflow.sales.models import (
     Stage,
     StageChange,
     StageCriterion,
+    StallEscalationStep,
     TeamDefaultPipeline,
     TeamPipeline,
 )
@@ -92,6 +96,9 @@ from salesflow.sales.schemas import (
     StagePatchIn,
     StageRef,
     StageReorderIn,
+    StallStepIn,
+    StallStepOut,
+    StallStepPatchIn,
     StuckCellOut,
     StuckOut,
     StuckQuery,
@@ -643,7 +650,9 @@ def bulk_opportunities(request: HttpRequest, payload: OpportunityBulkIn) -> dict
 
             def move(opp: Opportunity) -> object:
                 stage = by_pipeline.get(opp.pipeline_id, found[0])
-                return opportunity_move_stage(actor=user, opportunity=opp, stage=stage)
+                return opportunity_move_stage(
+                    actor=user, opportunity=opp, stage=stage, override_reason=payload.override_reason
+                )
 
             return move
         return lambda opp: opportunity_delete(actor=user, opportunity=opp)
@@ -991,3 +1000,69 @@ def checklist_tick(
         actor=user, opportunity=opp, criterion=criterion, ticked=payload.ticked if payload is not None else True
     )
     return _checklist_out(opp)
+
+
+# ------------------------------------------------ the stall escalation ladder (administrators)
+
+
+def _ladder_admin(request: HttpRequest) -> User:
+    user = _user(request)
+    if not unrestricted(user):
+        raise Forbidden(_("Only administrators may change the sales pipelines."))
+    return user
+
+
+def _stall_step_out(step: StallEscalationStep) -> StallStepOut:
+    return StallStepOut(
+        id=step.pk,
+        after_days_stalled=step.after_days_stalled,
+        notify=step.notify,
+        notify_label=str(StallRecipient(step.notify).label) if step.notify in StallRecipient.values else step.notify,
+        is_active=step.is_active,
+    )
+
+
+def _stall_step(step_id: int) -> StallEscalationStep:
+    step = StallEscalationStep.objects.filter(pk=step_id).first() if step_id < 2**31 else None
+    if step is None:
+        raise Http404("step not found")
+    return step
+
+
+@router.get("/stall-ladder", response=list[StallStepOut], summary="The stall escalation ladder (administrators)")
+def stall_ladder_list(request: HttpRequest) -> list[StallStepOut]:
+    _ladder_admin(request)
+    return [_stall_step_out(s) for s in StallEscalationStep.objects.order_by("after_days_stalled", "id")]
+
+
+@router.post("/stall-ladder", response={201: StallStepOut}, summary="Add a stall escalation step (administrators)")
+def stall_ladder_add(request: HttpRequest, payload: StallStepIn) -> tuple[int, StallStepOut]:
+    step = stall_step_save(
+        actor=_user(request),
+        after_days_stalled=payload.after_days_stalled,
+        notify=payload.notify,
+        is_active=payload.is_active,
+    )
+    return 201, _stall_step_out(step)
+
+
+@router.patch("/stall-ladder/{int:step_id}", response=StallStepOut, summary="Change a stall escalation step")
+def stall_ladder_patch(request: HttpRequest, step_id: int, payload: StallStepPatchIn) -> StallStepOut:
+    user = _ladder_admin(request)
+    step = _stall_step(step_id)
+    values = payload.model_dump(exclude_unset=True)
+    step = stall_step_save(
+        actor=user,
+        step=step,
+        after_days_stalled=values.get("after_days_stalled", step.after_days_stalled),
+        notify=values.get("notify") or step.notify,
+        is_active=step.is_active if values.get("is_active") is None else values["is_active"],
+    )
+    return _stall_step_out(step)
+
+
+@router.delete("/stall-ladder/{int:step_id}", response={204: None}, summary="Delete a stall escalation step")
+def stall_ladder_delete(request: HttpRequest, step_id: int) -> tuple[int, None]:
+    user = _ladder_admin(request)
+    stall_step_delete(actor=user, step=_stall_step(step_id))
+    return 204, None

@@ -29,12 +29,13 @@ from django.utils.translation import gettext as _
 
 from salesflow.core.audit import changed_fields, record_event
 from salesflow.core.errors import Conflict, Forbidden, ValidationFailed
-from salesflow.sales.choices import ForecastCategory, StageKind
+from salesflow.sales.choices import ForecastCategory, StageKind, StallRecipient
 from salesflow.sales.models import (
     Opportunity,
     Pipeline,
     Stage,
     StageChange,
+    StallEscalationStep,
     TeamDefaultPipeline,
     TeamPipeline,
 )
@@ -745,3 +746,87 @@ def pipeline_set_teams(
         },
     )
     return pipeline
+
+
+# ----------------------------------------------------------- the stall escalation ladder
+
+#: Longest wait a ladder step may name (two years of being stalled).
+MAX_STALL_STEP_DAYS = 730
+
+
+def stall_step_save(
+    *,
+    actor: User,
+    step: StallEscalationStep | None = None,
+    after_days_stalled: object,
+    notify: object,
+    is_active: object = True,
+) -> StallEscalationStep:
+    """Add (``step=None``) or change one step of the stall escalation ladder.
+
+    Administrators only (``Forbidden``). ``after_days_stalled`` is a whole number of days,
+    0–730; ``notify`` one of ``StallRecipient``; two active steps may not name the same day
+    and recipient (``ValidationFailed`` naming the field; nothing written). Steps are kept
+    in day order (``position`` follows the days). Audited as ``sales.stall_step.saved``;
+    the daily job reads the ladder on its next run, and steps already applied to a stall
+    episode (``StallNotice``) are not repeated.
+    """
+    _require_admin(actor)
+    errors: dict[str, list[str]] = {}
+    days: int | None = None
+    if isinstance(after_days_stalled, bool):
+        errors["after_days_stalled"] = [_("Enter a whole number of days.")]
+    else:
+        try:
+            days = int(str(after_days_stalled).strip())
+        except (TypeError, ValueError):
+            errors["after_days_stalled"] = [_("Enter a whole number of days.")]
+        else:
+            if not 0 <= days <= MAX_STALL_STEP_DAYS:
+                errors["after_days_stalled"] = [
+                    _("Enter a number of days from 0 to %(max)d.") % {"max": MAX_STALL_STEP_DAYS}
+                ]
+    if notify not in StallRecipient.values:
+        errors["notify"] = [_("Choose whom to notify.")]
+    if not isinstance(is_active, bool):
+        errors["is_active"] = [_("Enter true or false.")]
+    if errors:
+        raise ValidationFailed(_("The escalation step could not be saved."), field_errors=errors)
+    assert days is not None
+    with transaction.atomic():
+        clash = StallEscalationStep.objects.select_for_update().filter(
+            after_days_stalled=days, notify=notify, is_active=True
+        )
+        if step is not None:
+            clash = clash.exclude(pk=step.pk)
+        if is_active and clash.exists():
+            raise ValidationFailed(
+                _("The escalation step could not be saved."),
+                field_errors={"after_days_stalled": [_("The ladder already has this step.")]},
+            )
+        created = step is None
+        target = step or StallEscalationStep()
+        target.after_days_stalled, target.notify, target.is_active = days, str(notify), bool(is_active)
+        target.position = days
+        target.save()
+        record_event(
+            actor=actor,
+            verb="sales.stall_step.saved",
+            target=target,
+            data={"after_days_stalled": days, "notify": str(notify), "is_active": bool(is_active), "created": created},
+        )
+    return target
+
+
+def stall_step_delete(*, actor: User, step: StallEscalationStep) -> None:
+    """Delete a ladder step (administrators; audited as ``sales.stall_step.deleted``). The
+    notices it produced go with it; past notifications stay."""
+    _require_admin(actor)
+    with transaction.atomic():
+        record_event(
+            actor=actor,
+            verb="sales.stall_step.deleted",
+            target=step,
+            data={"after_days_stalled": step.after_days_stalled, "notify": step.notify},
+        )
+        step.delete()

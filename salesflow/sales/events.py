@@ -176,3 +176,16 @@ declare(
         label=_("the stalled opportunity was escalated"),
     ),
 )
+# the stall escalation ladder, edited in Settings → Pipelines → Stall escalation
+declare(
+    EventType(
+        "sales.stall_step.saved",
+        {"after_days_stalled": "int", "notify": "str", "is_active": "bool", "created": "bool"},
+        description="An administrator added or changed a step of the stall escalation ladder.",
+    ),
+    EventType(
+        "sales.stall_step.deleted",
+        {"after_days_stalled": "int", "notify": "str"},
+        description="An administrator deleted a step of the stall escalation ladder.",
+    ),
+)

@@ -32,6 +32,7 @@ from salesflow.sales.selectors import (
 )
 from salesflow.sales.services import default_pipeline_for
 from salesflow.tags.forms import TagBulkFields, TagFilterField
+from salesflow.users.choices import Role
 from salesflow.users.models import Team, User
 from salesflow.users.permissions import assignable_users_for
 
@@ -414,8 +415,10 @@ class OpportunityBulkForm(BulkForm, TagBulkFields):
 
     owner = forms.ModelChoiceField(label=_("New owner"), queryset=User.objects.none(), required=False)
     stage = forms.ModelChoiceField(label=_("Stage"), queryset=Stage.objects.none(), required=False)
+    # managers and administrators only: moves whose entry criteria are unmet go ahead with it
+    override_reason = forms.CharField(label=_("Override reason"), max_length=500, required=False, strip=False)
 
-    FIELD_ACTIONS = {"owner": "assign", "stage": "stage", "tag": "tag_add tag_remove"}
+    FIELD_ACTIONS = {"owner": "assign", "stage": "stage", "override_reason": "stage", "tag": "tag_add tag_remove"}
     ACTIONS = [
         ("assign", _("Reassign owner")),
         ("stage", _("Move to stage")),
@@ -425,7 +428,16 @@ class OpportunityBulkForm(BulkForm, TagBulkFields):
     ]
 
     def __init__(self, *args: Any, user: User, stages: Iterable[Stage], **kwargs: Any) -> None:
+        self.may_override = user.is_admin or user.role == Role.MANAGER
+        if not self.may_override:
+            self.FIELD_ACTIONS = {k: v for k, v in self.FIELD_ACTIONS.items() if k != "override_reason"}  # type: ignore[misc]
         super().__init__(*args, actions=self.ACTIONS, **kwargs)
+        if not self.may_override:
+            del self.fields["override_reason"]
+        else:
+            self.fields["override_reason"].widget.attrs["placeholder"] = str(
+                _("Override reason, if entry criteria are unmet")
+            )
         owner = self.fields["owner"]
         assert isinstance(owner, forms.ModelChoiceField)
         owner.queryset = assignable_users_for(user)

@@ -522,7 +522,8 @@ class StageDwellStat(models.Model):
 
 
 class StallEscalationStep(TimestampedModel):
-    """One step of the stall escalation ladder (data, edited in the admin): once a deal has
+    """One step of the stall escalation ladder (data, edited in Settings → Pipelines → Stall
+    escalation through ``config_services.stall_step_save``, audited): once a deal has
     been stalled for ``after_days_stalled`` days, notify ``notify``. Each step fires once
     per stall episode (a deal's stay in one stage: see ``StallNotice``)."""
 

@@ -290,6 +290,12 @@ class OpportunityBulkIn(BulkIn):
         None, max_length=100, description="stage: an open stage id or code of the deals' pipeline"
     )
     tag_id: int | None = Field(None, description="tag_add / tag_remove: the tag")
+    override_reason: str | None = Field(
+        None,
+        max_length=500,
+        description="stage: managers and administrators move deals whose entry criteria are unmet with this "
+        "reason (audited, the owner is notified); without it such deals fail with their unmet criteria",
+    )
 
 
 # --- pipeline configuration (administrators; sales.config_services) ----------------------------
@@ -491,3 +497,26 @@ class StuckQuery(StrictQuery):
     pipeline: str | None = Field(
         None, max_length=100, description="Pipeline id or code (default: the default pipeline)"
     )
+
+
+# --- the stall escalation ladder (administrators; sales.config_services) -------------------------
+
+
+class StallStepOut(Schema):
+    id: int
+    after_days_stalled: int
+    notify: str
+    notify_label: str
+    is_active: bool
+
+
+class StallStepIn(StrictSchema):
+    after_days_stalled: int = Field(..., ge=0, le=730, description="days a deal has been stalled")
+    notify: str = Field(..., max_length=40, description="owner, manager or manager_of_manager")
+    is_active: bool = True
+
+
+class StallStepPatchIn(StrictSchema):
+    after_days_stalled: int | None = Field(None, ge=0, le=730)
+    notify: str | None = Field(None, max_length=40)
+    is_active: bool | None = None

@@ -759,11 +759,12 @@ def field_history_for(opportunity: Opportunity) -> QuerySet[OpportunityFieldChan
 
 
 def pipeline_change_options(opportunity: Opportunity) -> list[tuple[Pipeline, list[Stage]]]:
-    """The other active pipelines with the active stages this deal may land in (open
-    stages for a deal that is not won or lost, else the stage of its outcome)."""
+    """The other pipelines the deal's owner's team uses (``pipelines_for(owner)``) with the
+    active stages this deal may land in (open stages for a deal that is not won or lost,
+    else the stage of its outcome)."""
     kind = {Outcome.WON: StageKind.WON, Outcome.LOST: StageKind.LOST}.get(Outcome(opportunity.outcome), StageKind.OPEN)
     pipelines = (
-        Pipeline.objects.filter(is_active=True)
+        pipelines_for(opportunity.owner)
         .exclude(pk=opportunity.pipeline_id)
         .order_by("position", "id")
         .prefetch_related(

@@ -1047,8 +1047,8 @@ def opportunity_change_pipeline(
     restarts.
 
     Raises ``Forbidden`` when ``actor`` may not write the deal and ``ValidationFailed``
-    (nothing written) for an inactive pipeline, the deal's own pipeline, or a stage that
-    does not fit.
+    (nothing written) for an inactive pipeline, the deal's own pipeline, a pipeline the
+    owner's team does not use (the same rule as on creation), or a stage that does not fit.
     """
     if not can_write_opportunity(actor, opportunity):
         raise Forbidden(_("You may not change this opportunity."))
@@ -1058,6 +1058,8 @@ def opportunity_change_pipeline(
         errors["pipeline"] = [_("This pipeline is not in use.")]
     elif pipeline.pk == locked.pipeline_id:
         errors["pipeline"] = [_("The opportunity is already in this pipeline.")]
+    elif not pipeline_available_to(locked.owner, pipeline):
+        errors["pipeline"] = [_("The owner's team does not use this pipeline, or it is hidden.")]
     if stage.pipeline_id != pipeline.pk:
         errors["stage"] = [_("The stage does not belong to the pipeline.")]
     elif not stage.is_active:

@@ -1,11 +1,11 @@
 """Settings → Pipelines (namespace ``sales``, mounted at ``/settings/pipelines/``):
 administrators create, copy and edit pipelines, their stages and the teams that use them,
-and a stage's entry criteria (stage gates: ``sales:stage_criteria``, a page and the htmx
-fragment the stage edit page embeds)."""
+a stage's entry criteria (stage gates: ``sales:stage_criteria``, a page and the htmx
+fragment the stage edit page embeds) and the stall escalation ladder (``sales:stall_ladder``)."""
 
 from django.urls import path
 
-from salesflow.sales import views, views_gates
+from salesflow.sales import views, views_gates, views_stall
 
 app_name = "sales"
 
@@ -24,4 +24,7 @@ urlpatterns = [
     path("stages/<int:pk>/criteria/", views_gates.stage_criteria_view, name="stage_criteria"),
     path("criteria/<int:pk>/", views_gates.stage_criterion_edit_view, name="stage_criterion_edit"),
     path("criteria/<int:pk>/delete/", views_gates.stage_criterion_delete_view, name="stage_criterion_delete"),
+    path("stall-ladder/", views_stall.stall_ladder_view, name="stall_ladder"),
+    path("stall-ladder/<int:pk>/", views_stall.stall_step_edit_view, name="stall_step_edit"),
+    path("stall-ladder/<int:pk>/delete/", views_stall.stall_step_delete_view, name="stall_step_delete"),
 ]

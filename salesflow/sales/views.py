@@ -671,7 +671,8 @@ def _opportunity_action(user: User, form: OpportunityBulkForm) -> Callable[[Oppo
         return lambda opp: opportunity_update(actor=user, opportunity=opp, owner=owner)
     if action == "stage":
         stage = form.require("stage")
-        return lambda opp: opportunity_move_stage(actor=user, opportunity=opp, stage=stage)
+        reason = (form.cleaned_data.get("override_reason") or "").strip() or None
+        return lambda opp: opportunity_move_stage(actor=user, opportunity=opp, stage=stage, override_reason=reason)
     return lambda opp: opportunity_delete(actor=user, opportunity=opp)
 
 

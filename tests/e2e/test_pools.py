@@ -53,7 +53,9 @@ def test_a_claim_refused_because_the_cap_is_reached(
 
     page.get_by_test_id("language-switch").select_option("en")
     page.get_by_test_id("pool-record").filter(has_text="杭州云帆信息技术有限公司").get_by_test_id("pool-claim").click()
-    expect(page.locator(".alert")).to_contain_text(f"You hold {held} of {held} A-grade accounts: the ownership cap is reached.")
+    expect(page.locator(".alert")).to_contain_text(
+        f"You hold {held} of {held} A-grade accounts: the ownership cap is reached."
+    )
     screenshot("cap-reached-en")
 
     # a B-grade account has no cap: the claim goes through and protects it

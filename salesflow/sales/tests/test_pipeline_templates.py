@@ -355,3 +355,33 @@ def test_a_restricted_pipeline_cannot_become_the_default(personas):
         pipeline_update(actor=personas.admin, pipeline=showroom, is_default=True)
     assert "is_default" in exc.value.field_errors
     assert default_pipeline().code == "b2b"
+
+
+def test_a_deal_moves_only_to_a_pipeline_its_owners_team_uses(personas, client_for):
+    """Changing a deal's pipeline follows the creation rule: the owner's team must use the
+    target pipeline. The change form offers only those; the service refuses the rest."""
+    from salesflow.sales.selectors import pipeline_change_options
+    from salesflow.sales.services import opportunity_change_pipeline
+
+    showroom = turn_on(personas, "auto-showroom")
+    loans = turn_on(personas, "personal-loan")
+    pipeline_set_teams(actor=personas.admin, pipeline=showroom, teams=[personas.team_b])  # not the rep's team
+    opp = make_opportunity(owner=personas.rep)
+    offered = [pipeline.code for pipeline, _stages in pipeline_change_options(opp)]
+    assert "auto-showroom" not in offered and "personal-loan" in offered
+    with pytest.raises(ValidationFailed) as exc:
+        opportunity_change_pipeline(
+            actor=personas.admin, opportunity=opp, pipeline=showroom, stage=showroom.stages.filter(kind="open")[0]
+        )
+    assert "pipeline" in exc.value.field_errors
+    opp.refresh_from_db()
+    assert opp.pipeline.code == "b2b"
+    # the pipeline the team uses is fine
+    opportunity_change_pipeline(
+        actor=personas.rep, opportunity=opp, pipeline=loans, stage=loans.stages.filter(kind="open")[0]
+    )
+    opp.refresh_from_db()
+    assert opp.pipeline_id == loans.pk
+    page = client_for(personas.rep).get(f"/opportunities/{opp.pk}/change-pipeline/")
+    assert page.status_code == 200
+    assert showroom.name_en not in page.content.decode()
