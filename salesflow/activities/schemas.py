@@ -22,6 +22,7 @@ from salesflow.core.schemas import (
     StrictQuery,
     StrictSchema,
 )
+from salesflow.parties.models import Account
 from salesflow.sales.models import Opportunity
 
 
@@ -207,6 +208,7 @@ class TeamDayOut(Schema):
     closing_this_month: TeamDealSectionOut
     past_close: TeamDealSectionOut
     done_today: ActivitySectionOut
+    at_risk: AtRiskSectionOut
 
 
 class AccountDueOut(Schema):
@@ -221,6 +223,28 @@ class AccountDueOut(Schema):
 class AccountDueSectionOut(Schema):
     items: list[AccountDueOut]
     total: int
+
+
+class AtRiskAccountOut(Schema):
+    id: int
+    name: str
+    grade: str
+    at_risk_since: datetime | None
+    last_follow_up_at: datetime | None
+    owner_id: int | None
+    owner_name: str
+
+    @staticmethod
+    def resolve_owner_name(obj: Account) -> str:
+        return "" if obj.owner_id is None else str(obj.owner)
+
+
+class AtRiskSectionOut(Schema):
+    items: list[AtRiskAccountOut]
+    total: int
+
+
+TeamDayOut.model_rebuild()
 
 
 class MyDayOut(Schema):

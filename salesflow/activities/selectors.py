@@ -286,12 +286,21 @@ class TeamDay:
     closing_this_month: Section[Opportunity]
     past_close: Section[Opportunity]
     done_today: Section[Activity]
+    at_risk: Section[Account]
 
     @property
     def all_clear(self) -> bool:
         """Nothing to act on (today's done activities are news, not work)."""
         return not any(
-            s.total for s in (self.overdue, self.stalled, self.no_next_step, self.closing_this_month, self.past_close)
+            s.total
+            for s in (
+                self.overdue,
+                self.stalled,
+                self.no_next_step,
+                self.closing_this_month,
+                self.past_close,
+                self.at_risk,
+            )
         )
 
 
@@ -318,12 +327,15 @@ def team_day(user: User, today: date, team_ids: set[int], *, limit: int = MY_DAY
     - ``no_next_step``: open deals without a next-step date;
     - ``closing_this_month``: open deals whose (expected) close date is in this month;
     - ``past_close``: open deals whose expected close date has passed;
-    - ``done_today``: activities the team completed today, latest first.
+    - ``done_today``: activities the team completed today, latest first;
+    - ``at_risk``: the team's accounts marked at risk by the follow-up ladder (issue 7),
+      longest at risk first, with their owner.
 
     Deals come from ``opportunities_visible_to`` narrowed to the team's owners; activities
     from the owners in scope (visible by the ownership rule). Ten queries whatever the team
     size or the number of rows: one count per owner, one aggregate of the four deal counts,
-    one query for the stall thresholds, one list per section and one count for today's work.
+    one query for the stall thresholds, one list per section and one count each for today's
+    work and the accounts at risk.
     """
     now = timezone.now()
     start, end = day_bounds(today)
@@ -369,6 +381,23 @@ def team_day(user: User, today: date, team_ids: set[int], *, limit: int = MY_DAY
         closing_this_month=deal_section(closing, counts["closing"], "expected_close_date", "id"),
         past_close=deal_section(past, counts["past"], "expected_close_date", "id"),
         done_today=_section(done_today.select_related(*RELATED).order_by("-done_at", "-id"), limit),
+        # served by account_at_risk_idx (partial: only accounts at risk)
+        at_risk=_section(
+            Account.objects.filter(owner_id__in=owners, at_risk_since__isnull=False)
+            .select_related("owner")
+            .only(
+                "pk",
+                "name",
+                "grade",
+                "at_risk_since",
+                "last_follow_up_at",
+                "owner_id",
+                "owner__display_name",
+                "owner__username",
+            )
+            .order_by("at_risk_since", "id"),
+            limit,
+        ),
     )
 
 

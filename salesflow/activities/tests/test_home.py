@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from salesflow.activities.selectors import month_bounds, my_day, team_scope_ids
 from salesflow.activities.tests.factories import local_dt, make_account, make_activity, make_opportunity
+from salesflow.parties.models import Account
 from salesflow.sales.models import Opportunity, Stage
 
 # issue 7: these tests log done calls without an outcome (the rules: test_follow_up_rules.py)
@@ -57,6 +58,11 @@ def team_world(personas):
     stalled = world["stalled"]
     assert isinstance(stalled, Opportunity)
     _stall(stalled)
+    # issue 7: the follow-up ladder marked two of the team's customers and one elsewhere at risk
+    now = timezone.now()
+    Account.objects.filter(pk=mate_account.pk).update(at_risk_since=now - timedelta(days=9))
+    Account.objects.filter(pk=rep_account.pk).update(at_risk_since=now - timedelta(days=2))
+    Account.objects.filter(pk=out_account.pk).update(at_risk_since=now - timedelta(days=30))
     return world
 
 
@@ -75,6 +81,7 @@ def test_manager_sees_the_team(personas, client_for, team_world):
     assert f'href="/activities/{team_world["rep_task"].pk}/"' in html
     for name in ("华东制造产线改造", "江南纺织ERP", "华东制造备件", "华东制造续约", "今天打过的电话"):
         assert name in html
+    assert 'data-testid="my-day-team-at-risk-account"' in html and "岭南电子</a>" not in html
     assert f'href="/opportunities/{team_world["stalled"].pk}/"' in html
     # never the other team's work
     assert "岭南电子拜访" not in html and "岭南电子项目" not in html
@@ -92,6 +99,8 @@ def test_manager_sections_by_kind(personas, team_world):
     assert "华东制造备件" in [d.name for d in team.closing_this_month.items]
     assert [d.name for d in team.past_close.items] == ["华东制造续约"]
     assert [a.subject for a in team.done_today.items] == ["今天打过的电话"]
+    # longest at risk first; never the other team's customer
+    assert [a.name for a in team.at_risk.items] == ["江南纺织", "华东制造"] and team.at_risk.total == 2
 
 
 def test_other_manager_does_not_see_the_rep(personas, client_for, team_world):
@@ -137,6 +146,7 @@ def _grow(personas, n):
             _stall(opp)
             make_activity(owner, kind="task", due_at=local_dt(today - timedelta(days=i + 1)), opportunity=opp)
             make_activity(owner, kind="call", done=True, done_at=timezone.now(), account=account)
+            Account.objects.filter(pk=account.pk).update(at_risk_since=timezone.now() - timedelta(days=i + 1))
 
 
 @pytest.mark.parametrize("who", ["manager", "assistant", "rep"])
@@ -162,5 +172,9 @@ def test_my_day_api_has_the_team_for_a_manager_only(personas, api_for, team_worl
     assert {r["owner_id"]: r["count"] for r in team["overdue_by_rep"]} == {personas.rep.pk: 1, personas.teammate.pk: 1}
     assert [d["name"] for d in team["stalled"]["items"]] == ["华东制造产线改造"]
     assert team["stalled"]["items"][0]["owner_name"] == "张伟"
+    assert [(a["name"], a["owner_name"]) for a in team["at_risk"]["items"]] == [
+        ("江南纺织", "李娜"),
+        ("华东制造", "张伟"),
+    ]
     assert api_for(personas.rep).get("/activities/my-day").json()["team"] is None
     assert "岭南电子" not in str(body)
