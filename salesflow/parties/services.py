@@ -708,12 +708,20 @@ def register_account_owner_follower(follower: AccountOwnerFollower) -> None:
 
 
 @transaction.atomic
-def account_reassign(*, actor: User, account: Account, owner: User, follow: bool = False) -> Account:
-    """Give ``account`` to ``owner`` (``account_update``'s rules and audit) and, with
-    ``follow``, the records that follow it (open deals, through their service, one event
-    each). Contacts have no owner of their own: they always go with the account. All or
-    nothing: a refused follower rolls the account back too."""
-    account_update(actor=actor, account=account, owner=owner)
+def account_reassign(
+    *,
+    actor: User,
+    account: Account,
+    owner: User,
+    follow: bool = False,
+    intake_options: Mapping[str, Any] | None = None,
+) -> Account:
+    """Give ``account`` to ``owner`` (``account_update``'s rules and audit, with
+    ``intake_options`` passed on) and, with ``follow``, the records that follow it (open
+    deals, through their service, one event each). Contacts have no owner of their own:
+    they always go with the account. All or nothing when the caller holds a transaction: a
+    refused follower rolls the account back too."""
+    account_update(actor=actor, account=account, owner=owner, intake_options=intake_options)
     if follow:
         for follower in _OWNER_FOLLOWERS:
             follower(actor, account, owner)

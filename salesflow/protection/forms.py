@@ -44,6 +44,7 @@ class DecideForm(forms.Form):
         label=_("Transfer direction"),
         choices=[("", "—"), *TransferDirection.choices],
         required=False,
+        help_text=_("A company moves with its contacts and open deals; won and lost deals keep their owner."),
         widget=forms.Select(attrs={"class": "form-select"}),
     )
     note = forms.CharField(

@@ -42,7 +42,7 @@ from salesflow.dedupe.matching import find_candidates
 from salesflow.leads.models import Lead
 from salesflow.leads.services import lead_update
 from salesflow.parties.models import Account, Contact
-from salesflow.parties.services import account_update
+from salesflow.parties.services import account_reassign
 from salesflow.protection.choices import CollisionStatus, Decision, LoadStatus, TransferDirection
 from salesflow.protection.listfiles import LIST_FIELDS, MAX_ROWS
 from salesflow.protection.models import (
@@ -570,11 +570,13 @@ def _owned_target(kind: str, record: models.Model | None) -> Lead | Account | No
 
 
 def _reassign(actor: User, record: Lead | Account, owner: User) -> None:
+    """Transfer a lead, or an account with its contacts and open deals (the deals through
+    their own service, one audit event each; won and lost deals keep their owner)."""
     options = {"duplicate_reason": _DECIDED_REASON}
     if isinstance(record, Lead):
         lead_update(actor=actor, lead=record, owner=owner, intake_options=options)
     else:
-        account_update(actor=actor, account=record, owner=owner, intake_options=options)
+        account_reassign(actor=actor, account=record, owner=owner, follow=True, intake_options=options)
 
 
 @transaction.atomic
@@ -583,7 +585,8 @@ def collision_decide(
 ) -> Collision:
     """Decide an open collision: ``keep`` (nothing moves), ``transfer`` (``direction``
     ``to_holder``: the new record goes to the holder; ``to_claimant``: the existing record
-    goes to the claimant — a contact moves with its account), or ``share`` (the existing
+    goes to the claimant — a contact moves with its account, an account with its open
+    deals), or ``share`` (the existing
     record, or a contact's account, is shared read-write with the claimant).
 
     Raises ``Forbidden`` unless ``actor`` may decide (:func:`permissions.can_decide`),

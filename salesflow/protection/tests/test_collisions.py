@@ -174,6 +174,23 @@ def test_transfer_the_existing_record_to_the_claimant(personas) -> None:
     assert (held.owner, mine.owner) == (personas.rep, personas.rep)
 
 
+def test_an_accounts_transfer_moves_its_open_deals_not_its_closed_ones(personas) -> None:
+    from salesflow.sales.choices import Outcome
+    from salesflow.sales.models import Opportunity
+    from salesflow.sales.tests.factories import make_opportunity
+
+    collision, _new, existing = _account_collision(personas)
+    open_deal = make_opportunity(personas.teammate, account=existing, name="星河二期")
+    won = make_opportunity(personas.teammate, account=existing, name="星河一期")
+    Opportunity.objects.filter(pk=won.pk).update(outcome=Outcome.WON)
+    collision_decide(actor=personas.manager, collision=collision, decision="transfer", direction="to_claimant")
+    existing.refresh_from_db()
+    owners = dict(Opportunity.objects.filter(account=existing).values_list("name", "owner"))
+    assert existing.owner == personas.rep
+    assert owners == {"星河二期": personas.rep.pk, "星河一期": personas.teammate.pk}
+    assert AuditEvent.objects.filter(verb="sales.opportunity.updated", target_id=open_deal.pk).count() == 1
+
+
 def test_share_gives_the_claimant_write_access_to_the_existing_record(personas) -> None:
     collision, _new, existing = _account_collision(personas)
     collision_decide(actor=personas.manager, collision=collision, decision="share")
