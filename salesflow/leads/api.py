@@ -248,6 +248,7 @@ def _filtered(user: User, filters: LeadListQuery) -> QuerySet[Lead]:
         owner=filters.owner_id or None,
         sort=filters.sort,
         stage=filters.stage,
+        extra={"sla": filters.sla},
     )
     return tag_step(qs, filters.tag_id)  # salesflow.tags
 

@@ -12,13 +12,13 @@ from django.utils.translation import pgettext_lazy
 from salesflow.core.exports import Column, ListSpec
 from salesflow.leads.choices import LeadStage, LeadStatus
 from salesflow.leads.models import Lead
-from salesflow.leads.selectors import lead_list, lead_order
+from salesflow.leads.selectors import lead_list, lead_list_filters, lead_order
 from salesflow.parties.choices import SourceChannel
 from salesflow.tags.selectors import parse_tag_id, tag_step
 from salesflow.users.models import User
 
 #: The list page's query-string parameters (``channel`` is the source channel).
-LEAD_PARAMS = frozenset({"q", "status", "channel", "owner", "tag", "stage"})
+LEAD_PARAMS = frozenset({"q", "status", "channel", "owner", "tag", "stage", "sla"})  # sla: routing's filter
 
 
 def lead_rows(user: User, params: QueryDict) -> QuerySet[Lead]:
@@ -32,6 +32,7 @@ def lead_rows(user: User, params: QueryDict) -> QuerySet[Lead]:
         source_channel=params.get("channel", ""),
         owner=params.get("owner", ""),
         stage=params.get("stage", ""),
+        extra={f.param: params.get(f.param, "")[:40] for f in lead_list_filters()},
     )
     return tag_step(rows, parse_tag_id(params.get("tag")))  # salesflow.tags
 

@@ -103,6 +103,12 @@ class LeadListQuery(StrictQuery):
     owner_id: str = Field("", max_length=20, description="A user id, `me` or `none` (unassigned)")
     tag_id: int | None = Field(None, description="Only records carrying this tag")
     stage: str = Field("", description="mql or sql (hand-off stage)")
+    sla: str = Field(
+        "",
+        max_length=20,
+        description="First response (routing): waiting (clock running), overdue (past due, no response), "
+        "missed (escalated to the manager) or met (answered in time)",
+    )
     sort: str = Field("-created", description="created, name, company, status or score; prefix `-` for descending")
     limit: int = Field(50, ge=1, le=200)
     offset: int = Field(0, ge=0, description=OFFSET_DOC)

@@ -6,9 +6,11 @@ and loads what the templates and API schemas read, so rendering never queries pe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.functional import Promise
 
 from salesflow.core.normalize import normalize_credit_code, normalize_phone
 from salesflow.leads.choices import LeadStatus
@@ -70,6 +72,31 @@ def lead_search_q(q: str) -> Q:
     return cond
 
 
+@dataclass(frozen=True)
+class LeadListFilter:
+    """A filter of the lead list contributed by an app above this one (the routing app's
+    first-response SLA, ``sla``). ``choices`` are ``(value, label)`` pairs; ``apply`` narrows
+    the list for one of those values and must return ``qs.none()`` for any other value, so
+    a typo never widens a list. The page, the export and the API (``GET /leads?sla=``) use it."""
+
+    param: str
+    label: str | Promise
+    choices: Callable[[], list[tuple[str, str]]]
+    apply: Callable[[QuerySet[Lead], str], QuerySet[Lead]]
+
+
+_LIST_FILTERS: dict[str, LeadListFilter] = {}
+
+
+def register_lead_list_filter(extra: LeadListFilter) -> None:
+    """Add (or replace) a lead-list filter; called from an app's ``ready``."""
+    _LIST_FILTERS[extra.param] = extra
+
+
+def lead_list_filters() -> list[LeadListFilter]:
+    return list(_LIST_FILTERS.values())
+
+
 def lead_list(
     user: User,
     *,
@@ -79,12 +106,14 @@ def lead_list(
     owner: str | int | None = None,
     sort: str | None = None,
     stage: str = "",
+    extra: Mapping[str, str] | None = None,
 ) -> QuerySet[Lead]:
     """Leads ``user`` may see, filtered and sorted, with owner and region loaded.
 
     ``owner`` is a user id, ``"me"`` or ``"none"`` (unassigned); ``status`` also accepts
-    ``"open"`` (new, contacted or qualified). Unknown filter values match nothing rather than
-    being ignored, so a typo never widens a list.
+    ``"open"`` (new, contacted or qualified); ``extra`` holds the values of the registered
+    ``LeadListFilter`` s by parameter (an unregistered parameter matches nothing). Unknown
+    filter values match nothing rather than being ignored, so a typo never widens a list.
     """
     qs = leads_visible_to(user).select_related("owner", "region")
     qs = filter_by_search(qs, "lead", q)  # name, company, mobile, phone, email, credit code: the index
@@ -105,6 +134,10 @@ def lead_list(
             qs = qs.filter(owner_id=int(str(owner)))
         except ValueError:
             qs = qs.none()
+    for param, value in (extra or {}).items():
+        if value:
+            registered = _LIST_FILTERS.get(param)
+            qs = registered.apply(qs, value) if registered is not None else qs.none()
     _key, order = lead_order(sort)
     return qs.order_by(*order)
 

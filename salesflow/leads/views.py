@@ -38,6 +38,7 @@ from salesflow.leads.selectors import (
     account_suggestions,
     lead_detail_links,
     lead_list,
+    lead_list_filters,
     lead_order,
     lead_owner_choices,
     leads_for_account,
@@ -115,8 +116,9 @@ def lead_list_view(request: HttpRequest) -> HttpResponse:
         "owner": request.GET.get("owner", ""),
         "stage": request.GET.get("stage", ""),
     }
+    extra = {f.param: request.GET.get(f.param, "")[:40] for f in lead_list_filters()}
     tag = parse_tag_id(request.GET.get("tag"))  # salesflow.tags
-    page = paginate(tag_step(lead_list(user, sort=sort_key, **filters), tag), page_number(request))
+    page = paginate(tag_step(lead_list(user, sort=sort_key, extra=extra, **filters), tag), page_number(request))
     context = {
         "page": page,
         "leads": page.object_list,
@@ -131,6 +133,7 @@ def lead_list_view(request: HttpRequest) -> HttpResponse:
         ],
         "channels": SourceChannel.choices,
         "stages": LeadStage.choices,
+        "extra_filters": [(f, f.choices(), extra.get(f.param, "")) for f in lead_list_filters()],
         "owner_choices": lead_owner_choices(user),
         "owner_me": OWNER_ME,
         "owner_none": OWNER_NONE,

@@ -10,7 +10,19 @@ class RoutingConfig(AppConfig):
     def ready(self) -> None:
         from salesflow.core.intake import IntakeCheck, register_intake_check
         from salesflow.core.timeline import register_verbs
+        from salesflow.leads.selectors import LeadListFilter, register_lead_list_filter
+        from salesflow.routing.selectors import filter_leads_by_sla, sla_filter_choices
         from salesflow.routing.services import assignment_after, assignment_before
+
+        # the lead list's first-response filter (page, export and GET /leads?sla=)
+        register_lead_list_filter(
+            LeadListFilter(
+                param="sla",
+                label=_("First response"),
+                choices=sla_filter_choices,
+                apply=lambda qs, value: filter_leads_by_sla(qs, value),
+            )
+        )
 
         register_intake_check(
             IntakeCheck(

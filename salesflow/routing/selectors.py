@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -178,3 +178,45 @@ def embed_snippets(form: LeadCaptureForm, url: str, labels: dict[str, str]) -> d
     lines.append(f'  <button type="submit">{escape(_("Submit"))}</button>')
     lines.append("</form>")
     return {"iframe": iframe, "html": "\n".join(lines)}
+
+
+# --- the lead list's first-response filter (leads.selectors.register_lead_list_filter) ---------
+
+#: ``sla=`` values of the lead list, page and API; the same states as ``sla_state``.
+SLA_FILTER_VALUES = ("due", "missed", "escalated", "met")
+
+
+def sla_filter_choices() -> list[tuple[str, str]]:
+    return [
+        ("due", _("First response due")),
+        ("missed", _("SLA missed")),
+        ("escalated", _("SLA missed · escalated")),
+        ("met", _("First response given")),
+    ]
+
+
+def filter_leads_by_sla(qs: QuerySet[Lead], value: str, *, now: datetime | None = None) -> QuerySet[Lead]:
+    """Narrow a lead list to one first-response state, under the rule of ``sla_state``:
+    ``met`` — a response was recorded, the lead has a done activity or left "new";
+    ``escalated`` — the manager was told; ``missed`` — past due, no response, not
+    escalated yet; ``due`` — the clock is running. Leads without a clock match none of them;
+    an unknown value matches nothing. One join on the clock (a one-to-one) plus an EXISTS on
+    the lead's done activities (``activity_lead`` index)."""
+    moment = now or timezone.now()
+    done = Exists(Activity.objects.filter(lead=OuterRef("pk"), done=True))
+    if value == "escalated":
+        return qs.filter(sla_clock__escalated_at__isnull=False)
+    if value == "met":
+        responded = Q(sla_clock__responded_at__isnull=False) | ~Q(status=LeadStatus.NEW) | Q(done)
+        return qs.filter(sla_clock__isnull=False).filter(responded)
+    if value not in ("due", "missed"):
+        return qs.none()
+    waiting = qs.filter(
+        sla_clock__isnull=False,
+        sla_clock__responded_at__isnull=True,
+        sla_clock__escalated_at__isnull=True,
+        status=LeadStatus.NEW,
+    ).exclude(done)
+    if value == "due":
+        return waiting.filter(sla_clock__due_at__gt=moment)
+    return waiting.filter(sla_clock__due_at__lte=moment)

@@ -93,3 +93,38 @@ def test_the_job_works_in_bounded_batches(personas) -> None:
         intake_lead()
     assert escalate_missed_slas(now=_later(5), batch=2) == 5
     assert escalate_missed_slas(now=_later(5), batch=2) == 0
+
+
+def test_the_lead_list_filters_by_first_response_state(personas, client_for, api_for) -> None:
+    """``sla=`` on the lead list (page, API, export) follows ``sla_state``: due, missed
+    (past due, not escalated), escalated and met; a lead without a clock is in none; an
+    unknown value matches nothing."""
+    from salesflow.leads.selectors import lead_list
+
+    sla_save(actor=system_actor(), source_channel="inbound", minutes=10)
+    make_rule(name="全部", strategy="user", user=personas.rep)
+    waiting, late, escalated, answered = (intake_lead(name=n) for n in ("等待中", "已超时", "已升级", "已回应"))
+    SlaClock.objects.filter(lead__in=[late, escalated]).update(due_at=timezone.now() - timedelta(minutes=5))
+    assert escalate_missed_slas(now=timezone.now()) == 2
+    SlaClock.objects.filter(lead=late).update(escalated_at=None, responded_at=None)  # missed, not escalated yet
+    Activity.objects.create(
+        owner=personas.rep, kind="call", subject="回电", lead=answered, done=True, done_at=timezone.now()
+    )
+    no_clock = intake_lead(name="无时钟", source_channel="referral")
+
+    def names(value: str) -> set[str]:
+        return set(lead_list(personas.manager, extra={"sla": value}).values_list("name", flat=True))
+
+    assert names("due") == {"等待中"}
+    assert names("missed") == {"已超时"}
+    assert names("escalated") == {"已升级"}
+    assert names("met") == {"已回应"}
+    assert names("bogus") == set()
+    assert no_clock.name not in names("met") | names("due")
+    assert sla_state(late).state == "missed"  # type: ignore[union-attr]
+
+    page = client_for(personas.manager, "zh-hans").get("/leads/", {"sla": "missed"}).content.decode()
+    assert "已超时" in page and "等待中</a>" not in page and 'data-testid="lead-sla-filter"' in page
+    body = api_for(personas.manager).get("/leads?sla=escalated").json()
+    assert [row["name"] for row in body["items"]] == ["已升级"]
+    assert api_for(personas.manager).get("/leads?sla=" + "x" * 50).status_code == 400
