@@ -103,7 +103,7 @@ def test_the_lead_list_filters_by_first_response_state(personas, client_for, api
 
     sla_save(actor=system_actor(), source_channel="inbound", minutes=10)
     make_rule(name="全部", strategy="user", user=personas.rep)
-    waiting, late, escalated, answered = (intake_lead(name=n) for n in ("等待中", "已超时", "已升级", "已回应"))
+    _waiting, late, escalated, answered = (intake_lead(name=n) for n in ("等待中", "已超时", "已升级", "已回应"))
     SlaClock.objects.filter(lead__in=[late, escalated]).update(due_at=timezone.now() - timedelta(minutes=5))
     assert escalate_missed_slas(now=timezone.now()) == 2
     SlaClock.objects.filter(lead=late).update(escalated_at=None, responded_at=None)  # missed, not escalated yet
