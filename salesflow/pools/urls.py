@@ -14,5 +14,7 @@ urlpatterns = [
     path("pools/release/<str:kind>/<int:pk>/", views.release_view, name="release"),
     path("settings/pools/", views.settings_view, name="settings"),
     path("settings/pools/<int:pk>/", views.pool_edit_view, name="pool_edit"),
+    path("settings/pools/caps/<int:pk>/", views.cap_edit_view, name="cap_edit"),
+    path("settings/pools/rules/<int:pk>/", views.rule_edit_view, name="rule_edit"),
     path("settings/pools/<str:what>/<int:pk>/delete/", views.settings_delete_view, name="settings_delete"),
 ]

@@ -265,6 +265,78 @@ def pool_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "pools/pool_form.html", {"pool": pool, "form": form}, status=status)
 
 
+def cap_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change one ownership cap (administrators) through ``cap_save``."""
+    user = _require_admin(request)
+    cap = CapRule.objects.select_related("user").filter(pk=pk).first() if pk < 2**31 else None
+    if cap is None:
+        raise Http404("no such cap")
+    initial = {"role": cap.role, "user": cap.user, "kind": cap.kind, "grade": cap.grade, "max_count": cap.max_count}
+    form = CapForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            cap_save(
+                actor=user,
+                cap=cap,
+                kind=data["kind"],
+                grade=data["grade"],
+                role=data["role"],
+                user_id=data["user"].pk if data["user"] else None,
+                max_count=data["max_count"],
+            )
+        except ServiceError as exc:
+            _apply(form, exc)
+        else:
+            messages.success(request, _("The ownership cap was saved."))
+            return redirect("pools:settings")
+    status = 400 if request.method == "POST" else 200
+    context = {"title": _("Ownership cap"), "form": form, "testid": "cap-edit-form"}
+    return render(request, "pools/settings_form.html", context, status=status)
+
+
+def rule_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change one recycle rule (administrators) through ``recycle_rule_save``."""
+    user = _require_admin(request)
+    rule = RecycleRule.objects.select_related("target_pool").filter(pk=pk).first() if pk < 2**31 else None
+    if rule is None:
+        raise Http404("no such rule")
+    initial = {
+        "name": rule.name,
+        "kind": rule.kind,
+        "grade": rule.grade,
+        "no_follow_up_days": rule.no_follow_up_days,
+        "no_opportunity_days": rule.no_opportunity_days,
+        "target_pool": rule.target_pool,
+        "warn_days_before": rule.warn_days_before,
+        "active": rule.active,
+    }
+    form = RecycleRuleForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            recycle_rule_save(
+                actor=user,
+                rule=rule,
+                name=data["name"],
+                kind=data["kind"],
+                grade=data["grade"],
+                target_pool_id=data["target_pool"].pk,
+                no_follow_up_days=data["no_follow_up_days"],
+                no_opportunity_days=data["no_opportunity_days"],
+                warn_days_before=data["warn_days_before"],
+                active=data["active"],
+            )
+        except ServiceError as exc:
+            _apply(form, exc)
+        else:
+            messages.success(request, _("The recycle rule was saved."))
+            return redirect("pools:settings")
+    status = 400 if request.method == "POST" else 200
+    context = {"title": rule.name, "form": form, "testid": "rule-edit-form"}
+    return render(request, "pools/settings_form.html", context, status=status)
+
+
 @require_POST
 def settings_delete_view(request: HttpRequest, what: str, pk: int) -> HttpResponse:
     user = _require_admin(request)

@@ -220,3 +220,53 @@ def test_settings_pages_are_for_administrators(personas, client_for):
     )
     assert response.status_code == 400  # neither a role nor a user
     assert not CapRule.objects.exists()
+
+
+def test_caps_and_recycle_rules_are_edited_in_place(personas, client_for):
+    """An administrator changes a cap and a recycle rule on their own pages (through the
+    same services, audited); invalid values re-show the form with the field named; others
+    are refused and unknown ids are 404."""
+    from salesflow.core.models import AuditEvent
+    from salesflow.pools.services import cap_save, recycle_rule_save
+
+    pool = make_pool(name="华东公海")
+    cap = cap_save(actor=personas.admin, kind="account", grade="A", role="rep", max_count=50)
+    rule = recycle_rule_save(
+        actor=personas.admin, name="A 类 30 天", kind="account", grade="A", target_pool_id=pool.pk, no_follow_up_days=30
+    )
+    admin = client_for(personas.admin, "zh-hans")
+    assert 'data-testid="cap-edit"' in admin.get("/settings/pools/").content.decode()
+    page = admin.get(f"/settings/pools/caps/{cap.pk}/")
+    assert page.status_code == 200 and 'value="50"' in page.content.decode()
+    response = admin.post(
+        f"/settings/pools/caps/{cap.pk}/", {"role": "rep", "kind": "account", "grade": "A", "max_count": "80"}
+    )
+    assert response.status_code == 302
+    cap.refresh_from_db()
+    assert cap.max_count == 80 and CapRule.objects.count() == 1
+    bad = admin.post(f"/settings/pools/caps/{cap.pk}/", {"kind": "account", "grade": "A", "max_count": "80"})
+    assert bad.status_code == 400  # neither a role nor a user
+    assert CapRule.objects.get(pk=cap.pk).role == "rep"
+
+    response = admin.post(
+        f"/settings/pools/rules/{rule.pk}/",
+        {
+            "name": "A 类 45 天",
+            "kind": "account",
+            "grade": "A",
+            "no_follow_up_days": "45",
+            "target_pool": pool.pk,
+            "warn_days_before": "5",
+        },
+    )
+    assert response.status_code == 302
+    rule.refresh_from_db()
+    assert (rule.name, rule.no_follow_up_days, rule.warn_days_before, rule.active) == ("A 类 45 天", 45, 5, False)
+    assert AuditEvent.objects.filter(verb="pools.recycle_rule.saved", target_id=rule.pk).count() == 2
+    bad = admin.post(f"/settings/pools/rules/{rule.pk}/", {"name": "x", "kind": "lead", "no_follow_up_days": "0"})
+    assert bad.status_code == 400 and RecycleRule.objects.get(pk=rule.pk).no_follow_up_days == 45
+
+    assert client_for(personas.manager).get(f"/settings/pools/caps/{cap.pk}/").status_code == 403
+    assert client_for(personas.rep).post(f"/settings/pools/rules/{rule.pk}/", {"name": "x"}).status_code == 403
+    assert admin.get("/settings/pools/caps/99999999999/").status_code == 404
+    assert admin.get("/settings/pools/rules/424242/").status_code == 404
