@@ -7,8 +7,16 @@ from salesflow.core.events import EventType, declare
 declare(
     EventType(
         "protection.list.loaded",
-        {"source_system": "str", "total": "int", "created": "int", "updated": "int", "rejected": "int"},
-        description="A known-customer list was loaded (the target is the load with its summary).",
+        {
+            "source_system": "str",
+            "total": "int",
+            "created": "int",
+            "updated": "int",
+            "rejected": "int",
+            "flagged": "int",
+        },
+        description="A known-customer list was loaded (the target is the load with its summary; flagged: "
+        "existing leads and accounts newly marked as existing customers).",
     ),
     EventType(
         "protection.known_customer.routed",

@@ -39,6 +39,7 @@ from salesflow.core.normalize import (
 )
 from salesflow.core.tasks import enqueue_on_commit
 from salesflow.dedupe.matching import find_candidates
+from salesflow.leads.choices import LeadStatus
 from salesflow.leads.models import Lead
 from salesflow.leads.services import lead_update
 from salesflow.parties.models import Account, Contact
@@ -281,6 +282,7 @@ def known_customers_load_run(*, load_id: int, actor: User | None = None) -> Know
             ],
             batch_size=_CHUNK,
         )
+        flagged = _flag_existing_records([*to_create, *to_update])
         load.created = len(to_create)
         load.updated = len(to_update)
         load.rejected = len(errors)
@@ -299,9 +301,49 @@ def known_customers_load_run(*, load_id: int, actor: User | None = None) -> Know
                 "created": load.created,
                 "updated": load.updated,
                 "rejected": load.rejected,
+                "flagged": flagged,
             },
         )
     return load
+
+
+def _flag_existing_records(customers: Sequence[KnownCustomer]) -> int:
+    """Backfill: mark the leads and accounts already in the database that match the loaded
+    ``customers`` (credit code first, else company matching key — the rule of
+    ``known_customer_for``) with a ``KnownCustomerMatch``, so they show "existing customer —
+    owner X" like records entered after the load. Converted and disqualified leads are left
+    alone; nobody's record changes owner (routing applies to new entries only). Existing
+    matches are kept (the unique key ignores repeats). Returns how many matches are new.
+    Four indexed queries per 1,000 customers plus the inserts."""
+    created = 0
+    for start in range(0, len(customers), _CHUNK):
+        chunk = customers[start : start + _CHUNK]
+        by_code = {kc.credit_code: kc for kc in chunk if kc.credit_code}
+        by_key = {kc.name_key: kc for kc in chunk if kc.name_key}
+        rows: dict[tuple[str, int, int], KnownCustomerMatch] = {}
+
+        def add(kind: str, record_id: int, kc: KnownCustomer, matched_by: str) -> None:
+            rows.setdefault(
+                (kind, record_id, kc.pk),
+                KnownCustomerMatch(record_kind=kind, record_id=record_id, known_customer=kc, matched_by=matched_by),
+            )
+
+        open_leads = Lead.objects.exclude(status__in=[LeadStatus.CONVERTED, LeadStatus.DISQUALIFIED])
+        for kind, qs, key_field in (
+            ("lead", open_leads, "company_key"),
+            ("account", Account.objects.all(), "name_key"),
+        ):
+            if by_code:
+                for pk, code in qs.filter(credit_code__in=list(by_code)).values_list("pk", "credit_code"):
+                    add(kind, pk, by_code[code], "credit_code")
+            if by_key:
+                for pk, key in qs.filter(**{f"{key_field}__in": list(by_key)}).values_list("pk", key_field):
+                    add(kind, pk, by_key[key], "name")
+        if rows:
+            before = KnownCustomerMatch.objects.filter(known_customer__in=[kc.pk for kc in chunk]).count()
+            KnownCustomerMatch.objects.bulk_create(list(rows.values()), ignore_conflicts=True, batch_size=_CHUNK)
+            created += KnownCustomerMatch.objects.filter(known_customer__in=[kc.pk for kc in chunk]).count() - before
+    return created
 
 
 # --- intake check: known customers (order 10) -------------------------------------------------

@@ -70,6 +70,31 @@ def test_reloading_the_same_list_updates_instead_of_duplicating(personas) -> Non
     assert other.created == 1 and KnownCustomer.objects.count() == 4
 
 
+def test_a_load_flags_the_leads_and_accounts_already_entered(personas) -> None:
+    """Records entered before the list arrived are flagged by the load (credit code, else
+    company name key); their owners stay; converted leads and unrelated records are not
+    flagged; loading again adds nothing."""
+    from salesflow.leads.models import Lead
+
+    code = credit_code()
+    by_code = new_account(personas.rep, personas.rep, "星河科技（上海）", credit_code=code)
+    by_name = new_lead(personas.rep, personas.rep, company_name="北京远山贸易有限公司", mobile="13900002222")
+    closed = new_lead(personas.rep, personas.rep, company_name="北京远山贸易有限公司", mobile="13900003333")
+    Lead.objects.filter(pk=closed.pk).update(status="converted")
+    other = new_account(personas.rep, personas.rep, "完全无关的公司")
+    load = load_list(personas.admin, _rows(personas, code))
+    flagged = set(KnownCustomerMatch.objects.values_list("record_kind", "record_id", "matched_by"))
+    assert flagged == {("account", by_code.pk, "credit_code"), ("lead", by_name.pk, "name")}
+    assert ("account", other.pk) not in {(k, i) for k, i, _m in flagged}
+    event = AuditEvent.objects.get(verb="protection.list.loaded", target_id=load.pk)
+    assert event.data["flagged"] == 2
+    by_code.refresh_from_db()
+    assert by_code.owner == personas.rep  # flagged, not taken away
+    again = load_list(personas.admin, _rows(personas, code))
+    assert KnownCustomerMatch.objects.count() == 2
+    assert AuditEvent.objects.get(verb="protection.list.loaded", target_id=again.pk).data["flagged"] == 0
+
+
 def test_only_administrators_load_lists(personas) -> None:
     for who in ("manager", "rep"):
         with pytest.raises(Forbidden):
