@@ -321,13 +321,7 @@ def _flag_existing_records(customers: Sequence[KnownCustomer]) -> int:
         by_code = {kc.credit_code: kc for kc in chunk if kc.credit_code}
         by_key = {kc.name_key: kc for kc in chunk if kc.name_key}
         rows: dict[tuple[str, int, int], KnownCustomerMatch] = {}
-
-        def add(kind: str, record_id: int, kc: KnownCustomer, matched_by: str) -> None:
-            rows.setdefault(
-                (kind, record_id, kc.pk),
-                KnownCustomerMatch(record_kind=kind, record_id=record_id, known_customer=kc, matched_by=matched_by),
-            )
-
+        found: list[tuple[str, int, KnownCustomer, str]] = []
         open_leads = Lead.objects.exclude(status__in=[LeadStatus.CONVERTED, LeadStatus.DISQUALIFIED])
         for kind, qs, key_field in (
             ("lead", open_leads, "company_key"),
@@ -335,10 +329,15 @@ def _flag_existing_records(customers: Sequence[KnownCustomer]) -> int:
         ):
             if by_code:
                 for pk, code in qs.filter(credit_code__in=list(by_code)).values_list("pk", "credit_code"):
-                    add(kind, pk, by_code[code], "credit_code")
+                    found.append((kind, pk, by_code[code], "credit_code"))
             if by_key:
                 for pk, key in qs.filter(**{f"{key_field}__in": list(by_key)}).values_list("pk", key_field):
-                    add(kind, pk, by_key[key], "name")
+                    found.append((kind, pk, by_key[key], "name"))
+        for kind, record_id, kc, matched_by in found:  # the credit code's match comes first
+            rows.setdefault(
+                (kind, record_id, kc.pk),
+                KnownCustomerMatch(record_kind=kind, record_id=record_id, known_customer=kc, matched_by=matched_by),
+            )
         if rows:
             before = KnownCustomerMatch.objects.filter(known_customer__in=[kc.pk for kc in chunk]).count()
             KnownCustomerMatch.objects.bulk_create(list(rows.values()), ignore_conflicts=True, batch_size=_CHUNK)
