@@ -68,6 +68,18 @@ def write_meta(meta: dict[str, Any]) -> None:
         cursor.execute(f"INSERT INTO {META_TABLE} (name, value) VALUES (%s, %s)", ["meta", json.dumps(meta)])
 
 
+def _field_default(field: Any) -> Any:
+    """The value a raw INSERT writes for a column the row leaves out: the field's Python
+    default, or its database default (``db_default=""``) when it has only that."""
+    from django.db.models import NOT_PROVIDED, Value
+
+    value = field.get_default()
+    db_default = getattr(field, "db_default", NOT_PROVIDED)
+    if db_default is not NOT_PROVIDED and (value is None or type(value).__name__ == "DatabaseDefault"):
+        return db_default.value if isinstance(db_default, Value) else db_default
+    return value
+
+
 class Table:
     """Fast inserts of plain rows into one model's table (``executemany`` of one INSERT).
 
@@ -94,7 +106,8 @@ class Table:
 
         now = timezone.now()
         self.defaults: list[Any] = [
-            None if f.primary_key else (now if getattr(f, "auto_now", False) else f.get_default()) for f in self.fields
+            None if f.primary_key else (now if getattr(f, "auto_now", False) else _field_default(f))
+            for f in self.fields
         ]
         self.pk_index = next(i for i, f in enumerate(self.fields) if f.primary_key)
         ops = connection.ops
