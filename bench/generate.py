@@ -545,6 +545,9 @@ class Loader:
         self.leads()
         self.activities()
         reset_sequences(loaded)
+        from salesflow.sales.selectors import refresh_stage_ranks
+
+        refresh_stage_ranks()  # the deal list's stage sort key of the raw-loaded deals
         step = time.perf_counter()
         create_indexes(indexes)
         print(f"  {len(indexes)} indexes       {time.perf_counter() - step:27.1f} s (rebuilt after the load)")

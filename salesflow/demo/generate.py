@@ -50,6 +50,7 @@ from salesflow.parties.services import account_create, contact_create
 from salesflow.sales.choices import ForecastCategory, Outcome, StageKind
 from salesflow.sales.config_services import pipeline_set_teams, pipeline_update
 from salesflow.sales.models import Competitor, LostReason, Opportunity, Pipeline, Stage, StageChange, StageCriterion
+from salesflow.sales.selectors import refresh_stage_ranks
 from salesflow.sales.services import default_pipeline, opportunity_create, stage_dwell_stats_compute
 from salesflow.search.services import reindex
 from salesflow.tags.models import Tag
@@ -1255,6 +1256,7 @@ def generate_demo(*, today: date | None = None, seed: int = SEED) -> DemoResult:
     out = Written()
     _write_accounts(clock, rng, refs, account_plans, out)
     _write_opportunities(refs, account_plans, opp_plans, out)
+    refresh_stage_ranks()  # the list's stage sort key of the bulk-written deals
     _backdate_created_events("parties.account.created", out.accounts)
     _backdate_created_events("parties.contact.created", [c for cs in out.contacts for c in cs])
     _backdate_created_events("sales.opportunity.created", out.opportunities)

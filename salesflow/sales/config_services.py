@@ -39,6 +39,7 @@ from salesflow.sales.models import (
     TeamDefaultPipeline,
     TeamPipeline,
 )
+from salesflow.sales.selectors import refresh_stage_ranks
 from salesflow.users.models import Team, User
 
 PIPELINE_FIELDS = ("code", "name_en", "name_zh", "is_default", "is_active", "position")
@@ -259,6 +260,8 @@ def pipeline_update(*, actor: User, pipeline: Pipeline, **values: Any) -> Pipeli
         raise ValidationFailed(_("The pipeline configuration could not be saved."), field_errors=errors)
     _settle_default(current, was_default=before.get("is_default", current.is_default) is True)
     current.save()
+    if "position" in changes:
+        refresh_stage_ranks(pipeline_ids=[current.pk])  # the deal list's stage sort follows
     for key in PIPELINE_FIELDS:
         setattr(pipeline, key, getattr(current, key))
     record_event(
@@ -533,6 +536,8 @@ def _renumber(pipeline: Pipeline, order: Sequence[Stage]) -> list[tuple[int, int
     for stage, _old, new in moved:
         Stage.objects.filter(pk=stage.pk).update(position=new)
         stage.position = new
+    if moved:
+        refresh_stage_ranks(pipeline_ids=[pipeline.pk])  # the deal list's stage sort follows
     return [(old, new) for _stage, old, new in moved]
 
 

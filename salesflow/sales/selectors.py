@@ -7,7 +7,7 @@ and counts show exactly what the user may see, and loads its relations up front
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, getcontext
@@ -35,6 +35,7 @@ from salesflow.sales.models import (
     StageDwellStat,
     TeamDefaultPipeline,
     TeamPipeline,
+    stage_rank_of,
 )
 from salesflow.sales.permissions import opportunities_visible_to, opportunities_writable_by
 from salesflow.search.selectors import filter_by_search
@@ -43,18 +44,19 @@ from salesflow.users.choices import Role
 from salesflow.users.models import Team, User
 from salesflow.users.permissions import is_system_actor, managed_team_ids, visible_owner_ids
 
-# Public sort keys → ascending ``order_by``. Each but "stage" is served by an index on
-# Opportunity (opp_name_idx, opp_amount_idx, opp_eff_close_idx, opp_created_idx). "close"
+# Public sort keys → ascending ``order_by``. Each is served by an index on Opportunity
+# (opp_name_idx, opp_amount_idx, opp_eff_close_idx, opp_created_idx, opp_stage_rank_idx). "close"
 # is ``close_date``: the actual close date of won and lost deals, the expected one else.
 # "stage" follows the configured order (pipeline position, then stage position within
-# the pipeline): stage ids say nothing once stages are added or reordered. It sorts on
-# the joined pipeline and stage rows, which no index serves; the list is filtered first.
+# the pipeline): stage ids say nothing once stages are added or reordered. The order is
+# kept denormalised in ``Opportunity.stage_rank`` (see ``refresh_stage_ranks``), served by
+# opp_stage_rank_idx.
 OPPORTUNITY_SORTS: dict[str, Sequence[str]] = {
     "name": ("name", "id"),
     "amount": ("amount", "id"),
     "close": ("close_date", "id"),
     "created": ("created_at", "id"),
-    "stage": ("pipeline__position", "pipeline_id", "stage__position", "id"),
+    "stage": ("stage_rank", "id"),
 }
 NULLABLE_SORT_FIELDS = {"close_date"}
 DEFAULT_SORT = "-created"
@@ -1118,3 +1120,23 @@ def stuck_matrix(user: User, *, pipeline: Pipeline, now: datetime | None = None)
         if key in cells:
             cells[key].median_days = Decimal(sum(days)) / Decimal(len(days))
     return matrix
+
+
+def refresh_stage_ranks(*, pipeline_ids: Iterable[int] | None = None) -> int:
+    """Rewrite ``Opportunity.stage_rank`` for the deals of ``pipeline_ids`` (every pipeline
+    when ``None``) from the current pipeline and stage positions; returns how many deals
+    changed. One UPDATE per stage, only over deals whose rank differs (the board index
+    ``opp_board_idx`` finds them). Called after stages or pipelines are reordered and after
+    bulk loads that write deals without the services (demo, benchmark)."""
+    stages = Stage.objects.select_related("pipeline").only("id", "position", "pipeline__id", "pipeline__position")
+    if pipeline_ids is not None:
+        stages = stages.filter(pipeline_id__in=list(pipeline_ids))
+    changed = 0
+    for stage in stages:
+        rank = stage_rank_of(stage.pipeline.position, stage.pipeline_id, stage.position)
+        changed += (
+            Opportunity.objects.filter(pipeline_id=stage.pipeline_id, stage_id=stage.pk)
+            .exclude(stage_rank=rank)
+            .update(stage_rank=rank)
+        )
+    return changed

@@ -45,6 +45,7 @@ from salesflow.sales.models import (
     StageDwellStat,
     StallEscalationStep,
     StallNotice,
+    stage_rank_of,
 )
 from salesflow.sales.permissions import can_manage_opportunity, can_override_gates, can_write_opportunity
 from salesflow.sales.selectors import (
@@ -282,6 +283,16 @@ def _seconds_between(start: datetime, end: datetime) -> int:
     return max(0, int((end - start).total_seconds()))
 
 
+def _stage_rank(stage: Stage) -> int:
+    """``stage``'s sort key for the deal list (its pipeline's position read once if the
+    pipeline is not loaded with the stage)."""
+    if Stage.pipeline.is_cached(stage):
+        position = stage.pipeline.position
+    else:
+        position = Pipeline.objects.values_list("position", flat=True).get(pk=stage.pipeline_id)
+    return stage_rank_of(position, stage.pipeline_id, stage.position)
+
+
 def _record_stage_change(
     *,
     actor: User,
@@ -293,13 +304,17 @@ def _record_stage_change(
     gate_overridden: bool = False,
 ) -> StageChange:
     """One ``StageChange`` from the deal's current stage (none when ``first``) to
-    ``to_stage`` with the snapshot at this moment: both positions, the owner and the
+    ``to_stage`` with the snapshot at this moment (and sets the deal's ``stage_rank`` for
+    ``to_stage``, which the caller saves with the stage): both positions, the owner and the
     owner's team, the amount and currency, and ``probability`` (the deal's probability
     in ``to_stage``). Called before the deal row is updated. A move to a lower position of
     the same pipeline is marked ``is_regression`` (stage gates: moving back is allowed and
     recorded as such); ``gate_overridden`` marks a move a manager forced past unmet criteria."""
     owner = User.objects.only("pk", "team_id").get(pk=opp.owner_id)
     from_stage = None if first else opp.stage
+    # the list's stage sort key follows the deal into ``to_stage``; every caller saves
+    # ``stage_rank`` with ``stage``
+    opp.stage_rank = _stage_rank(to_stage)
     return StageChange.objects.create(
         opportunity=opp,
         from_stage=from_stage,
@@ -504,6 +519,7 @@ def opportunity_create(
         owner=owner,
         pipeline=pipeline,
         stage=stage,
+        stage_rank=stage_rank_of(pipeline.position, pipeline.pk, stage.position),
         amount=money,
         currency=currency,
         probability=stage.probability,
@@ -764,7 +780,9 @@ def opportunity_move_stage(
     locked.probability = stage.probability
     locked.forecast_category = stage.forecast_category
     locked.stage_entered_at = now
-    locked.save(update_fields=["stage", "probability", "forecast_category", "stage_entered_at", "updated_at"])
+    locked.save(
+        update_fields=["stage", "stage_rank", "probability", "forecast_category", "stage_entered_at", "updated_at"]
+    )
     _record_field_changes(actor=actor, opp=locked, before=before, now=now)
     _copy_state(locked, opportunity, STATE_FIELDS)
     record_event(
@@ -922,7 +940,7 @@ def opportunity_close(
         # The end stage's configured values, for won as for lost (configuration is data).
         locked.probability = end_stage.probability
         locked.forecast_category = end_stage.forecast_category
-        fields += ["stage", "stage_entered_at", "probability", "forecast_category"]
+        fields += ["stage", "stage_rank", "stage_entered_at", "probability", "forecast_category"]
     locked.save(update_fields=[*fields, "updated_at"])
     _record_field_changes(actor=actor, opp=locked, before=before, now=now)
     _copy_state(locked, opportunity, STATE_FIELDS)
@@ -1011,7 +1029,7 @@ def opportunity_reopen(*, actor: User, opportunity: Opportunity, stage: Stage | 
         locked.stage_entered_at = now
         locked.probability = target.probability
         locked.forecast_category = target.forecast_category
-        fields += ["stage", "stage_entered_at", "probability", "forecast_category"]
+        fields += ["stage", "stage_rank", "stage_entered_at", "probability", "forecast_category"]
     locked.outcome = Outcome.OPEN
     locked.outcome_note = ""
     locked.lost_reason = None
@@ -1089,6 +1107,7 @@ def opportunity_change_pipeline(
         update_fields=[
             "pipeline",
             "stage",
+            "stage_rank",
             "stage_entered_at",
             "probability",
             "forecast_category",

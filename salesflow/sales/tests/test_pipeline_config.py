@@ -16,7 +16,7 @@ from salesflow.sales.config_services import (
     stage_reorder,
     stage_update,
 )
-from salesflow.sales.models import Pipeline, Stage
+from salesflow.sales.models import LostReason, Pipeline, Stage
 from salesflow.sales.selectors import board, open_stages, opportunity_list, pipelines_with_stages
 from salesflow.sales.services import default_pipeline, opportunity_move_stage, opportunity_reopen
 from salesflow.sales.tests.factories import make_account, make_opportunity, make_pipeline, stage
@@ -55,6 +55,53 @@ def test_stage_sort_follows_positions_not_ids(personas):
     names = list(opportunity_list(personas.rep, sort="stage").values_list("pk", flat=True))
     assert names == [early.pk, late.pk]
     assert list(opportunity_list(personas.rep, sort="-stage").values_list("pk", flat=True)) == [late.pk, early.pk]
+
+
+def test_the_stage_sort_key_follows_every_change(personas):
+    """``stage_rank`` (the list's stage sort, one index) is kept by every path that moves a
+    deal or reorders stages and pipelines: create, move, close, reopen, change pipeline,
+    stage reorder, pipeline position; ``refresh_stage_ranks`` repairs raw writes."""
+    from salesflow.sales.models import Opportunity, stage_rank_of
+    from salesflow.sales.selectors import refresh_stage_ranks
+    from salesflow.sales.services import (
+        opportunity_change_pipeline,
+        opportunity_close,
+        opportunity_move_stage,
+        opportunity_reopen,
+    )
+
+    def expected(opp: Opportunity) -> int:
+        row = Opportunity.objects.select_related("pipeline", "stage").get(pk=opp.pk)
+        return stage_rank_of(row.pipeline.position, row.pipeline_id, row.stage.position)
+
+    def rank(opp: Opportunity) -> int:
+        return Opportunity.objects.values_list("stage_rank", flat=True).get(pk=opp.pk)
+
+    b2b = default_pipeline()
+    opp = make_opportunity(personas.rep)
+    assert rank(opp) == expected(opp) > 0
+    opportunity_move_stage(actor=personas.rep, opportunity=opp, stage=stage("negotiation"))
+    assert rank(opp) == expected(opp)
+    opportunity_close(actor=personas.rep, opportunity=opp, outcome="lost", lost_reason=LostReason.objects.first())
+    assert rank(opp) == expected(opp)
+    opportunity_reopen(actor=personas.rep, opportunity=opp)
+    assert rank(opp) == expected(opp)
+    order = list(reversed(list(b2b.stages.order_by("position"))))
+    stage_reorder(actor=personas.admin, pipeline=b2b, stages=order)
+    assert rank(opp) == expected(opp)
+    loans = Pipeline.objects.get(code="personal-loan")
+    pipeline_update(actor=personas.admin, pipeline=loans, is_active=True)
+    opportunity_change_pipeline(
+        actor=personas.rep, opportunity=opp, pipeline=loans, stage=loans.stages.filter(kind="open")[0]
+    )
+    assert rank(opp) == expected(opp)
+    pipeline_update(actor=personas.admin, pipeline=loans, position=loans.position + 7)
+    assert rank(opp) == expected(opp)
+    # a raw write (bulk loads) is repaired by the refresh
+    Opportunity.objects.filter(pk=opp.pk).update(stage_rank=0)
+    assert refresh_stage_ranks() == 1 and rank(opp) == expected(opp)
+    assert stage_rank_of(3, 2, 1) < stage_rank_of(3, 2, 2) < stage_rank_of(3, 3, 0) < stage_rank_of(4, 1, 0)
+    assert 0 <= stage_rank_of(10**9, 10**12, 10**9) < 2**63
 
 
 # ------------------------------------------------------------------- reorder
