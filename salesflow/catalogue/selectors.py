@@ -35,20 +35,28 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Q
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from salesflow.catalogue.choices import PriceSource
 from salesflow.catalogue.models import (
+    CustomerGroup,
     CustomerGroupMember,
     DiscountRule,
+    OpportunityLine,
+    PriceList,
     PriceListItem,
     Product,
     VolumeTier,
 )
+from salesflow.catalogue.permissions import products_visible_to, sees_cost
+from salesflow.core.doctotals import DocumentTotals, LineInput, document_totals
 from salesflow.parties.models import Account
+from salesflow.parties.permissions import accounts_visible_to
+from salesflow.sales.models import Opportunity
+from salesflow.users.models import User
 
 HUNDRED = Decimal("100.00")
 ZERO_PERCENT = Decimal("0.00")
@@ -264,3 +272,123 @@ def resolve_price(
     if isinstance(outcome, NoPrice):
         raise outcome
     return outcome
+
+
+# --- lists and panels ---------------------------------------------------------------------------
+
+PAGE_SIZE = 25
+
+
+def product_list(
+    user: User,
+    *,
+    q: str = "",
+    category_id: int | None = None,
+    kind: str = "",
+    active: bool | None = None,
+) -> QuerySet[Product]:
+    """Products ``user`` may read (``permissions.products_visible_to``), filtered, ordered
+    by code (index ``catalogue_product_active`` / the unique code), with the product line."""
+    qs = products_visible_to(user).select_related("category")
+    if q:
+        qs = qs.filter(Q(code__icontains=q) | Q(name_zh__icontains=q) | Q(name_en__icontains=q))
+    if category_id:
+        qs = qs.filter(category_id=category_id)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if active is not None:
+        qs = qs.filter(active=active)
+    return qs.order_by("code", "id")
+
+
+def price_list_rows() -> QuerySet[PriceList]:
+    """Every price list with its customer group and item count (settings page and API)."""
+    return (
+        PriceList.objects.select_related("customer_group")
+        .annotate(item_count=Count("items"))
+        .order_by("currency", "-priority", "code")
+    )
+
+
+def price_list_items(price_list: PriceList) -> list[PriceListItem]:
+    """A list's items with their products and tiers (two queries)."""
+    return list(
+        price_list.items.select_related("product")
+        .prefetch_related(Prefetch("tiers", queryset=VolumeTier.objects.order_by("min_quantity")))
+        .order_by("product__code")
+    )
+
+
+def group_rows() -> QuerySet[CustomerGroup]:
+    """Every customer group with its member count."""
+    return CustomerGroup.objects.annotate(member_count=Count("members")).order_by("code")
+
+
+def group_members(group: CustomerGroup, user: User) -> QuerySet[Account]:
+    """The accounts of a group that ``user`` can see, by name."""
+    ids = CustomerGroupMember.objects.filter(group=group).values("account_id")
+    return accounts_visible_to(user).filter(pk__in=ids).order_by("name", "id")
+
+
+def rule_rows() -> QuerySet[DiscountRule]:
+    """Every discount rule with the rows its conditions name."""
+    return DiscountRule.objects.select_related("customer_group", "category", "product").order_by(
+        "-priority", "name", "id"
+    )
+
+
+@dataclass(frozen=True)
+class DealLines:
+    """A deal's lines and their figures (``core.doctotals``, the deal's currency). ``margin``
+    (net − quantity × product cost, lines without a cost left out) is filled only for cost
+    readers; ``amount_matches`` says whether the deal's amount equals the lines' total."""
+
+    lines: list[OpportunityLine]
+    totals: DocumentTotals
+    margin: Decimal | None
+    margin_percent: Decimal | None
+    amount_matches: bool
+
+
+def deal_lines(opportunity: Opportunity, user: User) -> DealLines:
+    """The lines of a deal the caller has already resolved with ``get_opportunity_for_user``
+    (one query, with the products for the margin)."""
+    lines = list(
+        OpportunityLine.objects.filter(opportunity_id=opportunity.pk)
+        .select_related("product")
+        .order_by("position", "id")
+    )
+    totals = document_totals(
+        [
+            LineInput(
+                quantity=x.quantity, unit_price=x.unit_price, discount_percent=x.discount_percent, tax_rate=x.tax_rate
+            )
+            for x in lines
+        ],
+        opportunity.currency,
+    )
+    margin: Decimal | None = None
+    margin_percent: Decimal | None = None
+    if sees_cost(user) and lines:
+        costed = [x for x in lines if x.product is not None and x.product.cost is not None]
+        if costed:
+            net = sum((x.net for x in costed), Decimal("0"))
+            cost = sum((x.quantity * (x.product.cost or Decimal("0")) for x in costed if x.product), Decimal("0"))
+            margin = (net - cost).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+            if net:
+                margin_percent = (margin * 100 / net).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return DealLines(
+        lines=lines,
+        totals=totals,
+        margin=margin,
+        margin_percent=margin_percent,
+        amount_matches=not lines or totals.total == opportunity.amount,
+    )
+
+
+def product_margin_percent(product: Product) -> Decimal | None:
+    """``(list price − cost) / list price`` in percent (one place), or ``None``."""
+    if product.cost is None or not product.list_price:
+        return None
+    ratio: Decimal = (product.list_price - product.cost) * 100 / product.list_price
+    return ratio.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
