@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import IntegrityError
 from django.http import Http404
 
 from salesflow.catalogue.models import Product, ProductCategory
