@@ -15,8 +15,8 @@ from django.http import Http404
 
 from salesflow.attachments.samples import pdf_bytes
 from salesflow.contracts.models import ContractStatus
-from salesflow.core.events import subscribe, unsubscribe
 from salesflow.core.errors import Conflict, Forbidden, ValidationFailed
+from salesflow.core.events import subscribe, unsubscribe
 from salesflow.core.models import AuditEvent
 from salesflow.orders.choices import DeliveryStatus, FulfilmentStatus
 from salesflow.orders.models import Order, OrderLine, OrderStatus
