@@ -15,7 +15,7 @@ from salesflow.core.schemas import COUNT_DOC, CURSOR_DOC, NEXT_CURSOR_DOC, OFFSE
 from salesflow.orders.services import NOTE_LENGTH, REASON_LENGTH
 
 INT_MAX = 2**63 - 1
-Id = Annotated[int, Field(..., ge=1, le=INT_MAX)]
+Id = Annotated[StrictInt, Field(..., ge=1, le=INT_MAX)]
 QuantityIn = Annotated[
     str | StrictInt,
     Field(..., description='A quantity as a decimal string with at most three places ("2.5"), or an integer'),
@@ -126,8 +126,8 @@ class OrderPage(Schema):
 
 
 class OrderCreateIn(StrictSchema):
-    contract_id: int | None = Field(None, ge=1, le=INT_MAX, description="A signed contract")
-    quote_id: int | None = Field(None, ge=1, le=INT_MAX, description="An accepted quote (no contract needed)")
+    contract_id: StrictInt | None = Field(None, ge=1, le=INT_MAX, description="A signed contract")
+    quote_id: StrictInt | None = Field(None, ge=1, le=INT_MAX, description="An accepted quote (no contract needed)")
 
     @model_validator(mode="after")
     def _one_source(self) -> OrderCreateIn:
