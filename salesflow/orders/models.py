@@ -159,7 +159,9 @@ class OrderLine(PricedLine):
     @property
     def open_quantity(self) -> Decimal:
         """What is still to deliver on this line."""
-        return self.quantity - self.delivered_quantity
+        ordered: Decimal = self.quantity
+        delivered: Decimal = self.delivered_quantity
+        return ordered - delivered
 
 
 class Delivery(TimestampedModel):
