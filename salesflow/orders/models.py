@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from salesflow.attachments.models import Attachment
 from salesflow.catalogue.models import PricedLine
@@ -73,7 +74,7 @@ class Order(TimestampedModel):
     discount = MoneyField(_("discount"), default=Decimal("0.00"))
     net = MoneyField(_("net amount"), default=Decimal("0.00"))
     tax = MoneyField(_("tax"), default=Decimal("0.00"))
-    total = MoneyField(_("total"), default=Decimal("0.00"))
+    total = MoneyField(pgettext_lazy("amount", "total"), default=Decimal("0.00"))
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
     # --- issue 9 (orders): hand-off, cancellation, customer acceptance
     fulfilment_status = models.CharField(
