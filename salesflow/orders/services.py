@@ -50,7 +50,11 @@ from salesflow.orders.models import Delivery, DeliveryLine, Order, OrderLine, Or
 from salesflow.orders.permissions import can_write_order, get_contract_for_order, get_quote_for_order
 from salesflow.orders.status import derive_status
 from salesflow.quotes.models import Quote, QuoteStatus
+from salesflow.sales.choices import Outcome
+from salesflow.sales.models import Opportunity
+from salesflow.sales.permissions import get_opportunity_for_user
 from salesflow.users.models import User
+from salesflow.users.policy import owned_or_shared_q
 
 NOTE_LENGTH = 2000
 REASON_LENGTH = 1000
@@ -256,7 +260,7 @@ def _create(*, actor: User, source: _Source, owner: User, account: Any, opportun
             "total": order.total,
             "currency": order.currency,
             "lines": len(lines),
-            "summary": (source.contract or source.quote).number,  # type: ignore[union-attr]
+            "summary": source.contract.number if source.contract else source.quote.number if source.quote else "",
         },
         related=[order.account, order.opportunity, source.contract, source.quote],
     )
@@ -345,6 +349,64 @@ def order_create_from_quote(*, actor: User, quote_id: object) -> Order:
         opportunity=quote.opportunity,
         currency=quote.currency,
     )
+
+
+class ManualLine(TypedDict):
+    """One line entered by hand (no product): names, unit, quantity, price and tax rate."""
+
+    name_zh: str
+    name_en: str
+    unit: str
+    quantity: object
+    unit_price: object
+    tax_rate: object
+
+
+@transaction.atomic
+def order_create_for_won_deal(*, actor: User, opportunity_id: object, line: ManualLine) -> Order:
+    """A draft order for a deal won without a quote or contract in Salesflow (business
+    closed before the quote-to-cash chain was in use, and the demo's fallback): one line
+    entered by hand, the deal's account, owner and currency.
+
+    404 unseen deal; 403 when the actor may not write the owner's records; 409 unless the
+    deal is won or when it already has a live order; 400 naming each bad line field."""
+    opp = get_opportunity_for_user(actor, opportunity_id)
+    cond = owned_or_shared_q(actor, Opportunity, write=True, shareable=False)
+    if cond is not None and not Opportunity.objects.filter(cond, pk=opp.pk).exists():
+        raise Forbidden(_("You may not create orders for this document."))
+    if opp.outcome != Outcome.WON:
+        raise Conflict(_("Only a won deal can be ordered this way."), field_errors={"opportunity_id": [_("Not won.")]})
+    if _live_order_exists(opportunity=opp):
+        raise Conflict(
+            _("This document already has an order."), field_errors={"opportunity_id": [_("Already ordered.")]}
+        )
+    errors: dict[str, list[str]] = {}
+    names: dict[str, str] = {}
+    for key, length, required in (("name_zh", 200, True), ("name_en", 200, False), ("unit", 20, False)):
+        try:
+            names[key] = clean_text(line.get(key, ""), key, max_length=length, required=required)
+        except ValidationFailed as exc:
+            errors.update(exc.field_errors)
+    figures: dict[str, Decimal] = {}
+    for key in ("quantity", "unit_price", "tax_rate"):
+        value = line.get(key)
+        try:
+            if key == "quantity":
+                figures[key] = parse_quantity(value)
+            elif key == "unit_price":
+                figures[key] = parse_amount(value, opp.currency)
+            else:
+                figures[key] = parse_percent(value)
+        except AmountError as exc:
+            errors[key] = [str(exc.message)]
+    if errors:
+        raise ValidationFailed(_("The line could not be saved."), field_errors=errors)
+    manual = OrderLine(position=1, **names, **figures)  # the shape _create copies
+    source = _Source(kind="opportunity", contract=None, quote=None, lines=[manual], prices_include_tax=False)
+    order = _create(
+        actor=actor, source=source, owner=opp.owner, account=opp.account, opportunity=opp, currency=opp.currency
+    )
+    return order
 
 
 # --- draft lines, confirmation, cancellation -------------------------------------------------
@@ -540,7 +602,7 @@ def order_hand_off(
 # --- deliveries ------------------------------------------------------------------------------
 
 
-def _parse_delivery_lines(order: Order, lines: Mapping[object, object]) -> dict[OrderLine, Decimal]:
+def _parse_delivery_lines(order: Order, lines: Mapping[Any, Any]) -> dict[OrderLine, Decimal]:
     """``{order line id: quantity}`` → ``{line: quantity}``; zero/empty quantities are
     skipped; unknown ids, foreign lines and bad quantities are 400s naming ``line_<id>``."""
     if not isinstance(lines, Mapping) or len(lines) > MAX_DELIVERY_LINES:
@@ -609,7 +671,7 @@ def delivery_create(
     actor: User,
     order: Order,
     delivered_on: object,
-    lines: Mapping[object, object],
+    lines: Mapping[Any, Any],
     note: object = "",
 ) -> Delivery:
     """Record a (partial) delivery (发货) of ``lines`` (``{order line id: quantity}``).
