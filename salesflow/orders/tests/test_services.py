@@ -512,3 +512,35 @@ def test_hand_off_input_is_checked(personas: Personas, confirmed: Order) -> None
         order_hand_off(actor=personas.support, order=confirmed, fulfilment_status="shipped")
     confirmed.refresh_from_db()
     assert confirmed.fulfilment_status == FulfilmentStatus.NOT_STARTED
+
+
+# --- visibility -------------------------------------------------------------------------------
+
+
+def test_visibility_follows_owner_scope_and_the_deal(personas: Personas) -> None:
+    from salesflow.orders.permissions import get_order_for_user, orders_visible_to
+    from salesflow.users.models import Share, ShareAccess
+
+    mine = order_create_from_contract(actor=personas.rep, contract_id=make_contract(personas.rep).pk)
+    theirs = order_create_from_contract(actor=personas.teammate, contract_id=make_contract(personas.teammate).pk)
+    # the assistant works for the reps delegated to them only
+    assert set(orders_visible_to(personas.assistant)) == {mine}
+    with pytest.raises(Http404):
+        get_order_for_user(personas.assistant, theirs.pk)
+    # whoever may read the deal may read its order — read only (shares never give write)
+    assert theirs.opportunity is not None
+    Share.objects.create(
+        content_type=ContentType.objects.get_for_model(theirs.opportunity),
+        object_id=theirs.opportunity.pk,
+        grantee_user=personas.rep,
+        access=ShareAccess.WRITE,
+        created_by=personas.teammate,
+    )
+    assert get_order_for_user(personas.rep, theirs.pk) == theirs
+    with pytest.raises(Forbidden):
+        get_order_for_user(personas.rep, theirs.pk, write=True)
+    with pytest.raises(Forbidden):
+        order_confirm(actor=personas.rep, order=theirs)
+    assert set(orders_visible_to(personas.manager)) == {mine, theirs}
+    assert set(orders_visible_to(personas.outsider)) == set()
+    assert set(orders_visible_to(personas.support)) == {mine, theirs}
