@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Query, Router
 
@@ -189,8 +189,6 @@ def update_line(request: HttpRequest, order_id: int, line_id: int, payload: Line
     order = get_order_for_user(user, order_id)
     line = order.lines.filter(pk=line_id if 0 < line_id < 2**63 else 0).first()
     if line is None:
-        from django.http import Http404
-
         raise Http404("line not found")
     changes = payload.model_dump(exclude_unset=True)
     if any(value is None for value in changes.values()):

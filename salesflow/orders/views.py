@@ -241,6 +241,9 @@ def delivery_create_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Record a (partial) delivery: one quantity per open line, prefilled with what is open."""
     user = _user(request)
     order = order_detail(user, get_order_for_user(user, pk, write=True))
+    if order.status not in (OrderStatus.CONFIRMED, OrderStatus.PARTLY_DELIVERED):
+        messages.error(request, _("Deliveries can be recorded only on a confirmed order."))
+        return _back(order)
     open_lines = [line for line in order.lines.all() if line.open_quantity > 0]
     if request.method == "POST":
         form = DeliveryForm(request.POST, lines=open_lines)

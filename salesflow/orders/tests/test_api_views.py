@@ -416,3 +416,15 @@ def test_account_panel(personas: Personas, client_for: Callable[..., Client]) ->
     assert client_for(personas.outsider).get(f"/orders/for-account/{order.account_id}/panel/").status_code == 404
     account_page = client_for(personas.rep).get(f"/accounts/{order.account_id}/").content.decode()
     assert f"/orders/for-account/{order.account_id}/panel/" in account_page
+
+
+def test_delivery_form_on_a_draft_goes_back(personas: Personas, client_for: Callable[..., Client]) -> None:
+    order = order_create_from_contract(actor=personas.rep, contract_id=make_contract(personas.rep).pk)
+    client = client_for(personas.rep)
+    assert client.get(f"/orders/{order.pk}/deliveries/new/")["Location"] == f"/orders/{order.pk}/"
+    rack = _lines(order)[0]
+    response = client.post(
+        f"/orders/{order.pk}/deliveries/new/", {"delivered_on": "2026-05-01", f"line_{rack.pk}": "1"}
+    )
+    assert response.status_code == 302 and Delivery.objects.count() == 0
+    assert client_for(personas.support).get(f"/orders/{order.pk}/deliveries/new/").status_code == 403
