@@ -258,6 +258,10 @@ def _register_routers() -> None:
     api.add_router("/collisions", collisions_router)  # issue 8: collision arbitration (撞单)
     api.add_router("/", scoring_router)  # issue 8: /scoring/rules, /leads/{id}/score, …/{id}/verify and …/quality
     api.add_router("/pools", pools_router)  # issue 8: public pools, claim, release, caps, recycle rules
+    # issue 9 (orders): orders, hand-off, deliveries, installation, customer acceptance
+    from salesflow.orders.api import router as orders_router
+
+    api.add_router("/orders", orders_router)
 
 
 _register_routers()

@@ -71,4 +71,5 @@ urlpatterns = [
     path("", include("salesflow.scoring.urls")),  # issue 8: scoring, /data-quality/, /settings/scoring/
     path("", include("salesflow.pools.urls")),  # issue 8: public pools (/pools/, /settings/pools/)
     path("catalogue/", include("salesflow.catalogue.urls")),  # issue 9 (catalogue): products, price lists
+    path("orders/", include("salesflow.orders.urls")),  # issue 9 (orders): orders, deliveries, acceptance
 ]

@@ -137,7 +137,21 @@ def world(personas):
         **_merging_world(personas, lead.pk),  # issue 8: a merge and an access request
         "imports": _import_job_pk(personas),  # issue 8: /imports/{job_id}
         **_issue8_world(personas, lead.pk),  # issue 8: pools, routing, collisions, duplicates
+        **_orders_world(personas),  # issue 9 (orders)
     }
+
+
+def _orders_world(personas: Any) -> dict[str, int]:
+    """issue 9 (orders): a confirmed order of the rep (from a signed contract) with a delivery."""
+    from salesflow.orders.services import delivery_create, order_confirm, order_create_from_contract
+    from salesflow.orders.tests.factories import make_contract
+
+    order = order_create_from_contract(actor=personas.rep, contract_id=make_contract(personas.rep).pk)
+    order = order_confirm(actor=personas.rep, order=order)
+    line = order.lines.order_by("position").first()
+    assert line is not None
+    delivery_create(actor=personas.rep, order=order, delivered_on=date.today(), lines={line.pk: "1"})
+    return {"orders": order.pk}
 
 
 def _issue8_world(personas: Any, lead_pk: int) -> dict[str, int]:

@@ -35,6 +35,7 @@ _DETAIL_URLS = {
     "lead": "leads:detail",
     "opportunity": "opportunities:detail",
     "activity": "activities:detail",
+    "order": "orders:detail",  # issue 9 (orders): acceptance and installation files
 }
 
 

@@ -42,6 +42,7 @@ from salesflow.demo.issue8_imports import write_demo_import
 from salesflow.demo.issue8_merging import write_merging_demo  # issue 8
 from salesflow.demo.issue8_pools import seed_pools
 from salesflow.demo.issue8_protection import delete_protection_demo, write_protection_demo
+from salesflow.demo.issue9_orders import delete_orders_demo, write_orders  # issue 9 (orders)
 from salesflow.leads.choices import BantAnswer, LeadStatus
 from salesflow.leads.models import DisqualifyReason, Lead
 from salesflow.parties.choices import Grade, Lifecycle
@@ -1285,6 +1286,7 @@ def generate_demo(*, today: date | None = None, seed: int = SEED) -> DemoResult:
     from salesflow.demo.issue9_catalogue import seed_catalogue  # issue 9 (catalogue)
 
     seed_catalogue()  # issue 9 (catalogue): products, price lists, tiers, rules, lines on deals
+    write_orders(users, clock.today)  # issue 9 (orders): after the contracts demo — orders, deliveries, acceptance
     return DemoResult(created=True, counts=demo_counts(), seconds=perf_counter() - started)
 
 
@@ -1574,6 +1576,7 @@ def delete_demo() -> dict[str, int]:
     the demo teams are removed when no other users or teams remain in them.
     """
     qs = _demo_querysets()
+    delete_orders_demo(qs["users"])  # issue 9 (orders): orders PROTECT their accounts, deals and owners
     activities = Activity.objects.filter(
         Q(owner__in=qs["users"])
         | Q(account__in=qs["accounts"])
