@@ -30,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, models, transaction
@@ -311,7 +311,10 @@ def _locked(request_id: int) -> ApprovalRequest:
 
 def _involved(request: ApprovalRequest, user: User) -> bool:
     ids = [user.pk, *delegator_ids(user)]
-    return StepApprover.objects.filter(step__request=request, user_id__in=ids).exists()
+    return (
+        StepApprover.objects.filter(step__request=request, user_id__in=ids).exists()
+        or ApprovalAction.objects.filter(request=request, actor=user).exists()
+    )
 
 
 def _too_late() -> Conflict:
@@ -572,8 +575,7 @@ def allowed_actions(request: ApprovalRequest, user: User) -> dict[str, Any]:
 # --- reminders and escalation ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ReminderResult:
+class ReminderResult(NamedTuple):
     reminded: int
     escalated: int
 
