@@ -261,3 +261,7 @@ def _register_routers() -> None:
 
 
 _register_routers()
+# issue 9 (approvals): the approval engine (审批)
+from salesflow.approvals.api import router as approvals_router  # noqa: E402
+
+api.add_router("/approvals", approvals_router)

@@ -62,7 +62,9 @@ declare(
         {**_REQUEST, "hours": "int"},
         description="The reminder job added the approvers' managers to an overdue step (once per step entry).",
     ),
-    EventType("approvals.rule.saved", {"kind": "str", "name": "str", "created": "bool"}, description="A rule was saved."),
+    EventType(
+        "approvals.rule.saved", {"kind": "str", "name": "str", "created": "bool"}, description="A rule was saved."
+    ),
     EventType("approvals.rule.deleted", {"kind": "str", "name": "str"}, description="A rule was deleted."),
     EventType(
         "approvals.delegation.saved",

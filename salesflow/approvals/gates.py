@@ -29,14 +29,20 @@ def _no_params(raw: Any) -> dict[str, Any]:
 
 
 def _load(opp_ids: list[int], criteria: list[StageCriterion]) -> set[int]:
-    approved = ApprovalRequest.objects.filter(
-        kind="sales.opportunity", object_id__in=opp_ids, status=RequestStatus.APPROVED
-    ).order_by().values_list("object_id", flat=True)
-    auto = AuditEvent.objects.filter(
-        target_type=ContentType.objects.get_for_model(Opportunity),
-        target_id__in=opp_ids,
-        verb="approvals.request.auto_approved",
-    ).order_by().values_list("target_id", flat=True)
+    approved = (
+        ApprovalRequest.objects.filter(kind="sales.opportunity", object_id__in=opp_ids, status=RequestStatus.APPROVED)
+        .order_by()
+        .values_list("object_id", flat=True)
+    )
+    auto = (
+        AuditEvent.objects.filter(
+            target_type=ContentType.objects.get_for_model(Opportunity),
+            target_id__in=opp_ids,
+            verb="approvals.request.auto_approved",
+        )
+        .order_by()
+        .values_list("target_id", flat=True)
+    )
     return set(approved.union(auto))
 
 

@@ -105,7 +105,10 @@ class ApprovalRequest(TimestampedModel):
     summary = models.CharField(_("summary"), max_length=SUMMARY_LENGTH)
     facts = models.JSONField(_("facts"), default=dict)
     requester = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="approval_requests", verbose_name=_("requester")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="approval_requests",
+        verbose_name=_("requester"),
     )
     rule = models.ForeignKey(ApprovalRule, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     rule_name = models.CharField(_("rule"), max_length=NAME_LENGTH)
@@ -218,10 +221,16 @@ class Delegation(TimestampedModel):
     time zone), ``delegate`` may act on their pending approvals, recorded "on behalf of"."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="approval_delegations", verbose_name=_("approver")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="approval_delegations",
+        verbose_name=_("approver"),
     )
     delegate = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="approval_stand_ins", verbose_name=_("delegate")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="approval_stand_ins",
+        verbose_name=_("delegate"),
     )
     starts_on = models.DateField(_("from"))
     ends_on = models.DateField(_("until"))

@@ -183,9 +183,7 @@ class Resolved:
     fallback: bool
 
 
-def resolve_approvers(
-    *, approver_type: str, user_ids: list[int], levels: int, role: str, requester: User
-) -> Resolved:
+def resolve_approvers(*, approver_type: str, user_ids: list[int], levels: int, role: str, requester: User) -> Resolved:
     """Who decides a step. The requester is never their own approver; a step that resolves
     to nobody falls back to the administrators (``fallback=True``) — and, only when the
     requester is the sole administrator, to them."""

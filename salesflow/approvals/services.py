@@ -301,9 +301,7 @@ class _Acting:
 
 
 def _locked(request_id: int) -> ApprovalRequest:
-    request = (
-        ApprovalRequest.objects.select_for_update().select_related("requester").filter(pk=request_id).first()
-    )
+    request = ApprovalRequest.objects.select_for_update().select_related("requester").filter(pk=request_id).first()
     if request is None:
         raise Conflict(_("This approval request no longer exists."))
     return request
@@ -360,9 +358,7 @@ def _bump(request: ApprovalRequest) -> None:
 
 
 def _comment(value: object, *, required: bool) -> str:
-    return _clean_text(
-        value, "comment", limit=COMMENT_LENGTH, required=required, message=_("Please give a comment.")
-    )
+    return _clean_text(value, "comment", limit=COMMENT_LENGTH, required=required, message=_("Please give a comment."))
 
 
 @transaction.atomic
@@ -472,7 +468,9 @@ def request_return(
         raise ValidationFailed(_("Choose an earlier step."), field_errors={"to_step": [_("Choose an earlier step.")]})
     now = timezone.now()
     from_position = current.position
-    _action(request, ActionKind.RETURNED, actor, on_behalf_of=acting.on_behalf_of, comment=text, to_step=to_step, now=now)
+    _action(
+        request, ActionKind.RETURNED, actor, on_behalf_of=acting.on_behalf_of, comment=text, to_step=to_step, now=now
+    )
     later = RequestStep.objects.filter(request=request, position__gt=to_step)
     StepApprover.objects.filter(step__in=later).delete()
     later.update(status=StepStatus.WAITING, entered_at=None, reminded_at=None, escalated_at=None, decided_at=None)
@@ -596,8 +594,9 @@ def reminders_run(*, now: datetime | None = None) -> ReminderResult:
     ).select_related("request")
     candidates = [
         s
-        for s in steps.filter(models.Q(reminded_at__isnull=True) | models.Q(escalated_at__isnull=True))
-        .order_by("id")[:1000]
+        for s in steps.filter(models.Q(reminded_at__isnull=True) | models.Q(escalated_at__isnull=True)).order_by("id")[
+            :1000
+        ]
     ]
     for step in candidates:
         request = step.request
@@ -722,7 +721,9 @@ def _clean_steps(raw: object) -> list[StepSpec]:
             )
         mode = item.get("mode", StepMode.ANY)
         if mode not in StepMode.values:
-            raise ValidationFailed(_("The input is not valid."), field_errors={f"{field}.mode": [_("Choose any or all.")]})
+            raise ValidationFailed(
+                _("The input is not valid."), field_errors={f"{field}.mode": [_("Choose any or all.")]}
+            )
         levels = _int_in(item.get("levels", 1), f"{field}.levels", 1, MAX_LEVELS)
         role = item.get("role") or ""
         user_ids: list[int] = []
@@ -733,7 +734,9 @@ def _clean_steps(raw: object) -> list[StepSpec]:
             if not isinstance(raw_ids, list) or not 1 <= len(raw_ids) <= MAX_NAMED_USERS:
                 raise ValidationFailed(
                     _("The input is not valid."),
-                    field_errors={f"{field}.user_ids": [_("Choose between 1 and %(n)s users.") % {"n": MAX_NAMED_USERS}]},
+                    field_errors={
+                        f"{field}.user_ids": [_("Choose between 1 and %(n)s users.") % {"n": MAX_NAMED_USERS}]
+                    },
                 )
             user_ids = sorted({_int_in(v, f"{field}.user_ids", 1, 2**63 - 1) for v in raw_ids})
             found = set(User.objects.filter(pk__in=user_ids, is_active=True).values_list("pk", flat=True))
@@ -827,7 +830,10 @@ def rule_save(
         if spec.user_ids:
             step.users.set(spec.user_ids)
     record_event(
-        actor=actor, verb="approvals.rule.saved", target=rule, data={"kind": kind, "name": clean_name, "created": created}
+        actor=actor,
+        verb="approvals.rule.saved",
+        target=rule,
+        data={"kind": kind, "name": clean_name, "created": created},
     )
     return rule
 
@@ -878,9 +884,7 @@ def delegation_save(
         raise Forbidden(_("You may only change your own delegation."))
     delegate = _active_user(delegate_id, "delegate_id")
     if delegate.pk == user.pk or delegate.username == "system":
-        raise ValidationFailed(
-            _("The input is not valid."), field_errors={"delegate_id": [_("Choose someone else.")]}
-        )
+        raise ValidationFailed(_("The input is not valid."), field_errors={"delegate_id": [_("Choose someone else.")]})
     start, end = _date(starts_on, "starts_on"), _date(ends_on, "ends_on")
     if end < start:
         raise ValidationFailed(

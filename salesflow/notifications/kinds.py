@@ -156,4 +156,23 @@ KINDS[ACCESS_DECIDED] = Kind(
     _("My access request is decided"),
     _("The owner granted or declined your request for access to a record."),
 )
+# issue 9 (approvals): the approval engine (审批)
+APPROVAL_PENDING = "approvals.request.pending"
+APPROVAL_DECIDED = "approvals.request.decided"
+APPROVAL_REMINDER = "approvals.request.reminder"
+KINDS[APPROVAL_PENDING] = Kind(
+    APPROVAL_PENDING,
+    _("An approval waits for me"),
+    _("A request reaches a step you approve (also as a delegate or after an escalation)."),
+)
+KINDS[APPROVAL_DECIDED] = Kind(
+    APPROVAL_DECIDED,
+    _("My approval request is decided or returned"),
+    _("A request of yours was approved, rejected or returned to you; or one you were to approve was withdrawn."),
+)
+KINDS[APPROVAL_REMINDER] = Kind(
+    APPROVAL_REMINDER,
+    _("Reminder: an approval is overdue"),
+    _("A request has waited for your decision longer than its rule allows."),
+)
 KIND_CHOICES = [(kind.key, kind.label) for kind in KINDS.values()]

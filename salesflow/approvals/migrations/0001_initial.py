@@ -7,220 +7,455 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('contenttypes', '0002_remove_content_type_name'),
+        ("contenttypes", "0002_remove_content_type_name"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ApprovalRule',
+            name="ApprovalRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('kind', models.CharField(max_length=60, verbose_name='document type')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('priority', models.PositiveIntegerField(default=100, verbose_name='priority')),
-                ('active', models.BooleanField(default=True, verbose_name='active')),
-                ('remind_after_hours', models.PositiveIntegerField(default=24, verbose_name='remind after (hours)')),
-                ('escalate_after_hours', models.PositiveIntegerField(default=72, verbose_name='escalate after (hours)')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name="created at"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                ("kind", models.CharField(max_length=60, verbose_name="document type")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("priority", models.PositiveIntegerField(default=100, verbose_name="priority")),
+                ("active", models.BooleanField(default=True, verbose_name="active")),
+                ("remind_after_hours", models.PositiveIntegerField(default=24, verbose_name="remind after (hours)")),
+                (
+                    "escalate_after_hours",
+                    models.PositiveIntegerField(default=72, verbose_name="escalate after (hours)"),
+                ),
             ],
             options={
-                'verbose_name': 'approval rule',
-                'verbose_name_plural': 'approval rules',
-                'ordering': ['kind', 'priority', 'id'],
-                'indexes': [models.Index(fields=['kind', 'active', 'priority', 'id'], name='approval_rule_lookup_idx')],
+                "verbose_name": "approval rule",
+                "verbose_name_plural": "approval rules",
+                "ordering": ["kind", "priority", "id"],
+                "indexes": [models.Index(fields=["kind", "active", "priority", "id"], name="approval_rule_lookup_idx")],
             },
         ),
         migrations.CreateModel(
-            name='ApprovalRequest',
+            name="ApprovalRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('kind', models.CharField(max_length=60, verbose_name='document type')),
-                ('object_id', models.BigIntegerField()),
-                ('summary', models.CharField(max_length=300, verbose_name='summary')),
-                ('facts', models.JSONField(default=dict, verbose_name='facts')),
-                ('rule_name', models.CharField(max_length=100, verbose_name='rule')),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('withdrawn', 'Withdrawn')], default='pending', max_length=10, verbose_name='status')),
-                ('current_step', models.PositiveSmallIntegerField(default=1, verbose_name='current step')),
-                ('remind_after_hours', models.PositiveIntegerField(default=0)),
-                ('escalate_after_hours', models.PositiveIntegerField(default=0)),
-                ('submitted_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='submitted')),
-                ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='decided')),
-                ('version', models.PositiveIntegerField(default=0)),
-                ('requester', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='approval_requests', to=settings.AUTH_USER_MODEL, verbose_name='requester')),
-                ('target_type', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='contenttypes.contenttype')),
-                ('rule', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='approvals.approvalrule')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name="created at"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                ("kind", models.CharField(max_length=60, verbose_name="document type")),
+                ("object_id", models.BigIntegerField()),
+                ("summary", models.CharField(max_length=300, verbose_name="summary")),
+                ("facts", models.JSONField(default=dict, verbose_name="facts")),
+                ("rule_name", models.CharField(max_length=100, verbose_name="rule")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                            ("withdrawn", "Withdrawn"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("current_step", models.PositiveSmallIntegerField(default=1, verbose_name="current step")),
+                ("remind_after_hours", models.PositiveIntegerField(default=0)),
+                ("escalate_after_hours", models.PositiveIntegerField(default=0)),
+                ("submitted_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="submitted")),
+                ("decided_at", models.DateTimeField(blank=True, null=True, verbose_name="decided")),
+                ("version", models.PositiveIntegerField(default=0)),
+                (
+                    "requester",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="approval_requests",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="requester",
+                    ),
+                ),
+                (
+                    "target_type",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="contenttypes.contenttype"
+                    ),
+                ),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="approvals.approvalrule",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'approval request',
-                'verbose_name_plural': 'approval requests',
-                'ordering': ['-submitted_at', '-id'],
+                "verbose_name": "approval request",
+                "verbose_name_plural": "approval requests",
+                "ordering": ["-submitted_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Delegation',
+            name="Delegation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('starts_on', models.DateField(verbose_name='from')),
-                ('ends_on', models.DateField(verbose_name='until')),
-                ('note', models.CharField(blank=True, max_length=200, verbose_name='note')),
-                ('delegate', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='approval_stand_ins', to=settings.AUTH_USER_MODEL, verbose_name='delegate')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='approval_delegations', to=settings.AUTH_USER_MODEL, verbose_name='approver')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name="created at"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                ("starts_on", models.DateField(verbose_name="from")),
+                ("ends_on", models.DateField(verbose_name="until")),
+                ("note", models.CharField(blank=True, max_length=200, verbose_name="note")),
+                (
+                    "delegate",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="approval_stand_ins",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="delegate",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="approval_delegations",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="approver",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'delegation',
-                'verbose_name_plural': 'delegations',
-                'ordering': ['-starts_on', 'id'],
+                "verbose_name": "delegation",
+                "verbose_name_plural": "delegations",
+                "ordering": ["-starts_on", "id"],
             },
         ),
         migrations.CreateModel(
-            name='RequestStep',
+            name="RequestStep",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField()),
-                ('name', models.CharField(max_length=100)),
-                ('approver_type', models.CharField(choices=[('users', 'Named users'), ('manager_chain', "The requester's managers"), ('role', 'Everyone with a role'), ('team_role', "A role in the requester's team and the teams above")], max_length=20)),
-                ('user_ids', models.JSONField(default=list)),
-                ('levels', models.PositiveSmallIntegerField(default=1)),
-                ('role', models.CharField(blank=True, max_length=20)),
-                ('mode', models.CharField(choices=[('any', 'Any one of them'), ('all', 'All of them')], default='any', max_length=3)),
-                ('status', models.CharField(choices=[('waiting', 'Waiting'), ('pending', 'Pending'), ('approved', 'Approved'), ('rejected', 'Rejected')], default='waiting', max_length=10)),
-                ('fallback', models.BooleanField(default=False)),
-                ('entered_at', models.DateTimeField(blank=True, null=True)),
-                ('reminded_at', models.DateTimeField(blank=True, null=True)),
-                ('escalated_at', models.DateTimeField(blank=True, null=True)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('request', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='steps', to='approvals.approvalrequest')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("position", models.PositiveSmallIntegerField()),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "approver_type",
+                    models.CharField(
+                        choices=[
+                            ("users", "Named users"),
+                            ("manager_chain", "The requester's managers"),
+                            ("role", "Everyone with a role"),
+                            ("team_role", "A role in the requester's team and the teams above"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("user_ids", models.JSONField(default=list)),
+                ("levels", models.PositiveSmallIntegerField(default=1)),
+                ("role", models.CharField(blank=True, max_length=20)),
+                (
+                    "mode",
+                    models.CharField(
+                        choices=[("any", "Any one of them"), ("all", "All of them")], default="any", max_length=3
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("waiting", "Waiting"),
+                            ("pending", "Pending"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                        ],
+                        default="waiting",
+                        max_length=10,
+                    ),
+                ),
+                ("fallback", models.BooleanField(default=False)),
+                ("entered_at", models.DateTimeField(blank=True, null=True)),
+                ("reminded_at", models.DateTimeField(blank=True, null=True)),
+                ("escalated_at", models.DateTimeField(blank=True, null=True)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "request",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="steps",
+                        to="approvals.approvalrequest",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['request', 'position'],
+                "ordering": ["request", "position"],
             },
         ),
         migrations.CreateModel(
-            name='RuleCondition',
+            name="RuleCondition",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('fact', models.CharField(max_length=40, verbose_name='fact')),
-                ('operator', models.CharField(choices=[('gt', '>'), ('gte', '≥'), ('lt', '<'), ('lte', '≤'), ('eq', '='), ('ne', '≠'), ('in', 'is one of'), ('not_in', 'is none of'), ('contains', 'includes'), ('is_true', 'is yes'), ('is_false', 'is no')], max_length=10, verbose_name='operator')),
-                ('value', models.JSONField(blank=True, null=True, verbose_name='value')),
-                ('rule', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='conditions', to='approvals.approvalrule')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("fact", models.CharField(max_length=40, verbose_name="fact")),
+                (
+                    "operator",
+                    models.CharField(
+                        choices=[
+                            ("gt", ">"),
+                            ("gte", "≥"),
+                            ("lt", "<"),
+                            ("lte", "≤"),
+                            ("eq", "="),
+                            ("ne", "≠"),
+                            ("in", "is one of"),
+                            ("not_in", "is none of"),
+                            ("contains", "includes"),
+                            ("is_true", "is yes"),
+                            ("is_false", "is no"),
+                        ],
+                        max_length=10,
+                        verbose_name="operator",
+                    ),
+                ),
+                ("value", models.JSONField(blank=True, null=True, verbose_name="value")),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="conditions",
+                        to="approvals.approvalrule",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'rule condition',
-                'verbose_name_plural': 'rule conditions',
-                'ordering': ['rule', 'id'],
+                "verbose_name": "rule condition",
+                "verbose_name_plural": "rule conditions",
+                "ordering": ["rule", "id"],
             },
         ),
         migrations.CreateModel(
-            name='RuleStep',
+            name="RuleStep",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField(verbose_name='position')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('approver_type', models.CharField(choices=[('users', 'Named users'), ('manager_chain', "The requester's managers"), ('role', 'Everyone with a role'), ('team_role', "A role in the requester's team and the teams above")], max_length=20, verbose_name='approvers')),
-                ('levels', models.PositiveSmallIntegerField(default=1, verbose_name='manager levels')),
-                ('role', models.CharField(blank=True, choices=[('admin', 'Administrator'), ('manager', 'Sales manager'), ('rep', 'Sales rep'), ('assistant', 'Sales assistant'), ('support', 'Sales support')], max_length=20, verbose_name='role')),
-                ('mode', models.CharField(choices=[('any', 'Any one of them'), ('all', 'All of them')], default='any', max_length=3, verbose_name='who must approve')),
-                ('rule', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='steps', to='approvals.approvalrule')),
-                ('users', models.ManyToManyField(blank=True, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='users')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("position", models.PositiveSmallIntegerField(verbose_name="position")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                (
+                    "approver_type",
+                    models.CharField(
+                        choices=[
+                            ("users", "Named users"),
+                            ("manager_chain", "The requester's managers"),
+                            ("role", "Everyone with a role"),
+                            ("team_role", "A role in the requester's team and the teams above"),
+                        ],
+                        max_length=20,
+                        verbose_name="approvers",
+                    ),
+                ),
+                ("levels", models.PositiveSmallIntegerField(default=1, verbose_name="manager levels")),
+                (
+                    "role",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("admin", "Administrator"),
+                            ("manager", "Sales manager"),
+                            ("rep", "Sales rep"),
+                            ("assistant", "Sales assistant"),
+                            ("support", "Sales support"),
+                        ],
+                        max_length=20,
+                        verbose_name="role",
+                    ),
+                ),
+                (
+                    "mode",
+                    models.CharField(
+                        choices=[("any", "Any one of them"), ("all", "All of them")],
+                        default="any",
+                        max_length=3,
+                        verbose_name="who must approve",
+                    ),
+                ),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="steps", to="approvals.approvalrule"
+                    ),
+                ),
+                (
+                    "users",
+                    models.ManyToManyField(
+                        blank=True, related_name="+", to=settings.AUTH_USER_MODEL, verbose_name="users"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'rule step',
-                'verbose_name_plural': 'rule steps',
-                'ordering': ['rule', 'position'],
+                "verbose_name": "rule step",
+                "verbose_name_plural": "rule steps",
+                "ordering": ["rule", "position"],
             },
         ),
         migrations.CreateModel(
-            name='StepApprover',
+            name="StepApprover",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('decision', models.CharField(blank=True, max_length=10)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('escalated_from', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='approvals.stepapprover')),
-                ('step', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='approvers', to='approvals.requeststep')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("decision", models.CharField(blank=True, max_length=10)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "escalated_from",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="approvals.stepapprover",
+                    ),
+                ),
+                (
+                    "step",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="approvers",
+                        to="approvals.requeststep",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['step', 'id'],
+                "ordering": ["step", "id"],
             },
         ),
         migrations.CreateModel(
-            name='ApprovalAction',
+            name="ApprovalAction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('step_position', models.PositiveSmallIntegerField(default=0)),
-                ('action', models.CharField(choices=[('submitted', 'Submitted'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('returned', 'Returned'), ('resubmitted', 'Resubmitted'), ('withdrawn', 'Withdrawn'), ('reminded', 'Reminder sent'), ('escalated', 'Escalated')], max_length=12)),
-                ('comment', models.TextField(blank=True)),
-                ('to_step', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('actor', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('on_behalf_of', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('request', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='actions', to='approvals.approvalrequest')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("step_position", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("submitted", "Submitted"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                            ("returned", "Returned"),
+                            ("resubmitted", "Resubmitted"),
+                            ("withdrawn", "Withdrawn"),
+                            ("reminded", "Reminder sent"),
+                            ("escalated", "Escalated"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("comment", models.TextField(blank=True)),
+                ("to_step", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "on_behalf_of",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "request",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="actions",
+                        to="approvals.approvalrequest",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['request', 'created_at', 'id'],
-                'indexes': [models.Index(fields=['actor', 'action', '-created_at'], name='approval_action_actor_idx')],
+                "ordering": ["request", "created_at", "id"],
+                "indexes": [models.Index(fields=["actor", "action", "-created_at"], name="approval_action_actor_idx")],
             },
         ),
         migrations.AddIndex(
-            model_name='approvalrequest',
-            index=models.Index(fields=['kind', 'object_id', 'status'], name='approval_doc_idx'),
+            model_name="approvalrequest",
+            index=models.Index(fields=["kind", "object_id", "status"], name="approval_doc_idx"),
         ),
         migrations.AddIndex(
-            model_name='approvalrequest',
-            index=models.Index(fields=['requester', '-submitted_at'], name='approval_requester_idx'),
+            model_name="approvalrequest",
+            index=models.Index(fields=["requester", "-submitted_at"], name="approval_requester_idx"),
         ),
         migrations.AddIndex(
-            model_name='approvalrequest',
-            index=models.Index(fields=['status', 'submitted_at'], name='approval_status_idx'),
+            model_name="approvalrequest",
+            index=models.Index(fields=["status", "submitted_at"], name="approval_status_idx"),
         ),
         migrations.AddConstraint(
-            model_name='approvalrequest',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'pending')), fields=('kind', 'object_id'), name='approval_one_pending_per_document'),
+            model_name="approvalrequest",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "pending")),
+                fields=("kind", "object_id"),
+                name="approval_one_pending_per_document",
+            ),
         ),
         migrations.AddIndex(
-            model_name='delegation',
-            index=models.Index(fields=['delegate', 'starts_on', 'ends_on'], name='approval_delegate_idx'),
+            model_name="delegation",
+            index=models.Index(fields=["delegate", "starts_on", "ends_on"], name="approval_delegate_idx"),
         ),
         migrations.AddIndex(
-            model_name='delegation',
-            index=models.Index(fields=['user', 'starts_on', 'ends_on'], name='approval_delegator_idx'),
+            model_name="delegation",
+            index=models.Index(fields=["user", "starts_on", "ends_on"], name="approval_delegator_idx"),
         ),
         migrations.AddConstraint(
-            model_name='delegation',
-            constraint=models.CheckConstraint(condition=models.Q(('ends_on__gte', models.F('starts_on'))), name='approval_delegation_dates'),
+            model_name="delegation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("ends_on__gte", models.F("starts_on"))), name="approval_delegation_dates"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='delegation',
-            constraint=models.CheckConstraint(condition=models.Q(('user', models.F('delegate')), _negated=True), name='approval_delegation_not_self'),
+            model_name="delegation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("user", models.F("delegate")), _negated=True), name="approval_delegation_not_self"
+            ),
         ),
         migrations.AddIndex(
-            model_name='requeststep',
-            index=models.Index(fields=['status', 'entered_at'], name='approval_step_due_idx'),
+            model_name="requeststep",
+            index=models.Index(fields=["status", "entered_at"], name="approval_step_due_idx"),
         ),
         migrations.AddConstraint(
-            model_name='requeststep',
-            constraint=models.UniqueConstraint(fields=('request', 'position'), name='approval_request_step_unique'),
+            model_name="requeststep",
+            constraint=models.UniqueConstraint(fields=("request", "position"), name="approval_request_step_unique"),
         ),
         migrations.AddConstraint(
-            model_name='rulestep',
-            constraint=models.UniqueConstraint(fields=('rule', 'position'), name='approval_rule_step_position_unique'),
+            model_name="rulestep",
+            constraint=models.UniqueConstraint(fields=("rule", "position"), name="approval_rule_step_position_unique"),
         ),
         migrations.AddIndex(
-            model_name='stepapprover',
-            index=models.Index(fields=['user', 'decision'], name='approval_approver_inbox_idx'),
+            model_name="stepapprover",
+            index=models.Index(fields=["user", "decision"], name="approval_approver_inbox_idx"),
         ),
         migrations.AddConstraint(
-            model_name='stepapprover',
-            constraint=models.UniqueConstraint(fields=('step', 'user'), name='approval_step_approver_unique'),
+            model_name="stepapprover",
+            constraint=models.UniqueConstraint(fields=("step", "user"), name="approval_step_approver_unique"),
         ),
     ]

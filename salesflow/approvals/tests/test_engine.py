@@ -206,7 +206,9 @@ def test_delegate_acts_on_behalf_while_away(personas: Personas) -> None:
     assert request_id is not None
     today = timezone.localdate()
     Delegation.objects.create(
-        user=personas.manager, delegate=personas.other_manager, starts_on=today - timedelta(days=5),
+        user=personas.manager,
+        delegate=personas.other_manager,
+        starts_on=today - timedelta(days=5),
         ends_on=today - timedelta(days=1),
     )
     with pytest.raises(Forbidden):
