@@ -2,20 +2,21 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class RequestStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
-    APPROVED = "approved", _("Approved")
-    REJECTED = "rejected", _("Rejected")
-    WITHDRAWN = "withdrawn", _("Withdrawn")
+    PENDING = "pending", pgettext_lazy("approval", "Pending")
+    APPROVED = "approved", pgettext_lazy("approval", "Approved")
+    REJECTED = "rejected", pgettext_lazy("approval", "Rejected")
+    WITHDRAWN = "withdrawn", pgettext_lazy("approval", "Withdrawn")
 
 
 class StepStatus(models.TextChoices):
-    WAITING = "waiting", _("Waiting")
-    PENDING = "pending", _("Pending")
-    APPROVED = "approved", _("Approved")
-    REJECTED = "rejected", _("Rejected")
+    WAITING = "waiting", pgettext_lazy("approval step", "Waiting")
+    PENDING = "pending", pgettext_lazy("approval", "Pending")
+    APPROVED = "approved", pgettext_lazy("approval", "Approved")
+    REJECTED = "rejected", pgettext_lazy("approval", "Rejected")
 
 
 class StepMode(models.TextChoices):
@@ -32,11 +33,11 @@ class ApproverType(models.TextChoices):
 
 class ActionKind(models.TextChoices):
     SUBMITTED = "submitted", _("Submitted")
-    APPROVED = "approved", _("Approved")
-    REJECTED = "rejected", _("Rejected")
+    APPROVED = "approved", pgettext_lazy("approval", "Approved")
+    REJECTED = "rejected", pgettext_lazy("approval", "Rejected")
     RETURNED = "returned", _("Returned")
     RESUBMITTED = "resubmitted", _("Resubmitted")
-    WITHDRAWN = "withdrawn", _("Withdrawn")
+    WITHDRAWN = "withdrawn", pgettext_lazy("approval", "Withdrawn")
     REMINDED = "reminded", _("Reminder sent")
     ESCALATED = "escalated", _("Escalated")
 

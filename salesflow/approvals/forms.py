@@ -57,8 +57,8 @@ class DecisionForm(forms.Form):
 class DelegationForm(forms.Form):
     user = forms.ModelChoiceField(queryset=User.objects.none(), label=_("Approver who is away"), required=False)
     delegate = forms.ModelChoiceField(queryset=User.objects.none(), label=_("Delegate"))
-    starts_on = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    ends_on = forms.DateField(label=_("Until"), widget=forms.DateInput(attrs={"type": "date"}))
+    starts_on = forms.DateField(label=_("First day away"), widget=forms.DateInput(attrs={"type": "date"}))
+    ends_on = forms.DateField(label=_("Last day away"), widget=forms.DateInput(attrs={"type": "date"}))
     note = forms.CharField(label=_("Note"), max_length=200, required=False)
 
     def __init__(self, *args: Any, admin: bool = False, **kwargs: Any) -> None:
@@ -99,7 +99,10 @@ class RuleForm(forms.Form):
                 label=_("Operator"), choices=Operator.choices, required=False
             )
             self.fields[f"c{i}_value"] = forms.CharField(
-                label=_("Value"), max_length=500, required=False, help_text=_("Several values: separate with commas.")
+                label=_("Condition value"),
+                max_length=500,
+                required=False,
+                help_text=_("Several values: separate with commas."),
             )
         for i in range(STEP_ROWS):
             self.fields[f"s{i}_name"] = forms.CharField(label=_("Step"), max_length=NAME_LENGTH, required=False)

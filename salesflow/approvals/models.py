@@ -77,7 +77,7 @@ class RuleStep(models.Model):
     """One step of a rule's route, in ``position`` order (1, 2, …)."""
 
     rule = models.ForeignKey(ApprovalRule, on_delete=models.CASCADE, related_name="steps")
-    position = models.PositiveSmallIntegerField(_("position"))
+    position = models.PositiveSmallIntegerField(_("step order"))
     name = models.CharField(_("name"), max_length=NAME_LENGTH)
     approver_type = models.CharField(_("approvers"), max_length=20, choices=ApproverType.choices)
     users = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+", verbose_name=_("users"))
@@ -106,7 +106,7 @@ class ApprovalRequest(TimestampedModel):
     facts = models.JSONField(_("facts"), default=dict)
     requester = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
+        on_delete=models.CASCADE,  # users are deactivated, not deleted; the demo's are removed with their data
         related_name="approval_requests",
         verbose_name=_("requester"),
     )
@@ -232,8 +232,8 @@ class Delegation(TimestampedModel):
         related_name="approval_stand_ins",
         verbose_name=_("delegate"),
     )
-    starts_on = models.DateField(_("from"))
-    ends_on = models.DateField(_("until"))
+    starts_on = models.DateField(_("first day away"))
+    ends_on = models.DateField(_("last day away"))
     note = models.CharField(_("note"), max_length=200, blank=True)
 
     class Meta:

@@ -146,29 +146,6 @@ def test_api_withdraw_and_deal_request(personas: Personas, api_for: Callable[[Us
     assert rep.post(f"/approvals/requests/{request_id}/withdraw", {}).status_code == 409
 
 
-def test_notifications_on_every_step(personas: Personas, client_for: Callable[..., Client]) -> None:
-    from salesflow.notifications.rules import RULES, approval_request
-
-    def planned(verb: str) -> list[tuple[str, str, str]]:
-        event = AuditEvent.objects.filter(verb=verb).latest("id")
-        assert RULES[verb] is approval_request
-        return [(p.recipient.username, p.kind, p.url) for p in approval_request(event)]
-
-    request_id = _submit(personas)
-    url = f"/approvals/{request_id}/"
-    assert planned("approvals.request.submitted") == [("manager", "approvals.request.pending", url)]
-    client_for(personas.manager).post(f"/approvals/{request_id}/return/", {"comment": "补充", "to_step": 0})
-    assert planned("approvals.request.returned") == [("rep", "approvals.request.decided", url)]
-    event = AuditEvent.objects.get(verb="approvals.request.returned")
-    assert "补充" in approval_request(event)[0].summary()
-    client_for(personas.rep).post(f"/approvals/{request_id}/resubmit/", {})
-    assert planned("approvals.request.resubmitted") == [("manager", "approvals.request.pending", url)]
-    client_for(personas.manager).post(f"/approvals/{request_id}/approve/", {})
-    assert planned("approvals.request.approved") == [("rep", "approvals.request.decided", url)]
-    page = client_for(personas.rep).get(url).content.decode()
-    assert page.count('data-testid="history-row"') == 4
-
-
 def test_deal_panel_and_request_button(personas: Personas, client_for: Callable[..., Client]) -> None:
     make_rule(personas.admin, [manager_step()])
     deal = big_deal(personas.rep)
