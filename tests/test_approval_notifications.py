@@ -47,3 +47,24 @@ def test_notifications_on_every_step(personas: Personas, client_for: Callable[..
     assert planned("approvals.request.approved") == [("rep", "approvals.request.decided", url)]
     page = client_for(personas.rep).get(url).content.decode()
     assert page.count('data-testid="history-row"') == 4
+
+
+def test_reminder_and_escalation_notify(personas: Personas) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from salesflow.approvals.services import reminders_run
+    from salesflow.notifications.rules import approval_request
+
+    make_rule(personas.admin, [manager_step()], remind_after_hours=2, escalate_after_hours=8)
+    deal_request_approval(actor=personas.rep, opportunity_id=big_deal(personas.rep).pk)
+    reminders_run(now=timezone.now() + timedelta(hours=9))
+    reminded = AuditEvent.objects.get(verb="approvals.request.reminded")
+    assert [(p.recipient.username, p.kind) for p in approval_request(reminded)] == [
+        ("manager", "approvals.request.reminder")
+    ]
+    escalated = AuditEvent.objects.get(verb="approvals.request.escalated")
+    planned = approval_request(escalated)
+    assert [(p.recipient.username, p.kind) for p in planned] == [("admin", "approvals.request.pending")]
+    assert "escalated to you" in planned[0].summary()

@@ -16,6 +16,7 @@ from salesflow.approvals.schemas import (
     DecisionIn,
     DelegationIn,
     DelegationOut,
+    DelegationPatchIn,
     EmptyIn,
     InboxFilters,
     RejectIn,
@@ -25,6 +26,7 @@ from salesflow.approvals.schemas import (
     ReturnIn,
     RuleIn,
     RuleOut,
+    RulePatchIn,
     SubmissionOut,
 )
 from salesflow.approvals.selectors import (
@@ -109,7 +111,7 @@ def _detail_out(item: ApprovalRequest, user: User) -> dict[str, Any]:
                         "name": str(a.user),
                         "decision": a.decision,
                         "decided_at": a.decided_at,
-                        "escalated_from_user_id": None,
+                        "escalated_from_user_id": a.escalated_from.user_id if a.escalated_from else None,
                     }
                     for a in s.approvers.all()
                 ],
@@ -238,8 +240,7 @@ def _rule(pk: int) -> ApprovalRule:
 
 
 def _rule_args(payload: RuleIn) -> dict[str, Any]:
-    data = payload.model_dump()
-    return data
+    return payload.model_dump()
 
 
 @router.get("/rules", response=list[RuleOut], summary="Approval rules (administrators)")
@@ -256,21 +257,29 @@ def rule_create(request: HttpRequest, payload: RuleIn) -> tuple[int, dict[str, A
 
 @router.get("/rules/{int:rule_id}", response=RuleOut, summary="One rule (administrators)")
 def rule_get(request: HttpRequest, rule_id: int) -> dict[str, Any]:
+    rule = _rule(rule_id)
     _admin(request)
-    return _rule_out(_rule(rule_id))
+    return _rule_out(rule)
 
 
-@router.put("/rules/{int:rule_id}", response=RuleOut, summary="Replace a rule (administrators)")
-def rule_replace(request: HttpRequest, rule_id: int, payload: RuleIn) -> dict[str, Any]:
+@router.patch("/rules/{int:rule_id}", response=RuleOut, summary="Change a rule (administrators)")
+def rule_update(request: HttpRequest, rule_id: int, payload: RulePatchIn) -> dict[str, Any]:
+    rule = _rule(rule_id)
     user = _admin(request)
-    rule_save(actor=user, rule=_rule(rule_id), **_rule_args(payload))
+    current = _rule_out(rule)
+    changes = payload.model_dump(exclude_unset=True)
+    merged = {key: current[key] for key in RuleIn.model_fields if key not in ("conditions", "steps")}
+    merged["conditions"] = [{k: c[k] for k in ("fact", "operator", "value")} for c in current["conditions"]]
+    merged["steps"] = [{k: v for k, v in st.items() if k != "position"} for st in current["steps"]]
+    merged.update({key: value for key, value in changes.items() if value is not None})
+    rule_save(actor=user, rule=rule, **merged)
     return _rule_out(_rule(rule_id))
 
 
 @router.delete("/rules/{int:rule_id}", response={204: None}, summary="Delete a rule (administrators)")
 def rule_remove(request: HttpRequest, rule_id: int) -> tuple[int, None]:
-    user = _admin(request)
-    rule_delete(actor=user, rule=_rule(rule_id))
+    rule = _rule(rule_id)
+    rule_delete(actor=_admin(request), rule=rule)
     return 204, None
 
 
@@ -316,18 +325,18 @@ def delegation_create(request: HttpRequest, payload: DelegationIn) -> tuple[int,
     return 201, _delegation_out(saved)
 
 
-@router.put("/delegations/{int:delegation_id}", response=DelegationOut, summary="Change a delegation")
-def delegation_replace(request: HttpRequest, delegation_id: int, payload: DelegationIn) -> dict[str, Any]:
+@router.patch("/delegations/{int:delegation_id}", response=DelegationOut, summary="Change a delegation")
+def delegation_update(request: HttpRequest, delegation_id: int, payload: DelegationPatchIn) -> dict[str, Any]:
     user = _user(request)
     found = _delegation(user, delegation_id)
     saved = delegation_save(
         actor=user,
         delegation=found,
-        user_id=payload.user_id or found.user_id,
-        delegate_id=payload.delegate_id,
-        starts_on=payload.starts_on,
-        ends_on=payload.ends_on,
-        note=payload.note,
+        user_id=found.user_id,
+        delegate_id=payload.delegate_id if payload.delegate_id is not None else found.delegate_id,
+        starts_on=payload.starts_on or found.starts_on,
+        ends_on=payload.ends_on or found.ends_on,
+        note=payload.note if payload.note is not None else found.note,
     )
     return _delegation_out(saved)
 

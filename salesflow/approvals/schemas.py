@@ -139,6 +139,20 @@ class RuleIn(StrictSchema):
     steps: list[RuleStepIn] = Field(..., min_length=1, max_length=10)
 
 
+class RulePatchIn(StrictSchema):
+    """A partial change: fields left out keep their value; ``conditions`` / ``steps``, when
+    given, replace the rule's as a whole."""
+
+    kind: str | None = Field(None, max_length=60)
+    name: str | None = Field(None, min_length=1, max_length=NAME_LENGTH)
+    priority: int | None = Field(None, ge=0, le=10_000)
+    active: bool | None = None
+    remind_after_hours: int | None = Field(None, ge=0, le=MAX_HOURS)
+    escalate_after_hours: int | None = Field(None, ge=0, le=MAX_HOURS)
+    conditions: list[ConditionIn] | None = Field(None, max_length=20)
+    steps: list[RuleStepIn] | None = Field(None, min_length=1, max_length=10)
+
+
 class ConditionOut(Schema):
     fact: str
     operator: str
@@ -173,6 +187,13 @@ class DelegationIn(StrictSchema):
     starts_on: date
     ends_on: date
     note: str = Field("", max_length=200)
+
+
+class DelegationPatchIn(StrictSchema):
+    delegate_id: int | None = Field(None, ge=1)
+    starts_on: date | None = None
+    ends_on: date | None = None
+    note: str | None = Field(None, max_length=200)
 
 
 class DelegationOut(Schema):

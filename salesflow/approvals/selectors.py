@@ -68,7 +68,7 @@ def inbox_counts(user: User) -> int:
 def request_detail(request: ApprovalRequest) -> ApprovalRequest:
     """``request`` with its steps, approvers and history loaded (three queries)."""
     steps = RequestStep.objects.order_by("position").prefetch_related(
-        Prefetch("approvers", queryset=StepApprover.objects.select_related("user").order_by("id"))
+        Prefetch("approvers", queryset=StepApprover.objects.select_related("user", "escalated_from").order_by("id"))
     )
     actions = ApprovalAction.objects.select_related("actor", "on_behalf_of").order_by("created_at", "id")
     return (

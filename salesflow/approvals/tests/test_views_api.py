@@ -204,8 +204,11 @@ def test_rules_api_admin_only_and_validated(personas: Personas, api_for: Callabl
     response = admin.client.post("/api/v1/approvals/rules", "{not json", content_type="application/json")
     assert response.status_code == 400
     assert ApprovalRule.objects.count() == 1
-    replaced = admin.put(f"/approvals/rules/{rule_id}", {**body, "name": "改名", "active": False})
-    assert replaced.status_code == 200 and replaced.json()["name"] == "改名"
+    replaced = admin.patch(f"/approvals/rules/{rule_id}", {"name": "改名", "active": False})
+    assert replaced.status_code == 200 and replaced.json()["name"] == "改名" and not replaced.json()["active"]
+    assert replaced.json()["steps"][0]["approver_type"] == "manager_chain"
+    assert admin.patch(f"/approvals/rules/{rule_id}", {"steps": []}).status_code == 400
+    assert api_for(personas.manager).patch(f"/approvals/rules/{rule_id}", {"name": "x"}).status_code == 403
     assert admin.get("/approvals/rules/999999").status_code == 404
     assert admin.delete(f"/approvals/rules/{rule_id}").status_code == 204
     assert AuditEvent.objects.filter(verb__startswith="approvals.rule.").count() == 3
