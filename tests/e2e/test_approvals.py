@@ -64,7 +64,7 @@ def test_large_deal_request_returned_then_approved(
     panel = page.get_by_test_id("approval-panel")
     expect(panel.get_by_test_id("approval-panel-empty")).to_be_visible()
     panel.get_by_test_id("request-approval").click()
-    expect(panel.get_by_test_id("approval-status")).to_have_text("待审批")
+    expect(panel.get_by_test_id("approval-status").first).to_have_text("待审批")
     expect(panel.get_by_test_id("request-approval")).to_have_count(0)
     screenshot("deal-panel-pending-zh")
     logout(page)

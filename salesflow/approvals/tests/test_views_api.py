@@ -325,3 +325,25 @@ def test_two_approvers_at_once_exactly_one_wins(personas: Personas) -> None:
     assert sorted(outcomes) == ["409", "ok"]
     assert ApprovalAction.objects.filter(action="approved").count() == 1
     assert ApprovalRequest.objects.get().status == RequestStatus.APPROVED
+
+
+def test_request_page_and_panel_queries_do_not_grow_with_history(
+    personas: Personas, client_for: Callable[..., Client], django_assert_max_num_queries: Any
+) -> None:
+    from salesflow.approvals.services import request_resubmit, request_return
+
+    request_id = _submit(personas, [manager_step(), users_step([personas.admin, personas.other_manager], mode="all")])
+    for _ in range(5):
+        request_return(actor=personas.manager, request_id=request_id, to_step=0, comment="再补充")
+        request_resubmit(actor=personas.rep, request_id=request_id)
+    manager = client_for(personas.manager)
+    manager.get(f"/approvals/{request_id}/")
+    with django_assert_max_num_queries(20):
+        page = manager.get(f"/approvals/{request_id}/")
+    assert page.content.decode().count('data-testid="history-row"') == 11
+    deal_id = ApprovalRequest.objects.get().object_id
+    rep = client_for(personas.rep)
+    rep.get(f"/approvals/deals/{deal_id}/panel/")  # the session is written on the first request
+    with django_assert_max_num_queries(12):
+        panel = rep.get(f"/approvals/deals/{deal_id}/panel/")
+    assert panel.status_code == 200
