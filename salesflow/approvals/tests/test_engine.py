@@ -267,3 +267,23 @@ def test_gate_criterion_large_deal_approved(personas: Personas) -> None:
     assert loaded == {small.pk, deal.pk}
     assert ctype.check(deal, criterion, loaded) is None
     assert Decimal(ApprovalRequest.objects.get().facts["amount"]) == Decimal("800000")
+
+
+def test_pipeline_requires_large_deal_approval_before_negotiation(personas: Personas) -> None:
+    from salesflow.sales.gates import GateRefused
+    from salesflow.sales.models import StageCriterion
+    from salesflow.sales.services import opportunity_move_stage
+    from salesflow.sales.tests.factories import stage
+
+    make_rule(personas.admin, [manager_step()], conditions=LARGE)
+    negotiation = stage("negotiation")
+    StageCriterion.objects.create(stage=negotiation, kind="large_deal_approved", params={})
+    deal = big_deal(personas.rep)
+    with pytest.raises(GateRefused) as refused:
+        opportunity_move_stage(actor=personas.rep, opportunity=deal, stage=negotiation)
+    assert [u["code"] for u in refused.value.data["unmet"]] == ["large_deal_approved"]
+    request_id = deal_request_approval(actor=personas.rep, opportunity_id=deal.pk).request_id
+    assert request_id is not None
+    request_approve(actor=personas.manager, request_id=request_id)
+    moved = opportunity_move_stage(actor=personas.rep, opportunity=deal, stage=negotiation)
+    assert moved.stage == negotiation
