@@ -4,7 +4,9 @@ panel, the rules settings (administrators) and delegations. Thin callers of
 
 from __future__ import annotations
 
+import contextlib
 import re
+from decimal import Decimal, InvalidOperation
 from typing import Any, cast
 
 from django.contrib import messages
@@ -94,6 +96,9 @@ def _facts(item: ApprovalRequest) -> list[tuple[str, Any]]:
             value = _("Yes") if value else _("No")
         elif isinstance(value, list):
             value = "、".join(str(v) for v in value)
+        elif key == "amount":
+            with contextlib.suppress(InvalidOperation):
+                value = f"{Decimal(str(value)):,.2f}"
         shown.append((str(FACT_LABELS.get(key, key)), value))
     return shown
 
