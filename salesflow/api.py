@@ -271,3 +271,7 @@ from salesflow.catalogue.api import router as catalogue_router  # noqa: E402
 
 api.add_router("/catalogue", catalogue_router)
 api.add_router("/opportunities", catalogue_deal_router)
+# issue 9 (approvals): the approval engine (审批)
+from salesflow.approvals.api import router as approvals_router  # noqa: E402
+
+api.add_router("/approvals", approvals_router)

@@ -101,3 +101,14 @@ JOBS: list[PeriodicJob] = [
         description="Warn owners ahead of a recycle, then return records without follow-up to their public pool.",
     ),
 ]
+# issue 9 (approvals): reminders and escalation of pending approvals
+from salesflow.approvals import tasks as approval_tasks  # noqa: E402
+
+JOBS.append(
+    PeriodicJob(
+        name="approvals.remind_and_escalate",
+        schedule=Every(approval_tasks.REMIND_EVERY),
+        task=approval_tasks.remind_and_escalate,
+        description="Remind approvers of overdue approval steps, then escalate them to their managers (once per step).",
+    )
+)

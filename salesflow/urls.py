@@ -72,4 +72,5 @@ urlpatterns = [
     path("", include("salesflow.pools.urls")),  # issue 8: public pools (/pools/, /settings/pools/)
     path("catalogue/", include("salesflow.catalogue.urls")),  # issue 9 (catalogue): products, price lists
     path("orders/", include("salesflow.orders.urls")),  # issue 9 (orders): orders, deliveries, acceptance
+    path("", include("salesflow.approvals.urls")),  # issue 9 (approvals): /approvals/, /settings/approvals/
 ]

@@ -138,6 +138,7 @@ def world(personas):
         "imports": _import_job_pk(personas),  # issue 8: /imports/{job_id}
         **_issue8_world(personas, lead.pk),  # issue 8: pools, routing, collisions, duplicates
         **_orders_world(personas),  # issue 9 (orders)
+        "approvals": _approvals_world(personas, opportunity),  # issue 9 (approvals): the rep's request
     }
 
 
@@ -372,3 +373,19 @@ def test_ui_lists_never_500_on_hostile_filters(personas, client_for, path):
         for value in ("\x00", "9" * 40, "-1", "x" * 5000):
             response = client.get(path, {name: value})
             assert response.status_code in (200, 400, 404), f"{path} {name}={value[:12]!r}: {response.status_code}"
+
+
+def _approvals_world(personas: Any, opportunity: Any) -> int:
+    """Issue 9 (approvals): a pending large-deal request of the rep (one id for every
+    ``/approvals/…/{id}``; unknown rules and delegations answer 404)."""
+    from salesflow.approvals.services import deal_request_approval, rule_save
+
+    rule_save(
+        actor=personas.admin,
+        kind="sales.opportunity",
+        name="hostile",
+        steps=[{"name": "经理", "approver_type": "manager_chain", "levels": 1}],
+    )
+    request_id = deal_request_approval(actor=personas.rep, opportunity_id=opportunity.pk).request_id
+    assert request_id is not None
+    return int(request_id)

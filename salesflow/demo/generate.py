@@ -43,6 +43,7 @@ from salesflow.demo.issue8_merging import write_merging_demo  # issue 8
 from salesflow.demo.issue8_pools import seed_pools
 from salesflow.demo.issue8_protection import delete_protection_demo, write_protection_demo
 from salesflow.demo.issue9_orders import delete_orders_demo, write_orders  # issue 9 (orders)
+from salesflow.demo.issue9_approvals import seed_approvals  # issue 9 (approvals)
 from salesflow.leads.choices import BantAnswer, LeadStatus
 from salesflow.leads.models import DisqualifyReason, Lead
 from salesflow.parties.choices import Grade, Lifecycle
@@ -1287,6 +1288,7 @@ def generate_demo(*, today: date | None = None, seed: int = SEED) -> DemoResult:
 
     seed_catalogue()  # issue 9 (catalogue): products, price lists, tiers, rules, lines on deals
     write_orders(users, clock.today)  # issue 9 (orders): after the contracts demo — orders, deliveries, acceptance
+    seed_approvals(users)  # issue 9 (approvals): rules, a delegation, large-deal requests
     return DemoResult(created=True, counts=demo_counts(), seconds=perf_counter() - started)
 
 

@@ -163,4 +163,23 @@ KINDS[OPPORTUNITY_GATE_OVERRIDDEN] = Kind(
     _("A manager overrides a stage gate on my opportunity"),
     _("Your opportunity was moved into a stage although its entry criteria were unmet; the reason is given."),
 )
+# issue 9 (approvals): the approval engine (审批)
+APPROVAL_PENDING = "approvals.request.pending"
+APPROVAL_DECIDED = "approvals.request.decided"
+APPROVAL_REMINDER = "approvals.request.reminder"
+KINDS[APPROVAL_PENDING] = Kind(
+    APPROVAL_PENDING,
+    _("An approval waits for me"),
+    _("A request reaches a step you approve (also as a delegate or after an escalation)."),
+)
+KINDS[APPROVAL_DECIDED] = Kind(
+    APPROVAL_DECIDED,
+    _("My approval request is decided or returned"),
+    _("A request of yours was approved, rejected or returned to you; or one you were to approve was withdrawn."),
+)
+KINDS[APPROVAL_REMINDER] = Kind(
+    APPROVAL_REMINDER,
+    _("Reminder: an approval is overdue"),
+    _("A request has waited for your decision longer than its rule allows."),
+)
 KIND_CHOICES = [(kind.key, kind.label) for kind in KINDS.values()]

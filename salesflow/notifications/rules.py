@@ -658,3 +658,69 @@ def gate_overridden(event: AuditEvent) -> list[Planned]:
 
 
 RULES["sales.opportunity.gate_overridden"] = gate_overridden
+
+
+# --- issue 9 (approvals): the approval engine (审批) ---------------------------------------------
+
+
+def approval_request(event: AuditEvent) -> list[Planned]:
+    """An approval request moved: ``pending_for`` (approvers of the step now current, and
+    whoever stands in for them) are asked to act — reminded, for the reminder job — and
+    ``inform`` (the requester; the approvers of a withdrawn request) is told the outcome.
+    The link opens the request page with its approve / reject / return buttons."""
+    from salesflow.notifications.kinds import APPROVAL_DECIDED, APPROVAL_PENDING, APPROVAL_REMINDER
+
+    data: dict[str, Any] = event.data or {}
+    target = _target(event)
+    if target is None:
+        return []
+    try:
+        url = reverse("approvals:detail", args=[target.pk])
+    except NoReverseMatch:
+        url = ""
+    who = _actor_name(event)
+    verb = event.verb.rsplit(".", 1)[-1]
+    comment = str(data.get("comment") or "")[:200]
+
+    def asked() -> str:
+        if verb == "reminded":
+            return _("Reminder: “%(name)s” is still waiting for your approval.") % {"name": target}
+        if verb == "escalated":
+            return _("“%(name)s” is overdue and was escalated to you for approval.") % {"name": target}
+        return _("“%(name)s” is waiting for your approval.") % {"name": target}
+
+    def told() -> str:
+        values = {"name": target, "actor": who(), "comment": comment}
+        if verb == "approved":
+            return _("%(actor)s approved “%(name)s”.") % values
+        if verb == "rejected":
+            return _("%(actor)s rejected “%(name)s”: %(comment)s") % values
+        if verb == "returned":
+            return _("%(actor)s returned “%(name)s”: %(comment)s") % values
+        if verb == "withdrawn":
+            return _("%(actor)s withdrew “%(name)s”; it no longer needs your approval.") % values
+        return _("“%(name)s” was updated.") % values
+
+    kind = APPROVAL_REMINDER if verb == "reminded" else APPROVAL_PENDING
+    planned = [Planned(user, kind, asked, target, url) for user in _active_users(list(data.get("pending_for") or []))]
+    asked_ids = {p.recipient.pk for p in planned}
+    planned += [
+        Planned(user, APPROVAL_DECIDED, told, target, url)
+        for user in _active_users(list(data.get("inform") or []))
+        if user.pk not in asked_ids
+    ]
+    return planned
+
+
+for _verb in (
+    "submitted",
+    "step_approved",
+    "approved",
+    "rejected",
+    "returned",
+    "resubmitted",
+    "withdrawn",
+    "reminded",
+    "escalated",
+):
+    RULES[f"approvals.request.{_verb}"] = approval_request
