@@ -261,3 +261,12 @@ def _register_routers() -> None:
 
 
 _register_routers()
+
+
+def _register_billing() -> None:  # issue 9 (billing): payment plans, payments, invoices, ageing
+    from salesflow.billing.api import router as billing_router
+
+    api.add_router("/billing", billing_router)
+
+
+_register_billing()

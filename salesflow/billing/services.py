@@ -995,6 +995,8 @@ def reminders_run(*, today: dt.date | None = None, actor: User | None = None) ->
     for rule in ReminderRule.objects.filter(active=True).order_by("days"):
         latest = day - dt.timedelta(days=rule.days)
         earliest = latest - dt.timedelta(days=CATCH_UP_DAYS)
+        if rule.days <= 0:
+            earliest = max(earliest, day)  # a "before the due date" reminder never after it
         last_pk = 0
         while True:
             batch = list(
