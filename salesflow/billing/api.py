@@ -17,6 +17,7 @@ from salesflow.billing.permissions import (
     get_invoice_for_user,
     get_payment_for_user,
     get_plan_for_user,
+    plans_visible_to,
     sees_no_money,
 )
 from salesflow.billing.presenters import instalment_out, invoice_out, payment_out, plan_out
@@ -41,7 +42,7 @@ from salesflow.billing.schemas import (
     PlanOut,
     ReasonIn,
 )
-from salesflow.billing.selectors import AgeingFilters, ageing_report, invoice_list, payment_list, plans_visible_to
+from salesflow.billing.selectors import AgeingFilters, ageing_report, invoice_list, payment_list
 from salesflow.billing.services import (
     AllocationInput,
     InstalmentInput,
@@ -341,4 +342,3 @@ def ageing(request: HttpRequest, filters: Query[AgeingQuery]) -> dict[str, Any]:
         "rates": {code: f"{rate.rate:f}" for code, rate in report.rates.items()},
         "unconverted": report.unconverted,
     }
-

@@ -51,7 +51,12 @@ class PaymentPlan(TimestampedModel):
     """The payment plan of one contract or one order (exactly one of the two)."""
 
     contract = models.OneToOneField(
-        Contract, on_delete=models.CASCADE, null=True, blank=True, related_name="payment_plan", verbose_name=_("contract")
+        Contract,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="payment_plan",
+        verbose_name=_("contract"),
     )
     order = models.OneToOneField(
         Order, on_delete=models.CASCADE, null=True, blank=True, related_name="payment_plan", verbose_name=_("order")
@@ -162,7 +167,9 @@ class Payment(TimestampedModel):
     amount = MoneyField(_("amount"))
     allocated = MoneyField(_("allocated"), default=ZERO)
     received_on = models.DateField(_("received on"))
-    method = models.CharField(_("method"), max_length=20, choices=PaymentMethod.choices, default=PaymentMethod.BANK_TRANSFER)
+    method = models.CharField(
+        _("method"), max_length=20, choices=PaymentMethod.choices, default=PaymentMethod.BANK_TRANSFER
+    )
     reference = models.CharField(_("reference"), max_length=TEXT_LENGTH, blank=True)
     payer = models.CharField(_("payer"), max_length=TEXT_LENGTH, blank=True)
     note = models.TextField(_("note"), max_length=NOTE_LENGTH, blank=True)
@@ -200,7 +207,9 @@ class Payment(TimestampedModel):
 class Allocation(TimestampedModel):
     """Part of a payment applied to an instalment (one row per pair; re-allocating adds to it)."""
 
-    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="allocations", verbose_name=_("payment"))
+    payment = models.ForeignKey(
+        Payment, on_delete=models.CASCADE, related_name="allocations", verbose_name=_("payment")
+    )
     instalment = models.ForeignKey(
         Instalment, on_delete=models.PROTECT, related_name="allocations", verbose_name=_("instalment")
     )
@@ -226,7 +235,9 @@ class Invoice(TimestampedModel):
     are the only changes."""
 
     number = models.CharField(_("number"), max_length=30, blank=True)
-    invoice_type = models.CharField(_("type"), max_length=20, choices=InvoiceType.choices, default=InvoiceType.VAT_NORMAL)
+    invoice_type = models.CharField(
+        _("type"), max_length=20, choices=InvoiceType.choices, default=InvoiceType.VAT_NORMAL
+    )
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+", verbose_name=_("account"))
     owner = models.ForeignKey(_OWNER, on_delete=models.PROTECT, related_name="+", verbose_name=_("owner"))
     opportunity = models.ForeignKey(

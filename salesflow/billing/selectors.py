@@ -13,7 +13,7 @@ from typing import Any
 from django.db.models import ExpressionWrapper, F, Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 
-from salesflow.billing.choices import AgeingBucket, AgeingGroup, InvoiceStatus, PaymentStatus
+from salesflow.billing.choices import AgeingBucket, AgeingGroup, PaymentStatus
 from salesflow.billing.models import ZERO, Instalment, Invoice, Payment, PaymentPlan
 from salesflow.billing.permissions import (
     instalments_visible_to,
@@ -35,7 +35,7 @@ BUCKETS: tuple[str, ...] = tuple(AgeingBucket.values)
 AGEING_ROWS = 200
 
 
-def _open_amount() -> ExpressionWrapper:
+def _open_amount() -> Any:
     return ExpressionWrapper(F("amount") - F("paid"), output_field=MoneyField())
 
 
@@ -178,25 +178,29 @@ def account_collections(user: User, account: Account, *, today: dt.date, limit: 
         insts_money.order_by()
         .values("currency")
         .annotate(
-            planned=Sum("amount"),
-            outstanding=Sum(_open_amount()),
-            overdue=Sum(_open_amount(), filter=Q(due_date__lt=today)),
+            planned_sum=Sum("amount"),
+            open_sum=Sum(_open_amount()),
+            overdue_sum=Sum(_open_amount(), filter=Q(due_date__lt=today)),
         )
     ):
         cur = rows.setdefault(row["currency"], CurrencyCollections(row["currency"]))
-        cur.planned = row["planned"] or ZERO
-        cur.outstanding = row["outstanding"] or ZERO
-        cur.overdue = row["overdue"] or ZERO
-    for row in pays_money.order_by().values("currency").annotate(received=Sum("amount"), allocated=Sum("allocated")):
+        cur.planned = row["planned_sum"] or ZERO
+        cur.outstanding = row["open_sum"] or ZERO
+        cur.overdue = row["overdue_sum"] or ZERO
+    for row in (
+        pays_money.order_by().values("currency").annotate(received_sum=Sum("amount"), allocated_sum=Sum("allocated"))
+    ):
         cur = rows.setdefault(row["currency"], CurrencyCollections(row["currency"]))
-        cur.received = row["received"] or ZERO
-        cur.allocated = row["allocated"] or ZERO
+        cur.received = row["received_sum"] or ZERO
+        cur.allocated = row["allocated_sum"] or ZERO
     upcoming = list(
         insts.filter(is_open=True)
         .select_related("plan__contract", "plan__order")
         .order_by("due_date", "position", "id")[:limit]
     )
-    return AccountCollections(rows=sorted(rows.values(), key=lambda r: r.currency), instalments=upcoming, money=scope != Q(pk__in=[]))
+    return AccountCollections(
+        rows=sorted(rows.values(), key=lambda r: r.currency), instalments=upcoming, money=scope != Q(pk__in=[])
+    )
 
 
 # --- the receivables ageing report ---------------------------------------------------------------------
@@ -261,7 +265,11 @@ def ageing_base(user: User, filters: AgeingFilters) -> QuerySet[Instalment]:
     return qs
 
 
-_GROUP_FIELD = {AgeingGroup.CUSTOMER: "account_id", AgeingGroup.REP: "owner_id", AgeingGroup.TEAM: "owner__team_id"}
+_GROUP_FIELD: dict[str, str] = {
+    AgeingGroup.CUSTOMER: "account_id",
+    AgeingGroup.REP: "owner_id",
+    AgeingGroup.TEAM: "owner__team_id",
+}
 
 
 def _labels(group: str, keys: set[int]) -> dict[int, str]:

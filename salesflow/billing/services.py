@@ -218,7 +218,9 @@ def plan_create(
     kind = str(kind)
     doc = get_document_for_user(actor, kind, _id(document_id, "document_id"), write=True)
     terms_text = _text(
-        terms if terms is not None else getattr(doc, "payment_terms", "")[:TERMS_LENGTH], "terms", max_length=TERMS_LENGTH
+        terms if terms is not None else getattr(doc, "payment_terms", "")[:TERMS_LENGTH],
+        "terms",
+        max_length=TERMS_LENGTH,
     )
     with transaction.atomic():
         doc = _lock_document(doc)
@@ -277,8 +279,9 @@ def plan_create(
                 "instalments": len(rows),
                 "total": sum((r[1] for r in rows), ZERO),
                 "summary": in_every_language(
-                    lambda: _("Payment plan of %(number)s with %(n)s instalments")
-                    % {"number": doc.number, "n": len(rows)}
+                    lambda: (
+                        _("Payment plan of %(number)s with %(n)s instalments") % {"number": doc.number, "n": len(rows)}
+                    )
                 ),
             },
             related=[doc, doc.account],
@@ -289,7 +292,9 @@ def plan_create(
 def _lock_plan(plan_id: int) -> tuple[PaymentPlan, Document]:
     plan = PaymentPlan.objects.select_for_update().get(pk=plan_id)
     doc_model: type[Contract] | type[Order] = Contract if plan.contract_id else Order
-    doc = doc_model.objects.select_for_update().get(pk=plan.contract_id or plan.order_id)
+    doc_pk = plan.contract_id if plan.contract_id is not None else plan.order_id
+    assert doc_pk is not None
+    doc = doc_model.objects.select_for_update().get(pk=doc_pk)
     return plan, doc
 
 
@@ -431,7 +436,9 @@ def _next_number(prefix: str, kind: str) -> str:
 def _apply(actor: User, payment: Payment, inst: Instalment, amount: Decimal) -> None:
     row = Allocation.objects.filter(payment=payment, instalment=inst).first()
     if row is None:
-        Allocation.objects.create(payment=payment, instalment=inst, amount=amount, created_by=actor if actor.pk else None)
+        Allocation.objects.create(
+            payment=payment, instalment=inst, amount=amount, created_by=actor if actor.pk else None
+        )
     else:
         row.amount += amount
         row.save(update_fields=["amount", "updated_at"])
@@ -688,7 +695,9 @@ def payment_void(*, actor: User, payment: Payment, reason: object) -> Payment:
         rows = list(Allocation.objects.select_for_update().filter(payment=locked).order_by("instalment_id"))
         insts = {
             i.pk: i
-            for i in Instalment.objects.select_for_update().filter(pk__in=[r.instalment_id for r in rows]).order_by("pk")
+            for i in Instalment.objects.select_for_update()
+            .filter(pk__in=[r.instalment_id for r in rows])
+            .order_by("pk")
         }
         released = ZERO
         for row in rows:
@@ -877,7 +886,9 @@ def invoice_update(*, actor: User, invoice: Invoice, **changes: Unpack[InvoiceCh
         for key, value in new.items():
             setattr(inv, key, value)
         inv.save(update_fields=[*new, "updated_at"])
-        record_event(actor=actor, verb="billing.invoice.updated", target=inv, data={"changes": diff}, related=[inv.account])
+        record_event(
+            actor=actor, verb="billing.invoice.updated", target=inv, data={"changes": diff}, related=[inv.account]
+        )
     return inv
 
 
@@ -918,7 +929,9 @@ def invoice_void(*, actor: User, invoice: Invoice, reason: object) -> Invoice:
         inv.status = InvoiceStatus.VOID
         inv.void_reason = text
         inv.save(update_fields=["status", "void_reason", "updated_at"])
-        record_event(actor=actor, verb="billing.invoice.voided", target=inv, data={"reason": text}, related=[inv.account])
+        record_event(
+            actor=actor, verb="billing.invoice.voided", target=inv, data={"reason": text}, related=[inv.account]
+        )
     return inv
 
 

@@ -126,16 +126,16 @@ def derive_instalments(terms: str, total: Decimal, currency: str, start: date) -
         if offsets:
             if not re.fullmatch(r"\d{1,4}(?:/\d{1,4})*", offsets):
                 raise TermsError(_("Write the days after the start as “0/60/365”."))
-            days = [int(d) for d in offsets.split("/")]
-            if len(days) != len(percents):
+            after = [int(d) for d in offsets.split("/")]
+            if len(after) != len(percents):
                 raise TermsError(_("Give one number of days per milestone."))
-            if any(d > MAX_DAYS for d in days):
+            if any(d > MAX_DAYS for d in after):
                 raise TermsError(_("At most %(n)s days.") % {"n": MAX_DAYS})
         else:
-            days = [30 * i for i in range(len(percents))]
+            after = [30 * i for i in range(len(percents))]
         amounts = _split_amounts(total, percents, currency)
         return [
-            PlannedInstalment(i + 1, f"{percents[i].normalize():f}%", amounts[i], start + timedelta(days[i]))
+            PlannedInstalment(i + 1, f"{percents[i].normalize():f}%", amounts[i], start + timedelta(after[i]))
             for i in range(len(percents))
         ]
     raise TermsError(_("These payment terms cannot be read: use e.g. “30/60/10”, “net 30” or “12 monthly”."))

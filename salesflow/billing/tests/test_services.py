@@ -95,7 +95,7 @@ def test_plan_never_exceeds_the_total(personas):
 
 
 def test_second_plan_and_draft_contract_refused(personas):
-    plan, contract = _plan(personas)
+    _, contract = _plan(personas)
     with pytest.raises(Conflict) as exc:
         plan_create(actor=personas.rep, kind="contract", document_id=contract.pk)
     assert exc.value.code == "plan_exists"
@@ -132,7 +132,7 @@ def test_payment_pays_one_instalment_and_part_of_the_next(personas):
 
 
 def test_overpayment_is_left_unallocated_and_flagged(personas):
-    plan, contract = _plan(personas, total="1000.00", terms="100")
+    _, contract = _plan(personas, total="1000.00", terms="100")
     payment = payment_record(
         actor=personas.rep, kind="contract", document_id=contract.pk, amount="1200.50", received_on=TODAY
     )
@@ -179,7 +179,7 @@ def test_several_payments_to_one_instalment_and_manual_allocation(personas):
 
 
 def test_allocation_refuses_other_customers_and_unseen_instalments(personas):
-    plan, contract = _plan(personas, total="1000.00", terms="100")
+    _, contract = _plan(personas, total="1000.00", terms="100")
     other_plan, _c = _plan(personas, total="1000.00", terms="100")
     outsider_contract = make_contract(personas.outsider)
     outsider_plan = plan_create(actor=personas.outsider, kind="contract", document_id=outsider_contract.pk)
@@ -228,7 +228,7 @@ def test_status_rule():
 
 
 def test_invoice_lifecycle_and_immutability(personas):
-    plan, contract = _plan(personas, total="11300.00", terms="100")
+    _, contract = _plan(personas, total="11300.00", terms="100")
     payment = payment_record(
         actor=personas.rep, kind="contract", document_id=contract.pk, amount="11300", received_on=TODAY
     )
