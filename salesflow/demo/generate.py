@@ -42,6 +42,7 @@ from salesflow.demo.issue8_imports import write_demo_import
 from salesflow.demo.issue8_merging import write_merging_demo  # issue 8
 from salesflow.demo.issue8_pools import seed_pools
 from salesflow.demo.issue8_protection import delete_protection_demo, write_protection_demo
+from salesflow.demo.issue9_billing import write_billing  # issue 9 (billing)
 from salesflow.leads.choices import BantAnswer, LeadStatus
 from salesflow.leads.models import DisqualifyReason, Lead
 from salesflow.parties.choices import Grade, Lifecycle
@@ -1280,6 +1281,7 @@ def generate_demo(*, today: date | None = None, seed: int = SEED) -> DemoResult:
     issue8_scoring.write_scoring(_demo_querysets()["leads"], users, now=timezone.now())  # issue 8: scores, hand-offs
     write_match_keys()  # issue 8 (match): duplicate-check keys of the bulk-written records
     seed_pools(users, east=TEAM_EAST, north=TEAM_NORTH)  # issue 8: public pools, caps, recycle rules
+    write_billing(users, clock.today)  # issue 9 (billing): plans, payments, invoices, overdue in every bucket
     return DemoResult(created=True, counts=demo_counts(), seconds=perf_counter() - started)
 
 
