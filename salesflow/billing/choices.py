@@ -11,13 +11,13 @@ class DocumentKind(models.TextChoices):
     """What a payment plan belongs to."""
 
     CONTRACT = "contract", _("Contract")
-    ORDER = "order", _("Order")
+    ORDER = "order", pgettext_lazy("document kind", "Order")
 
 
 class InstalmentStatus(models.TextChoices):
     """Derived by ``billing.status.instalment_status`` — never stored."""
 
-    PENDING = "pending", _("Pending")
+    PENDING = "pending", pgettext_lazy("instalment status", "Pending")
     PARTLY_PAID = "partly_paid", _("Partly paid")
     PAID = "paid", _("Paid")
     OVERDUE = "overdue", _("Overdue")
@@ -61,6 +61,6 @@ class AgeingBucket(models.TextChoices):
 
 
 class AgeingGroup(models.TextChoices):
-    CUSTOMER = "customer", _("Customer")
+    CUSTOMER = "customer", pgettext_lazy("ageing group", "Customer")
     REP = "rep", _("Sales rep")
     TEAM = "team", _("Team")

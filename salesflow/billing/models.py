@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from salesflow.billing.choices import InvoiceStatus, InvoiceType, PaymentMethod, PaymentStatus
 from salesflow.contracts.models import Contract
@@ -110,12 +111,12 @@ class Instalment(TimestampedModel):
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+", verbose_name=_("account"))
     owner = models.ForeignKey(_OWNER, on_delete=models.PROTECT, related_name="+", verbose_name=_("owner"))
     currency = models.CharField(_("currency"), max_length=3)
-    position = models.PositiveSmallIntegerField(_("position"), default=1)
+    position = models.PositiveSmallIntegerField(pgettext_lazy("instalment", "position"), default=1)
     label = models.CharField(_("label"), max_length=LABEL_LENGTH, blank=True)
     amount = MoneyField(_("amount"))
     paid = MoneyField(_("paid"), default=ZERO)
     due_date = models.DateField(_("due date"))
-    is_open = models.BooleanField(_("open"), default=True)
+    is_open = models.BooleanField(pgettext_lazy("instalment", "open"), default=True)
     voided_at = models.DateTimeField(_("voided at"), null=True, blank=True)
     void_reason = models.CharField(_("reason for voiding"), max_length=TEXT_LENGTH, blank=True)
     voided_by = models.ForeignKey(
