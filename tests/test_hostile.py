@@ -137,6 +137,7 @@ def world(personas):
         **_merging_world(personas, lead.pk),  # issue 8: a merge and an access request
         "imports": _import_job_pk(personas),  # issue 8: /imports/{job_id}
         **_issue8_world(personas, lead.pk),  # issue 8: pools, routing, collisions, duplicates
+        "billing": _billing_world(personas.rep, account),  # issue 9 (billing): plans, payments, invoices
     }
 
 
@@ -358,3 +359,9 @@ def test_ui_lists_never_500_on_hostile_filters(personas, client_for, path):
         for value in ("\x00", "9" * 40, "-1", "x" * 5000):
             response = client.get(path, {name: value})
             assert response.status_code in (200, 400, 404), f"{path} {name}={value[:12]!r}: {response.status_code}"
+
+
+def _billing_world(owner: Any, account: Any) -> int:  # issue 9 (billing): one id for /billing/…/{id}
+    from salesflow.billing.testing import hostile_world
+
+    return hostile_world(owner, account)
