@@ -47,7 +47,7 @@ CHROMIUM_ARGS = [
 ]
 # The personas of salesflow.users.testing; E2E_SEED=demo also loads `salesflow demo`.
 SEED_PERSONAS = "import django; django.setup(); from salesflow.users.testing import make_personas; make_personas()"
-STARTUP_TIMEOUT = 300.0
+STARTUP_TIMEOUT = 90.0
 DEFAULT_TIMEOUT_MS = 15_000
 
 __all__ = ["PASSWORD"]
