@@ -263,3 +263,37 @@ def test_list_query_counts_are_constant(personas, client_for, world, django_asse
         client.get("/billing/ageing/")
     with django_assert_max_num_queries(14):
         client.get(f"/billing/plans/{world['plan'].pk}/")
+
+
+def _count(client, url):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_query_counts_do_not_grow_with_rows(personas, client_for, api_for, world):
+    client = client_for(personas.manager)
+    account = world["contract"].account
+    urls = [
+        "/billing/payments/",
+        "/billing/invoices/",
+        "/billing/ageing/",
+        "/billing/ageing/?group=rep",
+        "/billing/ageing/?group=team",
+        "/billing/ageing/instalments/",
+        f"/billing/plans/{world['plan'].pk}/",
+        f"/billing/account/{account.pk}/panel/",
+    ]
+    for url in urls:
+        client.get(url)
+    before = {url: _count(client, url) for url in urls}
+    for _i in range(6):
+        contract = make_contract(personas.rep if _i % 2 else personas.teammate, account, total=D("9000.00"))
+        plan_create(actor=personas.admin, kind="contract", document_id=contract.pk, terms="30/60/10")
+        payment_record(actor=personas.admin, kind="contract", document_id=contract.pk, amount="100", received_on=TODAY)
+        invoice_create(actor=personas.admin, kind="contract", document_id=contract.pk, amount="100")
+    after = {url: _count(client, url) for url in urls}
+    assert after == before
