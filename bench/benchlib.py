@@ -68,6 +68,17 @@ def write_meta(meta: dict[str, Any]) -> None:
         cursor.execute(f"INSERT INTO {META_TABLE} (name, value) VALUES (%s, %s)", ["meta", json.dumps(meta)])
 
 
+def _default(field: Any) -> Any:
+    """The field's Python default; for a database default (``db_default=""``, the issue-8 match
+    keys) its value, which ``executemany`` can bind (a ``DatabaseDefault`` cannot be)."""
+    from django.db.models.expressions import DatabaseDefault
+
+    value = field.get_default()
+    if isinstance(value, DatabaseDefault):
+        return getattr(field.db_default, "value", None)
+    return value
+
+
 class Table:
     """Fast inserts of plain rows into one model's table (``executemany`` of one INSERT).
 
@@ -94,7 +105,7 @@ class Table:
 
         now = timezone.now()
         self.defaults: list[Any] = [
-            None if f.primary_key else (now if getattr(f, "auto_now", False) else f.get_default()) for f in self.fields
+            None if f.primary_key else (now if getattr(f, "auto_now", False) else _default(f)) for f in self.fields
         ]
         self.pk_index = next(i for i, f in enumerate(self.fields) if f.primary_key)
         ops = connection.ops

@@ -78,6 +78,7 @@ def test_payment_pays_one_instalment_and_part_of_the_next(
     expect(page.get_by_test_id("billing-ageing-instalment").first).to_contain_text(number)
 
     page.get_by_test_id("language-switch").select_option("en")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
     page.goto("/billing/ageing/")
     expect(page.get_by_role("heading", name="Receivables ageing")).to_be_visible()
     expect(page.get_by_test_id("billing-ageing-table")).to_contain_text("1–30 days")
