@@ -75,7 +75,8 @@ def _default(field: Any) -> Any:
 
     value = field.get_default()
     if isinstance(value, DatabaseDefault):
-        return getattr(field.db_default, "value", None)
+        default = field.db_default
+        return getattr(default, "value", default)  # a plain value, or an expression's Value
     return value
 
 
