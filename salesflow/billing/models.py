@@ -134,10 +134,18 @@ class Instalment(TimestampedModel):
             ),
         ]
         indexes = [
-            # ageing report and reminders: open instalments by due date, per owner and per account
+            # reminders and the drill-down: open instalments by due date
             models.Index(fields=["is_open", "due_date"], name="billing_inst_open_due"),
-            models.Index(fields=["is_open", "owner", "due_date"], name="billing_inst_open_owner_due"),
-            models.Index(fields=["account", "is_open", "due_date"], name="billing_inst_account_due"),
+            # the ageing report grouped by rep (and team) or by customer, and a rep's or an
+            # account's rows: covering indexes in GROUP BY order (owner|account, currency), so
+            # the aggregate walks one index without a sort and never reads the table
+            models.Index(
+                fields=["owner", "account", "currency", "is_open", "due_date", "amount", "paid"],
+                name="billing_inst_age_owner",
+            ),
+            models.Index(
+                fields=["account", "currency", "is_open", "due_date", "amount", "paid"], name="billing_inst_age_account"
+            ),
         ]
 
     @property
