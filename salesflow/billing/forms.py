@@ -101,6 +101,18 @@ class InvoiceNewForm(InvoiceForm):
         field.choices = documents
 
 
+def _styled(form: forms.Form) -> None:
+    """Tabler classes on a filter form's widgets (the filter bars render the bare widgets)."""
+    for field in form.fields.values():
+        widget = field.widget
+        if isinstance(widget, forms.CheckboxInput):
+            widget.attrs.setdefault("class", "form-check-input")
+        elif isinstance(widget, forms.Select):
+            widget.attrs.setdefault("class", "form-select")
+        else:
+            widget.attrs.setdefault("class", "form-control")
+
+
 class PaymentFilterForm(forms.Form):
     status = forms.ChoiceField(
         label=_("Status"), choices=[("", _("Any status")), *PaymentStatus.choices], required=False
@@ -110,6 +122,10 @@ class PaymentFilterForm(forms.Form):
     )
     unallocated = forms.BooleanField(label=_("Only with an unallocated remainder"), required=False)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _styled(self)
+
 
 class InvoiceFilterForm(forms.Form):
     status = forms.ChoiceField(
@@ -118,6 +134,10 @@ class InvoiceFilterForm(forms.Form):
     invoice_type = forms.ChoiceField(
         label=_("Type"), choices=[("", _("Any type")), *InvoiceType.choices], required=False
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _styled(self)
 
 
 class AgeingForm(forms.Form):
@@ -134,3 +154,4 @@ class AgeingForm(forms.Form):
         assert isinstance(team, forms.TypedChoiceField) and isinstance(owner, forms.TypedChoiceField)
         team.choices = [("", _("Every team")), *teams]
         owner.choices = [("", _("Every rep")), *owners]
+        _styled(self)
