@@ -270,7 +270,7 @@ def ageing_base(user: User, filters: AgeingFilters) -> QuerySet[Instalment]:
 _GROUP_FIELD: dict[str, str] = {
     AgeingGroup.CUSTOMER: "account_id",
     AgeingGroup.REP: "owner_id",
-    AgeingGroup.TEAM: "owner__team_id",
+    AgeingGroup.TEAM: "owner_id",
 }
 
 
