@@ -42,7 +42,7 @@ from salesflow.demo.issue8_imports import write_demo_import
 from salesflow.demo.issue8_merging import write_merging_demo  # issue 8
 from salesflow.demo.issue8_pools import seed_pools
 from salesflow.demo.issue8_protection import delete_protection_demo, write_protection_demo
-from salesflow.demo.issue9_billing import write_billing  # issue 9 (billing)
+from salesflow.demo.issue9_billing import delete_billing, write_billing  # issue 9 (billing)
 from salesflow.leads.choices import BantAnswer, LeadStatus
 from salesflow.leads.models import DisqualifyReason, Lead
 from salesflow.parties.choices import Grade, Lifecycle
@@ -1612,6 +1612,7 @@ def delete_demo() -> dict[str, int]:
             deleted["shares"] += Share.objects.filter(content_type=ct, object_id__in=batch).delete()[0]
     for batch in chunks(sorted(event_ids), 500):
         deleted["audit events"] += AuditEvent.objects.filter(pk__in=batch).delete()[1].get("core.AuditEvent", 0)
+    deleted["billing"] = delete_billing(ids["accounts"][1])  # issue 9 (billing): rows that PROTECT the accounts
     for label, (model, pks) in ids.items():
         for batch in chunks(pks, 500):
             deleted[label] += model._default_manager.filter(pk__in=batch).delete()[1].get(model._meta.label, 0)

@@ -149,3 +149,22 @@ def write_billing(users: dict[str, User], today: dt.date) -> dict[str, int]:
                 invoice_red_reverse(actor=actor, invoice=invoice, reason="发票抬头有误，红冲后重开")
                 counts["invoices"] += 1
     return counts
+
+
+def delete_billing(account_ids: list[int]) -> int:
+    """Remove the billing rows of the demo accounts (they PROTECT the accounts) and the
+    fallback contracts written here (no version; the contracts demo's have one). Returns
+    how many rows went."""
+    from salesflow.billing.models import Allocation, Invoice, Payment
+
+    n = 0
+    for batch in (account_ids[i : i + 500] for i in range(0, len(account_ids), 500)):
+        n += Allocation.objects.filter(payment__account_id__in=batch).delete()[0]
+        n += Invoice.objects.filter(account_id__in=batch, reverses__isnull=False).delete()[0]  # red ones first
+        n += Invoice.objects.filter(account_id__in=batch).delete()[0]
+        n += Payment.objects.filter(account_id__in=batch).delete()[0]
+        n += PaymentPlan.objects.filter(account_id__in=batch).delete()[0]  # instalments cascade
+        n += Contract.objects.filter(
+            account_id__in=batch, current_version__isnull=True, orders__isnull=True, payment_plan__isnull=True
+        ).delete()[0]
+    return n
