@@ -273,27 +273,3 @@ def test_reminders_are_idempotent_and_reach_owner(personas):
     events = AuditEvent.objects.filter(verb="billing.instalment.reminder")
     assert sorted(e.data["days"] for e in events) == [-7, 1]
     assert {e.data["owner"] for e in events} == {personas.rep.pk}
-
-
-def test_reminder_notifies_owner_and_delegated_assistant(personas, django_capture_on_commit_callbacks):
-    from salesflow.billing.tasks import payment_reminders
-    from salesflow.core.testing import run_worker
-    from salesflow.notifications.models import Notification
-
-    contract = make_contract(personas.rep, total=D("300.00"))
-    rows = [InstalmentInput("100", TODAY - dt.timedelta(days=7)), InstalmentInput("200", TODAY + dt.timedelta(days=1))]
-    plan_create(actor=personas.rep, kind="contract", document_id=contract.pk, instalments=rows)
-    with django_capture_on_commit_callbacks(execute=True):
-        assert payment_reminders.call() == 2
-    run_worker()
-    got = sorted((n.recipient.username, n.kind) for n in Notification.objects.select_related("recipient"))
-    assert got == [
-        ("assistant", "billing.instalment.due_soon"),
-        ("assistant", "billing.instalment.overdue"),
-        ("rep", "billing.instalment.due_soon"),
-        ("rep", "billing.instalment.overdue"),
-    ]
-    with django_capture_on_commit_callbacks(execute=True):
-        assert payment_reminders.call() == 0
-    run_worker()
-    assert Notification.objects.count() == 4
