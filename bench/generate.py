@@ -614,6 +614,12 @@ def main() -> int:
         and meta.get("seed", 2026) == args.seed
     ):
         print(f"Already generated at scale {args.scale} on {meta['generated_at']}; use --force to rebuild.")
+        from django.core.management import call_command as migrate_command
+
+        from bench.billing import ensure_billing  # issue 9 (billing): added to earlier data once
+
+        migrate_command("migrate", verbosity=0, interactive=False)
+        ensure_billing(args.scale, seed=args.seed, batch=args.batch)
         return 0
 
     from django.core.management import call_command
@@ -626,6 +632,9 @@ def main() -> int:
     print(f"Generating scale {args.scale} (batch {args.batch}, seed {args.seed}):")
     meta = Loader(args.scale, args.batch, args.seed).run()
     meta["seed"] = args.seed
+    from bench.billing import ensure_billing  # issue 9 (billing): plans and payments for the ageing report
+
+    ensure_billing(args.scale, seed=args.seed, batch=args.batch)
     if not args.no_analyze:
         analyze()
     write_meta(meta)

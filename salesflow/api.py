@@ -275,3 +275,12 @@ api.add_router("/opportunities", catalogue_deal_router)
 from salesflow.approvals.api import router as approvals_router  # noqa: E402
 
 api.add_router("/approvals", approvals_router)
+
+
+def _register_billing() -> None:  # issue 9 (billing): payment plans, payments, invoices, ageing
+    from salesflow.billing.api import router as billing_router
+
+    api.add_router("/billing", billing_router)
+
+
+_register_billing()

@@ -10,6 +10,7 @@ from datetime import time
 
 from salesflow.activities import tasks as activity_tasks
 from salesflow.attachments import tasks as attachment_tasks
+from salesflow.billing import tasks as billing_tasks  # issue 9 (billing): payment reminders
 from salesflow.core import export_tasks
 from salesflow.core import tasks as core_tasks
 from salesflow.core.scheduling import Daily, Every, PeriodicJob
@@ -99,6 +100,13 @@ JOBS: list[PeriodicJob] = [
         schedule=Daily(at=time(5, 30)),
         task=pool_tasks.recycle,
         description="Warn owners ahead of a recycle, then return records without follow-up to their public pool.",
+    ),
+    # issue 9 (billing): reminders before and after instalment due dates
+    PeriodicJob(
+        name="billing.payment_reminders",
+        schedule=Daily(at=time(7, 0)),
+        task=billing_tasks.payment_reminders,
+        description="Remind owners and their assistants of instalments coming due or overdue (once per rule day).",
     ),
 ]
 # issue 9 (approvals): reminders and escalation of pending approvals

@@ -73,4 +73,5 @@ urlpatterns = [
     path("catalogue/", include("salesflow.catalogue.urls")),  # issue 9 (catalogue): products, price lists
     path("orders/", include("salesflow.orders.urls")),  # issue 9 (orders): orders, deliveries, acceptance
     path("", include("salesflow.approvals.urls")),  # issue 9 (approvals): /approvals/, /settings/approvals/
+    path("billing/", include("salesflow.billing.urls")),  # issue 9 (billing): payments, invoices, ageing
 ]

@@ -139,6 +139,7 @@ def world(personas):
         **_issue8_world(personas, lead.pk),  # issue 8: pools, routing, collisions, duplicates
         **_orders_world(personas),  # issue 9 (orders)
         "approvals": _approvals_world(personas, opportunity),  # issue 9 (approvals): the rep's request
+        "billing": _billing_world(personas.rep, account),  # issue 9 (billing): plans, payments, invoices
     }
 
 
@@ -389,3 +390,9 @@ def _approvals_world(personas: Any, opportunity: Any) -> int:
     request_id = deal_request_approval(actor=personas.rep, opportunity_id=opportunity.pk).request_id
     assert request_id is not None
     return int(request_id)
+
+
+def _billing_world(owner: Any, account: Any) -> int:  # issue 9 (billing): one id for /billing/…/{id}
+    from salesflow.billing.testing import hostile_world
+
+    return hostile_world(owner, account)

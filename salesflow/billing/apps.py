@@ -6,3 +6,26 @@ class BillingConfig(AppConfig):
     name = "salesflow.billing"
     label = "billing"
     verbose_name = _("Payment collection and invoices")
+
+    def ready(self) -> None:
+        from salesflow.core.timeline import register_verbs
+
+        register_verbs(
+            {
+                "billing.plan.created": _("made the payment plan"),
+                "billing.instalment.added": _("added an instalment"),
+                "billing.instalment.updated": _("changed an instalment"),
+                "billing.instalment.voided": _("voided an instalment"),
+                "billing.instalment.deleted": _("deleted an instalment"),
+                "billing.instalment.reminder": _("reminded of an instalment"),
+                "billing.payment.recorded": _("recorded a payment"),
+                "billing.payment.allocated": _("allocated a payment"),
+                "billing.payment.unallocated": _("removed an allocation"),
+                "billing.payment.voided": _("voided a payment"),
+                "billing.invoice.created": _("created an invoice"),
+                "billing.invoice.updated": _("changed an invoice"),
+                "billing.invoice.issued": _("issued an invoice"),
+                "billing.invoice.voided": _("voided an invoice"),
+                "billing.invoice.red_reversed": _("red-reversed an invoice"),
+            }
+        )

@@ -44,6 +44,7 @@ from salesflow.demo.issue8_pools import seed_pools
 from salesflow.demo.issue8_protection import delete_protection_demo, write_protection_demo
 from salesflow.demo.issue9_orders import delete_orders_demo, write_orders  # issue 9 (orders)
 from salesflow.demo.issue9_approvals import seed_approvals  # issue 9 (approvals)
+from salesflow.demo.issue9_billing import delete_billing, write_billing  # issue 9 (billing)
 from salesflow.leads.choices import BantAnswer, LeadStatus
 from salesflow.leads.models import DisqualifyReason, Lead
 from salesflow.parties.choices import Grade, Lifecycle
@@ -1289,6 +1290,7 @@ def generate_demo(*, today: date | None = None, seed: int = SEED) -> DemoResult:
     seed_catalogue()  # issue 9 (catalogue): products, price lists, tiers, rules, lines on deals
     write_orders(users, clock.today)  # issue 9 (orders): after the contracts demo — orders, deliveries, acceptance
     seed_approvals(users)  # issue 9 (approvals): rules, a delegation, large-deal requests
+    write_billing(users, clock.today)  # issue 9 (billing): plans, payments, invoices, overdue in every bucket
     return DemoResult(created=True, counts=demo_counts(), seconds=perf_counter() - started)
 
 
@@ -1620,6 +1622,7 @@ def delete_demo() -> dict[str, int]:
             deleted["shares"] += Share.objects.filter(content_type=ct, object_id__in=batch).delete()[0]
     for batch in chunks(sorted(event_ids), 500):
         deleted["audit events"] += AuditEvent.objects.filter(pk__in=batch).delete()[1].get("core.AuditEvent", 0)
+    deleted["billing"] = delete_billing(ids["accounts"][1])  # issue 9 (billing): rows that PROTECT the accounts
     for label, (model, pks) in ids.items():
         for batch in chunks(pks, 500):
             deleted[label] += model._default_manager.filter(pk__in=batch).delete()[1].get(model._meta.label, 0)

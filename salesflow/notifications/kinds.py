@@ -182,4 +182,17 @@ KINDS[APPROVAL_REMINDER] = Kind(
     _("Reminder: an approval is overdue"),
     _("A request has waited for your decision longer than its rule allows."),
 )
+# issue 9 (billing): payment collection reminders
+PAYMENT_DUE_SOON = "billing.instalment.due_soon"
+PAYMENT_OVERDUE = "billing.instalment.overdue"
+KINDS[PAYMENT_DUE_SOON] = Kind(
+    PAYMENT_DUE_SOON,
+    _("An instalment of my customer is coming due"),
+    _("A payment instalment of your (or your delegating rep's) customer is due in a few days."),
+)
+KINDS[PAYMENT_OVERDUE] = Kind(
+    PAYMENT_OVERDUE,
+    _("An instalment of my customer is overdue"),
+    _("A payment instalment of your (or your delegating rep's) customer is past its due date and not fully paid."),
+)
 KIND_CHOICES = [(kind.key, kind.label) for kind in KINDS.values()]

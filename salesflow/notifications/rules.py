@@ -724,3 +724,49 @@ for _verb in (
     "escalated",
 ):
     RULES[f"approvals.request.{_verb}"] = approval_request
+
+
+# --- issue 9 (billing): payment reminders to the owner and the assistants delegated to them ----
+
+
+def payment_reminder(event: AuditEvent) -> list[Planned]:
+    """An instalment is coming due (negative ``days``) or overdue: the owner and every active
+    assistant the owner is delegated to are told, with the document and the due date."""
+    from django.db.models import Q
+
+    from salesflow.notifications.kinds import PAYMENT_DUE_SOON, PAYMENT_OVERDUE
+    from salesflow.users.choices import Role
+
+    data: dict[str, Any] = event.data or {}
+    owner_id = data.get("owner")
+    days = data.get("days")
+    target = _target(event)
+    if target is None or not isinstance(owner_id, int) or not isinstance(days, int):
+        return []
+    recipients = list(
+        User.objects.filter(is_active=True)
+        .filter(Q(pk=owner_id) | Q(role=Role.ASSISTANT, delegated_reps__pk=owner_id))
+        .distinct()
+        .order_by("pk")
+    )
+    document = str(data.get("document", ""))[:40]
+    due = str(data.get("due_date", ""))[:10]
+    kind = PAYMENT_OVERDUE if days > 0 else PAYMENT_DUE_SOON
+
+    def summary() -> str:
+        if days > 0:
+            return _("An instalment of %(document)s due on %(date)s is %(days)s days overdue.") % {
+                "document": document,
+                "date": due,
+                "days": days,
+            }
+        return _("An instalment of %(document)s is due on %(date)s.") % {"document": document, "date": due}
+
+    try:
+        url = reverse("billing:instalment_redirect", args=[target.pk])
+    except NoReverseMatch:
+        url = ""
+    return [Planned(user, kind, summary, target, url) for user in recipients]
+
+
+RULES["billing.instalment.reminder"] = payment_reminder
