@@ -258,6 +258,10 @@ def _register_routers() -> None:
     api.add_router("/collisions", collisions_router)  # issue 8: collision arbitration (撞单)
     api.add_router("/", scoring_router)  # issue 8: /scoring/rules, /leads/{id}/score, …/{id}/verify and …/quality
     api.add_router("/pools", pools_router)  # issue 8: public pools, claim, release, caps, recycle rules
+    # issue 9 (contracts)
+    from salesflow.contracts.api import router as contracts_router
+
+    api.add_router("/contracts", contracts_router)
 
 
 _register_routers()
