@@ -10,6 +10,7 @@ from datetime import time
 
 from salesflow.activities import tasks as activity_tasks
 from salesflow.attachments import tasks as attachment_tasks
+from salesflow.contracts import tasks as contract_tasks  # issue 9 (contracts)
 from salesflow.core import export_tasks
 from salesflow.core import tasks as core_tasks
 from salesflow.core.scheduling import Daily, Every, PeriodicJob
@@ -99,5 +100,12 @@ JOBS: list[PeriodicJob] = [
         schedule=Daily(at=time(5, 30)),
         task=pool_tasks.recycle,
         description="Warn owners ahead of a recycle, then return records without follow-up to their public pool.",
+    ),
+    # issue 9 (contracts): renewal reminders
+    PeriodicJob(
+        name="contracts.renewal_reminders",
+        schedule=Daily(at=time(7, 0)),
+        task=contract_tasks.renewal_reminders,
+        description="Remind owners of signed contracts ending within SALESFLOW_CONTRACT_RENEWAL_DAYS (default 60).",
     ),
 ]

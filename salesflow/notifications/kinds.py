@@ -156,4 +156,11 @@ KINDS[ACCESS_DECIDED] = Kind(
     _("My access request is decided"),
     _("The owner granted or declined your request for access to a record."),
 )
+# issue 9 (contracts): renewal reminders before a signed contract's end date
+CONTRACT_RENEWAL_DUE = "contracts.contract.renewal_due"
+KINDS[CONTRACT_RENEWAL_DUE] = Kind(
+    CONTRACT_RENEWAL_DUE,
+    _("A contract of mine is coming up for renewal"),
+    _("A signed contract you own ends soon (the reminder comes a set number of days before its end date)."),
+)
 KIND_CHOICES = [(kind.key, kind.label) for kind in KINDS.values()]
