@@ -190,8 +190,22 @@ def no_engine() -> Iterator[None]:
 
 
 LINES = [
-    {"product_id": None, "name_zh": "数据采集网关", "unit": "台", "quantity": "3", "unit_price": "8000.00", "tax_rate": "13"},
-    {"name_zh": "现场培训", "unit": "天", "quantity": "2.5", "unit_price": "1999.99", "discount_percent": "10", "tax_rate": "6"},
+    {
+        "product_id": None,
+        "name_zh": "数据采集网关",
+        "unit": "台",
+        "quantity": "3",
+        "unit_price": "8000.00",
+        "tax_rate": "13",
+    },
+    {
+        "name_zh": "现场培训",
+        "unit": "天",
+        "quantity": "2.5",
+        "unit_price": "1999.99",
+        "discount_percent": "10",
+        "tax_rate": "6",
+    },
 ]
 
 

@@ -46,9 +46,9 @@ def pdf(name: str = "已签合同.pdf") -> SimpleUploadedFile:
 
 def verbs(contract: Contract) -> list[str]:
     return list(
-        AuditEvent.objects.filter(target_id=contract.pk, verb__startswith="contracts.").order_by("id").values_list(
-            "verb", flat=True
-        )
+        AuditEvent.objects.filter(target_id=contract.pk, verb__startswith="contracts.")
+        .order_by("id")
+        .values_list("verb", flat=True)
     )
 
 
@@ -184,7 +184,9 @@ def test_direct_creation_with_a_product_takes_its_price_and_tax(world: World) ->
         ({"name_zh": "x", "quantity": "999999999", "unit_price": "9999999999"}, "lines"),
     ],
 )
-def test_direct_creation_refuses_hostile_lines_naming_the_field(world: World, line: dict[str, object], field: str) -> None:
+def test_direct_creation_refuses_hostile_lines_naming_the_field(
+    world: World, line: dict[str, object], field: str
+) -> None:
     with pytest.raises(ValidationFailed) as exc:
         contract_create(actor=world.personas.rep, account=world.account, title="t", lines=[line])
     assert field in exc.value.field_errors
@@ -216,7 +218,11 @@ def test_submit_without_an_engine_approves_at_once(world: World, no_engine: None
     contract.refresh_from_db()
     assert contract.status == ContractStatus.APPROVED
     assert ContractVersion.objects.get(contract=contract).status == ContractStatus.APPROVED
-    assert verbs(contract) == ["contracts.contract.created", "contracts.contract.submitted", "contracts.contract.approved"]
+    assert verbs(contract) == [
+        "contracts.contract.created",
+        "contracts.contract.submitted",
+        "contracts.contract.approved",
+    ]
 
 
 def test_submit_with_the_engine_waits_then_the_callback_approves(world: World, fake_engine: FakeEngine) -> None:
@@ -417,7 +423,11 @@ def test_renewal_reminders_are_sent_once_per_end_date(world: World, no_engine: N
     assert renewal_reminders_run(today=today + timedelta(days=1), days_before=60) == 0
     event = AuditEvent.objects.get(verb="contracts.contract.renewal_due")
     assert event.target_id == soon.pk
-    assert event.data == {"owner": world.personas.rep.pk, "end_date": (today + timedelta(days=30)).isoformat(), "days_left": 30}
+    assert event.data == {
+        "owner": world.personas.rep.pk,
+        "end_date": (today + timedelta(days=30)).isoformat(),
+        "days_left": 30,
+    }
     notify_for_event.call(event.pk)  # what the subscribed task does after the commit
     assert Notification.objects.filter(recipient=world.personas.rep, kind="contracts.contract.renewal_due").count() == 1
 
