@@ -189,7 +189,7 @@ def no_engine() -> Iterator[None]:
         approvals._engine[:] = saved
 
 
-LINES = [
+LINES: list[dict[str, Any]] = [
     {
         "product_id": None,
         "name_zh": "数据采集网关",
