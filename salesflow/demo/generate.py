@@ -1280,6 +1280,10 @@ def generate_demo(*, today: date | None = None, seed: int = SEED) -> DemoResult:
     issue8_scoring.write_scoring(_demo_querysets()["leads"], users, now=timezone.now())  # issue 8: scores, hand-offs
     write_match_keys()  # issue 8 (match): duplicate-check keys of the bulk-written records
     seed_pools(users, east=TEAM_EAST, north=TEAM_NORTH)  # issue 8: public pools, caps, recycle rules
+    # issue 9 (contracts): contracts for won deals (from accepted quotes when there are some)
+    from salesflow.demo.issue9_contracts import write_contracts
+
+    write_contracts(users, clock.today)
     return DemoResult(created=True, counts=demo_counts(), seconds=perf_counter() - started)
 
 
@@ -1585,6 +1589,10 @@ def delete_demo() -> dict[str, int]:
         "users": (User, list(qs["users"].values_list("pk", flat=True))),
     }
     deleted: dict[str, int] = defaultdict(int)
+    # issue 9 (contracts): contracts protect their deals, accounts and quotes
+    from salesflow.demo.issue9_contracts import delete_contracts_demo
+
+    deleted["contracts"] = delete_contracts_demo(ids["users"][1])
     # work reports (issue 7): their authors and commenters are demo users (PROTECT)
     deleted["work report comments"] = WorkReportComment.objects.filter(
         Q(author__in=qs["users"]) | Q(report__author__in=qs["users"])
