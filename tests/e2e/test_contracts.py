@@ -5,11 +5,12 @@ Chinese and English."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import FilePayload, Page, expect
 
 pytestmark = pytest.mark.e2e
 
@@ -48,9 +49,8 @@ def test_create_sign_amend_and_diff(
 
     page.get_by_test_id("contract-submit").click()
     expect(page.get_by_test_id("status-approved").first).to_be_visible()
-    page.locator("#id_file").set_input_files(
-        files=[{"name": "已签合同.pdf", "mimeType": "application/pdf", "buffer": PDF}]
-    )
+    signed_file: FilePayload = {"name": "已签合同.pdf", "mimeType": "application/pdf", "buffer": PDF}
+    page.locator("#id_file").set_input_files(files=[signed_file])
     page.get_by_test_id("sign-submit").click()
     expect(page.get_by_test_id("archived-note")).to_be_visible()
     expect(page.get_by_test_id("signed-file")).to_contain_text("已签合同.pdf")
@@ -58,7 +58,7 @@ def test_create_sign_amend_and_diff(
 
     page.locator("#id_reason").fill("客户追加一台工作站，服务期延长半年")
     page.get_by_test_id("amend-submit").click()
-    expect(page).to_have_url(__import__("re").compile(r"/versions/2/edit/$"))
+    expect(page).to_have_url(re.compile(r"/versions/2/edit/$"))
     page.get_by_test_id("line-0-quantity").fill("3")
     page.locator("#id_end_date").fill("2027-06-30")
     page.get_by_test_id("amendment-save-submit").click()
