@@ -4,6 +4,8 @@ and deal panels. Thin: forms parse, access functions resolve ids, services write
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from typing import Any, cast
 
 from django.contrib import messages
@@ -296,6 +298,12 @@ def _shown(value: Any) -> Any:
     return value
 
 
+def _figure(field: str, value: Decimal) -> str:
+    if field in ("unit_price", "total"):
+        return f"{value:,.2f}"
+    return f"{value.normalize():f}"
+
+
 def diff_context(diff: VersionDiff | None) -> dict[str, Any]:
     """The diff with translated labels, ready for ``partials/diff.html``."""
     if diff is None:
@@ -319,13 +327,7 @@ def diff_context(diff: VersionDiff | None) -> dict[str, Any]:
         "diff": diff,
         "term_rows": [(terms[name], _shown(old), _shown(new)) for name, (old, new) in diff.terms.items()],
         "line_changes": [
-            (
-                name,
-                [
-                    (fields[f], old.normalize() if f != "total" else old, new.normalize() if f != "total" else new)
-                    for f, (old, new) in changes.items()
-                ],
-            )
+            (name, [(fields[f], _figure(f, old), _figure(f, new)) for f, (old, new) in changes.items()])
             for name, changes in diff.changed
         ],
         "total_rows": [(totals[name], old, new) for name, (old, new) in diff.totals.items()],
@@ -358,8 +360,12 @@ def _detail_context(request: HttpRequest, contract: Contract, **extra: Any) -> d
         **diff_context(diff),
         "diff_from": versions[-2].version if len(versions) > 1 else 1,
         "diff_to": versions[-1].version,
-        "terms": {name: getattr(contract, name) for name in TERM_FIELDS},
-        "timeline": timeline_for(contract, user=user),
+        "terms": {
+            name: (value.isoformat() if isinstance(value, date) else value)
+            for name in TERM_FIELDS
+            for value in [getattr(contract, name)]
+        },
+        "events": timeline_for(contract, user=user),
         **extra,
     }
 
@@ -441,26 +447,20 @@ def contract_edit_view(request: HttpRequest, pk: int) -> HttpResponseBase:
     )
 
 
-def _act(request: HttpRequest, contract: Contract, action: Any, success: str) -> HttpResponseBase:
-    try:
-        action()
-    except ServiceError as exc:
-        messages.error(request, _error_text(exc))
-    else:
-        messages.success(request, success)
-    return redirect("contracts:detail", contract.pk)
-
-
 @require_POST
 def contract_submit_view(request: HttpRequest, pk: int) -> HttpResponseBase:
     user = _user(request)
     contract = get_contract_for_user(user, pk, write=True)
-    return _act(
-        request,
-        contract,
-        lambda: contract_submit(actor=user, contract=contract),
-        _("The contract was submitted for approval."),
-    )
+    try:
+        contract = contract_submit(actor=user, contract=contract)
+    except ServiceError as exc:
+        messages.error(request, _error_text(exc))
+        return redirect("contracts:detail", contract.pk)
+    if contract.status == ContractStatus.APPROVED:
+        messages.success(request, _("The contract was approved: record the signature when it is signed."))
+    else:
+        messages.success(request, _("The contract was submitted for approval."))
+    return redirect("contracts:detail", contract.pk)
 
 
 @require_POST
@@ -546,7 +546,10 @@ def amendment_edit_view(request: HttpRequest, pk: int, version: int) -> HttpResp
                 apply_service_error(form, exc)
                 line_errors = _line_errors(exc)
             else:
-                if request.POST.get("action") == "submit":
+                item.refresh_from_db()
+                if item.status == ContractStatus.APPROVED:
+                    messages.success(request, _("The change order was approved and is now the current version."))
+                elif request.POST.get("action") == "submit":
                     messages.success(request, _("The change order was submitted for approval."))
                 else:
                     messages.success(request, _("Change order saved."))
@@ -573,12 +576,17 @@ def amendment_edit_view(request: HttpRequest, pk: int, version: int) -> HttpResp
 def amendment_submit_view(request: HttpRequest, pk: int, version: int) -> HttpResponseBase:
     user = _user(request)
     contract, item = _amendment(request, pk, version)
-    return _act(
-        request,
-        contract,
-        lambda: amendment_submit(actor=user, version=item),
-        _("The change order was submitted for approval."),
-    )
+    try:
+        amendment_submit(actor=user, version=item)
+    except ServiceError as exc:
+        messages.error(request, _error_text(exc))
+        return redirect("contracts:detail", contract.pk)
+    item.refresh_from_db()
+    if item.status == ContractStatus.APPROVED:
+        messages.success(request, _("The change order was approved and is now the current version."))
+    else:
+        messages.success(request, _("The change order was submitted for approval."))
+    return redirect("contracts:detail", contract.pk)
 
 
 @require_POST

@@ -189,3 +189,31 @@ def test_account_and_deal_panels(world: World, client_for: Callable[..., Client]
     assert 'data-testid="account-contracts-slot"' in account_page
     deal_page = client.get(f"/opportunities/{world.opportunity.pk}/").content.decode()
     assert 'data-testid="contracts-panel-slot"' in deal_page
+
+
+def test_edit_a_draft_through_the_form(world: World, client_for: Callable[..., Client]) -> None:
+    contract = make(world)
+    client = client_for(world.personas.rep)
+    page = client.get(f"/contracts/{contract.pk}/edit/")
+    assert page.status_code == 200 and "现场培训" in page.content.decode()
+    bad = client.post(
+        f"/contracts/{contract.pk}/edit/", {"title": "改", "line-0-name_zh": "x", "line-0-unit_price": "abc"}
+    )
+    assert bad.status_code == 400
+    contract.refresh_from_db()
+    assert contract.title == "网关与培训"
+    saved = client.post(
+        f"/contracts/{contract.pk}/edit/",
+        {
+            "title": "网关",
+            "end_date": "2026-10-31",
+            "line-0-name_zh": "数据采集网关",
+            "line-0-quantity": "1",
+            "line-0-unit_price": "8000",
+            "line-0-tax_rate": "13",
+        },
+    )
+    assert saved.status_code == 302
+    contract.refresh_from_db()
+    assert (contract.title, contract.total, contract.end_date) == ("网关", 9040, date(2026, 10, 31))
+    assert client_for(world.personas.support).get(f"/contracts/{contract.pk}/edit/").status_code == 403
