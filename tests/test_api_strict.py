@@ -160,6 +160,7 @@ NOT_IDS |= {
     "warn_days_before",
 }  # issue 8: public pools (days and ownership caps)
 NOT_IDS |= {"minutes", "capacity"}  # issue 8: routing (first-response SLA minutes, open leads per rep)
+NOT_IDS |= {"ending_within_days", "from", "to"}  # issue 9 (contracts): days, version numbers of a diff
 
 
 def _is_integer(schema: dict[str, Any]) -> bool:
