@@ -137,7 +137,20 @@ def world(personas):
         **_merging_world(personas, lead.pk),  # issue 8: a merge and an access request
         "imports": _import_job_pk(personas),  # issue 8: /imports/{job_id}
         **_issue8_world(personas, lead.pk),  # issue 8: pools, routing, collisions, duplicates
+        **_contracts_world(personas),  # issue 9 (contracts)
     }
+
+
+def _contracts_world(personas: Any) -> dict[str, int]:
+    """Issue 9 (contracts): a draft contract of the rep."""
+    from salesflow.contracts.services import contract_create
+    from salesflow.parties.models import Account
+
+    account = Account.objects.create(owner=personas.rep, name="合同测试客户")
+    contract = contract_create(
+        actor=personas.rep, account=account, title="hostile", lines=[{"name_zh": "x", "unit_price": "1"}]
+    )
+    return {"contracts": contract.pk}
 
 
 def _issue8_world(personas: Any, lead_pk: int) -> dict[str, int]:

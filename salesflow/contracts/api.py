@@ -256,6 +256,11 @@ def get_diff(request: HttpRequest, contract_id: int, query: Query[DiffQuery]) ->
     """``?from=1&to=2``: terms changed ``{field: [old, new]}``, lines added, removed and changed
     (quantity, unit price, discount, tax rate, total) and the totals that changed."""
     contract = get_contract_for_user(_user(request), contract_id)
+    missing = {
+        name: [_("Give a version number.")] for name in ("from", "to") if getattr(query, f"{name}_version") is None
+    }
+    if missing:
+        raise ValidationFailed(_("The input is not valid."), field_errors=missing)
     return version_diff(contract, query.from_version, query.to_version).as_dict()
 
 

@@ -97,7 +97,7 @@ class AmendmentPatch(StrictSchema):
 class SignIn(StrictSchema):
     """The form fields of ``POST …/sign`` (``multipart/form-data``, beside the ``file`` part)."""
 
-    signed_on: dt.date
+    signed_on: dt.date | None = Field(None, description="Required; checked after the contract is found")
 
 
 class ContractFilters(StrictQuery):
@@ -114,8 +114,8 @@ class ContractFilters(StrictQuery):
 
 
 class DiffQuery(StrictQuery):
-    from_version: int = Field(..., ge=1, le=32767, alias="from")
-    to_version: int = Field(..., ge=1, le=32767, alias="to")
+    from_version: int | None = Field(None, ge=1, le=32767, alias="from", description="Required: a version number")
+    to_version: int | None = Field(None, ge=1, le=32767, alias="to", description="Required: a version number")
 
 
 class UserRef(Schema):
