@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from django.conf import settings
 from django_tasks import task
 
@@ -9,10 +11,13 @@ from salesflow.contracts.services import DEFAULT_RENEWAL_DAYS, renewal_reminders
 
 
 def renewal_days() -> int:
-    """Days before the end date (``SALESFLOW_CONTRACT_RENEWAL_DAYS``, default 60)."""
-    value = getattr(settings, "SALESFLOW_CONTRACT_RENEWAL_DAYS", DEFAULT_RENEWAL_DAYS)
+    """Days before the end date: the ``SALESFLOW_CONTRACT_RENEWAL_DAYS`` setting, else the
+    environment variable of that name, else 60; bounded to 1–3650."""
+    value = getattr(settings, "SALESFLOW_CONTRACT_RENEWAL_DAYS", None) or os.environ.get(
+        "SALESFLOW_CONTRACT_RENEWAL_DAYS", DEFAULT_RENEWAL_DAYS
+    )
     try:
-        return max(1, min(int(value), 3650))
+        return max(1, min(int(str(value)), 3650))
     except (TypeError, ValueError):
         return DEFAULT_RENEWAL_DAYS
 

@@ -448,3 +448,16 @@ def test_renew_creates_a_linked_opportunity_through_the_sales_service(world: Wor
     assert AuditEvent.objects.filter(verb="sales.opportunity.created", target_id=opportunity.pk).exists()
     with pytest.raises(Conflict):
         contract_renew(actor=world.personas.rep, contract=contract)
+
+
+def test_renewal_days_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from salesflow.contracts.tasks import renewal_days
+
+    monkeypatch.delenv("SALESFLOW_CONTRACT_RENEWAL_DAYS", raising=False)
+    assert renewal_days() == 60
+    monkeypatch.setenv("SALESFLOW_CONTRACT_RENEWAL_DAYS", "30")
+    assert renewal_days() == 30
+    monkeypatch.setenv("SALESFLOW_CONTRACT_RENEWAL_DAYS", "nonsense")
+    assert renewal_days() == 60
+    monkeypatch.setenv("SALESFLOW_CONTRACT_RENEWAL_DAYS", "999999")
+    assert renewal_days() == 3650
