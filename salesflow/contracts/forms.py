@@ -37,6 +37,10 @@ class ContractFilterForm(forms.Form):
     def __init__(self, *args: Any, owners: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["owner"].choices = [("", _("Any owner")), *owners]  # type: ignore[attr-defined]
+        for name in ("q", "ending_within"):
+            self.fields[name].widget.attrs["class"] = "form-control"
+        for name in ("status", "owner"):
+            self.fields[name].widget.attrs["class"] = "form-select"
 
 
 class TermsForm(forms.Form):
