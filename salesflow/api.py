@@ -262,6 +262,10 @@ def _register_routers() -> None:
     from salesflow.orders.api import router as orders_router
 
     api.add_router("/orders", orders_router)
+    # issue 9 (contracts)
+    from salesflow.contracts.api import router as contracts_router
+
+    api.add_router("/contracts", contracts_router)
 
 
 _register_routers()

@@ -11,6 +11,7 @@ from datetime import time
 from salesflow.activities import tasks as activity_tasks
 from salesflow.attachments import tasks as attachment_tasks
 from salesflow.billing import tasks as billing_tasks  # issue 9 (billing): payment reminders
+from salesflow.contracts import tasks as contract_tasks  # issue 9 (contracts)
 from salesflow.core import export_tasks
 from salesflow.core import tasks as core_tasks
 from salesflow.core.scheduling import Daily, Every, PeriodicJob
@@ -107,6 +108,13 @@ JOBS: list[PeriodicJob] = [
         schedule=Daily(at=time(7, 0)),
         task=billing_tasks.payment_reminders,
         description="Remind owners and their assistants of instalments coming due or overdue (once per rule day).",
+    ),
+    # issue 9 (contracts): renewal reminders
+    PeriodicJob(
+        name="contracts.renewal_reminders",
+        schedule=Daily(at=time(7, 0)),
+        task=contract_tasks.renewal_reminders,
+        description="Remind owners of signed contracts ending within SALESFLOW_CONTRACT_RENEWAL_DAYS (default 60).",
     ),
 ]
 # issue 9 (approvals): reminders and escalation of pending approvals

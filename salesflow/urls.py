@@ -74,4 +74,5 @@ urlpatterns = [
     path("orders/", include("salesflow.orders.urls")),  # issue 9 (orders): orders, deliveries, acceptance
     path("", include("salesflow.approvals.urls")),  # issue 9 (approvals): /approvals/, /settings/approvals/
     path("billing/", include("salesflow.billing.urls")),  # issue 9 (billing): payments, invoices, ageing
+    path("contracts/", include("salesflow.contracts.urls")),  # issue 9 (contracts)
 ]

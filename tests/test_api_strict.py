@@ -162,6 +162,7 @@ NOT_IDS |= {
 NOT_IDS |= {"minutes", "capacity"}  # issue 8: routing (first-response SLA minutes, open leads per rep)
 NOT_IDS |= {"after_days_stalled"}  # issue 7: the stall escalation ladder (days)
 NOT_IDS |= {"priority"}  # issue 9 (catalogue): price-list and discount-rule precedence (also assignment rules)
+NOT_IDS |= {"ending_within_days", "from", "to"}  # issue 9 (contracts): days, version numbers of a diff
 
 
 def _is_integer(schema: dict[str, Any]) -> bool:

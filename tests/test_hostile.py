@@ -140,6 +140,7 @@ def world(personas):
         **_orders_world(personas),  # issue 9 (orders)
         "approvals": _approvals_world(personas, opportunity),  # issue 9 (approvals): the rep's request
         "billing": _billing_world(personas.rep, account),  # issue 9 (billing): plans, payments, invoices
+        **_contracts_world(personas),  # issue 9 (contracts)
     }
 
 
@@ -154,6 +155,18 @@ def _orders_world(personas: Any) -> dict[str, int]:
     assert line is not None
     delivery_create(actor=personas.rep, order=order, delivered_on=date.today(), lines={line.pk: "1"})
     return {"orders": order.pk}
+
+
+def _contracts_world(personas: Any) -> dict[str, int]:
+    """Issue 9 (contracts): a draft contract of the rep."""
+    from salesflow.contracts.services import contract_create
+    from salesflow.parties.models import Account
+
+    account = Account.objects.create(owner=personas.rep, name="合同测试客户")
+    contract = contract_create(
+        actor=personas.rep, account=account, title="hostile", lines=[{"name_zh": "x", "unit_price": "1"}]
+    )
+    return {"contracts": contract.pk}
 
 
 def _issue8_world(personas: Any, lead_pk: int) -> dict[str, int]:

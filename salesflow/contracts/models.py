@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from salesflow.attachments.models import Attachment
 from salesflow.catalogue.models import PricedLine
 from salesflow.core.models import TimestampedModel
 from salesflow.core.money import MoneyField
@@ -71,6 +72,26 @@ class Contract(TimestampedModel):
         related_name="+",
         verbose_name=_("current version"),
     )
+    # issue 9 (contracts): added in 0002
+    non_standard_terms = models.BooleanField(_("non-standard terms"), default=False)
+    signed_file = models.ForeignKey(
+        Attachment,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("signed file"),
+    )
+    signed_at = models.DateTimeField(_("signed at"), null=True, blank=True)
+    renewal_reminded_on = models.DateField(_("renewal reminder sent for end date"), null=True, blank=True)
+    renewal_opportunity = models.ForeignKey(
+        Opportunity,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="renewed_contracts",
+        verbose_name=_("renewal opportunity"),
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -79,6 +100,11 @@ class Contract(TimestampedModel):
         indexes = [
             models.Index(fields=["owner", "status"], name="contracts_owner_status"),
             models.Index(fields=["status", "end_date"], name="contracts_status_end"),
+            # the list's sorts (keyset: the sort column then id) and filters
+            models.Index(fields=["-created_at", "-id"], name="contracts_created"),
+            models.Index(fields=["end_date", "id"], name="contracts_end"),
+            models.Index(fields=["total", "id"], name="contracts_total"),
+            models.Index(fields=["account", "-created_at"], name="contracts_account"),
         ]
 
     def __str__(self) -> str:
@@ -111,6 +137,10 @@ class ContractVersion(TimestampedModel):
         related_name="+",
         verbose_name=_("created by"),
     )
+    # issue 9 (contracts): added in 0002
+    number = models.CharField(_("change order number"), max_length=30, blank=True)
+    decision_comment = models.TextField(_("approval comment"), blank=True)
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
 
     class Meta:
         ordering = ["contract", "version"]
@@ -119,6 +149,7 @@ class ContractVersion(TimestampedModel):
         constraints = [
             models.UniqueConstraint(fields=["contract", "version"], name="contracts_version_unique"),
             models.CheckConstraint(condition=Q(version__gte=1), name="contracts_version_positive"),
+            models.UniqueConstraint(fields=["number"], condition=~Q(number=""), name="contracts_change_order_number"),
         ]
 
     def __str__(self) -> str:

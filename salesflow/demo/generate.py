@@ -1291,6 +1291,10 @@ def generate_demo(*, today: date | None = None, seed: int = SEED) -> DemoResult:
     write_orders(users, clock.today)  # issue 9 (orders): after the contracts demo — orders, deliveries, acceptance
     seed_approvals(users)  # issue 9 (approvals): rules, a delegation, large-deal requests
     write_billing(users, clock.today)  # issue 9 (billing): plans, payments, invoices, overdue in every bucket
+    # issue 9 (contracts): contracts for won deals (from accepted quotes when there are some)
+    from salesflow.demo.issue9_contracts import write_contracts
+
+    write_contracts(users, clock.today)
     return DemoResult(created=True, counts=demo_counts(), seconds=perf_counter() - started)
 
 
@@ -1597,6 +1601,10 @@ def delete_demo() -> dict[str, int]:
         "users": (User, list(qs["users"].values_list("pk", flat=True))),
     }
     deleted: dict[str, int] = defaultdict(int)
+    # issue 9 (contracts): contracts protect their deals, accounts and quotes
+    from salesflow.demo.issue9_contracts import delete_contracts_demo
+
+    deleted["contracts"] = delete_contracts_demo(ids["users"][1])
     # work reports (issue 7): their authors and commenters are demo users (PROTECT)
     deleted["work report comments"] = WorkReportComment.objects.filter(
         Q(author__in=qs["users"]) | Q(report__author__in=qs["users"])

@@ -195,4 +195,11 @@ KINDS[PAYMENT_OVERDUE] = Kind(
     _("An instalment of my customer is overdue"),
     _("A payment instalment of your (or your delegating rep's) customer is past its due date and not fully paid."),
 )
+# issue 9 (contracts): renewal reminders before a signed contract's end date
+CONTRACT_RENEWAL_DUE = "contracts.contract.renewal_due"
+KINDS[CONTRACT_RENEWAL_DUE] = Kind(
+    CONTRACT_RENEWAL_DUE,
+    _("A contract of mine is coming up for renewal"),
+    _("A signed contract you own ends soon (the reminder comes a set number of days before its end date)."),
+)
 KIND_CHOICES = [(kind.key, kind.label) for kind in KINDS.values()]

@@ -770,3 +770,38 @@ def payment_reminder(event: AuditEvent) -> list[Planned]:
 
 
 RULES["billing.instalment.reminder"] = payment_reminder
+
+
+# --- issue 9 (contracts): renewal reminders ------------------------------------------------------
+
+
+def contract_renewal_due(event: AuditEvent) -> list[Planned]:
+    """The renewal job found a signed contract ending soon: its owner is told, with the date."""
+    from salesflow.notifications.kinds import CONTRACT_RENEWAL_DUE
+
+    data: dict[str, Any] = event.data or {}
+    owner_id = data.get("owner")
+    target = _target(event)
+    if target is None or not isinstance(owner_id, int):
+        return []
+    recipient = User.objects.filter(pk=owner_id, is_active=True).first()
+    if recipient is None:
+        return []
+    end_date = str(data.get("end_date", ""))[:10]
+    days = data.get("days_left")
+
+    def summary() -> str:
+        return _("The contract “%(name)s” ends on %(date)s (in %(days)s days): time to renew.") % {
+            "name": target,
+            "date": end_date,
+            "days": days,
+        }
+
+    try:
+        url = reverse("contracts:detail", args=[target.pk])
+    except NoReverseMatch:
+        url = ""
+    return [Planned(recipient, CONTRACT_RENEWAL_DUE, summary, target, url)]
+
+
+RULES["contracts.contract.renewal_due"] = contract_renewal_due
