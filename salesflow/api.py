@@ -258,6 +258,9 @@ def _register_routers() -> None:
     api.add_router("/collisions", collisions_router)  # issue 8: collision arbitration (撞单)
     api.add_router("/", scoring_router)  # issue 8: /scoring/rules, /leads/{id}/score, …/{id}/verify and …/quality
     api.add_router("/pools", pools_router)  # issue 8: public pools, claim, release, caps, recycle rules
+    from salesflow.quotes.api import router as quotes_router  # issue 9 (quotes)
+
+    api.add_router("/quotes", quotes_router)  # issue 9 (quotes): quotes, versions, PDF, company profile
 
 
 _register_routers()

@@ -101,3 +101,15 @@ JOBS: list[PeriodicJob] = [
         description="Warn owners ahead of a recycle, then return records without follow-up to their public pool.",
     ),
 ]
+
+# issue 9 (quotes): approved or sent quotes past their validity become expired
+from salesflow.quotes import tasks as quote_tasks  # noqa: E402
+
+JOBS.append(
+    PeriodicJob(
+        name="quotes.expire",
+        schedule=Daily(at=time(0, 20)),
+        task=quote_tasks.expire_quotes,
+        description="Approved or sent quotes whose validity date has passed become expired.",
+    )
+)

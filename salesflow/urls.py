@@ -70,4 +70,5 @@ urlpatterns = [
     path("settings/known-customers/", include("salesflow.protection.urls_settings")),  # issue 8: 已成交客户名单
     path("", include("salesflow.scoring.urls")),  # issue 8: scoring, /data-quality/, /settings/scoring/
     path("", include("salesflow.pools.urls")),  # issue 8: public pools (/pools/, /settings/pools/)
+    path("", include("salesflow.quotes.urls")),  # issue 9 (quotes): /quotes/, /q/<token>/, /settings/company/
 ]
