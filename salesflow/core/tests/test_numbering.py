@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 
 from salesflow.core.models import DocumentSequence
 from salesflow.core.numbering import format_document_number, next_document_number
@@ -47,7 +47,7 @@ def test_a_rolled_back_creation_gives_its_number_back() -> None:
         assert next_document_number("quote", 2026) == 2
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_creators_get_one_to_n_without_gap_or_repeat() -> None:
     if connection.vendor != "postgresql":
         pytest.skip("threads share one SQLite file lock; the concurrency test runs on PostgreSQL")
@@ -73,7 +73,7 @@ def test_concurrent_creators_get_one_to_n_without_gap_or_repeat() -> None:
         except BaseException as exc:  # pragma: no cover - reported below
             failures.append(exc)
         finally:
-            connection.close()
+            connections.close_all()
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(workers)]
     for thread in threads:
@@ -85,14 +85,17 @@ def test_concurrent_creators_get_one_to_n_without_gap_or_repeat() -> None:
     assert DocumentSequence.objects.get(kind="quote", year=2031).last == len(numbers)
 
 
-@pytest.mark.django_db(transaction=True)
-def test_concurrent_quote_creation_numbers(personas) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_concurrent_quote_creation_numbers() -> None:
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL only (row locks between threads)")
     from salesflow.quotes.models import Quote
     from salesflow.quotes.services import quote_create
     from salesflow.sales.tests.factories import make_opportunity
 
+    from salesflow.users.testing import make_personas
+
+    personas = make_personas()
     deal = make_opportunity(personas.rep)
     errors: list[BaseException] = []
     start = threading.Barrier(6)
@@ -104,7 +107,7 @@ def test_concurrent_quote_creation_numbers(personas) -> None:  # type: ignore[no
         except BaseException as exc:  # pragma: no cover
             errors.append(exc)
         finally:
-            connection.close()
+            connections.close_all()
 
     threads = [threading.Thread(target=work) for _ in range(6)]
     for thread in threads:
