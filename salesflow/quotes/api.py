@@ -23,7 +23,6 @@ from salesflow.quotes.schemas import (
     QuoteCreateIn,
     QuoteDetailOut,
     QuoteFiltersIn,
-    QuoteOut,
     QuotePage,
     QuoteUpdateIn,
     SendIn,
@@ -218,7 +217,9 @@ def get_version(request: HttpRequest, quote_id: int, number: int) -> dict[str, A
     return body
 
 
-@router.post("/{int:quote_id}/issue", response=QuoteDetailOut, summary="Issue the draft: freeze and submit for approval")
+@router.post(
+    "/{int:quote_id}/issue", response=QuoteDetailOut, summary="Issue the draft: freeze and submit for approval"
+)
 def issue_quote(request: HttpRequest, quote_id: int) -> dict[str, Any]:
     user = _user(request)
     quote = quote_issue(actor=user, quote=get_quote_for_user(user, quote_id))
@@ -246,7 +247,9 @@ def send_quote(request: HttpRequest, quote_id: int, payload: SendIn) -> dict[str
 
 
 @router.get("/{int:quote_id}/pdf", summary="The PDF of a version (default: current) in zh-hans or en")
-def quote_pdf(request: HttpRequest, quote_id: int, language: Language | None = None, version: int | None = None) -> HttpResponse:
+def quote_pdf(
+    request: HttpRequest, quote_id: int, language: Language | None = None, version: int | None = None
+) -> HttpResponse:
     quote = get_quote_for_user(_user(request), quote_id)
     chosen = quote.current_version if version is None else version_by_number(quote, version)
     if chosen is None:
@@ -255,4 +258,3 @@ def quote_pdf(request: HttpRequest, quote_id: int, language: Language | None = N
     response = HttpResponse(render_quote_pdf(quote, chosen, lang), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{pdf_filename(quote, chosen, lang)}"'
     return response
-

@@ -10,7 +10,17 @@ from django.utils.translation import gettext_lazy as _
 
 from salesflow.quotes.models import QuoteLanguage, QuoteStatus
 
-LINE_FIELDS = ("product_id", "code", "name_zh", "name_en", "unit", "quantity", "unit_price", "discount_percent", "tax_rate")
+LINE_FIELDS = (
+    "product_id",
+    "code",
+    "name_zh",
+    "name_en",
+    "unit",
+    "quantity",
+    "unit_price",
+    "discount_percent",
+    "tax_rate",
+)
 BLANK_ROWS = 3
 
 
@@ -26,7 +36,13 @@ class QuoteForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["contact"].choices = [("", "—"), *contacts]  # type: ignore[attr-defined]
         for name, field in self.fields.items():
-            css = "form-check-input" if name == "prices_include_tax" else "form-select" if name in ("contact", "language") else "form-control"
+            css = (
+                "form-check-input"
+                if name == "prices_include_tax"
+                else "form-select"
+                if name in ("contact", "language")
+                else "form-control"
+            )
             field.widget.attrs.setdefault("class", css)
             field.widget.attrs["data-testid"] = f"quote-{name}"
 
@@ -56,9 +72,13 @@ def line_rows(data: QueryDict) -> list[dict[str, Any]]:
 
 
 class SendForm(forms.Form):
-    to = forms.CharField(label=_("To"), max_length=2000, help_text=_("One or more email addresses, separated by commas."))
+    to = forms.CharField(
+        label=_("To"), max_length=2000, help_text=_("One or more email addresses, separated by commas.")
+    )
     language = forms.ChoiceField(label=_("Language"), choices=QuoteLanguage.choices)
-    message = forms.CharField(label=_("Message"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    message = forms.CharField(
+        label=_("Message"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 4})
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -69,7 +89,9 @@ class SendForm(forms.Form):
 
 class DecisionForm(forms.Form):
     name = forms.CharField(label=_("Your name"), max_length=100)
-    reason = forms.CharField(label=_("Comment"), max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(
+        label=_("Comment"), max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class CompanyProfileForm(forms.Form):
@@ -95,8 +117,12 @@ STATUS_CHOICES = [("", _("All statuses")), *QuoteStatus.choices]
 class QuoteFilterForm(forms.Form):
     status = forms.ChoiceField(label=_("Status"), choices=STATUS_CHOICES, required=False)
     owner = forms.TypedChoiceField(label=_("Owner"), required=False, coerce=int, empty_value=None)
-    account = forms.IntegerField(label=_("Account"), required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput)
-    created_from = forms.DateField(label=_("Created from"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    account = forms.IntegerField(
+        label=_("Account"), required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput
+    )
+    created_from = forms.DateField(
+        label=_("Created from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
     created_to = forms.DateField(label=_("Created to"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     q = forms.CharField(label=_("Search"), max_length=200, required=False)
 

@@ -45,7 +45,9 @@ def pdf_context(quote: Quote, version: QuoteVersion, language: str, profile: Com
         "customer": customer,
         "lines": lines,
         "company_name": (profile.name_zh or profile.name_en) if zh else (profile.name_en or profile.name_zh),
-        "company_address": (profile.address_zh or profile.address_en) if zh else (profile.address_en or profile.address_zh),
+        "company_address": (profile.address_zh or profile.address_en)
+        if zh
+        else (profile.address_en or profile.address_zh),
         "profile": profile,
         "zh": zh,
         "draft": version.issued_at is None,

@@ -79,7 +79,9 @@ def versions_of(quote: Quote) -> list[QuoteVersion]:
     return list(
         QuoteVersion.objects.filter(quote=quote)
         .select_related("created_by")
-        .prefetch_related(Prefetch("lines", queryset=QuoteLine.objects.select_related("product").order_by("position", "id")))
+        .prefetch_related(
+            Prefetch("lines", queryset=QuoteLine.objects.select_related("product").order_by("position", "id"))
+        )
         .order_by("version")
     )
 

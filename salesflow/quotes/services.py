@@ -120,11 +120,15 @@ def _valid_until(value: object, today: date) -> date:
     if not isinstance(value, date) or isinstance(value, datetime):
         raise ValidationFailed(_("Invalid input."), field_errors={"valid_until": [_("Enter a valid date.")]})
     if value < today:
-        raise ValidationFailed(_("Invalid input."), field_errors={"valid_until": [_("The date cannot be in the past.")]})
+        raise ValidationFailed(
+            _("Invalid input."), field_errors={"valid_until": [_("The date cannot be in the past.")]}
+        )
     if value > today + timedelta(days=MAX_VALIDITY_DAYS):
         raise ValidationFailed(
             _("Invalid input."),
-            field_errors={"valid_until": [_("A quote is valid for at most %(days)d days.") % {"days": MAX_VALIDITY_DAYS}]},
+            field_errors={
+                "valid_until": [_("A quote is valid for at most %(days)d days.") % {"days": MAX_VALIDITY_DAYS}]
+            },
         )
     return value
 
@@ -197,7 +201,12 @@ def build_lines(
             _line_error(errors, index, "product_id", _("Choose an active product."))
             continue
         texts: dict[str, str] = {}
-        for key, limit in (("code", CODE_MAX), ("name_zh", LINE_TEXT_MAX), ("name_en", LINE_TEXT_MAX), ("unit", UNIT_MAX)):
+        for key, limit in (
+            ("code", CODE_MAX),
+            ("name_zh", LINE_TEXT_MAX),
+            ("name_en", LINE_TEXT_MAX),
+            ("unit", UNIT_MAX),
+        ):
             try:
                 texts[key] = clean_text(spec.get(key), key, max_length=limit)
             except ValidationFailed as exc:
@@ -214,9 +223,7 @@ def build_lines(
             texts["name_zh"] = texts["name_zh"] or product.name_zh
             texts["name_en"] = texts["name_en"] or product.name_en
             texts["unit"] = texts["unit"] or product.unit
-            price = price_for(
-                product=product, account=opportunity.account, currency=currency, quantity=quantity, on=on
-            )
+            price = price_for(product=product, account=opportunity.account, currency=currency, quantity=quantity, on=on)
         if not texts["name_zh"]:
             texts["name_zh"] = texts["name_en"]
         if not texts["name_zh"]:
@@ -226,7 +233,8 @@ def build_lines(
         if raw_price in (None, ""):
             if price is None:
                 message = (
-                    _("No price applies to this product in %(currency)s: enter the unit price.") % {"currency": currency}
+                    _("No price applies to this product in %(currency)s: enter the unit price.")
+                    % {"currency": currency}
                     if product is not None
                     else _("Enter the unit price.")
                 )
@@ -380,7 +388,9 @@ def quote_create(
         raise ValidationFailed(_("Invalid input."), field_errors={"prices_include_tax": [_("Enter true or false.")]})
     chosen = _contact(contact, opportunity)
     currency = opportunity.currency
-    built = build_lines(lines, opportunity=opportunity, currency=currency, prices_include_tax=prices_include_tax, on=today)
+    built = build_lines(
+        lines, opportunity=opportunity, currency=currency, prices_include_tax=prices_include_tax, on=today
+    )
     with transaction.atomic():
         year = timezone.localtime().year
         number = format_document_number(PREFIX, year, next_document_number(SEQUENCE, year))
@@ -451,8 +461,9 @@ def quote_update(*, actor: User, quote: Quote, **changes: Any) -> Quote:
         quote_fields: list[str] = []
         version_fields: list[str] = []
         if "title" in changes:
-            before["title"], after["title"] = quote.title, clean_text(
-                changes["title"], "title", max_length=TITLE_MAX, required=True
+            before["title"], after["title"] = (
+                quote.title,
+                clean_text(changes["title"], "title", max_length=TITLE_MAX, required=True),
             )
             quote.title = after["title"]
             quote_fields.append("title")
@@ -466,12 +477,16 @@ def quote_update(*, actor: User, quote: Quote, **changes: Any) -> Quote:
             quote.contact = chosen
             quote_fields.append("contact")
         if "valid_until" in changes:
-            before["valid_until"], after["valid_until"] = version.valid_until, _valid_until(changes["valid_until"], today)
+            before["valid_until"], after["valid_until"] = (
+                version.valid_until,
+                _valid_until(changes["valid_until"], today),
+            )
             version.valid_until = after["valid_until"]
             version_fields.append("valid_until")
         if "terms" in changes:
-            before["terms"], after["terms"] = version.terms, clean_text(
-                changes["terms"], "terms", max_length=TERMS_MAX, multiline=True
+            before["terms"], after["terms"] = (
+                version.terms,
+                clean_text(changes["terms"], "terms", max_length=TERMS_MAX, multiline=True),
             )
             version.terms = after["terms"]
             version_fields.append("terms")
@@ -623,7 +638,9 @@ def quote_issue(*, actor: User, quote: Quote) -> Quote:
         if version.status != QuoteStatus.DRAFT:
             raise _not_editable(version)
         if not version.lines.exists():
-            raise ValidationFailed(_("Add at least one line before issuing."), field_errors={"lines": [_("Add a line.")]})
+            raise ValidationFailed(
+                _("Add at least one line before issuing."), field_errors={"lines": [_("Add a line.")]}
+            )
         if version.valid_until is not None and version.valid_until < today:
             raise Conflict(_("The validity date has passed: change it before issuing."), code="quote_expired")
         try:
@@ -791,7 +808,8 @@ def _recipients(raw: object) -> list[str]:
             validate_email(address)
         except ValidationError:
             raise ValidationFailed(
-                _("Invalid input."), field_errors={"to": [_("“%(address)s” is not an email address.") % {"address": address}]}
+                _("Invalid input."),
+                field_errors={"to": [_("“%(address)s” is not an email address.") % {"address": address}]},
             ) from None
         if address not in result:
             result.append(address)
@@ -926,9 +944,9 @@ def quotes_expire_due(*, actor: User, today: date | None = None, batch_size: int
     ``quotes.quote.expired``). Idempotent; returns how many expired."""
     today = today or today_local()
     ids = list(
-        Quote.objects.filter(
-            status__in=OPEN_FOR_DECISION, current_version__valid_until__lt=today
-        ).values_list("pk", flat=True)[:batch_size]
+        Quote.objects.filter(status__in=OPEN_FOR_DECISION, current_version__valid_until__lt=today).values_list(
+            "pk", flat=True
+        )[:batch_size]
     )
     count = 0
     for pk in ids:

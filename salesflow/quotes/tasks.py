@@ -25,8 +25,13 @@ def send_quote_email(version_id: int, to: list[str], language: str, message: str
     pdf = render_quote_pdf(quote, version, language)
     profile = company_profile()
     with translation.override(language):
-        company = (profile.name_zh or profile.name_en) if language == "zh-hans" else (profile.name_en or profile.name_zh)
-        subject = translation.gettext("Quotation %(number)s: %(title)s") % {"number": quote.number, "title": quote.title}
+        company = (
+            (profile.name_zh or profile.name_en) if language == "zh-hans" else (profile.name_en or profile.name_zh)
+        )
+        subject = translation.gettext("Quotation %(number)s: %(title)s") % {
+            "number": quote.number,
+            "title": quote.title,
+        }
         lines = [message, ""] if message else []
         lines += [
             translation.gettext("Please find our quotation %(number)s (version %(version)d) attached.")

@@ -90,7 +90,9 @@ def quote_list_view(request: HttpRequest) -> HttpResponse:
         sort=sort,
     )
     try:
-        rows, next_cursor = keyset_page(quote_list(user, filters), cursor=request.GET.get("cursor") or None, limit=PAGE_SIZE)
+        rows, next_cursor = keyset_page(
+            quote_list(user, filters), cursor=request.GET.get("cursor") or None, limit=PAGE_SIZE
+        )
     except ServiceError:
         rows, next_cursor = keyset_page(quote_list(user, filters), cursor=None, limit=PAGE_SIZE)
     params = request.GET.copy()
@@ -103,7 +105,13 @@ def quote_list_view(request: HttpRequest) -> HttpResponse:
         "sort": sort,
         "section": "quotes",
     }
-    return render_list(request, page="quotes/list.html", fragment="quotes/partials/list_results.html", context=context, target="quote-results")
+    return render_list(
+        request,
+        page="quotes/list.html",
+        fragment="quotes/partials/list_results.html",
+        context=context,
+        target="quote-results",
+    )
 
 
 # --- the deal page's panel ---------------------------------------------------------------------
@@ -157,7 +165,9 @@ def _editor(
 
 def _service_call(form: QuoteForm, exc: ServiceError) -> dict[str, list[str]]:
     line_errors = {k: v for k, v in exc.field_errors.items() if k.startswith("lines")}
-    other = ServiceError(exc.message, field_errors={k: v for k, v in exc.field_errors.items() if not k.startswith("lines")})
+    other = ServiceError(
+        exc.message, field_errors={k: v for k, v in exc.field_errors.items() if not k.startswith("lines")}
+    )
     if other.field_errors or not line_errors:
         apply_service_error(form, other)
     return line_errors
@@ -210,7 +220,13 @@ def quote_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     version = quote.current_version
     assert version is not None
     if version.status != QuoteStatus.DRAFT:
-        return _detail(request, quote, version, status=409, error=_("This version is issued and can no longer be changed; revise the quote to make a new version."))
+        return _detail(
+            request,
+            quote,
+            version,
+            status=409,
+            error=_("This version is issued and can no longer be changed; revise the quote to make a new version."),
+        )
     initial = {
         "title": quote.title,
         "contact": quote.contact_id,
@@ -326,7 +342,13 @@ def quote_send_view(request: HttpRequest, pk: int) -> HttpResponse:
         errors = " ".join(str(e) for errs in form.errors.values() for e in errs)
         return _detail(request, quote, None, status=400, error=errors)
     try:
-        quote_send(actor=user, quote=quote, to=form.cleaned_data["to"], language=form.cleaned_data["language"], message=form.cleaned_data["message"])
+        quote_send(
+            actor=user,
+            quote=quote,
+            to=form.cleaned_data["to"],
+            language=form.cleaned_data["language"],
+            message=form.cleaned_data["message"],
+        )
     except ServiceError as exc:
         if exc.status_code == 403:
             raise PermissionDenied(str(exc.message)) from exc
@@ -398,7 +420,11 @@ def public_view(request: HttpRequest, token: str) -> HttpResponse:
     data = read_token(token)
     if data is None:
         raise Http404("unknown link")
-    version = QuoteVersion.objects.select_related("quote", "quote__owner", "quote__account").filter(pk=data.version_id).first()
+    version = (
+        QuoteVersion.objects.select_related("quote", "quote__owner", "quote__account")
+        .filter(pk=data.version_id)
+        .first()
+    )
     if version is None:
         raise Http404("unknown link")
     quote = version.quote
@@ -419,7 +445,11 @@ def public_view(request: HttpRequest, token: str) -> HttpResponse:
         if data.expired and version.status in OPEN_FOR_DECISION:
             return _public(request, "quotes/public.html", {**context, "state": "expired"}, status=410)
         if request.method == "GET":
-            return _public(request, "quotes/public.html", {**context, "state": "open" if version.status in OPEN_FOR_DECISION else "closed"})
+            return _public(
+                request,
+                "quotes/public.html",
+                {**context, "state": "open" if version.status in OPEN_FOR_DECISION else "closed"},
+            )
         address = client_address(request.META)
         if not decision_allowed(address):
             return _public(request, "quotes/public.html", {**context, "state": "limited"}, status=429)
@@ -438,6 +468,10 @@ def public_view(request: HttpRequest, token: str) -> HttpResponse:
             )
         except ServiceError as exc:
             version.refresh_from_db()
-            return _public(request, "quotes/public.html", {**context, "version": version, "state": "closed", "error": str(exc.message)}, status=exc.status_code)
+            return _public(
+                request,
+                "quotes/public.html",
+                {**context, "version": version, "state": "closed", "error": str(exc.message)},
+                status=exc.status_code,
+            )
         return _public(request, "quotes/public.html", {**context, "version": version, "state": "done"})
-

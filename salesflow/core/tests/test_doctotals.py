@@ -27,11 +27,11 @@ documents = st.lists(lines, min_size=0, max_size=12)
 @given(documents, st.booleans())
 def test_columns_add_up_exactly(items: list[LineInput], inclusive: bool) -> None:
     doc = document_totals(items, "CNY", prices_include_tax=inclusive)
-    assert doc.subtotal == sum((l.gross for l in doc.lines), Decimal("0.00"))
-    assert doc.discount == sum((l.discount for l in doc.lines), Decimal("0.00"))
-    assert doc.net == sum((l.net for l in doc.lines), Decimal("0.00"))
-    assert doc.tax == sum((l.tax for l in doc.lines), Decimal("0.00"))
-    assert doc.total == sum((l.total for l in doc.lines), Decimal("0.00"))
+    assert doc.subtotal == sum((row.gross for row in doc.lines), Decimal("0.00"))
+    assert doc.discount == sum((row.discount for row in doc.lines), Decimal("0.00"))
+    assert doc.net == sum((row.net for row in doc.lines), Decimal("0.00"))
+    assert doc.tax == sum((row.tax for row in doc.lines), Decimal("0.00"))
+    assert doc.total == sum((row.total for row in doc.lines), Decimal("0.00"))
     assert doc.net == doc.subtotal - doc.discount
     if inclusive:
         assert doc.total == doc.net

@@ -39,10 +39,9 @@ def test_sequential_per_kind_and_year() -> None:
 def test_a_rolled_back_creation_gives_its_number_back() -> None:
     with transaction.atomic():
         assert next_document_number("quote", 2026) == 1
-    with pytest.raises(RuntimeError):
-        with transaction.atomic():
-            assert next_document_number("quote", 2026) == 2
-            raise RuntimeError("the document was not saved")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        assert next_document_number("quote", 2026) == 2
+        raise RuntimeError("the document was not saved")
     with transaction.atomic():
         assert next_document_number("quote", 2026) == 2
 
@@ -92,7 +91,6 @@ def test_concurrent_quote_creation_numbers() -> None:
     from salesflow.quotes.models import Quote
     from salesflow.quotes.services import quote_create
     from salesflow.sales.tests.factories import make_opportunity
-
     from salesflow.users.testing import make_personas
 
     personas = make_personas()

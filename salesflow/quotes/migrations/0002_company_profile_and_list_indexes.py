@@ -7,69 +7,78 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('parties', '0010_issue8_scoring_verified'),
-        ('quotes', '0001_initial'),
-        ('sales', '0020_stall_median_index'),
+        ("parties", "0010_issue8_scoring_verified"),
+        ("quotes", "0001_initial"),
+        ("sales", "0020_stall_median_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CompanyProfile',
+            name="CompanyProfile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('name_zh', models.CharField(blank=True, max_length=200, verbose_name='name (Chinese)')),
-                ('name_en', models.CharField(blank=True, max_length=200, verbose_name='name (English)')),
-                ('address_zh', models.CharField(blank=True, max_length=300, verbose_name='address (Chinese)')),
-                ('address_en', models.CharField(blank=True, max_length=300, verbose_name='address (English)')),
-                ('phone', models.CharField(blank=True, max_length=40, verbose_name='phone')),
-                ('tax_id', models.CharField(blank=True, max_length=30, verbose_name='tax id')),
-                ('bank_name', models.CharField(blank=True, max_length=200, verbose_name='bank')),
-                ('bank_account', models.CharField(blank=True, max_length=60, verbose_name='bank account')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name="created at"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                ("name_zh", models.CharField(blank=True, max_length=200, verbose_name="name (Chinese)")),
+                ("name_en", models.CharField(blank=True, max_length=200, verbose_name="name (English)")),
+                ("address_zh", models.CharField(blank=True, max_length=300, verbose_name="address (Chinese)")),
+                ("address_en", models.CharField(blank=True, max_length=300, verbose_name="address (English)")),
+                ("phone", models.CharField(blank=True, max_length=40, verbose_name="phone")),
+                ("tax_id", models.CharField(blank=True, max_length=30, verbose_name="tax id")),
+                ("bank_name", models.CharField(blank=True, max_length=200, verbose_name="bank")),
+                ("bank_account", models.CharField(blank=True, max_length=60, verbose_name="bank account")),
             ],
             options={
-                'verbose_name': 'company profile',
-                'verbose_name_plural': 'company profile',
+                "verbose_name": "company profile",
+                "verbose_name_plural": "company profile",
             },
         ),
         migrations.AddField(
-            model_name='quote',
-            name='contact',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='quotes', to='parties.contact', verbose_name='contact'),
+            model_name="quote",
+            name="contact",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="quotes",
+                to="parties.contact",
+                verbose_name="contact",
+            ),
         ),
         migrations.AddField(
-            model_name='quote',
-            name='language',
-            field=models.CharField(default='zh-hans', max_length=10, verbose_name='language'),
+            model_name="quote",
+            name="language",
+            field=models.CharField(default="zh-hans", max_length=10, verbose_name="language"),
         ),
         migrations.AddField(
-            model_name='quoteversion',
-            name='decided_user_agent',
-            field=models.CharField(blank=True, max_length=300, verbose_name='decided from browser'),
+            model_name="quoteversion",
+            name="decided_user_agent",
+            field=models.CharField(blank=True, max_length=300, verbose_name="decided from browser"),
         ),
         migrations.AddField(
-            model_name='quoteversion',
-            name='sent_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='sent at'),
+            model_name="quoteversion",
+            name="sent_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="sent at"),
         ),
         migrations.AddIndex(
-            model_name='quote',
-            index=models.Index(fields=['created_at', 'id'], name='quotes_created'),
+            model_name="quote",
+            index=models.Index(fields=["created_at", "id"], name="quotes_created"),
         ),
         migrations.AddIndex(
-            model_name='quote',
-            index=models.Index(fields=['total', 'id'], name='quotes_total'),
+            model_name="quote",
+            index=models.Index(fields=["total", "id"], name="quotes_total"),
         ),
         migrations.AddIndex(
-            model_name='quote',
-            index=models.Index(fields=['owner', 'created_at', 'id'], name='quotes_owner_created'),
+            model_name="quote",
+            index=models.Index(fields=["owner", "created_at", "id"], name="quotes_owner_created"),
         ),
         migrations.AddIndex(
-            model_name='quote',
-            index=models.Index(fields=['account', 'created_at', 'id'], name='quotes_account_created'),
+            model_name="quote",
+            index=models.Index(fields=["account", "created_at", "id"], name="quotes_account_created"),
         ),
     ]

@@ -86,7 +86,10 @@ def test_hostile_input_is_refused_with_the_field_named(personas, deal, products,
         ({"opportunity_id": deal.pk, "lines": [{"name_zh": "x", "unit_price": "1e300"}]}, "unit_price"),
         ({"opportunity_id": deal.pk, "lines": [{"name_zh": "x", "unit_price": "12.345"}]}, "lines.0.unit_price"),
         ({"opportunity_id": deal.pk, "lines": [{"name_zh": "x", "unit_price": True}]}, "unit_price"),
-        ({"opportunity_id": deal.pk, "lines": [{"name_zh": "x", "unit_price": "1", "quantity": "-1"}]}, "lines.0.quantity"),
+        (
+            {"opportunity_id": deal.pk, "lines": [{"name_zh": "x", "unit_price": "1", "quantity": "-1"}]},
+            "lines.0.quantity",
+        ),
         ({"opportunity_id": deal.pk, "lines": [{"product_id": 2**62, "quantity": "1"}]}, "lines.0.product_id"),
         ({"opportunity_id": deal.pk, "lines": "not a list"}, "lines"),
         ({"opportunity_id": deal.pk, "valid_until": "2001-01-01"}, "valid_until"),
@@ -106,7 +109,8 @@ def test_hostile_input_is_refused_with_the_field_named(personas, deal, products,
     assert api.post("/quotes", {"opportunity_id": hidden.pk}).status_code == 404
     assert Quote.objects.count() == 0
     response = api.post(
-        "/quotes", {"opportunity_id": deal.pk, "lines": [{"name_zh": "x", "quantity": "999999999", "unit_price": "999999999999"}]}
+        "/quotes",
+        {"opportunity_id": deal.pk, "lines": [{"name_zh": "x", "quantity": "999999999", "unit_price": "999999999999"}]},
     )
     assert response.status_code == 400 and "lines" in response.json()["errors"]
     assert Quote.objects.count() == 0

@@ -30,26 +30,43 @@ def _fonts(pdf: bytes) -> set[str]:
             obj = font.get_object()
             descendants = obj.get("/DescendantFonts")
             descriptor = (descendants[0].get_object() if descendants else obj).get("/FontDescriptor")
-            if descriptor is not None and any(k in descriptor.get_object() for k in ("/FontFile", "/FontFile2", "/FontFile3")):
+            if descriptor is not None and any(
+                k in descriptor.get_object() for k in ("/FontFile", "/FontFile2", "/FontFile3")
+            ):
                 names.add(str(obj["/BaseFont"]))
     return names
 
 
 def test_chinese_pdf_has_header_product_names_total_and_embedded_cjk_font(personas, deal, products):
-    company_profile_save(actor=personas.admin, name_zh="杭州云帆软件有限公司", name_en="Hangzhou Yunfan Software Co., Ltd.", tax_id="91330100TEST")
+    company_profile_save(
+        actor=personas.admin,
+        name_zh="杭州云帆软件有限公司",
+        name_en="Hangzhou Yunfan Software Co., Ltd.",
+        tax_id="91330100TEST",
+    )
     quote = quote_issue(actor=personas.rep, quote=make_quote(personas.rep, deal, products))
     version = QuoteVersion.objects.get(quote=quote)
     started = time.perf_counter()
     pdf = render_quote_pdf(quote, version, "zh-hans")
     assert time.perf_counter() - started < 10  # the bench holds the real budget (< 1 s)
     text = _text(pdf)
-    for expected in ("杭州云帆软件有限公司", "报价单", "销售管理软件标准版", "实施服务", "35008.00", quote.number, "上海启明科技有限公司"):
+    for expected in (
+        "杭州云帆软件有限公司",
+        "报价单",
+        "销售管理软件标准版",
+        "实施服务",
+        "35008.00",
+        quote.number,
+        "上海启明科技有限公司",
+    ):
         assert expected in text, expected
     assert any("CJK" in name for name in _fonts(pdf))
 
 
 def test_english_pdf_uses_english_names(personas, deal, products):
-    company_profile_save(actor=personas.admin, name_zh="杭州云帆软件有限公司", name_en="Hangzhou Yunfan Software Co., Ltd.")
+    company_profile_save(
+        actor=personas.admin, name_zh="杭州云帆软件有限公司", name_en="Hangzhou Yunfan Software Co., Ltd."
+    )
     quote = make_quote(personas.rep, deal, products)
     text = _text(render_quote_pdf(quote, quote.current_version, "en"))
     for expected in ("Hangzhou Yunfan Software", "Quotation", "CRM Standard", "Implementation", "35008.00"):

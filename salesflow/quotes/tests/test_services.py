@@ -30,12 +30,12 @@ def test_create_prices_lines_from_the_catalogue_and_totals_through_doctotals(per
     assert (quote.owner, quote.account, quote.currency, quote.status) == (personas.rep, deal.account, "CNY", "draft")
     version = quote.current_version
     lines = list(version.lines.all())
-    assert [(l.code, l.name_zh, l.unit, l.unit_price, l.discount_percent, l.tax_rate) for l in lines] == [
+    assert [(x.code, x.name_zh, x.unit, x.unit_price, x.discount_percent, x.tax_rate) for x in lines] == [
         ("CRM-STD", "销售管理软件标准版", "套", Decimal("12000.00"), Decimal("10.00"), Decimal("13.00")),
         ("IMPL", "实施服务", "人天", Decimal("2000.00"), Decimal("0.00"), Decimal("6.00")),
     ]
     # 2 × 12000 = 24000, −2400 = 21600, tax 2808 → 24408; 5 × 2000 = 10000, tax 600 → 10600
-    assert [(l.gross, l.discount, l.net, l.tax, l.total) for l in lines] == [
+    assert [(x.gross, x.discount, x.net, x.tax, x.total) for x in lines] == [
         (Decimal("24000.00"), Decimal("2400.00"), Decimal("21600.00"), Decimal("2808.00"), Decimal("24408.00")),
         (Decimal("10000.00"), Decimal("0.00"), Decimal("10000.00"), Decimal("600.00"), Decimal("10600.00")),
     ]
@@ -84,7 +84,9 @@ def test_line_errors_name_the_line_and_field_and_write_nothing(personas, deal, p
 
 def test_total_too_large_is_a_400_on_lines(personas, deal):
     with pytest.raises(ValidationFailed) as exc:
-        make_quote(personas.rep, deal, lines=[{"name_zh": "大", "quantity": "999999999", "unit_price": "999999999999.99"}])
+        make_quote(
+            personas.rep, deal, lines=[{"name_zh": "大", "quantity": "999999999", "unit_price": "999999999999.99"}]
+        )
     assert "lines" in exc.value.field_errors
     assert Quote.objects.count() == 0
 
@@ -136,7 +138,9 @@ def test_issued_versions_refuse_edits_with_409(personas, deal, products):
 
 def test_update_draft_records_changes(personas, deal, products):
     quote = make_quote(personas.rep, deal, products)
-    quote_update(actor=personas.rep, quote=quote, title="新标题", lines=[{"product_id": products["svc"].pk, "quantity": "1"}])
+    quote_update(
+        actor=personas.rep, quote=quote, title="新标题", lines=[{"product_id": products["svc"].pk, "quantity": "1"}]
+    )
     quote.refresh_from_db()
     assert quote.title == "新标题" and quote.total == Decimal("2120.00")
     event = AuditEvent.objects.get(verb="quotes.quote.updated")

@@ -81,7 +81,9 @@ def test_edit_issue_revise_pages_and_409_after_issue(personas, deal, products, c
     assert client_for(personas.outsider).get(f"/quotes/{quote.pk}/").status_code == 404
 
 
-def test_list_page_with_filters_and_bounded_queries(personas, deal, products, client_for, django_assert_max_num_queries):
+def test_list_page_with_filters_and_bounded_queries(
+    personas, deal, products, client_for, django_assert_max_num_queries
+):
     for _ in range(3):
         make_quote(personas.rep, deal, products)
     client = client_for(personas.manager, "zh-hans")
@@ -121,7 +123,9 @@ def test_public_link_shows_the_frozen_version_and_accepts_once(personas, deal, p
     assert page.status_code == 200 and "销售管理软件标准版" in text and "35008.00" in text and "接受报价" in text
     assert page["X-Robots-Tag"] == "noindex, nofollow"
     assert "CRM Standard" in client.get(url + "?lang=en").content.decode()
-    response = client.post(url, {"name": "陈静", "decision": "accept"}, REMOTE_ADDR="198.51.100.7", HTTP_X_FORWARDED_FOR="1.2.3.4")
+    response = client.post(
+        url, {"name": "陈静", "decision": "accept"}, REMOTE_ADDR="198.51.100.7", HTTP_X_FORWARDED_FOR="1.2.3.4"
+    )
     assert response.status_code == 200 and 'data-testid="public-done"' in response.content.decode()
     version.refresh_from_db()
     assert (version.status, version.decided_by_name, version.decided_ip) == ("accepted", "陈静", "198.51.100.7")
@@ -154,5 +158,7 @@ def test_public_link_refuses_forged_superseded_expired_and_floods(personas, deal
     settings.QUOTES_DECISION_RATE_PER_IP = 2
     quote3 = _issued(personas, deal, products)
     url = f"/q/{make_token(quote3.current_version)}/"
-    statuses = [client.post(url, {"name": "", "decision": "accept"}, REMOTE_ADDR="192.0.2.1").status_code for _ in range(3)]
+    statuses = [
+        client.post(url, {"name": "", "decision": "accept"}, REMOTE_ADDR="192.0.2.1").status_code for _ in range(3)
+    ]
     assert statuses == [400, 400, 429]
