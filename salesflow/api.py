@@ -264,3 +264,9 @@ def _register_routers() -> None:
 
 
 _register_routers()
+# issue 9 (catalogue): products, price lists, groups, rules; /opportunities/{id}/lines
+from salesflow.catalogue.api import deal_router as catalogue_deal_router  # noqa: E402
+from salesflow.catalogue.api import router as catalogue_router  # noqa: E402
+
+api.add_router("/catalogue", catalogue_router)
+api.add_router("/opportunities", catalogue_deal_router)

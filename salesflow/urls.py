@@ -70,5 +70,6 @@ urlpatterns = [
     path("settings/known-customers/", include("salesflow.protection.urls_settings")),  # issue 8: 已成交客户名单
     path("", include("salesflow.scoring.urls")),  # issue 8: scoring, /data-quality/, /settings/scoring/
     path("", include("salesflow.pools.urls")),  # issue 8: public pools (/pools/, /settings/pools/)
+    path("catalogue/", include("salesflow.catalogue.urls")),  # issue 9 (catalogue): products, price lists
     path("", include("salesflow.quotes.urls")),  # issue 9 (quotes): /quotes/, /q/<token>/, /settings/company/
 ]

@@ -1280,6 +1280,9 @@ def generate_demo(*, today: date | None = None, seed: int = SEED) -> DemoResult:
     issue8_scoring.write_scoring(_demo_querysets()["leads"], users, now=timezone.now())  # issue 8: scores, hand-offs
     write_match_keys()  # issue 8 (match): duplicate-check keys of the bulk-written records
     seed_pools(users, east=TEAM_EAST, north=TEAM_NORTH)  # issue 8: public pools, caps, recycle rules
+    from salesflow.demo.issue9_catalogue import seed_catalogue  # issue 9 (catalogue)
+
+    seed_catalogue()  # issue 9 (catalogue): products, price lists, tiers, rules, lines on deals
     return DemoResult(created=True, counts=demo_counts(), seconds=perf_counter() - started)
 
 
