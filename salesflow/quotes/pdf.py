@@ -56,7 +56,7 @@ def pdf_context(quote: Quote, version: QuoteVersion, language: str, profile: Com
 
 def render_quote_pdf(quote: Quote, version: QuoteVersion, language: str) -> bytes:
     """The PDF of ``version`` in ``language`` (``zh-hans`` or ``en``) as bytes."""
-    from weasyprint import HTML
+    from weasyprint import HTML  # type: ignore[import-untyped]
 
     with translation.override(language):
         html = render_to_string("quotes/pdf.html", pdf_context(quote, version, language, company_profile()))

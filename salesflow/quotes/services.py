@@ -612,7 +612,7 @@ def approval_facts(quote: Quote, version: QuoteVersion, *, on: date) -> dict[str
         "currency": company_currency(),
         "discount_percent": discount,
         "margin_percent": margin,
-        "region": quote.account.region.code if quote.account.region_id else "",
+        "region": quote.account.region.code if quote.account.region is not None else "",
         "product_lines": categories,
         "customer_grade": quote.account.grade,
         "non_standard_terms": bool(version.terms.strip()),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from salesflow.quotes.models import Quote
+from salesflow.quotes.models import Quote, QuoteVersion
 from salesflow.quotes.services import quote_create
 
 
@@ -20,3 +20,9 @@ def make_quote(actor: Any, deal: Any, products: dict[str, Any] | None = None, **
             else [{"name_zh": "定制开发", "quantity": "1", "unit_price": "5000.00", "tax_rate": "6"}]
         )
     return quote_create(actor=actor, opportunity=deal, lines=lines, **kwargs)
+
+
+def cv(quote: Quote) -> QuoteVersion:
+    """The quote's current version (fresh from the database)."""
+    assert quote.current_version_id is not None
+    return QuoteVersion.objects.get(pk=quote.current_version_id)

@@ -11,7 +11,7 @@ from salesflow.core.errors import Conflict
 from salesflow.core.models import AuditEvent
 from salesflow.quotes.models import QuoteVersion
 from salesflow.quotes.services import quote_decide, quote_issue, quote_update
-from salesflow.quotes.tests.helpers import make_quote
+from salesflow.quotes.tests.helpers import cv, make_quote
 from salesflow.sales.gates import criterion_type, evaluate
 from salesflow.sales.models import StageCriterion
 from salesflow.sales.services import default_pipeline
@@ -60,7 +60,7 @@ def test_pending_locks_the_version_until_the_engine_approves(personas, deal, pro
     with pytest.raises(Conflict):
         quote_update(actor=personas.rep, quote=quote, title="x")
     with pytest.raises(Conflict):  # the customer cannot accept before approval
-        quote_decide(version_id=quote.current_version_id, decision="accept", name="x", ip=None)
+        quote_decide(version_id=cv(quote).pk, decision="accept", name="x", ip=None)
     item = approvals.approvable("quotes.quote")
     assert item is not None and item.can_read(personas.manager, quote) and not item.can_read(personas.outsider, quote)
     assert item.url(quote) == f"/quotes/{quote.pk}/"
@@ -90,9 +90,10 @@ def test_accepted_quote_stage_gate(personas, deal, products):
     kind = criterion_type("quote_accepted")
     assert kind is not None
     stage = default_pipeline().stages.filter(kind="open").order_by("position").last()
+    assert stage is not None
     criterion = StageCriterion.objects.create(stage=stage, kind="quote_accepted", params={})
     results = evaluate([deal], [criterion])
     assert results[deal.pk][0].met is False
     quote = quote_issue(actor=personas.rep, quote=make_quote(personas.rep, deal, products))
-    quote_decide(version_id=quote.current_version_id, decision="accept", name="陈静", ip=None)
+    quote_decide(version_id=cv(quote).pk, decision="accept", name="陈静", ip=None)
     assert evaluate([deal], [criterion])[deal.pk][0].met is True

@@ -17,7 +17,7 @@ from salesflow.quotes.services import (
     quote_update,
     quotes_expire_due,
 )
-from salesflow.quotes.tests.helpers import make_quote
+from salesflow.quotes.tests.helpers import cv, make_quote
 from salesflow.users.services import system_actor
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +28,7 @@ def test_create_prices_lines_from_the_catalogue_and_totals_through_doctotals(per
     year = timezone.localtime().year
     assert quote.number == f"QT-{year}-00001"
     assert (quote.owner, quote.account, quote.currency, quote.status) == (personas.rep, deal.account, "CNY", "draft")
-    version = quote.current_version
+    version = cv(quote)
     lines = list(version.lines.all())
     assert [(x.code, x.name_zh, x.unit, x.unit_price, x.discount_percent, x.tax_rate) for x in lines] == [
         ("CRM-STD", "销售管理软件标准版", "套", Decimal("12000.00"), Decimal("10.00"), Decimal("13.00")),
@@ -53,7 +53,7 @@ def test_create_prices_lines_from_the_catalogue_and_totals_through_doctotals(per
 
 def test_hand_entered_line_without_product(personas, deal):
     quote = make_quote(personas.rep, deal)
-    line = quote.current_version.lines.get()
+    line = cv(quote).lines.get()
     assert (line.product_id, line.name_zh, line.total) == (None, "定制开发", Decimal("5300.00"))
 
 
@@ -161,7 +161,7 @@ def test_tax_inclusive_prices(personas, deal):
         prices_include_tax=True,
         lines=[{"name_zh": "含税", "quantity": "1", "unit_price": "113.00", "tax_rate": "13"}],
     )
-    v = quote.current_version
+    v = cv(quote)
     assert (v.net, v.tax, v.total) == (Decimal("113.00"), Decimal("13.00"), Decimal("113.00"))
 
 
@@ -181,7 +181,7 @@ def test_revise_makes_a_new_draft_and_supersedes(personas, deal, products):
 
 def test_accept_updates_the_deal_and_second_decision_is_409(personas, deal, products):
     quote = quote_issue(actor=personas.rep, quote=make_quote(personas.rep, deal, products))
-    version = quote.current_version
+    version = cv(quote)
     quote_decide(version_id=version.pk, decision="accept", name="陈静", ip="203.0.113.9", user_agent="UA")
     version.refresh_from_db()
     quote.refresh_from_db()
@@ -199,13 +199,13 @@ def test_accept_updates_the_deal_and_second_decision_is_409(personas, deal, prod
 
 def test_decline_and_superseded_versions(personas, deal, products):
     quote = quote_issue(actor=personas.rep, quote=make_quote(personas.rep, deal, products))
-    old = quote.current_version
+    old = cv(quote)
     quote = quote_revise(actor=personas.rep, quote=quote)
     with pytest.raises(Conflict) as exc:
         quote_decide(version_id=old.pk, decision="accept", name="陈静", ip=None)
     assert exc.value.code == "quote_superseded"
     quote = quote_issue(actor=personas.rep, quote=quote)
-    quote_decide(version_id=quote.current_version_id, decision="decline", name="陈静", ip=None, reason="太贵")
+    quote_decide(version_id=cv(quote).pk, decision="decline", name="陈静", ip=None, reason="太贵")
     quote.refresh_from_db()
     assert quote.status == "declined"
     deal.refresh_from_db()

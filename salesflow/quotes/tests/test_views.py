@@ -11,7 +11,7 @@ from salesflow.core.models import AuditEvent
 from salesflow.quotes.links import make_token, read_token
 from salesflow.quotes.models import Quote, QuoteVersion
 from salesflow.quotes.services import quote_issue, quote_revise
-from salesflow.quotes.tests.helpers import make_quote
+from salesflow.quotes.tests.helpers import cv, make_quote
 
 pytestmark = pytest.mark.django_db
 
@@ -143,21 +143,22 @@ def test_public_link_refuses_forged_superseded_expired_and_floods(personas, deal
     token = make_token(version)
     assert client.get(f"/q/{token[:-2]}xx/").status_code == 404
     assert client.get("/q/" + "a" * 600 + "/").status_code == 404
-    assert read_token(token) is not None and read_token(token).version_id == version.pk
+    link = read_token(token)
+    assert link is not None and link.version_id == version.pk
     assert client.post(f"/q/{token}/", {"name": "", "decision": "accept"}).status_code == 400
     assert client.post(f"/q/{token}/", {"name": "x", "decision": "maybe"}).status_code == 400
     quote_revise(actor=personas.rep, quote=quote)
     assert client.post(f"/q/{token}/", {"name": "陈静", "decision": "accept"}).status_code == 409
     # an expired link
     quote2 = _issued(personas, deal, products)
-    v2 = quote2.current_version
+    v2 = cv(quote2)
     QuoteVersion.objects.filter(pk=v2.pk).update(valid_until=timezone.localdate() - timedelta(days=1))
     v2.refresh_from_db()
     assert client.get(f"/q/{make_token(v2)}/").status_code == 410
     # the rate limit
     settings.QUOTES_DECISION_RATE_PER_IP = 2
     quote3 = _issued(personas, deal, products)
-    url = f"/q/{make_token(quote3.current_version)}/"
+    url = f"/q/{make_token(cv(quote3))}/"
     statuses = [
         client.post(url, {"name": "", "decision": "accept"}, REMOTE_ADDR="192.0.2.1").status_code for _ in range(3)
     ]
