@@ -1283,6 +1283,9 @@ def generate_demo(*, today: date | None = None, seed: int = SEED) -> DemoResult:
     from salesflow.demo.issue9_catalogue import seed_catalogue  # issue 9 (catalogue)
 
     seed_catalogue()  # issue 9 (catalogue): products, price lists, tiers, rules, lines on deals
+    from salesflow.demo.issue9_quotes import write_quotes  # issue 9 (quotes)
+
+    write_quotes(users)  # issue 9 (quotes): a year of quotes, accepted ones on won deals
     return DemoResult(created=True, counts=demo_counts(), seconds=perf_counter() - started)
 
 

@@ -367,9 +367,13 @@ def quote_create(
     language: str = QuoteLanguage.ZH,
     terms: str = "",
     lines: Sequence[Mapping[str, Any]] = (),
+    created_at: datetime | None = None,
 ) -> Quote:
     """A new quote on ``opportunity`` (owner = the deal's owner, currency = the deal's)
     with version 1 as a draft and the next gapless number ``QT-<year>-NNNNN``.
+
+    ``created_at`` (imports and the demo only; never in the future) dates a historical
+    quote: its creation time and the year of its number.
 
     Raises ``Http404`` (deal not visible), ``Forbidden`` (deal read-only),
     ``ValidationFailed`` (title, contact of another account, validity in the past or over
@@ -391,8 +395,11 @@ def quote_create(
     built = build_lines(
         lines, opportunity=opportunity, currency=currency, prices_include_tax=prices_include_tax, on=today
     )
+    now = timezone.now()
+    if created_at is not None and (created_at > now or created_at.tzinfo is None):
+        raise ValidationFailed(_("Invalid input."), field_errors={"created_at": [_("Enter a past date.")]})
     with transaction.atomic():
-        year = timezone.localtime().year
+        year = timezone.localtime(created_at or now).year
         number = format_document_number(PREFIX, year, next_document_number(SEQUENCE, year))
         quote = Quote.objects.create(
             number=number,
@@ -404,6 +411,9 @@ def quote_create(
             contact=chosen,
             language=language,
         )
+        if created_at is not None:
+            Quote.objects.filter(pk=quote.pk).update(created_at=created_at)
+            quote.created_at = created_at
         version = QuoteVersion.objects.create(
             quote=quote,
             version=1,
