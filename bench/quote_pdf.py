@@ -1,13 +1,16 @@
 #!/usr/bin/env python
 """Time the quote PDF (issue 9): one quote of 20 lines with Chinese product names, rendered
 through the download page (``/quotes/<id>/pdf/``, the full middleware stack) in Chinese and
-in English. Budget: one PDF < 1 s. ``bench/run.py`` appends this section to its report;
+in English. Budget: one PDF < 1 s (wall time; the CPU time of the process is shown too, as a busy
+machine stretches wall time). ``bench/run.py`` appends this section to its report;
 alone:
 
     .venv/bin/python bench/quote_pdf.py [--requests 10] [--database URL]
 
 The quote is created once in the benchmark database (as the administrator, on the first
-deal) and reused by later runs.
+deal) and reused by later runs. Without benchmark data (``bench/generate.py`` not run), the
+script measures on a throwaway test database instead (the PDF's time does not depend on
+the amount of data: one quote, its lines and the company profile are read).
 """
 
 from __future__ import annotations
@@ -74,23 +77,26 @@ def quote_pdf_section(users: list[Any], requests: int = 10) -> str:
         "",
         f"## Quote PDF (issue 9; 20 lines, budget {PDF_BUDGET_MS} ms per PDF)",
         "",
-        "| Language | p50 ms | p95 ms | max ms | bytes | Budget |",
-        "|---|--:|--:|--:|--:|---|",
+        "| Language | p50 ms | p95 ms | max ms | CPU p50 ms | bytes | Budget |",
+        "|---|--:|--:|--:|--:|--:|---|",
     ]
     for language in ("zh-hans", "en"):
         url = f"/quotes/{quote.pk}/pdf/?lang={language}"
         response = client.get(url)  # warm-up: fonts loaded once per process
         assert response.status_code == 200, response.status_code
-        times = []
+        times, cpu = [], []
         for _ in range(requests):
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             response = client.get(url)
             times.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.process_time() - cpu_started) * 1000)
         ordered = sorted(times)
         p95 = ordered[max(0, round(0.95 * len(ordered)) - 1)]
         ok = "ok" if p95 < PDF_BUDGET_MS else "**over**"
         p50 = statistics.median(times)
-        lines.append(f"| {language} | {p50:.0f} | {p95:.0f} | {max(times):.0f} | {len(response.content):,} | {ok} |")
+        size = len(response.content)
+        cpu50 = statistics.median(cpu)
+        lines.append(f"| {language} | {p50:.0f} | {p95:.0f} | {max(times):.0f} | {cpu50:.0f} | {size:,} | {ok} |")
         print(f"  quote PDF {language:<8} p50 {statistics.median(times):7.1f} ms  p95 {p95:7.1f} ms", flush=True)
     return "\n".join(lines) + "\n"
 
@@ -111,11 +117,22 @@ def main() -> int:
     }
     meta = read_meta()
     if meta is None:
-        print("No benchmark data; run bench/generate.py first.", file=sys.stderr)
-        return 1
-    from salesflow.users.models import User
+        from django.db import connection
+        from django.test.utils import setup_test_environment
 
-    admin = User.objects.get(username=meta["users"]["admin"])
+        print("No benchmark data: measuring on a throwaway test database.", file=sys.stderr)
+        setup_test_environment()
+        connection.creation.create_test_db(verbosity=0)
+        from salesflow.sales.tests.factories import make_opportunity
+        from salesflow.users.testing import make_personas
+
+        personas = make_personas()
+        make_opportunity(personas.rep, name="基准测试 报价单 PDF")
+        admin = personas.admin
+    else:
+        from salesflow.users.models import User
+
+        admin = User.objects.get(username=meta["users"]["admin"])
     print(quote_pdf_section([admin], args.requests))
     return 0
 

@@ -12,7 +12,7 @@ from ninja import Query, Router
 
 from salesflow.core.keyset import api_page
 from salesflow.core.money import format_amount
-from salesflow.quotes.links import public_url
+from salesflow.quotes.links import public_path
 from salesflow.quotes.models import Quote, QuoteVersion
 from salesflow.quotes.pdf import pdf_filename, render_quote_pdf
 from salesflow.quotes.permissions import get_quote_for_user
@@ -47,7 +47,7 @@ def _user(request: HttpRequest) -> User:
     return cast(User, request.user)
 
 
-def quote_out(quote: Quote) -> dict[str, Any]:
+def quote_out(quote: Quote, request: HttpRequest) -> dict[str, Any]:
     version = quote.current_version
     assert version is not None
     open_link = version.status in OPEN_FOR_DECISION
@@ -68,7 +68,7 @@ def quote_out(quote: Quote) -> dict[str, Any]:
         "valid_until": version.valid_until,
         "created_at": quote.created_at,
         "pdf_url": reverse("quotes:pdf", args=[quote.pk]),
-        "public_url": public_url(version) if open_link else None,
+        "public_url": request.build_absolute_uri(public_path(version)) if open_link else None,
     }
 
 
@@ -114,17 +114,17 @@ def version_out(quote: Quote, version: QuoteVersion) -> dict[str, Any]:
     }
 
 
-def _detail(quote: Quote) -> dict[str, Any]:
+def _detail(quote: Quote, request: HttpRequest) -> dict[str, Any]:
     versions = versions_of(quote)
-    body = quote_out(quote)
+    body = quote_out(quote, request)
     by_id = {v.pk: v.version for v in versions}
     body["accepted_version"] = by_id.get(quote.accepted_version_id) if quote.accepted_version_id else None
     body["versions"] = [version_out(quote, v) for v in versions]
     return body
 
 
-def _reload(user: User, quote: Quote) -> dict[str, Any]:
-    return _detail(get_quote_for_user(user, quote.pk))
+def _reload(request: HttpRequest, quote: Quote) -> dict[str, Any]:
+    return _detail(get_quote_for_user(_user(request), quote.pk), request)
 
 
 def _line_specs(lines: list[Any]) -> list[dict[str, Any]]:
@@ -148,7 +148,7 @@ def list_quotes(request: HttpRequest, filters: Query[QuoteFiltersIn]) -> dict[st
         ),
     )
     page = api_page(qs, cursor=filters.cursor, limit=filters.limit, offset=filters.offset)
-    page["items"] = [quote_out(q) for q in page["items"]]
+    page["items"] = [quote_out(q, request) for q in page["items"]]
     return page
 
 
@@ -168,7 +168,7 @@ def create_quote(request: HttpRequest, payload: QuoteCreateIn) -> tuple[int, dic
         terms=payload.terms,
         lines=_line_specs(payload.lines),
     )
-    return 201, _reload(user, quote)
+    return 201, _reload(request, quote)
 
 
 @router.get("/company-profile", response=CompanyProfileOut, summary="The company header printed on quotes")
@@ -186,7 +186,7 @@ def put_company_profile(request: HttpRequest, payload: CompanyProfileIn) -> dict
 
 @router.get("/{int:quote_id}", response=QuoteDetailOut, summary="A quote with every version and its lines")
 def get_quote(request: HttpRequest, quote_id: int) -> dict[str, Any]:
-    return _detail(get_quote_for_user(_user(request), quote_id))
+    return _detail(get_quote_for_user(_user(request), quote_id), request)
 
 
 @router.patch("/{int:quote_id}", response=QuoteDetailOut, summary="Edit the draft version (409 once issued)")
@@ -203,7 +203,7 @@ def update_quote(request: HttpRequest, quote_id: int, payload: QuoteUpdateIn) ->
         elif value is not None:
             changes[key] = value
     quote_update(actor=user, quote=quote, **changes)
-    return _reload(user, quote)
+    return _reload(request, quote)
 
 
 @router.get("/{int:quote_id}/versions/{int:number}", response=QuoteDetailOut, summary="The quote with one version")
@@ -212,7 +212,7 @@ def get_version(request: HttpRequest, quote_id: int, number: int) -> dict[str, A
     version = version_by_number(quote, number)
     if version is None:
         raise Http404("version not found")
-    body = _detail(quote)
+    body = _detail(quote, request)
     body["versions"] = [v for v in body["versions"] if v["version"] == version.version]
     return body
 
@@ -223,14 +223,14 @@ def get_version(request: HttpRequest, quote_id: int, number: int) -> dict[str, A
 def issue_quote(request: HttpRequest, quote_id: int) -> dict[str, Any]:
     user = _user(request)
     quote = quote_issue(actor=user, quote=get_quote_for_user(user, quote_id))
-    return _reload(user, quote)
+    return _reload(request, quote)
 
 
 @router.post("/{int:quote_id}/revise", response=QuoteDetailOut, summary="Make a new draft version from the issued one")
 def revise_quote(request: HttpRequest, quote_id: int) -> dict[str, Any]:
     user = _user(request)
     quote = quote_revise(actor=user, quote=get_quote_for_user(user, quote_id))
-    return _reload(user, quote)
+    return _reload(request, quote)
 
 
 @router.post("/{int:quote_id}/send", response=QuoteDetailOut, summary="Email the PDF with the accept/decline link")
@@ -243,7 +243,7 @@ def send_quote(request: HttpRequest, quote_id: int, payload: SendIn) -> dict[str
         language=payload.language,
         message=payload.message,
     )
-    return _reload(user, quote)
+    return _reload(request, quote)
 
 
 @router.get("/{int:quote_id}/pdf", summary="The PDF of a version (default: current) in zh-hans or en")

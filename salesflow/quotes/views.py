@@ -31,7 +31,7 @@ from salesflow.quotes.forms import (
     SendForm,
     line_rows,
 )
-from salesflow.quotes.links import public_url, read_token
+from salesflow.quotes.links import public_path, read_token
 from salesflow.quotes.models import Quote, QuoteLanguage, QuoteStatus, QuoteVersion
 from salesflow.quotes.pdf import pdf_filename, render_quote_pdf
 from salesflow.quotes.permissions import can_write_quote, get_quote_for_user
@@ -288,7 +288,9 @@ def _detail(
         "lines": list(version.lines.all()),
         "can_write": writable,
         "is_current": version.pk == current.pk,
-        "public_url": public_url(current) if writable and current.status in OPEN_FOR_DECISION else "",
+        "public_url": (
+            request.build_absolute_uri(public_path(current)) if writable and current.status in OPEN_FOR_DECISION else ""
+        ),
         "events": timeline_for(quote, user=user),
         "send_form": SendForm(initial={"language": quote.language, "to": quote.contact.email if quote.contact else ""}),
         "error": error,
