@@ -333,7 +333,11 @@ def _require_quote_write(actor: User, quote: Quote) -> None:
 
 def _lock(quote: Quote) -> tuple[Quote, QuoteVersion]:
     """The quote row locked for this transaction, and its current version (fresh)."""
-    locked = Quote.objects.select_for_update().select_related("opportunity", "account", "contact").get(pk=quote.pk)
+    locked = (
+        Quote.objects.select_for_update(of=("self",))
+        .select_related("opportunity", "account", "contact")
+        .get(pk=quote.pk)
+    )
     assert locked.current_version_id is not None
     version = QuoteVersion.objects.get(pk=locked.current_version_id)
     return locked, version
@@ -900,7 +904,7 @@ def quote_decide(
         row = QuoteVersion.objects.filter(pk=version_id).values_list("quote_id", flat=True).first()
         if row is None:
             raise Http404("quote not found")
-        quote = Quote.objects.select_for_update().select_related("opportunity").get(pk=row)
+        quote = Quote.objects.select_for_update(of=("self",)).select_related("opportunity").get(pk=row)
         version = QuoteVersion.objects.get(pk=version_id)
         if version.status in (QuoteStatus.ACCEPTED, QuoteStatus.DECLINED):
             raise Conflict(_("This quote has already been answered."), code="already_decided")
