@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from salesflow.quotes.models import QuoteLanguage, QuoteStatus
 
@@ -73,7 +74,7 @@ def line_rows(data: QueryDict) -> list[dict[str, Any]]:
 
 class SendForm(forms.Form):
     to = forms.CharField(
-        label=_("To"), max_length=2000, help_text=_("One or more email addresses, separated by commas.")
+        label=pgettext_lazy("email", "To"), max_length=2000, help_text=_("One or more email addresses, separated by commas.")
     )
     language = forms.ChoiceField(label=_("Language"), choices=QuoteLanguage.choices)
     message = forms.CharField(

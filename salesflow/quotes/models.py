@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from salesflow.catalogue.models import PricedLine
 from salesflow.core.models import TimestampedModel
@@ -64,7 +65,7 @@ class Quote(TimestampedModel):
         related_name="+",
         verbose_name=_("accepted version"),
     )
-    total = MoneyField(_("total"), default=Decimal("0.00"))
+    total = MoneyField(pgettext_lazy("money", "total"), default=Decimal("0.00"))
     # issue 9 (quotes): added fields
     contact = models.ForeignKey(
         "parties.Contact",
@@ -109,7 +110,7 @@ class QuoteVersion(TimestampedModel):
     discount = MoneyField(_("discount"), default=Decimal("0.00"))
     net = MoneyField(_("net amount"), default=Decimal("0.00"))
     tax = MoneyField(_("tax"), default=Decimal("0.00"))
-    total = MoneyField(_("total"), default=Decimal("0.00"))
+    total = MoneyField(pgettext_lazy("money", "total"), default=Decimal("0.00"))
     issued_at = models.DateTimeField(_("issued at"), null=True, blank=True)
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     decided_ip = models.GenericIPAddressField(_("decided from IP"), null=True, blank=True)
