@@ -64,7 +64,7 @@ def quote_out(quote: Quote, request: HttpRequest) -> dict[str, Any]:
         "status": quote.status,
         "total": format_amount(quote.total, quote.currency),
         "version": version.version,
-        "accepted_version": None,
+        "accepted_version": quote.accepted_version.version if quote.accepted_version is not None else None,
         "valid_until": version.valid_until,
         "created_at": quote.created_at,
         "pdf_url": reverse("quotes:pdf", args=[quote.pk]),
@@ -117,8 +117,6 @@ def version_out(quote: Quote, version: QuoteVersion) -> dict[str, Any]:
 def _detail(quote: Quote, request: HttpRequest) -> dict[str, Any]:
     versions = versions_of(quote)
     body = quote_out(quote, request)
-    by_id = {v.pk: v.version for v in versions}
-    body["accepted_version"] = by_id.get(quote.accepted_version_id) if quote.accepted_version_id else None
     body["versions"] = [version_out(quote, v) for v in versions]
     return body
 

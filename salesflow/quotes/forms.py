@@ -74,7 +74,9 @@ def line_rows(data: QueryDict) -> list[dict[str, Any]]:
 
 class SendForm(forms.Form):
     to = forms.CharField(
-        label=pgettext_lazy("email", "To"), max_length=2000, help_text=_("One or more email addresses, separated by commas.")
+        label=pgettext_lazy("email", "To"),
+        max_length=2000,
+        help_text=_("One or more email addresses, separated by commas."),
     )
     language = forms.ChoiceField(label=_("Language"), choices=QuoteLanguage.choices)
     message = forms.CharField(

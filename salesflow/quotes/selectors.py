@@ -46,7 +46,9 @@ def _day_start(day: date) -> datetime:
 def quote_list(user: User, filters: QuoteFilters) -> QuerySet[Quote]:
     """The quotes ``user`` may read, filtered and sorted (unknown sorts fall back to newest
     first), with owner, account, opportunity and current version loaded (one query)."""
-    qs = quotes_visible_to(user).select_related("owner", "account", "opportunity", "current_version")
+    qs = quotes_visible_to(user).select_related(
+        "owner", "account", "opportunity", "current_version", "accepted_version"
+    )
     if filters.status in QuoteStatus.values:
         qs = qs.filter(status=filters.status)
     if filters.owner_id:

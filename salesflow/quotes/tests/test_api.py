@@ -161,3 +161,16 @@ def test_versions_are_immutable_snapshots(personas, deal, products, api_for):
     products["crm"].save()
     v1 = QuoteVersion.objects.get(quote=quote)
     assert v1.lines.get(code="CRM-STD").unit_price == Decimal("12000.00")
+
+
+def test_accepted_version_is_reported(personas, deal, products, api_for):
+    from salesflow.quotes.services import quote_decide
+    from salesflow.quotes.tests.helpers import cv
+
+    quote = quote_issue(actor=personas.rep, quote=make_quote(personas.rep, deal, products))
+    quote_decide(version_id=cv(quote).pk, decision="accept", name="陈静", ip="198.51.100.1")
+    api = api_for(personas.rep)
+    body = _ok(api.get(f"/quotes/{quote.pk}"))
+    assert body["accepted_version"] == 1 and body["status"] == "accepted" and body["public_url"] is None
+    assert body["versions"][0]["decided_ip"] == "198.51.100.1"
+    assert [q["accepted_version"] for q in _ok(api.get("/quotes"))["items"]] == [1]
