@@ -28,7 +28,9 @@ BLANK_ROWS = 3
 class QuoteForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=200, required=False)
     contact = forms.TypedChoiceField(label=_("Contact"), required=False, coerce=int, empty_value=None)
-    valid_until = forms.DateField(label=_("Valid until"), widget=forms.DateInput(attrs={"type": "date"}))
+    valid_until = forms.DateField(
+        label=_("Valid until"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     language = forms.ChoiceField(label=_("Language"), choices=QuoteLanguage.choices)
     prices_include_tax = forms.BooleanField(label=_("Prices include tax (含税价)"), required=False)
     terms = forms.CharField(label=_("Terms"), max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 3}))
@@ -124,9 +126,11 @@ class QuoteFilterForm(forms.Form):
         label=_("Account"), required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput
     )
     created_from = forms.DateField(
-        label=_("Created from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Created from"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
-    created_to = forms.DateField(label=_("Created to"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    created_to = forms.DateField(
+        label=_("Created to"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     q = forms.CharField(label=_("Search"), max_length=200, required=False)
 
     def __init__(self, *args: Any, owners: list[tuple[int, str]], **kwargs: Any) -> None:

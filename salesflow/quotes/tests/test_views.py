@@ -163,3 +163,9 @@ def test_public_link_refuses_forged_superseded_expired_and_floods(personas, deal
         client.post(url, {"name": "", "decision": "accept"}, REMOTE_ADDR="192.0.2.1").status_code for _ in range(3)
     ]
     assert statuses == [400, 400, 429]
+
+
+def test_the_form_renders_dates_for_date_inputs(personas, deal, client_for):
+    page = client_for(personas.rep, "zh-hans").get(f"/quotes/new/?opportunity={deal.pk}").content.decode()
+    expected = (timezone.localdate() + timedelta(days=30)).isoformat()
+    assert f'value="{expected}"' in page
