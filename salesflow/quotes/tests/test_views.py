@@ -169,3 +169,15 @@ def test_the_form_renders_dates_for_date_inputs(personas, deal, client_for):
     page = client_for(personas.rep, "zh-hans").get(f"/quotes/new/?opportunity={deal.pk}").content.decode()
     expected = (timezone.localdate() + timedelta(days=30)).isoformat()
     assert f'value="{expected}"' in page
+
+
+def test_public_decision_works_with_csrf_checks(personas, deal, products):
+    from django.test import Client
+
+    quote = _issued(personas, deal, products)
+    url = f"/q/{make_token(QuoteVersion.objects.get(quote=quote))}/"
+    browser = Client(enforce_csrf_checks=True)
+    page = browser.get(url)
+    token = page.cookies["csrftoken"].value
+    response = browser.post(url, {"name": "陈静", "decision": "accept", "csrfmiddlewaretoken": token})
+    assert response.status_code == 200 and 'data-testid="public-done"' in response.content.decode()
