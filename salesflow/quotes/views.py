@@ -407,7 +407,9 @@ def company_profile_view(request: HttpRequest) -> HttpResponse:
 def _public(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
     response = render(request, template, context, status=status)
     response["X-Robots-Tag"] = "noindex, nofollow"
-    response["Referrer-Policy"] = "no-referrer"
+    # same-origin: the token in the URL never leaks to other sites, and form posts keep
+    # their Origin header (no-referrer makes browsers send "Origin: null", which CSRF refuses)
+    response["Referrer-Policy"] = "same-origin"
     response["Cache-Control"] = "no-store"
     return response
 
