@@ -1285,7 +1285,7 @@ def generate_demo(*, today: date | None = None, seed: int = SEED) -> DemoResult:
     seed_catalogue()  # issue 9 (catalogue): products, price lists, tiers, rules, lines on deals
     from salesflow.demo.issue9_quotes import write_quotes  # issue 9 (quotes)
 
-    write_quotes(users)  # issue 9 (quotes): a year of quotes, accepted ones on won deals
+    write_quotes(users, today)  # issue 9 (quotes): a year of quotes, accepted ones on won deals
     return DemoResult(created=True, counts=demo_counts(), seconds=perf_counter() - started)
 
 
@@ -1591,6 +1591,9 @@ def delete_demo() -> dict[str, int]:
         "users": (User, list(qs["users"].values_list("pk", flat=True))),
     }
     deleted: dict[str, int] = defaultdict(int)
+    from salesflow.demo.issue9_quotes import delete_demo_quotes  # issue 9 (quotes): quotes protect deals
+
+    deleted["quotes"] = delete_demo_quotes(qs["opportunities"])  # issue 9 (quotes)
     # work reports (issue 7): their authors and commenters are demo users (PROTECT)
     deleted["work report comments"] = WorkReportComment.objects.filter(
         Q(author__in=qs["users"]) | Q(report__author__in=qs["users"])

@@ -19,11 +19,13 @@ import random
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from salesflow.catalogue.models import OpportunityLine
-from salesflow.core.models import AuditEvent
+from salesflow.core.models import AuditEvent, AuditLink
 from salesflow.quotes.models import Quote, QuoteVersion
 from salesflow.quotes.services import (
     quote_create,
@@ -193,3 +195,20 @@ def write_quotes(users: dict[str, User], today: date | None = None) -> int:
     quotes_expire_due(actor=system, today=today)
 
     return created
+
+
+def delete_demo_quotes(opportunities: QuerySet[Opportunity]) -> int:
+    """Remove the quotes of ``opportunities`` (the demo's) with their audit trail, so the
+    demo's deals, accounts and users can be deleted (quotes protect them). Returns how many."""
+    ids = list(Quote.objects.filter(opportunity__in=opportunities).values_list("pk", flat=True))
+    quote_ct = ContentType.objects.get_for_model(Quote)
+    for start in range(0, len(ids), 500):
+        batch = ids[start : start + 500]
+        events = AuditEvent.objects.filter(target_type=quote_ct, target_id__in=batch)
+        AuditLink.objects.filter(event__in=events).delete()
+        events.delete()
+        AuditLink.objects.filter(content_type=quote_ct, object_id__in=batch).delete()
+        # the thread points at its versions (PROTECT): unlink before the cascade
+        Quote.objects.filter(pk__in=batch).update(current_version=None, accepted_version=None)
+        Quote.objects.filter(pk__in=batch).delete()
+    return len(ids)

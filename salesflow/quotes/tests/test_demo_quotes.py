@@ -7,8 +7,9 @@ import pytest
 from django.utils import timezone
 
 from salesflow.demo.issue9_catalogue import seed_catalogue
-from salesflow.demo.issue9_quotes import write_quotes
+from salesflow.demo.issue9_quotes import delete_demo_quotes, write_quotes
 from salesflow.quotes.models import Quote, QuoteVersion
+from salesflow.sales.models import Opportunity
 from salesflow.sales.services import opportunity_close
 from salesflow.sales.tests.factories import make_opportunity
 from salesflow.users.testing import Personas
@@ -37,3 +38,7 @@ def test_write_quotes(personas: Personas) -> None:
     oldest = Quote.objects.order_by("created_at").first()
     assert oldest is not None and oldest.created_at <= timezone.now()
     assert write_quotes({}, timezone.localdate()) == 0
+    # the demo's deletion removes the quotes first, then the deals can go
+    assert delete_demo_quotes(Opportunity.objects.all()) == created
+    assert Quote.objects.count() == 0 and QuoteVersion.objects.count() == 0
+    Opportunity.objects.filter(pk__in=[d.pk for d in won]).delete()
