@@ -30,9 +30,9 @@ class QuotesConfig(AppConfig):
                 "quotes.quote.withdrawn": _("withdrew the quote from approval"),
                 "quotes.quote.revised": _("revised the quote"),
                 "quotes.quote.sent": _("sent the quote by email"),
-                "quotes.quote.accepted": _("The customer accepted the quote"),
-                "quotes.quote.declined": _("The customer declined the quote"),
-                "quotes.quote.expired": _("The quote expired"),
+                "quotes.quote.accepted": _("recorded the customer's acceptance of the quote"),
+                "quotes.quote.declined": _("recorded the customer's decline of the quote"),
+                "quotes.quote.expired": _("marked the quote as expired"),
                 "quotes.company_profile.saved": _("saved the company profile"),
             }
         )
