@@ -160,6 +160,7 @@ NOT_IDS |= {
     "warn_days_before",
 }  # issue 8: public pools (days and ownership caps)
 NOT_IDS |= {"minutes", "capacity"}  # issue 8: routing (first-response SLA minutes, open leads per rep)
+NOT_IDS |= {"priority"}  # issue 9 (catalogue): price-list and discount-rule precedence (also assignment rules)
 
 
 def _is_integer(schema: dict[str, Any]) -> bool:

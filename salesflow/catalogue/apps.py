@@ -28,7 +28,7 @@ class CatalogueConfig(AppConfig):
                 "catalogue.discount_rule.saved": _("saved the discount rule"),
                 "catalogue.discount_rule.deleted": _("deleted the discount rule"),
                 "catalogue.deal_line.added": _("added a product"),
-                "catalogue.deal_line.updated": _("changed a product line"),
+                "catalogue.deal_line.updated": _("changed a product on the deal"),
                 "catalogue.deal_line.removed": _("removed a product"),
             }
         )
