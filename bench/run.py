@@ -450,6 +450,10 @@ def main() -> int:
     report = render(results, header, args.requests)
     if not args.only or "export" in args.only.lower():
         report += export_section(users)  # issue 6: export of 10,000 rows
+    if not args.only or "pdf" in args.only.lower():  # issue 9 (quotes): one quote PDF < 1 s
+        from bench.quote_pdf import quote_pdf_section
+
+        report += quote_pdf_section(users)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(report)
     print()

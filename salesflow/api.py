@@ -266,6 +266,9 @@ def _register_routers() -> None:
     from salesflow.contracts.api import router as contracts_router
 
     api.add_router("/contracts", contracts_router)
+    from salesflow.quotes.api import router as quotes_router  # issue 9 (quotes)
+
+    api.add_router("/quotes", quotes_router)  # issue 9 (quotes): quotes, versions, PDF, company profile
 
 
 _register_routers()

@@ -128,3 +128,15 @@ JOBS.append(
         description="Remind approvers of overdue approval steps, then escalate them to their managers (once per step).",
     )
 )
+
+# issue 9 (quotes): approved or sent quotes past their validity become expired
+from salesflow.quotes import tasks as quote_tasks  # noqa: E402
+
+JOBS.append(
+    PeriodicJob(
+        name="quotes.expire",
+        schedule=Daily(at=time(0, 20)),
+        task=quote_tasks.expire_quotes,
+        description="Approved or sent quotes whose validity date has passed become expired.",
+    )
+)

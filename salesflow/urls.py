@@ -75,4 +75,5 @@ urlpatterns = [
     path("", include("salesflow.approvals.urls")),  # issue 9 (approvals): /approvals/, /settings/approvals/
     path("billing/", include("salesflow.billing.urls")),  # issue 9 (billing): payments, invoices, ageing
     path("contracts/", include("salesflow.contracts.urls")),  # issue 9 (contracts)
+    path("", include("salesflow.quotes.urls")),  # issue 9 (quotes): /quotes/, /q/<token>/, /settings/company/
 ]

@@ -1295,6 +1295,9 @@ def generate_demo(*, today: date | None = None, seed: int = SEED) -> DemoResult:
     from salesflow.demo.issue9_contracts import write_contracts
 
     write_contracts(users, clock.today)
+    from salesflow.demo.issue9_quotes import write_quotes  # issue 9 (quotes)
+
+    write_quotes(users, today)  # issue 9 (quotes): a year of quotes, accepted ones on won deals
     return DemoResult(created=True, counts=demo_counts(), seconds=perf_counter() - started)
 
 
@@ -1605,6 +1608,9 @@ def delete_demo() -> dict[str, int]:
     from salesflow.demo.issue9_contracts import delete_contracts_demo
 
     deleted["contracts"] = delete_contracts_demo(ids["users"][1])
+    from salesflow.demo.issue9_quotes import delete_demo_quotes  # issue 9 (quotes): quotes protect deals
+
+    deleted["quotes"] = delete_demo_quotes(qs["opportunities"])  # issue 9 (quotes)
     # work reports (issue 7): their authors and commenters are demo users (PROTECT)
     deleted["work report comments"] = WorkReportComment.objects.filter(
         Q(author__in=qs["users"]) | Q(report__author__in=qs["users"])

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from salesflow.catalogue.models import PricedLine
 from salesflow.core.models import TimestampedModel
@@ -64,7 +65,17 @@ class Quote(TimestampedModel):
         related_name="+",
         verbose_name=_("accepted version"),
     )
-    total = MoneyField(_("total"), default=Decimal("0.00"))
+    total = MoneyField(pgettext_lazy("money", "total"), default=Decimal("0.00"))
+    # issue 9 (quotes): added fields
+    contact = models.ForeignKey(
+        "parties.Contact",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="quotes",
+        verbose_name=_("contact"),
+    )
+    language = models.CharField(_("language"), max_length=10, default="zh-hans")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -73,6 +84,11 @@ class Quote(TimestampedModel):
         indexes = [
             models.Index(fields=["owner", "status"], name="quotes_owner_status"),
             models.Index(fields=["status", "-created_at"], name="quotes_status_created"),
+            # the list's sorts (newest first is the default) and its account/owner filters
+            models.Index(fields=["created_at", "id"], name="quotes_created"),
+            models.Index(fields=["total", "id"], name="quotes_total"),
+            models.Index(fields=["owner", "created_at", "id"], name="quotes_owner_created"),
+            models.Index(fields=["account", "created_at", "id"], name="quotes_account_created"),
         ]
 
     def __str__(self) -> str:
@@ -94,7 +110,7 @@ class QuoteVersion(TimestampedModel):
     discount = MoneyField(_("discount"), default=Decimal("0.00"))
     net = MoneyField(_("net amount"), default=Decimal("0.00"))
     tax = MoneyField(_("tax"), default=Decimal("0.00"))
-    total = MoneyField(_("total"), default=Decimal("0.00"))
+    total = MoneyField(pgettext_lazy("money", "total"), default=Decimal("0.00"))
     issued_at = models.DateTimeField(_("issued at"), null=True, blank=True)
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     decided_ip = models.GenericIPAddressField(_("decided from IP"), null=True, blank=True)
@@ -107,6 +123,9 @@ class QuoteVersion(TimestampedModel):
         related_name="+",
         verbose_name=_("created by"),
     )
+    # issue 9 (quotes): added fields
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    decided_user_agent = models.CharField(_("decided from browser"), max_length=300, blank=True)
 
     class Meta:
         ordering = ["quote", "version"]
@@ -127,3 +146,31 @@ class QuoteLine(PricedLine):
     class Meta(PricedLine.Meta):
         verbose_name = _("quote line")
         verbose_name_plural = _("quote lines")
+
+
+# --- issue 9 (quotes): added by the quotes app ------------------------------------------------
+
+
+class QuoteLanguage(models.TextChoices):
+    ZH = "zh-hans", "中文"
+    EN = "en", "English"
+
+
+class CompanyProfile(TimestampedModel):
+    """The seller's header on quotes (one row, ``pk=1``; administrators edit it)."""
+
+    name_zh = models.CharField(_("name (Chinese)"), max_length=200, blank=True)
+    name_en = models.CharField(_("name (English)"), max_length=200, blank=True)
+    address_zh = models.CharField(_("address (Chinese)"), max_length=300, blank=True)
+    address_en = models.CharField(_("address (English)"), max_length=300, blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    tax_id = models.CharField(_("tax id"), max_length=30, blank=True)
+    bank_name = models.CharField(_("bank"), max_length=200, blank=True)
+    bank_account = models.CharField(_("bank account"), max_length=60, blank=True)
+
+    class Meta:
+        verbose_name = _("company profile")
+        verbose_name_plural = _("company profile")
+
+    def __str__(self) -> str:
+        return self.name_zh or self.name_en or "—"
