@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import models
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from salesflow.catalogue.choices import Channel
@@ -89,7 +89,7 @@ class PricedLine(models.Model):
     ``gross``… ``total`` are written from :func:`salesflow.core.doctotals.line_totals`.
     """
 
-    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    position = models.PositiveSmallIntegerField(pgettext_lazy("ordering", "position"), default=0)
     product = models.ForeignKey(
         Product, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("product")
     )
@@ -105,7 +105,7 @@ class PricedLine(models.Model):
     discount = MoneyField(_("discount"), default=Decimal("0.00"))
     net = MoneyField(_("net amount"), default=Decimal("0.00"))
     tax = MoneyField(_("tax"), default=Decimal("0.00"))
-    total = MoneyField(_("total"), default=Decimal("0.00"))
+    total = MoneyField(pgettext_lazy("amount", "total"), default=Decimal("0.00"))
 
     class Meta:
         abstract = True

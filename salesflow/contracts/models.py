@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from salesflow.attachments.models import Attachment
 from salesflow.catalogue.models import PricedLine
@@ -62,7 +63,7 @@ class Contract(TimestampedModel):
     payment_terms = models.TextField(_("payment terms"), blank=True)
     delivery_terms = models.TextField(_("delivery terms"), blank=True)
     special_clauses = models.TextField(_("special clauses"), blank=True)
-    total = MoneyField(_("total"), default=Decimal("0.00"))
+    total = MoneyField(pgettext_lazy("amount", "total"), default=Decimal("0.00"))
     signed_on = models.DateField(_("signed on"), null=True, blank=True)
     current_version = models.ForeignKey(
         "ContractVersion",
@@ -128,7 +129,7 @@ class ContractVersion(TimestampedModel):
     discount = MoneyField(_("discount"), default=Decimal("0.00"))
     net = MoneyField(_("net amount"), default=Decimal("0.00"))
     tax = MoneyField(_("tax"), default=Decimal("0.00"))
-    total = MoneyField(_("total"), default=Decimal("0.00"))
+    total = MoneyField(pgettext_lazy("amount", "total"), default=Decimal("0.00"))
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,

@@ -42,9 +42,9 @@ from salesflow.demo.issue8_imports import write_demo_import
 from salesflow.demo.issue8_merging import write_merging_demo  # issue 8
 from salesflow.demo.issue8_pools import seed_pools
 from salesflow.demo.issue8_protection import delete_protection_demo, write_protection_demo
-from salesflow.demo.issue9_orders import delete_orders_demo, write_orders  # issue 9 (orders)
 from salesflow.demo.issue9_approvals import seed_approvals  # issue 9 (approvals)
 from salesflow.demo.issue9_billing import delete_billing, write_billing  # issue 9 (billing)
+from salesflow.demo.issue9_orders import delete_orders_demo, write_orders  # issue 9 (orders)
 from salesflow.leads.choices import BantAnswer, LeadStatus
 from salesflow.leads.models import DisqualifyReason, Lead
 from salesflow.parties.choices import Grade, Lifecycle
@@ -1285,19 +1285,18 @@ def generate_demo(*, today: date | None = None, seed: int = SEED) -> DemoResult:
     issue8_scoring.write_scoring(_demo_querysets()["leads"], users, now=timezone.now())  # issue 8: scores, hand-offs
     write_match_keys()  # issue 8 (match): duplicate-check keys of the bulk-written records
     seed_pools(users, east=TEAM_EAST, north=TEAM_NORTH)  # issue 8: public pools, caps, recycle rules
-    from salesflow.demo.issue9_catalogue import seed_catalogue  # issue 9 (catalogue)
-
-    seed_catalogue()  # issue 9 (catalogue): products, price lists, tiers, rules, lines on deals
-    write_orders(users, clock.today)  # issue 9 (orders): after the contracts demo — orders, deliveries, acceptance
-    seed_approvals(users)  # issue 9 (approvals): rules, a delegation, large-deal requests
-    write_billing(users, clock.today)  # issue 9 (billing): plans, payments, invoices, overdue in every bucket
-    # issue 9 (contracts): contracts for won deals (from accepted quotes when there are some)
+    # issue 9, quote to cash, in the order of the chain: catalogue → quotes → approval rules →
+    # contracts (from accepted quotes) → orders (from signed contracts) → payment collection
+    from salesflow.demo.issue9_catalogue import seed_catalogue
     from salesflow.demo.issue9_contracts import write_contracts
+    from salesflow.demo.issue9_quotes import write_quotes
 
-    write_contracts(users, clock.today)
-    from salesflow.demo.issue9_quotes import write_quotes  # issue 9 (quotes)
-
-    write_quotes(users, today)  # issue 9 (quotes): a year of quotes, accepted ones on won deals
+    seed_catalogue()  # products, price lists, tiers, rules, lines on deals
+    write_quotes(users, clock.today)  # a year of quotes, accepted ones on won deals
+    seed_approvals(users)  # rules, a delegation, large-deal requests
+    write_contracts(users, clock.today)  # most signed, a few amended, some up for renewal
+    write_orders(users, clock.today)  # orders, deliveries, installation, acceptance
+    write_billing(users, clock.today)  # plans, payments, invoices, overdue in every bucket
     return DemoResult(created=True, counts=demo_counts(), seconds=perf_counter() - started)
 
 
@@ -1587,7 +1586,19 @@ def delete_demo() -> dict[str, int]:
     the demo teams are removed when no other users or teams remain in them.
     """
     qs = _demo_querysets()
-    delete_orders_demo(qs["users"])  # issue 9 (orders): orders PROTECT their accounts, deals and owners
+    # issue 9: documents protect their accounts, deals, owners and the documents they came
+    # from, so they go first, from the end of the chain back: payments, orders, contracts, quotes
+    from salesflow.demo.issue9_contracts import delete_contracts_demo
+    from salesflow.demo.issue9_quotes import delete_demo_quotes
+
+    demo_account_ids = list(qs["accounts"].values_list("pk", flat=True))
+    demo_user_ids = list(qs["users"].values_list("pk", flat=True))
+    early = {
+        "billing": delete_billing(demo_account_ids),
+        "orders": delete_orders_demo(qs["users"]),
+        "contracts": delete_contracts_demo(demo_user_ids),
+        "quotes": delete_demo_quotes(qs["opportunities"]),
+    }
     activities = Activity.objects.filter(
         Q(owner__in=qs["users"])
         | Q(account__in=qs["accounts"])
@@ -1604,13 +1615,7 @@ def delete_demo() -> dict[str, int]:
         "users": (User, list(qs["users"].values_list("pk", flat=True))),
     }
     deleted: dict[str, int] = defaultdict(int)
-    # issue 9 (contracts): contracts protect their deals, accounts and quotes
-    from salesflow.demo.issue9_contracts import delete_contracts_demo
-
-    deleted["contracts"] = delete_contracts_demo(ids["users"][1])
-    from salesflow.demo.issue9_quotes import delete_demo_quotes  # issue 9 (quotes): quotes protect deals
-
-    deleted["quotes"] = delete_demo_quotes(qs["opportunities"])  # issue 9 (quotes)
+    deleted.update(early)
     # work reports (issue 7): their authors and commenters are demo users (PROTECT)
     deleted["work report comments"] = WorkReportComment.objects.filter(
         Q(author__in=qs["users"]) | Q(report__author__in=qs["users"])
@@ -1636,7 +1641,6 @@ def delete_demo() -> dict[str, int]:
             deleted["shares"] += Share.objects.filter(content_type=ct, object_id__in=batch).delete()[0]
     for batch in chunks(sorted(event_ids), 500):
         deleted["audit events"] += AuditEvent.objects.filter(pk__in=batch).delete()[1].get("core.AuditEvent", 0)
-    deleted["billing"] = delete_billing(ids["accounts"][1])  # issue 9 (billing): rows that PROTECT the accounts
     for label, (model, pks) in ids.items():
         for batch in chunks(pks, 500):
             deleted[label] += model._default_manager.filter(pk__in=batch).delete()[1].get(model._meta.label, 0)

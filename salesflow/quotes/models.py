@@ -65,7 +65,7 @@ class Quote(TimestampedModel):
         related_name="+",
         verbose_name=_("accepted version"),
     )
-    total = MoneyField(pgettext_lazy("money", "total"), default=Decimal("0.00"))
+    total = MoneyField(pgettext_lazy("amount", "total"), default=Decimal("0.00"))
     # issue 9 (quotes): added fields
     contact = models.ForeignKey(
         "parties.Contact",
@@ -110,7 +110,7 @@ class QuoteVersion(TimestampedModel):
     discount = MoneyField(_("discount"), default=Decimal("0.00"))
     net = MoneyField(_("net amount"), default=Decimal("0.00"))
     tax = MoneyField(_("tax"), default=Decimal("0.00"))
-    total = MoneyField(pgettext_lazy("money", "total"), default=Decimal("0.00"))
+    total = MoneyField(pgettext_lazy("amount", "total"), default=Decimal("0.00"))
     issued_at = models.DateTimeField(_("issued at"), null=True, blank=True)
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     decided_ip = models.GenericIPAddressField(_("decided from IP"), null=True, blank=True)
