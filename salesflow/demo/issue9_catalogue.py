@@ -22,7 +22,13 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from salesflow.catalogue.models import CustomerGroupMember, OpportunityLine, Product, ProductCategory
+from salesflow.catalogue.models import (
+    CustomerGroup,
+    CustomerGroupMember,
+    OpportunityLine,
+    Product,
+    ProductCategory,
+)
 from salesflow.catalogue.selectors import ResolvedPrice, resolve_prices
 from salesflow.catalogue.services import (
     category_save,
@@ -119,6 +125,15 @@ def _money(value: Decimal) -> Decimal:
     return value.quantize(Decimal("1"), rounding=ROUND_HALF_UP)
 
 
+def _fill_vip(group_id: int) -> None:
+    """The VIP group holds the demo's first 60 A-grade accounts (again after a reset, whose
+    new accounts the kept group would otherwise miss, pricing them differently)."""
+    key_accounts = list(Account.objects.filter(grade="A").order_by("id").values_list("pk", flat=True)[:60])
+    CustomerGroupMember.objects.bulk_create(
+        [CustomerGroupMember(group_id=group_id, account_id=pk) for pk in key_accounts], ignore_conflicts=True
+    )
+
+
 def _seed_price_settings(products: dict[str, Product]) -> None:
     actor = system_actor()
     year = timezone.localdate().year
@@ -129,8 +144,7 @@ def _seed_price_settings(products: dict[str, Product]) -> None:
         name_en="VIP customers",
         description="A 级重点客户，享受 VIP 价目表。",
     )
-    key_accounts = list(Account.objects.filter(grade="A").order_by("id").values_list("pk", flat=True)[:60])
-    CustomerGroupMember.objects.bulk_create([CustomerGroupMember(group=vip, account_id=pk) for pk in key_accounts])
+    _fill_vip(vip.pk)
     distributors = customer_group_save(
         actor=actor, code="distributors", name_zh="经销商", name_en="Distributors", description="签约经销商与代理商。"
     )
@@ -300,6 +314,10 @@ def seed_catalogue() -> None:
                 tax_rate=Decimal(tax),
             )
         _seed_price_settings(created)
+    else:
+        vip_id = CustomerGroup.objects.filter(code="vip").values_list("pk", flat=True).first()
+        if vip_id is not None and not CustomerGroupMember.objects.filter(group_id=vip_id).exists():
+            _fill_vip(vip_id)  # a reset: the kept group gets the new demo accounts
     products = {p.code: p for p in Product.objects.filter(code__in=[row[0] for row in CATALOGUE], active=True)}
     if len(products) == len(CATALOGUE) and not OpportunityLine.objects.exists():
         _seed_deal_lines(products, random.Random(SEED))  # noqa: S311 - reproducible demo data

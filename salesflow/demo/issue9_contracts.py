@@ -112,11 +112,15 @@ def _terms(rng: random.Random, start: date, end: date) -> dict[str, object]:
 def _progress(contract: Contract, index: int, today: date) -> None:
     """Most contracts are approved and signed; every fifth stays a draft or under approval;
     every sixth signed one gets an approved change order (extended by half a year)."""
+    from salesflow.demo.issue9_quotes import approve_pending
+
     owner = contract.owner
     if index % 5 == 4:
         return
     try:
         contract_submit(actor=owner, contract=contract)
+        if index % 7 != 3:  # the approvers say yes to most; a few wait in their inbox
+            approve_pending("contracts.contract", contract.pk)
         contract.refresh_from_db()
         if contract.status != ContractStatus.APPROVED:
             return  # an approval engine holds it: it waits in the approvers' inbox
@@ -131,6 +135,7 @@ def _progress(contract: Contract, index: int, today: date) -> None:
                 changes={"end_date": (contract.end_date or today) + timedelta(days=182)},
             )
             amendment_submit(actor=owner, version=version)
+            approve_pending("contracts.amendment", version.pk)
     except ServiceError:
         return
 

@@ -106,6 +106,37 @@ def _quote_day(deal: Opportunity, rng: random.Random, today: date, end: date | N
     return start + timedelta(days=rng.randrange((stop - start).days + 1))
 
 
+def approve_pending(kind: str, object_id: int) -> None:
+    """Let each step's approvers approve the document's pending request (the demo's managers
+    say yes), so the demo's documents go on through the chain when approval rules exist
+    (a demo reset keeps the rules, which are configuration). Demo-only: real approvals are
+    decided by people in the inbox."""
+    from salesflow.approvals.models import StepApprover
+    from salesflow.approvals.selectors import pending_request_id
+    from salesflow.approvals.services import request_approve
+
+    for _round in range(20):
+        request_id = pending_request_id(kind, object_id)
+        if request_id is None:
+            return
+        waiting = (
+            StepApprover.objects.filter(step__request_id=request_id, step__status="pending", decision="")
+            .select_related("user")
+            .order_by("id")
+            .first()
+        )
+        if waiting is None:
+            return
+        request_approve(actor=waiting.user, request_id=request_id, comment="同意")
+
+
+def _issue(actor: User, quote: Quote) -> Quote:
+    """Issue the quote and, if it went to approval, approve it (see ``approve_pending``)."""
+    quote = quote_issue(actor=actor, quote=quote)
+    approve_pending("quotes.quote", quote.pk)
+    return Quote.objects.get(pk=quote.pk)
+
+
 def write_quotes(users: dict[str, User], today: date | None = None) -> int:
     """Write the demo quotes (see the module docstring); returns how many were created."""
     if Quote.objects.exists():
@@ -131,10 +162,10 @@ def write_quotes(users: dict[str, User], today: date | None = None) -> int:
                 lines=_lines_for(deal, lines_by_deal.get(deal.pk, [])),
                 created_at=_moment(day, 10),
             )
-            quote = quote_issue(actor=actor, quote=quote)
+            quote = _issue(actor, quote)
             if index % 4 == 0:  # revised once before the customer accepted
                 quote = quote_revise(actor=actor, quote=quote)
-                quote = quote_issue(actor=actor, quote=quote)
+                quote = _issue(actor, quote)
             email = deal.account.contacts.exclude(email="").values_list("email", flat=True).first()
             if email and index % 3 == 0:
                 quote = quote_send(actor=actor, quote=quote, to=[email])
@@ -170,7 +201,7 @@ def write_quotes(users: dict[str, User], today: date | None = None) -> int:
             )
             decided: date | None = None
             if state >= 1:
-                quote = quote_issue(actor=actor, quote=quote)
+                quote = _issue(actor, quote)
             if state == 2:  # sent, waiting for the customer
                 email = deal.account.contacts.exclude(email="").values_list("email", flat=True).first()
                 quote = quote_send(actor=actor, quote=quote, to=[email or "buyer@example.com"])
@@ -185,7 +216,7 @@ def write_quotes(users: dict[str, User], today: date | None = None) -> int:
                         reason="价格偏高，请再优惠一些",
                     )
                     quote = quote_revise(actor=actor, quote=quote)
-                    quote = quote_issue(actor=actor, quote=quote)
+                    quote = _issue(actor, quote)
                 decided = min(day + timedelta(days=5), today)
             _backdate(quote, day, decided=decided)
             if state == 5:  # issued long ago and never answered: expired
