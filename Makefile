@@ -21,6 +21,8 @@ SCALE ?= 0.01
 PG_URL ?= postgres://postgres@127.0.0.1:5432/salesflow
 CHROMIUM ?= /usr/bin/chromium
 SYSTEM_PACKAGES := chromium fonts-noto-cjk gettext libpango-1.0-0 libpangoft2-1.0-0
+# what the product itself needs: WeasyPrint renders quote PDFs with pango and the CJK font
+RUN_PACKAGES := fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0
 PYTEST_ARGS ?=
 # pytest-xdist processes for the SQLite and PostgreSQL suites (the CI machine has 2 cores).
 PYTEST_WORKERS ?= 2
@@ -79,6 +81,7 @@ setup: $(STAMP_PY) $(STAMP_VENDOR) $(MO_FILES)
 # ---------------------------------------------------------------- run
 
 run: setup
+	@bash scripts/system_packages.sh $(RUN_PACKAGES)
 	$(BIN)/salesflow migrate --no-input -v 0
 	$(BIN)/salesflow demo
 	$(BIN)/salesflow serve --no-migrate --with-worker --host $(HOST) --port $(PORT)

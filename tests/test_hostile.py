@@ -141,7 +141,19 @@ def world(personas):
         "approvals": _approvals_world(personas, opportunity),  # issue 9 (approvals): the rep's request
         "billing": _billing_world(personas.rep, account),  # issue 9 (billing): plans, payments, invoices
         **_contracts_world(personas),  # issue 9 (contracts)
+        **_quotes_and_catalogue_world(personas, opportunity),  # issue 9 (quotes, catalogue)
     }
+
+
+def _quotes_and_catalogue_world(personas: Any, opportunity: Any) -> dict[str, int]:
+    """Issue 9: a draft quote of the rep's deal (/quotes/{id}…) and a product line
+    (/catalogue/…/{id}: the catalogue's paths share one id; bodies are refused before it is read)."""
+    from salesflow.catalogue.services import category_save
+    from salesflow.quotes.services import quote_create
+
+    quote = quote_create(actor=personas.rep, opportunity=opportunity, lines=[{"name_zh": "x", "unit_price": "1"}])
+    category = category_save(actor=personas.admin, code="hostile", name_zh="测试", name_en="Test")
+    return {"quotes": quote.pk, "catalogue": category.pk}
 
 
 def _orders_world(personas: Any) -> dict[str, int]:

@@ -29,7 +29,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, localcontext
+from decimal import ROUND_DOWN, ROUND_FLOOR, Decimal, localcontext
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -72,12 +72,23 @@ def _normal(text: str) -> str:
 
 
 def _split_amounts(total: Decimal, percents: list[Decimal], currency: str) -> list[Decimal]:
+    """``total`` split by ``percents`` (which add up to 100) in whole minor units, by the
+    largest-remainder rule: each part gets its exact share rounded down, and the units left
+    over go one each to the parts with the largest remainders (earlier parts first on a tie).
+    The parts always add up to ``total`` exactly and none is negative, however small the total
+    (0.02 over four quarters is 0.01, 0.01, 0, 0)."""
     step = Decimal(1).scaleb(-minor_units(currency))
     with localcontext() as ctx:
         ctx.prec = 40
-        amounts = [(total * p / 100).quantize(step, rounding=ROUND_HALF_UP) for p in percents[:-1]]
-        amounts.append(total - sum(amounts, Decimal(0)))
-    if amounts[-1] < 0:  # pragma: no cover - percents add up to 100, rounding cannot go negative
+        units = int((total / step).to_integral_value())
+        exact = [total / step * p / 100 for p in percents]
+        floors = [int(share.to_integral_value(rounding=ROUND_FLOOR)) for share in exact]
+        left = units - sum(floors)
+        order = sorted(range(len(exact)), key=lambda i: (-(exact[i] - floors[i]), i))
+        for i in order[: max(left, 0)]:
+            floors[i] += 1
+        amounts = [Decimal(n) * step for n in floors]
+    if sum(amounts, Decimal(0)) != total or min(amounts) < 0:  # pragma: no cover - percents add up to 100
         raise TermsError(_("The payment terms do not add up to the total."))
     return amounts
 

@@ -275,24 +275,24 @@ def create_group(request: HttpRequest, payload: GroupIn) -> tuple[int, dict[str,
 
 @router.patch("/groups/{int:group_id}", response=GroupOut, summary="Change a customer group (administrators)")
 def update_group(request: HttpRequest, group_id: int, payload: GroupIn) -> dict[str, Any]:
-    require_read_pricing(_user(request))
     group = _get(CustomerGroup, group_id)
+    require_read_pricing(_user(request))
     return _group_out(customer_group_save(actor=_user(request), group=group, **payload.model_dump(exclude_unset=True)))
 
 
 @router.get("/groups/{int:group_id}/members", response=list[int], summary="Account ids of a group")
 def list_members(request: HttpRequest, group_id: int) -> list[int]:
     user = _user(request)
-    require_read_pricing(user)
     group = _get(CustomerGroup, group_id)
+    require_read_pricing(user)
     return list(group_members(group, user).values_list("pk", flat=True))
 
 
 @router.post("/groups/{int:group_id}/members", response=MembersOut, summary="Add and remove accounts")
 def change_members(request: HttpRequest, group_id: int, payload: MembersIn) -> dict[str, Any]:
     user = _user(request)
-    require_read_pricing(user)
     group = _get(CustomerGroup, group_id)
+    require_read_pricing(user)
     added, removed = customer_group_set_members(actor=user, group=group, add=payload.add, remove=payload.remove)
     return {
         "added": added,
@@ -361,28 +361,30 @@ def create_price_list(request: HttpRequest, payload: PriceListIn) -> tuple[int, 
 
 @router.get("/price-lists/{int:list_id}", response=PriceListDetailOut, summary="A price list with items and tiers")
 def get_price_list(request: HttpRequest, list_id: int) -> dict[str, Any]:
+    row = _get(PriceList, list_id)  # an unknown id is 404 before the role check
     require_read_pricing(_user(request))
-    return _detail_out(_get(PriceList, list_id))
+    return _detail_out(row)
 
 
 @router.patch("/price-lists/{int:list_id}", response=PriceListDetailOut, summary="Change a price list")
 def update_price_list(request: HttpRequest, list_id: int, payload: PriceListIn) -> dict[str, Any]:
-    require_read_pricing(_user(request))
     row = _get(PriceList, list_id)
+    require_read_pricing(_user(request))
     return _detail_out(price_list_save(actor=_user(request), price_list=row, **payload.model_dump(exclude_unset=True)))
 
 
 @router.delete("/price-lists/{int:list_id}", response={204: None}, summary="Delete a price list (administrators)")
 def delete_price_list(request: HttpRequest, list_id: int) -> tuple[int, None]:
+    row = _get(PriceList, list_id)
     require_read_pricing(_user(request))
-    price_list_delete(actor=_user(request), price_list=_get(PriceList, list_id))
+    price_list_delete(actor=_user(request), price_list=row)
     return 204, None
 
 
 @router.post("/price-lists/{int:list_id}/items", response=PriceItemOut, summary="Set a product's price on the list")
 def save_item(request: HttpRequest, list_id: int, payload: PriceItemIn) -> dict[str, Any]:
-    require_read_pricing(_user(request))
     plist = _get(PriceList, list_id)
+    require_read_pricing(_user(request))
     item = price_item_save(
         actor=_user(request), price_list=plist, product_id=payload.product_id, unit_price=payload.unit_price
     )
@@ -392,8 +394,9 @@ def save_item(request: HttpRequest, list_id: int, payload: PriceItemIn) -> dict[
 
 @router.delete("/price-lists/{int:list_id}/items/{int:item_id}", response={204: None}, summary="Take a product off")
 def delete_item(request: HttpRequest, list_id: int, item_id: int) -> tuple[int, None]:
+    item = _get(PriceListItem, item_id, price_list_id=list_id)
     require_read_pricing(_user(request))
-    price_item_delete(actor=_user(request), item=_get(PriceListItem, item_id, price_list_id=list_id))
+    price_item_delete(actor=_user(request), item=item)
     return 204, None
 
 
@@ -401,16 +404,17 @@ def delete_item(request: HttpRequest, list_id: int, item_id: int) -> tuple[int, 
     "/price-lists/{int:list_id}/items/{int:item_id}/tiers", response=TierOut, summary="Add or replace a volume tier"
 )
 def save_tier(request: HttpRequest, list_id: int, item_id: int, payload: TierIn) -> dict[str, Any]:
-    require_read_pricing(_user(request))
     item = _get(PriceListItem, item_id, price_list_id=list_id)
+    require_read_pricing(_user(request))
     tier = tier_save(actor=_user(request), item=item, **payload.model_dump())
     return _tier_out(tier, item.price_list.currency)
 
 
 @router.delete("/price-lists/{int:list_id}/tiers/{int:tier_id}", response={204: None}, summary="Delete a volume tier")
 def delete_tier(request: HttpRequest, list_id: int, tier_id: int) -> tuple[int, None]:
+    tier = _get(VolumeTier, tier_id, item__price_list_id=list_id)
     require_read_pricing(_user(request))
-    tier_delete(actor=_user(request), tier=_get(VolumeTier, tier_id, item__price_list_id=list_id))
+    tier_delete(actor=_user(request), tier=tier)
     return 204, None
 
 
@@ -448,15 +452,16 @@ def create_rule(request: HttpRequest, payload: RuleIn) -> tuple[int, dict[str, A
 
 @router.patch("/discount-rules/{int:rule_id}", response=RuleOut, summary="Change a discount rule")
 def update_rule(request: HttpRequest, rule_id: int, payload: RuleIn) -> dict[str, Any]:
-    require_read_pricing(_user(request))
     rule = _get(DiscountRule, rule_id)
+    require_read_pricing(_user(request))
     return _rule_out(discount_rule_save(actor=_user(request), rule=rule, **payload.model_dump(exclude_unset=True)))
 
 
 @router.delete("/discount-rules/{int:rule_id}", response={204: None}, summary="Delete a discount rule")
 def delete_rule(request: HttpRequest, rule_id: int) -> tuple[int, None]:
+    rule = _get(DiscountRule, rule_id)
     require_read_pricing(_user(request))
-    discount_rule_delete(actor=_user(request), rule=_get(DiscountRule, rule_id))
+    discount_rule_delete(actor=_user(request), rule=rule)
     return 204, None
 
 

@@ -1048,8 +1048,8 @@ def stall_ladder_add(request: HttpRequest, payload: StallStepIn) -> tuple[int, S
 
 @router.patch("/stall-ladder/{int:step_id}", response=StallStepOut, summary="Change a stall escalation step")
 def stall_ladder_patch(request: HttpRequest, step_id: int, payload: StallStepPatchIn) -> StallStepOut:
+    step = _stall_step(step_id)  # an unknown id is 404 before the role check
     user = _ladder_admin(request)
-    step = _stall_step(step_id)
     values = payload.model_dump(exclude_unset=True)
     step = stall_step_save(
         actor=user,
@@ -1063,6 +1063,7 @@ def stall_ladder_patch(request: HttpRequest, step_id: int, payload: StallStepPat
 
 @router.delete("/stall-ladder/{int:step_id}", response={204: None}, summary="Delete a stall escalation step")
 def stall_ladder_delete(request: HttpRequest, step_id: int) -> tuple[int, None]:
+    step = _stall_step(step_id)
     user = _ladder_admin(request)
-    stall_step_delete(actor=user, step=_stall_step(step_id))
+    stall_step_delete(actor=user, step=step)
     return 204, None

@@ -294,7 +294,7 @@ def test_rules_page_admin_only(personas: Personas, client_for: Callable[..., Cli
     assert bad.status_code == 400 and ApprovalRule.objects.count() == 1
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_approvers_at_once_exactly_one_wins(personas: Personas) -> None:
     if connection.vendor == "sqlite":
         pytest.skip("concurrent writers: PostgreSQL (SQLite serialises IMMEDIATE transactions)")

@@ -69,7 +69,7 @@ def make_accepted_quote(world: World, *, status: str = QuoteStatus.ACCEPTED) -> 
     """An accepted quote as the quotes app leaves it: accepted version, frozen lines, totals."""
     rep = world.personas.rep
     quote = Quote.objects.create(
-        number=f"QT-2026-{Quote.objects.count() + 1:05d}",
+        number=f"QT-TEST-{Quote.objects.count() + 1:05d}",  # never a number the real sequence hands out
         opportunity=world.opportunity,
         account=world.account,
         owner=rep,

@@ -72,7 +72,7 @@ def make_quote(
     opp = opportunity or make_opportunity(owner)
     n = next(_seq)
     quote = Quote.objects.create(
-        number=f"QT-2026-{n:05d}",
+        number=f"QT-TEST-{n:05d}",  # never a number the real sequence hands out
         opportunity=opp,
         account=opp.account,
         owner=owner,
@@ -107,7 +107,7 @@ def make_contract(
     opp = opportunity or (quote.opportunity if quote else make_opportunity(owner))
     n = next(_seq)
     contract = Contract.objects.create(
-        number=f"HT-2026-{n:05d}",
+        number=f"HT-TEST-{n:05d}",  # never a number the real sequence hands out
         title=f"合同 {n}",
         account=account or opp.account,
         owner=owner,
