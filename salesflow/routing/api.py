@@ -144,7 +144,7 @@ def _rule_out(rule: AssignmentRule) -> dict[str, Any]:
         "strategy": rule.strategy,
         "user_id": rule.user_id,
         "team_id": rule.team_id,
-        "member_ids": [m.pk for m in rule.members.all()],
+        "member_ids": sorted(m.pk for m in rule.members.all()),  # a stable order on every database
         "capacity": rule.capacity,
         "respect_working_hours": rule.respect_working_hours,
     }
