@@ -291,3 +291,20 @@ def _register_billing() -> None:  # issue 9 (billing): payment plans, payments, 
 
 
 _register_billing()
+
+
+def _register_issue10() -> None:  # issue 10: plans, attainment, scorecards, commissions, reports, dashboards
+    from salesflow.analytics.api import router as analytics_router
+    from salesflow.commissions.api import router as commissions_router
+    from salesflow.dashboards.api import router as dashboards_router
+    from salesflow.scorecards.api import router as scorecards_router
+    from salesflow.targets.api import router as targets_router
+
+    api.add_router("/reports", analytics_router)
+    api.add_router("/plans", targets_router)
+    api.add_router("/scorecards", scorecards_router)
+    api.add_router("/commissions", commissions_router)
+    api.add_router("/dashboards", dashboards_router)
+
+
+_register_issue10()

@@ -111,6 +111,11 @@ INSTALLED_APPS = [
     "salesflow.protection",  # the known-customer list (已成交客户名单) and collision arbitration (撞单) (issue 8)
     "salesflow.merging",  # duplicate warnings before saving, access requests, merge and undo (issue 8)
     "salesflow.imports",  # CSV/XLSX import with mapping, preview, error report (issue 8)
+    "salesflow.analytics",  # the metrics (core.metrics registry), actuals per node, reports (报表) (issue 10)
+    "salesflow.targets",  # sales plans (销售计划), target decomposition, attainment, leaderboards (issue 10)
+    "salesflow.scorecards",  # KPI scorecards, funnel math (漏斗倒推), appraisal (issue 10)
+    "salesflow.commissions",  # commission rules and statements (提成) (issue 10)
+    "salesflow.dashboards",  # manager and rep dashboards with charts and drill-down (issue 10)
     "salesflow.demo",  # the demo company generator and its `demo` command (no models)
     "salesflow.notifications",  # notification centre, preferences, email and group robots
 ]
@@ -195,6 +200,8 @@ USE_I18N = True
 USE_TZ = True
 
 SALESFLOW_DEFAULT_CURRENCY = os.environ.get("SALESFLOW_DEFAULT_CURRENCY", "CNY").upper()
+# First month of the fiscal year (1 = January); plans and quarters follow it (issue 10).
+SALESFLOW_FISCAL_YEAR_START_MONTH = int(os.environ.get("SALESFLOW_FISCAL_YEAR_START_MONTH", "1"))
 SALESFLOW_CURRENCIES = _env_list("SALESFLOW_CURRENCIES", ["CNY", "USD", "EUR", "HKD", "JPY"])
 
 STATIC_URL = "/static/"

@@ -76,4 +76,9 @@ urlpatterns = [
     path("billing/", include("salesflow.billing.urls")),  # issue 9 (billing): payments, invoices, ageing
     path("contracts/", include("salesflow.contracts.urls")),  # issue 9 (contracts)
     path("", include("salesflow.quotes.urls")),  # issue 9 (quotes): /quotes/, /q/<token>/, /settings/company/
+    path("reports/", include("salesflow.analytics.urls")),  # issue 10: reports (报表) and the records behind a figure
+    path("plans/", include("salesflow.targets.urls")),  # issue 10: sales plans, targets, attainment
+    path("scorecards/", include("salesflow.scorecards.urls")),  # issue 10: scorecards, funnel math, appraisal
+    path("commissions/", include("salesflow.commissions.urls")),  # issue 10: commission rules and statements
+    path("dashboards/", include("salesflow.dashboards.urls")),  # issue 10: manager and rep dashboards
 ]

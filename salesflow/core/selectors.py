@@ -70,3 +70,41 @@ def convert(amount: Decimal, currency: str, on_date: date) -> tuple[Decimal, Exc
     if rate is None:
         raise RateMissing(currency, on_date)
     return apply_rate(amount, rate), rate
+
+
+class RateBook:
+    """Every rate of some currencies valid up to ``until``, loaded in one query, for converting
+    many amounts at each one's own dated rate (reports, attainment, dashboards).
+
+    ``convert(amount, currency, day)`` answers the same as :func:`convert` for that day, or
+    ``None`` when no rate is valid then (the caller counts the amount as missing, never
+    guesses).
+    """
+
+    def __init__(self, currencies: Iterable[str], until: date) -> None:
+        from bisect import bisect_right
+
+        self._bisect = bisect_right
+        self._company = company_currency()
+        wanted = sorted({c.upper() for c in currencies} - {self._company})
+        self._days: dict[str, list[date]] = {}
+        self._rates: dict[str, list[ExchangeRate]] = {}
+        if wanted:
+            for rate in ExchangeRate.objects.filter(currency__in=wanted, valid_from__lte=until).order_by(
+                "currency", "valid_from"
+            ):
+                self._days.setdefault(rate.currency, []).append(rate.valid_from)
+                self._rates.setdefault(rate.currency, []).append(rate)
+
+    def rate(self, currency: str, day: date) -> ExchangeRate | None:
+        days = self._days.get(currency.upper())
+        if not days:
+            return None
+        i = self._bisect(days, day) - 1
+        return self._rates[currency.upper()][i] if i >= 0 else None
+
+    def convert(self, amount: Decimal, currency: str, day: date) -> Decimal | None:
+        if currency.upper() == self._company:
+            return apply_rate(amount, None)
+        rate = self.rate(currency, day)
+        return None if rate is None else apply_rate(amount, rate)

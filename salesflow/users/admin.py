@@ -6,12 +6,15 @@ and services so their audit trail stays complete.
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from salesflow.users.models import LoginThrottle, Team, Territory, User
+from salesflow.users.models import LoginThrottle, Team, TeamMembership, Territory, User
 
 
 @admin.register(Team)
@@ -56,6 +59,22 @@ class UserAdmin(DjangoUserAdmin[User]):
             },
         ),
     )
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        """A team change goes through ``user_change_team`` so the team history (issue 10) stays whole."""
+        from salesflow.users.services import user_change_team
+
+        if not change:
+            super().save_model(request, obj, form, change)
+            TeamMembership.objects.create(user=obj, team=obj.team, start=timezone.localdate())
+            return
+        if "team" not in form.changed_data:
+            super().save_model(request, obj, form, change)
+            return
+        new_team = obj.team
+        obj.team_id = form.initial.get("team")
+        super().save_model(request, obj, form, change)
+        user_change_team(actor=cast(User, request.user), user=obj, team=new_team)
 
 
 @admin.register(LoginThrottle)

@@ -49,3 +49,13 @@ declare(
     ),
     EventType("users.calendar_token.revoked", {"prefix": "str"}, description="A calendar feed URL was revoked."),
 )
+
+# Team changes (issue 10): targets and actuals attach to the team at the time.
+declare(
+    EventType(
+        "users.user.team_changed",
+        {"from_team_id": "int|null", "to_team_id": "int|null", "effective": "date"},
+        description="The user moved to another team from the day effective (ISO date) on.",
+        label=_("changed team"),
+    ),
+)

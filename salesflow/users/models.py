@@ -344,3 +344,39 @@ class SavedView(TimestampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class TeamMembership(models.Model):
+    """Which team a user belonged to, and when: ``[start, end)`` in days (``end`` NULL = still).
+
+    Written only by ``users.services.user_change_team`` (and ``user_create``), so a user's
+    intervals never overlap and the open one names ``User.team``. Targets and actuals attach
+    to the person *and the team at the time* (issue 10): a deal a rep won in March for team
+    North still counts for North after the rep moved to South in July
+    (``users.selectors.team_on``).
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("user"))
+    team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("team")
+    )
+    start = models.DateField(_("from"))
+    end = models.DateField(_("until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("team membership")
+        verbose_name_plural = _("team memberships")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__isnull=True) | Q(end__gt=models.F("start")), name="membership_end_after_start"
+            ),
+        ]
+        indexes = [
+            # team history of the users behind an attainment figure: WHERE user_id IN (…) ORDER BY start
+            models.Index(fields=["user", "start"], name="membership_user_start_idx"),
+            # "who was in team T during the period": WHERE team_id IN (…)
+            models.Index(fields=["team", "start"], name="membership_team_start_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}@{self.team_id} {self.start}–{self.end or ''}"

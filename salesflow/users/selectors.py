@@ -3,14 +3,17 @@ whether sign-in is locked."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from bisect import bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Max, QuerySet
 from django.utils import timezone
 
-from salesflow.users.models import CalendarToken, LoginThrottle, SavedView, Share, User, hash_token
+from salesflow.users.models import CalendarToken, LoginThrottle, SavedView, Share, TeamMembership, User, hash_token
 from salesflow.users.permissions import SYSTEM_USERNAME
 
 
@@ -104,3 +107,65 @@ def calendar_feed_user(raw: str) -> User | None:
 
 def active_calendar_token(user: User) -> CalendarToken | None:
     return CalendarToken.objects.filter(user=user, revoked_at__isnull=True).first()
+
+
+# --- team history (issue 10: targets and actuals attach to the team at the time) -----------
+
+
+@dataclass(frozen=True)
+class TeamHistory:
+    """The team intervals of some users, loaded in one query; answers "team of U on day D".
+
+    A day before a user's first interval or inside a gap answers ``None`` (no team).
+    """
+
+    starts: dict[int, list[date]]
+    rows: dict[int, list[tuple[date, date | None, int | None]]]
+
+    def team_on(self, user_id: int, day: date) -> int | None:
+        """The team of ``user_id`` on ``day``, ``None`` when they had none.
+
+        Days before a user's first recorded interval belong to that first team: history
+        starts when it was first recorded, and earlier work (imported deals, the demo's past
+        year) stays with the team the user was first seen in.
+        """
+        starts = self.starts.get(user_id)
+        if not starts:
+            return None
+        i = max(bisect_right(starts, day) - 1, 0)
+        _start, end, team_id = self.rows[user_id][i]
+        return team_id if end is None or day < end else None
+
+    def members_during(self, team_ids: set[int], start: date, end: date) -> set[int]:
+        """Users who belonged to one of ``team_ids`` on at least one day of ``[start, end]``."""
+        found: set[int] = set()
+        for user_id, intervals in self.rows.items():
+            for i, (s, e, team_id) in enumerate(intervals):
+                if i == 0:
+                    s = date.min  # before the first interval: the first team (see team_on)
+                if team_id in team_ids and s <= end and (e is None or e > start):
+                    found.add(user_id)
+                    break
+        return found
+
+
+def team_history(user_ids: Iterable[int] | None = None) -> TeamHistory:
+    """Team intervals of ``user_ids`` (every user when ``None``), ordered by start, in one query."""
+    qs = TeamMembership.objects.order_by("user_id", "start")
+    if user_ids is not None:
+        qs = qs.filter(user_id__in=list(user_ids))
+    starts: dict[int, list[date]] = {}
+    rows: dict[int, list[tuple[date, date | None, int | None]]] = {}
+    for user_id, team_id, s, e in qs.values_list("user_id", "team_id", "start", "end"):
+        starts.setdefault(user_id, []).append(s)
+        rows.setdefault(user_id, []).append((s, e, team_id))
+    # users created without a recorded membership (fixtures, raw loads): their current team, always
+    bare = User.objects.exclude(pk__in=list(rows)) if user_ids is None else None
+    if user_ids is not None:
+        missing = set(user_ids) - set(rows)
+        bare = User.objects.filter(pk__in=list(missing)) if missing else None
+    if bare is not None:
+        for user_id, team_id in bare.values_list("pk", "team_id"):
+            starts[user_id] = [date.min]
+            rows[user_id] = [(date.min, None, team_id)]
+    return TeamHistory(starts=starts, rows=rows)

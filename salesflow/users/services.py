@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
@@ -23,6 +23,7 @@ from salesflow.users.models import (
     Share,
     ShareAccess,
     Team,
+    TeamMembership,
     User,
     hash_token,
     validate_time_zone,
@@ -89,8 +90,63 @@ def user_create(
     )
     user.set_password(password)
     user.save()
+    TeamMembership.objects.create(user=user, team=team, start=timezone.localdate())
     record_event(actor=actor, verb="users.user.created", target=user, data={"role": role})
     return user
+
+
+@transaction.atomic
+def user_change_team(*, actor: User, user: User, team: Team | None, effective: date | None = None) -> User:
+    """Move ``user`` to ``team`` from the day ``effective`` on (default today, company time zone).
+
+    Guarantees: the user's team history stays a sequence of non-overlapping ``[start, end)``
+    intervals whose open one is ``User.team``; days before ``effective`` keep the old team, so
+    targets and actuals already earned stay with it (issue 10). Administrators only
+    (``Forbidden``); ``ValidationFailed`` (field ``effective``) for a day before the current
+    interval's start or after today. Audited ``users.user.team_changed``. Moving to the same
+    team writes nothing.
+    """
+    if not (actor.is_admin or is_system_actor(actor)):
+        raise Forbidden(_("Only administrators may move people between teams."))
+    today = timezone.localdate()
+    effective = effective or today
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    current = TeamMembership.objects.filter(user=locked, end__isnull=True).order_by("-start").first()
+    if locked.team_id == (team.pk if team else None) and current is not None:
+        return locked
+    if effective > today:
+        raise ValidationFailed(
+            _("The team could not be changed."), field_errors={"effective": [_("The day cannot be in the future.")]}
+        )
+    if current is not None and effective <= current.start and TeamMembership.objects.filter(user=locked).count() > 1:
+        raise ValidationFailed(
+            _("The team could not be changed."),
+            field_errors={"effective": [_("The day must be after the start of the current team membership.")]},
+        )
+    old_team_id = locked.team_id
+    if current is not None and effective > current.start:
+        current.end = effective
+        current.save(update_fields=["end"])
+        TeamMembership.objects.create(user=locked, team=team, start=effective)
+    elif current is not None:
+        # only one interval, starting on or after the day: it is rewritten, not split
+        current.team = team
+        current.start = effective
+        current.save(update_fields=["team", "start"])
+    else:
+        if old_team_id is not None:
+            TeamMembership.objects.create(user=locked, team_id=old_team_id, start=date(2000, 1, 1), end=effective)
+        TeamMembership.objects.create(user=locked, team=team, start=effective)
+    locked.team = team
+    locked.save(update_fields=["team"])
+    user.team = team
+    record_event(
+        actor=actor,
+        verb="users.user.team_changed",
+        target=locked,
+        data={"from_team_id": old_team_id, "to_team_id": team.pk if team else None, "effective": effective.isoformat()},
+    )
+    return locked
 
 
 @transaction.atomic

@@ -1,0 +1,7 @@
+"""Pages of ``salesflow.analytics`` (namespace ``analytics``)."""
+
+from django.urls import URLPattern, URLResolver
+
+app_name = "analytics"
+
+urlpatterns: list[URLPattern | URLResolver] = []

@@ -1,0 +1,7 @@
+"""API of ``salesflow.scorecards`` under ``/api/v1/``: thin endpoints over its selectors and services."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["scorecards"])
