@@ -125,7 +125,7 @@ def test_activities_count_on_the_company_day(settings) -> None:  # type: ignore[
     loop = {3: 0, 4: 0}
     for act in Activity.objects.filter(owner=p.rep, done=True, kind="visit"):
         loop[act.done_at.astimezone(zone).month] += 1  # type: ignore[union-attr]
-    assert (march.value, april.value) == (loop[3], loop[4]) == (1, 1)
+    assert (march.value, april.value) == (Decimal(loop[3]), Decimal(loop[4])) == (Decimal(1), Decimal(1))
 
 
 def test_pipeline_filter_applies() -> None:
@@ -133,7 +133,9 @@ def test_pipeline_filter_applies() -> None:
     year = timezone.localdate().year - 1
     deal = _won(p.rep, "10.00", date(year, 2, 1))
     node = Node("rep", p.rep.pk)
-    assert actual("won_revenue", node, month_period(year, 2), MetricFilters(pipeline_ids=(deal.pipeline_id,))).value == 10
+    assert (
+        actual("won_revenue", node, month_period(year, 2), MetricFilters(pipeline_ids=(deal.pipeline_id,))).value == 10
+    )
     assert actual("won_revenue", node, month_period(year, 2), MetricFilters(pipeline_ids=(0,))).value == 0
 
 
