@@ -72,7 +72,7 @@ class AnalysisFilterForm(forms.Form):
         pipeline: forms.TypedChoiceField = self.fields["pipeline"]  # type: ignore[assignment]
         pipeline.choices = [
             ("", _("All pipelines")),
-            *Pipeline.objects.order_by("position", "pk").values_list("pk", "name"),
+            *[(p.pk, str(p)) for p in Pipeline.objects.order_by("position", "pk")],
         ]
         product_line: forms.TypedChoiceField = self.fields["product_line"]  # type: ignore[assignment]
         product_line.choices = [
