@@ -33,12 +33,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
-from django.db.models import Sum
+from django.db.models import Prefetch, QuerySet, Sum
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from salesflow.analytics.selectors import Node
+from salesflow.analytics.selectors import Node, nodes_visible_to
 from salesflow.catalogue.models import OpportunityLine, ProductCategory
 from salesflow.core.metrics import FactQuery, FactRow, Facts, MetricFilters, OwnerWindow, all_metrics, get_metric
 from salesflow.core.periods import (
@@ -47,6 +49,7 @@ from salesflow.core.periods import (
     elapsed_fraction,
     fiscal_year_of,
     month_period,
+    parse_period,
     period_containing,
     year_period,
 )
@@ -468,3 +471,228 @@ def attainments(
 
 def plan_for_year(year: int) -> SalesPlan | None:
     return SalesPlan.objects.filter(year=year).first()
+
+
+# --- pages and API ---------------------------------------------------------------------------
+
+
+def plans_for(user: User) -> QuerySet[SalesPlan]:
+    """Every signed-in user reads the plan list and notes; targets are narrowed by node."""
+    return SalesPlan.objects.prefetch_related(
+        Prefetch("versions", queryset=PlanVersion.objects.select_related("plan").order_by("-number"))
+    ).order_by("-year")
+
+
+def version_for_user(user: User, version_id: int) -> PlanVersion:
+    version = PlanVersion.objects.select_related("plan").filter(pk=version_id).first()
+    if version is None:
+        raise Http404("version not found")
+    return version
+
+
+def node_from_key(key: str, org: OrgTree) -> Node:
+    found = org.node(key)
+    if found is not None:
+        return found
+    kind, _sep, pk = key.partition(":")
+    if kind in ("team", "rep") and pk.isdigit():
+        return Node(kind, int(pk), "")  # type: ignore[arg-type]
+    return Node("company")
+
+
+def version_targets(user: User, version: PlanVersion, metric_key: str) -> list[dict[str, Any]]:
+    """The stored targets of ``version`` for the nodes ``user`` may see, each with the roll-up
+    of its child nodes and whether it differs from the node's own (top-down) target."""
+    org = OrgTree()
+    book = TargetBook.load(version, metric_key, org)
+    visible = {n.key for n in nodes_visible_to(user)}
+    out: list[dict[str, Any]] = []
+    for (node_key, period_key), value in sorted(book.rows.items()):
+        if node_key not in visible:
+            continue
+        rollup = book.rollup(node_from_key(node_key, org), parse_period(period_key))
+        out.append(
+            {
+                "metric": metric_key,
+                "node": node_key,
+                "period": period_key,
+                "value": str(value),
+                "rollup": None if rollup is None else str(rollup),
+                "differs": rollup is not None and rollup != value,
+            }
+        )
+    return out
+
+
+def _attainment_out(a: Attainment, label: str) -> dict[str, Any]:
+    def s(v: Decimal | None) -> str | None:
+        return None if v is None else str(v)
+
+    return {
+        "metric": a.metric_key,
+        "node": a.node_key,
+        "node_label": label,
+        "period": a.period_key,
+        "target": s(a.target),
+        "actual": str(a.actual),
+        "ratio": s(a.ratio),
+        "expected": s(a.expected),
+        "gap": s(a.gap),
+        "projection": str(a.projection),
+        "missing_rates": sorted(a.missing_rates),
+    }
+
+
+def visible_children(user: User, node: Node, org: OrgTree) -> list[Node]:
+    visible = {n.key for n in nodes_visible_to(user)}
+    return [n for n in org.children(node) if n.key in visible]
+
+
+def attainment_page(user: User, analysis: Any, metric_key: str, today: date | None = None) -> dict[str, Any]:
+    """The attainment of ``analysis.node`` for every plan metric, and of each visible child
+    node for ``metric_key``."""
+    node, period = analysis.node, analysis.period
+    metrics = [
+        _attainment_out(
+            attainment(node=node, metric_key=m.key, period=period, today=today, filters=analysis.filters), node.label
+        )
+        for m in plan_metrics()
+    ]
+    org = OrgTree()
+    kids = visible_children(user, node, org)
+    found = attainments(nodes=kids, metric_key=metric_key, period=period, today=today, filters=analysis.filters)
+    return {
+        "node": node.key,
+        "period": period.key,
+        "metrics": metrics,
+        "children": [_attainment_out(a, n.label) for a, n in zip(found, kids, strict=True)],
+    }
+
+
+def leaderboard_team(user: User, raw: str) -> Team:
+    """The team whose board ``user`` asks for: by id when visible (their own team always),
+    else their own team (a manager without one: the first team they manage)."""
+    from salesflow.analytics.selectors import visible_team_ids
+
+    allowed = visible_team_ids(user)
+    raw = (raw or "").strip()
+    if raw:
+        if not raw.isdigit() or len(raw) > 12:
+            raise Http404("team")
+        team_id = int(raw)
+        if allowed is not None and team_id not in allowed and team_id != user.team_id:
+            raise Http404("team")
+    elif user.team_id is not None:
+        team_id = user.team_id
+    elif allowed:
+        team_id = min(allowed)
+    else:
+        raise Http404("team")
+    team = Team.objects.filter(pk=team_id).first()
+    if team is None:
+        raise Http404("team")
+    return team
+
+
+def leaderboard(team: Team, metric_key: str, period: Period, today: date | None = None) -> list[dict[str, Any]]:
+    """The current reps of ``team`` (and the teams below it) ranked by attainment ratio, then
+    actual; reps without a target last. Ranks are shared on equal ratio and actual."""
+    org = OrgTree()
+    subtree = org.subtree(team.pk)
+    reps = [Node("rep", u.pk, str(u)) for t in sorted(subtree) for u in org.reps.get(t, [])]
+    found = attainments(nodes=reps, metric_key=metric_key, period=period, today=today)
+    pairs = sorted(
+        zip(found, reps, strict=True),
+        key=lambda p: (p[0].ratio is None, -(p[0].ratio or 0), -p[0].actual, p[1].label),
+    )
+    rows: list[dict[str, Any]] = []
+    previous: tuple[Decimal | None, Decimal] | None = None
+    for i, (a, n) in enumerate(pairs, start=1):
+        key = (a.ratio, a.actual)
+        rank = rows[-1]["rank"] if previous == key and rows else i
+        previous = key
+        assert n.id is not None
+        rows.append(
+            {
+                "rank": rank,
+                "user_id": n.id,
+                "name": n.label,
+                "target": None if a.target is None else str(a.target),
+                "actual": str(a.actual),
+                "ratio": None if a.ratio is None else str(a.ratio),
+            }
+        )
+    return rows
+
+
+# --- the decomposition grid --------------------------------------------------------------------
+
+
+@dataclass
+class GridCell:
+    period: Period
+    stored: Decimal | None
+    value: Decimal | None  # stored or derived
+    rollup: Decimal | None
+    differs: bool
+
+
+@dataclass
+class GridRow:
+    node: Node
+    depth: int
+    cells: list[GridCell]
+
+
+def tree_nodes(user: User, org: OrgTree) -> list[tuple[Node, int]]:
+    """The nodes ``user`` may see in tree order (company, teams depth-first, reps), with depth;
+    visible nodes whose parent is hidden start a new root."""
+    visible = {n.key for n in nodes_visible_to(user)}
+    out: list[tuple[Node, int]] = []
+    seen: set[str] = set()
+
+    def walk(node: Node, depth: int) -> None:
+        if node.key in seen:
+            return
+        seen.add(node.key)
+        shown = node.key in visible
+        if shown:
+            out.append((node, depth))
+        for kid in org.children(node):
+            walk(kid, depth + 1 if shown else depth)
+
+    walk(Node("company"), 0)
+    return out
+
+
+def grid_periods(year: int, columns: str) -> list[Period]:
+    """The grid's columns: the year, then its quarters (``quarters``) or months (``months``)."""
+    y = year_period(year)
+    quarters = children(y)
+    if columns == "months":
+        return [y, *[m for q in quarters for m in children(q)]]
+    return [y, *quarters]
+
+
+def plan_grid(user: User, version: PlanVersion, metric_key: str, columns: str) -> list[GridRow]:
+    """Rows of node × period for the version and metric (2 + 3 queries, whatever the size)."""
+    org = OrgTree()
+    book = TargetBook.load(version, metric_key, org)
+    periods = grid_periods(version.plan.year, columns)
+    rows: list[GridRow] = []
+    for node, depth in tree_nodes(user, org):
+        cells = []
+        for p in periods:
+            value = book.value(node, p)
+            rollup = book.rollup(node, p)
+            cells.append(
+                GridCell(
+                    p,
+                    book.stored(node.key, p),
+                    value,
+                    rollup,
+                    rollup is not None and value is not None and rollup != value,
+                )
+            )
+        rows.append(GridRow(node, depth, cells))
+    return rows
