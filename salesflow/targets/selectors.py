@@ -584,8 +584,11 @@ def leaderboard_team(user: User, raw: str) -> Team:
             raise Http404("team")
     elif user.team_id is not None:
         team_id = user.team_id
-    elif allowed:
-        team_id = min(allowed)
+    elif allowed is None or allowed:
+        first = Team.objects.filter(**({} if allowed is None else {"pk__in": allowed})).order_by("name", "pk").first()
+        if first is None:
+            raise Http404("team")
+        team_id = first.pk
     else:
         raise Http404("team")
     team = Team.objects.filter(pk=team_id).first()

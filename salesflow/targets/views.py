@@ -228,6 +228,8 @@ def _analysis(request: HttpRequest) -> tuple[AnalysisFilterForm, Any]:
             data[key] = request.GET[key]
     form = AnalysisFilterForm(data, user=_user(request))
     if not form.is_valid():
+        if "node" in form.errors:
+            raise Http404("node")
         form = AnalysisFilterForm(QueryDict(), user=_user(request))
         form.is_valid()
         messages.error(request, _("Check the filters."))
