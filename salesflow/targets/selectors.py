@@ -392,10 +392,10 @@ def actuals_for_nodes(
         if ws is None:
             index[key] = None
         else:
-            by_owner: dict[int, list[tuple[date, date]]] = defaultdict(list)
+            owners: dict[int, list[tuple[date, date]]] = defaultdict(list)
             for w in ws:
-                by_owner[w.owner_id].append((w.start, w.end))
-            index[key] = by_owner
+                owners[w.owner_id].append((w.start, w.end))
+            index[key] = owners
     for row in facts.rows:
         for key, by_owner in index.items():
             if by_owner is None or any(s <= row.day <= e for s, e in by_owner.get(row.owner_id, ())):

@@ -283,11 +283,11 @@ def targets_allocate(
             if not kids_p or (cascade and p.kind == "month" and period.kind != "month"):
                 continue
             shares = split(total, period_weights(p, book.seasonality(parent.key)), metric.places)
-            for kid, share in zip(kids_p, shares, strict=True):
-                _store(version, metric.key, parent.key, kid.key, share, book)
+            for kid_p, share in zip(kids_p, shares, strict=True):
+                _store(version, metric.key, parent.key, kid_p.key, share, book)
                 written += 1
                 if cascade:
-                    todo.append((parent, kid))
+                    todo.append((parent, kid_p))
         else:
             kids_n = org.children(parent)
             if not kids_n:

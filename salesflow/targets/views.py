@@ -168,31 +168,32 @@ def plan_action_view(request: HttpRequest, year: int, action: str) -> HttpRespon
         elif action == "cells":
             _save_cells(request, user, version)
         elif action == "allocate":
-            form = AllocateForm(request.POST)
-            if not form.is_valid():
+            allocate_form = AllocateForm(request.POST)
+            if not allocate_form.is_valid():
                 messages.error(request, _("Choose how to allocate."))
             else:
+                form_data = allocate_form.cleaned_data
                 n = services.targets_allocate(
                     actor=user,
                     version=version,
                     metric_key=request.POST.get("metric", "won_revenue")[:40],
-                    node_key=form.cleaned_data["node"],
-                    period_key=form.cleaned_data["period"],
-                    along=form.cleaned_data["along"],
-                    basis=form.cleaned_data["basis"] or "last_year",
-                    cascade=form.cleaned_data["cascade"],
+                    node_key=form_data["node"],
+                    period_key=form_data["period"],
+                    along=form_data["along"],
+                    basis=form_data["basis"] or "last_year",
+                    cascade=form_data["cascade"],
                 )
                 messages.success(request, _("%(n)s targets were allocated.") % {"n": n})
         elif action == "seasonality":
-            form = SeasonalityForm(request.POST)
-            if not form.is_valid():
+            season_form = SeasonalityForm(request.POST)
+            if not season_form.is_valid():
                 messages.error(request, _("Enter 12 whole weights."))
             else:
                 services.seasonality_set(
                     actor=user,
                     version=version,
-                    node_key=form.cleaned_data["node"],
-                    weights=form.weights(),
+                    node_key=season_form.cleaned_data["node"],
+                    weights=season_form.weights(),
                     metric_key=request.POST.get("metric", "won_revenue")[:40],
                 )
                 messages.success(request, _("The seasonality was saved."))
@@ -208,7 +209,8 @@ def _save_cells(request: HttpRequest, user: User, version: PlanVersion) -> None:
     changed cells are written (an emptied stored cell is removed)."""
     metric = request.POST.get("metric", "won_revenue")[:40]
     cells: list[tuple[object, object, object]] = []
-    for name, raw in request.POST.items():
+    for name in request.POST:
+        raw = request.POST.get(name, "")
         if not name.startswith("cell:") or len(name) > 100:
             continue
         node_key, _sep, period_key = name[5:].rpartition(":")

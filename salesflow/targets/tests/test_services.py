@@ -10,8 +10,8 @@ import pytest
 from django.http import Http404
 
 from salesflow.analytics.selectors import Node
-from salesflow.core.audit import AuditEvent
 from salesflow.core.errors import Conflict, Forbidden, ValidationFailed
+from salesflow.core.models import AuditEvent
 from salesflow.core.periods import children, month_period, parse_period, year_period
 from salesflow.sales.choices import Outcome
 from salesflow.sales.models import Opportunity
@@ -96,6 +96,7 @@ def test_seasonality_from_last_year_and_by_hand(personas) -> None:  # type: igno
     weights = services.seasonality_set(actor=p.admin, version=version, node_key="company")
     expected = [0] * 12
     for opp in Opportunity.objects.filter(outcome=Outcome.WON):
+        assert opp.closed_on is not None
         expected[opp.closed_on.month - 1] += int(opp.amount)
     assert weights == expected
     services.targets_allocate(

@@ -119,7 +119,7 @@ def test_api_flow(personas, api_for) -> None:  # type: ignore[no-untyped-def]
     assert won["actual"] == "123.45" and won["target"] == "500.00"
     r = api_for(p.rep).get("/plans/leaderboard", period=month.key)
     assert r.status_code == 200 and r.json()["team_id"] == p.team_a.pk
-    assert [row["user_id"] for row in r.json()["rows"]][0] == p.rep.pk
+    assert next(row["user_id"] for row in r.json()["rows"]) == p.rep.pk
     assert api_for(p.rep).get("/plans/attainment", node="company").status_code in (400, 404)
 
 
