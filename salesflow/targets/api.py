@@ -92,15 +92,15 @@ def create_plan(request: HttpRequest, payload: PlanIn) -> tuple[int, dict[str, A
     return 201, plan_out(_plan(_user(request), plan.pk))
 
 
-@router.get("/{int:plan_id}", response=PlanOut, summary="A plan with its versions")
-def get_plan(request: HttpRequest, plan_id: int) -> dict[str, Any]:
-    return plan_out(_plan(_user(request), plan_id))
-
-
-@router.post("/{int:plan_id}/revise", response={201: VersionOut}, summary="A new draft from the locked version")
-def revise_plan(request: HttpRequest, plan_id: int) -> tuple[int, dict[str, Any]]:
+@router.post(
+    "/versions/{int:version_id}/revise",
+    response={201: VersionOut},
+    summary="A new draft of this version's plan, copied from its latest locked version",
+)
+def revise_plan(request: HttpRequest, version_id: int) -> tuple[int, dict[str, Any]]:
     user = _user(request)
-    draft = services.plan_version_revise(actor=user, plan=_plan(user, plan_id))
+    plan = _version(user, version_id).plan
+    draft = services.plan_version_revise(actor=user, plan=plan)
     return 201, version_out(_version(user, draft.pk))
 
 
