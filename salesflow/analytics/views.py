@@ -14,6 +14,7 @@ from typing import Any, cast
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from salesflow.analytics.forms import AnalysisFilters, ReportFilterForm
 from salesflow.analytics.reports import REPORTS, ReportTable, build_report
@@ -34,7 +35,7 @@ def report_for(user: User, name: str, data: Any) -> tuple[ReportFilterForm, Anal
     form = report_form(user, name, data)
     if not form.is_valid():
         raise ValidationFailed(
-            "The input is not valid.",
+            _("The input is not valid."),
             field_errors={k: [str(m) for m in v] for k, v in form.errors.items()},
         )
     analysis = form.analysis()
