@@ -194,7 +194,7 @@ def test_sales_by_product_reads_line_totals(world: dict[str, Any]) -> None:
         for line in lines:
             cell = expected[str(line.product)]
             cell[0] += 1
-            cell[1] += (line.total * _rate(opp.currency, opp.closed_on)).quantize(C2)  # type: ignore[operator]
+            cell[1] += (line.total * _rate(opp.currency, opp.closed_on)).quantize(C2)  # type: ignore[operator,arg-type]
     assert {k: [r[1], r[2]] for k, r in by_label(t).items()} == dict(expected)
     assert t.totals[1] == len(deals)
     a_total = sum((line.total for line in OpportunityLine.objects.filter(product=world["prod_a"])), Decimal(0))
@@ -240,7 +240,7 @@ def test_velocity_report_is_deal_stats(world: dict[str, Any]) -> None:
     assert form.is_valid()
     t = build_report("velocity", form.analysis(), "rep")
     total, per_owner = deal_stats(analysis=form.analysis())
-    assert t.totals[1:3] == [total.won_count, total.lost_count] and t.totals[8] == total.velocity_per_day
+    assert t.totals[1:3] == [total.won_count, total.lost_count] and t.totals[8] == total.velocity_per_day  # type: ignore[index]
     assert {r[0] for r in t.rows} == {str(User.objects.get(pk=pk)) for pk in per_owner}
     assert "×" in t.formula
     # the manager's default node is his department: the outsider (another team) is not in it
@@ -275,7 +275,7 @@ def test_activities_by_rep_and_week_count_on_the_company_day() -> None:
     assert t.totals[-1] == 4
     weeks = table(p.admin, "activities", period=f"{year}-04", node="company", dimension="week")
     first = date(year, 4, 1)
-    week_of = {}
+    week_of: dict[int, int] = {}
     for act in Activity.objects.filter(done=True):
         day = act.done_at.astimezone(zone).date()  # type: ignore[union-attr]
         if (day.year, day.month) == (year, 4):
@@ -343,7 +343,7 @@ def test_page_export_and_api_show_the_same_table(
     xlsx = client.get("/reports/sales/export.xlsx", query)
     assert xlsx.status_code == 200 and "attachment" in xlsx["Content-Disposition"]
     sheet = load_workbook(io.BytesIO(xlsx.content), read_only=True).active
-    cells = [list(r) for r in sheet.iter_rows(values_only=True)]
+    cells = [list(r) for r in sheet.iter_rows(values_only=True)]  # type: ignore[union-attr]
     assert cells[0] == [c.label for c in t.columns]
     body = cells[1:-1]
     for got, row in zip(body, t.rows, strict=True):
