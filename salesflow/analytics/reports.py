@@ -29,7 +29,7 @@ from django.db.models import Case, Count, DateField, F, QuerySet, Value, When
 from django.db.models.functions import TruncDate
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from salesflow.activities.choices import ActivityKind
 from salesflow.analytics.forms import AnalysisFilters
@@ -153,7 +153,7 @@ SALES_DIMENSIONS: tuple[tuple[str, str | Promise], ...] = (
     ("product", gettext_lazy("Product")),
     ("product_line", gettext_lazy("Product line")),
     ("region", gettext_lazy("Region")),
-    ("customer", gettext_lazy("Customer")),
+    ("customer", pgettext_lazy("report dimension", "Customer")),
     ("source", gettext_lazy("Source")),
 )
 
