@@ -1,11 +1,12 @@
 """API of ``salesflow.analytics`` under ``/api/v1/reports``: the report tables, thin over
 ``analytics.reports`` with the same filter form as the pages (``ReportFilterForm``).
 
-``GET /reports`` lists the reports and their dimensions; ``GET /reports/{name}`` answers one
-report's table for ``period``, ``node``, ``pipeline_id``, ``product_line_id``, ``region_id``,
-``source`` and ``dimension``: money, percentages and days as decimal strings, counts as
-integers. Bad parameters are a 400 naming the field; a node the caller may not pick is a
-400 on ``node``; an unknown report a 404."""
+``GET /reports`` lists the reports and their dimensions; ``GET /reports/sales``,
+``/reports/won-lost``, ``/reports/velocity`` and ``/reports/activities`` answer one
+report's table for ``period``, ``node``, ``pipeline_id``, ``product_line_id``,
+``region_id``, ``source`` and ``dimension``: money, percentages and days as decimal
+strings, counts as integers. Bad parameters are a 400 naming the field; a node the caller
+may not pick is a 400 on ``node``."""
 
 from __future__ import annotations
 
@@ -85,14 +86,9 @@ def list_reports(request: HttpRequest) -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/{name}", response=ReportOut, summary="One report's table (same figures as the page and its export)")
-def get_report(request: HttpRequest, name: str, filters: Query[ReportQuery]) -> dict[str, Any]:
-    from django.http import Http404
-
+def _report(request: HttpRequest, name: str, filters: ReportQuery) -> dict[str, Any]:
     from salesflow.core.money import company_currency
 
-    if name not in REPORTS:
-        raise Http404
     data = {
         "period": filters.period,
         "node": filters.node,
@@ -118,3 +114,23 @@ def get_report(request: HttpRequest, name: str, filters: Query[ReportQuery]) -> 
         "formula": table.formula,
         "truncated": table.truncated,
     }
+
+
+@router.get("/sales", response=ReportOut, summary="Won revenue and deals by a dimension (the sales report)")
+def sales_report(request: HttpRequest, filters: Query[ReportQuery]) -> dict[str, Any]:
+    return _report(request, "sales", filters)
+
+
+@router.get("/won-lost", response=ReportOut, summary="Lost deals by reason, or won and lost against competitors")
+def won_lost_report(request: HttpRequest, filters: Query[ReportQuery]) -> dict[str, Any]:
+    return _report(request, "won_lost", filters)
+
+
+@router.get("/velocity", response=ReportOut, summary="Sales velocity and cycle time per rep")
+def velocity_report(request: HttpRequest, filters: Query[ReportQuery]) -> dict[str, Any]:
+    return _report(request, "velocity", filters)
+
+
+@router.get("/activities", response=ReportOut, summary="Activities done by type and rep, week or month")
+def activities_report(request: HttpRequest, filters: Query[ReportQuery]) -> dict[str, Any]:
+    return _report(request, "activities", filters)

@@ -25,15 +25,14 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
-from django.db.models import Case, Count, DateField, F, QuerySet, Value, When
-from django.db.models.functions import TruncDate
+from django.db.models import Case, Count, DateField, F, Q, QuerySet, Value, When
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from salesflow.activities.choices import ActivityKind
 from salesflow.analytics.forms import AnalysisFilters
-from salesflow.analytics.metrics import activities_done_qs, company_zone, lost_deals_qs, won_deals_qs
+from salesflow.analytics.metrics import activities_done_qs, day_bounds, lost_deals_qs, won_deals_qs
 from salesflow.analytics.selectors import (
     CENTS,
     DealStats,
@@ -491,22 +490,22 @@ def activities_report(analysis: AnalysisFilters, dimension: str) -> ReportTable:
         rows = [[names.get(pk, str(pk)), *row[1:]] for pk, row in cells.items()]
         rows.sort(key=lambda r: (-r[-1], str(r[0])))
     else:
-        grouped = (
-            qs.annotate(done_day=TruncDate("done_at", tzinfo=company_zone()))
-            .values("done_day", "kind")
-            .annotate(n=Count("pk"))
-            .order_by()
-        )
+        # one query: a conditional count per bucket over the indexed done_at range (the
+        # company-zone day bounds), no per-row date conversion
         buckets = _time_buckets(analysis.period, dimension)
+        counts = {}
+        for i, p in enumerate(buckets):
+            lo, hi = day_bounds(max(p.start, analysis.period.start), min(p.end, analysis.period.end))
+            counts[f"b{i}"] = Count("pk", filter=Q(done_at__gte=lo, done_at__lt=hi))
+        by_kind = qs.values("kind").annotate(**counts).order_by()
         by_key = {p.key: [p.label] + [0] * (width - 1) for p in buckets}
-        for r in grouped:
-            for p in buckets:
-                if p.contains(r["done_day"]):
-                    row = by_key[p.key]
-                    if r["kind"] in index:
-                        row[index[r["kind"]]] += r["n"]
-                        row[-1] += r["n"]
-                    break
+        for r in by_kind:
+            if r["kind"] not in index:
+                continue
+            for i, p in enumerate(buckets):
+                row = by_key[p.key]
+                row[index[r["kind"]]] += r[f"b{i}"]
+                row[-1] += r[f"b{i}"]
         rows = list(by_key.values())
     table.rows = rows
     table.totals = [_("Total")] + [sum(r[i] for r in rows) for i in range(1, width)]
