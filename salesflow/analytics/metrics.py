@@ -36,6 +36,7 @@ from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from salesflow.activities.choices import ActivityKind
 from salesflow.activities.models import Activity
@@ -246,7 +247,7 @@ def register_core_metrics() -> None:
         ),
         Metric(
             key="collections",
-            label=_("Collections"),
+            label=pgettext_lazy("metric", "Collections"),
             unit="money",
             record_kind="payment",
             facts=_collections,
@@ -310,7 +311,7 @@ def register_core_metrics() -> None:
         ),
         Metric(
             key="new_pipeline",
-            label=_("New pipeline"),
+            label=pgettext_lazy("metric", "New pipeline"),
             unit="money",
             record_kind="opportunity",
             facts=_new_pipeline,
