@@ -48,13 +48,11 @@ from django.utils import timezone
 from salesflow.analytics.metrics import company_zone, day_bounds, lost_deals_qs, won_deals_qs
 from salesflow.analytics.selectors import (
     Node,
-    actuals_by_owner,
-    facts_for,
     members_of,
     node_windows,
     visible_rep_ids,
 )
-from salesflow.core.metrics import FactQuery, MetricFilters
+from salesflow.core.metrics import FactQuery, Facts, MetricFilters, get_metric
 from salesflow.core.periods import Period, parse_period
 from salesflow.leads.choices import LeadStatus
 from salesflow.leads.models import Lead
@@ -194,13 +192,13 @@ def deal_figures(
     and with ``leads`` the lead outcomes (one aggregate)."""
     filters = filters or MetricFilters()
     per: dict[int, DealFigures] = defaultdict(DealFigures)
-    won = facts_for("won_revenue", node, start, end, filters)
+    query = _query(node, start, end, filters)  # the owner windows once for every figure
+    won = get_metric("won_revenue").facts(query)
     for row in won.rows:
         per[row.owner_id].won_amount += row.value
         per[row.owner_id].won_count += row.count
-    for row in facts_for("lost_deals", node, start, end, filters).rows:
+    for row in get_metric("lost_deals").facts(query).rows:
         per[row.owner_id].lost_count += row.count
-    query = _query(node, start, end, filters)
     won_qs, lost_qs = won_deals_qs(query), lost_deals_qs(query)
     # one aggregate over StageChange (index stagechange opportunity_id): distinct deals per
     # (owner, stage entered, outcome) among the deals closed in the range
@@ -362,8 +360,9 @@ def _cards(node: Node, period: Period, filters: MetricFilters, today: date) -> t
     names = sellers_of(node, period)
     reps = sorted(names)
     figures, missing = deal_figures(node, period.start, period.end, filters)
-    activities = actuals_by_owner("activities", node, period, filters)
-    visits = actuals_by_owner("visits", node, period, filters)
+    query = _query(node, period.start, period.end, filters)
+    activities = _counts(get_metric("activities").facts(query))
+    visits = _counts(get_metric("visits").facts(query))
     stalled = stalled_counts(reps, filters)
     rep_nodes = [Node("rep", r, names.get(r, "")) for r in reps]
     targets = won_targets(rep_nodes, period, today)
@@ -375,14 +374,22 @@ def _cards(node: Node, period: Period, filters: MetricFilters, today: date) -> t
                 user_id=r,
                 name=names.get(r, ""),
                 figures=figures.get(r, DealFigures()),
-                activities=activities[r].count if r in activities else 0,
-                visits=visits[r].count if r in visits else 0,
+                activities=activities.get(r, 0),
+                visits=visits.get(r, 0),
                 stalled=stalled.get(r, 0),
                 target=t[0] if t else None,
             )
         )
     cards.sort(key=lambda c: (c.name, c.user_id))
     return cards, missing
+
+
+def _counts(facts: Facts) -> dict[int, int]:
+    """Records per owner of a count metric's facts."""
+    out: dict[int, int] = defaultdict(int)
+    for row in facts.rows:
+        out[row.owner_id] += row.count
+    return dict(out)
 
 
 def medians_of(cards: Sequence[RepCard], stages: Sequence[Stage]) -> Medians:
