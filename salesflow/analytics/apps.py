@@ -11,3 +11,7 @@ class AnalyticsConfig(AppConfig):
         from salesflow.analytics.metrics import register_core_metrics
 
         register_core_metrics()
+
+        from salesflow.analytics.exports import register_report_lists
+
+        register_report_lists()

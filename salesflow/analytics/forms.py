@@ -113,3 +113,22 @@ class AnalysisFilterForm(forms.Form):
             "source": data.get("source") or "",
         }
         return AnalysisFilters(period=parse_period(data["period"]), node=node, filters=filters, params=params)
+
+
+class ReportFilterForm(AnalysisFilterForm):
+    """The analysis filters plus a report's own ``dimension`` (``analytics.reports``)."""
+
+    dimension = forms.ChoiceField(label=_("Show by"), required=False)
+
+    def __init__(self, data: Any, *, user: User, dimensions: Any) -> None:
+        super().__init__(data, user=user)
+        field: forms.ChoiceField = self.fields["dimension"]  # type: ignore[assignment]
+        field.choices = list(dimensions)
+        self.default_dimension = str(field.choices[0][0])
+        for name, f in self.fields.items():
+            css = "form-control" if name == "period" else "form-select"
+            f.widget.attrs.setdefault("class", css)
+        self.fields["period"].widget.attrs.setdefault("placeholder", "2026-Q1")
+
+    def clean_dimension(self) -> str:
+        return self.cleaned_data.get("dimension") or self.default_dimension
