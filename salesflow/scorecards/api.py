@@ -20,6 +20,7 @@ from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
+from salesflow.analytics.selectors import StageStep
 from salesflow.core.errors import ValidationFailed
 from salesflow.core.money_schema import MoneyOut
 from salesflow.core.schemas import StrictQuery, StrictSchema
@@ -85,8 +86,9 @@ class RateOut(Schema):
 class StageRateOut(Schema):
     stage_id: int
     name: str
-    pipeline_id: int
-    rate: RateOut
+    entered: int = Field(..., description="deals that entered the stage in the period (analytics.stage_conversion)")
+    advanced: int = Field(..., description="of them, reached a later stage or were won")
+    rate: str | None = Field(..., description="advanced ÷ entered, 4 decimals")
     median: str | None
 
 
@@ -203,8 +205,8 @@ def rate_out(rate: Rate) -> dict[str, Any]:
     }
 
 
-def card_out(card: RepCard, stages: list[Any], medians: dict[int, Fraction | None]) -> dict[str, Any]:
-    f = card.figures
+def card_out(card: RepCard, stages: list[StageStep], medians: dict[int, Decimal | None]) -> dict[str, Any]:
+    f = card.stats
     return {
         "user_id": card.user_id,
         "name": card.name,
@@ -215,20 +217,28 @@ def card_out(card: RepCard, stages: list[Any], medians: dict[int, Fraction | Non
         "attainment": _dec(card.attainment),
         "activities": card.activities,
         "visits": card.visits,
-        "win_rate": rate_out(f.win_rate),
-        "avg_deal_size": str(f.avg_won) if f.avg_won is not None else None,
-        "cycle_days": _dec(f.cycle_days, 1),
+        "win_rate": {
+            "rate": _dec(f.win_rate),
+            "numerator": f.won_count,
+            "denominator": f.won_count + f.lost_count,
+            "enough": f.won_count + f.lost_count >= MIN_SAMPLE,
+        },
+        "avg_deal_size": str(f.avg_won_amount) if f.avg_won_amount is not None else None,
+        "cycle_days": _dec(f.cycle_days),
         "stalled_now": card.stalled,
-        "stage_rates": [
-            {
-                "stage_id": s.pk,
-                "name": str(s),
-                "pipeline_id": s.pipeline_id,
-                "rate": rate_out(f.stage_rate(s.pk)),
-                "median": _dec(medians.get(s.pk)),
-            }
-            for s in stages
-        ],
+        "stage_rates": [step_out(s, card.steps.get(s.stage_id), medians.get(s.stage_id)) for s in stages],
+    }
+
+
+def step_out(stage: StageStep, step: StageStep | None, median: Decimal | None) -> dict[str, Any]:
+    entered, advanced = (step.entered, step.advanced) if step is not None else (0, 0)
+    return {
+        "stage_id": stage.stage_id,
+        "name": stage.name,
+        "entered": entered,
+        "advanced": advanced,
+        "rate": _dec(step.rate) if step is not None else None,
+        "median": _dec(median),
     }
 
 

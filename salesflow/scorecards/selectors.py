@@ -32,24 +32,28 @@ fraction). Trailing = the ``TRAILING_DAYS`` days ending today; lead → deal rat
 
 from __future__ import annotations
 
-import importlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from salesflow.analytics.forms import AnalysisFilters
 from salesflow.analytics.metrics import company_zone, day_bounds, lost_deals_qs, won_deals_qs
 from salesflow.analytics.selectors import (
+    DealStats,
     Node,
+    StageStep,
+    deal_stats,
     members_of,
     node_windows,
+    stage_conversion,
     visible_rep_ids,
 )
 from salesflow.core.metrics import FactQuery, Facts, MetricFilters, get_metric
@@ -60,6 +64,7 @@ from salesflow.sales.choices import Outcome, StageKind
 from salesflow.sales.models import Opportunity, Stage, StageChange
 from salesflow.sales.selectors import stalled_q
 from salesflow.scorecards.models import Appraisal
+from salesflow.targets.selectors import Attainment, attainments
 from salesflow.users.choices import Role
 from salesflow.users.models import Team, User
 from salesflow.users.permissions import is_system_actor, managed_team_ids
@@ -271,28 +276,18 @@ def stalled_counts(owner_ids: Sequence[int], filters: MetricFilters) -> dict[int
     return {o: n for o, n in qs.values_list("owner_id").annotate(n=Count("pk")).order_by()}
 
 
-# --- targets (from the targets app when it is there) -----------------------------------------
+# --- targets --------------------------------------------------------------------------------
 
 
-def _targets_module() -> Any:
-    try:
-        return importlib.import_module("salesflow.targets.selectors")
-    except ImportError:  # pragma: no cover - the targets app provides it once merged
-        return None
-
-
-def won_targets(nodes: Sequence[Node], period: Period, today: date) -> dict[str, tuple[Decimal, Decimal] | None]:
-    """``(target, actual)`` of won revenue per node key from ``targets.selectors.attainments``
-    (``None`` for a node without a target, or every node while the targets app has none)."""
-    module = _targets_module()
-    result: dict[str, tuple[Decimal, Decimal] | None] = {n.key: None for n in nodes}
-    fn = getattr(module, "attainments", None) if module is not None else None
-    if fn is None or not nodes:
-        return result
-    for att in fn(nodes=list(nodes), metric_key="won_revenue", period=period, today=today):
-        if att.target is not None:
-            result[att.node_key] = (Decimal(att.target), Decimal(att.actual))
-    return result
+def won_attainments(
+    nodes: Sequence[Node], period: Period, today: date, filters: MetricFilters | None = None
+) -> dict[str, Attainment]:
+    """Won-revenue attainment per node key (``targets.selectors.attainments``: constant
+    queries for any number of nodes); ``target`` is ``None`` where the plan has none."""
+    if not nodes:
+        return {}
+    found = attainments(nodes=list(nodes), metric_key="won_revenue", period=period, today=today, filters=filters)
+    return {a.node_key: a for a in found}
 
 
 # --- scorecard -------------------------------------------------------------------------------
@@ -300,35 +295,32 @@ def won_targets(nodes: Sequence[Node], period: Period, today: date) -> dict[str,
 
 @dataclass
 class RepCard:
-    """One rep's scorecard figures."""
+    """One rep's scorecard figures: ``stats`` and ``steps`` are the reports' own
+    (``analytics.selectors.deal_stats`` / ``stage_conversion``), ``attainment`` the targets'."""
 
     user_id: int
     name: str
-    figures: DealFigures
+    stats: DealStats
+    steps: dict[int, StageStep] = field(default_factory=dict)
     activities: int = 0
     visits: int = 0
     stalled: int = 0
     target: Decimal | None = None
-
-    @property
-    def attainment(self) -> Fraction | None:
-        if self.target is None or self.target <= 0:
-            return None
-        return Fraction(self.figures.won_amount) / Fraction(self.target)
+    attainment: Decimal | None = None
 
 
 @dataclass
 class Medians:
     won_amount: Decimal | None = None
     won_count: Decimal | None = None
-    attainment: Fraction | None = None
+    attainment: Decimal | None = None
     activities: Decimal | None = None
     visits: Decimal | None = None
-    win_rate: Fraction | None = None
+    win_rate: Decimal | None = None
     avg_won: Decimal | None = None
-    cycle_days: Fraction | None = None
+    cycle_days: Decimal | None = None
     stalled: Decimal | None = None
-    stage_rates: dict[int, Fraction | None] = field(default_factory=dict)
+    stage_rates: dict[int, Decimal | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -337,7 +329,7 @@ class Scorecard:
     period: Period
     rows: list[RepCard]
     medians: Medians
-    stages: list[Stage]
+    stages: list[StageStep]  # the pipeline's open stages (the node's totals)
     median_of: Node
     missing_rates: set[str] = field(default_factory=set)
 
@@ -356,34 +348,6 @@ def sellers_of(node: Node, period: Period) -> dict[int, str]:
     return {u.pk: str(u) for u in qs}
 
 
-def _cards(node: Node, period: Period, filters: MetricFilters, today: date) -> tuple[list[RepCard], set[str]]:
-    names = sellers_of(node, period)
-    reps = sorted(names)
-    figures, missing = deal_figures(node, period.start, period.end, filters)
-    query = _query(node, period.start, period.end, filters)
-    activities = _counts(get_metric("activities").facts(query))
-    visits = _counts(get_metric("visits").facts(query))
-    stalled = stalled_counts(reps, filters)
-    rep_nodes = [Node("rep", r, names.get(r, "")) for r in reps]
-    targets = won_targets(rep_nodes, period, today)
-    cards = []
-    for r in reps:
-        t = targets.get(f"rep:{r}")
-        cards.append(
-            RepCard(
-                user_id=r,
-                name=names.get(r, ""),
-                figures=figures.get(r, DealFigures()),
-                activities=activities.get(r, 0),
-                visits=visits.get(r, 0),
-                stalled=stalled.get(r, 0),
-                target=t[0] if t else None,
-            )
-        )
-    cards.sort(key=lambda c: (c.name, c.user_id))
-    return cards, missing
-
-
 def _counts(facts: Facts) -> dict[int, int]:
     """Records per owner of a count metric's facts."""
     out: dict[int, int] = defaultdict(int)
@@ -392,24 +356,56 @@ def _counts(facts: Facts) -> dict[int, int]:
     return dict(out)
 
 
-def medians_of(cards: Sequence[RepCard], stages: Sequence[Stage]) -> Medians:
-    def dec(values: Iterable[int | Decimal]) -> Decimal | None:
-        return median(Decimal(v) for v in values)
+def _cards(
+    node: Node, period: Period, filters: MetricFilters, today: date
+) -> tuple[list[RepCard], list[StageStep], set[str]]:
+    names = sellers_of(node, period)
+    reps = sorted(names)
+    analysis = AnalysisFilters(period=period, node=node, filters=filters, params={})
+    total, stats = deal_stats(analysis=analysis)
+    steps_total, steps = stage_conversion(analysis=analysis)
+    query = _query(node, period.start, period.end, filters)
+    activities = _counts(get_metric("activities").facts(query))
+    visits = _counts(get_metric("visits").facts(query))
+    stalled = stalled_counts(reps, filters)
+    targets = won_attainments([Node("rep", r, names[r]) for r in reps], period, today, filters)
+    cards = []
+    for r in reps:
+        att = targets.get(f"rep:{r}")
+        cards.append(
+            RepCard(
+                user_id=r,
+                name=names[r],
+                stats=stats.get(r) or DealStats().finish(),
+                steps={step.stage_id: step for step in steps.get(r, [])},
+                activities=activities.get(r, 0),
+                visits=visits.get(r, 0),
+                stalled=stalled.get(r, 0),
+                target=att.target if att is not None else None,
+                attainment=att.ratio if att is not None else None,
+            )
+        )
+    cards.sort(key=lambda c: (c.name, c.user_id))
+    return cards, steps_total, set(total.missing_rates)
 
-    def frac(values: Iterable[Fraction | None]) -> Fraction | None:
-        return median(v for v in values if v is not None)
+
+def medians_of(cards: Sequence[RepCard], stages: Sequence[StageStep]) -> Medians:
+    def med(values: Iterable[int | Decimal | None]) -> Decimal | None:
+        return median(Decimal(v) for v in values if v is not None)
 
     return Medians(
-        won_amount=dec(c.figures.won_amount for c in cards),
-        won_count=dec(c.figures.won_count for c in cards),
-        attainment=frac(c.attainment for c in cards),
-        activities=dec(c.activities for c in cards),
-        visits=dec(c.visits for c in cards),
-        win_rate=frac(c.figures.win_rate.value for c in cards),
-        avg_won=median(a for c in cards if (a := c.figures.avg_won) is not None),
-        cycle_days=frac(c.figures.cycle_days for c in cards),
-        stalled=dec(c.stalled for c in cards),
-        stage_rates={s.pk: frac(c.figures.stage_rate(s.pk).value for c in cards) for s in stages},
+        won_amount=med(c.stats.won_amount for c in cards),
+        won_count=med(c.stats.won_count for c in cards),
+        attainment=med(c.attainment for c in cards),
+        activities=med(c.activities for c in cards),
+        visits=med(c.visits for c in cards),
+        win_rate=med(c.stats.win_rate for c in cards),
+        avg_won=med(c.stats.avg_won_amount for c in cards),
+        cycle_days=med(c.stats.cycle_days for c in cards),
+        stalled=med(c.stalled for c in cards),
+        stage_rates={
+            s.stage_id: med(step.rate for c in cards if (step := c.steps.get(s.stage_id)) is not None) for s in stages
+        },
     )
 
 
@@ -426,16 +422,15 @@ def scorecard(
     node: Node, period: Period, filters: MetricFilters | None = None, *, today: date | None = None
 ) -> Scorecard:
     """The scorecard of ``node`` in ``period``: a row per member (one for a rep) and the
-    medians over ``median_group(node)``'s reps. Constant queries whatever the team size."""
+    medians over ``median_group(node)``'s sellers. Constant queries whatever the team size."""
     filters = filters or MetricFilters()
     today = today or timezone.localdate()
-    stages = open_stages(filters)
     group = median_group(node)
-    group_cards, missing = _cards(group, period, filters, today)
+    group_cards, stages, missing = _cards(group, period, filters, today)
     if node.kind == "rep":
         rows = [c for c in group_cards if c.user_id == node.id]
         if not rows:  # the rep does not count for their team in the period (moved in later)
-            rows, missing = _cards(node, period, filters, today)
+            rows, _steps, missing = _cards(node, period, filters, today)
     else:
         rows = group_cards
     return Scorecard(node, period, rows, medians_of(group_cards, stages), stages, group, missing)
@@ -549,12 +544,12 @@ def funnel(
     names = sellers_of(node, period) if node.kind != "rep" else {}
     reps = sorted(names)
     rep_nodes = [Node("rep", r, names.get(r, "")) for r in reps]
-    targets = won_targets([node, *rep_nodes], period, today)
+    targets = won_attainments([node, *rep_nodes], period, today, filters)
 
     def gap_of(key: str, typed: Decimal | None) -> tuple[Decimal | None, str]:
-        t = targets.get(key)
-        if t is not None:
-            return t[0] - t[1], "target"
+        att = targets.get(key)
+        if att is not None and att.target is not None:
+            return att.target - att.actual, "target"
         if typed is not None:
             return typed, "typed"
         return None, "none"

@@ -13,18 +13,18 @@ register = template.Library()
 
 
 @register.filter
-def pct(value: Fraction | Decimal | None) -> str:
+def pct(value: Fraction | Decimal | str | None) -> str:
     """``0.41666…`` → ``41.7%``; ``—`` for none."""
-    if value is None:
+    if value is None or value == "":
         return "—"
     out = fraction_to_decimal(Fraction(value) * 100, 1)
     return f"{out}%"
 
 
 @register.filter
-def dec1(value: Fraction | Decimal | int | None) -> str:
+def dec1(value: Fraction | Decimal | int | str | None) -> str:
     """One decimal (days, medians of counts); ``—`` for none."""
-    if value is None:
+    if value is None or value == "":
         return "—"
     out = fraction_to_decimal(Fraction(value), 1)
     return f"{out}".removesuffix(".0")
@@ -37,10 +37,5 @@ def rate_of(rate: Rate) -> str:
 
 
 @register.filter
-def stage_rate(card: object, stage_id: int) -> Rate:
-    return card.figures.stage_rate(stage_id)  # type: ignore[attr-defined,no-any-return]
-
-
-@register.filter
-def get_item(mapping: dict[int, object], key: int) -> object:
-    return mapping.get(key)
+def get_item(mapping: dict[int, object] | str, key: int) -> object:
+    return mapping.get(key) if isinstance(mapping, dict) else None

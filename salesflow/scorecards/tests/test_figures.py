@@ -18,7 +18,7 @@ from salesflow.core.periods import Period, period_containing
 from salesflow.leads.models import Lead
 from salesflow.sales.choices import Outcome, StageKind
 from salesflow.sales.models import LostReason, Opportunity, Stage, StageChange
-from salesflow.sales.services import opportunity_close
+from salesflow.sales.services import default_pipeline, opportunity_close
 from salesflow.sales.tests.factories import make_opportunity, stage
 from salesflow.scorecards.selectors import (
     MIN_SAMPLE,
@@ -65,11 +65,19 @@ def _last_month(today: date) -> Period:
 def _deal(owner, amount, code, *, created: date, closed: date | None, outcome=Outcome.WON, via=()):  # type: ignore[no-untyped-def]
     opp = make_opportunity(owner, amount=amount, stage_code=code)
     for extra in via:  # extra stages the deal passed through
-        StageChange.objects.create(opportunity=opp, from_stage=opp.stage, to_stage=stage(extra), owner=owner)
+        to = stage(extra)
+        StageChange.objects.create(
+            opportunity=opp, from_stage=opp.stage, to_stage=to, owner=owner, to_position=to.position
+        )
     if closed is not None:
         reason = LostReason.objects.first() if outcome == Outcome.LOST else None
         opportunity_close(actor=owner, opportunity=opp, outcome=outcome, closed_on=closed, lost_reason=reason)
     Opportunity.objects.filter(pk=opp.pk).update(created_at=datetime.combine(created, time(10), ZONE))
+    # the stage entries happened from the creation day on, an hour apart (the close stays later)
+    for i, change in enumerate(
+        StageChange.objects.filter(opportunity=opp, to_stage__kind=StageKind.OPEN).order_by("pk")
+    ):
+        StageChange.objects.filter(pk=change.pk).update(changed_at=datetime.combine(created, time(10 + i), ZONE))
     return opp
 
 
@@ -121,6 +129,37 @@ def world():  # type: ignore[no-untyped-def]
     return p, month, today
 
 
+def _q(value: Decimal, places: str) -> Decimal:
+    return value.quantize(Decimal(places), ROUND_HALF_UP)
+
+
+def _loop_steps(owner_ids: set[int], start: date, end: date) -> dict[tuple[int, int], tuple[int, int]]:
+    """(owner at the time, stage) → (entered, advanced): every StageChange into an open stage
+    of the default pipeline during the period; advanced = a later change of the deal to a
+    higher position, or the deal won."""
+    pipeline = default_pipeline()
+    entered: dict[tuple[int, int], set[int]] = {}
+    advanced: dict[tuple[int, int], set[int]] = {}
+    changes = list(StageChange.objects.select_related("to_stage", "opportunity"))
+    for ch in changes:
+        if ch.to_stage.pipeline_id != pipeline.pk or ch.to_stage.kind != StageKind.OPEN:
+            continue
+        if ch.owner_id not in owner_ids or not start <= ch.changed_at.astimezone(ZONE).date() <= end:
+            continue
+        key = (ch.owner_id, ch.to_stage_id)
+        entered.setdefault(key, set()).add(ch.opportunity_id)
+        later = any(
+            o.opportunity_id == ch.opportunity_id
+            and o.to_stage.pipeline_id == pipeline.pk
+            and o.changed_at >= ch.changed_at
+            and (o.to_position or 0) > (ch.to_position or 0)
+            for o in changes
+        )
+        if later or ch.opportunity.outcome == Outcome.WON:
+            advanced.setdefault(key, set()).add(ch.opportunity_id)
+    return {k: (len(v), len(advanced.get(k, set()))) for k, v in entered.items()}
+
+
 def test_team_scorecard_matches_the_loop(world, django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
     p, month, today = world
     node = Node("team", p.team_a.pk, p.team_a.name)
@@ -129,31 +168,49 @@ def test_team_scorecard_matches_the_loop(world, django_assert_max_num_queries) -
     ids = {c.user_id for c in card.rows}
     assert ids == {p.rep.pk, p.teammate.pk}  # assistant and support do not sell
     loop = _loop_cards(ids, month.start, month.end)
+    steps = _loop_steps(ids, month.start, month.end)
+    assert any(steps.values())
     for row in card.rows:
         want = loop[row.user_id]
-        f = row.figures
+        f = row.stats
         assert f.won_amount == want["won"]
         assert f.won_count == want["wn"]
         assert f.lost_count == want["ln"]
-        assert f.win_rate.value == (Fraction(want["wn"], want["wn"] + want["ln"]) if want["wn"] + want["ln"] else None)
-        avg = (want["won"] / want["wn"]).quantize(Decimal("0.01"), ROUND_HALF_UP) if want["wn"] else None
-        assert f.avg_won == avg
-        assert f.cycle_days == (Fraction(sum(want["cyc"]), len(want["cyc"])) if want["cyc"] else None)
+        n = want["wn"] + want["ln"]
+        assert f.win_rate == (_q(Decimal(want["wn"]) / n, "0.0001") if n else None)
+        assert f.avg_won_amount == (_q(want["won"] / want["wn"], "0.01") if want["wn"] else None)
+        cyc = want["cyc"]
+        assert f.cycle_days == (_q(Decimal(sum(cyc)) / len(cyc), "0.01") if cyc else None)
         for s in card.stages:
-            closed = want["sc"].get(s.pk, 0)
-            rate = f.stage_rate(s.pk)
-            assert (rate.numerator, rate.denominator) == (want["sw"].get(s.pk, 0), closed)
+            got = row.steps.get(s.stage_id)
+            ent, adv = steps.get((row.user_id, s.stage_id), (0, 0))
+            assert ((got.entered, got.advanced) if got else (0, 0)) == (ent, adv)
         acts = [a for a in Activity.objects.all() if a.owner_id == row.user_id and a.done]
         assert row.activities == len(acts)
         assert row.visits == len([a for a in acts if a.kind == "visit"])
     # medians over the two reps: the mean of the two values (even count)
     rows = {c.user_id: c for c in card.rows}
     r, t = rows[p.rep.pk], rows[p.teammate.pk]
-    assert card.medians.won_amount == (r.figures.won_amount + t.figures.won_amount) / 2 == Decimal("3750.25")
-    assert card.medians.win_rate == (Fraction(3, 4) + Fraction(1, 3)) / 2
+    assert card.medians.won_amount == (r.stats.won_amount + t.stats.won_amount) / 2 == Decimal("3750.25")
+    assert card.medians.win_rate == (Decimal("0.7500") + Decimal("0.3333")) / 2
     assert card.medians.activities == Decimal(3 + 1) / 2
-    assert card.medians.avg_won == _loop_median([r.figures.avg_won, t.figures.avg_won])
-    assert card.medians.cycle_days == _loop_median([r.figures.cycle_days, t.figures.cycle_days])
+    assert card.medians.avg_won == _loop_median([r.stats.avg_won_amount, t.stats.avg_won_amount])
+    assert card.medians.cycle_days == _loop_median([r.stats.cycle_days, t.stats.cycle_days])
+    for s in card.stages:
+        values = [
+            c.steps[s.stage_id].rate
+            for c in card.rows
+            if s.stage_id in c.steps and c.steps[s.stage_id].rate is not None
+        ]
+        assert card.medians.stage_rates[s.stage_id] == _loop_median(values)
+
+
+def test_odd_count_median_is_the_middle_rep(world) -> None:  # type: ignore[no-untyped-def]
+    p, month, today = world
+    card = scorecard(Node("team", p.department.pk, "d"), month, today=today)
+    assert {c.user_id for c in card.rows} == {p.rep.pk, p.teammate.pk, p.manager.pk}
+    assert card.medians.won_count == Decimal(1)  # 3, 1, 0 → 1
+    assert card.medians.won_amount == Decimal("500.00")
 
 
 def test_rep_scorecard_shows_the_teams_median(world) -> None:  # type: ignore[no-untyped-def]
