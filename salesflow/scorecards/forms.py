@@ -53,5 +53,8 @@ def parse_gap(value: Any) -> Decimal | None:
 class AppraisalForm(forms.Form):
     rating = forms.ChoiceField(label=_("Rating"), choices=Rating.choices)
     comment = forms.CharField(
-        label=_("Comment"), required=False, max_length=COMMENT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 5})
+        label=_("Manager's comment"),
+        required=False,
+        max_length=COMMENT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 5}),
     )

@@ -24,7 +24,7 @@ class Appraisal(TimestampedModel):
     period_key = models.CharField(_("period"), max_length=20)
     period_start = models.DateField(_("period start"), editable=False)
     rating = models.CharField(_("rating"), max_length=1, choices=Rating.choices)
-    comment = models.TextField(_("comment"), max_length=COMMENT_MAX_LENGTH, blank=True)
+    comment = models.TextField(_("manager's comment"), max_length=COMMENT_MAX_LENGTH, blank=True)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("written by")
     )
