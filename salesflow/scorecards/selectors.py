@@ -260,12 +260,14 @@ def _lead_created_q(query: FactQuery) -> Q:
 
 
 def open_stages(filters: MetricFilters) -> list[Stage]:
-    """The open stages the scorecard and the funnel show: of the filtered pipelines, else of
-    every active pipeline (pipeline order, then stage order)."""
+    """The open stages funnel math uses: of the filtered pipeline, else of every active
+    pipeline, the default pipeline's first (the funnel keeps the first pipeline's)."""
     qs = Stage.objects.filter(kind=StageKind.OPEN, is_active=True, pipeline__is_active=True)
     if filters.pipeline_ids:
         qs = Stage.objects.filter(kind=StageKind.OPEN, pipeline_id__in=filters.pipeline_ids)
-    return list(qs.select_related("pipeline").order_by("pipeline__position", "pipeline_id", "position"))
+    # the default pipeline first (as ``analytics.selectors.analysis_pipeline``), then by position
+    order = ("-pipeline__is_default", "pipeline__position", "pipeline_id", "position")
+    return list(qs.select_related("pipeline").order_by(*order))
 
 
 def stalled_counts(owner_ids: Sequence[int], filters: MetricFilters) -> dict[int, int]:
