@@ -58,6 +58,7 @@ from salesflow.core.metrics import FactQuery, OwnerWindow
 from salesflow.core.money import company_currency, minor_units, money_sum_annotations, money_sum_value
 from salesflow.core.periods import Period
 from salesflow.core.selectors import RateBook
+from salesflow.targets.selectors import attainment
 from salesflow.users.models import User
 
 PRECISION = 60
@@ -130,8 +131,6 @@ class TargetInfo:
 
 def rep_target(rep: User, metric_key: str, period: Period) -> TargetInfo:
     """The rep's target, actual and ratio of ``metric_key`` in ``period`` (targets app)."""
-    from salesflow.targets.selectors import attainment
-
     found = attainment(node=Node("rep", rep.pk, str(rep)), metric_key=metric_key, period=period, today=period.end)
     target = found.target if found.target is not None and found.target > 0 else None
     return TargetInfo(target, found.actual, found.ratio)

@@ -227,3 +227,32 @@ def test_reopened_deal_drops_out_on_recompute(monkeypatch: pytest.MonkeyPatch) -
     opportunity_close(actor=p.rep, opportunity=deal, outcome=Outcome.WON, closed_on=date(YEAR, 11, 1))
     statement = statement_generate(actor=p.admin, rep=p.rep, period_key=f"{YEAR}-10")
     assert statement.lines.count() == 0
+
+
+def test_tiers_read_the_approved_target_of_the_targets_app() -> None:
+    """Through the real ``targets.selectors.attainment`` (no stand-in)."""
+    from salesflow.analytics.selectors import Node
+    from salesflow.targets.models import PlanVersion, SalesPlan, Target, VersionStatus
+
+    p = make_personas()
+    sales_plan = SalesPlan.objects.create(year=YEAR)
+    version = PlanVersion.objects.create(plan=sales_plan, number=1, status=VersionStatus.LOCKED)
+    node = Node("rep", p.rep.pk, str(p.rep))
+    Target.objects.create(
+        version=version, metric_key="won_revenue", node_key=node.key, period_key=f"{YEAR}-04", value=Decimal("50000")
+    )
+    pl = plan(YEAR)
+    rule(pl, Basis.WON, "3.00", ((10000, 1200), (12000, 1500)))
+    won(p.rep, "45000.00", date(YEAR, 4, 3))
+    won(p.rep, "20000.00", date(YEAR, 4, 28))  # 5k base, 10k × 1.2, 5k × 1.5
+    statement = statement_generate(actor=p.admin, rep=p.rep, period_key=f"{YEAR}-04")
+    expected = loop_commission(
+        won_items(p.rep, date(YEAR, 4, 1), date(YEAR, 4, 30), {}),
+        Decimal(3),
+        [(Decimal(100), Decimal("1.2")), (Decimal(120), Decimal("1.5"))],
+        Decimal(50000),
+    )
+    assert _figures(list(statement.lines.order_by("position"))) == expected
+    assert statement.commission_total == Decimal("1350.00") + Decimal("150.00") + Decimal("360.00") + Decimal("225.00")
+    assert statement.attainment["won_revenue"]["target"] == "50000.00"
+    assert Decimal(statement.attainment["won_revenue"]["ratio"]) == Decimal("1.3")
