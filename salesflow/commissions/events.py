@@ -24,8 +24,15 @@ declare(
     ),
     EventType(
         "commissions.rule.created",
-        {"plan_id": "int", "name": "str", "basis": "str", "role": "str", "product_line_id": "int|null", "rate": "decimal",
-         "tiers": "list"},
+        {
+            "plan_id": "int",
+            "name": "str",
+            "basis": "str",
+            "role": "str",
+            "product_line_id": "int|null",
+            "rate": "decimal",
+            "tiers": "list",
+        },
         description="A rule (the target) was added to a plan; tiers are [{threshold_bp, multiplier_milli}].",
     ),
     EventType(
@@ -40,8 +47,14 @@ declare(
     ),
     EventType(
         "commissions.statement.generated",
-        {"rep": "int", "period": "str", "lines": "int", "basis_total": "decimal", "commission_total": "decimal",
-         "recomputed": "bool"},
+        {
+            "rep": "int",
+            "period": "str",
+            "lines": "int",
+            "basis_total": "decimal",
+            "commission_total": "decimal",
+            "recomputed": "bool",
+        },
         description="A draft statement (the target) was generated or recomputed.",
     ),
     EventType(

@@ -227,4 +227,4 @@ class StatementLine(models.Model):
     @property
     def effective_rate(self) -> Decimal:
         """The rate applied, in percent (base × multiplier), exact."""
-        return self.rate * self.multiplier
+        return Decimal(self.rate) * self.multiplier

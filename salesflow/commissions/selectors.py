@@ -38,7 +38,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, localcontext
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import Prefetch, Q, QuerySet
 
@@ -187,7 +187,9 @@ def brackets_of(tiers: Iterable[CommissionTier], target: Decimal | None) -> list
     with localcontext() as ctx:
         ctx.prec = PRECISION
         for tier in sorted(tiers, key=lambda t: t.threshold_bp):
-            result.append(Bracket(target * tier.threshold_bp / Decimal(10000), tier.threshold_bp, tier.multiplier_milli))
+            result.append(
+                Bracket(target * tier.threshold_bp / Decimal(10000), tier.threshold_bp, tier.multiplier_milli)
+            )
     return result
 
 
@@ -309,9 +311,7 @@ def _won_lines(
     result: Computation, rules: list[CommissionRule], query: FactQuery, period: Period, info: TargetInfo
 ) -> None:
     deals = list(
-        won_deals_qs(query)
-        .order_by("closed_on", "pk")
-        .values("pk", "name", "amount", "currency", "closed_on")
+        won_deals_qs(query).order_by("closed_on", "pk").values("pk", "name", "amount", "currency", "closed_on")
     )
     line_rules = {r.product_line_id: r for r in rules if r.product_line_id is not None}
     general = next((r for r in rules if r.product_line_id is None), None)
@@ -331,7 +331,8 @@ def _won_lines(
     brackets = {r.pk: brackets_of(r.tiers.all(), info.target) for r in rules}
     position = Decimal(0)
     for deal in deals:
-        amount = book.convert(deal["amount"], deal["currency"], deal["closed_on"])
+        day = cast(date, deal["closed_on"])  # never null: won_deals_qs asks for a close date
+        amount = book.convert(deal["amount"], deal["currency"], day)
         if amount is None:
             result.missing_rates.add(deal["currency"])
             continue
@@ -341,12 +342,12 @@ def _won_lines(
             if raw is None:
                 continue
             covered += raw
-            basis = book.convert(raw, deal["currency"], deal["closed_on"])
+            basis = book.convert(raw, deal["currency"], day)
             assert basis is not None
             result.lines += _lines_for(
                 kind=LineKind.DEAL,
                 reference=deal["name"],
-                day=deal["closed_on"],
+                day=day,
                 rule=rule,
                 basis=basis,
                 amount=amount,
@@ -357,12 +358,12 @@ def _won_lines(
             )
         if general is not None and (covered == 0 or deal["amount"] > covered):
             rest = max(deal["amount"] - covered, Decimal(0))
-            basis = book.convert(rest, deal["currency"], deal["closed_on"])
+            basis = book.convert(rest, deal["currency"], day)
             assert basis is not None
             result.lines += _lines_for(
                 kind=LineKind.DEAL,
                 reference=deal["name"],
-                day=deal["closed_on"],
+                day=day,
                 rule=general,
                 basis=basis,
                 amount=amount,
@@ -478,7 +479,41 @@ def export_rows(statement: CommissionStatement) -> tuple[list[str], list[list[An
             ]
         )
     rows.append(
-        [str(_("Total")), "", None, None, None, "", None, "", statement.basis_total, None, None,
-         statement.commission_total, statement.currency]
+        [
+            str(_("Total")),
+            "",
+            None,
+            None,
+            None,
+            "",
+            None,
+            "",
+            statement.basis_total,
+            None,
+            None,
+            statement.commission_total,
+            statement.currency,
+        ]
     )
     return headers, rows
+
+
+def reps_visible_to(user: User) -> QuerySet[User]:
+    """Active people whose statements ``user`` may see (pickers), by name."""
+    from salesflow.analytics.selectors import visible_rep_ids
+
+    ids = visible_rep_ids(user)
+    qs = User.objects.filter(is_active=True).exclude(username="system")
+    if ids is not None:
+        qs = qs.filter(pk__in=sorted(ids))
+    return qs.order_by("display_name", "username")
+
+
+def reps_managed_by(user: User) -> QuerySet[User]:
+    """Active people ``user`` may make statements for (administrators: everyone with a team)."""
+    from salesflow.users.permissions import managed_team_ids
+
+    if user.is_admin:
+        return User.objects.filter(is_active=True, team__isnull=False).order_by("display_name", "username")
+    teams = managed_team_ids(user)
+    return User.objects.filter(is_active=True, team_id__in=sorted(teams)).order_by("display_name", "username")

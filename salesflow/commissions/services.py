@@ -140,7 +140,11 @@ def _clean_tiers(tiers: Sequence[TierInput]) -> list[tuple[int, int]]:
             tier.threshold, f"tiers.{i}.threshold", places=2, low=Decimal(0), high=Decimal(MAX_THRESHOLD_BP) / 100
         )
         multiplier = parse_decimal(
-            tier.multiplier, f"tiers.{i}.multiplier", places=3, low=Decimal(0), high=Decimal(MAX_MULTIPLIER_MILLI) / 1000
+            tier.multiplier,
+            f"tiers.{i}.multiplier",
+            places=3,
+            low=Decimal(0),
+            high=Decimal(MAX_MULTIPLIER_MILLI) / 1000,
         )
         result.append((int(threshold * 100), int(multiplier * 1000)))
     thresholds = [t for t, _m in result]
@@ -219,7 +223,10 @@ def plan_update(*, actor: User, plan: CommissionPlan, **changes: Unpack[PlanChan
     if "notes" in changes:
         new["notes"] = _text(changes["notes"], "notes", max_length=NOTES_LENGTH, multiline=True)
     _check_plan_range(
-        new.get("valid_from", plan.valid_from), new.get("valid_to", plan.valid_to), new.get("active", plan.active), plan.pk
+        new.get("valid_from", plan.valid_from),
+        new.get("valid_to", plan.valid_to),
+        new.get("active", plan.active),
+        plan.pk,
     )
     diff = {k: [getattr(plan, k), v] for k, v in new.items() if getattr(plan, k) != v}
     if not diff:
@@ -369,9 +376,14 @@ def rule_update(*, actor: User, rule: CommissionRule, **changes: Unpack[RuleChan
     if "tiers" in diff:
         rule.tiers.all().delete()
         CommissionTier.objects.bulk_create(
-            [CommissionTier(rule=rule, threshold_bp=t["threshold_bp"], multiplier_milli=t["multiplier_milli"]) for t in new_tiers]
+            [
+                CommissionTier(rule=rule, threshold_bp=t["threshold_bp"], multiplier_milli=t["multiplier_milli"])
+                for t in new_tiers
+            ]
         )
-    record_event(actor=actor, verb="commissions.rule.updated", target=rule, data={"plan_id": rule.plan_id, "changes": diff})
+    record_event(
+        actor=actor, verb="commissions.rule.updated", target=rule, data={"plan_id": rule.plan_id, "changes": diff}
+    )
     return rule
 
 
@@ -380,7 +392,10 @@ def rule_delete(*, actor: User, rule: CommissionRule) -> None:
     """Delete a rule (administrators); statement lines keep its name and rates."""
     _require_admin(actor)
     record_event(
-        actor=actor, verb="commissions.rule.deleted", target=rule.plan, data={"plan_id": rule.plan_id, "name": rule.name}
+        actor=actor,
+        verb="commissions.rule.deleted",
+        target=rule.plan,
+        data={"plan_id": rule.plan_id, "name": rule.name},
     )
     rule.delete()
 
@@ -504,9 +519,7 @@ def statement_generate(*, actor: User, rep: User, period_key: object) -> Commiss
     return statement
 
 
-def _transition(
-    statement: CommissionStatement, expected: str, message: str
-) -> CommissionStatement:
+def _transition(statement: CommissionStatement, expected: str, message: str) -> CommissionStatement:
     locked = _lock_statement(statement)
     if locked.status != expected:
         raise Conflict(message, code="wrong_status")
@@ -690,4 +703,3 @@ def rep_for_statement(actor: User, rep_id: object) -> User:
     if rep is None:
         raise Http404
     return rep
-

@@ -19,8 +19,8 @@ from salesflow.commissions.services import statement_generate
 from salesflow.commissions.tests.util import loop_commission, pay, plan, rule, to_cny, won, won_items
 from salesflow.core.periods import month_period, quarter_period
 from salesflow.core.services import exchange_rate_create
-from salesflow.sales.services import opportunity_close, opportunity_reopen
 from salesflow.sales.choices import Outcome
+from salesflow.sales.services import opportunity_close, opportunity_reopen
 from salesflow.users.models import TeamMembership
 from salesflow.users.services import user_change_team
 from salesflow.users.testing import make_personas
@@ -114,7 +114,9 @@ def test_exactly_at_the_threshold_pays_no_accelerator(monkeypatch: pytest.Monkey
     won(p.rep, "10000.00", date(YEAR, 6, 3))  # wholly above the threshold
     statement = statement_generate(actor=p.admin, rep=p.rep, period_key=f"{YEAR}-06")
     expected = loop_commission(
-        won_items(p.rep, date(YEAR, 6, 1), date(YEAR, 6, 30), {}), Decimal(3), [(Decimal(100), Decimal("1.5"))],
+        won_items(p.rep, date(YEAR, 6, 1), date(YEAR, 6, 30), {}),
+        Decimal(3),
+        [(Decimal(100), Decimal("1.5"))],
         Decimal("100000.00"),
     )
     assert _figures(list(statement.lines.order_by("position"))) == expected

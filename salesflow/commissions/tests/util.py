@@ -50,8 +50,12 @@ def plan(year: int, **kw: Any) -> CommissionPlan:
     )
 
 
-def rule(p: CommissionPlan, basis: str, rate: str, tiers: tuple[tuple[int, int], ...] = (), **kw: Any) -> CommissionRule:
-    r = CommissionRule.objects.create(plan=p, name=kw.pop("name", f"rule {next(_seq)}"), basis=basis, rate=Decimal(rate), **kw)
+def rule(
+    p: CommissionPlan, basis: str, rate: str, tiers: tuple[tuple[int, int], ...] = (), **kw: Any
+) -> CommissionRule:
+    r = CommissionRule.objects.create(
+        plan=p, name=kw.pop("name", f"rule {next(_seq)}"), basis=basis, rate=Decimal(rate), **kw
+    )
     for threshold_bp, multiplier_milli in tiers:
         CommissionTier.objects.create(rule=r, threshold_bp=threshold_bp, multiplier_milli=multiplier_milli)
     return r
@@ -99,7 +103,9 @@ def loop_commission(
     return out
 
 
-def won_items(rep: User, start: date, end: date, rates: dict[str, list[tuple[date, Decimal]]]) -> list[tuple[Decimal, Decimal]]:
+def won_items(
+    rep: User, start: date, end: date, rates: dict[str, list[tuple[date, Decimal]]]
+) -> list[tuple[Decimal, Decimal]]:
     """Every won deal of ``rep`` closed in [start, end], by (close day, id), in CNY."""
     rows = []
     for opp in Opportunity.objects.all():
