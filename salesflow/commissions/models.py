@@ -196,10 +196,10 @@ class StatementLine(models.Model):
     payment = models.ForeignKey(
         Payment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("payment")
     )
-    reference = models.CharField(_("reference"), max_length=200)
+    reference = models.CharField(_("deal or payment"), max_length=200)
     day = models.DateField(_("date"))
     rule = models.ForeignKey(CommissionRule, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    rule_name = models.CharField(_("rule"), max_length=NAME_LENGTH)
+    rule_name = models.CharField(_("commission rule"), max_length=NAME_LENGTH)
     product_line = models.ForeignKey(
         ProductCategory, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

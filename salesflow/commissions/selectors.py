@@ -445,7 +445,7 @@ def export_rows(statement: CommissionStatement) -> tuple[list[str], list[list[An
 
     headers = [
         str(_("Type")),
-        str(_("Reference")),
+        str(_("Deal or payment")),
         str(_("Deal ID")),
         str(_("Payment ID")),
         str(_("Date")),
