@@ -12,6 +12,7 @@ import datetime as dt
 from salesflow.catalogue.models import ProductCategory
 from salesflow.commissions.choices import Basis
 from salesflow.commissions.models import CommissionPlan, CommissionStatement
+from salesflow.commissions.selectors import covering_plan
 from salesflow.commissions.services import (
     TierInput,
     plan_create,
@@ -20,7 +21,6 @@ from salesflow.commissions.services import (
     statement_generate,
     statement_submit,
 )
-from salesflow.commissions.selectors import covering_plan
 from salesflow.core.errors import ServiceError
 from salesflow.core.periods import month_period, period_containing, year_period
 from salesflow.users.choices import Role

@@ -163,7 +163,7 @@ def test_correction_reverses_the_locked_lines(world) -> None:  # type: ignore[no
 def test_exports_are_formula_safe_and_match(world) -> None:  # type: ignore[no-untyped-def]
     p, _pl = world
     s = statement_generate(actor=p.admin, rep=p.rep, period_key=f"{YEAR}-03")
-    content, name, _ct = statement_export(actor=p.rep, statement=s, fmt="csv")
+    content, _name, _ct = statement_export(actor=p.rep, statement=s, fmt="csv")
     rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
     assert rows[1][5].startswith("'=")  # the rule name is neutralised
     assert Decimal(rows[-1][11]) == s.commission_total == Decimal("30.00")
