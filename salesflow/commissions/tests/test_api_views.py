@@ -157,7 +157,7 @@ def test_pages_by_persona(personas, client_for, world) -> None:  # type: ignore[
     assert CommissionStatement.objects.get().status == StatementStatus.APPROVED
     assert rep.get(reverse("commissions:rules")).status_code == 200
     assert rep.get(reverse("commissions:plan_new")).status_code == 403
-    assert rep.post(reverse("commissions:rule_delete", args=[CommissionRule.objects.first().pk])).status_code == 403
+    assert rep.post(reverse("commissions:rule_delete", args=[CommissionRule.objects.get().pk])).status_code == 403
     assert CommissionRule.objects.count() == 1
     xlsx = rep.get(reverse("commissions:statement_export", args=[s.pk]), {"format": "xlsx"})
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"

@@ -6,6 +6,7 @@ import csv
 import io
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.http import Http404
@@ -169,8 +170,9 @@ def test_exports_are_formula_safe_and_match(world) -> None:  # type: ignore[no-u
     assert Decimal(rows[-1][11]) == s.commission_total == Decimal("30.00")
     content, _name, _ct = statement_export(actor=p.rep, statement=s, fmt="xlsx")
     sheet = load_workbook(io.BytesIO(content)).active
-    values = list(sheet.iter_rows(values_only=True))
-    assert values[1][5].startswith("'=") and Decimal(str(values[-1][11])) == Decimal("30")
+    assert sheet is not None
+    values: list[Any] = list(sheet.iter_rows(values_only=True))  # type: ignore[union-attr]
+    assert str(values[1][5]).startswith("'=") and Decimal(str(values[-1][11])) == Decimal("30")
     with pytest.raises(ValidationFailed):
         statement_export(actor=p.rep, statement=s, fmt="pdf")
 
