@@ -7,6 +7,7 @@ from typing import Any, cast
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -26,6 +27,7 @@ from salesflow.commissions.permissions import (
 )
 from salesflow.commissions.selectors import (
     StatementFilters,
+    covering_plan,
     plan_list,
     reps_managed_by,
     reps_visible_to,
@@ -241,6 +243,22 @@ def statements_view(request: HttpRequest) -> HttpResponse:
     )
 
 
+BULK_LIMIT = 500
+
+
+def _paid_people(people: QuerySet[User], period_key: str) -> QuerySet[User]:
+    """Of ``people``, those some rule of the period's plan applies to (no empty statements
+    for assistants and support when no rule names them)."""
+    try:
+        plan = covering_plan(statement_period(period_key))
+    except ValidationFailed:
+        return people
+    if plan is None:
+        return people
+    roles = set(plan.rules.values_list("role", flat=True))
+    return people if "" in roles else people.filter(role__in=sorted(roles))
+
+
 @require_POST
 def statement_generate_view(request: HttpRequest) -> HttpResponse:
     user = _user(request)
@@ -251,7 +269,7 @@ def statement_generate_view(request: HttpRequest) -> HttpResponse:
         return redirect("commissions:statements")
     rep = form.cleaned_data["rep"]
     period_key = form.cleaned_data["period"]
-    targets = [rep] if rep is not None else list(managed[:500])
+    targets = [rep] if rep is not None else list(_paid_people(managed, period_key)[:BULK_LIMIT])
     made, failed = [], []
     for person in targets:
         try:
