@@ -40,6 +40,11 @@ MAX_MULTIPLIER_MILLI = 10_000
 MAX_TIERS = 10
 
 
+def _plain(value: Decimal) -> str:
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 class CommissionPlan(TimestampedModel):
     """Rules valid from ``valid_from`` to ``valid_to`` (inclusive)."""
 
@@ -121,6 +126,15 @@ class CommissionTier(models.Model):
     @property
     def multiplier(self) -> Decimal:
         return Decimal(self.multiplier_milli).scaleb(-3)
+
+    @property
+    def multiplier_text(self) -> str:
+        """``1.2``, ``1.5``, ``2`` (no trailing zeros)."""
+        return _plain(self.multiplier)
+
+    @property
+    def threshold_text(self) -> str:
+        return _plain(Decimal(self.threshold_bp).scaleb(-2))
 
 
 class CommissionStatement(TimestampedModel):
@@ -219,6 +233,15 @@ class StatementLine(models.Model):
     @property
     def multiplier(self) -> Decimal:
         return Decimal(self.multiplier_milli).scaleb(-3)
+
+    @property
+    def multiplier_text(self) -> str:
+        """``1.2``, ``1.5``, ``2`` (no trailing zeros)."""
+        return _plain(self.multiplier)
+
+    @property
+    def threshold_text(self) -> str:
+        return _plain(Decimal(self.threshold_bp).scaleb(-2))
 
     @property
     def threshold(self) -> Decimal:
