@@ -15,7 +15,7 @@ from salesflow.analytics.forms import AnalysisFilterForm
 from salesflow.core.errors import ValidationFailed
 from salesflow.core.schemas import StrictQuery
 from salesflow.dashboards.cache import chart_data
-from salesflow.dashboards.charts import CHARTS
+from salesflow.dashboards.charts import CHARTS, widest_node_key
 from salesflow.users.models import User
 
 router = Router(tags=["dashboards"])
@@ -73,7 +73,10 @@ def list_charts(request: HttpRequest) -> dict[str, Any]:
 def get_chart(request: HttpRequest, chart: str, filters: Query[ChartQuery]) -> dict[str, Any]:
     if chart not in CHARTS:
         raise Http404
-    form = AnalysisFilterForm(filters.dict(), user=cast(User, request.user))
+    user = cast(User, request.user)
+    params = filters.dict()
+    params["node"] = params.get("node") or widest_node_key(user)
+    form = AnalysisFilterForm(params, user=user)
     if not form.is_valid():
         if "node" in form.errors:  # a node the reader may not see: 404, like node_for_user
             raise Http404

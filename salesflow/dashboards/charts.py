@@ -21,7 +21,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 from urllib.parse import urlencode
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -158,7 +158,7 @@ def attainment_chart(a: AnalysisFilters, today: date) -> Chart:
                     node=a.node, metric_key=metric.key, period=a.period, today=today, filters=a.filters
                 )
                 target = att.target
-            except Exception:  # noqa: BLE001 - a plan the reader cannot see: no target shown
+            except Exception:
                 target = None
         actual = _money(found.value) if metric.unit == "money" else int(found.value)
         expected = None if target is None else _money(target * pace)
@@ -172,7 +172,9 @@ def attainment_chart(a: AnalysisFilters, today: date) -> Chart:
         links.append(link)
     note = _("No plan sets targets for this period yet.") if targets is None or all(r[2] is None for r in rows) else ""
     if missing:
-        note = (note + " " + _("Left out for want of an exchange rate: %(c)s.") % {"c": ", ".join(sorted(missing))}).strip()
+        note = (
+            note + " " + _("Left out for want of an exchange rate: %(c)s.") % {"c": ", ".join(sorted(missing))}
+        ).strip()
     return Chart(
         key="attainment",
         title=_("Attainment"),
@@ -200,9 +202,7 @@ def pipeline_chart(a: AnalysisFilters, today: date) -> Chart:
     """Open deals by stage today: count, amount and weighted amount (stage probability)."""
     qs = open_deals_qs(a.node, a.filters, today)
     grouped = list(
-        qs.values("stage_id", "currency")
-        .annotate(n=Count("pk"), **money_sum_annotations("amt", "amount"))
-        .order_by()
+        qs.values("stage_id", "currency").annotate(n=Count("pk"), **money_sum_annotations("amt", "amount")).order_by()
     )
     book = RateBook({r["currency"] for r in grouped}, today)
     stages = {s.pk: s for s in Stage.objects.filter(pk__in={r["stage_id"] for r in grouped}).select_related("pipeline")}
@@ -230,7 +230,12 @@ def pipeline_chart(a: AnalysisFilters, today: date) -> Chart:
     return Chart(
         key="pipeline",
         title=_("Pipeline by stage"),
-        columns=[Column(_("Stage")), Column(_("Deals"), "int"), Column(_("Amount"), "money"), Column(_("Weighted"), "money")],
+        columns=[
+            Column(_("Stage")),
+            Column(_("Deals"), "int"),
+            Column(_("Amount"), "money"),
+            Column(_("Weighted"), "money"),
+        ],
         rows=rows,
         categories=cats,
         series=[
@@ -283,7 +288,9 @@ def funnel_chart(a: AnalysisFilters, today: date) -> Chart:
 
 def _months_figures(a: AnalysisFilters, today: date) -> tuple[list[Period], dict[str, dict[str, Any]]]:
     months = trailing_months(a.period, today)
-    figures = {key: actuals_by_period(key, a.node, months, a.filters) for key in ("won_deals", "won_revenue", "lost_deals")}
+    figures = {
+        key: actuals_by_period(key, a.node, months, a.filters) for key in ("won_deals", "won_revenue", "lost_deals")
+    }
     return months, figures
 
 
@@ -327,7 +334,12 @@ def win_rate_chart(a: AnalysisFilters, today: date) -> Chart:
     return Chart(
         key="win_rate",
         title=_("Win rate by month"),
-        columns=[Column(_("Month")), Column(_("Won deals"), "int"), Column(_("Lost deals"), "int"), Column(_("Win rate %"), "percent")],
+        columns=[
+            Column(_("Month")),
+            Column(_("Won deals"), "int"),
+            Column(_("Lost deals"), "int"),
+            Column(_("Win rate %"), "percent"),
+        ],
         rows=rows,
         categories=[m.key for m in months],
         series=[Series(_("Win rate %"), [r[3] for r in rows], type="line", links=links)],
@@ -372,11 +384,17 @@ def velocity_chart(a: AnalysisFilters, today: date) -> Chart:
         [_("Sales cycle (days)"), cycle],
         [_("Sales velocity per day"), velocity],
     ]
-    links = [records_url(a, "open_deals"), records_url(a, "won_deals", **span), records_url(a, "won_deals", **span), records_url(a, "won_deals", **span), ""]
+    links = [
+        records_url(a, "open_deals"),
+        records_url(a, "won_deals", **span),
+        records_url(a, "won_deals", **span),
+        records_url(a, "won_deals", **span),
+        "",
+    ]
     return Chart(
         key="velocity",
         title=_("Sales velocity"),
-        columns=[Column(_("Factor")), Column(_("Value"), "text")],
+        columns=[Column(_("Factor")), Column(_("Figure"), "text")],
         rows=rows,
         categories=[str(r[0]) for r in rows[:4]],
         series=[],
@@ -420,7 +438,7 @@ def activity_chart(a: AnalysisFilters, today: date) -> Chart:
     return Chart(
         key="activity",
         title=_("Activity volume by rep"),
-        columns=[Column(_("Person")), *[Column(str(k.label), "int") for k in kinds], Column(_("Total"), "int")],
+        columns=[Column(_("Salesperson")), *[Column(str(k.label), "int") for k in kinds], Column(_("Total"), "int")],
         rows=rows,
         categories=[names.get(pk, str(pk)) for pk in owners],
         series=series,
@@ -443,7 +461,11 @@ def top_deals_chart(a: AnalysisFilters, today: date) -> Chart:
     book = RateBook(currencies, today)
     found: list[tuple[Decimal, Opportunity]] = []
     for currency in currencies:
-        for opp in qs.filter(currency=currency).select_related("account", "owner", "stage").order_by("-amount", "pk")[:TOP_DEALS]:
+        for opp in (
+            qs.filter(currency=currency)
+            .select_related("account", "owner", "stage")
+            .order_by("-amount", "pk")[:TOP_DEALS]
+        ):
             value = book.convert(opp.amount, currency, today)
             if value is not None:
                 found.append((value, opp))
@@ -451,7 +473,9 @@ def top_deals_chart(a: AnalysisFilters, today: date) -> Chart:
     found = found[:TOP_DEALS]
     rows, links = [], []
     for value, opp in found:
-        rows.append([opp.name, str(opp.account), str(opp.owner), str(opp.stage), opp.expected_close_date, _money(value)])
+        rows.append(
+            [opp.name, str(opp.account), str(opp.owner), str(opp.stage), opp.expected_close_date, _money(value)]
+        )
         links.append(reverse("opportunities:detail", args=[opp.pk]))
     return Chart(
         key="top_deals",
@@ -485,3 +509,22 @@ CHARTS: dict[str, Callable[[AnalysisFilters, date], Chart]] = {
 }
 #: the rep dashboard leaves out the per-rep comparison
 REP_CHARTS = [k for k in CHARTS if k != "activity"] + ["activity"]
+
+
+def widest_node_key(user: Any) -> str:
+    """The default node of the dashboard: the company when the reader sees it, else the
+    top-most team they see (a team whose parent they do not see; first by name), else
+    themselves."""
+    from salesflow.analytics.selectors import nodes_visible_to
+    from salesflow.users.models import Team
+
+    nodes = nodes_visible_to(user)
+    if any(n.kind == "company" for n in nodes):
+        return "company"
+    team_ids = {n.id for n in nodes if n.kind == "team"}
+    if team_ids:
+        parents = dict(Team.objects.filter(pk__in=team_ids).values_list("pk", "parent_id"))
+        for n in nodes:  # nodes are sorted by name
+            if n.kind == "team" and parents.get(n.id) not in team_ids:
+                return n.key
+    return f"rep:{user.pk}"

@@ -83,9 +83,7 @@ def records_behind(user: User, a: AnalysisFilters, params: dict[str, Any], today
     elif key == "entered_stage":
         qs = cohort_qs(a)
         if params.get("stage"):
-            qs = qs.filter(
-                pk__in=StageChange.objects.filter(to_stage_id=params["stage"]).values("opportunity_id")
-            )
+            qs = qs.filter(pk__in=StageChange.objects.filter(to_stage_id=params["stage"]).values("opportunity_id"))
         kind, label = "opportunity", str(_("Deals entered the stage"))
     else:
         metric = get_metric(key)

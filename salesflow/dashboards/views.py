@@ -19,12 +19,22 @@ from django.views.decorators.http import require_GET, require_POST
 
 from salesflow.analytics.forms import AnalysisFilterForm, AnalysisFilters
 from salesflow.dashboards.cache import chart_data
-from salesflow.dashboards.charts import CHARTS
+from salesflow.dashboards.charts import CHARTS, widest_node_key
 from salesflow.dashboards.exports import export_chart
 from salesflow.dashboards.records import RecordsForm, records_behind
 from salesflow.users.models import User
 
 PER_PAGE = 50
+
+
+def _local_time(iso: str) -> str:
+    """``HH:MM`` in the company time zone of a stored ISO timestamp."""
+    from datetime import datetime
+
+    try:
+        return timezone.localtime(datetime.fromisoformat(iso)).strftime("%H:%M")
+    except (TypeError, ValueError):
+        return ""
 
 
 def _user(request: HttpRequest) -> User:
@@ -35,6 +45,8 @@ def _analysis(request: HttpRequest, **override: str) -> tuple[AnalysisFilterForm
     data = request.GET.copy()
     for k, v in override.items():
         data[k] = v
+    if not data.get("node"):
+        data["node"] = widest_node_key(_user(request))
     form = AnalysisFilterForm(data, user=_user(request))
     if not form.is_valid():
         if "node" in form.errors:  # a node the reader may not see (or no node at all): 404
@@ -98,7 +110,7 @@ def chart_view(request: HttpRequest, chart: str) -> HttpResponse:
     context = {
         "chart": data,
         "element_id": f"chart-data-{chart}",
-        "computed_at": data.get("computed_at", ""),
+        "computed_at": _local_time(data.get("computed_at", "")),
         "csv_url": reverse("dashboards:export", args=[chart]) + "?" + qs + "&format=csv",
         "xlsx_url": reverse("dashboards:export", args=[chart]) + "?" + qs + "&format=xlsx",
         "rows": list(zip(data["rows"], data["row_links"] or [""] * len(data["rows"]), strict=False)),
@@ -142,9 +154,7 @@ def records_view(request: HttpRequest) -> HttpResponse:
     form, a = _analysis(request)
     extra = RecordsForm(request.GET)
     if a is None or not extra.is_valid():
-        return render(
-            request, "dashboards/records.html", {"form": form, "extra": extra, "page": None}, status=400
-        )
+        return render(request, "dashboards/records.html", {"form": form, "extra": extra, "page": None}, status=400)
     behind = records_behind(_user(request), a, extra.cleaned_data, timezone.localdate())
     qs = behind.qs
     if behind.kind == "opportunity":

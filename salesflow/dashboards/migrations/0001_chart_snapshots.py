@@ -4,26 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='ChartSnapshot',
+            name="ChartSnapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('chart', models.CharField(max_length=20, verbose_name='chart')),
-                ('key', models.CharField(max_length=64, verbose_name='key')),
-                ('data', models.JSONField(verbose_name='data')),
-                ('computed_at', models.DateTimeField(verbose_name='computed at')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("chart", models.CharField(max_length=20, verbose_name="chart")),
+                ("key", models.CharField(max_length=64, verbose_name="key")),
+                ("data", models.JSONField(verbose_name="data")),
+                ("computed_at", models.DateTimeField(verbose_name="computed at")),
             ],
             options={
-                'verbose_name': 'chart snapshot',
-                'verbose_name_plural': 'chart snapshots',
-                'constraints': [models.UniqueConstraint(fields=('chart', 'key'), name='dashboards_snapshot_unique')],
+                "verbose_name": "chart snapshot",
+                "verbose_name_plural": "chart snapshots",
+                "constraints": [models.UniqueConstraint(fields=("chart", "key"), name="dashboards_snapshot_unique")],
             },
         ),
     ]

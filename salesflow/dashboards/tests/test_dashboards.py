@@ -168,10 +168,18 @@ def test_funnel_counts_cohort_stage_entries(personas, data, client_for) -> None:
     p = personas
     client = client_for(p.admin)
     chart = _chart(client, "funnel", period=data["month"].key, node="company")
-    cohort = {o.pk for o in Opportunity.objects.all() if data["month"].contains(timezone.localtime(o.created_at).date())}
+    cohort = {
+        o.pk for o in Opportunity.objects.all() if data["month"].contains(timezone.localtime(o.created_at).date())
+    }
     for row, link in zip(chart["rows"], chart["row_links"], strict=True):
         stage_id = int(re.search(r"stage=(\d+)", link)[1])  # type: ignore[index]
-        expected = len({c.opportunity_id for c in StageChange.objects.all() if c.to_stage_id == stage_id and c.opportunity_id in cohort})
+        expected = len(
+            {
+                c.opportunity_id
+                for c in StageChange.objects.all()
+                if c.to_stage_id == stage_id and c.opportunity_id in cohort
+            }
+        )
         assert row[1] == expected
         assert client.get(link).context["total"] == expected
 
@@ -224,7 +232,12 @@ def test_visibility(personas, data, client_for) -> None:  # type: ignore[no-unty
     # an owner outside the node adds nothing on the records page
     page = manager.get(
         "/dashboards/records/",
-        {"metric": "won_deals", "node": f"team:{p.department.pk}", "owner": str(p.outsider.pk), "period": data["month"].key},
+        {
+            "metric": "won_deals",
+            "node": f"team:{p.department.pk}",
+            "owner": str(p.outsider.pk),
+            "period": data["month"].key,
+        },
     )
     assert page.status_code == 200 and page.context["total"] == 0
 
@@ -250,7 +263,12 @@ def test_hostile_query_strings(personas, client_for, query) -> None:  # type: ig
 
 def test_records_hostile(personas, client_for) -> None:  # type: ignore[no-untyped-def]
     client = client_for(personas.admin)
-    for q in ({"metric": "nope"}, {"metric": "won_deals", "day_from": "2026-02-30"}, {"metric": "won_deals", "owner": "-1"}, {}):
+    for q in (
+        {"metric": "nope"},
+        {"metric": "won_deals", "day_from": "2026-02-30"},
+        {"metric": "won_deals", "owner": "-1"},
+        {},
+    ):
         assert client.get("/dashboards/records/", q).status_code == 400
     assert client.get("/dashboards/chart/nope/").status_code == 404
 
