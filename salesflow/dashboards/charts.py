@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from urllib.parse import urlencode
 
 from django.db.models import Count, QuerySet
@@ -377,7 +377,7 @@ def velocity_chart(a: AnalysisFilters, today: date) -> Chart:
     if win_rate is not None and avg_won is not None and cycle:
         velocity = _money(Decimal(open_count) * win_rate / 100 * avg_won / cycle)
     span = {"day_from": a.period.start.isoformat(), "day_to": a.period.end.isoformat()}
-    rows = [
+    rows: list[list[Any]] = [
         [_("Open deals"), open_count],
         [_("Win rate %"), win_rate],
         [_("Average won amount"), avg_won],
@@ -489,8 +489,8 @@ def top_deals_chart(a: AnalysisFilters, today: date) -> Chart:
             Column(_("Amount"), "money"),
         ],
         rows=rows,
-        categories=[r[0] for r in rows],
-        series=[Series(_("Amount"), [r[5] for r in rows], links=links)],
+        categories=[str(r[0]) for r in rows],
+        series=[Series(_("Amount"), [cast(Decimal, r[5]) for r in rows], links=links)],
         row_links=links,
         horizontal=True,
         note=_("Open deals expected to close in %(month)s.") % {"month": this_month.key},
@@ -525,6 +525,6 @@ def widest_node_key(user: Any) -> str:
     if team_ids:
         parents = dict(Team.objects.filter(pk__in=team_ids).values_list("pk", "parent_id"))
         for n in nodes:  # nodes are sorted by name
-            if n.kind == "team" and parents.get(n.id) not in team_ids:
+            if n.kind == "team" and n.id is not None and parents.get(n.id) not in team_ids:
                 return n.key
     return f"rep:{user.pk}"

@@ -43,7 +43,7 @@ class RecordsForm(forms.Form):
     activity_kind = forms.ChoiceField(required=False, choices=[("", ""), *ActivityKind.choices])
 
     def clean_metric(self) -> str:
-        key = self.cleaned_data["metric"].strip()
+        key = str(self.cleaned_data["metric"]).strip()
         if key in OWN_FIGURES:
             return key
         try:

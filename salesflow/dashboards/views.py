@@ -11,6 +11,7 @@ from typing import Any, cast
 
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -102,7 +103,7 @@ def _chart_or_404(chart: str) -> str:
 def chart_view(request: HttpRequest, chart: str) -> HttpResponse:
     """One chart's card body (loaded by htmx): the chart, its table view and export links."""
     chart = _chart_or_404(chart)
-    form, a = _analysis(request)
+    _form, a = _analysis(request)
     if a is None:
         return HttpResponseBadRequest(_("Check the filters."))
     data = chart_data(chart, a, timezone.localdate())
@@ -119,13 +120,13 @@ def chart_view(request: HttpRequest, chart: str) -> HttpResponse:
 
 
 @require_GET
-def chart_export_view(request: HttpRequest, chart: str) -> HttpResponse:
+def chart_export_view(request: HttpRequest, chart: str) -> HttpResponseBase:
     """The chart's table as CSV or XLSX (exactly the table view's rows)."""
     chart = _chart_or_404(chart)
     fmt = request.GET.get("format", "xlsx")
     if fmt not in ("csv", "xlsx"):
         return HttpResponseBadRequest(_("Choose csv or xlsx."))
-    form, a = _analysis(request)
+    _form, a = _analysis(request)
     if a is None:
         return HttpResponseBadRequest(_("Check the filters."))
     data = chart_data(chart, a, timezone.localdate())
@@ -139,7 +140,7 @@ def chart_export_view(request: HttpRequest, chart: str) -> HttpResponse:
 @require_POST
 def refresh_view(request: HttpRequest) -> HttpResponse:
     """Recompute this dashboard's charts now (the reader's filters), then show it again."""
-    form, a = _analysis(request)
+    _form, a = _analysis(request)
     if a is None:
         return HttpResponseBadRequest(_("Check the filters."))
     today = timezone.localdate()
