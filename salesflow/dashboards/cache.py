@@ -85,3 +85,32 @@ def chart_data(chart: str, a: AnalysisFilters, today: date, *, fresh: bool = Fal
 def prune_snapshots(older_than: timedelta = timedelta(days=2)) -> int:
     deleted, _rows = ChartSnapshot.objects.filter(computed_at__lt=timezone.now() - older_than).delete()
     return deleted
+
+
+def refresh_widest(today: date | None = None) -> int:
+    """Recompute the default views that cost most: the company's dashboard and each top
+    team's (no other filter, this month), in every language; prune old snapshots. Returns
+    the number of charts computed."""
+    from django.conf import settings
+
+    from salesflow.analytics.selectors import Node
+    from salesflow.core.metrics import MetricFilters
+    from salesflow.core.periods import period_containing
+    from salesflow.users.models import Team
+
+    today = today or timezone.localdate()
+    period = period_containing("month", today)
+    nodes = [Node("company")] + [Node("team", t.pk, t.name) for t in Team.objects.filter(parent__isnull=True)]
+    n = 0
+    for node in nodes:
+        params = {"period": period.key, "node": node.key, "pipeline": "", "product_line": "", "region": "", "source": ""}
+        a = AnalysisFilters(period=period, node=node, filters=MetricFilters(), params=params)
+        for code, _name in settings.LANGUAGES:
+            with translation.override(code):
+                for chart in CHARTS:
+                    if node.kind == "rep" and chart == "activity":
+                        continue
+                    chart_data(chart, a, today, fresh=True)
+                    n += 1
+    prune_snapshots()
+    return n

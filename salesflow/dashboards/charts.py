@@ -12,7 +12,6 @@ filters, language, day) in :mod:`salesflow.dashboards.cache`.
 
 from __future__ import annotations
 
-import importlib
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,20 +20,27 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal, cast
 from urllib.parse import urlencode
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from salesflow.activities.choices import ActivityKind
 from salesflow.analytics.forms import AnalysisFilters
-from salesflow.analytics.metrics import _deal_filters, _product_line_q, activities_done_qs
-from salesflow.analytics.selectors import Node, actuals_by_period, node_windows, user_names
-from salesflow.core.metrics import FactQuery, MetricFilters, all_metrics, get_metric
-from salesflow.core.money import money_sum_annotations, money_sum_value
-from salesflow.core.periods import Period, elapsed_fraction, month_period, months_between
+from salesflow.analytics.metrics import activities_done_qs
+from salesflow.analytics.selectors import (
+    deal_stats,
+    node_windows,
+    open_deals_qs,
+    pipeline_by_stage,
+    stage_conversion,
+    user_names,
+    won_lost_by_month,
+)
+from salesflow.core.metrics import FactQuery, all_metrics
+from salesflow.core.periods import month_period, parse_period
 from salesflow.core.selectors import RateBook
-from salesflow.sales.choices import Outcome
-from salesflow.sales.models import Opportunity, Stage, StageChange
+from salesflow.sales.models import Opportunity
+from salesflow.targets.selectors import attainment
 
 ColumnKind = Literal["text", "money", "int", "percent", "date", "days"]
 CENT = Decimal("0.01")
@@ -78,28 +84,6 @@ def records_url(a: AnalysisFilters, metric: str, **extra: object) -> str:
     return reverse("dashboards:records") + "?" + urlencode({k: v for k, v in params.items() if v})
 
 
-def current_owner_ids(node: Node, today: date) -> set[int] | None:
-    """Owners of the node's open deals: the people in the node today (``None``: everyone)."""
-    windows = node_windows(node, today, today)
-    return None if windows is None else {w.owner_id for w in windows}
-
-
-def open_deals_qs(node: Node, filters: MetricFilters, today: date) -> QuerySet[Opportunity]:
-    """Open deals of the node's current members with the dashboard filters (pipeline chart,
-    top deals, velocity's open deals): the rows behind the ``open_deals`` figure."""
-    query = FactQuery(start=today, end=today, filters=filters)
-    qs = Opportunity.objects.filter(_deal_filters(query), _product_line_q(query), outcome=Outcome.OPEN)
-    owners = current_owner_ids(node, today)
-    if owners is not None:
-        qs = qs.filter(owner_id__in=sorted(owners))
-    return qs
-
-
-def cohort_qs(a: AnalysisFilters) -> QuerySet[Opportunity]:
-    """Deals created in the period by the node (the funnel's cohort): ``new_pipeline``'s rows."""
-    return get_metric("new_pipeline").records(fact_query(a))
-
-
 def fact_query(a: AnalysisFilters, start: date | None = None, end: date | None = None) -> FactQuery:
     start, end = start or a.period.start, end or a.period.end
     return FactQuery(start=start, end=end, windows=node_windows(a.node, start, end), filters=a.filters)
@@ -116,31 +100,12 @@ def _money(value: Decimal) -> Decimal:
     return value.quantize(CENT, ROUND_HALF_UP)
 
 
-def trailing_months(period: Period, today: date, n: int = 12) -> list[Period]:
-    """The ``n`` months ending with the period's last month (or this month if the period runs on)."""
-    last = min(period.end, max(today, period.start))
-    y, m = last.year, last.month - (n - 1)
-    while m < 1:
-        y, m = y - 1, m + 12
-    return months_between(month_period(y, m).start, last)
-
-
-def _targets_module() -> Any | None:
-    """``salesflow.targets.selectors`` when the targets app provides ``attainment``."""
-    try:
-        module = importlib.import_module("salesflow.targets.selectors")
-    except ImportError:
-        return None
-    return module if hasattr(module, "attainment") else None
-
-
 # ------------------------------------------------------------------------------ charts
 
 
 def attainment_chart(a: AnalysisFilters, today: date) -> Chart:
-    """Actual vs target vs pace for every plannable metric (target from ``targets``)."""
-    targets = _targets_module()
-    pace = elapsed_fraction(a.period, today)
+    """Actual vs target vs pace for every plannable metric (``targets.selectors.attainment``:
+    the plan's target, the actual from the registry, the pace ``expected`` by today)."""
     rows: list[list[Any]] = []
     links: list[str] = []
     cats: list[str] = []
@@ -149,32 +114,23 @@ def attainment_chart(a: AnalysisFilters, today: date) -> Chart:
     pace_s: list[Decimal | int | None] = []
     missing: set[str] = set()
     for metric in all_metrics(plannable=True):
-        found = actuals_by_period(metric.key, a.node, [a.period], a.filters)[a.period.key]
-        missing |= found.missing_rates
-        target: Decimal | None = None
-        if targets is not None:
-            try:
-                att = targets.attainment(
-                    node=a.node, metric_key=metric.key, period=a.period, today=today, filters=a.filters
-                )
-                target = att.target
-            except Exception:
-                target = None
-        actual = _money(found.value) if metric.unit == "money" else int(found.value)
-        expected = None if target is None else _money(target * pace)
+        att = attainment(node=a.node, metric_key=metric.key, period=a.period, today=today, filters=a.filters)
+        missing |= set(att.missing_rates)
+        money = metric.unit == "money"
+        actual: Decimal | int = _money(att.actual) if money else int(att.actual)
+        target = att.target
+        expected = (
+            None if att.expected is None else (_money(att.expected) if money else att.expected.quantize(Decimal("0.1")))
+        )
         cats.append(str(metric.label))
-        # the chart draws each metric as a share of its target (money and counts on one axis)
+        # drawn as a share of the target: money and counts on one axis (100 = the target)
         actual_s.append(_ratio(actual, target) if target else None)
         target_s.append(Decimal(100) if target else None)
         pace_s.append(_ratio(expected, target) if target and expected is not None else None)
         rows.append([str(metric.label), actual, target, expected, _ratio(actual, target) if target else None])
-        link = records_url(a, metric.key, day_from=a.period.start.isoformat(), day_to=a.period.end.isoformat())
-        links.append(link)
-    note = _("No plan sets targets for this period yet.") if targets is None or all(r[2] is None for r in rows) else ""
-    if missing:
-        note = (
-            note + " " + _("Left out for want of an exchange rate: %(c)s.") % {"c": ", ".join(sorted(missing))}
-        ).strip()
+        links.append(records_url(a, metric.key, day_from=a.period.start.isoformat(), day_to=a.period.end.isoformat()))
+    note = _("No plan sets targets for this period yet.") if all(r[2] is None for r in rows) else ""
+    note = " ".join(x for x in (note, _missing_note(missing)) if x)
     return Chart(
         key="attainment",
         title=_("Attainment"),
@@ -198,35 +154,26 @@ def attainment_chart(a: AnalysisFilters, today: date) -> Chart:
     )
 
 
+def _missing_note(missing: set[str]) -> str:
+    return _("Left out for want of an exchange rate: %(c)s.") % {"c": ", ".join(sorted(missing))} if missing else ""
+
+
+def _percent(fraction: Decimal | None) -> Decimal | None:
+    """A 0–1 fraction (``analytics`` rates) as a percentage with one decimal."""
+    return None if fraction is None else (fraction * 100).quantize(Decimal("0.1"), ROUND_HALF_UP)
+
+
 def pipeline_chart(a: AnalysisFilters, today: date) -> Chart:
-    """Open deals by stage today: count, amount and weighted amount (stage probability)."""
-    qs = open_deals_qs(a.node, a.filters, today)
-    grouped = list(
-        qs.values("stage_id", "currency").annotate(n=Count("pk"), **money_sum_annotations("amt", "amount")).order_by()
-    )
-    book = RateBook({r["currency"] for r in grouped}, today)
-    stages = {s.pk: s for s in Stage.objects.filter(pk__in={r["stage_id"] for r in grouped}).select_related("pipeline")}
-    per: dict[int, list[Any]] = defaultdict(lambda: [0, Decimal(0)])
+    """Open deals now by stage of the analysis' pipeline: count, amount, weighted amount
+    (``analytics.selectors.pipeline_by_stage``)."""
+    found = pipeline_by_stage(analysis=a)
     missing: set[str] = set()
-    for r in grouped:
-        cell = per[r["stage_id"]]
-        cell[0] += r["n"]
-        value = book.convert(money_sum_value(r, "amt"), r["currency"], today)
-        if value is None:
-            missing.add(r["currency"])
-        else:
-            cell[1] += value
-    many_pipelines = len({s.pipeline_id for s in stages.values()}) > 1
-    ordered = sorted(per, key=lambda pk: (stages[pk].pipeline.position, stages[pk].pipeline_id, stages[pk].position))
-    rows, links, cats = [], [], []
-    for pk in ordered:
-        stage = stages[pk]
-        count, amount = per[pk]
-        name = f"{stage.pipeline} · {stage}" if many_pipelines else str(stage)
-        weighted = _money(amount * stage.probability / 100)
-        rows.append([name, count, _money(amount), weighted])
-        cats.append(name)
-        links.append(records_url(a, "open_deals", stage=pk))
+    rows: list[list[Any]] = []
+    links: list[str] = []
+    for r in found:
+        missing |= r.missing_rates
+        rows.append([r.name, r.count, _money(r.amount), _money(r.weighted)])
+        links.append(records_url(a, "open_deals", stage=r.stage_id))
     return Chart(
         key="pipeline",
         title=_("Pipeline by stage"),
@@ -237,7 +184,7 @@ def pipeline_chart(a: AnalysisFilters, today: date) -> Chart:
             Column(_("Weighted"), "money"),
         ],
         rows=rows,
-        categories=cats,
+        categories=[r[0] for r in rows],
         series=[
             Series(_("Amount"), [r[2] for r in rows], links=links),
             Series(_("Weighted"), [r[3] for r in rows], links=links),
@@ -247,62 +194,50 @@ def pipeline_chart(a: AnalysisFilters, today: date) -> Chart:
     )
 
 
-def _missing_note(missing: set[str]) -> str:
-    return _("Left out for want of an exchange rate: %(c)s.") % {"c": ", ".join(sorted(missing))} if missing else ""
-
-
 def funnel_chart(a: AnalysisFilters, today: date) -> Chart:
-    """Of the deals created in the period, how many entered each stage (their stage history)."""
-    cohort = cohort_qs(a)
-    entered = dict(
-        StageChange.objects.filter(opportunity__in=cohort.values("pk"))
-        .values_list("to_stage_id")
-        .annotate(n=Count("opportunity_id", distinct=True))
-        .order_by()
-    )
-    pipelines = set(a.filters.pipeline_ids)
-    stage_qs = Stage.objects.filter(kind="open").select_related("pipeline")
-    stage_qs = stage_qs.filter(pipeline_id__in=pipelines) if pipelines else stage_qs.filter(pk__in=list(entered))
-    stages = sorted(stage_qs, key=lambda s: (s.pipeline.position, s.pipeline_id, s.position))
-    many = len({s.pipeline_id for s in stages}) > 1
-    rows, links, cats = [], [], []
-    for i, stage in enumerate(stages):
-        n = entered.get(stage.pk, 0)
-        nxt = stages[i + 1] if i + 1 < len(stages) and stages[i + 1].pipeline_id == stage.pipeline_id else None
-        name = f"{stage.pipeline} · {stage}" if many else str(stage)
-        rate = _ratio(entered.get(nxt.pk, 0), n) if nxt is not None else None
-        rows.append([name, n, rate])
-        cats.append(name)
-        links.append(records_url(a, "entered_stage", stage=stage.pk))
+    """Deals that entered each open stage in the period and the share that went further
+    (``analytics.selectors.stage_conversion``)."""
+    steps, _per_owner = stage_conversion(analysis=a)
+    rows: list[list[Any]] = []
+    links: list[str] = []
+    for step in steps:
+        rows.append([step.name, step.entered, step.advanced, _percent(step.rate)])
+        links.append(records_url(a, "entered_stage", stage=step.stage_id))
     return Chart(
         key="funnel",
         title=_("Funnel conversion"),
-        columns=[Column(_("Stage")), Column(_("Deals entered"), "int"), Column(_("Advanced to next %"), "percent")],
+        columns=[
+            Column(_("Stage")),
+            Column(_("Deals entered"), "int"),
+            Column(_("Went further"), "int"),
+            Column(_("Conversion %"), "percent"),
+        ],
         rows=rows,
-        categories=cats,
+        categories=[r[0] for r in rows],
         series=[Series(_("Deals entered"), [r[1] for r in rows], type="funnel", links=links)],
         row_links=links,
-        note=_("Deals created in the period, by the stages they entered."),
+        note=_("Deals that entered each stage in the period, and how many of them reached a later stage or were won."),
     )
 
 
-def _months_figures(a: AnalysisFilters, today: date) -> tuple[list[Period], dict[str, dict[str, Any]]]:
-    months = trailing_months(a.period, today)
-    figures = {
-        key: actuals_by_period(key, a.node, months, a.filters) for key in ("won_deals", "won_revenue", "lost_deals")
-    }
-    return months, figures
+def _month_span(key: str) -> dict[str, str]:
+    m = parse_period(key)
+    return {"day_from": m.start.isoformat(), "day_to": m.end.isoformat()}
 
 
 def won_lost_chart(a: AnalysisFilters, today: date) -> Chart:
-    months, f = _months_figures(a, today)
-    rows, won_links, lost_links = [], [], []
+    """Won and lost deals per month, the 12 months ending with the period's last month
+    (``analytics.selectors.won_lost_by_month``)."""
+    months = won_lost_by_month(analysis=a)
+    rows: list[list[Any]] = []
+    won_links: list[str] = []
+    lost_links: list[str] = []
+    missing: set[str] = set()
     for m in months:
-        won, lost = f["won_deals"][m.key].count, f["lost_deals"][m.key].count
-        rows.append([m.key, won, _money(f["won_revenue"][m.key].value), lost, _ratio(won, won + lost)])
-        span = {"day_from": m.start.isoformat(), "day_to": m.end.isoformat()}
-        won_links.append(records_url(a, "won_deals", **span))
-        lost_links.append(records_url(a, "lost_deals", **span))
+        missing |= m.missing_rates
+        rows.append([m.key, m.won_count, _money(m.won_amount), m.lost_count, _percent(m.win_rate)])
+        won_links.append(records_url(a, "won_deals", **_month_span(m.key)))
+        lost_links.append(records_url(a, "lost_deals", **_month_span(m.key)))
     return Chart(
         key="won_lost",
         title=_("Won and lost by month"),
@@ -320,17 +255,17 @@ def won_lost_chart(a: AnalysisFilters, today: date) -> Chart:
             Series(_("Lost deals"), [r[3] for r in rows], links=lost_links),
         ],
         row_links=won_links,
-        note=_missing_note(f["won_revenue"][months[-1].key].missing_rates),
+        note=_missing_note(missing),
     )
 
 
 def win_rate_chart(a: AnalysisFilters, today: date) -> Chart:
-    months, f = _months_figures(a, today)
-    rows, links = [], []
+    months = won_lost_by_month(analysis=a)
+    rows: list[list[Any]] = []
+    links: list[str] = []
     for m in months:
-        won, lost = f["won_deals"][m.key].count, f["lost_deals"][m.key].count
-        rows.append([m.key, won, lost, _ratio(won, won + lost)])
-        links.append(records_url(a, "won_deals", day_from=m.start.isoformat(), day_to=m.end.isoformat()))
+        rows.append([m.key, m.won_count, m.lost_count, _percent(m.win_rate)])
+        links.append(records_url(a, "won_deals", **_month_span(m.key)))
     return Chart(
         key="win_rate",
         title=_("Win rate by month"),
@@ -349,47 +284,17 @@ def win_rate_chart(a: AnalysisFilters, today: date) -> Chart:
 
 
 def velocity_chart(a: AnalysisFilters, today: date) -> Chart:
-    """Sales velocity = open deals × win rate × average won amount ÷ sales cycle (days)."""
-    query = fact_query(a)
-    won = get_metric("won_deals").records(query)
-    lost_count = get_metric("lost_deals").records(query).count()
-    won_rows = list(won.values_list("created_at", "closed_on", "amount", "currency"))
-    book = RateBook({r[3] for r in won_rows}, a.period.end)
-    total, converted, cycle_sum = Decimal(0), 0, 0
-    missing: set[str] = set()
-    from salesflow.analytics.metrics import company_zone
-
-    zone = company_zone()
-    for created_at, closed_on, amount, currency in won_rows:
-        cycle_sum += max(0, (closed_on - created_at.astimezone(zone).date()).days)
-        value = book.convert(amount, currency, closed_on)
-        if value is None:
-            missing.add(currency)
-        else:
-            total += value
-            converted += 1
-    won_count = len(won_rows)
-    open_count = open_deals_qs(a.node, a.filters, today).count()
-    win_rate = _ratio(won_count, won_count + lost_count)
-    avg_won = _money(total / converted) if converted else None
-    cycle = (Decimal(cycle_sum) / won_count).quantize(Decimal("0.1"), ROUND_HALF_UP) if won_count else None
-    velocity = None
-    if win_rate is not None and avg_won is not None and cycle:
-        velocity = _money(Decimal(open_count) * win_rate / 100 * avg_won / cycle)
+    """Sales velocity = open deals × win rate × average won amount ÷ sales cycle (days), from
+    ``analytics.selectors.deal_stats``."""
+    stats, _per_owner = deal_stats(analysis=a)
     span = {"day_from": a.period.start.isoformat(), "day_to": a.period.end.isoformat()}
+    won = records_url(a, "won_deals", **span)
     rows: list[list[Any]] = [
-        [_("Open deals"), open_count],
-        [_("Win rate %"), win_rate],
-        [_("Average won amount"), avg_won],
-        [_("Sales cycle (days)"), cycle],
-        [_("Sales velocity per day"), velocity],
-    ]
-    links = [
-        records_url(a, "open_deals"),
-        records_url(a, "won_deals", **span),
-        records_url(a, "won_deals", **span),
-        records_url(a, "won_deals", **span),
-        "",
+        [_("Open deals"), stats.open_count],
+        [_("Win rate %"), _percent(stats.win_rate)],
+        [_("Average won amount"), stats.avg_won_amount],
+        [_("Sales cycle (days)"), stats.cycle_days],
+        [_("Sales velocity per day"), stats.velocity_per_day],
     ]
     return Chart(
         key="velocity",
@@ -398,13 +303,13 @@ def velocity_chart(a: AnalysisFilters, today: date) -> Chart:
         rows=rows,
         categories=[str(r[0]) for r in rows[:4]],
         series=[],
-        row_links=links,
-        figure="" if velocity is None else f"{velocity:,}",
+        row_links=[records_url(a, "open_deals"), won, won, won, ""],
+        figure="" if stats.velocity_per_day is None else f"{stats.velocity_per_day:,}",
         note=" ".join(
             x
             for x in (
                 _("Open deals × win rate × average won amount ÷ sales cycle: revenue per day the pipeline brings."),
-                _missing_note(missing),
+                _missing_note(stats.missing_rates),
             )
             if x
         ),
@@ -453,9 +358,7 @@ TOP_DEALS = 10
 def top_deals_chart(a: AnalysisFilters, today: date) -> Chart:
     """Open deals expected to close this month, biggest first (in the company currency)."""
     this_month = month_period(today.year, today.month)
-    qs = open_deals_qs(a.node, a.filters, today).filter(
-        expected_close_date__gte=this_month.start, expected_close_date__lte=this_month.end
-    )
+    qs = open_deals_qs(a).filter(expected_close_date__gte=this_month.start, expected_close_date__lte=this_month.end)
     # biggest first in the company currency: the top few of each currency, converted, merged
     currencies = list(qs.values_list("currency", flat=True).distinct().order_by())
     book = RateBook(currencies, today)

@@ -21,11 +21,12 @@ from django.utils.translation import gettext_lazy as _
 from salesflow.activities.choices import ActivityKind
 from salesflow.activities.permissions import activities_visible_to
 from salesflow.analytics.forms import AnalysisFilters
+from salesflow.analytics.selectors import analysis_pipeline, open_deals_qs, stage_entries_qs
 from salesflow.billing.permissions import payments_visible_to
 from salesflow.core.metrics import FactQuery, OwnerWindow, get_metric
-from salesflow.dashboards.charts import cohort_qs, fact_query, open_deals_qs
+from salesflow.dashboards.charts import fact_query
 from salesflow.parties.permissions import accounts_visible_to
-from salesflow.sales.models import StageChange
+from salesflow.sales.models import Opportunity, StageChange
 from salesflow.sales.permissions import opportunities_visible_to
 from salesflow.users.models import User
 
@@ -76,14 +77,16 @@ def records_behind(user: User, a: AnalysisFilters, params: dict[str, Any], today
     """The records behind the figure ``params['metric']`` for the node and filters of ``a``."""
     key = params["metric"]
     if key == "open_deals":
-        qs: QuerySet[Any] = open_deals_qs(a.node, a.filters, today)
+        qs: QuerySet[Any] = open_deals_qs(a)
         if params.get("stage"):
             qs = qs.filter(stage_id=params["stage"])
         kind, label = "opportunity", str(_("Open deals"))
     elif key == "entered_stage":
-        qs = cohort_qs(a)
+        pipeline = analysis_pipeline(a)
+        entries = stage_entries_qs(a, pipeline) if pipeline is not None else StageChange.objects.none()
         if params.get("stage"):
-            qs = qs.filter(pk__in=StageChange.objects.filter(to_stage_id=params["stage"]).values("opportunity_id"))
+            entries = entries.filter(to_stage_id=params["stage"])
+        qs = Opportunity.objects.filter(pk__in=entries.values("opportunity_id"))
         kind, label = "opportunity", str(_("Deals entered the stage"))
     else:
         metric = get_metric(key)

@@ -162,26 +162,26 @@ def test_attainment_lists_plannable_metrics_with_actuals(personas, data, client_
     assert rows["Visits"][1] == 2
 
 
-def test_funnel_counts_cohort_stage_entries(personas, data, client_for) -> None:  # type: ignore[no-untyped-def]
-    from salesflow.sales.models import StageChange
+def test_funnel_counts_stage_entries_and_records_match(personas, data, client_for) -> None:  # type: ignore[no-untyped-def]
+    from salesflow.sales.models import Pipeline, StageChange
 
     p = personas
     client = client_for(p.admin)
     chart = _chart(client, "funnel", period=data["month"].key, node="company")
-    cohort = {
-        o.pk for o in Opportunity.objects.all() if data["month"].contains(timezone.localtime(o.created_at).date())
-    }
+    pipeline = Pipeline.objects.filter(is_active=True).order_by("-is_default", "position", "pk").first()
+    assert chart["rows"], "the default pipeline's open stages"
     for row, link in zip(chart["rows"], chart["row_links"], strict=True):
         stage_id = int(re.search(r"stage=(\d+)", link)[1])  # type: ignore[index]
-        expected = len(
-            {
-                c.opportunity_id
-                for c in StageChange.objects.all()
-                if c.to_stage_id == stage_id and c.opportunity_id in cohort
-            }
-        )
-        assert row[1] == expected
-        assert client.get(link).context["total"] == expected
+        expected = {
+            c.opportunity_id
+            for c in StageChange.objects.select_related("to_stage")
+            if c.to_stage_id == stage_id
+            and c.to_stage.pipeline_id == pipeline.pk  # type: ignore[union-attr]
+            and data["month"].contains(timezone.localtime(c.changed_at).date())
+        }
+        assert row[1] == len(expected)
+        assert client.get(link).context["total"] == len(expected)
+    assert sum(r[1] for r in chart["rows"]) > 0
 
 
 def test_exports_read_back_exactly_the_table(personas, data, client_for) -> None:  # type: ignore[no-untyped-def]
@@ -317,3 +317,14 @@ def test_api(personas, data, api_for) -> None:  # type: ignore[no-untyped-def]
     assert api.get("/dashboards/charts").json()["charts"][0] == "attainment"
     assert api_for(p.rep).get("/dashboards/charts/pipeline", node=f"rep:{p.teammate.pk}").status_code == 404
     _ = timedelta
+
+
+def test_scheduled_refresh_fills_the_widest_views(personas, data, client_for, django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
+    from salesflow.dashboards.cache import refresh_widest
+
+    n = refresh_widest()
+    assert n == 8 * 2 * 3  # company + two top teams (department, team_b), two languages
+    client = client_for(personas.admin, "zh-hans")
+    with django_assert_max_num_queries(12):  # answered from the snapshot
+        body = client.get("/dashboards/chart/won_lost/").content.decode()
+    assert "每月赢单与输单" in body
