@@ -103,7 +103,14 @@ def refresh_widest(today: date | None = None) -> int:
     nodes = [Node("company")] + [Node("team", t.pk, t.name) for t in Team.objects.filter(parent__isnull=True)]
     n = 0
     for node in nodes:
-        params = {"period": period.key, "node": node.key, "pipeline": "", "product_line": "", "region": "", "source": ""}
+        params = {
+            "period": period.key,
+            "node": node.key,
+            "pipeline": "",
+            "product_line": "",
+            "region": "",
+            "source": "",
+        }
         a = AnalysisFilters(period=period, node=node, filters=MetricFilters(), params=params)
         for code, _name in settings.LANGUAGES:
             with translation.override(code):

@@ -143,7 +143,10 @@ def attainment_chart(a: AnalysisFilters, today: date) -> Chart:
         ],
         rows=rows,
         categories=cats,
-        series=[
+        # without any target there is nothing to draw against: the table shows the actuals
+        series=[]
+        if all(t is None for t in target_s)
+        else [
             Series(_("Actual"), actual_s, links=links),
             Series(_("Target"), target_s),
             Series(_("Pace"), pace_s, type="line"),

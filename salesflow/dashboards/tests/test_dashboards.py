@@ -328,3 +328,26 @@ def test_scheduled_refresh_fills_the_widest_views(personas, data, client_for, dj
     with django_assert_max_num_queries(12):  # answered from the snapshot
         body = client.get("/dashboards/chart/won_lost/").content.decode()
     assert "每月赢单与输单" in body
+
+
+def test_attainment_with_a_locked_target_shows_target_pace_and_ratio(personas, data, client_for) -> None:  # type: ignore[no-untyped-def]
+    from salesflow.core.periods import elapsed_fraction
+    from salesflow.targets.models import PlanVersion, SalesPlan, Target, VersionStatus
+
+    p = personas
+    month = data["month"]
+    plan, _ = SalesPlan.objects.get_or_create(year=month.start.year)
+    version = PlanVersion.objects.create(plan=plan, number=plan.versions.count() + 1, status=VersionStatus.LOCKED)
+    node = f"rep:{p.rep.pk}"
+    Target.objects.create(
+        version=version, metric_key="won_revenue", node_key=node, period_key=month.key, value=Decimal("4000.00")
+    )
+    chart = _chart(client_for(p.rep), "attainment", period=month.key)
+    row = next(r for r in chart["rows"] if r[0] == "Won revenue")
+    actual = _loop_won({p.rep.pk}, month.start, month.end)[1]
+    assert Decimal(row[1]) == actual == Decimal("1000.00")
+    assert Decimal(row[2]) == Decimal("4000.00")
+    pace = (Decimal("4000.00") * elapsed_fraction(month, data["today"])).quantize(Decimal("0.01"))
+    assert abs(Decimal(row[3]) - pace) <= Decimal("0.01")
+    assert Decimal(row[4]) == Decimal("25.0")
+    assert chart["series"], "drawn against the target"
