@@ -306,16 +306,16 @@ def test_refresh_recomputes(personas, data, client_for) -> None:  # type: ignore
 def test_api(personas, data, api_for) -> None:  # type: ignore[no-untyped-def]
     p = personas
     api = api_for(p.manager)
-    response = api.get("/dashboards/charts/won_lost", period=data["month"].key)
+    response = api.get("/dashboards/won_lost", period=data["month"].key)
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["node"] == f"team:{p.department.pk}"
     assert body["rows"][-1][0] == data["month"].key
-    assert api.get("/dashboards/charts/won_lost", period="2026-13").status_code == 400
-    assert api.get("/dashboards/charts/won_lost", node="company").status_code == 404
-    assert api.get("/dashboards/charts/nope").status_code == 404
+    assert api.get("/dashboards/won_lost", period="2026-13").status_code == 400
+    assert api.get("/dashboards/won_lost", node="company").status_code == 404
+    assert api.get("/dashboards/nope").status_code == 404
     assert api.get("/dashboards/charts").json()["charts"][0] == "attainment"
-    assert api_for(p.rep).get("/dashboards/charts/pipeline", node=f"rep:{p.teammate.pk}").status_code == 404
+    assert api_for(p.rep).get("/dashboards/pipeline", node=f"rep:{p.teammate.pk}").status_code == 404
     _ = timedelta
 
 
