@@ -21,6 +21,7 @@ FILES = {
     "@tabler/icons-webfont/dist/fonts/tabler-icons.woff2": "tabler-icons/fonts/tabler-icons.woff2",
     "@tabler/icons-webfont/dist/fonts/tabler-icons.woff": "tabler-icons/fonts/tabler-icons.woff",
     "@tabler/icons-webfont/dist/fonts/tabler-icons.ttf": "tabler-icons/fonts/tabler-icons.ttf",
+    "echarts/dist/echarts.min.js": "echarts/echarts.min.js",
     "htmx.org/dist/htmx.min.js": "htmx/htmx.min.js",
     "sortablejs/Sortable.min.js": "sortablejs/Sortable.min.js",
     "tom-select/dist/js/tom-select.complete.min.js": "tom-select/tom-select.complete.min.js",
