@@ -27,7 +27,9 @@ def test_deal_panel_lists_quotes_and_offers_a_new_one(personas, deal, products, 
     quote = make_quote(personas.rep, deal, products)
     page = client_for(personas.rep).get(f"/quotes/deal/{deal.pk}/panel/")
     text = page.content.decode()
-    assert page.status_code == 200 and quote.number in text and "35008.00" in text and 'data-testid="quote-new"' in text
+    assert (
+        page.status_code == 200 and quote.number in text and "¥35,008.00" in text and 'data-testid="quote-new"' in text
+    )
     page = client_for(personas.support).get(f"/quotes/deal/{deal.pk}/panel/")
     assert page.status_code == 200 and 'data-testid="quote-new"' not in page.content.decode()
     assert client_for(personas.outsider).get(f"/quotes/deal/{deal.pk}/panel/").status_code == 404
