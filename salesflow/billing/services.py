@@ -27,7 +27,7 @@ from decimal import Decimal
 from typing import Any, TypedDict, Unpack
 
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -1072,8 +1072,8 @@ def billing_follow_account(actor: User, account: Account, owner: User) -> None:
         plan.owner = owner
         plan.save(update_fields=["owner", "updated_at"])
         instalments = Instalment.objects.filter(plan=plan).update(owner=owner)
-        document = {"contract_id": plan.contract_id} if plan.contract_id else {"order_id": plan.order_id}
-        payments = Payment.objects.filter(account=account, **document).exclude(owner=owner).update(owner=owner)
+        same_document = Q(contract_id=plan.contract_id) if plan.contract_id else Q(order_id=plan.order_id)
+        payments = Payment.objects.filter(same_document, account=account).exclude(owner=owner).update(owner=owner)
         record_event(
             actor=actor,
             verb="billing.plan.reassigned",

@@ -22,8 +22,8 @@ from salesflow.parties.tests.factories import make_account
 pytestmark = pytest.mark.django_db
 
 
-def _owners(model: type, **filters: object) -> set[int]:
-    return {row.owner_id for row in model.objects.filter(**filters)}
+def _owners(model: type[PaymentPlan | Instalment | Payment], **filters: object) -> set[int]:
+    return {row.owner_id for row in model._default_manager.filter(**filters)}
 
 
 def test_open_plans_instalments_and_payments_follow_the_account(personas):
