@@ -1,6 +1,6 @@
 """A deal with product lines refuses a hand-typed amount (issue 9 review, 2c): the service,
-the edit page and the API answer a 400 naming ``amount`` and change nothing; the lines, an
-accepted quote and deals without lines still set the amount. The hook is
+the edit page and the API answer a 400 naming ``amount`` and change nothing; the lines and
+deals without lines still set the amount (an accepted quote too: quotes/tests/test_deal_amount.py). The hook is
 ``sales.services.register_amount_guard`` (registered by ``CatalogueConfig.ready``)."""
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from salesflow.catalogue.services import (
 from salesflow.catalogue.tests.factories import make_product
 from salesflow.core.errors import ValidationFailed
 from salesflow.core.models import AuditEvent
-from salesflow.quotes.services import quote_create, quote_decide, quote_issue
 from salesflow.sales import services as sales_services
 from salesflow.sales.models import Opportunity, OpportunityFieldChange
 from salesflow.sales.services import opportunity_update
@@ -78,18 +77,6 @@ def test_deal_without_lines_takes_a_typed_amount_also_after_its_last_line_is_rem
     opportunity_line_remove(actor=personas.rep, opportunity=deal, line=line)
     opportunity_update(actor=personas.rep, opportunity=deal, amount="7000")
     assert Opportunity.objects.get(pk=deal.pk).amount == Decimal("7000.00")
-
-
-def test_an_accepted_quote_still_sets_the_amount_of_a_deal_with_lines(personas: Personas, lined: Opportunity) -> None:
-    quote = quote_create(
-        actor=personas.rep,
-        opportunity=lined,
-        lines=[{"name_zh": "定制开发", "quantity": "1", "unit_price": "5000.00", "tax_rate": "6"}],
-    )
-    quote = quote_issue(actor=personas.rep, quote=quote)
-    assert quote.current_version_id is not None
-    quote_decide(version_id=quote.current_version_id, decision="accept", name="陈静", ip=None)
-    assert Opportunity.objects.get(pk=lined.pk).amount == Decimal("5300.00")
 
 
 def test_edit_page_answers_400_on_amount(personas: Personas, lined: Opportunity, client_for) -> None:
