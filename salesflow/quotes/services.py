@@ -670,7 +670,7 @@ def quote_issue(*, actor: User, quote: Quote) -> Quote:
         version.issued_at = timezone.now()
         version.status = QuoteStatus.PENDING_APPROVAL
         version.save(update_fields=["customer", "issued_at", "status", "updated_at"])
-        summary = f"{quote.number} v{version.version} · {quote.title} · {version.total} {quote.currency}"
+        summary = f"{quote.number} v{version.version} · {quote.title} · {version.total:,} {quote.currency}"
         submission = submit_for_approval(actor=actor, kind=KIND, target=quote, facts=facts, summary=summary)
         if submission.status == "approved":
             version.status = QuoteStatus.APPROVED

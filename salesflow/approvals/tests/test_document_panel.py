@@ -44,6 +44,7 @@ def _panel(client: Any, kind: str, pk: int) -> Any:
 
 def test_returned_quote_stays_locked_until_the_requester_withdraws_it_from_the_quote_page(personas, client_for):
     quote, request = _quote_under_approval(personas)
+    assert request.summary.endswith("339,000.00 CNY")  # 2 × 150,000 + 13 %, grouped (review 2b)
     request_approve(actor=personas.manager, request_id=request.pk, comment="")
     request_return(actor=personas.admin, request_id=request.pk, to_step=1, comment="请补充折扣依据")
     quote.refresh_from_db()
@@ -106,6 +107,7 @@ def test_contract_under_approval_can_be_withdrawn_from_its_page(personas, client
     contract = contract_submit(actor=personas.rep, contract=contract)
     assert contract.status == "pending_approval"
     request = ApprovalRequest.objects.get(kind="contracts.contract", object_id=contract.pk, status="pending")
+    assert request.summary.endswith("339,000.00 CNY")
     rep = client_for(personas.rep)
     page = rep.get(f"/contracts/{contract.pk}/").content.decode()
     assert f"/approvals/documents/contracts.contract/{contract.pk}/panel/" in page
