@@ -5,10 +5,10 @@ plans stay; a refused reassignment changes nothing."""
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from salesflow.billing.models import Instalment, Payment, PaymentPlan
 from salesflow.billing.selectors import ageing_report
@@ -32,7 +32,7 @@ def test_open_plans_instalments_and_payments_follow_the_account(personas):
     paid_contract = make_contract(personas.rep, account, total=Decimal("10000.00"), payment_terms="100")
     open_plan = plan_create(actor=personas.rep, kind="contract", document_id=open_contract.pk)
     paid_plan = plan_create(actor=personas.rep, kind="contract", document_id=paid_contract.pk)
-    today = dt.date.today()
+    today = timezone.localdate()
     payment_record(actor=personas.rep, amount="40000", received_on=today, kind="contract", document_id=open_contract.pk)
     payment_record(actor=personas.rep, amount="10000", received_on=today, kind="contract", document_id=paid_contract.pk)
     assert not Instalment.objects.filter(plan=paid_plan, is_open=True).exists()
