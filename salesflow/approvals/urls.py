@@ -10,6 +10,7 @@ urlpatterns = [
     path("approvals/", views.inbox_view, name="inbox"),
     path("approvals/<int:pk>/", views.detail_view, name="detail"),
     path("approvals/<int:pk>/<str:action>/", views.act_view, name="act"),
+    path("approvals/documents/<str:kind>/<int:pk>/panel/", views.document_panel_view, name="document_panel"),
     path("approvals/deals/<int:pk>/panel/", views.deal_panel_view, name="deal_panel"),
     path("approvals/deals/<int:pk>/request/", views.deal_request_view, name="deal_request"),
     path("approvals/delegations/", views.delegations_view, name="delegations"),

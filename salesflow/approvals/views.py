@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -27,6 +28,7 @@ from salesflow.approvals.selectors import (
     delegations_for,
     document_requests,
     pending_for,
+    pending_request_id,
     request_detail,
     requested_by,
     rules_list,
@@ -172,7 +174,42 @@ def act_view(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             raise PermissionDenied(str(exc.message)) from None
         apply_service_error(form, exc)
         return render(request, "approvals/detail.html", _detail_context(request, item, form), status=exc.status_code)
+    back = request.POST.get("next", "")
+    if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=False):
+        return redirect(back)  # e.g. withdrawn from the document's page: back to the document
     return redirect("approvals:detail", pk=item.pk)
+
+
+# --- the approval state on a document's page ------------------------------------------------------
+
+
+@require_GET
+def document_panel_view(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    """The pending approval of a document (quote, contract, change order…) on its own page
+    (htmx slot): the current step, the last comment of a return, a link to the request, and
+    for the requester "Withdraw" (the document can be edited again) or "Send on again".
+    Unknown kind or unseen document → 404; no pending request → an empty answer."""
+    user = _user(request)
+    doc = approvable(kind)
+    if doc is None:
+        raise Http404("unknown kind")
+    target = doc.model._default_manager.filter(pk=pk).first()
+    if target is None or not doc.can_read(user, target):
+        raise Http404("document not found")
+    request_id = pending_request_id(kind, pk)
+    if request_id is None:
+        return HttpResponse("")
+    item = request_detail(ApprovalRequest(pk=request_id))
+    steps = list(item.steps.all())
+    returned = [a for a in item.actions.all() if a.action == "returned"]
+    context = {
+        "item": item,
+        "current": next((s for s in steps if s.position == item.current_step), None),
+        "returned": returned[-1] if returned else None,
+        "allowed": allowed_actions(item, user),
+        "next": doc.url(target),
+    }
+    return render(request, "approvals/partials/document_panel.html", context)
 
 
 # --- the deal panel -------------------------------------------------------------------------------

@@ -14,6 +14,11 @@ declare(
         description="A payment plan was made for a contract or order (the target), from terms or by hand.",
     ),
     EventType(
+        "billing.plan.reassigned",
+        {"previous_owner": "int", "owner": "int", "instalments": "int", "payments": "int"},
+        description="An open payment plan (the target), its instalments and payments followed the account's new owner.",
+    ),
+    EventType(
         "billing.instalment.added",
         {"plan_id": "int", "amount": "decimal", "due_date": "date", "label": "str"},
         description="An instalment (the target) was added to a plan.",

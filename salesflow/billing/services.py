@@ -27,7 +27,7 @@ from decimal import Decimal
 from typing import Any, TypedDict, Unpack
 
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -1044,3 +1044,40 @@ def reminders_run(*, today: dt.date | None = None, actor: User | None = None) ->
                     )
                     made += 1
     return made
+
+
+# --- reassignment: open receivables follow the account's new owner --------------------------------
+
+
+@transaction.atomic
+def billing_follow_account(actor: User, account: Account, owner: User) -> None:
+    """Registered with ``parties.services.account_reassign(follow=True)`` (like the open deals
+    of ``sales.open_deals_follow_account``): every payment plan of ``account`` that still has
+    an open instalment goes to ``owner`` with all its instalments and the payments recorded on
+    the same contract or order, so reminders, the ageing report (by rep and team) and the
+    money scope follow the new owner. Paid-up plans, invoices and the documents themselves
+    keep their owner (history). ``Forbidden`` (and the whole reassignment rolls back) when
+    ``actor`` may not change such a plan. One ``billing.plan.reassigned`` event per plan."""
+    open_plan_ids = set(
+        Instalment.objects.filter(account=account, is_open=True).exclude(owner=owner).values_list("plan_id", flat=True)
+    )
+    plans = list(
+        PaymentPlan.objects.select_for_update().filter(pk__in=open_plan_ids).exclude(owner=owner).order_by("pk")
+    )
+    writable = writable_owner_ids(actor)
+    if writable is not None and any(plan.owner_id not in writable for plan in plans):
+        raise Forbidden(_("You may not change the payment plans of this account."))
+    for plan in plans:
+        previous = plan.owner_id
+        plan.owner = owner
+        plan.save(update_fields=["owner", "updated_at"])
+        instalments = Instalment.objects.filter(plan=plan).update(owner=owner)
+        same_document = Q(contract_id=plan.contract_id) if plan.contract_id else Q(order_id=plan.order_id)
+        payments = Payment.objects.filter(same_document, account=account).exclude(owner=owner).update(owner=owner)
+        record_event(
+            actor=actor,
+            verb="billing.plan.reassigned",
+            target=plan,
+            data={"previous_owner": previous, "owner": owner.pk, "instalments": instalments, "payments": payments},
+            related=[account],
+        )

@@ -8,7 +8,12 @@ class CatalogueConfig(AppConfig):
     verbose_name = _("Catalogue")
 
     def ready(self) -> None:
+        from salesflow.catalogue.services import refuse_hand_entered_amount
         from salesflow.core.timeline import register_verbs
+        from salesflow.sales.services import register_amount_guard
+
+        # a deal with product lines refuses a hand-typed amount (400 on `amount`)
+        register_amount_guard(refuse_hand_entered_amount)
 
         register_verbs(
             {

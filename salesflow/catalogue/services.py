@@ -21,7 +21,9 @@ Guarantees:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -717,7 +719,38 @@ def _sync_amount(actor: User, opportunity: Opportunity, lines: list[OpportunityL
     except TotalTooLarge:
         raise _invalid({"quantity": [_("The deal's total would be above the maximum.")]}) from None
     if totals.total != opportunity.amount:
-        opportunity_update(actor=actor, opportunity=opportunity, amount=totals.total)
+        with amount_from_document():
+            opportunity_update(actor=actor, opportunity=opportunity, amount=totals.total)
+
+
+# A deal with product lines refuses a hand-entered amount (``sales.services`` asks the guard
+# registered in ``CatalogueConfig.ready``). Writers that set the amount from a document — the
+# lines' total here, an accepted quote — do it inside ``amount_from_document()``.
+_document_amount: ContextVar[bool] = ContextVar("catalogue_document_amount", default=False)
+
+
+@contextmanager
+def amount_from_document() -> Iterator[None]:
+    """Inside this block ``opportunity_update`` may set the amount of a deal with lines (the
+    amount comes from the lines or from an accepted quote, not from a person's typing)."""
+    token = _document_amount.set(True)
+    try:
+        yield
+    finally:
+        _document_amount.reset(token)
+
+
+def refuse_hand_entered_amount(opportunity: Opportunity, amount: Decimal) -> str | None:
+    """The amount guard: a message when ``opportunity`` has product lines (one ``EXISTS``
+    query) and the new amount was typed by hand, else ``None``."""
+    if _document_amount.get() or opportunity.pk is None:
+        return None
+    if OpportunityLine.objects.filter(opportunity_id=opportunity.pk).exists():
+        return _(
+            "This deal has products: its amount is their total including tax. Change the products "
+            "(or remove them) instead of typing an amount."
+        )
+    return None
 
 
 def _lines_of(opportunity: Opportunity) -> list[OpportunityLine]:

@@ -700,7 +700,12 @@ def contract_submit(*, actor: User, contract: Contract) -> Contract:
         target=contract,
         facts=facts,
         summary=_("Contract %(number)s %(title)s: %(total)s %(currency)s")
-        % {"number": contract.number, "title": contract.title, "total": contract.total, "currency": contract.currency},
+        % {
+            "number": contract.number,
+            "title": contract.title,
+            "total": f"{contract.total:,}",
+            "currency": contract.currency,
+        },
     )
     version.decision_comment = ""
     if submission.status == "approved":
@@ -923,7 +928,7 @@ def amendment_submit(*, actor: User, version: ContractVersion) -> ContractVersio
         % {
             "number": version.number,
             "contract": contract.number,
-            "total": version.total,
+            "total": f"{version.total:,}",
             "currency": contract.currency,
         },
     )

@@ -341,8 +341,10 @@ def _detail_context(request: HttpRequest, contract: Contract, **extra: Any) -> d
     current = version_of(contract, current_no)
     amendment = open_amendment(contract)
     request_id = approvals.pending_request_id(KIND_CONTRACT, contract)
+    approval_kind, approval_object_id = KIND_CONTRACT, contract.pk
     if request_id is None and amendment is not None and amendment.status == ContractStatus.PENDING_APPROVAL:
         request_id = approvals.pending_request_id(KIND_AMENDMENT, amendment)
+        approval_kind, approval_object_id = KIND_AMENDMENT, amendment.pk
     can_write = can_write_contract(user, contract)
     diff = None
     if len(versions) > 1:
@@ -355,6 +357,9 @@ def _detail_context(request: HttpRequest, contract: Contract, **extra: Any) -> d
         "can_write": can_write,
         "approval_request_id": request_id,
         "approval_url": _approval_url(request_id),
+        # the engine's panel on the page (current step, last return, withdraw for the requester)
+        "approval_kind": approval_kind,
+        "approval_object_id": approval_object_id,
         "sign_form": extra.pop("sign_form", None) or SignForm(initial={"signed_on": timezone.localdate()}),
         "amend_form": extra.pop("amend_form", None) or AmendmentForm(),
         **diff_context(diff),

@@ -37,6 +37,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from salesflow.catalogue.models import Product
+from salesflow.catalogue.services import amount_from_document
 from salesflow.core.approvals import submit_for_approval
 from salesflow.core.audit import changed_fields, record_event
 from salesflow.core.doctotals import DocumentTotals, LineInput, TotalTooLarge, document_totals
@@ -669,7 +670,7 @@ def quote_issue(*, actor: User, quote: Quote) -> Quote:
         version.issued_at = timezone.now()
         version.status = QuoteStatus.PENDING_APPROVAL
         version.save(update_fields=["customer", "issued_at", "status", "updated_at"])
-        summary = f"{quote.number} v{version.version} · {quote.title} · {version.total} {quote.currency}"
+        summary = f"{quote.number} v{version.version} · {quote.title} · {version.total:,} {quote.currency}"
         submission = submit_for_approval(actor=actor, kind=KIND, target=quote, facts=facts, summary=summary)
         if submission.status == "approved":
             version.status = QuoteStatus.APPROVED
@@ -935,9 +936,10 @@ def quote_decide(
                 data={"version": version.version, "name": who, "ip": ip, "total": version.total},
                 related=[quote.opportunity, quote.account],
             )
-            opportunity_update(
-                actor=system_actor(), opportunity=quote.opportunity, amount=version.total, currency=quote.currency
-            )
+            with amount_from_document():  # the accepted quote sets the amount, also of a deal with lines
+                opportunity_update(
+                    actor=system_actor(), opportunity=quote.opportunity, amount=version.total, currency=quote.currency
+                )
         else:
             record_event(
                 actor=None,

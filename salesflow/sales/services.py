@@ -91,6 +91,21 @@ class _Unset(enum.Enum):
 
 UNSET: Final = _Unset.UNSET
 
+# Amount guards: an app above sales that derives a deal's amount (the catalogue: a deal with
+# product lines has their total as its amount) registers a guard from its ``AppConfig.ready``.
+# ``opportunity_update`` asks each guard when a caller gives an amount that differs from the
+# stored one; a guard answers a message (the change is refused as a 400 on ``amount``, nothing
+# written) or ``None`` (allowed). Without guards every amount is accepted.
+AmountGuard = Callable[["Opportunity", Decimal], "str | None"]
+_amount_guards: list[AmountGuard] = []
+
+
+def register_amount_guard(guard: AmountGuard) -> None:
+    """Register (once) a guard of hand-entered deal amounts; see ``_amount_guards``."""
+    if guard not in _amount_guards:
+        _amount_guards.append(guard)
+
+
 NAME_MAX = 200
 # What a transition may change; copied back onto the caller's instance after the write.
 STATE_FIELDS = (
@@ -622,6 +637,11 @@ def opportunity_update(
             new["amount"] = parse_amount(opportunity.amount if isinstance(amount, _Unset) else amount, target_currency)
         except AmountError as exc:
             errors["amount"] = [str(exc.message)]
+        else:
+            if not isinstance(amount, _Unset) and new["amount"] != opportunity.amount:
+                refusal = next((m for m in (g(opportunity, new["amount"]) for g in _amount_guards) if m), None)
+                if refusal:
+                    errors["amount"] = [str(refusal)]
     if not isinstance(expected_close_date, _Unset):
         new["expected_close_date"] = expected_close_date
     if not isinstance(closed_on, _Unset):

@@ -69,7 +69,7 @@ def test_quote_from_deal_to_accepted_through_the_public_link(
     page.get_by_test_id("quote-save").click()
 
     # 2 × 150000 = 300000, −5 % = 285000, +13 % = 322050.00
-    expect(page.get_by_test_id("quote-total")).to_have_text("322050.00")
+    expect(page.get_by_test_id("quote-total")).to_have_text("¥322,050.00")
     expect(page.get_by_test_id("quote-status")).to_have_text("草稿")
     page.get_by_test_id("quote-issue").click()
     expect(page.get_by_test_id("quote-status")).to_have_text("已批准")
@@ -82,7 +82,7 @@ def test_quote_from_deal_to_accepted_through_the_public_link(
     assert download.suggested_filename.endswith("-v1-zh.pdf")
     with open(download.path(), "rb") as handle:
         text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(handle.read())).pages)
-    assert PRODUCT in text and "322050.00" in text and "报价单" in text
+    assert PRODUCT in text and "322,050.00" in text and "报价单" in text
 
     public_url = page.get_by_test_id("quote-public-url").input_value()
     assert "/q/" in public_url
@@ -93,7 +93,7 @@ def test_quote_from_deal_to_accepted_through_the_public_link(
     try:
         public = customer.new_page()
         public.goto(public_url + "?lang=en")
-        expect(public.get_by_test_id("public-total")).to_have_text("322050.00")
+        expect(public.get_by_test_id("public-total")).to_have_text("¥322,050.00")
         expect(public.get_by_test_id("public-lines")).to_contain_text("IIoT platform, Enterprise")
         public.screenshot(path=str(SCREENSHOTS / "test_quote_from_deal_to_accepted-public-en.png"), full_page=True)
         public.goto(public_url + "?lang=zh-hans")

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from salesflow.catalogue.models import OpportunityLine
 from salesflow.catalogue.services import (
+    amount_from_document,
     opportunity_line_add,
     opportunity_line_remove,
     opportunity_line_update,
@@ -91,10 +92,11 @@ def test_update_remove_and_manual_prices(personas: Personas, deal: Opportunity) 
     assert not OpportunityLine.objects.filter(opportunity=deal).exists()
 
 
-def test_hand_entered_amount_while_lines_exist_is_shown_and_resynced(personas: Personas, deal: Opportunity) -> None:
+def test_amount_set_by_a_document_while_lines_exist_is_resynced(personas: Personas, deal: Opportunity) -> None:
     product = make_product(list_price=Decimal("100.00"), tax_rate=Decimal("0"))
     opportunity_line_add(actor=personas.rep, opportunity=deal, product_id=product.pk, quantity="1")
-    opportunity_update(actor=personas.rep, opportunity=deal, amount="777")
+    with amount_from_document():  # e.g. an accepted quote; typed by hand it is refused (test_amount_guard)
+        opportunity_update(actor=personas.rep, opportunity=deal, amount="777")
     deal.refresh_from_db()
     assert deal.amount == Decimal("777.00")
     assert opportunity_lines_sync(actor=personas.rep, opportunity=deal) == Decimal("100.00")

@@ -57,7 +57,7 @@ def test_chinese_pdf_has_header_product_names_total_and_embedded_cjk_font(person
         "报价单",
         "销售管理软件标准版",
         "实施服务",
-        "35008.00",
+        "35,008.00",
         quote.number,
         "上海启明科技有限公司",
     ):
@@ -71,7 +71,7 @@ def test_english_pdf_uses_english_names(personas, deal, products):
     )
     quote = make_quote(personas.rep, deal, products)
     text = _text(render_quote_pdf(quote, cv(quote), "en"))
-    for expected in ("Hangzhou Yunfan Software", "Quotation", "CRM Standard", "Implementation", "35008.00"):
+    for expected in ("Hangzhou Yunfan Software", "Quotation", "CRM Standard", "Implementation", "35,008.00"):
         assert expected in text, expected
     assert "Draft" in text
 
@@ -98,7 +98,7 @@ def test_send_emails_the_pdf_with_the_public_link(personas, deal, products, comm
     assert "请查收" in email.body and "/q/" in email.body
     (name, content, mimetype) = email.attachments[0]
     assert name == f"{quote.number}-v1-zh.pdf" and mimetype == "application/pdf"
-    assert "35008.00" in _text(content)
+    assert "35,008.00" in _text(content)
     quote.refresh_from_db()
     assert quote.status == "sent"
     event = AuditEvent.objects.get(verb="quotes.quote.sent")

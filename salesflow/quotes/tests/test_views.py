@@ -27,7 +27,9 @@ def test_deal_panel_lists_quotes_and_offers_a_new_one(personas, deal, products, 
     quote = make_quote(personas.rep, deal, products)
     page = client_for(personas.rep).get(f"/quotes/deal/{deal.pk}/panel/")
     text = page.content.decode()
-    assert page.status_code == 200 and quote.number in text and "35008.00" in text and 'data-testid="quote-new"' in text
+    assert (
+        page.status_code == 200 and quote.number in text and "¥35,008.00" in text and 'data-testid="quote-new"' in text
+    )
     page = client_for(personas.support).get(f"/quotes/deal/{deal.pk}/panel/")
     assert page.status_code == 200 and 'data-testid="quote-new"' not in page.content.decode()
     assert client_for(personas.outsider).get(f"/quotes/deal/{deal.pk}/panel/").status_code == 404
@@ -120,7 +122,7 @@ def test_public_link_shows_the_frozen_version_and_accepts_once(personas, deal, p
     url = f"/q/{make_token(version)}/"
     page = client.get(url + "?lang=zh-hans")
     text = page.content.decode()
-    assert page.status_code == 200 and "销售管理软件标准版" in text and "35008.00" in text and "接受报价" in text
+    assert page.status_code == 200 and "销售管理软件标准版" in text and "¥35,008.00" in text and "接受报价" in text
     assert page["X-Robots-Tag"] == "noindex, nofollow"
     assert "CRM Standard" in client.get(url + "?lang=en").content.decode()
     response = client.post(
@@ -181,3 +183,19 @@ def test_public_decision_works_with_csrf_checks(personas, deal, products):
     token = page.cookies["csrftoken"].value
     response = browser.post(url, {"name": "陈静", "decision": "accept", "csrfmiddlewaretoken": token})
     assert response.status_code == 200 and 'data-testid="public-done"' in response.content.decode()
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_money_has_thousands_separators_in_both_languages(personas, deal, products, client_for, language):
+    """Review 2b: the quote page, list and deal panel show grouped amounts in zh and en."""
+    quote = make_quote(personas.rep, deal, products)
+    version = cv(quote)
+    # independent figures: 2 × 12000 −10 % +13 % = 24408.00; 5 × 2000 +6 % = 10600.00
+    assert version.total == Decimal("24408.00") + Decimal("10600.00")
+    client = client_for(personas.rep, language)
+    detail = client.get(f"/quotes/{quote.pk}/").content.decode()
+    for figure in ("¥35,008.00", "¥24,408.00", "¥10,600.00", "¥34,000.00"):
+        assert figure in detail, figure
+    assert "35008.00" not in detail
+    assert "¥35,008.00" in client.get("/quotes/").content.decode()
+    assert "¥35,008.00" in client.get(f"/quotes/deal/{deal.pk}/panel/").content.decode()
