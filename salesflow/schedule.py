@@ -6,7 +6,7 @@ Add a job here, never elsewhere; ``salesflow scheduler --list`` shows them.
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import time, timedelta
 
 from salesflow.activities import tasks as activity_tasks
 from salesflow.attachments import tasks as attachment_tasks
@@ -138,5 +138,17 @@ JOBS.append(
         schedule=Daily(at=time(0, 20)),
         task=quote_tasks.expire_quotes,
         description="Approved or sent quotes whose validity date has passed become expired.",
+    )
+)
+
+# issue 10: the dashboards' figures of the company and the top teams stay fresh
+from salesflow.dashboards import tasks as dashboards_tasks  # noqa: E402
+
+JOBS.append(
+    PeriodicJob(
+        name="dashboards.refresh",
+        schedule=Every(timedelta(minutes=10)),
+        task=dashboards_tasks.refresh_dashboards,
+        description="Recompute the company's and the top teams' dashboard figures.",
     )
 )
