@@ -195,6 +195,48 @@ SCENARIOS += [
 ]
 
 
+# --- issue 10: dashboards and reports (budget: p95 < 1 s) --------------------------------------
+DASHBOARD_CHARTS = ("attainment", "pipeline", "funnel", "won_lost", "win_rate", "velocity", "activity", "top_deals")
+
+
+def past_month(i: int) -> str:
+    """A different month per request, so each chart is computed live, never read from its snapshot."""
+    from datetime import date
+
+    today = date.today()
+    index = today.year * 12 + today.month - 1 - (i % 24)
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+SCENARIOS += [
+    Scenario("Dashboard (page shell)", "report", lambda c, i: "/dashboards/"),
+    *[
+        Scenario(
+            f"Dashboard chart {chart}, live",
+            "report",
+            lambda c, i, chart=chart: f"/dashboards/chart/{chart}/?period={past_month(i)}",
+        )  # type: ignore[misc]
+        for chart in DASHBOARD_CHARTS
+    ],
+    Scenario("Dashboard chart won_lost, from its snapshot", "report", lambda c, i: "/dashboards/chart/won_lost/"),
+    Scenario("Records behind won deals", "list", lambda c, i: "/dashboards/records/?metric=won_deals"),
+    Scenario(
+        "API: dashboard won_lost",
+        "report",
+        lambda c, i: f"/api/v1/dashboards/won_lost?period={past_month(i)}",
+        api=True,
+    ),
+    Scenario("Attainment", "report", lambda c, i: f"/plans/attainment/?period={past_month(i)[:4]}"),
+    Scenario("Leaderboard", "report", lambda c, i: "/plans/leaderboard/"),
+    Scenario("Team scorecard", "report", lambda c, i: f"/scorecards/?period={past_month(i)}"),
+    Scenario("Funnel math", "report", lambda c, i: "/scorecards/funnel/"),
+    *[
+        Scenario(f"Report {name}", "report", lambda c, i, name=name: f"/reports/{name}/?period={past_month(i)}")  # type: ignore[misc]
+        for name in ("sales", "won_lost", "velocity", "activity")
+    ],
+]
+
+
 def spread(ids: list[int], n: int) -> list[int]:
     """``n`` ids spread evenly over the (sorted) list."""
     if len(ids) <= n:
