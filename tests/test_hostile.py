@@ -142,7 +142,22 @@ def world(personas):
         "billing": _billing_world(personas.rep, account),  # issue 9 (billing): plans, payments, invoices
         **_contracts_world(personas),  # issue 9 (contracts)
         **_quotes_and_catalogue_world(personas, opportunity),  # issue 9 (quotes, catalogue)
+        **_issue10_world(personas),  # issue 10: plans, scorecards, commissions
     }
+
+
+def _issue10_world(personas: Any) -> dict[str, int]:
+    """Issue 10: a commission statement of the rep for a month of last year (one id serves every
+    /commissions/… path: bodies are refused before the id is read)."""
+    from salesflow.commissions.choices import Basis
+    from salesflow.commissions.services import statement_generate
+    from salesflow.commissions.tests.util import plan, rule, won
+
+    year = date.today().year - 1
+    rule(plan(year), Basis.WON, "3.00")
+    won(personas.rep, "1000.00", date(year, 3, 5))
+    statement = statement_generate(actor=personas.admin, rep=personas.rep, period_key=f"{year}-03")
+    return {"commissions": statement.pk}
 
 
 def _quotes_and_catalogue_world(personas: Any, opportunity: Any) -> dict[str, int]:
