@@ -1297,6 +1297,15 @@ def generate_demo(*, today: date | None = None, seed: int = SEED) -> DemoResult:
     write_contracts(users, clock.today)  # most signed, a few amended, some up for renewal
     write_orders(users, clock.today)  # orders, deliveries, installation, acceptance
     write_billing(users, clock.today)  # plans, payments, invoices, overdue in every bucket
+    # issue 10: this year's sales plan (approved, decomposed to teams, reps and months), last
+    # quarter's appraisals, commission rules and statements
+    from salesflow.demo.issue10_commissions import write_commissions
+    from salesflow.demo.issue10_scorecards import write_scorecards
+    from salesflow.demo.issue10_targets import write_targets
+
+    write_targets(users, clock.today)
+    write_scorecards(users, clock.today)
+    write_commissions(users, clock.today)
     return DemoResult(created=True, counts=demo_counts(), seconds=perf_counter() - started)
 
 
@@ -1593,6 +1602,16 @@ def delete_demo() -> dict[str, int]:
 
     demo_account_ids = list(qs["accounts"].values_list("pk", flat=True))
     demo_user_ids = list(qs["users"].values_list("pk", flat=True))
+    # issue 10: statements and appraisals protect their people; the demo's plans go too
+    from salesflow.demo.issue10_commissions import delete_commissions
+    from salesflow.demo.issue10_scorecards import delete_scorecards
+    from salesflow.demo.issue10_targets import delete_targets
+
+    issue10 = {
+        "commission statements": delete_commissions(demo_user_ids),
+        "appraisals": delete_scorecards(demo_user_ids),
+    }
+    delete_targets()
     early = {
         "billing": delete_billing(demo_account_ids),
         "orders": delete_orders_demo(qs["users"]),
@@ -1616,6 +1635,7 @@ def delete_demo() -> dict[str, int]:
     }
     deleted: dict[str, int] = defaultdict(int)
     deleted.update(early)
+    deleted.update(issue10)
     # work reports (issue 7): their authors and commenters are demo users (PROTECT)
     deleted["work report comments"] = WorkReportComment.objects.filter(
         Q(author__in=qs["users"]) | Q(report__author__in=qs["users"])
