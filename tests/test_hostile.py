@@ -148,7 +148,7 @@ def world(personas):
 
 def _issue10_world(personas: Any) -> dict[str, int]:
     """Issue 10: a commission statement of the rep for a month of last year (one id serves every
-    /commissions/… path: bodies are refused before the id is read)."""
+    /commissions/… path: bodies are refused before the id is read) and an appraisal of the rep."""
     from salesflow.commissions.choices import Basis
     from salesflow.commissions.services import statement_generate
     from salesflow.commissions.tests.util import plan, rule, won
@@ -157,7 +157,10 @@ def _issue10_world(personas: Any) -> dict[str, int]:
     rule(plan(year), Basis.WON, "3.00")
     won(personas.rep, "1000.00", date(year, 3, 5))
     statement = statement_generate(actor=personas.admin, rep=personas.rep, period_key=f"{year}-03")
-    return {"commissions": statement.pk}
+    from salesflow.scorecards.services import appraisal_create
+
+    appraisal = appraisal_create(actor=personas.manager, rep=personas.rep, period_key=f"{year}-Q3", rating="B")
+    return {"commissions": statement.pk, "scorecards": appraisal.pk}
 
 
 def _quotes_and_catalogue_world(personas: Any, opportunity: Any) -> dict[str, int]:
