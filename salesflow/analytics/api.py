@@ -16,8 +16,7 @@ from typing import Any, cast
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
-from salesflow.analytics.reports import REPORTS
-from salesflow.analytics.views import report_for
+from salesflow.analytics.reports import REPORTS, report_for
 from salesflow.core.schemas import StrictQuery
 from salesflow.users.models import User
 

@@ -26,12 +26,13 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
 from django.db.models import Case, Count, DateField, F, Q, QuerySet, Value, When
+from django.http import Http404
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from salesflow.activities.choices import ActivityKind
-from salesflow.analytics.forms import AnalysisFilters
+from salesflow.analytics.forms import AnalysisFilters, ReportFilterForm
 from salesflow.analytics.metrics import activities_done_qs, day_bounds, lost_deals_qs, won_deals_qs
 from salesflow.analytics.selectors import (
     CENTS,
@@ -42,6 +43,7 @@ from salesflow.analytics.selectors import (
     user_names,
 )
 from salesflow.catalogue.models import OpportunityLine, Product, ProductCategory
+from salesflow.core.errors import ValidationFailed
 from salesflow.core.money import company_currency, money_sum_annotations, money_sum_value
 from salesflow.core.periods import Period, period_containing
 from salesflow.core.selectors import RateBook
@@ -49,7 +51,7 @@ from salesflow.parties.choices import SourceChannel
 from salesflow.parties.models import Account
 from salesflow.sales.choices import Outcome
 from salesflow.sales.models import Competitor, LostReason, Opportunity
-from salesflow.users.models import Territory
+from salesflow.users.models import Territory, User
 
 Kind = Literal["text", "int", "money", "percent", "days"]
 #: the largest rows kept by the by-customer and by-product reports (the rest: one row)
@@ -567,3 +569,22 @@ def report_records(name: str, analysis: AnalysisFilters, dimension: str) -> Quer
     if name == "velocity":
         return closed_deals_qs(query)
     return won_deals_qs(query)
+
+
+def report_form(user: User, name: str, data: Any) -> ReportFilterForm:
+    if name not in REPORTS:
+        raise Http404
+    return ReportFilterForm(data, user=user, dimensions=REPORTS[name].dimensions)
+
+
+def report_for(user: User, name: str, data: Any) -> tuple[ReportFilterForm, AnalysisFilters, ReportTable]:
+    """The report ``name`` for the query parameters ``data``: ``ValidationFailed`` naming
+    the fields for bad parameters, ``Http404`` for an unknown report or an unseen node."""
+    form = report_form(user, name, data)
+    if not form.is_valid():
+        raise ValidationFailed(
+            _("The input is not valid."),
+            field_errors={k: [str(m) for m in v] for k, v in form.errors.items()},
+        )
+    analysis = form.analysis()
+    return form, analysis, build_report(name, analysis, form.cleaned_data["dimension"])

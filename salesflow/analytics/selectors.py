@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
 from django.db.models import Count, DurationField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
@@ -41,8 +41,18 @@ from salesflow.users.models import Team, User
 from salesflow.users.permissions import is_system_actor, managed_team_ids, team_subtree_ids
 from salesflow.users.selectors import TeamHistory, team_history
 
-if TYPE_CHECKING:
-    from salesflow.analytics.forms import AnalysisFilters
+
+class AnalysisFilters(Protocol):
+    """What the derived measures read of ``analytics.forms.AnalysisFilters`` (the one filter
+    form's result; declared here structurally because selectors may not import forms)."""
+
+    @property
+    def period(self) -> Period: ...
+    @property
+    def node(self) -> Node: ...
+    @property
+    def filters(self) -> MetricFilters: ...
+
 
 NodeKind = Literal["company", "team", "rep"]
 

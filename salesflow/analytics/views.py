@@ -14,32 +14,12 @@ from typing import Any, cast
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
-from salesflow.analytics.forms import AnalysisFilters, ReportFilterForm
-from salesflow.analytics.reports import REPORTS, ReportTable, build_report
+from salesflow.analytics.forms import AnalysisFilters
+from salesflow.analytics.reports import REPORTS, ReportTable, report_for, report_form
 from salesflow.core.errors import ValidationFailed
 from salesflow.core.exports import cell_value, write_csv, write_xlsx
 from salesflow.users.models import User
-
-
-def report_form(user: User, name: str, data: Any) -> ReportFilterForm:
-    if name not in REPORTS:
-        raise Http404
-    return ReportFilterForm(data, user=user, dimensions=REPORTS[name].dimensions)
-
-
-def report_for(user: User, name: str, data: Any) -> tuple[ReportFilterForm, AnalysisFilters, ReportTable]:
-    """The report ``name`` for the query parameters ``data``: ``ValidationFailed`` naming
-    the fields for bad parameters, ``Http404`` for an unknown report or an unseen node."""
-    form = report_form(user, name, data)
-    if not form.is_valid():
-        raise ValidationFailed(
-            _("The input is not valid."),
-            field_errors={k: [str(m) for m in v] for k, v in form.errors.items()},
-        )
-    analysis = form.analysis()
-    return form, analysis, build_report(name, analysis, form.cleaned_data["dimension"])
 
 
 def report_query(analysis: AnalysisFilters, dimension: str) -> str:
