@@ -16,6 +16,7 @@ The kernel knows no business entity: it only calls the registered functions.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -220,7 +221,8 @@ def write_xlsx(
     from openpyxl.cell import WriteOnlyCell
 
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=title[:31] or "Export")
+    # a sheet title may not hold / \ [ ] : * ? (openpyxl refuses them)
+    sheet = workbook.create_sheet(title=re.sub(r"[\[\]:*?/\\]", "-", title)[:31] or "Export")
     sheet.append([neutralise(h) for h in headers])
     n = 0
     for row in rows:

@@ -142,8 +142,9 @@ def test_the_export_applies_the_filter_of_every_list(
         "opportunities": (f"stage={deals['dash'].stage_id}", [deals["dash"].pk]),
         "activities": (f"q=拜访&account={acme.pk}", [mine.pk]),
     }
-    # the team page of work reports (issue 7) is not a list of records: workreports/tests covers it
-    assert {spec.key for spec in list_specs()} - {"work_reports"} == set(cases)
+    # the team page of work reports (issue 7) is not a list of records: workreports/tests covers it;
+    # the reports of issue 10 (report_…) are covered by analytics/tests
+    assert {spec.key for spec in list_specs() if not spec.key.startswith("report_")} - {"work_reports"} == set(cases)
     client = client_for(personas.rep)
     for list_key, (query, expected) in cases.items():
         ids = [row[0] for row in _xlsx(_body(_export(client, list_key, "xlsx", query)))[1:]]
