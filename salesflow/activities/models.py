@@ -79,6 +79,11 @@ class Activity(TimestampedModel):
             models.Index(fields=["contact", "created_at"], name="activity_contact_idx"),
             # My day (team): activities the team completed today, latest first
             models.Index(fields=["done_at", "id"], name="activity_done_at_idx"),
+            # issue 10 figures (analytics.metrics activities/visits), index only: a node's people
+            # WHERE owner_id=? AND done AND done_at in the window, grouped by day and kind …
+            models.Index(fields=["owner", "done", "done_at", "kind"], name="activity_owner_done_idx"),
+            # … and the whole company: WHERE done AND done_at BETWEEN …, grouped by owner, day, kind
+            models.Index(fields=["done", "done_at", "owner", "kind"], name="activity_done_day_idx"),
             # account visibility, access follows the work (users.policy.work_links_q):
             # EXISTS (activity WHERE account_id = account.id AND owner_id IN (…)), index only
             models.Index(fields=["account", "owner"], name="activity_account_owner_idx"),

@@ -205,6 +205,8 @@ class Opportunity(TimestampedModel):
             models.Index(fields=["close_date", "id"], name="opp_eff_close_idx"),
             # "won this month": WHERE outcome='won' AND closed_on BETWEEN …
             models.Index(fields=["outcome", "closed_on"], name="opp_outcome_closed_idx"),
+            # issue 10 figures of a node's people: WHERE owner_id IN (…) AND outcome=? AND closed_on in the window
+            models.Index(fields=["owner", "outcome", "closed_on"], name="opp_owner_outcome_closed_idx"),
             models.Index(fields=["amount", "id"], name="opp_amount_idx"),
             models.Index(fields=["created_at", "id"], name="opp_created_idx"),
             models.Index(fields=["name", "id"], name="opp_name_idx"),
