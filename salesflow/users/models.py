@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from salesflow.core.models import TimestampedModel
 from salesflow.users.choices import Role
@@ -360,8 +361,8 @@ class TeamMembership(models.Model):
     team = models.ForeignKey(
         Team, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("team")
     )
-    start = models.DateField(_("from"))
-    end = models.DateField(_("until"), null=True, blank=True)
+    start = models.DateField(pgettext_lazy("team membership", "from"))
+    end = models.DateField(pgettext_lazy("team membership", "until"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("team membership")
