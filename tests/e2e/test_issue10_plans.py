@@ -64,7 +64,7 @@ def test_manager_decomposes_and_the_reps_attainment_moves(
     page.get_by_test_id("targets-allocate-submit").click()
     expect(page.locator(".alert").filter(has_text="已分解")).to_be_visible()
     rep_row = page.locator(f"[data-testid=targets-row][data-node='rep:{rep_id}']")
-    expect(rep_row.locator(f"[data-period='{year}'] input")).to_have_value("600000.00")
+    expect(rep_row.locator(f"[data-period='{year}'] input[name^=cell]")).to_have_value("600000.00")
 
     allocate = page.get_by_test_id("targets-allocate")
     allocate.get_by_test_id("targets-allocate-node").select_option(f"rep:{rep_id}")
@@ -74,7 +74,9 @@ def test_manager_decomposes_and_the_reps_attainment_moves(
     page.get_by_test_id("targets-allocate-submit").click()
     page.get_by_test_id("targets-columns").select_option("months")
     page.get_by_test_id("targets-columns").locator("xpath=..").locator("button").click()
-    month_input = page.locator(f"[data-testid=targets-row][data-node='rep:{rep_id}'] [data-period='{month}'] input")
+    month_input = page.locator(
+        f"[data-testid=targets-row][data-node='rep:{rep_id}'] [data-period='{month}'] input[name^=cell]"
+    )
     month_target = month_input.input_value()
     assert month_target and float(month_target) > 0
     screenshot("decomposed-zh")
