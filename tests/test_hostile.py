@@ -148,7 +148,7 @@ def world(personas):
 
 def _issue10_world(personas: Any) -> dict[str, int]:
     """Issue 10: a commission statement of the rep for a month of last year (one id serves every
-    /commissions/… path: bodies are refused before the id is read) and an appraisal of the rep."""
+    /commissions/… path: bodies are refused before the id is read), an appraisal of the rep and a plan's draft version (/plans/versions/{id}…)."""
     from salesflow.commissions.choices import Basis
     from salesflow.commissions.services import statement_generate
     from salesflow.commissions.tests.util import plan, rule, won
@@ -160,7 +160,10 @@ def _issue10_world(personas: Any) -> dict[str, int]:
     from salesflow.scorecards.services import appraisal_create
 
     appraisal = appraisal_create(actor=personas.manager, rep=personas.rep, period_key=f"{year}-Q3", rating="B")
-    return {"commissions": statement.pk, "scorecards": appraisal.pk}
+    from salesflow.targets.services import plan_create
+
+    plan_version = plan_create(actor=personas.admin, year=year).versions.get()
+    return {"commissions": statement.pk, "scorecards": appraisal.pk, "plans": plan_version.pk}
 
 
 def _quotes_and_catalogue_world(personas: Any, opportunity: Any) -> dict[str, int]:
