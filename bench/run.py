@@ -208,31 +208,27 @@ def past_month(i: int) -> str:
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
+def _live(prefix: str) -> Callable[[Context, int], str]:
+    """A path computed for a different past month on every request (never a snapshot)."""
+    return lambda c, i: f"{prefix}?period={past_month(i)}"
+
+
 SCENARIOS += [
     Scenario("Dashboard (page shell)", "report", lambda c, i: "/dashboards/"),
     *[
-        Scenario(
-            f"Dashboard chart {chart}, live",
-            "report",
-            lambda c, i, chart=chart: f"/dashboards/chart/{chart}/?period={past_month(i)}",
-        )  # type: ignore[misc]
+        Scenario(f"Dashboard chart {chart}, live", "report", _live(f"/dashboards/chart/{chart}/"))
         for chart in DASHBOARD_CHARTS
     ],
     Scenario("Dashboard chart won_lost, from its snapshot", "report", lambda c, i: "/dashboards/chart/won_lost/"),
     Scenario("Records behind won deals", "list", lambda c, i: "/dashboards/records/?metric=won_deals"),
-    Scenario(
-        "API: dashboard won_lost",
-        "report",
-        lambda c, i: f"/api/v1/dashboards/won_lost?period={past_month(i)}",
-        api=True,
-    ),
+    Scenario("API: dashboard won_lost", "report", _live("/api/v1/dashboards/won_lost"), api=True),
     Scenario("Attainment", "report", lambda c, i: f"/plans/attainment/?period={past_month(i)[:4]}"),
     Scenario("Leaderboard", "report", lambda c, i: "/plans/leaderboard/"),
-    Scenario("Team scorecard", "report", lambda c, i: f"/scorecards/?period={past_month(i)}"),
+    Scenario("Team scorecard", "report", _live("/scorecards/")),
     Scenario("Funnel math", "report", lambda c, i: "/scorecards/funnel/"),
     *[
-        Scenario(f"Report {name}", "report", lambda c, i, name=name: f"/reports/{name}/?period={past_month(i)}")  # type: ignore[misc]
-        for name in ("sales", "won_lost", "velocity", "activity")
+        Scenario(f"Report {name}", "report", _live(f"/reports/{name}/"))
+        for name in ("sales", "won_lost", "velocity", "activities")
     ],
 ]
 

@@ -52,7 +52,7 @@ class SalesPlan(TimestampedModel):
 
 
 class PlanVersion(TimestampedModel):
-    plan = models.ForeignKey(SalesPlan, on_delete=models.CASCADE, related_name="versions", verbose_name=_("plan"))
+    plan = models.ForeignKey(SalesPlan, on_delete=models.CASCADE, related_name="versions", verbose_name=_("sales plan"))
     number = models.PositiveSmallIntegerField(_("version"))
     status = models.CharField(_("status"), max_length=12, choices=VersionStatus.choices, default=VersionStatus.DRAFT)
     product_strategy = models.TextField(_("product strategy"), max_length=NOTE_LENGTH, blank=True)

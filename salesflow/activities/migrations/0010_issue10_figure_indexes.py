@@ -5,22 +5,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('activities', '0009_follow_up_seed_config_and_backfill'),
-        ('leads', '0015_issue8_scoring_verified'),
-        ('parties', '0010_issue8_scoring_verified'),
-        ('sales', '0021_stage_rank'),
+        ("activities", "0009_follow_up_seed_config_and_backfill"),
+        ("leads", "0015_issue8_scoring_verified"),
+        ("parties", "0010_issue8_scoring_verified"),
+        ("sales", "0021_stage_rank"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='activity',
-            index=models.Index(fields=['owner', 'done', 'done_at', 'kind'], name='activity_owner_done_idx'),
+            model_name="activity",
+            index=models.Index(fields=["owner", "done", "done_at", "kind"], name="activity_owner_done_idx"),
         ),
         migrations.AddIndex(
-            model_name='activity',
-            index=models.Index(fields=['done', 'done_at', 'owner', 'kind'], name='activity_done_day_idx'),
+            model_name="activity",
+            index=models.Index(fields=["done", "done_at", "owner", "kind"], name="activity_done_day_idx"),
         ),
     ]

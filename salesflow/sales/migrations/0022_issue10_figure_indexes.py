@@ -5,16 +5,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('parties', '0010_issue8_scoring_verified'),
-        ('sales', '0021_stage_rank'),
+        ("parties", "0010_issue8_scoring_verified"),
+        ("sales", "0021_stage_rank"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='opportunity',
-            index=models.Index(fields=['owner', 'outcome', 'closed_on'], name='opp_owner_outcome_closed_idx'),
+            model_name="opportunity",
+            index=models.Index(fields=["owner", "outcome", "closed_on"], name="opp_owner_outcome_closed_idx"),
         ),
     ]
