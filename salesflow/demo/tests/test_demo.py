@@ -341,6 +341,7 @@ def test_reset_rebuilds_the_same_shape_and_delete_removes_only_demo_rows() -> No
     run_demo()
     first = shape()
     _check_lead_forms()
+    _check_issue10()
     output = run_demo("--reset")
     assert "Removed the demo organisation" in output and "Created the demo organisation" in output
     assert shape() == first
@@ -386,3 +387,51 @@ def _check_lead_forms() -> None:
     assert LeadAssignment.objects.filter(strategy="manual", reason__contains="李娜").exists()
     assert SlaClock.objects.filter(escalated_at__isnull=False).count() == 1
     assert AuditEvent.objects.filter(verb="routing.lead.sla_missed").count() == 1
+
+
+def _check_issue10() -> None:
+    """Issue 10 on the reset test's first build: this year's locked plan, last quarter's
+    appraisals by the demo managers in Chinese, and commission statements whose every line is
+    basis × rate × multiplier rounded half-up once; a second write of each adds nothing."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    from salesflow.commissions.choices import StatementStatus
+    from salesflow.commissions.models import CommissionPlan, CommissionStatement
+    from salesflow.demo.issue10_commissions import write_commissions
+    from salesflow.demo.issue10_scorecards import last_quarter, write_scorecards
+    from salesflow.demo.issue10_targets import write_targets
+    from salesflow.scorecards.models import Appraisal
+    from salesflow.scorecards.selectors import can_write_appraisal_of
+    from salesflow.targets.models import SalesPlan
+
+    today = timezone.localdate()
+    users = {u.username: u for u in User.objects.filter(username__in=USERNAMES)}
+    assert SalesPlan.objects.count() == 1
+    assert write_targets(users, today)["plans"] == 0
+
+    rows = list(Appraisal.objects.select_related("rep", "author"))
+    assert rows
+    for a in rows:
+        assert a.period_key == last_quarter(today).key
+        assert a.rating in "ABCD"
+        assert can_write_appraisal_of(a.author, a.rep)
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in a.comment)
+    assert write_scorecards(users, today)["appraisals"] == 0
+
+    plan = CommissionPlan.objects.filter(valid_from__lte=today, valid_to__gte=today).get()
+    assert {r.name for r in plan.rules.all()} >= {"销售代表赢单提成", "回款提成"}
+    this_month = f"{today.year:04d}-{today.month:02d}"
+    statements = list(CommissionStatement.objects.all())
+    assert all(s.status == StatementStatus.DRAFT for s in statements if s.period_key == this_month)
+    approved = [s for s in statements if s.period_key != this_month]
+    assert approved and all(s.status == StatementStatus.APPROVED for s in approved)
+    assert any(s.commission_total > 0 for s in approved)
+    for s in statements:
+        lines = list(s.lines.all())
+        assert s.commission_total == sum((ln.commission for ln in lines), Decimal(0))
+        for ln in lines:
+            exact = ln.basis * ln.rate * ln.multiplier_milli / Decimal(100_000)
+            assert ln.commission == exact.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+            assert ln.opportunity_id or ln.payment_id
+    write_commissions(users, today)
+    assert CommissionStatement.objects.filter(status=StatementStatus.APPROVED).count() == len(approved)
