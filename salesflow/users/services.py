@@ -95,6 +95,10 @@ def user_create(
     return user
 
 
+#: where a team history split before the first recorded interval begins (nothing is older)
+HISTORY_START = date(2000, 1, 1)
+
+
 @transaction.atomic
 def user_change_team(*, actor: User, user: User, team: Team | None, effective: date | None = None) -> User:
     """Move ``user`` to ``team`` from the day ``effective`` on (default today, company time zone).
@@ -102,8 +106,10 @@ def user_change_team(*, actor: User, user: User, team: Team | None, effective: d
     Guarantees: the user's team history stays a sequence of non-overlapping ``[start, end)``
     intervals whose open one is ``User.team``; days before ``effective`` keep the old team, so
     targets and actuals already earned stay with it (issue 10). Administrators only
-    (``Forbidden``); ``ValidationFailed`` (field ``effective``) for a day before the current
-    interval's start or after today. Audited ``users.user.team_changed``. Moving to the same
+    (``Forbidden``); ``ValidationFailed`` (field ``effective``) for a day after today, or on or
+    before the start of the current interval when earlier ones exist. When the current interval is
+    the only one, the days before it belong to its team, so a day before its start splits it
+    there (the old team keeps everything before the day). Audited ``users.user.team_changed``. Moving to the same
     team writes nothing.
     """
     if not (actor.is_admin or is_system_actor(actor)):
@@ -128,14 +134,20 @@ def user_change_team(*, actor: User, user: User, team: Team | None, effective: d
         current.end = effective
         current.save(update_fields=["end"])
         TeamMembership.objects.create(user=locked, team=team, start=effective)
+    elif current is not None and effective > HISTORY_START:
+        # the only interval starts on or after the day; the days before it belong to its team
+        # (users.selectors.TeamHistory.team_on), so it is split there, not rewritten: the old
+        # team keeps everything before the day
+        current.start = HISTORY_START
+        current.end = effective
+        current.save(update_fields=["start", "end"])
+        TeamMembership.objects.create(user=locked, team=team, start=effective)
     elif current is not None:
-        # only one interval, starting on or after the day: it is rewritten, not split
         current.team = team
-        current.start = effective
-        current.save(update_fields=["team", "start"])
+        current.save(update_fields=["team"])
     else:
         if old_team_id is not None:
-            TeamMembership.objects.create(user=locked, team_id=old_team_id, start=date(2000, 1, 1), end=effective)
+            TeamMembership.objects.create(user=locked, team_id=old_team_id, start=HISTORY_START, end=effective)
         TeamMembership.objects.create(user=locked, team=team, start=effective)
     locked.team = team
     locked.save(update_fields=["team"])
