@@ -409,7 +409,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=30, help="timed requests per scenario and user (30)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed requests first (3)")
-    parser.add_argument("--only", default="", help="run only scenarios whose name contains this text")
+    parser.add_argument("--only", default="", help="run only scenarios whose name contains this text (several: a,b)")
     parser.add_argument(
         "--personas",
         default=",".join(PERSONAS),
@@ -475,7 +475,7 @@ def main() -> int:
     print(f"Benchmarking {redacted(url)} (scale {meta['scale']}), {args.requests} requests per scenario …")
     results = []
     for scenario in SCENARIOS:
-        if args.only and args.only.lower() not in scenario.name.lower():
+        if args.only and not any(part in scenario.name.lower() for part in args.only.lower().split(",") if part):
             continue
         for persona, user in zip(personas, users, strict=True):
             result = measure(scenario, user, tokens[user.pk], contexts[user.pk], args.requests, args.warmup, persona)
