@@ -134,10 +134,10 @@ def test_demo_builds_a_consistent_organisation_once() -> None:
 
     from salesflow.users.selectors import team_history
 
-    history = team_history(u.pk for u in reps.values())
+    memberships = team_history(u.pk for u in reps.values())
     east = Team.objects.get(name="华东一组")
     assert set(assistant.delegated_reps.values_list("username", flat=True)) == {
-        u.username for u in reps.values() if history.team_on(u.pk, date(2000, 1, 1)) == east.pk
+        u.username for u in reps.values() if memberships.team_on(u.pk, date(2000, 1, 1)) == east.pk
     }
     assert User.objects.filter(role=Role.SUPPORT).count() == 1
     assert User.objects.get(username="demo-admin").is_admin

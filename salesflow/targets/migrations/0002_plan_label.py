@@ -5,15 +5,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('targets', '0001_plans'),
+        ("targets", "0001_plans"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='planversion',
-            name='plan',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='versions', to='targets.salesplan', verbose_name='sales plan'),
+            model_name="planversion",
+            name="plan",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="versions",
+                to="targets.salesplan",
+                verbose_name="sales plan",
+            ),
         ),
     ]
