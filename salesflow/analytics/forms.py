@@ -6,8 +6,9 @@ behind it read the same parameters the same way.
 Query parameters: ``period`` (a ``core.periods`` key, default the current month),
 ``node`` (``company`` / ``team:<id>`` / ``rep:<id>``, default the widest node the user may
 see), ``pipeline``, ``product_line``, ``region`` (ids) and ``source`` (a source channel).
-A bad value is a field error (400 in the API), never a 500; a node the user may not see is
-a 404 (``analytics.selectors.node_for_user``).
+A bad value is a field error (400 in the API), never a 500. The node field offers only the
+nodes the user may see, so in the API an unseen node is a 400 naming ``node``; pages that take
+a node from their path resolve it with ``analytics.selectors.node_for_user`` (404).
 """
 
 from __future__ import annotations

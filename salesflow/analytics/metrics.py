@@ -89,6 +89,20 @@ def _deal_filters(query: FactQuery, prefix: str = "") -> Q:
     return q
 
 
+def _linked_filters(query: FactQuery) -> Q:
+    """The dashboard filters on a record linked to a deal and an account (activities,
+    payments): the linked deal's pipeline, the record's own account's region and source."""
+    f = query.filters
+    q = Q()
+    if f.pipeline_ids:
+        q &= Q(opportunity__pipeline_id__in=f.pipeline_ids)
+    if f.region_ids:
+        q &= Q(account__region_id__in=f.region_ids)
+    if f.sources:
+        q &= Q(account__source__in=f.sources)
+    return q
+
+
 def _product_line_q(query: FactQuery, deal_ref: str = "pk") -> Q:
     if not query.filters.product_line_ids:
         return Q()
@@ -192,13 +206,7 @@ def activities_done_qs(query: FactQuery, kind: str | None = None) -> QuerySet[Ac
     qs = Activity.objects.filter(_datetime_q(query, "owner_id", "done_at"), done=True)
     if kind:
         qs = qs.filter(kind=kind)
-    if query.filters.pipeline_ids:
-        qs = qs.filter(opportunity__pipeline_id__in=query.filters.pipeline_ids)
-    if query.filters.region_ids:
-        qs = qs.filter(account__region_id__in=query.filters.region_ids)
-    if query.filters.sources:
-        qs = qs.filter(account__source__in=query.filters.sources)
-    return qs
+    return qs.filter(_linked_filters(query))
 
 
 def _activity_facts(kind: str | None) -> Callable[[FactQuery], Facts]:
@@ -214,13 +222,7 @@ def _activity_facts(kind: str | None) -> Callable[[FactQuery], Facts]:
 
 def payments_qs(query: FactQuery) -> QuerySet[Payment]:
     qs = Payment.objects.filter(query.owner_day_q("owner_id", "received_on"), status=PaymentStatus.RECORDED)
-    if query.filters.pipeline_ids:
-        qs = qs.filter(opportunity__pipeline_id__in=query.filters.pipeline_ids)
-    if query.filters.region_ids:
-        qs = qs.filter(account__region_id__in=query.filters.region_ids)
-    if query.filters.sources:
-        qs = qs.filter(account__source__in=query.filters.sources)
-    return qs
+    return qs.filter(_linked_filters(query))
 
 
 def _collections(query: FactQuery) -> Facts:
