@@ -308,3 +308,22 @@ def _register_issue10() -> None:  # issue 10: plans, attainment, scorecards, com
 
 
 _register_issue10()
+
+
+def _register_issue11() -> None:  # issue 11: forecasting and process intelligence
+    from salesflow.achievable.api import router as achievable_router
+    from salesflow.forecasts.api import router as forecasts_router
+    from salesflow.improvement.api import router as improvement_router
+    from salesflow.process.api import router as process_router
+    from salesflow.projections.api import router as projections_router
+    from salesflow.winloss.api import router as winloss_router
+
+    api.add_router("/process", process_router)
+    api.add_router("/winloss", winloss_router)
+    api.add_router("/revenue-forecast", projections_router)
+    api.add_router("/likely-revenue", achievable_router)
+    api.add_router("/forecasts", forecasts_router)
+    api.add_router("/improvement", improvement_router)
+
+
+_register_issue11()

@@ -116,6 +116,12 @@ INSTALLED_APPS = [
     "salesflow.scorecards",  # KPI scorecards, funnel math (漏斗倒推), appraisal (issue 10)
     "salesflow.commissions",  # commission rules and statements (提成) (issue 10)
     "salesflow.dashboards",  # manager and rep dashboards with charts and drill-down (issue 10)
+    "salesflow.process",  # process metrics (流程分析), control charts (issue 11)
+    "salesflow.winloss",  # win/loss drivers (赢单因素) with confidence intervals (issue 11)
+    "salesflow.projections",  # time-series revenue forecasts with a rolling-origin backtest (收入预测) (issue 11)
+    "salesflow.achievable",  # most likely achievable revenue (最可能实现的收入): Monte Carlo and calibration (issue 11)
+    "salesflow.forecasts",  # forecast submissions (销售预测), roll-up, accuracy, waterfall (issue 11)
+    "salesflow.improvement",  # DMAIC improvement projects (流程改进) with control plans (issue 11)
     "salesflow.demo",  # the demo company generator and its `demo` command (no models)
     "salesflow.notifications",  # notification centre, preferences, email and group robots
 ]

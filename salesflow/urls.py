@@ -81,4 +81,10 @@ urlpatterns = [
     path("scorecards/", include("salesflow.scorecards.urls")),  # issue 10: scorecards, funnel math, appraisal
     path("commissions/", include("salesflow.commissions.urls")),  # issue 10: commission rules and statements
     path("dashboards/", include("salesflow.dashboards.urls")),  # issue 10: manager and rep dashboards
+    path("process/", include("salesflow.process.urls")),  # issue 11: process analysis
+    path("winloss/", include("salesflow.winloss.urls")),  # issue 11: win/loss drivers
+    path("revenue-forecast/", include("salesflow.projections.urls")),  # issue 11: revenue forecast
+    path("likely-revenue/", include("salesflow.achievable.urls")),  # issue 11: most likely revenue
+    path("forecasts/", include("salesflow.forecasts.urls")),  # issue 11: forecast submissions
+    path("improvement/", include("salesflow.improvement.urls")),  # issue 11: improvement projects
 ]

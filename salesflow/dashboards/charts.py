@@ -59,6 +59,9 @@ class Series:
     type: str = "bar"  # bar, line, funnel
     stack: str = ""
     links: list[str] = field(default_factory=list)  # one per category ("" = no drill-down)
+    # extra ECharts series options merged as they are (markLine, markPoint, itemStyle, symbol,
+    # lineStyle …): control limits, flagged points, a waterfall's invisible base (issue 11)
+    echarts: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -73,6 +76,9 @@ class Chart:
     note: str = ""
     figure: str = ""  # a headline figure shown above the chart (velocity)
     horizontal: bool = False
+    # extra top-level ECharts options merged over the defaults (``xAxis``/``yAxis`` of a
+    # scatter or a reliability diagram, ``visualMap``); plain JSON only (issue 11)
+    echarts: dict[str, Any] = field(default_factory=dict)
 
 
 # ------------------------------------------------------------------------------ helpers

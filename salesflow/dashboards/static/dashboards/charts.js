@@ -44,12 +44,18 @@
       base.xAxis = catAxis; base.yAxis = valAxis;
     }
     base.series = data.series.map(function (s) {
-      var out = { name: s.name, type: s.type || "bar", data: s.data.map(num), emphasis: { focus: "series" } };
+      var out = {
+        name: s.name, type: s.type || "bar", emphasis: { focus: "series" },
+        // scatter points may be [x, y] pairs (a reliability diagram); anything else is one number
+        data: s.data.map(function (v) { return Array.isArray(v) ? v.map(num) : num(v); })
+      };
       if (s.stack) { out.stack = s.stack; }
       if (s.type === "line") { out.connectNulls = true; out.symbolSize = 7; }
       if (s.links && s.links.length) { out.cursor = "pointer"; }
+      if (s.echarts) { Object.keys(s.echarts).forEach(function (k) { out[k] = s.echarts[k]; }); }
       return out;
     });
+    if (data.echarts) { Object.keys(data.echarts).forEach(function (k) { base[k] = data.echarts[k]; }); }
     return base;
   }
 

@@ -1,0 +1,7 @@
+"""Pages of ``salesflow.achievable`` (namespace ``achievable``)."""
+
+from django.urls import URLPattern, URLResolver
+
+app_name = "achievable"
+
+urlpatterns: list[URLPattern | URLResolver] = []

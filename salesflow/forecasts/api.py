@@ -1,0 +1,7 @@
+"""API of ``salesflow.forecasts`` under ``/api/v1/forecasts``."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["forecasts"])

@@ -1,0 +1,7 @@
+"""Pages of ``salesflow.process`` (namespace ``process``)."""
+
+from django.urls import URLPattern, URLResolver
+
+app_name = "process"
+
+urlpatterns: list[URLPattern | URLResolver] = []
