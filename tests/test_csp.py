@@ -115,3 +115,21 @@ def test_selects_that_submit_on_change_use_the_data_attribute(personas, client_f
 def test_the_policy_can_be_switched_off(personas, client_for, settings):
     settings.SALESFLOW_CONTENT_SECURITY_POLICY = ""
     assert "Content-Security-Policy" not in client_for(personas.rep).get("/")
+
+
+def test_no_template_has_an_inline_event_handler_or_style():
+    """Every page template, not only the pages rendered above: an ``on…=`` or ``style=``
+    attribute is ignored by the browser under this policy (the quote page's public link once
+    had an ``onclick``, and progress bars a ``style`` width). PDF templates are rendered by
+    WeasyPrint, not a browser, and may style inline."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "salesflow"
+    inline = re.compile(r"<[a-zA-Z][^>]*\s(on[a-z]+|style)\s*=", re.S)
+    found = [
+        str(path.relative_to(root))
+        for path in root.rglob("templates/**/*.html")
+        if "pdf" not in path.name and inline.search(path.read_text(encoding="utf-8"))
+    ]
+    assert found == []

@@ -86,6 +86,11 @@ def test_quote_from_deal_to_accepted_through_the_public_link(
 
     public_url = page.get_by_test_id("quote-public-url").input_value()
     assert "/q/" in public_url
+    # focusing the link selects it for copying (a script, not an inline handler the CSP blocks)
+    page.get_by_test_id("quote-public-url").focus()
+    assert page.get_by_test_id("quote-public-url").evaluate("el => el.selectionEnd - el.selectionStart") == len(
+        public_url
+    )
 
     # the customer: a fresh browser without a session
     customer = browser.new_context(locale="en-US", viewport={"width": 1366, "height": 900})

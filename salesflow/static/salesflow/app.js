@@ -92,3 +92,13 @@
     if (el instanceof Element && el.matches("form[data-done-from-due] input[name=due_at]")) { sync(el.closest("form")); }
   });
 })();
+
+// A read-only field to copy from (a public link): focusing it selects the whole value.
+// (No inline handlers: the Content-Security-Policy forbids them.)
+(function () {
+  "use strict";
+  document.addEventListener("focusin", function (evt) {
+    var el = evt.target;
+    if (el instanceof HTMLInputElement && el.hasAttribute("data-select-on-focus")) { el.select(); }
+  });
+})();
