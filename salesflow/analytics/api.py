@@ -35,20 +35,20 @@ class ReportInfoOut(Schema):
     dimensions: list[DimensionOut]
 
 
-class ColumnOut(Schema):
+class ReportColumnOut(Schema):
     key: str
     label: str
     kind: str = Field(..., description="text, int, money (company currency), percent or days")
 
 
-class ReportOut(Schema):
+class ReportTableOut(Schema):
     name: str
     title: str
     dimension: str
     period: str
     node: str
     currency: str
-    columns: list[ColumnOut]
+    columns: list[ReportColumnOut]
     rows: list[dict[str, Any]] = Field(..., description="One object per row, keyed by column key")
     totals: dict[str, Any] | None
     missing_rates: list[str] = Field(..., description="Currencies left out for want of an exchange rate")
@@ -115,21 +115,21 @@ def _report(request: HttpRequest, name: str, filters: ReportQuery) -> dict[str, 
     }
 
 
-@router.get("/sales", response=ReportOut, summary="Won revenue and deals by a dimension (the sales report)")
+@router.get("/sales", response=ReportTableOut, summary="Won revenue and deals by a dimension (the sales report)")
 def sales_report(request: HttpRequest, filters: Query[ReportQuery]) -> dict[str, Any]:
     return _report(request, "sales", filters)
 
 
-@router.get("/won-lost", response=ReportOut, summary="Lost deals by reason, or won and lost against competitors")
+@router.get("/won-lost", response=ReportTableOut, summary="Lost deals by reason, or won and lost against competitors")
 def won_lost_report(request: HttpRequest, filters: Query[ReportQuery]) -> dict[str, Any]:
     return _report(request, "won_lost", filters)
 
 
-@router.get("/velocity", response=ReportOut, summary="Sales velocity and cycle time per rep")
+@router.get("/velocity", response=ReportTableOut, summary="Sales velocity and cycle time per rep")
 def velocity_report(request: HttpRequest, filters: Query[ReportQuery]) -> dict[str, Any]:
     return _report(request, "velocity", filters)
 
 
-@router.get("/activities", response=ReportOut, summary="Activities done by type and rep, week or month")
+@router.get("/activities", response=ReportTableOut, summary="Activities done by type and rep, week or month")
 def activities_report(request: HttpRequest, filters: Query[ReportQuery]) -> dict[str, Any]:
     return _report(request, "activities", filters)

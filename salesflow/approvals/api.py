@@ -13,6 +13,8 @@ from ninja import Query, Router
 from salesflow.approvals.models import ApprovalRequest, ApprovalRule, Delegation
 from salesflow.approvals.permissions import get_request_for_user
 from salesflow.approvals.schemas import (
+    ApprovalRuleIn,
+    ApprovalRuleOut,
     DecisionIn,
     DelegationIn,
     DelegationOut,
@@ -24,8 +26,6 @@ from salesflow.approvals.schemas import (
     RequestPage,
     ResubmitIn,
     ReturnIn,
-    RuleIn,
-    RuleOut,
     RulePatchIn,
     SubmissionOut,
 )
@@ -239,36 +239,36 @@ def _rule(pk: int) -> ApprovalRule:
     return rule
 
 
-def _rule_args(payload: RuleIn) -> dict[str, Any]:
+def _rule_args(payload: ApprovalRuleIn) -> dict[str, Any]:
     return payload.model_dump()
 
 
-@router.get("/rules", response=list[RuleOut], summary="Approval rules (administrators)")
+@router.get("/rules", response=list[ApprovalRuleOut], summary="Approval rules (administrators)")
 def rules(request: HttpRequest) -> list[dict[str, Any]]:
     _admin(request)
     return [_rule_out(r) for r in rules_list()[:500]]
 
 
-@router.post("/rules", response={201: RuleOut}, summary="Create a rule (administrators)")
-def rule_create(request: HttpRequest, payload: RuleIn) -> tuple[int, dict[str, Any]]:
+@router.post("/rules", response={201: ApprovalRuleOut}, summary="Create a rule (administrators)")
+def rule_create(request: HttpRequest, payload: ApprovalRuleIn) -> tuple[int, dict[str, Any]]:
     rule = rule_save(actor=_admin(request), **_rule_args(payload))
     return 201, _rule_out(_rule(rule.pk))
 
 
-@router.get("/rules/{int:rule_id}", response=RuleOut, summary="One rule (administrators)")
+@router.get("/rules/{int:rule_id}", response=ApprovalRuleOut, summary="One rule (administrators)")
 def rule_get(request: HttpRequest, rule_id: int) -> dict[str, Any]:
     rule = _rule(rule_id)
     _admin(request)
     return _rule_out(rule)
 
 
-@router.patch("/rules/{int:rule_id}", response=RuleOut, summary="Change a rule (administrators)")
+@router.patch("/rules/{int:rule_id}", response=ApprovalRuleOut, summary="Change a rule (administrators)")
 def rule_update(request: HttpRequest, rule_id: int, payload: RulePatchIn) -> dict[str, Any]:
     rule = _rule(rule_id)
     user = _admin(request)
     current = _rule_out(rule)
     changes = payload.model_dump(exclude_unset=True)
-    merged = {key: current[key] for key in RuleIn.model_fields if key not in ("conditions", "steps")}
+    merged = {key: current[key] for key in ApprovalRuleIn.model_fields if key not in ("conditions", "steps")}
     merged["conditions"] = [{k: c[k] for k in ("fact", "operator", "value")} for c in current["conditions"]]
     merged["steps"] = [{k: v for k, v in st.items() if k != "position"} for st in current["steps"]]
     merged.update({key: value for key, value in changes.items() if value is not None})

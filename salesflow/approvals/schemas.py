@@ -128,7 +128,7 @@ class RuleStepIn(StrictSchema):
     mode: Literal["any", "all"] = "any"
 
 
-class RuleIn(StrictSchema):
+class ApprovalRuleIn(StrictSchema):
     kind: str = Field(..., max_length=60, description="The approvable kind, e.g. quotes.quote, sales.opportunity")
     name: str = Field(..., min_length=1, max_length=NAME_LENGTH)
     priority: int = Field(100, ge=0, le=10_000)
@@ -169,7 +169,7 @@ class RuleStepOut(Schema):
     mode: str
 
 
-class RuleOut(Schema):
+class ApprovalRuleOut(Schema):
     id: int
     kind: str
     name: str

@@ -25,6 +25,9 @@ from salesflow.billing.schemas import (
     AgeingOut,
     AgeingQuery,
     AllocationsIn,
+    BillingPlanIn,
+    BillingPlanOut,
+    BillingReasonIn,
     InstalmentIn,
     InstalmentOut,
     InstalmentPatch,
@@ -38,9 +41,6 @@ from salesflow.billing.schemas import (
     PaymentOut,
     PaymentPage,
     PaymentQuery,
-    PlanIn,
-    PlanOut,
-    ReasonIn,
 )
 from salesflow.billing.selectors import AgeingFilters, ageing_report, invoice_list, payment_list
 from salesflow.billing.services import (
@@ -91,7 +91,7 @@ def _plan(request: HttpRequest, plan_id: int) -> dict[str, Any]:
 # --- plans -------------------------------------------------------------------------------------
 
 
-@router.get("/plans", response=list[PlanOut], summary="Payment plans (by document or customer)")
+@router.get("/plans", response=list[BillingPlanOut], summary="Payment plans (by document or customer)")
 def list_plans(
     request: HttpRequest, kind: str = "", document_id: int = 0, account_id: int = 0, limit: int = 25
 ) -> list[dict[str, Any]]:
@@ -104,8 +104,8 @@ def list_plans(
     return [plan_out(p, user, _today()) for p in qs.order_by("-created_at", "-id")[: max(1, min(limit, 100))]]
 
 
-@router.post("/plans", response={201: PlanOut}, summary="Make a payment plan from terms or instalments")
-def create_plan(request: HttpRequest, payload: PlanIn) -> tuple[int, dict[str, Any]]:
+@router.post("/plans", response={201: BillingPlanOut}, summary="Make a payment plan from terms or instalments")
+def create_plan(request: HttpRequest, payload: BillingPlanIn) -> tuple[int, dict[str, Any]]:
     rows = (
         [InstalmentInput(amount=r.amount, due_date=r.due_date, label=r.label) for r in payload.instalments]
         if payload.instalments is not None
@@ -122,7 +122,7 @@ def create_plan(request: HttpRequest, payload: PlanIn) -> tuple[int, dict[str, A
     return 201, _plan(request, plan.pk)
 
 
-@router.get("/plans/{int:plan_id}", response=PlanOut, summary="A payment plan with its instalments")
+@router.get("/plans/{int:plan_id}", response=BillingPlanOut, summary="A payment plan with its instalments")
 def get_plan(request: HttpRequest, plan_id: int) -> dict[str, Any]:
     return _plan(request, plan_id)
 
@@ -147,7 +147,7 @@ def patch_instalment(request: HttpRequest, instalment_id: int, payload: Instalme
 
 
 @router.post("/instalments/{int:instalment_id}/void", response=InstalmentOut, summary="Void an instalment")
-def void_instalment(request: HttpRequest, instalment_id: int, payload: ReasonIn) -> dict[str, Any]:
+def void_instalment(request: HttpRequest, instalment_id: int, payload: BillingReasonIn) -> dict[str, Any]:
     user = _user(request)
     inst = instalment_void(actor=user, instalment=get_instalment_for_user(user, instalment_id), reason=payload.reason)
     return instalment_out(inst, user, _today())
@@ -229,7 +229,7 @@ def remove_allocation(request: HttpRequest, payment_id: int, instalment_id: int)
 
 
 @router.post("/payments/{int:payment_id}/void", response=PaymentOut, summary="Void a payment recorded in error")
-def void_payment(request: HttpRequest, payment_id: int, payload: ReasonIn) -> dict[str, Any]:
+def void_payment(request: HttpRequest, payment_id: int, payload: BillingReasonIn) -> dict[str, Any]:
     user = _user(request)
     payment = payment_void(actor=user, payment=get_payment_for_user(user, payment_id), reason=payload.reason)
     return _payment(request, payment)
@@ -282,7 +282,7 @@ def issue_invoice(request: HttpRequest, invoice_id: int, payload: IssueIn) -> di
 
 
 @router.post("/invoices/{int:invoice_id}/void", response=InvoiceOut, summary="Void an invoice")
-def void_invoice(request: HttpRequest, invoice_id: int, payload: ReasonIn) -> dict[str, Any]:
+def void_invoice(request: HttpRequest, invoice_id: int, payload: BillingReasonIn) -> dict[str, Any]:
     user = _user(request)
     invoice = invoice_void(actor=user, invoice=get_invoice_for_user(user, invoice_id), reason=payload.reason)
     return invoice_out(invoice, user)
@@ -291,7 +291,7 @@ def void_invoice(request: HttpRequest, invoice_id: int, payload: ReasonIn) -> di
 @router.post(
     "/invoices/{int:invoice_id}/red-reverse", response={201: InvoiceOut}, summary="Reverse (红冲): the red invoice"
 )
-def red_reverse(request: HttpRequest, invoice_id: int, payload: ReasonIn) -> tuple[int, dict[str, Any]]:
+def red_reverse(request: HttpRequest, invoice_id: int, payload: BillingReasonIn) -> tuple[int, dict[str, Any]]:
     user = _user(request)
     red = invoice_red_reverse(actor=user, invoice=get_invoice_for_user(user, invoice_id), reason=payload.reason)
     return 201, invoice_out(red, user)

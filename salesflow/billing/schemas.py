@@ -25,7 +25,7 @@ class InstalmentIn(StrictSchema):
     label: str = Field("", max_length=LABEL_LENGTH)
 
 
-class PlanIn(StrictSchema):
+class BillingPlanIn(StrictSchema):
     kind: Kind
     document_id: int = ID
     terms: str | None = Field(
@@ -43,7 +43,7 @@ class InstalmentPatch(StrictSchema):
     label: str | None = Field(None, max_length=LABEL_LENGTH)
 
 
-class ReasonIn(StrictSchema):
+class BillingReasonIn(StrictSchema):
     reason: str = Field(..., max_length=TEXT_LENGTH)
 
 
@@ -114,7 +114,7 @@ class InstalmentOut(Schema):
     void_reason: str
 
 
-class PlanOut(Schema):
+class BillingPlanOut(Schema):
     id: int
     kind: str
     document_id: int

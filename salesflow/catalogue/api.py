@@ -33,13 +33,17 @@ from salesflow.catalogue.permissions import (
     sees_cost,
 )
 from salesflow.catalogue.schemas import (
+    CatalogueCategoryOut,
+    CatalogueLineIn,
+    CatalogueRuleIn,
+    CatalogueRuleOut,
+    CatalogueTierIn,
+    CatalogueTierOut,
     CategoryIn,
-    CategoryOut,
     DealLinesOut,
     GroupIn,
     GroupOut,
     LineChangeIn,
-    LineIn,
     MembersIn,
     MembersOut,
     PriceItemIn,
@@ -53,10 +57,6 @@ from salesflow.catalogue.schemas import (
     ProductOut,
     ProductPage,
     ResolvedPriceOut,
-    RuleIn,
-    RuleOut,
-    TierIn,
-    TierOut,
 )
 from salesflow.catalogue.selectors import (
     NoPrice,
@@ -124,18 +124,18 @@ def _category_out(c: ProductCategory) -> dict[str, Any]:
     return {"id": c.pk, "code": c.code, "name": str(c), "name_zh": c.name_zh, "name_en": c.name_en, "active": c.active}
 
 
-@router.get("/categories", response=list[CategoryOut], summary="Product lines (产品线)")
+@router.get("/categories", response=list[CatalogueCategoryOut], summary="Product lines (产品线)")
 def list_categories(request: HttpRequest) -> list[dict[str, Any]]:
     return [_category_out(c) for c in ProductCategory.objects.order_by("code")]
 
 
-@router.post("/categories", response={201: CategoryOut}, summary="Create a product line (administrators)")
+@router.post("/categories", response={201: CatalogueCategoryOut}, summary="Create a product line (administrators)")
 def create_category(request: HttpRequest, payload: CategoryIn) -> tuple[int, dict[str, Any]]:
     row = category_save(actor=_user(request), **payload.model_dump(exclude_unset=True))
     return 201, _category_out(row)
 
 
-@router.patch("/categories/{int:category_id}", response=CategoryOut, summary="Change a product line")
+@router.patch("/categories/{int:category_id}", response=CatalogueCategoryOut, summary="Change a product line")
 def update_category(request: HttpRequest, category_id: int, payload: CategoryIn) -> dict[str, Any]:
     row = _get(ProductCategory, category_id)
     return _category_out(category_save(actor=_user(request), category=row, **payload.model_dump(exclude_unset=True)))
@@ -401,9 +401,11 @@ def delete_item(request: HttpRequest, list_id: int, item_id: int) -> tuple[int, 
 
 
 @router.post(
-    "/price-lists/{int:list_id}/items/{int:item_id}/tiers", response=TierOut, summary="Add or replace a volume tier"
+    "/price-lists/{int:list_id}/items/{int:item_id}/tiers",
+    response=CatalogueTierOut,
+    summary="Add or replace a volume tier",
 )
-def save_tier(request: HttpRequest, list_id: int, item_id: int, payload: TierIn) -> dict[str, Any]:
+def save_tier(request: HttpRequest, list_id: int, item_id: int, payload: CatalogueTierIn) -> dict[str, Any]:
     item = _get(PriceListItem, item_id, price_list_id=list_id)
     require_read_pricing(_user(request))
     tier = tier_save(actor=_user(request), item=item, **payload.model_dump())
@@ -439,19 +441,19 @@ def _rule_out(r: DiscountRule) -> dict[str, Any]:
     }
 
 
-@router.get("/discount-rules", response=list[RuleOut], summary="Discount rules (administrators, managers)")
+@router.get("/discount-rules", response=list[CatalogueRuleOut], summary="Discount rules (administrators, managers)")
 def list_rules(request: HttpRequest) -> list[dict[str, Any]]:
     require_read_pricing(_user(request))
     return [_rule_out(r) for r in rule_rows()]
 
 
-@router.post("/discount-rules", response={201: RuleOut}, summary="Create a discount rule (administrators)")
-def create_rule(request: HttpRequest, payload: RuleIn) -> tuple[int, dict[str, Any]]:
+@router.post("/discount-rules", response={201: CatalogueRuleOut}, summary="Create a discount rule (administrators)")
+def create_rule(request: HttpRequest, payload: CatalogueRuleIn) -> tuple[int, dict[str, Any]]:
     return 201, _rule_out(discount_rule_save(actor=_user(request), **payload.model_dump(exclude_unset=True)))
 
 
-@router.patch("/discount-rules/{int:rule_id}", response=RuleOut, summary="Change a discount rule")
-def update_rule(request: HttpRequest, rule_id: int, payload: RuleIn) -> dict[str, Any]:
+@router.patch("/discount-rules/{int:rule_id}", response=CatalogueRuleOut, summary="Change a discount rule")
+def update_rule(request: HttpRequest, rule_id: int, payload: CatalogueRuleIn) -> dict[str, Any]:
     rule = _get(DiscountRule, rule_id)
     require_read_pricing(_user(request))
     return _rule_out(discount_rule_save(actor=_user(request), rule=rule, **payload.model_dump(exclude_unset=True)))
@@ -519,7 +521,7 @@ def list_lines(request: HttpRequest, opportunity_id: int) -> dict[str, Any]:
 @deal_router.post(
     "/{int:opportunity_id}/lines", response={201: DealLinesOut}, summary="Add a product (priced by resolve_price)"
 )
-def add_line(request: HttpRequest, opportunity_id: int, payload: LineIn) -> tuple[int, dict[str, Any]]:
+def add_line(request: HttpRequest, opportunity_id: int, payload: CatalogueLineIn) -> tuple[int, dict[str, Any]]:
     user = _user(request)
     opp = get_opportunity_for_user(user, opportunity_id, write=True)
     opportunity_line_add(actor=user, opportunity=opp, **payload.model_dump())

@@ -29,7 +29,7 @@ class CategoryIn(StrictSchema):
     active: bool | None = None
 
 
-class CategoryOut(Schema):
+class CatalogueCategoryOut(Schema):
     id: int
     code: str
     name: str
@@ -150,7 +150,7 @@ class PriceListIn(StrictSchema):
     active: bool | None = None
 
 
-class TierOut(Schema):
+class CatalogueTierOut(Schema):
     id: int
     min_quantity: str
     unit_price: str | None
@@ -163,7 +163,7 @@ class PriceItemOut(Schema):
     code: str
     name: str
     unit_price: str
-    tiers: list[TierOut]
+    tiers: list[CatalogueTierOut]
 
 
 class PriceListOut(Schema):
@@ -191,13 +191,13 @@ class PriceItemIn(StrictSchema):
     unit_price: MoneyIn
 
 
-class TierIn(StrictSchema):
+class CatalogueTierIn(StrictSchema):
     min_quantity: MoneyIn = Field(..., description="Quantity from which the tier applies (> 0, three places)")
     unit_price: MoneyIn | None = None
     discount_percent: MoneyIn | None = None
 
 
-class RuleIn(StrictSchema):
+class CatalogueRuleIn(StrictSchema):
     name: str | None = Field(None, max_length=100)
     percent: MoneyIn | None = None
     priority: int | None = Field(None, ge=-1_000_000, le=1_000_000)
@@ -212,7 +212,7 @@ class RuleIn(StrictSchema):
     active: bool | None = None
 
 
-class RuleOut(Schema):
+class CatalogueRuleOut(Schema):
     id: int
     name: str
     percent: str
@@ -228,7 +228,7 @@ class RuleOut(Schema):
     active: bool
 
 
-class LineIn(StrictSchema):
+class CatalogueLineIn(StrictSchema):
     product_id: int = Field(..., ge=1, le=2**63 - 1)
     quantity: MoneyIn = Field(..., description="Greater than zero, at most three places")
     unit_price: MoneyIn | None = Field(None, description="Default: from the price lists (resolve_price)")
@@ -242,7 +242,7 @@ class LineChangeIn(StrictSchema):
     discount_percent: MoneyIn | None = None
 
 
-class LineOut(Schema):
+class CatalogueLineOut(Schema):
     id: int
     position: int
     product_id: int | None
@@ -268,7 +268,7 @@ class DealLinesOut(Schema):
     opportunity_id: int
     currency: str
     amount: str = Field(..., description="The deal's amount (the lines' total while it has lines)")
-    lines: list[LineOut]
+    lines: list[CatalogueLineOut]
     subtotal: str
     discount: str
     net: str

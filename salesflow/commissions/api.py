@@ -13,14 +13,14 @@ from salesflow.commissions.models import CommissionRule
 from salesflow.commissions.permissions import get_plan, get_statement_for_user
 from salesflow.commissions.presenters import line_out, plan_out, rule_out, statement_out
 from salesflow.commissions.schemas import (
+    CommissionPlanIn,
+    CommissionPlanOut,
+    CommissionReasonIn,
+    CommissionRuleIn,
+    CommissionRuleOut,
+    CommissionRulePatch,
     GenerateIn,
-    PlanIn,
-    PlanOut,
     PlanPatch,
-    ReasonIn,
-    RuleIn,
-    RuleOut,
-    RulePatch,
     StatementDetailOut,
     StatementPage,
     StatementQuery,
@@ -78,13 +78,13 @@ def _detail(request: HttpRequest, statement_id: int) -> dict[str, Any]:
 # --- plans and rules ------------------------------------------------------------------------
 
 
-@router.get("/plans", response=list[PlanOut], summary="Commission plans with their rules and tiers")
+@router.get("/plans", response=list[CommissionPlanOut], summary="Commission plans with their rules and tiers")
 def list_plans(request: HttpRequest) -> list[dict[str, Any]]:
     return [plan_out(p) for p in plan_list()[:100]]
 
 
-@router.post("/plans", response={201: PlanOut}, summary="Create a commission plan (administrators)")
-def create_plan(request: HttpRequest, payload: PlanIn) -> tuple[int, dict[str, Any]]:
+@router.post("/plans", response={201: CommissionPlanOut}, summary="Create a commission plan (administrators)")
+def create_plan(request: HttpRequest, payload: CommissionPlanIn) -> tuple[int, dict[str, Any]]:
     plan = plan_create(
         actor=_user(request),
         name=payload.name,
@@ -96,12 +96,12 @@ def create_plan(request: HttpRequest, payload: PlanIn) -> tuple[int, dict[str, A
     return 201, _plan(plan.pk)
 
 
-@router.get("/plans/{int:plan_id}", response=PlanOut, summary="A commission plan")
+@router.get("/plans/{int:plan_id}", response=CommissionPlanOut, summary="A commission plan")
 def get_plan_detail(request: HttpRequest, plan_id: int) -> dict[str, Any]:
     return _plan(plan_id)
 
 
-@router.patch("/plans/{int:plan_id}", response=PlanOut, summary="Change a commission plan (administrators)")
+@router.patch("/plans/{int:plan_id}", response=CommissionPlanOut, summary="Change a commission plan (administrators)")
 def patch_plan(request: HttpRequest, plan_id: int, payload: PlanPatch) -> dict[str, Any]:
     changes = {k: v for k, v in payload.dict(exclude_unset=True).items() if v is not None}
     plan_update(actor=_user(request), plan=get_plan(plan_id), **cast(PlanChanges, changes))
@@ -118,8 +118,8 @@ def _tiers(rows: list[Any]) -> list[TierInput]:
     return [TierInput(threshold=t.threshold, multiplier=t.multiplier) for t in rows]
 
 
-@router.post("/plans/{int:plan_id}/rules", response={201: RuleOut}, summary="Add a rule (administrators)")
-def create_rule(request: HttpRequest, plan_id: int, payload: RuleIn) -> tuple[int, dict[str, Any]]:
+@router.post("/plans/{int:plan_id}/rules", response={201: CommissionRuleOut}, summary="Add a rule (administrators)")
+def create_rule(request: HttpRequest, plan_id: int, payload: CommissionRuleIn) -> tuple[int, dict[str, Any]]:
     rule = rule_create(
         actor=_user(request),
         plan=get_plan(plan_id),
@@ -133,8 +133,8 @@ def create_rule(request: HttpRequest, plan_id: int, payload: RuleIn) -> tuple[in
     return 201, rule_out(rule)
 
 
-@router.patch("/rules/{int:rule_id}", response=RuleOut, summary="Change a rule (administrators)")
-def patch_rule(request: HttpRequest, rule_id: int, payload: RulePatch) -> dict[str, Any]:
+@router.patch("/rules/{int:rule_id}", response=CommissionRuleOut, summary="Change a rule (administrators)")
+def patch_rule(request: HttpRequest, rule_id: int, payload: CommissionRulePatch) -> dict[str, Any]:
     data = payload.dict(exclude_unset=True)
     changes: dict[str, Any] = {k: v for k, v in data.items() if v is not None and k != "tiers"}
     if payload.tiers is not None:
@@ -184,7 +184,7 @@ def submit_statement(request: HttpRequest, statement_id: int) -> dict[str, Any]:
 
 
 @router.post("/statements/{int:statement_id}/return", response=StatementDetailOut, summary="Send back to draft")
-def return_statement(request: HttpRequest, statement_id: int, payload: ReasonIn) -> dict[str, Any]:
+def return_statement(request: HttpRequest, statement_id: int, payload: CommissionReasonIn) -> dict[str, Any]:
     user = _user(request)
     statement_return(actor=user, statement=get_statement_for_user(user, statement_id), reason=payload.reason)
     return _detail(request, statement_id)

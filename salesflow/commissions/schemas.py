@@ -15,17 +15,17 @@ DECIMAL = Field(..., max_length=20, pattern=r"^[0-9]{1,9}(\.[0-9]{1,3})?$")
 RoleKey = Literal["", "admin", "manager", "rep", "assistant", "support"]
 
 
-class TierIn(StrictSchema):
+class CommissionTierIn(StrictSchema):
     threshold: str = Field(..., max_length=20, description='Attainment in percent, e.g. "100" or "120.5"')
     multiplier: str = Field(..., max_length=20, description='Rate multiplier above it, e.g. "1.5"')
 
 
-class TierOut(Schema):
+class CommissionTierOut(Schema):
     threshold: str
     multiplier: str
 
 
-class PlanIn(StrictSchema):
+class CommissionPlanIn(StrictSchema):
     name: str = Field(..., max_length=NAME_LENGTH)
     valid_from: date
     valid_to: date
@@ -41,24 +41,24 @@ class PlanPatch(StrictSchema):
     notes: str | None = Field(None, max_length=NOTES_LENGTH)
 
 
-class RuleIn(StrictSchema):
+class CommissionRuleIn(StrictSchema):
     name: str = Field(..., max_length=NAME_LENGTH)
     basis: Literal["won", "collected"]
     role: RoleKey = ""
     product_line_id: int | None = Field(None, ge=1, le=2**63 - 1)
     rate: str = Field(..., max_length=20, description='Base rate in percent, e.g. "3" or "2.5"')
-    tiers: list[TierIn] = Field(default_factory=list, max_length=MAX_TIERS)
+    tiers: list[CommissionTierIn] = Field(default_factory=list, max_length=MAX_TIERS)
 
 
-class RulePatch(StrictSchema):
+class CommissionRulePatch(StrictSchema):
     name: str | None = Field(None, max_length=NAME_LENGTH)
     role: RoleKey | None = None
     product_line_id: int | None = Field(None, ge=0, le=2**63 - 1, description="0 clears the product line")
     rate: str | None = Field(None, max_length=20)
-    tiers: list[TierIn] | None = Field(None, max_length=MAX_TIERS)
+    tiers: list[CommissionTierIn] | None = Field(None, max_length=MAX_TIERS)
 
 
-class RuleOut(Schema):
+class CommissionRuleOut(Schema):
     id: int
     plan_id: int
     name: str
@@ -66,17 +66,17 @@ class RuleOut(Schema):
     role: str
     product_line_id: int | None
     rate: str
-    tiers: list[TierOut]
+    tiers: list[CommissionTierOut]
 
 
-class PlanOut(Schema):
+class CommissionPlanOut(Schema):
     id: int
     name: str
     valid_from: date
     valid_to: date
     active: bool
     notes: str
-    rules: list[RuleOut]
+    rules: list[CommissionRuleOut]
 
 
 class GenerateIn(StrictSchema):
@@ -84,7 +84,7 @@ class GenerateIn(StrictSchema):
     period: str = Field(..., max_length=12, description="A month (2026-11) or a quarter (2026-Q4)")
 
 
-class ReasonIn(StrictSchema):
+class CommissionReasonIn(StrictSchema):
     reason: str = Field("", max_length=500)
 
 
@@ -96,7 +96,7 @@ class StatementQuery(StrictQuery):
     offset: int = Field(0, ge=0, le=100_000)
 
 
-class LineOut(Schema):
+class CommissionLineOut(Schema):
     id: int
     kind: str
     opportunity_id: int | None
@@ -136,7 +136,7 @@ class StatementOut(Schema):
 
 
 class StatementDetailOut(StatementOut):
-    lines: list[LineOut]
+    lines: list[CommissionLineOut]
 
 
 class StatementPage(Schema):

@@ -23,11 +23,11 @@ from salesflow.contracts.schemas import (
     ContractIn,
     ContractListOut,
     ContractPatch,
+    ContractVersionOut,
     DiffQuery,
     FromQuoteIn,
     RenewOut,
     SignIn,
-    VersionOut,
 )
 from salesflow.contracts.selectors import contract_list, version_diff, version_of, versions_of
 from salesflow.contracts.services import (
@@ -245,7 +245,9 @@ def sign_contract(
     return _detail(user, contract_id)
 
 
-@router.get("/{int:contract_id}/versions/{int:version}", response=VersionOut, summary="One version with its lines")
+@router.get(
+    "/{int:contract_id}/versions/{int:version}", response=ContractVersionOut, summary="One version with its lines"
+)
 def get_version(request: HttpRequest, contract_id: int, version: int) -> dict[str, Any]:
     contract = get_contract_for_user(_user(request), contract_id)
     return _version_out(version_of(contract, version), contract.currency, lines=True)
@@ -264,7 +266,7 @@ def get_diff(request: HttpRequest, contract_id: int, query: Query[DiffQuery]) ->
     return version_diff(contract, query.from_version, query.to_version).as_dict()
 
 
-@router.post("/{int:contract_id}/amendments", response={201: VersionOut}, summary="Open a change order")
+@router.post("/{int:contract_id}/amendments", response={201: ContractVersionOut}, summary="Open a change order")
 def create_amendment(request: HttpRequest, contract_id: int, payload: AmendmentIn) -> tuple[int, dict[str, Any]]:
     user = _user(request)
     contract = get_contract_for_user(user, contract_id, write=True)
@@ -272,7 +274,9 @@ def create_amendment(request: HttpRequest, contract_id: int, payload: AmendmentI
     return 201, _version_out(version_of(contract, version.version), contract.currency, lines=True)
 
 
-@router.patch("/{int:contract_id}/amendments/{int:version}", response=VersionOut, summary="Change a draft change order")
+@router.patch(
+    "/{int:contract_id}/amendments/{int:version}", response=ContractVersionOut, summary="Change a draft change order"
+)
 def patch_amendment(request: HttpRequest, contract_id: int, version: int, payload: AmendmentPatch) -> dict[str, Any]:
     user = _user(request)
     contract = get_contract_for_user(user, contract_id, write=True)
@@ -282,7 +286,9 @@ def patch_amendment(request: HttpRequest, contract_id: int, version: int, payloa
     return _version_out(version_of(contract, version), contract.currency, lines=True)
 
 
-@router.post("/{int:contract_id}/amendments/{int:version}/submit", response=VersionOut, summary="Submit a change order")
+@router.post(
+    "/{int:contract_id}/amendments/{int:version}/submit", response=ContractVersionOut, summary="Submit a change order"
+)
 def submit_amendment(request: HttpRequest, contract_id: int, version: int) -> dict[str, Any]:
     user = _user(request)
     contract = get_contract_for_user(user, contract_id, write=True)

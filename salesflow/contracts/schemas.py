@@ -23,7 +23,7 @@ _TEXT = frozenset({"payment_terms", "delivery_terms", "special_clauses", "reason
 AMOUNT_DOC = 'A decimal string (e.g. "1200.50"); numbers are accepted when exact'
 
 
-class LineIn(StrictSchema):
+class ContractLineIn(StrictSchema):
     product_id: int | None = Field(None, ge=1, description="An active product: fills code, names, unit, price, tax")
     code: str = Field("", max_length=40)
     name_zh: str = Field("", max_length=200)
@@ -53,7 +53,7 @@ class ContractIn(TermsIn):
     owner_id: int | None = Field(None, ge=1, description="Default: you")
     currency: str = Field("", max_length=3, description="Default: the company currency")
     prices_include_tax: bool = False
-    lines: list[LineIn] = Field(default_factory=list, max_length=200)
+    lines: list[ContractLineIn] = Field(default_factory=list, max_length=200)
 
 
 class FromQuoteIn(TermsIn):
@@ -72,7 +72,7 @@ class ContractPatch(StrictSchema):
     special_clauses: str | None = Field(None, max_length=5000)
     non_standard_terms: bool | None = None
     prices_include_tax: bool | None = None
-    lines: list[LineIn] | None = Field(None, max_length=200, description="Replaces every line")
+    lines: list[ContractLineIn] | None = Field(None, max_length=200, description="Replaces every line")
 
 
 class AmendmentIn(StrictSchema):
@@ -91,7 +91,7 @@ class AmendmentPatch(StrictSchema):
     delivery_terms: str | None = Field(None, max_length=5000)
     special_clauses: str | None = Field(None, max_length=5000)
     non_standard_terms: bool | None = None
-    lines: list[LineIn] | None = Field(None, max_length=200, description="Replaces every line")
+    lines: list[ContractLineIn] | None = Field(None, max_length=200, description="Replaces every line")
 
 
 class SignIn(StrictSchema):
@@ -118,7 +118,7 @@ class DiffQuery(StrictQuery):
     to_version: int | None = Field(None, ge=1, le=32767, alias="to", description="Required: a version number")
 
 
-class UserRef(Schema):
+class ContractUserRef(Schema):
     id: int
     name: str
 
@@ -128,7 +128,7 @@ class Ref(Schema):
     name: str
 
 
-class LineOut(Schema):
+class ContractLineOut(Schema):
     position: int
     product_id: int | None
     code: str
@@ -146,7 +146,7 @@ class LineOut(Schema):
     total: str
 
 
-class VersionOut(Schema):
+class ContractVersionOut(Schema):
     version: int
     number: str = Field(..., description="The change order number (BG-…); empty for version 1")
     status: str
@@ -161,7 +161,7 @@ class VersionOut(Schema):
     total: str
     approved_at: dt.datetime | None
     created_at: dt.datetime
-    lines: list[LineOut] | None = Field(None, description="Only on a single version")
+    lines: list[ContractLineOut] | None = Field(None, description="Only on a single version")
 
 
 class ContractOut(Schema):
@@ -170,7 +170,7 @@ class ContractOut(Schema):
     title: str
     status: str
     account: Ref
-    owner: UserRef
+    owner: ContractUserRef
     opportunity_id: int | None
     quote_id: int | None
     currency: str
@@ -192,8 +192,8 @@ class ContractOut(Schema):
 class ContractDetailOut(ContractOut):
     approval_request_id: int | None = Field(None, description="The pending approval request, if any")
     decision_comment: str = Field("", description="The last rejection's comment (a draft again)")
-    versions: list[VersionOut]
-    lines: list[LineOut] = Field(..., description="The current version's lines")
+    versions: list[ContractVersionOut]
+    lines: list[ContractLineOut] = Field(..., description="The current version's lines")
 
 
 class ContractListOut(Schema):

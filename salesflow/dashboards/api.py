@@ -30,7 +30,7 @@ class ChartQuery(StrictQuery):
     source: str = Field("", max_length=30, description="A source channel")
 
 
-class ColumnOut(Schema):
+class ChartColumnOut(Schema):
     label: str
     kind: str = Field(..., description="text, money, int, percent, date or days")
 
@@ -47,7 +47,7 @@ class ChartOut(Schema):
     title: str
     period: str
     node: str
-    columns: list[ColumnOut]
+    columns: list[ChartColumnOut]
     rows: list[list[str | None]] = Field(..., description="The table view, cells as strings")
     categories: list[str]
     series: list[SeriesOut]

@@ -14,7 +14,7 @@ class ReportStartIn(StrictSchema):
     min_score: float = Field(0.8, ge=0.5, le=1.0, description="Lowest score stored (0.5–1)")
 
 
-class ReportOut(Schema):
+class DedupeReportOut(Schema):
     id: int
     status: str = Field(..., description="pending, running, done or failed")
     total: int = Field(..., description="Records to scan")
@@ -27,7 +27,7 @@ class ReportOut(Schema):
 
 
 class ReportStatusOut(Schema):
-    run: ReportOut | None = Field(..., description="The newest run; null before the first")
+    run: DedupeReportOut | None = Field(..., description="The newest run; null before the first")
 
 
 class PairFilters(StrictQuery):
@@ -68,7 +68,7 @@ class CheckQuery(StrictQuery):
     credit_code: str = Field("", max_length=30)
 
 
-class CandidateOut(Schema):
+class DedupeCandidateOut(Schema):
     kind: str
     owner_id: int | None
     visible: bool = Field(..., description="False: the caller cannot read it; only kind and owner are given")
@@ -79,4 +79,4 @@ class CandidateOut(Schema):
 
 
 class CheckOut(Schema):
-    candidates: list[CandidateOut]
+    candidates: list[DedupeCandidateOut]

@@ -25,8 +25,8 @@ from salesflow.leads.schemas import (
     ConvertOut,
     DisqualifyIn,
     DisqualifyReasonOut,
-    HandOffIn,
     LeadBulkIn,
+    LeadHandOffIn,
     LeadIn,
     LeadListOut,
     LeadListQuery,
@@ -179,7 +179,7 @@ def disqualify_lead(request: HttpRequest, lead_id: int, payload: DisqualifyIn) -
 
 
 @router.post("/{int:lead_id}/hand-off", response=LeadOut, summary="Hand a marketing lead (MQL) off to sales (SQL)")
-def hand_off_lead(request: HttpRequest, lead_id: int, payload: HandOffIn) -> Lead:
+def hand_off_lead(request: HttpRequest, lead_id: int, payload: LeadHandOffIn) -> Lead:
     actor = _actor(request)
     lead = get_lead_for_user(actor, lead_id, write=True)
     return lead_hand_off(actor=actor, lead=lead, note=payload.note)

@@ -183,7 +183,7 @@ class QualifyIn(StrictSchema):
     timeline_evidence: str | None = Field(None, description="Evidence note for the timeline")
 
 
-class HandOffIn(StrictSchema):
+class LeadHandOffIn(StrictSchema):
     """An MQL → SQL hand-off (移交)."""
 
     note: str = Field("", description="Why the lead is ready for sales (at most 500 characters)")

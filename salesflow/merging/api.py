@@ -16,8 +16,8 @@ from salesflow.merging.schemas import (
     AccessRequestIn,
     AccessRequestOut,
     AccessRequestPage,
-    CandidateOut,
     Kind,
+    MergeCandidateOut,
     MergeIn,
     MergeOut,
 )
@@ -97,7 +97,7 @@ def _merge_out(merge: MergeRecord) -> dict[str, Any]:
 
 @merges_router.get(
     "/candidates/{kind}/{int:record_id}",
-    response={200: list[CandidateOut], **ERRORS},
+    response={200: list[MergeCandidateOut], **ERRORS},
     summary="Possible duplicates of a record (others' records named by kind and owner only)",
 )
 def record_candidates(request: HttpRequest, kind: str, record_id: int) -> list[dict[str, Any]]:

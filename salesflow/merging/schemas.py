@@ -76,7 +76,7 @@ class MergeOut(Schema):
     changed_fields: list[str]
 
 
-class CandidateOut(Schema):
+class MergeCandidateOut(Schema):
     kind: str
     id: int
     score: float

@@ -17,9 +17,9 @@ from salesflow.objections.schemas import (
     AnswerIn,
     AnswerOut,
     AnswerPatch,
-    CategoryOut,
     DealObjectionIn,
     DealObjectionOut,
+    ObjectionCategoryOut,
     ObjectionFilters,
     ObjectionIn,
     ObjectionOut,
@@ -134,7 +134,7 @@ def list_objections(request: HttpRequest, filters: Query[ObjectionFilters]) -> d
     return {"count": qs.count(), "items": [_objection_out(o) for o in items]}
 
 
-@router.get("/categories", response=list[CategoryOut], summary="Objection categories")
+@router.get("/categories", response=list[ObjectionCategoryOut], summary="Objection categories")
 def list_categories(request: HttpRequest) -> Any:
     return list(categories())
 

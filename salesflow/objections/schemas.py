@@ -21,7 +21,7 @@ class WinRateOut(Schema):
     enough: bool = Field(..., description="False below the minimum sample (5 deals): not enough to judge")
 
 
-class CategoryOut(Schema):
+class ObjectionCategoryOut(Schema):
     id: int
     code: str
     name_en: str
@@ -42,7 +42,7 @@ class AnswerOut(Schema):
 
 class ObjectionOut(Schema):
     id: int
-    category: CategoryOut
+    category: ObjectionCategoryOut
     stage_id: int | None
     product_line: str = Field(..., description="Free text until the product catalogue exists; empty: any product")
     text_zh: str

@@ -20,15 +20,15 @@ from salesflow.orders.schemas import (
     AcceptanceIn,
     DeliveryIn,
     DeliveryOut,
-    HandOffIn,
     InstallationIn,
     LineUpdateIn,
     OrderCreateIn,
     OrderDetailOut,
     OrderFilters,
+    OrderHandOffIn,
     OrderLineOut,
     OrderPage,
-    ReasonIn,
+    OrderReasonIn,
 )
 from salesflow.orders.selectors import OrderFilters as Filters
 from salesflow.orders.selectors import deliveries_of, order_detail, order_list
@@ -208,7 +208,7 @@ def confirm(request: HttpRequest, order_id: int) -> dict[str, Any]:
 
 
 @router.post("/{int:order_id}/cancel", response=OrderDetailOut, summary="Cancel an order (nothing delivered yet)")
-def cancel(request: HttpRequest, order_id: int, payload: ReasonIn) -> dict[str, Any]:
+def cancel(request: HttpRequest, order_id: int, payload: OrderReasonIn) -> dict[str, Any]:
     user = _user(request)
     order = order_cancel(actor=user, order=get_order_for_user(user, order_id), reason=payload.reason)
     return _detail(user, order)
@@ -219,7 +219,7 @@ def cancel(request: HttpRequest, order_id: int, payload: ReasonIn) -> dict[str, 
     response=OrderDetailOut,
     summary="Hand-off to production: fulfilment status and expected date (emits orders.order.handed_off)",
 )
-def hand_off(request: HttpRequest, order_id: int, payload: HandOffIn) -> dict[str, Any]:
+def hand_off(request: HttpRequest, order_id: int, payload: OrderHandOffIn) -> dict[str, Any]:
     user = _user(request)
     order = get_order_for_user(user, order_id)
     given = payload.model_fields_set
@@ -272,7 +272,7 @@ def get_delivery(request: HttpRequest, delivery_id: int) -> dict[str, Any]:
 
 
 @router.post("/deliveries/{int:delivery_id}/void", response=DeliveryOut, summary="Void a delivery (a correction)")
-def void_delivery(request: HttpRequest, delivery_id: int, payload: ReasonIn) -> dict[str, Any]:
+def void_delivery(request: HttpRequest, delivery_id: int, payload: OrderReasonIn) -> dict[str, Any]:
     user = _user(request)
     delivery = delivery_void(actor=user, delivery=get_delivery_for_user(user, delivery_id), reason=payload.reason)
     return delivery_out(delivery)

@@ -143,7 +143,7 @@ class LineUpdateIn(StrictSchema):
     tax_rate: str | None = Field(None, max_length=10, description="Percent, 0–100, two places")
 
 
-class HandOffIn(StrictSchema):
+class OrderHandOffIn(StrictSchema):
     fulfilment_status: FulfilmentName | None = Field(None, description="Left out: unchanged")
     expected_date: date | None = Field(None, description="ISO date; null clears it; left out: unchanged")
     note: str = Field("", max_length=NOTE_LENGTH)
@@ -160,7 +160,7 @@ class DeliveryIn(StrictSchema):
     lines: list[DeliveryLineIn] = Field(..., min_length=1, max_length=500)
 
 
-class ReasonIn(StrictSchema):
+class OrderReasonIn(StrictSchema):
     reason: str = Field(..., max_length=REASON_LENGTH)
 
 

@@ -40,7 +40,7 @@ Language = Literal["zh-hans", "en"]
 Status = Literal["draft", "pending_approval", "approved", "sent", "accepted", "declined", "expired", "superseded"]
 
 
-class LineIn(StrictSchema):
+class QuoteLineIn(StrictSchema):
     product_id: int | None = Field(None, ge=1, description="An active product; leave out for a hand-entered line")
     code: str = Field("", max_length=40)
     name_zh: str = Field("", max_length=200, description="Defaults to the product's Chinese name")
@@ -62,7 +62,7 @@ class QuoteCreateIn(StrictSchema):
     prices_include_tax: bool = False
     language: Language = "zh-hans"
     terms: str = Field("", max_length=5000)
-    lines: list[LineIn] = Field(default_factory=list, max_length=200)
+    lines: list[QuoteLineIn] = Field(default_factory=list, max_length=200)
 
 
 class QuoteUpdateIn(StrictSchema):
@@ -74,7 +74,7 @@ class QuoteUpdateIn(StrictSchema):
     prices_include_tax: bool | None = None
     language: Language | None = None
     terms: str | None = Field(None, max_length=5000)
-    lines: list[LineIn] | None = Field(None, max_length=200)
+    lines: list[QuoteLineIn] | None = Field(None, max_length=200)
 
 
 class SendIn(StrictSchema):
@@ -107,7 +107,7 @@ class CompanyProfileOut(Schema):
     bank_account: str
 
 
-class LineOut(Schema):
+class QuoteLineOut(Schema):
     position: int
     product_id: int | None
     code: str
@@ -125,7 +125,7 @@ class LineOut(Schema):
     total: MoneyOut
 
 
-class VersionOut(Schema):
+class QuoteVersionOut(Schema):
     version: int
     status: str
     valid_until: date | None
@@ -142,7 +142,7 @@ class VersionOut(Schema):
     decided_at: datetime | None
     decided_by_name: str
     decided_ip: str | None
-    lines: list[LineOut]
+    lines: list[QuoteLineOut]
 
 
 class QuoteOut(Schema):
@@ -166,7 +166,7 @@ class QuoteOut(Schema):
 
 
 class QuoteDetailOut(QuoteOut):
-    versions: list[VersionOut]
+    versions: list[QuoteVersionOut]
 
 
 class QuotePage(Schema):

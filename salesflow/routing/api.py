@@ -20,10 +20,10 @@ from salesflow.routing.schemas import (
     LeadFormOut,
     LeadFormPatch,
     LeadRoutingOut,
-    MoveIn,
-    RuleIn,
-    RuleOut,
-    RulePatch,
+    RoutingMoveIn,
+    RoutingRuleIn,
+    RoutingRuleOut,
+    RoutingRulePatch,
     SlaIn,
     SlaOut,
     SlaPatch,
@@ -177,30 +177,30 @@ def _rule_values(data: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-@rules_router.get("", response=list[RuleOut], summary="Assignment rules in evaluation order (administrators)")
-@rules_router.get("/", response=list[RuleOut], include_in_schema=False)
+@rules_router.get("", response=list[RoutingRuleOut], summary="Assignment rules in evaluation order (administrators)")
+@rules_router.get("/", response=list[RoutingRuleOut], include_in_schema=False)
 def list_rules(request: HttpRequest) -> list[dict[str, Any]]:
     _admin(request)
     return [_rule_out(rule) for rule in rules_list()]
 
 
-@rules_router.post("", response={201: RuleOut}, summary="Add an assignment rule")
-@rules_router.post("/", response={201: RuleOut}, include_in_schema=False)
-def create_rule(request: HttpRequest, payload: RuleIn) -> tuple[int, dict[str, Any]]:
+@rules_router.post("", response={201: RoutingRuleOut}, summary="Add an assignment rule")
+@rules_router.post("/", response={201: RoutingRuleOut}, include_in_schema=False)
+def create_rule(request: HttpRequest, payload: RoutingRuleIn) -> tuple[int, dict[str, Any]]:
     user = _admin(request)
     rule = rule_create(actor=user, **_rule_values(payload.model_dump()))
     return 201, _rule_out(rule)
 
 
-@rules_router.get("/{int:rule_id}", response=RuleOut, summary="One assignment rule")
+@rules_router.get("/{int:rule_id}", response=RoutingRuleOut, summary="One assignment rule")
 def get_rule(request: HttpRequest, rule_id: int) -> dict[str, Any]:
     rule = rule_by_pk(rule_id)  # an unknown id is a 404 whoever asks
     _admin(request)
     return _rule_out(rule)
 
 
-@rules_router.patch("/{int:rule_id}", response=RuleOut, summary="Change an assignment rule")
-def update_rule(request: HttpRequest, rule_id: int, payload: RulePatch) -> dict[str, Any]:
+@rules_router.patch("/{int:rule_id}", response=RoutingRuleOut, summary="Change an assignment rule")
+def update_rule(request: HttpRequest, rule_id: int, payload: RoutingRulePatch) -> dict[str, Any]:
     rule = rule_by_pk(rule_id)
     user = _admin(request)
     data = payload.model_dump(exclude_unset=True)
@@ -213,8 +213,8 @@ def update_rule(request: HttpRequest, rule_id: int, payload: RulePatch) -> dict[
     return _rule_out(rule_by_pk(rule_id))
 
 
-@rules_router.post("/{int:rule_id}/move", response=list[RuleOut], summary="Move a rule up or down the order")
-def move_rule(request: HttpRequest, rule_id: int, payload: MoveIn) -> list[dict[str, Any]]:
+@rules_router.post("/{int:rule_id}/move", response=list[RoutingRuleOut], summary="Move a rule up or down the order")
+def move_rule(request: HttpRequest, rule_id: int, payload: RoutingMoveIn) -> list[dict[str, Any]]:
     rule = rule_by_pk(rule_id)
     rule_move(actor=_admin(request), rule=rule, direction=payload.direction)
     return [_rule_out(rule) for rule in rules_list()]

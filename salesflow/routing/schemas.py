@@ -85,7 +85,7 @@ class LeadFormPatch(StrictSchema):
     is_active: bool | None = None
 
 
-class RuleOut(Schema):
+class RoutingRuleOut(Schema):
     id: int
     name: str
     position: int
@@ -102,7 +102,7 @@ class RuleOut(Schema):
     respect_working_hours: bool
 
 
-class RuleIn(StrictSchema):
+class RoutingRuleIn(StrictSchema):
     name: str = Field(..., max_length=NAME_LENGTH)
     position: int | None = Field(None, ge=0, le=100_000)
     is_active: bool = True
@@ -118,7 +118,7 @@ class RuleIn(StrictSchema):
     respect_working_hours: bool = False
 
 
-class RulePatch(StrictSchema):
+class RoutingRulePatch(StrictSchema):
     name: str | None = Field(None, max_length=NAME_LENGTH)
     position: int | None = Field(None, ge=0, le=100_000)
     is_active: bool | None = None
@@ -134,7 +134,7 @@ class RulePatch(StrictSchema):
     respect_working_hours: bool | None = None
 
 
-class MoveIn(StrictSchema):
+class RoutingMoveIn(StrictSchema):
     direction: Literal["up", "down"]
 
 

@@ -74,7 +74,6 @@ from salesflow.sales.schemas import (
     CriterionTypeOut,
     FieldChangeOut,
     LostReasonOut,
-    MoveIn,
     OpportunityBulkIn,
     OpportunityCreateIn,
     OpportunityFilters,
@@ -92,6 +91,7 @@ from salesflow.sales.schemas import (
     StageChecklistOut,
     StageConfigOut,
     StageCreateIn,
+    StageMoveIn,
     StageOut,
     StagePatchIn,
     StageRef,
@@ -478,7 +478,7 @@ def delete_opportunity(request: HttpRequest, opportunity_id: int) -> tuple[int, 
 
 
 @router.post("/{int:opportunity_id}/move", response=OpportunityOut, summary="Move to another open stage")
-def move_opportunity(request: HttpRequest, opportunity_id: int, payload: MoveIn) -> OpportunityOut:
+def move_opportunity(request: HttpRequest, opportunity_id: int, payload: StageMoveIn) -> OpportunityOut:
     user = _user(request)
     opp = get_opportunity_for_user(user, opportunity_id, write=True)
     stage = stage_in_pipeline(opp.pipeline_id, payload.stage)

@@ -193,7 +193,7 @@ OVERRIDE_DOC = (
 )
 
 
-class MoveIn(StrictSchema):
+class StageMoveIn(StrictSchema):
     stage: int | str = Field(..., description="Open stage id or code of the opportunity's pipeline")
     override_reason: str | None = Field(None, description=OVERRIDE_DOC)
 

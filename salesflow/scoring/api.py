@@ -19,7 +19,14 @@ from salesflow.scoring.learning import learned_probability
 from salesflow.scoring.models import ScoreRule
 from salesflow.scoring.permissions import can_manage_rules
 from salesflow.scoring.quality import quality_of
-from salesflow.scoring.schemas import QualityOut, RuleIn, RuleOut, RulePatch, ScoreOut, quality_payload
+from salesflow.scoring.schemas import (
+    QualityOut,
+    ScoreOut,
+    ScoringRuleIn,
+    ScoringRuleOut,
+    ScoringRulePatch,
+    quality_payload,
+)
 from salesflow.scoring.selectors import lead_score, rules_in_order
 from salesflow.scoring.services import record_verify, rule_create, rule_delete, rule_update
 from salesflow.users.models import User
@@ -43,18 +50,18 @@ def _rule(actor: User, rule_id: int) -> ScoreRule:
     return rule
 
 
-@router.get("/scoring/rules", response=list[RuleOut], summary="Score rules in evaluation order")
+@router.get("/scoring/rules", response=list[ScoringRuleOut], summary="Score rules in evaluation order")
 def list_rules(request: HttpRequest) -> list[ScoreRule]:
     return list(rules_in_order())
 
 
-@router.post("/scoring/rules", response={201: RuleOut}, summary="Add a score rule (administrators)")
-def create_rule(request: HttpRequest, payload: RuleIn) -> tuple[int, ScoreRule]:
+@router.post("/scoring/rules", response={201: ScoringRuleOut}, summary="Add a score rule (administrators)")
+def create_rule(request: HttpRequest, payload: ScoringRuleIn) -> tuple[int, ScoreRule]:
     return 201, rule_create(actor=_actor(request), **payload.dict())
 
 
-@router.patch("/scoring/rules/{int:rule_id}", response=RuleOut, summary="Change a score rule (administrators)")
-def update_rule(request: HttpRequest, rule_id: int, payload: RulePatch) -> ScoreRule:
+@router.patch("/scoring/rules/{int:rule_id}", response=ScoringRuleOut, summary="Change a score rule (administrators)")
+def update_rule(request: HttpRequest, rule_id: int, payload: ScoringRulePatch) -> ScoreRule:
     actor = _actor(request)
     return rule_update(actor=actor, rule=_rule(actor, rule_id), **payload.dict(exclude_unset=True))
 

@@ -10,7 +10,7 @@ from ninja import Field, Schema
 from salesflow.core.schemas import StrictSchema
 
 
-class RuleOut(Schema):
+class ScoringRuleOut(Schema):
     id: int
     label: str
     category: str = Field(..., description="fit, engagement or bant")
@@ -27,7 +27,7 @@ class RuleOut(Schema):
     position: int
 
 
-class RuleIn(StrictSchema):
+class ScoringRuleIn(StrictSchema):
     label: str = Field(..., max_length=100)
     category: str = Field(..., max_length=20)
     attribute: str = Field(..., max_length=30)
@@ -39,7 +39,7 @@ class RuleIn(StrictSchema):
     position: int = Field(0, ge=0, le=100_000)
 
 
-class RulePatch(StrictSchema):
+class ScoringRulePatch(StrictSchema):
     label: str | None = Field(None, max_length=100)
     category: str | None = Field(None, max_length=20)
     attribute: str | None = Field(None, max_length=30)

@@ -17,16 +17,16 @@ from salesflow.targets.schemas import (
     AllocateIn,
     AttainmentOut,
     AttainmentPage,
-    CommentIn,
     LeaderboardOut,
     NotesIn,
-    PlanIn,
-    PlanOut,
     SeasonalityIn,
+    TargetCommentIn,
     TargetOut,
+    TargetPlanIn,
+    TargetPlanOut,
     TargetQuery,
     TargetsIn,
-    VersionOut,
+    TargetVersionOut,
 )
 from salesflow.targets.selectors import (
     attainment_page,
@@ -81,20 +81,20 @@ def _version(user: User, version_id: int) -> PlanVersion:
     return version_for_user(user, version_id)
 
 
-@router.get("/", response=list[PlanOut], summary="Sales plans, newest year first, with their versions")
+@router.get("/", response=list[TargetPlanOut], summary="Sales plans, newest year first, with their versions")
 def list_plans(request: HttpRequest) -> list[dict[str, Any]]:
     return [plan_out(p) for p in plans_for(_user(request))]
 
 
-@router.post("/", response={201: PlanOut}, summary="Create the plan of a fiscal year (version 1, draft)")
-def create_plan(request: HttpRequest, payload: PlanIn) -> tuple[int, dict[str, Any]]:
+@router.post("/", response={201: TargetPlanOut}, summary="Create the plan of a fiscal year (version 1, draft)")
+def create_plan(request: HttpRequest, payload: TargetPlanIn) -> tuple[int, dict[str, Any]]:
     plan = services.plan_create(actor=_user(request), year=payload.year)
     return 201, plan_out(_plan(_user(request), plan.pk))
 
 
 @router.post(
     "/versions/{int:version_id}/revise",
-    response={201: VersionOut},
+    response={201: TargetVersionOut},
     summary="A new draft of this version's plan, copied from its latest locked version",
 )
 def revise_plan(request: HttpRequest, version_id: int) -> tuple[int, dict[str, Any]]:
@@ -104,12 +104,12 @@ def revise_plan(request: HttpRequest, version_id: int) -> tuple[int, dict[str, A
     return 201, version_out(_version(user, draft.pk))
 
 
-@router.get("/versions/{int:version_id}", response=VersionOut, summary="A plan version")
+@router.get("/versions/{int:version_id}", response=TargetVersionOut, summary="A plan version")
 def get_version(request: HttpRequest, version_id: int) -> dict[str, Any]:
     return version_out(_version(_user(request), version_id))
 
 
-@router.patch("/versions/{int:version_id}/notes", response=VersionOut, summary="Strategy notes of a draft")
+@router.patch("/versions/{int:version_id}/notes", response=TargetVersionOut, summary="Strategy notes of a draft")
 def patch_notes(request: HttpRequest, version_id: int, payload: NotesIn) -> dict[str, Any]:
     user = _user(request)
     notes = {k: v for k, v in payload.model_dump(exclude_unset=True).items() if v is not None}
@@ -151,7 +151,9 @@ def allocate(request: HttpRequest, version_id: int, payload: AllocateIn) -> list
     return version_targets(user, version, payload.metric)
 
 
-@router.post("/versions/{int:version_id}/seasonality", response=VersionOut, summary="Monthly seasonality of a node")
+@router.post(
+    "/versions/{int:version_id}/seasonality", response=TargetVersionOut, summary="Monthly seasonality of a node"
+)
 def seasonality(request: HttpRequest, version_id: int, payload: SeasonalityIn) -> dict[str, Any]:
     user = _user(request)
     services.seasonality_set(
@@ -164,22 +166,26 @@ def seasonality(request: HttpRequest, version_id: int, payload: SeasonalityIn) -
     return version_out(_version(user, version_id))
 
 
-@router.post("/versions/{int:version_id}/submit", response=VersionOut, summary="Submit a draft for approval")
+@router.post("/versions/{int:version_id}/submit", response=TargetVersionOut, summary="Submit a draft for approval")
 def submit(request: HttpRequest, version_id: int) -> dict[str, Any]:
     user = _user(request)
     services.plan_version_submit(actor=user, version=_version(user, version_id))
     return version_out(_version(user, version_id))
 
 
-@router.post("/versions/{int:version_id}/approve", response=VersionOut, summary="Approve and lock (manager approval)")
+@router.post(
+    "/versions/{int:version_id}/approve", response=TargetVersionOut, summary="Approve and lock (manager approval)"
+)
 def approve(request: HttpRequest, version_id: int) -> dict[str, Any]:
     user = _user(request)
     services.plan_version_approve(actor=user, version=_version(user, version_id))
     return version_out(_version(user, version_id))
 
 
-@router.post("/versions/{int:version_id}/return", response=VersionOut, summary="Return a submitted version to draft")
-def return_version(request: HttpRequest, version_id: int, payload: CommentIn) -> dict[str, Any]:
+@router.post(
+    "/versions/{int:version_id}/return", response=TargetVersionOut, summary="Return a submitted version to draft"
+)
+def return_version(request: HttpRequest, version_id: int, payload: TargetCommentIn) -> dict[str, Any]:
     user = _user(request)
     services.plan_version_return(actor=user, version=_version(user, version_id), comment=payload.comment)
     return version_out(_version(user, version_id))

@@ -14,11 +14,11 @@ from salesflow.targets.models import NOTE_LENGTH
 KEY = Field(..., min_length=1, max_length=40)
 
 
-class PlanIn(StrictSchema):
+class TargetPlanIn(StrictSchema):
     year: int = Field(..., ge=2000, le=2100)
 
 
-class VersionOut(Schema):
+class TargetVersionOut(Schema):
     version_id: int
     plan_id: int
     year: int
@@ -36,10 +36,10 @@ class VersionOut(Schema):
     seasonality: dict[str, list[int]]
 
 
-class PlanOut(Schema):
+class TargetPlanOut(Schema):
     plan_id: int
     year: int
-    versions: list[VersionOut]
+    versions: list[TargetVersionOut]
 
 
 class NotesIn(StrictSchema):
@@ -75,7 +75,7 @@ class SeasonalityIn(StrictSchema):
     metric: str = Field("won_revenue", min_length=1, max_length=40)
 
 
-class CommentIn(StrictSchema):
+class TargetCommentIn(StrictSchema):
     comment: str = Field("", max_length=1000)
 
 

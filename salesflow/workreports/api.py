@@ -17,13 +17,13 @@ from salesflow.workreports.choices import ReportKind, ReportStatus
 from salesflow.workreports.models import WorkReport
 from salesflow.workreports.permissions import get_report_for_user
 from salesflow.workreports.schemas import (
-    CommentIn,
     CommentOut,
     ReportFilters,
     ReportListOut,
     ReportOpenIn,
-    ReportOut,
     ReportPatch,
+    WorkReportCommentIn,
+    WorkReportOut,
 )
 from salesflow.workreports.selectors import report_list, with_thread
 from salesflow.workreports.services import (
@@ -73,8 +73,8 @@ def list_reports(request: HttpRequest, filters: Query[ReportFilters]) -> dict[st
     return api_page(qs, cursor=filters.cursor, limit=filters.limit, offset=filters.offset)
 
 
-@router.post("", response={200: ReportOut, 201: ReportOut}, summary="Open your report of a period")
-@router.post("/", response={200: ReportOut, 201: ReportOut}, include_in_schema=False)
+@router.post("", response={200: WorkReportOut, 201: WorkReportOut}, summary="Open your report of a period")
+@router.post("/", response={200: WorkReportOut, 201: WorkReportOut}, include_in_schema=False)
 def open_report(request: HttpRequest, payload: ReportOpenIn) -> tuple[int, WorkReport]:
     """Your own ``kind`` report of the period holding ``date`` (default: today in your time
     zone): 201 with a new draft, or 200 with the report that exists."""
@@ -84,12 +84,12 @@ def open_report(request: HttpRequest, payload: ReportOpenIn) -> tuple[int, WorkR
     return (201 if created else 200), _full(user, report.pk)
 
 
-@router.get("/{int:report_id}", response=ReportOut, summary="Read a work report")
+@router.get("/{int:report_id}", response=WorkReportOut, summary="Read a work report")
 def get_report(request: HttpRequest, report_id: int) -> WorkReport:
     return _full(_user(request), report_id)
 
 
-@router.patch("/{int:report_id}", response=ReportOut, summary="Change a draft's text")
+@router.patch("/{int:report_id}", response=WorkReportOut, summary="Change a draft's text")
 def update_report(request: HttpRequest, report_id: int, payload: ReportPatch) -> WorkReport:
     """Only the author, only while a draft (409 once submitted)."""
     user = _user(request)
@@ -100,7 +100,7 @@ def update_report(request: HttpRequest, report_id: int, payload: ReportPatch) ->
     return _full(user, report_id)
 
 
-@router.post("/{int:report_id}/submit", response=ReportOut, summary="Submit your report to your manager")
+@router.post("/{int:report_id}/submit", response=WorkReportOut, summary="Submit your report to your manager")
 def submit_report(request: HttpRequest, report_id: int) -> WorkReport:
     """Once: the facts are frozen; a second submit is 409."""
     user = _user(request)
@@ -109,7 +109,7 @@ def submit_report(request: HttpRequest, report_id: int) -> WorkReport:
 
 
 @router.post("/{int:report_id}/comments", response={201: CommentOut}, summary="Comment on a report")
-def comment_report(request: HttpRequest, report_id: int, payload: CommentIn) -> tuple[int, Any]:
+def comment_report(request: HttpRequest, report_id: int, payload: WorkReportCommentIn) -> tuple[int, Any]:
     """A manager above the author or an administrator (403 otherwise); not on a draft (409)."""
     user = _user(request)
     comment = report_comment(actor=user, report=get_report_for_user(user, report_id), body=payload.body)

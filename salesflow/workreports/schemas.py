@@ -36,7 +36,7 @@ class ReportPatch(StrictSchema):
     problems: str | None = Field(None, max_length=TEXT_MAX_LENGTH, description="Problems and help needed")
 
 
-class CommentIn(StrictSchema):
+class WorkReportCommentIn(StrictSchema):
     multiline_fields: ClassVar[frozenset[str]] = MULTILINE_FIELDS | _TEXT
 
     body: str = Field(..., max_length=TEXT_MAX_LENGTH)
@@ -54,7 +54,7 @@ class ReportFilters(StrictQuery):
     cursor: str | None = Field(None, max_length=CURSOR_MAX_LENGTH, description=CURSOR_DOC)
 
 
-class UserRef(Schema):
+class WorkReportUserRef(Schema):
     id: int
     name: str
 
@@ -65,14 +65,14 @@ class UserRef(Schema):
 
 class CommentOut(Schema):
     id: int
-    author: UserRef
+    author: WorkReportUserRef
     body: str
     created_at: dt.datetime
 
 
-class ReportOut(Schema):
+class WorkReportOut(Schema):
     id: int
-    author: UserRef
+    author: WorkReportUserRef
     kind: str
     period_start: dt.date
     period_end: dt.date
@@ -85,7 +85,7 @@ class ReportOut(Schema):
         ..., description="The period's facts: live for a draft, frozen at submission (counts, lists with ids)"
     )
     submitted_at: dt.datetime | None
-    manager: UserRef | None = Field(None, description="The manager it was submitted to")
+    manager: WorkReportUserRef | None = Field(None, description="The manager it was submitted to")
     comments: list[CommentOut]
 
     @staticmethod
@@ -103,7 +103,7 @@ class ReportSummaryOut(Schema):
     """A report in a list: without the facts (read one report for them)."""
 
     id: int
-    author: UserRef
+    author: WorkReportUserRef
     kind: str
     period_start: dt.date
     period_end: dt.date
