@@ -188,7 +188,7 @@ def reliability(
     won = np.bincount(idx, weights=ww, minlength=bins)
     out = []
     for b in range(bins):
-        c = int(round(cnt[b]))
+        c = int(np.rint(cnt[b]))
         out.append(
             ReliabilityBin(
                 b / bins,
