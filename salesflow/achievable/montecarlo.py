@@ -135,10 +135,11 @@ def simulate(
     if a.size == 0:
         return totals
     chunk = chunk or max(1, min(n_sims, 4_000_000 // a.size))
+    p32 = p.astype(np.float32)  # float32 uniforms: half the work, 1e-7 resolution of q
     for start in range(0, n_sims, chunk):
         stop = min(n_sims, start + chunk)
-        draws = rng.random((stop - start, a.size)) < p
-        totals[start:stop] = draws @ a
+        draws = rng.random((stop - start, a.size), dtype=np.float32) < p32
+        totals[start:stop] = np.where(draws, a, 0.0).sum(axis=1)  # sums in float64
     return totals
 
 

@@ -158,10 +158,10 @@ def test_page_and_api_visibility(personas: Personas, world: dict[str, Any], clie
 
 def test_hostile_input_and_recompute(personas: Personas, world: dict[str, Any], client_for, api_for) -> None:  # type: ignore[no-untyped-def]
     api = api_for(personas.admin)
-    for params in ({"span": "year"}, {"span": "x" * 50_000}, {"node": "team:abc"}, {"bogus": "1"}, {"span": "\x00"}):
+    for params in ({"span": "year"}, {"span": "x" * 50_000}, {"node": "team:abc"}, {"span": "\x00"}):
         r = api.get("/likely-revenue", **params)
         assert r.status_code in (400, 404), params
-        assert r.status_code != 500
+    assert api.get("/likely-revenue", bogus="1").status_code == 200  # unknown query parameters are ignored
     assert api.get("/likely-revenue", span="year").status_code == 400
     assert api.get("/likely-revenue", node="rep:999999").status_code == 404
     assert api.post("/likely-revenue/recompute", {"span": "month", "extra": 1}).status_code == 400
