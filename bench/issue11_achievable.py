@@ -1,7 +1,8 @@
 """Issue 11 item 3: how long the simulation of one node takes at bench sizes, without a
 database (the page itself only reads a stored snapshot; this is the job's cost per node).
 
-    PYTHONPATH=$PWD DJANGO_SETTINGS_MODULE=salesflow.settings .venv/bin/python bench/issue11_achievable.py [--deals 165000]
+    PYTHONPATH=$PWD DJANGO_SETTINGS_MODULE=salesflow.settings \
+        .venv/bin/python bench/issue11_achievable.py [--deals 165000]
 
 Builds synthetic open deals shaped like bench scale 1.0 (6 open stages, 38 teams, expected
 close dates from −10 to +150 days, ages up to a year) and a calibration of that shape, then

@@ -142,6 +142,7 @@ def stage_chart(snap: RevenueSnapshot) -> Chart:
             Series(_("Configured probability %"), [r[3] for r in rows]),
             Series(_("Calibrated win rate %"), [r[4] for r in rows]),
         ],
+        horizontal=True,
     )
 
 
@@ -192,7 +193,12 @@ def reliability_chart(cal: Calibration) -> Chart:
                 _("Perfect calibration"),
                 cast(list[Decimal | int | None], [[0, 0], [100, 100]]),
                 type="line",
-                echarts={"symbol": "none", "lineStyle": {"type": "dashed", "color": "#999"}, "silent": True},
+                echarts={
+                    "symbol": "none",
+                    "lineStyle": {"type": "dashed", "color": "#999"},
+                    "itemStyle": {"color": "#999"},
+                    "silent": True,
+                },
             ),
         ],
         echarts={

@@ -27,7 +27,7 @@ from salesflow.dashboards.cache import chart_dict
 from salesflow.dashboards.exports import export_chart
 from salesflow.users.models import User
 
-CHARTS = ("distribution", "stages", "reliability")
+CHARTS = ("distribution", "reliability", "stages")
 
 
 def _user(request: HttpRequest) -> User:
@@ -57,8 +57,8 @@ def _query(node: Node, span: str) -> str:
 def _charts(snap: Any, cal: Any) -> dict[str, Any]:
     return {
         "distribution": figures.distribution_chart(snap),
-        "stages": figures.stage_chart(snap),
         "reliability": figures.reliability_chart(cal),
+        "stages": figures.stage_chart(snap),
     }
 
 
