@@ -1,7 +1,7 @@
 """Demo DMAIC project (流程改进, issue 11): a year of personal-loan deals for the North team
 (华北一组) and the worked improvement project on the review stage's time.
 
-The story: loan applications waited about six days in review (审批) because documents
+The story: loan applications waited about six days in review (审核) because documents
 arrived piecemeal. About four months ago the team moved the document checklist to intake
 (材料清单前置) and three weeks later added a pre-review (预审) that sends incomplete files
 back before they reach review; review time fell to about three days. The manager's project
@@ -47,7 +47,7 @@ from salesflow.users.models import Team, User
 from salesflow.users.selectors import team_history
 
 MARKER = "[demo:issue11-loan-history]"
-PROJECT_TITLE = "缩短个人贷款审批阶段时长"
+PROJECT_TITLE = "缩短个人贷款审核阶段时长"
 TEAM_NORTH = "华北一组"
 DEALS = 200
 CHANGE_DAYS_AGO = 120  # 材料清单前置
@@ -247,8 +247,8 @@ def write_improvement(users: dict[str, User], today: dt.date) -> dict[str, int]:
         today=today,
         title=PROJECT_TITLE,
         problem=(
-            "个人贷款申请在审批阶段平均要等6天左右，客户反复补交材料，部分客户转投其他银行。"
-            "目标：华北一组审批阶段时长中位数降到3天以内，并保持稳定。"
+            "个人贷款申请在审核阶段平均要等6天左右，客户反复补交材料，部分客户转投其他银行。"
+            "目标：华北一组审核阶段停留时长中位数降到3天以内，并保持稳定。"
         ),
         metric_key="time_in_stage",
         stage_id=review.pk,
@@ -297,8 +297,16 @@ def write_improvement(users: dict[str, User], today: dt.date) -> dict[str, int]:
 def delete_improvement() -> dict[str, int]:
     """Remove the worked project (its actions cascade) and the loan history deals. Run it
     before ``delete_demo`` removes the users (projects PROTECT their owners)."""
-    projects, _ = Project.objects.filter(title=PROJECT_TITLE).delete()
+    from django.contrib.contenttypes.models import ContentType
+
+    from salesflow.core.models import AuditEvent, AuditLink
+
+    project_ids = list(Project.objects.filter(title=PROJECT_TITLE).values_list("pk", flat=True))
+    ct = ContentType.objects.get_for_model(Project)
+    AuditLink.objects.filter(content_type=ct, object_id__in=project_ids).delete()
+    AuditEvent.objects.filter(target_type=ct, target_id__in=project_ids).delete()
+    projects = Project.objects.filter(pk__in=project_ids).delete()[1].get("improvement.Project", 0)
     deal_ids = list(Opportunity.objects.filter(description__contains=MARKER).values_list("pk", flat=True))
     StageChange.objects.filter(opportunity_id__in=deal_ids).delete()
-    deals, _ = Opportunity.objects.filter(pk__in=deal_ids).delete()
-    return {"improvement projects": projects, "loan deals": len(deal_ids) if deals else 0}
+    deals = Opportunity.objects.filter(pk__in=deal_ids).delete()[1].get("sales.Opportunity", 0)
+    return {"improvement projects": projects, "loan deals": deals}

@@ -215,7 +215,7 @@ def _detail(user: User, project_id: int) -> dict[str, Any]:
     out = _project_out(project, node_names([project]))
     results = {r.action.pk: r for r in report.changes}
     actions = []
-    for a in project.actions.all():
+    for a in report.actions:
         r = results.get(a.pk)
         actions.append(
             {

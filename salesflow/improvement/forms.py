@@ -70,8 +70,8 @@ class ProjectForm(forms.Form):
         widget=forms.NumberInput(attrs={**_TEXT, "step": "any"}),
         help_text=_("In days for times; a fraction from 0 to 1 for rates."),
     )
-    baseline_start = forms.DateField(label=_("Baseline from"), widget=forms.DateInput(attrs=_DATE))
-    baseline_end = forms.DateField(label=_("Baseline to"), widget=forms.DateInput(attrs=_DATE))
+    baseline_start = forms.DateField(label=_("Baseline from"), widget=forms.DateInput(attrs=_DATE, format="%Y-%m-%d"))
+    baseline_end = forms.DateField(label=_("Baseline to"), widget=forms.DateInput(attrs=_DATE, format="%Y-%m-%d"))
     owner_id = forms.TypedChoiceField(label=_("Owner"), coerce=int, widget=forms.Select(attrs=_SELECT))
 
     def __init__(self, *args: Any, user: User, project: Project | None = None, **kwargs: Any) -> None:
@@ -109,9 +109,13 @@ class ActionForm(forms.Form):
     )
     owner_id = forms.TypedChoiceField(label=_("Owner"), coerce=int, widget=forms.Select(attrs=_SELECT))
     due_on = forms.DateField(
-        label=pgettext_lazy("improvement", "Due date"), required=False, widget=forms.DateInput(attrs=_DATE)
+        label=pgettext_lazy("improvement", "Due date"),
+        required=False,
+        widget=forms.DateInput(attrs=_DATE, format="%Y-%m-%d"),
     )
-    done_on = forms.DateField(label=_("Done on (change date)"), required=False, widget=forms.DateInput(attrs=_DATE))
+    done_on = forms.DateField(
+        label=_("Done on (change date)"), required=False, widget=forms.DateInput(attrs=_DATE, format="%Y-%m-%d")
+    )
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -123,7 +127,7 @@ class AdvanceForm(forms.Form):
     limits_through = forms.DateField(
         label=_("Control limits from data through"),
         required=False,
-        widget=forms.DateInput(attrs=_DATE),
+        widget=forms.DateInput(attrs=_DATE, format="%Y-%m-%d"),
         help_text=_("Default today."),
     )
 

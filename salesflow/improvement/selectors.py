@@ -136,6 +136,7 @@ class ControlView:
 @dataclass
 class ProjectReport:
     project: Project
+    actions: list[Action]  # with their owners, in the order recorded
     metric_label: str
     unit: str
     rate: bool
@@ -160,6 +161,10 @@ def _dec(value: float | None, places: int = 2) -> Decimal | None:
     if value is None:
         return None
     return Decimal(str(round(value, places)))
+
+
+# room on the right for the markLine labels (baseline, target, UCL, centre, LCL)
+_GRID: dict[str, Any] = {"grid": {"left": 8, "right": 110, "top": 32, "bottom": 8, "containLabel": True}}
 
 
 def _monday(day: dt.date) -> dt.date:
@@ -189,6 +194,7 @@ def _weekly(
 
 def _before_after_chart(
     project: Project,
+    actions: list[Action],
     days: list[dt.date],
     values: list[float],
     baseline: Summary,
@@ -217,7 +223,7 @@ def _before_after_chart(
             "lineStyle": {"color": "#2fb344"},
         }
     )
-    for action in project.actions.all():
+    for action in actions:
         if action.done_on is not None and project.baseline_start <= action.done_on <= end:
             lines.append(
                 {
@@ -258,6 +264,7 @@ def _before_after_chart(
         rows=[[c, _dec(v, places), n] for c, v, n in zip(cats, weekly, counts, strict=True)],
         categories=cats,
         series=[series],
+        echarts=_GRID,
         note=" ".join(
             [
                 _("Each point is one week's median (a rate: the week's share)."),
@@ -329,6 +336,7 @@ def _control_chart(project: Project, control: ControlView) -> Chart:
         ],
         categories=cats,
         series=[series],
+        echarts=_GRID,
         note=" ".join(
             [
                 _("Limits = centre ± 2.66 × average moving range, from the observations after the change."),
@@ -381,7 +389,7 @@ def project_report(project: Project, today: dt.date | None = None) -> ProjectRep
     base_values = [v for d, v in zip(days, values, strict=True) if d <= project.baseline_end]
     baseline = summarise(key, base_values)
     changes: list[ChangeResult] = []
-    actions = list(project.actions.all())
+    actions = list(project.actions.select_related("owner").order_by("pk"))
     for action in actions:
         if action.done_on is None:
             continue
@@ -397,13 +405,14 @@ def project_report(project: Project, today: dt.date | None = None) -> ProjectRep
         label = f"{label} · {project.stage.label}"
     return ProjectReport(
         project=project,
+        actions=actions,
         metric_label=label,
         unit=unit_label(key),
         rate=rate,
         baseline=baseline,
         changes=changes,
         control=control,
-        before_after=_before_after_chart(project, days, values, baseline, control, end),
+        before_after=_before_after_chart(project, actions, days, values, baseline, control, end),
         control_chart=_control_chart(project, control) if control is not None else None,
         observations_through=end,
         computed_at=timezone.now(),

@@ -136,7 +136,7 @@ def detail_view(request: HttpRequest, pk: int) -> HttpResponse:
             ],
         },
         "node_name": names.get(project.node_key, ""),
-        "actions": list(project.actions.all()),
+        "actions": report.actions,
         "results": {r.action.pk: r for r in report.changes},
         "before_after": chart_dict(report.before_after),
         "control_chart": chart_dict(report.control_chart) if report.control_chart else None,

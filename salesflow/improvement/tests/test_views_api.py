@@ -53,12 +53,12 @@ def test_detail_page_shows_the_project_in_both_languages(
     response = client_for(personas.manager).get(f"/improvement/{project.pk}/")
     assert response.status_code == 200
     html = response.content.decode()
-    assert "Significant (p < 0.05)" in html
+    assert "Significant (p &lt; 0.05)" in html
     assert "Mann–Whitney U test" in html
     assert f"{float(np.percentile(BEFORE, 50)):.1f}" in html
     assert 'id="improvement-control-data"' in html and 'id="improvement-before-after-data"' in html
     zh = client_for(personas.manager, "zh-hans").get(f"/improvement/{project.pk}/").content.decode()
-    assert "控制图" in zh and "基线" in zh
+    assert "控制计划" in zh and "基线" in zh and "显著（p &lt; 0.05）" in zh
     listing = client_for(personas.manager).get("/improvement/")
     assert listing.status_code == 200 and project.title in listing.content.decode()
 
