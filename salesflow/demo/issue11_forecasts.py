@@ -63,7 +63,7 @@ def _periods(today: dt.date) -> list[Period]:
 
 def write_forecasts(users: dict[str, User], today: dt.date) -> dict[str, int]:
     """Submissions and adjustments for the last three months and this month; returns counts."""
-    rng = random.Random(11)
+    rng = random.Random(11)  # noqa: S311 - reproducible demo data, not secrets
     periods = _periods(today)
     people = sorted(
         (u for u in users.values() if u.is_active and u.role in SELLING_ROLES and u.team_id is not None),

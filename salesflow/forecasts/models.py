@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from salesflow.core.money import MoneyField
 
@@ -40,14 +41,17 @@ class ForecastEntry(models.Model):
     revision = models.PositiveIntegerField(_("revision"))
     commit = MoneyField(_("commit"))
     best_case = MoneyField(_("best case"))
-    pipeline = MoneyField(_("pipeline"))
+    pipeline = MoneyField(pgettext_lazy("forecast category", "pipeline"))
     currency = models.CharField(_("currency"), max_length=3)
     suggested_commit = MoneyField(_("suggested commit"), null=True, blank=True)
     suggested_best_case = MoneyField(_("suggested best case"), null=True, blank=True)
     suggested_pipeline = MoneyField(_("suggested pipeline"), null=True, blank=True)
     note = models.TextField(_("note"), max_length=NOTE_MAX_LENGTH, blank=True)
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("written by")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=pgettext_lazy("forecast", "written by"),
     )
     created_at = models.DateTimeField(_("written at"), default=timezone.now)
 

@@ -8,6 +8,7 @@ import random
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import pytest
@@ -144,26 +145,31 @@ def test_start_plus_changes_equals_end_on_random_histories(personas, seed: int) 
             deals.append(_create(p.rep, f"{rng.randint(1, 500) * 100}.00", rng.choice(closes), t))
         elif op == "amount" and open_deals:
             o = rng.choice(open_deals)
-            _at(t, lambda o=o: opportunity_update(actor=p.rep, opportunity=o, amount=f"{rng.randint(1, 500) * 100}.50"))
+            _at(t, partial(opportunity_update, actor=p.rep, opportunity=o, amount=f"{rng.randint(1, 500) * 100}.50"))
         elif op == "close_date" and open_deals:
             o = rng.choice(open_deals)
-            _at(t, lambda o=o: opportunity_update(actor=p.rep, opportunity=o, expected_close_date=rng.choice(closes)))
+            _at(t, partial(opportunity_update, actor=p.rep, opportunity=o, expected_close_date=rng.choice(closes)))
         elif op == "win" and open_deals:
             o = rng.choice(open_deals)
-            _at(t, lambda o=o: opportunity_close(actor=p.rep, opportunity=o, outcome=Outcome.WON, closed_on=today))
+            _at(t, partial(opportunity_close, actor=p.rep, opportunity=o, outcome=Outcome.WON, closed_on=today))
         elif op == "lose" and open_deals:
             o = rng.choice(open_deals)
             _at(
                 t,
-                lambda o=o: opportunity_close(
-                    actor=p.rep, opportunity=o, outcome=Outcome.LOST, lost_reason=reason, closed_on=today
+                partial(
+                    opportunity_close,
+                    actor=p.rep,
+                    opportunity=o,
+                    outcome=Outcome.LOST,
+                    lost_reason=reason,
+                    closed_on=today,
                 ),
             )
         elif op == "reopen":
             closed = [o for o in deals if o.outcome != Outcome.OPEN]
             if closed:
                 o = rng.choice(closed)
-                _at(t, lambda o=o: opportunity_reopen(actor=p.rep, opportunity=o))
+                _at(t, partial(opportunity_reopen, actor=p.rep, opportunity=o))
         deals = list(Opportunity.objects.filter(pk__in=[o.pk for o in deals]).order_by("pk"))
     w = waterfall({p.rep.pk}, period, since, today)
     assert w.start == _replay_in_pipeline(period, since)
