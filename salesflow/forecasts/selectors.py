@@ -464,17 +464,25 @@ def accuracy(node: Node, periods: Sequence[Period]) -> Accuracy:
     facts = facts_for("won_revenue", node, start, end)
     hist = team_history()
     subtrees = {k: tree.subtree(int(k.split(":")[1])) for k in keys if k.startswith("team:")}
+    # each team of the tree → the child level whose subtree holds it (one lookup per fact row)
+    child_of_team = {t: k for k, sub in subtrees.items() if k != node.key for t in sub}
+    key_set = set(keys)
+    period_of: dict[date, str | None] = {}
     actuals: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
     for row in facts.rows:
-        for p in periods:
-            if p.start <= row.day <= p.end:
-                actuals[(node.key, p.key)] += row.value
-                if f"rep:{row.owner_id}" in keys:
-                    actuals[(f"rep:{row.owner_id}", p.key)] += row.value
-                team = hist.team_on(row.owner_id, row.day)
-                for k, sub in subtrees.items():
-                    if k != node.key and team in sub:
-                        actuals[(k, p.key)] += row.value
+        if row.day not in period_of:
+            period_of[row.day] = next((p.key for p in periods if p.start <= row.day <= p.end), None)
+        pk = period_of[row.day]
+        if pk is None:
+            continue
+        actuals[(node.key, pk)] += row.value
+        rep_key = f"rep:{row.owner_id}"
+        if rep_key in key_set:
+            actuals[(rep_key, pk)] += row.value
+        if child_of_team:
+            child = child_of_team.get(hist.team_on(row.owner_id, row.day))  # type: ignore[arg-type]
+            if child is not None:
+                actuals[(child, pk)] += row.value
     levels_by_period: dict[str, dict[str, Level]] = {}
     for p in periods:
         cutoff = day_start(p.end + timedelta(days=1))

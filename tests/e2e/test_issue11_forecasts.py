@@ -84,8 +84,9 @@ def test_rep_submits_and_manager_adjusts_in_the_rollup(
     expect(page.get_by_test_id("forecasts-accuracy")).to_be_visible()
     screenshot("accuracy-zh")
 
-    page.context.add_cookies([{"name": "django_language", "value": "en", "url": page.url}])
     page.goto("/forecasts/team/")
+    page.get_by_test_id("language-switch").select_option("en")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.get_by_text("Sum of submissions")).to_be_visible()
     screenshot("manager-rollup-department-en")
     page.goto("/forecasts/changes/")
