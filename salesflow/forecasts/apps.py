@@ -6,3 +6,13 @@ class ForecastsConfig(AppConfig):
     name = "salesflow.forecasts"
     label = "forecasts"
     verbose_name = _("Forecast submissions")
+
+    def ready(self) -> None:
+        from salesflow.core.timeline import register_verbs
+
+        register_verbs(
+            {
+                "forecasts.submission.created": _("submitted a forecast"),
+                "forecasts.adjustment.created": _("adjusted a forecast"),
+            }
+        )
