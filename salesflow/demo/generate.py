@@ -1306,6 +1306,15 @@ def generate_demo(*, today: date | None = None, seed: int = SEED) -> DemoResult:
     write_targets(users, clock.today)
     write_scorecards(users, clock.today)
     write_commissions(users, clock.today)
+    # issue 11: a year of personal-loan history with the worked DMAIC project, forecast
+    # submissions and adjustments, then the derived figures (calibration, simulations, …)
+    from salesflow.demo.issue11_achievable import write_achievable
+    from salesflow.demo.issue11_forecasts import write_forecasts
+    from salesflow.demo.issue11_improvement import write_improvement
+
+    write_improvement(users, clock.today)
+    write_forecasts(users, clock.today)
+    write_achievable(users, clock.today)
     return DemoResult(created=True, counts=demo_counts(), seconds=perf_counter() - started)
 
 
@@ -1607,6 +1616,12 @@ def delete_demo() -> dict[str, int]:
     from salesflow.demo.issue10_scorecards import delete_scorecards
     from salesflow.demo.issue10_targets import delete_targets
 
+    # issue 11: projects and forecast entries protect their people; derived tables go too
+    from salesflow.demo.issue11_achievable import delete_achievable
+    from salesflow.demo.issue11_forecasts import delete_forecasts
+    from salesflow.demo.issue11_improvement import delete_improvement
+
+    issue11 = {**delete_improvement(), **delete_achievable(), "forecast entries": delete_forecasts(demo_user_ids)}
     issue10 = {
         "commission statements": delete_commissions(demo_user_ids),
         "appraisals": delete_scorecards(demo_user_ids),
@@ -1636,6 +1651,7 @@ def delete_demo() -> dict[str, int]:
     deleted: dict[str, int] = defaultdict(int)
     deleted.update(early)
     deleted.update(issue10)
+    deleted.update(issue11)
     # work reports (issue 7): their authors and commenters are demo users (PROTECT)
     deleted["work report comments"] = WorkReportComment.objects.filter(
         Q(author__in=qs["users"]) | Q(report__author__in=qs["users"])

@@ -202,4 +202,11 @@ KINDS[CONTRACT_RENEWAL_DUE] = Kind(
     _("A contract of mine is coming up for renewal"),
     _("A signed contract you own ends soon (the reminder comes a set number of days before its end date)."),
 )
+# issue 11 (improvement): a DMAIC project's control plan found the metric out of control
+IMPROVEMENT_DRIFTED = "improvement.project.drifted"
+KINDS[IMPROVEMENT_DRIFTED] = Kind(
+    IMPROVEMENT_DRIFTED,
+    _("My improvement project's metric drifted"),
+    _("The daily control check found new points outside the control limits or breaking a run rule."),
+)
 KIND_CHOICES = [(kind.key, kind.label) for kind in KINDS.values()]

@@ -15,6 +15,7 @@ from typing import Any
 from django.db import models
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from salesflow.core.audit import event_changes
 from salesflow.core.models import AuditEvent
@@ -805,3 +806,41 @@ def contract_renewal_due(event: AuditEvent) -> list[Planned]:
 
 
 RULES["contracts.contract.renewal_due"] = contract_renewal_due
+
+
+# --- issue 11 (improvement): a control plan found drift --------------------------------------------
+
+
+def improvement_drifted(event: AuditEvent) -> list[Planned]:
+    """The daily control check found new out-of-control points on a DMAIC project: its owner
+    is told how many and the day of the last one."""
+    from salesflow.notifications.kinds import IMPROVEMENT_DRIFTED
+
+    data: dict[str, Any] = event.data or {}
+    owner_id = data.get("owner")
+    target = _target(event)
+    signals = data.get("signals")
+    if target is None or not isinstance(owner_id, int) or not isinstance(signals, list) or not signals:
+        return []
+    recipient = User.objects.filter(pk=owner_id, is_active=True).first()
+    if recipient is None:
+        return []
+    last = signals[-1] if isinstance(signals[-1], dict) else {}
+    day = str(last.get("day", ""))[:10]
+    count = len(signals)
+
+    def summary() -> str:
+        return ngettext(
+            "“%(title)s”: %(n)s new out-of-control point, the last on %(day)s",
+            "“%(title)s”: %(n)s new out-of-control points, the last on %(day)s",
+            count,
+        ) % {"title": target, "n": count, "day": day}
+
+    try:
+        url = reverse("improvement:detail", args=[target.pk])
+    except NoReverseMatch:
+        url = ""
+    return [Planned(recipient, IMPROVEMENT_DRIFTED, summary, target, url)]
+
+
+RULES["improvement.project.drifted"] = improvement_drifted
