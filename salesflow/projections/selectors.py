@@ -13,17 +13,20 @@ from typing import Any
 
 from django.http import Http404
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
-from salesflow.analytics.selectors import Node, node_for_user, nodes_visible_to
+from salesflow.analytics.selectors import Node, node_for_user, visible_team_ids
 from salesflow.core.errors import ValidationFailed
 from salesflow.dashboards.charts import Chart, Column, Series
 from salesflow.projections import backtest as bt
 from salesflow.projections.choices import FREQS, METRICS, NOTE_NO_HISTORY, NOTE_TRIMMED
 from salesflow.projections.models import ForecastRun
-from salesflow.users.models import User
+from salesflow.users.models import Team, User
 
-METRIC_LABELS = {"won_revenue": gettext_lazy("Won revenue"), "collections": gettext_lazy("Collections")}
+METRIC_LABELS = {
+    "won_revenue": pgettext_lazy("revenue forecast", "Won revenue"),
+    "collections": pgettext_lazy("revenue forecast", "Collections"),
+}
 FREQ_LABELS = {"M": gettext_lazy("Per month"), "W": gettext_lazy("Per week")}
 MODEL_LABELS = {
     bt.NAIVE: gettext_lazy("Naive (last value)"),
@@ -64,8 +67,19 @@ class Choice:
 
 
 def forecast_nodes_for(user: User) -> list[Node]:
-    """The nodes with forecasts that ``user`` may see: the company and teams (never people)."""
-    return [n for n in nodes_visible_to(user) if n.kind in ("company", "team")]
+    """The nodes with forecasts that ``user`` may see, by the rules of
+    ``analytics.selectors.nodes_visible_to`` for the company and teams (never people):
+    administrators the company and every team, managers the teams they manage, everyone
+    else none. One query."""
+    teams = visible_team_ids(user)
+    nodes: list[Node] = [Node("company")] if teams is None else []
+    if teams is not None and not teams:
+        return nodes
+    team_qs = Team.objects.order_by("name", "pk")
+    if teams is not None:
+        team_qs = team_qs.filter(pk__in=teams)
+    nodes.extend(Node("team", t.pk, t.name) for t in team_qs.only("pk", "name"))
+    return nodes
 
 
 def parse_choice(user: User, metric: str, freq: str, node_key: str, nodes: list[Node]) -> Choice | None:
