@@ -152,3 +152,39 @@ JOBS.append(
         description="Recompute the company's and the top teams' dashboard figures.",
     )
 )
+
+# issue 11: forecasting and process intelligence
+from salesflow.achievable import tasks as achievable_tasks  # noqa: E402
+from salesflow.improvement import tasks as improvement_tasks  # noqa: E402
+from salesflow.projections import tasks as projection_tasks  # noqa: E402
+
+JOBS.extend(
+    [
+        PeriodicJob(
+            name="achievable.compute_calibration",
+            schedule=Daily(at=time(2, 45)),
+            task=achievable_tasks.compute_calibration,
+            description="Win-rate calibration and close-date slips from the closed history, "
+            "then every node's most likely revenue.",
+        ),
+        PeriodicJob(
+            name="achievable.refresh_likely_revenue",
+            schedule=Every(timedelta(hours=1)),
+            task=achievable_tasks.refresh_likely_revenue,
+            description="Every node's most likely revenue (P10/P50/P90) for this month and quarter.",
+        ),
+        PeriodicJob(
+            name="projections.compute_forecasts",
+            schedule=Daily(at=time(2, 50)),
+            task=projection_tasks.compute_forecasts,
+            description="Backtest and refit the revenue forecasts "
+            "(company and teams; won revenue and collections; month and week).",
+        ),
+        PeriodicJob(
+            name="improvement.control_check",
+            schedule=Daily(at=time(6, 10)),
+            task=improvement_tasks.check_control_plans,
+            description="Check each improvement project's control plan for drift (Western Electric rules).",
+        ),
+    ]
+)

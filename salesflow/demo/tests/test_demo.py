@@ -349,6 +349,7 @@ def test_reset_rebuilds_the_same_shape_and_delete_removes_only_demo_rows() -> No
     first = shape()
     _check_lead_forms()
     _check_issue10()
+    _check_issue11()
     output = run_demo("--reset")
     assert "Removed the demo organisation" in output and "Created the demo organisation" in output
     assert shape() == first
@@ -442,3 +443,38 @@ def _check_issue10() -> None:
             assert ln.opportunity_id or ln.payment_id
     write_commissions(users, today)
     assert CommissionStatement.objects.filter(status=StatementStatus.APPROVED).count() == len(approved)
+
+
+def _check_issue11() -> None:
+    """Issue 11 on the reset test's first build: the worked DMAIC project on the personal-loan
+    pipeline's review stage is in control with its baseline and two actions, over a year of
+    loan history; forecasts were submitted and adjusted; most likely revenue and the revenue
+    forecasts are stored for the company; a second write of the project and the forecast
+    entries adds nothing."""
+    from salesflow.achievable.models import RevenueSnapshot
+    from salesflow.demo.issue11_forecasts import write_forecasts
+    from salesflow.demo.issue11_improvement import MARKER, PROJECT_TITLE, write_improvement
+    from salesflow.forecasts.models import ForecastEntry
+    from salesflow.improvement.models import Phase, Project
+    from salesflow.projections.models import ForecastRun
+    from salesflow.sales.models import Opportunity as Deal
+
+    today = timezone.localdate()
+    users = {u.username: u for u in User.objects.filter(username__in=USERNAMES)}
+    project = Project.objects.get(title=PROJECT_TITLE)
+    assert project.phase == Phase.CONTROL and project.metric_key == "time_in_stage"
+    assert project.stage is not None and project.stage.code == "review"
+    assert project.stage.pipeline.code == "personal-loan"
+    assert project.baseline_n and project.baseline_n > 50 and project.control_ucl is not None
+    assert project.actions.count() == 2
+    loans = Deal.objects.filter(description__contains=MARKER)
+    assert loans.count() >= 150 and not loans.exclude(pipeline__code="personal-loan").exists()
+    entries = ForecastEntry.objects.count()
+    assert entries > 0 and ForecastEntry.objects.filter(node_key="company").exists()
+    assert ForecastEntry.objects.filter(node_key__startswith="team:").exists()
+    assert RevenueSnapshot.objects.filter(node_key="company").exists()
+    assert ForecastRun.objects.filter(node_key="company", metric="won_revenue", freq="M").exists()
+    write_improvement(users, today)
+    write_forecasts(users, today)
+    assert Project.objects.filter(title=PROJECT_TITLE).count() == 1
+    assert ForecastEntry.objects.count() == entries
