@@ -75,7 +75,7 @@ _EXIT_FIELDS = (
 def _add_exits(after_id: int) -> int:
     """Fold in the stage exits with ``pk > after_id``; the highest id seen (or ``after_id``)."""
     zone = _zone()
-    stages = {s["pk"]: s for s in Stage.objects.values("pk", "pipeline_id", "kind")}
+    stages: dict[int, dict[str, Any]] = {s["pk"]: dict(s) for s in Stage.objects.values("pk", "pipeline_id", "kind")}
     rows = (
         StageChange.objects.filter(pk__gt=after_id, from_stage__isnull=False, duration_seconds__isnull=False)
         .order_by("pk")
@@ -229,9 +229,7 @@ def refresh_facts(*, full: bool = False) -> dict[str, int]:
             _write_deal_facts(None)
         else:
             after = state.last_stage_change_id
-            touched = set(
-                StageChange.objects.filter(pk__gt=after).values_list("opportunity_id", flat=True).distinct()
-            )
+            touched = set(StageChange.objects.filter(pk__gt=after).values_list("opportunity_id", flat=True).distinct())
             if state.last_deal_update is not None:
                 touched |= set(
                     Opportunity.objects.filter(updated_at__gte=state.last_deal_update).values_list("pk", flat=True)

@@ -43,8 +43,12 @@ class ProcessFilters:
 
 
 class ProcessFilterForm(AnalysisFilterForm):
-    industry = forms.ChoiceField(label=_("Industry"), required=False, choices=[("", _("All industries")), *Industry.choices])
-    size = forms.ChoiceField(label=_("Company size"), required=False, choices=[("", _("All sizes")), *CompanySize.choices])
+    industry = forms.ChoiceField(
+        label=_("Industry"), required=False, choices=[("", _("All industries")), *Industry.choices]
+    )
+    size = forms.ChoiceField(
+        label=_("Company size"), required=False, choices=[("", _("All sizes")), *CompanySize.choices]
+    )
     by = forms.ChoiceField(label=_("Time in stage by"), required=False, choices=DIMENSION_CHOICES)
 
     def __init__(self, data: Any, *, user: User) -> None:
@@ -59,7 +63,9 @@ class ProcessFilterForm(AnalysisFilterForm):
         """The cleaned filters; call after ``is_valid()``. ``Http404`` for an unseen node."""
         a = self.analysis()
         data = self.cleaned_data
-        segment = Segment(node=a.node, filters=a.filters, industry=data.get("industry") or "", size=data.get("size") or "")
+        segment = Segment(
+            node=a.node, filters=a.filters, industry=data.get("industry") or "", size=data.get("size") or ""
+        )
         by = data.get("by") or "team"
         params = {**a.params, "industry": segment.industry, "size": segment.size, "by": by}
         return ProcessFilters(a, segment, analysis_pipeline(a), by, "", None, params)
@@ -82,7 +88,9 @@ class ControlFilterForm(ProcessFilterForm):
             ("", _("Choose a stage")),
             *[
                 (s.pk, f"{s.pipeline} · {s}")
-                for s in Stage.objects.filter(kind="open").select_related("pipeline").order_by("pipeline__position", "pipeline_id", "position")
+                for s in Stage.objects.filter(kind="open")
+                .select_related("pipeline")
+                .order_by("pipeline__position", "pipeline_id", "position")
             ],
         ]
 
@@ -103,4 +111,6 @@ class ControlFilterForm(ProcessFilterForm):
         stage = Stage.objects.select_related("pipeline").filter(pk=stage_id).first() if stage_id else None
         params = {**base.params, "metric": self.cleaned_data["metric"], "stage": str(stage_id or "")}
         params.pop("by", None)
-        return ProcessFilters(base.analysis, base.segment, base.pipeline, "team", self.cleaned_data["metric"], stage, params)
+        return ProcessFilters(
+            base.analysis, base.segment, base.pipeline, "team", self.cleaned_data["metric"], stage, params
+        )

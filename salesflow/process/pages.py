@@ -51,6 +51,10 @@ def _pct(value: float | None) -> Decimal | None:
     return None if value is None else _d(value * 100, "0.1")
 
 
+def _num(value: Any) -> Decimal | int | None:
+    return value if value is None or isinstance(value, Decimal | int) else Decimal(str(value))
+
+
 def with_pipeline(segment: Segment, pipeline: Pipeline | None) -> Segment:
     if pipeline is None or segment.filters.pipeline_ids:
         return segment
@@ -79,7 +83,11 @@ def stage_time_chart(s: ProcessSummary) -> Chart:
         ],
         rows=rows,
         categories=[f.name for f in s.stages],
-        series=[Series("P50", [r[2] for r in rows]), Series("P80", [r[3] for r in rows]), Series("P95", [r[4] for r in rows])],
+        series=[
+            Series("P50", [_num(r[2]) for r in rows]),
+            Series("P80", [_num(r[3]) for r in rows]),
+            Series("P95", [_num(r[4]) for r in rows]),
+        ],
     )
 
 
@@ -111,9 +119,9 @@ def flow_chart(s: ProcessSummary) -> Chart:
         rows=rows,
         categories=[f.name for f in s.stages],
         series=[
-            Series(_("WIP now"), [r[2] for r in rows]),
-            Series(_("Average WIP"), [r[3] for r in rows]),
-            Series(_("Throughput × time"), [r[5] for r in rows], type="line"),
+            Series(_("WIP now"), [_num(r[2]) for r in rows]),
+            Series(_("Average WIP"), [_num(r[3]) for r in rows]),
+            Series(_("Throughput × time"), [_num(r[5]) for r in rows], type="line"),
         ],
         note=_(
             "Little's law: average WIP = throughput × average time in stage. A ratio near 1 means the "
@@ -131,8 +139,8 @@ def control_chart_view(c: ControlChart, key: str, title: str) -> Chart:
     def shown(v: float | None) -> Decimal | None:
         return _pct(v) if rate else _d(v)
 
-    values = [shown(p.value) for p in c.points]
-    flagged = [shown(p.value) if p.rules else None for p in c.points]
+    values: list[Decimal | int | None] = [shown(p.value) for p in c.points]
+    flagged: list[Decimal | int | None] = [shown(p.value) if p.rules else None for p in c.points]
     lines: list[dict[str, Any]] = []
     if c.limits is not None:
         for name, y in (("UCL", c.limits.ucl), ("CL", c.limits.centre), ("LCL", c.lcl_shown)):
@@ -150,7 +158,12 @@ def control_chart_view(c: ControlChart, key: str, title: str) -> Chart:
     return Chart(
         key=key,
         title=title,
-        columns=[Column(_("Week of")), Column(_("Cases"), "int"), Column(unit, "percent" if rate else "days"), Column(_("Rules broken"))],
+        columns=[
+            Column(_("Week of")),
+            Column(_("Cases"), "int"),
+            Column(unit, "percent" if rate else "days"),
+            Column(_("Rules broken")),
+        ],
         rows=rows,
         categories=[p.week.isoformat() for p in c.points],
         series=[
@@ -162,12 +175,20 @@ def control_chart_view(c: ControlChart, key: str, title: str) -> Chart:
                     "markLine": {"symbol": "none", "silent": True, "lineStyle": {"type": "dashed"}, "data": lines},
                 },
             ),
-            Series(_("Out of control"), flagged, type="scatter", echarts={"symbolSize": 14, "itemStyle": {"color": "#d63939"}, "z": 5}),
+            Series(
+                _("Out of control"),
+                flagged,
+                type="scatter",
+                echarts={"symbolSize": 14, "itemStyle": {"color": "#d63939"}, "z": 5},
+            ),
         ]
         if c.points
         else [],
         echarts={"yAxis": {"type": "value", "scale": True}},
-        note=_("One point per week (Monday): the mean of the week's cases. Limits: XmR (centre ± 2.66 × average moving range); red points break a Western Electric rule."),
+        note=_(
+            "One point per week (Monday): the mean of the week's cases. Limits: XmR (centre ± 2.66 × "
+            "average moving range); red points break a Western Electric rule."
+        ),
     )
 
 
@@ -229,7 +250,7 @@ def control_page_data(f: ProcessFilters) -> dict[str, Any]:
     a = f.analysis
     segment = with_pipeline(f.segment, f.pipeline)
     out: list[dict[str, Any]] = []
-    wanted = [("cycle_time", None), ("win_rate", None)]
+    wanted: list[tuple[str, int | None]] = [("cycle_time", None), ("win_rate", None)]
     if f.metric not in ("cycle_time", "win_rate"):
         wanted.insert(0, (f.metric, f.stage.pk if f.stage else None))
     for metric, stage_id in wanted:
@@ -262,7 +283,7 @@ def cached(kind: str, f: ProcessFilters, *, fresh: bool = False) -> dict[str, An
     at = refreshed_at()
     data["computed_at"] = timezone.now().isoformat()
     data["facts_at"] = at.isoformat() if at else None
-    data = json.loads(json.dumps(data, default=str))
+    data = dict(json.loads(json.dumps(data, default=str)))
     try:
         with transaction.atomic():
             ProcessSnapshot.objects.update_or_create(key=key, defaults={"data": data, "computed_at": timezone.now()})

@@ -20,7 +20,7 @@ Definitions (the page states them too):
 - **Little's law**: average WIP = throughput × average time in stage; both sides are shown
   with their ratio. It holds exactly when every stay overlapping the period lies within it,
   and approximately for long periods.
-- **Bottleneck** (:data:`BOTTLENECK_RULE`): the open stage with the highest P80 time in
+- **Bottleneck** (:func:`bottleneck_rule`): the open stage with the highest P80 time in
   stage among those with at least :data:`MIN_EXITS` exits; a tie goes to the earlier stage.
 - **Control charts**: one point per week (Monday), the mean of that week's observations
   (cycle time of the deals won, win rate of the deals closed, time in a stage of its exits,
@@ -57,7 +57,14 @@ MIN_EXITS = 5
 BOTTLENECK_RULE = _(
     "The bottleneck is the open stage with the highest P80 time in stage among the stages with at "
     "least %(n)s exits in the period; a tie goes to the earlier stage."
-) % {"n": MIN_EXITS}
+)
+
+
+def bottleneck_rule() -> str:
+    """:data:`BOTTLENECK_RULE` in the active language."""
+    return str(BOTTLENECK_RULE) % {"n": MIN_EXITS}
+
+
 Dimension = Literal["team", "rep", "industry", "size", "source", "region"]
 DIMENSIONS: tuple[Dimension, ...] = ("team", "rep", "industry", "size", "source", "region")
 #: dimensions whose bottleneck is shown (a rep's sample is usually too small)
@@ -243,7 +250,7 @@ def process_summary(segment: Segment, start: date, end: date, *, pipeline: Pipel
         start=start,
         end=end,
         weeks=0.0,
-        rule=str(BOTTLENECK_RULE),
+        rule=bottleneck_rule(),
     )
     if pipeline is None:
         return summary
@@ -285,32 +292,40 @@ def process_summary(segment: Segment, start: date, end: date, *, pipeline: Pipel
         ):
             grouped[dim][(key, stage_id)].append(value)
 
-    # 2. stays overlapping the period (average WIP) and open stays (WIP now)
-    overlap_q = Q(entered_s__lt=s_to) & (Q(exited_s__gt=s_from) | Q(exited_s__isnull=True))
+    # 2. stays overlapping the period (average WIP): finished ones (they exited on or after
+    # the first day: the (pipeline, exit_day) index) and open ones (WIP now), two queries
+    inside = Least(Coalesce(F("exited_s"), Value(s_to)), Value(s_to)) - Greatest(F("entered_s"), Value(s_from))
     if segment.node.kind == "company":
-        node_q = Q()
+        closed_node_q, open_node_q = Q(), Q()
     else:
-        owners_now = node_owner_ids_now(segment.node) or set()
-        node_q = (~Q(kind=ExitKind.OPEN) & _owner_q(windows, start, wide_end, "exit_day")) | Q(
-            kind=ExitKind.OPEN, owner_id__in=sorted(owners_now)
-        )
-    wip_rows = (
-        StageVisit.objects.filter(overlap_q | Q(kind=ExitKind.OPEN), node_q, _filters_q(segment))
+        closed_node_q = _owner_q(windows, start, wide_end, "exit_day")
+        open_node_q = Q(owner_id__in=sorted(node_owner_ids_now(segment.node) or set()))
+    wip: dict[int, dict[str, Any]] = defaultdict(dict)
+    finished = (
+        StageVisit.objects.exclude(kind=ExitKind.OPEN)
+        .filter(closed_node_q, _filters_q(segment), exit_day__gte=start, entered_s__lt=s_to, exited_s__gt=s_from)
         .values("stage_id")
-        .annotate(
-            now=Count("pk", filter=Q(kind=ExitKind.OPEN)),
-            inside=Sum(
-                Least(Coalesce(F("exited_s"), Value(s_to)), Value(s_to)) - Greatest(F("entered_s"), Value(s_from)),
-                filter=overlap_q,
-            ),
-        )
+        .annotate(inside=Sum(inside))
         .order_by()
     )
-    wip = {r["stage_id"]: r for r in wip_rows}
+    for r in finished:
+        wip[r["stage_id"]]["inside"] = r["inside"] or 0
+    still = (
+        StageVisit.objects.filter(open_node_q, _filters_q(segment), kind=ExitKind.OPEN)
+        .values("stage_id")
+        .annotate(now=Count("pk"), inside=Sum(inside, filter=Q(entered_s__lt=s_to)))
+        .order_by()
+    )
+    for r in still:
+        row = wip[r["stage_id"]]
+        row["now"] = r["now"]
+        row["inside"] = row.get("inside", 0) + max(r["inside"] or 0, 0)
 
     # 3. closed deals: first-pass yield and win rate
     closed = closed_facts_qs(segment, start, end, windows).aggregate(
-        n_closed=Count("pk"), n_won=Count("pk", filter=Q(won=True)), n_fp=Count("pk", filter=Q(won=True, regressed=False))
+        n_closed=Count("pk"),
+        n_won=Count("pk", filter=Q(won=True)),
+        n_fp=Count("pk", filter=Q(won=True, regressed=False)),
     )
     summary.closed = closed["n_closed"] or 0
     summary.won, summary.first_pass = closed["n_won"] or 0, closed["n_fp"] or 0
@@ -347,9 +362,7 @@ def process_summary(segment: Segment, start: date, end: date, *, pipeline: Pipel
     stage_names = {s.pk: str(s) for s in stages}
     names: dict[str, dict[str, str]] = {
         "rep": {str(k): v for k, v in user_names({int(k) for k, _s in grouped["rep"] if k}).items()},
-        "team": {
-            str(t.pk): t.name for t in Team.objects.filter(pk__in={int(k) for k, _s in grouped["team"] if k})
-        },
+        "team": {str(t.pk): t.name for t in Team.objects.filter(pk__in={int(k) for k, _s in grouped["team"] if k})},
         "region": {
             str(t.pk): str(t) for t in Territory.objects.filter(pk__in={int(k) for k, _s in grouped["region"] if k})
         },
@@ -362,11 +375,11 @@ def process_summary(segment: Segment, start: date, end: date, *, pipeline: Pipel
             by_key[key][stage_id] = values
         for key in sorted(by_key, key=lambda k: (labels[k], k)):
             for s in open_stages:
-                values = by_key[key].get(s.pk)
-                if not values:
+                found = by_key[key].get(s.pk)
+                if not found:
                     continue
-                p50, p80, p95 = _pcts(values)
-                rows_out.append(GroupRow(dim, key, labels[key], s.pk, stage_names[s.pk], len(values), p50, p80, p95))
+                p50, p80, p95 = _pcts(found)
+                rows_out.append(GroupRow(dim, key, labels[key], s.pk, stage_names[s.pk], len(found), p50, p80, p95))
             if dim in SEGMENT_DIMENSIONS:
                 sid, p80, n = _bottleneck(by_key[key], stages)
                 summary.bottlenecks.append(
@@ -412,7 +425,9 @@ class ControlChart:
         return None if self.limits is None else max(self.limits.lcl, 0.0)
 
 
-def _weekly(metric_key: str, segment: Segment, start: date, end: date, stage_id: int | None) -> list[tuple[date, float, int]]:
+def _weekly(
+    metric_key: str, segment: Segment, start: date, end: date, stage_id: int | None
+) -> list[tuple[date, float, int]]:
     """(week, mean, n) per week with at least one observation, by week: one grouped query."""
     if metric_key in ("cycle_time", "win_rate"):
         qs = closed_facts_qs(segment, start, end)

@@ -5,88 +5,118 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('sales', '0022_issue10_figure_indexes'),
+        ("sales", "0022_issue10_figure_indexes"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='FactsState',
+            name="FactsState",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('last_stage_change_id', models.BigIntegerField(default=0)),
-                ('last_deal_update', models.DateTimeField(null=True)),
-                ('refreshed_at', models.DateTimeField(null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("last_stage_change_id", models.BigIntegerField(default=0)),
+                ("last_deal_update", models.DateTimeField(null=True)),
+                ("refreshed_at", models.DateTimeField(null=True)),
             ],
             options={
-                'verbose_name': 'process facts state',
-                'verbose_name_plural': 'process facts state',
+                "verbose_name": "process facts state",
+                "verbose_name_plural": "process facts state",
             },
         ),
         migrations.CreateModel(
-            name='ProcessSnapshot',
+            name="ProcessSnapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=64, unique=True)),
-                ('data', models.JSONField()),
-                ('computed_at', models.DateTimeField()),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("key", models.CharField(max_length=64, unique=True)),
+                ("data", models.JSONField()),
+                ("computed_at", models.DateTimeField()),
             ],
             options={
-                'verbose_name': 'process snapshot',
-                'verbose_name_plural': 'process snapshots',
+                "verbose_name": "process snapshot",
+                "verbose_name_plural": "process snapshots",
             },
         ),
         migrations.CreateModel(
-            name='DealFact',
+            name="DealFact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('pipeline_id', models.BigIntegerField()),
-                ('owner_id', models.BigIntegerField()),
-                ('region_id', models.BigIntegerField(null=True)),
-                ('industry', models.CharField(blank=True, max_length=30)),
-                ('size', models.CharField(blank=True, max_length=20)),
-                ('source', models.CharField(blank=True, max_length=20)),
-                ('won', models.BooleanField()),
-                ('regressed', models.BooleanField()),
-                ('cycle_days', models.IntegerField()),
-                ('closed_on', models.DateField()),
-                ('close_week', models.DateField()),
-                ('opportunity', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='sales.opportunity')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("pipeline_id", models.BigIntegerField()),
+                ("owner_id", models.BigIntegerField()),
+                ("region_id", models.BigIntegerField(null=True)),
+                ("industry", models.CharField(blank=True, max_length=30)),
+                ("size", models.CharField(blank=True, max_length=20)),
+                ("source", models.CharField(blank=True, max_length=20)),
+                ("won", models.BooleanField()),
+                ("regressed", models.BooleanField()),
+                ("cycle_days", models.IntegerField()),
+                ("closed_on", models.DateField()),
+                ("close_week", models.DateField()),
+                (
+                    "opportunity",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="sales.opportunity"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'closed deal fact',
-                'verbose_name_plural': 'closed deal facts',
-                'indexes': [models.Index(fields=['pipeline_id', 'closed_on'], name='process_deal_pipe_day'), models.Index(fields=['owner_id', 'closed_on'], name='process_deal_owner_day'), models.Index(fields=['close_week'], name='process_deal_week')],
+                "verbose_name": "closed deal fact",
+                "verbose_name_plural": "closed deal facts",
+                "indexes": [
+                    models.Index(fields=["pipeline_id", "closed_on"], name="process_deal_pipe_day"),
+                    models.Index(fields=["owner_id", "closed_on"], name="process_deal_owner_day"),
+                    models.Index(fields=["close_week"], name="process_deal_week"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='StageVisit',
+            name="StageVisit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source_id', models.BigIntegerField(null=True, unique=True)),
-                ('pipeline_id', models.BigIntegerField()),
-                ('stage_id', models.BigIntegerField()),
-                ('owner_id', models.BigIntegerField(null=True)),
-                ('team_id', models.BigIntegerField(null=True)),
-                ('region_id', models.BigIntegerField(null=True)),
-                ('industry', models.CharField(blank=True, max_length=30)),
-                ('size', models.CharField(blank=True, max_length=20)),
-                ('source', models.CharField(blank=True, max_length=20)),
-                ('kind', models.CharField(choices=[('forward', 'Moved forward'), ('back', 'Moved back'), ('won', 'Won'), ('lost', 'Lost'), ('open', 'Still in the stage')], max_length=10)),
-                ('entered_s', models.BigIntegerField()),
-                ('exited_s', models.BigIntegerField(null=True)),
-                ('duration_seconds', models.BigIntegerField(null=True)),
-                ('exit_day', models.DateField(null=True)),
-                ('exit_week', models.DateField(null=True)),
-                ('opportunity', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='sales.opportunity')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("source_id", models.BigIntegerField(null=True, unique=True)),
+                ("pipeline_id", models.BigIntegerField()),
+                ("stage_id", models.BigIntegerField()),
+                ("owner_id", models.BigIntegerField(null=True)),
+                ("team_id", models.BigIntegerField(null=True)),
+                ("region_id", models.BigIntegerField(null=True)),
+                ("industry", models.CharField(blank=True, max_length=30)),
+                ("size", models.CharField(blank=True, max_length=20)),
+                ("source", models.CharField(blank=True, max_length=20)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("forward", "Moved forward"),
+                            ("back", "Moved back"),
+                            ("won", "Won"),
+                            ("lost", "Lost"),
+                            ("open", "Still in the stage"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("entered_s", models.BigIntegerField()),
+                ("exited_s", models.BigIntegerField(null=True)),
+                ("duration_seconds", models.BigIntegerField(null=True)),
+                ("exit_day", models.DateField(null=True)),
+                ("exit_week", models.DateField(null=True)),
+                (
+                    "opportunity",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="sales.opportunity"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'stage visit',
-                'verbose_name_plural': 'stage visits',
-                'indexes': [models.Index(fields=['pipeline_id', 'exit_day'], name='process_visit_pipe_day'), models.Index(fields=['owner_id', 'exit_day'], name='process_visit_owner_day'), models.Index(fields=['stage_id', 'exit_week'], name='process_visit_stage_week'), models.Index(fields=['kind', 'pipeline_id', 'stage_id'], name='process_visit_kind')],
+                "verbose_name": "stage visit",
+                "verbose_name_plural": "stage visits",
+                "indexes": [
+                    models.Index(fields=["pipeline_id", "exit_day"], name="process_visit_pipe_day"),
+                    models.Index(fields=["owner_id", "exit_day"], name="process_visit_owner_day"),
+                    models.Index(fields=["stage_id", "exit_week"], name="process_visit_stage_week"),
+                    models.Index(fields=["kind", "pipeline_id", "stage_id"], name="process_visit_kind"),
+                ],
             },
         ),
     ]

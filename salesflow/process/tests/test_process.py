@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -118,14 +119,18 @@ def test_time_in_stage_percentiles_match_numpy_on_db_rows(personas: Personas) ->
     # by team (team at the time) and rep
     qual = stage("qualification")
     team_a_rows = list(
-        StageChange.objects.filter(from_stage=qual, owner_team=personas.team_a).values_list("duration_seconds", flat=True)
+        StageChange.objects.filter(from_stage=qual, owner_team=personas.team_a).values_list(
+            "duration_seconds", flat=True
+        )
     )
     team_row = next(g for g in s.groups["team"] if g.key == str(personas.team_a.pk) and g.stage_id == qual.pk)
     assert team_row.n == len(team_a_rows) == 40
-    assert team_row.p80 == pytest.approx(float(np.percentile(team_a_rows, 80)) / DAY)
-    rep_rows = list(StageChange.objects.filter(from_stage=qual, owner=personas.rep).values_list("duration_seconds", flat=True))
+    assert team_row.p80 == pytest.approx(float(np.percentile(np.array(team_a_rows, dtype=float), 80)) / DAY)
+    rep_rows = list(
+        StageChange.objects.filter(from_stage=qual, owner=personas.rep).values_list("duration_seconds", flat=True)
+    )
     rep_row = next(g for g in s.groups["rep"] if g.key == str(personas.rep.pk) and g.stage_id == qual.pk)
-    assert rep_row.p95 == pytest.approx(float(np.percentile(rep_rows, 95)) / DAY)
+    assert rep_row.p95 == pytest.approx(float(np.percentile(np.array(rep_rows, dtype=float), 95)) / DAY)
     # regression: every deal moved needs → qualification once
     needs = by_stage[stage("needs").pk]
     assert needs.exits == 30 and needs.back == 30 and needs.regression_rate == 1.0 and needs.conversion == 0.0
@@ -174,15 +179,17 @@ def test_first_pass_yield_wip_now_and_bottleneck(personas: Personas) -> None:
     start, end = _past_month(1)
     t = _at(start + timedelta(days=1))
     # 3 won straight, 1 won after a regression, 2 lost → FPY 3/6
-    for i in range(3):
+    for _i in range(3):
         _path(_deal(personas.rep, start), [("qualification", 1), ("needs", 1), ("won", 1)], start=t)
-    _path(_deal(personas.rep, start), [("qualification", 1), ("prospect", 1), ("qualification", 1), ("won", 1)], start=t)
-    for i in range(2):
+    _path(
+        _deal(personas.rep, start), [("qualification", 1), ("prospect", 1), ("qualification", 1), ("won", 1)], start=t
+    )
+    for _i in range(2):
         _path(_deal(personas.teammate, start), [("qualification", 2), ("lost", 1)], start=t)
     # needs: 6 exits of 10 days (qualified for the bottleneck); proposal: 2 exits of 20 days (too few)
-    for i in range(6):
+    for _i in range(6):
         _path(_deal(personas.teammate, start), [("qualification", 1), ("needs", 1), ("proposal", 10)], start=t)
-    for i in range(2):
+    for _i in range(2):
         opp = _deal(personas.teammate, start)
         _path(opp, [("qualification", 0.5), ("needs", 0.5), ("proposal", 0.5), ("negotiation", 20)], start=t)
     _deal(personas.rep, start)  # open in prospect
@@ -196,7 +203,9 @@ def test_first_pass_yield_wip_now_and_bottleneck(personas: Personas) -> None:
     proposal = next(f for f in s.stages if f.stage_id == stage("proposal").pk)
     assert proposal.exits == 2 < MIN_EXITS and proposal.p80 == pytest.approx(20.0)
     wip = {f.stage_id: f.wip_now for f in s.stages}
-    assert wip[stage("prospect").pk] == Opportunity.objects.filter(outcome=Outcome.OPEN, stage=stage("prospect")).count()
+    assert (
+        wip[stage("prospect").pk] == Opportunity.objects.filter(outcome=Outcome.OPEN, stage=stage("prospect")).count()
+    )
     assert wip[stage("negotiation").pk] == 2
     # per segment: the teammate's team (team_a) has the same bottleneck
     team_row = next(b for b in s.bottlenecks if b.dimension == "team" and b.key == str(personas.team_a.pk))
@@ -217,9 +226,11 @@ def test_incremental_refresh_equals_full_rebuild(personas: Personas) -> None:
     _path(Opportunity.objects.get(pk=a.pk), [("needs", 3)], start=t + timedelta(days=1))
     refresh_facts()
 
-    def snapshot() -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    def snapshot() -> tuple[list[Any], list[Any]]:
         visits = sorted(
-            StageVisit.objects.values_list("opportunity_id", "stage_id", "kind", "entered_s", "exited_s", "duration_seconds", "owner_id")
+            StageVisit.objects.values_list(
+                "opportunity_id", "stage_id", "kind", "entered_s", "exited_s", "duration_seconds", "owner_id"
+            )
         )
         deals = sorted(DealFact.objects.values_list("opportunity_id", "won", "regressed", "cycle_days", "closed_on"))
         return visits, deals
@@ -272,7 +283,9 @@ def test_control_chart_weekly_points_and_limits_match_numpy(personas: Personas) 
     assert chart.limits.lcl == pytest.approx(lcl)
     flagged = [p.week for p in chart.points if p.rules]
     assert first_monday + timedelta(weeks=9) in flagged
-    assert chart.signals and all(1 in s.rules for s in chart.signals if chart.points[s.index].week == first_monday + timedelta(weeks=9))
+    assert chart.signals and all(
+        1 in s.rules for s in chart.signals if chart.points[s.index].week == first_monday + timedelta(weeks=9)
+    )
     # win rate: 2 of 3 each week
     wr = control_chart("win_rate", seg, start, end)
     assert [p.value for p in wr.points] == pytest.approx([2 / 3] * 12)
@@ -280,7 +293,7 @@ def test_control_chart_weekly_points_and_limits_match_numpy(personas: Personas) 
     # limits from a baseline phase: the first 8 weeks
     base = (first_monday, first_monday + timedelta(weeks=7))
     phased = control_chart("cycle_time", seg, start, end, limits_from=base)
-    c2, u2, l2 = _xmr_numpy(expected[:8])
+    _c2, u2, _l2 = _xmr_numpy(expected[:8])
     assert phased.limits is not None and phased.limits.ucl == pytest.approx(u2) and phased.limits.n == 8
     with pytest.raises(ValueError):
         control_chart("time_in_stage", seg, start, end)
@@ -295,7 +308,9 @@ def test_time_in_stage_control_chart_on_the_personal_loan_pipeline(personas: Per
     for week in range(5):
         for k in range(2):
             opp = _deal(personas.rep, first_monday + timedelta(weeks=week), loan)
-            _path(opp, [("review", 1 + week), ("contract", 2.0 + k)], start=_at(first_monday + timedelta(weeks=week), 8))
+            _path(
+                opp, [("review", 1 + week), ("contract", 2.0 + k)], start=_at(first_monday + timedelta(weeks=week), 8)
+            )
     refresh_facts(full=True)
     review = stage("review", loan)
     seg = _company(loan)
@@ -308,16 +323,18 @@ def test_time_in_stage_control_chart_on_the_personal_loan_pipeline(personas: Per
     s = process_summary(seg, first_monday, today, pipeline=loan)
     got = {f.stage_id: f for f in s.stages}
     values = list(StageChange.objects.filter(from_stage=review).values_list("duration_seconds", flat=True))
-    assert got[review.pk].p80 == pytest.approx(float(np.percentile(values, 80)) / DAY)
+    assert got[review.pk].p80 == pytest.approx(float(np.percentile(np.array(values, dtype=float), 80)) / DAY)
 
 
 # ------------------------------------------------------------------ pages and API
 
 
-def test_pages_visibility_and_constant_queries(personas: Personas, client_for, api_for, django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
+def test_pages_visibility_and_constant_queries(
+    personas: Personas, client_for, api_for, django_assert_max_num_queries
+) -> None:  # type: ignore[no-untyped-def]
     start, _end = _past_month(0)
     t = _at(start, 9)
-    for i in range(4):
+    for _i in range(4):
         _path(_deal(personas.rep, start), [("qualification", 0.2), ("needs", 0.1)], start=t)
     refresh_facts(full=True)
     admin = client_for(personas.admin)
@@ -333,9 +350,9 @@ def test_pages_visibility_and_constant_queries(personas: Personas, client_for, a
     assert rep.get(f"/process/?node=team:{personas.team_a.pk}").status_code == 404
     assert rep.get(f"/process/control/?node=rep:{personas.teammate.pk}").status_code == 404
     api = api_for(personas.rep)
-    assert api.get(f"/api/v1/process/summary?node=team:{personas.team_a.pk}").status_code == 404
-    assert api.get(f"/api/v1/process/control?node=rep:{personas.outsider.pk}").status_code == 404
-    ok = api.get("/api/v1/process/summary")
+    assert api.get(f"/process/summary?node=team:{personas.team_a.pk}").status_code == 404
+    assert api.get(f"/process/control?node=rep:{personas.outsider.pk}").status_code == 404
+    ok = api.get("/process/summary")
     assert ok.status_code == 200 and ok.json()["node"] == f"rep:{personas.rep.pk}"
     # hostile / bad filters: 400 naming the field, never a 500
     mgr = api_for(personas.manager)
@@ -349,11 +366,13 @@ def test_pages_visibility_and_constant_queries(personas: Personas, client_for, a
         ("metric=time_in_stage", "stage"),
         ("stage=99999999", "stage"),
     ):
-        path = "/api/v1/process/control?" if field in ("metric", "stage") else "/api/v1/process/summary?"
+        path = "/process/control?" if field in ("metric", "stage") else "/process/summary?"
         resp = mgr.get(path + query)
         assert resp.status_code == 400, (query, resp.status_code)
         assert field in resp.content.decode(), (query, resp.content[:300])
-    body = mgr.get(f"/api/v1/process/control?node=team:{personas.team_a.pk}&metric=time_in_stage&stage={stage('prospect').pk}").json()
+    body = mgr.get(
+        f"/process/control?node=team:{personas.team_a.pk}&metric=time_in_stage&stage={stage('prospect').pk}"
+    ).json()
     assert [c["metric"] for c in body["controls"]] == ["time_in_stage", "cycle_time", "win_rate"]
     # constant query count: fresh computation (no snapshot) for the company with more data
     from salesflow.process.models import ProcessSnapshot
@@ -361,7 +380,7 @@ def test_pages_visibility_and_constant_queries(personas: Personas, client_for, a
     ProcessSnapshot.objects.all().delete()
     with django_assert_max_num_queries(40):
         assert admin.get("/process/?by=rep").status_code == 200
-    for i in range(10):
+    for _i in range(10):
         _path(_deal(personas.teammate, start), [("qualification", 0.3), ("needs", 0.2), ("won", 0.1)], start=t)
     refresh_facts()
     ProcessSnapshot.objects.all().delete()
