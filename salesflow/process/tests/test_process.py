@@ -1,0 +1,404 @@
+"""Process intelligence (issue 11 item 4): the fact tables, the figures against independent
+computations (numpy on the database rows, hand-worked Little's law), visibility, strict
+query schemas and the pages' constant query count."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+from django.conf import settings
+from django.utils import timezone
+
+from salesflow.analytics.selectors import Node
+from salesflow.core.metrics import MetricFilters
+from salesflow.core.periods import month_period
+from salesflow.process.facts import monday, refresh_facts
+from salesflow.process.models import DealFact, ExitKind, StageVisit
+from salesflow.process.observations import Segment, observe
+from salesflow.process.selectors import MIN_EXITS, control_chart, process_summary
+from salesflow.sales.choices import Outcome
+from salesflow.sales.models import Opportunity, Pipeline, Stage, StageChange
+from salesflow.sales.tests.factories import make_opportunity, stage
+from salesflow.users.models import User
+from salesflow.users.testing import Personas
+
+pytestmark = pytest.mark.django_db
+ZONE = ZoneInfo(settings.TIME_ZONE)
+DAY = 86400
+
+
+def _at(day: date, hour: int = 10) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=ZONE)
+
+
+def _past_month(months_back: int = 3) -> tuple[date, date]:
+    today = timezone.localdate()
+    first = today.replace(day=1)
+    for _ in range(months_back):
+        first = (first - timedelta(days=1)).replace(day=1)
+    p = month_period(first.year, first.month)
+    return p.start, p.end
+
+
+def _deal(owner: User, created: date, pipeline: Pipeline | None = None) -> Opportunity:
+    opp = make_opportunity(owner)
+    if pipeline is not None:
+        first = pipeline.stages.order_by("position").first()
+        assert first is not None
+        Opportunity.objects.filter(pk=opp.pk).update(pipeline=pipeline, stage=first)
+    Opportunity.objects.filter(pk=opp.pk).update(created_at=_at(created, 9), stage_entered_at=_at(created, 9))
+    opp.refresh_from_db()
+    return opp
+
+
+def _path(opp: Opportunity, steps: list[tuple[str, float]], *, start: datetime, owner: User | None = None) -> datetime:
+    """Write the stage changes of ``opp`` along ``steps`` (stage code, days in the previous
+    stage) from ``start``; the last code may be ``won``/``lost`` (closes the deal)."""
+    pipeline = Pipeline.objects.get(pk=opp.pipeline_id)
+    current = Stage.objects.get(pk=opp.stage_id)
+    at = start
+    owner = owner or opp.owner
+    for code, days in steps:
+        nxt = stage(code, pipeline)
+        at = at + timedelta(seconds=round(days * DAY))
+        StageChange.objects.create(
+            opportunity=opp,
+            from_stage=current,
+            to_stage=nxt,
+            changed_at=at,
+            duration_seconds=round(days * DAY),
+            from_position=current.position,
+            to_position=nxt.position,
+            owner=owner,
+            owner_team=owner.team,
+            is_regression=nxt.position < current.position and nxt.kind == "open",
+        )
+        current = nxt
+    update: dict[str, object] = {"stage": current, "stage_entered_at": at}
+    if current.kind in ("won", "lost"):
+        update.update(outcome=current.kind, closed_on=at.astimezone(ZONE).date(), closed_at=at)
+    Opportunity.objects.filter(pk=opp.pk).update(**update)
+    return at
+
+
+def _company(pipeline: Pipeline | None = None) -> Segment:
+    return Segment(filters=MetricFilters(pipeline_ids=(pipeline.pk,) if pipeline else ()))
+
+
+# ------------------------------------------------------------------ percentiles vs numpy
+
+
+def test_time_in_stage_percentiles_match_numpy_on_db_rows(personas: Personas) -> None:
+    start, end = _past_month(2)
+    rng = np.random.default_rng(7)
+    for i in range(30):
+        owner = (personas.rep, personas.teammate, personas.outsider)[i % 3]
+        opp = _deal(owner, start)
+        a, b, c = (float(x) for x in rng.uniform(0.2, 6.0, size=3))
+        _path(opp, [("qualification", a), ("needs", b), ("qualification", c / 2), ("needs", c)], start=_at(start))
+    refresh_facts(full=True)
+    pipeline = Pipeline.objects.get(is_default=True)
+    s = process_summary(_company(), start, end, pipeline=pipeline)
+    by_stage = {f.stage_id: f for f in s.stages}
+    for st in Stage.objects.filter(pipeline=pipeline, code__in=["prospect", "qualification", "needs"]):
+        rows = list(
+            StageChange.objects.filter(
+                from_stage=st, changed_at__gte=_at(start, 0), changed_at__lt=_at(end + timedelta(days=1), 0)
+            ).values_list("duration_seconds", flat=True)
+        )
+        assert rows, st.code
+        got = by_stage[st.pk]
+        assert got.exits == len(rows)
+        for q, value in ((50, got.p50), (80, got.p80), (95, got.p95)):
+            assert value == pytest.approx(float(np.percentile(np.array(rows, dtype=float), q)) / DAY, rel=1e-12)
+    # by team (team at the time) and rep
+    qual = stage("qualification")
+    team_a_rows = list(
+        StageChange.objects.filter(from_stage=qual, owner_team=personas.team_a).values_list(
+            "duration_seconds", flat=True
+        )
+    )
+    team_row = next(g for g in s.groups["team"] if g.key == str(personas.team_a.pk) and g.stage_id == qual.pk)
+    assert team_row.n == len(team_a_rows) == 40
+    assert team_row.p80 == pytest.approx(float(np.percentile(np.array(team_a_rows, dtype=float), 80)) / DAY)
+    rep_rows = list(
+        StageChange.objects.filter(from_stage=qual, owner=personas.rep).values_list("duration_seconds", flat=True)
+    )
+    rep_row = next(g for g in s.groups["rep"] if g.key == str(personas.rep.pk) and g.stage_id == qual.pk)
+    assert rep_row.p95 == pytest.approx(float(np.percentile(np.array(rep_rows, dtype=float), 95)) / DAY)
+    # regression: every deal moved needs → qualification once
+    needs = by_stage[stage("needs").pk]
+    assert needs.exits == 30 and needs.back == 30 and needs.regression_rate == 1.0 and needs.conversion == 0.0
+    assert by_stage[qual.pk].conversion == 1.0 and by_stage[qual.pk].regression_rate == 0.0
+    # a rep's segment: only the rep's exits
+    rep_seg = Segment(node=Node("rep", personas.rep.pk))
+    rs = process_summary(rep_seg, start, end, pipeline=pipeline)
+    assert {f.stage_id: f.exits for f in rs.stages}[qual.pk] == len(rep_rows)
+
+
+# ------------------------------------------------------------------ Little's law
+
+
+def test_littles_law_holds_when_every_stay_lies_in_the_period(personas: Personas) -> None:
+    start, end = _past_month(3)
+    t0 = _at(start + timedelta(days=1), 8)
+    spans = [(1.0, 2.0, 3.0), (0.5, 4.0, 1.5), (2.0, 2.0, 2.0), (3.0, 1.0, 0.25), (1.25, 0.75, 5.0)]
+    for i, (a, b, c) in enumerate(spans):
+        opp = _deal(personas.rep, start + timedelta(days=1))
+        Opportunity.objects.filter(pk=opp.pk).update(stage_entered_at=t0 + timedelta(days=i))
+        opp.refresh_from_db()
+        _path(opp, [("qualification", a), ("needs", b), ("won", c)], start=t0 + timedelta(days=i))
+    refresh_facts(full=True)
+    pipeline = Pipeline.objects.get(is_default=True)
+    s = process_summary(_company(), start, end, pipeline=pipeline)
+    span = (end - start).days + 1
+    for f in s.stages:
+        if not f.exits:
+            continue
+        assert f.little_ratio == pytest.approx(1.0, rel=1e-12), f.name
+        assert f.wip_avg == pytest.approx(f.little_rhs, rel=1e-12)
+        assert f.throughput_per_week == pytest.approx(f.exits / span * 7)
+        assert f.wip_avg == pytest.approx(f.throughput_per_week / 7 / DAY * (f.mean_days or 0) * DAY)
+    prospect = next(f for f in s.stages if f.stage_id == stage("prospect").pk)
+    assert prospect.wip_avg == pytest.approx(sum(a for a, _b, _c in spans) / span)
+    assert s.closed == 5 and s.won == 5 and s.first_pass == 5 and s.first_pass_yield == 1.0
+    # a period that cuts the stays: the check no longer holds exactly (and says so by its ratio)
+    half = process_summary(_company(), start, start + timedelta(days=3), pipeline=pipeline)
+    assert any(f.little_ratio is not None and not math.isclose(f.little_ratio, 1.0) for f in half.stages)
+
+
+# ------------------------------------------------------------------ FPY, bottleneck, WIP now
+
+
+def test_first_pass_yield_wip_now_and_bottleneck(personas: Personas) -> None:
+    start, end = _past_month(1)
+    t = _at(start + timedelta(days=1))
+    # 3 won straight, 1 won after a regression, 2 lost → FPY 3/6
+    for _i in range(3):
+        _path(_deal(personas.rep, start), [("qualification", 1), ("needs", 1), ("won", 1)], start=t)
+    _path(
+        _deal(personas.rep, start), [("qualification", 1), ("prospect", 1), ("qualification", 1), ("won", 1)], start=t
+    )
+    for _i in range(2):
+        _path(_deal(personas.teammate, start), [("qualification", 2), ("lost", 1)], start=t)
+    # needs: 6 exits of 10 days (qualified for the bottleneck); proposal: 2 exits of 20 days (too few)
+    for _i in range(6):
+        _path(_deal(personas.teammate, start), [("qualification", 1), ("needs", 1), ("proposal", 10)], start=t)
+    for _i in range(2):
+        opp = _deal(personas.teammate, start)
+        _path(opp, [("qualification", 0.5), ("needs", 0.5), ("proposal", 0.5), ("negotiation", 20)], start=t)
+    _deal(personas.rep, start)  # open in prospect
+    refresh_facts(full=True)
+    pipeline = Pipeline.objects.get(is_default=True)
+    s = process_summary(_company(), start, end, pipeline=pipeline)
+    assert (s.closed, s.won, s.first_pass) == (6, 4, 3)
+    assert s.first_pass_yield == pytest.approx(0.5)
+    needs = stage("needs")
+    assert s.bottleneck_stage_id == needs.pk, s.rule
+    proposal = next(f for f in s.stages if f.stage_id == stage("proposal").pk)
+    assert proposal.exits == 2 < MIN_EXITS and proposal.p80 == pytest.approx(20.0)
+    wip = {f.stage_id: f.wip_now for f in s.stages}
+    assert (
+        wip[stage("prospect").pk] == Opportunity.objects.filter(outcome=Outcome.OPEN, stage=stage("prospect")).count()
+    )
+    assert wip[stage("negotiation").pk] == 2
+    # per segment: the teammate's team (team_a) has the same bottleneck
+    team_row = next(b for b in s.bottlenecks if b.dimension == "team" and b.key == str(personas.team_a.pk))
+    assert team_row.stage_id == needs.pk
+
+
+# ------------------------------------------------------------------ incremental = full
+
+
+def test_incremental_refresh_equals_full_rebuild(personas: Personas) -> None:
+    start, _end = _past_month(1)
+    t = _at(start + timedelta(days=1))
+    a = _deal(personas.rep, start)
+    _path(a, [("qualification", 1)], start=t)
+    refresh_facts(full=True)
+    b = _deal(personas.teammate, start)
+    _path(b, [("qualification", 2), ("needs", 1), ("won", 1)], start=t)
+    _path(Opportunity.objects.get(pk=a.pk), [("needs", 3)], start=t + timedelta(days=1))
+    refresh_facts()
+
+    def snapshot() -> tuple[list[Any], list[Any]]:
+        visits = sorted(
+            StageVisit.objects.values_list(
+                "opportunity_id", "stage_id", "kind", "entered_s", "exited_s", "duration_seconds", "owner_id"
+            )
+        )
+        deals = sorted(DealFact.objects.values_list("opportunity_id", "won", "regressed", "cycle_days", "closed_on"))
+        return visits, deals
+
+    incremental = snapshot()
+    refresh_facts(full=True)
+    assert snapshot() == incremental
+    assert StageVisit.objects.filter(kind=ExitKind.OPEN, opportunity_id=a.pk).count() == 1
+    assert DealFact.objects.get(opportunity_id=b.pk).won is True
+
+
+# ------------------------------------------------------------------ control charts vs numpy
+
+
+def _xmr_numpy(values: list[float]) -> tuple[float, float, float]:
+    x = np.array(values, dtype=float)
+    centre = float(x.mean())
+    mr = float(np.abs(np.diff(x)).mean())
+    return centre, centre + (3 / 1.128) * mr, centre - (3 / 1.128) * mr
+
+
+def test_control_chart_weekly_points_and_limits_match_numpy(personas: Personas) -> None:
+    today = timezone.localdate()
+    first_monday = monday(today) - timedelta(weeks=14)
+    rng = np.random.default_rng(3)
+    for week in range(12):
+        for k in range(3):
+            close_day = first_monday + timedelta(weeks=week, days=k)
+            cycle = 200 if week == 9 else int(rng.integers(5, 15))
+            opp = _deal(personas.rep, close_day - timedelta(days=cycle))
+            days = float(rng.uniform(1, 4))
+            close_at = _at(close_day)
+            _path(opp, [("won" if k < 2 else "lost", days)], start=close_at - timedelta(days=days))
+    refresh_facts(full=True)
+    seg = Segment()
+    start, end = first_monday, today
+    chart = control_chart("cycle_time", seg, start, end)
+    # independent: the observations grouped by Monday, mean per week, numpy XmR
+    obs = observe("cycle_time", seg, start, end)
+    weeks: dict[date, list[float]] = {}
+    for o in obs:
+        weeks.setdefault(monday(o.day), []).append(o.value)
+    expected = [float(np.mean(v)) for _w, v in sorted(weeks.items())]
+    assert [p.value for p in chart.points] == pytest.approx(expected)
+    assert [p.week for p in chart.points] == sorted(weeks)
+    centre, ucl, lcl = _xmr_numpy(expected)
+    assert chart.limits is not None
+    assert chart.limits.centre == pytest.approx(centre)
+    assert chart.limits.ucl == pytest.approx(ucl)
+    assert chart.limits.lcl == pytest.approx(lcl)
+    flagged = [p.week for p in chart.points if p.rules]
+    assert first_monday + timedelta(weeks=9) in flagged
+    assert chart.signals and all(
+        1 in s.rules for s in chart.signals if chart.points[s.index].week == first_monday + timedelta(weeks=9)
+    )
+    # win rate: 2 of 3 each week
+    wr = control_chart("win_rate", seg, start, end)
+    assert [p.value for p in wr.points] == pytest.approx([2 / 3] * 12)
+    assert wr.signals == []
+    # limits from a baseline phase: the first 8 weeks
+    base = (first_monday, first_monday + timedelta(weeks=7))
+    phased = control_chart("cycle_time", seg, start, end, limits_from=base)
+    _c2, u2, _l2 = _xmr_numpy(expected[:8])
+    assert phased.limits is not None and phased.limits.ucl == pytest.approx(u2) and phased.limits.n == 8
+    with pytest.raises(ValueError):
+        control_chart("time_in_stage", seg, start, end)
+    with pytest.raises(KeyError):
+        control_chart("nope", seg, start, end)
+
+
+def test_time_in_stage_control_chart_on_the_personal_loan_pipeline(personas: Personas) -> None:
+    loan = Pipeline.objects.get(code="personal-loan")
+    today = timezone.localdate()
+    first_monday = monday(today) - timedelta(weeks=6)
+    for week in range(5):
+        for k in range(2):
+            opp = _deal(personas.rep, first_monday + timedelta(weeks=week), loan)
+            _path(
+                opp, [("review", 1 + week), ("contract", 2.0 + k)], start=_at(first_monday + timedelta(weeks=week), 8)
+            )
+    refresh_facts(full=True)
+    review = stage("review", loan)
+    seg = _company(loan)
+    chart = control_chart("time_in_stage", seg, first_monday, today, stage_id=review.pk)
+    obs = observe("time_in_stage", seg, first_monday, today, stage_id=review.pk)
+    weeks: dict[date, list[float]] = {}
+    for o in obs:
+        weeks.setdefault(monday(o.day), []).append(o.value / DAY)
+    assert [p.value for p in chart.points] == pytest.approx([float(np.mean(v)) for _w, v in sorted(weeks.items())])
+    s = process_summary(seg, first_monday, today, pipeline=loan)
+    got = {f.stage_id: f for f in s.stages}
+    values = list(StageChange.objects.filter(from_stage=review).values_list("duration_seconds", flat=True))
+    assert got[review.pk].p80 == pytest.approx(float(np.percentile(np.array(values, dtype=float), 80)) / DAY)
+
+
+# ------------------------------------------------------------------ pages and API
+
+
+def test_pages_visibility_and_constant_queries(
+    personas: Personas, client_for, api_for, django_assert_max_num_queries
+) -> None:  # type: ignore[no-untyped-def]
+    start, _end = _past_month(0)
+    t = _at(start, 9)
+    for _i in range(4):
+        _path(_deal(personas.rep, start), [("qualification", 0.2), ("needs", 0.1)], start=t)
+    refresh_facts(full=True)
+    admin = client_for(personas.admin)
+    r = admin.get("/process/")
+    assert r.status_code == 200
+    assert b"process-chart-stage_time" in r.content and b"process-signals-cycle_time" in r.content
+    r = admin.get("/process/control/")
+    assert r.status_code == 200 and b"process-control-win_rate" in r.content
+    zh = client_for(personas.manager, "zh-hans").get("/process/")
+    assert zh.status_code == 200 and "流程分析".encode() in zh.content
+    # a rep may not see the team or another rep: 404 on the page and in the API
+    rep = client_for(personas.rep)
+    assert rep.get(f"/process/?node=team:{personas.team_a.pk}").status_code == 404
+    assert rep.get(f"/process/control/?node=rep:{personas.teammate.pk}").status_code == 404
+    api = api_for(personas.rep)
+    assert api.get(f"/process/summary?node=team:{personas.team_a.pk}").status_code == 404
+    assert api.get(f"/process/control?node=rep:{personas.outsider.pk}").status_code == 404
+    ok = api.get("/process/summary")
+    assert ok.status_code == 200 and ok.json()["node"] == f"rep:{personas.rep.pk}"
+    # hostile / bad filters: 400 naming the field, never a 500
+    mgr = api_for(personas.manager)
+    for query, field in (
+        ("period=NaN", "period"),
+        ("period=" + "9" * 30, "period"),
+        ("pipeline=abc", "pipeline"),
+        ("industry=%00", "industry"),
+        ("size=" + "x" * 50_000, "size"),
+        ("metric=nope", "metric"),
+        ("metric=time_in_stage", "stage"),
+        ("stage=99999999", "stage"),
+    ):
+        path = "/process/control?" if field in ("metric", "stage") else "/process/summary?"
+        resp = mgr.get(path + query)
+        assert resp.status_code == 400, (query, resp.status_code)
+        assert field in resp.content.decode(), (query, resp.content[:300])
+    body = mgr.get(
+        f"/process/control?node=team:{personas.team_a.pk}&metric=time_in_stage&stage={stage('prospect').pk}"
+    ).json()
+    assert [c["metric"] for c in body["controls"]] == ["time_in_stage", "cycle_time", "win_rate"]
+    # constant query count: a fresh computation (no snapshot) costs the same with more data
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from salesflow.process.models import ProcessSnapshot
+
+    manager = client_for(personas.manager)
+
+    def counts() -> tuple[int, int]:
+        ProcessSnapshot.objects.all().delete()
+        with CaptureQueriesContext(connection) as page:
+            assert admin.get("/process/?by=rep").status_code == 200
+        with CaptureQueriesContext(connection) as control:
+            assert manager.get("/process/control/").status_code == 200
+        return len(page.captured_queries), len(control.captured_queries)
+
+    before = counts()
+    for _i in range(10):
+        _path(_deal(personas.teammate, start), [("qualification", 0.3), ("needs", 0.2), ("won", 0.1)], start=t)
+    refresh_facts()
+    assert counts() == before
+    ProcessSnapshot.objects.all().delete()
+    with django_assert_max_num_queries(40):
+        assert admin.get("/process/?by=rep").status_code == 200
+    with django_assert_max_num_queries(70):
+        assert manager.get("/process/control/").status_code == 200
+    with django_assert_max_num_queries(35):  # from the snapshot
+        assert manager.get("/process/control/").status_code == 200
