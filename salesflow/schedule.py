@@ -156,6 +156,7 @@ JOBS.append(
 # issue 11: forecasting and process intelligence
 from salesflow.achievable import tasks as achievable_tasks  # noqa: E402
 from salesflow.improvement import tasks as improvement_tasks  # noqa: E402
+from salesflow.process import tasks as process_tasks  # noqa: E402
 from salesflow.projections import tasks as projection_tasks  # noqa: E402
 
 JOBS.extend(
@@ -179,6 +180,18 @@ JOBS.extend(
             task=projection_tasks.compute_forecasts,
             description="Backtest and refit the revenue forecasts "
             "(company and teams; won revenue and collections; month and week).",
+        ),
+        PeriodicJob(
+            name="process.refresh_facts",
+            schedule=Every(timedelta(minutes=10)),
+            task=process_tasks.refresh_process_facts,
+            description="Fold new stage exits and changed deals into the process fact tables.",
+        ),
+        PeriodicJob(
+            name="process.rebuild_facts",
+            schedule=Daily(at=time(2, 30)),
+            task=process_tasks.rebuild_process_facts,
+            description="Rebuild the process fact tables from scratch.",
         ),
         PeriodicJob(
             name="improvement.control_check",

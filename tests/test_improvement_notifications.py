@@ -40,7 +40,11 @@ def test_the_owner_is_told_once_when_the_control_plan_finds_drift(personas: Pers
         done_on=change,
     )
     project_advance(
-        actor=manager, project=project, to_phase=Phase.CONTROL, limits_through=today - dt.timedelta(days=45), today=today
+        actor=manager,
+        project=project,
+        to_phase=Phase.CONTROL,
+        limits_through=today - dt.timedelta(days=45),
+        today=today,
     )
     slow_day = today - dt.timedelta(days=10)
     write_exits(personas.rep, [(slow_day, 12.0)])

@@ -1311,12 +1311,14 @@ def generate_demo(*, today: date | None = None, seed: int = SEED) -> DemoResult:
     from salesflow.demo.issue11_achievable import write_achievable
     from salesflow.demo.issue11_forecasts import write_forecasts
     from salesflow.demo.issue11_improvement import write_improvement
+    from salesflow.demo.issue11_process import write_process
     from salesflow.demo.issue11_projections import write_projections
 
     write_improvement(users, clock.today)
     write_forecasts(users, clock.today)
     write_achievable(users, clock.today)
     write_projections(users, clock.today)
+    write_process(users, clock.today)  # the process fact tables, last: they read every deal above
     return DemoResult(created=True, counts=demo_counts(), seconds=perf_counter() - started)
 
 
@@ -1622,9 +1624,11 @@ def delete_demo() -> dict[str, int]:
     from salesflow.demo.issue11_achievable import delete_achievable
     from salesflow.demo.issue11_forecasts import delete_forecasts
     from salesflow.demo.issue11_improvement import delete_improvement
+    from salesflow.demo.issue11_process import delete_process
     from salesflow.demo.issue11_projections import delete_projections
 
     issue11 = {**delete_improvement(), **delete_achievable(), "forecast entries": delete_forecasts(demo_user_ids)}
+    issue11["process facts"] = delete_process()
     delete_projections()
     issue10 = {
         "commission statements": delete_commissions(demo_user_ids),
