@@ -89,9 +89,9 @@ def driver_chart(driver: dict[str, Any], overall: float | None) -> dict[str, Any
             Column(_("Closed deals"), "int"),
             Column(_("Won deals"), "int"),
             Column(_("Win rate %"), "percent"),
-            Column(_("95% interval")),
+            Column(_("Interval (95%)")),
             Column(_("Difference vs the rest (points)"), "percent"),
-            Column(_("95% interval of the difference")),
+            Column(_("Interval of the difference (95%)")),
             Column(_("p-value")),
             Column(_("The rest: won / closed")),
             Column(_("Verdict")),
@@ -112,7 +112,7 @@ def driver_chart(driver: dict[str, Any], overall: float | None) -> dict[str, Any
                 echarts={"itemStyle": {"color": OTHER_COLOUR}, "barMaxWidth": 22},
             ),
             Series(
-                _("95% interval"),
+                _("Interval (95%)"),
                 cast(Any, whiskers),
                 type="boxplot",
                 echarts={
@@ -161,7 +161,7 @@ def model_chart(model: dict[str, Any]) -> dict[str, Any] | None:
         columns=[
             Column(_("Attribute")),
             Column(_("Odds ratio"), "percent"),
-            Column(_("95% bootstrap interval")),
+            Column(_("Bootstrap interval (95%)")),
             Column(_("Verdict")),
         ],
         rows=rows,
@@ -189,7 +189,7 @@ def model_chart(model: dict[str, Any]) -> dict[str, Any] | None:
                 },
             ),
             Series(
-                _("95% interval"),
+                _("Interval (95%)"),
                 cast(Any, whiskers),
                 type="boxplot",
                 echarts={
