@@ -53,7 +53,9 @@ class ValueOut(Schema):
 
 
 class DriverOut(Schema):
-    key: str = Field(..., description="source, industry, size, activities, objections, objection_kinds, discount, stage:<id>")
+    key: str = Field(
+        ..., description="source, industry, size, activities, objections, objection_kinds, discount, stage:<id>"
+    )
     title: str
     population: int
     note: str

@@ -100,14 +100,20 @@ def refresh_defaults(today: date | None = None) -> int:
     today = today or timezone.localdate()
     nodes = [Node("company")] + [Node("team", t.pk, t.name) for t in Team.objects.order_by("pk")]
     nodes += [
-        Node("rep", u.pk, str(u))
-        for u in User.objects.filter(is_active=True).exclude(role=Role.ADMIN).order_by("pk")
+        Node("rep", u.pk, str(u)) for u in User.objects.filter(is_active=True).exclude(role=Role.ADMIN).order_by("pk")
     ]
     n = 0
     for kind in ("month", "quarter", "year"):
         period = period_containing(kind, today)  # type: ignore[arg-type]
         for node in nodes:
-            params = {"period": period.key, "node": node.key, "pipeline": "", "product_line": "", "region": "", "source": ""}
+            params = {
+                "period": period.key,
+                "node": node.key,
+                "pipeline": "",
+                "product_line": "",
+                "region": "",
+                "source": "",
+            }
             a = AnalysisFilters(period=period, node=node, filters=MetricFilters(), params=params)
             for code, _name in settings.LANGUAGES:
                 with translation.override(code):

@@ -48,8 +48,8 @@ def driver_chart(driver: dict[str, Any], overall: float | None) -> dict[str, Any
     """One attribute's chart and table as JSON-ready data."""
     values = driver["values"]
     rows: list[list[Any]] = []
-    sig: list[Decimal | None] = []
-    other: list[Decimal | None] = []
+    sig: list[Decimal | int | None] = []
+    other: list[Decimal | int | None] = []
     whiskers: list[Any] = []
     for v in values:
         rate, lo, hi = pct(v["win_rate"]), pct(v["ci_low"]), pct(v["ci_high"])
@@ -135,8 +135,8 @@ def model_chart(model: dict[str, Any]) -> dict[str, Any] | None:
     if not terms:
         return None
     rows: list[list[Any]] = []
-    sig: list[Decimal | None] = []
-    other: list[Decimal | None] = []
+    sig: list[Decimal | int | None] = []
+    other: list[Decimal | int | None] = []
     whiskers: list[Any] = []
 
     def r(x: float | None) -> Decimal | None:

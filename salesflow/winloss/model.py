@@ -5,11 +5,14 @@ Features (one row per closed deal of ``selectors.DealFrame``):
 * one-hot columns of source, industry, company size, the activity bin, the objection-count bin
   and the discount bin, each attribute's most frequent value left out as the **reference**
   (its odds ratios read "against deals with <reference>");
-* for each stage, log₂(1 + days in the stage) (0 for deals that did not pass through it), so
-  its odds ratio is per doubling of the days.
+* time in stage is NOT a feature: over all closed deals it mostly measures whether a deal
+  got as far as the stage (deals lost early have no time in later stages), which would make
+  "time in negotiation" look like a cause of winning. The page compares time in each stage
+  among the deals that passed through it instead (``selectors.stage_bins``).
 
-Fitted with scikit-learn's ``LogisticRegression`` (L2 penalty, C = ``PENALTY_C``, lbfgs) on at
-most ``MAX_DEALS`` deals (a seeded random sample when there are more; the sample size is
+Fitted by Newton–Raphson on scikit-learn's ``LogisticRegression`` objective (L2 penalty,
+C = ``PENALTY_C``, intercept unpenalised; the tests compare with scikit-learn) on at most
+``MAX_DEALS`` deals (a seeded random sample when there are more; the sample size is
 reported). Intervals: percentile bootstrap over ``BOOTSTRAP`` resamples of those deals (seeded,
 so the same data gives the same figures); an odds ratio whose 95 % interval contains 1 is
 "not significant". The penalty shrinks every coefficient towards 0 (odds ratio 1), so the odds
@@ -18,7 +21,6 @@ ratios are conservative; they describe association, not cause.
 
 from __future__ import annotations
 
-import warnings
 from collections import Counter
 from typing import Any
 
@@ -38,7 +40,8 @@ from salesflow.winloss.selectors import (
 
 PENALTY_C = 1.0
 MAX_DEALS = 3000
-BOOTSTRAP = 60
+BOOTSTRAP = 200
+NEWTON_STEPS = 50
 MIN_DEALS = 40
 MIN_EACH = 10  # won and lost deals needed
 SEED = 11
@@ -102,30 +105,31 @@ def design(frame: DealFrame) -> tuple[np.ndarray[Any, Any], list[tuple[str, str]
         c, m = _one_hot(name, title, keys, labels)
         cols += c
         meta += m
-    for sid, (idx, days) in frame.stage_days.items():
-        col = np.zeros(n)
-        col[idx] = np.log2(1.0 + days)
-        if np.ptp(col) == 0:
-            continue
-        cols.append(col)
-        meta.append(
-            (
-                f"stage:{sid}",
-                _("Time in stage %(stage)s (per doubling of days)") % {"stage": frame.stage_labels.get(sid, sid)},
-            )
-        )
     matrix = np.column_stack(cols) if cols else np.zeros((n, 0))
     return matrix, meta
 
 
 def _fit(x: np.ndarray[Any, Any], y: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    from sklearn.linear_model import LogisticRegression
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        clf = LogisticRegression(C=PENALTY_C, max_iter=500)
-        clf.fit(x, y)
-    return np.asarray(clf.coef_[0], dtype=float)
+    """The coefficients (without the intercept) minimising C·Σ log-loss + ½‖w‖², the intercept
+    unpenalised — scikit-learn's ``LogisticRegression(C=C)`` objective — by Newton–Raphson
+    (the objective is strictly convex; a few iterations over a small dense Hessian, far
+    cheaper than a general solver on a busy machine). The tests check it against
+    scikit-learn."""
+    xa = np.column_stack([np.ones(y.size), x])
+    penalty = np.eye(xa.shape[1])
+    penalty[0, 0] = 0.0
+    w = np.zeros(xa.shape[1])
+    yf = y.astype(float)
+    for _i in range(NEWTON_STEPS):
+        z = np.clip(xa @ w, -35.0, 35.0)
+        p = 1.0 / (1.0 + np.exp(-z))
+        grad = PENALTY_C * (xa.T @ (p - yf)) + penalty @ w
+        hess = PENALTY_C * ((xa.T * (p * (1.0 - p))) @ xa) + penalty + 1e-9 * np.eye(xa.shape[1])
+        step = np.linalg.solve(hess, grad)
+        w = w - step
+        if float(np.abs(step).max()) < 1e-10:
+            break
+    return np.asarray(w[1:], dtype=float)
 
 
 def fit_model(frame: DealFrame) -> Model:
@@ -149,14 +153,17 @@ def fit_model(frame: DealFrame) -> Model:
         rows = np.sort(rng.choice(frame.n, MAX_DEALS, replace=False))
         x, y = x[rows], y[rows]
     n = int(y.size)
-    coef = _fit(x, y)
-    draws = []
-    for _i in range(BOOTSTRAP):
-        sample = rng.integers(0, n, n)
-        ys = y[sample]
-        if ys.min() == ys.max():
-            continue
-        draws.append(_fit(x[sample], ys))
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+    with threadpool_limits(1):  # small matrices: BLAS threads only contend on a busy machine
+        coef = _fit(x, y)
+        draws = []
+        for _i in range(BOOTSTRAP):
+            sample = rng.integers(0, n, n)
+            ys = y[sample]
+            if ys.min() == ys.max():
+                continue
+            draws.append(_fit(x[sample], ys))
     boot = np.array(draws) if draws else np.zeros((0, len(meta)))
     terms = []
     for j, (key, label) in enumerate(meta):

@@ -230,7 +230,7 @@ def load_deals(analysis: AnalysisFilters) -> DealFrame:
         .values("c")
     )
     lines = OpportunityLine.objects.filter(opportunity_id=OuterRef("pk")).order_by().values("opportunity_id")
-    raw = BigIntegerField()
+    raw: BigIntegerField[int, int] = BigIntegerField()
     rows = list(
         base.order_by()
         .annotate(
@@ -240,7 +240,15 @@ def load_deals(analysis: AnalysisFilters) -> DealFrame:
             l_disc=Subquery(lines.annotate(s=Sum("discount", output_field=raw)).values("s"), output_field=raw),
         )
         .values_list(
-            "pk", "outcome", "account__source", "account__industry", "account__size", "n_act", "n_obj", "l_gross", "l_disc"
+            "pk",
+            "outcome",
+            "account__source",
+            "account__industry",
+            "account__size",
+            "n_act",
+            "n_obj",
+            "l_gross",
+            "l_disc",
         )
     )
     rows.sort(key=lambda r: r[0])
@@ -385,7 +393,9 @@ def _choice_bins(values: list[str], choices: list[tuple[str, str]]) -> list[tupl
     return out
 
 
-def _driver(key: str, title: str, won: np.ndarray[Any, Any], bins: list[tuple[str, str, Any]], note: str = "") -> Driver:
+def _driver(
+    key: str, title: str, won: np.ndarray[Any, Any], bins: list[tuple[str, str, Any]], note: str = ""
+) -> Driver:
     total_closed, total_won = int(won.size), int(won.sum())
     values = []
     for vkey, label, mask in bins:
@@ -402,9 +412,15 @@ def drivers_of(frame: DealFrame) -> list[Driver]:
         return []
     won = frame.won
     drivers = [
-        _driver("source", _("Source"), won, _choice_bins(frame.source, list(SourceChannel.choices))),
-        _driver("industry", _("Industry"), won, _choice_bins(frame.industry, list(Industry.choices))),
-        _driver("size", _("Company size"), won, _choice_bins(frame.size, list(CompanySize.choices))),
+        _driver(
+            "source", _("Source"), won, _choice_bins(frame.source, [(k, str(v)) for k, v in SourceChannel.choices])
+        ),
+        _driver(
+            "industry", _("Industry"), won, _choice_bins(frame.industry, [(k, str(v)) for k, v in Industry.choices])
+        ),
+        _driver(
+            "size", _("Company size"), won, _choice_bins(frame.size, [(k, str(v)) for k, v in CompanySize.choices])
+        ),
         _driver("activities", _("Activities done on the deal"), won, count_bins(frame.activities, ACTIVITY_BINS)),
         _driver("objections", _("Objections raised"), won, count_bins(frame.objections, OBJECTION_BINS)),
     ]

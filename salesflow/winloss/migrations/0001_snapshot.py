@@ -4,25 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='WinLossSnapshot',
+            name="WinLossSnapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=64, unique=True, verbose_name='key')),
-                ('data', models.JSONField(verbose_name='data')),
-                ('computed_at', models.DateTimeField(verbose_name='computed at')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("key", models.CharField(max_length=64, unique=True, verbose_name="key")),
+                ("data", models.JSONField(verbose_name="data")),
+                ("computed_at", models.DateTimeField(verbose_name="computed at")),
             ],
             options={
-                'verbose_name': 'win/loss snapshot',
-                'verbose_name_plural': 'win/loss snapshots',
-                'indexes': [models.Index(fields=['computed_at'], name='winloss_snap_computed_idx')],
+                "verbose_name": "win/loss snapshot",
+                "verbose_name_plural": "win/loss snapshots",
+                "indexes": [models.Index(fields=["computed_at"], name="winloss_snap_computed_idx")],
             },
         ),
     ]

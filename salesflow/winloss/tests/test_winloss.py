@@ -1,18 +1,20 @@
 """Win/loss drivers (issue 11 item 6): every figure against an independent computation on
 constructed deals (hand-counted win rates, the Wilson formula written out, scipy's chi-square
-for the two-proportion p-value, numpy's percentiles for the stage quartiles, a Newton–Raphson
-L2 logistic regression written here for the model), visibility by persona in the page and the
+for the two-proportion p-value, numpy's percentiles for the stage quartiles, scikit-learn's
+L2 logistic regression for the model's own Newton–Raphson fit), visibility by persona in the page and the
 API, hostile query strings, both languages and bounded query counts."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import pytest
+from django.db import transaction
 from scipy import stats as sps
 
 from salesflow.activities.tests.factories import local_dt, make_activity
@@ -23,7 +25,7 @@ from salesflow.sales.choices import Outcome
 from salesflow.sales.models import LostReason, StageChange
 from salesflow.sales.services import opportunity_close
 from salesflow.sales.tests.factories import make_account, make_opportunity, stage
-from salesflow.users.testing import Personas
+from salesflow.users.testing import Personas, make_personas
 from salesflow.winloss import model as wl_model
 from salesflow.winloss.models import WinLossSnapshot
 from salesflow.winloss.selectors import load_deals, win_loss
@@ -62,8 +64,7 @@ def _line(opp, gross: str, discount: str) -> None:  # type: ignore[no-untyped-de
     )
 
 
-@pytest.fixture
-def data(personas: Personas) -> dict[str, Any]:
+def _build(personas: Personas) -> dict[str, Any]:
     """Rep: group A (referral, IT, large; 3 activities, lines without discount; 1–20 days in
     prospect) 20 deals, 15 won; group B (outbound, retail, small; one price objection, 25%
     discount; 21–40 days) 20 deals, 5 won; group C (nothing recorded, no lines; 50 days) 4
@@ -95,6 +96,32 @@ def data(personas: Personas) -> dict[str, Any]:
         _deal(p.outsider, won=False, source="referral", industry="it", size="large", days=5)
     _deal(p.rep, won=True, source="referral", industry="it", size="large", days=5, day=date(2026, 10, 20))
     return {"a": a_deals, "b": b_deals, "c": c_deals}
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup: Any, django_db_blocker: Any) -> Iterator[tuple[Personas, dict[str, Any]]]:
+    """The personas and the deals, built once for the module inside a transaction that is
+    rolled back at the end (each test runs in its own savepoint on top, like Django's
+    ``TestCase.setUpTestData``)."""
+    with django_db_blocker.unblock():
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            p = make_personas()
+            yield p, _build(p)
+        finally:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+
+
+@pytest.fixture
+def personas(world: tuple[Personas, dict[str, Any]]) -> Personas:
+    return world[0]
+
+
+@pytest.fixture
+def data(world: tuple[Personas, dict[str, Any]]) -> dict[str, Any]:
+    return world[1]
 
 
 def _analysis(user, **params: str):  # type: ignore[no-untyped-def]
@@ -227,29 +254,16 @@ def test_api_matches_the_page_and_says_what_is_not_significant(personas, data, c
     assert shell.status_code == 200 and "赢单因素" in shell.content.decode()
 
 
-def _newton_l2(x: np.ndarray, y: np.ndarray, c: float) -> np.ndarray:
-    """Minimise C·Σ log-loss + ½‖w‖² (intercept unpenalised) by Newton–Raphson."""
-    xa = np.column_stack([np.ones(len(y)), x])
-    w = np.zeros(xa.shape[1])
-    penalty = np.eye(xa.shape[1])
-    penalty[0, 0] = 0.0
-    for _i in range(100):
-        p = 1 / (1 + np.exp(-xa @ w))
-        grad = c * xa.T @ (p - y) + penalty @ w
-        hess = c * (xa.T * (p * (1 - p))) @ xa + penalty
-        step = np.linalg.solve(hess, grad)
-        w -= step
-        if np.abs(step).max() < 1e-12:
-            break
-    return w[1:]
+def test_model_coefficients_match_scikit_learn_and_intervals_are_honest(personas, data) -> None:  # type: ignore[no-untyped-def]
+    from sklearn.linear_model import LogisticRegression
 
-
-def test_model_coefficients_match_a_newton_fit_and_intervals_are_honest(personas, data) -> None:  # type: ignore[no-untyped-def]
     frame = load_deals(_analysis(personas.rep, node=f"rep:{personas.rep.pk}"))
     x, meta = wl_model.design(frame)
-    expected = _newton_l2(x, frame.won.astype(float), wl_model.PENALTY_C)
+    assert not any(key.startswith("stage:") for key, _label in meta)  # reaching a stage is not a driver
+    reference = LogisticRegression(C=wl_model.PENALTY_C, tol=1e-10, max_iter=10_000).fit(x, frame.won.astype(int))
+    expected = reference.coef_[0]
     model = wl_model.fit_model(frame)
-    assert model.n == 44 and model.won == 22 and model.bootstrap >= 20
+    assert model.n == 44 and model.won == 22 and model.bootstrap == wl_model.BOOTSTRAP
     by_feature = {t.feature: t for t in model.terms}
     for j, (key, _label) in enumerate(meta):
         assert by_feature[key].coefficient == pytest.approx(expected[j], abs=2e-3)
