@@ -77,7 +77,7 @@ def driver_chart(driver: dict[str, Any], overall: float | None) -> dict[str, Any
                 "silent": True,
                 "symbol": "none",
                 "lineStyle": {"type": "dashed", "color": "#d63939"},
-                "label": {"formatter": _("All deals %(rate)s%%") % {"rate": pct(overall)}},
+                "label": {"formatter": _("All deals %(rate)s%%") % {"rate": pct(overall)}, "position": "end"},
                 "data": [{"xAxis": float(pct(overall) or 0)}],
             }
         }
@@ -100,13 +100,13 @@ def driver_chart(driver: dict[str, Any], overall: float | None) -> dict[str, Any
         categories=[v["label"] for v in values],
         series=[
             Series(
-                _("Win rate % (significant difference)"),
+                _("Significant"),
                 sig,
                 stack="rate",
                 echarts={"itemStyle": {"color": SIGNIFICANT_COLOUR}, "barMaxWidth": 22, **mark},
             ),
             Series(
-                _("Win rate % (not significant)"),
+                _("Not significant"),
                 other,
                 stack="rate",
                 echarts={"itemStyle": {"color": OTHER_COLOUR}, "barMaxWidth": 22},
@@ -168,13 +168,13 @@ def model_chart(model: dict[str, Any]) -> dict[str, Any] | None:
         categories=[t["label"] for t in terms],
         series=[
             Series(
-                _("Odds ratio (interval excludes 1)"),
+                _("Significant"),
                 sig,
                 type="scatter",
                 echarts={"itemStyle": {"color": SIGNIFICANT_COLOUR}, "symbolSize": 10},
             ),
             Series(
-                _("Odds ratio (not significant)"),
+                _("Not significant"),
                 other,
                 type="scatter",
                 echarts={

@@ -407,7 +407,8 @@ def _driver(
 
 
 def drivers_of(frame: DealFrame) -> list[Driver]:
-    """Every attribute's comparison over ``frame`` (numpy over the columns)."""
+    """Every attribute's comparison over ``frame`` (numpy over the columns); attributes
+    with a single value among these deals are left out."""
     if frame.n == 0:
         return []
     won = frame.won
@@ -459,7 +460,8 @@ def drivers_of(frame: DealFrame) -> list[Driver]:
                 note=_("Quartiles of the days spent in the stage, among the closed deals that passed through it."),
             )
         )
-    return drivers
+    # an attribute with one value has nothing to compare against
+    return [d for d in drivers if len(d.values) >= 2]
 
 
 def win_loss(analysis: AnalysisFilters, *, with_model: bool = True) -> WinLoss:
