@@ -77,7 +77,7 @@ def driver_chart(driver: dict[str, Any], overall: float | None) -> dict[str, Any
                 "silent": True,
                 "symbol": "none",
                 "lineStyle": {"type": "dashed", "color": "#d63939"},
-                "label": {"formatter": _("All deals %(rate)s%%") % {"rate": pct(overall)}, "position": "end"},
+                "label": {"formatter": _("All deals %(rate)s%%") % {"rate": pct(overall)}, "position": "start"},
                 "data": [{"xAxis": float(pct(overall) or 0)}],
             }
         }

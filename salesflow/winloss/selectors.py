@@ -408,7 +408,8 @@ def _driver(
 
 def drivers_of(frame: DealFrame) -> list[Driver]:
     """Every attribute's comparison over ``frame`` (numpy over the columns); attributes
-    with a single value among these deals are left out."""
+    with a single value among these deals are left out (not the objection kinds: each kind
+    is compared with all other deals, so one kind is a comparison)."""
     if frame.n == 0:
         return []
     won = frame.won
@@ -461,7 +462,7 @@ def drivers_of(frame: DealFrame) -> list[Driver]:
             )
         )
     # an attribute with one value has nothing to compare against
-    return [d for d in drivers if len(d.values) >= 2]
+    return [d for d in drivers if len(d.values) >= 2 or d.key == "objection_kinds"]
 
 
 def win_loss(analysis: AnalysisFilters, *, with_model: bool = True) -> WinLoss:
