@@ -1,0 +1,123 @@
+"""Win/loss drivers computed once and kept (speed at bench scale).
+
+``drivers_data`` answers from a :class:`WinLossSnapshot` younger than ``SNAPSHOT_MAX_AGE``
+(one query), or computes the drivers (``selectors.win_loss``: a constant number of grouped
+queries plus the model) and stores them. ``refresh_defaults`` recomputes the views readers
+open first — the company, every team and every rep, this month, this quarter and this fiscal
+year, without other filters, in every language — and is run by ``winloss.tasks``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone, translation
+
+from salesflow.analytics.forms import AnalysisFilters
+from salesflow.winloss.models import WinLossSnapshot
+from salesflow.winloss.selectors import win_loss
+
+#: a snapshot older than this is recomputed when read
+SNAPSHOT_MAX_AGE = timedelta(hours=2)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if hasattr(value, "item"):  # numpy scalars
+        return _plain(value.item())
+    return str(value)
+
+
+def snapshot_key(a: AnalysisFilters, today: date) -> str:
+    raw = json.dumps([sorted(a.params.items()), translation.get_language() or "", today.isoformat()])
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def compute(a: AnalysisFilters) -> dict[str, Any]:
+    """The drivers of ``a`` as JSON-ready data with ``computed_at``."""
+    result = win_loss(a)
+    data: dict[str, Any] = _plain(asdict(result))
+    for driver in data["drivers"]:
+        for value in driver["values"]:
+            value["significant"] = value["verdict"] == "significant"
+    data["computed_at"] = timezone.now().isoformat()
+    return data
+
+
+def _store(key: str, data: dict[str, Any]) -> None:
+    try:
+        with transaction.atomic():
+            WinLossSnapshot.objects.update_or_create(key=key, defaults={"data": data, "computed_at": timezone.now()})
+    except IntegrityError:  # a concurrent request stored it first: theirs is as fresh
+        pass
+
+
+def drivers_data(a: AnalysisFilters, today: date, *, fresh: bool = False) -> dict[str, Any]:
+    """The drivers for the filters ``a`` (already checked for the reader)."""
+    key = snapshot_key(a, today)
+    if not fresh:
+        snap = WinLossSnapshot.objects.filter(key=key, computed_at__gte=timezone.now() - SNAPSHOT_MAX_AGE).first()
+        if snap is not None:
+            cached: dict[str, Any] = snap.data
+            return cached
+    data = compute(a)
+    _store(key, data)
+    return data
+
+
+def prune_snapshots(older_than: timedelta = timedelta(days=2)) -> int:
+    deleted, _rows = WinLossSnapshot.objects.filter(computed_at__lt=timezone.now() - older_than).delete()
+    return deleted
+
+
+def refresh_defaults(today: date | None = None) -> int:
+    """Recompute the company's, every team's and every rep's drivers for this month, quarter
+    and fiscal year (no other filter) in every language; prune old snapshots. Returns the
+    number of views computed."""
+    from django.conf import settings
+
+    from salesflow.analytics.selectors import Node
+    from salesflow.core.metrics import MetricFilters
+    from salesflow.core.periods import period_containing
+    from salesflow.users.choices import Role
+    from salesflow.users.models import Team, User
+
+    today = today or timezone.localdate()
+    nodes = [Node("company")] + [Node("team", t.pk, t.name) for t in Team.objects.order_by("pk")]
+    nodes += [
+        Node("rep", u.pk, str(u)) for u in User.objects.filter(is_active=True).exclude(role=Role.ADMIN).order_by("pk")
+    ]
+    n = 0
+    for kind in ("month", "quarter", "year"):
+        period = period_containing(kind, today)  # type: ignore[arg-type]
+        for node in nodes:
+            params = {
+                "period": period.key,
+                "node": node.key,
+                "pipeline": "",
+                "product_line": "",
+                "region": "",
+                "source": "",
+            }
+            a = AnalysisFilters(period=period, node=node, filters=MetricFilters(), params=params)
+            for code, _name in settings.LANGUAGES:
+                with translation.override(code):
+                    drivers_data(a, today, fresh=True)
+                    n += 1
+    prune_snapshots()
+    return n
