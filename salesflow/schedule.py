@@ -158,6 +158,7 @@ from salesflow.achievable import tasks as achievable_tasks  # noqa: E402
 from salesflow.improvement import tasks as improvement_tasks  # noqa: E402
 from salesflow.process import tasks as process_tasks  # noqa: E402
 from salesflow.projections import tasks as projection_tasks  # noqa: E402
+from salesflow.winloss import tasks as winloss_tasks  # noqa: E402
 
 JOBS.extend(
     [
@@ -192,6 +193,13 @@ JOBS.extend(
             schedule=Daily(at=time(2, 30)),
             task=process_tasks.rebuild_process_facts,
             description="Rebuild the process fact tables from scratch.",
+        ),
+        PeriodicJob(
+            name="winloss.refresh",
+            schedule=Every(timedelta(hours=1)),
+            task=winloss_tasks.refresh_winloss,
+            description="Recompute the win/loss drivers of the company, every team and every rep "
+            "(month, quarter, year).",
         ),
         PeriodicJob(
             name="improvement.control_check",

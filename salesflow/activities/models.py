@@ -76,6 +76,8 @@ class Activity(TimestampedModel):
             models.Index(fields=["lead", "created_at"], name="activity_lead_idx"),
             models.Index(fields=["account", "created_at"], name="activity_account_idx"),
             models.Index(fields=["opportunity", "created_at"], name="activity_opp_idx"),
+            # issue 11 (win/loss drivers): done activities per deal, read from the index alone
+            models.Index(fields=["opportunity", "done"], name="activity_opp_done_idx"),
             models.Index(fields=["contact", "created_at"], name="activity_contact_idx"),
             # My day (team): activities the team completed today, latest first
             models.Index(fields=["done_at", "id"], name="activity_done_at_idx"),

@@ -198,6 +198,10 @@ class Opportunity(TimestampedModel):
         indexes = [
             # board: WHERE pipeline=? AND outcome='open' [AND owner IN …] grouped by stage
             models.Index(fields=["pipeline", "stage", "outcome"], name="opp_board_idx"),
+            # issue 11 (forecast submissions): a rep's open deals by close date and forecast category
+            models.Index(
+                fields=["owner", "outcome", "expected_close_date", "forecast_category"], name="opp_owner_forecast_idx"
+            ),
             models.Index(fields=["owner", "stage"], name="opp_owner_stage_idx"),
             # list sorts
             models.Index(fields=["expected_close_date", "id"], name="opp_close_date_idx"),
