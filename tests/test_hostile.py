@@ -143,6 +143,7 @@ def world(personas):
         **_contracts_world(personas),  # issue 9 (contracts)
         **_quotes_and_catalogue_world(personas, opportunity),  # issue 9 (quotes, catalogue)
         **_issue10_world(personas),  # issue 10: plans, scorecards, commissions
+        **_issue11_world(personas),  # issue 11: an improvement project the rep owns
     }
 
 
@@ -164,6 +165,31 @@ def _issue10_world(personas: Any) -> dict[str, int]:
 
     plan_version = plan_create(actor=personas.admin, year=year).versions.get()
     return {"commissions": statement.pk, "scorecards": appraisal.pk, "plans": plan_version.pk}
+
+
+def _issue11_world(personas: Any) -> dict[str, int]:
+    """Issue 11: a DMAIC project on the rep's own cycle time, owned by the rep (the one id serves
+    /improvement/projects/{id} and …/actions/{id}: bodies are refused before the id is read).
+    The other issue-11 endpoints take no path id."""
+    from salesflow.improvement.services import project_create
+
+    today = date.today()
+    project = project_create(
+        actor=personas.manager,
+        title="缩短成交周期",
+        problem="成交周期偏长",
+        metric_key="cycle_time",
+        stage_id=None,
+        node=f"rep:{personas.rep.pk}",
+        pipeline_id=None,
+        industry="",
+        size="",
+        target_value="30",
+        baseline_start=today.replace(year=today.year - 1),
+        baseline_end=today,
+        owner_id=personas.rep.pk,
+    )
+    return {"improvement": project.pk}
 
 
 def _quotes_and_catalogue_world(personas: Any, opportunity: Any) -> dict[str, int]:
