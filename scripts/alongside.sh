@@ -12,8 +12,11 @@ background=$2
 shift 2
 log=$(mktemp "${TMPDIR:-/tmp}/salesflow-$(tr -c 'a-zA-Z0-9' '-' <<<"$name" | head -c 40).XXXXXX")
 echo "== $name: started in the background; its output follows when the other steps end"
-BACKGROUND=$background bash -c 's=$SECONDS; bash -c "$BACKGROUND"; rc=$?; echo "== took $((SECONDS - s)) s"; exit $rc' >"$log" 2>&1 </dev/null &
+# setsid: the background half is a process group of its own (server and browser included),
+# stopped as a whole when this script is interrupted or terminated.
+BACKGROUND=$background setsid bash -c 's=$SECONDS; bash -c "$BACKGROUND"; rc=$?; echo "== took $((SECONDS - s)) s"; exit $rc' >"$log" 2>&1 </dev/null &
 pid=$!
+trap 'kill -TERM -- "-$pid" 2>/dev/null; wait "$pid"; cat "$log"; rm -f "$log"; echo "INTERRUPTED $name" >&2; exit 130' INT TERM
 "$@"
 fg_rc=$?
 if kill -0 "$pid" 2>/dev/null; then
@@ -21,6 +24,7 @@ if kill -0 "$pid" 2>/dev/null; then
 fi
 wait "$pid"
 bg_rc=$?
+trap - INT TERM
 echo "== $name (ran in the background):"
 cat "$log"
 rm -f "$log"
