@@ -48,7 +48,8 @@ help:
 	@echo "make run        set up, migrate, load demo data and serve on http://$(HOST):$(PORT)"
 	@echo "                with one task worker and the scheduler (one Ctrl-C stops all)"
 	@echo "make test       set up and run every check and test (lint, types, migrations,"
-	@echo "                translations, deploy check, pytest on SQLite and PostgreSQL, browser tests)"
+	@echo "                translations, deploy check, pytest on SQLite and PostgreSQL; browser tests"
+	@echo "                run beside them in the background, TEST_E2E_ALONGSIDE=0 for after)"
 	@echo "make lint       ruff, ruff format --check, mypy, import contracts"
 	@echo "make bench      generate data (SCALE=$(SCALE)) and report server times and query counts"
 	@echo "make messages   extract translatable strings into the catalogues and compile them"
@@ -88,7 +89,21 @@ run: setup
 
 # ---------------------------------------------------------------- checks and tests
 
-test: setup system-packages lint check-migrations check-translations check-deploy test-sqlite test-postgres test-e2e
+# The browser tests mostly wait (on Chromium and their server), so they run in the background
+# beside the other steps, which run one after another at a lower priority (the browser tests'
+# timeouts then never compete with the CPU-bound suites); their output is printed after the
+# other steps' output. A failure in either half fails `make test`; `make -k test` keeps going
+# in both. TEST_E2E_ALONGSIDE=0 runs them last instead, as one more step.
+TEST_STEPS := lint check-migrations check-translations check-deploy test-sqlite test-postgres
+TEST_E2E_ALONGSIDE ?= 1
+
+test: setup system-packages
+ifeq ($(TEST_E2E_ALONGSIDE),1)
+	@bash scripts/alongside.sh "browser tests" "$(MAKE) --no-print-directory test-e2e" \
+		nice -n 5 $(MAKE) --no-print-directory $(TEST_STEPS)
+else
+	@$(MAKE) --no-print-directory $(TEST_STEPS) test-e2e
+endif
 	@echo "make test: every check and test suite passed"
 
 system-packages:
