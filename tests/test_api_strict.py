@@ -164,6 +164,7 @@ NOT_IDS |= {"after_days_stalled"}  # issue 7: the stall escalation ladder (days)
 # issue 9: approval rules (hours), approval steps (positions), a quote's version number
 NOT_IDS |= {"remind_after_hours", "escalate_after_hours", "step", "to_step", "version"}
 NOT_IDS |= {"year"}  # issue 10: a sales plan's fiscal year (hidden until the plan schemas had their own names)
+NOT_IDS |= {"count"}  # issue 11: how many past periods the forecast accuracy lists
 NOT_IDS |= {"priority"}  # issue 9 (catalogue): price-list and discount-rule precedence (also assignment rules)
 NOT_IDS |= {"ending_within_days", "from", "to"}  # issue 9 (contracts): days, version numbers of a diff
 

@@ -30,12 +30,12 @@ class LikelyQuery(StrictQuery):
     span: Literal["", "month", "quarter"] = Field("", description="month (default) or quarter: the current one")
 
 
-class RecomputeIn(StrictSchema):
+class LikelyRecomputeIn(StrictSchema):
     node: str = Field("", max_length=30, description="company, team:<id> or rep:<id>; default the widest you see")
     span: Literal["", "month", "quarter"] = Field("", description="month (default) or quarter")
 
 
-class StageOut(Schema):
+class LikelyStageOut(Schema):
     stage_id: int
     stage: str
     deals: int
@@ -66,7 +66,7 @@ class LikelyOut(Schema):
     missing_rates: list[str]
     computed_at: str
     calibration_computed_at: str
-    stages: list[StageOut]
+    stages: list[LikelyStageOut]
 
 
 class BinOut(Schema):
@@ -154,7 +154,7 @@ def likely(request: HttpRequest, filters: Query[LikelyQuery]) -> dict[str, Any]:
 
 
 @router.post("/recompute", response=LikelyOut, summary="Simulate the node's current period again now")
-def recompute(request: HttpRequest, payload: RecomputeIn) -> dict[str, Any]:
+def recompute(request: HttpRequest, payload: LikelyRecomputeIn) -> dict[str, Any]:
     node, span = _node(request, payload.node, payload.span)
     return _out(node, span, fresh=True)
 

@@ -120,7 +120,7 @@ class TestOut(Schema):
     significant: bool
 
 
-class ActionOut(Schema):
+class ImprovementActionOut(Schema):
     action_id: int
     description: str
     owner_id: int
@@ -174,7 +174,7 @@ class ProjectOut(Schema):
 class ProjectDetailOut(ProjectOut):
     unit: str
     method: str
-    actions: list[ActionOut]
+    actions: list[ImprovementActionOut]
     control: ControlOut | None
     charts: dict[str, Any]
     computed_at: str

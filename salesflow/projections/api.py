@@ -25,7 +25,7 @@ class ForecastQuery(StrictQuery):
     node: str = Field("", max_length=30, description="company or team:<id>; default the widest you see")
 
 
-class ModelOut(Schema):
+class BacktestModelOut(Schema):
     name: str
     mape: float | None
     smape: float | None
@@ -57,7 +57,7 @@ class ForecastOut(Schema):
     baseline: str = Field(..., description="The better baseline (Naive or SeasonalNaive)")
     beat_baseline: bool
     level: int
-    models: list[ModelOut]
+    models: list[BacktestModelOut]
     history: list[HistoryOut]
     forecast: list[ForecastPointOut]
     notes: list[str]
@@ -69,7 +69,7 @@ class NodeOut(Schema):
     label: str
 
 
-class RecomputeIn(StrictSchema):
+class ForecastRecomputeIn(StrictSchema):
     pass
 
 
@@ -98,5 +98,5 @@ def get_forecast(request: HttpRequest, filters: Query[ForecastQuery]) -> dict[st
 
 
 @router.post("/recompute", response={202: RecomputeOut}, summary="Recompute every forecast now (administrators)")
-def recompute(request: HttpRequest, payload: RecomputeIn) -> tuple[int, dict[str, str]]:
+def recompute(request: HttpRequest, payload: ForecastRecomputeIn) -> tuple[int, dict[str, str]]:
     return 202, {"job": forecast_recompute(cast(User, request.user))}

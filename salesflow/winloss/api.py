@@ -72,7 +72,7 @@ class TermOut(Schema):
     significant: bool = Field(..., description="The interval excludes 1")
 
 
-class ModelOut(Schema):
+class DriverModelOut(Schema):
     n: int = Field(..., description="Deals the model was fitted on")
     won: int
     population: int
@@ -91,7 +91,7 @@ class DriversOut(Schema):
     ci_low: float | None
     ci_high: float | None
     drivers: list[DriverOut]
-    model: ModelOut | None
+    model: DriverModelOut | None
     computed_at: str
 
 

@@ -5,18 +5,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('activities', '0010_issue10_figure_indexes'),
-        ('leads', '0015_issue8_scoring_verified'),
-        ('parties', '0010_issue8_scoring_verified'),
-        ('sales', '0022_issue10_figure_indexes'),
+        ("activities", "0010_issue10_figure_indexes"),
+        ("leads", "0015_issue8_scoring_verified"),
+        ("parties", "0010_issue8_scoring_verified"),
+        ("sales", "0022_issue10_figure_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='activity',
-            index=models.Index(fields=['opportunity', 'done'], name='activity_opp_done_idx'),
+            model_name="activity",
+            index=models.Index(fields=["opportunity", "done"], name="activity_opp_done_idx"),
         ),
     ]

@@ -5,16 +5,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('parties', '0010_issue8_scoring_verified'),
-        ('sales', '0022_issue10_figure_indexes'),
+        ("parties", "0010_issue8_scoring_verified"),
+        ("sales", "0022_issue10_figure_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='opportunity',
-            index=models.Index(fields=['owner', 'outcome', 'expected_close_date', 'forecast_category'], name='opp_owner_forecast_idx'),
+            model_name="opportunity",
+            index=models.Index(
+                fields=["owner", "outcome", "expected_close_date", "forecast_category"], name="opp_owner_forecast_idx"
+            ),
         ),
     ]
