@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from salesflow.core.periods import period_containing
 from salesflow.dashboards.charts import widest_node_key
 from salesflow.process.forms import ControlFilterForm, ProcessFilterForm
 from salesflow.process.pages import cached
@@ -70,7 +71,8 @@ def process_view(request: HttpRequest) -> HttpResponse:
         by_label=dict(form.fields["by"].choices).get(by, by),  # type: ignore[attr-defined]
         computed_at=_local(data.get("computed_at")),
         facts_at=_local(data.get("facts_at")),
-        control_query=f.analysis.query_string(),
+        # a control chart needs many weekly points: the link opens the year around the period
+        control_query=f.analysis.query_string(period=period_containing("year", f.analysis.period.end).key),
         fpy=_pct(summary["first_pass_yield"]),
         win_pct=_pct(summary["win_rate"]),
     )

@@ -19,8 +19,14 @@ from salesflow.core.periods import period_containing
 from salesflow.sales.services import opportunity_update
 from salesflow.sales.tests.factories import make_opportunity
 from salesflow.users.models import User
-rep = User.objects.get(username="rep")
+from salesflow.users.testing import PASSWORD
 teammate = User.objects.get(username="teammate")
+# a rep of team A of their own: other browser tests win and open deals for the personas'
+# rep this month, which would change the pre-filled figures
+rep = User.objects.create_user(
+    username="forecaster", password=PASSWORD, role="rep", team=teammate.team, display_name="周预测",
+    email="forecaster@example.com",
+)
 due = period_containing("month", timezone.localdate()).end
 for owner, amount, category in (
     (rep, "120000.00", "commit"), (rep, "45000.00", "best_case"), (rep, "80000.00", "pipeline"),
@@ -36,7 +42,7 @@ def test_rep_submits_and_manager_adjusts_in_the_rollup(
     page: Page, login: Callable[..., None], logout: Callable[..., None], screenshot: Callable[[str], Any], manage: Any
 ) -> None:
     manage("shell", "-c", SETUP)
-    login(page, "rep")
+    login(page, "forecaster")
     page.goto("/forecasts/")
     commit = page.get_by_test_id("forecasts-input-commit")
     expect(commit).to_have_value("120000.00")  # pre-filled from the commit deal
@@ -58,7 +64,7 @@ def test_rep_submits_and_manager_adjusts_in_the_rollup(
     expect(team_row).to_have_count(1)
     expect(team_row.get_by_test_id("forecasts-row-commit")).to_have_text("¥110,000.00")
     team_row.locator("a").first.click()
-    rep_row = page.locator('[data-testid="forecasts-grid-row"][data-node^="rep:"]').filter(has_text="张伟")
+    rep_row = page.locator('[data-testid="forecasts-grid-row"][data-node^="rep:"]').filter(has_text="周预测")
     expect(rep_row.get_by_test_id("forecasts-row-commit")).to_have_text("¥110,000.00")
     expect(page.get_by_test_id("forecasts-submitted-commit")).to_have_text("¥110,000.00")
     page.get_by_test_id("forecasts-input-commit").fill("150000")
