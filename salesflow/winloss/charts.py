@@ -11,6 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, cast
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from salesflow.dashboards.cache import chart_dict
 from salesflow.dashboards.charts import Chart, Column, Series
@@ -85,7 +86,7 @@ def driver_chart(driver: dict[str, Any], overall: float | None) -> dict[str, Any
         key=driver["key"].replace(":", "-"),
         title=driver["title"],
         columns=[
-            Column(_("Value")),
+            Column(pgettext("attribute", "Value")),
             Column(_("Closed deals"), "int"),
             Column(_("Won deals"), "int"),
             Column(_("Win rate %"), "percent"),
