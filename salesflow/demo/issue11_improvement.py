@@ -38,6 +38,7 @@ from salesflow.improvement.services import (
     project_control_check,
     project_create,
 )
+from salesflow.parties.choices import Lifecycle
 from salesflow.parties.models import Account
 from salesflow.sales.choices import ForecastCategory, Outcome
 from salesflow.sales.models import LostReason, Opportunity, Pipeline, Stage, StageChange, stage_rank_of
@@ -99,9 +100,9 @@ def write_loan_history(users: dict[str, User], today: dt.date) -> int:
         key=lambda u: u.pk,
     )
     history = team_history([u.pk for u in reps])
-    reps = [
-        u for u in reps if any(history.team_on(u.pk, today - dt.timedelta(days=d)) == team.pk for d in (0, 200, 364))
-    ]
+    # only people in the team now may own a deal of its pipeline (the deal service checks the
+    # owner's current team); among them, each deal goes to someone in the team on its day
+    reps = [u for u in reps if u.team_id == team.pk]
     accounts: dict[int, list[Account]] = {u.pk: list(Account.objects.filter(owner=u).order_by("pk")[:12]) for u in reps}
     reps = [u for u in reps if accounts[u.pk]]
     if not reps:
@@ -164,6 +165,11 @@ def write_loan_history(users: dict[str, User], today: dt.date) -> int:
             path = [(code, when) for code, when in path if when <= now]
             _rewrite_history(opp, owner, stages, path, lost_reasons.get(lost_reason) or lost_reasons.get("other"))
             written += 1
+        # the history is written as it happened, not through the close service: a customer whose
+        # loan was paid out is a customer (as the generator derives the B2B accounts' lifecycle)
+        Account.objects.filter(
+            opportunities__description__contains=MARKER, opportunities__outcome="won", lifecycle=Lifecycle.PROSPECT
+        ).update(lifecycle=Lifecycle.CUSTOMER)
     return written
 
 

@@ -20,12 +20,16 @@ from salesflow.sales.services import opportunity_update
 from salesflow.sales.tests.factories import make_opportunity
 from salesflow.users.models import User
 from salesflow.users.testing import PASSWORD
-teammate = User.objects.get(username="teammate")
-# a rep of team A of their own: other browser tests win and open deals for the personas'
-# rep this month, which would change the pre-filled figures
+team_a = User.objects.get(username="teammate").team
+# reps of team A of their own: other browser tests win and open deals for the personas' reps
+# this month (which would change the pre-filled figures), and their boards must not show these
 rep = User.objects.create_user(
-    username="forecaster", password=PASSWORD, role="rep", team=teammate.team, display_name="周预测",
+    username="forecaster", password=PASSWORD, role="rep", team=team_a, display_name="周预测",
     email="forecaster@example.com",
+)
+teammate = User.objects.create_user(
+    username="forecaster_b", password=PASSWORD, role="rep", team=team_a, display_name="吴同事",
+    email="forecaster_b@example.com",
 )
 due = period_containing("month", timezone.localdate()).end
 for owner, amount, category in (
@@ -70,7 +74,7 @@ def test_rep_submits_and_manager_adjusts_in_the_rollup(
     page.get_by_test_id("forecasts-input-commit").fill("150000")
     page.get_by_test_id("forecasts-input-best_case").fill("200000")
     page.get_by_test_id("forecasts-input-pipeline").fill("260000")
-    page.locator("#id_note").fill("李娜的6万预计也能签，上调。")
+    page.locator("#id_note").fill("吴同事的6万预计也能签，上调。")
     page.get_by_test_id("forecasts-adjust-form-submit").click()
     expect(page.get_by_test_id("forecasts-own-commit")).to_have_text("¥150,000.00")
     expect(page.get_by_test_id("forecasts-submitted-commit")).to_have_text("¥110,000.00")

@@ -23,9 +23,15 @@ from salesflow.sales.choices import Outcome
 from salesflow.sales.models import LostReason
 from salesflow.sales.services import opportunity_close
 from salesflow.sales.tests.factories import make_account, make_opportunity
-from salesflow.users.models import User
-rep = User.objects.get(username="rep")
-teammate = User.objects.get(username="teammate")
+from salesflow.users.models import Team, User
+from salesflow.users.testing import PASSWORD
+# a team of its own (other browser tests close deals for the personas' teams this month)
+team = Team.objects.create(name="赢单分析组")
+boss = User.objects.create_user(username="wl_manager", password=PASSWORD, role="manager", team=team, display_name="吴经理")
+team.manager = boss
+team.save()
+rep = User.objects.create_user(username="wl_rep", password=PASSWORD, role="rep", team=team, display_name="郑一")
+teammate = User.objects.create_user(username="wl_mate", password=PASSWORD, role="rep", team=team, display_name="郑二")
 today = timezone.localdate()
 reason = LostReason.objects.filter(is_active=True).first()
 groups = (("referral", "it", "large", 24, 18, 3), ("outbound", "retail", "small", 24, 7, 0), ("partner", "finance", "medium", 14, 7, 1), ("", "", "", 5, 2, 0))
@@ -57,7 +63,7 @@ def test_manager_reads_win_loss_drivers_in_both_languages(
     page: Page, login: Callable[..., None], screenshot: Callable[[str], Any], manage: Any
 ) -> None:
     manage("shell", "-c", SETUP)
-    login(page, "manager")
+    login(page, "wl_manager")
     page.goto("/winloss/")
     _wait(page)
     expect(page.get_by_test_id("winloss-closed")).to_have_text("67")

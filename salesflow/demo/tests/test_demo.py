@@ -90,17 +90,23 @@ def test_demo_builds_a_consistent_organisation_once_then_resets_and_deletes() ->
     assert 200 <= counts["contacts"] <= 600
     # issue 8: leads captured by the routing demo; protection: a routed lead, three colliding leads
     assert counts["leads"] == 1000 + ROUTING_DEMO_LEADS + 4
-    # 300 in the B2B pipeline, 6 in the automotive showroom's and 5 in the personal-loan one
-    assert counts["opportunities"] == 311
+    # 300 in the B2B pipeline, 6 in the automotive showroom's and 5 in the personal-loan one,
+    # plus issue 11's year of personal-loan history (the DMAIC project's data)
+    from salesflow.demo.issue11_improvement import DEALS as LOAN_HISTORY
+    from salesflow.demo.issue11_improvement import MARKER as LOAN_MARKER
+
+    loans = Opportunity.objects.filter(description__contains=LOAN_MARKER)
+    assert loans.count() == LOAN_HISTORY
+    assert counts["opportunities"] == 311 + LOAN_HISTORY
     assert dict(
         Opportunity.objects.values_list("pipeline__code").annotate(n=Count("id")).values_list("pipeline__code", "n")
-    ) == {"b2b": 300, "auto-showroom": 6, "personal-loan": 5}
+    ) == {"b2b": 300, "auto-showroom": 6, "personal-loan": 5 + LOAN_HISTORY}
     assert set(TeamPipeline.objects.values_list("pipeline__code", "team__name")) == {
         ("auto-showroom", "华东一组"),
         ("personal-loan", "华北一组"),
     }
-    assert counts["won"] == 75
-    assert counts["lost"] == 60
+    assert counts["won"] == 75 + loans.filter(outcome="won").count()
+    assert counts["lost"] == 60 + loans.filter(outcome="lost").count()
     assert 1700 <= counts["activities"] <= 2500
     assert counts["stage_changes"] >= 300
     # issue 7: three weeks of daily and weekly reports, some missing, some commented by wang
