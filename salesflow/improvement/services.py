@@ -311,7 +311,7 @@ def _current(project: Project) -> dict[str, Any]:
 
 
 def _lock(project: Project) -> Project:
-    return Project.objects.select_for_update().select_related("owner", "stage").get(pk=project.pk)
+    return Project.objects.select_for_update(of=("self",)).select_related("owner", "stage").get(pk=project.pk)
 
 
 @transaction.atomic
