@@ -50,7 +50,7 @@ print("ok")
 
 
 def _wait(page: Page) -> None:
-    expect(page.get_by_test_id("winloss-chart-source").locator("canvas")).to_have_count(1, timeout=30000)
+    expect(page.get_by_test_id("winloss-chart-source").locator("canvas")).to_have_count(1, timeout=90000)
 
 
 def _shot(screenshot: Callable[[str], Any], name: str) -> None:
