@@ -83,7 +83,11 @@ def test_manager_reads_win_loss_drivers_in_both_languages(
     expect(page.get_by_test_id("winloss-table-source").get_by_text("Too few cases").first).to_be_visible()
     # a rep sees only themself; another team's node is 404
     page.context.clear_cookies()
-    login(page, "rep")
+    login(page, "wl_rep")
     page.goto("/winloss/")
     _wait(page)
+    # the odd-numbered deals of each group are wl_rep's: 12 + 12 + 7 + 2
+    expect(page.get_by_test_id("winloss-closed")).to_have_text("33")
     _shot(screenshot, "rep-zh")
+    response = page.goto("/winloss/?node=company")
+    assert response is not None and response.status == 404
