@@ -158,7 +158,8 @@ _SEARCH_TERMS: list[str] = []
 
 def search_term(i: int) -> str:
     """Rotates over a person's name, a two-character company fragment, a mobile number typed
-    with spaces, part of an email and a one-character surname (URL-encoded)."""
+    with spaces, part of an email, a one-character surname and a very common bigram (公司,
+    in most company names: the term that must not scan its matches) (URL-encoded)."""
     from urllib.parse import quote
 
     if not _SEARCH_TERMS:
@@ -169,14 +170,14 @@ def search_term(i: int) -> str:
         lead = Lead.objects.order_by("pk")[500:501].get()
         m = contact.mobile
         _SEARCH_TERMS.extend(
-            [lead.name, "华达", f"{m[:3]} {m[3:7]} {m[7:]}", contact.email.split("@")[0][:6], lead.name[:1]]
+            [lead.name, "华达", f"{m[:3]} {m[3:7]} {m[7:]}", contact.email.split("@")[0][:6], lead.name[:1], "公司"]
         )
     return quote(_SEARCH_TERMS[i % len(_SEARCH_TERMS)])
 
 
 SCENARIOS += [
     Scenario(
-        "Global search page (name, company, mobile, email, surname)",
+        "Global search page (name, company, mobile, email, surname, 公司)",
         "list",
         lambda c, i: f"/search/?q={search_term(i)}",
     ),

@@ -6,8 +6,12 @@ folded text, served by a ``pg_trgm`` GIN index. Terms of three characters or mor
 as substrings; two-character Chinese terms through their stored bigram token
 (``documents.BIGRAM_MARK``); other shorter terms (one character, two Latin letters or
 digits) as a prefix of the title when alone, else as a plain substring of the rows the
-longer terms found. Visibility is applied in SQL: one ``IN (subquery)`` per
-kind from the readable-rows registry of ``core.visibility``.
+longer terms found. Visibility is applied in SQL, per kind, from the readable-rows
+registry of ``core.visibility``.
+
+The global search reads only each kind's first page, in a fixed order, and never the
+whole match set of a short or very common term (``公司`` matches most rows): see
+:func:`search` and :func:`_first_hits`.
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Collate, StrIndex
+from django.db.models.lookups import GreaterThan
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.text import capfirst
@@ -26,10 +32,17 @@ from django.utils.text import capfirst
 from salesflow.core.normalize import normalize_phone
 from salesflow.core.schemas import SEARCH_MAX_LENGTH
 from salesflow.core.visibility import model_for_kind, readable_rows
-from salesflow.search.documents import BIGRAM_MARK, fold, is_cjk, registration_for_kind, searchable_kinds
+from salesflow.search.documents import (
+    BIGRAM_MARK,
+    TITLE_MAX,
+    fold,
+    is_cjk,
+    registration_for_kind,
+    searchable_kinds,
+)
 from salesflow.search.models import SearchEntry
 from salesflow.users.permissions import visible_owner_ids
-from salesflow.users.policy import wide_scope
+from salesflow.users.policy import in_rows, wide_scope
 
 DEFAULT_LIMIT = 5
 MAX_LIMIT = 50
@@ -97,34 +110,31 @@ def _match_q(parsed: ParsedQuery) -> Q:
     return cond
 
 
-def _visible_q(user: Any, kinds: list[str], *, broad: bool = False) -> Q | None:
-    """Rows of ``kinds`` whose record exists and ``user`` may read it (``None``: nothing).
+def _visibility(user: Any, kind: str, *, broad: bool) -> tuple[Q, bool] | None:
+    """The rows of ``kind`` whose record exists and ``user`` may read it, and whether the
+    filter *starts from the visible rows* (``None``: the kind is not registered).
 
-    Per kind, a correlated ``EXISTS`` on the kind's probe rows (``users.policy``): the
-    database checks each hit by primary key and stops at the limit instead of
-    materialising every visible id first (a department's, or a rep's accounts reached
-    through the work) — right for a term with few hits, and for a wide scope, which finds
-    its rows among the first hits.
-
-    ``broad`` (a one- or two-letter prefix, matching thousands of titles) with a narrow
-    scope (a rep sees 0.5% of the records): ``object_id IN (the kind's visible rows)``,
-    the form a list starts from, so the rep's few thousand ids are read once instead of
-    probing hit after hit until 20 visible ones turn up (a one-character surname: 2,900
-    probes, 0.4 s on PostgreSQL at scale 1 on a busy machine; a common one, far more).
+    By default a correlated ``EXISTS`` on the kind's probe rows (``users.policy``), so each
+    hit is checked by primary key and a walk stops at the page's limit: right for a term
+    with few hits, and for a wide scope (a department manager, an administrator), which
+    finds its rows among the first hits. ``broad`` (a common term or a short prefix,
+    matching thousands of rows) with a narrow scope (a rep, who sees 0.5% of the records):
+    ``object_id IN (the kind's visible rows)``, the form a rep's list starts from — the
+    rep's few thousand ids are read once, where probing hit after hit would test ~200 hits
+    per visible one.
     """
-    start = broad and visible_owner_ids(user) is not None and not wide_scope(user)
-    cond: Q | None = None
-    for kind in kinds:
-        model = model_for_kind(kind)
-        rows = readable_rows(user, model, probe=not start) if model is not None else None
-        if rows is None:
-            continue
-        if start:
-            part = Q(object_id__in=rows.order_by().values("pk"), kind=kind)
-        else:
-            part = Q(Exists(rows.filter(pk=OuterRef("object_id")).values("pk")), kind=kind)
-        cond = part if cond is None else cond | part
-    return cond
+    model = model_for_kind(kind)
+    if model is None:
+        return None
+    narrow = broad and visible_owner_ids(user) is not None and not wide_scope(user)
+    rows = readable_rows(user, model, probe=not narrow)
+    if rows is None:
+        return None
+    if narrow:
+        # an array on PostgreSQL (``users.policy.AnyOf``): looked up in the (kind, object_id)
+        # index; as ``IN`` it became a semi-join after a scan of the kind's every row
+        return in_rows("object_id", rows.order_by().values("pk")) & Q(), True
+    return Q(Exists(rows.filter(pk=OuterRef("object_id")).values("pk"))), False
 
 
 def matching_ids(kind: str, q: str) -> QuerySet[SearchEntry, Any] | None:
@@ -167,30 +177,119 @@ class SearchGroup:
     list_url: str  # the kind's list filtered by the same term
 
 
+# --- the global search: first hits per kind in a fixed order, never every match ----------------
+
+#: A term with at least this many index matches (all kinds together, counted up to here)
+#: is *common*: its first page is read in title order instead of from the match set.
+COMMON_MATCHES = 2000
+#: A common term's first hits are looked for among this many rows of a kind's title order;
+#: fewer hits there (the term is sparse in this kind) fall back to the match set.
+WINDOW = 5000
+
+
+def _key() -> Any:
+    """The title key in code-point order: the order of ``search_entry_order_idx``
+    (PostgreSQL: ``COLLATE "C"``, so the order and the prefix range need no locale)."""
+    return Collate(F("title_key"), "C") if connection.vendor == "postgresql" else F("title_key")
+
+
+def _prefix_q(prefix: str) -> Q:
+    """Titles starting with ``prefix``: a range of the title order (an index range scan)."""
+    return Q(key__gte=prefix, key__lt=prefix + "\U0010ffff")
+
+
+def _contains_q(parsed: ParsedQuery) -> Q:
+    """Every term of ``parsed`` in the row's text, tested on the row (``instr``/``strpos``):
+    for rows found another way, so neither FTS5 nor the trigram index is consulted."""
+    cond = Q()
+    for term in [*parsed.substrings, *parsed.residual]:
+        cond &= Q(GreaterThan(StrIndex("text", Value(term)), 0))
+    return cond
+
+
+def _is_common(parsed: ParsedQuery) -> bool:
+    """Whether the index holds at least :data:`COMMON_MATCHES` rows for the terms (one
+    query, which stops counting there: FTS5 streams its matches; PostgreSQL reads the
+    trigram index for the rarest term)."""
+    if connection.vendor == "sqlite":
+        match = " AND ".join('"' + term.replace('"', '""') + '"' for term in parsed.substrings)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM (SELECT rowid FROM search_entry_fts WHERE search_entry_fts MATCH %s LIMIT %s)",
+                [match, COMMON_MATCHES],
+            )
+            return bool(cursor.fetchone()[0] >= COMMON_MATCHES)
+    return SearchEntry.objects.filter(_match_q(parsed)).values("pk")[:COMMON_MATCHES].count() >= COMMON_MATCHES
+
+
+def _first_hits(user: Any, kind: str, parsed: ParsedQuery, needle: str, n: int, common: bool) -> list[SearchEntry]:
+    """The first ``n`` rows of ``kind`` matching ``parsed`` that ``user`` may read.
+
+    The order is fixed: titles starting with ``needle`` (the folded term; an exact title
+    first), then the other hits, each by title key (code-point order), then record id —
+    the same rows whichever plan finds them:
+
+    * a short term alone (one character, two Latin letters): the titles starting with it,
+      walked in the order of the title index;
+    * a rare term (fewer than :data:`COMMON_MATCHES` index matches): its index matches,
+      sorted (few);
+    * a common term, narrow scope: the user's visible rows of the kind, tested row by row;
+    * a common term, wide scope: the prefix range, then the kind's title order, walked and
+      stopped at ``n`` hits, within its first :data:`WINDOW` rows (beyond: the match set).
+    """
+    visibility = _visibility(user, kind, broad=bool(parsed.prefix) or common)
+    if visibility is None:
+        return []
+    visible, starts_from_visible = visibility
+    fields = ("kind", "object_id", "title", "subtitle", "title_key")
+    rows: QuerySet[SearchEntry] = SearchEntry.objects.filter(kind=kind).alias(key=_key()).only(*fields)
+    order = ("key", "object_id")
+    if parsed.prefix:
+        return list(rows.filter(_prefix_q(parsed.prefix), visible).order_by(*order)[:n])
+    prefix = _prefix_q(needle) if needle else Q(pk__in=[])
+    ranked = rows.alias(tier=Case(When(prefix, then=Value(0)), default=Value(1)))
+    if not common:
+        return list(ranked.filter(_match_q(parsed), visible).order_by("tier", *order)[:n])
+    contains = _contains_q(parsed)
+    if starts_from_visible:
+        return list(ranked.filter(contains, visible).order_by("tier", *order)[:n])
+    found: list[SearchEntry] = list(rows.filter(prefix, contains, visible).order_by(*order)[:n]) if needle else []
+    if len(found) >= n:
+        return found
+    rest = rows.filter(contains, visible).exclude(prefix)
+    bound = list(rows.order_by(*order).values_list("title_key", "object_id")[WINDOW - 1 : WINDOW])
+    if bound:  # the window: rows up to the WINDOW-th of the title order
+        last_key, last_id = bound[0]
+        rest = rest.filter(Q(key__lt=last_key) | Q(key=last_key, object_id__lte=last_id), Q(key__lte=last_key))
+    more = list(rest.order_by(*order)[: n - len(found)])
+    if len(more) >= n - len(found) or not bound:
+        return found + more
+    # sparse in this kind although common overall: from the match set, as for a rare term
+    return list(ranked.filter(_match_q(parsed), visible).order_by("tier", *order)[:n])
+
+
 def search(user: Any, q: str, *, kinds: list[str] | None = None, limit: int = DEFAULT_LIMIT) -> list[SearchGroup]:
     """Records ``user`` may read matching ``q``, grouped by kind (in registration order:
     accounts, contacts, opportunities, leads), at most ``limit`` per kind; ``more`` says a
-    kind has further hits. One query per kind; exact title matches first, then prefixes."""
+    kind has further hits (nothing counts them all).
+
+    Deterministic: per kind, titles starting with the term (an exact title first), then the
+    other hits, each by title and record id (see :func:`_first_hits` for how each kind of
+    term is read without scanning its matches). At most one query to classify the term and
+    one to three per kind, whatever the data.
+    """
     parsed = parse_query(q)
     if parsed.empty:
         return []
     limit = max(1, min(limit, MAX_LIMIT))
     wanted = [k for k in searchable_kinds() if kinds is None or k in kinds]
-    match = _match_q(parsed)
-    needle = fold((q or "")[:SEARCH_MAX_LENGTH]).strip()
+    needle = fold((q or "")[:SEARCH_MAX_LENGTH]).strip()[:TITLE_MAX]
+    common = bool(parsed.substrings) and _is_common(parsed)
     groups: list[SearchGroup] = []
     for kind in wanted:
-        visible = _visible_q(user, [kind], broad=bool(parsed.prefix))
-        if visible is None:
-            continue
-        rows = list(
-            SearchEntry.objects.filter(match, visible).only("kind", "object_id", "title", "subtitle", "title_key")[
-                : limit + 1
-            ]
-        )
+        rows = _first_hits(user, kind, parsed, needle, limit + 1, common)
         if not rows:
             continue
-        rows.sort(key=lambda e: (e.title_key != needle, not e.title_key.startswith(needle), e.title_key, e.object_id))
         registration = registration_for_kind(kind)
         assert registration is not None
         hits = [
