@@ -370,7 +370,7 @@ def stalled(event: AuditEvent) -> list[Planned]:
 
     data: dict[str, Any] = event.data or {}
     recipient_id = data.get("recipient")
-    if not isinstance(recipient_id, int):
+    if not isinstance(recipient_id, int) or not not_in_digest(event):
         return []
     recipient = User.objects.filter(pk=recipient_id, is_active=True).first()
     target = _target(event)
@@ -397,8 +397,78 @@ def stalled(event: AuditEvent) -> list[Planned]:
     return [Planned(recipient, kind, summary, target, target_url(target))]
 
 
+def not_in_digest(event: AuditEvent) -> bool:
+    """An escalation event notifies on its own unless a digest of its run stands for it."""
+    return (event.data or {}).get("digest") is not True
+
+
+def _digest_names(model: type[models.Model], ids: list[int]) -> list[str]:
+    """The names of the first records of a digest, in the digest's order (one query)."""
+    from salesflow.core.escalation import DIGEST_NAMES
+
+    wanted = ids[:DIGEST_NAMES]
+    names = {pk: str(obj) for pk, obj in model._default_manager.in_bulk(wanted).items()}
+    return [f"“{names[pk]}”" for pk in wanted if pk in names]
+
+
+def stall_digest(event: AuditEvent) -> list[Planned]:
+    """One run of the stall job had many deals for one person (``sales.stall.digest``): one
+    notification naming the first few, counting the rest, linking to the stalled deals."""
+    from salesflow.notifications.kinds import OPPORTUNITY_STALL_ESCALATED, OPPORTUNITY_STALLED
+    from salesflow.sales.models import Opportunity
+
+    data: dict[str, Any] = event.data or {}
+    recipient_id, count = data.get("recipient"), data.get("count")
+    ids = [pk for pk in data.get("opportunities") or [] if isinstance(pk, int)]
+    if not isinstance(recipient_id, int) or not isinstance(count, int):
+        return []
+    recipient = User.objects.filter(pk=recipient_id, is_active=True).first()
+    if recipient is None:
+        return []
+    names = _digest_names(Opportunity, ids)
+    owner_step = data.get("owner_step") is True
+
+    def summary() -> str:
+        more = count - len(names)
+        values: dict[str, object] = {"count": count, "names": _(", ").join(names), "more": more}
+        if owner_step and more > 0:
+            text = ngettext(
+                "%(count)d of your opportunities has stalled: %(names)s and %(more)d more.",
+                "%(count)d of your opportunities have stalled: %(names)s and %(more)d more.",
+                count,
+            )
+        elif owner_step:
+            text = ngettext(
+                "%(count)d of your opportunities has stalled: %(names)s.",
+                "%(count)d of your opportunities have stalled: %(names)s.",
+                count,
+            )
+        elif more > 0:
+            text = ngettext(
+                "%(count)d opportunity of your team stays stalled: %(names)s and %(more)d more.",
+                "%(count)d opportunities of your team stay stalled: %(names)s and %(more)d more.",
+                count,
+            )
+        else:
+            text = ngettext(
+                "%(count)d opportunity of your team stays stalled: %(names)s.",
+                "%(count)d opportunities of your team stay stalled: %(names)s.",
+                count,
+            )
+        return text % values
+
+    url = reverse("opportunities:list") + "?stalled=1"
+    if owner_step:
+        url += f"&owner={recipient_id}"
+    kind = OPPORTUNITY_STALLED if owner_step else OPPORTUNITY_STALL_ESCALATED
+    return [Planned(recipient, kind, summary, recipient, url)]
+
+
 RULES["sales.opportunity.stalled"] = stalled
 RULES["sales.opportunity.stall_escalated"] = stalled
+RULES["sales.stall.digest"] = stall_digest
+WHEN["sales.opportunity.stalled"] = not_in_digest
+WHEN["sales.opportunity.stall_escalated"] = not_in_digest
 
 
 # --- issue 8 (merging): access requests to possible duplicates ------------------------------------
