@@ -19,7 +19,7 @@ the manager's manager about the same deal in one run is noise. The rules here:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from typing import TypeVar
 
 from django.conf import settings
@@ -39,12 +39,12 @@ def digest_threshold() -> int:
 
 
 def catch_up(
-    reached: Sequence[Step], taken: Callable[[Step], bool], offset: Callable[[Step], int]
+    reached: Sequence[Step], taken: Container[Step], offset: Callable[[Step], int]
 ) -> tuple[list[Step], list[Step]]:
     """Split the steps a record has ``reached`` (in ladder order) into those to take now
     with notifications and those to record as skipped.
 
-    A step already ``taken`` (notified or skipped before) is in neither list. The steps to
+    A step in ``taken`` (notified or skipped before) is in neither list. The steps to
     take are the untaken ones at the furthest ``offset`` among all reached steps (taken or
     not); every other untaken step is skipped. So a record past three steps at its first
     run gets the third only, and a step added to the ladder below where a record already is
@@ -55,7 +55,7 @@ def catch_up(
     take: list[Step] = []
     skip: list[Step] = []
     for step in reached:
-        if taken(step):
+        if step in taken:
             continue
         (take if offset(step) == furthest else skip).append(step)
     return take, skip

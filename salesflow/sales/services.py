@@ -1402,8 +1402,8 @@ def _stall_plan(
         if not status.stalled or status.threshold_days is None:
             continue
         reached = [step for step in steps if status.days_stalled >= step.after_days_stalled]
-        taken = {step.pk for step in reached if (opp.pk, step.pk, opp.stage_entered_at) in done}
-        now_steps, skipped = catch_up(reached, taken=lambda step: step.pk in taken, offset=_stall_offset)
+        taken = {step for step in reached if (opp.pk, step.pk, opp.stage_entered_at) in done}
+        now_steps, skipped = catch_up(reached, taken=taken, offset=_stall_offset)
         if not now_steps and not skipped:
             continue
         managers = _managers_above(opp.owner.team_id, teams, opp.owner_id)
