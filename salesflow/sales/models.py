@@ -353,6 +353,10 @@ class StageChange(models.Model):
             models.Index(
                 fields=["from_stage", "owner_team", "duration_seconds", "changed_at"], name="stagechange_exit_idx"
             ),
+            # work reports (workreports.selectors.stage_moves_of): the moves of deals a person
+            # owned at the time, and the moves a person made, in a period
+            models.Index(fields=["owner", "changed_at"], name="stagechange_owner_idx"),
+            models.Index(fields=["changed_by", "changed_at"], name="stagechange_actor_idx"),
         ]
 
     def __str__(self) -> str:
