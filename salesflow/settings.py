@@ -336,3 +336,8 @@ SALESFLOW_WORK_REPORT_ROLES = _env_list("SALESFLOW_WORK_REPORT_ROLES", ["rep"])
 SALESFLOW_WORK_REPORT_DAYS = [int(d) for d in _env_list("SALESFLOW_WORK_REPORT_DAYS", ["1", "2", "3", "4", "5"])]
 SALESFLOW_WORK_REPORT_REMIND_AT = os.environ.get("SALESFLOW_WORK_REPORT_REMIND_AT", "18:00")
 SALESFLOW_WEEKLY_REPORT_REMIND_DAY = int(os.environ.get("SALESFLOW_WEEKLY_REPORT_REMIND_DAY", "5"))
+
+# Escalation ladders (stalled deals, missed follow-ups): more than this many notifications of
+# one kind to one person in one run of the daily job arrive as one digest listing the records
+# (salesflow.core.escalation).
+SALESFLOW_ESCALATION_DIGEST_OVER = int(os.environ.get("SALESFLOW_ESCALATION_DIGEST_OVER", "3"))

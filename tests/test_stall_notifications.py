@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from salesflow.core.models import AuditEvent
 from salesflow.core.scheduling import enqueue_due_jobs, registered_jobs
 from salesflow.core.testing import run_worker
 from salesflow.notifications.kinds import OPPORTUNITY_STALL_ESCALATED, OPPORTUNITY_STALLED
@@ -57,9 +58,10 @@ def test_jobs_notify_owner_then_manager_once(personas, committed):
     with committed():
         assert enqueue_due_jobs([ladder], now=now.replace(hour=9, tzinfo=UTC)) == [ladder.name]
     mine = Notification.objects.filter(recipient=personas.rep, kind=OPPORTUNITY_STALLED)
-    assert sorted(n.target_id or 0 for n in mine) == sorted([by_team.pk, late.pk])
+    assert [n.target_id for n in mine] == [by_team.pk]
     escalated = Notification.objects.get(kind=OPPORTUNITY_STALL_ESCALATED)
-    # late: 20 days in a 6-day (team) threshold → 14 days stalled ≥ 5: the manager too
+    # late: 20 days in a 6-day (team) threshold → 14 days stalled ≥ 5: already at the manager
+    # step when first seen, so the manager is told and the owner step is skipped
     assert (escalated.recipient, escalated.target_id, escalated.url) == (
         personas.manager,
         late.pk,
@@ -74,8 +76,66 @@ def test_jobs_notify_owner_then_manager_once(personas, committed):
     # the job again the same day (a second slot, or a retried task): nothing new
     with committed():
         escalate_stalled_deals.call(slot="again")
-    assert Notification.objects.filter(kind__in=[OPPORTUNITY_STALLED, OPPORTUNITY_STALL_ESCALATED]).count() == 3
-    assert StallNotice.objects.count() == 3
+    assert Notification.objects.filter(kind__in=[OPPORTUNITY_STALLED, OPPORTUNITY_STALL_ESCALATED]).count() == 2
+    assert sorted(StallNotice.objects.values_list("opportunity_id", "skipped")) == sorted(
+        [(by_team.pk, False), (late.pk, False), (late.pk, True)]
+    )
+
+
+def test_first_run_on_a_backlog_sends_digests_above_the_threshold(personas, committed, settings):
+    """The job turned on over existing stalled deals: the manager gets ONE digest for the
+    five deals at the manager step (more than 3), the rep two notifications of their own
+    (not more than 3), the other team's manager one; skipped owner steps notify nobody.
+    Twice is once."""
+    settings.SALESFLOW_ESCALATION_DIGEST_OVER = 3
+    backlog = [age(make_opportunity(personas.rep, stage_code="prospect", name=f"积压{i}"), 20) for i in range(5)]
+    recent = [age(make_opportunity(personas.rep, stage_code="prospect", name=f"新停滞{i}"), 15) for i in range(2)]
+    theirs = age(make_opportunity(personas.outsider, stage_code="prospect", name="华南停滞"), 20)
+    with committed():
+        assert escalate_stalled_deals.call(slot="first") == 8  # 5 + 2 + 1 steps taken
+    assert StallNotice.objects.filter(skipped=True).count() == 6  # the owner steps of 5 + 1 deals
+    assert StallNotice.objects.filter(skipped=False).count() == 8
+    assert StallNotice.objects.filter(digest=True).count() == 5
+    events = AuditEvent.objects.filter(verb__startswith="sales.").filter(verb__contains="stall")
+    assert events.filter(verb="sales.opportunity.stalled").count() == 2
+    assert events.filter(verb="sales.opportunity.stall_escalated", data__digest=True).count() == 5
+    assert events.filter(verb="sales.opportunity.stall_escalated").count() == 6
+    digest = events.get(verb="sales.stall.digest")
+    assert digest.data == {
+        "recipient": personas.manager.pk,
+        "owner_step": False,
+        "count": 5,
+        "opportunities": [d.pk for d in backlog],
+    }
+    to_manager = Notification.objects.filter(recipient=personas.manager)
+    assert to_manager.count() == 1
+    note = to_manager.get()
+    assert (note.kind, note.url) == (OPPORTUNITY_STALL_ESCALATED, "/opportunities/?stalled=1")
+    assert note.summary["en"] == (
+        "5 opportunities of your team stay stalled: “积压0”, “积压1”, “积压2”, “积压3”, “积压4”."
+    )
+    assert note.summary["zh-hans"] == "团队有 5 个商机仍处于停滞：“积压0”，“积压1”，“积压2”，“积压3”，“积压4”。"
+    assert sorted(Notification.objects.filter(recipient=personas.rep).values_list("kind", "target_id")) == sorted(
+        (OPPORTUNITY_STALLED, d.pk) for d in recent
+    )
+    assert list(Notification.objects.filter(recipient=personas.other_manager).values_list("target_id", flat=True)) == [
+        theirs.pk
+    ]
+    assert Notification.objects.count() == 4
+    with committed():
+        assert escalate_stalled_deals.call(slot="again") == 0
+    assert (Notification.objects.count(), StallNotice.objects.count(), events.count()) == (4, 14, 9)
+
+
+def test_digest_names_five_and_counts_the_rest(personas, committed, settings):
+    settings.SALESFLOW_ESCALATION_DIGEST_OVER = 2
+    deals = [age(make_opportunity(personas.rep, stage_code="prospect", name=f"停{i}"), 15) for i in range(7)]
+    with committed():
+        assert escalate_stalled_deals.call(slot="x") == 7
+    note = Notification.objects.get(recipient=personas.rep)
+    assert (note.kind, note.url) == (OPPORTUNITY_STALLED, f"/opportunities/?stalled=1&owner={personas.rep.pk}")
+    assert note.summary["en"] == "7 of your opportunities have stalled: “停0”, “停1”, “停2”, “停3”, “停4” and 2 more."
+    assert len(deals) == StallNotice.objects.filter(digest=True, recipient=personas.rep).count()
 
 
 def test_stats_job_twice_gives_the_same_rows(personas, committed):

@@ -46,11 +46,38 @@ declare(
     ),
     EventType(
         "activities.follow_up.escalated",
-        {"step": "int", "action": "str", "episode": "date", "days_over": "int", "owner": "int"},
+        {
+            "step": "int",
+            "action": "str",
+            "episode": "date",
+            "days_over": "int",
+            "owner": "int",
+            # the owner's manager the job found (notify_manager / mark_at_risk go to them)
+            "manager": "int|null",
+            # the recipients who get this record in a digest (activities.follow_up.digest), not on its own
+            "digest_for": "list",
+        },
+        optional=frozenset({"manager", "digest_for"}),
         description=(
             "An account or open deal had no follow-up within its grade's frequency plus grace: a step of "
             "the ladder was taken (remind_owner, notify_manager, mark_at_risk). One per record, step and due date."
         ),
         label=_("escalated a missed follow-up"),
+    ),
+    EventType(
+        "activities.follow_up.digest",
+        {
+            "recipient": "int",
+            "as_manager": "bool",
+            "count": "int",
+            "accounts": "list",
+            "opportunities": "list",
+        },
+        description=(
+            "One run of the follow-up ladder had more than SALESFLOW_ESCALATION_DIGEST_OVER records for one "
+            "person as owner (reminders) or as manager (escalations): one digest instead of a notification each. "
+            "Target: the recipient; accounts and opportunities: the first 50 ids of each; count: all of them."
+        ),
+        label=_("missed follow-ups were sent as one digest"),
     ),
 )

@@ -141,6 +141,11 @@ class FollowUpEscalation(models.Model):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     episode = models.DateField()
+    # passed over because the record had already reached a later step (core.escalation.catch_up):
+    # recorded so it is never taken later; no event, no notification
+    skipped = models.BooleanField(default=False)
+    # its notification went to someone in one digest with others (activities.follow_up.digest)
+    digest = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypedDict, Unpack
 
-from django.db import transaction
-from django.db.models import Exists, Max, Model, OuterRef
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, Max, Model, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -33,6 +34,7 @@ from salesflow.activities.selectors import counting_kinds
 from salesflow.core.audit import changed_fields, record_event
 from salesflow.core.changes import refuse_unknown_fields
 from salesflow.core.errors import Conflict, Forbidden, ValidationFailed
+from salesflow.core.escalation import catch_up, first_ids, is_digest
 from salesflow.core.normalize import normalize_credit_code
 from salesflow.leads.choices import LeadStatus
 from salesflow.leads.models import Lead
@@ -45,7 +47,7 @@ from salesflow.sales.choices import Outcome
 from salesflow.sales.models import Opportunity
 from salesflow.sales.permissions import can_write_opportunity, opportunities_visible_to
 from salesflow.sales.services import opportunity_set_next_step
-from salesflow.users.models import User
+from salesflow.users.models import Team, User
 from salesflow.users.permissions import assignable_users_for
 from salesflow.users.policy import unrestricted
 from salesflow.users.services import system_actor
@@ -728,133 +730,276 @@ def escalation_step_delete(*, actor: User, step: FollowUpEscalationStep) -> None
 ESCALATION_BATCH = 500
 
 
-def _escalate(
-    *,
-    actor: User,
-    step: FollowUpEscalationStep,
+@dataclass(frozen=True)
+class _FollowUpItem:
+    """One ladder step for one account or open deal in one episode (its due date)."""
+
+    record: Account | Opportunity
+    due: date
+    step: FollowUpEscalationStep
+    days_over: int
+    manager_id: int | None
+
+    def recipients(self) -> list[tuple[int, bool]]:
+        """(user, as manager) the step's notification goes to: remind → the owner; notify →
+        the manager; at risk → both (``notifications.rules.follow_up_escalated``)."""
+        out: list[tuple[int, bool]] = []
+        action = self.step.action
+        if action in (EscalationAction.REMIND_OWNER, EscalationAction.MARK_AT_RISK) and self.record.owner_id:
+            out.append((self.record.owner_id, False))
+        if action in (EscalationAction.NOTIFY_MANAGER, EscalationAction.MARK_AT_RISK) and self.manager_id:
+            out.append((self.manager_id, True))
+        return out
+
+
+def _follow_up_manager(
+    owner_team_id: int | None, owner_id: int, teams: dict[int, tuple[int | None, int | None]]
+) -> int | None:
+    """The owner's manager: their team's manager, or up the tree the nearest one who is not
+    the owner (the same person ``notifications.rules._managers_of`` finds)."""
+    seen: set[int] = set()
+    current = owner_team_id
+    while current is not None and current not in seen:
+        seen.add(current)
+        parent_id, manager_id = teams.get(current, (None, None))
+        if manager_id is not None and manager_id != owner_id:
+            return manager_id
+        current = parent_id
+    return None
+
+
+def _follow_up_offset(step: FollowUpEscalationStep) -> int:
+    return step.after_days_over
+
+
+def _follow_up_plan(
+    targets: list[tuple[Account | Opportunity, date, int | None]],
+    steps: list[FollowUpEscalationStep],
     today: date,
     grace: int,
-    targets: list[tuple[Account | Opportunity, date]],
-) -> int:
-    """Take ``step`` for each (record, due date) not yet escalated at that step in that
-    episode: one ``FollowUpEscalation`` row and one audit event each, then the at-risk flag."""
+    teams: dict[int, tuple[int | None, int | None]],
+) -> tuple[list[_FollowUpItem], list[_FollowUpItem]]:
+    """The steps to take and to skip for overdue (record, due date, owner's team) rows:
+    a step is reached when the days past due and grace exceed its ``after_days_over``;
+    ``core.escalation.catch_up`` keeps only the furthest untaken ones (one query: the
+    records' escalations)."""
     if not targets:
-        return 0
-    is_account = isinstance(targets[0][0], Account)
-    key = "account_id" if is_account else "opportunity_id"
+        return [], []
+    key = "account_id" if isinstance(targets[0][0], Account) else "opportunity_id"
     done = set(
-        FollowUpEscalation.objects.filter(
-            step=step, **{f"{key}__in": [record.pk for record, _due in targets]}
-        ).values_list(key, "episode")
-    )
-    fresh = [(record, due) for record, due in targets if (record.pk, due) not in done]
-    if not fresh:
-        return 0
-    FollowUpEscalation.objects.bulk_create(
-        [FollowUpEscalation(step=step, episode=due, **{key: record.pk}) for record, due in fresh],
-        ignore_conflicts=True,
-    )
-    at_risk: set[int] = set()
-    for record, due in fresh:
-        days_over = (today - due).days - grace
-        related: list[Model | None] = []
-        if isinstance(record, Opportunity):
-            related = [record.account]
-            at_risk.add(record.account_id)
-        else:
-            at_risk.add(record.pk)
-        record_event(
-            actor=actor,
-            verb="activities.follow_up.escalated",
-            target=record,
-            data={
-                "step": step.position,
-                "action": step.action,
-                "episode": due,
-                "days_over": days_over,
-                "owner": record.owner_id,
-            },
-            related=related,
+        FollowUpEscalation.objects.filter(**{f"{key}__in": [record.pk for record, _d, _t in targets]}).values_list(
+            key, "step_id", "episode"
         )
-    if step.action == EscalationAction.MARK_AT_RISK:
-        Account.objects.filter(pk__in=at_risk, at_risk_since__isnull=True).update(at_risk_since=timezone.now())
-    return len(fresh)
+    )
+    take: list[_FollowUpItem] = []
+    skip: list[_FollowUpItem] = []
+    for record, due, team_id in targets:
+        days_over = (today - due).days - grace
+        reached = [step for step in steps if days_over > step.after_days_over]
+        taken = {step for step in reached if (record.pk, step.pk, due) in done}
+        now_steps, skipped = catch_up(reached, taken=taken, offset=_follow_up_offset)
+        if not now_steps and not skipped:
+            continue
+        manager = _follow_up_manager(team_id, record.owner_id, teams) if record.owner_id else None
+        take += [_FollowUpItem(record, due, step, days_over, manager) for step in now_steps]
+        skip += [_FollowUpItem(record, due, step, days_over, manager) for step in skipped]
+    return take, skip
+
+
+def _escalation_row(item: _FollowUpItem, *, skipped: bool = False, digest: bool = False) -> FollowUpEscalation:
+    key = "account_id" if isinstance(item.record, Account) else "opportunity_id"
+    return FollowUpEscalation(step=item.step, episode=item.due, skipped=skipped, digest=digest, **{key: item.record.pk})
+
+
+def _mark_at_risk(items: Iterable[_FollowUpItem]) -> None:
+    """The at-risk flag of the accounts (a deal's: its account) of mark-at-risk steps."""
+    accounts = {
+        item.record.pk if isinstance(item.record, Account) else item.record.account_id
+        for item in items
+        if item.step.action == EscalationAction.MARK_AT_RISK
+    }
+    if accounts:
+        Account.objects.filter(pk__in=accounts, at_risk_since__isnull=True).update(at_risk_since=timezone.now())
+
+
+@transaction.atomic
+def _follow_up_skip(items: list[_FollowUpItem]) -> None:
+    """Record skipped steps: no event, no notification — but a skipped "mark at risk" still
+    marks the account, since that is state, not a message."""
+    FollowUpEscalation.objects.bulk_create([_escalation_row(i, skipped=True) for i in items], ignore_conflicts=True)
+    _mark_at_risk(items)
 
 
 def follow_up_escalate(*, today: date) -> int:
     """The daily follow-up escalation ladder (``activities.follow_up_escalation`` job).
 
-    For every grade with a policy and every ladder step: the accounts of that grade whose
-    ``next_follow_up_due`` lies more than grace + ``after_days_over`` days before ``today``
-    (``account_follow_due_idx``), and the open deals of such accounts without a done
-    follow-up activity since then (due = last done follow-up on the deal, else its
-    creation, + the frequency). Only the overdue rows are read, in batches of 500 by
-    primary key; each (record, step, due date) is taken once (``FollowUpEscalation``):
-    running the job twice writes nothing the second time. A new done follow-up gives the
-    account a new due date, hence a new episode. Returns the number of steps taken.
+    For every grade with a policy: the accounts of that grade whose ``next_follow_up_due``
+    lies more than grace + the first step's ``after_days_over`` days before ``today`` and
+    that have a reached step not yet taken in this episode (``account_follow_due_idx``),
+    and the open deals of such accounts without a done follow-up activity since then (due
+    = last done follow-up on the deal, else its creation, + the frequency). Only overdue
+    rows are read, in batches of 500 by primary key; each (record, step, due date) is taken
+    once (``FollowUpEscalation``, unique): running the job twice writes nothing the second
+    time. A new done follow-up gives the account a new due date, hence a new episode.
+
+    Catching up (``core.escalation.catch_up``): of the steps a record has reached and not
+    taken, only the furthest are taken — a ``FollowUpEscalation`` row and one
+    ``activities.follow_up.escalated`` event each; earlier ones are recorded ``skipped``
+    with no event (a skipped "mark at risk" still marks the account). Digest: when one
+    person would get more than ``digest_threshold()`` notifications of one kind (reminders
+    as owner, escalations as manager) from this run, the events carry ``digest_for`` (those
+    people are not notified per record) and one ``activities.follow_up.digest`` event per
+    such person lists the records; it is written before the per-record events, so a run
+    that fails half-way notifies twice rather than never. Returns the number of steps
+    taken (skipped ones not counted).
     """
     actor = system_actor()
     steps = list(FollowUpEscalationStep.objects.order_by("position"))
+    if not steps:
+        return 0
     policies = list(FollowUpPolicy.objects.order_by("grade"))
     kinds = counting_kinds()
     zone = timezone.get_default_timezone()
-    taken = 0
+    teams: dict[int, tuple[int | None, int | None]] = {
+        pk: (parent, manager) for pk, parent, manager in Team.objects.values_list("pk", "parent_id", "manager_id")
+    }
+    take: list[_FollowUpItem] = []
     for policy in policies:
+        cutoffs = {step.pk: today - timedelta(days=policy.grace_days + step.after_days_over) for step in steps}
+        latest = max(cutoffs.values())
+        untaken = Q()
         for step in steps:
-            cutoff = today - timedelta(days=policy.grace_days + step.after_days_over)
-            last_pk = 0
-            while True:
-                with transaction.atomic():
-                    batch = list(
-                        Account.objects.filter(grade=policy.grade, next_follow_up_due__lt=cutoff, pk__gt=last_pk)
-                        .exclude(
-                            Exists(
-                                FollowUpEscalation.objects.filter(
-                                    account_id=OuterRef("pk"), step=step, episode=OuterRef("next_follow_up_due")
-                                )
-                            )
-                        )
-                        .only("pk", "name", "owner_id", "next_follow_up_due")
-                        .order_by("pk")[:ESCALATION_BATCH]
+            untaken |= Q(
+                Q(next_follow_up_due__lt=cutoffs[step.pk]),
+                ~Exists(
+                    FollowUpEscalation.objects.filter(
+                        account_id=OuterRef("pk"), step=step, episode=OuterRef("next_follow_up_due")
                     )
-                    if not batch:
-                        break
-                    last_pk = batch[-1].pk
-                    taken += _escalate(
-                        actor=actor,
-                        step=step,
-                        today=today,
-                        grace=policy.grace_days,
-                        targets=[(a, a.next_follow_up_due) for a in batch if a.next_follow_up_due is not None],
-                    )
-            # open deals: last follow-up on the deal before (cutoff − every) → overdue
-            since = datetime.combine(cutoff - timedelta(days=policy.every_days), time.min, tzinfo=zone)
-            followed = Activity.objects.filter(
-                opportunity_id=OuterRef("pk"), done=True, kind__in=kinds, done_at__isnull=False
+                ),
             )
-            last_pk = 0
-            while True:
-                with transaction.atomic():
-                    deals = list(
-                        Opportunity.objects.filter(
-                            outcome=Outcome.OPEN, account__grade=policy.grade, created_at__lt=since, pk__gt=last_pk
-                        )
-                        .exclude(Exists(followed.filter(done_at__gte=since)))
-                        .annotate(
-                            last_done=Coalesce(
-                                followed.order_by().values("opportunity_id").annotate(m=Max("done_at")).values("m")[:1],
-                                "created_at",
-                            )
-                        )
-                        .select_related("account")
-                        .order_by("pk")[:ESCALATION_BATCH]
+        last_pk = 0
+        while True:
+            batch = list(
+                Account.objects.filter(grade=policy.grade, next_follow_up_due__lt=latest, pk__gt=last_pk)
+                .filter(untaken)
+                .select_related("owner")
+                .only("pk", "name", "owner_id", "owner__team_id", "next_follow_up_due")
+                .order_by("pk")[:ESCALATION_BATCH]
+            )
+            if not batch:
+                break
+            last_pk = batch[-1].pk
+            now_items, skipped = _follow_up_plan(
+                [
+                    (a, a.next_follow_up_due, a.owner.team_id if a.owner else None)
+                    for a in batch
+                    if a.next_follow_up_due is not None
+                ],
+                steps,
+                today,
+                policy.grace_days,
+                teams,
+            )
+            _follow_up_skip(skipped)
+            take += now_items
+        # open deals: last follow-up on the deal before (latest cutoff − every) → overdue
+        since = datetime.combine(latest - timedelta(days=policy.every_days), time.min, tzinfo=zone)
+        followed = Activity.objects.filter(
+            opportunity_id=OuterRef("pk"), done=True, kind__in=kinds, done_at__isnull=False
+        )
+        last_pk = 0
+        while True:
+            deals = list(
+                Opportunity.objects.filter(
+                    outcome=Outcome.OPEN, account__grade=policy.grade, created_at__lt=since, pk__gt=last_pk
+                )
+                .exclude(Exists(followed.filter(done_at__gte=since)))
+                .annotate(
+                    last_done=Coalesce(
+                        followed.order_by().values("opportunity_id").annotate(m=Max("done_at")).values("m")[:1],
+                        "created_at",
                     )
-                    if not deals:
-                        break
-                    last_pk = deals[-1].pk
-                    targets: list[tuple[Account | Opportunity, date]] = [
-                        (deal, follow_up_local_date(deal.last_done) + timedelta(days=policy.every_days))
-                        for deal in deals
-                    ]
-                    taken += _escalate(actor=actor, step=step, today=today, grace=policy.grace_days, targets=targets)
+                )
+                .select_related("owner", "account")
+                .only("pk", "name", "owner_id", "owner__team_id", "account__name", "created_at")
+                .order_by("pk")[:ESCALATION_BATCH]
+            )
+            if not deals:
+                break
+            last_pk = deals[-1].pk
+            now_items, skipped = _follow_up_plan(
+                [
+                    (
+                        deal,
+                        follow_up_local_date(deal.last_done) + timedelta(days=policy.every_days),
+                        deal.owner.team_id if deal.owner else None,
+                    )
+                    for deal in deals
+                ],
+                steps,
+                today,
+                policy.grace_days,
+                teams,
+            )
+            _follow_up_skip(skipped)
+            take += now_items
+    return _follow_up_take(actor, take)
+
+
+def _follow_up_take(actor: User, items: list[_FollowUpItem]) -> int:
+    """Write the steps taken: digests first (one transaction), then the rows and events in
+    transactions of ``ESCALATION_BATCH``. Returns how many steps were written."""
+    groups: dict[tuple[int, bool], list[_FollowUpItem]] = {}
+    for item in items:
+        for key in item.recipients():
+            groups.setdefault(key, []).append(item)
+    digested = {key for key, members in groups.items() if is_digest(len(members), key[0])}
+    with transaction.atomic():
+        for user_id, as_manager in sorted(digested):
+            members = groups[(user_id, as_manager)]
+            user = User.objects.filter(pk=user_id).first()
+            if user is None:
+                continue
+            record_event(
+                actor=actor,
+                verb="activities.follow_up.digest",
+                target=user,
+                data={
+                    "recipient": user_id,
+                    "as_manager": as_manager,
+                    "count": len(members),
+                    "accounts": first_ids(i.record.pk for i in members if isinstance(i.record, Account)),
+                    "opportunities": first_ids(i.record.pk for i in members if isinstance(i.record, Opportunity)),
+                },
+            )
+    taken = 0
+    for start in range(0, len(items), ESCALATION_BATCH):
+        with transaction.atomic():
+            taken += _follow_up_write(actor, items[start : start + ESCALATION_BATCH], digested)
     return taken
+
+
+def _follow_up_write(actor: User, items: list[_FollowUpItem], digested: set[tuple[int, bool]]) -> int:
+    written: list[_FollowUpItem] = []
+    for item in items:
+        digest_for = sorted({user for user, as_manager in item.recipients() if (user, as_manager) in digested})
+        try:
+            with transaction.atomic():
+                _escalation_row(item, digest=bool(digest_for)).save(force_insert=True)
+        except IntegrityError:
+            continue  # another run took this step of this episode just now
+        related: list[Model | None] = [item.record.account] if isinstance(item.record, Opportunity) else []
+        data: dict[str, Any] = {
+            "step": item.step.position,
+            "action": item.step.action,
+            "episode": item.due,
+            "days_over": item.days_over,
+            "owner": item.record.owner_id,
+            "manager": item.manager_id,
+        }
+        if digest_for:
+            data["digest_for"] = digest_for
+        record_event(actor=actor, verb="activities.follow_up.escalated", target=item.record, data=data, related=related)
+        written.append(item)
+    _mark_at_risk(written)
+    return len(written)

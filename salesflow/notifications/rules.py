@@ -188,8 +188,9 @@ def follow_up_escalated(event: AuditEvent) -> list[Planned]:
     action = data.get("action")
     days = data.get("days_over") if isinstance(data.get("days_over"), int) else 0
     url = target_url(target)
+    in_digest = {pk for pk in data.get("digest_for") or [] if isinstance(pk, int)}
     planned: list[Planned] = []
-    if action in ("remind_owner", "mark_at_risk"):
+    if action in ("remind_owner", "mark_at_risk") and owner_id not in in_digest:
         owner = User.objects.filter(pk=owner_id, is_active=True).first()
         if owner is not None:
 
@@ -201,7 +202,13 @@ def follow_up_escalated(event: AuditEvent) -> list[Planned]:
             planned.append(Planned(owner, FOLLOW_UP_REMINDER, remind, target, url))
     if action in ("notify_manager", "mark_at_risk"):
         owner_name = str(User.objects.filter(pk=owner_id).first() or "")
-        for manager in _managers_of(owner_id):
+        if "manager" in data:  # the manager the job found (and counted for its digests)
+            managers = list(User.objects.filter(pk=data["manager"] or 0, is_active=True))
+        else:
+            managers = _managers_of(owner_id)
+        for manager in managers:
+            if manager.pk in in_digest:
+                continue
 
             def escalate() -> str:
                 if action == "mark_at_risk":
@@ -335,6 +342,78 @@ def work_report_reminder(event: AuditEvent) -> list[Planned]:
     return [Planned(recipient, WORK_REPORT_REMINDER, summary, target, reverse("workreports:mine"))]
 
 
+def follow_up_not_all_in_digest(event: AuditEvent) -> bool:
+    """A follow-up escalation notifies someone on its own unless every recipient of its
+    action gets it in a digest (checked before enqueueing)."""
+    data: dict[str, Any] = event.data or {}
+    in_digest = data.get("digest_for") or []
+    if not in_digest:
+        return True
+    action = data.get("action")
+    wanted = []
+    if action in ("remind_owner", "mark_at_risk"):
+        wanted.append(data.get("owner"))
+    if action in ("notify_manager", "mark_at_risk"):
+        wanted.append(data.get("manager"))
+    return any(pk is not None and pk not in in_digest for pk in wanted)
+
+
+def follow_up_digest(event: AuditEvent) -> list[Planned]:
+    """One run of the follow-up ladder had many records for one person
+    (``activities.follow_up.digest``): one notification naming the first few and counting
+    the rest, linking to the overdue accounts (the owner's own, or the manager's scope)."""
+    from salesflow.notifications.kinds import FOLLOW_UP_ESCALATED, FOLLOW_UP_REMINDER
+    from salesflow.parties.models import Account
+    from salesflow.sales.models import Opportunity
+
+    data: dict[str, Any] = event.data or {}
+    recipient_id, count = data.get("recipient"), data.get("count")
+    if not isinstance(recipient_id, int) or not isinstance(count, int):
+        return []
+    recipient = User.objects.filter(pk=recipient_id, is_active=True).first()
+    if recipient is None:
+        return []
+    account_ids = [pk for pk in data.get("accounts") or [] if isinstance(pk, int)]
+    deal_ids = [pk for pk in data.get("opportunities") or [] if isinstance(pk, int)]
+    names = (_digest_names(Account, account_ids) + _digest_names(Opportunity, deal_ids))[:5]
+    as_manager = data.get("as_manager") is True
+
+    def summary() -> str:
+        more = count - len(names)
+        values: dict[str, object] = {"count": count, "names": _(", ").join(names), "more": more}
+        if as_manager and more > 0:
+            text = ngettext(
+                "%(count)d customer of your team is past due for follow-up: %(names)s and %(more)d more.",
+                "%(count)d customers of your team are past due for follow-up: %(names)s and %(more)d more.",
+                count,
+            )
+        elif as_manager:
+            text = ngettext(
+                "%(count)d customer of your team is past due for follow-up: %(names)s.",
+                "%(count)d customers of your team are past due for follow-up: %(names)s.",
+                count,
+            )
+        elif more > 0:
+            text = ngettext(
+                "%(count)d of your customers is overdue for follow-up: %(names)s and %(more)d more.",
+                "%(count)d of your customers are overdue for follow-up: %(names)s and %(more)d more.",
+                count,
+            )
+        else:
+            text = ngettext(
+                "%(count)d of your customers is overdue for follow-up: %(names)s.",
+                "%(count)d of your customers are overdue for follow-up: %(names)s.",
+                count,
+            )
+        return text % values
+
+    url = reverse("accounts:list") + "?follow_up=overdue"
+    if not as_manager:
+        url += f"&owner={recipient_id}"
+    kind = FOLLOW_UP_ESCALATED if as_manager else FOLLOW_UP_REMINDER
+    return [Planned(recipient, kind, summary, recipient, url)]
+
+
 RULES: dict[str, Callable[[AuditEvent], list[Planned]]] = {
     "leads.lead.created": assigned,
     "leads.lead.updated": assigned,
@@ -344,6 +423,7 @@ RULES: dict[str, Callable[[AuditEvent], list[Planned]]] = {
     "core.export.completed": export_ready,
     # issue 7: follow-up discipline
     "activities.follow_up.escalated": follow_up_escalated,
+    "activities.follow_up.digest": follow_up_digest,
     "parties.account.reassigned_for_neglect": reassigned_for_neglect,
     # issue 7: daily and weekly work reports
     "workreports.report.submitted": work_report_submitted,
@@ -357,6 +437,7 @@ WHEN: dict[str, Callable[[AuditEvent], bool]] = {
     "sales.opportunity.created": is_assignment,
     "sales.opportunity.updated": is_assignment,
     "core.export.completed": is_background_export,
+    "activities.follow_up.escalated": follow_up_not_all_in_digest,
 }
 
 
@@ -370,7 +451,7 @@ def stalled(event: AuditEvent) -> list[Planned]:
 
     data: dict[str, Any] = event.data or {}
     recipient_id = data.get("recipient")
-    if not isinstance(recipient_id, int):
+    if not isinstance(recipient_id, int) or not not_in_digest(event):
         return []
     recipient = User.objects.filter(pk=recipient_id, is_active=True).first()
     target = _target(event)
@@ -397,8 +478,78 @@ def stalled(event: AuditEvent) -> list[Planned]:
     return [Planned(recipient, kind, summary, target, target_url(target))]
 
 
+def not_in_digest(event: AuditEvent) -> bool:
+    """An escalation event notifies on its own unless a digest of its run stands for it."""
+    return (event.data or {}).get("digest") is not True
+
+
+def _digest_names(model: type[models.Model], ids: list[int]) -> list[str]:
+    """The names of the first records of a digest, in the digest's order (one query)."""
+    from salesflow.core.escalation import DIGEST_NAMES
+
+    wanted = ids[:DIGEST_NAMES]
+    names = {pk: str(obj) for pk, obj in model._default_manager.in_bulk(wanted).items()}
+    return [f"“{names[pk]}”" for pk in wanted if pk in names]
+
+
+def stall_digest(event: AuditEvent) -> list[Planned]:
+    """One run of the stall job had many deals for one person (``sales.stall.digest``): one
+    notification naming the first few, counting the rest, linking to the stalled deals."""
+    from salesflow.notifications.kinds import OPPORTUNITY_STALL_ESCALATED, OPPORTUNITY_STALLED
+    from salesflow.sales.models import Opportunity
+
+    data: dict[str, Any] = event.data or {}
+    recipient_id, count = data.get("recipient"), data.get("count")
+    ids = [pk for pk in data.get("opportunities") or [] if isinstance(pk, int)]
+    if not isinstance(recipient_id, int) or not isinstance(count, int):
+        return []
+    recipient = User.objects.filter(pk=recipient_id, is_active=True).first()
+    if recipient is None:
+        return []
+    names = _digest_names(Opportunity, ids)
+    owner_step = data.get("owner_step") is True
+
+    def summary() -> str:
+        more = count - len(names)
+        values: dict[str, object] = {"count": count, "names": _(", ").join(names), "more": more}
+        if owner_step and more > 0:
+            text = ngettext(
+                "%(count)d of your opportunities has stalled: %(names)s and %(more)d more.",
+                "%(count)d of your opportunities have stalled: %(names)s and %(more)d more.",
+                count,
+            )
+        elif owner_step:
+            text = ngettext(
+                "%(count)d of your opportunities has stalled: %(names)s.",
+                "%(count)d of your opportunities have stalled: %(names)s.",
+                count,
+            )
+        elif more > 0:
+            text = ngettext(
+                "%(count)d opportunity of your team stays stalled: %(names)s and %(more)d more.",
+                "%(count)d opportunities of your team stay stalled: %(names)s and %(more)d more.",
+                count,
+            )
+        else:
+            text = ngettext(
+                "%(count)d opportunity of your team stays stalled: %(names)s.",
+                "%(count)d opportunities of your team stay stalled: %(names)s.",
+                count,
+            )
+        return text % values
+
+    url = reverse("opportunities:list") + "?stalled=1"
+    if owner_step:
+        url += f"&owner={recipient_id}"
+    kind = OPPORTUNITY_STALLED if owner_step else OPPORTUNITY_STALL_ESCALATED
+    return [Planned(recipient, kind, summary, recipient, url)]
+
+
 RULES["sales.opportunity.stalled"] = stalled
 RULES["sales.opportunity.stall_escalated"] = stalled
+RULES["sales.stall.digest"] = stall_digest
+WHEN["sales.opportunity.stalled"] = not_in_digest
+WHEN["sales.opportunity.stall_escalated"] = not_in_digest
 
 
 # --- issue 8 (merging): access requests to possible duplicates ------------------------------------

@@ -161,19 +161,34 @@ _STALL = {
     "threshold_days": "int",
     "basis": "str",
     "sample_size": "int|null",
+    # true: the recipient got this deal in one digest with others (sales.stall.digest), not on its own
+    "digest": "bool",
 }
 declare(
     EventType(
         "sales.opportunity.stalled",
         _STALL,
+        optional=frozenset({"digest"}),
         description="The deal passed its stall threshold (stage or team's 80th percentile); the owner is told.",
         label=_("the opportunity stalled"),
     ),
     EventType(
         "sales.opportunity.stall_escalated",
         _STALL,
+        optional=frozenset({"digest"}),
         description="The deal stayed stalled for a step of the escalation ladder; a manager is told.",
         label=_("the stalled opportunity was escalated"),
+    ),
+)
+# One run of the stall job had more than SALESFLOW_ESCALATION_DIGEST_OVER deals for one
+# recipient and kind (owner step or manager steps): one digest instead of a notification each.
+# Target: the recipient. ``opportunities``: the first 50 deal ids; ``count``: all of them.
+declare(
+    EventType(
+        "sales.stall.digest",
+        {"recipient": "int", "owner_step": "bool", "count": "int", "opportunities": "list"},
+        description="The stall job's notifications to one person in one run, sent as one digest.",
+        label=_("stalled opportunities were sent as one digest"),
     ),
 )
 # the stall escalation ladder, edited in Settings → Pipelines → Stall escalation

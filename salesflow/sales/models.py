@@ -353,6 +353,10 @@ class StageChange(models.Model):
             models.Index(
                 fields=["from_stage", "owner_team", "duration_seconds", "changed_at"], name="stagechange_exit_idx"
             ),
+            # work reports (workreports.selectors.stage_moves_of): the moves of deals a person
+            # owned at the time, and the moves a person made, in a period
+            models.Index(fields=["owner", "changed_at"], name="stagechange_owner_idx"),
+            models.Index(fields=["changed_by", "changed_at"], name="stagechange_actor_idx"),
         ]
 
     def __str__(self) -> str:
@@ -557,7 +561,12 @@ class StallEscalationStep(TimestampedModel):
 class StallNotice(models.Model):
     """One escalation step applied to one stall episode of one deal: the key that makes the
     daily job idempotent. An episode is identified by the deal and when it entered its
-    current stage (``stage_entered_at``): moving the deal starts a new episode."""
+    current stage (``stage_entered_at``): moving the deal starts a new episode.
+
+    ``skipped``: the step was passed over because the deal had already reached a later step
+    when the job saw it (first run, or after a gap: ``core.escalation.catch_up``) — recorded
+    so it is never taken later, with no event and no notification. ``digest``: the step's
+    notification went out in one digest to its recipient rather than on its own."""
 
     opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="+")
     step = models.ForeignKey(StallEscalationStep, on_delete=models.CASCADE, related_name="+")
@@ -566,6 +575,8 @@ class StallNotice(models.Model):
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    skipped = models.BooleanField(default=False)
+    digest = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

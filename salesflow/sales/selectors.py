@@ -12,7 +12,22 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, getcontext
 
-from django.db.models import Case, Count, Exists, F, Min, OuterRef, Prefetch, Q, QuerySet, Value, When, Window
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+    Window,
+)
 from django.db.models.expressions import OrderBy, RowRange
 from django.db.models.functions import RowNumber
 from django.utils import timezone
@@ -1031,18 +1046,16 @@ def _median_rows(base: QuerySet[Opportunity]) -> list[tuple[int, int, datetime]]
     # median is symmetric, so ascending entry times are as good as descending days.
     order = [F("stage_entered_at").asc(), F("id").asc()]
     ranked = base.order_by().annotate(  # no ORDER BY: the index covers the query
-        sf_rn=Window(RowNumber(), partition_by=partition, order_by=order),
+        # twice the row number, so the test below is integer arithmetic on both databases
+        # (n / 2.0 was a numeric division per row on PostgreSQL: a third of the query's time)
+        sf_rn2=ExpressionWrapper(
+            Window(RowNumber(), partition_by=partition, order_by=order) * 2, output_field=IntegerField()
+        ),
         sf_n=Window(Count("id"), partition_by=partition, order_by=order, frame=RowRange(start=None, end=None)),
     )
     # the middle row (odd count) or the two middle rows (even count): 2·rn ∈ [n, n + 2]
-    middle = ranked.filter(sf_rn__gte=F("sf_n") / 2.0, sf_rn__lte=F("sf_n") / 2.0 + 1)
-    return [
-        (owner_id, stage_id, entered)
-        for owner_id, stage_id, entered, rn, n in middle.values_list(
-            "owner_id", "stage_id", "stage_entered_at", "sf_rn", "sf_n"
-        )
-        if 2 * rn >= n and 2 * rn <= n + 2
-    ]
+    middle = ranked.filter(sf_rn2__gte=F("sf_n"), sf_rn2__lte=F("sf_n") + 2)
+    return list(middle.values_list("owner_id", "stage_id", "stage_entered_at"))
 
 
 def stuck_matrix(user: User, *, pipeline: Pipeline, now: datetime | None = None) -> StuckMatrix:

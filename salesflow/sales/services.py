@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final, TypedDict, Unpack
@@ -26,6 +27,7 @@ from django.utils.translation import gettext as _
 from salesflow.core.audit import changed_fields, in_every_language, record_event
 from salesflow.core.changes import refuse_unknown_fields
 from salesflow.core.errors import Conflict, Forbidden, ValidationFailed
+from salesflow.core.escalation import catch_up, first_ids, is_digest
 from salesflow.core.money import AmountError, currency_choices, default_currency, parse_amount
 from salesflow.parties.choices import BuyingRole
 from salesflow.parties.models import Account, Contact
@@ -1302,21 +1304,44 @@ def _stall_recipient(notify: str, owner_id: int, managers: list[int]) -> int | N
 STALL_BATCH = 500
 
 
+@dataclass(frozen=True)
+class _StallItem:
+    """One step to take for one deal: what the job found, before it writes anything."""
+
+    opportunity_id: int
+    account_id: int
+    stage_id: int
+    stage_entered_at: datetime
+    step_id: int
+    notify: str
+    recipient_id: int | None
+    data: dict[str, Any]
+
+
 def opportunities_escalate_stalled(*, actor: User, now: datetime | None = None, batch_size: int = STALL_BATCH) -> int:
     """Apply the escalation ladder (active ``StallEscalationStep`` rows) to every open deal
-    stalled at ``now``: each step whose ``after_days_stalled`` the deal has reached (days past
-    its threshold) is recorded once per stall episode — a ``StallNotice`` (deal, step, time
-    the stage was entered) and the event ``sales.opportunity.stalled`` (owner step) or
-    ``sales.opportunity.stall_escalated`` (manager steps), from which the notifications
-    come. Running it again finds the notices and writes nothing; moving the deal to another
-    stage starts a new episode.
+    stalled at ``now``. Each step is taken at most once per deal and stall episode (a
+    ``StallNotice``: deal, step, time the stage was entered; unique), so running the job
+    again writes nothing; moving the deal to another stage starts a new episode.
+
+    Catching up (``core.escalation.catch_up``): of the steps a deal has reached (days past
+    its threshold ≥ the step's ``after_days_stalled``) and not yet taken, only those of the
+    furthest step reached are taken — a notice and the event ``sales.opportunity.stalled``
+    (owner step) or ``sales.opportunity.stall_escalated`` (manager steps), from which the
+    notification comes; earlier ones get a notice with ``skipped`` and no event. So the
+    first run on an existing database, or a run after an outage, tells each deal's current
+    step once instead of replaying the ladder. Digest: when one recipient would get more
+    than ``digest_threshold()`` notifications of one kind (owner / manager steps) from this
+    run, each deal's event carries ``digest: true`` (its timeline, no notification of its
+    own) and one ``sales.stall.digest`` event (target: the recipient) lists them.
 
     Set-based: one SQL condition selects the stalled deals (``stalled_q``, index
-    ``opp_stall_idx``), read by id in batches of ``batch_size``; per batch one query for
-    the existing notices and one transaction for the new ones. "Manager" is the nearest
-    manager up the owner's team tree other than the owner; "manager's manager" the next
-    one. Only the system actor or an administrator (``Forbidden``). Returns the number of
-    notices written."""
+    ``opp_stall_idx``), read by id in batches of ``batch_size`` with one query for their
+    existing notices; the skipped steps are written per batch; the steps to take are then
+    written per recipient in one transaction each (events and digest together). "Manager"
+    is the nearest manager up the owner's team tree other than the owner; "manager's
+    manager" the next one. Only the system actor or an administrator (``Forbidden``).
+    Returns the number of steps taken (skipped ones not counted)."""
     _require_system_or_admin(actor)
     now = now or timezone.now()
     steps = list(StallEscalationStep.objects.filter(is_active=True).order_by("after_days_stalled", "position", "pk"))
@@ -1328,77 +1353,154 @@ def opportunities_escalate_stalled(*, actor: User, now: datetime | None = None, 
         pk: (parent, manager) for pk, parent, manager in Team.objects.values_list("pk", "parent_id", "manager_id")
     }
     stalled = Opportunity.objects.filter(rules.q(list(stages.values()), now)).order_by("pk")
-    written = 0
+    to_take: dict[tuple[int | None, bool], list[_StallItem]] = {}
     last = 0
     while True:
         batch = list(
             stalled.filter(pk__gt=last)
-            .select_related("owner", "account")
-            .only("pk", "name", "outcome", "stage_id", "stage_entered_at", "owner__team_id", "account__name")[
+            .select_related("owner")
+            .only("pk", "account_id", "outcome", "stage_id", "stage_entered_at", "owner_id", "owner__team_id")[
                 :batch_size
             ]
         )
         if not batch:
-            return written
+            break
         last = batch[-1].pk
-        written += _escalate_batch(actor, batch, steps, stages, rules, teams, now)
+        take, skip = _stall_plan(batch, steps, stages, rules, teams, now)
+        _stall_write_skipped(skip)
+        for item in take:
+            to_take.setdefault((item.recipient_id, item.notify == StallRecipient.OWNER), []).append(item)
+    written = 0
+    for (recipient_id, owner_step), items in sorted(to_take.items(), key=lambda kv: (kv[0][0] or 0, kv[0][1])):
+        written += _stall_take(actor, recipient_id, owner_step, items)
+    return written
 
 
-@transaction.atomic
-def _escalate_batch(
-    actor: User,
+def _stall_offset(step: StallEscalationStep) -> int:
+    return step.after_days_stalled
+
+
+def _stall_plan(
     batch: list[Opportunity],
     steps: list[StallEscalationStep],
     stages: dict[int, Stage],
     rules: StallRules,
     teams: dict[int, tuple[int | None, int | None]],
     now: datetime,
-) -> int:
+) -> tuple[list[_StallItem], list[_StallItem]]:
+    """The steps to take and to skip for a batch of stalled deals (one query: their notices)."""
     done = set(
         StallNotice.objects.filter(opportunity_id__in=[o.pk for o in batch]).values_list(
             "opportunity_id", "step_id", "stage_entered_at"
         )
     )
-    written = 0
+    take: list[_StallItem] = []
+    skip: list[_StallItem] = []
     for opp in batch:
         stage = stages[opp.stage_id]
         status = rules.status(opp, stage, now, opp.owner.team_id)
         if not status.stalled or status.threshold_days is None:
             continue
+        reached = [step for step in steps if status.days_stalled >= step.after_days_stalled]
+        taken = {step for step in reached if (opp.pk, step.pk, opp.stage_entered_at) in done}
+        now_steps, skipped = catch_up(reached, taken=taken, offset=_stall_offset)
+        if not now_steps and not skipped:
+            continue
         managers = _managers_above(opp.owner.team_id, teams, opp.owner_id)
-        for step in steps:
-            if status.days_stalled < step.after_days_stalled or (opp.pk, step.pk, opp.stage_entered_at) in done:
-                continue
-            recipient = _stall_recipient(step.notify, opp.owner_id, managers)
-            try:
-                with transaction.atomic():
-                    StallNotice.objects.create(
-                        opportunity=opp,
-                        step=step,
+        data = {
+            "stage": stage.code,
+            "days_in_stage": status.days_in_stage,
+            "days_stalled": status.days_stalled,
+            "threshold_days": status.threshold_days,
+            "basis": status.basis or "",
+            "sample_size": status.sample_size,
+        }
+        for steps_of, out in ((now_steps, take), (skipped, skip)):
+            for step in steps_of:
+                out.append(
+                    _StallItem(
+                        opportunity_id=opp.pk,
+                        account_id=opp.account_id,
+                        stage_id=stage.pk,
                         stage_entered_at=opp.stage_entered_at,
-                        stage=stage,
-                        recipient_id=recipient,
+                        step_id=step.pk,
+                        notify=step.notify,
+                        recipient_id=_stall_recipient(step.notify, opp.owner_id, managers),
+                        data=data,
                     )
-            except IntegrityError:
-                continue  # another run recorded this step of this episode just now
+                )
+    return take, skip
+
+
+def _stall_notice(item: _StallItem, *, skipped: bool = False, digest: bool = False) -> StallNotice:
+    return StallNotice(
+        opportunity_id=item.opportunity_id,
+        step_id=item.step_id,
+        stage_entered_at=item.stage_entered_at,
+        stage_id=item.stage_id,
+        recipient_id=item.recipient_id,
+        skipped=skipped,
+        digest=digest,
+    )
+
+
+@transaction.atomic
+def _stall_write_skipped(items: list[_StallItem]) -> None:
+    """Record the skipped steps (no event, no notification); a step another run recorded
+    meanwhile is left as it is."""
+    StallNotice.objects.bulk_create([_stall_notice(i, skipped=True) for i in items], ignore_conflicts=True)
+
+
+@transaction.atomic
+def _stall_take(actor: User, recipient_id: int | None, owner_step: bool, items: list[_StallItem]) -> int:
+    """Take the steps of one recipient and kind: a notice and an event per deal, and — above
+    the digest threshold — one digest event for the recipient. One transaction, so the
+    digest and the events it stands for are written together or not at all."""
+    digest = is_digest(len(items), recipient_id)
+    opportunities = {
+        o.pk: o
+        for o in Opportunity.objects.filter(pk__in=[i.opportunity_id for i in items])
+        .select_related("account")
+        .only("pk", "name", "account_id", "account__name")
+    }
+    taken: list[int] = []
+    for item in items:
+        opp = opportunities.get(item.opportunity_id)
+        if opp is None:
+            continue  # deleted since it was read
+        try:
+            with transaction.atomic():
+                _stall_notice(item, digest=digest).save(force_insert=True)
+        except IntegrityError:
+            continue  # another run took this step of this episode just now
+        data: dict[str, Any] = {
+            "step": item.step_id,
+            "notify": item.notify,
+            "recipient": item.recipient_id,
+            **item.data,
+        }
+        if digest:
+            data["digest"] = True
+        record_event(
+            actor=actor,
+            verb="sales.opportunity.stalled" if owner_step else "sales.opportunity.stall_escalated",
+            target=opp,
+            data=data,
+            related=[opp.account],
+        )
+        taken.append(opp.pk)
+    if digest and taken and recipient_id is not None:
+        recipient = User.objects.filter(pk=recipient_id).first()
+        if recipient is not None:
             record_event(
                 actor=actor,
-                verb="sales.opportunity.stalled"
-                if step.notify == StallRecipient.OWNER
-                else "sales.opportunity.stall_escalated",
-                target=opp,
+                verb="sales.stall.digest",
+                target=recipient,
                 data={
-                    "step": step.pk,
-                    "notify": step.notify,
-                    "recipient": recipient,
-                    "stage": stage.code,
-                    "days_in_stage": status.days_in_stage,
-                    "days_stalled": status.days_stalled,
-                    "threshold_days": status.threshold_days,
-                    "basis": status.basis or "",
-                    "sample_size": status.sample_size,
+                    "recipient": recipient_id,
+                    "owner_step": owner_step,
+                    "count": len(taken),
+                    "opportunities": first_ids(taken),
                 },
-                related=[opp.account],
             )
-            written += 1
-    return written
+    return len(taken)

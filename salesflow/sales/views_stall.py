@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from salesflow.core.errors import ServiceError
+from salesflow.core.escalation import digest_threshold
 from salesflow.core.web import apply_service_error
 from salesflow.sales.choices import StallRecipient
 from salesflow.sales.config_services import MAX_STALL_STEP_DAYS, stall_step_delete, stall_step_save
@@ -81,7 +82,8 @@ def stall_ladder_view(request: HttpRequest) -> HttpResponse:
     steps = list(StallEscalationStep.objects.order_by("after_days_stalled", "id"))
     rows = [(s, StallStepForm(prefix=f"s{s.pk}", initial=_initial(s))) for s in steps]
     status = 400 if request.method == "POST" else 200
-    return render(request, "sales/settings/stall_ladder.html", {"rows": rows, "form": form}, status=status)
+    context = {"rows": rows, "form": form, "digest_over": digest_threshold()}
+    return render(request, "sales/settings/stall_ladder.html", context, status=status)
 
 
 def _initial(step: StallEscalationStep) -> dict[str, object]:

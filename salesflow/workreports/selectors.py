@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -37,6 +37,7 @@ from salesflow.activities.models import Activity
 from salesflow.leads.models import Lead
 from salesflow.sales.choices import Outcome
 from salesflow.sales.models import Opportunity, StageChange
+from salesflow.sales.permissions import opportunities_visible_to
 from salesflow.users.models import User, time_zone_names
 from salesflow.workreports import periods
 from salesflow.workreports.choices import ReportKind, ReportStatus
@@ -68,6 +69,21 @@ def _money(amount: Decimal | None) -> str:
     return str(amount if amount is not None else Decimal("0.00"))
 
 
+def stage_moves_of(author_id: int, since: datetime, until: datetime) -> QuerySet[StageChange]:
+    """The stage moves a work report counts (a deal's first stage is not a move): those on
+    deals the author owned at the time of the move (``StageChange.owner``, the snapshot —
+    a deal reassigned later stays in the report of the period it was moved in), whoever
+    moved them — a manager's override is progress of the author's pipeline — and those the
+    author made (``changed_by``) on other people's deals the author may still see (shared,
+    delegated, a teammate's deal they helped with). Indexes ``stagechange_owner_idx`` and
+    ``stagechange_actor_idx``."""
+    author = User.objects.filter(pk=author_id).first()
+    visible = opportunities_visible_to(author).values("pk") if author is not None else Opportunity.objects.none()
+    return StageChange.objects.filter(changed_at__gte=since, changed_at__lt=until, from_stage__isnull=False).filter(
+        Q(owner_id=author_id) | Q(changed_by_id=author_id, opportunity_id__in=visible)
+    )
+
+
 def report_facts(*, author_id: int, kind: str, period_start: date, time_zone: str) -> dict[str, Any]:
     """The facts of ``author_id``'s ``kind`` period starting ``period_start`` in ``time_zone``
     as a JSON-safe dict (what a submitted report stores). A fixed number of queries."""
@@ -89,9 +105,7 @@ def report_facts(*, author_id: int, kind: str, period_start: date, time_zone: st
         for a in done.select_related("account", "opportunity", "lead").order_by("done_at", "id")[:LIST_LIMIT]
     ]
 
-    moved = StageChange.objects.filter(
-        opportunity__owner_id=author_id, changed_at__gte=since, changed_at__lt=until, from_stage__isnull=False
-    )
+    moved = stage_moves_of(author_id, since, until)
     move_count = moved.count()
     moves = [
         {
@@ -101,8 +115,14 @@ def report_facts(*, author_id: int, kind: str, period_start: date, time_zone: st
             "to": _names(m.to_stage),
             "changed_at": m.changed_at.isoformat(),
             "regression": m.from_position is not None and m.to_position is not None and m.to_position < m.from_position,
+            # who moved it, when not the author (a manager's override, an assistant); whose
+            # deal it was, when not the author's (a shared or delegated deal the author moved)
+            "moved_by": _ref(m.changed_by) if m.changed_by_id not in (None, author_id) else None,
+            "owner": _ref(m.owner) if m.owner_id not in (None, author_id) else None,
         }
-        for m in moved.select_related("opportunity", "from_stage", "to_stage").order_by("changed_at", "id")[:LIST_LIMIT]
+        for m in moved.select_related("opportunity", "from_stage", "to_stage", "changed_by", "owner").order_by(
+            "changed_at", "id"
+        )[:LIST_LIMIT]
     ]
 
     leads_qs = Lead.objects.filter(owner_id=author_id, created_at__gte=since, created_at__lt=until)
@@ -277,11 +297,20 @@ def team_reports(user: User, *, kind: str, period_start: date) -> QuerySet[User]
             live_activities=_count(
                 Activity.objects.filter(window("done_at"), owner=OuterRef("pk"), done=True), "owner"
             ),
-            live_stage_moves=_count(
-                StageChange.objects.filter(
-                    window("changed_at"), opportunity__owner=OuterRef("pk"), from_stage__isnull=False
+            # stage_moves_of() without its visibility test, which SQL cannot apply per person:
+            # a move the person made on a deal they can no longer see counts here (never listed)
+            live_stage_moves=Coalesce(
+                Subquery(
+                    StageChange.objects.filter(window("changed_at"), from_stage__isnull=False)
+                    .filter(Q(owner=OuterRef("pk")) | Q(changed_by=OuterRef("pk")))
+                    .order_by()
+                    .annotate(one=Value(1))
+                    .values("one")
+                    .annotate(n=Count("pk"))
+                    .values("n")[:1],
+                    output_field=IntegerField(),
                 ),
-                "opportunity__owner",
+                Value(0),
             ),
             live_new_leads=_count(Lead.objects.filter(window("created_at"), owner=OuterRef("pk")), "owner"),
             live_new_deals=_count(Opportunity.objects.filter(window("created_at"), owner=OuterRef("pk")), "owner"),

@@ -239,21 +239,44 @@ def test_open_deal_without_follow_up_is_escalated_too(personas) -> None:  # type
     Opportunity.objects.filter(pk=deal.pk).update(created_at=timezone.now() - timedelta(days=40))
     _due(account, timezone.localdate() + timedelta(days=3))  # the account itself is fine
     today = timezone.localdate()
-    follow_up_escalate(today=today)
-    follow_up_escalate(today=today)
+    assert follow_up_escalate(today=today) == 1
+    assert follow_up_escalate(today=today) == 0
+    # first seen 31 days past due and grace: only the furthest step (at risk) is taken, the
+    # two before it are recorded as skipped without events
     deal_events = AuditEvent.objects.filter(verb="activities.follow_up.escalated", target_id=deal.pk)
-    assert sorted(deal_events.values_list("data__action", flat=True)) == [
-        "mark_at_risk",
-        "notify_manager",
-        "remind_owner",
+    assert list(deal_events.values_list("data__action", flat=True)) == ["mark_at_risk"]
+    assert sorted(FollowUpEscalation.objects.filter(opportunity=deal).values_list("step__action", "skipped")) == [
+        ("mark_at_risk", False),
+        ("notify_manager", True),
+        ("remind_owner", True),
     ]
-    assert FollowUpEscalation.objects.filter(opportunity=deal).count() == 3
+    account.refresh_from_db()
+    assert account.at_risk_since is not None
     # a deal with a recent done follow-up is left alone
     other = make_opportunity(account)
     Opportunity.objects.filter(pk=other.pk).update(created_at=timezone.now() - timedelta(days=40))
     log_visit(personas.rep, account, opportunity=other)
     follow_up_escalate(today=today)
     assert not AuditEvent.objects.filter(verb="activities.follow_up.escalated", target_id=other.pk).exists()
+
+
+def test_catch_up_skips_earlier_steps_but_still_marks_at_risk(personas) -> None:  # type: ignore[no-untyped-def]
+    """A ladder where "at risk" comes before the last step: a record first seen past the
+    last step gets only that step's notification, but is still marked at risk."""
+    from salesflow.activities.models import FollowUpEscalationStep
+
+    FollowUpEscalationStep.objects.filter(action="notify_manager").update(after_days_over=12)  # +0, +7 risk, +12
+    account = graded(personas.rep, "A")
+    _due(account, date(2026, 3, 1))
+    assert follow_up_escalate(today=date(2026, 3, 20)) == 1  # 17 days over: +12 reached
+    assert sorted(FollowUpEscalation.objects.filter(account=account).values_list("step__action", "skipped")) == [
+        ("mark_at_risk", True),
+        ("notify_manager", False),
+        ("remind_owner", True),
+    ]
+    account.refresh_from_db()
+    assert account.at_risk_since is not None
+    assert follow_up_escalate(today=date(2026, 3, 21)) == 0
 
 
 # --- reassigning a neglected account ----------------------------------------------------------

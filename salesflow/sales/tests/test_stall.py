@@ -205,9 +205,11 @@ def test_rules_are_one_query(personas, django_assert_num_queries):
 # ------------------------------------------------------------------------- escalation
 
 
-def notices(opp: Opportunity) -> list[tuple[str, int | None]]:
+def notices(opp: Opportunity) -> list[tuple[str, int | None, bool]]:
+    """(step, recipient, skipped) of the deal's notices."""
     return sorted(
-        (n.step.notify, n.recipient_id) for n in StallNotice.objects.filter(opportunity=opp).select_related("step")
+        (n.step.notify, n.recipient_id, n.skipped)
+        for n in StallNotice.objects.filter(opportunity=opp).select_related("step")
     )
 
 
@@ -222,20 +224,21 @@ def test_job_twice_writes_one_notice_per_step_and_escalates_after_n_days(persona
     system = system_actor()
     fresh = age(make_opportunity(personas.rep, stage_code="prospect"), 10)  # not stalled
     day0 = age(make_opportunity(personas.rep, stage_code="prospect"), 15)  # 1 day past 14
-    late = age(make_opportunity(personas.rep, stage_code="prospect"), 20)  # 6 days past → manager too
-    assert opportunities_escalate_stalled(actor=system) == 3
+    late = age(make_opportunity(personas.rep, stage_code="prospect"), 20)  # 6 days past: at the manager step
+    assert opportunities_escalate_stalled(actor=system) == 2
     assert opportunities_escalate_stalled(actor=system) == 0  # the second run the same day
     assert notices(fresh) == []
-    assert notices(day0) == [("owner", personas.rep.pk)]
-    assert notices(late) == sorted([("owner", personas.rep.pk), ("manager", personas.manager.pk)])
+    assert notices(day0) == [("owner", personas.rep.pk, False)]
+    # first seen past both steps: only the current one is taken; the owner step is skipped
+    assert notices(late) == [("manager", personas.manager.pk, False), ("owner", personas.rep.pk, True)]
     events = AuditEvent.objects.filter(verb__startswith="sales.opportunity.stall")
     assert sorted(events.values_list("verb", "target_id")) == sorted(
         [
             ("sales.opportunity.stalled", day0.pk),
-            ("sales.opportunity.stalled", late.pk),
             ("sales.opportunity.stall_escalated", late.pk),
         ]
     )
+    assert not AuditEvent.objects.filter(verb="sales.stall.digest").exists()
     data = events.get(verb="sales.opportunity.stall_escalated").data
     assert (data["recipient"], data["basis"], data["threshold_days"], data["days_stalled"]) == (
         personas.manager.pk,
@@ -247,8 +250,8 @@ def test_job_twice_writes_one_notice_per_step_and_escalates_after_n_days(persona
     later = timezone.now() + timedelta(days=5)
     assert opportunities_escalate_stalled(actor=system, now=later) == 2
     assert opportunities_escalate_stalled(actor=system, now=later) == 0
-    assert notices(day0) == sorted([("owner", personas.rep.pk), ("manager", personas.manager.pk)])
-    assert notices(fresh) == [("owner", personas.rep.pk)]
+    assert notices(day0) == [("manager", personas.manager.pk, False), ("owner", personas.rep.pk, False)]
+    assert notices(fresh) == [("owner", personas.rep.pk, False)]
 
 
 def test_a_stage_move_starts_a_new_episode(personas):
@@ -275,7 +278,37 @@ def test_inactive_steps_and_manager_of_manager(personas):
     StallEscalationStep.objects.filter(notify="owner").update(is_active=False)
     deal = age(make_opportunity(personas.outsider, stage_code="prospect"), 30)  # team_b: one manager, no parent
     opportunities_escalate_stalled(actor=system_actor())
-    assert notices(deal) == sorted([("manager", personas.other_manager.pk), ("manager_of_manager", None)])
+    # reached: +1 (manager's manager) and +5 (manager); the furthest is taken, the other skipped
+    assert notices(deal) == [("manager", personas.other_manager.pk, False), ("manager_of_manager", None, True)]
+
+
+def test_catch_up_after_a_gap_takes_only_the_furthest_steps(personas):
+    """A ladder of three steps (+0 owner, +5 manager, +9 manager's manager). A deal taken at
+    the owner step, then not seen for ten days, gets the +9 step only; +5 is skipped. Two
+    steps at the same offset are both current."""
+    system = system_actor()
+    StallEscalationStep.objects.create(after_days_stalled=9, notify="manager_of_manager", position=3)
+    deal = age(make_opportunity(personas.rep, stage_code="prospect"), 15)  # 1 day past 14
+    assert opportunities_escalate_stalled(actor=system) == 1
+    later = timezone.now() + timedelta(days=10)  # 11 days past: +5 and +9 reached
+    assert opportunities_escalate_stalled(actor=system, now=later) == 1
+    assert opportunities_escalate_stalled(actor=system, now=later) == 0
+    assert notices(deal) == [
+        ("manager", personas.manager.pk, True),
+        ("manager_of_manager", None, False),  # nobody above the department's manager
+        ("owner", personas.rep.pk, False),
+    ]
+    assert AuditEvent.objects.filter(verb="sales.opportunity.stall_escalated", target_id=deal.pk).count() == 1
+    # same offset: an owner step at +9 beside the manager's manager — both current
+    other = age(make_opportunity(personas.rep, stage_code="prospect"), 25)  # 11 days past
+    StallEscalationStep.objects.create(after_days_stalled=9, notify="owner", position=4)
+    assert opportunities_escalate_stalled(actor=system) == 2
+    assert [(n, skipped) for n, _r, skipped in notices(other)] == [
+        ("manager", True),
+        ("manager_of_manager", False),
+        ("owner", False),
+        ("owner", True),
+    ]
 
 
 # ------------------------------------------------------------------------ stuck matrix

@@ -77,6 +77,7 @@ def test_settings_page_adds_edits_and_deletes(personas, client_for):
     admin = client_for(personas.admin, "zh-hans")
     page = admin.get("/settings/pipelines/stall-ladder/")
     assert page.status_code == 200 and "停滞升级" in page.content.decode()
+    assert "通知超过 3 条时，合并为一条列出这些商机的汇总通知" in page.content.decode()
     response = admin.post(
         "/settings/pipelines/stall-ladder/",
         {"new-after_days_stalled": "21", "new-notify": "manager_of_manager", "new-is_active": "on"},

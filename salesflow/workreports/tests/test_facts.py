@@ -156,3 +156,53 @@ def test_team_page_live_counts_equal_the_facts_in_each_persons_zone(personas: Pe
     for person in (personas.rep, personas.teammate):
         facts = report_facts(author_id=person.pk, kind=kind, period_start=DAY, time_zone=person.time_zone)
         assert rows[person.pk].counts == facts["counts"], person.username
+
+
+def test_stage_moves_are_the_authors_moves_and_the_moves_of_their_deals(personas: Personas) -> None:
+    """A report counts the moves of deals the author owned when they moved, whoever moved
+    them (a manager's override shows "moved by"), and the moves the author made on other
+    people's deals they may see (shown with the owner) — not moves on deals they cannot see."""
+    from salesflow.users.services import share_grant
+
+    zone = "Asia/Shanghai"
+    rep, teammate, outsider, manager = personas.rep, personas.teammate, personas.outsider, personas.manager
+    mine = deal(rep, created_at=at(DAY - timedelta(days=9), 9, 0, zone), name="我的商机")
+    by_manager = move(mine, at(DAY, 10, 0, zone))
+    StageChange.objects.filter(pk=by_manager.pk).update(changed_by=manager)
+    shared = deal(teammate, created_at=at(DAY - timedelta(days=9), 9, 0, zone), name="李娜的商机")
+    share_grant(actor=teammate, target=shared, grantee_user=rep, access="write")
+    helped = move(shared, at(DAY, 11, 0, zone))
+    StageChange.objects.filter(pk=helped.pk).update(changed_by=rep)
+    hidden = deal(outsider, created_at=at(DAY - timedelta(days=9), 9, 0, zone), name="看不到的商机")
+    unseen = move(hidden, at(DAY, 12, 0, zone))
+    StageChange.objects.filter(pk=unseen.pk).update(changed_by=rep)
+    move(mine, at(DAY, 8, 0, zone), from_code=None)  # a first stage: not a move
+
+    facts = report_facts(author_id=rep.pk, kind="daily", period_start=DAY, time_zone=zone)
+    assert facts["counts"]["stage_moves"] == 2
+    rows = {row["id"]: row for row in facts["stage_moves"]}
+    assert set(rows) == {by_manager.pk, helped.pk}
+    assert (rows[by_manager.pk]["moved_by"], rows[by_manager.pk]["owner"]) == (
+        {"id": manager.pk, "name": str(manager)},
+        None,
+    )
+    assert (rows[helped.pk]["moved_by"], rows[helped.pk]["owner"]) == (None, {"id": teammate.pk, "name": str(teammate)})
+    # the same moves seen from the owners' reports
+    theirs = report_facts(author_id=teammate.pk, kind="daily", period_start=DAY, time_zone=zone)
+    assert [(r["id"], r["moved_by"]) for r in theirs["stage_moves"]] == [(helped.pk, {"id": rep.pk, "name": str(rep)})]
+    outsiders = report_facts(author_id=outsider.pk, kind="daily", period_start=DAY, time_zone=zone)
+    assert [r["id"] for r in outsiders["stage_moves"]] == [unseen.pk]
+
+
+def test_report_page_names_who_moved_and_whose_deal(personas: Personas, client_for: Any) -> None:
+    from salesflow.workreports.services import report_get_or_create_draft
+
+    rep, manager = personas.rep, personas.manager
+    zone = rep.zone.key
+    mine = deal(rep, created_at=at(DAY - timedelta(days=9), 9, 0, zone), name="我的商机")
+    change = move(mine, at(DAY, 10, 0, zone))
+    StageChange.objects.filter(pk=change.pk).update(changed_by=manager)
+    report, _created = report_get_or_create_draft(actor=rep, kind="daily", day=DAY)
+    for language, text in (("en", f"moved by {manager}"), ("zh-hans", f"由{manager}推进")):
+        page = client_for(rep, language).get(f"/work-reports/{report.pk}/").content.decode()
+        assert text in page, language
