@@ -8,17 +8,20 @@ class BillingConfig(AppConfig):
     verbose_name = _("Payment collection and invoices")
 
     def ready(self) -> None:
-        from salesflow.billing.services import billing_follow_account
+        from salesflow.billing.services import billing_follow_account, billing_follow_opportunity
         from salesflow.core.timeline import register_verbs
         from salesflow.parties.services import register_account_owner_follower
+        from salesflow.sales.services import register_opportunity_owner_follower
 
         # open receivables follow an account reassigned with its records (account_reassign(follow=True))
         register_account_owner_follower(billing_follow_account)
+        # ... and when one deal is reassigned, its open receivables follow the deal's new owner
+        register_opportunity_owner_follower(billing_follow_opportunity)
 
         register_verbs(
             {
                 "billing.plan.created": _("made the payment plan"),
-                "billing.plan.reassigned": _("gave the payment plan to the account's new owner"),
+                "billing.plan.reassigned": _("gave the payment plan to the new owner"),
                 "billing.instalment.added": _("added an instalment"),
                 "billing.instalment.updated": _("changed an instalment"),
                 "billing.instalment.voided": _("voided an instalment"),

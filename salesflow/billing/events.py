@@ -16,7 +16,8 @@ declare(
     EventType(
         "billing.plan.reassigned",
         {"previous_owner": "int", "owner": "int", "instalments": "int", "payments": "int"},
-        description="An open payment plan (the target), its instalments and payments followed the account's new owner.",
+        description="An open payment plan (the target), its instalments and payments followed the new owner "
+        "of its account or of its deal.",
     ),
     EventType(
         "billing.instalment.added",

@@ -65,6 +65,7 @@ from salesflow.core.quantities import parse_percent
 from salesflow.orders.models import Order, OrderStatus
 from salesflow.parties.models import Account
 from salesflow.parties.permissions import get_account_for_user
+from salesflow.sales.models import Opportunity
 from salesflow.users.choices import Role
 from salesflow.users.models import User
 from salesflow.users.permissions import writable_owner_ids
@@ -1046,7 +1047,48 @@ def reminders_run(*, today: dt.date | None = None, actor: User | None = None) ->
     return made
 
 
-# --- reassignment: open receivables follow the account's new owner --------------------------------
+# --- reassignment: open receivables follow the account's or the deal's new owner -----------------
+
+
+def _open_plans_follow(actor: User, owner: User, plans_of: Q, *, refusal: str) -> int:
+    """Give every payment plan matching ``plans_of`` that still has an open instalment (and
+    is not ``owner``'s yet) to ``owner``, with all its instalments and the payments recorded
+    on the same contract or order (of the plan's customer). Paid-up plans, invoices and the
+    documents keep their owner (history). ``Forbidden`` with ``refusal`` when ``actor`` may
+    not change one of the plans (inside the caller's transaction: all or nothing). One
+    ``billing.plan.reassigned`` event per plan; returns how many plans moved."""
+    open_plan_ids = set(
+        Instalment.objects.filter(is_open=True, plan__in=PaymentPlan.objects.filter(plans_of))
+        .exclude(owner=owner)
+        .values_list("plan_id", flat=True)
+    )
+    plans = list(
+        PaymentPlan.objects.select_for_update()
+        .filter(pk__in=open_plan_ids)
+        .exclude(owner=owner)
+        .select_related("account")
+        .order_by("pk")
+    )
+    writable = writable_owner_ids(actor)
+    if writable is not None and any(plan.owner_id not in writable for plan in plans):
+        raise Forbidden(refusal)
+    for plan in plans:
+        previous = plan.owner_id
+        plan.owner = owner
+        plan.save(update_fields=["owner", "updated_at"])
+        instalments = Instalment.objects.filter(plan=plan).update(owner=owner)
+        same_document = Q(contract_id=plan.contract_id) if plan.contract_id else Q(order_id=plan.order_id)
+        payments = (
+            Payment.objects.filter(same_document, account_id=plan.account_id).exclude(owner=owner).update(owner=owner)
+        )
+        record_event(
+            actor=actor,
+            verb="billing.plan.reassigned",
+            target=plan,
+            data={"previous_owner": previous, "owner": owner.pk, "instalments": instalments, "payments": payments},
+            related=[plan.account],
+        )
+    return len(plans)
 
 
 @transaction.atomic
@@ -1055,29 +1097,21 @@ def billing_follow_account(actor: User, account: Account, owner: User) -> None:
     of ``sales.open_deals_follow_account``): every payment plan of ``account`` that still has
     an open instalment goes to ``owner`` with all its instalments and the payments recorded on
     the same contract or order, so reminders, the ageing report (by rep and team) and the
-    money scope follow the new owner. Paid-up plans, invoices and the documents themselves
-    keep their owner (history). ``Forbidden`` (and the whole reassignment rolls back) when
-    ``actor`` may not change such a plan. One ``billing.plan.reassigned`` event per plan."""
-    open_plan_ids = set(
-        Instalment.objects.filter(account=account, is_open=True).exclude(owner=owner).values_list("plan_id", flat=True)
+    money scope follow the new owner (:func:`_open_plans_follow`). ``Forbidden`` (and the
+    whole reassignment rolls back) when ``actor`` may not change such a plan."""
+    _open_plans_follow(
+        actor, owner, Q(account=account), refusal=_("You may not change the payment plans of this account.")
     )
-    plans = list(
-        PaymentPlan.objects.select_for_update().filter(pk__in=open_plan_ids).exclude(owner=owner).order_by("pk")
+
+
+@transaction.atomic
+def billing_follow_opportunity(actor: User, opportunity: Opportunity, owner: User) -> None:
+    """Registered with ``sales.services.register_opportunity_owner_follower``: when one deal
+    is reassigned (``opportunity_update(owner=…)``, the deal page, the API, the bulk bar),
+    the payment plans of its contracts and orders (``PaymentPlan.opportunity``) that still
+    have an open instalment follow the new owner exactly as for an account reassignment
+    (:func:`_open_plans_follow`). ``Forbidden`` (the deal's reassignment rolls back too)
+    when ``actor`` may not change such a plan."""
+    _open_plans_follow(
+        actor, owner, Q(opportunity=opportunity), refusal=_("You may not change the payment plans of this deal.")
     )
-    writable = writable_owner_ids(actor)
-    if writable is not None and any(plan.owner_id not in writable for plan in plans):
-        raise Forbidden(_("You may not change the payment plans of this account."))
-    for plan in plans:
-        previous = plan.owner_id
-        plan.owner = owner
-        plan.save(update_fields=["owner", "updated_at"])
-        instalments = Instalment.objects.filter(plan=plan).update(owner=owner)
-        same_document = Q(contract_id=plan.contract_id) if plan.contract_id else Q(order_id=plan.order_id)
-        payments = Payment.objects.filter(same_document, account=account).exclude(owner=owner).update(owner=owner)
-        record_event(
-            actor=actor,
-            verb="billing.plan.reassigned",
-            target=plan,
-            data={"previous_owner": previous, "owner": owner.pk, "instalments": instalments, "payments": payments},
-            related=[account],
-        )
