@@ -114,7 +114,13 @@ JOBS: list[PeriodicJob] = [
         name="contracts.renewal_reminders",
         schedule=Daily(at=time(7, 0)),
         task=contract_tasks.renewal_reminders,
-        description="Remind owners of signed contracts ending within SALESFLOW_CONTRACT_RENEWAL_DAYS (default 60).",
+        description="Remind owners of signed contracts ending within the renewal reminder days (reminder settings).",
+    ),
+    PeriodicJob(
+        name="contracts.expire",
+        schedule=Daily(at=time(0, 25)),
+        task=contract_tasks.expire_contracts,
+        description="Signed contracts whose end date has passed become expired.",
     ),
 ]
 # issue 9 (approvals): reminders and escalation of pending approvals

@@ -167,6 +167,7 @@ NOT_IDS |= {"year"}  # issue 10: a sales plan's fiscal year (hidden until the pl
 NOT_IDS |= {"count"}  # issue 11: how many past periods the forecast accuracy lists
 NOT_IDS |= {"priority"}  # issue 9 (catalogue): price-list and discount-rule precedence (also assignment rules)
 NOT_IDS |= {"ending_within_days", "from", "to"}  # issue 9 (contracts): days, version numbers of a diff
+NOT_IDS |= {"renewal_reminder_days"}  # issue 9 (billing): the reminder settings' renewal days
 
 
 def _is_integer(schema: dict[str, Any]) -> bool:

@@ -41,6 +41,8 @@ from salesflow.billing.schemas import (
     PaymentOut,
     PaymentPage,
     PaymentQuery,
+    ReminderSettingsIn,
+    ReminderSettingsOut,
 )
 from salesflow.billing.selectors import AgeingFilters, ageing_report, invoice_list, payment_list
 from salesflow.billing.services import (
@@ -60,6 +62,8 @@ from salesflow.billing.services import (
     payment_record,
     payment_void,
     plan_create,
+    reminder_settings,
+    reminder_settings_save,
 )
 from salesflow.core.errors import Forbidden
 from salesflow.core.keyset import api_page
@@ -342,3 +346,41 @@ def ageing(request: HttpRequest, filters: Query[AgeingQuery]) -> dict[str, Any]:
         "rates": {code: f"{rate.rate:f}" for code, rate in report.rates.items()},
         "unconverted": report.unconverted,
     }
+
+
+# --- reminder settings (administrators) ----------------------------------------------------------
+
+
+def _settings_out(value: Any) -> dict[str, Any]:
+    return {
+        "payment_days_before": value.payment_days_before,
+        "payment_days_after": value.payment_days_after,
+        "renewal_reminder_days": value.renewal_reminder_days,
+    }
+
+
+@router.get(
+    "/reminder-settings",
+    response=ReminderSettingsOut,
+    summary="Payment reminder days and contract renewal reminder days (administrators)",
+)
+def get_reminder_settings(request: HttpRequest) -> dict[str, Any]:
+    if not _user(request).is_admin:
+        raise Forbidden(_("Only administrators change the reminder settings."))
+    return _settings_out(reminder_settings())
+
+
+@router.put(
+    "/reminder-settings",
+    response=ReminderSettingsOut,
+    summary="Change the reminder days (administrators; fields left out keep their values)",
+)
+def put_reminder_settings(request: HttpRequest, payload: ReminderSettingsIn) -> dict[str, Any]:
+    sent = payload.model_fields_set
+    saved = reminder_settings_save(
+        actor=_user(request),
+        payment_days_before=payload.payment_days_before if "payment_days_before" in sent else None,
+        payment_days_after=payload.payment_days_after if "payment_days_after" in sent else None,
+        renewal_reminder_days=payload.renewal_reminder_days if "renewal_reminder_days" in sent else None,
+    )
+    return _settings_out(saved)

@@ -16,7 +16,26 @@ declare(
     EventType(
         "billing.plan.reassigned",
         {"previous_owner": "int", "owner": "int", "instalments": "int", "payments": "int"},
-        description="An open payment plan (the target), its instalments and payments followed the account's new owner.",
+        description="An open payment plan (the target), its instalments and payments followed the new owner "
+        "of its account or of its deal.",
+    ),
+    EventType(
+        "billing.plan.terminated",
+        {
+            "contract_id": "int",
+            "terminated_on": "date",
+            "voided": "int",
+            "reduced": "int",
+            "cancelled": "decimal",
+            "remaining": "decimal",
+        },
+        description="The plan's contract was terminated: instalments due after the date were voided (unpaid) or "
+        "cut to what was paid; remaining is what is still owed.",
+    ),
+    EventType(
+        "billing.reminder_rule.changed",
+        {"days": "int", "changes": "changes"},
+        description="An administrator switched a payment reminder day (the target rule) on or off, or added it.",
     ),
     EventType(
         "billing.instalment.added",

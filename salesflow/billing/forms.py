@@ -155,3 +155,31 @@ class AgeingForm(forms.Form):
         team.choices = [("", _("Every team")), *teams]
         owner.choices = [("", _("Every rep")), *owners]
         _styled(self)
+
+
+class ReminderSettingsForm(forms.Form):
+    """The reminder settings page: days as text ("7, 1"); the service validates them (and
+    names the field) so the page and the API answer the same."""
+
+    payment_days_before = forms.CharField(
+        label=_("Payment reminders: days before the due date"),
+        max_length=100,
+        required=False,
+        help_text=_("Whole numbers from 1 to 365, separated by commas, e.g. 7, 1. Leave empty for none."),
+    )
+    payment_days_after = forms.CharField(
+        label=_("Payment reminders: days after the due date"),
+        max_length=100,
+        required=False,
+        help_text=_("Overdue reminders, e.g. 1, 7, 30. Leave empty for none."),
+    )
+    renewal_reminder_days = forms.CharField(
+        label=_("Contract renewal reminder: days before the end date"),
+        max_length=10,
+        help_text=_("A whole number from 1 to 3650."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs["class"] = "form-control"

@@ -237,3 +237,21 @@ class AgeingOut(Schema):
     totals: AgeingRowOut
     rates: dict[str, str]
     unconverted: dict[str, int]
+
+
+# --- reminder settings ---------------------------------------------------------------------------
+
+
+class ReminderSettingsOut(Schema):
+    payment_days_before: list[int] = Field(..., description="Days before a due date on which owners are reminded")
+    payment_days_after: list[int] = Field(..., description="Days after a due date (overdue reminders)")
+    renewal_reminder_days: int = Field(..., description="Days before a signed contract's end date (renewal reminder)")
+
+
+class ReminderSettingsIn(StrictSchema):
+    """Fields left out keep their values. Days are whole numbers: payment days 1–365 (at most
+    10 each side), renewal days 1–3650; anything else is a 400 naming the field."""
+
+    payment_days_before: list[int] | None = Field(None, max_length=10)
+    payment_days_after: list[int] | None = Field(None, max_length=10)
+    renewal_reminder_days: int | None = None

@@ -35,6 +35,7 @@ from salesflow.billing.choices import InvoiceStatus, InvoiceType, PaymentMethod,
 from salesflow.billing.models import (
     LABEL_LENGTH,
     MAX_INSTALMENTS,
+    MAX_REMINDER_DAYS,
     NOTE_LENGTH,
     TERMS_LENGTH,
     TEXT_LENGTH,
@@ -56,6 +57,12 @@ from salesflow.billing.permissions import (
 )
 from salesflow.billing.terms import TermsError, derive_instalments
 from salesflow.contracts.models import Contract, ContractStatus
+from salesflow.contracts.services import (
+    RENEWAL_DAYS_MAX,
+    contract_settings_save,
+    parse_days,
+    renewal_reminder_days,
+)
 from salesflow.core.audit import in_every_language, record_event
 from salesflow.core.doctotals import LineInput, TotalTooLarge, line_totals
 from salesflow.core.errors import Conflict, Forbidden, ValidationFailed
@@ -65,7 +72,7 @@ from salesflow.core.quantities import parse_percent
 from salesflow.orders.models import Order, OrderStatus
 from salesflow.parties.models import Account
 from salesflow.parties.permissions import get_account_for_user
-from salesflow.users.choices import Role
+from salesflow.sales.models import Opportunity
 from salesflow.users.models import User
 from salesflow.users.permissions import writable_owner_ids
 
@@ -312,6 +319,7 @@ def instalment_add(
     _check_plan_writable(actor, plan)
     with transaction.atomic():
         plan, doc = _lock_plan(plan.pk)
+        _refuse_terminated(doc)
         value = _amount(amount, plan.currency)
         due = _date(due_date, "due_date")
         text = _text(label, "label", max_length=LABEL_LENGTH)
@@ -360,6 +368,7 @@ def instalment_update(*, actor: User, instalment: Instalment, **changes: Unpack[
     get_instalment_for_user(actor, instalment.pk, write=True)
     with transaction.atomic():
         plan, doc = _lock_plan(instalment.plan_id)
+        _refuse_terminated(doc)
         inst = Instalment.objects.select_for_update().get(pk=instalment.pk)
         if inst.voided_at is not None:
             raise Conflict(_("A void instalment cannot be changed."), code="instalment_void")
@@ -982,13 +991,123 @@ def invoice_red_reverse(*, actor: User, invoice: Invoice, reason: object) -> Inv
 
 
 def reminder_rule_save(*, actor: User, days: object, active: bool = True) -> ReminderRule:
-    """Administrators: add or change the reminder of ``days`` relative to the due date."""
-    if not (actor.is_admin or actor.role == Role.ADMIN):
+    """Administrators: add or change the reminder of ``days`` relative to the due date
+    (audited ``billing.reminder_rule.changed`` when it changes)."""
+    if not actor.is_admin:
         raise Forbidden(_("Only administrators change the payment reminders."))
     if isinstance(days, bool) or not isinstance(days, int) or not -365 <= days <= 365:
         raise _invalid("days", _("Enter a number of days between -365 and 365."))
-    rule, _created = ReminderRule.objects.update_or_create(days=days, defaults={"active": bool(active)})
+    with transaction.atomic():
+        return _rule_set(actor, days, bool(active))
+
+
+def _rule_set(actor: User, days: int, active: bool) -> ReminderRule:
+    rule = ReminderRule.objects.select_for_update().filter(days=days).first()
+    before = None if rule is None else rule.active
+    if rule is None:
+        rule = ReminderRule.objects.create(days=days, active=active)
+    elif rule.active != active:
+        rule.active = active
+        rule.save(update_fields=["active"])
+    if before != active:
+        record_event(
+            actor=actor,
+            verb="billing.reminder_rule.changed",
+            target=rule,
+            data={"days": days, "changes": {"active": [before, active]}},
+        )
     return rule
+
+
+#: At most this many reminder days on each side of the due date.
+MAX_REMINDER_DAYS_PER_SIDE = 10
+
+
+def _parse_day_list(value: object, field: str, errors: dict[str, list[str]]) -> list[int]:
+    """Days as a list (or text "7, 1" separated by commas or spaces) of whole numbers 1–365."""
+    if isinstance(value, str):
+        items: list[object] = [part for part in value.replace("，", ",").replace(",", " ").split() if part]
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    else:
+        errors[field] = [_("Give the days as a list of whole numbers.")]
+        return []
+    if len(items) > MAX_REMINDER_DAYS_PER_SIDE:
+        errors[field] = [_("At most %(n)s reminder days.") % {"n": MAX_REMINDER_DAYS_PER_SIDE}]
+        return []
+    days: set[int] = set()
+    for item in items:
+        try:
+            days.add(parse_days(item, field, low=1, high=MAX_REMINDER_DAYS))
+        except ValidationFailed as exc:
+            errors[field] = exc.field_errors[field]
+            return []
+    return sorted(days, reverse=True) if field.endswith("before") else sorted(days)
+
+
+@dataclass(frozen=True)
+class ReminderSettings:
+    """What the reminder settings page and the API show and save."""
+
+    payment_days_before: list[int]
+    payment_days_after: list[int]
+    renewal_reminder_days: int
+
+
+def reminder_settings() -> ReminderSettings:
+    """The active payment reminder days (before and after the due date, as positive numbers)
+    and the contracts' renewal reminder days (two queries)."""
+    active = list(ReminderRule.objects.filter(active=True).order_by("days").values_list("days", flat=True))
+    return ReminderSettings(
+        payment_days_before=sorted((-d for d in active if d <= 0), reverse=True),
+        payment_days_after=[d for d in active if d > 0],
+        renewal_reminder_days=renewal_reminder_days(),
+    )
+
+
+def reminder_settings_save(
+    *,
+    actor: User,
+    payment_days_before: object = None,
+    payment_days_after: object = None,
+    renewal_reminder_days: object = None,
+) -> ReminderSettings:
+    """Administrators (``Forbidden`` otherwise): the payment reminder days before and after a
+    due date (each a list of 1–365, at most 10; ``ReminderRule`` rows are activated, created
+    or deactivated to match — deactivated, not deleted, so sent reminders keep their rule)
+    and the contract renewal reminder days (1–3650, ``contracts.services.contract_settings_save``).
+    A field left ``None`` keeps its value. Everything is validated first — a
+    ``ValidationFailed`` names each bad field (negative, huge, fractional, NaN, text) and
+    writes nothing — then saved in one transaction, one audit event per change. The
+    reminder jobs read the new values on their next run."""
+    if not actor.is_admin:
+        raise Forbidden(_("Only administrators change the reminder settings."))
+    errors: dict[str, list[str]] = {}
+    before = after = None
+    if payment_days_before is not None:
+        before = _parse_day_list(payment_days_before, "payment_days_before", errors)
+    if payment_days_after is not None:
+        after = _parse_day_list(payment_days_after, "payment_days_after", errors)
+    if renewal_reminder_days is not None:
+        try:
+            parse_days(renewal_reminder_days, "renewal_reminder_days", low=1, high=RENEWAL_DAYS_MAX)
+        except ValidationFailed as exc:
+            errors.update(exc.field_errors)
+    if errors:
+        raise ValidationFailed(_("The input is not valid."), field_errors=errors)
+    with transaction.atomic():
+        wanted_sides = []
+        if before is not None:
+            wanted_sides.append(({-d for d in before}, Q(days__lte=0)))
+        if after is not None:
+            wanted_sides.append((set(after), Q(days__gt=0)))
+        for wanted, side in wanted_sides:
+            existing = set(ReminderRule.objects.filter(side).values_list("days", flat=True))
+            for days in sorted(existing | wanted):
+                _rule_set(actor, days, days in wanted)
+        if renewal_reminder_days is not None:
+            contract_settings_save(actor=actor, renewal_reminder_days=renewal_reminder_days)
+    return reminder_settings()
 
 
 #: A missed run catches up this many days (the unique reminder row keeps it to once).
@@ -1046,7 +1165,48 @@ def reminders_run(*, today: dt.date | None = None, actor: User | None = None) ->
     return made
 
 
-# --- reassignment: open receivables follow the account's new owner --------------------------------
+# --- reassignment: open receivables follow the account's or the deal's new owner -----------------
+
+
+def _open_plans_follow(actor: User, owner: User, plans_of: Q, *, refusal: str) -> int:
+    """Give every payment plan matching ``plans_of`` that still has an open instalment (and
+    is not ``owner``'s yet) to ``owner``, with all its instalments and the payments recorded
+    on the same contract or order (of the plan's customer). Paid-up plans, invoices and the
+    documents keep their owner (history). ``Forbidden`` with ``refusal`` when ``actor`` may
+    not change one of the plans (inside the caller's transaction: all or nothing). One
+    ``billing.plan.reassigned`` event per plan; returns how many plans moved."""
+    open_plan_ids = set(
+        Instalment.objects.filter(is_open=True, plan__in=PaymentPlan.objects.filter(plans_of))
+        .exclude(owner=owner)
+        .values_list("plan_id", flat=True)
+    )
+    plans = list(
+        PaymentPlan.objects.select_for_update()
+        .filter(pk__in=open_plan_ids)
+        .exclude(owner=owner)
+        .select_related("account")
+        .order_by("pk")
+    )
+    writable = writable_owner_ids(actor)
+    if writable is not None and any(plan.owner_id not in writable for plan in plans):
+        raise Forbidden(refusal)
+    for plan in plans:
+        previous = plan.owner_id
+        plan.owner = owner
+        plan.save(update_fields=["owner", "updated_at"])
+        instalments = Instalment.objects.filter(plan=plan).update(owner=owner)
+        same_document = Q(contract_id=plan.contract_id) if plan.contract_id else Q(order_id=plan.order_id)
+        payments = (
+            Payment.objects.filter(same_document, account_id=plan.account_id).exclude(owner=owner).update(owner=owner)
+        )
+        record_event(
+            actor=actor,
+            verb="billing.plan.reassigned",
+            target=plan,
+            data={"previous_owner": previous, "owner": owner.pk, "instalments": instalments, "payments": payments},
+            related=[plan.account],
+        )
+    return len(plans)
 
 
 @transaction.atomic
@@ -1055,29 +1215,82 @@ def billing_follow_account(actor: User, account: Account, owner: User) -> None:
     of ``sales.open_deals_follow_account``): every payment plan of ``account`` that still has
     an open instalment goes to ``owner`` with all its instalments and the payments recorded on
     the same contract or order, so reminders, the ageing report (by rep and team) and the
-    money scope follow the new owner. Paid-up plans, invoices and the documents themselves
-    keep their owner (history). ``Forbidden`` (and the whole reassignment rolls back) when
-    ``actor`` may not change such a plan. One ``billing.plan.reassigned`` event per plan."""
-    open_plan_ids = set(
-        Instalment.objects.filter(account=account, is_open=True).exclude(owner=owner).values_list("plan_id", flat=True)
+    money scope follow the new owner (:func:`_open_plans_follow`). ``Forbidden`` (and the
+    whole reassignment rolls back) when ``actor`` may not change such a plan."""
+    _open_plans_follow(
+        actor, owner, Q(account=account), refusal=_("You may not change the payment plans of this account.")
     )
-    plans = list(
-        PaymentPlan.objects.select_for_update().filter(pk__in=open_plan_ids).exclude(owner=owner).order_by("pk")
+
+
+@transaction.atomic
+def billing_follow_opportunity(actor: User, opportunity: Opportunity, owner: User) -> None:
+    """Registered with ``sales.services.register_opportunity_owner_follower``: when one deal
+    is reassigned (``opportunity_update(owner=…)``, the deal page, the API, the bulk bar),
+    the payment plans of its contracts and orders (``PaymentPlan.opportunity``) that still
+    have an open instalment follow the new owner exactly as for an account reassignment
+    (:func:`_open_plans_follow`). ``Forbidden`` (the deal's reassignment rolls back too)
+    when ``actor`` may not change such a plan."""
+    _open_plans_follow(
+        actor, owner, Q(opportunity=opportunity), refusal=_("You may not change the payment plans of this deal.")
     )
-    writable = writable_owner_ids(actor)
-    if writable is not None and any(plan.owner_id not in writable for plan in plans):
-        raise Forbidden(_("You may not change the payment plans of this account."))
-    for plan in plans:
-        previous = plan.owner_id
-        plan.owner = owner
-        plan.save(update_fields=["owner", "updated_at"])
-        instalments = Instalment.objects.filter(plan=plan).update(owner=owner)
-        same_document = Q(contract_id=plan.contract_id) if plan.contract_id else Q(order_id=plan.order_id)
-        payments = Payment.objects.filter(same_document, account=account).exclude(owner=owner).update(owner=owner)
-        record_event(
-            actor=actor,
-            verb="billing.plan.reassigned",
-            target=plan,
-            data={"previous_owner": previous, "owner": owner.pk, "instalments": instalments, "payments": payments},
-            related=[account],
+
+
+# --- termination: what a terminated contract no longer owes ---------------------------------------
+
+
+@transaction.atomic
+def billing_follow_termination(actor: User, contract: Contract) -> None:
+    """Registered with ``contracts.services.register_termination_follower``: when a signed
+    contract is terminated on ``terminated_on``, its plan's instalments due **after** that
+    date are no longer owed — unpaid ones are voided (reason: the termination), partly paid
+    ones are cut to what was paid (closed). Instalments due on or before the date stay
+    open: they are the **remaining receivable**, still collected, reminded and aged. One
+    ``billing.plan.terminated`` event with the counts, the cancelled amount and the
+    remaining receivable. Orders made from the contract keep their own plans (what was
+    delivered is owed). A contract without a plan: nothing."""
+    plan = PaymentPlan.objects.select_for_update().filter(contract_id=contract.pk).first()
+    if plan is None or contract.terminated_on is None:
+        return
+    day = contract.terminated_on
+    note = (_("Contract terminated on %(day)s") % {"day": day.isoformat()})[:TEXT_LENGTH]
+    now = timezone.now()
+    voided = reduced = 0
+    cancelled = ZERO
+    for inst in Instalment.objects.select_for_update().filter(plan=plan, voided_at__isnull=True).order_by("pk"):
+        if inst.due_date <= day or inst.paid >= inst.amount:
+            continue
+        cancelled += inst.amount - inst.paid
+        if inst.paid == 0:
+            inst.voided_at, inst.void_reason, inst.voided_by = now, note, actor if actor.pk else None
+            inst.is_open = False
+            inst.save(update_fields=["voided_at", "void_reason", "voided_by", "is_open", "updated_at"])
+            voided += 1
+        else:
+            inst.amount, inst.is_open = inst.paid, False
+            inst.label = (f"{inst.label} · {note}" if inst.label else note)[:LABEL_LENGTH]
+            inst.save(update_fields=["amount", "is_open", "label", "updated_at"])
+            reduced += 1
+    remaining = ZERO
+    for amount, paid in Instalment.objects.filter(plan=plan, voided_at__isnull=True).values_list("amount", "paid"):
+        remaining += amount - paid
+    record_event(
+        actor=actor,
+        verb="billing.plan.terminated",
+        target=plan,
+        data={
+            "contract_id": contract.pk,
+            "terminated_on": day,
+            "voided": voided,
+            "reduced": reduced,
+            "cancelled": cancelled,
+            "remaining": remaining,
+        },
+        related=[contract, contract.account],
+    )
+
+
+def _refuse_terminated(doc: Document) -> None:
+    if isinstance(doc, Contract) and doc.status == ContractStatus.TERMINATED:
+        raise Conflict(
+            _("The contract is terminated: its plan takes no new or changed instalments."), code="document_terminated"
         )

@@ -31,4 +31,5 @@ urlpatterns = [
     path("instalments/<int:pk>/void/", views.instalment_void_view, name="instalment_void"),
     path("panel/<str:kind>/<int:pk>/", views.document_panel_view, name="document_panel"),
     path("account/<int:pk>/panel/", views.account_panel_view, name="account_panel"),
+    path("settings/reminders/", views.reminder_settings_view, name="reminder_settings"),
 ]

@@ -32,6 +32,7 @@ from salesflow.billing.forms import (
     PaymentForm,
     PlanForm,
     ReasonForm,
+    ReminderSettingsForm,
 )
 from salesflow.billing.models import Instalment, Invoice, Payment
 from salesflow.billing.permissions import (
@@ -72,6 +73,8 @@ from salesflow.billing.services import (
     payment_record,
     payment_void,
     plan_create,
+    reminder_settings,
+    reminder_settings_save,
 )
 from salesflow.billing.status import status_of
 from salesflow.core.errors import ServiceError
@@ -139,6 +142,8 @@ def _panel_context(request: HttpRequest, kind: str, doc: Any) -> dict[str, Any]:
     insts = _statuses(list(plan.instalments.all()), today) if plan is not None else []
     show = may_see_money(user, doc)
     planned = sum((i.amount for i in insts if i.voided_at is None), start=doc.total * 0)
+    # a terminated contract: what is still owed (instalments due up to the termination date)
+    remaining = sum((i.amount - i.paid for i in insts if i.voided_at is None), start=doc.total * 0)
     writable = True
     try:
         get_document_for_user(user, kind, doc.pk, write=True)
@@ -152,6 +157,8 @@ def _panel_context(request: HttpRequest, kind: str, doc: Any) -> dict[str, Any]:
         "show_money": show,
         "planned": planned,
         "unplanned": doc.total - planned,
+        "terminated_on": getattr(doc, "terminated_on", None) if getattr(doc, "status", "") == "terminated" else None,
+        "remaining": remaining,
         "writable": writable and not sees_no_money(user),
         "plan_form": PlanForm(initial={"terms": getattr(doc, "payment_terms", "")[:200]}),
         "instalment_form": InstalmentForm(),
@@ -654,3 +661,35 @@ def ageing_export_view(request: HttpRequest) -> HttpResponse:
         )
     writer.writerow([_("Total"), *(f"{report.totals[b]:f}" for b in BUCKETS), f"{report.total:f}", report.currency])
     return response
+
+
+# --- reminder settings (administrators) ----------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def reminder_settings_view(request: HttpRequest) -> HttpResponse:
+    """``/billing/settings/reminders/``: the payment reminder days before and after a due
+    date and the contract renewal reminder days (administrators; the service checks again).
+    Bad days re-render the page with the field's error (400), nothing saved."""
+    user = _user(request)
+    if not user.is_admin:
+        raise PermissionDenied(_("Only administrators change the reminder settings."))
+    current = reminder_settings()
+    initial = {
+        "payment_days_before": ", ".join(str(d) for d in current.payment_days_before),
+        "payment_days_after": ", ".join(str(d) for d in current.payment_days_after),
+        "renewal_reminder_days": str(current.renewal_reminder_days),
+    }
+    form = ReminderSettingsForm(request.POST or None, initial=initial)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                reminder_settings_save(actor=user, **form.cleaned_data)
+            except ServiceError as exc:
+                apply_service_error(form, exc)
+            else:
+                messages.success(request, _("The reminder settings were saved."))
+                return redirect("billing:reminder_settings")
+        status = 400
+    return render(request, "billing/reminder_settings.html", {"form": form, "section": "settings"}, status=status)

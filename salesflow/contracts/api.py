@@ -28,6 +28,7 @@ from salesflow.contracts.schemas import (
     FromQuoteIn,
     RenewOut,
     SignIn,
+    TerminateIn,
 )
 from salesflow.contracts.selectors import contract_list, version_diff, version_of, versions_of
 from salesflow.contracts.services import (
@@ -41,6 +42,7 @@ from salesflow.contracts.services import (
     contract_renew,
     contract_sign,
     contract_submit,
+    contract_terminate,
     contract_update,
 )
 from salesflow.core import approvals
@@ -118,6 +120,10 @@ def _out(contract: Contract) -> dict[str, Any]:
         "signed_file_id": contract.signed_file_id,
         "current_version": contract.current_version.version if contract.current_version else None,
         "renewal_opportunity_id": contract.renewal_opportunity_id,
+        "terminated_on": contract.terminated_on,
+        "termination_reason": contract.termination_reason,
+        "terminated_by_id": contract.terminated_by_id,
+        "expired_on": contract.expired_on,
         "created_at": contract.created_at,
         "url": reverse("contracts:detail", args=[contract.pk]),
     }
@@ -307,3 +313,13 @@ def renew_contract(request: HttpRequest, contract_id: int) -> tuple[int, dict[st
         "amount": format_amount(opportunity.amount, opportunity.currency),
         "expected_close_date": opportunity.expected_close_date,
     }
+
+
+@router.post("/{int:contract_id}/terminate", response=ContractDetailOut, summary="Terminate a signed contract early")
+def terminate_contract(request: HttpRequest, contract_id: int, payload: TerminateIn) -> dict[str, Any]:
+    """Managers, administrators and the owner: the contract becomes ``terminated`` (read-only);
+    the instalments of its payment plan due after the date are cancelled."""
+    user = _user(request)
+    contract = get_contract_for_user(user, contract_id, write=True)
+    contract_terminate(actor=user, contract=contract, terminated_on=payload.terminated_on, reason=payload.reason)
+    return _detail(user, contract.pk)

@@ -34,5 +34,8 @@ class ContractsConfig(AppConfig):
                 "contracts.amendment.rejected": _("returned the change order to draft"),
                 "contracts.contract.renewal_due": _("reminded the owner of the coming renewal"),
                 "contracts.contract.renewed": _("created the renewal opportunity"),
+                "contracts.contract.terminated": _("terminated the contract"),
+                "contracts.contract.expired": _("marked the contract as expired"),
+                "contracts.settings.updated": _("changed the renewal reminder days"),
             }
         )

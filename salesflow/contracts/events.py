@@ -75,6 +75,21 @@ declare(
         description="The renewal reminder job: the signed contract ends in days_left days (once per end date).",
     ),
     EventType(
+        "contracts.contract.terminated",
+        {"terminated_on": "date", "reason": "str", "end_date": "date|null"},
+        description="A signed contract was terminated early on terminated_on with a reason; it is read-only.",
+    ),
+    EventType(
+        "contracts.contract.expired",
+        {"end_date": "date"},
+        description="The expiry job: the signed contract's end date has passed; it is expired and read-only.",
+    ),
+    EventType(
+        "contracts.settings.updated",
+        {"changes": "changes"},
+        description="An administrator changed the contract settings (renewal reminder days).",
+    ),
+    EventType(
         "contracts.contract.renewed",
         {"opportunity_id": "int", "amount": "decimal"},
         description="A renewal opportunity was created for the contract's account and linked to the contract.",

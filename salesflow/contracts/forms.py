@@ -95,6 +95,15 @@ class SignForm(forms.Form):
     file = forms.FileField(label=_("Signed contract file"))
 
 
+class TerminateForm(forms.Form):
+    terminated_on = forms.DateField(label=_("Terminated on"), widget=DATE_WIDGET)
+    reason = forms.CharField(
+        label=_("Reason for termination"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3, "class": "form-control"}),
+    )
+
+
 class AmendmentForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason for the change"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})

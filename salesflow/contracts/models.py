@@ -37,7 +37,11 @@ class ContractStatus(models.TextChoices):
 
 class Contract(TimestampedModel):
     """A contract. ``number`` is ``HT-2026-00001`` (gapless per year). ``total`` and the
-    terms are those of ``current_version`` (the latest approved one once signed)."""
+    terms are those of ``current_version`` (the latest approved one once signed).
+
+    A signed contract ends either by itself (``expired``: the daily job, the day after its
+    end date, sets ``expired_on``) or early (``terminated``: ``terminated_on`` with a reason,
+    by whom and when). Expired and terminated contracts are read-only like signed ones."""
 
     number = models.CharField(_("number"), max_length=30, unique=True)
     title = models.CharField(_("title"), max_length=200)
@@ -93,6 +97,19 @@ class Contract(TimestampedModel):
         related_name="renewed_contracts",
         verbose_name=_("renewal opportunity"),
     )
+    # issue 9 (expiry and termination): added in 0003
+    terminated_on = models.DateField(_("terminated on"), null=True, blank=True)
+    termination_reason = models.TextField(_("reason for termination"), blank=True)
+    terminated_at = models.DateTimeField(_("terminated at"), null=True, blank=True)
+    terminated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("terminated by"),
+    )
+    expired_on = models.DateField(_("expired on"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -100,7 +117,10 @@ class Contract(TimestampedModel):
         verbose_name_plural = _("contracts")
         indexes = [
             models.Index(fields=["owner", "status"], name="contracts_owner_status"),
+            # renewal reminders and the expiry job: signed contracts by end date
             models.Index(fields=["status", "end_date"], name="contracts_status_end"),
+            # the list filtered by status in its default order (newest first)
+            models.Index(fields=["status", "-created_at", "-id"], name="contracts_status_created"),
             # the list's sorts (keyset: the sort column then id) and filters
             models.Index(fields=["-created_at", "-id"], name="contracts_created"),
             models.Index(fields=["end_date", "id"], name="contracts_end"),
@@ -165,3 +185,25 @@ class ContractLine(PricedLine):
     class Meta(PricedLine.Meta):
         verbose_name = _("contract line")
         verbose_name_plural = _("contract lines")
+
+
+class ContractSettings(models.Model):
+    """The contracts' business configuration, one row (``pk=1``) edited by administrators on
+    the reminder settings page and the API (``contracts.services.contract_settings_save``,
+    audited). A missing row reads as the defaults."""
+
+    renewal_reminder_days = models.PositiveSmallIntegerField(_("renewal reminder days before the end date"), default=60)
+
+    class Meta:
+        verbose_name = _("contract settings")
+        verbose_name_plural = _("contract settings")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(renewal_reminder_days__gte=1) & Q(renewal_reminder_days__lte=3650),
+                name="contracts_renewal_days_range",
+            ),
+            models.CheckConstraint(condition=Q(pk=1), name="contracts_settings_single_row"),
+        ]
+
+    def __str__(self) -> str:
+        return str(_("Contract settings"))

@@ -50,8 +50,9 @@ def can_write_contract(user: User, contract: Contract) -> bool:
 
 def can_attach_to_contract(user: User, contract: Contract) -> bool:
     """Attachments (the record-kind registry): writers, and only until the contract is signed —
-    a signed contract's files are archived read-only."""
-    return contract.status != ContractStatus.SIGNED and can_write_contract(user, contract)
+    a signed, expired or terminated contract's files are archived read-only."""
+    ended = (ContractStatus.SIGNED, ContractStatus.EXPIRED, ContractStatus.TERMINATED)
+    return contract.status not in ended and can_write_contract(user, contract)
 
 
 def get_contract_for_user(user: User, pk: object, *, write: bool = False) -> Contract:

@@ -94,6 +94,13 @@ class AmendmentPatch(StrictSchema):
     lines: list[ContractLineIn] | None = Field(None, max_length=200, description="Replaces every line")
 
 
+class TerminateIn(StrictSchema):
+    multiline_fields: ClassVar[frozenset[str]] = MULTILINE_FIELDS | _TEXT
+
+    terminated_on: dt.date = Field(..., description="Not before signing or the start, not after the end date or today")
+    reason: str = Field(..., max_length=2000)
+
+
 class SignIn(StrictSchema):
     """The form fields of ``POST …/sign`` (``multipart/form-data``, beside the ``file`` part)."""
 
@@ -185,6 +192,10 @@ class ContractOut(Schema):
     signed_file_id: int | None
     current_version: int | None
     renewal_opportunity_id: int | None
+    terminated_on: dt.date | None = Field(None, description="Set when the contract was terminated early")
+    termination_reason: str = ""
+    terminated_by_id: int | None = None
+    expired_on: dt.date | None = Field(None, description="The day the expiry job found its end date passed")
     created_at: dt.datetime
     url: str
 

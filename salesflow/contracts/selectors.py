@@ -12,7 +12,7 @@ from django.db.models.expressions import OrderBy
 from django.http import Http404
 
 from salesflow.contracts.diff import LineView, VersionDiff, diff_versions, line_key
-from salesflow.contracts.models import Contract, ContractLine, ContractStatus, ContractVersion
+from salesflow.contracts.models import Contract, ContractLine, ContractSettings, ContractStatus, ContractVersion
 from salesflow.contracts.permissions import contracts_visible_to
 from salesflow.parties.models import Account
 from salesflow.sales.models import Opportunity
@@ -168,3 +168,13 @@ def renewal_candidates(today: date, days_before: int) -> QuerySet[Contract]:
         .exclude(renewal_reminded_on=F("end_date"))
         .order_by("end_date", "id")
     )
+
+
+def expiry_candidates(today: date) -> QuerySet[Contract]:
+    """Signed contracts whose end date is before ``today`` (served by ``contracts_status_end``)."""
+    return Contract.objects.filter(status=ContractStatus.SIGNED, end_date__lt=today).order_by("end_date", "id")
+
+
+def contract_settings() -> ContractSettings:
+    """The settings row, or an unsaved one with the defaults when none was saved yet."""
+    return ContractSettings.objects.filter(pk=1).first() or ContractSettings(pk=1)

@@ -12,12 +12,19 @@ approval, approved and signed contracts refuse edits with ``Conflict`` (409). A 
 contract is archived read-only: every change is a change order (version N+1, number
 BG-YYYY-NNNNN) that goes through approval and, once approved, becomes the current version.
 Earlier versions are never changed.
+
+A signed contract ends: the day after its end date the daily job makes it ``expired``
+(:func:`contracts_expire_run`); a manager, an administrator or its owner may end it early
+(:func:`contract_terminate`: ``terminated`` with a date and a reason). Both are read-only
+(no edits, change orders, attachments or renewals of a terminated one); the apps whose
+records depend on the contract react to a termination through registered followers
+(billing: the instalments due after the termination date are cancelled).
 """
 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -32,9 +39,15 @@ from django.utils.translation import gettext_lazy
 from salesflow.attachments.services import Upload, attachment_add
 from salesflow.catalogue.models import Product
 from salesflow.contracts.diff import TERM_FIELDS
-from salesflow.contracts.models import Contract, ContractLine, ContractStatus, ContractVersion
+from salesflow.contracts.models import Contract, ContractLine, ContractSettings, ContractStatus, ContractVersion
 from salesflow.contracts.permissions import can_write_contract, contracts_visible_to, may_write_for_owner
-from salesflow.contracts.selectors import diff_between, open_amendment, renewal_candidates
+from salesflow.contracts.selectors import (
+    contract_settings,
+    diff_between,
+    expiry_candidates,
+    open_amendment,
+    renewal_candidates,
+)
 from salesflow.core import approvals
 from salesflow.core.audit import changed_fields, record_event
 from salesflow.core.doctotals import LineInput, TotalTooLarge, document_totals
@@ -49,6 +62,7 @@ from salesflow.quotes.models import Quote, QuoteLine, QuoteStatus
 from salesflow.sales.models import Opportunity
 from salesflow.sales.permissions import opportunities_visible_to
 from salesflow.sales.services import opportunity_create
+from salesflow.users.choices import Role
 from salesflow.users.models import User
 from salesflow.users.policy import may_assign_owner
 
@@ -64,6 +78,7 @@ LINE_KEYS = frozenset(
     {"product_id", "code", "name_zh", "name_en", "unit", "quantity", "unit_price", "discount_percent", "tax_rate"}
 )
 DEFAULT_RENEWAL_DAYS = 60
+RENEWAL_DAYS_MAX = 3650
 
 
 class TermChanges(TypedDict, total=False):
@@ -858,6 +873,8 @@ def _lock_amendment(actor: User, version: ContractVersion) -> tuple[Contract, Co
     if not can_write_contract(actor, contract):
         raise Forbidden(_("You may not change this contract."))
     contract = _lock(contract)
+    if contract.status != ContractStatus.SIGNED:
+        raise Conflict(_("The contract has ended: its change orders are read-only."), code="contract_ended")
     locked = ContractVersion.objects.select_for_update().get(pk=version.pk)
     if locked.version == 1 or locked.pk == contract.current_version_id:
         raise Conflict(_("This version is not an open change order."), code="not_amendment")
@@ -1031,15 +1048,15 @@ def renewal_name(contract: Contract) -> str:
 
 @transaction.atomic
 def contract_renew(*, actor: User, contract: Contract) -> Opportunity:
-    """Create the renewal opportunity of a signed contract through the sales app's own
+    """Create the renewal opportunity of a signed (or expired) contract through the sales app's own
     ``opportunity_create`` (account, owner, "续约：<title>", amount = current total in the
     contract's currency, expected close = the end date when still ahead) and link it back.
     One renewal per contract (``Conflict``). Audits ``contracts.contract.renewed``."""
     if not can_write_contract(actor, contract):
         raise Forbidden(_("You may not change this contract."))
     contract = _lock(contract)
-    if contract.status != ContractStatus.SIGNED:
-        raise Conflict(_("Only a signed contract can be renewed."), code="not_signed")
+    if contract.status not in (ContractStatus.SIGNED, ContractStatus.EXPIRED):
+        raise Conflict(_("Only a signed or expired contract can be renewed."), code="not_signed")
     if contract.renewal_opportunity_id is not None:
         raise Conflict(_("This contract already has a renewal opportunity."), code="already_renewed")
     today = timezone.localdate()
@@ -1134,3 +1151,171 @@ def register_approvables() -> None:
             on_withdrawn=amendment_on_withdrawn,
         )
     )
+
+
+# --------------------------------------------------------------------------- expiry and termination
+
+#: ``follower(actor, contract)`` run by :func:`contract_terminate` inside its transaction, after
+#: the contract is terminated: apps above contracts (billing) close what depends on it through
+#: their own services; a refusal (``Forbidden``/``Conflict``) rolls the termination back.
+TerminationFollower = Callable[[User, Contract], None]
+_termination_followers: list[TerminationFollower] = []
+
+
+def register_termination_follower(follower: TerminationFollower) -> None:
+    """Register (once) a follower of terminations; see ``_termination_followers``."""
+    if follower not in _termination_followers:
+        _termination_followers.append(follower)
+
+
+def may_terminate(actor: User, contract: Contract) -> bool:
+    """Managers and administrators over the contract's owner, and the owner, may terminate it
+    (the writable ownership scope without assistants and shares: ending a contract is a
+    commercial decision, not paperwork)."""
+    if not can_write_contract(actor, contract):
+        return False
+    return actor.is_admin or actor.role == Role.MANAGER or actor.pk == contract.owner_id
+
+
+@transaction.atomic
+def contract_terminate(*, actor: User, contract: Contract, terminated_on: object, reason: object) -> Contract:
+    """End a signed contract early: status ``terminated`` with ``terminated_on`` (not before
+    it was signed or started, not after its end date, not in the future) and a required
+    ``reason``; who and when are kept. The contract becomes read-only. The registered
+    followers run in the same transaction (billing cancels the instalments due after the
+    date; see ``billing.services.billing_follow_termination``).
+
+    ``Forbidden`` unless :func:`may_terminate`; ``Conflict`` unless signed (``not_signed``) or
+    while a change order is under approval (``amendment_pending``); ``ValidationFailed`` on
+    ``terminated_on`` / ``reason``, nothing written. Audits ``contracts.contract.terminated``.
+    """
+    if not may_terminate(actor, contract):
+        raise Forbidden(_("Only a manager, an administrator or the owner may terminate this contract."))
+    contract = _lock(contract)
+    if contract.status != ContractStatus.SIGNED:
+        raise Conflict(_("Only a signed contract can be terminated."), code="not_signed")
+    amendment = open_amendment(contract)
+    if amendment is not None and amendment.status == ContractStatus.PENDING_APPROVAL:
+        raise Conflict(
+            _("A change order is under approval: withdraw it or wait for the decision first."),
+            code="amendment_pending",
+        )
+    errors: Errors = {}
+    day = _date(terminated_on, "terminated_on", errors)
+    today = timezone.localdate()
+    if day is None and "terminated_on" not in errors:
+        errors["terminated_on"] = [_("Enter the date the contract ends.")]
+    elif day is not None:
+        earliest = max(d for d in (contract.signed_on, contract.start_date, date(2000, 1, 1)) if d is not None)
+        if day > today:
+            errors["terminated_on"] = [_("The termination date cannot be in the future.")]
+        elif day < earliest:
+            errors["terminated_on"] = [
+                _("The termination date cannot be before %(day)s.") % {"day": earliest.isoformat()}
+            ]
+        elif contract.end_date is not None and day > contract.end_date:
+            errors["terminated_on"] = [_("The contract ends on its end date anyway: terminate it before that date.")]
+    text = _text(reason, "reason", errors, max_length=REASON_MAX, multiline=True, required=True)
+    _refuse(errors)
+    assert day is not None
+    contract.status = ContractStatus.TERMINATED
+    contract.terminated_on = day
+    contract.termination_reason = text
+    contract.terminated_at = timezone.now()
+    contract.terminated_by = actor if actor.pk else None
+    contract.save(
+        update_fields=[
+            "status",
+            "terminated_on",
+            "termination_reason",
+            "terminated_at",
+            "terminated_by",
+            "updated_at",
+        ]
+    )
+    record_event(
+        actor=actor,
+        verb="contracts.contract.terminated",
+        target=contract,
+        data={"terminated_on": day, "reason": text, "end_date": contract.end_date},
+        related=[contract.account],
+    )
+    for follower in _termination_followers:
+        follower(actor, contract)
+    return contract
+
+
+def contracts_expire_run(*, today: date | None = None, limit: int = 5000) -> int:
+    """The daily job: every signed contract whose end date is before ``today`` becomes
+    ``expired`` (``expired_on`` = today), one ``contracts.contract.expired`` event each.
+    Idempotent: a second run finds none (only signed contracts qualify, under a row lock, so
+    a termination racing the job wins or loses whole). Returns how many expired."""
+    today = today or timezone.localdate()
+    count = 0
+    for pk in list(expiry_candidates(today).values_list("pk", flat=True)[:limit]):
+        with transaction.atomic():
+            contract = Contract.objects.select_for_update().filter(pk=pk, status=ContractStatus.SIGNED).first()
+            if contract is None or contract.end_date is None or contract.end_date >= today:
+                continue
+            contract.status = ContractStatus.EXPIRED
+            contract.expired_on = today
+            contract.save(update_fields=["status", "expired_on", "updated_at"])
+            record_event(
+                actor=None,
+                verb="contracts.contract.expired",
+                target=contract,
+                data={"end_date": contract.end_date},
+            )
+            count += 1
+    return count
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def parse_days(value: object, field: str, *, low: int, high: int) -> int:
+    """A whole number of days within ``low``–``high`` (an int, or text of digits); anything
+    else — negative, huge, fractional, NaN, infinity, a boolean — is a ``ValidationFailed``
+    naming ``field``."""
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and value.strip().lstrip("+-").isdigit() and len(value.strip()) <= 6:
+        number = int(value.strip())
+    if number is None or not low <= number <= high:
+        raise ValidationFailed(
+            _("The input is not valid."),
+            field_errors={
+                field: [_("Enter a whole number of days from %(low)d to %(high)d.") % {"low": low, "high": high}]
+            },
+        )
+    return number
+
+
+def contract_settings_save(*, actor: User, renewal_reminder_days: object) -> ContractSettings:
+    """Administrators: the days before a signed contract's end date on which its owner is
+    reminded of the renewal (1–3650; ``ValidationFailed`` on ``renewal_reminder_days``,
+    ``Forbidden`` for anyone else). The renewal job reads it on its next run. Audits
+    ``contracts.settings.updated`` with the change (nothing when nothing changed)."""
+    if not actor.is_admin:
+        raise Forbidden(_("Only administrators change the reminder settings."))
+    days = parse_days(renewal_reminder_days, "renewal_reminder_days", low=1, high=RENEWAL_DAYS_MAX)
+    with transaction.atomic():
+        settings_row = ContractSettings.objects.select_for_update().filter(pk=1).first() or ContractSettings(pk=1)
+        before = settings_row.renewal_reminder_days
+        if settings_row._state.adding or before != days:
+            settings_row.renewal_reminder_days = days
+            settings_row.save()
+            if before != days:
+                record_event(
+                    actor=actor,
+                    verb="contracts.settings.updated",
+                    target=settings_row,
+                    data={"changes": {"renewal_reminder_days": [before, days]}},
+                )
+    return settings_row
+
+
+def renewal_reminder_days() -> int:
+    """The configured days before the end date (the settings row, else 60)."""
+    return contract_settings().renewal_reminder_days

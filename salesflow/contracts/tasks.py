@@ -1,29 +1,23 @@
-"""The renewal reminder job (listed in ``salesflow/schedule.py`` as ``contracts.renewal_reminders``)."""
+"""The jobs of contracts (listed in ``salesflow/schedule.py``): renewal reminders and expiry."""
 
 from __future__ import annotations
 
-import os
-
-from django.conf import settings
 from django_tasks import task
 
-from salesflow.contracts.services import DEFAULT_RENEWAL_DAYS, renewal_reminders_run
-
-
-def renewal_days() -> int:
-    """Days before the end date: the ``SALESFLOW_CONTRACT_RENEWAL_DAYS`` setting, else the
-    environment variable of that name, else 60; bounded to 1–3650."""
-    value = getattr(settings, "SALESFLOW_CONTRACT_RENEWAL_DAYS", None) or os.environ.get(
-        "SALESFLOW_CONTRACT_RENEWAL_DAYS", DEFAULT_RENEWAL_DAYS
-    )
-    try:
-        return max(1, min(int(str(value)), 3650))
-    except (TypeError, ValueError):
-        return DEFAULT_RENEWAL_DAYS
+from salesflow.contracts.services import contracts_expire_run, renewal_reminder_days, renewal_reminders_run
 
 
 @task()
 def renewal_reminders(slot: str = "") -> int:
-    """Daily: remind owners of signed contracts ending within the configured days; returns how
-    many were reminded. Idempotent: one reminder per contract and end date."""
-    return renewal_reminders_run(days_before=renewal_days())
+    """Daily: remind owners of signed contracts ending within the configured days (the
+    settings page, ``ContractSettings.renewal_reminder_days``); returns how many were
+    reminded. Idempotent: one reminder per contract and end date. Terminated and expired
+    contracts are never reminded (only signed ones qualify)."""
+    return renewal_reminders_run(days_before=renewal_reminder_days())
+
+
+@task()
+def expire_contracts(slot: str = "") -> int:
+    """Daily: signed contracts whose end date has passed become expired; returns how many.
+    Idempotent: a second run the same day changes nothing."""
+    return contracts_expire_run()

@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:pk>/submit/", views.contract_submit_view, name="submit"),
     path("<int:pk>/sign/", views.contract_sign_view, name="sign"),
     path("<int:pk>/renew/", views.contract_renew_view, name="renew"),
+    path("<int:pk>/terminate/", views.contract_terminate_view, name="terminate"),
     path("<int:pk>/diff/", views.diff_view, name="diff"),
     path("<int:pk>/amend/", views.amendment_create_view, name="amend"),
     path("<int:pk>/versions/<int:version>/", views.version_view, name="version"),

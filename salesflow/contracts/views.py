@@ -26,6 +26,7 @@ from salesflow.contracts.forms import (
     ContractForm,
     FromQuoteForm,
     SignForm,
+    TerminateForm,
     lines_from_post,
 )
 from salesflow.contracts.models import Contract, ContractStatus, ContractVersion
@@ -56,7 +57,9 @@ from salesflow.contracts.services import (
     contract_renew,
     contract_sign,
     contract_submit,
+    contract_terminate,
     contract_update,
+    may_terminate,
 )
 from salesflow.core import approvals
 from salesflow.core.audit import timeline_for
@@ -362,6 +365,9 @@ def _detail_context(request: HttpRequest, contract: Contract, **extra: Any) -> d
         "approval_object_id": approval_object_id,
         "sign_form": extra.pop("sign_form", None) or SignForm(initial={"signed_on": timezone.localdate()}),
         "amend_form": extra.pop("amend_form", None) or AmendmentForm(),
+        "may_terminate": contract.status == ContractStatus.SIGNED and may_terminate(user, contract),
+        "terminate_form": extra.pop("terminate_form", None)
+        or TerminateForm(initial={"terminated_on": timezone.localdate()}),
         **diff_context(diff),
         "diff_from": versions[-2].version if len(versions) > 1 else 1,
         "diff_to": versions[-1].version,
@@ -592,6 +598,32 @@ def amendment_submit_view(request: HttpRequest, pk: int, version: int) -> HttpRe
     else:
         messages.success(request, _("The change order was submitted for approval."))
     return redirect("contracts:detail", contract.pk)
+
+
+@require_POST
+def contract_terminate_view(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """Terminate a signed contract early (date and reason); errors re-render the page (400),
+    a state conflict (409) comes back as a message."""
+    user = _user(request)
+    contract = get_contract_for_user(user, pk, write=True)
+    form = TerminateForm(request.POST)
+    if form.is_valid():
+        try:
+            contract_terminate(
+                actor=user,
+                contract=contract,
+                terminated_on=form.cleaned_data["terminated_on"],
+                reason=form.cleaned_data["reason"],
+            )
+        except ServiceError as exc:
+            if exc.status_code == 409:
+                messages.error(request, _error_text(exc))
+                return redirect("contracts:detail", contract.pk)
+            apply_service_error(form, exc)
+        else:
+            messages.success(request, _("The contract was terminated."))
+            return redirect("contracts:detail", contract.pk)
+    return render(request, "contracts/detail.html", _detail_context(request, contract, terminate_form=form), status=400)
 
 
 @require_POST

@@ -1288,7 +1288,7 @@ def generate_demo(*, today: date | None = None, seed: int = SEED) -> DemoResult:
     # issue 9, quote to cash, in the order of the chain: catalogue → quotes → approval rules →
     # contracts (from accepted quotes) → orders (from signed contracts) → payment collection
     from salesflow.demo.issue9_catalogue import seed_catalogue
-    from salesflow.demo.issue9_contracts import write_contracts
+    from salesflow.demo.issue9_contracts import end_contracts, write_contracts
     from salesflow.demo.issue9_quotes import write_quotes
 
     seed_catalogue()  # products, price lists, tiers, rules, lines on deals
@@ -1297,6 +1297,7 @@ def generate_demo(*, today: date | None = None, seed: int = SEED) -> DemoResult:
     write_contracts(users, clock.today)  # most signed, a few amended, some up for renewal
     write_orders(users, clock.today)  # orders, deliveries, installation, acceptance
     write_billing(users, clock.today)  # plans, payments, invoices, overdue in every bucket
+    end_contracts(clock.today)  # the expiry job once, two contracts terminated early
     # issue 10: this year's sales plan (approved, decomposed to teams, reps and months), last
     # quarter's appraisals, commission rules and statements
     from salesflow.demo.issue10_commissions import write_commissions

@@ -21,6 +21,8 @@ from salesflow.contracts.services import (
     contract_create_from_quote,
     contract_sign,
     contract_submit,
+    contract_terminate,
+    contracts_expire_run,
 )
 from salesflow.core.errors import ServiceError
 from salesflow.quotes.models import Quote, QuoteStatus
@@ -138,6 +140,34 @@ def _progress(contract: Contract, index: int, today: date) -> None:
             approve_pending("contracts.amendment", version.pk)
     except ServiceError:
         return
+
+
+TERMINATION_REASONS = ["客户经营困难，双方协商提前终止", "客户被收购，新母公司统一采购，提前解约"]
+
+
+def end_contracts(today: date) -> tuple[int, int]:
+    """After the payment plans exist: the daily expiry job runs once (signed contracts past
+    their end date become expired), and two signed contracts with instalments still to come
+    are terminated early by their owners ten days ago, so the contract list's status filter,
+    the terminated note and the plan's remaining receivable show real data. Returns (expired,
+    terminated)."""
+    expired = contracts_expire_run(today=today)
+    terminated = 0
+    day = today - timedelta(days=10)
+    candidates = (
+        Contract.objects.filter(status=ContractStatus.SIGNED, signed_on__lte=day, end_date__gt=today)
+        .filter(payment_plan__instalments__due_date__gt=day, payment_plan__instalments__is_open=True)
+        .select_related("owner")
+        .distinct()
+        .order_by("pk")
+    )
+    for contract, reason in zip(list(candidates[:2]), TERMINATION_REASONS, strict=False):
+        try:
+            contract_terminate(actor=contract.owner, contract=contract, terminated_on=day, reason=reason)
+        except ServiceError:
+            continue
+        terminated += 1
+    return expired, terminated
 
 
 def delete_contracts_demo(users: list[int]) -> int:

@@ -108,6 +108,21 @@ def register_amount_guard(guard: AmountGuard) -> None:
         _amount_guards.append(guard)
 
 
+# Owner followers: an app above sales whose records follow a deal's owner (billing: the open
+# payment plans of the deal's contracts and orders) registers a follower from its
+# ``AppConfig.ready``. ``opportunity_update`` calls each one, inside its transaction, after
+# the deal changed owner; a follower changes its records through its own services and may
+# refuse with ``Forbidden`` (the reassignment then rolls back whole).
+OwnerFollower = Callable[["User", "Opportunity", "User"], None]
+_owner_followers: list[OwnerFollower] = []
+
+
+def register_opportunity_owner_follower(follower: OwnerFollower) -> None:
+    """Register (once) ``follower(actor, opportunity, new_owner)``; see ``_owner_followers``."""
+    if follower not in _owner_followers:
+        _owner_followers.append(follower)
+
+
 NAME_MAX = 200
 # What a transition may change; copied back onto the caller's instance after the write.
 STATE_FIELDS = (
@@ -584,7 +599,9 @@ def opportunity_update(
     of a won or lost deal are those of its end stage and cannot be changed (a field
     error; sending the current value is accepted). Replacing ``contacts`` locks the deal
     row first, so concurrent updates of the map serialise instead of colliding on the
-    unique (deal, contact) key. Changes of the amount, expected close date,
+    unique (deal, contact) key. A new owner takes the records registered to follow the deal
+    (``register_opportunity_owner_follower``: the open receivables of its contracts and
+    orders) in the same transaction. Changes of the amount, expected close date,
     probability, forecast category and owner are kept in ``OpportunityFieldChange``.
     ``closed_on`` corrects the actual close date of a won or lost deal (same rules as
     ``opportunity_close``: not in the future, not before 2000; an open, paused or upgraded
@@ -734,6 +751,9 @@ def opportunity_update(
             data={"changes": diff, "summary": in_every_language(lambda: _changed_summary(diff))},
             related=[opportunity.account],
         )
+        if "owner" in diff:
+            for follower in _owner_followers:
+                follower(actor, opportunity, opportunity.owner)
     return opportunity
 
 

@@ -287,3 +287,29 @@ def test_pipeline_requires_large_deal_approval_before_negotiation(personas: Pers
     request_approve(actor=personas.manager, request_id=request_id)
     moved = opportunity_move_stage(actor=personas.rep, opportunity=deal, stage=negotiation)
     assert moved.stage == negotiation
+
+
+def test_a_delegate_reads_the_request_and_building_the_rows_asks_nothing(personas: Personas) -> None:
+    """The readable rows of requests compose into timelines on every account page: building
+    them must not query the delegations (the stand-in is a subquery), and still let today's
+    stand-in read the request."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from salesflow.approvals.permissions import requests_visible_to
+
+    make_rule(personas.admin, [manager_step()])
+    deal = big_deal(personas.rep)
+    request_id = deal_request_approval(actor=personas.rep, opportunity_id=deal.pk).request_id
+    outsider = User.objects.get(pk=personas.outsider.pk)
+    with CaptureQueriesContext(connection) as built:
+        rows = requests_visible_to(outsider)
+    assert not [q for q in built.captured_queries if "approvals_delegation" in q["sql"]]
+    assert list(rows.values_list("pk", flat=True)) == []
+    today = timezone.localdate()
+    Delegation.objects.create(
+        user=personas.manager, delegate=personas.outsider, starts_on=today - timedelta(days=1), ends_on=today
+    )
+    assert list(requests_visible_to(outsider).values_list("pk", flat=True)) == [request_id]
+    Delegation.objects.filter(delegate=personas.outsider).update(ends_on=today - timedelta(days=1))
+    assert list(requests_visible_to(outsider).values_list("pk", flat=True)) == []

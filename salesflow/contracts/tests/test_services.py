@@ -450,14 +450,9 @@ def test_renew_creates_a_linked_opportunity_through_the_sales_service(world: Wor
         contract_renew(actor=world.personas.rep, contract=contract)
 
 
-def test_renewal_days_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    from salesflow.contracts.tasks import renewal_days
+def test_renewal_days_come_from_the_settings_row(personas) -> None:  # type: ignore[no-untyped-def]
+    from salesflow.contracts.services import contract_settings_save, renewal_reminder_days
 
-    monkeypatch.delenv("SALESFLOW_CONTRACT_RENEWAL_DAYS", raising=False)
-    assert renewal_days() == 60
-    monkeypatch.setenv("SALESFLOW_CONTRACT_RENEWAL_DAYS", "30")
-    assert renewal_days() == 30
-    monkeypatch.setenv("SALESFLOW_CONTRACT_RENEWAL_DAYS", "nonsense")
-    assert renewal_days() == 60
-    monkeypatch.setenv("SALESFLOW_CONTRACT_RENEWAL_DAYS", "999999")
-    assert renewal_days() == 3650
+    assert renewal_reminder_days() == 60  # no row yet: the default
+    contract_settings_save(actor=personas.admin, renewal_reminder_days=30)
+    assert renewal_reminder_days() == 30

@@ -13,7 +13,7 @@ from salesflow.users.models import Territory
 pytestmark = pytest.mark.django_db
 
 LIST_MAX = 15  # +3 since tags and bulk actions: tag filter choices, tag chips prefetch, bulk owners
-DETAIL_MAX = 13  # issue 9: one more on a manager's account page since quote to cash merged (cause not pinned yet)
+DETAIL_MAX = 12
 
 
 def _count(client, url: str, **params) -> int:
