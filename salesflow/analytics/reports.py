@@ -42,6 +42,7 @@ from salesflow.analytics.selectors import (
     deal_stats,
     user_names,
 )
+from salesflow.billing.permissions import sees_no_money
 from salesflow.catalogue.models import OpportunityLine, Product, ProductCategory
 from salesflow.core.errors import ValidationFailed
 from salesflow.core.money import company_currency, money_sum_annotations, money_sum_value
@@ -587,4 +588,21 @@ def report_for(user: User, name: str, data: Any) -> tuple[ReportFilterForm, Anal
             field_errors={k: [str(m) for m in v] for k, v in form.errors.items()},
         )
     analysis = form.analysis()
-    return form, analysis, build_report(name, analysis, form.cleaned_data["dimension"])
+    table = build_report(name, analysis, form.cleaned_data["dimension"])
+    return form, analysis, without_money(table) if sees_no_money(user) else table
+
+
+def without_money(table: ReportTable) -> ReportTable:
+    """``table`` with every amount ``None`` (the cells of its "money" columns, totals too), for
+    a reader who sees no money (support; ``billing.permissions.sees_no_money``). Counts, rates
+    and days stay. The page, the export and the API all read the table through
+    :func:`report_for`, so none of them shows an amount."""
+    hidden = {i for i, col in enumerate(table.columns) if col.kind == "money"}
+
+    def blank(row: list[Any]) -> list[Any]:
+        return [None if i in hidden else cell for i, cell in enumerate(row)]
+
+    table.rows = [blank(row) for row in table.rows]
+    if table.totals is not None:
+        table.totals = blank(table.totals)
+    return table

@@ -405,3 +405,26 @@ def test_each_report_saves_as_a_named_view(world: dict[str, Any], client_for: An
     assert spec is not None
     ids = set(spec.build(p.rep, QueryDict(f"period={year}")).values_list("pk", flat=True))
     assert ids == {o.pk for o, _a in _won_loop({p.rep.pk}, *_span(p, year))}
+
+
+def test_support_sees_report_counts_but_no_money(world: dict[str, Any], client_for: Any, api_for: Any) -> None:
+    """The billing money rule (``sees_no_money``) on reports: support's page, exports and API
+    keep the counts and have no amount; an administrator sees the same rows with amounts."""
+    p, year = world["p"], world["year"]
+    deals = [o for o, _a in _won_loop({p.rep.pk}, *_span(p, year))]
+    Opportunity.objects.filter(pk__in=[o.pk for o in deals]).update(owner=p.support)  # support's own node
+    query = {"period": f"{year}", "node": f"rep:{p.support.pk}", "dimension": "customer"}
+    admin = client_for(p.admin).get("/reports/sales/", query).context["table"]
+    assert admin.totals[1] == len(deals) and admin.totals[2] > 0
+    client = client_for(p.support)
+    page = client.get("/reports/sales/", query)
+    t = page.context["table"]
+    money = [i for i, c in enumerate(t.columns) if c.kind == "money"]
+    assert money and t.totals[1] == len(deals)
+    assert [r[1] for r in t.rows] == [r[1] for r in admin.rows]
+    assert all(row[i] is None for row in [*t.rows, t.totals] for i in money)
+    assert str(admin.totals[2]) not in page.content.decode()
+    rows = list(csv.reader(io.StringIO(client.get("/reports/sales/export.csv", query).content.decode("utf-8-sig"))))
+    assert rows[-1][1] == str(len(deals)) and all(rows[-1][i] == "" for i in money)
+    data = api_for(p.support).get("/reports/sales", **query).json()
+    assert data["totals"]["won_count"] == len(deals) and data["totals"]["won_amount"] is None
