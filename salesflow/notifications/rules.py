@@ -892,7 +892,7 @@ def plan_version_event(event: AuditEvent) -> list[Planned]:
             recipients = list(
                 User.objects.filter(is_active=True)
                 .filter(models.Q(role=Role.ADMIN) | models.Q(is_superuser=True))
-                .exclude(pk=actor_id)
+                .exclude(pk=actor_id or 0)
                 .order_by("pk")
             )
 
@@ -956,7 +956,7 @@ def commission_statement_event(event: AuditEvent) -> list[Planned]:
             recipients = list(
                 User.objects.filter(is_active=True)
                 .filter(models.Q(role=Role.ADMIN) | models.Q(is_superuser=True))
-                .exclude(pk=actor_id)
+                .exclude(pk=actor_id or 0)
                 .order_by("pk")
             )
 
