@@ -4,7 +4,9 @@ the selectors and services; the filters are ``analytics.forms.AnalysisFilterForm
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from functools import wraps
 from typing import Any, cast
 
 from django.contrib import messages
@@ -35,7 +37,20 @@ from salesflow.scorecards.selectors import (
 from salesflow.scorecards.services import appraisal_create, appraisal_update
 from salesflow.users.choices import Role
 from salesflow.users.models import User
-from salesflow.users.permissions import managed_team_ids
+from salesflow.users.permissions import managed_team_ids, org_snapshot
+
+
+def _org_once(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The page reads the team tree and the team history once (``org_snapshot``): every
+    figure of the page asks them again (the node's windows, the median group, each rep's
+    visibility), and they do not change during the request."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        with org_snapshot():
+            return view(request, *args, **kwargs)
+
+    return wrapped
 
 
 def _user(request: HttpRequest) -> User:
@@ -50,6 +65,7 @@ def _filters(request: HttpRequest) -> tuple[AnalysisFilterForm, Any]:
 
 
 @require_GET
+@_org_once
 def team_view(request: HttpRequest) -> HttpResponse:
     form, analysis = _filters(request)
     context: dict[str, Any] = {"form": form, "analysis": analysis, "section": "scorecards"}
@@ -68,6 +84,7 @@ def _appraisal_period(period: Period) -> Period | None:
 
 
 @require_http_methods(["GET", "POST"])
+@_org_once
 def rep_view(request: HttpRequest, pk: int) -> HttpResponse:
     """One rep's scorecard beside their team's median, and their appraisals (考核)."""
     user = _user(request)
@@ -142,6 +159,7 @@ def _forbidden() -> Exception:
 
 
 @require_GET
+@_org_once
 def funnel_view(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     data = request.GET.copy()
