@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from salesflow.analytics.forms import AnalysisFilterForm
 from salesflow.analytics.selectors import Node
+from salesflow.billing.permissions import sees_no_money
 from salesflow.core.errors import Forbidden, ServiceError
 from salesflow.core.periods import Period, period_containing
 from salesflow.core.web import apply_service_error
@@ -68,7 +69,12 @@ def _filters(request: HttpRequest) -> tuple[AnalysisFilterForm, Any]:
 @_org_once
 def team_view(request: HttpRequest) -> HttpResponse:
     form, analysis = _filters(request)
-    context: dict[str, Any] = {"form": form, "analysis": analysis, "section": "scorecards"}
+    context: dict[str, Any] = {
+        "form": form,
+        "analysis": analysis,
+        "section": "scorecards",
+        "show_money": not sees_no_money(_user(request)),
+    }
     if analysis is not None:
         context["card"] = scorecard(analysis.node, analysis.period, analysis.filters)
         context["query"] = analysis.query_string()
@@ -150,6 +156,7 @@ def rep_view(request: HttpRequest, pk: int) -> HttpResponse:
         "history": list(appraisals_for(user, rep_id=rep.pk)[:12]),
         "query": analysis.query_string(node=""),
         "section": "scorecards",
+        "show_money": not sees_no_money(user),
     }
     return render(request, "scorecards/rep.html", context, status=status)
 
@@ -167,7 +174,13 @@ def funnel_view(request: HttpRequest) -> HttpResponse:
     if "period" not in data:
         data["period"] = period_containing("quarter", timezone.localdate()).key
     form = AnalysisFilterForm(data, user=user)
-    context: dict[str, Any] = {"form": form, "gap": gap_text, "min_sample": MIN_SAMPLE, "section": "scorecards"}
+    context: dict[str, Any] = {
+        "form": form,
+        "gap": gap_text,
+        "min_sample": MIN_SAMPLE,
+        "section": "scorecards",
+        "show_money": not sees_no_money(user),
+    }
     gap = None
     try:
         gap = parse_gap(gap_text)
