@@ -264,8 +264,8 @@ class ComputeRun(TimestampedModel):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     status = models.CharField(_("status"), max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
-    total = models.PositiveIntegerField(_("total"), default=0)
-    done = models.PositiveIntegerField(_("done"), default=0)
+    total = models.PositiveIntegerField(_("people to compute"), default=0)
+    done = models.PositiveIntegerField(_("people computed"), default=0)
     made = models.PositiveIntegerField(_("statements computed"), default=0)
     #: the first few people who could not be computed, "name: reason"
     failures = models.JSONField(_("failures"), default=list, blank=True)
