@@ -119,3 +119,27 @@ def test_the_monthly_job_is_scheduled_once_a_month() -> None:
     first = enqueue_due_jobs([job], now=datetime(2026, 12, 1, 0, 0, tzinfo=UTC))
     assert first == ["commissions.draft_last_month"]
     assert enqueue_due_jobs([job], now=datetime(2026, 12, 20, 0, 0, tzinfo=UTC)) == []
+
+
+def test_the_api_queues_the_same_computation(
+    world: Personas, api_for: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    p = world
+    api = api_for(p.manager)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post("/commissions/statements/compute", {"period": f"{YEAR}-03"})
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert (body["status"], body["period"], body["done"], body["made"]) == ("queued", f"{YEAR}-03", 0, 0)
+    assert CommissionStatement.objects.count() == 0
+    run_worker()
+    done = api.get(f"/commissions/compute-runs/{body['run_id']}").json()
+    assert done["status"] == "done" and done["made"] == done["total"] == CommissionStatement.objects.count() > 0
+    # someone else's run is not found; refused computations queue nothing
+    assert api_for(p.other_manager).get(f"/commissions/compute-runs/{body['run_id']}").status_code == 404
+    assert api_for(p.admin).get(f"/commissions/compute-runs/{body['run_id']}").status_code == 200
+    assert api_for(p.rep).post("/commissions/statements/compute", {"period": f"{YEAR}-03"}).status_code == 403
+    bad = api.post("/commissions/statements/compute", {"period": "2026-13"})
+    assert bad.status_code == 400 and "period" in bad.json()["errors"]
+    assert api.post("/commissions/statements/compute", {"period": f"{YEAR}-03", "x": 1}).status_code in (400, 422)
+    assert ComputeRun.objects.count() == 1
