@@ -7,33 +7,52 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('commissions', '0001_initial'),
+        ("commissions", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ComputeRun',
+            name="ComputeRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('period_key', models.CharField(max_length=10, verbose_name='period')),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('done', 'Done')], default='queued', max_length=10, verbose_name='status')),
-                ('total', models.PositiveIntegerField(default=0, verbose_name='people to compute')),
-                ('done', models.PositiveIntegerField(default=0, verbose_name='people computed')),
-                ('made', models.PositiveIntegerField(default=0, verbose_name='statements computed')),
-                ('failures', models.JSONField(blank=True, default=list, verbose_name='failures')),
-                ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='finished at')),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name="created at"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                ("period_key", models.CharField(max_length=10, verbose_name="period")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("queued", "Queued"), ("running", "Running"), ("done", "Done")],
+                        default="queued",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("total", models.PositiveIntegerField(default=0, verbose_name="people to compute")),
+                ("done", models.PositiveIntegerField(default=0, verbose_name="people computed")),
+                ("made", models.PositiveIntegerField(default=0, verbose_name="statements computed")),
+                ("failures", models.JSONField(blank=True, default=list, verbose_name="failures")),
+                ("finished_at", models.DateTimeField(blank=True, null=True, verbose_name="finished at")),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'statement computation',
-                'verbose_name_plural': 'statement computations',
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['requested_by', '-created_at'], name='comm_run_requester')],
+                "verbose_name": "statement computation",
+                "verbose_name_plural": "statement computations",
+                "ordering": ["-created_at", "-id"],
+                "indexes": [models.Index(fields=["requested_by", "-created_at"], name="comm_run_requester")],
             },
         ),
     ]
