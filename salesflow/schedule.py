@@ -148,6 +148,18 @@ JOBS.append(
 )
 
 # issue 10: the dashboards' figures of the company and the top teams stay fresh
+# issue 10 (commissions): last month's draft statements, on the 1st
+from salesflow.commissions import tasks as commission_tasks  # noqa: E402
+from salesflow.core.scheduling import Monthly  # noqa: E402
+
+JOBS.append(
+    PeriodicJob(
+        name="commissions.draft_last_month",
+        schedule=Monthly(day=1, at=time(1, 30)),
+        task=commission_tasks.draft_last_month,
+        description="Draft last month's commission statement for everyone paid by a rule who has none yet.",
+    )
+)
 from salesflow.dashboards import tasks as dashboards_tasks  # noqa: E402
 
 JOBS.append(

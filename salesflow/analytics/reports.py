@@ -42,6 +42,7 @@ from salesflow.analytics.selectors import (
     deal_stats,
     user_names,
 )
+from salesflow.billing.permissions import sees_no_money
 from salesflow.catalogue.models import OpportunityLine, Product, ProductCategory
 from salesflow.core.errors import ValidationFailed
 from salesflow.core.money import company_currency, money_sum_annotations, money_sum_value
@@ -81,6 +82,11 @@ class ReportTable:
     missing_rates: set[str] = field(default_factory=set)
     formula: str = ""
     truncated: int = 0  # rows summed into "all others"
+    #: per row, the drill-down to the records behind its figure (``dashboards:records``
+    #: parameters besides the analysis filters: ``metric`` and ``owner``, ``day_from``/``day_to``
+    #: or ``group``), ``None`` for a row without one ("all others"); the figure is the row's
+    #: first count column
+    drills: list[dict[str, str] | None] = field(default_factory=list)
 
     def as_dicts(self) -> list[dict[str, Any]]:
         return [dict(zip((c.key for c in self.columns), row, strict=True)) for row in self.rows]
@@ -100,6 +106,18 @@ def _pct(part: Decimal | int, whole: Decimal | int) -> Decimal | None:
     if not whole:
         return None
     return (Decimal(part) * 100 / Decimal(whole)).quantize(PCT, rounding=ROUND_HALF_UP)
+
+
+def _drill(metric: str, **extra: object) -> dict[str, str]:
+    return {"metric": metric, **{k: str(v) for k, v in extra.items() if v is not None}}
+
+
+def _span(period: Period, analysis: AnalysisFilters) -> dict[str, str]:
+    """A time bucket clipped to the analysis period (the days its figure counts)."""
+    return {
+        "day_from": max(period.start, analysis.period.start).isoformat(),
+        "day_to": min(period.end, analysis.period.end).isoformat(),
+    }
 
 
 def _money(label: str) -> str:
@@ -222,15 +240,21 @@ def sales_report(analysis: AnalysisFilters, dimension: str) -> ReportTable:
         ids = [k[0] for k in groups if k[0] is not None]
         model = Product if dimension == "product" else ProductCategory
         products = {o.pk: str(o) for o in model.objects.filter(pk__in=ids)}
+        drill_of: dict[str, dict[str, str] | None] = {}
         for (key,), (n, amount) in groups.items():
             name = products.get(key, "") if key is not None else _("(no product)")
             rows.append([name, n, amount])
+            drill_of[str(name)] = _drill("won_deals", group=f"{dimension}:{key if key is not None else ''}")
         if () in no_lines and no_lines[()][0]:
-            rows.append([_("(deal without product lines)"), no_lines[()][0], no_lines[()][1]])
+            name = _("(deal without product lines)")
+            rows.append([name, no_lines[()][0], no_lines[()][1]])
+            drill_of[str(name)] = _drill("won_deals", group="no_lines:")
         rows, table.truncated = _bounded(rows, 2, str(_("(all others)")))
+        table.drills = [drill_of.get(str(r[0])) for r in rows]
     elif dimension in ("month", "quarter", "week"):
         groups, table.missing_rates = money_groups(won, {"g_day2": F("closed_on")}, end=end)
         buckets = _time_buckets(analysis.period, dimension)
+        table.drills = [_drill("won_deals", **_span(p, analysis)) for p in buckets]
         cells = {p.key: [p.label, 0, Decimal("0.00")] for p in buckets}
         for (day,), (n, amount) in groups.items():
             for p in buckets:
@@ -266,6 +290,12 @@ def sales_report(analysis: AnalysisFilters, dimension: str) -> ReportTable:
             else:
                 name = names.get(key, str(key))
             rows.append([name, n, amount])
+            if key == OTHERS:
+                table.drills.append(None)
+            elif dimension == "rep":
+                table.drills.append(_drill("won_deals", owner=key))
+            else:
+                table.drills.append(_drill("won_deals", group=f"{dimension}:{'' if key is None else key}"))
     total_amount = sum((r[2] for r in rows), Decimal("0.00"))
     # a deal with two products counts in both rows, once in the total
     deals = won.count() if dimension in ("product", "product_line") else sum(r[1] for r in rows)
@@ -301,17 +331,21 @@ def won_lost_report(analysis: AnalysisFilters, dimension: str) -> ReportTable:
     names = {r.pk: str(r) for r in LostReason.objects.filter(pk__in=[k[0] for k in groups if k[0]])}
     total_n = sum(v[0] for v in groups.values())
     total_amount = sum((v[1] for v in groups.values()), Decimal("0.00"))
-    rows = [
-        [
-            names.get(key, _("(not set)")) if key else _("(not set)"),
-            n,
-            amount,
-            _pct(n, total_n),
-            _pct(amount, total_amount),
-        ]
+    keyed = [
+        (
+            key,
+            [
+                names.get(key, _("(not set)")) if key else _("(not set)"),
+                n,
+                amount,
+                _pct(n, total_n),
+                _pct(amount, total_amount),
+            ],
+        )
         for (key,), (n, amount) in groups.items()
     ]
-    rows.sort(key=lambda r: (-r[1], -r[2], str(r[0])))
+    keyed.sort(key=lambda kr: (-kr[1][1], -kr[1][2], str(kr[1][0])))
+    rows = [r for _k, r in keyed]
     return ReportTable(
         "won_lost",
         _("Lost deals by reason"),
@@ -324,6 +358,7 @@ def won_lost_report(analysis: AnalysisFilters, dimension: str) -> ReportTable:
             Col("amount_share", _("Share of lost amount (%)"), "percent"),
         ],
         rows=rows,
+        drills=[_drill("lost_deals", group=f"lost_reason:{k or ''}") for k, _r in keyed],
         totals=[
             _("Total"),
             total_n,
@@ -368,12 +403,16 @@ def _competitor_report(analysis: AnalysisFilters, query: Any) -> ReportTable:
                 _pct(n_to, total_lost),
             ]
         )
-    rows.sort(key=lambda r: (-r[5], -r[1], str(r[0])))
+    order = sorted(range(len(rows)), key=lambda i: (-rows[i][5], -rows[i][1], str(rows[i][0])))
+    pks = list(ids)
+    drills: list[dict[str, str] | None] = [_drill("closed_deals", group=f"competitor:{pks[i]}") for i in order]
+    rows = [rows[i] for i in order]
     none_n, none_amount = lost_to.get((None,), [0, Decimal("0.00")])
     if none_n:
         rows.append(
             [_("(no competitor recorded)"), None, None, None, None, none_n, none_amount, _pct(none_n, total_lost)]
         )
+        drills.append(_drill("lost_deals", group="lost_to:"))
     return ReportTable(
         "won_lost",
         _("Won and lost against competitors"),
@@ -389,6 +428,7 @@ def _competitor_report(analysis: AnalysisFilters, query: Any) -> ReportTable:
             Col("lost_share", _("Share of all losses (%)"), "percent"),
         ],
         rows=rows,
+        drills=drills,
         totals=[
             _("Total"),
             None,
@@ -425,8 +465,11 @@ def _stats_row(label: str, s: DealStats) -> list[Any]:
 def velocity_report(analysis: AnalysisFilters, dimension: str) -> ReportTable:
     total, per_owner = deal_stats(analysis=analysis)
     names = user_names(per_owner)
-    rows = [_stats_row(names.get(pk, str(pk)), s) for pk, s in per_owner.items()]
-    rows.sort(key=lambda r: (-(r[8] or 0), str(r[0])))
+    keyed = sorted(
+        ((pk, _stats_row(names.get(pk, str(pk)), s)) for pk, s in per_owner.items()),
+        key=lambda kr: (-(kr[1][8] or 0), str(kr[1][0])),
+    )
+    rows = [r for _pk, r in keyed]
     return ReportTable(
         "velocity",
         _("Sales velocity and cycle time"),
@@ -443,6 +486,7 @@ def velocity_report(analysis: AnalysisFilters, dimension: str) -> ReportTable:
             Col("velocity", _money(_("Velocity per day")), "money"),
         ],
         rows=rows,
+        drills=[_drill("won_deals", owner=pk) for pk, _r in keyed],
         totals=_stats_row(_("Total"), total),
         missing_rates=set(total.missing_rates),
         formula=_(
@@ -489,8 +533,12 @@ def activities_report(analysis: AnalysisFilters, dimension: str) -> ReportTable:
                 row[index[r["kind"]]] += r["n"]
                 row[-1] += r["n"]
         names = user_names(cells)
-        rows = [[names.get(pk, str(pk)), *row[1:]] for pk, row in cells.items()]
-        rows.sort(key=lambda r: (-r[-1], str(r[0])))
+        keyed = sorted(
+            ((pk, [names.get(pk, str(pk)), *row[1:]]) for pk, row in cells.items()),
+            key=lambda kr: (-kr[1][-1], str(kr[1][0])),
+        )
+        rows = [r for _pk, r in keyed]
+        table.drills = [_drill("activities", owner=pk) for pk, _r in keyed]
     else:
         # one query: a conditional count per bucket over the indexed done_at range (the
         # company-zone day bounds), no per-row date conversion
@@ -509,6 +557,7 @@ def activities_report(analysis: AnalysisFilters, dimension: str) -> ReportTable:
                 row[index[r["kind"]]] += r[f"b{i}"]
                 row[-1] += r[f"b{i}"]
         rows = list(by_key.values())
+        table.drills = [_drill("activities", **_span(p, analysis)) for p in buckets]
     table.rows = rows
     table.totals = [_("Total")] + [sum(r[i] for r in rows) for i in range(1, width)]
     return table
@@ -587,4 +636,21 @@ def report_for(user: User, name: str, data: Any) -> tuple[ReportFilterForm, Anal
             field_errors={k: [str(m) for m in v] for k, v in form.errors.items()},
         )
     analysis = form.analysis()
-    return form, analysis, build_report(name, analysis, form.cleaned_data["dimension"])
+    table = build_report(name, analysis, form.cleaned_data["dimension"])
+    return form, analysis, without_money(table) if sees_no_money(user) else table
+
+
+def without_money(table: ReportTable) -> ReportTable:
+    """``table`` with every amount ``None`` (the cells of its "money" columns, totals too), for
+    a reader who sees no money (support; ``billing.permissions.sees_no_money``). Counts, rates
+    and days stay. The page, the export and the API all read the table through
+    :func:`report_for`, so none of them shows an amount."""
+    hidden = {i for i, col in enumerate(table.columns) if col.kind == "money"}
+
+    def blank(row: list[Any]) -> list[Any]:
+        return [None if i in hidden else cell for i, cell in enumerate(row)]
+
+    table.rows = [blank(row) for row in table.rows]
+    if table.totals is not None:
+        table.totals = blank(table.totals)
+    return table

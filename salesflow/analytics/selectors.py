@@ -38,7 +38,7 @@ from salesflow.sales.choices import Outcome, StageKind
 from salesflow.sales.models import Opportunity, Pipeline, Stage, StageChange
 from salesflow.users.choices import Role
 from salesflow.users.models import Team, User
-from salesflow.users.permissions import is_system_actor, managed_team_ids, team_subtree_ids
+from salesflow.users.permissions import is_system_actor, managed_team_ids, org_memoised, team_subtree_ids
 from salesflow.users.selectors import TeamHistory, team_history
 
 
@@ -98,9 +98,16 @@ def visible_rep_ids(user: User) -> set[int] | None:
         return None
     if user.role == Role.MANAGER:
         teams = managed_team_ids(user)
-        return {user.pk, *User.objects.filter(team_id__in=teams).values_list("pk", flat=True)}
+        members = org_memoised(
+            ("team_members", tuple(sorted(teams))),
+            lambda: frozenset(User.objects.filter(team_id__in=teams).values_list("pk", flat=True)),
+        )
+        return {user.pk, *members}
     if user.role == Role.ASSISTANT:
-        return {user.pk, *user.delegated_reps.values_list("pk", flat=True)}
+        delegated = org_memoised(
+            ("delegated", user.pk), lambda: frozenset(user.delegated_reps.values_list("pk", flat=True))
+        )
+        return {user.pk, *delegated}
     return {user.pk}
 
 

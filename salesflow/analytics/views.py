@@ -10,9 +10,11 @@ import tempfile
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import urlencode
 
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 
 from salesflow.analytics.forms import AnalysisFilters
@@ -56,10 +58,28 @@ def report_view(request: HttpRequest, name: str) -> HttpResponse:
             "analysis": analysis,
             "query": query,
             "list_key": f"report_{name}",
-            "rows": [_display_row(table, row, currency) for row in table.rows],
+            "rows": list(
+                zip(
+                    [_display_row(table, row, currency) for row in table.rows],
+                    row_links(analysis, table),
+                    strict=True,
+                )
+            ),
             "totals": _display_row(table, table.totals, currency) if table.totals else None,
         },
     )
+
+
+def row_links(analysis: AnalysisFilters, table: ReportTable) -> list[str]:
+    """Each row's link to the records behind its figure: the dashboards' drill-down page
+    (``dashboards:records``) with the report's filters and the row's narrowing ("" = none)."""
+    base = reverse("dashboards:records")
+    links = []
+    for n in range(len(table.rows)):
+        drill = table.drills[n] if n < len(table.drills) else None
+        params = {**analysis.params, **drill} if drill else None
+        links.append(base + "?" + urlencode({k: v for k, v in params.items() if v}) if params else "")
+    return links
 
 
 def _display_row(table: ReportTable, row: list[Any], currency: str) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ from typing import Any, Literal, cast
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Query, Router
 
-from salesflow.commissions.models import CommissionRule
+from salesflow.commissions.models import CommissionRule, ComputeRun
 from salesflow.commissions.permissions import get_plan, get_statement_for_user
 from salesflow.commissions.presenters import line_out, plan_out, rule_out, statement_out
 from salesflow.commissions.schemas import (
@@ -19,6 +19,8 @@ from salesflow.commissions.schemas import (
     CommissionRuleIn,
     CommissionRuleOut,
     CommissionRulePatch,
+    ComputeIn,
+    ComputeRunOut,
     GenerateIn,
     PlanPatch,
     StatementDetailOut,
@@ -45,6 +47,7 @@ from salesflow.commissions.services import (
     statement_period,
     statement_return,
     statement_submit,
+    statements_compute_start,
 )
 from salesflow.users.models import User
 
@@ -170,6 +173,37 @@ def generate_statement(request: HttpRequest, payload: GenerateIn) -> tuple[int, 
     rep = rep_for_statement(user, payload.rep_id)
     statement = statement_generate(actor=user, rep=rep, period_key=payload.period)
     return 201, _detail(request, statement.pk)
+
+
+def _run_out(run: ComputeRun) -> dict[str, Any]:
+    return {
+        "run_id": run.pk,
+        "period": run.period_key,
+        "status": run.status,
+        "total": run.total,
+        "done": run.done,
+        "made": run.made,
+        "failures": [str(f) for f in run.failures],
+    }
+
+
+@router.post(
+    "/statements/compute",
+    response={202: ComputeRunOut},
+    summary="Compute the drafts of everyone I manage, in the background",
+)
+def compute_statements(request: HttpRequest, payload: ComputeIn) -> tuple[int, dict[str, Any]]:
+    run = statements_compute_start(actor=_user(request), period_key=payload.period)
+    return 202, _run_out(run)
+
+
+@router.get("/compute-runs/{int:run_id}", response=ComputeRunOut, summary="Progress of a background computation")
+def get_compute_run(request: HttpRequest, run_id: int) -> dict[str, Any]:
+    user = _user(request)
+    run = ComputeRun.objects.filter(pk=run_id).first() if 0 < run_id < 2**63 else None
+    if run is None or not (user.is_admin or run.requested_by_id == user.pk):
+        raise Http404
+    return _run_out(run)
 
 
 @router.get("/statements/{int:statement_id}", response=StatementDetailOut, summary="A statement with its lines")

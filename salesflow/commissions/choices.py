@@ -27,3 +27,11 @@ class LineKind(models.TextChoices):
 BASIS_METRIC: dict[str, str] = {Basis.WON: "won_revenue", Basis.COLLECTED: "collections"}
 #: statements are kept per month or per quarter
 STATEMENT_PERIOD_KINDS = ("month", "quarter")
+
+
+class RunStatus(models.TextChoices):
+    """A background computation of many statements (``ComputeRun``)."""
+
+    QUEUED = "queued", pgettext_lazy("background run", "Queued")
+    RUNNING = "running", pgettext_lazy("background run", "Running")
+    DONE = "done", pgettext_lazy("background run", "Done")

@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 
 from salesflow.billing.models import Payment
 from salesflow.catalogue.models import ProductCategory
-from salesflow.commissions.choices import Basis, LineKind, StatementStatus
+from salesflow.commissions.choices import Basis, LineKind, RunStatus, StatementStatus
 from salesflow.core.models import TimestampedModel
 from salesflow.core.money import MoneyField
 from salesflow.core.quantities import PercentField
@@ -251,3 +251,35 @@ class StatementLine(models.Model):
     def effective_rate(self) -> Decimal:
         """The rate applied, in percent (base × multiplier), exact."""
         return Decimal(self.rate) * self.multiplier
+
+
+class ComputeRun(TimestampedModel):
+    """ "Compute for everyone I manage" (or the monthly job): the draft statements of many
+    people for one period, computed by a background task with progress for the page
+    (``commissions.tasks.compute_statements``). ``requested_by`` is the actor every statement
+    is made as; ``None`` is the system actor (the monthly job)."""
+
+    period_key = models.CharField(_("period"), max_length=10)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(_("status"), max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    total = models.PositiveIntegerField(_("people to compute"), default=0)
+    done = models.PositiveIntegerField(_("people computed"), default=0)
+    made = models.PositiveIntegerField(_("statements computed"), default=0)
+    #: the first few people who could not be computed, "name: reason"
+    failures = models.JSONField(_("failures"), default=list, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("statement computation")
+        verbose_name_plural = _("statement computations")
+        indexes = [
+            # latest_compute_run: the requester's newest run
+            models.Index(fields=["requested_by", "-created_at"], name="comm_run_requester"),
+        ]
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else min(100, self.done * 100 // self.total)

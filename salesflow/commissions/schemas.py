@@ -84,6 +84,20 @@ class GenerateIn(StrictSchema):
     period: str = Field(..., max_length=12, description="A month (2026-11) or a quarter (2026-Q4)")
 
 
+class ComputeIn(StrictSchema):
+    period: str = Field(..., max_length=12, description="A month (2026-11) or a quarter (2026-Q4)")
+
+
+class ComputeRunOut(Schema):
+    run_id: int
+    period: str
+    status: str = Field(..., description="queued, running or done")
+    total: int = Field(..., description="People to compute")
+    done: int = Field(..., description="People computed so far")
+    made: int = Field(..., description="Statements computed")
+    failures: list[str] = Field(..., description="The first people who could not be computed, with the reason")
+
+
 class CommissionReasonIn(StrictSchema):
     reason: str = Field("", max_length=500)
 

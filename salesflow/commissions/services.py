@@ -13,12 +13,13 @@ from tempfile import TemporaryDirectory
 from typing import Any, TypedDict, Unpack
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from salesflow.catalogue.models import ProductCategory
-from salesflow.commissions.choices import STATEMENT_PERIOD_KINDS, Basis, LineKind, StatementStatus
+from salesflow.commissions.choices import STATEMENT_PERIOD_KINDS, Basis, LineKind, RunStatus, StatementStatus
 from salesflow.commissions.models import (
     MAX_MULTIPLIER_MILLI,
     MAX_THRESHOLD_BP,
@@ -29,6 +30,7 @@ from salesflow.commissions.models import (
     CommissionRule,
     CommissionStatement,
     CommissionTier,
+    ComputeRun,
     StatementLine,
 )
 from salesflow.commissions.permissions import (
@@ -44,14 +46,16 @@ from salesflow.commissions.selectors import (
     export_rows,
     open_statement,
     overlapping_plans,
+    reps_managed_by,
 )
 from salesflow.core.audit import record_event
 from salesflow.core.changes import refuse_unknown_fields
-from salesflow.core.errors import Conflict, Forbidden, ValidationFailed
+from salesflow.core.errors import Conflict, Forbidden, ServiceError, ValidationFailed
 from salesflow.core.money import company_currency
 from salesflow.core.periods import Period, parse_period
 from salesflow.core.quantities import parse_percent
 from salesflow.core.schemas import text_error
+from salesflow.core.tasks import enqueue_on_commit
 from salesflow.users.choices import Role
 from salesflow.users.models import User
 
@@ -703,3 +707,97 @@ def rep_for_statement(actor: User, rep_id: object) -> User:
     if rep is None:
         raise Http404
     return rep
+
+
+# --- many statements at once: in the background, and the monthly drafts ------------------------
+
+#: at most this many people per computation (one period)
+BULK_LIMIT = 500
+#: the failures a run keeps to show ("name: reason")
+FAILURES_KEPT = 5
+
+
+def paid_people(people: QuerySet[User], period: Period) -> QuerySet[User]:
+    """Of ``people``, those some rule of the period's plan applies to (no empty statements
+    for assistants and support when no rule names them)."""
+    plan = covering_plan(period)
+    if plan is None:
+        return people
+    roles = set(plan.rules.values_list("role", flat=True))
+    return people if "" in roles else people.filter(role__in=sorted(roles))
+
+
+def statements_compute_start(*, actor: User, period_key: object) -> ComputeRun:
+    """Queue "compute for everyone I manage" for a month or quarter: a :class:`ComputeRun`
+    the task ``commissions.tasks.compute_statements`` works through after the commit (the
+    page shows its progress). 403 unless the actor manages someone (or is an administrator);
+    400 on ``period`` (not a month or quarter, or no active plan covers it). Nothing is
+    computed in the request."""
+    if not (actor.is_authenticated and actor.is_active) or not (actor.is_admin or reps_managed_by(actor).exists()):
+        raise Forbidden(_("Only a manager or an administrator makes statements."))
+    period = statement_period(period_key)
+    if covering_plan(period) is None:
+        raise _invalid("period", _("No active commission plan covers this whole period."))
+    from salesflow.commissions.tasks import compute_statements
+
+    run = ComputeRun.objects.create(period_key=period.key, requested_by=actor)
+    enqueue_on_commit(compute_statements, run.pk)
+    return run
+
+
+def statements_compute_run(run_id: int) -> ComputeRun | None:
+    """Work through run ``run_id``: the draft statement of every paid person the requester
+    manages (at most :data:`BULK_LIMIT`), each in its own transaction, saving progress.
+    A run already done does nothing, so a task that runs twice is harmless; a run cut short
+    and started again recomputes the drafts it made (recomputing a draft is idempotent)."""
+    run = ComputeRun.objects.filter(pk=run_id).select_related("requested_by").first()
+    if run is None or run.status == RunStatus.DONE:
+        return run
+    actor = run.requested_by
+    if actor is None or not actor.is_active:
+        ComputeRun.objects.filter(pk=run.pk).update(status=RunStatus.DONE, finished_at=timezone.now())
+        run.refresh_from_db()
+        return run
+    period = statement_period(run.period_key)
+    people = list(paid_people(reps_managed_by(actor), period)[:BULK_LIMIT])
+    ComputeRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, total=len(people), done=0, made=0)
+    made, failures = 0, list[str]()
+    for n, person in enumerate(people, start=1):
+        try:
+            statement_generate(actor=actor, rep=person, period_key=period.key)
+            made += 1
+        except ServiceError as exc:
+            if len(failures) < FAILURES_KEPT:
+                failures.append(f"{person}: {exc.message!s}")
+        ComputeRun.objects.filter(pk=run.pk).update(done=n, made=made, failures=failures)
+    ComputeRun.objects.filter(pk=run.pk).update(status=RunStatus.DONE, finished_at=timezone.now())
+    run.refresh_from_db()
+    return run
+
+
+def latest_compute_run(user: User) -> ComputeRun | None:
+    """The newest computation ``user`` started (the statements page shows its progress)."""
+    return ComputeRun.objects.filter(requested_by=user).order_by("-created_at", "-id").first()
+
+
+def draft_missing_statements(period_key: str) -> int:
+    """The monthly job's work: a draft statement, made by the system actor, for every active
+    paid person with a team who has no statement for ``period_key`` yet. People who already
+    have one (in any state) are left alone, so running it again makes nothing new. Returns
+    the number of statements made (0 when no active plan covers the period)."""
+    from salesflow.users.services import system_actor
+
+    period = statement_period(period_key)
+    if covering_plan(period) is None:
+        return 0
+    actor = system_actor()
+    have = CommissionStatement.objects.filter(period_key=period.key).values("rep_id")
+    people = paid_people(User.objects.filter(is_active=True, team__isnull=False), period).exclude(pk__in=have)
+    made = 0
+    for person in people.order_by("pk"):
+        try:
+            statement_generate(actor=actor, rep=person, period_key=period.key)
+            made += 1
+        except ServiceError:
+            continue  # made at the same time by someone else: theirs stands
+    return made

@@ -9,6 +9,7 @@ app_name = "commissions"
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.statements_view, name="statements"),
     path("generate/", views.statement_generate_view, name="generate"),
+    path("generate/progress/", views.compute_progress_view, name="progress"),
     path("statements/<int:pk>/", views.statement_view, name="statement"),
     path("statements/<int:pk>/export/", views.statement_export_view, name="statement_export"),
     path("statements/<int:pk>/<slug:action>/", views.statement_action_view, name="statement_action"),

@@ -7,7 +7,6 @@ from typing import Any, cast
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -27,7 +26,6 @@ from salesflow.commissions.permissions import (
 )
 from salesflow.commissions.selectors import (
     StatementFilters,
-    covering_plan,
     plan_list,
     reps_managed_by,
     reps_visible_to,
@@ -39,6 +37,7 @@ from salesflow.commissions.services import (
     PlanChanges,
     RuleChanges,
     TierInput,
+    latest_compute_run,
     plan_create,
     plan_delete,
     plan_update,
@@ -53,6 +52,7 @@ from salesflow.commissions.services import (
     statement_period,
     statement_return,
     statement_submit,
+    statements_compute_start,
 )
 from salesflow.core.errors import ServiceError, ValidationFailed
 from salesflow.core.web import apply_service_error
@@ -239,28 +239,15 @@ def statements_view(request: HttpRequest) -> HttpResponse:
             "statements": rows[:LIST_LIMIT],
             "more": len(rows) > LIST_LIMIT,
             "generate_form": GenerateForm(reps=managed) if (user.is_admin or managed.exists()) else None,
+            "run": latest_compute_run(user),
         },
     )
 
 
-BULK_LIMIT = 500
-
-
-def _paid_people(people: QuerySet[User], period_key: str) -> QuerySet[User]:
-    """Of ``people``, those some rule of the period's plan applies to (no empty statements
-    for assistants and support when no rule names them)."""
-    try:
-        plan = covering_plan(statement_period(period_key))
-    except ValidationFailed:
-        return people
-    if plan is None:
-        return people
-    roles = set(plan.rules.values_list("role", flat=True))
-    return people if "" in roles else people.filter(role__in=sorted(roles))
-
-
 @require_POST
 def statement_generate_view(request: HttpRequest) -> HttpResponse:
+    """One rep: computed now. Everyone I manage: queued as a background computation whose
+    progress the statements page shows."""
     user = _user(request)
     managed = reps_managed_by(user)
     form = GenerateForm(request.POST, reps=managed)
@@ -269,22 +256,23 @@ def statement_generate_view(request: HttpRequest) -> HttpResponse:
         return redirect("commissions:statements")
     rep = form.cleaned_data["rep"]
     period_key = form.cleaned_data["period"]
-    targets = [rep] if rep is not None else list(_paid_people(managed, period_key)[:BULK_LIMIT])
-    made, failed = [], []
-    for person in targets:
-        try:
-            made.append(statement_generate(actor=user, rep=person, period_key=period_key))
-        except ServiceError as exc:
-            failed.append(f"{person}: {_error_text(exc)}")
-            if isinstance(exc, ValidationFailed) and "period" in exc.field_errors:
-                break
-    if made:
-        messages.success(request, _("%(n)d statements computed.") % {"n": len(made)})
-    for text in failed[:5]:
-        messages.error(request, text)
-    if rep is not None and len(made) == 1:
-        return redirect("commissions:statement", pk=made[0].pk)
-    return redirect("commissions:statements")
+    try:
+        if rep is None:
+            statements_compute_start(actor=user, period_key=period_key)
+            messages.success(request, _("The statements are being computed in the background."))
+            return redirect("commissions:statements")
+        made = statement_generate(actor=user, rep=rep, period_key=period_key)
+    except ServiceError as exc:
+        messages.error(request, _error_text(exc))
+        return redirect("commissions:statements")
+    messages.success(request, _("%(n)d statements computed.") % {"n": 1})
+    return redirect("commissions:statement", pk=made.pk)
+
+
+@require_GET
+def compute_progress_view(request: HttpRequest) -> HttpResponse:
+    """The progress of the reader's newest computation (polled by htmx while it runs)."""
+    return render(request, "commissions/partials/compute_progress.html", {"run": latest_compute_run(_user(request))})
 
 
 @require_GET

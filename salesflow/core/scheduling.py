@@ -64,11 +64,31 @@ class Daily:
 
 
 @dataclass(frozen=True)
+class Monthly:
+    """Once a month, on ``day`` (1–28) at ``at`` in ``tz`` (default: the ``TIME_ZONE``
+    setting); slot = the month (``"2026-12"``)."""
+
+    day: int
+    at: time
+    tz: str = ""
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.day <= 28:
+            raise ValueError("day must be between 1 and 28")
+
+    def slot(self, now: datetime) -> str | None:
+        local = now.astimezone(zoneinfo.ZoneInfo(self.tz or settings.TIME_ZONE))
+        if (local.day, local.time()) < (self.day, self.at):
+            return None
+        return f"{local.year:04d}-{local.month:02d}"
+
+
+@dataclass(frozen=True)
 class PeriodicJob:
     """A task enqueued on a schedule. ``name`` is stable: it keys the slots already run."""
 
     name: str
-    schedule: Every | Daily
+    schedule: Every | Daily | Monthly
     task: Task[Any, Any]
     description: str = ""
     kwargs: dict[str, Any] = field(default_factory=dict)

@@ -81,7 +81,7 @@ def _chart_data(request: HttpRequest, chart: str, filters: ChartQuery) -> dict[s
             _("Check the filters."), field_errors={k: [str(e) for e in v] for k, v in form.errors.items()}
         )
     a = form.analysis()
-    data = chart_data(chart, a, timezone.localdate())
+    data = chart_data(chart, a, timezone.localdate(), reader=user)
     return {
         "chart": chart,
         "title": data["title"],

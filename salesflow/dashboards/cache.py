@@ -20,8 +20,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 
 from salesflow.analytics.forms import AnalysisFilters
+from salesflow.billing.permissions import sees_no_money
 from salesflow.dashboards.charts import CHARTS, Chart
 from salesflow.dashboards.models import ChartSnapshot
+from salesflow.users.models import User
 
 #: a snapshot older than this is recomputed when read
 SNAPSHOT_MAX_AGE = timedelta(minutes=15)
@@ -69,9 +71,37 @@ def _store(chart: str, key: str, data: dict[str, Any]) -> None:
         pass
 
 
-def chart_data(chart: str, a: AnalysisFilters, today: date, *, fresh: bool = False) -> dict[str, Any]:
+def without_money(data: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the chart ``data`` for a reader who sees no money (support; the billing
+    money policy, ``billing.permissions.sees_no_money``): every amount is ``None`` — the cells
+    of "money" columns (unless the row says it holds counts), every figure of a "money" row
+    but its label, the headline figure when it is an amount — and the series of amounts are
+    dropped. Counts, rates and percentages stay."""
+    money_cols = [i for i, c in enumerate(data["columns"]) if c["kind"] == "money"]
+    units: list[str] = list(data.get("row_units") or [])
+    rows = []
+    for n, row in enumerate(data["rows"]):
+        unit = units[n] if n < len(units) else ""
+        hidden = range(1, len(row)) if unit == "money" else ([] if unit == "count" else money_cols)
+        rows.append([None if i in hidden else cell for i, cell in enumerate(row)])
+    result = {**data, "rows": rows, "series": [s for s in data["series"] if not s.get("money")]}
+    if data.get("figure_money"):
+        result["figure"] = ""
+    return result
+
+
+def chart_data(
+    chart: str, a: AnalysisFilters, today: date, *, fresh: bool = False, reader: User | None = None
+) -> dict[str, Any]:
     """The chart's data for the filters ``a`` (already checked for the reader), from a recent
-    snapshot when there is one (one query), else computed and stored."""
+    snapshot when there is one (one query), else computed and stored. With a ``reader`` who
+    sees no money, the amounts are taken out (:func:`without_money`); the snapshot is the
+    same for every reader."""
+    data = _chart_data(chart, a, today, fresh=fresh)
+    return without_money(data) if reader is not None and sees_no_money(reader) else data
+
+
+def _chart_data(chart: str, a: AnalysisFilters, today: date, *, fresh: bool) -> dict[str, Any]:
     key = snapshot_key(chart, a, today)
     if not fresh:
         snap = ChartSnapshot.objects.filter(

@@ -62,6 +62,7 @@ class Series:
     # extra ECharts series options merged as they are (markLine, markPoint, itemStyle, symbol,
     # lineStyle …): control limits, flagged points, a waterfall's invisible base (issue 11)
     echarts: dict[str, Any] = field(default_factory=dict)
+    money: bool = False  # the data are amounts: dropped for a reader who sees no money
 
 
 @dataclass
@@ -79,6 +80,10 @@ class Chart:
     # extra top-level ECharts options merged over the defaults (``xAxis``/``yAxis`` of a
     # scatter or a reliability diagram, ``visualMap``); plain JSON only (issue 11)
     echarts: dict[str, Any] = field(default_factory=dict)
+    # per table row, when one table mixes units: "money" (every figure of the row is an
+    # amount), "count" (the row's "money" columns hold counts), "" (the columns' kinds say)
+    row_units: list[str] = field(default_factory=list)
+    figure_money: bool = False  # the headline figure is an amount
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -119,10 +124,12 @@ def attainment_chart(a: AnalysisFilters, today: date) -> Chart:
     target_s: list[Decimal | int | None] = []
     pace_s: list[Decimal | int | None] = []
     missing: set[str] = set()
+    units: list[str] = []
     for metric in all_metrics(plannable=True):
         att = attainment(node=a.node, metric_key=metric.key, period=a.period, today=today, filters=a.filters)
         missing |= set(att.missing_rates)
         money = metric.unit == "money"
+        units.append("" if money else "count")
         actual: Decimal | int = _money(att.actual) if money else int(att.actual)
         target = att.target
         expected = (
@@ -158,6 +165,7 @@ def attainment_chart(a: AnalysisFilters, today: date) -> Chart:
             Series(_("Pace"), pace_s, type="line"),
         ],
         row_links=links,
+        row_units=units,
         note=note,
         horizontal=True,
     )
@@ -195,8 +203,8 @@ def pipeline_chart(a: AnalysisFilters, today: date) -> Chart:
         rows=rows,
         categories=[r[0] for r in rows],
         series=[
-            Series(_("Amount"), [r[2] for r in rows], links=links),
-            Series(_("Weighted"), [r[3] for r in rows], links=links),
+            Series(_("Amount"), [r[2] for r in rows], links=links, money=True),
+            Series(_("Weighted"), [r[3] for r in rows], links=links, money=True),
         ],
         row_links=links,
         note=_missing_note(missing),
@@ -313,7 +321,9 @@ def velocity_chart(a: AnalysisFilters, today: date) -> Chart:
         categories=[str(r[0]) for r in rows[:4]],
         series=[],
         row_links=[records_url(a, "open_deals"), won, won, won, ""],
+        row_units=["", "", "money", "", "money"],
         figure="" if stats.velocity_per_day is None else f"{stats.velocity_per_day:,}",
+        figure_money=True,
         note=" ".join(
             x
             for x in (
@@ -402,7 +412,7 @@ def top_deals_chart(a: AnalysisFilters, today: date) -> Chart:
         ],
         rows=rows,
         categories=[str(r[0]) for r in rows],
-        series=[Series(_("Amount"), [cast(Decimal, r[5]) for r in rows], links=links)],
+        series=[Series(_("Amount"), [cast(Decimal, r[5]) for r in rows], links=links, money=True)],
         row_links=links,
         horizontal=True,
         note=_("Open deals expected to close in %(month)s.") % {"month": this_month.key},

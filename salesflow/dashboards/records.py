@@ -12,25 +12,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from django import forms
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from salesflow.activities.choices import ActivityKind
 from salesflow.activities.permissions import activities_visible_to
 from salesflow.analytics.forms import AnalysisFilters
-from salesflow.analytics.selectors import analysis_pipeline, open_deals_qs, stage_entries_qs
+from salesflow.analytics.selectors import analysis_pipeline, closed_deals_qs, open_deals_qs, stage_entries_qs
 from salesflow.billing.permissions import payments_visible_to
+from salesflow.catalogue.models import OpportunityLine
 from salesflow.core.metrics import FactQuery, OwnerWindow, get_metric
 from salesflow.dashboards.charts import fact_query
+from salesflow.parties.choices import SourceChannel
 from salesflow.parties.permissions import accounts_visible_to
 from salesflow.sales.models import Opportunity, StageChange
 from salesflow.sales.permissions import opportunities_visible_to
 from salesflow.users.models import User
 
-OWN_FIGURES = {"open_deals": "opportunity", "entered_stage": "opportunity"}
+OWN_FIGURES = {"open_deals": "opportunity", "entered_stage": "opportunity", "closed_deals": "opportunity"}
+#: ``group`` narrowing of a report row (``<dimension>:<key>``, an empty key = not set) → how
+#: the row's deals are told apart; activities only by ``owner`` and days
+GROUPS = ("customer", "region", "source", "product", "product_line", "no_lines", "lost_reason", "lost_to", "competitor")
 
 
 class RecordsForm(forms.Form):
@@ -42,6 +47,23 @@ class RecordsForm(forms.Form):
     owner = forms.IntegerField(required=False, min_value=1, max_value=2**31 - 1)
     stage = forms.IntegerField(required=False, min_value=1, max_value=2**31 - 1)
     activity_kind = forms.ChoiceField(required=False, choices=[("", ""), *ActivityKind.choices])
+    group = forms.CharField(required=False, max_length=60)
+
+    def clean_group(self) -> tuple[str, str] | None:
+        raw = str(self.cleaned_data.get("group") or "").strip()
+        if not raw:
+            return None
+        dimension, sep, key = raw.partition(":")
+        valid = sep and dimension in GROUPS
+        if valid and dimension == "source":
+            valid = key == "" or key in SourceChannel.values
+        elif valid and dimension == "no_lines":
+            valid = key == ""
+        elif valid:
+            valid = key == "" or (key.isdigit() and 0 < int(key) < 2**31)
+        if not valid:
+            raise forms.ValidationError(_("Unknown row."), code="group")
+        return dimension, key
 
     def clean_metric(self) -> str:
         key = str(self.cleaned_data["metric"]).strip()
@@ -73,6 +95,29 @@ def visible(kind: str, user: User) -> QuerySet[Any]:
     raise ValueError(kind)
 
 
+def group_q(dimension: str, key: str) -> Q:
+    """The deals of one report row: ``key`` the row's id (empty: the "not set" row)."""
+    if dimension == "no_lines":
+        return Q(lines__isnull=True)
+    if dimension in ("product", "product_line"):
+        field = "product_id" if dimension == "product" else "product__category_id"
+        lines = OpportunityLine.objects.filter(opportunity_id=OuterRef("pk"))
+        lines = lines.filter(Q(**{f"{field}__isnull": True}) if key == "" else Q(**{field: int(key)}))
+        return Q(Exists(lines))
+    if dimension == "source":
+        return Q(account__source=key)
+    if dimension == "competitor":
+        through = Opportunity.competitors.through
+        return Q(Exists(through.objects.filter(opportunity_id=OuterRef("pk"), competitor_id=int(key or 0))))
+    field = {
+        "customer": "account_id",
+        "region": "account__region_id",
+        "lost_reason": "lost_reason_id",
+        "lost_to": "lost_to_id",
+    }[dimension]
+    return Q(**{f"{field}__isnull": True}) if key == "" else Q(**{field: int(key)})
+
+
 def records_behind(user: User, a: AnalysisFilters, params: dict[str, Any], today: date) -> Behind:
     """The records behind the figure ``params['metric']`` for the node and filters of ``a``."""
     key = params["metric"]
@@ -89,7 +134,7 @@ def records_behind(user: User, a: AnalysisFilters, params: dict[str, Any], today
         qs = Opportunity.objects.filter(pk__in=entries.values("opportunity_id"))
         kind, label = "opportunity", str(_("Deals entered the stage"))
     else:
-        metric = get_metric(key)
+        metric = get_metric("won_deals" if key == "closed_deals" else key)
         # a bar's own days (a month of the won/lost chart may lie before the period), same node
         start = params.get("day_from") or a.period.start
         end = params.get("day_to") or a.period.end
@@ -102,8 +147,10 @@ def records_behind(user: User, a: AnalysisFilters, params: dict[str, Any], today
             else:
                 windows = tuple(w for w in windows if w.owner_id == owner)
             query = FactQuery(start=query.start, end=query.end, windows=windows, filters=query.filters)
-        qs = metric.records(query)
+        qs = cast(QuerySet[Any], closed_deals_qs(query)) if key == "closed_deals" else metric.records(query)
         if params.get("activity_kind") and metric.record_kind == "activity":
             qs = qs.filter(kind=params["activity_kind"])
-        kind, label = metric.record_kind, str(metric.label)
+        kind, label = metric.record_kind, str(_("Closed deals") if key == "closed_deals" else metric.label)
+    if params.get("group") and kind == "opportunity":
+        qs = qs.filter(group_q(*params["group"]))
     return Behind(kind=kind, label=label, qs=qs.filter(pk__in=visible(kind, user).values("pk")))

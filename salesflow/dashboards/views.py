@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from salesflow.analytics.forms import AnalysisFilterForm, AnalysisFilters
+from salesflow.billing.permissions import sees_no_money
 from salesflow.dashboards.cache import chart_data
 from salesflow.dashboards.charts import CHARTS, widest_node_key
 from salesflow.dashboards.exports import export_chart
@@ -106,7 +107,7 @@ def chart_view(request: HttpRequest, chart: str) -> HttpResponse:
     _form, a = _analysis(request)
     if a is None:
         return HttpResponseBadRequest(_("Check the filters."))
-    data = chart_data(chart, a, timezone.localdate())
+    data = chart_data(chart, a, timezone.localdate(), reader=_user(request))
     qs = a.query_string()
     context = {
         "chart": data,
@@ -129,7 +130,7 @@ def chart_export_view(request: HttpRequest, chart: str) -> HttpResponseBase:
     _form, a = _analysis(request)
     if a is None:
         return HttpResponseBadRequest(_("Check the filters."))
-    data = chart_data(chart, a, timezone.localdate())
+    data = chart_data(chart, a, timezone.localdate(), reader=_user(request))
     directory = Path(tempfile.mkdtemp(prefix="dashboard-export-"))
     path = directory / f"{chart}.{fmt}"
     export_chart(data, fmt, path)
@@ -180,5 +181,6 @@ def records_view(request: HttpRequest) -> HttpResponse:
         "query": params.urlencode(),
         "back_url": reverse("dashboards:index") + "?" + a.query_string(),
         "extra": extra.cleaned_data,
+        "show_money": not sees_no_money(_user(request)),
     }
     return render(request, "dashboards/records.html", context)

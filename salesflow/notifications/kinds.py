@@ -209,4 +209,35 @@ KINDS[IMPROVEMENT_DRIFTED] = Kind(
     _("My improvement project's metric drifted"),
     _("The daily control check found new points outside the control limits or breaking a run rule."),
 )
+# issue 10 (targets, commissions): sales plans and commission statements through their approval
+PLAN_SUBMITTED = "targets.plan.submitted"
+PLAN_APPROVED = "targets.plan.approved"
+PLAN_RETURNED = "targets.plan.returned"
+STATEMENT_SUBMITTED = "commissions.statement.submitted"
+STATEMENT_APPROVED = "commissions.statement.approved"
+KINDS[PLAN_SUBMITTED] = Kind(
+    PLAN_SUBMITTED,
+    _("A sales plan waits for my approval"),
+    _("A manager submitted a version of the sales plan for you to approve or return."),
+)
+KINDS[PLAN_APPROVED] = Kind(
+    PLAN_APPROVED,
+    _("My sales plan is approved"),
+    _("A version of the sales plan you submitted was approved and locked."),
+)
+KINDS[PLAN_RETURNED] = Kind(
+    PLAN_RETURNED,
+    _("My sales plan is returned"),
+    _("A version of the sales plan you submitted was returned to draft, with the approver's comment."),
+)
+KINDS[STATEMENT_SUBMITTED] = Kind(
+    STATEMENT_SUBMITTED,
+    _("A commission statement waits for my approval"),
+    _("A commission statement of someone you manage was submitted for approval."),
+)
+KINDS[STATEMENT_APPROVED] = Kind(
+    STATEMENT_APPROVED,
+    _("My commission statement is approved"),
+    _("Your manager or an administrator approved your commission statement (or one you submitted)."),
+)
 KIND_CHOICES = [(kind.key, kind.label) for kind in KINDS.values()]

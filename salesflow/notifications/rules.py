@@ -995,3 +995,141 @@ def improvement_drifted(event: AuditEvent) -> list[Planned]:
 
 
 RULES["improvement.project.drifted"] = improvement_drifted
+
+
+# --- issue 10 (targets, commissions): plans and commission statements through approval ----------
+
+
+def _plan_url(target: models.Model) -> str:
+    year = getattr(getattr(target, "plan", None), "year", None)
+    try:
+        return reverse("targets:plan", args=[year]) if isinstance(year, int) else ""
+    except NoReverseMatch:
+        return ""
+
+
+def _plan_label(target: models.Model) -> Callable[[], str]:
+    plan = getattr(target, "plan", None)
+    number = getattr(target, "number", "")
+    return lambda: _("%(plan)s, version %(number)s") % {"plan": plan, "number": number}
+
+
+def plan_version_event(event: AuditEvent) -> list[Planned]:
+    """A sales plan version was submitted (approved here, not in the engine, and not by an
+    administrator, whose submission locks it at once): the top team's manager when there is
+    one other than the submitter, else every active administrator but the submitter. Approved
+    or returned: the submitter, unless they did it themselves. Engine-routed submissions are
+    announced by the approval engine's own notifications."""
+    from salesflow.notifications.kinds import PLAN_APPROVED, PLAN_RETURNED, PLAN_SUBMITTED
+    from salesflow.users.choices import Role
+    from salesflow.users.models import Team
+
+    target = _target(event)
+    if target is None:
+        return []
+    data: dict[str, Any] = event.data or {}
+    actor = event.actor
+    actor_id = actor.pk if actor is not None else None
+    label, who, url = _plan_label(target), _actor_name(event), _plan_url(target)
+    if event.verb == "targets.version.submitted":
+        if data.get("status") == "pending" or data.get("request_id") or (actor is not None and actor.is_admin):
+            return []
+        tops = list(Team.objects.filter(parent__isnull=True).values_list("manager_id", flat=True)[:2])
+        manager_id = tops[0] if len(tops) == 1 else None
+        recipients: list[User] = []
+        if manager_id is not None and manager_id != actor_id:
+            recipients = list(User.objects.filter(pk=manager_id, is_active=True))
+        if not recipients:
+            recipients = list(
+                User.objects.filter(is_active=True)
+                .filter(models.Q(role=Role.ADMIN) | models.Q(is_superuser=True))
+                .exclude(pk=actor_id or 0)
+                .order_by("pk")
+            )
+
+        def asked() -> str:
+            return _("%(actor)s submitted “%(name)s” for your approval.") % {"actor": who(), "name": label()}
+
+        return [Planned(user, PLAN_SUBMITTED, asked, target, url) for user in recipients]
+    submitter_id = getattr(target, "submitted_by_id", None)
+    if submitter_id is None or submitter_id == actor_id:
+        return []
+    recipient = User.objects.filter(pk=submitter_id, is_active=True).first()
+    if recipient is None:
+        return []
+    if event.verb == "targets.version.approved":
+
+        def approved() -> str:
+            return _("%(actor)s approved “%(name)s”; it is locked.") % {"actor": who(), "name": label()}
+
+        return [Planned(recipient, PLAN_APPROVED, approved, target, url)]
+    comment = str(data.get("comment") or "")[:200]
+
+    def returned() -> str:
+        values = {"actor": who(), "name": label(), "comment": comment}
+        if comment:
+            return _("%(actor)s returned “%(name)s” to draft: %(comment)s") % values
+        return _("%(actor)s returned “%(name)s” to draft.") % values
+
+    return [Planned(recipient, PLAN_RETURNED, returned, target, url)]
+
+
+RULES["targets.version.submitted"] = plan_version_event
+RULES["targets.version.approved"] = plan_version_event
+RULES["targets.version.returned"] = plan_version_event
+
+
+def commission_statement_event(event: AuditEvent) -> list[Planned]:
+    """A commission statement was submitted: the rep's manager (the nearest other one), else
+    every active administrator, never the one who submitted it. Approved: the rep, and the
+    submitter when somebody else submitted it, never the approver."""
+    from salesflow.notifications.kinds import STATEMENT_APPROVED, STATEMENT_SUBMITTED
+    from salesflow.users.choices import Role
+
+    target = _target(event)
+    data: dict[str, Any] = event.data or {}
+    rep_id = data.get("rep")
+    if target is None or not isinstance(rep_id, int):
+        return []
+    actor_id = event.actor.pk if event.actor is not None else None
+    period = str(data.get("period", ""))[:10]
+    rep = User.objects.filter(pk=rep_id).first()
+    rep_name = str(rep) if rep is not None else ""
+    who = _actor_name(event)
+    try:
+        url = reverse("commissions:statement", args=[target.pk])
+    except NoReverseMatch:
+        url = ""
+    values = {"rep": rep_name, "period": period}
+    if event.verb == "commissions.statement.submitted":
+        recipients = [m for m in _managers_of(rep_id) if m.pk != actor_id]
+        if not recipients:
+            recipients = list(
+                User.objects.filter(is_active=True)
+                .filter(models.Q(role=Role.ADMIN) | models.Q(is_superuser=True))
+                .exclude(pk=actor_id or 0)
+                .order_by("pk")
+            )
+
+        def asked() -> str:
+            return _("%(actor)s submitted the commission statement of %(rep)s for %(period)s for your approval.") % {
+                "actor": who(),
+                **values,
+            }
+
+        return [Planned(user, STATEMENT_SUBMITTED, asked, target, url) for user in recipients]
+    ids = [rep_id, getattr(target, "submitted_by_id", None)]
+    wanted = [pk for pk in dict.fromkeys(ids) if isinstance(pk, int) and pk != actor_id]
+    people = list(User.objects.filter(pk__in=wanted, is_active=True).order_by("pk"))
+
+    def approved() -> str:
+        return _("%(actor)s approved the commission statement of %(rep)s for %(period)s.") % {
+            "actor": who(),
+            **values,
+        }
+
+    return [Planned(user, STATEMENT_APPROVED, approved, target, url) for user in people]
+
+
+RULES["commissions.statement.submitted"] = commission_statement_event
+RULES["commissions.statement.approved"] = commission_statement_event

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
 from salesflow.analytics.selectors import StageStep
+from salesflow.billing.permissions import sees_no_money
 from salesflow.core.errors import ValidationFailed
 from salesflow.core.money_schema import MoneyOut
 from salesflow.core.schemas import StrictQuery, StrictSchema
@@ -95,7 +96,7 @@ class StageRateOut(Schema):
 class RepCardOut(Schema):
     user_id: int
     name: str
-    won_amount: MoneyOut
+    won_amount: MoneyOut | None
     won_count: int
     lost_count: int
     target: MoneyOut | None
@@ -205,15 +206,18 @@ def rate_out(rate: Rate) -> dict[str, Any]:
     }
 
 
-def card_out(card: RepCard, stages: list[StageStep], medians: dict[int, Decimal | None]) -> dict[str, Any]:
+def card_out(
+    card: RepCard, stages: list[StageStep], medians: dict[int, Decimal | None], *, money: bool = True
+) -> dict[str, Any]:
+    """One rep's row; with ``money`` false (support: ``sees_no_money``) every amount is null."""
     f = card.stats
     return {
         "user_id": card.user_id,
         "name": card.name,
-        "won_amount": str(f.won_amount),
+        "won_amount": str(f.won_amount) if money else None,
         "won_count": f.won_count,
         "lost_count": f.lost_count,
-        "target": str(card.target) if card.target is not None else None,
+        "target": str(card.target) if card.target is not None and money else None,
         "attainment": _dec(card.attainment),
         "activities": card.activities,
         "visits": card.visits,
@@ -223,7 +227,7 @@ def card_out(card: RepCard, stages: list[StageStep], medians: dict[int, Decimal 
             "denominator": f.won_count + f.lost_count,
             "enough": f.won_count + f.lost_count >= MIN_SAMPLE,
         },
-        "avg_deal_size": str(f.avg_won_amount) if f.avg_won_amount is not None else None,
+        "avg_deal_size": str(f.avg_won_amount) if f.avg_won_amount is not None and money else None,
         "cycle_days": _dec(f.cycle_days),
         "stalled_now": card.stalled,
         "stage_rates": [step_out(s, card.steps.get(s.stage_id), medians.get(s.stage_id)) for s in stages],
@@ -242,15 +246,16 @@ def step_out(stage: StageStep, step: StageStep | None, median: Decimal | None) -
     }
 
 
-def line_out(line: FunnelLine) -> dict[str, Any]:
+def line_out(line: FunnelLine, *, money: bool = True) -> dict[str, Any]:
+    """One funnel line; with ``money`` false the remaining gap and the average are null."""
     f = line.figures
     return {
         "node": line.node_key,
         "name": line.name,
-        "remaining": str(line.remaining) if line.remaining is not None else None,
+        "remaining": str(line.remaining) if line.remaining is not None and money else None,
         "gap_source": line.gap_source,
         "won_count": f.won_count,
-        "avg_won_amount": str(f.avg_won) if f.avg_won is not None else None,
+        "avg_won_amount": str(f.avg_won) if f.avg_won is not None and money else None,
         "cycle_days": _dec(f.cycle_days, 1),
         "win_rate": rate_out(f.win_rate),
         "lead_rate": rate_out(f.lead_rate),
@@ -283,22 +288,24 @@ def appraisal_out(a: Appraisal) -> dict[str, Any]:
 
 @router.get("/scorecard", response=ScorecardOut, summary="KPI scorecard of a team or rep, beside the team's median")
 def get_scorecard(request: HttpRequest, filters: Query[AnalysisQuery]) -> dict[str, Any]:
-    _form, analysis = analysis_or_error(filters.dict(), _user(request))
+    user = _user(request)
+    _form, analysis = analysis_or_error(filters.dict(), user)
     card = scorecard(analysis.node, analysis.period, analysis.filters)
     m = card.medians
+    money = not sees_no_money(user)
     return {
         "node": analysis.node.key,
         "period": analysis.period.key,
         "median_of": card.median_of.key,
-        "rows": [card_out(c, card.stages, m.stage_rates) for c in card.rows],
+        "rows": [card_out(c, card.stages, m.stage_rates, money=money) for c in card.rows],
         "medians": {
-            "won_amount": _dec(m.won_amount),
+            "won_amount": _dec(m.won_amount) if money else None,
             "won_count": _dec(m.won_count),
             "attainment": _dec(m.attainment),
             "activities": _dec(m.activities),
             "visits": _dec(m.visits),
             "win_rate": _dec(m.win_rate),
-            "avg_deal_size": _dec(m.avg_won),
+            "avg_deal_size": _dec(m.avg_won) if money else None,
             "cycle_days": _dec(m.cycle_days, 1),
             "stalled_now": _dec(m.stalled),
         },
@@ -310,16 +317,18 @@ def get_scorecard(request: HttpRequest, filters: Query[AnalysisQuery]) -> dict[s
 def get_funnel(request: HttpRequest, filters: Query[FunnelQuery]) -> dict[str, Any]:
     data = filters.dict()
     gap = parse_gap(data.pop("gap", None))
-    _form, analysis = analysis_or_error(data, _user(request))
+    user = _user(request)
+    _form, analysis = analysis_or_error(data, user)
     result = funnel(analysis.node, analysis.period, analysis.filters, gap=gap)
+    money = not sees_no_money(user)
     return {
         "node": analysis.node.key,
         "period": analysis.period.key,
         "trailing_start": result.trailing_start.isoformat(),
         "trailing_end": result.trailing_end.isoformat(),
         "min_sample": MIN_SAMPLE,
-        "team": line_out(result.team),
-        "reps": [line_out(r) for r in result.reps],
+        "team": line_out(result.team, money=money),
+        "reps": [line_out(r, money=money) for r in result.reps],
         "missing_rates": sorted(result.missing_rates),
     }
 

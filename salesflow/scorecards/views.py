@@ -4,7 +4,9 @@ the selectors and services; the filters are ``analytics.forms.AnalysisFilterForm
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from functools import wraps
 from typing import Any, cast
 
 from django.contrib import messages
@@ -17,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from salesflow.analytics.forms import AnalysisFilterForm
 from salesflow.analytics.selectors import Node
+from salesflow.billing.permissions import sees_no_money
 from salesflow.core.errors import Forbidden, ServiceError
 from salesflow.core.periods import Period, period_containing
 from salesflow.core.web import apply_service_error
@@ -35,7 +38,20 @@ from salesflow.scorecards.selectors import (
 from salesflow.scorecards.services import appraisal_create, appraisal_update
 from salesflow.users.choices import Role
 from salesflow.users.models import User
-from salesflow.users.permissions import managed_team_ids
+from salesflow.users.permissions import managed_team_ids, org_snapshot
+
+
+def _org_once(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The page reads the team tree and the team history once (``org_snapshot``): every
+    figure of the page asks them again (the node's windows, the median group, each rep's
+    visibility), and they do not change during the request."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        with org_snapshot():
+            return view(request, *args, **kwargs)
+
+    return wrapped
 
 
 def _user(request: HttpRequest) -> User:
@@ -50,9 +66,15 @@ def _filters(request: HttpRequest) -> tuple[AnalysisFilterForm, Any]:
 
 
 @require_GET
+@_org_once
 def team_view(request: HttpRequest) -> HttpResponse:
     form, analysis = _filters(request)
-    context: dict[str, Any] = {"form": form, "analysis": analysis, "section": "scorecards"}
+    context: dict[str, Any] = {
+        "form": form,
+        "analysis": analysis,
+        "section": "scorecards",
+        "show_money": not sees_no_money(_user(request)),
+    }
     if analysis is not None:
         context["card"] = scorecard(analysis.node, analysis.period, analysis.filters)
         context["query"] = analysis.query_string()
@@ -68,6 +90,7 @@ def _appraisal_period(period: Period) -> Period | None:
 
 
 @require_http_methods(["GET", "POST"])
+@_org_once
 def rep_view(request: HttpRequest, pk: int) -> HttpResponse:
     """One rep's scorecard beside their team's median, and their appraisals (考核)."""
     user = _user(request)
@@ -133,6 +156,7 @@ def rep_view(request: HttpRequest, pk: int) -> HttpResponse:
         "history": list(appraisals_for(user, rep_id=rep.pk)[:12]),
         "query": analysis.query_string(node=""),
         "section": "scorecards",
+        "show_money": not sees_no_money(user),
     }
     return render(request, "scorecards/rep.html", context, status=status)
 
@@ -142,6 +166,7 @@ def _forbidden() -> Exception:
 
 
 @require_GET
+@_org_once
 def funnel_view(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     data = request.GET.copy()
@@ -149,7 +174,13 @@ def funnel_view(request: HttpRequest) -> HttpResponse:
     if "period" not in data:
         data["period"] = period_containing("quarter", timezone.localdate()).key
     form = AnalysisFilterForm(data, user=user)
-    context: dict[str, Any] = {"form": form, "gap": gap_text, "min_sample": MIN_SAMPLE, "section": "scorecards"}
+    context: dict[str, Any] = {
+        "form": form,
+        "gap": gap_text,
+        "min_sample": MIN_SAMPLE,
+        "section": "scorecards",
+        "show_money": not sees_no_money(user),
+    }
     gap = None
     try:
         gap = parse_gap(gap_text)

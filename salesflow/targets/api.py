@@ -36,6 +36,7 @@ from salesflow.targets.selectors import (
     plans_for,
     version_for_user,
     version_targets,
+    without_money,
 )
 from salesflow.users.models import User
 
@@ -232,7 +233,7 @@ def get_leaderboard(request: HttpRequest) -> dict[str, Any]:
     metric = request.GET.get("metric", "won_revenue")
     if plan_metric(metric[:40]) is None:
         raise ValidationFailed("Unknown metric.", field_errors={"metric": ["Unknown metric."]})
-    rows = leaderboard(team, metric, analysis.period)
+    rows = without_money(user, leaderboard(team, metric, analysis.period), metric)
     return {"team_id": team.pk, "metric": metric, "period": analysis.period.key, "rows": rows}
 
 

@@ -98,11 +98,11 @@ class AttainmentOut(Schema):
     node_label: str
     period: str
     target: str | None
-    actual: str
+    actual: str | None
     ratio: str | None
     expected: str | None
     gap: str | None
-    projection: str
+    projection: str | None
     missing_rates: list[str]
 
 
@@ -118,7 +118,7 @@ class LeaderboardRow(Schema):
     user_id: int
     name: str
     target: str | None
-    actual: str
+    actual: str | None
     ratio: str | None
 
 

@@ -41,6 +41,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from salesflow.analytics.selectors import Node, nodes_visible_to
+from salesflow.billing.permissions import sees_no_money
 from salesflow.catalogue.models import OpportunityLine, ProductCategory
 from salesflow.core.metrics import FactQuery, FactRow, Facts, MetricFilters, OwnerWindow, all_metrics, get_metric
 from salesflow.core.periods import (
@@ -543,6 +544,23 @@ def _attainment_out(a: Attainment, label: str) -> dict[str, Any]:
     }
 
 
+#: the amounts of an attainment or leaderboard row (counts and ratios stay)
+MONEY_KEYS = ("target", "actual", "expected", "gap", "projection")
+
+
+def without_money(user: User, rows: list[dict[str, Any]], metric_key: str | None = None) -> list[dict[str, Any]]:
+    """``rows`` as ``user`` may see them: for a reader who sees no money (support; the billing
+    money rule ``billing.permissions.sees_no_money``) the amounts of money metrics are
+    ``None`` (each row's ``metric``, else ``metric_key``); counts and ratios stay."""
+    if not sees_no_money(user):
+        return rows
+    money = {m.key for m in plan_metrics() if m.unit == "money"}
+    return [
+        {**row, **{k: None for k in MONEY_KEYS if k in row}} if row.get("metric", metric_key) in money else row
+        for row in rows
+    ]
+
+
 def visible_children(user: User, node: Node, org: OrgTree) -> list[Node]:
     visible = {n.key for n in nodes_visible_to(user)}
     return [n for n in org.children(node) if n.key in visible]
@@ -564,8 +582,8 @@ def attainment_page(user: User, analysis: Any, metric_key: str, today: date | No
     return {
         "node": node.key,
         "period": period.key,
-        "metrics": metrics,
-        "children": [_attainment_out(a, n.label) for a, n in zip(found, kids, strict=True)],
+        "metrics": without_money(user, metrics),
+        "children": without_money(user, [_attainment_out(a, n.label) for a, n in zip(found, kids, strict=True)]),
     }
 
 

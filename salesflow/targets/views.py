@@ -31,6 +31,7 @@ from salesflow.targets.selectors import (
     plan_metrics,
     plans_for,
     tree_nodes,
+    without_money,
 )
 from salesflow.users.models import User
 
@@ -306,6 +307,6 @@ def leaderboard_view(request: HttpRequest) -> HttpResponse:
             "period": period,
             "metric": metric,
             "metrics": plan_metrics(),
-            "rows": [_display(r) for r in leaderboard(team, metric.key, period)],
+            "rows": [_display(r) for r in without_money(user, leaderboard(team, metric.key, period), metric.key)],
         },
     )

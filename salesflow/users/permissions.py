@@ -7,6 +7,11 @@ writes only activities; an administrator sees everything.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, TypeVar
+
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
@@ -15,6 +20,38 @@ from salesflow.users.choices import Role
 from salesflow.users.models import Team, User
 
 SYSTEM_USERNAME = "system"
+
+_T = TypeVar("_T")
+#: the organisation read once per block (:func:`org_snapshot`); ``None`` outside one
+_ORG_MEMO: ContextVar[dict[Any, Any] | None] = ContextVar("salesflow_org_memo", default=None)
+
+
+@contextmanager
+def org_snapshot() -> Iterator[None]:
+    """Inside the block the team tree (:func:`team_subtree_ids`, :func:`managed_team_ids`)
+    and the team history (``users.selectors.team_history()`` of everyone) are read from the
+    database once and then reused: for a read-only page that asks the same question of the
+    organisation many times (scorecards, dashboards). Nested blocks share the outer memo.
+    Never wrap a block that changes teams or memberships."""
+    if _ORG_MEMO.get() is not None:
+        yield
+        return
+    token = _ORG_MEMO.set({})
+    try:
+        yield
+    finally:
+        _ORG_MEMO.reset(token)
+
+
+def org_memoised(key: Any, compute: Callable[[], _T]) -> _T:
+    """``compute()`` once per :func:`org_snapshot` block for ``key`` (every time outside one)."""
+    memo = _ORG_MEMO.get()
+    if memo is None:
+        return compute()
+    if key not in memo:
+        memo[key] = compute()
+    found: _T = memo[key]
+    return found
 
 
 def is_system_actor(user: object) -> bool:
@@ -34,14 +71,20 @@ def team_subtree_ids(root_ids: list[int]) -> set[int]:
     Safe against a cycle in the data (the admin refuses one, but rows can be edited
     elsewhere): a team already collected is never expanded again.
     """
-    result: set[int] = set(root_ids)
-    frontier = list(root_ids)
-    while frontier:
-        frontier = [
-            pk for pk in Team.objects.filter(parent_id__in=frontier).values_list("pk", flat=True) if pk not in result
-        ]
-        result.update(frontier)
-    return result
+
+    def compute() -> frozenset[int]:
+        result: set[int] = set(root_ids)
+        frontier = list(root_ids)
+        while frontier:
+            frontier = [
+                pk
+                for pk in Team.objects.filter(parent_id__in=frontier).values_list("pk", flat=True)
+                if pk not in result
+            ]
+            result.update(frontier)
+        return frozenset(result)
+
+    return set(org_memoised(("subtree", tuple(sorted(set(root_ids)))), compute))
 
 
 def _subtree_user_ids(user: User) -> set[int]:
@@ -117,12 +160,15 @@ def managed_team_ids(user: User) -> set[int]:
     if not user.is_authenticated or not user.is_active:
         return set()
     if user.is_admin:
-        return set(Team.objects.values_list("pk", flat=True))
+        return set(org_memoised("all_teams", lambda: frozenset(Team.objects.values_list("pk", flat=True))))
     if user.role != Role.MANAGER:
         return set()
     if getattr(user, "_sf_visible_owner_ids", False) is not False and hasattr(user, "_sf_managed_team_ids"):
         return set(user._sf_managed_team_ids)
-    return team_subtree_ids(list(Team.objects.filter(manager=user).values_list("pk", flat=True)))
+    roots = org_memoised(
+        ("managed_roots", user.pk), lambda: tuple(Team.objects.filter(manager=user).values_list("pk", flat=True))
+    )
+    return team_subtree_ids(list(roots))
 
 
 def assignable_owner(user: User, owner_id: int | None, *, field: str = "owner_id") -> User:

@@ -14,7 +14,7 @@ from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from salesflow.users.models import CalendarToken, LoginThrottle, SavedView, Share, TeamMembership, User, hash_token
-from salesflow.users.permissions import SYSTEM_USERNAME
+from salesflow.users.permissions import SYSTEM_USERNAME, org_memoised
 
 
 def shares_of(target: models.Model) -> QuerySet[Share]:
@@ -150,7 +150,14 @@ class TeamHistory:
 
 
 def team_history(user_ids: Iterable[int] | None = None) -> TeamHistory:
-    """Team intervals of ``user_ids`` (every user when ``None``), ordered by start, in one query."""
+    """Team intervals of ``user_ids`` (every user when ``None``), ordered by start, in one query
+    (everyone's: once per ``users.permissions.org_snapshot`` block)."""
+    if user_ids is None:
+        return org_memoised("team_history", lambda: _team_history(None))
+    return _team_history(user_ids)
+
+
+def _team_history(user_ids: Iterable[int] | None) -> TeamHistory:
     qs = TeamMembership.objects.order_by("user_id", "start")
     if user_ids is not None:
         qs = qs.filter(user_id__in=list(user_ids))

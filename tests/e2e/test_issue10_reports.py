@@ -116,3 +116,14 @@ def test_manager_exports_a_report_and_reads_it_back(page: Page, login, manage, s
         page.goto(f"/reports/{name}/?period={year}")
         expect(page.get_by_test_id("report-table")).to_be_visible()
         page.screenshot(path=str(SHOTS / f"report-{name}-en.png"), full_page=True)
+
+    # every row links to the records behind it: the records page lists exactly the row's deals
+    page.goto(f"/reports/sales/?period={year}-05&dimension=customer")
+    first = page.get_by_test_id("report-row").first
+    figure = first.locator("td").nth(1).get_attribute("data-value") or ""
+    assert figure == "2"
+    first.get_by_test_id("report-row-link").click()
+    page.wait_for_url(re.compile(r"/dashboards/records/"))
+    expect(page.get_by_test_id("dashboards-records-count")).to_have_attribute("data-count", figure)
+    expect(page.get_by_test_id("dashboards-records").locator("tbody tr")).to_have_count(2)
+    page.screenshot(path=str(SHOTS / "report-row-records-en.png"), full_page=True)

@@ -405,3 +405,68 @@ def test_each_report_saves_as_a_named_view(world: dict[str, Any], client_for: An
     assert spec is not None
     ids = set(spec.build(p.rep, QueryDict(f"period={year}")).values_list("pk", flat=True))
     assert ids == {o.pk for o, _a in _won_loop({p.rep.pk}, *_span(p, year))}
+
+
+def test_support_sees_report_counts_but_no_money(world: dict[str, Any], client_for: Any, api_for: Any) -> None:
+    """The billing money rule (``sees_no_money``) on reports: support's page, exports and API
+    keep the counts and have no amount; an administrator sees the same rows with amounts."""
+    p, year = world["p"], world["year"]
+    deals = [o for o, _a in _won_loop({p.rep.pk}, *_span(p, year))]
+    Opportunity.objects.filter(pk__in=[o.pk for o in deals]).update(owner=p.support)  # support's own node
+    query = {"period": f"{year}", "node": f"rep:{p.support.pk}", "dimension": "customer"}
+    admin = client_for(p.admin).get("/reports/sales/", query).context["table"]
+    assert admin.totals[1] == len(deals) and admin.totals[2] > 0
+    client = client_for(p.support)
+    page = client.get("/reports/sales/", query)
+    t = page.context["table"]
+    money = [i for i, c in enumerate(t.columns) if c.kind == "money"]
+    assert money and t.totals[1] == len(deals)
+    assert [r[1] for r in t.rows] == [r[1] for r in admin.rows]
+    assert all(row[i] is None for row in [*t.rows, t.totals] for i in money)
+    assert str(admin.totals[2]) not in page.content.decode()
+    rows = list(csv.reader(io.StringIO(client.get("/reports/sales/export.csv", query).content.decode("utf-8-sig"))))
+    assert rows[-1][1] == str(len(deals)) and all(rows[-1][i] == "" for i in money)
+    data = api_for(p.support).get("/reports/sales", **query).json()
+    assert data["totals"]["won_count"] == len(deals) and data["totals"]["won_amount"] is None
+
+
+#: per report: the column index of the figure a row's link lists
+FIGURE = {"sales": 1, "won_lost": 1, "velocity": 1, "activities": -1}
+
+
+def test_every_report_row_links_to_exactly_its_records(world: dict[str, Any], client_for: Any) -> None:
+    """Each row of every report and dimension links to the dashboards' records page (the
+    drill-down of the charts); the records listed there number exactly the row's figure."""
+    from salesflow.activities.tests.factories import local_dt, make_activity
+
+    p, year = world["p"], world["year"]
+    for owner, kind, n in ((p.rep, "call", 2), (p.teammate, "visit", 1)):
+        for _i in range(n):
+            make_activity(owner, kind=kind, done=True, done_at=local_dt(date(year, 4, 2), 10))
+    client = client_for(p.admin)
+    checked = 0
+    for name, report in REPORTS.items():
+        for dimension, _label in report.dimensions:
+            query = {"period": f"{year}", "node": "company", "dimension": dimension}
+            page = client.get(f"/reports/{name}/", query)
+            assert page.status_code == 200, (name, dimension)
+            table = page.context["table"]
+            html = page.content.decode()
+            for (cells, link), row in zip(page.context["rows"], table.rows, strict=True):
+                others = str(row[0]) == "(all others)"
+                assert bool(link) != others, (name, dimension, row[0])
+                if not link:
+                    continue
+                assert link.startswith("/dashboards/records/?") and f'href="{link.replace("&", "&amp;")}"' in html
+                figure = row[FIGURE[name]]
+                if name == "won_lost" and dimension == "competitor" and figure is None:
+                    figure = row[5]  # "(no competitor recorded)": the deals lost to nobody named
+                listed = client.get(link)
+                assert listed.status_code == 200, (name, dimension, row[0], listed.content[:300])
+                assert listed.context["total"] == figure, (name, dimension, row[0], link)
+                checked += 1
+    assert checked >= 20
+    # a forged row is refused, naming nothing it should not
+    bad = client.get("/dashboards/records/", {"metric": "won_deals", "group": "customer:abc"})
+    assert bad.status_code == 400
+    assert client.get("/dashboards/records/", {"metric": "won_deals", "group": "nope:1"}).status_code == 400

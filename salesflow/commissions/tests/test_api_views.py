@@ -194,9 +194,15 @@ def test_rule_form_pages(personas, client_for, world) -> None:  # type: ignore[n
     assert r.status_code == 200 and "valid_from" in r.context["form"].errors
 
 
-def test_query_counts_are_bounded(personas, client_for, world, django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
+def test_query_counts_are_bounded(
+    personas, client_for, world, django_assert_max_num_queries, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    from salesflow.core.testing import run_worker
+
     admin = client_for(personas.admin)
-    admin.post(reverse("commissions:generate"), {"rep": "", "period": f"{YEAR}-03"})
+    with django_capture_on_commit_callbacks(execute=True):
+        admin.post(reverse("commissions:generate"), {"rep": "", "period": f"{YEAR}-03"})
+    run_worker()
     s = CommissionStatement.objects.get(rep=personas.rep)
     assert s.lines.count() == 10
     with django_assert_max_num_queries(20):

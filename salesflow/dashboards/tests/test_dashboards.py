@@ -351,3 +351,51 @@ def test_attainment_with_a_locked_target_shows_target_pace_and_ratio(personas, d
     assert abs(Decimal(row[3]) - pace) <= Decimal("0.01")
     assert Decimal(row[4]) == Decimal("25.0")
     assert chart["series"], "drawn against the target"
+
+
+def test_support_sees_counts_but_no_money(personas, data, client_for, api_for) -> None:  # type: ignore[no-untyped-def]
+    """The billing money rule (``sees_no_money``): support's charts, table views, exports, API
+    and records keep every count and drop every amount; the same figures for a rep show them."""
+    p = personas
+    month = data["month"]
+    # support may not own deals through the services: two of the rep's are given to them here
+    won = _won(p.rep, "4321.00", month.start)
+    open_deal = make_opportunity(p.rep, amount="8765.00", expected_close_date=month.end)
+    Opportunity.objects.filter(pk__in=[won.pk, open_deal.pk]).update(owner=p.support)
+    params = {"period": month.key, "node": f"rep:{p.support.pk}"}
+    support, rep = client_for(p.support), client_for(p.admin)
+    seen = {key: _chart(rep, key, **params) for key in ("won_lost", "pipeline", "velocity", "attainment", "top_deals")}
+    hidden = {key: _chart(support, key, **params) for key in seen}
+    # an administrator sees the amounts (the control: the same snapshot)
+    assert Decimal(seen["won_lost"]["rows"][-1][2]) == Decimal("4321.00")
+    assert [s["name"] for s in seen["pipeline"]["series"]] == ["Amount", "Weighted"]
+    assert seen["velocity"]["figure"] != ""
+    # support: the counts stay, every amount is None, the amount series are gone
+    won_row = hidden["won_lost"]["rows"][-1]
+    assert won_row[0] == month.key and won_row[1] == 1 and won_row[2] is None
+    assert [r[1] for r in hidden["pipeline"]["rows"]] == [r[1] for r in seen["pipeline"]["rows"]]
+    assert all(r[2] is None and r[3] is None for r in hidden["pipeline"]["rows"])
+    assert hidden["pipeline"]["series"] == [] and hidden["top_deals"]["series"] == []
+    assert [r[0] for r in hidden["top_deals"]["rows"]] == [r[0] for r in seen["top_deals"]["rows"]]
+    assert all(r[5] is None for r in hidden["top_deals"]["rows"])
+    velocity = {r[0]: r[1] for r in hidden["velocity"]["rows"]}
+    assert velocity["Open deals"] == 1 and velocity["Win rate %"] == "100.0"
+    assert velocity["Average won amount"] is None and velocity["Sales velocity per day"] is None
+    assert hidden["velocity"]["figure"] == ""
+    attainment = {r[0]: r for r in hidden["attainment"]["rows"]}
+    assert attainment["Won revenue"][1:4] == [None, None, None]
+    assert attainment["Won deals"][1] == 1  # a count stays
+    page = support.get(f"/dashboards/chart/won_lost/?period={month.key}&node=rep:{p.support.pk}").content.decode()
+    assert "4,321" not in page and "4321" not in page
+    # the export and the API carry the same gaps
+    response = support.get("/dashboards/chart/won_lost/export", {**params, "format": "csv"})
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    assert "4321" not in text and list(csv.reader(io.StringIO(text)))[-1][1] == "1"
+    body = api_for(p.support).get("/dashboards/won_lost", **params).json()
+    assert body["rows"][-1][1:3] == ["1", None]
+    assert [s["name"] for s in api_for(p.support).get("/dashboards/pipeline", **params).json()["series"]] == []
+    # the records behind a figure: the deals are listed without their amounts
+    link = seen["won_lost"]["series"][0]["links"][seen["won_lost"]["categories"].index(month.key)]
+    listed = support.get(link)
+    assert listed.context["total"] == 1 and "4321" not in listed.content.decode()
+    assert "4321" in rep.get(link).content.decode()

@@ -7,6 +7,7 @@ from fractions import Fraction
 
 from django import template
 
+from salesflow.core.templatetags.salesflow import money
 from salesflow.scorecards.selectors import Rate, fraction_to_decimal
 
 register = template.Library()
@@ -39,3 +40,10 @@ def rate_of(rate: Rate) -> str:
 @register.filter
 def get_item(mapping: dict[int, object] | str, key: int) -> object:
     return mapping.get(key) if isinstance(mapping, dict) else None
+
+
+@register.filter
+def money_if(amount: Decimal | int | None, show: bool) -> str:
+    """The amount as ``money`` shows it when the reader sees money (the view's ``show_money``,
+    ``billing.permissions.sees_no_money``), else ``—``."""
+    return money(amount) if show else "—"

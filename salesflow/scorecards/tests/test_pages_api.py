@@ -25,7 +25,7 @@ def test_team_page_for_a_manager_with_bounded_queries(personas, client_for, djan
     make_opportunity(p.rep, amount="1000.00")
     client = client_for(p.manager, "zh-hans")
     client.get("/scorecards/")  # warm caches (sessions, translations)
-    with django_assert_max_num_queries(60):
+    with django_assert_max_num_queries(34):  # 48 before the organisation was read once per page
         response = client.get(f"/scorecards/?node=team:{p.team_a.pk}&period=2026-Q3")
     assert response.status_code == 200
     html = response.content.decode()
@@ -51,11 +51,40 @@ def test_rep_and_funnel_pages_bounded(personas, client_for, django_assert_max_nu
     p = personas
     client = client_for(p.manager)
     client.get("/scorecards/funnel/")
-    with django_assert_max_num_queries(80):  # the rep's and the team's figures, the appraisals
+    # the rep's and the team's figures, the appraisals (66 and 39 before the team tree and the
+    # team history were read once per page)
+    with django_assert_max_num_queries(38):
         assert client.get(f"/scorecards/rep/{p.rep.pk}/?period=2026-Q3").status_code == 200
-    with django_assert_max_num_queries(60):
+    with django_assert_max_num_queries(27):
         r = client.get(f"/scorecards/funnel/?node=team:{p.department.pk}&gap=500000")
     assert r.status_code == 200
+
+
+def test_each_page_reads_the_team_history_once(personas, client_for) -> None:  # type: ignore[no-untyped-def]
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    p = personas
+    make_opportunity(p.rep, amount="1000.00")
+    client = client_for(p.manager)
+    client.get("/scorecards/")
+    for url in (
+        f"/scorecards/?node=team:{p.team_a.pk}&period=2026-Q3",
+        f"/scorecards/rep/{p.rep.pk}/?period=2026-Q3",
+        f"/scorecards/funnel/?node=team:{p.department.pk}&gap=500000",
+    ):
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        history = [q for q in ctx.captured_queries if 'FROM "users_teammembership"' in q["sql"]]
+        assert len(history) == 1, url
+    # outside a page the memo is gone: a changed team is seen at once
+    from salesflow.users.selectors import team_history
+
+    before = team_history().rows
+    from salesflow.users.services import user_change_team
+
+    user_change_team(actor=p.admin, user=p.outsider, team=p.team_a)
+    assert team_history().rows != before
 
 
 GAPS = [{"gap": "NaN"}, {"gap": "1e30"}, {"gap": "-5"}, {"gap": "x" * 50_000}, {"gap": "1\x00"}]
