@@ -1120,6 +1120,54 @@ def assignment_after(intake: Intake, lead: Lead) -> None:
     )
 
 
+def assignment_after_many(intakes: Sequence[Intake], leads: Sequence[Lead]) -> None:
+    """Batch form of :func:`assignment_after` (imports): the history lines of leads created
+    with a given owner and their first-response clocks are inserted in bulk (SLAs read once
+    per source); every other case goes through :func:`assignment_after` lead by lead."""
+    history: list[LeadAssignment] = []
+    clocks: list[SlaClock] = []
+    slas: dict[tuple[str, str], FirstResponseSla | None] = {}
+    now = timezone.now()
+    for intake, lead in zip(intakes, leads, strict=True):
+        finding = next((f for f in intake.findings if f.get("code") == FINDING), None)
+        if finding is None:
+            continue
+        if not (intake.action in ("create", "import") and finding.get("preset") and finding.get("rule_id") is None):
+            assignment_after(intake, lead)
+            continue
+        if lead.owner_id is None:
+            continue
+        routed = bool(finding.get("routed"))
+        history.append(
+            LeadAssignment(
+                lead=lead,
+                owner_id=lead.owner_id,
+                previous_owner_id=None,
+                strategy=HistoryStrategy.ROUTED if routed else HistoryStrategy.MANUAL,
+                by=intake.actor,
+                reason="",
+                at=now,
+            )
+        )
+        if lead.status == LeadStatus.NEW:
+            source = (lead.source_channel, lead.sub_channel)
+            if source not in slas:
+                slas[source] = sla_for(*source)
+            sla = slas[source]
+            if sla is not None:
+                clocks.append(
+                    SlaClock(
+                        lead=lead,
+                        sla=sla,
+                        owner_id=lead.owner_id,
+                        started_at=now,
+                        due_at=now + timedelta(minutes=sla.minutes),
+                    )
+                )
+    LeadAssignment.objects.bulk_create(history, batch_size=500)
+    SlaClock.objects.bulk_create(clocks, batch_size=500)
+
+
 def preview_assignment(*, actor: User, values: Mapping[str, Any], now: datetime | None = None) -> Decision | None:
     """The rules' dry run for the settings page: what a lead with ``values`` would get now
     (writes nothing, takes no lock)."""
