@@ -24,7 +24,6 @@ Guarantees:
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from django.utils.translation import gettext as _
 from salesflow.activities.models import Activity
 from salesflow.core.audit import changed_fields, record_event
 from salesflow.core.changes import refuse_unknown_fields
+from salesflow.core.clientip import client_ip
 from salesflow.core.errors import Conflict, Forbidden, ServiceError, ValidationFailed
 from salesflow.core.intake import Intake
 from salesflow.leads.choices import LeadStatus
@@ -281,12 +281,11 @@ def form_delete(*, actor: User, form: LeadCaptureForm) -> None:
 
 
 def client_address(meta: Mapping[str, Any]) -> str | None:
-    """``REMOTE_ADDR`` when it is an IP address (proxies are not trusted here)."""
-    raw = str(meta.get("REMOTE_ADDR") or "")
-    try:
-        return str(ipaddress.ip_address(raw))
-    except ValueError:
-        return None
+    """The submitter's address for the rate limit and the consent record:
+    ``core.clientip.client_ip`` — ``REMOTE_ADDR``, or the rightmost address of
+    ``X-Forwarded-For`` that is not a proxy of ``SALESFLOW_TRUSTED_PROXIES`` when the
+    request came through one. ``None`` when there is no valid address."""
+    return client_ip(meta)
 
 
 def _rate_setting(name: str, default: int) -> int:
