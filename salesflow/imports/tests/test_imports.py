@@ -520,6 +520,25 @@ def test_run_queries_are_a_fixed_cost_per_batch_plus_the_services_per_row(person
     assert small - 5 * per_row <= 40  # the batch's lookups, states and progress
 
 
+def test_an_after_hook_refusing_one_row_falls_back_to_row_by_row(personas) -> None:
+    """A follow-on (``after``) that refuses fails the whole batch in ``lead_create_many``;
+    the batch is then written row by row, so only that row is rejected."""
+
+    def after(intake: Intake, record: Any) -> None:
+        if record.mobile == "13900000001":
+            raise ValidationFailed("refused", field_errors={"mobile": ["follow-on refused"]})
+
+    register_intake_check(IntakeCheck(code="test_after", order=95, kinds=frozenset({"lead"}), after=after))
+    try:
+        job = run(personas.rep, upload(personas.rep, "lead", csv_bytes([LEAD_HEADERS_ZH, *lead_rows(4)])))
+    finally:
+        unregister_intake_check("test_after")
+    assert (job.status, job.created_count, job.rejected_count) == (ImportStatus.DONE, 3, 1)
+    assert "13900000001" not in set(Lead.objects.values_list("mobile", flat=True))
+    assert Lead.objects.count() == 3 == AuditEvent.objects.filter(verb="leads.lead.created").count()
+    assert ImportRow.objects.get(job=job, state=RowState.REJECTED).errors == [["手机", "follow-on refused"]]
+
+
 def _import_queries(personas: Any, n: int, start: int) -> int:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
