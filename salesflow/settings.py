@@ -257,6 +257,13 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
 
+# Reverse proxies in front of the application whose X-Forwarded-For is believed: addresses
+# or CIDR networks, comma-separated (e.g. "10.0.0.0/8,127.0.0.1"). Empty (the default):
+# REMOTE_ADDR is the client. When the peer is one of these, the client is the rightmost
+# X-Forwarded-For address that is not (salesflow.core.clientip). Used by the web-to-lead
+# forms' rate limit and consent record.
+SALESFLOW_TRUSTED_PROXIES = _env_list("SALESFLOW_TRUSTED_PROXIES", [])
+
 # Sign-in throttling (/login/ and /admin/login/): this many failures for one username, or from
 # one client address, within the window lock it for the lock period; 0 switches one off.
 # Behind a proxy every client may share the proxy's address: raise or disable the address

@@ -7,7 +7,7 @@ type (:mod:`salesflow.core.events`); its subscribers run after the commit.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -79,6 +79,43 @@ def record_event(
     AuditLink.objects.bulk_create(links)
     events.dispatch_after_commit(event)
     return event
+
+
+def record_events(
+    *, actor: Any, verb: str, items: Sequence[tuple[models.Model, dict[str, Any] | None]]
+) -> list[AuditEvent]:
+    """Bulk form of :func:`record_event` for many targets of one model (imports): one event
+    per ``(target, data)`` by ``actor``, each linked to its target only. The same payload
+    check and after-commit subscribers as :func:`record_event`; two inserts per call
+    whatever the number of targets (plus ``bulk_create`` batching). Inside the service's
+    transaction, like :func:`record_event`."""
+    if not items:
+        return []
+    who = actor if actor is not None and getattr(actor, "pk", None) else None
+    ct = ContentType.objects.get_for_model(items[0][0])
+    built: list[AuditEvent] = []
+    for target, data in items:
+        if ContentType.objects.get_for_model(target) != ct or target.pk is None:
+            raise ValueError("record_events takes saved targets of one model")
+        payload = _json_safe(data or {})
+        events.enforce(verb, payload)
+        built.append(
+            AuditEvent(
+                actor=who,
+                verb=verb,
+                target_type=ct,
+                target_id=target.pk,
+                target_repr=str(target)[:200],
+                data=payload,
+            )
+        )
+    saved = AuditEvent.objects.bulk_create(built, batch_size=500)
+    AuditLink.objects.bulk_create(
+        [AuditLink(event=event, content_type=ct, object_id=event.target_id) for event in saved], batch_size=500
+    )
+    for event in saved:
+        events.dispatch_after_commit(event)
+    return saved
 
 
 def event_changes(data: dict[str, Any]) -> dict[str, list[Any]]:

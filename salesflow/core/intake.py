@@ -35,13 +35,22 @@ Guarantees:
   ``duplicate_reason`` (save although duplicates were shown), ``via`` (``"convert"``,
   ``"import"``, ``"merge"``… when a service calls another one) and keys a check documents.
 - With no check registered (the record apps on their own) nothing happens.
+
+Batches (imports): :func:`run_before_many` and :func:`run_after_many` run the same checks
+over many intakes at once. A check may register ``before_many`` / ``after_many`` to do its
+lookups once per batch (a fixed number of queries); without them its per-record ``before``
+/ ``after`` runs for each intake. The outcome is the same as calling :func:`run_before` and
+:func:`run_after` intake by intake, in order: a refusal of one intake (returned, not
+raised) stops the later checks for that intake only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from salesflow.core.errors import ServiceError
 
 IntakeKind = Literal["lead", "account", "contact"]
 IntakeAction = Literal["create", "update", "import", "claim", "convert", "merge"]
@@ -69,6 +78,10 @@ class Intake:
 
 Before = Callable[[Intake], None]
 After = Callable[[Intake, Any], None]
+# (intakes) -> {position in intakes: refusal}; may change each intake's values/findings.
+BeforeMany = Callable[[Sequence[Intake]], dict[int, ServiceError]]
+# (intakes, their saved records, same order) -> None
+AfterMany = Callable[[Sequence[Intake], Sequence[Any]], None]
 
 
 @dataclass(frozen=True)
@@ -76,6 +89,8 @@ class IntakeCheck:
     """A registered rule: ``before`` may refuse or adjust, ``after`` may write follow-ons.
 
     ``kinds`` and ``actions`` limit where it runs (empty ``actions`` = every action).
+    ``before_many`` / ``after_many`` are optional batch forms of ``before`` / ``after`` with
+    the same outcome per intake (used by :func:`run_before_many` / :func:`run_after_many`).
     """
 
     code: str
@@ -84,6 +99,8 @@ class IntakeCheck:
     before: Before | None = None
     after: After | None = None
     actions: frozenset[str] = frozenset()
+    before_many: BeforeMany | None = None
+    after_many: AfterMany | None = None
 
 
 _CHECKS: dict[str, IntakeCheck] = {}
@@ -122,3 +139,44 @@ def run_after(intake: Intake, record: Any) -> None:
     for check in registered_checks():
         if check.after is not None and _applies(check, intake):
             check.after(intake, record)
+
+
+def run_before_many(intakes: Sequence[Intake]) -> dict[int, ServiceError]:
+    """Run every applicable ``before`` check over ``intakes`` (a batch); returns the
+    refusals by position. A refused intake is not shown to the later checks. Errors other
+    than ``ServiceError`` propagate."""
+    refused: dict[int, ServiceError] = {}
+    for check in registered_checks():
+        if check.before is None and check.before_many is None:
+            continue
+        live = [(i, it) for i, it in enumerate(intakes) if i not in refused and _applies(check, it)]
+        if not live:
+            continue
+        if check.before_many is not None:
+            found = check.before_many([it for _i, it in live])
+            for position, error in found.items():
+                refused[live[position][0]] = error
+            continue
+        assert check.before is not None
+        for i, it in live:
+            try:
+                check.before(it)
+            except ServiceError as exc:
+                refused[i] = exc
+    return refused
+
+
+def run_after_many(intakes: Sequence[Intake], records: Sequence[Any]) -> None:
+    """Run every applicable ``after`` hook for the saved ``records`` (same order as
+    ``intakes``); a ``ServiceError`` propagates (the caller's transaction rolls back)."""
+    for intake, record in zip(intakes, records, strict=True):
+        intake.record = record
+    for check in registered_checks():
+        live = [(it, rec) for it, rec in zip(intakes, records, strict=True) if _applies(check, it)]
+        if not live:
+            continue
+        if check.after_many is not None:
+            check.after_many([it for it, _r in live], [rec for _it, rec in live])
+        elif check.after is not None:
+            for it, rec in live:
+                check.after(it, rec)

@@ -17,6 +17,10 @@ Guarantees:
   exactly which records landed. :func:`import_resume` continues with the first row not
   recorded; :func:`import_rollback` deletes exactly the records the job created, through
   the record services (audited), newest first.
+- Leads are written a batch at a time through ``leads.services.lead_create_many`` (the
+  checks of ``lead_create`` per row, inserts, search rows, audit events and intake
+  follow-ons in bulk); the other kinds row by row through their services. The guarantees
+  above hold for both.
 - Rows that already exist (strong keys, or the same file row / external id imported
   before) are skipped and reported "already exists"; they are never updated.
 """
@@ -377,6 +381,36 @@ def _write(job: ImportJob, ctx: rowlib.Context, result: rowlib.RowResult, *, sav
     return _row(job, ctx, result, state=RowState.CREATED, record_id=pk)
 
 
+def _write_leads(job: ImportJob, ctx: rowlib.Context, results: list[rowlib.RowResult]) -> list[ImportRow]:
+    """Valid-rows mode, leads: the batch's rows written together through
+    ``leads.services.lead_create_many`` (in a savepoint); a row the service refuses is
+    rejected with its reasons. If the service raises for the whole batch, the savepoint is
+    rolled back and the rows are written one by one (:func:`_write`), so a refusal still
+    costs only its own row."""
+    todo = [r for r in results if not r.errors and not r.exists]
+    try:
+        with transaction.atomic():
+            outcomes = rowlib.write_lead_rows(ctx, todo) if todo else []
+    except ServiceError:
+        return [_write(job, ctx, result, savepoint=True) for result in results]
+    written = {id(r): outcome for r, outcome in zip(todo, outcomes, strict=True)}
+    recorded: list[ImportRow] = []
+    for result in results:
+        outcome = written.get(id(result))
+        if outcome is None:
+            recorded.append(_write(job, ctx, result, savepoint=True))  # rejected or skipped: no write
+            continue
+        pk, error = outcome
+        if error is not None:
+            errors = rowlib.service_errors(ctx, error)
+            recorded.append(_row(job, ctx, result, state=RowState.REJECTED, errors=[list(e) for e in errors]))
+            continue
+        if test_hook is not None:
+            test_hook(result.number)
+        recorded.append(_row(job, ctx, result, state=RowState.CREATED, record_id=pk))
+    return recorded
+
+
 def _count(rows: list[ImportRow]) -> dict[str, int]:
     return {
         "created_count": sum(r.state == RowState.CREATED for r in rows),
@@ -455,7 +489,10 @@ def _run_valid_rows(
             return
         results = rowlib.prepare_batch(ctx, batch, table.headers)
         with transaction.atomic():
-            recorded = [_write(job, ctx, result, savepoint=True) for result in results]
+            if ctx.kind == ImportKind.LEAD:
+                recorded = _write_leads(job, ctx, results)
+            else:
+                recorded = [_write(job, ctx, result, savepoint=True) for result in results]
             ImportRow.objects.bulk_create(recorded)
             counts = _count(recorded)
             ImportJob.objects.filter(pk=job.pk).update(
@@ -487,7 +524,28 @@ def _run_all_or_nothing(
     try:
         with transaction.atomic():
             recorded: list[ImportRow] = []
-            for index, result in enumerate(prepared):
+            if ctx.kind == ImportKind.LEAD:
+                for start in range(0, len(prepared), batch_size):
+                    if start and _cancel_requested(job.pk):
+                        raise _Cancelled
+                    chunk = prepared[start : start + batch_size]
+                    pending = [r for r in chunk if not r.exists]
+                    current = chunk[0]  # a refusal of the whole batch is reported on its first row
+                    outcomes = rowlib.write_lead_rows(ctx, pending) if pending else []
+                    written = {id(r): outcome for r, outcome in zip(pending, outcomes, strict=True)}
+                    for result in chunk:
+                        current = result
+                        outcome = written.get(id(result))
+                        if outcome is None:
+                            recorded.append(_write(job, ctx, result, savepoint=False))  # skipped
+                            continue
+                        pk, error = outcome
+                        if error is not None:
+                            raise error
+                        if test_hook is not None:
+                            test_hook(result.number)
+                        recorded.append(_row(job, ctx, result, state=RowState.CREATED, record_id=pk))
+            for index, result in enumerate(prepared if ctx.kind != ImportKind.LEAD else []):
                 if index and index % batch_size == 0 and _cancel_requested(job.pk):
                     raise _Cancelled
                 current = result

@@ -7,7 +7,7 @@ its audit event in the same transaction, and refuses state changes that no longe
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -19,10 +19,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from salesflow.core.audit import changed_fields, record_event
+from salesflow.core.audit import changed_fields, record_event, record_events
 from salesflow.core.changes import refuse_unknown_fields
-from salesflow.core.errors import Conflict, Forbidden, ValidationFailed
-from salesflow.core.intake import Intake, IntakeAction, run_after, run_before
+from salesflow.core.errors import Conflict, Forbidden, ServiceError, ValidationFailed
+from salesflow.core.intake import Intake, IntakeAction, run_after, run_after_many, run_before, run_before_many
 from salesflow.core.money import AmountError, currency_choices, default_currency, parse_amount
 from salesflow.core.normalize import (
     company_name_key,
@@ -45,7 +45,7 @@ from salesflow.parties.services import account_create, contact_create
 from salesflow.sales.choices import StageKind
 from salesflow.sales.models import Opportunity, Pipeline, Stage
 from salesflow.sales.services import bant_entry_stage, default_pipeline_for, opportunity_create
-from salesflow.search.services import index_record, unindex_record
+from salesflow.search.services import index_new_records, index_record, unindex_record
 from salesflow.users.models import Territory, User
 from salesflow.users.permissions import assignable_users_for, can_see_unowned, writable_owner_ids
 from salesflow.users.services import shares_delete_for
@@ -318,6 +318,111 @@ def lead_create(
     )
     run_after(intake, lead)
     return lead
+
+
+@dataclass
+class LeadCreated:
+    """One row of :func:`lead_create_many`: the saved lead, or why it was refused."""
+
+    lead: Lead | None = None
+    error: ServiceError | None = None
+
+
+@transaction.atomic
+def lead_create_many(
+    *,
+    actor: User,
+    rows: Sequence[Mapping[str, Any]],
+    intake_action: IntakeAction = "import",
+    intake_options: Sequence[Mapping[str, Any]] | None = None,
+) -> list[LeadCreated]:
+    """Create many leads at once (imports): each row holds :func:`lead_create`'s keyword
+    arguments (``owner``, ``name``, ``source_channel``… and ``created_at``), with
+    ``intake_options[i]`` for row ``i``.
+
+    The same checks as :func:`lead_create`, row by row, with the same outcome: ``Forbidden``
+    (raised, nothing written) when ``actor`` may not write any lead; per row
+    ``ValidationFailed`` for bad input or an owner ``actor`` may not assign to, and the
+    refusals of the intake checks — a refused row is returned with its error and leaves
+    nothing. The rows that pass are inserted with ``bulk_create`` and their search rows,
+    ``leads.lead.created`` audit events and intake ``after`` hooks are written in bulk
+    (:func:`salesflow.core.intake.run_after_many`). Queries: a fixed number per call for the
+    checks, the inserts and the audit trail (plus what a check without a batch form costs
+    per row). Atomic: an error raised (e.g. by an ``after`` hook) leaves nothing of any row.
+    """
+    if writable_owner_ids(actor) == set():
+        raise Forbidden(_("You may not create leads."))
+    options = list(intake_options) if intake_options is not None else [{} for _row in rows]
+    if len(options) != len(rows):
+        raise ValueError("one intake_options mapping per row")
+    assignable = set(assignable_users_for(actor).values_list("pk", flat=True))
+    unowned_ok = can_see_unowned(actor)
+    now = timezone.now()
+    results = [LeadCreated() for _row in rows]
+    intakes: list[Intake] = []
+    positions: list[int] = []
+    for position, row in enumerate(rows):
+        values = dict(row)
+        owner = values.pop("owner", None)
+        region = values.pop("region", None)
+        created_at = values.pop("created_at", None)
+        unknown = set(values) - EDITABLE_FIELDS
+        if unknown:
+            raise TypeError(f"lead_create_many got unknown fields {sorted(unknown)}")
+        errors: dict[str, list[str]] = {}
+        if created_at is not None and created_at > now:
+            errors["created_at"] = [_("The creation date cannot be in the future.")]
+        fields = {key: values.get(key, "") for key in _TEXT_FIELDS}
+        fields["budget_status"] = fields["budget_status"] or BantAnswer.UNKNOWN
+        fields["authority_status"] = fields["authority_status"] or BantAnswer.UNKNOWN
+        fields["budget_amount"] = values.get("budget_amount")
+        fields["budget_currency"] = values.get("budget_currency") or default_currency()
+        fields["timeline"] = values.get("timeline")
+        cleaned = _clean(fields, errors)
+        if owner is None:
+            if not unowned_ok:
+                errors.setdefault("owner", []).append(_("Choose an owner for the lead."))
+        elif owner.pk not in assignable:
+            errors.setdefault("owner", []).append(_("You cannot assign leads to this user."))
+        if errors:
+            results[position].error = ValidationFailed(_("The lead could not be saved."), field_errors=errors)
+            continue
+        if created_at is not None:
+            cleaned["created_at"] = created_at
+        intakes.append(
+            Intake(
+                kind="lead",
+                action=intake_action,
+                actor=actor,
+                values={**cleaned, "owner": owner, "region": region},
+                options=options[position],
+            )
+        )
+        positions.append(position)
+    refused = run_before_many(intakes)
+    accepted: list[Intake] = []
+    unsaved: list[Lead] = []
+    for index, intake in enumerate(intakes):
+        if index in refused:
+            results[positions[index]].error = refused[index]
+            continue
+        values = dict(intake.values)
+        unsaved.append(Lead(status=LeadStatus.NEW, **values))
+        accepted.append(intake)
+    leads = Lead.objects.bulk_create(unsaved, batch_size=500)
+    index_new_records(leads)
+    record_events(
+        actor=actor,
+        verb="leads.lead.created",
+        items=[(lead, {"owner": lead.owner_id, "source_channel": lead.source_channel}) for lead in leads],
+    )
+    run_after_many(accepted, leads)
+    saved = iter(leads)
+    accepted_ids = {id(intake) for intake in accepted}
+    for index, intake in enumerate(intakes):
+        if id(intake) in accepted_ids:
+            results[positions[index]].lead = next(saved)
+    return results
 
 
 @transaction.atomic

@@ -207,6 +207,7 @@ def _rule_out(rule: RecycleRule) -> dict[str, Any]:
         "target_pool_id": rule.target_pool_id,
         "warn_days_before": rule.warn_days_before,
         "active": rule.active,
+        "product_line_id": rule.product_line_id,
     }
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from salesflow.catalogue.models import ProductCategory
 from salesflow.parties.choices import Grade
 from salesflow.pools.choices import RecordKind
 from salesflow.pools.models import DESCRIPTION_LENGTH, MAX_CAP, MAX_DAYS, NAME_LENGTH, REASON_LENGTH, Pool
@@ -58,6 +59,13 @@ class RecycleRuleForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=NAME_LENGTH)
     kind = forms.ChoiceField(label=_("Record type"), choices=RecordKind.choices)
     grade = forms.ChoiceField(label=_("Grade"), choices=_GRADES, required=False)
+    product_line = forms.ModelChoiceField(
+        queryset=ProductCategory.objects.filter(active=True).order_by("code"),
+        required=False,
+        label=_("Product line"),
+        empty_label=_("Every product line"),
+        help_text=_("Accounts only: accounts with a deal in this product line; only such deals count."),
+    )
     no_follow_up_days = forms.IntegerField(label=_("No follow-up for (days)"), min_value=1, max_value=MAX_DAYS)
     no_opportunity_days = forms.IntegerField(
         label=_("No opportunity for (days)"), min_value=0, max_value=MAX_DAYS, required=False

@@ -156,7 +156,10 @@ class RecycleRule(TimestampedModel):
     """A recycle rule (回收规则): held records of ``kind`` (and ``grade``, accounts) with no
     follow-up in ``no_follow_up_days`` — and, for accounts, when ``no_opportunity_days`` is
     set, no open deal and none created in that many days — go back to ``target_pool``. The
-    owner is warned ``warn_days_before`` days ahead. Records still protected are skipped."""
+    owner is warned ``warn_days_before`` days ahead. Records still protected are skipped.
+
+    ``product_line`` (accounts only) limits the rule to accounts with a deal that has a line
+    of that product line, and ``no_opportunity_days`` then counts only such deals."""
 
     name = models.CharField(_("name"), max_length=NAME_LENGTH)
     kind = models.CharField(_("record type"), max_length=10, choices=RecordKind.choices)
@@ -168,6 +171,14 @@ class RecycleRule(TimestampedModel):
     )
     warn_days_before = models.PositiveIntegerField(_("warn the owner (days before)"), default=3)
     active = models.BooleanField(_("active"), default=True)
+    product_line = models.ForeignKey(
+        "catalogue.ProductCategory",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("product line"),
+    )
 
     class Meta:
         ordering = ["kind", "grade", "id"]

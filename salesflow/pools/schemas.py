@@ -119,6 +119,7 @@ class RecycleRuleIn(StrictSchema):
     target_pool_id: int
     warn_days_before: int = Field(3, ge=0, le=MAX_DAYS)
     active: bool = True
+    product_line_id: int | None = Field(None, description="Accounts only: a catalogue product line")
 
 
 class RecycleRuleOut(Schema):
@@ -131,3 +132,4 @@ class RecycleRuleOut(Schema):
     target_pool_id: int
     warn_days_before: int
     active: bool
+    product_line_id: int | None

@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from salesflow.activities.models import Activity
+from salesflow.catalogue.models import OpportunityLine, ProductCategory
 from salesflow.core.audit import record_event
 from salesflow.core.errors import Conflict, Forbidden, ValidationFailed
 from salesflow.core.intake import Intake, run_after, run_before
@@ -292,7 +293,9 @@ class RecycleResult:
 def _stale_rows(rule: RecycleRule, now: datetime, cutoff: datetime) -> models.QuerySet[Any]:
     """Held records of the rule's kind whose last follow-up (``basis``) is at or before
     ``cutoff``, not protected at ``now``, and (accounts with ``no_opportunity_days``) with
-    no open deal and none created in that many days."""
+    no open deal and none created in that many days. With a ``product_line`` (accounts):
+    only accounts with a deal that has a line of that product line, and only such deals
+    count for ``no_opportunity_days``."""
     if rule.kind == RecordKind.LEAD:
         last = Subquery(
             Activity.objects.filter(lead=OuterRef("pk")).order_by("-created_at").values("created_at")[:1],
@@ -307,9 +310,15 @@ def _stale_rows(rule: RecycleRule, now: datetime, cutoff: datetime) -> models.Qu
         )
         if rule.grade:
             qs = qs.filter(grade=rule.grade)
+        deals = Opportunity.objects.filter(account=OuterRef("pk"))
+        if rule.product_line_id is not None:
+            in_line = OpportunityLine.objects.filter(
+                opportunity=OuterRef("pk"), product__category_id=rule.product_line_id
+            )
+            deals = deals.filter(Exists(in_line))
+            qs = qs.filter(Exists(deals))
         if rule.no_opportunity_days:
             since = now - timedelta(days=rule.no_opportunity_days)
-            deals = Opportunity.objects.filter(account=OuterRef("pk"))
             qs = qs.exclude(Exists(deals.filter(outcome=Outcome.OPEN))).exclude(
                 Exists(deals.filter(created_at__gte=since))
             )
@@ -601,9 +610,12 @@ def recycle_rule_save(
     grade: object = "",
     warn_days_before: object = 3,
     active: bool = True,
+    product_line_id: int | None = None,
 ) -> RecycleRule:
     """Create or change a recycle rule (administrators). The target pool must take the
-    kind; days are 0–3650 (``no_follow_up_days`` at least 1); deal days only for accounts."""
+    kind; days are 0–3650 (``no_follow_up_days`` at least 1); deal days and a product line
+    (an active catalogue product line) only for accounts. ``ValidationFailed`` naming the
+    field otherwise; nothing is written."""
     _require_admin(actor)
     clean_name = _clean_text(name, "name", max_length=NAME_LENGTH, required=True)
     clean_kind = _kind(kind)
@@ -616,6 +628,22 @@ def recycle_rule_save(
         raise ValidationFailed(
             _("Invalid input."), field_errors={"no_opportunity_days": [_("Only accounts have opportunities.")]}
         )
+    line: ProductCategory | None = None
+    if product_line_id is not None:
+        if clean_kind != RecordKind.ACCOUNT:
+            raise ValidationFailed(
+                _("Invalid input."),
+                field_errors={"product_line_id": [_("Only accounts have deals with product lines.")]},
+            )
+        line = (
+            ProductCategory.objects.filter(pk=product_line_id, active=True).first()
+            if isinstance(product_line_id, int) and 0 < product_line_id < 2**63
+            else None
+        )
+        if line is None:
+            raise ValidationFailed(
+                _("Invalid input."), field_errors={"product_line_id": [_("Choose an active product line.")]}
+            )
     warn = _days(warn_days_before, "warn_days_before") or 0
     pool = Pool.objects.filter(pk=target_pool_id).first() if target_pool_id is not None else None
     if pool is None or not pool.holds(clean_kind):
@@ -627,6 +655,7 @@ def recycle_rule_save(
     target.name, target.kind, target.grade, target.target_pool = clean_name, clean_kind, clean_grade, pool
     target.no_follow_up_days, target.no_opportunity_days = follow, deals or None
     target.warn_days_before, target.active = warn, bool(active)
+    target.product_line = line
     with transaction.atomic():
         target.save()
         record_event(

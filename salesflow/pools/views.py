@@ -154,7 +154,12 @@ def _require_admin(request: HttpRequest) -> User:
 def _apply(form: Any, exc: ServiceError) -> None:
     from salesflow.core.web import apply_service_error
 
-    aliases = {"team_ids": "teams", "user_id": "user", "target_pool_id": "target_pool"}
+    aliases = {
+        "team_ids": "teams",
+        "user_id": "user",
+        "target_pool_id": "target_pool",
+        "product_line_id": "product_line",
+    }
     exc.field_errors = {aliases.get(k, k): v for k, v in exc.field_errors.items()}
     apply_service_error(form, exc)
 
@@ -208,6 +213,7 @@ def settings_view(request: HttpRequest) -> HttpResponse:
                     no_opportunity_days=data["no_opportunity_days"],
                     warn_days_before=data["warn_days_before"],
                     active=data["active"],
+                    product_line_id=data["product_line"].pk if data["product_line"] else None,
                 )
                 messages.success(request, _("The recycle rule was saved."))
                 return redirect("pools:settings")
@@ -216,7 +222,9 @@ def settings_view(request: HttpRequest) -> HttpResponse:
     context = {
         "pools": list(pools_visible_to(user, include_inactive=True).prefetch_related("teams")),
         "caps": list(cap_rules()),
-        "rules": list(RecycleRule.objects.select_related("target_pool").order_by("kind", "grade", "id")),
+        "rules": list(
+            RecycleRule.objects.select_related("target_pool", "product_line").order_by("kind", "grade", "id")
+        ),
         "pool_form": pool_form,
         "cap_form": cap_form,
         "rule_form": rule_form,
@@ -310,6 +318,7 @@ def rule_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
         "target_pool": rule.target_pool,
         "warn_days_before": rule.warn_days_before,
         "active": rule.active,
+        "product_line": rule.product_line_id,
     }
     form = RecycleRuleForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -326,6 +335,7 @@ def rule_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
                 no_opportunity_days=data["no_opportunity_days"],
                 warn_days_before=data["warn_days_before"],
                 active=data["active"],
+                product_line_id=data["product_line"].pk if data["product_line"] else None,
             )
         except ServiceError as exc:
             _apply(form, exc)

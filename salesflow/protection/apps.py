@@ -13,7 +13,9 @@ class ProtectionConfig(AppConfig):
         from salesflow.protection.services import (
             check_collision,
             check_collision_after,
+            check_collision_many,
             check_known_customer,
+            check_known_customer_many,
             flag_known_customer,
         )
 
@@ -33,6 +35,7 @@ class ProtectionConfig(AppConfig):
                 actions=frozenset({"create", "import", "claim", "convert"}),
                 before=check_known_customer,
                 after=flag_known_customer,
+                before_many=check_known_customer_many,
             )
         )
         register_intake_check(
@@ -43,5 +46,6 @@ class ProtectionConfig(AppConfig):
                 actions=frozenset({"create", "import", "claim"}),
                 before=check_collision,
                 after=check_collision_after,
+                before_many=check_collision_many,
             )
         )

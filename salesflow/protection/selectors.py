@@ -39,6 +39,32 @@ def known_customer_for(credit_code: str, name_key: str) -> tuple[KnownCustomer, 
     return None
 
 
+def known_customers_for(
+    credit_codes: Sequence[str], name_keys: Sequence[str]
+) -> dict[tuple[str, str], tuple[KnownCustomer, str]]:
+    """:func:`known_customer_for` for many (credit code, name key) pairs (same positions in
+    the two lists) in two queries: pair → (known customer, what matched); pairs without a
+    match are absent."""
+    base = KnownCustomer.objects.select_related("owner").order_by("-loaded_at", "-pk")
+    by_code: dict[str, KnownCustomer] = {}
+    by_name: dict[str, KnownCustomer] = {}
+    codes = {c for c in credit_codes if c}
+    names = {k for k in name_keys if k}
+    if codes:
+        for kc in base.filter(credit_code__in=codes):
+            by_code.setdefault(kc.credit_code, kc)
+    if names:
+        for kc in base.filter(name_key__in=names):
+            by_name.setdefault(kc.name_key, kc)
+    out: dict[tuple[str, str], tuple[KnownCustomer, str]] = {}
+    for code, key in zip(credit_codes, name_keys, strict=True):
+        if code and code in by_code:
+            out[(code, key)] = (by_code[code], "credit_code")
+        elif key and key in by_name:
+            out[(code, key)] = (by_name[key], "name")
+    return out
+
+
 def known_customers_search(q: str = "") -> QuerySet[KnownCustomer]:
     """The list (callers check ``can_manage_known_customers``), filtered by name, credit
     code, owner or sales office containing ``q``."""

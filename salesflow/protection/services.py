@@ -29,7 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from salesflow.core.audit import record_event
-from salesflow.core.errors import Conflict, Forbidden, ValidationFailed
+from salesflow.core.errors import Conflict, Forbidden, ServiceError, ValidationFailed
 from salesflow.core.intake import Intake
 from salesflow.core.normalize import (
     company_name_key,
@@ -38,7 +38,7 @@ from salesflow.core.normalize import (
     normalize_phone,
 )
 from salesflow.core.tasks import enqueue_on_commit
-from salesflow.dedupe.matching import find_candidates
+from salesflow.dedupe.matching import Candidate, find_candidates, find_candidates_bulk
 from salesflow.leads.choices import LeadStatus
 from salesflow.leads.models import Lead
 from salesflow.leads.services import lead_update
@@ -58,7 +58,7 @@ from salesflow.protection.models import (
     KnownCustomerMatch,
 )
 from salesflow.protection.permissions import can_decide, can_manage_known_customers, collisions_visible_to
-from salesflow.protection.selectors import arbiter_for, known_customer_for, record_for
+from salesflow.protection.selectors import arbiter_for, known_customer_for, known_customers_for, record_for
 from salesflow.users.models import ShareAccess, User
 from salesflow.users.permissions import is_system_actor
 from salesflow.users.services import share_grant
@@ -394,7 +394,12 @@ def check_known_customer(intake: Intake) -> None:
     if intake.options.get("via") == "merge":
         return
     code, key = _company_of(intake)
-    found = known_customer_for(code, key)
+    _apply_known_customer(intake, known_customer_for(code, key))
+
+
+def _apply_known_customer(intake: Intake, found: tuple[KnownCustomer, str] | None) -> None:
+    if intake.options.get("via") == "merge":
+        return
     if found is None:
         return
     kc, matched_by = found
@@ -412,6 +417,20 @@ def check_known_customer(intake: Intake) -> None:
         finding["routed_to"] = owner.pk
         return
     raise Conflict(existing_customer_message(kc), code="known_customer")
+
+
+def check_known_customer_many(intakes: Sequence[Intake]) -> dict[int, ServiceError]:
+    """``before_many``: :func:`check_known_customer` for a batch (an import) with the
+    registry read in two queries for the whole batch; refusals by position."""
+    keys = [_company_of(it) for it in intakes]
+    registry = known_customers_for([code for code, _k in keys], [key for _c, key in keys])
+    refused: dict[int, ServiceError] = {}
+    for position, intake in enumerate(intakes):
+        try:
+            _apply_known_customer(intake, registry.get(keys[position]))
+        except ServiceError as exc:
+            refused[position] = exc
+    return refused
 
 
 def flag_known_customer(intake: Intake, record: Any) -> None:
@@ -445,33 +464,76 @@ def _matcher_values(intake: Intake) -> dict[str, Any]:
     return {key: value for key, value in values.items() if value is not None}
 
 
-def check_collision(intake: Intake) -> None:
-    """``before``: note strong duplicates owned (or protected) by another rep; never refuses."""
+def _collision_claimant(intake: Intake) -> User | None:
+    """Who would hold the incoming record, when the collision check applies to it."""
     if intake.options.get("via") in ("convert", "merge"):
-        return
+        return None
     claimant = _incoming_owner(intake)
     if claimant is None or is_system_actor(claimant):
+        return None
+    return claimant
+
+
+def check_collision(intake: Intake) -> None:
+    """``before``: note strong duplicates owned (or protected) by another rep; never refuses."""
+    claimant = _collision_claimant(intake)
+    if claimant is None:
         return
     exclude = [(intake.kind, intake.record.pk)] if intake.record is not None and intake.record.pk else []
     candidates = find_candidates(intake.kind, _matcher_values(intake), exclude=exclude, min_score=STRONG_SCORE)
-    holders: dict[int, dict[str, Any]] = {}
-    for candidate in candidates:
-        if candidate.owner_id is None or candidate.owner_id == claimant.pk or candidate.owner_id in holders:
-            continue
-        holders[candidate.owner_id] = {
-            "kind": candidate.kind,
-            "pk": candidate.pk,
-            "holder": candidate.owner_id,
-            "score": candidate.score,
-            "reasons": list(candidate.reasons),
-        }
-        if len(holders) >= MAX_COLLISIONS_PER_RECORD:
-            break
-    if not holders:
+    _note_collisions([(intake, claimant, candidates)])
+
+
+def check_collision_many(intakes: Sequence[Intake]) -> dict[int, ServiceError]:
+    """``before_many``: :func:`check_collision` for a batch of new records of one kind (an
+    import), with the matcher's and the protection lookups' queries once per batch. Each
+    record is matched against the database as it was before the batch (rows of one file
+    that repeat each other are the import's own "already exists" check)."""
+    todo = [(it, c) for it in intakes if it.record is None and (c := _collision_claimant(it)) is not None]
+    by_kind: dict[str, list[tuple[Intake, User]]] = {}
+    for intake, claimant in todo:
+        by_kind.setdefault(intake.kind, []).append((intake, claimant))
+    found: list[tuple[Intake, User, list[Candidate]]] = []
+    for kind, group in by_kind.items():
+        lists = find_candidates_bulk(
+            kind,  # type: ignore[arg-type]
+            [_matcher_values(it) for it, _c in group],
+            min_score=STRONG_SCORE,
+        )
+        found.extend((it, claimant, cands) for (it, claimant), cands in zip(group, lists, strict=True))
+    for intake in intakes:  # updates and claims (not batched): one by one
+        if intake.record is not None:
+            check_collision(intake)
+    _note_collisions(found)
+    return {}
+
+
+def _note_collisions(found: Sequence[tuple[Intake, User, Sequence[Candidate]]]) -> None:
+    """Keep, on each intake, the other reps holding a strong candidate (at most
+    ``MAX_COLLISIONS_PER_RECORD``), with "protected until" reasons (two queries in all)."""
+    per_intake: list[tuple[Intake, User, dict[int, dict[str, Any]]]] = []
+    for intake, claimant, candidates in found:
+        holders: dict[int, dict[str, Any]] = {}
+        for candidate in candidates:
+            if candidate.owner_id is None or candidate.owner_id == claimant.pk or candidate.owner_id in holders:
+                continue
+            holders[candidate.owner_id] = {
+                "kind": candidate.kind,
+                "pk": candidate.pk,
+                "holder": candidate.owner_id,
+                "score": candidate.score,
+                "reasons": list(candidate.reasons),
+            }
+            if len(holders) >= MAX_COLLISIONS_PER_RECORD:
+                break
+        if holders:
+            per_intake.append((intake, claimant, holders))
+    if not per_intake:
         return
     now = timezone.now()
-    lead_ids = [h["pk"] for h in holders.values() if h["kind"] == "lead"]
-    account_ids = [h["pk"] for h in holders.values() if h["kind"] == "account"]
+    every = [h for _i, _c, holders in per_intake for h in holders.values()]
+    lead_ids = [h["pk"] for h in every if h["kind"] == "lead"]
+    account_ids = [h["pk"] for h in every if h["kind"] == "account"]
     protected: dict[tuple[str, int], Any] = {}
     if lead_ids:
         for pk, until in Lead.objects.filter(pk__in=lead_ids, protected_until__gt=now).values_list(
@@ -483,13 +545,14 @@ def check_collision(intake: Intake) -> None:
             "pk", "protected_until"
         ):
             protected[("account", pk)] = until
-    for found in holders.values():
-        until = protected.get((found["kind"], found["pk"]))
-        if until is not None:
-            found["reasons"].append(
-                _("protected by its owner until %(date)s") % {"date": timezone.localtime(until).date().isoformat()}
-            )
-    intake.findings.append({"check": "collision", "claimant": claimant.pk, "candidates": list(holders.values())})
+    for intake, claimant, holders in per_intake:
+        for found_one in holders.values():
+            until = protected.get((found_one["kind"], found_one["pk"]))
+            if until is not None:
+                found_one["reasons"].append(
+                    _("protected by its owner until %(date)s") % {"date": timezone.localtime(until).date().isoformat()}
+                )
+        intake.findings.append({"check": "collision", "claimant": claimant.pk, "candidates": list(holders.values())})
 
 
 def check_collision_after(intake: Intake, record: Any) -> None:

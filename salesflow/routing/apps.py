@@ -12,7 +12,7 @@ class RoutingConfig(AppConfig):
         from salesflow.core.timeline import register_verbs
         from salesflow.leads.selectors import LeadListFilter, register_lead_list_filter
         from salesflow.routing.selectors import filter_leads_by_sla, sla_filter_choices
-        from salesflow.routing.services import assignment_after, assignment_before
+        from salesflow.routing.services import assignment_after, assignment_after_many, assignment_before
 
         # the lead list's first-response filter (page, export and GET /leads?sla=)
         register_lead_list_filter(
@@ -31,6 +31,7 @@ class RoutingConfig(AppConfig):
                 kinds=frozenset({"lead"}),
                 before=assignment_before,
                 after=assignment_after,
+                after_many=assignment_after_many,
                 actions=frozenset({"create", "import", "update", "claim"}),
             )
         )

@@ -24,7 +24,6 @@ Guarantees:
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from django.utils.translation import gettext as _
 from salesflow.activities.models import Activity
 from salesflow.core.audit import changed_fields, record_event
 from salesflow.core.changes import refuse_unknown_fields
+from salesflow.core.clientip import client_ip
 from salesflow.core.errors import Conflict, Forbidden, ServiceError, ValidationFailed
 from salesflow.core.intake import Intake
 from salesflow.leads.choices import LeadStatus
@@ -281,12 +281,11 @@ def form_delete(*, actor: User, form: LeadCaptureForm) -> None:
 
 
 def client_address(meta: Mapping[str, Any]) -> str | None:
-    """``REMOTE_ADDR`` when it is an IP address (proxies are not trusted here)."""
-    raw = str(meta.get("REMOTE_ADDR") or "")
-    try:
-        return str(ipaddress.ip_address(raw))
-    except ValueError:
-        return None
+    """The submitter's address for the rate limit and the consent record:
+    ``core.clientip.client_ip`` — ``REMOTE_ADDR``, or the rightmost address of
+    ``X-Forwarded-For`` that is not a proxy of ``SALESFLOW_TRUSTED_PROXIES`` when the
+    request came through one. ``None`` when there is no valid address."""
+    return client_ip(meta)
 
 
 def _rate_setting(name: str, default: int) -> int:
@@ -1118,6 +1117,54 @@ def assignment_after(intake: Intake, lead: Lead) -> None:
         by=actor,
         reason=str(reason)[:REASON_LENGTH] if isinstance(reason, str) else "",
     )
+
+
+def assignment_after_many(intakes: Sequence[Intake], leads: Sequence[Lead]) -> None:
+    """Batch form of :func:`assignment_after` (imports): the history lines of leads created
+    with a given owner and their first-response clocks are inserted in bulk (SLAs read once
+    per source); every other case goes through :func:`assignment_after` lead by lead."""
+    history: list[LeadAssignment] = []
+    clocks: list[SlaClock] = []
+    slas: dict[tuple[str, str], FirstResponseSla | None] = {}
+    now = timezone.now()
+    for intake, lead in zip(intakes, leads, strict=True):
+        finding = next((f for f in intake.findings if f.get("code") == FINDING), None)
+        if finding is None:
+            continue
+        if not (intake.action in ("create", "import") and finding.get("preset") and finding.get("rule_id") is None):
+            assignment_after(intake, lead)
+            continue
+        if lead.owner_id is None:
+            continue
+        routed = bool(finding.get("routed"))
+        history.append(
+            LeadAssignment(
+                lead=lead,
+                owner_id=lead.owner_id,
+                previous_owner_id=None,
+                strategy=HistoryStrategy.ROUTED if routed else HistoryStrategy.MANUAL,
+                by=intake.actor,
+                reason="",
+                at=now,
+            )
+        )
+        if lead.status == LeadStatus.NEW:
+            source = (lead.source_channel, lead.sub_channel)
+            if source not in slas:
+                slas[source] = sla_for(*source)
+            sla = slas[source]
+            if sla is not None:
+                clocks.append(
+                    SlaClock(
+                        lead=lead,
+                        sla=sla,
+                        owner_id=lead.owner_id,
+                        started_at=now,
+                        due_at=now + timedelta(minutes=sla.minutes),
+                    )
+                )
+    LeadAssignment.objects.bulk_create(history, batch_size=500)
+    SlaClock.objects.bulk_create(clocks, batch_size=500)
 
 
 def preview_assignment(*, actor: User, values: Mapping[str, Any], now: datetime | None = None) -> Decision | None:

@@ -25,13 +25,19 @@ class ScoringConfig(AppConfig):
         from salesflow.core.events import subscribe_task
         from salesflow.core.intake import IntakeCheck, register_intake_check
         from salesflow.core.timeline import register_verbs
-        from salesflow.scoring.hooks import queue_score_after_intake
+        from salesflow.scoring.hooks import queue_score_after_intake, queue_scores_after_intake
         from salesflow.scoring.tasks import recompute_for_event
 
         # Every lead saved through the lead services (create, update, import, claim,
         # convert, merge) is rescored in the background once its transaction commits.
         register_intake_check(
-            IntakeCheck(code="scoring", order=90, kinds=frozenset({"lead"}), after=queue_score_after_intake)
+            IntakeCheck(
+                code="scoring",
+                order=90,
+                kinds=frozenset({"lead"}),
+                after=queue_score_after_intake,
+                after_many=queue_scores_after_intake,
+            )
         )
         for verb in RESCORE_VERBS:
             subscribe_task(verb, recompute_for_event)

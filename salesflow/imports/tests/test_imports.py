@@ -11,6 +11,7 @@ from typing import Any, cast
 import pytest
 
 from salesflow.core.errors import Conflict, Forbidden, ServiceError, ValidationFailed
+from salesflow.core.intake import Intake, IntakeCheck, register_intake_check, unregister_intake_check
 from salesflow.core.models import AuditEvent
 from salesflow.imports import services
 from salesflow.imports.choices import ImportStatus, RowState
@@ -255,22 +256,44 @@ def test_all_or_nothing_writes_nothing_when_a_row_is_bad(personas) -> None:
     assert ImportRow.objects.get(job=job, state=RowState.REJECTED).errors[0][0] == "手机"
 
 
-def test_all_or_nothing_rolls_back_everything_when_a_service_refuses_a_row(personas, monkeypatch) -> None:
-    calls = {"n": 0}
-    from salesflow.imports import rows as rowlib
+@pytest.fixture
+def refuse_third_mobile():
+    """A real intake check (``core.intake``) that refuses the lead with mobile 13900000002,
+    as a collision or known-customer rule refuses a row the file checks could not see."""
 
-    original = rowlib.write_row
-
-    def flaky(ctx: Any, row: Any) -> Any:
-        calls["n"] += 1
-        if calls["n"] == 3:
+    def before(intake: Intake) -> None:
+        if intake.values.get("mobile") == "13900000002":
             raise ValidationFailed("refused", field_errors={"mobile": ["taken by a colleague"]})
-        return original(ctx, row)
 
-    monkeypatch.setattr(rowlib, "write_row", flaky)
+    register_intake_check(IntakeCheck(code="test_refuse", order=5, kinds=frozenset({"lead"}), before=before))
+    yield
+    unregister_intake_check("test_refuse")
+
+
+def test_all_or_nothing_rolls_back_everything_when_a_service_refuses_a_row(personas, refuse_third_mobile) -> None:
     job = run(personas.rep, upload(personas.rep, "lead", csv_bytes([LEAD_HEADERS_ZH, *lead_rows(5)])), "all_or_nothing")
     assert job.status == ImportStatus.FAILED and Lead.objects.count() == 0
     assert ImportRow.objects.get(job=job).errors == [["手机", "taken by a colleague"]]
+    assert ImportRow.objects.get(job=job).row_number == 4  # the header is row 1
+    assert not AuditEvent.objects.filter(verb="leads.lead.created").exists()
+
+
+def test_valid_rows_rejects_only_the_row_a_service_refuses(personas, refuse_third_mobile) -> None:
+    job = run(personas.rep, upload(personas.rep, "lead", csv_bytes([LEAD_HEADERS_ZH, *lead_rows(5)])))
+    assert (job.status, job.created_count, job.rejected_count) == (ImportStatus.DONE, 4, 1)
+    assert sorted(Lead.objects.values_list("mobile", flat=True)) == [
+        "13900000000",
+        "13900000001",
+        "13900000003",
+        "13900000004",
+    ]
+    rejected = ImportRow.objects.get(job=job, state=RowState.REJECTED)
+    assert (rejected.row_number, rejected.errors) == (4, [["手机", "taken by a colleague"]])
+    created = ImportRow.objects.filter(job=job, state=RowState.CREATED)
+    assert sorted(int(r or 0) for r in created.values_list("record_id", flat=True)) == sorted(
+        Lead.objects.values_list("pk", flat=True)
+    )
+    assert AuditEvent.objects.filter(verb="leads.lead.created").count() == 4
 
 
 def test_reimporting_the_same_file_creates_nothing_new(personas) -> None:
@@ -495,3 +518,41 @@ def test_run_queries_are_a_fixed_cost_per_batch_plus_the_services_per_row(person
     # the score is recomputed after the commit (``scoring.hooks``), so neither costs a query here.
     assert per_row <= 17, per_row
     assert small - 5 * per_row <= 40  # the batch's lookups, states and progress
+
+
+def test_an_after_hook_refusing_one_row_falls_back_to_row_by_row(personas) -> None:
+    """A follow-on (``after``) that refuses fails the whole batch in ``lead_create_many``;
+    the batch is then written row by row, so only that row is rejected."""
+
+    def after(intake: Intake, record: Any) -> None:
+        if record.mobile == "13900000001":
+            raise ValidationFailed("refused", field_errors={"mobile": ["follow-on refused"]})
+
+    register_intake_check(IntakeCheck(code="test_after", order=95, kinds=frozenset({"lead"}), after=after))
+    try:
+        job = run(personas.rep, upload(personas.rep, "lead", csv_bytes([LEAD_HEADERS_ZH, *lead_rows(4)])))
+    finally:
+        unregister_intake_check("test_after")
+    assert (job.status, job.created_count, job.rejected_count) == (ImportStatus.DONE, 3, 1)
+    assert "13900000001" not in set(Lead.objects.values_list("mobile", flat=True))
+    assert Lead.objects.count() == 3 == AuditEvent.objects.filter(verb="leads.lead.created").count()
+    assert ImportRow.objects.get(job=job, state=RowState.REJECTED).errors == [["手机", "follow-on refused"]]
+
+
+def _import_queries(personas: Any, n: int, start: int) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    job = upload(personas.rep, "lead", csv_bytes([LEAD_HEADERS_ZH, *lead_rows(n, start=start)]))
+    import_start(actor=personas.rep, job=job, mode="valid_rows")
+    with CaptureQueriesContext(connection) as ctx:
+        done = import_execute(job_id=job.pk, batch_size=50)
+    assert done is not None and done.created_count == n
+    return len(ctx.captured_queries)
+
+
+def test_a_batch_of_lead_rows_is_written_with_a_fixed_number_of_queries(personas) -> None:
+    """Leads go through ``lead_create_many``: 20 rows cost what 5 rows cost (one batch;
+    20 rows still fit one INSERT under SQLite's 999 parameters)."""
+    _import_queries(personas, 2, 900)  # warm the process-wide caches
+    assert _import_queries(personas, 20, 100) == _import_queries(personas, 5, 0)

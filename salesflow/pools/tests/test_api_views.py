@@ -64,6 +64,33 @@ def test_api_release_and_settings(personas, api_for):
         {"name": "30 天", "kind": "account", "no_follow_up_days": 30, "target_pool_id": pool.pk},
     )
     assert rule.status_code == 201, rule.content
+    assert rule.json()["product_line_id"] is None
+    from salesflow.catalogue.tests.factories import make_category
+
+    line = make_category()
+    by_line = admin.post(
+        "/pools/settings/recycle-rules",
+        {
+            "name": "产品线",
+            "kind": "account",
+            "no_follow_up_days": 30,
+            "target_pool_id": pool.pk,
+            "product_line_id": line.pk,
+        },
+    )
+    assert by_line.status_code == 201 and by_line.json()["product_line_id"] == line.pk
+    for bad_line in (line.pk + 1000, 2**70, "x"):
+        refused = admin.post(
+            "/pools/settings/recycle-rules",
+            {
+                "name": "x",
+                "kind": "account",
+                "no_follow_up_days": 30,
+                "target_pool_id": pool.pk,
+                "product_line_id": bad_line,
+            },
+        )
+        assert refused.status_code in (400, 422) and "product_line_id" in refused.content.decode()
     assert admin.delete(f"/pools/settings/pools/{pool.pk}").status_code == 409  # holds records
     created = admin.post("/pools/settings/pools", {"name": "新公海", "team_ids": [personas.team_b.pk]})
     assert created.status_code == 201 and created.json()["team_ids"] == [personas.team_b.pk]
@@ -263,6 +290,37 @@ def test_caps_and_recycle_rules_are_edited_in_place(personas, client_for):
     rule.refresh_from_db()
     assert (rule.name, rule.no_follow_up_days, rule.warn_days_before, rule.active) == ("A 类 45 天", 45, 5, False)
     assert AuditEvent.objects.filter(verb="pools.recycle_rule.saved", target_id=rule.pk).count() == 2
+    from salesflow.catalogue.tests.factories import make_category
+
+    line = make_category(name_zh="工业软件")
+    page = admin.get("/settings/pools/")
+    assert 'name="rule-product_line"' in page.content.decode() and "工业软件" in page.content.decode()
+    scoped = admin.post(
+        f"/settings/pools/rules/{rule.pk}/",
+        {
+            "name": "A 类 45 天",
+            "kind": "account",
+            "grade": "A",
+            "no_follow_up_days": "45",
+            "target_pool": pool.pk,
+            "warn_days_before": "5",
+            "product_line": line.pk,
+        },
+    )
+    assert scoped.status_code == 302 and RecycleRule.objects.get(pk=rule.pk).product_line == line
+    assert 'data-testid="rule-product-line"' in admin.get("/settings/pools/").content.decode()
+    as_lead = admin.post(
+        f"/settings/pools/rules/{rule.pk}/",
+        {
+            "name": "x",
+            "kind": "lead",
+            "no_follow_up_days": "45",
+            "target_pool": pool.pk,
+            "warn_days_before": "5",
+            "product_line": line.pk,
+        },
+    )
+    assert as_lead.status_code == 400 and "只有客户" in as_lead.content.decode()
     bad = admin.post(f"/settings/pools/rules/{rule.pk}/", {"name": "x", "kind": "lead", "no_follow_up_days": "0"})
     assert bad.status_code == 400 and RecycleRule.objects.get(pk=rule.pk).no_follow_up_days == 45
 

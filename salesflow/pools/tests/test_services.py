@@ -223,3 +223,90 @@ def test_settings_are_for_administrators(personas):
     cap_save(actor=personas.admin, kind="account", grade="A", role="rep", max_count=3)
     with pytest.raises(ValidationFailed):
         cap_save(actor=personas.admin, kind="account", grade="A", role="rep", max_count=4)
+
+
+def test_a_product_line_rule_recycles_only_accounts_dealing_in_that_line(personas):
+    from decimal import Decimal
+
+    from salesflow.catalogue.models import OpportunityLine
+    from salesflow.catalogue.tests.factories import make_category, make_product
+
+    pool = make_pool(personas.team_a)
+    line = make_category(name_zh="工业软件", name_en="Industrial software")
+    other_line = make_category()
+    RecycleRule.objects.create(
+        name="工业软件 60 天无商机",
+        kind="account",
+        no_follow_up_days=10,
+        no_opportunity_days=60,
+        warn_days_before=0,
+        target_pool=pool,
+        product_line=line,
+    )
+
+    def account_with_deal(category, *, days_ago: int):  # type: ignore[no-untyped-def]
+        account = make_account(personas.rep)
+        deal = make_opportunity(personas.rep, account=account)
+        OpportunityLine.objects.create(
+            opportunity=deal, product=make_product(category=category), name_zh="产品", total=Decimal("100.00")
+        )
+        type(deal).objects.filter(pk=deal.pk).update(
+            outcome="lost", created_at=timezone.now() - timedelta(days=days_ago)
+        )
+        _old(Account, account.pk, 90)
+        return account
+
+    stale_in_line = account_with_deal(line, days_ago=120)
+    recent_in_line = account_with_deal(line, days_ago=5)  # a deal of this line within 60 days
+    other = account_with_deal(other_line, days_ago=120)  # not in the rule's product line
+    no_deal = make_account(personas.rep)
+    _old(Account, no_deal.pk, 90)
+    # an old deal in the line plus a recent deal in another line: only the line's deals count
+    mixed = account_with_deal(line, days_ago=120)
+    recent_other = make_opportunity(personas.rep, account=mixed)
+    OpportunityLine.objects.create(opportunity=recent_other, product=make_product(category=other_line), name_zh="产品")
+    type(recent_other).objects.filter(pk=recent_other.pk).update(outcome="lost")
+
+    assert recycle_run().recycled == 2
+    owners = dict(
+        Account.objects.filter(
+            pk__in=[stale_in_line.pk, recent_in_line.pk, other.pk, no_deal.pk, mixed.pk]
+        ).values_list("pk", "owner_id")
+    )
+    assert owners == {
+        stale_in_line.pk: None,
+        recent_in_line.pk: personas.rep.pk,
+        other.pk: personas.rep.pk,
+        no_deal.pk: personas.rep.pk,
+        mixed.pk: None,
+    }
+
+
+def test_a_product_line_is_for_account_rules_and_must_be_active(personas):
+    from salesflow.catalogue.tests.factories import make_category
+    from salesflow.pools.services import recycle_rule_save
+
+    pool = make_pool(personas.team_a)
+    line = make_category()
+    retired = make_category(active=False)
+    rule = recycle_rule_save(
+        actor=personas.admin,
+        name="按产品线",
+        kind="account",
+        target_pool_id=pool.pk,
+        no_follow_up_days=30,
+        product_line_id=line.pk,
+    )
+    assert RecycleRule.objects.get(pk=rule.pk).product_line == line
+    for kind, line_id in (("lead", line.pk), ("account", retired.pk), ("account", 2**70), ("account", 0)):
+        with pytest.raises(ValidationFailed) as exc:
+            recycle_rule_save(
+                actor=personas.admin,
+                name="x",
+                kind=kind,
+                target_pool_id=pool.pk,
+                no_follow_up_days=30,
+                product_line_id=line_id,
+            )
+        assert list(exc.value.field_errors) == ["product_line_id"]
+    assert RecycleRule.objects.count() == 1

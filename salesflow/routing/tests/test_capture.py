@@ -102,6 +102,45 @@ def test_the_rate_limit_answers_429(settings) -> None:
     assert other_address.status_code == 200
 
 
+def test_behind_a_trusted_proxy_the_limit_counts_each_client(settings) -> None:
+    settings.ROUTING_FORM_RATE_PER_IP = 1
+    settings.SALESFLOW_TRUSTED_PROXIES = ["10.0.0.0/8"]
+    form = make_form()
+
+    def through_proxy(client_address: str, mobile: str, forwarded: str = "") -> int:
+        header = f"{forwarded}, {client_address}" if forwarded else client_address
+        response = Client().post(
+            f"/f/{form.token}/", _valid(mobile=mobile), REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=header
+        )
+        return int(response.status_code)
+
+    assert through_proxy("198.51.100.1", "13800138001") == 200
+    assert through_proxy("198.51.100.2", "13800138002") == 200  # another client: its own count
+    assert through_proxy("198.51.100.1", "13800138003") == 429
+    # a spoofed header does not give the same client a fresh count
+    assert through_proxy("198.51.100.1", "13800138004", forwarded="192.0.2.77") == 429
+    assert Lead.objects.count() == 2
+
+
+def test_a_spoofed_forwarded_header_from_an_untrusted_peer_is_ignored(settings) -> None:
+    settings.ROUTING_FORM_RATE_PER_IP = 1
+    settings.SALESFLOW_TRUSTED_PROXIES = ["10.0.0.0/8"]
+    form = make_form()
+    statuses = [
+        Client()
+        .post(
+            f"/f/{form.token}/",
+            _valid(mobile=f"1380013800{i}"),
+            REMOTE_ADDR="203.0.113.7",
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{i}",
+        )
+        .status_code
+        for i in range(3)
+    ]
+    assert statuses == [200, 429, 429]
+    assert Lead.objects.count() == 1
+
+
 def test_the_per_form_rate_limit(settings) -> None:
     settings.ROUTING_FORM_RATE_PER_FORM = 1
     form = make_form()
