@@ -22,7 +22,7 @@ from salesflow.process.models import DealFact, ExitKind, StageVisit
 from salesflow.process.observations import Segment, observe
 from salesflow.process.selectors import MIN_EXITS, control_chart, process_summary
 from salesflow.sales.choices import Outcome
-from salesflow.sales.models import Opportunity, Pipeline, Stage, StageChange
+from salesflow.sales.models import Opportunity, OpportunityFieldChange, Pipeline, Stage, StageChange
 from salesflow.sales.tests.factories import make_opportunity, stage
 from salesflow.users.models import User
 from salesflow.users.testing import Personas
@@ -240,6 +240,49 @@ def test_incremental_refresh_equals_full_rebuild(personas: Personas) -> None:
     assert snapshot() == incremental
     assert StageVisit.objects.filter(kind=ExitKind.OPEN, opportunity_id=a.pk).count() == 1
     assert DealFact.objects.get(opportunity_id=b.pk).won is True
+
+
+def test_incremental_refresh_rewrites_only_changed_deals(personas: Personas) -> None:
+    """The 10-minute refresh leaves an unchanged deal's rows alone (same row id) and rewrites
+    the deals with a new stage change or a new field-history row since the last run."""
+    start, _end = _past_month(1)
+    t = _at(start + timedelta(days=1))
+    still, moved, reassigned = (_deal(personas.rep, start) for _i in range(3))
+    for opp in (still, moved, reassigned):
+        _path(opp, [("qualification", 1)], start=t)
+    closed = _deal(personas.rep, start)
+    _path(closed, [("qualification", 1), ("won", 1)], start=t)
+    refresh_facts(full=True)
+
+    def open_row(opp: Opportunity) -> tuple[int, int, int | None]:
+        row = StageVisit.objects.get(kind=ExitKind.OPEN, opportunity_id=opp.pk)
+        return row.pk, row.stage_id, row.owner_id
+
+    before = {o.pk: open_row(o) for o in (still, moved, reassigned)}
+    fact_before = DealFact.objects.get(opportunity_id=closed.pk).pk
+    refresh_facts()  # nothing changed: nothing rewritten
+    assert {o.pk: open_row(o) for o in (still, moved, reassigned)} == before
+    assert DealFact.objects.get(opportunity_id=closed.pk).pk == fact_before
+
+    _path(Opportunity.objects.get(pk=moved.pk), [("needs", 2)], start=t + timedelta(days=1))
+    # an owner change recorded in the field history only (a bulk update leaves updated_at)
+    Opportunity.objects.filter(pk=reassigned.pk).update(owner=personas.teammate)
+    OpportunityFieldChange.objects.create(
+        opportunity=reassigned,
+        field="owner",
+        old_value=str(personas.rep.pk),
+        new_value=str(personas.teammate.pk),
+        old_number=personas.rep.pk,
+        new_number=personas.teammate.pk,
+    )
+    refresh_facts()
+    assert open_row(still) == before[still.pk]
+    assert DealFact.objects.get(opportunity_id=closed.pk).pk == fact_before
+    pk, stage_id, _owner = open_row(moved)
+    assert pk != before[moved.pk][0] and stage_id == stage("needs").pk
+    pk, _stage, owner = open_row(reassigned)
+    assert pk != before[reassigned.pk][0] and owner == personas.teammate.pk
+    assert StageVisit.objects.filter(kind=ExitKind.OPEN).count() == 3
 
 
 # ------------------------------------------------------------------ control charts vs numpy
