@@ -372,6 +372,38 @@ def test_time_in_stage_control_chart_on_the_personal_loan_pipeline(personas: Per
 # ------------------------------------------------------------------ pages and API
 
 
+def test_default_period_is_the_last_90_days_and_an_explicit_period_is_kept(
+    personas: Personas, client_for, api_for
+) -> None:  # type: ignore[no-untyped-def]
+    """Without a period the page and the API cover the last 90 days (so an exit 60 days ago
+    counts even early in a month) and the page says so; an explicit period is kept."""
+    today = timezone.localdate()
+    old = today - timedelta(days=60)
+    _path(_deal(personas.rep, old), [("qualification", 0.5)], start=_at(old, 9))
+    too_old = today - timedelta(days=120)
+    _path(_deal(personas.rep, too_old), [("qualification", 0.5)], start=_at(too_old, 9))
+    refresh_facts(full=True)
+    api = api_for(personas.manager)
+
+    def prospect_exits(body: dict[str, Any]) -> int:
+        return int(next(s["exits"] for s in body["stages"] if s["stage_id"] == stage("prospect").pk))
+
+    body = api.get("/process/summary").json()
+    assert body["period"] == "last-90-days" and prospect_exits(body) == 1
+    month = month_period(today.year, today.month)
+    body = api.get(f"/process/summary?period={month.key}").json()
+    assert body["period"] == month.key and prospect_exits(body) == 0
+    body = api.get(f"/process/summary?period={today.year - 1}").json()
+    assert body["period"] == str(today.year - 1)
+    page = client_for(personas.manager).get("/process/")
+    assert page.status_code == 200 and b'data-testid="process-rolling"' in page.content
+    assert (today - timedelta(days=89)).isoformat().encode() in page.content
+    explicit = client_for(personas.manager).get(f"/process/?period={month.key}")
+    assert explicit.status_code == 200 and b"process-rolling" not in explicit.content
+    zh = client_for(personas.manager, "zh-hans").get("/process/")
+    assert "最近 90 天".encode() in zh.content
+
+
 def test_pages_visibility_and_constant_queries(
     personas: Personas, client_for, api_for, django_assert_max_num_queries
 ) -> None:  # type: ignore[no-untyped-def]
