@@ -336,3 +336,6 @@ SALESFLOW_WORK_REPORT_ROLES = _env_list("SALESFLOW_WORK_REPORT_ROLES", ["rep"])
 SALESFLOW_WORK_REPORT_DAYS = [int(d) for d in _env_list("SALESFLOW_WORK_REPORT_DAYS", ["1", "2", "3", "4", "5"])]
 SALESFLOW_WORK_REPORT_REMIND_AT = os.environ.get("SALESFLOW_WORK_REPORT_REMIND_AT", "18:00")
 SALESFLOW_WEEKLY_REPORT_REMIND_DAY = int(os.environ.get("SALESFLOW_WEEKLY_REPORT_REMIND_DAY", "5"))
+# Issue 11: a month's or quarter's forecast is due on its Nth day; reminders go out this many days before
+SALESFLOW_FORECAST_DUE_DAY = int(os.environ.get("SALESFLOW_FORECAST_DUE_DAY", "5"))
+SALESFLOW_FORECAST_REMIND_DAYS = int(os.environ.get("SALESFLOW_FORECAST_REMIND_DAYS", "3"))
