@@ -173,6 +173,7 @@ JOBS.append(
 
 # issue 11: forecasting and process intelligence
 from salesflow.achievable import tasks as achievable_tasks  # noqa: E402
+from salesflow.forecasts import tasks as forecast_tasks  # noqa: E402
 from salesflow.improvement import tasks as improvement_tasks  # noqa: E402
 from salesflow.process import tasks as process_tasks  # noqa: E402
 from salesflow.projections import tasks as projection_tasks  # noqa: E402
@@ -218,6 +219,13 @@ JOBS.extend(
             task=winloss_tasks.refresh_winloss,
             description="Recompute the win/loss drivers of the company, every team and every rep "
             "(month, quarter, year).",
+        ),
+        PeriodicJob(
+            name="forecasts.remind_submissions",
+            schedule=Daily(at=time(9, 0)),
+            task=forecast_tasks.remind_submissions,
+            description="Remind people who have not submitted this month's or quarter's forecast, "
+            "in the days before it is due (once per period).",
         ),
         PeriodicJob(
             name="improvement.control_check",

@@ -348,3 +348,6 @@ SALESFLOW_WEEKLY_REPORT_REMIND_DAY = int(os.environ.get("SALESFLOW_WEEKLY_REPORT
 # one kind to one person in one run of the daily job arrive as one digest listing the records
 # (salesflow.core.escalation).
 SALESFLOW_ESCALATION_DIGEST_OVER = int(os.environ.get("SALESFLOW_ESCALATION_DIGEST_OVER", "3"))
+# Issue 11: a month's or quarter's forecast is due on its Nth day; reminders go out this many days before
+SALESFLOW_FORECAST_DUE_DAY = int(os.environ.get("SALESFLOW_FORECAST_DUE_DAY", "5"))
+SALESFLOW_FORECAST_REMIND_DAYS = int(os.environ.get("SALESFLOW_FORECAST_REMIND_DAYS", "3"))

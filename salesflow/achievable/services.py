@@ -6,8 +6,11 @@
   :mod:`salesflow.achievable.montecarlo`.
 * :func:`snapshot_compute` simulates one node's period and stores it (``RevenueSnapshot``);
   :func:`refresh_snapshots` (hourly job) does every node for this month and quarter from ONE
-  load of the open deals; :func:`likely_revenue` is what pages and the API call: the stored
-  figures when fresh, else computed now.
+  load of the open deals; :func:`likely_revenue` is what the API, the export and "Recompute
+  now" call: the stored figures when fresh, else computed now. :func:`read_likely_revenue` is
+  what the page calls: it never computes — a stale snapshot is returned marked stale and a
+  missing one as ``None`` while ONE background refresh (``tasks.refresh_node``) is enqueued
+  however many readers ask (``core.scheduling.enqueue_once``).
 
 Both tables are derived data (no audit events): nothing a user typed is changed. Callers
 have checked that the reader may see the node (``analytics.selectors.node_for_user``).
@@ -15,6 +18,8 @@ have checked that the reader may see the node (``analytics.selectors.node_for_us
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal
 
@@ -40,8 +45,10 @@ from salesflow.sales.choices import Outcome
 
 Span = Literal["month", "quarter"]
 SPANS: tuple[Span, ...] = ("month", "quarter")
-#: a stored simulation older than this is recomputed when read
+#: a stored simulation older than this is recomputed when read (served as stale by the page)
 SNAPSHOT_MAX_AGE = timedelta(hours=2)
+#: a node's background refresh is enqueued at most once per this interval (a failed one is retried after it)
+REFRESH_RETRY = timedelta(minutes=10)
 #: a team needs this many won deals' slips to use its own distribution (else the company's)
 MIN_TEAM_SLIPS = 30
 #: a stored slip distribution keeps at most this many order statistics
@@ -249,6 +256,41 @@ def likely_revenue(node: Node, span: Span, today: date | None = None, *, fresh: 
         if found is not None and found.computed_at >= timezone.now() - SNAPSHOT_MAX_AGE:
             return found
     return snapshot_compute(node, span, today)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the page shows: the stored simulation (``None``: none yet, a refresh is on its
+    way), whether it is older than ``SNAPSHOT_MAX_AGE``, and whether this read enqueued the
+    refresh (``False`` when another reader's is already queued)."""
+
+    snapshot: RevenueSnapshot | None
+    stale: bool
+    enqueued: bool
+
+
+def read_likely_revenue(node: Node, span: Span, today: date | None = None) -> Reading:
+    """The node's stored figures for this month or quarter without computing them (one
+    query, plus the enqueue when they are stale or missing)."""
+    from salesflow.achievable.tasks import refresh_node
+    from salesflow.core.scheduling import enqueue_once, time_bucket
+
+    today = today or timezone.localdate()
+    period = period_of(span, today)
+    found = snapshot(node.key, period.key)
+    if found is not None and found.computed_at >= timezone.now() - SNAPSHOT_MAX_AGE:
+        return Reading(found, stale=False, enqueued=False)
+    digest = hashlib.sha256(f"{node.key}|{period.key}".encode()).hexdigest()[:16]
+    version = int(found.computed_at.timestamp()) if found is not None else 0
+    enqueued = enqueue_once(
+        "achievable.refresh_node",
+        f"{digest}-{version}-{time_bucket(REFRESH_RETRY)}",
+        refresh_node,
+        node_key=node.key,
+        span=span,
+        today=today.isoformat(),
+    )
+    return Reading(found, stale=found is not None, enqueued=enqueued)
 
 
 def refresh_snapshots(today: date | None = None) -> int:

@@ -1,7 +1,12 @@
 """Pages of ``salesflow.achievable`` (namespace ``achievable``): the likely-revenue page (the
 headline P10/P50/P90, the distribution, the stages and the calibration report), its
 recompute button and the CSV/XLSX export of each chart's table. Thin: filters from
-``forms``, figures from ``services.likely_revenue`` and ``figures``."""
+``forms``, figures from ``services`` and ``figures``.
+
+The page never simulates in the request (``services.read_likely_revenue``): stale figures are
+shown marked with their computed time while a background refresh runs; before the first
+simulation a "computing" card polls ``achievable:status`` (htmx) which reloads the page once
+the figures are stored."""
 
 from __future__ import annotations
 
@@ -19,7 +24,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from salesflow.achievable import figures
 from salesflow.achievable.forms import LikelyRevenueForm
-from salesflow.achievable.services import Span, current_calibration, likely_revenue
+from salesflow.achievable.selectors import snapshot
+from salesflow.achievable.services import Span, current_calibration, likely_revenue, period_of, read_likely_revenue
 from salesflow.analytics.selectors import Node, node_for_user
 from salesflow.billing.permissions import sees_no_money
 from salesflow.core.errors import Forbidden
@@ -68,9 +74,13 @@ def page_view(request: HttpRequest) -> HttpResponse:
     form, node, span = _filters(request, request.GET)
     if node is None:
         return render(request, "achievable/page.html", {"form": form}, status=400)
-    snap = likely_revenue(node, span)
-    cal = current_calibration()
+    reading = read_likely_revenue(node, span)
+    snap = reading.snapshot
     qs = _query(node, span)
+    if snap is None:
+        context = {"form": form, "node": node, "span": span, "status_url": reverse("achievable:status") + "?" + qs}
+        return render(request, "achievable/page.html", context)
+    cal = current_calibration()
     cards = []
     for key, chart in _charts(snap, cal).items():
         data = chart_dict(chart)
@@ -93,10 +103,25 @@ def page_view(request: HttpRequest) -> HttpResponse:
         "cards": cards,
         "calibration": cal,
         "computed_at": timezone.localtime(snap.computed_at).strftime("%Y-%m-%d %H:%M"),
+        "stale": reading.stale,
         "calibration_at": timezone.localtime(cal.computed_at).strftime("%Y-%m-%d %H:%M"),
         "recompute_url": reverse("achievable:recompute") + "?" + qs,
     }
     return render(request, "achievable/page.html", context)
+
+
+@require_GET
+def status_view(request: HttpRequest) -> HttpResponse:
+    """Polled by the "computing" card: 204 while no figures are stored for the node and
+    span, then 200 with ``HX-Refresh`` so htmx reloads the page (which shows them)."""
+    _form, node, span = _filters(request, request.GET)
+    if node is None:
+        return HttpResponseBadRequest(_("Check the filters."))
+    if snapshot(node.key, period_of(span, timezone.localdate()).key) is None:
+        return HttpResponse(status=204)
+    response = HttpResponse("")
+    response["HX-Refresh"] = "true"
+    return response
 
 
 @require_POST

@@ -125,3 +125,27 @@ def enqueue_due_jobs(jobs: list[PeriodicJob] | None = None, *, now: datetime | N
         logger.info("enqueued periodic job %s for slot %s", job.name, slot)
         enqueued.append(job.name)
     return enqueued
+
+
+def enqueue_once(job: str, slot: str, task: Task[Any, Any], /, **kwargs: Any) -> bool:
+    """Enqueue ``task(**kwargs)`` unless ``(job, slot)`` was enqueued already; ``True`` for the
+    one caller that enqueued it. The same exactly-once row as the periodic jobs
+    (``ScheduledRun``), for on-demand work that many readers may ask for at once (a page's
+    background refresh): the first insert wins, the others get an IntegrityError and skip.
+    ``job`` ≤ 100 characters, ``slot`` ≤ 40; a caller that wants to allow a retry later puts
+    a time bucket in the slot."""
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            run = ScheduledRun.objects.create(job=job[:100], slot=slot[:40], enqueued_at=now)
+            result = task.enqueue(**kwargs)
+            run.task_result_id = str(result.id)[:64]
+            run.save(update_fields=["task_result_id"])
+    except IntegrityError:
+        return False
+    return True
+
+
+def time_bucket(every: timedelta, now: datetime | None = None) -> str:
+    """The number of the ``every``-long interval containing ``now`` (aligned to the epoch)."""
+    return str(int((now or timezone.now()).timestamp() // every.total_seconds()))

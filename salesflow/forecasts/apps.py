@@ -14,5 +14,6 @@ class ForecastsConfig(AppConfig):
             {
                 "forecasts.submission.created": _("submitted a forecast"),
                 "forecasts.adjustment.created": _("adjusted a forecast"),
+                "forecasts.reminder.sent": _("reminded of a forecast due"),
             }
         )

@@ -25,4 +25,9 @@ declare(
         dict(_PAYLOAD),
         description="A manager adjusted a team's forecast, or an administrator the company's.",
     ),
+    EventType(
+        "forecasts.reminder.sent",
+        {"user": "int", "period": "str", "due": "date"},
+        description="A person was reminded that their forecast of a month or quarter is due (once per period).",
+    ),
 )

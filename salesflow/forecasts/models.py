@@ -76,3 +76,26 @@ class ForecastEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.node_key} {self.period_key} r{self.revision}"
+
+
+class ForecastReminder(models.Model):
+    """A reminder sent to ``user`` that their forecast of ``period_key`` is due: at most one
+    per (user, period), which makes the reminder job idempotent."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("user")
+    )
+    period_key = models.CharField(_("period"), max_length=20)
+    due_on = models.DateField(_("due on"))
+    sent_at = models.DateTimeField(_("sent at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("forecast reminder")
+        verbose_name_plural = _("forecast reminders")
+        constraints = [
+            # one reminder per person and period; serves the job's "already reminded" lookup
+            models.UniqueConstraint(fields=["user", "period_key"], name="forecast_one_reminder"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.period_key}"

@@ -35,7 +35,7 @@ from salesflow.analytics.selectors import Node, facts_for, parse_node_key
 from salesflow.core.money import money_sum_annotations, money_sum_value
 from salesflow.core.periods import Period, parse_period, period_containing
 from salesflow.core.selectors import RateBook
-from salesflow.forecasts.models import ForecastEntry
+from salesflow.forecasts.models import ForecastEntry, ForecastReminder
 from salesflow.sales.choices import ForecastCategory, HistoryField, Outcome
 from salesflow.sales.models import Opportunity, OpportunityFieldChange
 from salesflow.users.choices import Role
@@ -68,6 +68,48 @@ def forecast_period(key: str) -> Period:
 
 def default_period(today: date) -> Period:
     return period_containing("month", today)
+
+
+def submission_due(period: Period) -> date:
+    """The day a month's or quarter's forecast is due: its ``SALESFLOW_FORECAST_DUE_DAY``-th
+    day (default the 5th; clipped to the period)."""
+    day = int(getattr(settings, "SALESFLOW_FORECAST_DUE_DAY", 5))
+    return min(period.start + timedelta(days=max(day, 1) - 1), period.end)
+
+
+def remind_days() -> int:
+    """Reminders go out this many days before the due day (``SALESFLOW_FORECAST_REMIND_DAYS``,
+    default 3), and on it."""
+    return max(int(getattr(settings, "SALESFLOW_FORECAST_REMIND_DAYS", 3)), 0)
+
+
+def due_reminders(today: date) -> list[tuple[User, Period, date]]:
+    """``(person, period, due day)`` of every forecast to remind of on ``today``: this month
+    and this quarter when ``today`` lies in the reminder window before their due day, for each
+    active person who sells and has neither submitted for the period nor been reminded of it.
+    Three queries however many people."""
+    windows = []
+    for kind in FORECAST_PERIOD_KINDS:
+        period = period_containing(kind, today)  # type: ignore[arg-type]
+        due = submission_due(period)
+        if due - timedelta(days=remind_days()) <= today <= due:
+            windows.append((period, due))
+    if not windows:
+        return []
+    keys = [p.key for p, _due in windows]
+    people = list(User.objects.filter(is_active=True, role__in=SELLING_ROLES).order_by("pk"))
+    submitted = set(
+        ForecastEntry.objects.filter(period_key__in=keys, node_key__startswith="rep:").values_list(
+            "node_key", "period_key"
+        )
+    )
+    reminded = set(ForecastReminder.objects.filter(period_key__in=keys).values_list("user_id", "period_key"))
+    return [
+        (user, period, due)
+        for period, due in windows
+        for user in people
+        if (f"rep:{user.pk}", period.key) not in submitted and (user.pk, period.key) not in reminded
+    ]
 
 
 # ----------------------------------------------------------------------------- figures

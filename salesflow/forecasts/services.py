@@ -29,7 +29,7 @@ from salesflow.core.errors import Conflict, Forbidden, ValidationFailed
 from salesflow.core.money import AmountError, company_currency, parse_amount
 from salesflow.core.periods import Period
 from salesflow.core.schemas import text_error
-from salesflow.forecasts.models import NOTE_MAX_LENGTH, EntryKind, ForecastEntry
+from salesflow.forecasts.models import NOTE_MAX_LENGTH, EntryKind, ForecastEntry, ForecastReminder
 from salesflow.forecasts.selectors import (
     can_adjust,
     can_submit_for,
@@ -234,3 +234,23 @@ def forecast_adjust(
         written_at=written_at,
         related=[],
     )
+
+
+def reminder_send(*, user: User, period: Period, due: date) -> ForecastReminder | None:
+    """Remind ``user`` (as the system actor) that their forecast of ``period`` is due on
+    ``due`` — once: returns ``None`` when they were reminded of that period already.
+    Audited ``forecasts.reminder.sent`` (the notification rule tells the user)."""
+    from salesflow.users.services import system_actor
+
+    try:
+        with transaction.atomic():
+            reminder = ForecastReminder.objects.create(user=user, period_key=period.key, due_on=due)
+            record_event(
+                actor=system_actor(),
+                verb="forecasts.reminder.sent",
+                target=reminder,
+                data={"user": user.pk, "period": period.key, "due": due.isoformat()},
+            )
+    except IntegrityError:
+        return None
+    return reminder

@@ -241,3 +241,24 @@ KINDS[STATEMENT_APPROVED] = Kind(
     _("Your manager or an administrator approved your commission statement (or one you submitted)."),
 )
 KIND_CHOICES = [(kind.key, kind.label) for kind in KINDS.values()]
+
+# issue 11 (forecasts): forecast submissions — the reminder before the due day, and the
+# manager told of a submission below or of an adjustment made above
+FORECAST_DUE = "forecasts.submission.due"
+FORECAST_SUBMITTED = "forecasts.submission.received"
+FORECAST_ADJUSTED = "forecasts.adjustment.received"
+KINDS[FORECAST_DUE] = Kind(
+    FORECAST_DUE,
+    _("My forecast is due"),
+    _("In the days before this month's or quarter's forecast is due, if you have not submitted it."),
+)
+KINDS[FORECAST_SUBMITTED] = Kind(
+    FORECAST_SUBMITTED,
+    _("A team member submitted a forecast"),
+    _("Someone in a team you manage submits their forecast for a month or a quarter."),
+)
+KINDS[FORECAST_ADJUSTED] = Kind(
+    FORECAST_ADJUSTED,
+    _("My team's forecast was adjusted above me"),
+    _("A manager above you or an administrator adjusts the forecast of a team you manage."),
+)

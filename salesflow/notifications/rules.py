@@ -1133,3 +1133,115 @@ def commission_statement_event(event: AuditEvent) -> list[Planned]:
 
 RULES["commissions.statement.submitted"] = commission_statement_event
 RULES["commissions.statement.approved"] = commission_statement_event
+
+
+# --- issue 11 (forecasts): reminders, submissions and adjustments ------------------------------
+
+
+def _forecast_url(name: str, node: str, period: str) -> str:
+    from urllib.parse import urlencode
+
+    try:
+        return reverse(name) + "?" + urlencode({"node": node, "period": period} if node else {"period": period})
+    except NoReverseMatch:
+        return ""
+
+
+def _period_label(key: str) -> str:
+    from salesflow.core.periods import parse_period
+
+    try:
+        return parse_period(key).label
+    except ValueError:
+        return key
+
+
+def forecast_reminder(event: AuditEvent) -> list[Planned]:
+    """``forecasts.reminder.sent``: the person is told their forecast of the period is due."""
+    from salesflow.notifications.kinds import FORECAST_DUE
+
+    data: dict[str, Any] = event.data or {}
+    target = _target(event)
+    user_id, period, due = data.get("user"), str(data.get("period", "")), str(data.get("due", ""))[:10]
+    if target is None or not isinstance(user_id, int) or not period:
+        return []
+    recipient = User.objects.filter(pk=user_id, is_active=True).first()
+    if recipient is None:
+        return []
+
+    def summary() -> str:
+        return _("Your forecast for %(period)s is due on %(due)s.") % {"period": _period_label(period), "due": due}
+
+    return [Planned(recipient, FORECAST_DUE, summary, target, _forecast_url("forecasts:mine", "", period))]
+
+
+def forecast_submitted(event: AuditEvent) -> list[Planned]:
+    """``forecasts.submission.created``: the manager above the person whose forecast it is
+    (their team's manager, or the nearest one above) — not the one who wrote it."""
+    from salesflow.notifications.kinds import FORECAST_SUBMITTED
+
+    data: dict[str, Any] = event.data or {}
+    target = _target(event)
+    node, period = str(data.get("node", "")), str(data.get("period", ""))
+    kind, _sep, raw_id = node.partition(":")
+    if target is None or kind != "rep" or not raw_id.isdigit():
+        return []
+    rep_id = int(raw_id)
+    rep = User.objects.filter(pk=rep_id).first()
+    managers = [m for m in _managers_of(rep_id) if m.pk != event.actor_id]
+    if rep is None or not managers:
+        return []
+    commit = str(data.get("commit", ""))
+
+    def summary() -> str:
+        return _("%(person)s submitted their forecast for %(period)s: commit %(commit)s.") % {
+            "person": rep,
+            "period": _period_label(period),
+            "commit": commit,
+        }
+
+    url = _forecast_url("forecasts:team", "", period)
+    return [Planned(manager, FORECAST_SUBMITTED, summary, target, url) for manager in managers]
+
+
+def forecast_adjusted(event: AuditEvent) -> list[Planned]:
+    """``forecasts.adjustment.created`` on a team: the team's manager (the nearest one up the
+    tree when the team has none) when someone else — a manager above or an administrator —
+    made the adjustment. The company's adjustments notify nobody."""
+    from salesflow.notifications.kinds import FORECAST_ADJUSTED
+    from salesflow.users.models import Team
+
+    data: dict[str, Any] = event.data or {}
+    target = _target(event)
+    node, period = str(data.get("node", "")), str(data.get("period", ""))
+    kind, _sep, raw_id = node.partition(":")
+    if target is None or kind != "team" or not raw_id.isdigit():
+        return []
+    team = Team.objects.filter(pk=int(raw_id)).first()
+    name = str(team) if team is not None else node
+    seen: set[int] = set()
+    while team is not None and team.manager_id is None and team.pk not in seen:
+        seen.add(team.pk)
+        team = Team.objects.filter(pk=team.parent_id).first() if team.parent_id else None
+    if team is None or team.manager_id is None or team.manager_id == event.actor_id:
+        return []
+    recipient = User.objects.filter(pk=team.manager_id, is_active=True).first()
+    if recipient is None:
+        return []
+    actor = _actor_name(event)
+    commit = str(data.get("commit", ""))
+
+    def summary() -> str:
+        return _("%(actor)s adjusted the forecast of %(team)s for %(period)s: commit %(commit)s.") % {
+            "actor": actor(),
+            "team": name,
+            "period": _period_label(period),
+            "commit": commit,
+        }
+
+    return [Planned(recipient, FORECAST_ADJUSTED, summary, target, _forecast_url("forecasts:team", node, period))]
+
+
+RULES["forecasts.reminder.sent"] = forecast_reminder
+RULES["forecasts.submission.created"] = forecast_submitted
+RULES["forecasts.adjustment.created"] = forecast_adjusted

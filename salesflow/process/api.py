@@ -22,7 +22,11 @@ router = Router(tags=["process"])
 
 
 class SummaryQuery(StrictQuery):
-    period: str = Field("", max_length=20, description="2026, 2026-Q1, 2026-12 or 2026-12-W1; default this month")
+    period: str = Field(
+        "",
+        max_length=20,
+        description="2026, 2026-Q1, 2026-12, 2026-12-W1 or last-90-days (the default: the last 90 days)",
+    )
     node: str = Field("", max_length=30, description="company, team:<id> or rep:<id>; default the widest you see")
     pipeline: str = Field("", max_length=12, description="A pipeline id; default the default pipeline")
     product_line: str = Field("", max_length=12, description="A product line (category) id")

@@ -5,9 +5,13 @@ and the tests call it):
 
 - ``full=True`` empties both tables and derives them again from every ``StageChange`` that
   left a stage with a known duration and every closed deal;
-- otherwise it adds the stage exits with an id above the last one folded in, re-derives the
-  closed-deal facts of the deals touched since the last run (a new stage change, or
-  ``updated_at`` after it), and always re-derives the open stays (the deals' current stages).
+- otherwise (the 10-minute job) it adds the stage exits with an id above the last one folded
+  in and re-derives the closed-deal facts and the open stay of the deals changed since the
+  last run only: a stage change or a field-history row (``OpportunityFieldChange``: stage,
+  owner, pipeline, outcome, close date…) with an id above its watermark, or ``updated_at``
+  after the last run. An unchanged deal's rows are not rewritten. Changes that touch no deal
+  (an account's segment edited, a person moved to another team) wait for the nightly
+  ``full`` rebuild.
 
 Both are idempotent; the results are the same as a full rebuild whenever stage changes are
 only ever added (they are: ``StageChange`` rows are append-only).
@@ -26,7 +30,7 @@ from django.utils import timezone
 
 from salesflow.process.models import DealFact, ExitKind, FactsState, StageVisit
 from salesflow.sales.choices import Outcome, StageKind
-from salesflow.sales.models import Opportunity, Stage, StageChange
+from salesflow.sales.models import Opportunity, OpportunityFieldChange, Stage, StageChange
 
 BATCH = 5000
 
@@ -55,21 +59,61 @@ def _chunks(rows: Iterable[Any], size: int = BATCH) -> Iterator[list[Any]]:
         yield chunk
 
 
-_EXIT_FIELDS = (
-    "pk",
-    "opportunity_id",
-    "from_stage_id",
-    "to_stage_id",
-    "owner_id",
-    "owner_team_id",
-    "changed_at",
-    "duration_seconds",
-    "is_regression",
-    "opportunity__account__region_id",
-    "opportunity__account__industry",
-    "opportunity__account__size",
-    "opportunity__account__source",
-)
+#: the account's segment columns, last in every row read below (one builder takes them)
+_SEGMENT_FIELDS = ("account__region_id", "account__industry", "account__size", "account__source")
+
+
+def _visit(
+    opportunity_id: int,
+    pipeline_id: int,
+    stage_id: int,
+    owner_id: int | None,
+    team_id: int | None,
+    segment: tuple[Any, Any, Any, Any],
+    *,
+    kind: str,
+    entered_s: int,
+    source_id: int | None = None,
+    exited_at: datetime | None = None,
+    zone: ZoneInfo | None = None,
+) -> StageVisit:
+    """The one builder of a :class:`StageVisit` row: a finished stay when ``exited_at`` is
+    given (its exit day and week in ``zone``), an open one otherwise; ``segment`` is the
+    account's (region, industry, size, source) as read with ``_SEGMENT_FIELDS``."""
+    region, industry, size, source = segment
+    exited_s = duration = None
+    exit_day = exit_week = None
+    if exited_at is not None:
+        exited_s = int(exited_at.timestamp())
+        duration = exited_s - entered_s
+        exit_day = _local_day(exited_at, zone or _zone())
+        exit_week = monday(exit_day)
+    return StageVisit(
+        source_id=source_id,
+        opportunity_id=opportunity_id,
+        pipeline_id=pipeline_id,
+        stage_id=stage_id,
+        owner_id=owner_id,
+        team_id=team_id,
+        region_id=region,
+        industry=industry or "",
+        size=size or "",
+        source=source or "",
+        kind=kind,
+        entered_s=entered_s,
+        exited_s=exited_s,
+        duration_seconds=duration,
+        exit_day=exit_day,
+        exit_week=exit_week,
+    )
+
+
+def _exit_kind(to_kind: str | None, regression: bool) -> str:
+    if to_kind == StageKind.WON:
+        return ExitKind.WON
+    if to_kind == StageKind.LOST:
+        return ExitKind.LOST
+    return ExitKind.BACK if regression else ExitKind.FORWARD
 
 
 def _add_exits(after_id: int) -> int:
@@ -79,91 +123,81 @@ def _add_exits(after_id: int) -> int:
     rows = (
         StageChange.objects.filter(pk__gt=after_id, from_stage__isnull=False, duration_seconds__isnull=False)
         .order_by("pk")
-        .values_list(*_EXIT_FIELDS)
+        .values_list(
+            "pk",
+            "opportunity_id",
+            "from_stage_id",
+            "to_stage_id",
+            "owner_id",
+            "owner_team_id",
+            "changed_at",
+            "duration_seconds",
+            "is_regression",
+            *(f"opportunity__{f}" for f in _SEGMENT_FIELDS),
+        )
         .iterator(chunk_size=BATCH)
     )
     last = after_id
     for chunk in _chunks(rows):
         visits = []
-        for pk, opp, frm, to, owner, team, at, seconds, back, region, industry, size, source in chunk:
+        for pk, opp, frm, to, owner, team, at, seconds, back, *segment in chunk:
             last = max(last, pk)
-            to_kind = stages.get(to, {}).get("kind")
-            kind = (
-                ExitKind.WON
-                if to_kind == StageKind.WON
-                else ExitKind.LOST
-                if to_kind == StageKind.LOST
-                else ExitKind.BACK
-                if back
-                else ExitKind.FORWARD
-            )
-            exited = int(at.timestamp())
-            day = _local_day(at, zone)
-            seconds = max(int(seconds), 0)
             visits.append(
-                StageVisit(
+                _visit(
+                    opp,
+                    stages[frm]["pipeline_id"],
+                    frm,
+                    owner,
+                    team,
+                    (segment[0], segment[1], segment[2], segment[3]),
+                    kind=_exit_kind(stages.get(to, {}).get("kind"), back),
+                    entered_s=int(at.timestamp()) - max(int(seconds), 0),
                     source_id=pk,
-                    opportunity_id=opp,
-                    pipeline_id=stages[frm]["pipeline_id"],
-                    stage_id=frm,
-                    owner_id=owner,
-                    team_id=team,
-                    region_id=region,
-                    industry=industry or "",
-                    size=size or "",
-                    source=source or "",
-                    kind=kind,
-                    entered_s=exited - seconds,
-                    exited_s=exited,
-                    duration_seconds=seconds,
-                    exit_day=day,
-                    exit_week=monday(day),
+                    exited_at=at,
+                    zone=zone,
                 )
             )
         StageVisit.objects.bulk_create(visits, batch_size=BATCH, ignore_conflicts=True)
     return last
 
 
-def _rebuild_open_stays() -> None:
-    """Replace the open stays by the open deals' current stages (current owner and team)."""
-    StageVisit.objects.filter(kind=ExitKind.OPEN).delete()
+def _write_open_stays(opportunity_ids: list[int] | None) -> int:
+    """Replace the open stays of ``opportunity_ids`` (every deal when ``None``) by those
+    deals' current stages (current owner and team) when they are still open; the other
+    deals' open stays are left untouched. Returns the number of rows written."""
+    stays = StageVisit.objects.filter(kind=ExitKind.OPEN)
+    deals = Opportunity.objects.filter(outcome=Outcome.OPEN)
+    if opportunity_ids is not None:
+        stays = stays.filter(opportunity_id__in=opportunity_ids)
+        deals = deals.filter(pk__in=opportunity_ids)
+    stays.delete()
     rows = (
-        Opportunity.objects.filter(outcome=Outcome.OPEN)
-        .order_by("pk")
+        deals.order_by("pk")
         .values_list(
-            "pk",
-            "stage__pipeline_id",
-            "stage_id",
-            "owner_id",
-            "owner__team_id",
-            "stage_entered_at",
-            "account__region_id",
-            "account__industry",
-            "account__size",
-            "account__source",
+            "pk", "stage__pipeline_id", "stage_id", "owner_id", "owner__team_id", "stage_entered_at", *_SEGMENT_FIELDS
         )
         .iterator(chunk_size=BATCH)
     )
+    n = 0
     for chunk in _chunks(rows):
         StageVisit.objects.bulk_create(
             [
-                StageVisit(
-                    opportunity_id=pk,
-                    pipeline_id=pipeline,
-                    stage_id=stage,
-                    owner_id=owner,
-                    team_id=team,
-                    region_id=region,
-                    industry=industry or "",
-                    size=size or "",
-                    source=source or "",
+                _visit(
+                    pk,
+                    pipeline,
+                    stage,
+                    owner,
+                    team,
+                    (segment[0], segment[1], segment[2], segment[3]),
                     kind=ExitKind.OPEN,
                     entered_s=int(entered.timestamp()),
                 )
-                for pk, pipeline, stage, owner, team, entered, region, industry, size, source in chunk
+                for pk, pipeline, stage, owner, team, entered, *segment in chunk
             ],
             batch_size=BATCH,
         )
+        n += len(chunk)
+    return n
 
 
 def _write_deal_facts(opportunity_ids: list[int] | None) -> None:
@@ -181,18 +215,7 @@ def _write_deal_facts(opportunity_ids: list[int] | None) -> None:
     rows = (
         deals.filter(outcome__in=(Outcome.WON, Outcome.LOST), closed_on__isnull=False)
         .order_by("pk")
-        .values_list(
-            "pk",
-            "pipeline_id",
-            "owner_id",
-            "outcome",
-            "closed_on",
-            "created_at",
-            "account__region_id",
-            "account__industry",
-            "account__size",
-            "account__source",
-        )
+        .values_list("pk", "pipeline_id", "owner_id", "outcome", "closed_on", "created_at", *_SEGMENT_FIELDS)
         .iterator(chunk_size=BATCH)
     )
     for chunk in _chunks(rows):
@@ -218,28 +241,44 @@ def _write_deal_facts(opportunity_ids: list[int] | None) -> None:
         )
 
 
+def _batches(ids: set[int], size: int = 900) -> Iterator[list[int]]:
+    ordered = sorted(ids)
+    for i in range(0, len(ordered), size):
+        yield ordered[i : i + size]
+
+
 def refresh_facts(*, full: bool = False) -> dict[str, int]:
-    """Bring the fact tables up to date (see the module docstring); returns row counts."""
+    """Bring the fact tables up to date (see the module docstring); returns row counts.
+
+    The incremental run rewrites only the rows of deals changed since the last run: a
+    new stage change, a new field-history row (stage, owner, pipeline, outcome…) or an
+    ``updated_at`` after it. Every other deal's open stay and closed-deal fact stays as it
+    is (same row, same id)."""
     now = timezone.now()
     with transaction.atomic():
         state = FactsState.objects.select_for_update().order_by("pk").first() or FactsState.objects.create()
-        if full:
+        last_field_change = OpportunityFieldChange.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        if full or state.last_deal_update is None:
             StageVisit.objects.all().delete()
             after = 0
             _write_deal_facts(None)
+            _write_open_stays(None)
         else:
             after = state.last_stage_change_id
             touched = set(StageChange.objects.filter(pk__gt=after).values_list("opportunity_id", flat=True).distinct())
-            if state.last_deal_update is not None:
-                touched |= set(
-                    Opportunity.objects.filter(updated_at__gte=state.last_deal_update).values_list("pk", flat=True)
-                )
-            if touched:
-                ids = sorted(touched)
-                for i in range(0, len(ids), 900):
-                    _write_deal_facts(ids[i : i + 900])
+            touched |= set(
+                OpportunityFieldChange.objects.filter(pk__gt=state.last_field_change_id)
+                .values_list("opportunity_id", flat=True)
+                .distinct()
+            )
+            touched |= set(
+                Opportunity.objects.filter(updated_at__gte=state.last_deal_update).values_list("pk", flat=True)
+            )
+            for ids in _batches(touched):
+                _write_deal_facts(ids)
+                _write_open_stays(ids)
         state.last_stage_change_id = _add_exits(after)
-        _rebuild_open_stays()
+        state.last_field_change_id = last_field_change
         state.last_deal_update = now
         state.refreshed_at = now
         state.save()

@@ -1,18 +1,25 @@
 """Filters of the process pages and API: ``analytics.forms.AnalysisFilterForm`` (period, node,
 pipeline, product line, region, source) plus the account's industry and size, the dimension
-of the time-in-stage table, and for control charts the metric and stage."""
+of the time-in-stage table, and for control charts the metric and stage.
+
+The process page's default period is not the current month (nearly empty early in a month)
+but the rolling window :data:`ROLLING_KEY` — the last :data:`ROLLING_DAYS` days up to today;
+an explicit period (``2026``, ``2026-Q1``, ``2026-12``, ``2026-12-W1``) is kept as given."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Any
 
 from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from salesflow.analytics.forms import AnalysisFilterForm, AnalysisFilters
 from salesflow.analytics.selectors import analysis_pipeline
+from salesflow.core.periods import Period
 from salesflow.parties.choices import CompanySize, Industry
 from salesflow.process.observations import PROCESS_METRICS, Segment
 from salesflow.sales.models import Pipeline, Stage
@@ -26,6 +33,31 @@ DIMENSION_CHOICES = [
     ("source", _("Source")),
     ("region", _("Region")),
 ]
+
+
+#: the process page's default period: the last ROLLING_DAYS days, today included
+ROLLING_DAYS = 90
+ROLLING_KEY = f"last-{ROLLING_DAYS}-days"
+
+
+@dataclass(frozen=True, order=True)
+class RollingPeriod(Period):
+    """The last :data:`ROLLING_DAYS` days up to ``end`` (inclusive), keyed :data:`ROLLING_KEY`.
+    Only its ``start``, ``end``, ``key`` and ``label`` are read (the process selectors take a
+    day range); ``kind`` is nominal."""
+
+    @property
+    def label(self) -> str:
+        return gettext("Last %(days)s days (%(start)s – %(end)s)") % {
+            "days": ROLLING_DAYS,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+        }
+
+
+def rolling_period() -> RollingPeriod:
+    today = timezone.localdate()
+    return RollingPeriod(today - timedelta(days=ROLLING_DAYS - 1), today, "month", ROLLING_KEY)
 
 
 @dataclass(frozen=True)
@@ -58,6 +90,23 @@ class ProcessFilterForm(AnalysisFilterForm):
 
     def clean_by(self) -> str:
         return self.cleaned_data.get("by") or "team"
+
+    def clean_period(self) -> str:
+        value = (self.cleaned_data.get("period") or "").strip()
+        if not value or value == ROLLING_KEY:
+            return ROLLING_KEY
+        return super().clean_period()
+
+    def analysis(self) -> AnalysisFilters:
+        """As the analysis form, with the rolling window when the period is :data:`ROLLING_KEY`."""
+        if self.cleaned_data.get("period") != ROLLING_KEY:
+            return super().analysis()
+        self.cleaned_data["period"] = rolling_period().end.strftime("%Y-%m")  # any valid key
+        try:
+            a = super().analysis()
+        finally:
+            self.cleaned_data["period"] = ROLLING_KEY
+        return replace(a, period=rolling_period(), params={**a.params, "period": ROLLING_KEY})
 
     def process(self) -> ProcessFilters:
         """The cleaned filters; call after ``is_valid()``. ``Http404`` for an unseen node."""

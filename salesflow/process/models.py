@@ -4,7 +4,7 @@ The process page reads these instead of ``StageChange`` and ``Opportunity`` so i
 well under a second at bench scale (300k deals, 1M+ stage changes). They are derived data:
 ``process.facts.refresh_facts(full=True)`` rebuilds them from scratch at any time; the
 incremental run adds the stage exits written since the last run and re-derives the open
-stays and the deals changed since then.
+stays and closed-deal facts of the deals changed since then (no other row is rewritten).
 """
 
 from __future__ import annotations
@@ -91,9 +91,11 @@ class DealFact(models.Model):
 
 
 class FactsState(models.Model):
-    """The one row of refresh bookkeeping: the last stage change folded in and when."""
+    """The one row of refresh bookkeeping: the watermarks of the last run (the last stage
+    change folded in, the last field-history row seen, the time) and when it ran."""
 
     last_stage_change_id = models.BigIntegerField(default=0)
+    last_field_change_id = models.BigIntegerField(default=0)
     last_deal_update = models.DateTimeField(null=True)
     refreshed_at = models.DateTimeField(null=True)
 

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET
 
 from salesflow.core.periods import period_containing
 from salesflow.dashboards.charts import widest_node_key
-from salesflow.process.forms import ControlFilterForm, ProcessFilterForm
+from salesflow.process.forms import ROLLING_DAYS, ROLLING_KEY, ControlFilterForm, ProcessFilterForm
 from salesflow.process.pages import cached
 from salesflow.users.models import User
 
@@ -74,6 +74,7 @@ def process_view(request: HttpRequest) -> HttpResponse:
         # a control chart needs many weekly points: the link opens the year around the period
         control_query=f.analysis.query_string(period=period_containing("year", f.analysis.period.end).key),
         fpy=_pct(summary["first_pass_yield"]),
+        rolling_days=ROLLING_DAYS if f.analysis.period.key == ROLLING_KEY else None,
         win_pct=_pct(summary["win_rate"]),
     )
     return render(request, "process/process.html", context)

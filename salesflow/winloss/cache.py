@@ -1,10 +1,19 @@
 """Win/loss drivers computed once and kept (speed at bench scale).
 
-``drivers_data`` answers from a :class:`WinLossSnapshot` younger than ``SNAPSHOT_MAX_AGE``
-(one query), or computes the drivers (``selectors.win_loss``: a constant number of grouped
-queries plus the model) and stores them. ``refresh_defaults`` recomputes the views readers
-open first — the company, every team and every rep, this month, this quarter and this fiscal
-year, without other filters, in every language — and is run by ``winloss.tasks``.
+One :class:`WinLossSnapshot` per set of cleaned filters and language holds the latest
+figures with the time they were computed. Readers never wait for a computation:
+
+- :func:`read` (the page) answers from the snapshot: fresh (younger than
+  ``SNAPSHOT_MAX_AGE``) as it is; stale marked ``stale`` with its computed time, while a
+  background refresh is enqueued; missing as ``None`` (the page shows "computing" and polls).
+  The refresh (``winloss.tasks.refresh_view``) is enqueued once per ``REFRESH_RETRY`` however
+  many readers ask (``core.scheduling.enqueue_once``).
+- :func:`drivers_data` (the API and "Refresh figures") computes when there is no fresh
+  snapshot (``selectors.win_loss``: a constant number of grouped queries plus the model).
+
+``refresh_defaults`` recomputes the views readers open first — the company, every team and
+every rep, this month, this quarter and this fiscal year, without other filters, in every
+language — and is run by ``winloss.tasks``.
 """
 
 from __future__ import annotations
@@ -12,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -23,8 +32,10 @@ from salesflow.analytics.forms import AnalysisFilters
 from salesflow.winloss.models import WinLossSnapshot
 from salesflow.winloss.selectors import win_loss
 
-#: a snapshot older than this is recomputed when read
+#: a snapshot older than this is served as stale while a refresh is enqueued
 SNAPSHOT_MAX_AGE = timedelta(hours=2)
+#: a view's background refresh is enqueued at most once per this interval (a failed one is retried after it)
+REFRESH_RETRY = timedelta(minutes=10)
 
 
 def _plain(value: Any) -> Any:
@@ -43,8 +54,10 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def snapshot_key(a: AnalysisFilters, today: date) -> str:
-    raw = json.dumps([sorted(a.params.items()), translation.get_language() or "", today.isoformat()])
+def snapshot_key(a: AnalysisFilters) -> str:
+    """The digest of the cleaned filters and the language (not the day: yesterday's figures
+    for the same filters are the stale answer served while today's are computed)."""
+    raw = json.dumps([sorted(a.params.items()), translation.get_language() or ""])
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -67,9 +80,49 @@ def _store(key: str, data: dict[str, Any]) -> None:
         pass
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What a reader gets: the figures (``None``: none computed yet, a refresh is on its
+    way), whether they are older than ``SNAPSHOT_MAX_AGE``, and whether this read enqueued
+    the refresh (``False`` when another reader's is already queued)."""
+
+    data: dict[str, Any] | None
+    stale: bool
+    enqueued: bool
+
+
+def request_refresh(a: AnalysisFilters, today: date, stale_since: datetime | None = None) -> bool:
+    """Enqueue the background recomputation of ``a`` in the current language, once for the
+    same filters and the same stored version (``stale_since``: its computed time; ``None``
+    when there is none) per ``REFRESH_RETRY``; ``True`` if this call enqueued it."""
+    from salesflow.core.scheduling import enqueue_once, time_bucket
+    from salesflow.winloss.tasks import refresh_view
+
+    version = int(stale_since.timestamp()) if stale_since is not None else 0
+    return enqueue_once(
+        "winloss.refresh_view",
+        f"{snapshot_key(a)[:16]}-{version}-{time_bucket(REFRESH_RETRY)}",
+        refresh_view,
+        params=dict(a.params),
+        language=translation.get_language() or "",
+        today=today.isoformat(),
+    )
+
+
+def read(a: AnalysisFilters, today: date) -> Reading:
+    """The figures for the filters ``a`` (already checked for the reader) without computing:
+    one query, plus the enqueue when they are stale or missing."""
+    snap = WinLossSnapshot.objects.filter(key=snapshot_key(a)).first()
+    if snap is not None and snap.computed_at >= timezone.now() - SNAPSHOT_MAX_AGE:
+        return Reading(snap.data, stale=False, enqueued=False)
+    enqueued = request_refresh(a, today, snap.computed_at if snap is not None else None)
+    return Reading(snap.data if snap is not None else None, stale=snap is not None, enqueued=enqueued)
+
+
 def drivers_data(a: AnalysisFilters, today: date, *, fresh: bool = False) -> dict[str, Any]:
-    """The drivers for the filters ``a`` (already checked for the reader)."""
-    key = snapshot_key(a, today)
+    """The drivers for the filters ``a`` (already checked for the reader): from a fresh
+    snapshot, else computed now and stored (``fresh`` forces it)."""
+    key = snapshot_key(a)
     if not fresh:
         snap = WinLossSnapshot.objects.filter(key=key, computed_at__gte=timezone.now() - SNAPSHOT_MAX_AGE).first()
         if snap is not None:

@@ -1,7 +1,11 @@
 """Pages of the win/loss drivers (issue 11 item 6): the page shell (filters; the figures load
 by htmx after the page), the figures' fragment (one chart and table per attribute, the model's
 odds ratios) and "Refresh figures". Thin: filters from ``analytics.forms.AnalysisFilterForm``
-(an unseen node is 404), figures from ``winloss.cache``."""
+(an unseen node is 404), figures from ``winloss.cache``.
+
+The fragment never computes: it shows the stored figures (stale ones marked, with their
+computed time, while a background refresh runs) or, before the first computation, a
+"computing" card that asks again every few seconds (htmx) until the figures are there."""
 
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ from salesflow.analytics.forms import AnalysisFilterForm, AnalysisFilters
 from salesflow.analytics.selectors import node_for_user
 from salesflow.dashboards.charts import widest_node_key
 from salesflow.users.models import User
-from salesflow.winloss.cache import drivers_data
+from salesflow.winloss.cache import drivers_data, read
 from salesflow.winloss.charts import driver_chart, model_chart, pct
 
 
@@ -100,8 +104,11 @@ def panel_view(request: HttpRequest) -> HttpResponse:
     _form, a = _analysis(request)
     if a is None:
         return HttpResponseBadRequest(_("Check the filters."))
-    data = drivers_data(a, timezone.localdate())
-    return render(request, "winloss/partials/panel.html", panel_context(data))
+    reading = read(a, timezone.localdate())
+    if reading.data is None:
+        panel_url = reverse("winloss:panel") + "?" + a.query_string()
+        return render(request, "winloss/partials/computing.html", {"panel_url": panel_url})
+    return render(request, "winloss/partials/panel.html", {**panel_context(reading.data), "stale": reading.stale})
 
 
 @require_POST

@@ -49,7 +49,13 @@ print("ok")
 """
 
 
-def _wait(page: Page) -> None:
+def _wait(page: Page, manage: Any) -> None:
+    """The first visit of a view shows "computing" and enqueues the figures (the test server
+    runs no worker): run the queue once; the card's polling then shows the figures."""
+    computing = page.get_by_test_id("winloss-computing")
+    expect(computing.or_(page.get_by_test_id("winloss-figures"))).to_be_visible(timeout=30000)
+    if computing.count():
+        manage("worker", "--batch", "--no-startup-delay", "--interval", "0")
     expect(page.get_by_test_id("winloss-chart-source").locator("canvas")).to_have_count(1, timeout=90000)
 
 
@@ -65,7 +71,7 @@ def test_manager_reads_win_loss_drivers_in_both_languages(
     manage("shell", "-c", SETUP)
     login(page, "wl_manager")
     page.goto("/winloss/")
-    _wait(page)
+    _wait(page, manage)
     expect(page.get_by_test_id("winloss-closed")).to_have_text("67")
     expect(page.get_by_test_id("winloss-model")).to_be_visible()
     _shot(screenshot, "manager-zh")
@@ -76,7 +82,7 @@ def test_manager_reads_win_loss_drivers_in_both_languages(
     expect(table.get_by_text("样本太少").first).to_be_visible()
     page.context.add_cookies([{"name": "django_language", "value": "en", "url": page.url}])
     page.goto("/winloss/")
-    _wait(page)
+    _wait(page, manage)
     expect(page.locator("h2.page-title")).to_contain_text("Win/loss drivers")
     _shot(screenshot, "manager-en")
     page.get_by_test_id("winloss-toggle-source").click()
@@ -85,7 +91,7 @@ def test_manager_reads_win_loss_drivers_in_both_languages(
     page.context.clear_cookies()
     login(page, "wl_rep")
     page.goto("/winloss/")
-    _wait(page)
+    _wait(page, manage)
     # the odd-numbered deals of each group are wl_rep's: 12 + 12 + 7 + 2
     expect(page.get_by_test_id("winloss-closed")).to_have_text("33")
     _shot(screenshot, "rep-zh")

@@ -11,12 +11,20 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from salesflow.achievable import montecarlo as mc
 from salesflow.achievable.models import Calibration, RevenueSnapshot
-from salesflow.achievable.services import calibration_compute, likely_revenue, period_of, refresh_snapshots
+from salesflow.achievable.services import (
+    SNAPSHOT_MAX_AGE,
+    calibration_compute,
+    likely_revenue,
+    period_of,
+    refresh_snapshots,
+)
 from salesflow.achievable.tasks import compute_calibration
 from salesflow.analytics.selectors import Node
+from salesflow.core.testing import run_worker
 from salesflow.sales.models import LostReason, Opportunity, Stage, StageChange
 from salesflow.sales.services import opportunity_close
 from salesflow.sales.tests.factories import make_opportunity, stage
@@ -132,10 +140,10 @@ def test_task_writes_every_node(personas: Personas, world: dict[str, Any]) -> No
 def test_page_and_api_visibility(personas: Personas, world: dict[str, Any], client_for, api_for) -> None:  # type: ignore[no-untyped-def]
     rep_node = f"rep:{personas.rep.pk}"
     for user in (personas.rep, personas.manager, personas.admin):
+        api = api_for(user).get("/likely-revenue", node=rep_node)  # computes and stores when needed
         page = client_for(user).get("/likely-revenue/", {"node": rep_node})
         assert page.status_code == 200, user
         assert "¥40,000.00" in page.content.decode()
-        api = api_for(user).get("/likely-revenue", node=rep_node)
         assert api.status_code == 200
         body = api.json()
         assert body["closed"] == "40000.00" and body["p90"] == "50000.00" and body["simulated"] == 1
@@ -180,8 +188,70 @@ def test_page_query_count_is_constant(
     personas: Personas, world: dict[str, Any], client_for, django_assert_max_num_queries
 ) -> None:  # type: ignore[no-untyped-def]
     client = client_for(personas.admin)
-    client.get("/likely-revenue/", {"node": "company"})  # stores the snapshot
+    client.get("/likely-revenue/", {"node": "company"})  # enqueues the first simulation
+    assert run_worker() == 1  # stores the snapshot
     for _i in range(5):  # more deals do not add queries
         make_opportunity(personas.teammate, amount=Decimal(1000))
     with django_assert_max_num_queries(16):
         assert client.get("/likely-revenue/", {"node": "company"}).status_code == 200
+
+
+def _node_refreshes() -> int:
+    return DBTaskResult.objects.filter(task_path="salesflow.achievable.tasks.refresh_node").count()
+
+
+def test_page_shows_computing_then_figures_then_stale_and_never_simulates_in_the_request(  # type: ignore[no-untyped-def]
+    personas: Personas, world: dict[str, Any], client_for, django_assert_max_num_queries
+) -> None:
+    calibration_compute()
+    query = {"node": "company"}
+    first, second = client_for(personas.admin), client_for(personas.admin)
+    status_query = {"node": "company", "span": "month"}
+    # none stored: both readers get the "computing" card polling the status URL; ONE refresh is enqueued
+    for client in (first, second):
+        with django_assert_max_num_queries(16):
+            page = client.get("/likely-revenue/", query)
+        html = page.content.decode()
+        assert page.status_code == 200 and 'data-testid="achievable-computing"' in html
+        assert 'hx-trigger="every 3s"' in html and "/likely-revenue/status/?node=company" in html
+        assert "achievable-figures" not in html
+        assert client.get("/likely-revenue/status/", status_query).status_code == 204
+    assert RevenueSnapshot.objects.count() == 0 and _node_refreshes() == 1
+    assert run_worker() == 1
+    ready = first.get("/likely-revenue/status/", status_query)
+    assert ready.status_code == 200 and ready["HX-Refresh"] == "true"
+    html = first.get("/likely-revenue/", query).content.decode()
+    assert "achievable-figures" in html and "achievable-stale" not in html and "achievable-computing" not in html
+    assert _node_refreshes() == 1
+    # stale: shown, marked with its time; ONE more refresh for both readers
+    old = timezone.now() - SNAPSHOT_MAX_AGE - timedelta(minutes=5)
+    RevenueSnapshot.objects.update(computed_at=old)
+    at = timezone.localtime(old).strftime("%Y-%m-%d %H:%M")
+    for client in (first, second):
+        with django_assert_max_num_queries(24):
+            html = client.get("/likely-revenue/", query).content.decode()
+        assert 'data-testid="achievable-stale"' in html and at in html and "achievable-figures" in html
+    assert _node_refreshes() == 2
+    assert run_worker() == 1
+    assert RevenueSnapshot.objects.get().computed_at > old + SNAPSHOT_MAX_AGE
+    assert "achievable-stale" not in first.get("/likely-revenue/", query).content.decode()
+    # the status endpoint checks the reader like the page
+    assert client_for(personas.rep).get("/likely-revenue/status/", status_query).status_code == 404
+    assert client_for(personas.support).get("/likely-revenue/status/", status_query).status_code == 403
+
+
+def test_refresh_node_task_runs_twice_and_skips_what_is_gone(personas: Personas, world: dict[str, Any]) -> None:
+    from salesflow.achievable.tasks import refresh_node
+
+    calibration_compute()
+    today = world["today"].isoformat()
+    node = f"rep:{personas.rep.pk}"
+    assert refresh_node.call(node, "month", today) is True
+    first = RevenueSnapshot.objects.get(node_key=node)
+    assert refresh_node.call(node, "month", today) is True
+    again = RevenueSnapshot.objects.get(node_key=node)
+    assert again.pk == first.pk and again.data["p50"] == first.data["p50"] and again.computed_at >= first.computed_at
+    assert refresh_node.call("team:99999999", "month", today) is False
+    assert refresh_node.call(node, "decade", today) is False
+    assert refresh_node.call("nonsense", "month", today) is False
+    assert RevenueSnapshot.objects.count() == 1

@@ -22,7 +22,7 @@ from salesflow.process.models import DealFact, ExitKind, StageVisit
 from salesflow.process.observations import Segment, observe
 from salesflow.process.selectors import MIN_EXITS, control_chart, process_summary
 from salesflow.sales.choices import Outcome
-from salesflow.sales.models import Opportunity, Pipeline, Stage, StageChange
+from salesflow.sales.models import Opportunity, OpportunityFieldChange, Pipeline, Stage, StageChange
 from salesflow.sales.tests.factories import make_opportunity, stage
 from salesflow.users.models import User
 from salesflow.users.testing import Personas
@@ -242,6 +242,49 @@ def test_incremental_refresh_equals_full_rebuild(personas: Personas) -> None:
     assert DealFact.objects.get(opportunity_id=b.pk).won is True
 
 
+def test_incremental_refresh_rewrites_only_changed_deals(personas: Personas) -> None:
+    """The 10-minute refresh leaves an unchanged deal's rows alone (same row id) and rewrites
+    the deals with a new stage change or a new field-history row since the last run."""
+    start, _end = _past_month(1)
+    t = _at(start + timedelta(days=1))
+    still, moved, reassigned = (_deal(personas.rep, start) for _i in range(3))
+    for opp in (still, moved, reassigned):
+        _path(opp, [("qualification", 1)], start=t)
+    closed = _deal(personas.rep, start)
+    _path(closed, [("qualification", 1), ("won", 1)], start=t)
+    refresh_facts(full=True)
+
+    def open_row(opp: Opportunity) -> tuple[int, int, int | None]:
+        row = StageVisit.objects.get(kind=ExitKind.OPEN, opportunity_id=opp.pk)
+        return row.pk, row.stage_id, row.owner_id
+
+    before = {o.pk: open_row(o) for o in (still, moved, reassigned)}
+    fact_before = DealFact.objects.get(opportunity_id=closed.pk).pk
+    refresh_facts()  # nothing changed: nothing rewritten
+    assert {o.pk: open_row(o) for o in (still, moved, reassigned)} == before
+    assert DealFact.objects.get(opportunity_id=closed.pk).pk == fact_before
+
+    _path(Opportunity.objects.get(pk=moved.pk), [("needs", 2)], start=t + timedelta(days=1))
+    # an owner change recorded in the field history only (a bulk update leaves updated_at)
+    Opportunity.objects.filter(pk=reassigned.pk).update(owner=personas.teammate)
+    OpportunityFieldChange.objects.create(
+        opportunity=reassigned,
+        field="owner",
+        old_value=str(personas.rep.pk),
+        new_value=str(personas.teammate.pk),
+        old_number=personas.rep.pk,
+        new_number=personas.teammate.pk,
+    )
+    refresh_facts()
+    assert open_row(still) == before[still.pk]
+    assert DealFact.objects.get(opportunity_id=closed.pk).pk == fact_before
+    pk, stage_id, _owner = open_row(moved)
+    assert pk != before[moved.pk][0] and stage_id == stage("needs").pk
+    pk, _stage, owner = open_row(reassigned)
+    assert pk != before[reassigned.pk][0] and owner == personas.teammate.pk
+    assert StageVisit.objects.filter(kind=ExitKind.OPEN).count() == 3
+
+
 # ------------------------------------------------------------------ control charts vs numpy
 
 
@@ -327,6 +370,38 @@ def test_time_in_stage_control_chart_on_the_personal_loan_pipeline(personas: Per
 
 
 # ------------------------------------------------------------------ pages and API
+
+
+def test_default_period_is_the_last_90_days_and_an_explicit_period_is_kept(
+    personas: Personas, client_for, api_for
+) -> None:  # type: ignore[no-untyped-def]
+    """Without a period the page and the API cover the last 90 days (so an exit 60 days ago
+    counts even early in a month) and the page says so; an explicit period is kept."""
+    today = timezone.localdate()
+    old = today - timedelta(days=60)
+    _path(_deal(personas.rep, old), [("qualification", 0.5)], start=_at(old, 9))
+    too_old = today - timedelta(days=120)
+    _path(_deal(personas.rep, too_old), [("qualification", 0.5)], start=_at(too_old, 9))
+    refresh_facts(full=True)
+    api = api_for(personas.manager)
+
+    def prospect_exits(body: dict[str, Any]) -> int:
+        return int(next(s["exits"] for s in body["stages"] if s["stage_id"] == stage("prospect").pk))
+
+    body = api.get("/process/summary").json()
+    assert body["period"] == "last-90-days" and prospect_exits(body) == 1
+    month = month_period(today.year, today.month)
+    body = api.get(f"/process/summary?period={month.key}").json()
+    assert body["period"] == month.key and prospect_exits(body) == 0
+    body = api.get(f"/process/summary?period={today.year - 1}").json()
+    assert body["period"] == str(today.year - 1)
+    page = client_for(personas.manager).get("/process/")
+    assert page.status_code == 200 and b'data-testid="process-rolling"' in page.content
+    assert (today - timedelta(days=89)).isoformat().encode() in page.content
+    explicit = client_for(personas.manager).get(f"/process/?period={month.key}")
+    assert explicit.status_code == 200 and b"process-rolling" not in explicit.content
+    zh = client_for(personas.manager, "zh-hans").get("/process/")
+    assert "最近 90 天".encode() in zh.content
 
 
 def test_pages_visibility_and_constant_queries(

@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import pytest
 from django.db import transaction
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 from scipy import stats as sps
 
 from salesflow.activities.tests.factories import local_dt, make_activity
 from salesflow.analytics.forms import AnalysisFilterForm
 from salesflow.catalogue.models import OpportunityLine
+from salesflow.core.testing import run_worker
 from salesflow.objections.models import DealObjection, Objection, ObjectionCategory
 from salesflow.sales.choices import Outcome
 from salesflow.sales.models import LostReason, StageChange
@@ -27,6 +30,7 @@ from salesflow.sales.services import opportunity_close
 from salesflow.sales.tests.factories import make_account, make_opportunity, stage
 from salesflow.users.testing import Personas, make_personas
 from salesflow.winloss import model as wl_model
+from salesflow.winloss.cache import SNAPSHOT_MAX_AGE
 from salesflow.winloss.models import WinLossSnapshot
 from salesflow.winloss.selectors import load_deals, win_loss
 
@@ -239,7 +243,7 @@ def test_api_matches_the_page_and_says_what_is_not_significant(personas, data, c
         True,
     )
     assert next(v for v in source["values"] if v["key"] == "")["verdict"] == "too_few"
-    page = client_for(personas.rep).get("/winloss/panel/", {"node": node, "period": PERIOD})
+    page = _panel(client_for(personas.rep), node=node, period=PERIOD)
     assert page.status_code == 200
     html = page.content.decode()
     assert "Too few cases" in html and "Significant" in html and "Referral" in html
@@ -247,7 +251,7 @@ def test_api_matches_the_page_and_says_what_is_not_significant(personas, data, c
     row = next(r for r in chart["rows"] if r[0] == "Referral")
     assert row[1:4] == [20, 15, "75.0"]
     assert row[4] == "53.1 – 88.8"
-    zh = client_for(personas.rep, "zh-hans").get("/winloss/panel/", {"node": node, "period": PERIOD})
+    zh = _panel(client_for(personas.rep, "zh-hans"), node=node, period=PERIOD)
     text = zh.content.decode()
     assert "样本太少" in text and "差异显著" in text and "转介绍" in text
     shell = client_for(personas.rep, "zh-hans").get("/winloss/", {"node": node, "period": PERIOD})
@@ -303,18 +307,71 @@ def test_hostile_filters_are_400_naming_the_field(personas, data, client_for, ap
     assert WinLossSnapshot.objects.count() == 0
 
 
-def test_snapshot_refresh_and_bounded_queries(personas, data, client_for, django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
-    client = client_for(personas.admin)
-    with django_assert_max_num_queries(30):
-        assert client.get("/winloss/panel/", {"node": "company", "period": PERIOD}).status_code == 200
+def _panel(client, **params: str):  # type: ignore[no-untyped-def]
+    """The figures' fragment; when it says "computing", run the enqueued refresh and ask again
+    (what the page's polling does)."""
+    response = client.get("/winloss/panel/", params)
+    if b"winloss-computing" in response.content:
+        assert run_worker() >= 1
+        response = client.get("/winloss/panel/", params)
+    return response
+
+
+def _refresh_tasks() -> int:
+    return DBTaskResult.objects.filter(task_path="salesflow.winloss.tasks.refresh_view").count()
+
+
+def test_panel_computing_then_fresh_then_stale_never_computes_in_the_request(  # type: ignore[no-untyped-def]
+    personas, data, client_for, django_assert_max_num_queries
+) -> None:
+    query = {"node": "company", "period": PERIOD}
+    first, second = client_for(personas.admin), client_for(personas.admin)
+    # no snapshot: both readers see "computing" (polling the fragment); ONE refresh is enqueued
+    for client in (first, second):
+        with django_assert_max_num_queries(18):  # the snapshot, the enqueue (or its refusal)
+            response = client.get("/winloss/panel/", query)
+        html = response.content.decode()
+        assert response.status_code == 200 and 'data-testid="winloss-computing"' in html
+        assert 'hx-trigger="every 3s"' in html and "/winloss/panel/?" in html
+    assert WinLossSnapshot.objects.count() == 0 and _refresh_tasks() == 1
+    assert run_worker() == 1
     assert WinLossSnapshot.objects.count() == 1
     with django_assert_max_num_queries(12):  # from the snapshot
-        response = client.get("/winloss/panel/", {"node": "company", "period": PERIOD})
-    assert "Figures computed at" in response.content.decode()
+        response = first.get("/winloss/panel/", query)
+    html = response.content.decode()
+    assert "Figures computed at" in html and "winloss-stale" not in html and "winloss-computing" not in html
+    assert _refresh_tasks() == 1  # fresh: nothing enqueued
+    # stale: the old figures, marked with their computed time, and ONE refresh for both readers
+    old = timezone.now() - SNAPSHOT_MAX_AGE - timedelta(minutes=5)
+    stale = WinLossSnapshot.objects.get()
+    stale.computed_at, stale.data = old, {**stale.data, "computed_at": old.isoformat()}
+    stale.save()
+    at = timezone.localtime(old).strftime("%Y-%m-%d %H:%M")
+    for client in (first, second):
+        with django_assert_max_num_queries(18):
+            response = client.get("/winloss/panel/", query)
+        html = response.content.decode()
+        assert 'data-testid="winloss-stale"' in html and at in html and "winloss-figures" in html
+    assert _refresh_tasks() == 2
+    assert run_worker() == 1
+    snap = WinLossSnapshot.objects.get()
+    assert snap.computed_at > old + SNAPSHOT_MAX_AGE
+    assert "winloss-stale" not in first.get("/winloss/panel/", query).content.decode()
+    # "Refresh figures" still recomputes at once
+    assert first.post(f"/winloss/refresh/?node=company&period={PERIOD}").status_code == 302
+    assert WinLossSnapshot.objects.get().computed_at >= snap.computed_at
     with django_assert_max_num_queries(12):
-        assert client.get("/winloss/", {"node": "company", "period": PERIOD}).status_code == 200
-    refreshed = client.post(f"/winloss/refresh/?node=company&period={PERIOD}")
-    assert refreshed.status_code == 302
+        assert first.get("/winloss/", query).status_code == 200
+
+
+def test_refresh_view_task_runs_twice_and_skips_a_vanished_node(personas, data) -> None:  # type: ignore[no-untyped-def]
+    from salesflow.winloss.tasks import refresh_view
+
+    params = dict(_analysis(personas.admin, node="company").params)
+    assert refresh_view.call(params, "en", "2026-11-20") is True
+    assert refresh_view.call(params, "en", "2026-11-20") is True
+    assert WinLossSnapshot.objects.count() == 1
+    assert refresh_view.call({**params, "node": "team:99999999"}, "en", "2026-11-20") is False
     assert WinLossSnapshot.objects.count() == 1
 
 
