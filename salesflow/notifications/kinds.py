@@ -240,7 +240,6 @@ KINDS[STATEMENT_APPROVED] = Kind(
     _("My commission statement is approved"),
     _("Your manager or an administrator approved your commission statement (or one you submitted)."),
 )
-KIND_CHOICES = [(kind.key, kind.label) for kind in KINDS.values()]
 
 # issue 11 (forecasts): forecast submissions — the reminder before the due day, and the
 # manager told of a submission below or of an adjustment made above
@@ -262,3 +261,5 @@ KINDS[FORECAST_ADJUSTED] = Kind(
     _("My team's forecast was adjusted above me"),
     _("A manager above you or an administrator adjusts the forecast of a team you manage."),
 )
+
+KIND_CHOICES = [(kind.key, kind.label) for kind in KINDS.values()]

@@ -320,3 +320,14 @@ def test_events_that_notify_nobody_enqueue_no_task(personas, django_capture_on_c
         record_event(actor=None, verb="leads.lead.created", target=personas.rep, data={"source": "demo"})
     # (the lead's score recompute, issue 8, is queued; no notification task is)
     assert not DBTaskResult.objects.filter(task_path__contains="notifications").exists()
+
+
+def test_every_kind_is_a_choice_of_the_kind_fields() -> None:
+    """A kind registered after ``KIND_CHOICES`` is built would be missing from the model's
+    choices, the admin and the migrations; every registered kind must be a choice."""
+    from salesflow.notifications.kinds import KIND_CHOICES, KINDS
+    from salesflow.notifications.models import Notification, NotificationPreference
+
+    assert [key for key, _label in KIND_CHOICES] == list(KINDS)
+    for model in (Notification, NotificationPreference):
+        assert {key for key, _label in model._meta.get_field("kind").choices} == set(KINDS)
