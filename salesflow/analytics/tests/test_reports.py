@@ -452,7 +452,7 @@ def test_every_report_row_links_to_exactly_its_records(world: dict[str, Any], cl
             assert page.status_code == 200, (name, dimension)
             table = page.context["table"]
             html = page.content.decode()
-            for (cells, link), row in zip(page.context["rows"], table.rows, strict=True):
+            for (_cells, link), row in zip(page.context["rows"], table.rows, strict=True):
                 others = str(row[0]) == "(all others)"
                 assert bool(link) != others, (name, dimension, row[0])
                 if not link:

@@ -330,4 +330,6 @@ def test_every_kind_is_a_choice_of_the_kind_fields() -> None:
 
     assert [key for key, _label in KIND_CHOICES] == list(KINDS)
     for model in (Notification, NotificationPreference):
-        assert {key for key, _label in model._meta.get_field("kind").choices} == set(KINDS)
+        choices = model._meta.get_field("kind").choices
+        assert choices is not None
+        assert {key for key, _label in choices} == set(KINDS)
