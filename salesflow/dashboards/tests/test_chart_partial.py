@@ -48,7 +48,12 @@ def test_prefix_height_and_no_exports_for_the_analysis_pages() -> None:
     html = _render(prefix="winloss", row_height=44)
     assert 'data-testid="winloss-chart-source"' in html and 'data-testid="winloss-toggle-source"' in html
     assert 'data-testid="winloss-table-source"' in html and 'data-height="132"' in html  # 3 × 44 px
-    assert 'data-testid="dashboards-' not in html and "CSV" not in html and "XLSX" not in html and "computed-at" not in html
+    assert (
+        'data-testid="dashboards-' not in html
+        and "CSV" not in html
+        and "XLSX" not in html
+        and "computed-at" not in html
+    )
     html = _render(prefix="process", height=220)
     assert 'data-testid="process-chart-source"' in html and 'data-height="220"' in html
 
