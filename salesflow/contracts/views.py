@@ -4,6 +4,7 @@ and deal panels. Thin: forms parse, access functions resolve ids, services write
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Any, cast
@@ -474,29 +475,45 @@ def contract_submit_view(request: HttpRequest, pk: int) -> HttpResponseBase:
     return redirect("contracts:detail", contract.pk)
 
 
-@require_POST
-def contract_sign_view(request: HttpRequest, pk: int) -> HttpResponseBase:
-    """Sign with the date and the signed file (multipart); errors re-render the page (400)."""
-    user = _user(request)
-    contract = get_contract_for_user(user, pk, write=True)
-    form = SignForm(request.POST, request.FILES)
+def _detail_form_action(
+    request: HttpRequest,
+    contract: Contract,
+    form: Any,
+    form_name: str,
+    action: Callable[[dict[str, Any]], object],
+    success: str,
+) -> HttpResponseBase:
+    """Run ``action`` with the valid form's data: success redirects to the contract with
+    ``success``; a state conflict (409) redirects with the error as a message; any other
+    service error, or an invalid form, re-renders the contract page with the form's errors
+    (400) under ``form_name``."""
     if form.is_valid():
         try:
-            contract_sign(
-                actor=user,
-                contract=contract,
-                signed_on=form.cleaned_data["signed_on"],
-                upload=form.cleaned_data["file"],
-            )
+            action(form.cleaned_data)
         except ServiceError as exc:
             if exc.status_code == 409:
                 messages.error(request, _error_text(exc))
                 return redirect("contracts:detail", contract.pk)
             apply_service_error(form, exc)
         else:
-            messages.success(request, _("The signature was recorded; the contract is archived."))
+            messages.success(request, success)
             return redirect("contracts:detail", contract.pk)
-    return render(request, "contracts/detail.html", _detail_context(request, contract, sign_form=form), status=400)
+    return render(request, "contracts/detail.html", _detail_context(request, contract, **{form_name: form}), status=400)
+
+
+@require_POST
+def contract_sign_view(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """Sign with the date and the signed file (multipart); errors re-render the page (400)."""
+    user = _user(request)
+    contract = get_contract_for_user(user, pk, write=True)
+    return _detail_form_action(
+        request,
+        contract,
+        SignForm(request.POST, request.FILES),
+        "sign_form",
+        lambda data: contract_sign(actor=user, contract=contract, signed_on=data["signed_on"], upload=data["file"]),
+        _("The signature was recorded; the contract is archived."),
+    )
 
 
 @require_POST
@@ -606,24 +623,16 @@ def contract_terminate_view(request: HttpRequest, pk: int) -> HttpResponseBase:
     a state conflict (409) comes back as a message."""
     user = _user(request)
     contract = get_contract_for_user(user, pk, write=True)
-    form = TerminateForm(request.POST)
-    if form.is_valid():
-        try:
-            contract_terminate(
-                actor=user,
-                contract=contract,
-                terminated_on=form.cleaned_data["terminated_on"],
-                reason=form.cleaned_data["reason"],
-            )
-        except ServiceError as exc:
-            if exc.status_code == 409:
-                messages.error(request, _error_text(exc))
-                return redirect("contracts:detail", contract.pk)
-            apply_service_error(form, exc)
-        else:
-            messages.success(request, _("The contract was terminated."))
-            return redirect("contracts:detail", contract.pk)
-    return render(request, "contracts/detail.html", _detail_context(request, contract, terminate_form=form), status=400)
+    return _detail_form_action(
+        request,
+        contract,
+        TerminateForm(request.POST),
+        "terminate_form",
+        lambda data: contract_terminate(
+            actor=user, contract=contract, terminated_on=data["terminated_on"], reason=data["reason"]
+        ),
+        _("The contract was terminated."),
+    )
 
 
 @require_POST
