@@ -96,6 +96,13 @@ class SignForm(forms.Form):
 
 
 class TerminateForm(forms.Form):
+    """Early termination, on the contract page beside the change-order form: its own element
+    ids (``terminate_reason``), so the two ``reason`` fields' labels stay apart."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "terminate_%s")
+        super().__init__(*args, **kwargs)
+
     terminated_on = forms.DateField(label=_("Terminated on"), widget=DATE_WIDGET)
     reason = forms.CharField(
         label=_("Reason for termination"),

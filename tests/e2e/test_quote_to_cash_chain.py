@@ -7,7 +7,8 @@ the contract from the accepted quote, has it approved, signs it, amends it with 
 order (one more unit) and sees the diff; makes the order from the signed contract, confirms
 it and records a partial delivery; makes the payment plan from the terms with a start in
 the past, so the first instalments are overdue, and records a payment that pays the first
-instalment and part of the second, which stays overdue.
+instalment and part of the second, which stays overdue; then terminates the contract, which
+cancels the instalment not yet due and shows what is still owed.
 
 Only configuration is set up outside the UI: the product and the approval rule (two steps),
 and the customer with its deal. Amounts are computed here independently:
@@ -25,6 +26,7 @@ import urllib.request
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import FilePayload, Page, expect
@@ -57,6 +59,10 @@ account = Account.objects.create(name={ACCOUNT!r}, owner=rep)
 deal = opportunity_create(actor=rep, owner=rep, name={DEAL!r}, account=account, amount=Decimal("400000"))
 print("IDS", product.pk, account.pk, deal.pk, admin.pk)
 """
+
+
+# the company's time zone of the test server (settings.TIME_ZONE's default)
+COMPANY_ZONE = "Asia/Shanghai"
 
 
 def _money(value: Decimal) -> Decimal:
@@ -316,3 +322,20 @@ def test_quote_to_cash_chain(
     expect(page.get_by_test_id("contract-total")).to_contain_text(_shown(amended_total))
     expect(rows.nth(1).get_by_test_id("instalment-status")).to_have_text("Overdue")
     screenshot("contract-payments-en")
+
+    # 11. The customer cancels the project: the rep terminates the contract today (the company's
+    # day). The instalments due before stay owed; the last one, due in 15 days, is cancelled.
+    company_today = dt.datetime.now(ZoneInfo(COMPANY_ZONE)).date()
+    terminate = page.get_by_test_id("terminate-form")
+    terminate.locator("input[name=terminated_on]").fill(company_today.isoformat())
+    terminate.locator("textarea[name=reason]").fill("客户项目取消")
+    page.get_by_test_id("terminate-submit").click()
+    expect(page.get_by_test_id("terminated-note")).to_be_visible()
+    expect(page.get_by_test_id("termination-reason")).to_have_text("客户项目取消")
+    expect(page.get_by_test_id("terminate-card")).to_have_count(0)
+    expect(rows).to_have_count(3)
+    expect(rows.nth(0)).to_have_attribute("data-status", "paid")
+    expect(rows.nth(1)).to_have_attribute("data-status", "overdue")
+    expect(rows.nth(2)).to_have_attribute("data-status", "void")
+    expect(page.get_by_test_id("billing-remaining")).to_contain_text(_shown(first + second - paid))
+    screenshot("contract-terminated-en")

@@ -5,6 +5,7 @@ settings of the renewal reminder days, and the page, list filter and API."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
@@ -283,6 +284,10 @@ def test_the_page_terminates_and_shows_the_status(
     manager = client_for(world.personas.manager)
     page = manager.get(f"/contracts/{contract.pk}/")
     assert b'data-testid="terminate-form"' in page.content
+    # the terminate form sits beside the change-order form: every element id is unique
+    ids = re.findall(r'\sid="([^"]+)"', page.content.decode())
+    assert "terminate_reason" in ids and "id_reason" in ids
+    assert sorted(i for i in set(ids) if ids.count(i) > 1) == []
     assert (
         b'data-testid="terminate-form"'
         not in client_for(world.personas.assistant).get(f"/contracts/{contract.pk}/").content
