@@ -261,13 +261,13 @@ LOGGING = {
 # or CIDR networks, comma-separated (e.g. "10.0.0.0/8,127.0.0.1"). Empty (the default):
 # REMOTE_ADDR is the client. When the peer is one of these, the client is the rightmost
 # X-Forwarded-For address that is not (salesflow.core.clientip). Used by the web-to-lead
-# forms' rate limit and consent record.
+# forms' rate limit and consent record, the sign-in throttle and the public quote page.
 SALESFLOW_TRUSTED_PROXIES = _env_list("SALESFLOW_TRUSTED_PROXIES", [])
 
 # Sign-in throttling (/login/ and /admin/login/): this many failures for one username, or from
 # one client address, within the window lock it for the lock period; 0 switches one off.
-# Behind a proxy every client may share the proxy's address: raise or disable the address
-# limit there unless the proxy passes the client address as REMOTE_ADDR.
+# Behind a proxy, list it in SALESFLOW_TRUSTED_PROXIES so the address limit counts each
+# client, not the proxy's one address.
 SALESFLOW_LOGIN_FAILURE_LIMIT = int(os.environ.get("SALESFLOW_LOGIN_FAILURE_LIMIT", "5"))
 SALESFLOW_LOGIN_ADDRESS_FAILURE_LIMIT = int(os.environ.get("SALESFLOW_LOGIN_ADDRESS_FAILURE_LIMIT", "20"))
 SALESFLOW_LOGIN_FAILURE_WINDOW = int(os.environ.get("SALESFLOW_LOGIN_FAILURE_WINDOW", "900"))  # seconds

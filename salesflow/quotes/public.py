@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,16 +9,15 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from salesflow.core.clientip import client_ip
+
 
 def client_address(meta: Mapping[str, Any]) -> str | None:
-    """``REMOTE_ADDR`` when it is an IP address. ``X-Forwarded-For`` is not read: the
-    project trusts no proxy header for client addresses (see the settings' note on
-    proxies), so a customer cannot forge the address recorded with their decision."""
-    raw = str(meta.get("REMOTE_ADDR") or "")
-    try:
-        return str(ipaddress.ip_address(raw))
-    except ValueError:
-        return None
+    """The client address recorded with a decision and counted by the rate limit:
+    ``core.clientip.client_ip`` — ``REMOTE_ADDR``, or behind a trusted proxy
+    (``SALESFLOW_TRUSTED_PROXIES``) the rightmost untrusted ``X-Forwarded-For`` address, so
+    a customer cannot forge the address by sending the header."""
+    return client_ip(meta)
 
 
 def decision_allowed(address: str | None) -> bool:

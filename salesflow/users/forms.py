@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
+from salesflow.core.clientip import client_ip
 from salesflow.users.models import ShareAccess, Team, User, time_zone_names
 from salesflow.users.selectors import login_locked_until, shareable_users
 from salesflow.users.services import login_failure_record, login_success_record
@@ -55,8 +56,10 @@ class PreferencesForm(forms.Form):
 
 
 def client_address(request: HttpRequest | None) -> str:
-    """The address failures are counted for (``REMOTE_ADDR``; see the settings' note on proxies)."""
-    return str(request.META.get("REMOTE_ADDR", "")) if request is not None else ""
+    """The address failures are counted for: ``core.clientip.client_ip`` (``REMOTE_ADDR``, or
+    behind a trusted proxy the rightmost untrusted ``X-Forwarded-For`` address); empty when
+    there is no request or no address."""
+    return (client_ip(request.META) or "") if request is not None else ""
 
 
 class ThrottledLoginMixin:

@@ -139,6 +139,23 @@ def test_public_link_shows_the_frozen_version_and_accepts_once(personas, deal, p
     assert version.status == "accepted" and version.decided_by_name == "陈静"
 
 
+def test_public_decision_behind_a_trusted_proxy_records_the_client(personas, deal, products, client, settings):
+    """Behind a proxy listed in SALESFLOW_TRUSTED_PROXIES the decision records the client the
+    proxy reports (the rightmost untrusted X-Forwarded-For address), not the proxy."""
+    settings.SALESFLOW_TRUSTED_PROXIES = ["127.0.0.1"]
+    quote = _issued(personas, deal, products)
+    version = QuoteVersion.objects.get(quote=quote)
+    response = client.post(
+        f"/q/{make_token(version)}/",
+        {"name": "陈静", "decision": "accept"},
+        REMOTE_ADDR="127.0.0.1",
+        HTTP_X_FORWARDED_FOR="6.6.6.6, 198.51.100.20",
+    )
+    assert response.status_code == 200
+    version.refresh_from_db()
+    assert version.decided_ip == "198.51.100.20"
+
+
 def test_public_link_refuses_forged_superseded_expired_and_floods(personas, deal, products, client, settings):
     quote = _issued(personas, deal, products)
     version = QuoteVersion.objects.get(quote=quote)

@@ -106,6 +106,38 @@ def test_one_address_guessing_many_usernames_is_locked(personas, settings):
     assert _login(_client("198.51.100.1"), "rep", PASSWORD).status_code == 302
 
 
+def test_behind_a_trusted_proxy_each_client_is_counted_and_the_header_cannot_be_forged(personas, settings):
+    """With the proxy listed in SALESFLOW_TRUSTED_PROXIES the address limit counts the
+    client the proxy reports, not the proxy; a client talking to the server directly
+    cannot choose its address with X-Forwarded-For."""
+    settings.SALESFLOW_LOGIN_FAILURE_LIMIT = 100
+    settings.SALESFLOW_LOGIN_ADDRESS_FAILURE_LIMIT = 3
+    settings.SALESFLOW_TRUSTED_PROXIES = ["10.0.0.0/8"]
+    proxy = Client(headers={"accept-language": "en"}, REMOTE_ADDR="10.0.0.5")
+    for n in range(3):
+        proxy.post(
+            "/login/", {"username": f"guess{n}", "password": "wrong"}, HTTP_X_FORWARDED_FOR="1.1.1.1, 203.0.113.7"
+        )
+    addresses = set(LoginThrottle.objects.filter(scope="address").values_list("key", flat=True))
+    assert addresses == {"203.0.113.7"}
+    # another client behind the same proxy signs in
+    other = Client(headers={"accept-language": "en"}, REMOTE_ADDR="10.0.0.5")
+    assert (
+        other.post(
+            "/login/", {"username": "rep", "password": PASSWORD}, HTTP_X_FORWARDED_FOR="198.51.100.9"
+        ).status_code
+        == 302
+    )
+    # the locked client is refused through the proxy
+    locked = proxy.post("/login/", {"username": "rep", "password": PASSWORD}, HTTP_X_FORWARDED_FOR="203.0.113.7")
+    assert LOCKED in locked.content.decode()
+    # a direct client's header is ignored: counted under its own address
+    direct = Client(headers={"accept-language": "en"}, REMOTE_ADDR="192.0.2.44")
+    direct.post("/login/", {"username": "guess9", "password": "wrong"}, HTTP_X_FORWARDED_FOR="203.0.113.99")
+    addresses = set(LoginThrottle.objects.filter(scope="address").values_list("key", flat=True))
+    assert addresses == {"203.0.113.7", "192.0.2.44"}
+
+
 def test_limits_can_be_switched_off(personas, settings):
     settings.SALESFLOW_LOGIN_FAILURE_LIMIT = 0
     settings.SALESFLOW_LOGIN_ADDRESS_FAILURE_LIMIT = 0
