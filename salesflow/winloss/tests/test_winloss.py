@@ -462,3 +462,57 @@ def numbers(body: Any) -> Any:
     if isinstance(body, list):
         return [numbers(v) for v in body]
     return body
+
+
+def test_labels_of_codes_in_both_languages(personas, data) -> None:  # type: ignore[no-untyped-def]
+    """Each stored code's label, in English and Chinese; a stage or category deleted since the
+    computation and a code outside the choices are named by their code, never an error."""
+    from salesflow.winloss.labels import localize, value_label
+
+    stored = {
+        "drivers": [
+            {"key": "activities", "values": [{"key": "11-", "lower": 11, "upper": None}]},
+            {"key": "discount", "values": [{"key": "none"}, {"key": "more"}]},
+            {"key": "source", "values": [{"key": "carrier_pigeon"}, {"key": ""}]},
+            {"key": "stage:99999999", "values": [{"key": "q1", "lower": None, "upper": 2.5}]},
+            {"key": "objection_kinds", "values": [{"key": "99999999"}]},
+        ],
+        "model": {
+            "terms": [{"attribute": "discount", "value": "more", "reference": "0"}],
+            "note_code": "sampled",
+            "note_params": {"n": 3000, "total": 4100},
+        },
+    }
+    with translation.override("en"):
+        en = localize(stored)
+    with translation.override("zh-hans"):
+        zh = localize(stored)
+    assert "label" not in stored["drivers"][0]["values"][0]  # the stored figures are not changed
+    labels = [[v["label"] for v in d["values"]] for d in en["drivers"]]
+    assert labels == [
+        ["11 or more"],
+        ["No product lines", "More than 20%"],
+        ["carrier_pigeon", "Not recorded"],
+        ["up to 2.5 d"],
+        ["99999999"],
+    ]
+    assert [d["title"] for d in en["drivers"]][3:] == ["Time in stage: 99999999", "Objection raised, by kind"]
+    assert en["model"]["terms"][0]["label"] == "Discount: More than 20% (against No discount)"
+    assert en["model"]["note"] == "Fitted on a random sample of 3000 of the 4100 closed deals."
+    assert zh["drivers"][2]["values"][1]["label"] == "未填写"
+    assert zh["model"]["note"] != en["model"]["note"] and "3000" in zh["model"]["note"]
+    with translation.override("en"):
+        assert value_label("stage:1", "q2", 2.5, 7.0) == "2.5 d–7 d"
+        assert value_label("stage:1", "q4", 7.0, None) == "more than 7 d"
+        assert value_label("objections", "1-1", 1, 1) == "1"
+
+
+def test_migration_discards_the_per_language_snapshots(personas, data) -> None:  # type: ignore[no-untyped-def]
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("salesflow.winloss.migrations.0002_language_neutral_snapshots")
+    WinLossSnapshot.objects.create(key="x" * 64, data={"drivers": [], "closed": 0}, computed_at=timezone.now())
+    migration.discard_old_snapshots(apps, None)
+    assert WinLossSnapshot.objects.count() == 0
