@@ -469,7 +469,7 @@ def test_labels_of_codes_in_both_languages(personas, data) -> None:  # type: ign
     computation and a code outside the choices are named by their code, never an error."""
     from salesflow.winloss.labels import localize, value_label
 
-    stored = {
+    stored: dict[str, Any] = {
         "drivers": [
             {"key": "activities", "values": [{"key": "11-", "lower": 11, "upper": None}]},
             {"key": "discount", "values": [{"key": "none"}, {"key": "more"}]},
