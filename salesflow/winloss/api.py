@@ -1,5 +1,7 @@
 """API of ``salesflow.winloss`` under ``/api/v1/winloss``: the win/loss drivers of a node and
-period (the same snapshot the page shows). Filters are query parameters read by
+period (the same snapshot the page shows, whatever the language; the labels — ``title``,
+``label``, ``note`` — are in the request's language, the keys, codes and figures are the same in
+every language). Filters are query parameters read by
 ``analytics.forms.AnalysisFilterForm``; a node the reader may not see is a 404, as on the page."""
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from salesflow.core.schemas import StrictQuery
 from salesflow.dashboards.charts import widest_node_key
 from salesflow.users.models import User
 from salesflow.winloss.cache import drivers_data
+from salesflow.winloss.labels import localize
 
 router = Router(tags=["winloss"])
 
@@ -34,8 +37,10 @@ class DriversQuery(StrictQuery):
 
 
 class ValueOut(Schema):
-    key: str
-    label: str
+    key: str = Field(..., description="The value's code: a choice code, a bin key or an objection category id")
+    label: str = Field(..., description="The value in the request's language")
+    lower: float | None = Field(None, description="A range bin's lower bound (a count, or days in the stage)")
+    upper: float | None = Field(None, description="A range bin's upper bound; null when open")
     closed: int
     won: int
     win_rate: float | None = Field(..., description="won ÷ closed (0–1)")
@@ -63,7 +68,10 @@ class DriverOut(Schema):
 
 
 class TermOut(Schema):
-    feature: str
+    feature: str = Field(..., description="<attribute>=<value code>")
+    attribute: str
+    value: str
+    reference: str = Field(..., description="The code of the value the odds ratio is read against")
     label: str
     coefficient: float
     odds_ratio: float
@@ -80,6 +88,8 @@ class DriverModelOut(Schema):
     penalty_c: float
     terms: list[TermOut]
     note: str
+    note_code: str = Field(..., description="too_few_deals, no_variation, sampled or empty")
+    note_params: dict[str, int]
 
 
 class DriversOut(Schema):
@@ -114,4 +124,4 @@ def drivers(request: HttpRequest, filters: Query[DriversQuery]) -> dict[str, Any
         )
     a = form.analysis()
     data = drivers_data(a, timezone.localdate(), fresh=refresh)
-    return {**data, "period": a.period.key, "node": a.node.key}
+    return {**localize(data), "period": a.period.key, "node": a.node.key}

@@ -1,7 +1,9 @@
 """Win/loss drivers computed once and kept (speed at bench scale).
 
-One :class:`WinLossSnapshot` per set of cleaned filters and language holds the latest
-figures with the time they were computed. Readers never wait for a computation:
+One :class:`WinLossSnapshot` per set of cleaned filters holds the latest figures with the time
+they were computed. The figures are language-neutral (keys, codes and numbers, see
+``selectors``): the same row serves readers of every language, who get the labels from
+``winloss.labels.localize`` when the figures are shown. Readers never wait for a computation:
 
 - :func:`read` (the page) answers from the snapshot: fresh (younger than
   ``SNAPSHOT_MAX_AGE``) as it is; stale marked ``stale`` with its computed time, while a
@@ -12,8 +14,8 @@ figures with the time they were computed. Readers never wait for a computation:
   snapshot (``selectors.win_loss``: a constant number of grouped queries plus the model).
 
 ``refresh_defaults`` recomputes the views readers open first — the company, every team and
-every rep, this month, this quarter and this fiscal year, without other filters, in every
-language — and is run by ``winloss.tasks``.
+every rep, this month, this quarter and this fiscal year, without other filters (once each:
+no language is involved) — and is run by ``winloss.tasks``.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from salesflow.analytics.forms import AnalysisFilters
 from salesflow.winloss.models import WinLossSnapshot
@@ -55,14 +57,15 @@ def _plain(value: Any) -> Any:
 
 
 def snapshot_key(a: AnalysisFilters) -> str:
-    """The digest of the cleaned filters and the language (not the day: yesterday's figures
-    for the same filters are the stale answer served while today's are computed)."""
-    raw = json.dumps([sorted(a.params.items()), translation.get_language() or ""])
+    """The digest of the cleaned filters (not the language: the figures hold no text; not the
+    day: yesterday's figures for the same filters are the stale answer served while today's are
+    computed)."""
+    raw = json.dumps(sorted(a.params.items()))
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
 def compute(a: AnalysisFilters) -> dict[str, Any]:
-    """The drivers of ``a`` as JSON-ready data with ``computed_at``."""
+    """The drivers of ``a`` as JSON-ready, language-neutral data with ``computed_at``."""
     result = win_loss(a)
     data: dict[str, Any] = _plain(asdict(result))
     for driver in data["drivers"]:
@@ -92,9 +95,9 @@ class Reading:
 
 
 def request_refresh(a: AnalysisFilters, today: date, stale_since: datetime | None = None) -> bool:
-    """Enqueue the background recomputation of ``a`` in the current language, once for the
-    same filters and the same stored version (``stale_since``: its computed time; ``None``
-    when there is none) per ``REFRESH_RETRY``; ``True`` if this call enqueued it."""
+    """Enqueue the background recomputation of ``a``, once for the same filters and the same
+    stored version (``stale_since``: its computed time; ``None`` when there is none) per
+    ``REFRESH_RETRY``, whatever the readers' languages; ``True`` if this call enqueued it."""
     from salesflow.core.scheduling import enqueue_once, time_bucket
     from salesflow.winloss.tasks import refresh_view
 
@@ -104,7 +107,6 @@ def request_refresh(a: AnalysisFilters, today: date, stale_since: datetime | Non
         f"{snapshot_key(a)[:16]}-{version}-{time_bucket(REFRESH_RETRY)}",
         refresh_view,
         params=dict(a.params),
-        language=translation.get_language() or "",
         today=today.isoformat(),
     )
 
@@ -140,10 +142,8 @@ def prune_snapshots(older_than: timedelta = timedelta(days=2)) -> int:
 
 def refresh_defaults(today: date | None = None) -> int:
     """Recompute the company's, every team's and every rep's drivers for this month, quarter
-    and fiscal year (no other filter) in every language; prune old snapshots. Returns the
-    number of views computed."""
-    from django.conf import settings
-
+    and fiscal year (no other filter), once each (the snapshot serves every language); prune
+    old snapshots. Returns the number of views computed."""
     from salesflow.analytics.selectors import Node
     from salesflow.core.metrics import MetricFilters
     from salesflow.core.periods import period_containing
@@ -168,9 +168,7 @@ def refresh_defaults(today: date | None = None) -> int:
                 "source": "",
             }
             a = AnalysisFilters(period=period, node=node, filters=MetricFilters(), params=params)
-            for code, _name in settings.LANGUAGES:
-                with translation.override(code):
-                    drivers_data(a, today, fresh=True)
-                    n += 1
+            drivers_data(a, today, fresh=True)
+            n += 1
     prune_snapshots()
     return n

@@ -17,6 +17,9 @@ reported). Intervals: percentile bootstrap over ``BOOTSTRAP`` resamples of those
 so the same data gives the same figures); an odds ratio whose 95 % interval contains 1 is
 "not significant". The penalty shrinks every coefficient towards 0 (odds ratio 1), so the odds
 ratios are conservative; they describe association, not cause.
+
+Language-neutral like ``selectors``: a term names its attribute, value and reference by code and
+a missing model says why by ``note_code``; ``winloss.labels`` words them for the reader.
 """
 
 from __future__ import annotations
@@ -25,18 +28,20 @@ from collections import Counter
 from typing import Any
 
 import numpy as np
-from django.utils.translation import gettext as _
 
-from salesflow.parties.choices import CompanySize, Industry, SourceChannel
 from salesflow.winloss.selectors import (
     ACTIVITY_BINS,
     OBJECTION_BINS,
+    Bin,
     DealFrame,
     Model,
     Term,
     count_bins,
     discount_bins,
 )
+
+#: a column's meaning: (feature key, attribute, value code, reference value code)
+Feature = tuple[str, str, str, str]
 
 PENALTY_C = 1.0
 MAX_DEALS = 3000
@@ -47,62 +52,46 @@ MIN_EACH = 10  # won and lost deals needed
 SEED = 11
 
 
-def _one_hot(
-    name: str, title: str, keys: list[str], labels: dict[str, str]
-) -> tuple[list[np.ndarray[Any, Any]], list[tuple[str, str]]]:
-    """Columns for every key but the most frequent one (the reference)."""
+def _one_hot(name: str, keys: list[str]) -> tuple[list[np.ndarray[Any, Any]], list[Feature]]:
+    """Columns for every key but the most frequent one (the reference; ties by key)."""
     arr = np.array(keys, dtype=object)
     counts = Counter(keys)
     if len(counts) < 2:
         return [], []
     reference = max(sorted(counts), key=lambda k: counts[k])
-    cols, meta = [], []
+    cols: list[np.ndarray[Any, Any]] = []
+    meta: list[Feature] = []
     for key in sorted(counts):
         if key == reference:
             continue
         cols.append((arr == key).astype(float))
-        meta.append(
-            (
-                f"{name}={key}",
-                _("%(attr)s: %(value)s (against %(ref)s)")
-                % {"attr": title, "value": labels.get(key, key), "ref": labels.get(reference, reference)},
-            )
-        )
+        meta.append((f"{name}={key}", name, key, reference))
     return cols, meta
 
 
-def _binned(bins: list[tuple[str, str, Any]], n: int) -> tuple[list[str], dict[str, str]]:
+def _binned(bins: list[Bin], n: int) -> list[str]:
     keys = [""] * n
-    labels = {}
-    for key, label, mask in bins:
-        labels[key] = label
-        for i in np.flatnonzero(mask):
-            keys[int(i)] = key
-    return keys, labels
+    for b in bins:
+        for i in np.flatnonzero(b.mask):
+            keys[int(i)] = b.key
+    return keys
 
 
-def design(frame: DealFrame) -> tuple[np.ndarray[Any, Any], list[tuple[str, str]]]:
-    """The feature matrix of ``frame`` and (feature key, label) of each column."""
+def design(frame: DealFrame) -> tuple[np.ndarray[Any, Any], list[Feature]]:
+    """The feature matrix of ``frame`` and the meaning of each column."""
     n = frame.n
-    none = _("Not recorded")
     cols: list[np.ndarray[Any, Any]] = []
-    meta: list[tuple[str, str]] = []
-    for name, title, values, choices in (
-        ("source", _("Source"), frame.source, SourceChannel.choices),
-        ("industry", _("Industry"), frame.industry, Industry.choices),
-        ("size", _("Company size"), frame.size, CompanySize.choices),
-    ):
-        labels = {**{k: str(v) for k, v in choices}, "": none}
-        c, m = _one_hot(name, title, values, labels)
+    meta: list[Feature] = []
+    for name, values in (("source", frame.source), ("industry", frame.industry), ("size", frame.size)):
+        c, m = _one_hot(name, values)
         cols += c
         meta += m
-    for name, title, bins in (
-        ("activities", _("Activities"), count_bins(frame.activities, ACTIVITY_BINS)),
-        ("objections", _("Objections"), count_bins(frame.objections, OBJECTION_BINS)),
-        ("discount", _("Discount"), discount_bins(frame.discount)),
+    for name, bins in (
+        ("activities", count_bins(frame.activities, ACTIVITY_BINS)),
+        ("objections", count_bins(frame.objections, OBJECTION_BINS)),
+        ("discount", discount_bins(frame.discount)),
     ):
-        keys, labels = _binned(bins, n)
-        c, m = _one_hot(name, title, keys, labels)
+        c, m = _one_hot(name, _binned(bins, n))
         cols += c
         meta += m
     matrix = np.column_stack(cols) if cols else np.zeros((n, 0))
@@ -133,20 +122,18 @@ def _fit(x: np.ndarray[Any, Any], y: np.ndarray[Any, Any]) -> np.ndarray[Any, An
 
 
 def fit_model(frame: DealFrame) -> Model:
-    """The regression over ``frame``, or a model without terms whose ``note`` says why."""
+    """The regression over ``frame``, or a model without terms whose ``note_code`` says why."""
     won = int(frame.won.sum())
     lost = frame.n - won
     empty = Model(n=frame.n, won=won, population=frame.n, bootstrap=0, penalty_c=PENALTY_C)
     if frame.n < MIN_DEALS or won < MIN_EACH or lost < MIN_EACH:
-        empty.note = _(
-            "Too few closed deals for a model (%(n)s closed, %(won)s won): it needs %(min)s, "
-            "with at least %(each)s won and %(each)s lost."
-        ) % {"n": frame.n, "won": won, "min": MIN_DEALS, "each": MIN_EACH}
+        empty.note_code = "too_few_deals"
+        empty.note_params = {"n": frame.n, "won": won, "min": MIN_DEALS, "each": MIN_EACH}
         return empty
     x, meta = design(frame)
     y = frame.won.astype(int)
     if not meta:
-        empty.note = _("No attribute varies among these deals.")
+        empty.note_code = "no_variation"
         return empty
     rng = np.random.default_rng(SEED)
     if frame.n > MAX_DEALS:
@@ -166,7 +153,7 @@ def fit_model(frame: DealFrame) -> Model:
             draws.append(_fit(x[sample], ys))
     boot = np.array(draws) if draws else np.zeros((0, len(meta)))
     terms = []
-    for j, (key, label) in enumerate(meta):
+    for j, (key, attribute, value, reference) in enumerate(meta):
         lo = hi = None
         if boot.shape[0] >= 20:
             lo = float(np.exp(np.percentile(boot[:, j], 2.5)))
@@ -174,7 +161,9 @@ def fit_model(frame: DealFrame) -> Model:
         terms.append(
             Term(
                 feature=key,
-                label=label,
+                attribute=attribute,
+                value=value,
+                reference=reference,
                 coefficient=float(coef[j]),
                 odds_ratio=float(np.exp(coef[j])),
                 or_low=lo,
@@ -183,12 +172,7 @@ def fit_model(frame: DealFrame) -> Model:
             )
         )
     terms.sort(key=lambda t: -abs(t.coefficient))
-    note = ""
-    if frame.n > MAX_DEALS:
-        note = _("Fitted on a random sample of %(n)s of the %(total)s closed deals.") % {
-            "n": n,
-            "total": frame.n,
-        }
+    sampled = frame.n > MAX_DEALS
     return Model(
         n=n,
         won=int(y.sum()),
@@ -196,5 +180,6 @@ def fit_model(frame: DealFrame) -> Model:
         bootstrap=int(boot.shape[0]),
         penalty_c=PENALTY_C,
         terms=terms,
-        note=note,
+        note_code="sampled" if sampled else "",
+        note_params={"n": n, "total": frame.n} if sampled else {},
     )

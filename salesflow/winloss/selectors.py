@@ -31,6 +31,12 @@ sample sizes). A difference is **significant** only when p < 0.05 and both sides
 
 A regularised (L2) logistic regression over the same attributes is added when there are
 enough deals (``model.fit_model``); its odds ratios carry bootstrap intervals.
+
+The result is **language-neutral**: attributes are keys (``source``, ``stage:<id>``…), values
+are codes (a source channel's code, a bin key, an objection category's id) with the numbers a
+label needs (a bin's ``lower``/``upper``), notes are codes with parameters. No text is
+translated here; ``winloss.labels.localize`` names everything in the reader's language when the
+figures are shown, so one stored snapshot serves every language.
 """
 
 from __future__ import annotations
@@ -42,7 +48,6 @@ from typing import Any, Literal
 import numpy as np
 from django.db.models import BigIntegerField, Count, IntegerField, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
-from django.utils.translation import gettext as _
 
 from salesflow.activities.models import Activity
 from salesflow.analytics.selectors import AnalysisFilters, analysis_fact_query, closed_deals_qs
@@ -73,10 +78,11 @@ DISCOUNT_BINS: tuple[tuple[str, float, float], ...] = (
 
 @dataclass
 class Value:
-    """One attribute value: its closed and won deals, win rate and the comparison with the rest."""
+    """One attribute value (``key``: its code; ``lower``/``upper``: the bounds of a count bin,
+    or of a time-in-stage bin in days, ``None`` when open or not a range): its closed and won
+    deals, win rate and the comparison with the rest."""
 
     key: str
-    label: str
     closed: int
     won: int
     win_rate: float | None
@@ -90,6 +96,8 @@ class Value:
     diff_high: float | None
     p_value: float | None
     verdict: Verdict
+    lower: float | None = None
+    upper: float | None = None
 
     @property
     def significant(self) -> bool:
@@ -99,21 +107,23 @@ class Value:
 @dataclass
 class Driver:
     """One attribute (``key``: source, industry, size, activities, objections,
-    objection_kinds, discount, stage:<id>) and its values."""
+    objection_kinds, discount, stage:<id>) and its values; its title and note follow from the
+    key (``labels.driver_title``, ``labels.driver_note``)."""
 
     key: str
-    title: str
     values: list[Value]
     population: int  # closed deals the comparison runs over
-    note: str = ""
 
 
 @dataclass
 class Term:
-    """One coefficient of the logistic regression as an odds ratio with its bootstrap interval."""
+    """One coefficient of the logistic regression as an odds ratio with its bootstrap interval:
+    ``feature`` is ``<attribute>=<value code>``, read against the ``reference`` value's code."""
 
     feature: str
-    label: str
+    attribute: str
+    value: str
+    reference: str
     coefficient: float
     odds_ratio: float
     or_low: float | None
@@ -123,7 +133,9 @@ class Term:
 
 @dataclass
 class Model:
-    """The regularised logistic regression (or why there is none: ``terms`` empty, ``note``)."""
+    """The regularised logistic regression (or why there is none: ``terms`` empty,
+    ``note_code`` set). ``note_code``: ``too_few_deals`` (params n, won, min, each),
+    ``no_variation``, ``sampled`` (params n, total) or empty."""
 
     n: int  # deals the model was fitted on
     won: int
@@ -131,7 +143,8 @@ class Model:
     bootstrap: int  # bootstrap resamples that fitted
     penalty_c: float
     terms: list[Term] = field(default_factory=list)
-    note: str = ""
+    note_code: str = ""
+    note_params: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -158,7 +171,14 @@ def verdict_of(p_value: float | None, n: int, rest_n: int) -> Verdict:
     return "significant" if p_value < ALPHA else "not_significant"
 
 
-def compare(key: str, label: str, won: int, closed: int, total_won: int, total_closed: int) -> Value:
+def compare(
+    key: str,
+    won: int,
+    closed: int,
+    total_won: int,
+    total_closed: int,
+    bounds: tuple[float | None, float | None] = (None, None),
+) -> Value:
     """The value's win rate and Wilson interval, and its difference against the rest of a
     population of ``total_closed`` deals of which ``total_won`` were won."""
     rest_won, rest_closed = total_won - won, total_closed - closed
@@ -166,7 +186,6 @@ def compare(key: str, label: str, won: int, closed: int, total_won: int, total_c
     test = two_proportion_test(rest_won, rest_closed, won, closed)
     return Value(
         key=key,
-        label=label,
         closed=closed,
         won=won,
         win_rate=won / closed if closed else None,
@@ -180,6 +199,8 @@ def compare(key: str, label: str, won: int, closed: int, total_won: int, total_c
         diff_high=test.ci_high,
         p_value=test.p_value,
         verdict=verdict_of(test.p_value, closed, rest_closed),
+        lower=bounds[0],
+        upper=bounds[1],
     )
 
 
@@ -200,10 +221,8 @@ class DealFrame:
     discount: np.ndarray[Any, Any]  # float; NaN = no priced lines
     #: stage id → (deal index array, days array): the deals that left the stage and their days
     stage_days: dict[int, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]]
-    stage_labels: dict[int, str]
     #: objection category id → deal index array of the deals that raised one
     objection_kinds: dict[int, np.ndarray[Any, Any]]
-    kind_labels: dict[int, str]
 
     @property
     def n(self) -> int:
@@ -213,7 +232,7 @@ class DealFrame:
 def load_deals(analysis: AnalysisFilters) -> DealFrame:
     """The closed deals of ``analysis`` and their attributes: three grouped queries (the deals
     with their counts and line sums as correlated aggregates; stage exits grouped by deal and
-    stage; objection categories per deal) plus the stage and category names."""
+    stage; objection categories per deal) plus the stages' and categories' order."""
     base = closed_deals_qs(analysis_fact_query(analysis))
     activities = (
         Activity.objects.filter(opportunity_id=OuterRef("pk"), done=True)
@@ -268,9 +287,7 @@ def load_deals(analysis: AnalysisFilters) -> DealFrame:
         objections=np.array([r[6] or 0 for r in rows], dtype=np.int64),
         discount=discount,
         stage_days={},
-        stage_labels={},
         objection_kinds={},
-        kind_labels={},
     )
     if not rows:
         return frame
@@ -292,11 +309,11 @@ def load_deals(analysis: AnalysisFilters) -> DealFrame:
     frame.stage_days = {
         sid: (np.array(idx, dtype=np.int64), np.array(days, dtype=float)) for sid, (idx, days) in per_stage.items()
     }
-    stages = Stage.objects.filter(pk__in=list(per_stage)).select_related("pipeline").order_by("pipeline_id", "position")
-    several = len({s.pipeline_id for s in stages}) > 1
-    frame.stage_labels = {s.pk: f"{s.pipeline} · {s.label}" if several else s.label for s in stages}
+    stages = (
+        Stage.objects.filter(pk__in=list(per_stage)).order_by("pipeline_id", "position").values_list("pk", flat=True)
+    )
     # keep the stages in pipeline order
-    frame.stage_days = {s.pk: frame.stage_days[s.pk] for s in stages}
+    frame.stage_days = {pk: frame.stage_days[pk] for pk in stages}
     kinds: dict[int, list[int]] = defaultdict(list)
     for deal_id, category_id in (
         DealObjection.objects.filter(opportunity_id__in=deal_ids)
@@ -307,47 +324,44 @@ def load_deals(analysis: AnalysisFilters) -> DealFrame:
         i = index.get(deal_id)
         if i is not None and category_id is not None:
             kinds[category_id].append(i)
-    categories = ObjectionCategory.objects.filter(pk__in=list(kinds)).order_by("position", "pk")
-    frame.objection_kinds = {c.pk: np.array(sorted(kinds[c.pk]), dtype=np.int64) for c in categories}
-    frame.kind_labels = {c.pk: c.label for c in categories}
+    categories = (
+        ObjectionCategory.objects.filter(pk__in=list(kinds)).order_by("position", "pk").values_list("pk", flat=True)
+    )
+    frame.objection_kinds = {pk: np.array(sorted(kinds[pk]), dtype=np.int64) for pk in categories}
     return frame
 
 
 # ------------------------------------------------------------------------------ bins
 
 
-def _range_label(lo: int, hi: int | None) -> str:
-    if hi is None:
-        return _("%(n)s or more") % {"n": lo}
-    if lo == hi:
-        return str(lo)
-    return f"{lo}–{hi}"
+@dataclass(frozen=True)
+class Bin:
+    """One value of an attribute: its code, the deals that have it (a boolean mask) and, for a
+    range, its bounds (``upper`` ``None``: open)."""
+
+    key: str
+    mask: Any
+    lower: float | None = None
+    upper: float | None = None
 
 
-def count_bins(values: np.ndarray[Any, Any], bins: tuple[tuple[int, int | None], ...]) -> list[tuple[str, str, Any]]:
-    """(key, label, mask) of each fixed count bin."""
+def count_bins(values: np.ndarray[Any, Any], bins: tuple[tuple[int, int | None], ...]) -> list[Bin]:
+    """The fixed count bins; key ``"<lo>-<hi>"`` (``"<lo>-"`` when open)."""
     out = []
     for lo, hi in bins:
         mask = values >= lo if hi is None else (values >= lo) & (values <= hi)
-        out.append((f"{lo}-{hi if hi is not None else ''}", _range_label(lo, hi), mask))
+        out.append(Bin(f"{lo}-{hi if hi is not None else ''}", mask, lo, hi))
     return out
 
 
-def discount_bins(discount: np.ndarray[Any, Any]) -> list[tuple[str, str, Any]]:
-    """(key, label, mask) of the discount bins; deals without priced lines first."""
+def discount_bins(discount: np.ndarray[Any, Any]) -> list[Bin]:
+    """The discount bins (keys of ``DISCOUNT_BINS``); deals without priced lines first (``none``)."""
     none = np.isnan(discount)
     filled = np.where(none, -2.0, discount)
-    labels = {
-        "0": _("No discount"),
-        "5": _("Up to 5%"),
-        "10": _("5–10%"),
-        "20": _("10–20%"),
-        "more": _("More than 20%"),
-    }
-    out: list[tuple[str, str, Any]] = [("none", _("No product lines"), none)]
+    out: list[Bin] = [Bin("none", none)]
     for key, lo, hi in DISCOUNT_BINS:
         mask = ~none & (filled > lo) & (filled <= hi) if key != "0" else ~none & (filled <= 0.0)
-        out.append((key, labels[key], mask))
+        out.append(Bin(key, mask))
     return out
 
 
@@ -361,49 +375,43 @@ def quartile_edges(days: np.ndarray[Any, Any]) -> list[float]:
     return unique
 
 
-def _days_label(days: float) -> str:
-    return _("%(d)s d") % {"d": f"{days:.1f}".rstrip("0").rstrip(".")}
-
-
-def stage_bins(days: np.ndarray[Any, Any]) -> list[tuple[str, str, Any]]:
-    """(key, label, mask over ``days``) of the quartile bins: ≤ q1, (q1, q2], (q2, q3], > q3
-    (fewer bins when quartiles coincide)."""
+def stage_bins(days: np.ndarray[Any, Any]) -> list[Bin]:
+    """The quartile bins over ``days``: ≤ q1, (q1, q2], (q2, q3], > q3 (fewer bins when
+    quartiles coincide); bounds in days."""
     edges = quartile_edges(days)
-    out: list[tuple[str, str, Any]] = []
+    out: list[Bin] = []
     lo: float | None = None
     for i, hi in enumerate(edges):
         mask = days <= hi if lo is None else (days > lo) & (days <= hi)
-        label = _("up to %(hi)s") % {"hi": _days_label(hi)} if lo is None else f"{_days_label(lo)}–{_days_label(hi)}"
-        out.append((f"q{i + 1}", label, mask))
+        out.append(Bin(f"q{i + 1}", mask, lo, hi))
         lo = hi
     if lo is not None:
-        out.append((f"q{len(edges) + 1}", _("more than %(lo)s") % {"lo": _days_label(lo)}, days > lo))
-    return [b for b in out if b[2].any()]
+        out.append(Bin(f"q{len(edges) + 1}", days > lo, lo, None))
+    return [b for b in out if b.mask.any()]
 
 
-def _choice_bins(values: list[str], choices: list[tuple[str, str]]) -> list[tuple[str, str, Any]]:
+def _choice_bins(values: list[str], codes: list[str]) -> list[Bin]:
+    """One bin per code present, in the choices' order; codes outside the choices after them
+    (sorted); blank ("not recorded") last."""
     arr = np.array(values, dtype=object)
-    labels = dict(choices)
-    keys = [k for k, _label in choices if k in set(values)]
-    out = [(k, str(labels[k]), arr == k) for k in keys]
-    unknown = sorted({v for v in values if v and v not in labels})
-    out.extend((k, k, arr == k) for k in unknown)
-    if "" in set(values):
-        out.append(("", _("Not recorded"), arr == ""))
+    present = set(values)
+    out = [Bin(k, arr == k) for k in codes if k in present]
+    known = set(codes)
+    out.extend(Bin(k, arr == k) for k in sorted(v for v in present if v and v not in known))
+    if "" in present:
+        out.append(Bin("", arr == ""))
     return out
 
 
-def _driver(
-    key: str, title: str, won: np.ndarray[Any, Any], bins: list[tuple[str, str, Any]], note: str = ""
-) -> Driver:
+def _driver(key: str, won: np.ndarray[Any, Any], bins: list[Bin]) -> Driver:
     total_closed, total_won = int(won.size), int(won.sum())
     values = []
-    for vkey, label, mask in bins:
-        closed = int(mask.sum())
+    for b in bins:
+        closed = int(b.mask.sum())
         if closed == 0:
             continue
-        values.append(compare(vkey, label, int(won[mask].sum()), closed, total_won, total_closed))
-    return Driver(key=key, title=title, values=values, population=total_closed, note=note)
+        values.append(compare(b.key, int(won[b.mask].sum()), closed, total_won, total_closed, (b.lower, b.upper)))
+    return Driver(key=key, values=values, population=total_closed)
 
 
 def drivers_of(frame: DealFrame) -> list[Driver]:
@@ -414,53 +422,22 @@ def drivers_of(frame: DealFrame) -> list[Driver]:
         return []
     won = frame.won
     drivers = [
-        _driver(
-            "source", _("Source"), won, _choice_bins(frame.source, [(k, str(v)) for k, v in SourceChannel.choices])
-        ),
-        _driver(
-            "industry", _("Industry"), won, _choice_bins(frame.industry, [(k, str(v)) for k, v in Industry.choices])
-        ),
-        _driver(
-            "size", _("Company size"), won, _choice_bins(frame.size, [(k, str(v)) for k, v in CompanySize.choices])
-        ),
-        _driver("activities", _("Activities done on the deal"), won, count_bins(frame.activities, ACTIVITY_BINS)),
-        _driver("objections", _("Objections raised"), won, count_bins(frame.objections, OBJECTION_BINS)),
+        _driver("source", won, _choice_bins(frame.source, list(SourceChannel.values))),
+        _driver("industry", won, _choice_bins(frame.industry, list(Industry.values))),
+        _driver("size", won, _choice_bins(frame.size, list(CompanySize.values))),
+        _driver("activities", won, count_bins(frame.activities, ACTIVITY_BINS)),
+        _driver("objections", won, count_bins(frame.objections, OBJECTION_BINS)),
     ]
     if frame.objection_kinds:
         total_closed, total_won = frame.n, int(won.sum())
         values = [
-            compare(str(cid), frame.kind_labels[cid], int(won[idx].sum()), int(idx.size), total_won, total_closed)
+            compare(str(cid), int(won[idx].sum()), int(idx.size), total_won, total_closed)
             for cid, idx in frame.objection_kinds.items()
         ]
-        drivers.append(
-            Driver(
-                key="objection_kinds",
-                title=_("Objection raised, by kind"),
-                values=values,
-                population=total_closed,
-                note=_("Each bar: deals that raised at least one objection of this kind, against all other deals."),
-            )
-        )
-    drivers.append(
-        _driver(
-            "discount",
-            _("Discount on the deal lines"),
-            won,
-            discount_bins(frame.discount),
-            note=_("Discount = the lines' total discount ÷ their total before discount."),
-        )
-    )
+        drivers.append(Driver(key="objection_kinds", values=values, population=total_closed))
+    drivers.append(_driver("discount", won, discount_bins(frame.discount)))
     for sid, (idx, days) in frame.stage_days.items():
-        stage_won = won[idx]
-        drivers.append(
-            _driver(
-                f"stage:{sid}",
-                _("Time in stage: %(stage)s") % {"stage": frame.stage_labels.get(sid, str(sid))},
-                stage_won,
-                stage_bins(days),
-                note=_("Quartiles of the days spent in the stage, among the closed deals that passed through it."),
-            )
-        )
+        drivers.append(_driver(f"stage:{sid}", won[idx], stage_bins(days)))
     # an attribute with one value has nothing to compare against
     return [d for d in drivers if len(d.values) >= 2 or d.key == "objection_kinds"]
 

@@ -25,6 +25,7 @@ from salesflow.dashboards.charts import widest_node_key
 from salesflow.users.models import User
 from salesflow.winloss.cache import drivers_data, read
 from salesflow.winloss.charts import driver_chart, model_chart, pct
+from salesflow.winloss.labels import localize
 
 
 def _analysis(request: HttpRequest) -> tuple[AnalysisFilterForm, AnalysisFilters | None]:
@@ -68,7 +69,10 @@ def index_view(request: HttpRequest) -> HttpResponse:
     return render(request, "winloss/index.html", context)
 
 
-def panel_context(data: dict[str, Any]) -> dict[str, Any]:
+def panel_context(stored: dict[str, Any]) -> dict[str, Any]:
+    """The fragment's context from the stored (language-neutral) figures, labelled in the
+    active language."""
+    data = localize(stored)
     charts = []
     for driver in data["drivers"]:
         chart = driver_chart(driver, data["win_rate"])

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django_tasks_db.models import DBTaskResult
 from scipy import stats as sps
 
@@ -31,6 +31,7 @@ from salesflow.sales.tests.factories import make_account, make_opportunity, stag
 from salesflow.users.testing import Personas, make_personas
 from salesflow.winloss import model as wl_model
 from salesflow.winloss.cache import SNAPSHOT_MAX_AGE
+from salesflow.winloss.labels import model_note
 from salesflow.winloss.models import WinLossSnapshot
 from salesflow.winloss.selectors import load_deals, win_loss
 
@@ -263,13 +264,13 @@ def test_model_coefficients_match_scikit_learn_and_intervals_are_honest(personas
 
     frame = load_deals(_analysis(personas.rep, node=f"rep:{personas.rep.pk}"))
     x, meta = wl_model.design(frame)
-    assert not any(key.startswith("stage:") for key, _label in meta)  # reaching a stage is not a driver
+    assert not any(key.startswith("stage:") for key, *_rest in meta)  # reaching a stage is not a driver
     reference = LogisticRegression(C=wl_model.PENALTY_C, tol=1e-10, max_iter=10_000).fit(x, frame.won.astype(int))
     expected = reference.coef_[0]
     model = wl_model.fit_model(frame)
     assert model.n == 44 and model.won == 22 and model.bootstrap == wl_model.BOOTSTRAP
     by_feature = {t.feature: t for t in model.terms}
-    for j, (key, _label) in enumerate(meta):
+    for j, (key, *_rest) in enumerate(meta):
         assert by_feature[key].coefficient == pytest.approx(expected[j], abs=2e-3)
         assert by_feature[key].odds_ratio == pytest.approx(math.exp(expected[j]), rel=5e-3)
     for t in model.terms:
@@ -277,12 +278,21 @@ def test_model_coefficients_match_scikit_learn_and_intervals_are_honest(personas
         assert t.significant == (t.or_low > 1 or t.or_high < 1)
     # referral against outbound (the reference: the most frequent, ties by key) goes with winning
     assert by_feature["source=referral"].odds_ratio > 1
+    referral = by_feature["source=referral"]
+    assert (referral.attribute, referral.value, referral.reference) == ("source", "referral", "outbound")
 
 
 def test_model_needs_enough_deals(personas, data) -> None:  # type: ignore[no-untyped-def]
     frame = load_deals(_analysis(personas.other_manager, node=f"team:{personas.team_b.pk}"))
     model = wl_model.fit_model(frame)
-    assert model.terms == [] and "Too few closed deals" in model.note
+    assert model.terms == [] and model.note_code == "too_few_deals"
+    assert model.note_params == {"n": 6, "won": 0, "min": wl_model.MIN_DEALS, "each": wl_model.MIN_EACH}
+    with translation.override("en"):
+        assert model_note(model.note_code, model.note_params) == (
+            "Too few closed deals for a model (6 closed, 0 won): it needs 40, with at least 10 won and 10 lost."
+        )
+    with translation.override("zh-hans"):
+        assert "Too few" not in model_note(model.note_code, model.note_params)
 
 
 def test_hostile_filters_are_400_naming_the_field(personas, data, client_for, api_for) -> None:  # type: ignore[no-untyped-def]
@@ -368,10 +378,12 @@ def test_refresh_view_task_runs_twice_and_skips_a_vanished_node(personas, data) 
     from salesflow.winloss.tasks import refresh_view
 
     params = dict(_analysis(personas.admin, node="company").params)
-    assert refresh_view.call(params, "en", "2026-11-20") is True
-    assert refresh_view.call(params, "en", "2026-11-20") is True
+    assert refresh_view.call(params, "2026-11-20") is True
+    assert refresh_view.call(params, "2026-11-20") is True
+    # a refresh enqueued before the snapshots became language-neutral (with a language) still runs
+    assert refresh_view.call(params=params, language="zh-hans", today="2026-11-20") is True
     assert WinLossSnapshot.objects.count() == 1
-    assert refresh_view.call({**params, "node": "team:99999999"}, "en", "2026-11-20") is False
+    assert refresh_view.call({**params, "node": "team:99999999"}, "2026-11-20") is False
     assert WinLossSnapshot.objects.count() == 1
 
 
@@ -380,3 +392,127 @@ def test_refresh_task_computes_the_default_views(personas, data) -> None:  # typ
 
     n = refresh_defaults(date(2026, 11, 20))
     assert n > 0 and WinLossSnapshot.objects.count() == n
+
+
+def test_one_snapshot_serves_both_languages(personas, data, client_for, api_for) -> None:  # type: ignore[no-untyped-def]
+    """One computation (in Chinese), then the fragment in Chinese and in English: each language's
+    labels from the same row, which holds no label at all."""
+    node = f"rep:{personas.rep.pk}"
+    zh_client, en_client = client_for(personas.rep, "zh-hans"), client_for(personas.rep)
+    zh = _panel(zh_client, node=node, period=PERIOD)
+    assert WinLossSnapshot.objects.count() == 1
+    stored = WinLossSnapshot.objects.get()
+    en = en_client.get("/winloss/panel/", {"node": node, "period": PERIOD})
+    assert WinLossSnapshot.objects.count() == 1 and _refresh_tasks() == 1  # no recomputation for English
+    assert WinLossSnapshot.objects.get().computed_at == stored.computed_at
+    # the stored figures are codes and numbers only
+    raw = str(stored.data)
+    for word in ("Referral", "转介绍", "Not recorded", "未填写", "Source", "来源", "Too few", "or more"):
+        assert word not in raw, word
+    source = next(d for d in stored.data["drivers"] if d["key"] == "source")
+    assert [v["key"] for v in source["values"]] == ["outbound", "referral", ""]
+    assert "label" not in source["values"][0] and "title" not in source
+    prospect = stage("prospect")
+    stage_driver = next(d for d in stored.data["drivers"] if d["key"] == f"stage:{prospect.pk}")
+    assert stage_driver["values"][0]["lower"] is None and stage_driver["values"][-1]["upper"] is None
+
+    def chart(response, key: str):  # type: ignore[no-untyped-def]
+        return next(c["chart"] for c in response.context["charts"] if c["chart"]["key"] == key)
+
+    zh_source, en_source = chart(zh, "source"), chart(en, "source")
+    assert (zh_source["title"], en_source["title"]) == ("来源", "Source")
+    assert [r[0] for r in en_source["rows"]] == ["Outbound", "Referral", "Not recorded"]
+    assert [r[0] for r in zh_source["rows"]] == ["主动开发（拓客）", "转介绍", "未填写"]
+    assert [r[1:4] for r in zh_source["rows"]] == [r[1:4] for r in en_source["rows"]]
+    assert (zh_source["rows"][2][-1], en_source["rows"][2][-1]) == ("样本太少", "Too few cases")
+    # the series and categories are labelled too (what ECharts draws)
+    assert en_source["categories"] == ["Outbound", "Referral", "Not recorded"]
+    assert en_source["series"][0]["name"] == "Significant" and zh_source["series"][0]["name"] == "差异显著"
+    # bins, stage names, objection kinds, notes and the model's terms
+    assert [r[0] for r in chart(en, "activities")["rows"]] == ["0", "3–5"]
+    en_stage, zh_stage = chart(en, f"stage-{prospect.pk}"), chart(zh, f"stage-{prospect.pk}")
+    assert en_stage["title"] == f"Time in stage: {prospect.name_en}"
+    assert zh_stage["title"] == f"阶段停留时间：{prospect.name_zh}"
+    assert en_stage["rows"][0][0].startswith("up to ") and en_stage["rows"][-1][0].startswith("more than ")
+    assert [r[0] for r in chart(en, "objection_kinds")["rows"]] == ["Price"]
+    assert [r[0] for r in chart(zh, "objection_kinds")["rows"]] == ["价格"]
+    assert chart(en, "discount")["note"].startswith("Discount = ")
+    en_terms = [r[0] for r in en.context["model_chart"]["chart"]["rows"]]
+    zh_terms = [r[0] for r in zh.context["model_chart"]["chart"]["rows"]]
+    assert "Source: Referral (against Outbound)" in en_terms
+    assert len(zh_terms) == len(en_terms) and not set(zh_terms) & set(en_terms)
+    # the API: the same numbers in both languages, each language's labels
+    api = api_for(personas.rep)
+    en_body = api.get("/winloss/drivers", node=node, period=PERIOD).json()
+    zh_body = api.client.get(
+        "/api/v1/winloss/drivers", {"node": node, "period": PERIOD}, headers={"accept-language": "zh-hans"}
+    ).json()
+    assert WinLossSnapshot.objects.count() == 1
+    assert numbers(en_body) == numbers(zh_body)
+    assert en_body["computed_at"] == zh_body["computed_at"] == stored.data["computed_at"]
+    en_values = next(d for d in en_body["drivers"] if d["key"] == "source")["values"]
+    zh_values = next(d for d in zh_body["drivers"] if d["key"] == "source")["values"]
+    assert (en_values[1]["label"], zh_values[1]["label"]) == ("Referral", "转介绍")
+
+
+def numbers(body: Any) -> Any:
+    """``body`` without its labels (``label``, ``title``, ``note``): the keys, codes and figures."""
+    if isinstance(body, dict):
+        return {k: numbers(v) for k, v in body.items() if k not in {"label", "title", "note"}}
+    if isinstance(body, list):
+        return [numbers(v) for v in body]
+    return body
+
+
+def test_labels_of_codes_in_both_languages(personas, data) -> None:  # type: ignore[no-untyped-def]
+    """Each stored code's label, in English and Chinese; a stage or category deleted since the
+    computation and a code outside the choices are named by their code, never an error."""
+    from salesflow.winloss.labels import localize, value_label
+
+    stored: dict[str, Any] = {
+        "drivers": [
+            {"key": "activities", "values": [{"key": "11-", "lower": 11, "upper": None}]},
+            {"key": "discount", "values": [{"key": "none"}, {"key": "more"}]},
+            {"key": "source", "values": [{"key": "carrier_pigeon"}, {"key": ""}]},
+            {"key": "stage:99999999", "values": [{"key": "q1", "lower": None, "upper": 2.5}]},
+            {"key": "objection_kinds", "values": [{"key": "99999999"}]},
+        ],
+        "model": {
+            "terms": [{"attribute": "discount", "value": "more", "reference": "0"}],
+            "note_code": "sampled",
+            "note_params": {"n": 3000, "total": 4100},
+        },
+    }
+    with translation.override("en"):
+        en = localize(stored)
+    with translation.override("zh-hans"):
+        zh = localize(stored)
+    assert "label" not in stored["drivers"][0]["values"][0]  # the stored figures are not changed
+    labels = [[v["label"] for v in d["values"]] for d in en["drivers"]]
+    assert labels == [
+        ["11 or more"],
+        ["No product lines", "More than 20%"],
+        ["carrier_pigeon", "Not recorded"],
+        ["up to 2.5 d"],
+        ["99999999"],
+    ]
+    assert [d["title"] for d in en["drivers"]][3:] == ["Time in stage: 99999999", "Objection raised, by kind"]
+    assert en["model"]["terms"][0]["label"] == "Discount: More than 20% (against No discount)"
+    assert en["model"]["note"] == "Fitted on a random sample of 3000 of the 4100 closed deals."
+    assert zh["drivers"][2]["values"][1]["label"] == "未填写"
+    assert zh["model"]["note"] != en["model"]["note"] and "3000" in zh["model"]["note"]
+    with translation.override("en"):
+        assert value_label("stage:1", "q2", 2.5, 7.0) == "2.5 d–7 d"
+        assert value_label("stage:1", "q4", 7.0, None) == "more than 7 d"
+        assert value_label("objections", "1-1", 1, 1) == "1"
+
+
+def test_migration_discards_the_per_language_snapshots(personas, data) -> None:  # type: ignore[no-untyped-def]
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("salesflow.winloss.migrations.0002_language_neutral_snapshots")
+    WinLossSnapshot.objects.create(key="x" * 64, data={"drivers": [], "closed": 0}, computed_at=timezone.now())
+    migration.discard_old_snapshots(apps, None)
+    assert WinLossSnapshot.objects.count() == 0
