@@ -125,7 +125,11 @@ def driver_chart(driver: dict[str, Any], overall: float | None) -> dict[str, Any
         ],
         note=driver.get("note", ""),
         horizontal=True,
-        echarts={"xAxis": {"type": "value", "min": 0, "max": 100, "name": "%"}},
+        echarts={
+            "xAxis": {"type": "value", "min": 0, "max": 100, "name": "%"},
+            # room between the legend and the plot for the overall rate's label on its line
+            "grid": {"left": 8, "right": 16, "top": 52, "bottom": 8, "containLabel": True},
+        },
     )
     return chart_dict(chart)
 
