@@ -25,12 +25,7 @@ SYSTEM_PACKAGES := chromium fonts-noto-cjk gettext libpango-1.0-0 libpangoft2-1.
 RUN_PACKAGES := fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0
 PYTEST_ARGS ?=
 # pytest-xdist processes for the SQLite and PostgreSQL suites (the CI machine has 2 cores).
-# worksteal: a worker that runs out of tests takes pending ones from the other, so one slow
-# test near the end (the demo, the migration test) no longer leaves a core idle meanwhile.
-# The test database is migrated once per run and copied to the other workers
-# (salesflow/core/pytest_db_template.py).
 PYTEST_WORKERS ?= 2
-PYTEST_XDIST := -n $(PYTEST_WORKERS) --dist worksteal
 
 # Python 3.11 for the virtualenv: python3.11, else python3 (checked to be 3.11).
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev/null)
@@ -132,12 +127,12 @@ check-deploy: setup
 
 test-sqlite: setup
 	@env -u DATABASE_URL bash scripts/pytest_suite.sh "pytest on SQLite" \
-		$(BIN)/pytest -m "not e2e" --ignore=tests/e2e -q $(PYTEST_XDIST) --durations=15 $(PYTEST_ARGS)
+		$(BIN)/pytest -m "not e2e" --ignore=tests/e2e -q -n $(PYTEST_WORKERS) --durations=15 $(PYTEST_ARGS)
 
 test-postgres: setup
 	@if $(PY) scripts/pg_ready.py "$(PG_URL)"; then \
 		DATABASE_URL="$(PG_URL)" bash scripts/pytest_suite.sh "pytest on PostgreSQL" \
-			$(BIN)/pytest -m "not e2e" --ignore=tests/e2e -q $(PYTEST_XDIST) --durations=15 $(PYTEST_ARGS); \
+			$(BIN)/pytest -m "not e2e" --ignore=tests/e2e -q -n $(PYTEST_WORKERS) --durations=15 $(PYTEST_ARGS); \
 	else \
 		bash scripts/skip_or_fail.sh "pytest on PostgreSQL ($(PG_URL) is not reachable)"; \
 	fi
