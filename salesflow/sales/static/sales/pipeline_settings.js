@@ -47,17 +47,22 @@
     if (table) {
       init(table);
       announce(table);
-      if (lastMove) {
-        var selector = 'tr[data-stage-id="' + lastMove.id + '"] button[data-move="' + lastMove.dir + '"]';
-        var again = table.querySelector(selector);
-        if (again && !again.disabled) { again.focus(); }
-        else {
-          var other = table.querySelector('tr[data-stage-id="' + lastMove.id + '"] button[data-move]:not([disabled])');
-          if (other) { other.focus(); }
-        }
-        lastMove = null;
-      }
     }
+  });
+
+  // focus the moved stage's button once htmx has settled the new table (focusing right after
+  // the swap could be undone by the settle step on a slow machine)
+  document.body.addEventListener("htmx:afterSettle", function () {
+    var table = document.getElementById("stage-table");
+    if (!table || !lastMove) { return; }
+    var selector = 'tr[data-stage-id="' + lastMove.id + '"] button[data-move="' + lastMove.dir + '"]';
+    var again = table.querySelector(selector);
+    if (again && !again.disabled) { again.focus(); }
+    else {
+      var other = table.querySelector('tr[data-stage-id="' + lastMove.id + '"] button[data-move]:not([disabled])');
+      if (other) { other.focus(); }
+    }
+    lastMove = null;
   });
 
   init(document);
