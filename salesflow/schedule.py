@@ -27,7 +27,7 @@ JOBS: list[PeriodicJob] = [
         name="core.prune_finished_tasks",
         schedule=Daily(at=time(3, 30)),
         task=core_tasks.prune_finished_tasks,
-        description="Delete finished background-task results older than two weeks.",
+        description="Delete finished task results after two weeks and scheduler slot rows after two months.",
     ),
     PeriodicJob(
         # Every half hour, so each user gets it soon after 07:30 in their own time zone.

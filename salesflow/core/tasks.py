@@ -10,6 +10,7 @@ never runs for a transaction that rolled back, nor before its rows are visible.
 from __future__ import annotations
 
 import functools
+from datetime import timedelta
 from typing import Any
 
 from django.core.management import call_command
@@ -27,10 +28,23 @@ def enqueue_on_commit(task: Task[Any, Any], *args: Any, **kwargs: Any) -> None:
     transaction.on_commit(functools.partial(task.enqueue, *args, **kwargs), robust=True)
 
 
+#: ``ScheduledRun`` rows older than this are deleted by :func:`prune_finished_tasks`.
+SCHEDULED_RUN_DAYS = 62
+
+
 @task()
 def prune_finished_tasks(slot: str = "") -> None:
-    """Delete finished task results older than 14 days (failed ones after 30) from the queue table."""
+    """Delete finished task results older than 14 days (failed ones after 30) from the queue
+    table, and the scheduler's exactly-once rows (``ScheduledRun``) older than
+    :data:`SCHEDULED_RUN_DAYS` days. Those rows only guard slots that can still come round:
+    a periodic job's current slot (at most a month: ``Monthly``) and the on-demand refreshes
+    of ``core.scheduling.enqueue_once`` (minutes), so older ones guard nothing. Idempotent."""
+    from django.utils import timezone
     from django_tasks_db.backend import DatabaseBackend
+
+    from salesflow.core.models import ScheduledRun
+
+    ScheduledRun.objects.filter(enqueued_at__lt=timezone.now() - timedelta(days=SCHEDULED_RUN_DAYS)).delete()
 
     if not isinstance(task_backends["default"], DatabaseBackend):
         return

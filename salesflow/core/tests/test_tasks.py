@@ -9,6 +9,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection, transaction
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from salesflow.core.models import ScheduledRun
@@ -149,3 +150,18 @@ def test_prune_job_deletes_only_old_finished_results():
     run_worker()
     assert not DBTaskResult.objects.filter(pk=old.pk).exists()
     assert DBTaskResult.objects.count() == 3
+
+
+def test_prune_job_deletes_old_scheduler_rows_only() -> None:
+    """The exactly-once rows of the scheduler and of on-demand refreshes older than
+    SCHEDULED_RUN_DAYS go; recent ones (they still guard their slot) stay; twice: no change."""
+    from salesflow.core.models import ScheduledRun
+    from salesflow.core.tasks import SCHEDULED_RUN_DAYS, prune_finished_tasks
+
+    now = timezone.now()
+    ScheduledRun.objects.create(job="a", slot="old", enqueued_at=now - timedelta(days=SCHEDULED_RUN_DAYS + 1))
+    ScheduledRun.objects.create(job="a", slot="edge", enqueued_at=now - timedelta(days=SCHEDULED_RUN_DAYS - 1))
+    ScheduledRun.objects.create(job="b", slot="2026-12", enqueued_at=now)
+    prune_finished_tasks.call(slot="x")
+    prune_finished_tasks.call(slot="x")
+    assert sorted(ScheduledRun.objects.values_list("slot", flat=True)) == ["2026-12", "edge"]
