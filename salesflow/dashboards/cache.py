@@ -91,12 +91,13 @@ def without_money(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def chart_data(
-    chart: str, a: AnalysisFilters, today: date, *, fresh: bool = False, reader: User | None = None
+    chart: str, a: AnalysisFilters, today: date, *, reader: User | None, fresh: bool = False
 ) -> dict[str, Any]:
     """The chart's data for the filters ``a`` (already checked for the reader), from a recent
     snapshot when there is one (one query), else computed and stored. With a ``reader`` who
     sees no money, the amounts are taken out (:func:`without_money`); the snapshot is the
-    same for every reader."""
+    same for every reader. ``reader`` is required so no caller forgets it: ``None`` only for
+    work done for nobody (the refresh job, which discards the result)."""
     data = _chart_data(chart, a, today, fresh=fresh)
     return without_money(data) if reader is not None and sees_no_money(reader) else data
 
@@ -150,7 +151,7 @@ def refresh_widest(today: date | None = None) -> int:
                 for chart in CHARTS:
                     if node.kind == "rep" and chart == "activity":
                         continue
-                    chart_data(chart, a, today, fresh=True)
+                    chart_data(chart, a, today, reader=None, fresh=True)
                     n += 1
     prune_snapshots()
     return n

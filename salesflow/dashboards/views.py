@@ -146,7 +146,7 @@ def refresh_view(request: HttpRequest) -> HttpResponse:
         return HttpResponseBadRequest(_("Check the filters."))
     today = timezone.localdate()
     for key in CHARTS:
-        chart_data(key, a, today, fresh=True)
+        chart_data(key, a, today, reader=None, fresh=True)  # recomputed for the snapshot only
     return redirect(reverse("dashboards:index") + "?" + a.query_string())
 
 
