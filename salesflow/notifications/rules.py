@@ -358,6 +358,16 @@ def follow_up_not_all_in_digest(event: AuditEvent) -> bool:
     return any(pk is not None and pk not in in_digest for pk in wanted)
 
 
+def _digest_recipient(data: dict[str, Any]) -> tuple[User, int] | None:
+    """A digest event's active recipient and its record count (``None`` for a malformed
+    event or a recipient no longer active): shared by the escalation digests."""
+    recipient_id, count = data.get("recipient"), data.get("count")
+    if not isinstance(recipient_id, int) or not isinstance(count, int):
+        return None
+    recipient = User.objects.filter(pk=recipient_id, is_active=True).first()
+    return None if recipient is None else (recipient, count)
+
+
 def follow_up_digest(event: AuditEvent) -> list[Planned]:
     """One run of the follow-up ladder had many records for one person
     (``activities.follow_up.digest``): one notification naming the first few and counting
@@ -367,12 +377,10 @@ def follow_up_digest(event: AuditEvent) -> list[Planned]:
     from salesflow.sales.models import Opportunity
 
     data: dict[str, Any] = event.data or {}
-    recipient_id, count = data.get("recipient"), data.get("count")
-    if not isinstance(recipient_id, int) or not isinstance(count, int):
+    found = _digest_recipient(data)
+    if found is None:
         return []
-    recipient = User.objects.filter(pk=recipient_id, is_active=True).first()
-    if recipient is None:
-        return []
+    recipient, count = found
     account_ids = [pk for pk in data.get("accounts") or [] if isinstance(pk, int)]
     deal_ids = [pk for pk in data.get("opportunities") or [] if isinstance(pk, int)]
     names = (_digest_names(Account, account_ids) + _digest_names(Opportunity, deal_ids))[:5]
@@ -409,7 +417,7 @@ def follow_up_digest(event: AuditEvent) -> list[Planned]:
 
     url = reverse("accounts:list") + "?follow_up=overdue"
     if not as_manager:
-        url += f"&owner={recipient_id}"
+        url += f"&owner={recipient.pk}"
     kind = FOLLOW_UP_ESCALATED if as_manager else FOLLOW_UP_REMINDER
     return [Planned(recipient, kind, summary, recipient, url)]
 
@@ -499,13 +507,11 @@ def stall_digest(event: AuditEvent) -> list[Planned]:
     from salesflow.sales.models import Opportunity
 
     data: dict[str, Any] = event.data or {}
-    recipient_id, count = data.get("recipient"), data.get("count")
     ids = [pk for pk in data.get("opportunities") or [] if isinstance(pk, int)]
-    if not isinstance(recipient_id, int) or not isinstance(count, int):
+    found = _digest_recipient(data)
+    if found is None:
         return []
-    recipient = User.objects.filter(pk=recipient_id, is_active=True).first()
-    if recipient is None:
-        return []
+    recipient, count = found
     names = _digest_names(Opportunity, ids)
     owner_step = data.get("owner_step") is True
 
@@ -540,7 +546,7 @@ def stall_digest(event: AuditEvent) -> list[Planned]:
 
     url = reverse("opportunities:list") + "?stalled=1"
     if owner_step:
-        url += f"&owner={recipient_id}"
+        url += f"&owner={recipient.pk}"
     kind = OPPORTUNITY_STALLED if owner_step else OPPORTUNITY_STALL_ESCALATED
     return [Planned(recipient, kind, summary, recipient, url)]
 
