@@ -43,7 +43,7 @@ CURSOR_DOC = (
     "without a count (`count` is null). Keep the other parameters unchanged."
 )
 OFFSET_DOC = "Rows to skip (offset paging; computes `count`). Prefer `cursor` beyond the first pages."
-COUNT_DOC = "Rows matching the filters; null when the page was read with a `cursor`"
+COUNT_DOC = "Rows matching the filters; null above 10,000 matches and when the page was read with a `cursor`"
 NEXT_CURSOR_DOC = "Pass as `cursor` to read the next page; null on the last page"
 
 SearchText = Annotated[
