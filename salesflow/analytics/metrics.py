@@ -33,7 +33,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db import connection
+from django.db.models import Count, DateField, Exists, Func, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import TruncDate
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -62,17 +63,54 @@ def day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
     return datetime.combine(start, time.min, zone), datetime.combine(end + timedelta(days=1), time.min, zone)
 
 
+class _ShiftedDate(Func):
+    """SQLite: ``date(column, '+N seconds')`` — the stored UTC time moved by a fixed offset,
+    cut to its day, in SQL (``TruncDate`` with a time zone calls a Python function per row)."""
+
+    function = "date"
+    output_field = DateField()
+
+
+def local_day(field: str, start: date, end: date) -> Any:
+    """The company-zone day of the datetime ``field`` for rows between ``start`` and ``end``.
+
+    ``TruncDate(field, tzinfo=zone)`` on both databases, except on SQLite when the zone's UTC
+    offset is the same on every day of the range (Asia/Shanghai: always): there the shift
+    is SQL arithmetic, the same day for every row. At bench scale 1.0 a department's year of
+    activities (≈300,000 rows) took 1.8 s through the per-row Python conversion."""
+    zone = company_zone()
+    if connection.vendor == "sqlite":
+        first = start - timedelta(days=1)
+        offsets = {
+            datetime.combine(first + timedelta(days=n), time(hour), zone).utcoffset()
+            for n in range((end - first).days + 3)
+            for hour in (0, 12)
+        }
+        if len(offsets) == 1:
+            (offset,) = offsets
+            if offset is not None:
+                seconds = int(offset.total_seconds())
+                return _ShiftedDate(field, Value(f"{seconds:+d} seconds"))
+    return TruncDate(field, tzinfo=zone)
+
+
 def _datetime_q(query: FactQuery, owner_field: str, dt_field: str) -> Q:
     """``owner_day_q`` for a datetime column: each window's days become an aware range."""
     lo, hi = day_bounds(query.start, query.end)
     if query.windows is None:
         return Q(**{f"{dt_field}__gte": lo, f"{dt_field}__lt": hi})
-    q = Q(pk__in=[])
+    # one term per distinct date range with the owners sharing it (as ``owner_day_q``): an
+    # OR of one (owner, range) term per person made SQLite scan all 3M activities (36 s for a
+    # department at bench scale 1.0); ``owner IN (…) AND range`` walks activity_owner_done_idx
+    by_range: dict[tuple[date, date], list[int]] = {}
     for w in query.windows:
         start, end = max(w.start, query.start), min(w.end, query.end)
         if start <= end:
-            a, b = day_bounds(start, end)
-            q |= Q(**{owner_field: w.owner_id, f"{dt_field}__gte": a, f"{dt_field}__lt": b})
+            by_range.setdefault((start, end), []).append(w.owner_id)
+    q = Q(pk__in=[])
+    for (start, end), owners in by_range.items():
+        a, b = day_bounds(start, end)
+        q |= Q(**{f"{owner_field}__in": sorted(owners), f"{dt_field}__gte": a, f"{dt_field}__lt": b})
     return q
 
 
@@ -184,8 +222,8 @@ def new_pipeline_qs(query: FactQuery) -> QuerySet[Opportunity]:
     )
 
 
-def _created_day() -> Any:
-    return TruncDate("created_at", tzinfo=company_zone())
+def _created_day(query: FactQuery) -> Any:
+    return local_day("created_at", query.start, query.end)
 
 
 def _won_revenue(query: FactQuery) -> Facts:
@@ -195,7 +233,7 @@ def _won_revenue(query: FactQuery) -> Facts:
 
 
 def _new_pipeline(query: FactQuery) -> Facts:
-    qs = new_pipeline_qs(query).annotate(created_day=_created_day())
+    qs = new_pipeline_qs(query).annotate(created_day=_created_day(query))
     return _money_facts(qs, owner="owner_id", day="created_day", amount="amount", currency="currency", end=query.end)
 
 
@@ -211,7 +249,7 @@ def activities_done_qs(query: FactQuery, kind: str | None = None) -> QuerySet[Ac
 
 def _activity_facts(kind: str | None) -> Callable[[FactQuery], Facts]:
     def facts(query: FactQuery) -> Facts:
-        qs = activities_done_qs(query, kind).annotate(done_day=TruncDate("done_at", tzinfo=company_zone()))
+        qs = activities_done_qs(query, kind).annotate(done_day=local_day("done_at", query.start, query.end))
         return _count_facts(qs, owner="owner_id", day="done_day")
 
     return facts
