@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, DateField, Exists, Func, OuterRef, Q, QuerySet, Value
+from django.db.models import Case, Count, DateField, Exists, Func, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import TruncDate
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -45,7 +45,7 @@ from salesflow.billing.choices import PaymentStatus
 from salesflow.billing.models import Payment
 from salesflow.catalogue.models import OpportunityLine
 from salesflow.core.metrics import FactQuery, FactRow, Facts, Metric, register_metric
-from salesflow.core.money import money_sum_annotations, money_sum_value
+from salesflow.core.money import company_currency, money_sum_annotations, money_sum_value
 from salesflow.core.selectors import RateBook
 from salesflow.sales.choices import Outcome
 from salesflow.sales.models import Opportunity
@@ -150,10 +150,19 @@ def _product_line_q(query: FactQuery, deal_ref: str = "pk") -> Q:
     return Q(Exists(lines))
 
 
-def _money_facts(qs: QuerySet[Any], *, owner: str, day: str, amount: str, currency: str, end: date) -> Facts:
-    """Group ``qs`` by (owner, currency, day), sum exactly, convert each day at its own rate."""
+def _money_facts(qs: QuerySet[Any], *, owner: str, day: str, amount: str, currency: str, query: FactQuery) -> Facts:
+    """Group ``qs`` by (owner, currency, day), sum exactly, convert each day at its own rate.
+
+    With ``query.per_day`` off, the company currency's amounts (which need no rate) are
+    grouped per owner alone, dated ``query.start``; other currencies keep their days."""
+    end = query.end
+    day_expr: Any = _f(day)
+    if not query.per_day:
+        day_expr = Case(
+            When(**{currency: company_currency()}, then=Value(query.start)), default=_f(day), output_field=DateField()
+        )
     rows = (
-        qs.values(fact_owner=_f(owner), currency_code=_f(currency), fact_day=_f(day))
+        qs.values(fact_owner=_f(owner), currency_code=_f(currency), fact_day=day_expr)
         .annotate(n=Count("pk"), **money_sum_annotations("amt", amount))
         .order_by()
     )
@@ -173,9 +182,16 @@ def _money_facts(qs: QuerySet[Any], *, owner: str, day: str, amount: str, curren
     return facts
 
 
-def _count_facts(qs: QuerySet[Any], *, owner: str, day: str) -> Facts:
-    rows = qs.values(fact_owner=_f(owner), fact_day=_f(day)).annotate(n=Count("pk")).order_by()
-    found = [FactRow(r["fact_owner"], r["fact_day"], Decimal(r["n"]), r["n"]) for r in rows]
+def _count_facts(qs: QuerySet[Any], *, owner: str, day: str, query: FactQuery) -> Facts:
+    """Count rows per owner and day, or per owner alone (dated ``query.start``) when the
+    caller does not need the days (``FactQuery.per_day``)."""
+    if not query.per_day:
+        per_owner = qs.values_list(_f(owner)).annotate(n=Count("pk")).order_by()
+        return Facts(
+            rows=sorted((FactRow(o, query.start, Decimal(n), n) for o, n in per_owner), key=lambda r: r.owner_id)
+        )
+    rows = qs.values_list(_f(owner), _f(day)).annotate(n=Count("pk")).order_by()
+    found = [FactRow(o, d, Decimal(n), n) for o, d, n in rows]
     return Facts(rows=sorted(found, key=lambda r: (r.owner_id, r.day)))
 
 
@@ -228,13 +244,13 @@ def _created_day(query: FactQuery) -> Any:
 
 def _won_revenue(query: FactQuery) -> Facts:
     return _money_facts(
-        won_deals_qs(query), owner="owner_id", day="closed_on", amount="amount", currency="currency", end=query.end
+        won_deals_qs(query), owner="owner_id", day="closed_on", amount="amount", currency="currency", query=query
     )
 
 
 def _new_pipeline(query: FactQuery) -> Facts:
     qs = new_pipeline_qs(query).annotate(created_day=_created_day(query))
-    return _money_facts(qs, owner="owner_id", day="created_day", amount="amount", currency="currency", end=query.end)
+    return _money_facts(qs, owner="owner_id", day="created_day", amount="amount", currency="currency", query=query)
 
 
 # --- activities ------------------------------------------------------------------------------
@@ -250,7 +266,7 @@ def activities_done_qs(query: FactQuery, kind: str | None = None) -> QuerySet[Ac
 def _activity_facts(kind: str | None) -> Callable[[FactQuery], Facts]:
     def facts(query: FactQuery) -> Facts:
         qs = activities_done_qs(query, kind).annotate(done_day=local_day("done_at", query.start, query.end))
-        return _count_facts(qs, owner="owner_id", day="done_day")
+        return _count_facts(qs, owner="owner_id", day="done_day", query=query)
 
     return facts
 
@@ -265,7 +281,7 @@ def payments_qs(query: FactQuery) -> QuerySet[Payment]:
 
 def _collections(query: FactQuery) -> Facts:
     return _money_facts(
-        payments_qs(query), owner="owner_id", day="received_on", amount="amount", currency="currency", end=query.end
+        payments_qs(query), owner="owner_id", day="received_on", amount="amount", currency="currency", query=query
     )
 
 
@@ -301,7 +317,7 @@ def register_core_metrics() -> None:
             label=_("New customers"),
             unit="count",
             record_kind="opportunity",
-            facts=lambda q: _count_facts(first_wins_qs(q), owner="owner_id", day="closed_on"),
+            facts=lambda q: _count_facts(first_wins_qs(q), owner="owner_id", day="closed_on", query=q),
             records=first_wins_qs,
             honours=deal_filters,
             description=_("Accounts whose first won deal closed in the period."),
@@ -312,7 +328,7 @@ def register_core_metrics() -> None:
             label=_("Won deals"),
             unit="count",
             record_kind="opportunity",
-            facts=lambda q: _count_facts(won_deals_qs(q), owner="owner_id", day="closed_on"),
+            facts=lambda q: _count_facts(won_deals_qs(q), owner="owner_id", day="closed_on", query=q),
             records=won_deals_qs,
             honours=deal_filters,
             order=40,
@@ -343,7 +359,7 @@ def register_core_metrics() -> None:
             label=_("Lost deals"),
             unit="count",
             record_kind="opportunity",
-            facts=lambda q: _count_facts(lost_deals_qs(q), owner="owner_id", day="closed_on"),
+            facts=lambda q: _count_facts(lost_deals_qs(q), owner="owner_id", day="closed_on", query=q),
             records=lost_deals_qs,
             honours=deal_filters,
             plannable=False,

@@ -385,8 +385,13 @@ def actuals_for_nodes(
         union = None
     else:
         union = tuple(sorted({w for ws in per_node.values() for w in (ws or ())}, key=lambda w: (w.owner_id, w.start)))
+    # days matter only when some owner counts for part of the period (a team change)
+    whole = all(w.start == period.start and w.end == period.end for ws in per_node.values() for w in ws or ())
     facts = metric_facts(
-        metric_key, FactQuery(start=period.start, end=period.end, windows=union, filters=filters or MetricFilters())
+        metric_key,
+        FactQuery(
+            start=period.start, end=period.end, windows=union, filters=filters or MetricFilters(), per_day=not whole
+        ),
     )
     index: dict[str, dict[int, list[tuple[date, date]]] | None] = {}
     for key, ws in per_node.items():

@@ -106,3 +106,62 @@ def test_attainments_constant_queries(django_assert_max_num_queries) -> None:  #
         found = attainments(nodes=nodes, metric_key="won_revenue", period=year_period(2025), today=date(2025, 12, 31))
     assert [a.actual for a in found] == [Decimal("30.00"), Decimal("20.00"), Decimal("10.00"), Decimal("10.00")]
     assert found[0].target == Decimal("1000.00")
+
+
+def test_whole_period_actuals_per_owner_equal_the_per_day_figures(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """When no node counts an owner for only part of the period, the facts come one row per
+    owner (``FactQuery.per_day`` off: a year of the company's activities was 73,000
+    owner-days); every metric must give the same actuals as the per-day path."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from salesflow.activities.tests.factories import make_activity
+    from salesflow.analytics.selectors import actual
+    from salesflow.core.services import exchange_rate_create
+    from salesflow.targets import selectors
+
+    p = make_personas()
+    year = timezone.localdate().year - 1
+    zone = ZoneInfo(settings.TIME_ZONE)
+    exchange_rate_create(actor=p.admin, currency="USD", rate="7.00", valid_from=date(year, 1, 1))
+    exchange_rate_create(actor=p.admin, currency="USD", rate="7.25", valid_from=date(year, 6, 1))
+    for owner, amount, day, currency in [
+        (p.rep, "1000.00", date(year, 3, 31), "CNY"),
+        (p.rep, "100.00", date(year, 4, 1), "USD"),
+        (p.rep, "100.00", date(year, 6, 1), "USD"),
+        (p.teammate, "333.33", date(year, 5, 15), "CNY"),
+        (p.outsider, "50.00", date(year, 12, 31), "CNY"),
+    ]:
+        opp = make_opportunity(owner, amount=amount, currency=currency)
+        opportunity_close(actor=owner, opportunity=opp, outcome=Outcome.WON, closed_on=day)
+    for owner, local in [
+        (p.rep, datetime(year, 1, 1, 0, 30)),
+        (p.rep, datetime(year, 12, 31, 23, 30)),
+        (p.teammate, datetime(year, 7, 1, 9)),
+        (p.outsider, datetime(year + 1, 1, 1, 0, 10)),  # next year in the company zone
+    ]:
+        at = local.replace(tzinfo=zone)
+        make_activity(owner, kind="visit", done=True, done_at=at, due_at=at)
+    seen: list[bool] = []
+    real = selectors.metric_facts
+
+    def spy(key, query):  # type: ignore[no-untyped-def]
+        seen.append(query.per_day)
+        return real(key, query)
+
+    monkeypatch.setattr(selectors, "metric_facts", spy)
+    period = year_period(year)
+    nodes = [Node("company"), Node("team", p.team_a.pk, "a"), Node("rep", p.rep.pk, "r"), Node("rep", p.outsider.pk)]
+    got = {}
+    for key in ("won_revenue", "won_deals", "activities", "visits", "new_customers"):
+        got[key], _missing = selectors.actuals_for_nodes(nodes, key, period)
+        assert got[key] == {n.key: actual(key, n, period).value for n in nodes}, key
+    assert seen and not any(seen)  # the per-owner path was the one measured
+    # by hand: visits on 1 Jan 00:30 and 31 Dec 23:30 (company zone) count, the outsider's
+    # 1 Jan 00:10 of the next year does not; USD at the rate of each close day
+    assert got["visits"]["company"] == 3 and got["visits"][f"rep:{p.rep.pk}"] == 2
+    assert got["won_revenue"][f"rep:{p.rep.pk}"] == Decimal("2425.00")
+    assert got["won_revenue"]["company"] == Decimal("2808.33")
