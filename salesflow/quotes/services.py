@@ -224,7 +224,12 @@ def build_lines(
             texts["name_zh"] = texts["name_zh"] or product.name_zh
             texts["name_en"] = texts["name_en"] or product.name_en
             texts["unit"] = texts["unit"] or product.unit
-            price = price_for(product=product, account=opportunity.account, currency=currency, quantity=quantity, on=on)
+            # looked up only when the line leaves a figure to the price (a line copied with
+            # its price, discount and tax, as the demo's are, needs no lookup)
+            if any(spec.get(key) in (None, "") for key in ("unit_price", "discount_percent", "tax_rate")):
+                price = price_for(
+                    product=product, account=opportunity.account, currency=currency, quantity=quantity, on=on
+                )
         if not texts["name_zh"]:
             texts["name_zh"] = texts["name_en"]
         if not texts["name_zh"]:

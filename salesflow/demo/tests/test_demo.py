@@ -353,6 +353,7 @@ def test_demo_builds_a_consistent_organisation_once_then_resets_and_deletes() ->
     # their own. The real rows exist before the rebuild, so the rebuild (and the deletion)
     # still run beside data that is not the demo's.
     _check_lead_forms()
+    _check_exact_figures()
     _check_issue10()
     _check_issue11()
     outsider = User.objects.create_user(username="real-user", password="x", role=Role.REP)
@@ -403,6 +404,39 @@ def _check_lead_forms() -> None:
     assert LeadAssignment.objects.filter(strategy="manual", reason__contains="李娜").exists()
     assert SlaClock.objects.filter(escalated_at__isnull=False).count() == 1
     assert AuditEvent.objects.filter(verb="routing.lead.sla_missed").count() == 1
+
+
+def _check_exact_figures() -> None:
+    """The demo is deterministic: a few of its exact figures, pinned, so that a change meant
+    to make the build faster (or any other) cannot change what it writes unnoticed. The deal
+    lines are priced from the price lists, tiers and discount rules; the quotes copy them.
+    None of these depends on the day the demo is built (every date is relative to it)."""
+    from decimal import Decimal
+
+    from salesflow.catalogue.models import OpportunityLine
+    from salesflow.quotes.models import QuoteVersion
+
+    b2b = Opportunity.objects.filter(pipeline__code="b2b")
+    assert sum(b2b.values_list("amount", flat=True)) == Decimal("321401644.09")
+    lines = OpportunityLine.objects.all()
+    assert (lines.count(), lines.values("opportunity_id").distinct().count()) == (864, 251)
+    assert sum(lines.values_list("total", flat=True)) == Decimal("268825923.73")
+    assert dict(lines.values_list("price_source").annotate(n=Count("id")).values_list("price_source", "n")) == {
+        "list_price": 716,
+        "price_list": 148,
+    }
+    versions = QuoteVersion.objects.all()
+    assert dict(versions.values_list("status").annotate(n=Count("id")).values_list("status", "n")) == {
+        "accepted": 75,
+        "approved": 39,
+        "declined": 45,
+        "draft": 15,
+        "expired": 21,
+        "sent": 15,
+        "superseded": 19,
+    }
+    assert sum(versions.filter(status="accepted").values_list("total", flat=True)) == Decimal("87965878.98")
+    assert sum(versions.values_list("total", flat=True)) == Decimal("254437614.05")
 
 
 def _check_issue10() -> None:
