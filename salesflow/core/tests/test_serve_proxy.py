@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -35,12 +36,16 @@ def _status(url: str, headers: dict[str, str]) -> int:
         return int(exc.code)
 
 
-def test_forwarded_proto_is_trusted_only_from_the_proxy(tmp_path: Path) -> None:
+def test_forwarded_proto_is_trusted_only_from_the_proxy(
+    tmp_path: Path, copy_migrated_sqlite: Callable[[Path], Path]
+) -> None:
     port = _free_port()
+    # an installation already migrated (the serve's own migrate then has nothing to apply)
+    database = copy_migrated_sqlite(tmp_path / "db.sqlite3")
     env = {
         **os.environ,
         "SALESFLOW_DATA_DIR": str(tmp_path),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "DATABASE_URL": f"sqlite:///{database}",
         "SECRET_KEY": "x" * 60,
         "DEBUG": "0",
         "ALLOWED_HOSTS": "127.0.0.1",

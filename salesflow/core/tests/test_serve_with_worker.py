@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -36,12 +37,16 @@ def _ignore_sigint() -> None:
 
 
 @pytest.mark.parametrize("stop", ["ctrl-c", "sigterm"])
-def test_one_ctrl_c_stops_server_worker_and_scheduler(tmp_path: Path, stop: str) -> None:
+def test_one_ctrl_c_stops_server_worker_and_scheduler(
+    tmp_path: Path, stop: str, copy_migrated_sqlite: Callable[[Path], Path]
+) -> None:
     port = _free_port()
+    # an installation already migrated (the serve's own migrate then has nothing to apply)
+    database = copy_migrated_sqlite(tmp_path / "db.sqlite3")
     env = {
         **os.environ,
         "SALESFLOW_DATA_DIR": str(tmp_path),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "DATABASE_URL": f"sqlite:///{database}",
         "SECRET_KEY": "x" * 60,
         "DEBUG": "0",
     }
