@@ -45,11 +45,12 @@ from django.http import Http404
 from django.utils import timezone
 
 from salesflow.analytics.forms import AnalysisFilters
-from salesflow.analytics.metrics import company_zone, day_bounds, lost_deals_qs, won_deals_qs
+from salesflow.analytics.metrics import _datetime_q, company_zone, won_deals_qs
 from salesflow.analytics.selectors import (
     DealStats,
     Node,
     StageStep,
+    closed_deals_qs,
     deal_stats,
     members_of,
     node_windows,
@@ -204,12 +205,14 @@ def deal_figures(
         per[row.owner_id].won_count += row.count
     for row in get_metric("lost_deals").facts(query).rows:
         per[row.owner_id].lost_count += row.count
-    won_qs, lost_qs = won_deals_qs(query), lost_deals_qs(query)
-    # one aggregate over StageChange (index stagechange opportunity_id): distinct deals per
-    # (owner, stage entered, outcome) among the deals closed in the range
+    won_qs = won_deals_qs(query)
+    # one aggregate over StageChange: distinct deals per (owner, stage entered, outcome) among
+    # the deals closed in the range (won or lost: ``closed_deals_qs``). One IN list, not an OR
+    # of two (SQLite's multi-index OR evaluated both lists twice: 0.8 s at bench scale 1.0);
+    # each deal's changes come from ``stagechange_opp_idx`` alone (it carries to_stage)
     passes = (
         StageChange.objects.filter(
-            Q(opportunity_id__in=won_qs.values("pk")) | Q(opportunity_id__in=lost_qs.values("pk")),
+            opportunity_id__in=closed_deals_qs(query).values("pk"),
             to_stage__kind=StageKind.OPEN,
         )
         .values("opportunity__owner_id", "to_stage_id", "opportunity__outcome")
@@ -245,18 +248,11 @@ def deal_figures(
 
 
 def _lead_created_q(query: FactQuery) -> Q:
-    """Leads created in the query's days by their owner inside the owner windows
-    (index ``lead_owner_created_idx``)."""
-    lo, hi = day_bounds(query.start, query.end)
-    if query.windows is None:
-        return Q(created_at__gte=lo, created_at__lt=hi)
-    q = Q(pk__in=[])
-    for w in query.windows:
-        a, b = max(w.start, query.start), min(w.end, query.end)
-        if a <= b:
-            s, e = day_bounds(a, b)
-            q |= Q(owner_id=w.owner_id, created_at__gte=s, created_at__lt=e)
-    return q
+    """Leads created in the query's days by their owner inside the owner windows: one
+    ``owner IN (…) AND created_at in range`` term per distinct date range (``_datetime_q``;
+    index ``lead_owner_created_idx``, or ``lead_status_created_idx`` for the company, both
+    covering the status)."""
+    return _datetime_q(query, "owner_id", "created_at")
 
 
 def open_stages(filters: MetricFilters) -> list[Stage]:
