@@ -361,7 +361,9 @@ class StageChange(models.Model):
             models.Index(fields=["opportunity", "changed_at", "to_position", "to_stage"], name="stagechange_opp_idx"),
             # process metrics: time in stage by stage over a period (+ owner, opportunity: the
             # stage conversion report counts distinct deals per owner from the index alone)
-            models.Index(fields=["to_stage", "changed_at", "owner", "opportunity"], name="stagechange_stage_idx"),
+            models.Index(
+                fields=["to_stage", "changed_at", "owner", "opportunity", "to_position"], name="stagechange_stage_idx"
+            ),
             # the daily time-in-stage statistic (sales.services.stage_dwell_stats_compute):
             # exits of each stage by team, ordered by duration, since a date
             models.Index(
@@ -370,7 +372,9 @@ class StageChange(models.Model):
             # work reports (workreports.selectors.stage_moves_of): the moves of deals a person
             # owned at the time, and the moves a person made, in a period
             # (+ to_stage, opportunity: a team's stage conversion per owner window, index only)
-            models.Index(fields=["owner", "changed_at", "to_stage", "opportunity"], name="stagechange_owner_idx"),
+            models.Index(
+                fields=["owner", "changed_at", "to_stage", "opportunity", "to_position"], name="stagechange_owner_idx"
+            ),
             models.Index(fields=["changed_by", "changed_at"], name="stagechange_actor_idx"),
         ]
 

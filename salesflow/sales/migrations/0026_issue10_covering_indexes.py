@@ -59,10 +59,14 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name="stagechange",
-            index=models.Index(fields=["to_stage", "changed_at", "owner", "opportunity"], name="stagechange_stage_idx"),
+            index=models.Index(
+                fields=["to_stage", "changed_at", "owner", "opportunity", "to_position"], name="stagechange_stage_idx"
+            ),
         ),
         migrations.AddIndex(
             model_name="stagechange",
-            index=models.Index(fields=["owner", "changed_at", "to_stage", "opportunity"], name="stagechange_owner_idx"),
+            index=models.Index(
+                fields=["owner", "changed_at", "to_stage", "opportunity", "to_position"], name="stagechange_owner_idx"
+            ),
         ),
     ]
