@@ -203,6 +203,12 @@ class Payment(TimestampedModel):
             models.Index(fields=["-received_on", "-id"], name="billing_pay_received"),
             models.Index(fields=["owner", "-received_on", "-id"], name="billing_pay_owner_received"),
             models.Index(fields=["account", "-received_on"], name="billing_pay_account_received"),
+            # issue 10's collections figure (analytics.metrics payments_qs): WHERE owner_id IN (…)
+            # AND received_on in the period AND status='recorded' GROUP BY owner, currency, day,
+            # from the index alone
+            models.Index(
+                fields=["owner", "received_on", "status", "currency", "amount"], name="billing_pay_owner_facts"
+            ),
         ]
 
     @property

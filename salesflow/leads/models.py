@@ -151,9 +151,12 @@ class Lead(TimestampedModel):
         verbose_name_plural = _("leads")
         indexes = [
             # list for a rep: WHERE owner_id IN (...) ORDER BY created_at DESC
-            models.Index(fields=["owner", "created_at"], name="lead_owner_created_idx"),
-            # list filter by status (+ default sort)
-            models.Index(fields=["status", "created_at"], name="lead_status_created_idx"),
+            # (+ status: funnel math's lead outcomes per owner read the index alone)
+            models.Index(fields=["owner", "created_at", "status"], name="lead_owner_created_idx"),
+            # list filter by status (+ default sort); + owner: funnel math's company-wide lead
+            # outcomes (WHERE status IN (…) AND created_at in a year GROUP BY owner, status)
+            # read the index alone — 1.6 s of table reads at bench scale 1.0 before
+            models.Index(fields=["status", "created_at", "owner"], name="lead_status_created_idx"),
             models.Index(fields=["created_at", "id"], name="lead_created_idx"),
             models.Index(fields=["name", "id"], name="lead_name_idx"),
             models.Index(fields=["company_name"], name="lead_company_idx"),

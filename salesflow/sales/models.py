@@ -208,9 +208,20 @@ class Opportunity(TimestampedModel):
             # close-date filter and sort (actual for closed deals, expected for open ones)
             models.Index(fields=["close_date", "id"], name="opp_eff_close_idx"),
             # "won this month": WHERE outcome='won' AND closed_on BETWEEN …
-            models.Index(fields=["outcome", "closed_on"], name="opp_outcome_closed_idx"),
-            # issue 10 figures of a node's people: WHERE owner_id IN (…) AND outcome=? AND closed_on in the window
-            models.Index(fields=["owner", "outcome", "closed_on"], name="opp_owner_outcome_closed_idx"),
+            # (+ the columns issue 10's figures read: won revenue, deal stats and cycle time of
+            # the company come from the index alone)
+            models.Index(
+                fields=["outcome", "closed_on", "owner", "currency", "amount", "created_at"],
+                name="opp_outcome_closed_idx",
+            ),
+            # issue 10 figures of a node's people: WHERE owner_id IN (…) AND outcome=? AND closed_on
+            # in the window, covering (money facts, deal stats, open deals by owner and currency)
+            models.Index(
+                fields=["owner", "outcome", "closed_on", "currency", "amount", "created_at"],
+                name="opp_owner_outcome_closed_idx",
+            ),
+            # new customers: NOT EXISTS (an earlier win of the same account), index only
+            models.Index(fields=["account", "outcome", "closed_on"], name="opp_account_won_idx"),
             models.Index(fields=["amount", "id"], name="opp_amount_idx"),
             models.Index(fields=["created_at", "id"], name="opp_created_idx"),
             models.Index(fields=["name", "id"], name="opp_name_idx"),
@@ -345,9 +356,14 @@ class StageChange(models.Model):
         verbose_name_plural = _("stage changes")
         indexes = [
             # an opportunity's history in order
-            models.Index(fields=["opportunity", "changed_at"], name="stagechange_opp_idx"),
-            # process metrics: time in stage by stage over a period
-            models.Index(fields=["to_stage", "changed_at"], name="stagechange_stage_idx"),
+            # (+ to_position, to_stage: "advanced to a later stage" and funnel math's stage
+            # passes of the closed deals read the index alone)
+            models.Index(fields=["opportunity", "changed_at", "to_position", "to_stage"], name="stagechange_opp_idx"),
+            # process metrics: time in stage by stage over a period (+ owner, opportunity: the
+            # stage conversion report counts distinct deals per owner from the index alone)
+            models.Index(
+                fields=["to_stage", "changed_at", "owner", "opportunity", "to_position"], name="stagechange_stage_idx"
+            ),
             # the daily time-in-stage statistic (sales.services.stage_dwell_stats_compute):
             # exits of each stage by team, ordered by duration, since a date
             models.Index(
@@ -355,7 +371,10 @@ class StageChange(models.Model):
             ),
             # work reports (workreports.selectors.stage_moves_of): the moves of deals a person
             # owned at the time, and the moves a person made, in a period
-            models.Index(fields=["owner", "changed_at"], name="stagechange_owner_idx"),
+            # (+ to_stage, opportunity: a team's stage conversion per owner window, index only)
+            models.Index(
+                fields=["owner", "changed_at", "to_stage", "opportunity", "to_position"], name="stagechange_owner_idx"
+            ),
             models.Index(fields=["changed_by", "changed_at"], name="stagechange_actor_idx"),
         ]
 

@@ -449,9 +449,10 @@ def attainment(
     period: Period,
     today: date | None = None,
     filters: MetricFilters | None = None,
+    org: OrgTree | None = None,
 ) -> Attainment:
-    """Actual vs target of one node (see ``attainments``)."""
-    org = OrgTree()
+    """Actual vs target of one node (see ``attainments``); ``org`` when the caller has the tree."""
+    org = org or OrgTree()
     book = target_book(metric_key, period, org)
     values, missing = actuals_for_nodes([node], metric_key, period, filters, org)
     return _build(
@@ -575,13 +576,14 @@ def attainment_page(user: User, analysis: Any, metric_key: str, today: date | No
     """The attainment of ``analysis.node`` for every plan metric, and of each visible child
     node for ``metric_key``."""
     node, period = analysis.node, analysis.period
+    org = OrgTree()  # once for every metric (two queries each time)
     metrics = [
         _attainment_out(
-            attainment(node=node, metric_key=m.key, period=period, today=today, filters=analysis.filters), node.label
+            attainment(node=node, metric_key=m.key, period=period, today=today, filters=analysis.filters, org=org),
+            node.label,
         )
         for m in plan_metrics()
     ]
-    org = OrgTree()
     kids = visible_children(user, node, org)
     found = attainments(nodes=kids, metric_key=metric_key, period=period, today=today, filters=analysis.filters)
     return {

@@ -328,3 +328,42 @@ def test_funnel_small_samples_give_no_number_and_zero_gap_needs_nothing() -> Non
     assert done.team.deals_needed == 0 and all(s.need == 0 for s in done.team.stages)
     nothing = funnel(node, period, today=today)
     assert nothing.team.remaining is None and nothing.team.gap_source == "none"
+
+
+def test_funnel_cycle_time_matches_the_loop_across_the_zone_boundary() -> None:
+    """Cycle days summed in SQL equal the loop: creation day in the company zone (23:30 local
+    is the previous UTC day's evening), a deal closed before it was created counts 0."""
+    p = make_personas()
+    today = timezone.localdate()
+    late = _deal(
+        p.rep, "1000.00", "qualification", created=today - timedelta(days=30), closed=today - timedelta(days=5)
+    )
+    Opportunity.objects.filter(pk=late.pk).update(
+        created_at=datetime.combine(today - timedelta(days=30), time(23, 30), ZONE)
+    )
+    early = _deal(
+        p.rep, "1000.00", "qualification", created=today - timedelta(days=9), closed=today - timedelta(days=9)
+    )
+    Opportunity.objects.filter(pk=early.pk).update(
+        created_at=datetime.combine(today - timedelta(days=9), time(0, 5), ZONE)
+    )
+    _deal(p.rep, "1000.00", "qualification", created=today - timedelta(days=2), closed=today - timedelta(days=6))
+    _deal(p.teammate, "700.00", "proposal", created=today - timedelta(days=50), closed=today - timedelta(days=1))
+    _deal(
+        p.rep,
+        "700.00",
+        "proposal",
+        created=today - timedelta(days=50),
+        closed=today - timedelta(days=1),
+        outcome=Outcome.LOST,
+    )
+    node = Node("team", p.team_a.pk, p.team_a.name)
+    result = funnel(node, period_containing("quarter", today), today=today)
+    loop = _loop_cards({p.rep.pk, p.teammate.pk}, today - timedelta(days=364), today)
+    for line in result.reps:
+        owner = int(line.node_key.split(":")[1])
+        if owner in loop:
+            assert line.figures.cycle_days_total == sum(loop[owner]["cyc"])
+            assert line.figures.cycle_count == len(loop[owner]["cyc"])
+    assert sorted(loop[p.rep.pk]["cyc"]) == [0, 0, 25] and loop[p.teammate.pk]["cyc"] == [49]
+    assert result.team.figures.cycle_days_total == 25 + 49 and result.team.figures.cycle_count == 4
