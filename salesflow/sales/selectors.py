@@ -1017,6 +1017,10 @@ class StuckMatrix:
     currency: str
     rates: dict[str, ExchangeRate] = field(default_factory=dict)
     unconverted: dict[str, int] = field(default_factory=dict)
+    include_empty: bool = False
+    #: people of the scope left out because they have no open deal in the pipeline's open
+    #: stages (0 when ``include_empty``)
+    hidden: int = 0
 
     @property
     def rates_used(self) -> list[ExchangeRate]:
@@ -1058,10 +1062,16 @@ def _median_rows(base: QuerySet[Opportunity]) -> list[tuple[int, int, datetime]]
     return list(middle.values_list("owner_id", "stage_id", "stage_entered_at"))
 
 
-def stuck_matrix(user: User, *, pipeline: Pipeline, now: datetime | None = None) -> StuckMatrix:
+def stuck_matrix(
+    user: User, *, pipeline: Pipeline, now: datetime | None = None, include_empty: bool = False
+) -> StuckMatrix:
     """ "Where is each rep stuck": reps in the user's scope (``visible_owner_ids``: the
     manager's team subtree, everyone for an administrator, a rep alone) × the open stages
     of ``pipeline``; each cell aggregates that rep's open deals in that stage.
+
+    People with no open deal in those stages are left out (counted in ``hidden``) unless
+    ``include_empty``; the filter is applied to the rows already read, so both choices run
+    the same queries.
 
     Queries do not depend on the number of deals: the scope, stages, percentiles, people,
     ONE aggregate grouped by owner, stage and currency (count, exact sum, oldest entry,
@@ -1132,6 +1142,11 @@ def stuck_matrix(user: User, *, pipeline: Pipeline, now: datetime | None = None)
     for key, days in middles.items():
         if key in cells:
             cells[key].median_days = Decimal(sum(days)) / Decimal(len(days))
+    matrix.include_empty = include_empty
+    if not include_empty:
+        shown = [row for row in matrix.rows if row.count]
+        matrix.hidden = len(matrix.rows) - len(shown)
+        matrix.rows = shown
     return matrix
 
 
