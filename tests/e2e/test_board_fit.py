@@ -396,7 +396,7 @@ def _header(page: Page) -> dict[str, Any]:
 def test_header_fits_with_a_usable_search_box(browser, live_server_url, language) -> None:
     """At 1280, 1366 and 1920 px, in English and Chinese: the menu on one line, nothing
     overlapping or off-screen, and the search box at least ``SEARCH_MIN_PX`` wide without
-    focus; the folded entries are reachable with the keyboard through "More"."""
+    focus; in English the entries folded into "More" are reachable with the keyboard."""
     context = browser.new_context(
         base_url=live_server_url,
         locale="en-US" if language == "en" else "zh-CN",
@@ -421,11 +421,14 @@ def test_header_fits_with_a_usable_search_box(browser, live_server_url, language
             assert m["userRight"] <= m["view"], f"the user menu is off-screen at {width} px"
             assert m["searchWidth"] >= SEARCH_MIN_PX, f"the search box is {m['searchWidth']} px wide at {width} px"
             assert m["height"] <= 64, f"the header is {m['height']} px high at {width} px"
-            folded = width < 1500  # Contacts and Activities: in the bar, or at the top of "More"
+            # Contacts and Activities: in the bar, or in English below 1500 px at the top of "More"
+            folded = width < 1500 and language == "en"
             expect(page.locator("#sf-nav .navbar-nav > .nav-item > a[href='/contacts/']")).to_be_visible(
                 visible=not folded
             )
             expect(page.get_by_test_id("nav-more-contacts")).to_be_attached()
+        if language != "en":
+            return
         # the folded entries by keyboard: focus "More", open it, arrow down to Contacts, Enter
         page.set_viewport_size({"width": 1366, "height": 800})
         page.goto("/")
