@@ -15,6 +15,7 @@ from decimal import Decimal, getcontext
 from django.db.models import (
     Case,
     Count,
+    DateTimeField,
     Exists,
     ExpressionWrapper,
     F,
@@ -281,6 +282,25 @@ class StallRules:
                 continue
             if stage.rotting_days is not None:
                 cond |= Q(stage_id=stage.pk, stage_entered_at__lt=now - timedelta(days=stage.rotting_days))
+        return (cond | self._team_q(stages, now)) & Q(outcome=Outcome.OPEN)
+
+    def q_per_row(self, stages: Sequence[Stage], now: datetime) -> Q:
+        """The rule of :meth:`q` for aggregates that read every open deal anyway (``stuck_matrix``):
+        the stage thresholds as ONE comparison per row with a cutoff chosen by ``CASE stage_id``
+        (the ``OR`` of per-stage ranges in :meth:`q` suits index range scans instead), OR the same
+        per-team terms. A stage without a threshold gives no cutoff (NULL), so no match."""
+        whens = [
+            When(stage_id=s.pk, then=Value(now - timedelta(days=s.rotting_days)))
+            for s in stages
+            if s.kind == StageKind.OPEN and s.rotting_days is not None
+        ]
+        cond = Q(pk__in=[])
+        if whens:
+            cond |= Q(stage_entered_at__lt=Case(*whens, default=None, output_field=DateTimeField()))
+        return (cond | self._team_q(stages, now)) & Q(outcome=Outcome.OPEN)
+
+    def _team_q(self, stages: Sequence[Stage], now: datetime) -> Q:
+        cond = Q(pk__in=[])
         by_stage = {s.pk: s for s in stages if s.kind == StageKind.OPEN}
         for (team_id, stage_id), (p80_days, _n) in sorted(
             self.team_p80.items(), key=lambda kv: (kv[0][1], kv[0][0] or 0)
@@ -296,7 +316,7 @@ class StallRules:
                 owner_id__in=members.values("pk"),
                 stage_entered_at__lt=now - timedelta(days=p80_days),
             )
-        return cond & Q(outcome=Outcome.OPEN)
+        return cond
 
 
 def p80_days(p80_seconds: int) -> int:
@@ -1092,7 +1112,7 @@ def stuck_matrix(
         .values("owner_id", "stage_id", "currency")
         .annotate(
             n=Count("stage_id"),
-            stalled=Count("stage_id", filter=rules.q(stages, now)),
+            stalled=Count("stage_id", filter=rules.q_per_row(stages, now)),
             oldest=Min("stage_entered_at"),
             **money_sum_annotations("amount_sum", "amount"),
         )
