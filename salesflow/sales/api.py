@@ -310,11 +310,12 @@ def stuck(request: HttpRequest, query: Query[StuckQuery]) -> StuckOut:
     """The matrix of the page ``/opportunities/stuck/``: the people in the caller's scope
     (a manager's team subtree, everyone for an administrator, a rep alone) × the open stages
     of the pipeline; per cell the open deals' count, value in the company currency, median
-    and longest whole days in the stage, and how many are stalled."""
+    and longest whole days in the stage, and how many are stalled. People with no open deal
+    in the pipeline are left out (``hidden`` says how many) unless ``include_empty=true``."""
     pipeline = pipeline_by_ref(query.pipeline) if query.pipeline else default_pipeline_for(_user(request))
     if pipeline is None:
         raise _invalid("pipeline", _("Unknown pipeline."))
-    m = stuck_matrix(_user(request), pipeline=pipeline)
+    m = stuck_matrix(_user(request), pipeline=pipeline, include_empty=query.include_empty)
     return StuckOut(
         pipeline_id=pipeline.pk,
         currency=m.currency,
@@ -339,6 +340,7 @@ def stuck(request: HttpRequest, query: Query[StuckQuery]) -> StuckOut:
             )
             for row in m.rows
         ],
+        hidden=m.hidden,
         rates={code: str(rate.rate) for code, rate in m.rates.items()},
         unconverted=m.unconverted,
     )

@@ -489,6 +489,7 @@ class StuckOut(Schema):
     currency: str
     stages: list[StageRef]
     rows: list[StuckRowOut]
+    hidden: int = Field(description="People of the scope left out: no open deal in the pipeline (0 with include_empty)")
     rates: dict[str, str] = Field(description="Exchange rates used, by currency")
     unconverted: dict[str, int] = Field(description="Deals left out of the amounts for lack of a rate, by currency")
 
@@ -497,6 +498,7 @@ class StuckQuery(StrictQuery):
     pipeline: str | None = Field(
         None, max_length=100, description="Pipeline id or code (default: the default pipeline)"
     )
+    include_empty: bool = Field(False, description="Also list the people with no open deal in the pipeline")
 
 
 # --- the stall escalation ladder (administrators; sales.config_services) -------------------------

@@ -15,6 +15,7 @@ from decimal import Decimal, getcontext
 from django.db.models import (
     Case,
     Count,
+    DateTimeField,
     Exists,
     ExpressionWrapper,
     F,
@@ -281,6 +282,25 @@ class StallRules:
                 continue
             if stage.rotting_days is not None:
                 cond |= Q(stage_id=stage.pk, stage_entered_at__lt=now - timedelta(days=stage.rotting_days))
+        return (cond | self._team_q(stages, now)) & Q(outcome=Outcome.OPEN)
+
+    def q_per_row(self, stages: Sequence[Stage], now: datetime) -> Q:
+        """The rule of :meth:`q` for aggregates that read every open deal anyway (``stuck_matrix``):
+        the stage thresholds as ONE comparison per row with a cutoff chosen by ``CASE stage_id``
+        (the ``OR`` of per-stage ranges in :meth:`q` suits index range scans instead), OR the same
+        per-team terms. A stage without a threshold gives no cutoff (NULL), so no match."""
+        whens = [
+            When(stage_id=s.pk, then=Value(now - timedelta(days=s.rotting_days)))
+            for s in stages
+            if s.kind == StageKind.OPEN and s.rotting_days is not None
+        ]
+        cond = Q(pk__in=[])
+        if whens:
+            cond |= Q(stage_entered_at__lt=Case(*whens, default=None, output_field=DateTimeField()))
+        return (cond | self._team_q(stages, now)) & Q(outcome=Outcome.OPEN)
+
+    def _team_q(self, stages: Sequence[Stage], now: datetime) -> Q:
+        cond = Q(pk__in=[])
         by_stage = {s.pk: s for s in stages if s.kind == StageKind.OPEN}
         for (team_id, stage_id), (p80_days, _n) in sorted(
             self.team_p80.items(), key=lambda kv: (kv[0][1], kv[0][0] or 0)
@@ -296,7 +316,7 @@ class StallRules:
                 owner_id__in=members.values("pk"),
                 stage_entered_at__lt=now - timedelta(days=p80_days),
             )
-        return cond & Q(outcome=Outcome.OPEN)
+        return cond
 
 
 def p80_days(p80_seconds: int) -> int:
@@ -1017,6 +1037,10 @@ class StuckMatrix:
     currency: str
     rates: dict[str, ExchangeRate] = field(default_factory=dict)
     unconverted: dict[str, int] = field(default_factory=dict)
+    include_empty: bool = False
+    #: people of the scope left out because they have no open deal in the pipeline's open
+    #: stages (0 when ``include_empty``)
+    hidden: int = 0
 
     @property
     def rates_used(self) -> list[ExchangeRate]:
@@ -1058,10 +1082,16 @@ def _median_rows(base: QuerySet[Opportunity]) -> list[tuple[int, int, datetime]]
     return list(middle.values_list("owner_id", "stage_id", "stage_entered_at"))
 
 
-def stuck_matrix(user: User, *, pipeline: Pipeline, now: datetime | None = None) -> StuckMatrix:
+def stuck_matrix(
+    user: User, *, pipeline: Pipeline, now: datetime | None = None, include_empty: bool = False
+) -> StuckMatrix:
     """ "Where is each rep stuck": reps in the user's scope (``visible_owner_ids``: the
     manager's team subtree, everyone for an administrator, a rep alone) × the open stages
     of ``pipeline``; each cell aggregates that rep's open deals in that stage.
+
+    People with no open deal in those stages are left out (counted in ``hidden``) unless
+    ``include_empty``; the filter is applied to the rows already read, so both choices run
+    the same queries.
 
     Queries do not depend on the number of deals: the scope, stages, percentiles, people,
     ONE aggregate grouped by owner, stage and currency (count, exact sum, oldest entry,
@@ -1082,7 +1112,7 @@ def stuck_matrix(user: User, *, pipeline: Pipeline, now: datetime | None = None)
         .values("owner_id", "stage_id", "currency")
         .annotate(
             n=Count("stage_id"),
-            stalled=Count("stage_id", filter=rules.q(stages, now)),
+            stalled=Count("stage_id", filter=rules.q_per_row(stages, now)),
             oldest=Min("stage_entered_at"),
             **money_sum_annotations("amount_sum", "amount"),
         )
@@ -1132,6 +1162,11 @@ def stuck_matrix(user: User, *, pipeline: Pipeline, now: datetime | None = None)
     for key, days in middles.items():
         if key in cells:
             cells[key].median_days = Decimal(sum(days)) / Decimal(len(days))
+    matrix.include_empty = include_empty
+    if not include_empty:
+        shown = [row for row in matrix.rows if row.count]
+        matrix.hidden = len(matrix.rows) - len(shown)
+        matrix.rows = shown
     return matrix
 
 

@@ -1011,8 +1011,11 @@ def stage_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
 def stuck_view(request: HttpRequest) -> HttpResponse:
     """Reps in the viewer's scope × the open stages of one pipeline (``?pipeline=`` id or
     code, default the default pipeline): count, value, median and worst days in stage and
-    stalled deals per cell, each cell linking to the list filtered to that owner and stage."""
+    stalled deals per cell, each cell linking to the list filtered to that owner and stage.
+    People without open deals in the pipeline are hidden (a line says how many) unless
+    ``?include_empty=1``."""
     user = _user(request)
     pipeline = _board_pipeline(user, request.GET.get("pipeline"))
-    matrix = stuck_matrix(user, pipeline=pipeline)
+    include_empty = request.GET.get("include_empty", "") in ("1", "true", "on")
+    matrix = stuck_matrix(user, pipeline=pipeline, include_empty=include_empty)
     return render(request, "sales/stuck.html", {"matrix": matrix})

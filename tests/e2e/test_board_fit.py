@@ -6,6 +6,7 @@ with tabs on a phone."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -364,3 +365,81 @@ def test_phone_shows_one_stage_with_tabs(phone: Page, seed) -> None:
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.get_by_test_id("board-column-qualification")).to_be_visible()
     page.screenshot(path=str(SCREENSHOTS / "board-phone-en.png"), full_page=True)
+
+
+# ------------------------------------------------------------------ the header (issue 6)
+
+# The global search box must stay usable beside the menu: at least this wide, unfocused.
+SEARCH_MIN_PX = 176  # 11rem: "Search…  /" and a few words typed
+
+
+def _header(page: Page) -> dict[str, Any]:
+    return dict(
+        page.evaluate(
+            """() => {
+              const bar = document.querySelector('header.sf-navbar');
+              const items = [...bar.querySelectorAll('#sf-nav > .navbar-nav:first-child > .nav-item')]
+                .filter(el => el.offsetParent !== null).map(el => el.getBoundingClientRect());
+              const search = document.querySelector('[data-testid=global-search]').getBoundingClientRect();
+              const form = document.querySelector('[data-global-search]').getBoundingClientRect();
+              const user = document.querySelector('[data-testid=user-menu]').getBoundingClientRect();
+              return {height: bar.getBoundingClientRect().height, tops: items.map(r => Math.round(r.top)),
+                      navRight: Math.max(...items.map(r => r.right)), searchLeft: form.left,
+                      searchWidth: search.width, userRight: user.right,
+                      pageWidth: document.documentElement.scrollWidth, view: window.innerWidth};
+            }"""
+        )
+    )
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_header_fits_with_a_usable_search_box(browser, live_server_url, language) -> None:
+    """At 1280, 1366 and 1920 px, in English and Chinese: the menu on one line, nothing
+    overlapping or off-screen, and the search box at least ``SEARCH_MIN_PX`` wide without
+    focus; in English the entries folded into "More" are reachable with the keyboard."""
+    context = browser.new_context(
+        base_url=live_server_url,
+        locale="en-US" if language == "en" else "zh-CN",
+        viewport={"width": 1366, "height": 800},
+    )
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    try:
+        page = context.new_page()
+        _login(page, "admin")
+        context.add_cookies([{"name": "django_language", "value": language, "url": live_server_url}])
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        for width in (1280, 1366, 1920):
+            page.set_viewport_size({"width": width, "height": 800})
+            page.goto("/")
+            expect(page.locator("html")).to_have_attribute("lang", language)
+            m = _header(page)
+            clip = {"x": 0, "y": 0, "width": width, "height": 120}
+            page.screenshot(path=str(SCREENSHOTS / f"header-{language}-{width}.png"), clip=clip)
+            assert m["pageWidth"] <= m["view"], f"the page scrolls sideways at {width} px"
+            assert len(set(m["tops"])) == 1, f"the menu wraps at {width} px: {m['tops']}"
+            assert m["navRight"] <= m["searchLeft"], f"the menu runs under the search box at {width} px"
+            assert m["userRight"] <= m["view"], f"the user menu is off-screen at {width} px"
+            assert m["searchWidth"] >= SEARCH_MIN_PX, f"the search box is {m['searchWidth']} px wide at {width} px"
+            assert m["height"] <= 64, f"the header is {m['height']} px high at {width} px"
+            # Contacts and Activities: in the bar, or in English below 1500 px at the top of "More"
+            folded = width < 1500 and language == "en"
+            expect(page.locator("#sf-nav .navbar-nav > .nav-item > a[href='/contacts/']")).to_be_visible(
+                visible=not folded
+            )
+            expect(page.get_by_test_id("nav-more-contacts")).to_be_attached()
+        if language != "en":
+            return
+        # the folded entries by keyboard: focus "More", open it, arrow down to Contacts, Enter
+        page.set_viewport_size({"width": 1366, "height": 800})
+        page.goto("/")
+        page.get_by_test_id("nav-more").focus()
+        page.keyboard.press("Enter")
+        expect(page.get_by_test_id("nav-more-contacts")).to_be_visible()
+        page.keyboard.press("ArrowDown")
+        expect(page.get_by_test_id("nav-more-contacts")).to_be_focused()
+        page.keyboard.press("Enter")
+        page.wait_for_url("**/contacts/")
+        more = page.locator("#sf-nav .nav-item.dropdown:has([data-testid=nav-more])")
+        expect(more).to_have_class(re.compile(r"\bsf-folded-active\b"))  # "More" marks the current page
+    finally:
+        context.close()

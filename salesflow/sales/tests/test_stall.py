@@ -40,7 +40,7 @@ from salesflow.sales.services import (
     opportunity_move_stage,
     stage_dwell_stats_compute,
 )
-from salesflow.sales.tests.factories import make_opportunity, stage
+from salesflow.sales.tests.factories import make_opportunity, make_pipeline, stage
 from salesflow.users.services import system_actor
 
 pytestmark = pytest.mark.django_db
@@ -394,17 +394,41 @@ def test_matrix_matches_a_python_loop(personas):
 def test_matrix_rows_follow_the_scope(personas, persona):
     world(personas)
     user = getattr(personas, persona)
-    m = stuck_matrix(user, pipeline=default_pipeline())
-    names = {row.owner.username for row in m.rows}
+    everyone = stuck_matrix(user, pipeline=default_pipeline(), include_empty=True)
     expected = {
         "rep": {"rep"},
         "manager": {"manager", "rep", "teammate", "assistant"},
         "other_manager": {"other_manager", "outsider"},
         "admin": {"admin", "manager", "rep", "teammate", "assistant", "outsider", "other_manager"},
     }[persona]
-    assert names == expected
-    counted = {row.owner.username for row in m.rows if row.count}
-    assert counted <= expected
+    assert {row.owner.username for row in everyone.rows} == expected
+    assert (everyone.hidden, everyone.include_empty) == (0, True)
+    # by default only the people with open deals in the pipeline (rep, teammate, outsider)
+    m = stuck_matrix(user, pipeline=default_pipeline())
+    with_deals = {
+        "rep": ["rep"],
+        "manager": ["rep", "teammate"],
+        "other_manager": ["outsider"],
+        "admin": ["outsider", "rep", "teammate"],
+    }[persona]
+    assert sorted(row.owner.username for row in m.rows) == with_deals
+    assert m.hidden == len(expected) - len(with_deals)
+    assert m.hidden == {"rep": 0, "manager": 2, "other_manager": 1, "admin": 4}[persona]
+    assert all(row.count for row in m.rows)
+
+
+def test_matrix_hides_people_whose_deals_are_elsewhere(personas):
+    """Deals in another pipeline, closed deals or no deals at all: hidden; one open deal
+    in the pipeline (even without an exchange rate): shown."""
+    other = make_pipeline()
+    make_opportunity(personas.teammate, pipeline=other)  # another pipeline
+    closed = make_opportunity(personas.assistant, stage_code="demo")
+    Opportunity.objects.filter(pk=closed.pk).update(outcome=Outcome.LOST)
+    make_opportunity(personas.rep, stage_code="demo", currency="USD")  # counted, value left out
+    m = stuck_matrix(personas.manager, pipeline=default_pipeline())
+    assert ([row.owner.username for row in m.rows], m.hidden) == (["rep"], 3)
+    m = stuck_matrix(personas.manager, pipeline=other)
+    assert ([row.owner.username for row in m.rows], m.hidden) == (["teammate"], 3)
 
 
 def test_matrix_query_count_is_constant(personas, django_assert_max_num_queries):

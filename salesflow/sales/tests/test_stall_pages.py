@@ -127,3 +127,70 @@ def test_stuck_api(personas, api_for):
     api = api_for(personas.admin)
     assert api.get("/opportunities/stuck", pipeline="nope").status_code == 400
     assert api.get("/opportunities/stuck", pipeline="x" * 500).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("persona", "shown", "hidden"),
+    [
+        ("rep", ["rep"], 0),
+        ("manager", ["rep", "teammate"], 2),  # the manager and the assistant have no open deals
+        ("admin", ["outsider", "rep", "teammate"], 4),  # nor admin and other_manager
+    ],
+)
+def test_stuck_page_hides_people_without_open_deals(personas, client_for, persona, shown, hidden):
+    for owner in (personas.rep, personas.teammate, personas.outsider):
+        make_opportunity(owner, stage_code="demo")
+    everyone = {
+        "rep": ["rep"],
+        "manager": ["assistant", "manager", "rep", "teammate"],
+        "admin": ["admin", "assistant", "manager", "other_manager", "outsider", "rep", "teammate"],
+    }[persona]
+    by_pk = {getattr(personas, name).pk: name for name in everyone}
+
+    def rows(html: str) -> list[str]:
+        return sorted(name for pk, name in by_pk.items() if f'data-testid="stuck-row-{pk}"' in html)
+
+    client = client_for(getattr(personas, persona))
+    html = client.get("/opportunities/stuck/").content.decode()
+    assert rows(html) == shown
+    pipeline = default_pipeline().pk
+    if hidden:
+        line = f"{hidden} people with no open deals are hidden · "
+        assert line in html
+        assert f'href="?pipeline={pipeline}&amp;include_empty=1" data-testid="stuck-show-empty">show them</a>' in html
+        zh = client_for(getattr(personas, persona), "zh-hans").get("/opportunities/stuck/").content.decode()
+        assert f"已隐藏 {hidden} 位没有进行中商机的人员" in zh
+    else:
+        assert 'data-testid="stuck-hidden"' not in html
+    html = client.get("/opportunities/stuck/?include_empty=1").content.decode()
+    assert rows(html) == everyone
+    assert "are hidden" not in html
+    assert f'href="?pipeline={pipeline}" data-testid="stuck-hide-empty"' in html
+
+
+@pytest.mark.parametrize("persona", ["rep", "manager", "admin"])
+def test_stuck_page_toggle_runs_the_same_queries(personas, client_for, persona):
+    make_opportunity(personas.rep, stage_code="demo", currency="USD")
+    client = client_for(getattr(personas, persona))
+    counts = []
+    for query in ("", "?include_empty=1"):
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(f"/opportunities/stuck/{query}").status_code == 200
+        counts.append(len(ctx.captured_queries))
+    assert counts[0] == counts[1]
+
+
+def test_stuck_api_hides_people_without_open_deals(personas, api_for):
+    make_opportunity(personas.rep, stage_code="demo")
+    api = api_for(personas.manager)
+    body = api.get("/opportunities/stuck").json()
+    assert ([r["owner_id"] for r in body["rows"]], body["hidden"]) == ([personas.rep.pk], 3)
+    body = api.get("/opportunities/stuck", include_empty="true").json()
+    assert (len(body["rows"]), body["hidden"]) == (4, 0)
+    assert {r["owner_id"] for r in body["rows"]} == {
+        personas.manager.pk,
+        personas.rep.pk,
+        personas.teammate.pk,
+        personas.assistant.pk,
+    }
+    assert api.get("/opportunities/stuck", include_empty="maybe").status_code == 400
