@@ -1,7 +1,11 @@
 #!/usr/bin/env python
-"""Measure the import of N lead rows with the duplicate check (issue 8).
+"""Measure the import of N rows with the duplicate check (issue 8).
 
     BENCH_DATABASE_URL=sqlite:////tmp/imp.sqlite3 .venv/bin/python bench/import_speed.py --rows 10000
+    ... bench/import_speed.py --kind account --rows 10000   (or --kind contact)
+
+``--kind`` lead (default), account or contact: contacts are attached to existing accounts of
+the database (names of the first accounts by id, cycled).
 
 Migrates the database named by ``BENCH_DATABASE_URL`` (default ``var/bench.sqlite3``),
 writes a CSV of ``--rows`` leads with Chinese headers, uploads it as an administrator
@@ -30,6 +34,8 @@ from bench.benchlib import redacted, setup_django
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--kind", choices=("lead", "account", "contact"), default="lead")
+    parser.add_argument("--no-preview", action="store_true", help="skip the preview of 200 rows")
     args = parser.parse_args()
     url = setup_django()
     from django.core.files.uploadedfile import SimpleUploadedFile
@@ -48,14 +54,26 @@ def main() -> None:
     stamp = int(time.time())
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["姓名", "公司名称", "手机", "邮箱", "线索来源", "创建日期"])
-    for i in range(args.rows):
-        company = f"基准公司{stamp}{i}有限公司"
-        writer.writerow([f"客户{i}", company, f"13{stamp % 10}{i:08d}", "", "inbound", "2024-01-02"])
+    if args.kind == "lead":
+        writer.writerow(["姓名", "公司名称", "手机", "邮箱", "线索来源", "创建日期"])
+        for i in range(args.rows):
+            company = f"基准公司{stamp}{i}有限公司"
+            writer.writerow([f"客户{i}", company, f"13{stamp % 10}{i:08d}", "", "inbound", "2024-01-02"])
+    elif args.kind == "account":
+        writer.writerow(["客户名称", "电话", "行业", "客户等级", "创建日期"])
+        for i in range(args.rows):
+            writer.writerow([f"基准客户{stamp}{i}有限公司", f"021-6{i:07d}"[:12], "manufacturing", "B", "2024-01-02"])
+    else:
+        from salesflow.parties.models import Account
+
+        names = list(Account.objects.order_by("pk").values_list("name", flat=True)[:2000])
+        writer.writerow(["客户名称", "联系人", "手机", "邮箱", "职位", "创建日期"])
+        for i in range(args.rows):
+            writer.writerow([names[i % len(names)], f"联系人{i}", f"15{stamp % 10}{i:08d}", "", "经理", "2024-01-02"])
     data = buffer.getvalue().encode("utf-8")
     timings: dict[str, float] = {"prepare": 0.0, "write": 0.0}
     original_prepare, original_write = rowlib.prepare_batch, rowlib.write_row
-    original_write_many = getattr(rowlib, "write_lead_rows", None)
+    original_write_many = getattr(rowlib, "write_rows", None) or getattr(rowlib, "write_lead_rows", None)
 
     def timed_prepare(*a: Any, **k: Any) -> Any:
         start = time.perf_counter()
@@ -82,15 +100,29 @@ def main() -> None:
     rowlib.prepare_batch = timed_prepare  # type: ignore[assignment]
     rowlib.write_row = timed_write  # type: ignore[assignment]
     if original_write_many is not None:
-        rowlib.write_lead_rows = timed_write_many  # type: ignore[assignment]
+        if hasattr(rowlib, "write_rows"):
+            rowlib.write_rows = timed_write_many  # type: ignore[assignment]
+        else:
+            rowlib.write_lead_rows = timed_write_many  # type: ignore[assignment]
+    from salesflow.dedupe import matching
+
+    scored = {"pairs": 0}
+    original_score = matching.score_pair
+
+    def counted_score(*a: Any, **k: Any) -> Any:
+        scored["pairs"] += 1
+        return original_score(*a, **k)
+
+    matching.score_pair = counted_score  # type: ignore[assignment]
     start = time.perf_counter()
-    job = services.import_upload(actor=admin, kind="lead", upload=SimpleUploadedFile("bench.csv", data))
+    job = services.import_upload(actor=admin, kind=args.kind, upload=SimpleUploadedFile("bench.csv", data))
     upload_s = time.perf_counter() - start
     start = time.perf_counter()
-    shown = preview(job)
+    shown_rows = 0 if args.no_preview else len(preview(job).rows)
     preview_s = time.perf_counter() - start
     services.import_start(actor=admin, job=job, mode="valid_rows")
     timings.update(prepare=0.0, write=0.0)  # the preview above ran prepare_batch too
+    scored["pairs"] = 0
     start = time.perf_counter()
     cpu_start = time.process_time()
     done = services.import_execute(job_id=job.pk)
@@ -98,14 +130,18 @@ def main() -> None:
     cpu_s = time.process_time() - cpu_start
     assert done is not None
     print(f"database: {redacted(url)}")
-    print(f"rows: {args.rows}  created: {done.created_count}  rejected: {done.rejected_count}  status: {done.status}")
+    print(
+        f"kind: {args.kind}  rows: {args.rows}  created: {done.created_count}  "
+        f"skipped: {done.skipped_count}  rejected: {done.rejected_count}  status: {done.status}"
+    )
+    print(f"pairs scored by the matcher during the run: {scored['pairs'] / args.rows:.1f} per row")
     print(f"upload + checks + parse: {upload_s:.2f} s")
-    print(f"preview of {len(shown.rows)} rows with duplicate candidates: {preview_s:.2f} s")
+    print(f"preview of {shown_rows} rows with duplicate candidates: {preview_s:.2f} s")
     print(f"run: {run_s:.1f} s = {args.rows / run_s:.0f} rows/s (wall)")
     print(f"run CPU time of this process: {cpu_s:.1f} s = {args.rows / cpu_s:.0f} rows per CPU-second")
     print("  (on SQLite the queries run in this process; on PostgreSQL the server's time is not in it)")
     print(f"  checking rows (lookups, strong keys): {timings['prepare']:.1f} s")
-    print(f"  writing rows (lead_create_many + intake checks + audit + search index): {timings['write']:.1f} s")
+    print(f"  writing rows (*_create_many + intake checks + audit + search index): {timings['write']:.1f} s")
     print(f"  the rest (file read, savepoints, ImportRow states, progress): {run_s - sum(timings.values()):.1f} s")
 
 

@@ -82,13 +82,18 @@ def record_event(
 
 
 def record_events(
-    *, actor: Any, verb: str, items: Sequence[tuple[models.Model, dict[str, Any] | None]]
+    *,
+    actor: Any,
+    verb: str,
+    items: Sequence[tuple[models.Model, dict[str, Any] | None]],
+    related: Callable[[models.Model], Iterable[models.Model | None]] | None = None,
 ) -> list[AuditEvent]:
     """Bulk form of :func:`record_event` for many targets of one model (imports): one event
-    per ``(target, data)`` by ``actor``, each linked to its target only. The same payload
-    check and after-commit subscribers as :func:`record_event`; two inserts per call
-    whatever the number of targets (plus ``bulk_create`` batching). Inside the service's
-    transaction, like :func:`record_event`."""
+    per ``(target, data)`` by ``actor``, linked to its target and to ``related(target)``
+    (the timelines it also shows on, e.g. a contact's account). The same payload check and
+    after-commit subscribers as :func:`record_event`; two inserts per call whatever the
+    number of targets (plus ``bulk_create`` batching). Inside the service's transaction,
+    like :func:`record_event`."""
     if not items:
         return []
     who = actor if actor is not None and getattr(actor, "pk", None) else None
@@ -110,9 +115,18 @@ def record_events(
             )
         )
     saved = AuditEvent.objects.bulk_create(built, batch_size=500)
-    AuditLink.objects.bulk_create(
-        [AuditLink(event=event, content_type=ct, object_id=event.target_id) for event in saved], batch_size=500
-    )
+    links = [AuditLink(event=event, content_type=ct, object_id=event.target_id) for event in saved]
+    if related is not None:
+        for (target, _data), event in zip(items, saved, strict=True):
+            seen = {(ct.pk, target.pk)}
+            for obj in related(target):
+                if obj is None or obj.pk is None:
+                    continue
+                obj_ct = ContentType.objects.get_for_model(obj)
+                if (obj_ct.pk, obj.pk) not in seen:
+                    seen.add((obj_ct.pk, obj.pk))
+                    links.append(AuditLink(event=event, content_type=obj_ct, object_id=obj.pk))
+    AuditLink.objects.bulk_create(links, batch_size=500)
     for event in saved:
         events.dispatch_after_commit(event)
     return saved

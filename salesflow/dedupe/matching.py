@@ -34,9 +34,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from django.db.models import Q
+from django.db.models import CharField, Count, Q, Value
 
-from salesflow.core.normalize import normalize_phone
+from salesflow.core.normalize import normalize_phone, phone_match_key
 from salesflow.dedupe.configs import party_blocking_keys, party_config, prepare_party
 from salesflow.dedupe.engine import Features, score_features
 from salesflow.leads.models import Lead
@@ -44,13 +44,15 @@ from salesflow.parties.models import Account, Contact
 
 RecordKind = Literal["lead", "account", "contact"]
 RECORD_KINDS: tuple[RecordKind, ...] = ("lead", "account", "contact")
+_MODELS: dict[RecordKind, Any] = {"lead": Lead, "account": Account, "contact": Contact}
 
 # Scores at or above this are shown as "possible duplicates" before saving.
 DEFAULT_MIN_SCORE = 0.8
 # Incoming rows per round of queries in find_candidates_bulk (three queries per batch).
 BATCH_SIZE = 500
-# A blocking key shared by more existing records than this is too common to tell anything
-# (e.g. a company stem like "科技"): its records are not fetched through it.
+# A blocking key shared by more existing records of one kind than this is too common to tell
+# anything (e.g. a company stem like "科技", a switchboard number): its records are not
+# fetched through it (see :func:`fetch_blocks`).
 MAX_PER_KEY = 200
 
 
@@ -139,23 +141,26 @@ def find_candidates_bulk(
 ) -> list[list[Candidate]]:
     """:func:`find_candidates` for every row of ``rows`` (same order).
 
-    Queries: at most three per :data:`BATCH_SIZE` rows (leads, contacts, accounts), whatever
-    the rows contain.
+    Queries: at most six per :data:`BATCH_SIZE` rows (three block-size counts and three
+    fetches: leads, contacts, accounts), whatever the rows contain.
     """
     excluded = set(exclude)
     result: list[list[Candidate]] = []
     for start in range(0, len(rows), BATCH_SIZE):
         batch = [features_of(kind, row) for row in rows[start : start + BATCH_SIZE]]
-        existing = fetch_by_blocking_keys(batch)
+        fetched = fetch_blocks(batch)
         index: dict[str, list[Existing]] = defaultdict(list)
-        for record in existing:
+        for record in fetched.records:
             if (record.kind, record.pk) not in excluded:
-                for key in set(party_blocking_keys(record.features)):
+                for key in bounded_blocking_keys(record.features, fetched.common):
                     index[key].append(record)
         for features in batch:
             seen: dict[tuple[str, int], Existing] = {}
-            for key in set(party_blocking_keys(features)):
-                for record in index.get(key, ()):
+            for key in bounded_blocking_keys(features, fetched.common):
+                block = index.get(key, ())
+                if len(block) > MAX_PER_KEY:
+                    continue  # common inside this batch's fetch too: tells nothing
+                for record in block:
                     seen[(record.kind, record.pk)] = record
             candidates: list[Candidate] = []
             for record in seen.values():
@@ -167,6 +172,25 @@ def find_candidates_bulk(
             candidates.sort(key=lambda c: (-c.score, c.kind, c.pk))
             result.append(candidates[:limit])
     return result
+
+
+def bounded_blocking_keys(f: Features, common: frozenset[str] | set[str]) -> set[str]:
+    """The blocking keys a record is matched through once the ``common`` keys (blocks larger
+    than :data:`MAX_PER_KEY` in the database) are left out: its selective keys, plus the
+    pair key of its company stem and person name (``sn:``), the more selective key that
+    stands in for a common stem or a common name."""
+    keys = set(party_blocking_keys(f)) - common
+    if f["stem"] and f["person_pinyin"]:
+        keys.add(f"sn:{f['stem']}|{f['person_pinyin']}")
+    return keys
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """What :func:`fetch_blocks` found: the records and the keys left out as too common."""
+
+    records: list[Existing]
+    common: frozenset[str]
 
 
 def _keysets(batch: Sequence[Features]) -> dict[str, set[str]]:
@@ -182,31 +206,113 @@ def _keysets(batch: Sequence[Features]) -> dict[str, set[str]]:
     return sets
 
 
+# (model column, keyset name, blocking-key prefix) whose block sizes are counted per kind;
+# credit codes are unique per company and are never common.
+_COUNTED: dict[RecordKind, tuple[tuple[str, str, str], ...]] = {
+    "lead": (
+        ("mobile", "mobile", "m"),
+        ("phone_key", "phone_key", "p"),
+        ("email", "email", "e"),
+        ("company_stem", "stem", "s"),
+        ("company_pinyin", "stem_pinyin", "sp"),
+    ),
+    "contact": (("mobile", "mobile", "m"), ("phone_key", "phone_key", "p"), ("email", "email", "e")),
+    "account": (
+        ("phone_key", "phone_key", "p"),
+        ("company_stem", "stem", "s"),
+        ("company_pinyin", "stem_pinyin", "sp"),
+    ),
+}
+
+
+def common_keys(k: Mapping[str, set[str]], kinds: Iterable[RecordKind] = RECORD_KINDS) -> set[str]:
+    """Blocking keys (``p:+86…``, ``s:科技``, ``e:…``, ``sp:…``) of the keysets ``k`` held by
+    more than :data:`MAX_PER_KEY` records of one of ``kinds`` (one ``GROUP BY`` query per kind
+    over the indexed key columns)."""
+    common: set[str] = set()
+    for kind in kinds:
+        model = _MODELS[kind]
+        parts = []
+        for column, keyset, prefix in _COUNTED[kind]:
+            values = k.get(keyset)
+            if values:
+                parts.append(
+                    model.objects.filter(**{f"{column}__in": values})
+                    .values(column)
+                    .annotate(n=Count("pk"))
+                    .filter(n__gt=MAX_PER_KEY)
+                    .annotate(prefix=Value(prefix, output_field=CharField()))
+                    .values_list("prefix", column)
+                    .order_by()
+                )
+        if not parts:
+            continue
+        query = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+        for prefix, value in query:
+            if prefix == "m":  # a stored mobile: its blocking key is the phone key
+                common.add(f"p:{phone_match_key(value)}")
+            elif prefix == "sp":
+                common.add(f"sp:{value}")
+            else:
+                common.add(f"{prefix}:{value}")
+    return common
+
+
 def fetch_by_blocking_keys(batch: Sequence[Features], kinds: Iterable[RecordKind] = RECORD_KINDS) -> list[Existing]:
+    """Existing records of ``kinds`` sharing a selective blocking key with any of ``batch``
+    (see :func:`fetch_blocks`), prepared for scoring."""
+    return fetch_blocks(batch, kinds).records
+
+
+def fetch_blocks(batch: Sequence[Features], kinds: Iterable[RecordKind] = RECORD_KINDS) -> Fetched:
     """Existing records of ``kinds`` (leads, contacts, accounts) sharing a blocking key with
-    any of ``batch`` (one query per kind), prepared for scoring."""
+    any of ``batch``, prepared for scoring; two queries per kind.
+
+    Bounded blocking: a key held by more than :data:`MAX_PER_KEY` existing records of a kind
+    (a very common company stem like "科技", a switchboard number shared by a whole company, a
+    common name) is *common* and brings in no records by itself. For a person whose company
+    stem (or name) is common, the pair (stem, name pinyin) is used instead. The trade-off: a
+    duplicate that shares nothing but a common key — same common stem, different name, no
+    shared phone or email — is no longer found; one that shares any selective key still is.
+    """
     k = _keysets(batch)
-    out: list[Existing] = []
-    wanted = set(kinds)
+    wanted = [kind for kind in RECORD_KINDS if kind in set(kinds)]
     if not k:
-        return out
-    mobiles, phones, emails, codes = k["mobile"], k["phone_key"], k["email"], k["credit_code"]
-    stems, stem_pinyins, names = k["stem"], k["stem_pinyin"], k["person_pinyin"]
+        return Fetched([], frozenset())
+    common = common_keys(k, wanted)
+
+    def keep(values: set[str], prefix: str) -> set[str]:
+        return {v for v in values if f"{prefix}:{v}" not in common}
+
+    phones = keep(k["phone_key"], "p")
+    mobiles = {normalize_phone(p) for p in phones}
+    emails, codes = keep(k["email"], "e"), k["credit_code"]
+    stems, stem_pinyins = keep(k["stem"], "s"), keep(k["stem_pinyin"], "sp")
+    # people at a company with a common stem (or with a common name): stem and name together
+    pairs = {
+        (f["stem"], f["person_pinyin"])
+        for f in batch
+        if f["stem"] and f["person_pinyin"] and f"s:{f['stem']}" in common
+    }
     lead_q = Q(mobile__in=mobiles) | Q(phone_key__in=phones) | Q(email__in=emails) | Q(credit_code__in=codes)
     lead_q |= Q(company_stem__in=stems) | Q(company_pinyin__in=stem_pinyins)
+    for stem, name in pairs:
+        lead_q |= Q(company_stem=stem, name_pinyin=name)
     contact_q = Q(mobile__in=mobiles) | Q(phone_key__in=phones) | Q(email__in=emails)
-    if names and stems:
-        contact_q |= Q(name_pinyin__in=names, account__company_stem__in=stems)
+    names = k["person_pinyin"]
+    if names and k["stem"]:
+        contact_q |= Q(name_pinyin__in=names, account__company_stem__in=k["stem"])
     account_q = Q(credit_code__in=codes) | Q(company_stem__in=stems) | Q(company_pinyin__in=stem_pinyins)
     account_q |= Q(phone_key__in=phones)
     cap = MAX_PER_KEY * max(1, len(batch))
+    out: list[Existing] = []
     if "lead" in wanted:
         out.extend(existing_records("lead", lead_q, cap))
     if "contact" in wanted:
         out.extend(existing_records("contact", contact_q, cap))
     if "account" in wanted:
         out.extend(existing_records("account", account_q, cap))
-    return out
+    return Fetched(out, frozenset(common))
 
 
 def existing_records(kind: RecordKind, where: Q, limit: int, *, ordered: bool = False) -> list[Existing]:

@@ -19,14 +19,15 @@ from django.utils.translation import gettext as _
 from salesflow.core.audit import record_event
 from salesflow.core.errors import Conflict
 from salesflow.core.tasks import enqueue_on_commit
-from salesflow.dedupe.configs import party_blocking_keys
 from salesflow.dedupe.matching import (
     DEFAULT_MIN_SCORE,
+    MAX_PER_KEY,
     RECORD_KINDS,
     Existing,
     RecordKind,
+    bounded_blocking_keys,
     existing_records,
-    fetch_by_blocking_keys,
+    fetch_blocks,
     score_pair,
 )
 from salesflow.dedupe.models import DuplicatePair, DuplicateReportRun, PairStatus, ReportStatus
@@ -124,16 +125,19 @@ def _scan_kind(
         if not batch:
             return found
         last = batch[-1].pk
-        others = fetch_by_blocking_keys([record.features for record in batch], kinds=[kind])
+        fetched = fetch_blocks([record.features for record in batch], kinds=[kind])
         index: dict[str, list[Existing]] = defaultdict(list)
-        for other in others:
-            for key in set(party_blocking_keys(other.features)):
+        for other in fetched.records:
+            for key in bounded_blocking_keys(other.features, fetched.common):
                 index[key].append(other)
         pairs: list[DuplicatePair] = []
         for record in batch:
             seen: set[int] = set()
-            for key in set(party_blocking_keys(record.features)):
-                for other in index.get(key, ()):
+            for key in bounded_blocking_keys(record.features, fetched.common):
+                block = index.get(key, ())
+                if len(block) > MAX_PER_KEY:
+                    continue
+                for other in block:
                     if other.pk <= record.pk or other.pk in seen:
                         continue
                     seen.add(other.pk)

@@ -636,6 +636,37 @@ def write_lead_rows(ctx: Context, rows: Sequence[RowResult]) -> list[tuple[int |
     return [(item.lead.pk if item.lead is not None else None, item.error) for item in done]
 
 
+# Kinds written a batch at a time (:func:`write_rows`); opportunities are written row by row.
+BATCHED_KINDS = frozenset({ImportKind.LEAD, ImportKind.ACCOUNT, ImportKind.CONTACT})
+
+
+def write_rows(ctx: Context, rows: Sequence[RowResult]) -> list[tuple[int | None, ServiceError | None]]:
+    """:func:`write_row` for many valid rows of a batched kind at once, through the kind's
+    ``*_create_many`` service (``leads.services.lead_create_many``,
+    ``parties.services.account_create_many`` / ``contact_create_many``: the same checks as
+    the one-row services, written in bulk); per row (same order) the new record's pk or the
+    service's refusal. Raises what the service raises for the whole batch (nothing of any
+    row is then written)."""
+    if ctx.kind == ImportKind.LEAD:
+        return write_lead_rows(ctx, rows)
+    from salesflow.parties.services import account_create_many, contact_create_many
+
+    arguments: list[dict[str, Any]] = []
+    options: list[dict[str, Any]] = []
+    for row in rows:
+        values = dict(row.values)
+        created_day = values.pop("created_at", None)
+        values["created_at"] = historical_moment(created_day) if created_day else None
+        values.setdefault("name", "")
+        if ctx.kind == ImportKind.CONTACT:
+            values.pop("owner", None)
+        arguments.append(values)
+        options.append({"via": "import", "import_job": ctx.job_id, "import_row": row.number})
+    create = account_create_many if ctx.kind == ImportKind.ACCOUNT else contact_create_many
+    done = create(actor=ctx.actor, rows=arguments, intake_action="import", intake_options=options)
+    return [(item.record.pk if item.record is not None else None, item.error) for item in done]
+
+
 def service_errors(ctx: Context, exc: ServiceError) -> list[tuple[str, str]]:
     """A service's refusal as (column, reason) pairs, columns named by the file's headers."""
     aliases = {"closed_on": "closed_at", "company_key": "company_name", "name_key": "name"}

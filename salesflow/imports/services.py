@@ -17,10 +17,12 @@ Guarantees:
   exactly which records landed. :func:`import_resume` continues with the first row not
   recorded; :func:`import_rollback` deletes exactly the records the job created, through
   the record services (audited), newest first.
-- Leads are written a batch at a time through ``leads.services.lead_create_many`` (the
-  checks of ``lead_create`` per row, inserts, search rows, audit events and intake
-  follow-ons in bulk); the other kinds row by row through their services. The guarantees
-  above hold for both.
+- Leads, accounts and contacts are written a batch at a time through their services'
+  ``*_create_many`` forms (``leads.services.lead_create_many``,
+  ``parties.services.account_create_many`` / ``contact_create_many``: the checks of the
+  one-row service per row, inserts, search rows, audit events and intake follow-ons in
+  bulk); opportunities row by row through ``opportunity_create`` (and ``opportunity_close``).
+  The guarantees above hold for both.
 - Rows that already exist (strong keys, or the same file row / external id imported
   before) are skipped and reported "already exists"; they are never updated.
 """
@@ -381,16 +383,16 @@ def _write(job: ImportJob, ctx: rowlib.Context, result: rowlib.RowResult, *, sav
     return _row(job, ctx, result, state=RowState.CREATED, record_id=pk)
 
 
-def _write_leads(job: ImportJob, ctx: rowlib.Context, results: list[rowlib.RowResult]) -> list[ImportRow]:
-    """Valid-rows mode, leads: the batch's rows written together through
-    ``leads.services.lead_create_many`` (in a savepoint); a row the service refuses is
-    rejected with its reasons. If the service raises for the whole batch, the savepoint is
-    rolled back and the rows are written one by one (:func:`_write`), so a refusal still
-    costs only its own row."""
+def _write_many(job: ImportJob, ctx: rowlib.Context, results: list[rowlib.RowResult]) -> list[ImportRow]:
+    """Valid-rows mode, leads, accounts and contacts: the batch's rows written together
+    through the kind's ``*_create_many`` service (:func:`rowlib.write_rows`, in a
+    savepoint); a row the service refuses is rejected with its reasons. If the service
+    raises for the whole batch, the savepoint is rolled back and the rows are written one by
+    one (:func:`_write`), so a refusal still costs only its own row."""
     todo = [r for r in results if not r.errors and not r.exists]
     try:
         with transaction.atomic():
-            outcomes = rowlib.write_lead_rows(ctx, todo) if todo else []
+            outcomes = rowlib.write_rows(ctx, todo) if todo else []
     except ServiceError:
         return [_write(job, ctx, result, savepoint=True) for result in results]
     written = {id(r): outcome for r, outcome in zip(todo, outcomes, strict=True)}
@@ -489,8 +491,8 @@ def _run_valid_rows(
             return
         results = rowlib.prepare_batch(ctx, batch, table.headers)
         with transaction.atomic():
-            if ctx.kind == ImportKind.LEAD:
-                recorded = _write_leads(job, ctx, results)
+            if ctx.kind in rowlib.BATCHED_KINDS:
+                recorded = _write_many(job, ctx, results)
             else:
                 recorded = [_write(job, ctx, result, savepoint=True) for result in results]
             ImportRow.objects.bulk_create(recorded)
@@ -524,14 +526,14 @@ def _run_all_or_nothing(
     try:
         with transaction.atomic():
             recorded: list[ImportRow] = []
-            if ctx.kind == ImportKind.LEAD:
+            if ctx.kind in rowlib.BATCHED_KINDS:
                 for start in range(0, len(prepared), batch_size):
                     if start and _cancel_requested(job.pk):
                         raise _Cancelled
                     chunk = prepared[start : start + batch_size]
                     pending = [r for r in chunk if not r.exists]
                     current = chunk[0]  # a refusal of the whole batch is reported on its first row
-                    outcomes = rowlib.write_lead_rows(ctx, pending) if pending else []
+                    outcomes = rowlib.write_rows(ctx, pending) if pending else []
                     written = {id(r): outcome for r, outcome in zip(pending, outcomes, strict=True)}
                     for result in chunk:
                         current = result
@@ -545,7 +547,7 @@ def _run_all_or_nothing(
                         if test_hook is not None:
                             test_hook(result.number)
                         recorded.append(_row(job, ctx, result, state=RowState.CREATED, record_id=pk))
-            for index, result in enumerate(prepared if ctx.kind != ImportKind.LEAD else []):
+            for index, result in enumerate(prepared if ctx.kind not in rowlib.BATCHED_KINDS else []):
                 if index and index % batch_size == 0 and _cancel_requested(job.pk):
                     raise _Cancelled
                 current = result

@@ -3,7 +3,8 @@ transaction; on ``ValidationFailed`` nothing has been written."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, TypedDict, Unpack
 
@@ -16,8 +17,8 @@ from django.utils.translation import gettext as _
 
 from salesflow.core.audit import changed_fields, record_event
 from salesflow.core.changes import refuse_unknown_fields
-from salesflow.core.errors import Conflict, Forbidden, ValidationFailed
-from salesflow.core.intake import Intake, IntakeAction, run_after, run_before
+from salesflow.core.errors import Conflict, Forbidden, ServiceError, ValidationFailed
+from salesflow.core.intake import Intake, IntakeAction, run_after, run_after_many, run_before, run_before_many
 from salesflow.core.normalize import (
     company_name_key,
     credit_code_is_valid,
@@ -38,9 +39,10 @@ from salesflow.parties.permissions import (
     can_write_contact,
     may_reassign_for_neglect,
 )
+from salesflow.search.inserts import bulk_insert
 from salesflow.search.services import index_record, unindex_record
 from salesflow.users.models import Territory, User
-from salesflow.users.permissions import assignable_users_for, writable_owner_ids
+from salesflow.users.permissions import assignable_users_for, can_see_unowned, writable_owner_ids
 from salesflow.users.policy import may_assign_owner
 from salesflow.users.services import shares_delete_for
 
@@ -578,6 +580,276 @@ def contact_create(
     index_record(contact)
     run_after(intake, contact)
     return contact
+
+
+@dataclass
+class Created:
+    """One row of :func:`account_create_many` / :func:`contact_create_many`: the saved
+    record, or why it was refused."""
+
+    record: Any = None
+    error: ServiceError | None = None
+
+
+_ACCOUNT_FIELDS = frozenset(
+    {
+        "owner",
+        "name",
+        "credit_code",
+        "industry",
+        "region",
+        "size",
+        "lifecycle",
+        "grade",
+        "source",
+        "phone",
+        "website",
+        "address",
+        "description",
+        "created_at",
+    }
+)
+
+
+def _options(rows: Sequence[Any], intake_options: Sequence[Mapping[str, Any]] | None) -> list[Mapping[str, Any]]:
+    options = list(intake_options) if intake_options is not None else [{} for _row in rows]
+    if len(options) != len(rows):
+        raise ValueError("one intake_options mapping per row")
+    return options
+
+
+@transaction.atomic
+def account_create_many(
+    *,
+    actor: User,
+    rows: Sequence[Mapping[str, Any]],
+    intake_action: IntakeAction = "import",
+    intake_options: Sequence[Mapping[str, Any]] | None = None,
+) -> list[Created]:
+    """Create many accounts at once (imports): each row holds :func:`account_create`'s
+    keyword arguments (``owner``, ``name``, ``credit_code``… and ``created_at``), with
+    ``intake_options[i]`` for row ``i``.
+
+    The same checks as :func:`account_create`, row by row, with the same outcome:
+    ``Forbidden`` (raised, nothing written) when ``actor`` may not create records; per row
+    ``ValidationFailed`` for a blank name, an invalid credit code or one another account (or
+    an earlier row of the call) has, a backdate in the future, an owner ``actor`` may not
+    assign; and the refusals of the intake checks (batch forms). A refused row is returned
+    with its error and leaves nothing. The rows that pass are inserted with ``bulk_create``
+    with their search rows and ``parties.account.created`` events
+    (:func:`salesflow.search.inserts.bulk_insert`), then the intake ``after`` hooks run.
+    A credit code taken by a concurrent transaction between the check and the insert raises
+    ``ValidationFailed`` for the whole call (nothing written; callers retry row by row).
+    Queries: a fixed number per call for the checks and the inserts.
+    """
+    if writable_owner_ids(actor) == set():
+        raise Forbidden(_("You may not create accounts."))
+    options = _options(rows, intake_options)
+    assignable = set(assignable_users_for(actor).values_list("pk", flat=True))
+    unowned_ok = can_see_unowned(actor)
+    every = dict(FollowUpPolicy.objects.values_list("grade", "every_days"))
+    codes = {normalize_credit_code(str(row.get("credit_code") or "")) for row in rows} - {""}
+    taken = set(Account.objects.filter(credit_code__in=codes).values_list("credit_code", flat=True))
+    now = timezone.now()
+    results = [Created() for _row in rows]
+    intakes: list[Intake] = []
+    positions: list[int] = []
+    for position, row in enumerate(rows):
+        unknown = set(row) - _ACCOUNT_FIELDS
+        if unknown:
+            raise TypeError(f"account_create_many got unknown fields {sorted(unknown)}")
+        owner = row.get("owner")
+        name = str(row.get("name") or "").strip()
+        code = normalize_credit_code(str(row.get("credit_code") or ""))
+        created_at = row.get("created_at")
+        phone = str(row.get("phone") or "").strip()
+        errors: dict[str, list[str]] = {}
+        if created_at is not None and created_at > now:
+            errors["created_at"] = [_("The creation date cannot be in the future.")]
+        if (owner is None and not unowned_ok) or (owner is not None and owner.pk not in assignable):
+            errors["owner"] = [_("You may not assign records to this user.")]
+        if not name:
+            errors["name"] = [_("This field is required.")]
+        if code and not credit_code_is_valid(code):
+            errors["credit_code"] = [_("Enter a valid 18-character unified social credit code.")]
+        elif code in taken:
+            errors["credit_code"] = [_("Another account already has this credit code.")]
+        if errors:
+            results[position].error = ValidationFailed(_("The account could not be saved."), field_errors=errors)
+            continue
+        if code:
+            taken.add(code)
+        fields: dict[str, Any] = dict(
+            name=name,
+            name_key=company_name_key(name)[:NAME_KEY_LENGTH],
+            **_account_match_keys(name, phone),
+            credit_code=code,
+            industry=row.get("industry", ""),
+            region=row.get("region"),
+            size=row.get("size", ""),
+            lifecycle=row.get("lifecycle") or Lifecycle.PROSPECT,
+            grade=row.get("grade", ""),
+            owner=owner,
+            source=row.get("source", ""),
+            phone=phone,
+            website=str(row.get("website") or "").strip(),
+            address=str(row.get("address") or "").strip(),
+            description=row.get("description", ""),
+        )
+        if created_at is not None:
+            fields["created_at"] = created_at
+        intakes.append(
+            Intake(kind="account", action=intake_action, actor=actor, values=fields, options=options[position])
+        )
+        positions.append(position)
+    refused = run_before_many(intakes)
+    accepted = [it for index, it in enumerate(intakes) if index not in refused]
+    for index, error in refused.items():
+        results[positions[index]].error = error
+    unsaved = [
+        Account(**it.values, next_follow_up_due=follow_up_due_for(it.values["grade"], None, every=every))
+        for it in accepted
+    ]
+    try:
+        with transaction.atomic():
+            accounts = bulk_insert(
+                actor=actor, objs=unsaved, verb="parties.account.created", data=lambda a: {"owner": a.owner_id}
+            )
+    except IntegrityError:
+        raise ValidationFailed(
+            _("The account could not be saved."),
+            field_errors={"credit_code": [_("Another account already has this credit code.")]},
+        ) from None
+    run_after_many(accepted, accounts)
+    saved = iter(accounts)
+    for index in range(len(intakes)):
+        if index not in refused:
+            results[positions[index]].record = next(saved)
+    return results
+
+
+_CONTACT_FIELDS = frozenset(
+    {
+        "name",
+        "title",
+        "department",
+        "buying_role",
+        "mobile",
+        "phone",
+        "email",
+        "wechat",
+        "notes",
+        "birthday",
+        "hobbies",
+        "education",
+        "achievements",
+        "places",
+        "family",
+        "cultural_background",
+    }
+)
+
+
+@transaction.atomic
+def contact_create_many(
+    *,
+    actor: User,
+    rows: Sequence[Mapping[str, Any]],
+    intake_action: IntakeAction = "import",
+    intake_options: Sequence[Mapping[str, Any]] | None = None,
+) -> list[Created]:
+    """Create many contacts at once (imports): each row holds :func:`contact_create`'s
+    keyword arguments (``account``, ``name``, ``mobile``… and ``created_at``), with
+    ``intake_options[i]`` for row ``i``.
+
+    The same checks as :func:`contact_create`, row by row, with the same outcome; per row
+    ``ValidationFailed`` (an account ``actor`` may not write, bad values, a backdate in the
+    future), ``Forbidden`` (the sales archive of an account whose archive ``actor`` may not
+    read) and the refusals of the intake checks (batch forms) are returned with the row and
+    leave nothing. The rows that pass are inserted with ``bulk_create`` with their search
+    rows and ``parties.contact.created`` events (on the contact's and the account's
+    timelines), then the intake ``after`` hooks run. Queries: a fixed number per call, plus
+    the write and archive rights once per distinct account.
+    """
+    options = _options(rows, intake_options)
+    now = timezone.now()
+    writable: dict[int, bool] = {}
+    archive: dict[int, bool] = {}
+    backdates: list[datetime | None] = []
+    results = [Created() for _row in rows]
+    intakes: list[Intake] = []
+    positions: list[int] = []
+    for position, row in enumerate(rows):
+        values = dict(row)
+        account = values.pop("account")
+        created_at = values.pop("created_at", None)
+        unknown = set(values) - _CONTACT_FIELDS
+        if unknown:
+            raise TypeError(f"contact_create_many got unknown fields {sorted(unknown)}")
+        errors: dict[str, list[str]] = {}
+        if account.pk not in writable:
+            writable[account.pk] = can_write_account(actor, account)
+        if not writable[account.pk]:
+            errors["account"] = [_("You may not add contacts to this account.")]
+        if created_at is not None and created_at > now:
+            errors["created_at"] = [_("The creation date cannot be in the future.")]
+        full = {key: values.get(key, "") for key in _CONTACT_FIELDS}
+        full["buying_role"] = values.get("buying_role") or BuyingRole.OTHER
+        full["birthday"] = values.get("birthday")
+        cleaned = _validate_contact_values(full, errors)
+        if errors:
+            results[position].error = ValidationFailed(_("The contact could not be saved."), field_errors=errors)
+            continue
+        touched = sorted(name for name in ARCHIVE_FIELDS if cleaned.get(name) not in (None, ""))
+        if touched:
+            if account.pk not in archive:
+                archive[account.pk] = can_read_personal_data(actor, Contact(account=account))
+            if not archive[account.pk]:
+                message = _("You may not see or change this contact's personal data.")
+                results[position].error = Forbidden(message, field_errors={name: [message] for name in touched})
+                continue
+        intakes.append(
+            Intake(
+                kind="contact",
+                action=intake_action,
+                actor=actor,
+                values={**cleaned, "account": account},
+                options=options[position],
+            )
+        )
+        positions.append(position)
+        backdates.append(created_at)
+    refused = run_before_many(intakes)
+    accepted = [it for index, it in enumerate(intakes) if index not in refused]
+    for index, error in refused.items():
+        results[positions[index]].error = error
+    unsaved: list[Contact] = []
+    for index, intake in enumerate(intakes):
+        if index in refused:
+            continue
+        values = {key: value for key, value in intake.values.items() if key != "account"}
+        if backdates[index] is not None:
+            values["created_at"] = backdates[index]
+        unsaved.append(
+            Contact(
+                account=intake.values["account"],
+                **values,
+                **_contact_match_keys(values.get("name", ""), values.get("phone", "")),
+            )
+        )
+    contacts = bulk_insert(
+        actor=actor,
+        objs=unsaved,
+        verb="parties.contact.created",
+        data=lambda c: None,
+        related=lambda c: [c.account],
+    )
+    run_after_many(accepted, contacts)
+    saved = iter(contacts)
+    for index in range(len(intakes)):
+        if index not in refused:
+            results[positions[index]].record = next(saved)
+    return results
 
 
 @transaction.atomic

@@ -115,7 +115,8 @@ def test_bulk_uses_a_bounded_number_of_queries(personas, django_assert_max_num_q
             mobile=f"1380000000{i}",
         )
     rows = [{"name": f"客户{i % 7}", "mobile": f"1380000000{i % 7}"} for i in range(300)]
-    with django_assert_max_num_queries(3):
+    # three block-size counts (one per kind) and three fetches
+    with django_assert_max_num_queries(6):
         results = find_candidates_bulk("lead", rows)
     assert [len(r) for r in results[:7]] == [1, 1, 1, 1, 1, 0, 0]
 
@@ -136,3 +137,35 @@ def test_keys_of_bulk_written_records_are_refreshed(personas):
     assert match_keys_refresh() == 0  # idempotent
     (candidate,) = find_candidates("lead", {"name": "张伟", "company_name": "星云科技"})
     assert "same name" in candidate.reasons
+
+
+def test_a_common_blocking_key_brings_in_no_records_by_itself(personas, monkeypatch) -> None:
+    """Bounded blocking: a company stem held by more than MAX_PER_KEY leads is common; a
+    person there is still found through (stem, name pinyin) and by a selective key, but a
+    record sharing only the common stem is not fetched (the documented recall trade-off)."""
+    from salesflow.dedupe import matching
+
+    monkeypatch.setattr(matching, "MAX_PER_KEY", 5)
+    for i in range(6):
+        lead_create(
+            actor=personas.rep,
+            owner=personas.rep,
+            name=f"员工{'甲乙丙丁戊己'[i]}",
+            source_channel="inbound",
+            mobile=f"1380000001{i}",
+            company_name="星云科技有限公司",
+            intake_action="import",  # no "possible duplicates" warning between these six
+        )
+    stem_key = "s:" + Lead.objects.values_list("company_stem", flat=True)[0]
+    fetched = matching.fetch_blocks([matching.features_of("lead", {"company_name": "星云科技"})])
+    assert stem_key in fetched.common and fetched.records == []
+    # same name at the company: found through the (stem, name) pair
+    (same_name,) = find_candidates("lead", {"name": "员工甲", "company_name": "星云科技有限公司"})
+    assert Lead.objects.get(pk=same_name.pk).name == "员工甲"
+    # a selective key (the mobile) still finds its record
+    (same_mobile,) = find_candidates("lead", {"name": "员工乙", "mobile": "13800000011"})
+    assert Lead.objects.get(pk=same_mobile.pk).mobile == "13800000011"
+    # nothing but the common stem: no candidates
+    assert (
+        find_candidates("lead", {"name": "陌生人", "company_name": "星云科技有限公司", "mobile": "13999999999"}) == []
+    )

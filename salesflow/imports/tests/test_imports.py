@@ -517,7 +517,8 @@ def test_run_queries_are_a_fixed_cost_per_batch_plus_the_services_per_row(person
     # The duplicate warning is skipped for ``via=import`` (the preview reports duplicates) and
     # the score is recomputed after the commit (``scoring.hooks``), so neither costs a query here.
     assert per_row <= 17, per_row
-    assert small - 5 * per_row <= 40  # the batch's lookups, states and progress
+    # the batch's lookups, states and progress (the matcher's three block-size counts included)
+    assert small - 5 * per_row <= 43
 
 
 def test_an_after_hook_refusing_one_row_falls_back_to_row_by_row(personas) -> None:
