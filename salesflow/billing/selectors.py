@@ -7,10 +7,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, getcontext
+from decimal import Decimal
 from typing import Any
 
-from django.db.models import ExpressionWrapper, F, Q, QuerySet, Sum
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Case, Count, ExpressionWrapper, F, FloatField, Q, QuerySet, Sum, Value, When, Window
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from salesflow.billing.choices import AgeingBucket, AgeingGroup, PaymentStatus
@@ -23,9 +25,9 @@ from salesflow.billing.permissions import (
     plans_visible_to,
 )
 from salesflow.billing.status import bucket_due_range, status_q
-from salesflow.core.models import ExchangeRate
-from salesflow.core.money import MoneyField, company_currency
-from salesflow.core.selectors import EXACT_PRECISION, apply_rate, rates_on
+from salesflow.core.models import AuditEvent, ExchangeRate
+from salesflow.core.money import MoneyField, company_currency, minor_units
+from salesflow.core.selectors import apply_rate, rates_on
 from salesflow.parties.models import Account
 from salesflow.users.models import Team, User
 
@@ -115,6 +117,24 @@ def plan_for_document(user: User, kind: str, document_id: int) -> PaymentPlan | 
         .prefetch_related("instalments__allocations__payment")
         .first()
     )
+
+
+def termination_cancelled(plan: PaymentPlan) -> Decimal:
+    """What terminating the plan's contract took off the plan: the unpaid amounts of the
+    instalments due after the termination date (voided, or cut to what was paid), as the
+    ``billing.plan.terminated`` event recorded them (``ZERO`` when never terminated). One
+    query (``audit_target_idx``)."""
+    data = (
+        AuditEvent.objects.filter(
+            target_type=ContentType.objects.get_for_model(PaymentPlan),
+            target_id=plan.pk,
+            verb="billing.plan.terminated",
+        )
+        .order_by("-created_at", "-id")
+        .values_list("data", flat=True)
+        .first()
+    )
+    return Decimal(str(data["cancelled"])) if isinstance(data, dict) and data.get("cancelled") else ZERO
 
 
 def payment_detail(payment: Payment) -> list[Any]:
@@ -282,6 +302,43 @@ def _labels(group: str, keys: set[int]) -> dict[int, str]:
     return dict(Team.objects.filter(pk__in=keys).values_list("pk", "name"))
 
 
+#: Candidates ranked beyond ``limit`` on the first try (the approximate ranking rarely moves
+#: a row by more than a few places); a second try takes eight times as many, a third all.
+AGEING_MARGIN = 50
+#: Bound of the relative error of the approximate ranking total: a floating-point sum of n
+#: non-negative products errs by at most about (n + 2) × 2⁻⁵³ of itself, under 10⁻⁶ for
+#: any count of rows a database holds (n < 9·10⁹).
+_APPROX_ERROR = Decimal("0.000001")
+
+# one key's raw open sums per currency, in bucket order
+_Cells = dict[str, list[Decimal]]
+
+
+def _key_field(group: str) -> str:
+    return "owner__team_id" if group == AgeingGroup.TEAM else _GROUP_FIELD[group]
+
+
+def _keys_q(key_field: str, keys: set[int | None]) -> Q:
+    """The rows whose group key is one of ``keys`` (``None``: instalments of reps without a team)."""
+    known = {k for k in keys if k is not None}
+    cond = Q(**{f"{key_field}__in": sorted(known)}) if known else Q(pk__in=[])
+    if None in keys:
+        cond |= Q(**{f"{key_field}__isnull": True})
+    return cond
+
+
+def _approx_total(home: str, rates: Mapping[str, ExchangeRate]) -> Sum:
+    """A key's open amount in company-currency hundredths as a floating-point SQL sum: each
+    row times its currency's rate (1 for the company currency, 0 without a rate). For
+    ranking only; the report's figures are exact."""
+    open_hundredths = F("amount") - F("paid")  # the integer column, in hundredths
+    whens = [
+        When(currency=code, then=ExpressionWrapper(open_hundredths * Value(factor), output_field=FloatField()))
+        for code, factor in [(home, 1.0), *((c, float(r.rate)) for c, r in sorted(rates.items()))]
+    ]
+    return Sum(Case(*whens, default=Value(0.0), output_field=FloatField()), output_field=FloatField())
+
+
 def ageing_report(
     user: User,
     *,
@@ -293,72 +350,110 @@ def ageing_report(
     """What is open, by days past due (current, 1–30, 31–60, 61–90, 90+), per customer, rep
     or team, in the company currency.
 
-    ONE aggregate query grouped by (group key, currency) with one conditional sum per bucket,
-    the rates valid on ``today`` (one query; each currency's rate is the latest on or before
-    it), and one query for the row labels: four queries whatever the data. Each cell is
-    converted and rounded once (``apply_rate``); row totals, bucket totals and the grand
-    total are sums of those rounded cells, so every row and column adds up exactly. A
-    currency without a rate is counted in ``unconverted`` and left out, never guessed.
-    Rows are sorted by total (largest first); beyond ``limit`` they are summed into one
-    "others" row.
+    Rows: each cell (one key, currency and bucket) is summed in SQL and converted and
+    rounded once (``apply_rate``, the rate valid on ``today``); a row's total is the sum of
+    its cells. Rows are sorted by total (largest first, then by key) and the first
+    ``limit`` are shown. A currency without a rate is counted in ``unconverted`` (per
+    currency: the keys that have open amounts in it) and left out, never guessed.
+
+    The rest are one "others" row ("N more", ``row_count`` = every key, a count of distinct
+    keys in SQL): per currency and bucket, the SQL sum over the keys not shown, converted
+    and rounded once — so it may differ by a few minor units from the sum of those rows
+    converted one by one. Bucket totals and the grand total are sums of the shown rows
+    (others included), so every row and column adds up exactly.
+
+    Without reading one row per key: the keys are ranked in SQL by an approximate total
+    (each currency times its rate, in floating point) and the first ``limit +
+    AGEING_MARGIN`` come with their exact cell sums. The ranking is proved, not trusted:
+    every other key's exact total is at most the last candidate's approximate total plus
+    the float error and the rounding of its cells, and the last shown row must beat that
+    bound (strictly); otherwise the candidates widen (×8, then all keys). Queries: the
+    rates, the ranking (once per try), the currencies without a rate of the shown rows
+    (only when some have one), the others row (only when there are more keys than
+    ``limit``) and the labels — at most seven, whatever the data.
     """
     filters = filters or AgeingFilters()
     if group not in _GROUP_FIELD:
         group = AgeingGroup.CUSTOMER
-    key_field = _GROUP_FIELD[group]
+    limit = max(limit, 0)
+    key_field = _key_field(group)
     sums = {b: Sum(_open_amount(), filter=_bucket_filter(b, today)) for b in BUCKETS}
     base = ageing_base(user, filters).order_by()
-    if group == AgeingGroup.CUSTOMER and money_scope_q(user) is not None:
-        # a scoped reader (rep, assistant, manager): per owner, then per customer, walks the
-        # owner covering index from the reader's owners in GROUP BY order (no scan, no sort)
-        raw = [r[1:] for r in base.values_list("owner_id", key_field, "currency").annotate(**sums)]
-    else:
-        raw = list(base.values_list(key_field, "currency").annotate(**sums))
-    if group == AgeingGroup.TEAM:  # rolled up from the reps' rows: one query for their teams
-        teams = dict(User.objects.filter(pk__in={r[0] for r in raw}).values_list("pk", "team_id"))
-        raw = [(teams.get(r[0]), *r[1:]) for r in raw]
-    rates = rates_on({r[1] for r in raw}, today)
     home = company_currency()
-    ctx = getcontext().copy()
-    ctx.prec = EXACT_PRECISION
-    by_key: dict[int | None, AgeingRow] = {}
-    unconverted: dict[str, int] = {}
-    used: dict[str, ExchangeRate] = {}
-    for key, code, *values in raw:
-        entry = by_key.get(key)
-        if entry is None:
-            entry = by_key[key] = AgeingRow(key=key, label="", buckets=dict.fromkeys(BUCKETS, ZERO), total=ZERO)
-        rate = rates.get(code)
-        if code != home and rate is None:
-            unconverted[code] = unconverted.get(code, 0) + 1
-            entry.unconverted[code] = entry.unconverted.get(code, 0) + 1
-            continue
-        if rate is not None:
-            used[code] = rate
-        cells = entry.buckets
-        for bucket, value in zip(BUCKETS, values, strict=True):
-            if value:
-                # the company currency's amounts are exact already; others convert once per cell
-                cells[bucket] += value if rate is None else apply_rate(value, rate)
-    rows = [r for r in by_key.values()]
-    for r in rows:
-        r.total = sum(r.buckets.values(), ZERO)
-    rows.sort(key=lambda r: (-r.total, r.key or 0))
-    labels = _labels(group, {r.key for r in rows[:limit] if r.key is not None})
-    for r in rows[:limit]:
-        r.label = labels.get(r.key, "") if r.key is not None else str(_("No team"))
-    shown = rows[:limit]
-    if len(rows) > limit:
-        rest = rows[limit:]
-        shown.append(
-            AgeingRow(
-                key=None,
-                label=str(_("%(n)s more") % {"n": len(rest)}),
-                buckets={b: sum((r.buckets[b] for r in rest), ZERO) for b in BUCKETS},
-                total=sum((r.total for r in rest), ZERO),
-                others=True,
-            )
+    rates = rates_on(None, today)
+    places = minor_units(home)
+    # the most a key's exact total exceeds its true value: half a minor unit per converted cell
+    cell_error = Decimal(5 * len(rates)) * Decimal(1).scaleb(-places) / 2
+
+    # per key: the approximate total to rank on, the exact cell sums of every currency that
+    # converts (the company currency and those with a rate) and how many rows do not convert
+    codes = [home, *sorted(rates)]
+    cell_sums = {
+        f"c{i}_{j}": Sum(_open_amount(), filter=Q(currency=code) & _bucket_filter(bucket, today))
+        for i, code in enumerate(codes)
+        for j, bucket in enumerate(BUCKETS)
+    }
+    ranked = (
+        base.values(key_field)
+        .annotate(
+            approx=_approx_total(home, rates),
+            key_count=Window(Count("*")),
+            unrated=Count("pk", filter=~Q(currency__in=codes)),
+            **cell_sums,
         )
+        .order_by("-approx", key_field)
+        .values_list(key_field, "approx", "key_count", "unrated", *cell_sums)
+    )
+    width = len(BUCKETS)
+    for margin in (limit + AGEING_MARGIN, 8 * (limit + AGEING_MARGIN), None):
+        picked = list(ranked[:margin] if margin else ranked)
+        row_count = picked[0][2] if picked else 0
+        rows, cells, unrated_keys = [], {}, set()
+        for key, _approx, _n, unrated, *values in picked:
+            cells[key] = {
+                code: [v or ZERO for v in values[i * width : (i + 1) * width]]
+                for i, code in enumerate(codes)
+                if any(values[i * width : (i + 1) * width])
+            }
+            rows.append(_ageing_row(key, cells[key], rates))
+            if unrated:
+                unrated_keys.add(key)
+        rows.sort(key=lambda r: (-r.total, r.key or 0))
+        if margin is None or len(picked) < margin or limit == 0:
+            break
+        bound = Decimal(picked[-1][1]).scaleb(-2) * (1 + _APPROX_ERROR) + cell_error + Decimal(1).scaleb(-places)
+        if rows[limit - 1].total > bound:
+            break
+    shown = rows[:limit]
+    seen = {code for r in shown for code in cells[r.key]}
+    unconverted: dict[str, int] = {}
+    missing = {r.key: r for r in shown if r.key in unrated_keys}
+    if missing:  # which currencies the shown rows leave out: one query, only when some do
+        without_rate = base.filter(_keys_q(key_field, set(missing))).exclude(currency__in=codes)
+        for key, code in without_rate.values_list(key_field, "currency").distinct():
+            missing[key].unconverted[code] = 1
+            unconverted[code] = unconverted.get(code, 0) + 1
+    if row_count > len(shown):
+        rest = base if not shown else base.exclude(_keys_q(key_field, {r.key for r in shown}))
+        others = AgeingRow(key=None, label="", buckets=dict.fromkeys(BUCKETS, ZERO), total=ZERO, others=True)
+        keys = Count(Coalesce(key_field, Value(0)), distinct=True)  # "no team" counts as a key too
+        for code, n, *values in rest.values_list("currency").annotate(key_n=keys, **sums):
+            rate = rates.get(code)
+            if code != home and rate is None:
+                unconverted[code] = unconverted.get(code, 0) + n
+                continue
+            seen.add(code)
+            for bucket, value in zip(BUCKETS, values, strict=True):
+                if value:
+                    others.buckets[bucket] += apply_rate(value, rate)
+        others.total = sum(others.buckets.values(), ZERO)
+        others.label = str(_("%(n)s more") % {"n": row_count - len(shown)})
+    labels = _labels(group, {r.key for r in shown if r.key is not None})
+    for r in shown:
+        r.label = labels.get(r.key, "") if r.key is not None else str(_("No team"))
+    if row_count > len(shown):
+        shown.append(others)
+    used = {code: rate for code, rate in rates.items() if code in seen}
     totals = {b: sum((r.buckets[b] for r in shown), ZERO) for b in BUCKETS}
     return AgeingReport(
         group=group,
@@ -369,8 +464,20 @@ def ageing_report(
         total=sum(totals.values(), ZERO),
         rates=used,
         unconverted=unconverted,
-        row_count=len(rows),
+        row_count=row_count,
     )
+
+
+def _ageing_row(key: int | None, by_code: _Cells, rates: Mapping[str, ExchangeRate]) -> AgeingRow:
+    """One key's row from its raw cell sums (currencies that convert only)."""
+    row = AgeingRow(key=key, label="", buckets=dict.fromkeys(BUCKETS, ZERO), total=ZERO)
+    for code, values in by_code.items():
+        rate = rates.get(code)  # None: the company currency, exact already
+        for bucket, value in zip(BUCKETS, values, strict=True):
+            if value:
+                row.buckets[bucket] += apply_rate(value, rate)
+    row.total = sum(row.buckets.values(), ZERO)
+    return row
 
 
 def ageing_instalments(

@@ -57,6 +57,7 @@ from salesflow.billing.selectors import (
     payment_detail,
     payment_list,
     plan_for_document,
+    termination_cancelled,
 )
 from salesflow.billing.services import (
     AllocationInput,
@@ -142,6 +143,9 @@ def _panel_context(request: HttpRequest, kind: str, doc: Any) -> dict[str, Any]:
     insts = _statuses(list(plan.instalments.all()), today) if plan is not None else []
     show = may_see_money(user, doc)
     planned = sum((i.amount for i in insts if i.voided_at is None), start=doc.total * 0)
+    terminated = getattr(doc, "status", "") == "terminated"
+    # planned + voided by termination + not yet planned = the document's total
+    voided = termination_cancelled(plan) if plan is not None and terminated else doc.total * 0
     # a terminated contract: what is still owed (instalments due up to the termination date)
     remaining = sum((i.amount - i.paid for i in insts if i.voided_at is None), start=doc.total * 0)
     writable = True
@@ -156,8 +160,9 @@ def _panel_context(request: HttpRequest, kind: str, doc: Any) -> dict[str, Any]:
         "instalments": insts,
         "show_money": show,
         "planned": planned,
-        "unplanned": doc.total - planned,
-        "terminated_on": getattr(doc, "terminated_on", None) if getattr(doc, "status", "") == "terminated" else None,
+        "voided": voided,
+        "unplanned": doc.total - planned - voided,
+        "terminated_on": getattr(doc, "terminated_on", None) if terminated else None,
         "remaining": remaining,
         "writable": writable and not sees_no_money(user),
         "plan_form": PlanForm(initial={"terms": getattr(doc, "payment_terms", "")[:200]}),

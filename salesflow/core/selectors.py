@@ -31,19 +31,23 @@ class RateMissing(LookupError):
         super().__init__(str(self.message))
 
 
-def rates_on(currencies: Iterable[str], on_date: date) -> dict[str, ExchangeRate]:
+def rates_on(currencies: Iterable[str] | None, on_date: date) -> dict[str, ExchangeRate]:
     """The rate of each currency valid on ``on_date`` (the latest ``valid_from`` on or before
-    it), in one query; currencies without such a rate are left out."""
-    wanted = sorted({c.upper() for c in currencies} - {company_currency()})
-    if not wanted:
-        return {}
+    it), in one query; currencies without such a rate are left out. ``currencies=None``:
+    every currency that has one (still one query)."""
+    home = company_currency()
     latest = (
         ExchangeRate.objects.filter(currency=OuterRef("currency"), valid_from__lte=on_date)
         .order_by("-valid_from")
         .values("valid_from")[:1]
     )
-    rows = ExchangeRate.objects.filter(currency__in=wanted, valid_from=Subquery(latest))
-    return {row.currency: row for row in rows}
+    rows = ExchangeRate.objects.filter(valid_from=Subquery(latest))
+    if currencies is not None:
+        wanted = sorted({c.upper() for c in currencies} - {home})
+        if not wanted:
+            return {}
+        rows = rows.filter(currency__in=wanted)
+    return {row.currency: row for row in rows if row.currency != home}
 
 
 def apply_rate(amount: Decimal, rate: ExchangeRate | None) -> Decimal:

@@ -338,4 +338,20 @@ def test_quote_to_cash_chain(
     expect(rows.nth(1)).to_have_attribute("data-status", "overdue")
     expect(rows.nth(2)).to_have_attribute("data-status", "void")
     expect(page.get_by_test_id("billing-remaining")).to_contain_text(_shown(first + second - paid))
-    screenshot("contract-terminated-en")
+    # planned + voided by termination = the contract total; nothing is "not yet planned"
+    third = amended_total - first - second
+    expect(page.get_by_test_id("billing-planned")).to_contain_text(_shown(first + second))
+    expect(page.get_by_test_id("billing-voided")).to_contain_text(_shown(third))
+    expect(page.get_by_test_id("billing-unplanned")).to_have_count(0)
+    expect(page.get_by_test_id("billing-plan-figures")).to_contain_text("Voided by termination")
+    # the panel's table fits the side column at common laptop widths, in both languages
+    for language, label in (("en", "Voided by termination"), ("zh-hans", "因终止作废")):
+        if language != "en":
+            page.get_by_test_id("language-switch").select_option(language)
+            expect(page.locator("html")).to_have_attribute("lang", language)
+        for width in (1280, 1366):
+            page.set_viewport_size({"width": width, "height": 900})
+            expect(page.get_by_test_id("billing-plan-figures")).to_contain_text(label)
+            table = page.get_by_test_id("billing-instalments")
+            assert table.evaluate("t => t.scrollWidth <= t.parentElement.clientWidth"), (language, width)
+            screenshot(f"contract-terminated-{language}-{width}")

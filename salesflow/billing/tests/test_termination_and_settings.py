@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +20,7 @@ from salesflow.billing.models import Instalment, ReminderRule
 from salesflow.billing.services import (
     InstalmentInput,
     instalment_add,
+    instalment_void,
     payment_record,
     plan_create,
     reminder_settings,
@@ -274,3 +276,44 @@ def test_the_settings_api(personas, api_for):
     response = api.put("/billing/reminder-settings", {"payment_days_after": [2], "renewal_reminder_days": 30})
     assert response.status_code == 200
     assert response.json() == {"payment_days_before": [7, 1], "payment_days_after": [2], "renewal_reminder_days": 30}
+
+
+def _figure(html: str, testid: str) -> str | None:
+    match = re.search(rf'data-testid="{testid}">([^<]*)<', html)
+    return match.group(1).strip() if match else None
+
+
+def test_the_panel_adds_up_planned_voided_and_not_yet_planned(personas, client_for):
+    """planned + voided by termination + not yet planned = the contract total, before and
+    after the termination (the voided instalment and the cut of the partly paid one)."""
+    contract, plan = _terminated_world(personas)
+    today = timezone.localdate()
+    fourth = Instalment.objects.get(plan=plan, position=4)
+    instalment_void(actor=personas.rep, instalment=fourth, reason="改期")  # a manual void: to be planned again
+    url = f"/billing/panel/contract/{contract.pk}/"
+    html = client_for(personas.rep).get(url).content.decode()
+    assert (_figure(html, "billing-planned"), _figure(html, "billing-voided"), _figure(html, "billing-unplanned")) == (
+        "¥75,000.00",
+        None,
+        "¥25,000.00",
+    )
+    instalment_add(actor=personas.rep, plan=plan, amount="25000", due_date=today + dt.timedelta(days=80))
+    html = client_for(personas.rep).get(url).content.decode()
+    assert (_figure(html, "billing-planned"), _figure(html, "billing-voided"), _figure(html, "billing-unplanned")) == (
+        "¥100,000.00",
+        None,
+        None,
+    )
+    contract_terminate(actor=personas.manager, contract=contract, terminated_on=today, reason="客户破产")
+    html = client_for(personas.rep).get(url).content.decode()
+    # kept: 25,000 paid + 25,000 owed + 5,000 (the third cut to what was paid); voided: 20,000 + 25,000
+    assert (_figure(html, "billing-planned"), _figure(html, "billing-voided"), _figure(html, "billing-unplanned")) == (
+        "¥55,000.00",
+        "¥45,000.00",
+        None,
+    )
+    assert "Voided by termination" in html
+    zh = client_for(personas.rep, "zh-hans").get(url).content.decode()
+    assert "因终止作废" in zh and _figure(zh, "billing-voided") == "¥45,000.00"
+    support = client_for(personas.support).get(url).content.decode()
+    assert _figure(support, "billing-voided") is None and _figure(support, "billing-planned") is None
