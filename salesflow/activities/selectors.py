@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from salesflow.activities.choices import ActivityKind
 from salesflow.activities.models import Activity, ActivityKindConfig, FollowUpEscalationStep
-from salesflow.activities.permissions import activities_visible_to
+from salesflow.activities.permissions import activities_owned_by_scope, activities_visible_to
 from salesflow.leads.models import Lead
 from salesflow.leads.permissions import leads_visible_to
 from salesflow.parties.models import Account, Contact
@@ -78,14 +78,18 @@ def activity_list(
     account: int | None = None,
     contact: int | None = None,
     opportunity: int | None = None,
+    owned: bool = False,
 ) -> QuerySet[Activity]:
     """Visible activities filtered and sorted for the list page and the API.
 
     ``q`` searches the subject; ``due_from``/``due_to`` are inclusive local dates; the
     record ids (already checked by the caller's access functions) narrow the list to
     one record's activities. ``sort`` is ``created``/``due`` with an optional ``-``.
+    ``owned``: only the activities owned in the user's scope (a subset of the visible ones,
+    read from the owner indexes: the API's count floor, ``core.keyset.api_page``).
     """
-    qs = activities_visible_to(user).select_related(*RELATED)
+    rows = activities_owned_by_scope(user) if owned else activities_visible_to(user)
+    qs = rows.select_related(*RELATED)
     q = q.strip()
     if q:
         qs = qs.filter(subject__icontains=q)
