@@ -390,7 +390,8 @@ def team_day(user: User, today: date, team_ids: set[int], *, limit: int = MY_DAY
     visible to them by the ownership rule (no visibility test is needed). Every query reads
     index ranges per owner (``owner`` first in each index named below), never a scan of the
     team's rows in a list's order: the lists are :func:`first_per_owner` (at most ``limit``
-    rows per owner, merged), the counts index-only ranges. Ten queries whatever the team size
+    rows per owner, merged), the counts index-only ranges; today's done activities (few)
+    are one range of ``activity_done_at_idx``. Ten queries whatever the team size
     or the number of rows: one count per owner, one aggregate of the four deal counts, one
     query for the stall thresholds, one list per section and one count each for today's work
     and the accounts at risk.
