@@ -92,6 +92,9 @@ class Activity(TimestampedModel):
             # a rep's accounts reached through the work (users.policy.narrow_visible_ids):
             # SELECT account_id FROM activity WHERE owner_id IN (…), index only
             models.Index(fields=["owner", "account"], name="activity_owner_account_idx"),
+            # My day (team): each owner's open activities by due time (the overdue count per
+            # owner and the oldest overdue of each owner, ``selectors.first_per_owner``)
+            models.Index(fields=["owner", "due_at", "id"], name="activity_owner_open_due_idx", condition=Q(done=False)),
         ]
 
     def __str__(self) -> str:

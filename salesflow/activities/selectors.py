@@ -6,16 +6,18 @@ records, so templates and API schemas never query.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Generic, TypeVar
 
-from django.db.models import Count, Exists, F, Model, OrderBy, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, Model, OrderBy, OuterRef, Q, QuerySet, Subquery
+from django.db.models.expressions import Expression
 from django.utils import timezone
 
 from salesflow.activities.choices import ActivityKind
 from salesflow.activities.models import Activity, ActivityKindConfig, FollowUpEscalationStep
-from salesflow.activities.permissions import activities_visible_to
+from salesflow.activities.permissions import activities_owned_by_scope, activities_visible_to
 from salesflow.leads.models import Lead
 from salesflow.leads.permissions import leads_visible_to
 from salesflow.parties.models import Account, Contact
@@ -78,14 +80,18 @@ def activity_list(
     account: int | None = None,
     contact: int | None = None,
     opportunity: int | None = None,
+    owned: bool = False,
 ) -> QuerySet[Activity]:
     """Visible activities filtered and sorted for the list page and the API.
 
     ``q`` searches the subject; ``due_from``/``due_to`` are inclusive local dates; the
     record ids (already checked by the caller's access functions) narrow the list to
     one record's activities. ``sort`` is ``created``/``due`` with an optional ``-``.
+    ``owned``: only the activities owned in the user's scope (a subset of the visible ones,
+    read from the owner indexes: the API's count floor, ``core.keyset.api_page``).
     """
-    qs = activities_visible_to(user).select_related(*RELATED)
+    rows = activities_owned_by_scope(user) if owned else activities_visible_to(user)
+    qs = rows.select_related(*RELATED)
     q = q.strip()
     if q:
         qs = qs.filter(subject__icontains=q)
@@ -318,6 +324,55 @@ def month_bounds(today: date) -> tuple[date, date]:
     return first, following - timedelta(days=1)
 
 
+#: Above this many owners the team sections read one merged range instead of one range per
+#: owner (a compound SELECT holds at most 500 arms on SQLite; a team this big is a company).
+PER_OWNER_MAX = 200
+
+
+class _UnionAll(Expression):
+    """``(SELECT * FROM (arm 1) UNION ALL SELECT * FROM (arm 2) …)``: the right-hand side of
+    an ``IN``. Each arm sits in its own subquery so it may keep its ``ORDER BY … LIMIT``
+    (SQLite allows neither in a compound SELECT's arms)."""
+
+    def __init__(self, arms: list[QuerySet[Any]]) -> None:
+        super().__init__()
+        self.arms: list[Any] = [Subquery(arm) for arm in arms]
+
+    def get_source_expressions(self) -> list[Any]:
+        return list(self.arms)
+
+    def set_source_expressions(self, exprs: Sequence[Any]) -> None:
+        self.arms = list(exprs)
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        parts: list[str] = []
+        params: list[Any] = []
+        for n, arm in enumerate(self.arms):
+            sql, arm_params = compiler.compile(arm)  # "(SELECT …)"
+            parts.append(f"SELECT * FROM {sql} per_owner_{n}")  # noqa: S608 (compiled SQL, values as params)
+            params.extend(arm_params)
+        return "(" + " UNION ALL ".join(parts) + ")", params
+
+
+def first_per_owner(rows: QuerySet[Any], owners: list[int], order: tuple[str, ...], limit: int) -> Q:
+    """``pk IN (…)``: the first ``limit`` of ``rows`` in ``order`` of each of ``owners``.
+
+    The first ``limit`` of ``rows.filter(owner_id__in=owners).order_by(*order)`` are among
+    them, so ordering the rows this condition selects and taking ``limit`` gives exactly that
+    page. Each arm is an index range of one owner read in the index's order (``LIMIT`` stops
+    it), ``UNION ALL``-ed: at most ``limit`` rows per owner are read, however many match —
+    where the merged ``owner_id IN (…) ORDER BY …`` reads and sorts every match of the team.
+    One SQL statement whatever the number of owners (up to ``PER_OWNER_MAX``; above it the
+    merged range).
+    """
+    if not owners:
+        return Q(pk__in=[])
+    if len(owners) > PER_OWNER_MAX:
+        return Q(pk__in=rows.filter(owner_id__in=owners).order_by(*order).values("pk")[:limit])
+    arms = [rows.filter(owner_id=owner).order_by(*order).values("pk")[:limit] for owner in owners]
+    return Q(pk__in=_UnionAll(arms))
+
+
 def team_day(user: User, today: date, team_ids: set[int], *, limit: int = MY_DAY_LIMIT) -> TeamDay:
     """The team sections of My day over the work of ``team_ids`` (see ``team_scope_ids``):
 
@@ -331,17 +386,22 @@ def team_day(user: User, today: date, team_ids: set[int], *, limit: int = MY_DAY
     - ``at_risk``: the team's accounts marked at risk by the follow-up ladder (issue 7),
       longest at risk first, with their owner.
 
-    Deals come from ``opportunities_visible_to`` narrowed to the team's owners; activities
-    from the owners in scope (visible by the ownership rule). Ten queries whatever the team
-    size or the number of rows: one count per owner, one aggregate of the four deal counts,
-    one query for the stall thresholds, one list per section and one count each for today's
-    work and the accounts at risk.
+    Every row comes from an owner in ``team_ids``, the user's own ownership scope, so it is
+    visible to them by the ownership rule (no visibility test is needed). Every query reads
+    index ranges per owner (``owner`` first in each index named below), never a scan of the
+    team's rows in a list's order: the lists are :func:`first_per_owner` (at most ``limit``
+    rows per owner, merged), the counts index-only ranges; today's done activities (few)
+    are one range of ``activity_done_at_idx``. Ten queries whatever the team size
+    or the number of rows: one count per owner, one aggregate of the four deal counts, one
+    query for the stall thresholds, one list per section and one count each for today's work
+    and the accounts at risk.
     """
     now = timezone.now()
     start, end = day_bounds(today)
     first, last = month_bounds(today)
     owners = sorted(team_ids)
-    # served by activity_owner_due_idx (owner, done, due_at)
+    # activity_owner_open_due_idx (owner, due_at, id; open activities only): a range per
+    # owner, counted index-only, and read in due order for the oldest of each owner
     overdue = Activity.objects.filter(owner_id__in=owners, done=False, due_at__lt=start)
     per_rep = [
         RepCount(owner_id=row["owner_id"], name=row["owner__display_name"] or row["owner__username"], count=row["n"])
@@ -350,40 +410,51 @@ def team_day(user: User, today: date, team_ids: set[int], *, limit: int = MY_DAY
         .annotate(n=Count("id"))
         .order_by("-n", "owner__display_name", "owner_id")
     ]
-    overdue_items = list(overdue.select_related(*RELATED).order_by("due_at", "id")[:limit])
-    # served by opp_owner_next_idx (owner, outcome, next_step_date): the team's open deals
-    open_deals = opportunities_visible_to(user).filter(owner_id__in=owners, outcome=Outcome.OPEN)
+    overdue_total = sum(r.count for r in per_rep)
+
+    def activities(rows: QuerySet[Activity], total: int, *order: str) -> Section[Activity]:
+        if not total:
+            return Section(items=[], total=0)
+        picked = Activity.objects.filter(first_per_owner(rows, owners, order, limit))
+        return Section(items=list(picked.select_related(*RELATED).order_by(*order)[:limit]), total=total)
+
+    # The team's open deals. opp_owner_day_idx (owner, outcome, stage_entered_at, stage,
+    # expected_close_date, next_step_date) holds every column the four counts test, so they
+    # are one index-only range per owner.
+    open_deals = Opportunity.objects.filter(outcome=Outcome.OPEN)
     stalled = stalled_q(now)
     no_next = Q(next_step_date__isnull=True)
     # for open deals ``close_date`` is ``expected_close_date`` (sales keeps them equal); the
     # expected date is read here so the rule holds for rows written before that column existed
     closing = Q(expected_close_date__gte=first, expected_close_date__lte=last)
     past = Q(expected_close_date__lt=today)
-    counts = open_deals.order_by().aggregate(
-        stalled=Count("id", filter=stalled),
-        no_next=Count("id", filter=no_next),
-        closing=Count("id", filter=closing),
-        past=Count("id", filter=past),
+    counts = (
+        open_deals.filter(owner_id__in=owners)
+        .order_by()
+        .aggregate(
+            stalled=Count("id", filter=stalled),
+            no_next=Count("id", filter=no_next),
+            closing=Count("id", filter=closing),
+            past=Count("id", filter=past),
+        )
     )
-    deals = open_deals.select_related("account", "owner", "stage")
 
-    def deal_section(cond: Q, total: int, *order: str | OrderBy) -> Section[Opportunity]:
-        return Section(items=list(deals.filter(cond).order_by(*order)[:limit]) if total else [], total=total)
+    def deal_section(cond: Q, total: int, *order: str) -> Section[Opportunity]:
+        if not total:
+            return Section(items=[], total=0)
+        picked = Opportunity.objects.filter(first_per_owner(open_deals.filter(cond), owners, order, limit))
+        return Section(
+            items=list(picked.select_related("account", "owner", "stage").order_by(*order)[:limit]), total=total
+        )
 
-    # served by activity_done_at_idx (done_at)
     done_today = Activity.objects.filter(owner_id__in=owners, done=True, done_at__gte=start, done_at__lt=end)
-    return TeamDay(
-        members=len(team_ids),
-        overdue_by_rep=per_rep,
-        overdue=Section(items=overdue_items, total=sum(r.count for r in per_rep)),
-        stalled=deal_section(stalled, counts["stalled"], "stage_entered_at", "id"),
-        no_next_step=deal_section(no_next, counts["no_next"], "created_at", "id"),
-        closing_this_month=deal_section(closing, counts["closing"], "expected_close_date", "id"),
-        past_close=deal_section(past, counts["past"], "expected_close_date", "id"),
-        done_today=_section(done_today.select_related(*RELATED).order_by("-done_at", "-id"), limit),
-        # served by account_at_risk_idx (partial: only accounts at risk)
-        at_risk=_section(
-            Account.objects.filter(owner_id__in=owners, at_risk_since__isnull=False)
+    # account_owner_at_risk_idx (owner, at_risk_since; partial: only accounts at risk)
+    at_risk = Account.objects.filter(at_risk_since__isnull=False)
+    at_risk_total = at_risk.filter(owner_id__in=owners).count()
+    at_risk_items: list[Account] = []
+    if at_risk_total:
+        at_risk_items = list(
+            Account.objects.filter(first_per_owner(at_risk, owners, ("at_risk_since", "id"), limit))
             .select_related("owner")
             .only(
                 "pk",
@@ -395,9 +466,24 @@ def team_day(user: User, today: date, team_ids: set[int], *, limit: int = MY_DAY
                 "owner__display_name",
                 "owner__username",
             )
-            .order_by("at_risk_since", "id"),
-            limit,
-        ),
+            .order_by("at_risk_since", "id")[:limit]
+        )
+    return TeamDay(
+        members=len(team_ids),
+        overdue_by_rep=per_rep,
+        overdue=activities(Activity.objects.filter(done=False, due_at__lt=start), overdue_total, "due_at", "id"),
+        # opp_owner_day_idx again: each owner's open deals in stage_entered_at order, oldest
+        # (the stalled ones) first
+        stalled=deal_section(stalled, counts["stalled"], "stage_entered_at", "id"),
+        # opp_owner_no_next_idx (owner, outcome, next_step_date, created_at)
+        no_next_step=deal_section(no_next, counts["no_next"], "created_at", "id"),
+        # opp_owner_forecast_idx (owner, outcome, expected_close_date, …)
+        closing_this_month=deal_section(closing, counts["closing"], "expected_close_date", "id"),
+        past_close=deal_section(past, counts["past"], "expected_close_date", "id"),
+        # today's done rows are few: one range of activity_done_at_idx (done_at, id), read
+        # backwards (per owner, SQLite chose that same company-wide range in every arm: 1 s)
+        done_today=_section(done_today.select_related(*RELATED).order_by("-done_at", "-id"), limit),
+        at_risk=Section(items=at_risk_items, total=at_risk_total),
     )
 
 

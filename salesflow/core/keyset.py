@@ -206,13 +206,24 @@ def keyset_page(qs: QuerySet[M], *, cursor: str | None, limit: int, offset: int 
 API_COUNT_CAP = 10_000
 
 
-def api_page(qs: QuerySet[M], *, cursor: str | None, limit: int, offset: int) -> dict[str, Any]:
+def api_page(
+    qs: QuerySet[M], *, cursor: str | None, limit: int, offset: int, floor: QuerySet[M] | None = None
+) -> dict[str, Any]:
     """The API's list body ``{"count", "items", "next_cursor"}``.
 
-    Without a cursor: the page at ``offset`` and the total ``count`` when at most
-    ``API_COUNT_CAP`` rows match (null above it: the count reads at most ``API_COUNT_CAP + 1``
-    rows, one query). With a cursor: the page after it and ``count: null`` (following cursors
-    never counts, so deep pages stay cheap).
+    Without a cursor: the page at ``offset`` and the total ``count``. The guarantee: ``count``
+    is exact when at most ``API_COUNT_CAP`` rows match and null when more do — never a wrong
+    number. The count reads at most ``API_COUNT_CAP + 1`` rows of ``qs`` (one query). With a
+    cursor: the page after it and ``count: null`` (following cursors never counts, so deep
+    pages stay cheap).
+
+    ``floor``: optional rows of ``qs`` that are cheap to count — they must be a *subset* of
+    ``qs`` (the same filters over the rows owned by the reader's owner scope, read from an
+    owner index, without the visibility probes). When the floor alone has more than
+    ``API_COUNT_CAP`` rows, so has ``qs``, and ``count`` is null without counting ``qs``
+    (whose "access follows the work" probes cost a department manager a probe per row up to
+    the cap); otherwise ``qs`` is counted as above. A floor that is not a subset could turn
+    an exact count into null, never the reverse.
     """
     if cursor and offset:
         raise ValidationFailed(
@@ -221,7 +232,15 @@ def api_page(qs: QuerySet[M], *, cursor: str | None, limit: int, offset: int) ->
     items, next_cursor = keyset_page(qs, cursor=cursor, limit=limit, offset=offset)
     count: int | None = None
     if not cursor:
-        count = qs.order_by()[: API_COUNT_CAP + 1].count()
-        if count > API_COUNT_CAP:
-            count = None
+        count = capped_count(qs, floor=floor)
     return {"count": count, "items": items, "next_cursor": next_cursor}
+
+
+def capped_count(qs: QuerySet[Any], *, floor: QuerySet[Any] | None = None) -> int | None:
+    """How many rows ``qs`` has when at most ``API_COUNT_CAP``, else ``None`` (see
+    :func:`api_page` for ``floor``, a cheap subset that answers "above the cap" alone)."""
+    cap = API_COUNT_CAP
+    if floor is not None and floor.order_by()[: cap + 1].count() > cap:
+        return None
+    count = qs.order_by()[: cap + 1].count()
+    return None if count > cap else count

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, cast
 
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Query, Router
@@ -60,6 +61,7 @@ from salesflow.tags.selectors import tag_step
 from salesflow.tags.services import tag_bulk_action
 from salesflow.users.models import Territory, User
 from salesflow.users.permissions import assignable_owner, assignable_users_for, writable_owner_ids
+from salesflow.users.policy import unrestricted
 
 accounts_router = Router(tags=["accounts"])
 contacts_router = Router(tags=["contacts"])
@@ -124,8 +126,10 @@ def _choices_blank(data: dict[str, Any]) -> dict[str, Any]:
     return {k: ("" if k in OPTIONAL_CHOICES and v is None else v) for k, v in data.items()}
 
 
-def _paged(qs: Any, filters: AccountFilters | ContactFilters) -> dict[str, Any]:
-    return api_page(qs, cursor=filters.cursor, limit=filters.limit, offset=filters.offset)
+def _paged(qs: Any, filters: AccountFilters | ContactFilters, *, floor: Any = None) -> dict[str, Any]:
+    """The page of ``qs``; ``floor``: the same filters over the rows owned in the reader's
+    scope, which settles a count above the cap without the visibility probes (``api_page``)."""
+    return api_page(qs, cursor=filters.cursor, limit=filters.limit, offset=filters.offset, floor=floor)
 
 
 # --- accounts --------------------------------------------------------------------------------------
@@ -134,18 +138,24 @@ def _paged(qs: Any, filters: AccountFilters | ContactFilters) -> dict[str, Any]:
 @accounts_router.get("", response=AccountListOut, summary="List visible accounts")
 @accounts_router.get("/", response=AccountListOut, include_in_schema=False)
 def list_accounts(request: HttpRequest, filters: Query[AccountFilters]) -> dict[str, Any]:
-    qs = account_list(
-        _user(request),
-        q=filters.q,
-        lifecycle=filters.lifecycle or "",
-        grade=filters.grade or "",
-        industry=filters.industry or "",
-        region=filters.region_id,
-        owner=filters.owner_id,
-        follow_up=filters.follow_up or "",
-        sort=filters.sort,
-    )
-    return _paged(tag_step(qs, filters.tag_id), filters)
+    user = _user(request)
+
+    def rows(*, owned: bool = False) -> QuerySet[Account]:
+        qs = account_list(
+            user,
+            q=filters.q,
+            lifecycle=filters.lifecycle or "",
+            grade=filters.grade or "",
+            industry=filters.industry or "",
+            region=filters.region_id,
+            owner=filters.owner_id,
+            follow_up=filters.follow_up or "",
+            sort=filters.sort,
+            owned=owned,
+        )
+        return tag_step(qs, filters.tag_id)
+
+    return _paged(rows(), filters, floor=None if unrestricted(user) else rows(owned=True))
 
 
 @accounts_router.get("/{int:account_id}", response={200: AccountOut, **SAVE_ERRORS}, summary="One account")
@@ -210,14 +220,20 @@ def delete_account(request: HttpRequest, account_id: int) -> tuple[int, None]:
 @contacts_router.get("", response=ContactListOut, summary="List contacts of visible accounts")
 @contacts_router.get("/", response=ContactListOut, include_in_schema=False)
 def list_contacts(request: HttpRequest, filters: Query[ContactFilters]) -> dict[str, Any]:
-    qs = contact_list(
-        _user(request),
-        q=filters.q,
-        account=filters.account_id,
-        buying_role=filters.buying_role or "",
-        sort=filters.sort,
-    )
-    page = _paged(tag_step(qs, filters.tag_id), filters)
+    user = _user(request)
+
+    def rows(*, owned: bool = False) -> QuerySet[Contact]:
+        qs = contact_list(
+            user,
+            q=filters.q,
+            account=filters.account_id,
+            buying_role=filters.buying_role or "",
+            sort=filters.sort,
+            owned=owned,
+        )
+        return tag_step(qs, filters.tag_id)
+
+    page = _paged(rows(), filters, floor=None if unrestricted(user) else rows(owned=True))
     redact_personal_data(_user(request), page["items"])
     return page
 

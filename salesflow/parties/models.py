@@ -109,6 +109,12 @@ class Account(TimestampedModel):
             models.Index(
                 fields=["at_risk_since"], name="account_at_risk_idx", condition=Q(at_risk_since__isnull=False)
             ),
+            # My day (team): each owner's accounts at risk, longest at risk first
+            models.Index(
+                fields=["owner", "at_risk_since", "id"],
+                name="account_owner_at_risk_idx",
+                condition=Q(at_risk_since__isnull=False),
+            ),
             # issue 8 (scoring): data-quality counts per owner (stale = not verified since …)
             models.Index(fields=["owner", "last_verified_at"], name="account_owner_verified_idx"),
         ]

@@ -32,6 +32,14 @@ def accounts_owned_or_shared(user: User) -> QuerySet[Account]:
     return qs if cond is None else qs.filter(cond)
 
 
+def accounts_owned_by_scope(user: User) -> QuerySet[Account]:
+    """Accounts whose owner is in the user's scope: a subset of :func:`accounts_visible_to`
+    answered from the owner index alone (the API's count floor, ``core.keyset.api_page``)."""
+    ids = visible_owner_ids(user)
+    qs = Account.objects.all()
+    return qs if ids is None else qs.filter(owner_id__in=ids)
+
+
 def accounts_visible_to(user: User, *, probe: bool = False) -> QuerySet[Account]:
     """Every account ``user`` may see (the one visibility rule for lists, search, counts, API).
 
@@ -99,6 +107,14 @@ def get_account_for_user(user: User, pk: object, *, write: bool = False) -> Acco
     if write and not can_write_account(user, account):
         raise Forbidden(_("You may not change this account."))
     return account
+
+
+def contacts_owned_by_scope(user: User) -> QuerySet[Contact]:
+    """Contacts of the accounts owned in the user's scope: a subset of
+    :func:`contacts_visible_to` (the API's count floor, ``core.keyset.api_page``)."""
+    ids = visible_owner_ids(user)
+    qs = Contact.objects.all()
+    return qs if ids is None else qs.filter(account__owner_id__in=ids)
 
 
 def contacts_visible_to(user: User, *, probe: bool = False) -> QuerySet[Contact]:

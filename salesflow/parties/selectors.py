@@ -16,7 +16,13 @@ from salesflow.core.audit import timeline_for
 from salesflow.core.models import AuditEvent
 from salesflow.parties import permissions
 from salesflow.parties.models import Account, Contact, FollowUpPolicy
-from salesflow.parties.permissions import accounts_visible_to, can_write_account, contacts_visible_to
+from salesflow.parties.permissions import (
+    accounts_owned_by_scope,
+    accounts_visible_to,
+    can_write_account,
+    contacts_owned_by_scope,
+    contacts_visible_to,
+)
 from salesflow.search.selectors import filter_by_search
 from salesflow.users.models import Territory, User
 from salesflow.users.permissions import visible_owner_ids
@@ -108,15 +114,18 @@ def account_list(
     owner: int | None = None,
     follow_up: str = "",
     sort: str | None = None,
+    owned: bool = False,
 ) -> QuerySet[Account]:
     """Visible accounts matching the filters, sorted by a whitelisted key, with owner and
     region loaded.
 
     ``q`` searches the index (``search.selectors``): name, credit code or phone (contains,
     normalised). ``region`` includes the territories below it. ``follow_up``: ``overdue``
-    (next follow-up due before today) or ``at_risk`` (issue 7).
+    (next follow-up due before today) or ``at_risk`` (issue 7). ``owned``: only the accounts
+    owned in the user's scope (a subset of the visible ones: the API's count floor).
     """
-    qs = accounts_visible_to(user).select_related("owner", "region")
+    rows = accounts_owned_by_scope(user) if owned else accounts_visible_to(user)
+    qs = rows.select_related("owner", "region")
     qs = filter_by_search(qs, "account", q)
     if lifecycle:
         qs = qs.filter(lifecycle=lifecycle)
@@ -172,13 +181,16 @@ def contact_list(
     account: int | None = None,
     buying_role: str = "",
     sort: str | None = None,
+    owned: bool = False,
 ) -> QuerySet[Contact]:
     """Contacts of visible accounts matching the filters, with account and owner loaded.
 
     ``q`` searches the index (``search.selectors``): name, the account's name, email, mobile
-    or phone (normalised) and WeChat id, all as substrings.
+    or phone (normalised) and WeChat id, all as substrings. ``owned``: only the contacts of
+    accounts owned in the user's scope (a subset of the visible ones: the API's count floor).
     """
-    qs = contacts_visible_to(user).select_related("account", "account__owner")
+    rows = contacts_owned_by_scope(user) if owned else contacts_visible_to(user)
+    qs = rows.select_related("account", "account__owner")
     qs = filter_by_search(qs, "contact", q)
     if account is not None:
         qs = qs.filter(account_id=account)

@@ -228,6 +228,17 @@ class Opportunity(TimestampedModel):
             models.Index(fields=["stage_rank", "id"], name="opp_stage_rank_idx"),
             # "My day": deals without a next step / next step due
             models.Index(fields=["owner", "outcome", "next_step_date"], name="opp_owner_next_idx"),
+            # My day (team): each owner's open deals — the four section counts read this index
+            # alone (stage and stage entry for the stall rule, the dates), and the stalled deals
+            # come first in stage_entered_at order
+            models.Index(
+                fields=["owner", "outcome", "stage_entered_at", "stage", "expected_close_date", "next_step_date", "id"],
+                name="opp_owner_day_idx",
+            ),
+            # My day (team): each owner's open deals without a next-step date, oldest first
+            models.Index(
+                fields=["owner", "outcome", "next_step_date", "created_at", "id"], name="opp_owner_no_next_idx"
+            ),
             # board column totals (sales.selectors.board): WHERE pipeline=? AND outcome='open'
             # GROUP BY stage, currency, probability — covering, in GROUP BY order, so an
             # administrator's board aggregates from the index alone without a sort.
