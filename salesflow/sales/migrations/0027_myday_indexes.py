@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("parties", "0011_myday_indexes"),
-        ("sales", "0025_stage_change_report_indexes"),
+        ("sales", "0026_issue10_covering_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
