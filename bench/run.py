@@ -146,6 +146,7 @@ SCENARIOS = [
     Scenario("API: leads ?limit=50", "list", lambda c, i: "/api/v1/leads?limit=50", api=True),
     Scenario("API: accounts ?limit=50", "list", lambda c, i: "/api/v1/accounts?limit=50", api=True),
     Scenario("API: activities ?limit=50", "list", lambda c, i: "/api/v1/activities?limit=50", api=True),
+    Scenario("API: contacts ?limit=50", "list", lambda c, i: "/api/v1/contacts?limit=50", api=True),
     Scenario(
         "API: one opportunity", "detail", lambda c, i: f"/api/v1/opportunities/{rotate(c.opportunity_ids, i)}", api=True
     ),

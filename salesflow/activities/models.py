@@ -93,7 +93,7 @@ class Activity(TimestampedModel):
             # SELECT account_id FROM activity WHERE owner_id IN (…), index only
             models.Index(fields=["owner", "account"], name="activity_owner_account_idx"),
             # My day (team): each owner's open activities by due time (the overdue count per
-            # owner and the oldest overdue of each owner, ``selectors.first_per_owner``)
+            # owner and the team's oldest overdue, ``selectors.team_day``)
             models.Index(fields=["owner", "due_at", "id"], name="activity_owner_open_due_idx", condition=Q(done=False)),
         ]
 

@@ -1,6 +1,5 @@
-"""The team sections of My day read each owner's rows as an index range
-(``selectors.first_per_owner``): the lists equal an independent computation over every row of
-the team (sorted and cut in Python), the counts are exact, and the number of queries does not
+"""The team sections of My day read the team's rows as one owner-index range per section:
+the lists equal an independent computation over every row of the team (sorted and cut in Python), the counts are exact, and the number of queries does not
 grow with the number of reps."""
 
 from __future__ import annotations
@@ -108,11 +107,9 @@ def _queries(manager: User) -> int:
     return len(ctx.captured_queries)
 
 
-@pytest.mark.parametrize("per_owner_max", [selectors.PER_OWNER_MAX, 1])
-def test_team_sections_match_an_independent_computation(personas, monkeypatch, per_owner_max):
-    """Per owner ranges (and, above ``PER_OWNER_MAX`` owners, the merged range) give exactly
-    the first rows of the whole team, with the exact totals and the overdue count per rep."""
-    monkeypatch.setattr(selectors, "PER_OWNER_MAX", per_owner_max)
+def test_team_sections_match_an_independent_computation(personas):
+    """Each section is exactly the first rows of the whole team, with the exact totals and
+    the overdue count per rep."""
     reps = [personas.rep, personas.teammate, _rep(personas, 1)]
     for n, rep in enumerate(reps):
         _work(rep, n)
