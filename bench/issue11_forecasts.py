@@ -74,7 +74,14 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=2)
     args = parser.parse_args()
     url = setup_django()
+    from django.conf import settings
     from django.db import connection
+
+    # plain static URLs: a checkout may not have run `collectstatic` (as bench/run.py does)
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
