@@ -615,13 +615,9 @@ def write_row(ctx: Context, row: RowResult) -> tuple[str, int]:
     return "opportunity", opp.pk
 
 
-def write_lead_rows(ctx: Context, rows: Sequence[RowResult]) -> list[tuple[int | None, ServiceError | None]]:
-    """:func:`write_row` for many valid lead rows at once, through
-    ``leads.services.lead_create_many`` (the same checks as ``lead_create``, written in
-    bulk); per row (same order) the new lead's pk or the service's refusal. Raises what the
-    service raises for the whole batch (nothing of any row is then written)."""
-    from salesflow.leads.services import lead_create_many
-
+def _batch_arguments(ctx: Context, rows: Sequence[RowResult]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The ``*_create_many`` services' ``rows`` and ``intake_options`` for valid import rows:
+    the values with the created day as a historical moment, and each row's import origin."""
     arguments: list[dict[str, Any]] = []
     options: list[dict[str, Any]] = []
     for row in rows:
@@ -629,11 +625,13 @@ def write_lead_rows(ctx: Context, rows: Sequence[RowResult]) -> list[tuple[int |
         created_day = values.pop("created_at", None)
         values["created_at"] = historical_moment(created_day) if created_day else None
         values.setdefault("name", "")
-        values.setdefault("source_channel", "")
+        if ctx.kind == ImportKind.LEAD:
+            values.setdefault("source_channel", "")
+        if ctx.kind == ImportKind.CONTACT:
+            values.pop("owner", None)
         arguments.append(values)
         options.append({"via": "import", "import_job": ctx.job_id, "import_row": row.number})
-    done = lead_create_many(actor=ctx.actor, rows=arguments, intake_action="import", intake_options=options)
-    return [(item.lead.pk if item.lead is not None else None, item.error) for item in done]
+    return arguments, options
 
 
 # Kinds written a batch at a time (:func:`write_rows`); opportunities are written row by row.
@@ -647,21 +645,14 @@ def write_rows(ctx: Context, rows: Sequence[RowResult]) -> list[tuple[int | None
     the one-row services, written in bulk); per row (same order) the new record's pk or the
     service's refusal. Raises what the service raises for the whole batch (nothing of any
     row is then written)."""
+    arguments, options = _batch_arguments(ctx, rows)
     if ctx.kind == ImportKind.LEAD:
-        return write_lead_rows(ctx, rows)
+        from salesflow.leads.services import lead_create_many
+
+        leads = lead_create_many(actor=ctx.actor, rows=arguments, intake_action="import", intake_options=options)
+        return [(item.lead.pk if item.lead is not None else None, item.error) for item in leads]
     from salesflow.parties.services import account_create_many, contact_create_many
 
-    arguments: list[dict[str, Any]] = []
-    options: list[dict[str, Any]] = []
-    for row in rows:
-        values = dict(row.values)
-        created_day = values.pop("created_at", None)
-        values["created_at"] = historical_moment(created_day) if created_day else None
-        values.setdefault("name", "")
-        if ctx.kind == ImportKind.CONTACT:
-            values.pop("owner", None)
-        arguments.append(values)
-        options.append({"via": "import", "import_job": ctx.job_id, "import_row": row.number})
     create = account_create_many if ctx.kind == ImportKind.ACCOUNT else contact_create_many
     done = create(actor=ctx.actor, rows=arguments, intake_action="import", intake_options=options)
     return [(item.record.pk if item.record is not None else None, item.error) for item in done]

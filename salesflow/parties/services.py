@@ -728,25 +728,9 @@ def account_create_many(
     return results
 
 
+#: the fields a batch contact row may carry: the contact's own and its sales archive
 _CONTACT_FIELDS = frozenset(
-    {
-        "name",
-        "title",
-        "department",
-        "buying_role",
-        "mobile",
-        "phone",
-        "email",
-        "wechat",
-        "notes",
-        "birthday",
-        "hobbies",
-        "education",
-        "achievements",
-        "places",
-        "family",
-        "cultural_background",
-    }
+    {"name", "title", "department", "buying_role", "mobile", "phone", "email", "wechat", "notes", *ARCHIVE_FIELDS}
 )
 
 
