@@ -82,4 +82,6 @@ def _queries(personas: Any, n: int, start: int) -> int:
 def test_the_checks_of_a_batch_cost_the_same_queries_for_5_or_20_rows(personas) -> None:
     # 20 rows still fit one INSERT under SQLite's 999 parameters (bulk_create splits above)
     _queries(personas, 2, 9000)  # warm the process-wide caches (content types)
-    assert _queries(personas, 20, 100) == _queries(personas, 5, 0) <= 16
+    # 19: the duplicate matcher's bounded blocking counts each kind's common keys first
+    # (three queries more than without it, whatever the number of rows)
+    assert _queries(personas, 20, 100) == _queries(personas, 5, 0) <= 19
