@@ -73,7 +73,7 @@ def main() -> None:
     data = buffer.getvalue().encode("utf-8")
     timings: dict[str, float] = {"prepare": 0.0, "write": 0.0}
     original_prepare, original_write = rowlib.prepare_batch, rowlib.write_row
-    original_write_many = getattr(rowlib, "write_rows", None) or getattr(rowlib, "write_lead_rows", None)
+    original_write_many = rowlib.write_rows
 
     def timed_prepare(*a: Any, **k: Any) -> Any:
         start = time.perf_counter()
@@ -92,18 +92,13 @@ def main() -> None:
     def timed_write_many(*a: Any, **k: Any) -> Any:
         start = time.perf_counter()
         try:
-            assert original_write_many is not None
             return original_write_many(*a, **k)
         finally:
             timings["write"] += time.perf_counter() - start
 
     rowlib.prepare_batch = timed_prepare  # type: ignore[assignment]
     rowlib.write_row = timed_write  # type: ignore[assignment]
-    if original_write_many is not None:
-        if hasattr(rowlib, "write_rows"):
-            rowlib.write_rows = timed_write_many  # type: ignore[assignment]
-        else:
-            rowlib.write_lead_rows = timed_write_many  # type: ignore[assignment]
+    rowlib.write_rows = timed_write_many  # type: ignore[assignment]
     from salesflow.dedupe import matching
 
     scored = {"pairs": 0}
