@@ -9,9 +9,13 @@ import pytest
 from django.test import Client
 from django.utils import translation
 
+from salesflow.core import test_databases
 from salesflow.users.models import User
 from salesflow.users.services import api_token_create
 from salesflow.users.testing import Personas, make_personas
+
+# Each test process copies a migrated template instead of migrating its own test database.
+test_databases.install()
 
 #: Fixtures that open the test database (pytest-django refuses database access without one).
 _DB_FIXTURES = frozenset({"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback"})
