@@ -67,6 +67,7 @@ def main() -> int:
     from salesflow.process.facts import refresh_facts
     from salesflow.process.models import ProcessSnapshot, StageVisit
     from salesflow.users.models import User
+    from salesflow.users.services import api_token_create
 
     print(f"Database: {redacted(url)}; scale {meta['scale']}")
     if args.rebuild or not StageVisit.objects.exists():
@@ -81,10 +82,17 @@ def main() -> int:
         f"{'persona':8} {'page':16} {'cold p50':>9} {'cold p95':>9} {'warm p50':>9} {'warm p95':>9} "
         f"{'queries':>8} status"
     )
+    # the API authenticates by bearer token, not by the session (as bench/run.py does)
+    tokens = {p: api_token_create(user=u, name="bench issue11_process")[1] for p, u in users.items()}
     for persona, user in users.items():
-        client = Client(headers={"accept-language": "zh-hans"}, raise_request_exception=False)
-        client.force_login(user)
+        page_client = Client(headers={"accept-language": "zh-hans"}, raise_request_exception=False)
+        page_client.force_login(user)
+        api_client = Client(
+            headers={"accept-language": "zh-hans", "authorization": f"Bearer {tokens[persona]}"},
+            raise_request_exception=False,
+        )
         for name, path in PAGES.items():
+            client = api_client if path.startswith("/api/") else page_client
             cold: list[float] = []
             warm: list[float] = []
             statuses: set[int] = set()
