@@ -180,7 +180,36 @@ def search_term(i: int) -> str:
     return quote(_SEARCH_TERMS[i % len(_SEARCH_TERMS)])
 
 
+_ONE_CHARACTER: list[str] = []
+
+
+def one_character_term(i: int) -> str:
+    """Rotates over one-character terms: the first character of a lead's name (a surname), of
+    a contact's name and of an account's name (URL-encoded). Each matches the titles starting
+    with it: thousands of rows, of which a rep sees a few."""
+    from urllib.parse import quote
+
+    if not _ONE_CHARACTER:
+        from salesflow.leads.models import Lead
+        from salesflow.parties.models import Account, Contact
+
+        names = [
+            Lead.objects.order_by("pk")[500:501].get().name,
+            Contact.objects.order_by("pk")[300:301].get().name,
+            Account.objects.order_by("pk")[200:201].get().name,
+        ]
+        _ONE_CHARACTER.extend(dict.fromkeys(name.strip()[:1] for name in names if name.strip()))
+    return quote(_ONE_CHARACTER[i % len(_ONE_CHARACTER)])
+
+
 SCENARIOS += [
+    Scenario("Global search page: one character", "list", lambda c, i: f"/search/?q={one_character_term(i)}"),
+    Scenario(
+        "API: global search, one character ?limit=5",
+        "list",
+        lambda c, i: f"/api/v1/search?q={one_character_term(i)}&limit=5",
+        api=True,
+    ),
     Scenario(
         "Global search page (name, company, mobile, email, surname, 公司)",
         "list",

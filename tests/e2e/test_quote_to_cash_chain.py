@@ -91,6 +91,34 @@ def _api(base: str, token: str, method: str, path: str, body: dict[str, Any] | N
         return json.loads(response.read() or b"null")
 
 
+def _assert_lines_fit(page: Page, table: str, screenshot: Callable[[str], Any], name: str) -> None:
+    """Issue 9: a document's lines table (``table``: a CSS selector) fits its card without a
+    sideways scroll at 1280 and 1366 px, in Chinese and in English, with the Total column on
+    screen; the page is left in Chinese at 1366 px."""
+    for language in ("zh-hans", "en"):
+        page.get_by_test_id("language-switch").select_option(language)
+        expect(page.locator("html")).to_have_attribute("lang", language)
+        for width in (1280, 1366):
+            page.set_viewport_size({"width": width, "height": 900})
+            lines = page.locator(table)
+            expect(lines).to_have_count(1)
+            box = lines.evaluate(
+                """t => { const s = t.closest('.table-responsive') || t.parentElement;
+                    const last = t.querySelector('thead th:last-child').getBoundingClientRect();
+                    return {table: t.scrollWidth, box: s.clientWidth, scroll: s.scrollWidth,
+                            page: document.documentElement.scrollWidth, window: window.innerWidth,
+                            lastRight: last.right}; }"""
+            )
+            assert box["table"] <= box["box"], (name, language, width, box)
+            assert box["scroll"] <= box["box"], (name, language, width, box)
+            assert box["page"] <= box["window"], (name, language, width, box)
+            assert box["lastRight"] <= box["window"], (name, language, width, box)
+            screenshot(f"{name}-lines-{language}-{width}")
+    page.get_by_test_id("language-switch").select_option("zh-hans")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+    page.set_viewport_size({"width": 1366, "height": 900})
+
+
 def _open_request(page: Page, number: str) -> None:
     page.goto("/approvals/")
     row = page.get_by_test_id("inbox-row").filter(has_text=number)
@@ -211,6 +239,7 @@ def test_quote_to_cash_chain(
     assert PRODUCT_ZH in text, text
     assert _shown(quote_total) in text, text
     public_url = page.get_by_test_id("quote-public-url").input_value()
+    _assert_lines_fit(page, "[data-testid=quote-lines]", screenshot, "quote")
 
     customer = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 900})
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -261,10 +290,12 @@ def test_quote_to_cash_chain(
     expect(page.get_by_test_id("contract-diff").get_by_test_id("diff-line-changed")).to_contain_text(PRODUCT_ZH)
     expect(page.get_by_test_id("version-row-2")).to_contain_text("BG-")
     screenshot("contract-amended-zh")
+    _assert_lines_fit(page, "[data-testid=contract-lines]", screenshot, "contract")
 
     # 8. The order from the signed contract (its current version), confirmed, partly delivered.
     page.get_by_test_id("contract-create-order").click()
     expect(page.get_by_test_id("source-line")).to_have_count(1)
+    _assert_lines_fit(page, "table:has([data-testid=source-line])", screenshot, "order-create")
     page.get_by_test_id("order-create-submit").click()
     expect(page.get_by_test_id("order-number")).to_contain_text("DD-")
     expect(page.get_by_test_id("order-total")).to_contain_text(_shown(amended_total))
@@ -279,6 +310,7 @@ def test_quote_to_cash_chain(
     expect(page.get_by_test_id("order-status")).to_have_text("部分发货")
     expect(page.get_by_test_id("line-open").first).to_have_text("3")
     screenshot("order-partly-delivered-zh")
+    _assert_lines_fit(page, "[data-testid=order-lines] table", screenshot, "order")
 
     # 9. The payment plan from the contract's terms, started 45 days ago: 30 % was due then,
     # 60 % fifteen days ago (both overdue), 10 % in fifteen days.
