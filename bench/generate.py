@@ -102,6 +102,112 @@ def tune_for_load() -> None:
             cursor.execute("SET synchronous_commit TO off")
 
 
+# --- duplicate-check keys ----------------------------------------------------------------------
+
+
+class MatchKeys:
+    """The stored duplicate-check keys (``core.normalize.party_match_keys``) of generated rows,
+    memoised per distinct company name, person name and phone: the services compute them on
+    every write, and ``dedupe.services.match_keys_refresh`` for rows loaded past the services.
+    Without them the matcher's blocks by company stem, company pinyin, name pinyin and phone
+    key are empty and the import bench measures no fan-out (issue 8)."""
+
+    def __init__(self) -> None:
+        import functools
+
+        from salesflow.core.normalize import party_match_keys
+
+        @functools.lru_cache(maxsize=1 << 18)
+        def company(name: str) -> tuple[str, str]:
+            keys = party_match_keys(company_name=name)
+            return keys["company_stem"], keys["company_pinyin"]
+
+        @functools.lru_cache(maxsize=1 << 18)
+        def person(name: str) -> str:
+            return party_match_keys(person_name=name)["name_pinyin"]
+
+        @functools.lru_cache(maxsize=1 << 16)
+        def phone(value: str) -> str:
+            return party_match_keys(phone=value)["phone_key"]
+
+        self.company, self.person, self.phone = company, person, phone
+
+    def lead(self, name: str, company_name: str, phone: str = "") -> dict[str, str]:
+        stem, pinyin = self.company(company_name) if company_name else ("", "")
+        return {
+            "company_stem": stem,
+            "company_pinyin": pinyin,
+            "name_pinyin": self.person(name) if name else "",
+            "phone_key": self.phone(phone) if phone else "",
+        }
+
+    def account(self, name: str, phone: str = "") -> dict[str, str]:
+        stem, pinyin = self.company(name) if name else ("", "")
+        return {"company_stem": stem, "company_pinyin": pinyin, "phone_key": self.phone(phone) if phone else ""}
+
+    def contact(self, name: str, phone: str = "") -> dict[str, str]:
+        return {"name_pinyin": self.person(name) if name else "", "phone_key": self.phone(phone) if phone else ""}
+
+
+def ensure_match_keys(batch: int = 5000) -> int:
+    """Fill the duplicate-check keys of leads, accounts and contacts that lack them (databases
+    generated before the generator wrote them): the keys ``dedupe.services.match_keys_refresh``
+    computes, written with one ``executemany`` of ``UPDATE … WHERE id = …`` per chunk of changed
+    rows (``bulk_update``'s ``CASE`` statements are far slower at a million rows). Returns the
+    rows changed; nothing to do (one cheap query per table) when the keys are there."""
+    from django.db import connection, transaction
+
+    from salesflow.leads.models import Lead
+    from salesflow.parties.models import Account, Contact
+
+    keys = MatchKeys()
+    specs: list[tuple[Any, str, list[str], list[str], Any]] = [
+        (
+            Lead,
+            "company_name",
+            ["name", "company_name", "phone"],
+            ["company_stem", "company_pinyin", "name_pinyin", "phone_key"],
+            lambda r: keys.lead(r[0], r[1], r[2]),
+        ),
+        (
+            Account,
+            "name",
+            ["name", "phone"],
+            ["company_stem", "company_pinyin", "phone_key"],
+            lambda r: keys.account(*r),
+        ),
+        (Contact, "name", ["name", "phone"], ["name_pinyin", "phone_key"], lambda r: keys.contact(*r)),
+    ]
+    changed = 0
+    started = time.perf_counter()
+    for model, source, sources, fields, keys_of in specs:
+        # keyed rows have their first key; a row with a name and no first key was never keyed
+        if not model.objects.filter(**{fields[0]: ""}).exclude(**{source: ""}).exists():
+            continue
+        table = connection.ops.quote_name(model._meta.db_table)
+        assignments = ", ".join(f"{connection.ops.quote_name(f)} = %s" for f in fields)
+        sql = f"UPDATE {table} SET {assignments} WHERE id = %s"
+        last = 0
+        while True:
+            rows = list(model.objects.filter(pk__gt=last).order_by("pk").values_list("pk", *sources, *fields)[:batch])
+            if not rows:
+                break
+            last = rows[-1][0]
+            updates = []
+            for row in rows:
+                new = keys_of(row[1 : 1 + len(sources)])
+                values = [new[f] for f in fields]
+                if values != list(row[1 + len(sources) :]):
+                    updates.append([*values, row[0]])
+            if updates:
+                with transaction.atomic(), connection.cursor() as cursor:
+                    cursor.executemany(sql, updates)
+            changed += len(updates)
+    if changed:
+        print(f"  match keys       {changed:>10,} rows {time.perf_counter() - started:8.1f} s (filled)", flush=True)
+    return changed
+
+
 class Loader:
     def __init__(self, scale: float, batch: int, seed: int) -> None:
         from django.utils import timezone
@@ -119,6 +225,7 @@ class Loader:
         self.opp_account = array("q")
         self.lead_ids = array("q")
         self.lead_owner = array("q")
+        self.keys = MatchKeys()
 
     # --- helpers -------------------------------------------------------------------------------
 
@@ -229,6 +336,7 @@ class Loader:
                     code = body + credit_check_char(body)
                 owner = rng.choice(self.rep_ids)
                 created = self.moment(rng.uniform(0, DAYS))
+                phone = f"021-{rng.randint(5000_0000, 8999_9999)}"
                 pk = accounts.add(
                     name=name,
                     name_key=company_name_key(name),
@@ -240,9 +348,10 @@ class Loader:
                     grade=rng.choice("ABCD"),
                     owner_id=owner,
                     source=rng.choice(sources),
-                    phone=f"021-{rng.randint(5000_0000, 8999_9999)}",
+                    phone=phone,
                     created_at=created,
                     updated_at=created,
+                    **self.keys.account(name, phone),
                 )
                 self.account_ids.append(pk)
                 self.account_owner.append(owner)
@@ -257,6 +366,7 @@ class Loader:
                         email=person.email("example.com.cn", rng) if rng.random() < 0.5 else "",
                         created_at=created,
                         updated_at=created,
+                        **self.keys.contact(person.name),
                     )
                 event = events.add(
                     actor_id=owner,
@@ -464,6 +574,7 @@ class Loader:
                     created_at=created,
                     updated_at=created,
                     **values,
+                    **self.keys.lead(person.name, company),
                 )
                 self.lead_ids.append(pk)
                 self.lead_owner.append(owner or 0)
@@ -620,6 +731,7 @@ def main() -> int:
 
         migrate_command("migrate", verbosity=0, interactive=False)
         ensure_billing(args.scale, seed=args.seed, batch=args.batch)
+        ensure_match_keys()  # issue 8: the duplicate-check keys, added to earlier data once
         return 0
 
     from django.core.management import call_command

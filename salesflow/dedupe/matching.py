@@ -29,6 +29,7 @@ may not see is named by its owner only, never opened).
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -315,50 +316,73 @@ def fetch_blocks(batch: Sequence[Features], kinds: Iterable[RecordKind] = RECORD
     return Fetched(out, frozenset(common))
 
 
+@functools.lru_cache(maxsize=1 << 17)
+def _stored_features(
+    kind: RecordKind,
+    name: str,
+    mobile: str,
+    phone: str,
+    email: str,
+    company_name: str,
+    credit_code: str,
+    name_pinyin: str,
+    company_pinyin: str,
+) -> Features:
+    """:func:`features_of` an existing record's stored values, memoised per distinct values
+    (a pure function of them): the records of common blocks come back batch after batch of
+    one import, and preparing them (company parts, name keys) was most of the matcher's time.
+    The features are shared between callers and must not be changed."""
+    return features_of(
+        kind,
+        {
+            "name": name,
+            "mobile": mobile,
+            "phone": phone,
+            "email": email,
+            "company_name": company_name,
+            "credit_code": credit_code,
+            "name_pinyin": name_pinyin,
+            "company_pinyin": company_pinyin,
+        },
+    )
+
+
 def existing_records(kind: RecordKind, where: Q, limit: int, *, ordered: bool = False) -> list[Existing]:
     """At most ``limit`` records of ``kind`` matching ``where`` (by primary key when
-    ``ordered``), prepared for scoring (one query)."""
+    ``ordered``), prepared for scoring (one query; plain rows, no model instances)."""
     order = ("pk",) if ordered else ()
     if kind == "lead":
-        leads = Lead.objects.filter(where).only(
-            "pk",
-            "name",
-            "mobile",
-            "phone",
-            "email",
-            "company_name",
-            "credit_code",
-            "owner_id",
-            "name_pinyin",
-            "company_pinyin",
+        leads = (
+            Lead.objects.filter(where)
+            .order_by(*order)
+            .values_list(
+                "pk",
+                "name",
+                "mobile",
+                "phone",
+                "email",
+                "company_name",
+                "credit_code",
+                "owner_id",
+                "name_pinyin",
+                "company_pinyin",
+            )[:limit]
         )
         return [
             Existing(
                 "lead",
-                lead.pk,
-                features_of(
-                    "lead",
-                    {
-                        "name": lead.name,
-                        "mobile": lead.mobile,
-                        "phone": lead.phone,
-                        "email": lead.email,
-                        "company_name": lead.company_name,
-                        "credit_code": lead.credit_code,
-                        "name_pinyin": lead.name_pinyin,
-                        "company_pinyin": lead.company_pinyin,
-                    },
-                ),
-                lead.owner_id,
-                str(lead),
+                pk,
+                _stored_features("lead", name, mobile, phone, email, company, code, name_py, company_py),
+                owner_id,
+                f"{name} · {company}" if company else name,  # Lead.__str__
             )
-            for lead in leads.order_by(*order)[:limit]
+            for pk, name, mobile, phone, email, company, code, owner_id, name_py, company_py in leads
         ]
     if kind == "contact":
         contacts = (
             Contact.objects.filter(where)
-            .select_related("account")
-            .only(
+            .order_by(*order)
+            .values_list(
                 "pk",
                 "name",
                 "mobile",
@@ -368,45 +392,30 @@ def existing_records(kind: RecordKind, where: Q, limit: int, *, ordered: bool = 
                 "account__name",
                 "account__owner_id",
                 "account__company_pinyin",
-            )
+            )[:limit]
         )
         return [
             Existing(
                 "contact",
-                contact.pk,
-                features_of(
-                    "contact",
-                    {
-                        "name": contact.name,
-                        "mobile": contact.mobile,
-                        "phone": contact.phone,
-                        "email": contact.email,
-                        "company_name": contact.account.name,
-                        "name_pinyin": contact.name_pinyin,
-                        "company_pinyin": contact.account.company_pinyin,
-                    },
-                ),
-                contact.account.owner_id,
-                contact.name,
+                pk,
+                _stored_features("contact", name, mobile, phone, email, account, "", name_py, company_py),
+                owner_id,
+                name,
             )
-            for contact in contacts.order_by(*order)[:limit]
+            for pk, name, mobile, phone, email, name_py, account, owner_id, company_py in contacts
         ]
-    accounts = Account.objects.filter(where).only("pk", "name", "credit_code", "phone", "owner_id", "company_pinyin")
+    accounts = (
+        Account.objects.filter(where)
+        .order_by(*order)
+        .values_list("pk", "name", "credit_code", "phone", "owner_id", "company_pinyin")[:limit]
+    )
     return [
         Existing(
             "account",
-            account.pk,
-            features_of(
-                "account",
-                {
-                    "name": account.name,
-                    "credit_code": account.credit_code,
-                    "phone": account.phone,
-                    "company_pinyin": account.company_pinyin,
-                },
-            ),
-            account.owner_id,
-            account.name,
+            pk,
+            _stored_features("account", name, "", phone, "", "", code, "", company_py),
+            owner_id,
+            name,
         )
-        for account in accounts.order_by(*order)[:limit]
+        for pk, name, code, phone, owner_id, company_py in accounts
     ]

@@ -183,6 +183,7 @@ class Context:
         self.pipelines: dict[str, Pipeline] = {}
         self.stages: dict[int, dict[str, Stage]] = {}
         self.lost_reasons: dict[str, LostReason] = {}
+        self.default_pipelines: dict[int, Pipeline | str] = {}  # owner → pipeline, or why none
         if kind == ImportKind.OPPORTUNITY:
             for pipeline in Pipeline.objects.filter(is_active=True):
                 for key in (pipeline.code, pipeline.name_en, pipeline.name_zh):
@@ -332,11 +333,16 @@ def _opportunity_fields(ctx: Context, row: RowResult, values: dict[str, Any]) ->
     elif owner is not None:
         from salesflow.sales.services import default_pipeline_for
 
-        try:
-            pipeline = default_pipeline_for(owner)
-        except ServiceError as exc:
-            row.errors.append((ctx.column("pipeline"), str(exc.message)))
+        if owner.pk not in ctx.default_pipelines:  # once per owner and job, not per row
+            try:
+                ctx.default_pipelines[owner.pk] = default_pipeline_for(owner)
+            except ServiceError as exc:
+                ctx.default_pipelines[owner.pk] = str(exc.message)
+        found = ctx.default_pipelines[owner.pk]
+        if isinstance(found, str):
+            row.errors.append((ctx.column("pipeline"), found))
             return
+        pipeline = found
     if pipeline is None:
         return
     values["pipeline"] = pipeline
@@ -629,20 +635,28 @@ def _batch_arguments(ctx: Context, rows: Sequence[RowResult]) -> tuple[list[dict
             values.setdefault("source_channel", "")
         if ctx.kind == ImportKind.CONTACT:
             values.pop("owner", None)
+        if ctx.kind == ImportKind.OPPORTUNITY:
+            # write_row's close: a won or lost row with its close day, noted as imported
+            outcome = values.pop("outcome", Outcome.OPEN)
+            closed_day = values.pop("closed_at", None)
+            lost_reason = values.pop("lost_reason", None)
+            if outcome in (Outcome.WON, Outcome.LOST) and closed_day is not None:
+                values.update(outcome=outcome, closed_on=closed_day, lost_reason=lost_reason, note=_("Imported"))
         arguments.append(values)
         options.append({"via": "import", "import_job": ctx.job_id, "import_row": row.number})
     return arguments, options
 
 
-# Kinds written a batch at a time (:func:`write_rows`); opportunities are written row by row.
-BATCHED_KINDS = frozenset({ImportKind.LEAD, ImportKind.ACCOUNT, ImportKind.CONTACT})
+# Kinds written a batch at a time (:func:`write_rows`): all of them.
+BATCHED_KINDS = frozenset({ImportKind.LEAD, ImportKind.ACCOUNT, ImportKind.CONTACT, ImportKind.OPPORTUNITY})
 
 
 def write_rows(ctx: Context, rows: Sequence[RowResult]) -> list[tuple[int | None, ServiceError | None]]:
     """:func:`write_row` for many valid rows of a batched kind at once, through the kind's
     ``*_create_many`` service (``leads.services.lead_create_many``,
-    ``parties.services.account_create_many`` / ``contact_create_many``: the same checks as
-    the one-row services, written in bulk); per row (same order) the new record's pk or the
+    ``parties.services.account_create_many`` / ``contact_create_many``,
+    ``sales.services.opportunity_create_many``: the same checks as the one-row services,
+    written in bulk); per row (same order) the new record's pk or the
     service's refusal. Raises what the service raises for the whole batch (nothing of any
     row is then written)."""
     arguments, options = _batch_arguments(ctx, rows)
@@ -651,6 +665,11 @@ def write_rows(ctx: Context, rows: Sequence[RowResult]) -> list[tuple[int | None
 
         leads = lead_create_many(actor=ctx.actor, rows=arguments, intake_action="import", intake_options=options)
         return [(item.lead.pk if item.lead is not None else None, item.error) for item in leads]
+    if ctx.kind == ImportKind.OPPORTUNITY:
+        from salesflow.sales.services import opportunity_create_many
+
+        deals = opportunity_create_many(actor=ctx.actor, rows=arguments)
+        return [(item.record.pk if item.record is not None else None, item.error) for item in deals]
     from salesflow.parties.services import account_create_many, contact_create_many
 
     create = account_create_many if ctx.kind == ImportKind.ACCOUNT else contact_create_many

@@ -10,7 +10,7 @@ transaction with ``BEGIN IMMEDIATE``, which serialises writers the same way.)
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -24,9 +24,9 @@ from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
-from salesflow.core.audit import changed_fields, in_every_language, record_event
+from salesflow.core.audit import changed_fields, in_every_language, record_event, record_events
 from salesflow.core.changes import refuse_unknown_fields
-from salesflow.core.errors import Conflict, Forbidden, ValidationFailed
+from salesflow.core.errors import Conflict, Forbidden, ServiceError, ValidationFailed
 from salesflow.core.escalation import catch_up, first_ids, is_digest
 from salesflow.core.money import AmountError, currency_choices, default_currency, parse_amount
 from salesflow.parties.choices import BuyingRole
@@ -253,6 +253,21 @@ def _record_field_changes(
     """Write one ``OpportunityFieldChange`` per tracked field whose value differs from
     ``before`` (``None``: the deal was just created, every field is written with empty
     old values). An amount row is written when the amount or the currency changes."""
+    return OpportunityFieldChange.objects.bulk_create(
+        _field_change_rows(actor=actor, opp=opp, before=before, now=now, labels=_id_labels)
+    )
+
+
+def _field_change_rows(
+    *,
+    actor: User | None,
+    opp: Opportunity,
+    before: dict[str, Any] | None,
+    now: datetime,
+    labels: Callable[[str, set[int]], dict[int, str]],
+) -> list[OpportunityFieldChange]:
+    """The unsaved rows of :func:`_record_field_changes`; ``labels(field, ids)`` gives the
+    readable text of stage, pipeline and owner ids (:func:`_id_labels`, or a batch's cache)."""
     after = _tracked(opp)
     rows: list[OpportunityFieldChange] = []
     for field, new in after.items():
@@ -277,10 +292,10 @@ def _record_field_changes(
             row.old_value = old.isoformat() if old else ""
             row.new_value = new.isoformat() if new else ""
         elif field in (HistoryField.STAGE, HistoryField.OWNER, HistoryField.PIPELINE):
-            labels = _id_labels(field, {i for i in (old, new) if i is not None})
+            names = labels(field, {i for i in (old, new) if i is not None})
             row.old_number, row.new_number = old, new
-            row.old_value = labels.get(old, "") if old is not None else ""
-            row.new_value = labels.get(new, "")
+            row.old_value = names.get(old, "") if old is not None else ""
+            row.new_value = names.get(new, "")
         elif field == HistoryField.PROBABILITY:
             row.old_number, row.new_number = old, new
             row.old_value = "" if old is None else str(old)
@@ -289,7 +304,7 @@ def _record_field_changes(
             row.old_value = old or ""
             row.new_value = new
         rows.append(row)
-    return OpportunityFieldChange.objects.bulk_create(rows)
+    return rows
 
 
 def _lock(opportunity: Opportunity) -> Opportunity:
@@ -578,6 +593,446 @@ def opportunity_create(
         related=[account],
     )
     return opp
+
+
+# ------------------------------------------------------------------ many at once (imports)
+
+
+@dataclass
+class CreatedOpportunity:
+    """One row of :func:`opportunity_create_many`: the saved deal, or why it was refused."""
+
+    record: Opportunity | None = None
+    error: ServiceError | None = None
+
+
+#: the keys a row of :func:`opportunity_create_many` may hold
+BATCH_FIELDS = frozenset(
+    {
+        "account",
+        "owner",
+        "name",
+        "amount",
+        "currency",
+        "pipeline",
+        "stage",
+        "expected_close_date",
+        "next_step",
+        "next_step_date",
+        "description",
+        "created_at",
+        "outcome",
+        "closed_on",
+        "closed_at",
+        "lost_reason",
+        "note",
+    }
+)
+
+
+def historical_close(closed_on: date, created_at: datetime) -> datetime:
+    """When a deal imported as won or lost on ``closed_on`` closed: noon of that day in the
+    current time zone, but never after now nor before the deal's creation."""
+    moment = timezone.make_aware(datetime.combine(closed_on, datetime.min.time().replace(hour=12)))
+    return max(min(moment, timezone.now()), created_at)
+
+
+@dataclass
+class _Plan:
+    """A row that passed every check of :func:`opportunity_create_many`, ready to insert."""
+
+    position: int
+    account: Account
+    owner: User
+    name: str
+    money: Decimal
+    currency: str
+    pipeline: Pipeline
+    stage: Stage
+    created: datetime
+    row: Mapping[str, Any]
+    end: Stage | None = None
+    closed_at: datetime | None = None
+
+
+class _NotWritable(Exception):
+    """Rows whose new deal ``actor`` may not close (``can_write_opportunity``): the insert is
+    rolled back and retried without them."""
+
+    def __init__(self, positions: set[int]) -> None:
+        super().__init__(positions)
+        self.positions = positions
+
+
+def _create_and_close(actor: User, row: Mapping[str, Any]) -> Opportunity:
+    """One row the one-row services write (:func:`opportunity_create`, then
+    :func:`opportunity_close` for a won or lost row), in a savepoint."""
+    values = dict(row)
+    outcome = values.pop("outcome", Outcome.OPEN) or Outcome.OPEN
+    closed_on = values.pop("closed_on", None)
+    closed_at = values.pop("closed_at", None)
+    lost_reason = values.pop("lost_reason", None)
+    note = values.pop("note", "")
+    with transaction.atomic():
+        opp = opportunity_create(actor=actor, **values)
+        if outcome != Outcome.OPEN:
+            if closed_at is None and closed_on is not None:
+                closed_at = historical_close(closed_on, opp.created_at)
+            opportunity_close(
+                actor=actor,
+                opportunity=opp,
+                outcome=outcome,
+                lost_reason=lost_reason,
+                closed_on=closed_on,
+                closed_at=closed_at,
+                note=note,
+            )
+    return opp
+
+
+@transaction.atomic
+def opportunity_create_many(*, actor: User, rows: Sequence[Mapping[str, Any]]) -> list[CreatedOpportunity]:
+    """Create many opportunities at once (imports), each open or already won or lost.
+
+    A row holds :func:`opportunity_create`'s keyword arguments (``account``, ``owner``,
+    ``name``, ``amount``, ``pipeline``, ``stage``, ``created_at``… but no contacts or
+    competitors) and optionally ``outcome`` (``open``, ``won``, ``lost``) with
+    :func:`opportunity_close`'s ``closed_on``, ``lost_reason`` and ``note``, and ``closed_at``
+    (default :func:`historical_close`). The result of each row is what
+    :func:`opportunity_create` followed by :func:`opportunity_close` gives it, row by row: the
+    same refusals (``Forbidden`` for an account ``actor`` may not add deals to or a deal
+    ``actor`` may not close, ``ValidationFailed`` for an owner ``actor`` may not assign, a
+    blank name, a bad amount or currency, a pipeline the owner's team does not use, a stage
+    that is not an open active stage of the pipeline, a backdate in the future, a missing or
+    inactive lost reason, a close date out of range…), returned with the row (it leaves
+    nothing), and for the others the same rows: the deal in its final state, its search row,
+    its stage changes (the first stage, then the won or lost stage), its field history, the
+    ``sales.opportunity.created`` and ``.won`` / ``.lost`` events and, for a won deal, the
+    account made a customer (``parties.services.account_record_win``).
+
+    The rows that pass are written in bulk with a fixed number of statements; the checks
+    cost one query per distinct account, owner and pipeline. Rows the bulk path does not
+    cover — a close refused by its own checks, a win into a won stage with entry criteria
+    (stage gates) — go through the one-row services in a savepoint, so they end exactly as
+    there. Raises ``TypeError`` for a key not in :data:`BATCH_FIELDS`.
+    """
+    from salesflow.parties.services import WIN_MAKES_CUSTOMER
+    from salesflow.sales.gates import criteria_of
+    from salesflow.sales.permissions import opportunities_writable_by
+    from salesflow.sales.selectors import pipelines_for
+    from salesflow.users.permissions import can_see_unowned
+
+    results = [CreatedOpportunity() for _row in rows]
+    writable: dict[int, bool] = {}
+    assignable: set[int] | None = None
+    defaults: dict[int, Pipeline | ServiceError] = {}
+    available: dict[int, set[int]] = {}
+    first_stages: dict[int, Stage | ServiceError] = {}
+    end_stages: dict[tuple[int, str], Stage | None] = {}
+    gated: dict[int, bool] = {}
+    currencies = {code for code, _label in currency_choices()}
+    now = timezone.now()
+    plans: list[_Plan] = []
+    one_by_one: list[int] = []
+    for position, row in enumerate(rows):
+        unknown = set(row) - BATCH_FIELDS
+        if unknown:
+            raise TypeError(f"opportunity_create_many got unknown fields {sorted(unknown)}")
+        account: Account = row["account"]
+        owner: User = row["owner"]
+        # opportunity_create's checks, in its order
+        if account.pk not in writable:
+            writable[account.pk] = can_write_account(actor, account)
+        if not writable[account.pk]:
+            results[position].error = Forbidden(_("You may not add opportunities to this account."))
+            continue
+        errors: dict[str, list[str]] = {}
+        if owner is None:
+            owner_ok = can_see_unowned(actor)
+        else:
+            if assignable is None:
+                assignable = set(assignable_users_for(actor).values_list("pk", flat=True))
+            owner_ok = owner.pk in assignable
+        if not owner_ok:
+            errors["owner"] = [_("You cannot assign records to this user.")]
+        name = str(row.get("name") or "").strip()
+        if not name:
+            errors["name"] = [_("This field is required.")]
+        currency = (row.get("currency") or default_currency()).strip().upper()
+        if currency not in currencies:
+            errors["currency"] = [_("“%(currency)s” is not a supported currency.") % {"currency": currency}]
+        try:
+            money = parse_amount(row.get("amount", Decimal("0")), currency)
+        except AmountError as exc:
+            money = Decimal("0")
+            errors["amount"] = [str(exc.message)]
+        stage: Stage | None = row.get("stage")
+        pipeline: Pipeline | None = row.get("pipeline") or (stage.pipeline if stage else None)
+        if pipeline is None:
+            if owner.pk not in defaults:
+                try:
+                    defaults[owner.pk] = default_pipeline_for(owner)
+                except ServiceError as exc:
+                    defaults[owner.pk] = exc
+            found = defaults[owner.pk]
+            if isinstance(found, ServiceError):
+                results[position].error = found
+                continue
+            pipeline = found
+        if owner.pk not in available:
+            available[owner.pk] = set(pipelines_for(owner).values_list("pk", flat=True))
+        if pipeline.pk not in available[owner.pk]:
+            errors["pipeline"] = [_("The owner's team does not use this pipeline, or it is hidden.")]
+        if stage is None:
+            if pipeline.pk not in first_stages:
+                try:
+                    first_stages[pipeline.pk] = first_open_stage(pipeline)
+                except ServiceError as exc:
+                    first_stages[pipeline.pk] = exc
+            first = first_stages[pipeline.pk]
+            if isinstance(first, ServiceError):
+                results[position].error = first
+                continue
+            stage = first
+        elif stage.pipeline_id != pipeline.pk:
+            errors["stage"] = [_("The stage does not belong to the pipeline.")]
+        elif stage.kind != StageKind.OPEN:
+            errors["stage"] = [_("A new opportunity must start in an open stage.")]
+        elif not stage.is_active:
+            errors["stage"] = [str(HIDDEN_STAGE_ERROR)]
+        created_at: datetime | None = row.get("created_at")
+        created = now
+        if created_at is not None:
+            if created_at > now:
+                errors["created_at"] = [_("The creation date cannot be in the future.")]
+            created = min(created_at, now)
+        if errors:
+            results[position].error = ValidationFailed(_("The opportunity could not be saved."), field_errors=errors)
+            continue
+        plan = _Plan(position, account, owner, name, money, currency, pipeline, stage, created, row)
+        outcome = row.get("outcome") or Outcome.OPEN
+        if outcome != Outcome.OPEN:
+            # opportunity_close's checks; a row they refuse (or a gated win) takes the one-row path
+            closed_on: date | None = row.get("closed_on")
+            reason: LostReason | None = row.get("lost_reason")
+            end: Stage | None = None
+            if outcome in CLOSED_OUTCOMES:
+                key = (pipeline.pk, StageKind.WON if outcome == Outcome.WON else StageKind.LOST)
+                if key not in end_stages:
+                    end_stages[key] = _end_stage(*key)
+                end = end_stages[key]
+            if end is not None and end.pk not in gated:
+                gated[end.pk] = bool(criteria_of([end.pk])[end.pk])
+            closed_at = row.get("closed_at")
+            if closed_at is None and closed_on is not None:
+                closed_at = historical_close(closed_on, created)
+            simple = (
+                outcome in CLOSED_OUTCOMES
+                and end is not None
+                and not (outcome == Outcome.WON and gated[end.pk])
+                and (outcome != Outcome.LOST or (reason is not None and reason.is_active))
+                and closed_on_error(closed_on) is None
+                and closed_at is not None
+                and created <= closed_at <= timezone.now()
+            )
+            if not simple:
+                one_by_one.append(position)
+                continue
+            plan.end, plan.closed_at = end, closed_at
+        plans.append(plan)
+    refused: dict[int, ServiceError] = {}
+    while True:
+        try:
+            with transaction.atomic():
+                saved = _insert_plans(actor, [p for p in plans if p.position not in refused], opportunities_writable_by)
+            break
+        except _NotWritable as exc:
+            for position in exc.positions:
+                refused[position] = Forbidden(_("You may not change this opportunity."))
+    for position, error in refused.items():
+        results[position].error = error
+    for plan, opp in saved:
+        results[plan.position].record = opp
+    won = [(plan, opp) for plan, opp in saved if opp.outcome == Outcome.WON]
+    if won:
+        # account_record_win for the first won deal of each account that is not a customer yet
+        # (for the others it changes nothing)
+        changing = set(
+            Account.objects.filter(
+                pk__in={plan.account.pk for plan, _opp in won}, lifecycle__in=WIN_MAKES_CUSTOMER
+            ).values_list("pk", flat=True)
+        )
+        for plan, opp in won:
+            if plan.account.pk in changing:
+                changing.discard(plan.account.pk)
+                account_record_win(actor=actor, account=plan.account, opportunity_id=opp.pk)
+    for position in one_by_one:
+        try:
+            results[position].record = _create_and_close(actor, rows[position])
+        except ServiceError as exc:
+            results[position].error = exc
+    return results
+
+
+def _insert_plans(
+    actor: User, plans: list[_Plan], writable_by: Callable[[User], Any]
+) -> list[tuple[_Plan, Opportunity]]:
+    """Insert the deals of ``plans`` with their search rows, stage changes, field history and
+    events (:func:`opportunity_create_many`); raises :class:`_NotWritable` (the caller's
+    savepoint rolls back) when ``actor`` may not close some of the new deals."""
+    from salesflow.search.inserts import bulk_insert
+
+    if not plans:
+        return []
+    by = actor if actor.pk else None
+    teams = dict(User.objects.filter(pk__in={p.owner.pk for p in plans}).values_list("pk", "team_id"))
+    unsaved: list[Opportunity] = []
+    for plan in plans:
+        stage = plan.stage
+        opp = Opportunity(
+            created_at=plan.created,
+            name=plan.name,
+            account=plan.account,
+            owner=plan.owner,
+            pipeline=plan.pipeline,
+            stage=stage,
+            stage_rank=stage_rank_of(plan.pipeline.position, plan.pipeline.pk, stage.position),
+            amount=plan.money,
+            currency=plan.currency,
+            probability=stage.probability,
+            forecast_category=stage.forecast_category,
+            expected_close_date=plan.row.get("expected_close_date"),
+            close_date=plan.row.get("expected_close_date"),
+            next_step=str(plan.row.get("next_step") or "").strip(),
+            next_step_date=plan.row.get("next_step_date"),
+            description=plan.row.get("description") or "",
+            stage_entered_at=plan.created,
+        )
+        unsaved.append(opp)
+    labels: dict[str, dict[int, str]] = {
+        HistoryField.STAGE: dict(Stage.objects.values_list("pk", "code")),
+        HistoryField.PIPELINE: dict(Pipeline.objects.values_list("pk", "code")),
+        HistoryField.OWNER: dict(User.objects.filter(pk__in={p.owner.pk for p in plans}).values_list("pk", "username")),
+    }
+
+    def label(field: str, _ids: set[int]) -> dict[int, str]:
+        return labels[field]
+
+    # the created state, as opportunity_create records it, before the deal is closed: its
+    # field history (every field of the new deal) and the values the close compares against
+    history: list[OpportunityFieldChange] = []
+    created_tracked: list[dict[str, Any]] = []
+    for plan, opp in zip(plans, unsaved, strict=True):
+        history.extend(_field_change_rows(actor=actor, opp=opp, before=None, now=plan.created, labels=label))
+        created_tracked.append(_tracked(opp))
+    for plan, opp in zip(plans, unsaved, strict=True):
+        end = plan.end
+        if end is None or plan.closed_at is None:
+            continue
+        outcome = end.kind
+        opp.outcome = outcome
+        opp.outcome_note = str(plan.row.get("note") or "").strip()
+        opp.lost_reason = plan.row.get("lost_reason") if outcome == Outcome.LOST else None
+        opp.closed_at = plan.closed_at
+        opp.closed_on = plan.row.get("closed_on")
+        opp.close_date = close_date_of(opp)
+        opp.stage = end
+        opp.stage_rank = stage_rank_of(plan.pipeline.position, plan.pipeline.pk, end.position)
+        opp.stage_entered_at = plan.closed_at
+        opp.probability = end.probability
+        opp.forecast_category = end.forecast_category
+    starts = {id(opp): plan.stage for plan, opp in zip(plans, unsaved, strict=True)}
+    saved = bulk_insert(
+        actor=actor,
+        objs=unsaved,
+        verb="sales.opportunity.created",
+        data=lambda o: {
+            "amount": o.amount,
+            "currency": o.currency,
+            "stage": starts[id(o)].code,
+            "owner": o.owner_id,
+        },
+        related=lambda o: [o.account],
+    )
+    closing = [(plan, opp) for plan, opp in zip(plans, saved, strict=True) if plan.end is not None]
+    if closing:
+        ok = set(writable_by(actor).filter(pk__in=[opp.pk for _p, opp in closing]).values_list("pk", flat=True))
+        bad = {plan.position for plan, opp in closing if opp.pk not in ok}
+        if bad:
+            raise _NotWritable(bad)
+    changes: list[StageChange] = []
+    for plan, opp, tracked in zip(plans, saved, created_tracked, strict=True):
+        stage, end = plan.stage, plan.end
+        team = teams.get(plan.owner.pk)
+        snapshot = {"owner_id": plan.owner.pk, "owner_team_id": team, "amount": opp.amount, "currency": opp.currency}
+        changes.append(
+            StageChange(
+                opportunity=opp,
+                from_stage=None,
+                to_stage=stage,
+                changed_by=by,
+                changed_at=plan.created,
+                duration_seconds=None,
+                from_position=None,
+                to_position=stage.position,
+                probability=stage.probability,
+                is_regression=False,
+                gate_overridden=False,
+                **snapshot,
+            )
+        )
+        if end is not None and plan.closed_at is not None:
+            changes.append(
+                StageChange(
+                    opportunity=opp,
+                    from_stage=stage,
+                    to_stage=end,
+                    changed_by=by,
+                    changed_at=plan.closed_at,
+                    duration_seconds=_seconds_between(plan.created, plan.closed_at),
+                    from_position=stage.position,
+                    to_position=end.position,
+                    probability=end.probability,
+                    is_regression=is_regression(stage, end),
+                    gate_overridden=False,
+                    **snapshot,
+                )
+            )
+            history.extend(_field_change_rows(actor=actor, opp=opp, before=tracked, now=plan.closed_at, labels=label))
+    StageChange.objects.bulk_create(changes, batch_size=500)
+    OpportunityFieldChange.objects.bulk_create(history, batch_size=500)
+    for outcome in CLOSED_OUTCOMES:
+        items = [(opp, _close_data(plan, opp)) for plan, opp in closing if opp.outcome == outcome]
+        if items:
+            record_events(
+                actor=actor,
+                verb=f"sales.opportunity.{outcome}",
+                items=items,
+                related=lambda o: [getattr(o, "account", None)],
+            )
+    return list(zip(plans, saved, strict=True))
+
+
+def _close_data(plan: _Plan, opp: Opportunity) -> dict[str, Any]:
+    """The payload of the ``.won`` / ``.lost`` event :func:`opportunity_close` writes."""
+    assert plan.end is not None and plan.closed_at is not None
+    data: dict[str, Any] = {"from": plan.stage.code, "amount": opp.amount, "currency": opp.currency}
+    if opp.closed_on is not None:
+        data["closed_on"] = opp.closed_on
+    data.update(to=plan.end.code, duration_seconds=_seconds_between(plan.created, plan.closed_at))
+    note = opp.outcome_note
+    parts: list[Callable[[], str]] = []
+    if opp.outcome == Outcome.LOST:
+        reason = opp.lost_reason
+        data.update(lost_reason=reason.code if reason else None, lost_to=None)
+        parts = [lambda: reason.label if reason is not None else "", lambda: ""]
+    if note:
+        data["note"] = note
+        clipped = note[:200]
+        parts.append(lambda: clipped)
+    if parts:
+        data["summary"] = in_every_language(lambda: " · ".join(filter(None, (part() for part in parts))))
+    return data
 
 
 @transaction.atomic

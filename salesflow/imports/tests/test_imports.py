@@ -147,9 +147,17 @@ def test_opportunities_with_outcomes_amounts_owners_and_historical_dates(persona
 
 
 def test_a_refused_close_leaves_no_half_opportunity(personas, monkeypatch) -> None:
-    """The deal is created and closed in one savepoint: a refusal at the close removes it."""
+    """The deal is created and closed in one savepoint: a refusal at the close removes it.
+    Opportunities are written a batch at a time (``opportunity_create_many``); a row whose
+    close the batch cannot take in bulk (a win into a stage with entry criteria) goes through
+    the one-row services, whose refusal here is the close's."""
     _account(personas.rep, "Half Row Ltd")
     from salesflow.sales import services as sales_services
+    from salesflow.sales.gate_services import stage_criterion_create
+    from salesflow.sales.models import StageChange
+    from salesflow.sales.tests.factories import stage
+
+    stage_criterion_create(actor=personas.admin, stage=stage("won"), kind="decision_maker")
 
     def refuse(**kwargs: Any) -> None:
         raise ValidationFailed("no", field_errors={"outcome": ["refused at close"]})
@@ -159,6 +167,54 @@ def test_a_refused_close_leaves_no_half_opportunity(personas, monkeypatch) -> No
     job = run(personas.rep, upload(personas.rep, "opportunity", data))
     assert job.rejected_count == 1 and Opportunity.objects.count() == 0
     assert ImportRow.objects.get(job=job).errors == [["Outcome", "refused at close"]]
+    assert not StageChange.objects.exists()
+    assert not AuditEvent.objects.filter(verb__startswith="sales.opportunity.").exists()
+
+
+def test_a_win_refused_by_the_won_stage_entry_criteria_leaves_nothing(personas) -> None:
+    """The same through the real close: the won stage asks for a decision maker, which a new
+    deal has not; the row is rejected with the gate's refusal, the other rows are written."""
+    _account(personas.rep, "Gate Row Ltd")
+    from salesflow.sales.gate_services import stage_criterion_create
+    from salesflow.sales.models import StageChange
+    from salesflow.sales.tests.factories import stage
+
+    stage_criterion_create(actor=personas.admin, stage=stage("won"), kind="decision_maker")
+    data = csv_bytes(
+        [
+            ["Account", "Name", "Outcome", "Closed", "Lost reason"],
+            ["Gate Row", "Won deal", "won", "2024-01-02", ""],
+            ["Gate Row", "Lost deal", "lost", "2024-01-02", "price"],
+            ["Gate Row", "Open deal", "open", "", ""],
+        ]
+    )
+    job = run(personas.rep, upload(personas.rep, "opportunity", data))
+    assert (job.created_count, job.rejected_count) == (2, 1)
+    assert set(Opportunity.objects.values_list("name", "outcome")) == {("Lost deal", "lost"), ("Open deal", "open")}
+    assert StageChange.objects.count() == 3
+    rejected = ImportRow.objects.get(job=job, state=RowState.REJECTED)
+    assert rejected.row_number == 2 and rejected.errors[0][0] == ""
+    assert "are not met" in rejected.errors[0][1]
+
+
+def test_a_rep_importing_deals_for_an_owner_they_may_not_assign_is_refused_per_row(personas) -> None:
+    _account(personas.rep, "Owner Row Ltd")
+    data = csv_bytes(
+        [
+            ["Account", "Name", "Owner"],
+            ["Owner Row", "Mine", "rep"],
+            ["Owner Row", "The manager's", "manager"],
+            ["Owner Row", "Also mine", ""],
+        ]
+    )
+    job = run(personas.rep, upload(personas.rep, "opportunity", data))
+    assert (job.created_count, job.rejected_count) == (2, 1)
+    assert set(Opportunity.objects.values_list("name", "owner")) == {
+        ("Mine", personas.rep.pk),
+        ("Also mine", personas.rep.pk),
+    }
+    rejected = ImportRow.objects.get(job=job, state=RowState.REJECTED)
+    assert (rejected.row_number, rejected.errors) == (3, [["Owner", "You cannot assign records to this user."]])
 
 
 # ----------------------------------------------------------------- mapping and templates
