@@ -41,12 +41,23 @@ from django.db.models import Count, Func, Q, QuerySet, Sum
 from django.db.models.expressions import Combinable
 from django.utils import timezone
 
-from salesflow.analytics.selectors import closed_deals_qs
-from salesflow.core.metrics import FactQuery
+from salesflow.analytics.forms import AnalysisFilters
+from salesflow.analytics.selectors import (
+    RATE_PLACES,
+    Node,
+    StageStep,
+    _advanced_q,
+    _ratio,
+    analysis_pipeline,
+    closed_deals_qs,
+    stage_conversion,
+    stage_entries_qs,
+)
+from salesflow.core.metrics import FactQuery, MetricFilters
 from salesflow.core.periods import month_period
 from salesflow.sales.choices import Outcome, StageKind
 from salesflow.sales.models import Opportunity, OpportunityFieldChange, StageChange
-from salesflow.scorecards.models import ClosedMonthFact, FunnelFactsState, StagePassFact
+from salesflow.scorecards.models import ClosedMonthFact, FunnelFactsState, StagePassFact, StageStepFact
 
 #: (owner id, stage id, outcome) → closed deals that passed through the stage
 PassRows = list[tuple[int, int, str, int]]
@@ -142,9 +153,9 @@ def _covered_owners(query: FactQuery, month: date) -> tuple[set[int] | None, set
     return whole, touched - whole
 
 
-def _changed_groups(state: FunnelFactsState, lo: date, hi: date) -> set[tuple[int, date]]:
-    """(owner, month) now holding a closed deal with a stage change or a tracked field change
-    written after the refresh read the deals."""
+def _changed_deals(state: FunnelFactsState) -> set[int]:
+    """Deals with a stage change or a tracked field change written after the refresh read
+    the deals (two reads of the primary keys above the watermarks)."""
     changed = set(
         StageChange.objects.filter(pk__gt=state.last_stage_change_id).values_list("opportunity_id", flat=True)
     )
@@ -153,6 +164,12 @@ def _changed_groups(state: FunnelFactsState, lo: date, hi: date) -> set[tuple[in
             "opportunity_id", flat=True
         )
     )
+    return changed
+
+
+def _changed_groups(state: FunnelFactsState, lo: date, hi: date) -> set[tuple[int, date]]:
+    """(owner, month) now holding a closed deal changed after the refresh."""
+    changed = _changed_deals(state)
     if not changed:
         return set()
     rows = _closed().filter(pk__in=sorted(changed), closed_on__gte=lo, closed_on__lte=hi)
@@ -250,11 +267,13 @@ def refresh_funnel_facts(today: date | None = None) -> dict[str, int]:
             batch = []
     written["stage_passes"] += len(StagePassFact.objects.bulk_create(batch))
     previous = _month_start(current - timedelta(days=1))
+    written["stage_steps"], pipeline_id = _refresh_stage_steps(previous)
     FunnelFactsState.objects.all().delete()
     FunnelFactsState.objects.create(
         through=previous,
         last_stage_change_id=last_change,
         last_field_change_id=last_field,
+        steps_pipeline_id=pipeline_id,
         refreshed_at=timezone.now(),
     )
     return written
@@ -264,3 +283,142 @@ def funnel_facts_refreshed_at() -> Any:
     """When the stored months were computed (``None``: never), for the page's footnote."""
     state = FunnelFactsState.objects.first()
     return state.refreshed_at if state is not None else None
+
+
+# --- the stage conversion report of ended months (team scorecard) ---------------------------
+
+
+def _company_month(month: date) -> AnalysisFilters:
+    return AnalysisFilters(
+        period=month_period(month.year, month.month), node=Node("company"), filters=MetricFilters(), params={}
+    )
+
+
+def _step_aggregates(pipeline: Any) -> dict[str, Any]:
+    """``analytics.selectors.stage_conversion``'s two aggregates (the same rule, reused)."""
+    advanced = _advanced_q(pipeline)
+    return {
+        "entered": Count("opportunity_id", distinct=True),
+        "advanced": Count("opportunity_id", distinct=True, filter=advanced),
+    }
+
+
+def _refresh_stage_steps(through: date) -> tuple[int, int | None]:
+    """Store the company's stage conversion of every month up to ``through`` for the default
+    pipeline (two aggregates per month, as the live report). Returns (rows, pipeline id)."""
+    StageStepFact.objects.all().delete()
+    first = StageChange.objects.order_by("changed_at").values_list("changed_at", flat=True).first()
+    pipeline = analysis_pipeline(_company_month(through))
+    if first is None or pipeline is None:
+        return 0, pipeline.pk if pipeline is not None else None
+    month = _month_start(timezone.localtime(first).date())
+    rows: list[StageStepFact] = []
+    written = 0
+    while month <= through:
+        analysis = _company_month(month)
+        entries = stage_entries_qs(analysis, pipeline)
+        aggregates = _step_aggregates(pipeline)
+        for r in entries.values("to_stage_id").annotate(**aggregates).order_by():
+            rows.append(
+                StageStepFact(
+                    month=month,
+                    pipeline_id=pipeline.pk,
+                    stage_id=r["to_stage_id"],
+                    is_total=True,
+                    entered=r["entered"],
+                    advanced=r["advanced"],
+                )
+            )
+        by_owner = entries.values("to_stage_id", "owner_id").annotate(**aggregates, n=Count("pk"), s=Sum("pk"))
+        for r in by_owner.order_by():
+            rows.append(
+                StageStepFact(
+                    month=month,
+                    pipeline_id=pipeline.pk,
+                    stage_id=r["to_stage_id"],
+                    owner_id=r["owner_id"],
+                    entered=r["entered"],
+                    advanced=r["advanced"],
+                    changes=r["n"],
+                    id_sum=r["s"],
+                )
+            )
+        if len(rows) >= BATCH:
+            written += len(StageStepFact.objects.bulk_create(rows))
+            rows = []
+        month = month_period(*_next(month)).start
+    written += len(StageStepFact.objects.bulk_create(rows))
+    return written, pipeline.pk
+
+
+def stored_stage_conversion(*, analysis: AnalysisFilters) -> tuple[list[StageStep], dict[int, list[StageStep]]]:
+    """``analytics.selectors.stage_conversion`` — the same (total, per owner) steps — for the
+    company over one ended month from :class:`StageStepFact`, recomputing live the stages and
+    owners whose entries changed since the refresh: fingerprint (count, id sum of the
+    entries per stage and owner, read from ``stagechange_stage_time_idx``) or a deal with a
+    newer stage or field change. Any other node, period, filter or pipeline: live."""
+    node, period = analysis.node, analysis.period
+    state = FunnelFactsState.objects.first()
+    month = period.start
+    if (
+        state is None
+        or state.through is None
+        or analysis.filters.active()
+        or node.kind != "company"
+        or period.kind != "month"
+        or month > state.through
+        or month >= _month_start(timezone.localdate())
+    ):
+        return stage_conversion(analysis=analysis)
+    pipeline = analysis_pipeline(analysis)
+    if pipeline is None or pipeline.pk != state.steps_pipeline_id:
+        return stage_conversion(analysis=analysis)
+    from salesflow.sales.models import Stage
+
+    stages = list(Stage.objects.filter(pipeline=pipeline, kind=StageKind.OPEN).order_by("position", "pk"))
+    stored = list(StageStepFact.objects.filter(month=month, pipeline_id=pipeline.pk))
+    entries = stage_entries_qs(analysis, pipeline)
+    now = {
+        (sid, o): (n, s)
+        for sid, o, n, s in entries.values_list("to_stage_id", "owner_id")
+        .annotate(n=Count("pk"), s=Sum("pk"))
+        .order_by()
+    }
+    then = {(r.stage_id, r.owner_id): (r.changes, r.id_sum) for r in stored if not r.is_total}
+    dirty = {key for key in now.keys() | then.keys() if now.get(key) != then.get(key)}
+    changed = _changed_deals(state)
+    if changed:
+        dirty |= set(
+            entries.filter(opportunity_id__in=sorted(changed)).values_list("to_stage_id", "owner_id").distinct()
+        )
+    dirty_stages = {sid for sid, _o in dirty}
+    totals: dict[int, dict[str, int]] = {}
+    by_owner: dict[int, dict[int, dict[str, int]]] = defaultdict(dict)
+    for r in stored:
+        cell = {"entered": r.entered, "advanced": r.advanced}
+        if r.is_total and r.stage_id not in dirty_stages:
+            totals[r.stage_id] = cell
+        elif not r.is_total and r.owner_id is not None and (r.stage_id, r.owner_id) not in dirty:
+            by_owner[r.owner_id][r.stage_id] = cell
+    if dirty_stages:
+        live = entries.filter(to_stage_id__in=sorted(dirty_stages))
+        aggregates = _step_aggregates(pipeline)
+        for t in live.values("to_stage_id").annotate(**aggregates).order_by():
+            totals[t["to_stage_id"]] = {"entered": t["entered"], "advanced": t["advanced"]}
+        owners = sorted({o for _sid, o in dirty if o is not None})
+        if owners:
+            for t in (
+                live.filter(owner_id__in=owners).values("to_stage_id", "owner_id").annotate(**aggregates).order_by()
+            ):
+                if (t["to_stage_id"], t["owner_id"]) in dirty:
+                    by_owner[t["owner_id"]][t["to_stage_id"]] = {"entered": t["entered"], "advanced": t["advanced"]}
+
+    def steps(found: dict[int, dict[str, int]]) -> list[StageStep]:
+        result = []
+        for s in stages:
+            row = found.get(s.pk, {})
+            entered, adv = int(row.get("entered") or 0), int(row.get("advanced") or 0)
+            result.append(StageStep(s.pk, str(s), s.position, entered, adv, _ratio(adv, entered, RATE_PLACES)))
+        return result
+
+    return steps(totals), {owner: steps(found) for owner, found in sorted(by_owner.items())}

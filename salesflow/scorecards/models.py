@@ -106,6 +106,8 @@ class FunnelFactsState(models.Model):
     through = models.DateField(null=True)
     last_stage_change_id = models.BigIntegerField(default=0)
     last_field_change_id = models.BigIntegerField(default=0)
+    #: the pipeline whose stage conversion :class:`StageStepFact` holds (the default one)
+    steps_pipeline_id = models.BigIntegerField(null=True)
     refreshed_at = models.DateTimeField()
 
     class Meta:
@@ -114,3 +116,34 @@ class FunnelFactsState(models.Model):
 
     def __str__(self) -> str:
         return f"through {self.through} at {self.refreshed_at}"
+
+
+class StageStepFact(models.Model):
+    """The stage conversion report of one ended month (issue 10 item 8: the team scorecard),
+    for the pipeline ``pipeline_id``: of the entries (``StageChange``) into the open stage
+    ``stage_id`` during the month (company time zone), the distinct deals (``entered``) and
+    those that later reached a later stage or were won (``advanced``).
+
+    ``owner_id`` is the owner at the time of the change; a row with ``is_total`` counts the
+    deals of every owner together (a deal entering twice under two owners counts once), and
+    its ``owner_id`` is null. A per-owner row keeps the fingerprint of its entries at refresh
+    time (``changes``: their count, ``id_sum``: the sum of their ids) so a reader recomputes
+    a group whose entries changed (``scorecards.facts``). Derived data."""
+
+    month = models.DateField()
+    pipeline_id = models.BigIntegerField()
+    stage_id = models.BigIntegerField()
+    owner_id = models.BigIntegerField(null=True)
+    is_total = models.BooleanField(default=False)
+    entered = models.IntegerField()
+    advanced = models.IntegerField()
+    changes = models.IntegerField(default=0)
+    id_sum = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("stage conversion of a month")
+        verbose_name_plural = _("stage conversion of a month")
+        indexes = [models.Index(fields=["month", "pipeline_id"], name="scorecard_stagestep_month")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.stage_id} {self.owner_id}: {self.advanced}/{self.entered}"

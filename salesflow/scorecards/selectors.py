@@ -53,7 +53,6 @@ from salesflow.analytics.selectors import (
     deal_stats,
     members_of,
     node_windows,
-    stage_conversion,
     visible_rep_ids,
 )
 from salesflow.core.metrics import FactQuery, Facts, MetricFilters, get_metric
@@ -63,7 +62,7 @@ from salesflow.leads.models import Lead
 from salesflow.sales.choices import Outcome, StageKind
 from salesflow.sales.models import Opportunity, Stage
 from salesflow.sales.selectors import stalled_q
-from salesflow.scorecards.facts import stage_passes
+from salesflow.scorecards.facts import stage_passes, stored_stage_conversion
 from salesflow.scorecards.models import Appraisal
 from salesflow.targets.selectors import Attainment, attainments
 from salesflow.users.choices import Role
@@ -387,7 +386,7 @@ def _cards(
     reps = sorted(names)
     analysis = AnalysisFilters(period=period, node=node, filters=filters, params={})
     total, stats = deal_stats(analysis=analysis)
-    steps_total, steps = stage_conversion(analysis=analysis)
+    steps_total, steps = stored_stage_conversion(analysis=analysis)
     # activities and visits are only summed per owner: one row per owner, not per day
     query = replace(_query(node, period.start, period.end, filters), per_day=False)
     activities = _counts(get_metric("activities").facts(query))
