@@ -180,7 +180,9 @@ def stage_passes(query: FactQuery, today: date | None = None) -> PassRows:
     """The stage passes of the deals closed in ``query`` — the same rows as
     :func:`live_stage_passes` (summed per owner, stage and outcome) — from the stored months
     whose fingerprint still matches, the rest live (module doc)."""
-    if query.filters.active():
+    if query.filters.active() or (query.windows is not None and len({w.owner_id for w in query.windows}) < 2):
+        # one person's deals: the live join is smaller than the fingerprints (bench: a rep's
+        # funnel 41 ms CPU live, 47 ms through the facts at scale 0.1)
         return live_stage_passes(query)
     state = FunnelFactsState.objects.first()
     months = _stored_months(query, today or timezone.localdate(), state.through if state else None)
