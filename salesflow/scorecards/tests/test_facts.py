@@ -242,9 +242,17 @@ def test_a_filter_or_no_refresh_reads_live() -> None:
     assert sorted(stage_passes(filtered, today)) == sorted(live_stage_passes(filtered))
 
 
-def test_the_job_is_scheduled() -> None:
-    from salesflow.schedule import JOBS
+def test_the_job_rebuilds_the_stored_months() -> None:
     from salesflow.scorecards.tasks import refresh_funnel_facts_task
 
-    job = next(j for j in JOBS if j.name == "scorecards.refresh_funnel_facts")
-    assert job.task is refresh_funnel_facts_task
+    p = make_personas()
+    today = timezone.localdate()
+    _world(p, today)
+    written = refresh_funnel_facts_task.call()
+    assert written == {
+        "closed_months": ClosedMonthFact.objects.count(),
+        "stage_passes": StagePassFact.objects.count(),
+        "stage_steps": StageStepFact.objects.count(),
+    }
+    assert written["closed_months"] > 0
+    assert refresh_funnel_facts_task.call() == written  # idempotent
