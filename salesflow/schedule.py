@@ -177,6 +177,7 @@ from salesflow.forecasts import tasks as forecast_tasks  # noqa: E402
 from salesflow.improvement import tasks as improvement_tasks  # noqa: E402
 from salesflow.process import tasks as process_tasks  # noqa: E402
 from salesflow.projections import tasks as projection_tasks  # noqa: E402
+from salesflow.scorecards import tasks as scorecard_tasks  # noqa: E402
 from salesflow.winloss import tasks as winloss_tasks  # noqa: E402
 
 JOBS.extend(
@@ -206,6 +207,13 @@ JOBS.extend(
             schedule=Every(timedelta(minutes=10)),
             task=process_tasks.refresh_process_facts,
             description="Fold new stage exits and changed deals into the process fact tables.",
+        ),
+        PeriodicJob(
+            # issue 10: funnel math's stored months (a change after it is read live)
+            name="scorecards.refresh_funnel_facts",
+            schedule=Daily(at=time(1, 15)),
+            task=scorecard_tasks.refresh_funnel_facts_task,
+            description="Store the ended months' stage passes of closed deals for funnel math.",
         ),
         PeriodicJob(
             name="process.rebuild_facts",

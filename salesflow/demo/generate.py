@@ -1320,6 +1320,9 @@ def generate_demo(*, today: date | None = None, seed: int = SEED) -> DemoResult:
     write_achievable(users, clock.today)
     write_projections(users, clock.today)
     write_process(users, clock.today)  # the process fact tables, last: they read every deal above
+    from salesflow.scorecards.facts import refresh_funnel_facts
+
+    refresh_funnel_facts(clock.today)  # funnel math's stored months, from every deal above
     return DemoResult(created=True, counts=demo_counts(), seconds=perf_counter() - started)
 
 

@@ -50,11 +50,9 @@ from salesflow.analytics.selectors import (
     DealStats,
     Node,
     StageStep,
-    closed_deals_qs,
     deal_stats,
     members_of,
     node_windows,
-    stage_conversion,
     visible_rep_ids,
 )
 from salesflow.core.metrics import FactQuery, Facts, MetricFilters, get_metric
@@ -62,8 +60,9 @@ from salesflow.core.periods import Period, parse_period
 from salesflow.leads.choices import LeadStatus
 from salesflow.leads.models import Lead
 from salesflow.sales.choices import Outcome, StageKind
-from salesflow.sales.models import Opportunity, Stage, StageChange
+from salesflow.sales.models import Opportunity, Stage
 from salesflow.sales.selectors import stalled_q
+from salesflow.scorecards.facts import stage_passes, stored_stage_conversion
 from salesflow.scorecards.models import Appraisal
 from salesflow.targets.selectors import Attainment, attainments
 from salesflow.users.choices import Role
@@ -209,25 +208,14 @@ def deal_figures(
     for row in get_metric("lost_deals").facts(query).rows:
         per[row.owner_id].lost_count += row.count
     won_qs = won_deals_qs(query)
-    # one aggregate over StageChange: distinct deals per (owner, stage entered, outcome) among
-    # the deals closed in the range (won or lost: ``closed_deals_qs``). One IN list, not an OR
-    # of two (SQLite's multi-index OR evaluated both lists twice: 0.8 s at bench scale 1.0);
-    # each deal's changes come from ``stagechange_opp_idx`` alone (it carries to_stage)
-    passes = (
-        StageChange.objects.filter(
-            opportunity_id__in=closed_deals_qs(query).values("pk"),
-            to_stage__kind=StageKind.OPEN,
-        )
-        .values("opportunity__owner_id", "to_stage_id", "opportunity__outcome")
-        .annotate(n=Count("opportunity_id", distinct=True))
-        .order_by()
-    )
-    for r in passes:
-        cell = per[r["opportunity__owner_id"]]
-        sid = r["to_stage_id"]
-        cell.stage_closed[sid] = cell.stage_closed.get(sid, 0) + r["n"]
-        if r["opportunity__outcome"] == Outcome.WON:
-            cell.stage_won[sid] = cell.stage_won.get(sid, 0) + r["n"]
+    # distinct deals per (owner, stage entered, outcome) among the deals closed in the range
+    # (won or lost): the stored months of ``scorecards.facts`` whose fingerprint still
+    # matches, the rest (edge months, changed groups, any filter) live in one aggregate
+    for owner_id, sid, outcome, n in stage_passes(query):
+        cell = per[owner_id]
+        cell.stage_closed[sid] = cell.stage_closed.get(sid, 0) + n
+        if outcome == Outcome.WON:
+            cell.stage_won[sid] = cell.stage_won.get(sid, 0) + n
     # cycle time per owner in SQL (a year's won deals of the company read row by row, with
     # their creation times converted in Python, took 0.5 s at bench scale 1.0): whole days
     # from the creation day (company zone) to the close day, a deal closed before it was
@@ -398,7 +386,7 @@ def _cards(
     reps = sorted(names)
     analysis = AnalysisFilters(period=period, node=node, filters=filters, params={})
     total, stats = deal_stats(analysis=analysis)
-    steps_total, steps = stage_conversion(analysis=analysis)
+    steps_total, steps = stored_stage_conversion(analysis=analysis)
     # activities and visits are only summed per owner: one row per owner, not per day
     query = replace(_query(node, period.start, period.end, filters), per_day=False)
     activities = _counts(get_metric("activities").facts(query))
