@@ -673,6 +673,11 @@ class Loader:
 
         stats = stage_dwell_stats_compute(actor=system_actor())  # the nightly stall statistic
         print(f"  stall statistic  {stats:>10,} rows {time.perf_counter() - step:8.1f} s")
+        step = time.perf_counter()
+        from salesflow.sales.stuck_services import stuck_buckets_rebuild
+
+        buckets = stuck_buckets_rebuild()  # the stuck matrix's aggregate of the raw-loaded deals
+        print(f"  stuck buckets    {buckets:>10,} rows {time.perf_counter() - step:8.1f} s")
         secs = time.perf_counter() - started
         rows = sum(n for _label, n, _s in self.stats) + self.n_contacts + self.n_changes
         print(f"  {'total':<16} {rows:>10,} rows {secs:8.1f} s {rows / secs:>10,.0f} rows/s (main tables + children)")

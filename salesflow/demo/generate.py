@@ -55,6 +55,7 @@ from salesflow.sales.config_services import pipeline_set_teams, pipeline_update
 from salesflow.sales.models import Competitor, LostReason, Opportunity, Pipeline, Stage, StageChange, StageCriterion
 from salesflow.sales.selectors import refresh_stage_ranks
 from salesflow.sales.services import default_pipeline, opportunity_create, stage_dwell_stats_compute
+from salesflow.sales.stuck_services import stuck_buckets_rebuild
 from salesflow.search.services import reindex
 from salesflow.tags.models import Tag
 from salesflow.tags.services import tag_add, tag_create
@@ -1323,6 +1324,7 @@ def generate_demo(*, today: date | None = None, seed: int = SEED) -> DemoResult:
     from salesflow.scorecards.facts import refresh_funnel_facts
 
     refresh_funnel_facts(clock.today)  # funnel math's stored months, from every deal above
+    stuck_buckets_rebuild()  # the stuck matrix's aggregate of the bulk-written deals
     return DemoResult(created=True, counts=demo_counts(), seconds=perf_counter() - started)
 
 
@@ -1699,6 +1701,7 @@ def delete_demo() -> dict[str, int]:
             deleted["teams"] += 1
     deleted["known customers"] = delete_protection_demo()  # issue 8: the demo's known-customer list
     deleted["attachments"] = attachments_purge_orphans()  # the files go after the commit
+    stuck_buckets_rebuild()  # the stuck matrix's aggregate without the bulk-deleted deals
     return dict(deleted)
 
 

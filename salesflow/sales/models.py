@@ -636,3 +636,36 @@ def stage_rank_of(pipeline_position: int, pipeline_id: int, stage_position: int)
     pid = min(max(pipeline_id, 0), (1 << _RANK_PIPELINE_ID_BITS) - 1)
     stage = min(max(stage_position, 0), (1 << _RANK_STAGE_BITS) - 1)
     return (((position << _RANK_PIPELINE_ID_BITS) | pid) << _RANK_STAGE_BITS) | stage
+
+
+class StuckBucket(models.Model):
+    """The open deals of one owner in one stage, currency and month of stage entry (UTC): the
+    maintained aggregate behind "where is each rep stuck" (``selectors.stuck_matrix``).
+
+    Kept exact and live by the services that move deals (``sales.stuck``: create, stage
+    move, reassignment, amount or currency change, close, reopen, pipeline move, delete),
+    each adjusting the old and the new bucket in its own transaction; rebuilt from the deals
+    by ``stuck_buckets_rebuild`` after bulk loads that bypass the services (demo, benchmark).
+    ``amount_hi`` / ``amount_lo`` are the sums of ``amount // SUM_SPLIT`` and
+    ``amount % SUM_SPLIT`` in hundredths (``core.money.money_sum_annotations``: exact and
+    overflow-free); ``oldest`` is the earliest ``stage_entered_at`` in the bucket."""
+
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="+")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="+")
+    currency = models.CharField(max_length=3)
+    month = models.DateField()
+    count = models.PositiveIntegerField(default=0)
+    amount_hi = models.BigIntegerField(default=0)
+    amount_lo = models.BigIntegerField(default=0)
+    oldest = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("stuck matrix bucket")
+        verbose_name_plural = _("stuck matrix buckets")
+        constraints = [
+            # one row per bucket; also the matrix's read: WHERE pipeline=? [AND owner IN …]
+            models.UniqueConstraint(
+                fields=["pipeline", "owner", "stage", "month", "currency"], name="stuck_bucket_unique"
+            ),
+        ]

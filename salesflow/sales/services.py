@@ -57,6 +57,7 @@ from salesflow.sales.selectors import (
     stall_rules,
     team_default_pipeline,
 )
+from salesflow.sales.stuck_services import bucket_state, stuck_buckets_follow
 from salesflow.search.services import index_record, unindex_record
 from salesflow.users.models import Team, User
 from salesflow.users.permissions import assignable_users_for, is_system_actor
@@ -579,6 +580,7 @@ def opportunity_create(
         stage_entered_at=now,
     )
     index_record(opp)
+    stuck_buckets_follow(None, bucket_state(opp))
     OpportunityContact.objects.bulk_create(
         [OpportunityContact(opportunity=opp, contact=c, role=role) for c, role in contacts]
     )
@@ -1178,7 +1180,16 @@ def opportunity_update(
         if close_date_of(opportunity) != opportunity.close_date:
             opportunity.close_date = close_date_of(opportunity)
             derived.append("close_date")
+        # the stuck matrix's buckets follow the owner, amount and currency; the row as the
+        # database holds it (the caller's copy may be stale), locked until the commit
+        in_buckets = set(diff) & {"owner_id", "amount", "currency"}
+        stored = Opportunity.objects.select_for_update().filter(pk=opportunity.pk).first() if in_buckets else None
         opportunity.save(update_fields=[*diff, *derived, "updated_at"])
+        if stored is not None:
+            old_state = bucket_state(stored)
+            for key in in_buckets:
+                setattr(stored, key, getattr(opportunity, key))
+            stuck_buckets_follow(old_state, bucket_state(stored))
         index_record(opportunity)
         _record_field_changes(actor=actor, opp=opportunity, before=tracked_before, now=timezone.now())
     if not isinstance(contacts, _Unset):
@@ -1263,6 +1274,7 @@ def opportunity_move_stage(
         overridden = _check_gate(actor=actor, opp=locked, stage=stage, override_reason=override_reason)
     now = timezone.now()
     before = _tracked(locked)
+    old_state = bucket_state(locked)
     change = _record_stage_change(
         actor=actor,
         opp=locked,
@@ -1280,6 +1292,7 @@ def opportunity_move_stage(
     locked.save(
         update_fields=["stage", "stage_rank", "probability", "forecast_category", "stage_entered_at", "updated_at"]
     )
+    stuck_buckets_follow(old_state, bucket_state(locked))
     _record_field_changes(actor=actor, opp=locked, before=before, now=now)
     _copy_state(locked, opportunity, STATE_FIELDS)
     record_event(
@@ -1402,6 +1415,7 @@ def opportunity_close(
     now = closed_at or timezone.now()
     from_stage = locked.stage
     before = _tracked(locked)
+    old_state = bucket_state(locked)
     data: dict[str, Any] = {"from": from_stage.code, "amount": locked.amount, "currency": locked.currency}
     fields = ["outcome", "outcome_note", "lost_reason", "lost_to", "resume_date", "closed_at"]
     locked.outcome = outcome
@@ -1439,6 +1453,7 @@ def opportunity_close(
         locked.forecast_category = end_stage.forecast_category
         fields += ["stage", "stage_rank", "stage_entered_at", "probability", "forecast_category"]
     locked.save(update_fields=[*fields, "updated_at"])
+    stuck_buckets_follow(old_state, None)  # no longer open
     _record_field_changes(actor=actor, opp=locked, before=before, now=now)
     _copy_state(locked, opportunity, STATE_FIELDS)
     if outcome == Outcome.LOST:
@@ -1537,6 +1552,7 @@ def opportunity_reopen(*, actor: User, opportunity: Opportunity, stage: Stage | 
     locked.close_date = close_date_of(locked)
     fields += ["closed_on", "close_date"]
     locked.save(update_fields=[*fields, "updated_at"])
+    stuck_buckets_follow(None, bucket_state(locked))  # open again (it was not before)
     _record_field_changes(actor=actor, opp=locked, before=before, now=now)
     _copy_state(locked, opportunity, STATE_FIELDS)
     data["summary"] = in_every_language(lambda: target.label)
@@ -1593,6 +1609,7 @@ def opportunity_change_pipeline(
     from_pipeline = locked.pipeline
     from_stage = locked.stage
     before = _tracked(locked)
+    old_state = bucket_state(locked)
     change = _record_stage_change(actor=actor, opp=locked, to_stage=stage, now=now, probability=stage.probability)
     locked.pipeline = pipeline
     locked.stage = stage
@@ -1612,6 +1629,7 @@ def opportunity_change_pipeline(
             "updated_at",
         ]
     )
+    stuck_buckets_follow(old_state, bucket_state(locked))
     _record_field_changes(actor=actor, opp=locked, before=before, now=now)
     _copy_state(locked, opportunity, [*STATE_FIELDS, "pipeline"])
     record_event(
@@ -1658,7 +1676,10 @@ def opportunity_delete(*, actor: User, opportunity: Opportunity) -> None:
     )
     shares_delete_for(opportunity)
     unindex_record(opportunity)
+    # the row as stored, locked (the caller's copy may be stale), for the stuck matrix's buckets
+    old_state = bucket_state(Opportunity.objects.select_for_update().filter(pk=opportunity.pk).first())
     opportunity.delete()
+    stuck_buckets_follow(old_state, None)
 
 
 # --- next step from a planned follow-up (used by activities) ---------------------------------
