@@ -511,6 +511,9 @@ def main() -> int:
         "Machine": f"{platform.machine()}, {_cpus()} CPUs, Python {platform.python_version()}, "
         f"Django {django.__version__}",
     }
+    from salesflow.core.runtime import settle_heap
+
+    settle_heap()  # as salesflow/wsgi.py does in the serving process
     print(f"Benchmarking {redacted(url)} (scale {meta['scale']}), {args.requests} requests per scenario …")
     results = []
     for scenario in SCENARIOS:
