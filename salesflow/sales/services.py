@@ -57,7 +57,7 @@ from salesflow.sales.selectors import (
     stall_rules,
     team_default_pipeline,
 )
-from salesflow.sales.stuck_services import bucket_state, stuck_buckets_follow
+from salesflow.sales.stuck_services import bucket_state, stuck_buckets_add_many, stuck_buckets_follow
 from salesflow.search.services import index_record, unindex_record
 from salesflow.users.models import Team, User
 from salesflow.users.permissions import assignable_users_for, is_system_actor
@@ -1003,6 +1003,7 @@ def _insert_plans(
             history.extend(_field_change_rows(actor=actor, opp=opp, before=tracked, now=plan.closed_at, labels=label))
     StageChange.objects.bulk_create(changes, batch_size=500)
     OpportunityFieldChange.objects.bulk_create(history, batch_size=500)
+    stuck_buckets_add_many(bucket_state(opp) for opp in saved)  # the open ones: the stuck matrix
     for outcome in CLOSED_OUTCOMES:
         items = [(opp, _close_data(plan, opp)) for plan, opp in closing if opp.outcome == outcome]
         if items:

@@ -16,6 +16,7 @@ write deals past the services (demo, benchmark generator) call :func:`stuck_buck
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -90,21 +91,41 @@ def _key(state: BucketState) -> dict[str, object]:
 
 
 def _add(state: BucketState) -> None:
-    key = _key(state)
-    hi, lo = divmod(state.hundredths, SUM_SPLIT)
+    _add_to(_key(state), 1, state.hundredths, state.entered)
+
+
+def _add_to(key: dict[str, object], count: int, hundredths: int, oldest: datetime) -> None:
+    """Add ``count`` deals worth ``hundredths`` with earliest entry ``oldest`` to one bucket."""
+    hi, lo = divmod(hundredths, SUM_SPLIT)
     changes = {
-        "count": F("count") + 1,
+        "count": F("count") + count,
         "amount_hi": F("amount_hi") + hi,
         "amount_lo": F("amount_lo") + lo,
-        "oldest": Least(F("oldest"), Value(state.entered, output_field=DateTimeField())),
+        "oldest": Least(F("oldest"), Value(oldest, output_field=DateTimeField())),
     }
     if StuckBucket.objects.filter(**key).update(**changes):
         return
     try:
         with transaction.atomic():  # a savepoint: a concurrent first deal of the bucket may win
-            StuckBucket.objects.create(**key, count=1, amount_hi=hi, amount_lo=lo, oldest=state.entered)
+            StuckBucket.objects.create(**key, count=count, amount_hi=hi, amount_lo=lo, oldest=oldest)
     except IntegrityError:
         StuckBucket.objects.filter(**key).update(**changes)
+
+
+def stuck_buckets_add_many(states: Iterable[BucketState | None]) -> None:
+    """Add newly written open deals (batch creates: imports) to the aggregate: one update
+    (or insert) per distinct bucket, not per deal; ``None`` (a deal that is not open) adds
+    nothing. Call it after the deals are written, in the same transaction."""
+    grouped: dict[tuple[object, ...], tuple[dict[str, object], int, int, datetime]] = {}
+    for state in states:
+        if state is None:
+            continue
+        key = _key(state)
+        ident = tuple(key.values())
+        _k, count, total, oldest = grouped.get(ident, (key, 0, 0, state.entered))
+        grouped[ident] = (key, count + 1, total + state.hundredths, min(oldest, state.entered))
+    for key, count, total, oldest in grouped.values():
+        _add_to(key, count, total, oldest)
 
 
 def _remove(state: BucketState) -> None:

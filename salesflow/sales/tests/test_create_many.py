@@ -17,7 +17,7 @@ from django.utils import timezone, translation
 from salesflow.core.errors import ServiceError, ValidationFailed
 from salesflow.core.models import AuditEvent, AuditLink
 from salesflow.parties.models import Account
-from salesflow.sales.models import LostReason, Opportunity, OpportunityFieldChange, StageChange
+from salesflow.sales.models import LostReason, Opportunity, OpportunityFieldChange, StageChange, StuckBucket
 from salesflow.sales.services import (
     default_pipeline,
     opportunity_close,
@@ -139,7 +139,14 @@ def _snapshot() -> dict[str, Any]:
         for s in SearchEntry.objects.filter(kind="opportunity")
     )
     lifecycles = sorted(Account.objects.values_list("name", "lifecycle"))
+    # the stuck matrix's maintained aggregate (sales.stuck_services)
+    buckets = sorted(
+        StuckBucket.objects.values_list(
+            "pipeline_id", "owner_id", "stage_id", "currency", "month", "count", "amount_hi", "amount_lo", "oldest"
+        )
+    )
     return {
+        "buckets": buckets,
         "deals": deals,
         "changes": changes,
         "history": history,
