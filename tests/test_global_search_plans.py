@@ -39,10 +39,6 @@ PLANS = {
     "every term common, window covers the kind": {"COMMON_MATCHES": 1, "WINDOW": 10_000},
     "every term common, a window of three rows": {"COMMON_MATCHES": 1, "WINDOW": 3},
     "every term common, a window of one row": {"COMMON_MATCHES": 1, "WINDOW": 1},
-    # a rep's short prefix: every title range "large" (visible rows read once, range walked)
-    # or "small" (each title in the range probed)
-    "short prefix: visible rows first": {"PROBE_RANGE": 1},
-    "short prefix: probe each title": {"PROBE_RANGE": 10**6},
 }
 ANYWAY = {"duplicate_reason": "search test data: similar names on purpose"}
 TERMS = ["公司", "王", "王芳", "公司甲", "有限公司", "wang", "w", "公 司", "王 公司", "没有"]

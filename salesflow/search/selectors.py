@@ -110,11 +110,6 @@ def _match_q(parsed: ParsedQuery) -> Q:
     return cond
 
 
-def _narrow(user: Any) -> bool:
-    """Whether ``user`` is a narrow scope (a rep: a few owners' records, not every record)."""
-    return visible_owner_ids(user) is not None and not wide_scope(user)
-
-
 def _visibility(user: Any, kind: str, *, broad: bool) -> tuple[Q, bool] | None:
     """The rows of ``kind`` whose record exists and ``user`` may read it, and whether the
     filter *starts from the visible rows* (``None``: the kind is not registered).
@@ -131,7 +126,7 @@ def _visibility(user: Any, kind: str, *, broad: bool) -> tuple[Q, bool] | None:
     model = model_for_kind(kind)
     if model is None:
         return None
-    narrow = broad and _narrow(user)
+    narrow = broad and visible_owner_ids(user) is not None and not wide_scope(user)
     rows = readable_rows(user, model, probe=not narrow)
     if rows is None:
         return None
@@ -235,22 +230,20 @@ def _first_hits(user: Any, kind: str, parsed: ParsedQuery, needle: str, n: int, 
     the same rows whichever plan finds them:
 
     * a short term alone (one character, two Latin letters): the titles starting with it,
-      walked in the order of the title index (a narrow scope: :func:`_narrow_prefix_hits`);
+      walked in the order of the title index;
     * a rare term (fewer than :data:`COMMON_MATCHES` index matches): its index matches,
       sorted (few);
     * a common term, narrow scope: the user's visible rows of the kind, tested row by row;
     * a common term, wide scope: the prefix range, then the kind's title order, walked and
       stopped at ``n`` hits, within its first :data:`WINDOW` rows (beyond: the match set).
     """
-    fields = ("kind", "object_id", "title", "subtitle", "title_key")
-    rows: QuerySet[SearchEntry] = SearchEntry.objects.filter(kind=kind).alias(key=_key()).only(*fields)
-    order = ("key", "object_id")
-    if parsed.prefix and _narrow(user) and model_for_kind(kind) is not None:
-        return _narrow_prefix_hits(user, kind, rows.filter(_prefix_q(parsed.prefix)), n)
     visibility = _visibility(user, kind, broad=bool(parsed.prefix) or common)
     if visibility is None:
         return []
     visible, starts_from_visible = visibility
+    fields = ("kind", "object_id", "title", "subtitle", "title_key")
+    rows: QuerySet[SearchEntry] = SearchEntry.objects.filter(kind=kind).alias(key=_key()).only(*fields)
+    order = ("key", "object_id")
     if parsed.prefix:
         return list(rows.filter(_prefix_q(parsed.prefix), visible).order_by(*order)[:n])
     prefix = _prefix_q(needle) if needle else Q(pk__in=[])
@@ -273,46 +266,6 @@ def _first_hits(user: Any, kind: str, parsed: ParsedQuery, needle: str, n: int, 
         return found + more
     # sparse in this kind although common overall: from the match set, as for a rare term
     return list(ranked.filter(_match_q(parsed), visible).order_by("tier", *order)[:n])
-
-
-#: A narrow scope's short prefix (a rep's one-character term): when fewer titles of a kind
-#: than this start with it, each is tested by itself (the visibility's probe form); from
-#: this many, the user's visible rows of the kind are read once and the range is walked.
-PROBE_RANGE = 1000
-
-
-def _narrow_prefix_hits(user: Any, kind: str, in_range: QuerySet[SearchEntry], n: int) -> list[SearchEntry]:
-    """The first ``n`` rows of ``in_range`` (the titles of ``kind`` starting with a short
-    term) that ``user``, a narrow scope, may read, in title order.
-
-    The range's size, counted up to :data:`PROBE_RANGE` in the title index, picks the plan
-    (the rows are the same either way):
-
-    * empty: nothing more is read (most kinds for most characters: surnames do not start
-      company names, nor city names people's);
-    * small: the range is walked in the title index and each row probed by primary key;
-      collecting the rep's visible rows first would cost more (the accounts' and contacts'
-      rows are a UNION over the rep's work: deals, leads, ~15,000 activities);
-    * large (a common surname among leads): the visible rows are read once and the range
-      walked in the title index testing membership, stopped at ``n``. ``object_id + 0``
-      keeps the engines from starting at the visible ids and looking each title up (a
-      random read per visible row, then a sort).
-    """
-    model = model_for_kind(kind)
-    assert model is not None
-    order = ("key", "object_id")
-    size = in_range.order_by().values("object_id")[:PROBE_RANGE].count()
-    if size == 0:
-        return []
-    if size < PROBE_RANGE:
-        probe = readable_rows(user, model, probe=True)
-        assert probe is not None
-        readable = Exists(probe.filter(pk=OuterRef("object_id")).values("pk"))
-        return list(in_range.filter(readable).order_by(*order)[:n])
-    visible_rows = readable_rows(user, model)
-    assert visible_rows is not None
-    walked = in_range.alias(walked_id=F("object_id") + Value(0))
-    return list(walked.filter(walked_id__in=visible_rows.order_by().values("pk")).order_by(*order)[:n])
 
 
 def search(user: Any, q: str, *, kinds: list[str] | None = None, limit: int = DEFAULT_LIMIT) -> list[SearchGroup]:
