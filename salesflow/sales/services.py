@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Final, TypedDict, Unpack
+from typing import Any, Final, TypedDict, TypeVar, Unpack
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db import IntegrityError, transaction
@@ -692,6 +692,20 @@ def _create_and_close(actor: User, row: Mapping[str, Any]) -> Opportunity:
     return opp
 
 
+_T = TypeVar("_T")
+
+
+def _once(cache: dict[int, _T | ServiceError], key: int, compute: Callable[[], _T]) -> _T | ServiceError:
+    """``compute()`` for ``key`` the first time, its result or its ``ServiceError`` after
+    (a batch looks up each owner's default pipeline and each pipeline's first stage once)."""
+    if key not in cache:
+        try:
+            cache[key] = compute()
+        except ServiceError as exc:
+            cache[key] = exc
+    return cache[key]
+
+
 @transaction.atomic
 def opportunity_create_many(*, actor: User, rows: Sequence[Mapping[str, Any]]) -> list[CreatedOpportunity]:
     """Create many opportunities at once (imports), each open or already won or lost.
@@ -771,12 +785,7 @@ def opportunity_create_many(*, actor: User, rows: Sequence[Mapping[str, Any]]) -
         stage: Stage | None = row.get("stage")
         pipeline: Pipeline | None = row.get("pipeline") or (stage.pipeline if stage else None)
         if pipeline is None:
-            if owner.pk not in defaults:
-                try:
-                    defaults[owner.pk] = default_pipeline_for(owner)
-                except ServiceError as exc:
-                    defaults[owner.pk] = exc
-            found = defaults[owner.pk]
+            found = _once(defaults, owner.pk, lambda: default_pipeline_for(owner))  # noqa: B023 - called now
             if isinstance(found, ServiceError):
                 results[position].error = found
                 continue
@@ -786,12 +795,7 @@ def opportunity_create_many(*, actor: User, rows: Sequence[Mapping[str, Any]]) -
         if pipeline.pk not in available[owner.pk]:
             errors["pipeline"] = [_("The owner's team does not use this pipeline, or it is hidden.")]
         if stage is None:
-            if pipeline.pk not in first_stages:
-                try:
-                    first_stages[pipeline.pk] = first_open_stage(pipeline)
-                except ServiceError as exc:
-                    first_stages[pipeline.pk] = exc
-            first = first_stages[pipeline.pk]
+            first = _once(first_stages, pipeline.pk, lambda: first_open_stage(pipeline))  # noqa: B023 - called now
             if isinstance(first, ServiceError):
                 results[position].error = first
                 continue
