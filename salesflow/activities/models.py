@@ -86,6 +86,12 @@ class Activity(TimestampedModel):
             models.Index(fields=["owner", "done", "done_at", "kind"], name="activity_owner_done_idx"),
             # … and the whole company: WHERE done AND done_at BETWEEN …, grouped by owner, day, kind
             models.Index(fields=["done", "done_at", "owner", "kind"], name="activity_done_day_idx"),
+            # … and one kind over the whole company (the visits of a year on the attainment page):
+            # WHERE kind=? AND done AND done_at BETWEEN … GROUP BY owner — only that kind's entries
+            # (a seventh of all), where activity_done_day_idx walks every kind of the range. done
+            # last: Django writes the flag as a bare column (``AND "done"``), which SQLite cannot
+            # match as an equality, so a range on done_at must come right after kind
+            models.Index(fields=["kind", "done_at", "owner", "done"], name="activity_kind_done_idx"),
             # account visibility, access follows the work (users.policy.work_links_q):
             # EXISTS (activity WHERE account_id = account.id AND owner_id IN (…)), index only
             models.Index(fields=["account", "owner"], name="activity_account_owner_idx"),

@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Case, Count, DateField, Exists, Func, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, DateField, Exists, Func, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import TruncDate
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -44,7 +44,7 @@ from salesflow.activities.models import Activity
 from salesflow.billing.choices import PaymentStatus
 from salesflow.billing.models import Payment
 from salesflow.catalogue.models import OpportunityLine
-from salesflow.core.metrics import FactQuery, FactRow, Facts, Metric, register_metric
+from salesflow.core.metrics import FactQuery, FactRow, Facts, Metric, register_metric, row_count
 from salesflow.core.money import company_currency, money_sum_annotations, money_sum_value
 from salesflow.core.selectors import RateBook
 from salesflow.sales.choices import Outcome
@@ -163,7 +163,7 @@ def _money_facts(qs: QuerySet[Any], *, owner: str, day: str, amount: str, curren
         )
     rows = (
         qs.values(fact_owner=_f(owner), currency_code=_f(currency), fact_day=day_expr)
-        .annotate(n=Count("pk"), **money_sum_annotations("amt", amount))
+        .annotate(n=row_count(), **money_sum_annotations("amt", amount))
         .order_by()
     )
     raw = list(rows)
@@ -186,11 +186,11 @@ def _count_facts(qs: QuerySet[Any], *, owner: str, day: str, query: FactQuery) -
     """Count rows per owner and day, or per owner alone (dated ``query.start``) when the
     caller does not need the days (``FactQuery.per_day``)."""
     if not query.per_day:
-        per_owner = qs.values_list(_f(owner)).annotate(n=Count("pk")).order_by()
+        per_owner = qs.values_list(_f(owner)).annotate(n=row_count()).order_by()
         return Facts(
             rows=sorted((FactRow(o, query.start, Decimal(n), n) for o, n in per_owner), key=lambda r: r.owner_id)
         )
-    rows = qs.values_list(_f(owner), _f(day)).annotate(n=Count("pk")).order_by()
+    rows = qs.values_list(_f(owner), _f(day)).annotate(n=row_count()).order_by()
     found = [FactRow(o, d, Decimal(n), n) for o, d, n in rows]
     return Facts(rows=sorted(found, key=lambda r: (r.owner_id, r.day)))
 

@@ -45,6 +45,7 @@ from salesflow.analytics.selectors import (
 from salesflow.billing.permissions import sees_no_money
 from salesflow.catalogue.models import OpportunityLine, Product, ProductCategory
 from salesflow.core.errors import ValidationFailed
+from salesflow.core.metrics import row_count
 from salesflow.core.money import company_currency, money_sum_annotations, money_sum_value
 from salesflow.core.periods import Period, period_containing
 from salesflow.core.selectors import RateBook
@@ -144,7 +145,7 @@ def money_groups(
     day_expr = Case(When(**{currency: company}, then=Value(None)), default=F(day), output_field=DateField())
     rows = list(
         qs.values(**dims, g_cur=F(currency), g_day=day_expr)
-        .annotate(n=count if count is not None else Count("pk"), **money_sum_annotations("amt", amount))
+        .annotate(n=count if count is not None else row_count(), **money_sum_annotations("amt", amount))
         .order_by()
     )
     book = RateBook({r["g_cur"] for r in rows}, end)
@@ -525,7 +526,7 @@ def activities_report(analysis: AnalysisFilters, dimension: str) -> ReportTable:
     index = {k.value: i + 1 for i, k in enumerate(kinds)}
     width = len(columns)
     if dimension == "rep":
-        grouped = qs.values("owner_id", "kind").annotate(n=Count("pk")).order_by()
+        grouped = qs.values("owner_id", "kind").annotate(n=row_count()).order_by()
         cells: dict[Any, list[Any]] = {}
         for r in grouped:
             row = cells.setdefault(r["owner_id"], [r["owner_id"]] + [0] * (width - 1))

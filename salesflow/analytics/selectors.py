@@ -30,7 +30,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from salesflow.core.metrics import FactQuery, Facts, MetricFilters, OwnerWindow, get_metric
+from salesflow.core.metrics import FactQuery, Facts, MetricFilters, OwnerWindow, get_metric, row_count
 from salesflow.core.money import money_sum_annotations, money_sum_value
 from salesflow.core.periods import Period
 from salesflow.core.selectors import RateBook
@@ -390,13 +390,13 @@ def deal_stats(*, analysis: AnalysisFilters) -> tuple[DealStats, dict[int, DealS
     closed = list(
         closed_deals_qs(query)
         .values("owner_id", "outcome", "currency", "closed_on")
-        .annotate(n=Count("pk"), cycle=Sum(_cycle_expr()), **money_sum_annotations("amt", "amount"))
+        .annotate(n=row_count(), cycle=Sum(_cycle_expr()), **money_sum_annotations("amt", "amount"))
         .order_by()
     )
     opened = list(
         open_deals_qs(analysis)
         .values("owner_id", "currency")
-        .annotate(n=Count("pk"), **money_sum_annotations("amt", "amount"))
+        .annotate(n=row_count(), **money_sum_annotations("amt", "amount"))
         .order_by()
     )
     today = timezone.localdate()
@@ -490,10 +490,13 @@ def _advanced_q(pipeline: Pipeline) -> Q:
     return Q(Exists(later)) | Q(opportunity__outcome=Outcome.WON)
 
 
-def stage_conversion(*, analysis: AnalysisFilters) -> tuple[list[StageStep], dict[int, list[StageStep]]]:
+def stage_conversion(
+    *, analysis: AnalysisFilters, per_owner: bool = True
+) -> tuple[list[StageStep], dict[int, list[StageStep]]]:
     """(total, per owner id) stage-to-stage conversion of the analysis' pipeline (or the
     default one): two grouped queries over ``StageChange`` (by stage; by stage and owner),
-    counting distinct deals."""
+    counting distinct deals. ``per_owner=False`` (a caller that shows only the totals, the
+    dashboard's funnel chart) skips the second: the per-owner map is then empty."""
     pipeline = analysis_pipeline(analysis)
     if pipeline is None:
         return [], {}
@@ -506,7 +509,8 @@ def stage_conversion(*, analysis: AnalysisFilters) -> tuple[list[StageStep], dic
     }
     totals = {r["to_stage_id"]: r for r in entries.values("to_stage_id").annotate(**aggregates).order_by()}
     by_owner: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)
-    for r in entries.values("to_stage_id", "owner_id").annotate(**aggregates).order_by():
+    grouped = entries.values("to_stage_id", "owner_id").annotate(**aggregates).order_by() if per_owner else []
+    for r in grouped:
         if r["owner_id"] is not None:
             by_owner[r["owner_id"]][r["to_stage_id"]] = r
 
@@ -547,7 +551,7 @@ def pipeline_by_stage(*, analysis: AnalysisFilters) -> list[StageRow]:
         open_deals_qs(analysis)
         .filter(pipeline_id=pipeline.pk)
         .values("stage_id", "currency", "probability")
-        .annotate(n=Count("pk"), **money_sum_annotations("amt", "amount"))
+        .annotate(n=row_count(), **money_sum_annotations("amt", "amount"))
         .order_by()
     )
     today = timezone.localdate()
@@ -597,7 +601,7 @@ def won_lost_by_month(*, analysis: AnalysisFilters, months: int = 12) -> list[Mo
     rows = list(
         closed_deals_qs(query)
         .values("outcome", "currency", "closed_on")
-        .annotate(n=Count("pk"), **money_sum_annotations("amt", "amount"))
+        .annotate(n=row_count(), **money_sum_annotations("amt", "amount"))
         .order_by()
     )
     book = RateBook({r["currency"] for r in rows}, query.end)

@@ -32,12 +32,21 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils.functional import Promise
 
 Unit = Literal["money", "count"]
 #: filters a metric may honour; ``Metric.honours`` names the ones it does
 FILTER_NAMES: tuple[str, ...] = ("pipeline", "product_line", "region", "source")
+
+
+def row_count() -> Count:
+    """``COUNT(*)``: the rows of a group. The figures count rows this way, never
+    ``COUNT(id)``: PostgreSQL answers ``COUNT(*)`` from a covering index alone (an
+    index-only scan), while ``COUNT(id)`` needs the id, which the figures' indexes do not
+    hold, so it visited the table for every row (a year of the company's activities:
+    a sequential scan of all 3M at bench scale 1.0). The same number: ids are never null."""
+    return Count("*")
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal, cast
 from urllib.parse import urlencode
 
-from django.db.models import Count
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -32,14 +31,14 @@ from salesflow.analytics.selectors import (
     node_windows,
     open_deals_qs,
     pipeline_by_stage,
-    stage_conversion,
     user_names,
     won_lost_by_month,
 )
-from salesflow.core.metrics import FactQuery, all_metrics
+from salesflow.core.metrics import FactQuery, all_metrics, row_count
 from salesflow.core.periods import month_period, parse_period
 from salesflow.core.selectors import RateBook
 from salesflow.sales.models import Opportunity
+from salesflow.scorecards.facts import stored_stage_conversion
 from salesflow.targets.selectors import attainment
 
 ColumnKind = Literal["text", "money", "int", "percent", "date", "days"]
@@ -213,8 +212,9 @@ def pipeline_chart(a: AnalysisFilters, today: date) -> Chart:
 
 def funnel_chart(a: AnalysisFilters, today: date) -> Chart:
     """Deals that entered each open stage in the period and the share that went further
-    (``analytics.selectors.stage_conversion``)."""
-    steps, _per_owner = stage_conversion(analysis=a)
+    (``analytics.selectors.stage_conversion``; the company's ended months from the stored
+    months of ``scorecards.facts``, whose fingerprints fall back to live; the totals only)."""
+    steps, _per_owner = stored_stage_conversion(analysis=a, per_owner=False)
     rows: list[list[Any]] = []
     links: list[str] = []
     for step in steps:
@@ -338,7 +338,7 @@ def velocity_chart(a: AnalysisFilters, today: date) -> Chart:
 def activity_chart(a: AnalysisFilters, today: date) -> Chart:
     """Activities done in the period per rep, by kind (one grouped query)."""
     query = fact_query(a)
-    grouped = list(activities_done_qs(query).values("owner_id", "kind").annotate(n=Count("pk")).order_by())
+    grouped = list(activities_done_qs(query).values("owner_id", "kind").annotate(n=row_count()).order_by())
     kinds = [k for k in ActivityKind if any(r["kind"] == k.value for r in grouped)]
     per: dict[int, dict[str, int]] = defaultdict(dict)
     for r in grouped:

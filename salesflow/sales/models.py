@@ -209,19 +209,24 @@ class Opportunity(TimestampedModel):
             models.Index(fields=["close_date", "id"], name="opp_eff_close_idx"),
             # "won this month": WHERE outcome='won' AND closed_on BETWEEN …
             # (+ the columns issue 10's figures read: won revenue, deal stats and cycle time of
-            # the company come from the index alone)
+            # the company come from the index alone; + id: funnel math's fingerprints of the
+            # stored months, SUM(id) per owner and month, on PostgreSQL, whose indexes do not
+            # carry the row id as SQLite's do; + account: new customers, the won deals of the
+            # period that are their account's first, read their account from here)
             models.Index(
-                fields=["outcome", "closed_on", "owner", "currency", "amount", "created_at"],
+                fields=["outcome", "closed_on", "owner", "currency", "amount", "created_at", "id", "account"],
                 name="opp_outcome_closed_idx",
             ),
             # issue 10 figures of a node's people: WHERE owner_id IN (…) AND outcome=? AND closed_on
-            # in the window, covering (money facts, deal stats, open deals by owner and currency)
+            # in the window, covering (money facts, deal stats, open deals by owner and currency;
+            # + id: the stored months' fingerprints of a team, on PostgreSQL)
             models.Index(
-                fields=["owner", "outcome", "closed_on", "currency", "amount", "created_at"],
+                fields=["owner", "outcome", "closed_on", "currency", "amount", "created_at", "id"],
                 name="opp_owner_outcome_closed_idx",
             ),
-            # new customers: NOT EXISTS (an earlier win of the same account), index only
-            models.Index(fields=["account", "outcome", "closed_on"], name="opp_account_won_idx"),
+            # new customers: NOT EXISTS (an earlier win of the same account, ties broken by id),
+            # index only (+ id for PostgreSQL)
+            models.Index(fields=["account", "outcome", "closed_on", "id"], name="opp_account_won_idx"),
             models.Index(fields=["amount", "id"], name="opp_amount_idx"),
             models.Index(fields=["created_at", "id"], name="opp_created_idx"),
             models.Index(fields=["name", "id"], name="opp_name_idx"),
@@ -371,9 +376,11 @@ class StageChange(models.Model):
             # passes of the closed deals read the index alone)
             models.Index(fields=["opportunity", "changed_at", "to_position", "to_stage"], name="stagechange_opp_idx"),
             # process metrics: time in stage by stage over a period (+ owner, opportunity: the
-            # stage conversion report counts distinct deals per owner from the index alone)
+            # stage conversion report counts distinct deals per owner from the index alone; + id:
+            # the stored months' fingerprints, SUM(id) per stage and owner, on PostgreSQL)
             models.Index(
-                fields=["to_stage", "changed_at", "owner", "opportunity", "to_position"], name="stagechange_stage_idx"
+                fields=["to_stage", "changed_at", "owner", "opportunity", "to_position", "id"],
+                name="stagechange_stage_idx",
             ),
             # the daily time-in-stage statistic (sales.services.stage_dwell_stats_compute):
             # exits of each stage by team, ordered by duration, since a date

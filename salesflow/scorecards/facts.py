@@ -42,6 +42,7 @@ from django.db.models.expressions import Combinable
 from django.utils import timezone
 
 from salesflow.analytics.forms import AnalysisFilters
+from salesflow.analytics.metrics import _deal_filters, _product_line_q
 from salesflow.analytics.selectors import (
     RATE_PLACES,
     Node,
@@ -49,7 +50,6 @@ from salesflow.analytics.selectors import (
     _advanced_q,
     _ratio,
     analysis_pipeline,
-    closed_deals_qs,
     stage_conversion,
     stage_entries_qs,
 )
@@ -99,15 +99,36 @@ def _passes_qs(deals: QuerySet[Opportunity]) -> QuerySet[StageChange]:
     return StageChange.objects.filter(opportunity_id__in=deals.values("pk"), to_stage__kind=StageKind.OPEN)
 
 
+#: the deal of a stage change, in the live query's filters
+_DEAL = "opportunity__"
+
+
+def _closed_passes_qs(query: FactQuery) -> QuerySet[StageChange]:
+    """The stage changes into open stages of the deals closed in ``query``: the conditions of
+    ``analytics.selectors.closed_deals_qs`` on the joined deal (``_DEAL``). One join, not
+    ``opportunity_id IN (closed deals)``: PostgreSQL ran the IN as a semi-join and then
+    fetched every change's deal again by primary key from the table for its owner and outcome
+    (one heap visit per stage change); joined, the deals come from ``opp_outcome_closed_idx``
+    alone and their changes from ``stagechange_opp_idx`` alone."""
+    return StageChange.objects.filter(
+        query.owner_day_q(f"{_DEAL}owner_id", f"{_DEAL}closed_on"),
+        _deal_filters(query, _DEAL),
+        _product_line_q(query, "opportunity_id"),
+        opportunity__outcome__in=(Outcome.WON, Outcome.LOST),
+        opportunity__closed_on__isnull=False,
+        to_stage__kind=StageKind.OPEN,
+    )
+
+
 def live_stage_passes(query: FactQuery, extra: Q | None = None) -> PassRows:
-    """Stage passes of the deals closed in ``query`` (optionally narrowed by ``extra``), live:
-    one aggregate over ``StageChange`` (each deal's changes from ``stagechange_opp_idx``)."""
-    deals = closed_deals_qs(query)
+    """Stage passes of the deals closed in ``query`` (optionally narrowed by ``extra``, a
+    condition on the stage change's deal: ``opportunity__…`` names), live: one aggregate over
+    ``StageChange`` joined to its deal (:func:`_closed_passes_qs`)."""
+    changes = _closed_passes_qs(query)
     if extra is not None:
-        deals = deals.filter(extra)
+        changes = changes.filter(extra)
     rows = (
-        _passes_qs(deals)
-        .values_list("opportunity__owner_id", "to_stage_id", "opportunity__outcome")
+        changes.values_list("opportunity__owner_id", "to_stage_id", "opportunity__outcome")
         .annotate(n=Count("opportunity_id", distinct=True))
         .order_by()
     )
@@ -221,13 +242,17 @@ def stage_passes(query: FactQuery, today: date | None = None) -> PassRows:
         if served(o, m):
             totals[(o, sid, out)] += n
     # live: the edge days, and in each stored month the owners not served from the facts
-    live_q = Q(closed_on__lt=lo) | Q(closed_on__gt=hi)
+    live_q = Q(opportunity__closed_on__lt=lo) | Q(opportunity__closed_on__gt=hi)
     for m in months:
         whole, part = covered[m]
         live_owners = part | {o for (o, dm) in dirty if dm == m and (whole is None or o in whole)}
         if live_owners:
             end = month_period(m.year, m.month).end
-            live_q |= Q(closed_on__gte=m, closed_on__lte=end, owner_id__in=sorted(live_owners))
+            live_q |= Q(
+                opportunity__closed_on__gte=m,
+                opportunity__closed_on__lte=end,
+                opportunity__owner_id__in=sorted(live_owners),
+            )
     for o, sid, out, n in live_stage_passes(query, live_q):
         totals[(o, sid, out)] += n
     return [(o, sid, out, n) for (o, sid, out), n in sorted(totals.items()) if n]
@@ -353,12 +378,15 @@ def _refresh_stage_steps(through: date) -> tuple[int, int | None]:
     return written, pipeline.pk
 
 
-def stored_stage_conversion(*, analysis: AnalysisFilters) -> tuple[list[StageStep], dict[int, list[StageStep]]]:
+def stored_stage_conversion(
+    *, analysis: AnalysisFilters, per_owner: bool = True
+) -> tuple[list[StageStep], dict[int, list[StageStep]]]:
     """``analytics.selectors.stage_conversion`` — the same (total, per owner) steps — for the
     company over one ended month from :class:`StageStepFact`, recomputing live the stages and
     owners whose entries changed since the refresh: fingerprint (count, id sum of the
     entries per stage and owner, read from ``stagechange_stage_time_idx``) or a deal with a
-    newer stage or field change. Any other node, period, filter or pipeline: live."""
+    newer stage or field change. Any other node, period, filter or pipeline: live.
+    ``per_owner=False``: the per-owner map is left empty (the totals are the same)."""
     node, period = analysis.node, analysis.period
     state = FunnelFactsState.objects.first()
     month = period.start
@@ -371,10 +399,10 @@ def stored_stage_conversion(*, analysis: AnalysisFilters) -> tuple[list[StageSte
         or month > state.through
         or month >= _month_start(timezone.localdate())
     ):
-        return stage_conversion(analysis=analysis)
+        return stage_conversion(analysis=analysis, per_owner=per_owner)
     pipeline = analysis_pipeline(analysis)
     if pipeline is None or pipeline.pk != state.steps_pipeline_id:
-        return stage_conversion(analysis=analysis)
+        return stage_conversion(analysis=analysis, per_owner=per_owner)
     from salesflow.sales.models import Stage
 
     stages = list(Stage.objects.filter(pipeline=pipeline, kind=StageKind.OPEN).order_by("position", "pk"))
@@ -408,7 +436,7 @@ def stored_stage_conversion(*, analysis: AnalysisFilters) -> tuple[list[StageSte
         for t in live.values("to_stage_id").annotate(**aggregates).order_by():
             totals[t["to_stage_id"]] = {"entered": t["entered"], "advanced": t["advanced"]}
         owners = sorted({o for _sid, o in dirty if o is not None})
-        if owners:
+        if owners and per_owner:
             for t in (
                 live.filter(owner_id__in=owners).values("to_stage_id", "owner_id").annotate(**aggregates).order_by()
             ):
@@ -423,4 +451,6 @@ def stored_stage_conversion(*, analysis: AnalysisFilters) -> tuple[list[StageSte
             result.append(StageStep(s.pk, str(s), s.position, entered, adv, _ratio(adv, entered, RATE_PLACES)))
         return result
 
+    if not per_owner:
+        return steps(totals), {}
     return steps(totals), {owner: steps(found) for owner, found in sorted(by_owner.items())}

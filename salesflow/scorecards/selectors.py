@@ -40,7 +40,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any, TypeVar
 
-from django.db.models import Count, F, Func, IntegerField, Min, Q, QuerySet, Sum
+from django.db.models import F, Func, IntegerField, Min, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
@@ -55,7 +55,7 @@ from salesflow.analytics.selectors import (
     node_windows,
     visible_rep_ids,
 )
-from salesflow.core.metrics import FactQuery, Facts, MetricFilters, get_metric
+from salesflow.core.metrics import FactQuery, Facts, MetricFilters, get_metric, row_count
 from salesflow.core.periods import Period, parse_period
 from salesflow.leads.choices import LeadStatus
 from salesflow.leads.models import Lead
@@ -228,7 +228,7 @@ def deal_figures(
         won_qs.annotate(created_day=local_day("created_at", since, end))
         .values_list("owner_id")
         .annotate(
-            n=Count("pk"),
+            n=row_count(),
             days=Sum(DaysBetween("closed_on", "created_day"), filter=Q(closed_on__gt=F("created_day"))),
         )
         .order_by()
@@ -241,7 +241,7 @@ def deal_figures(
         for owner_id, status, n in (
             Lead.objects.filter(_lead_created_q(query), status__in=[LeadStatus.CONVERTED, LeadStatus.DISQUALIFIED])
             .values_list("owner_id", "status")
-            .annotate(n=Count("pk"))
+            .annotate(n=row_count())
             .order_by()
         ):
             if owner_id is None:
@@ -296,7 +296,7 @@ def stalled_counts(owner_ids: Sequence[int], filters: MetricFilters) -> dict[int
     qs: QuerySet[Opportunity] = Opportunity.objects.filter(stalled_q(), owner_id__in=list(owner_ids))
     if filters.pipeline_ids:
         qs = qs.filter(pipeline_id__in=filters.pipeline_ids)
-    return {o: n for o, n in qs.values_list("owner_id").annotate(n=Count("pk")).order_by()}
+    return {o: n for o, n in qs.values_list("owner_id").annotate(n=row_count()).order_by()}
 
 
 # --- targets --------------------------------------------------------------------------------
