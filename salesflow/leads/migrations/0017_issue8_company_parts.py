@@ -8,7 +8,6 @@ from django.db import migrations, models
 
 from salesflow.core.normalize import company_parts_stored
 
-
 BATCH = 5000
 
 
@@ -18,7 +17,7 @@ def fill_company_parts(model, source, connection):
     name, which repeats across a large table)."""
     table = connection.ops.quote_name(model._meta.db_table)
     norm, regions = connection.ops.quote_name("company_norm"), connection.ops.quote_name("company_regions")
-    sql = f"UPDATE {table} SET {norm} = %s, {regions} = %s WHERE id = %s"
+    sql = f"UPDATE {table} SET {norm} = %s, {regions} = %s WHERE id = %s"  # noqa: S608 (quoted names)
     parts_of = functools.lru_cache(maxsize=1 << 16)(company_parts_stored)
     last = 0
     while True:
