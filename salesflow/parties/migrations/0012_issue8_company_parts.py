@@ -9,15 +9,15 @@ from django.db import migrations, models
 from salesflow.core.normalize import company_parts_stored
 
 BATCH = 5000
+CHUNK = 300  # rows per UPDATE statement (three parameters each)
 
 
 def fill_company_parts(model, source, connection):
     """Store ``company_parts_stored`` of every row's company name (primary-key batches; one
-    ``executemany`` UPDATE per batch for the rows with parts to store; memoised per distinct
-    name, which repeats across a large table)."""
+    ``UPDATE … FROM (VALUES …)`` per chunk of rows with parts to store, so a large table is not
+    one round trip per row; memoised per distinct name)."""
     table = connection.ops.quote_name(model._meta.db_table)
     norm, regions = connection.ops.quote_name("company_norm"), connection.ops.quote_name("company_regions")
-    sql = f"UPDATE {table} SET {norm} = %s, {regions} = %s WHERE id = %s"  # noqa: S608 (quoted names)
     parts_of = functools.lru_cache(maxsize=1 << 16)(company_parts_stored)
     last = 0
     while True:
@@ -25,10 +25,16 @@ def fill_company_parts(model, source, connection):
         if not rows:
             return
         last = rows[-1][0]
-        updates = [(*parts, pk) for pk, name in rows if name and (parts := parts_of(name))[0]]
-        if updates:
-            with connection.cursor() as cursor:
-                cursor.executemany(sql, updates)
+        updates = [(pk, *parts) for pk, name in rows if name and (parts := parts_of(name))[0]]
+        with connection.cursor() as cursor:
+            for start in range(0, len(updates), CHUNK):
+                chunk = updates[start : start + CHUNK]
+                values = ", ".join(["(%s, %s, %s)"] * len(chunk))
+                cursor.execute(
+                    f"WITH v(id, norm, regions) AS (VALUES {values}) "  # noqa: S608 (quoted names)
+                    f"UPDATE {table} SET {norm} = v.norm, {regions} = v.regions FROM v WHERE {table}.id = v.id",
+                    [value for row in chunk for value in row],
+                )
 
 
 def backfill(apps, schema_editor):
