@@ -118,9 +118,9 @@ class MatchKeys:
         from salesflow.core.normalize import party_match_keys
 
         @functools.lru_cache(maxsize=1 << 18)
-        def company(name: str) -> tuple[str, str]:
+        def company(name: str) -> tuple[str, str, str, str]:
             keys = party_match_keys(company_name=name)
-            return keys["company_stem"], keys["company_pinyin"]
+            return keys["company_stem"], keys["company_pinyin"], keys["company_norm"], keys["company_regions"]
 
         @functools.lru_cache(maxsize=1 << 18)
         def person(name: str) -> str:
@@ -133,17 +133,25 @@ class MatchKeys:
         self.company, self.person, self.phone = company, person, phone
 
     def lead(self, name: str, company_name: str, phone: str = "") -> dict[str, str]:
-        stem, pinyin = self.company(company_name) if company_name else ("", "")
+        stem, pinyin, norm, regions = self.company(company_name) if company_name else ("", "", "", "")
         return {
             "company_stem": stem,
             "company_pinyin": pinyin,
+            "company_norm": norm,
+            "company_regions": regions,
             "name_pinyin": self.person(name) if name else "",
             "phone_key": self.phone(phone) if phone else "",
         }
 
     def account(self, name: str, phone: str = "") -> dict[str, str]:
-        stem, pinyin = self.company(name) if name else ("", "")
-        return {"company_stem": stem, "company_pinyin": pinyin, "phone_key": self.phone(phone) if phone else ""}
+        stem, pinyin, norm, regions = self.company(name) if name else ("", "", "", "")
+        return {
+            "company_stem": stem,
+            "company_pinyin": pinyin,
+            "company_norm": norm,
+            "company_regions": regions,
+            "phone_key": self.phone(phone) if phone else "",
+        }
 
     def contact(self, name: str, phone: str = "") -> dict[str, str]:
         return {"name_pinyin": self.person(name) if name else "", "phone_key": self.phone(phone) if phone else ""}
@@ -166,14 +174,14 @@ def ensure_match_keys(batch: int = 5000) -> int:
             Lead,
             "company_name",
             ["name", "company_name", "phone"],
-            ["company_stem", "company_pinyin", "name_pinyin", "phone_key"],
+            ["company_stem", "company_pinyin", "name_pinyin", "phone_key", "company_norm", "company_regions"],
             lambda r: keys.lead(r[0], r[1], r[2]),
         ),
         (
             Account,
             "name",
             ["name", "phone"],
-            ["company_stem", "company_pinyin", "phone_key"],
+            ["company_stem", "company_pinyin", "phone_key", "company_norm", "company_regions"],
             lambda r: keys.account(*r),
         ),
         (Contact, "name", ["name", "phone"], ["name_pinyin", "phone_key"], lambda r: keys.contact(*r)),

@@ -85,9 +85,12 @@ CREDIT_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _CREDIT_WEIGHTS = [pow(3, i, 31) for i in range(17)]  # 1, 3, 9, 27, 19, 26, …
 
 
+_CREDIT_SEPARATORS = re.compile(r"[\s\-]")
+
+
 def normalize_credit_code(value: str) -> str:
     """Upper-case and strip spaces/hyphens from a unified social credit code."""
-    return re.sub(r"[\s\-]", "", value or "").upper()
+    return _CREDIT_SEPARATORS.sub("", value).upper() if value else ""
 
 
 def credit_check_char(body: str) -> str:
@@ -219,6 +222,9 @@ def company_name_key(value: str) -> str:
 # function is pure and idempotent on its own output where the output is a valid input.
 
 PHONE_DEFAULT_REGION = "CN"
+# A mainland mobile as the services store it (eleven ASCII digits): ``normalize_phone`` leaves
+# it unchanged, so its key needs no parsing.
+_STORED_MOBILE = re.compile(r"1[3-9][0-9]{9}")
 
 
 @functools.lru_cache(maxsize=65536)
@@ -230,6 +236,8 @@ def phone_match_key(value: str) -> str:
     ``phonenumbers`` cannot parse as a possible number gives ``""`` (no key: it matches
     nothing). Idempotent (an E.164 key parses to itself).
     """
+    if value and _STORED_MOBILE.fullmatch(value):  # a stored mainland mobile: its own normal form
+        return "+86" + value
     text = normalize_phone(value[:64] if value else "")
     if not text:
         return ""
@@ -502,23 +510,90 @@ def company_parts(value: str) -> CompanyParts:
     if _is_all_wide(name):
         name, found = _strip_region_prefix(name)
         regions.update(found)
-        stem = name
-        changed = True
-        while changed:
-            changed = False
-            for word in _TRADE_WORDS:
-                if stem.endswith(word) and len(stem) - len(word) >= 2:
-                    stem = stem[: -len(word)]
-                    changed = True
-                    break
-    else:
-        stem = name
     regions.discard("中国")
-    return CompanyParts(name=name, stem=stem, regions=frozenset(regions))
+    return CompanyParts(name=name, stem=_company_stem(name), regions=frozenset(regions))
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _company_stem(name: str) -> str:
+    """:attr:`CompanyParts.stem` of a :attr:`CompanyParts.name`: a name of wide characters only
+    loses its trailing trade words (while two characters remain); any other name is its own
+    stem. (A name of wide characters stays one after its leading regions are removed, so the
+    stem follows from the final name alone.)"""
+    if not _is_all_wide(name):
+        return name
+    stem = name
+    changed = True
+    while changed:
+        changed = False
+        # the longest trade word the stem ends with that leaves two characters (of one length
+        # at most one word can be the stem's ending: one set lookup per length)
+        for size, words in _TRADE_WORDS_BY_LENGTH:
+            if len(stem) - size >= 2 and stem[-size:] in words:
+                stem = stem[:-size]
+                changed = True
+                break
+    return stem
+
+
+# ``_TRADE_WORDS`` grouped by length, longest first.
+_TRADE_WORDS_BY_LENGTH: tuple[tuple[int, frozenset[str]], ...] = tuple(
+    (size, frozenset(w for w in _TRADE_WORDS if len(w) == size))
+    for size in sorted({len(w) for w in _TRADE_WORDS}, reverse=True)
+)
+
+
+# CJK unified ideographs (all of them wide) and whitespace only: the common company name
+_CJK_ONLY = re.compile(r"[\u4e00-\u9fff\s]+")
 
 
 def _is_all_wide(text: str) -> bool:
-    return bool(text) and all(_is_wide(ch) for ch in text if not ch.isspace())
+    if _CJK_ONLY.fullmatch(text):
+        return True
+    width = unicodedata.east_asian_width
+    return bool(text) and all(width(ch) in ("W", "F") for ch in text if not ch.isspace())
+
+
+# The stored form of a company name's parts (``Lead.company_norm``/``company_regions``,
+# ``Account.company_norm``/``company_regions``), so the matcher need not take apart the
+# company name of every record it fetches. Regions are joined with ",", which no region
+# name contains. Parts that do not fit the columns are not stored (both blank): the matcher
+# then takes the name apart itself.
+COMPANY_NORM_LENGTH = 200
+COMPANY_REGIONS_LENGTH = 200
+MATCH_TEXT_LENGTH = 300
+
+
+def match_text(value: str) -> str:
+    """A stored or typed value as the matcher reads it: at most 300 characters, NULs removed,
+    trimmed (``dedupe.configs`` reads every cell this way)."""
+    return value[:MATCH_TEXT_LENGTH].replace("\x00", "").strip()
+
+
+def company_parts_stored(company_name: str) -> tuple[str, str]:
+    """``(company_norm, company_regions)`` to store for ``company_name``: the
+    :func:`company_parts` name and its regions (sorted, joined with ","), as the matcher
+    computes them from the stored name (:func:`match_text` first); ``("", "")`` when there is
+    no name, the name comes out blank, or either part is longer than its column.
+    :func:`company_parts_from_stored` turns them back into the same :class:`CompanyParts`."""
+    text = match_text(company_name or "")
+    if not text:
+        return "", ""
+    parts = company_parts(text)
+    regions = ",".join(sorted(parts.regions))
+    if not parts.name or len(parts.name) > COMPANY_NORM_LENGTH or len(regions) > COMPANY_REGIONS_LENGTH:
+        return "", ""
+    return parts.name, regions
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def company_parts_from_stored(company_norm: str, company_regions: str) -> CompanyParts:
+    """The :class:`CompanyParts` of a name whose stored parts (:func:`company_parts_stored`,
+    ``company_norm`` not blank) are given: equal to :func:`company_parts` of the name, without
+    folding, converting and stripping it again (only the stem is recomputed, from the
+    normalised name). Pure; cached."""
+    regions = frozenset(company_regions.split(",")) if company_regions else frozenset()
+    return CompanyParts(name=company_norm, stem=_company_stem(company_norm), regions=regions)
 
 
 def company_stem_key(value: str) -> str:
@@ -585,9 +660,10 @@ def pinyin_key(value: str, *, person: bool = False) -> str:
     return _LATIN_ONLY.sub("", "".join(syllables).lower())
 
 
+@functools.lru_cache(maxsize=65536)
 def person_name_key(value: str) -> str:
     """A person's name folded for comparison: NFKC, case, traditional → simplified, without
-    spaces and punctuation (``張 偉`` → ``张伟``; ``Wei ZHANG`` → ``weizhang``)."""
+    spaces and punctuation (``張 偉`` → ``张伟``; ``Wei ZHANG`` → ``weizhang``). Pure (cached)."""
     text = to_simplified(_fold((value or "")[:200]))
     return "".join(ch for ch in text if unicodedata.category(ch)[0] in "LN")
 
@@ -605,15 +681,19 @@ def party_match_keys(*, person_name: str = "", company_name: str = "", phone: st
     """The stored matching keys of a lead, contact or account, computed by its services.
 
     ``company_stem`` (:func:`company_stem_key`) and ``company_pinyin`` (its pinyin) from
-    ``company_name``; ``name_pinyin`` (:func:`pinyin_key` with surname readings) from
+    ``company_name``, and the parts the matcher compares (``company_norm``,
+    ``company_regions``: :func:`company_parts_stored`); ``name_pinyin`` (:func:`pinyin_key` with surname readings) from
     ``person_name``; ``phone_key`` (:func:`phone_match_key`) from the landline ``phone``
     (mobiles are stored normalised already and are their own key). Each key is cut to its
     column's length.
     """
     stem = company_stem_key(company_name) if company_name else ""
+    norm, regions = company_parts_stored(company_name) if company_name else ("", "")
     return {
         "company_stem": stem[:KEY_LENGTH],
         "company_pinyin": (pinyin_key(stem) if stem else "")[:KEY_LENGTH],
+        "company_norm": norm,
+        "company_regions": regions,
         "name_pinyin": (pinyin_key(person_name, person=True) if person_name else "")[:KEY_LENGTH],
         "phone_key": phone_match_key(phone)[:PHONE_KEY_LENGTH],
     }

@@ -24,6 +24,7 @@ from rapidfuzz.fuzz import ratio
 
 from salesflow.core.normalize import (
     company_parts,
+    company_parts_from_stored,
     credit_code_is_valid,
     normalize_credit_code,
     normalize_email_key,
@@ -51,6 +52,8 @@ MAX_VALUE_LENGTH = 300  # longer values are cut before matching (hostile input s
 
 def _text(value: Any) -> str:
     """A cell as text: ``None``/NaN → ``""``; cut to :data:`MAX_VALUE_LENGTH`; NULs removed."""
+    if type(value) is str:  # the common case (stored values, typed cells)
+        return value[:MAX_VALUE_LENGTH].replace("\x00", "").strip() if value else ""
     if value is None or (isinstance(value, float) and value != value):
         return ""
     return str(value)[:MAX_VALUE_LENGTH].replace("\x00", "").strip()
@@ -73,14 +76,22 @@ def prepare_party(values: Mapping[str, Any]) -> Features:
 
     Recognised keys: ``kind`` (``lead``/``contact``/``account``), ``name`` (a person's name
     for leads and contacts, the company's for accounts), ``company_name``, ``mobile``,
-    ``phone``, ``email``, ``credit_code``; optionally the stored keys ``name_pinyin`` and
-    ``company_pinyin`` (used instead of recomputing them). Missing keys are blank.
+    ``phone``, ``email``, ``credit_code``; optionally the stored keys ``name_pinyin``,
+    ``company_pinyin`` and ``company_norm``/``company_regions`` of the company name (used
+    instead of recomputing them; they must be the record's stored keys for the same name).
+    Missing keys are blank.
     """
     kind = _text(values.get("kind")) or "lead"
     is_company = kind == "account"
     person = "" if is_company else _text(values.get("name"))
     company = _text(values.get("name")) if is_company else _text(values.get("company_name"))
-    parts = company_parts(company) if company else None
+    norm = values.get("company_norm") or ""
+    if not company:
+        parts = None
+    elif norm:  # stored with the record (``company_parts_stored``): the same parts, not recomputed
+        parts = company_parts_from_stored(norm, values.get("company_regions") or "")
+    else:
+        parts = company_parts(company)
     code = normalize_credit_code(_text(values.get("credit_code")))
     mobile = phone_match_key(_text(values.get("mobile")))
     phone = phone_match_key(_text(values.get("phone")))
@@ -101,11 +112,15 @@ def prepare_party(values: Mapping[str, Any]) -> Features:
     }
 
 
+# The party rules give their reasons as callables (see ``engine.Reason``): an import scores
+# tens of pairs per row and keeps few, so the phrases are built only for the pairs kept.
+
+
 def _same_mobile(a: Features, b: Features) -> Evidence:
     if not a["mobile"] or not b["mobile"]:
         return 0.0, None
     if a["mobile"] == b["mobile"]:
-        return 6.0, _("same mobile")
+        return 6.0, lambda: _("same mobile")
     return -1.0, None  # people change numbers and have two
 
 
@@ -114,7 +129,7 @@ def _shared_phone(a: Features, b: Features) -> Evidence:
     if a["mobile"] and a["mobile"] == b["mobile"]:
         return 0.0, None  # already counted as "same mobile"
     if a["phones"] & b["phones"]:
-        return 2.5, _("same phone number")
+        return 2.5, lambda: _("same phone number")
     return 0.0, None
 
 
@@ -122,7 +137,7 @@ def _same_email(a: Features, b: Features) -> Evidence:
     if not a["email"] or not b["email"]:
         return 0.0, None
     if a["email"] == b["email"]:
-        return 6.0, _("same email")
+        return 6.0, lambda: _("same email")
     return -2.0, None
 
 
@@ -130,39 +145,48 @@ def _person_name(a: Features, b: Features) -> Evidence:
     if not a["person"] or not b["person"]:
         return 0.0, None
     if a["person"] == b["person"]:
-        return 3.0, _("same name")
+        return 3.0, lambda: _("same name")
     if a["person_pinyin"] and a["person_pinyin"] == b["person_pinyin"]:
-        return 2.5, _("same name in pinyin")
+        return 2.5, lambda: _("same name in pinyin")
     similarity = JaroWinkler.normalized_similarity(a["person_pinyin"], b["person_pinyin"])
     if similarity >= 0.93:
-        return 0.5, _("similar name (%(percent)d%%)") % {"percent": round(similarity * 100)}
-    return -3.5, _("different name")
+        return 0.5, lambda: _("similar name (%(percent)d%%)") % {"percent": round(similarity * 100)}
+    return -3.5, lambda: _("different name")
 
 
 def _company_name(a: Features, b: Features) -> Evidence:
     if not a["company"] or not b["company"]:
         return 0.0, None
     if a["company"] == b["company"]:
-        return 5.0, _("same company name after removing suffixes")
+        return 5.0, lambda: _("same company name after removing suffixes")
     if a["stem"] == b["stem"]:
-        return 4.5, _("same company name apart from region and trade words")
+        return 4.5, lambda: _("same company name apart from region and trade words")
     if a["stem_pinyin"] and a["stem_pinyin"] == b["stem_pinyin"]:
-        return 3.5, _("company name sounds the same (same pinyin)")
+        return 3.5, lambda: _("company name sounds the same (same pinyin)")
     similarity = max(ratio(a["company"], b["company"]), ratio(a["stem"], b["stem"])) / 100
     weight = _ramp(similarity, 0.6, 0.9, 3.5, -3.0)
     if similarity >= 0.8:
-        return weight, _("company name %(percent)d%% similar after removing suffixes") % {
-            "percent": round(similarity * 100)
-        }
-    return weight, _("different company name") if weight < -1 else None
+        return (
+            weight,
+            lambda: (
+                _("company name %(percent)d%% similar after removing suffixes") % {"percent": round(similarity * 100)}
+            ),
+        )
+    return weight, (lambda: _("different company name")) if weight < -1 else None
 
 
 def _region(a: Features, b: Features) -> Evidence:
     if a["regions"] and b["regions"] and a["company"] and b["company"] and not (a["regions"] & b["regions"]):
-        return -5.0, _("different regions (%(a)s / %(b)s)") % {
-            "a": "、".join(sorted(a["regions"])),
-            "b": "、".join(sorted(b["regions"])),
-        }
+        return (
+            -5.0,
+            lambda: (
+                _("different regions (%(a)s / %(b)s)")
+                % {
+                    "a": "、".join(sorted(a["regions"])),
+                    "b": "、".join(sorted(b["regions"])),
+                }
+            ),
+        )
     return 0.0, None
 
 
@@ -170,8 +194,8 @@ def _credit_code(a: Features, b: Features) -> Evidence:
     if not a["credit_code"] or not b["credit_code"]:
         return 0.0, None
     if a["credit_code"] == b["credit_code"]:
-        return 9.0, _("same unified social credit code")
-    return -12.0, _("different unified social credit codes")
+        return 9.0, lambda: _("same unified social credit code")
+    return -12.0, lambda: _("different unified social credit codes")
 
 
 PARTY_PERSON_RULES: tuple[Rule, ...] = (_same_mobile, _shared_phone, _same_email, _person_name)

@@ -15,7 +15,9 @@ How a pair is scored (a Fellegi–Sunter style sum of evidence):
    the values agree ("same mobile" +6), negative when both are present and disagree
    ("different unified social credit codes" −12); missing values add nothing.
 4. The score is ``sigmoid(sum + bias)`` in ``[0, 1]``; the reasons are the rules' phrases,
-   strongest first (translated at call time).
+   strongest first (translated at call time). A rule may give its phrase as a callable that
+   builds it: the phrases are built only for pairs the caller keeps (``min_score``), so the
+   many pairs of an import that score low cost no translation or formatting.
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 Features = dict[str, Any]
+# The phrase of a piece of evidence, or a callable building it (translated when called).
+Reason = str | Callable[[], str]
 # (log-odds weight, reason or None) for one piece of evidence between two prepared rows
-Evidence = tuple[float, str | None]
+Evidence = tuple[float, Reason | None]
 Rule = Callable[[Features, Features], Evidence]
 
 
@@ -61,27 +65,36 @@ class Scored:
     evidence: list[tuple[float, str]] = field(default_factory=list)
 
 
-def score_features(config: MatchConfig, a: Features, b: Features) -> tuple[float, tuple[str, ...]]:
+def score_features(
+    config: MatchConfig, a: Features, b: Features, min_score: float | None = None
+) -> tuple[float, tuple[str, ...]]:
     """Score two prepared rows: ``(probability, reasons strongest first)``.
 
     Reasons list the agreeing evidence first (largest weight first), then notable
-    disagreements (weight below −1), so a low score explains itself too.
+    disagreements (weight below −1), so a low score explains itself too. With ``min_score``,
+    a pair scoring below it comes back with no reasons (its phrases are never built); the
+    score is the same either way.
     """
     total = config.bias
-    positive: list[tuple[float, str]] = []
-    negative: list[tuple[float, str]] = []
+    noted: list[tuple[float, Reason]] = []
     for rule in config.rules:
         weight, reason = rule(a, b)
         total += weight
-        if reason:
-            if weight > 0:
-                positive.append((weight, reason))
-            elif weight < -1:
-                negative.append((weight, reason))
+        if reason is not None and (weight > 0 or weight < -1):
+            noted.append((weight, reason))
+    score = sigmoid(total)
+    if min_score is not None and score < min_score:
+        return score, ()
+    positive: list[tuple[float, str]] = []
+    negative: list[tuple[float, str]] = []
+    for weight, reason in noted:
+        text = reason if isinstance(reason, str) else reason()
+        if text:
+            (positive if weight > 0 else negative).append((weight, text))
     positive.sort(key=lambda item: -item[0])
     negative.sort(key=lambda item: item[0])
     reasons = tuple(r for _, r in positive) + tuple(r for _, r in negative)
-    return sigmoid(total), reasons
+    return score, reasons
 
 
 def sigmoid(x: float) -> float:
@@ -165,7 +178,7 @@ def _score_pairs(
 ) -> list[PairScore]:
     out: list[PairScore] = []
     for i, j in pairs:
-        score, reasons = score_features(config, left[i], right[j])
+        score, reasons = score_features(config, left[i], right[j], min_score)
         if score >= min_score:
             out.append(PairScore(i, j, score, reasons))
     out.sort(key=lambda p: (-p.score, p.a, p.b))

@@ -109,9 +109,12 @@ def features_of(kind: RecordKind, values: Mapping[str, Any]) -> Features:
     return prepare_party(party_row(kind, values))
 
 
-def score_pair(kind_a: RecordKind, a: Features, kind_b: RecordKind, b: Features) -> tuple[float, tuple[str, ...]]:
-    """Score two prepared records of the given kinds: ``(score, reasons)``."""
-    return score_features(party_config(kind_a, kind_b), a, b)
+def score_pair(
+    kind_a: RecordKind, a: Features, kind_b: RecordKind, b: Features, min_score: float | None = None
+) -> tuple[float, tuple[str, ...]]:
+    """Score two prepared records of the given kinds: ``(score, reasons)``; below
+    ``min_score`` (when given) the reasons are left out (``()``) and never built."""
+    return score_features(party_config(kind_a, kind_b), a, b, min_score)
 
 
 def find_candidates(
@@ -165,7 +168,7 @@ def find_candidates_bulk(
                     seen[(record.kind, record.pk)] = record
             candidates: list[Candidate] = []
             for record in seen.values():
-                score, reasons = score_pair(kind, features, record.kind, record.features)
+                score, reasons = score_pair(kind, features, record.kind, record.features, min_score)
                 if score >= min_score:
                     candidates.append(
                         Candidate(record.kind, record.pk, round(score, 4), reasons, record.owner_id, record.label)
@@ -327,14 +330,18 @@ def _stored_features(
     credit_code: str,
     name_pinyin: str,
     company_pinyin: str,
+    company_norm: str,
+    company_regions: str,
 ) -> Features:
     """:func:`features_of` an existing record's stored values, memoised per distinct values
     (a pure function of them): the records of common blocks come back batch after batch of
-    one import, and preparing them (company parts, name keys) was most of the matcher's time.
-    The features are shared between callers and must not be changed."""
-    return features_of(
-        kind,
+    one import. The stored keys stand in for recomputing them: the name pinyin, the company
+    pinyin and the company name's parts (``company_norm``/``company_regions``; taking the
+    name apart was most of the matcher's time). The features are shared between callers and
+    must not be changed."""
+    return prepare_party(
         {
+            "kind": kind,
             "name": name,
             "mobile": mobile,
             "phone": phone,
@@ -343,7 +350,9 @@ def _stored_features(
             "credit_code": credit_code,
             "name_pinyin": name_pinyin,
             "company_pinyin": company_pinyin,
-        },
+            "company_norm": company_norm,
+            "company_regions": company_regions,
+        }
     )
 
 
@@ -366,17 +375,19 @@ def existing_records(kind: RecordKind, where: Q, limit: int, *, ordered: bool = 
                 "owner_id",
                 "name_pinyin",
                 "company_pinyin",
+                "company_norm",
+                "company_regions",
             )[:limit]
         )
         return [
             Existing(
                 "lead",
                 pk,
-                _stored_features("lead", name, mobile, phone, email, company, code, name_py, company_py),
+                _stored_features("lead", name, mobile, phone, email, company, code, name_py, company_py, norm, regions),
                 owner_id,
                 f"{name} · {company}" if company else name,  # Lead.__str__
             )
-            for pk, name, mobile, phone, email, company, code, owner_id, name_py, company_py in leads
+            for pk, name, mobile, phone, email, company, code, owner_id, name_py, company_py, norm, regions in leads
         ]
     if kind == "contact":
         contacts = (
@@ -392,30 +403,36 @@ def existing_records(kind: RecordKind, where: Q, limit: int, *, ordered: bool = 
                 "account__name",
                 "account__owner_id",
                 "account__company_pinyin",
+                "account__company_norm",
+                "account__company_regions",
             )[:limit]
         )
         return [
             Existing(
                 "contact",
                 pk,
-                _stored_features("contact", name, mobile, phone, email, account, "", name_py, company_py),
+                _stored_features(
+                    "contact", name, mobile, phone, email, account, "", name_py, company_py, norm, regions
+                ),
                 owner_id,
                 name,
             )
-            for pk, name, mobile, phone, email, name_py, account, owner_id, company_py in contacts
+            for pk, name, mobile, phone, email, name_py, account, owner_id, company_py, norm, regions in contacts
         ]
     accounts = (
         Account.objects.filter(where)
         .order_by(*order)
-        .values_list("pk", "name", "credit_code", "phone", "owner_id", "company_pinyin")[:limit]
+        .values_list(
+            "pk", "name", "credit_code", "phone", "owner_id", "company_pinyin", "company_norm", "company_regions"
+        )[:limit]
     )
     return [
         Existing(
             "account",
             pk,
-            _stored_features("account", name, "", phone, "", "", code, "", company_py),
+            _stored_features("account", name, "", phone, "", "", code, "", company_py, norm, regions),
             owner_id,
             name,
         )
-        for pk, name, code, phone, owner_id, company_py in accounts
+        for pk, name, code, phone, owner_id, company_py, norm, regions in accounts
     ]

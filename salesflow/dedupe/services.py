@@ -141,7 +141,7 @@ def _scan_kind(
                     if other.pk <= record.pk or other.pk in seen:
                         continue
                     seen.add(other.pk)
-                    score, reasons = score_pair(kind, record.features, kind, other.features)
+                    score, reasons = score_pair(kind, record.features, kind, other.features, run.min_score)
                     if score >= run.min_score:
                         status = PairStatus.DISMISSED if (kind, record.pk, other.pk) in dismissed else PairStatus.OPEN
                         pairs.append(
@@ -193,12 +193,12 @@ def match_keys_refresh(*, batch_size: int = 2000) -> int:
     specs: list[tuple[Any, list[str], Callable[[Any], dict[str, str]]]] = [
         (
             Lead,
-            ["company_stem", "company_pinyin", "name_pinyin", "phone_key"],
+            ["company_stem", "company_pinyin", "company_norm", "company_regions", "name_pinyin", "phone_key"],
             lambda r: party_match_keys(person_name=r.name, company_name=r.company_name, phone=r.phone),
         ),
         (
             Account,
-            ["company_stem", "company_pinyin", "phone_key"],
+            ["company_stem", "company_pinyin", "company_norm", "company_regions", "phone_key"],
             lambda r: party_match_keys(company_name=r.name, phone=r.phone),
         ),
         (Contact, ["name_pinyin", "phone_key"], lambda r: party_match_keys(person_name=r.name, phone=r.phone)),

@@ -50,6 +50,15 @@ class Lead(TimestampedModel):
     # duplicate check (查重, issue 8): ``core.normalize.party_match_keys``, written by the services
     company_stem = models.CharField(_("company stem"), max_length=200, blank=True, editable=False)
     company_pinyin = models.CharField(_("company pinyin"), max_length=200, blank=True, editable=False)
+    # the company name as the matcher compares it (``core.normalize.company_parts_stored``: the
+    # normalised name and its regions; both blank when they were not stored, then the matcher
+    # takes the name apart itself), written with the keys above
+    company_norm = models.CharField(
+        _("normalised company name"), max_length=200, blank=True, editable=False, default="", db_default=""
+    )
+    company_regions = models.CharField(
+        _("company regions"), max_length=200, blank=True, editable=False, default="", db_default=""
+    )
     name_pinyin = models.CharField(_("name pinyin"), max_length=200, blank=True, editable=False)
     phone_key = models.CharField(_("phone key"), max_length=40, blank=True, editable=False)
     industry = models.CharField(_("industry"), max_length=30, choices=Industry.choices, blank=True)

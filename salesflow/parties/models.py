@@ -45,6 +45,15 @@ class Account(TimestampedModel):
     # duplicate check (查重, issue 8): ``core.normalize.party_match_keys``, written by the services
     company_stem = models.CharField(_("company stem"), max_length=200, blank=True, editable=False, db_default="")
     company_pinyin = models.CharField(_("company pinyin"), max_length=200, blank=True, editable=False, db_default="")
+    # the company name as the matcher compares it (``core.normalize.company_parts_stored``: the
+    # normalised name and its regions; both blank when they were not stored, then the matcher
+    # takes the name apart itself), written with the keys above
+    company_norm = models.CharField(
+        _("normalised company name"), max_length=200, blank=True, editable=False, default="", db_default=""
+    )
+    company_regions = models.CharField(
+        _("company regions"), max_length=200, blank=True, editable=False, default="", db_default=""
+    )
     phone_key = models.CharField(_("phone key"), max_length=40, blank=True, editable=False, db_default="")
 
     # follow-up discipline (跟进, issue 7): kept by ``account_follow_up_refresh`` (called by

@@ -463,7 +463,9 @@ def _redact_archive(diff: dict[str, list[Any]]) -> dict[str, list[Any]]:
 def _account_match_keys(name: str, phone: str) -> dict[str, str]:
     """The duplicate-check keys stored on an account (issue 8)."""
     keys = party_match_keys(company_name=name, phone=phone)
-    return {key: keys[key] for key in ("company_stem", "company_pinyin", "phone_key")}
+    return {
+        key: keys[key] for key in ("company_stem", "company_pinyin", "company_norm", "company_regions", "phone_key")
+    }
 
 
 def _contact_match_keys(name: str, phone: str) -> dict[str, str]:

@@ -7,9 +7,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from salesflow.core.normalize import (
+    COMPANY_NORM_LENGTH,
     company_parts,
+    company_parts_from_stored,
+    company_parts_stored,
     company_pinyin_key,
     company_stem_key,
+    match_text,
     normalize_email_key,
     person_name_key,
     phone_match_key,
@@ -105,3 +109,52 @@ def test_pinyin_keys_match_homophones_and_latin_spellings():
 def test_pinyin_key_is_idempotent(text):
     once = pinyin_key(text)
     assert pinyin_key(once) == once
+
+
+# Names whose parts are stored (``company_norm``/``company_regions``) give back exactly the
+# parts the matcher computes from the name; names whose parts are not stored say so ("", "").
+company_names = st.one_of(
+    st.text(max_size=40),
+    st.text(
+        alphabet="上海北京深圳广东省市（）()[]中国星云智能科技贸易華為騰訊网络有限公司集团 ,.ＡＢＣabc\x00", max_size=24
+    ),
+)
+
+
+@given(name=company_names)
+def test_stored_company_parts_give_back_the_same_parts(name):
+    norm, regions = company_parts_stored(name)
+    if norm:
+        assert company_parts_from_stored(norm, regions) == company_parts(match_text(name))
+    else:
+        assert regions == ""
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "广东省深圳市腾讯计算机系统有限公司",
+        "腾讯科技（深圳）有限公司",
+        "阿里巴巴（中国）有限公司",
+        "  上海星雲科技有限公司  ",
+        "ＡＣＭＥ Trading Co., Ltd.",
+        "上海\x00星云科技有限公司",
+        "北京上海星云网络技术有限公司",
+        "中国银行股份有限公司",
+        "Acme 科技 (上海)",
+    ],
+)
+def test_stored_company_parts_of_known_names(name):
+    norm, regions = company_parts_stored(name)
+    assert norm
+    assert company_parts_from_stored(norm, regions) == company_parts(match_text(name))
+
+
+def test_company_parts_not_stored_when_blank_or_too_long():
+    assert company_parts_stored("") == ("", "")
+    assert company_parts_stored("（上海）") == ("", "")  # only a region: the name comes out blank
+    assert company_parts("（上海）").regions == {"上海"}
+    long_name = "ﷺ" * 20  # NFKC makes each of these 18 characters
+    assert len(company_parts(long_name).name) > COMPANY_NORM_LENGTH
+    assert company_parts_stored(long_name) == ("", "")
+    assert company_parts_stored("上海（北京）星云科技有限公司") == ("星云科技", "上海,北京")

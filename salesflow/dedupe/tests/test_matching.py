@@ -34,14 +34,25 @@ def test_services_store_the_match_keys(personas):
         "name_pinyin": "zhangwei",
         "phone_key": "+862168888888",
     }
+    # what the scoring compares of the company name is stored with the keys
+    assert Lead.objects.values_list("company_norm", "company_regions").get(pk=lead.pk) == ("星云科技", "上海")
     lead_update(actor=personas.rep, lead=lead, company_name="北京华为技术有限公司")
-    assert Lead.objects.get(pk=lead.pk).company_stem == "华为"
+    assert Lead.objects.values_list("company_stem", "company_norm", "company_regions").get(pk=lead.pk) == (
+        "华为",
+        "华为技术",
+        "北京",
+    )
     account = account_create(
         actor=personas.rep, owner=personas.rep, name="星云科技（上海）有限公司", phone="+86 21 6888 8888"
     )
     assert Account.objects.values_list("company_stem", "phone_key").get(pk=account.pk) == ("星云", "+862168888888")
+    assert Account.objects.values_list("company_norm", "company_regions").get(pk=account.pk) == ("星云科技", "上海")
     account_update(actor=personas.rep, account=account, name="腾讯科技（深圳）有限公司")
-    assert Account.objects.get(pk=account.pk).company_stem == "腾讯"
+    assert Account.objects.values_list("company_stem", "company_norm", "company_regions").get(pk=account.pk) == (
+        "腾讯",
+        "腾讯科技",
+        "深圳",
+    )
     contact = contact_create(actor=personas.rep, account=account, name="曾伟", phone="021-68888888")
     assert Contact.objects.values_list("name_pinyin", "phone_key").get(pk=contact.pk) == ("zengwei", "+862168888888")
 
@@ -137,6 +148,10 @@ def test_keys_of_bulk_written_records_are_refreshed(personas):
     assert match_keys_refresh() == 0  # idempotent
     (candidate,) = find_candidates("lead", {"name": "张伟", "company_name": "星云科技"})
     assert "same name" in candidate.reasons
+    assert Lead.objects.values_list("company_norm", "company_regions").get() == ("星云科技", "上海")
+    # without its stored company parts the record is taken apart again: the same candidate
+    Lead.objects.update(company_norm="", company_regions="")
+    assert find_candidates("lead", {"name": "张伟", "company_name": "星云科技"}) == [candidate]
 
 
 def test_a_common_blocking_key_brings_in_no_records_by_itself(personas, monkeypatch) -> None:

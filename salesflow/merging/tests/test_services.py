@@ -340,7 +340,15 @@ def test_lead_merge_moves_activities_and_takes_chosen_values(personas) -> None:
     survivor.refresh_from_db()
     assert survivor.email == "wang@x.cn" and survivor.company_name == "星云科技"
     assert Activity.objects.get(pk=activity.pk).lead_id == survivor.pk
-    assert sorted(merge.snapshot["survivor_changes"]) == ["company_key", "company_name", "email"]
+    # the derived columns that changed with the name are kept too, so undo restores them
+    # (星云 → 星云科技: another normalised name, the same stem)
+    assert sorted(merge.snapshot["survivor_changes"]) == ["company_key", "company_name", "company_norm", "email"]
+    merge_undo(actor=rep, merge=merge)
+    assert Lead.objects.values_list("company_name", "company_key", "company_norm").get(pk=survivor.pk) == (
+        "星云",
+        "星云",
+        "星云",
+    )
 
 
 def test_undo_is_refused_when_the_survivor_changed_since(personas) -> None:
