@@ -1172,8 +1172,9 @@ def _middle_entries(
 ) -> list[tuple[int, int, datetime]]:
     """``(owner, stage, stage_entered_at)`` of the middle deal(s) of each cell by time in
     stage: the months holding the middle ranks (``_middle_spans``), then ONE query over the
-    deals of just those months, joining the cells (a ``VALUES`` list: owner, stage, month
-    range, the middle ranks within it) to range scans of ``opp_stuck_median_idx``. SQLite
+    deals of just those months, joining the cells (owner, stage, month range, the middle
+    ranks within it: a ``VALUES`` list on SQLite, six arrays ``unnest``-ed on PostgreSQL)
+    to range scans of ``opp_stuck_median_idx``. SQLite
     numbers each cell's rows there in a correlated subquery per middle rank; PostgreSQL
     seeks each cell's middle rows with ``LATERAL … ORDER BY … LIMIT/OFFSET`` (a plain join
     made it hash the whole table)."""
@@ -1213,22 +1214,38 @@ def _middle_entries(
     matched: list[Any] = [pipeline_id, Outcome.OPEN.value] * (body.count("%s") // 2)
     out: list[tuple[int, int, datetime]] = []
     items = list(spans.items())
+    postgres = connection.vendor == "postgresql"
+    adapt = connection.ops.adapt_datetimefield_value
     for start in range(0, len(items), STUCK_MEDIAN_CHUNK):
         chunk = items[start : start + STUCK_MEDIAN_CHUNK]
-        params: list[Any] = []
+        columns: tuple[list[Any], ...] = ([], [], [], [], [], [])
+        owners, stage_ids, los, his, k1s, k2s = columns
         for (owner_id, stage_id), (first, last, before) in chunk:
             n = totals[(owner_id, stage_id)]
-            params += [
-                owner_id,
-                stage_id,
-                connection.ops.adapt_datetimefield_value(month_start(first)),
-                connection.ops.adapt_datetimefield_value(month_start(next_month(last))),
-                (n + 1) // 2 - before,
-                n // 2 + 1 - before,
-            ]
-        values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(chunk))
+            owners.append(owner_id)
+            stage_ids.append(stage_id)
+            # the months' first days: dates on PostgreSQL (made UTC midnights there), the
+            # UTC midnights themselves on SQLite
+            los.append(first if postgres else adapt(month_start(first)))
+            his.append(next_month(last) if postgres else adapt(month_start(next_month(last))))
+            k1s.append((n + 1) // 2 - before)
+            k2s.append(n // 2 + 1 - before)
+        params: list[Any]
+        if postgres:
+            # six arrays, not six parameters per cell: psycopg's client-side binding quotes
+            # every parameter in Python (≈ 33 µs a cell, 40 ms for 1,236 cells; arrays of
+            # integers and dates ≈ 3 µs)
+            params = list(columns)
+            cells = (
+                "SELECT o, s, l::timestamp AT TIME ZONE 'UTC', h::timestamp AT TIME ZONE 'UTC', a, b"
+                " FROM unnest(%s::bigint[], %s::bigint[], %s::date[], %s::date[], %s::integer[], %s::integer[])"
+                " AS u (o, s, l, h, a, b)"
+            )
+        else:
+            params = [value for row in zip(*columns, strict=True) for value in row]
+            cells = "VALUES " + ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(chunk))
         # only quoted identifiers from the model's metadata are formatted in; values are parameters
-        sql = f"WITH sf_cells (owner_id, stage_id, lo, hi, k1, k2) AS (VALUES {values}) {body}"
+        sql = f"WITH sf_cells (owner_id, stage_id, lo, hi, k1, k2) AS ({cells}) {body}"
         with connection.cursor() as cursor:
             cursor.execute(sql, [*params, *matched])
             if connection.vendor == "postgresql":
