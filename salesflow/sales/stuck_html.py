@@ -6,12 +6,13 @@ lookups, each localised and escaped, one ``translate`` and two ``blocktranslate`
 their plural rules, the money filter): ≈ 380 ms of the page, over the 200 ms list budget on
 its own. Here each translation is looked up once per page, numbers, medians and stall
 badges once per distinct value, the links' query strings once per row and per stage, and
-each cell is one ``str.format`` of constant markup: ≈ 10 µs a cell.
+each cell is one ``str.format`` of constant markup: ≈ 15 µs a cell (both figures measured
+by ``bench/stuck_profile.py`` on a loaded machine).
 
 Guarantees:
 
 - The output is byte for byte what the template's row loop rendered (same markup and
-  whitespace, links, figures, translations, localisation). ``tests/test_stuck_html.py``
+  whitespace, links, figures, translations, localisation). ``sales/tests/test_stuck_html.py``
   renders that loop, kept there as the reference, beside this for every kind of cell (empty,
   stalled, with unconverted deals, an even count's half-day median, an inactive owner, a
   name with markup) in both languages.
