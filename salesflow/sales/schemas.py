@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Literal
 
 from ninja import Field, Schema
+from pydantic import BaseModel
 
 from salesflow.core.bulk import BulkIn
 from salesflow.core.keyset import CURSOR_MAX_LENGTH
@@ -467,7 +468,14 @@ class TickIn(StrictSchema):
 # --- stall detection (issue 7): "where is each rep stuck" ----------------------------------------
 
 
-class StuckCellOut(Schema):
+# The matrix's rows and cells are plain pydantic models, not ninja's ``Schema``: they are
+# built from keyword values (never read from ORM objects), and ``Schema`` validates every
+# instance through a Python wrapper (``DjangoGetter``), ≈ 50 µs per cell, 60 ms for an
+# administrator's 1,236 cells at bench scale 1.0; here pydantic-core validates them, ≈ 3 µs.
+# The OpenAPI document is the same.
+
+
+class StuckCellOut(BaseModel):
     stage_id: int
     stage_code: str
     count: int
@@ -478,7 +486,7 @@ class StuckCellOut(Schema):
     stalled: int
 
 
-class StuckRowOut(Schema):
+class StuckRowOut(BaseModel):
     owner_id: int
     owner_name: str
     cells: list[StuckCellOut]

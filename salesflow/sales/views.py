@@ -108,6 +108,7 @@ from salesflow.sales.services import (
     opportunity_reopen,
     opportunity_update,
 )
+from salesflow.sales.stuck_html import stuck_rows_html
 from salesflow.tags.selectors import parse_tag_id, tag_choices, tag_step
 from salesflow.tags.services import tag_bulk_action
 from salesflow.users.models import User
@@ -1018,4 +1019,5 @@ def stuck_view(request: HttpRequest) -> HttpResponse:
     pipeline = _board_pipeline(user, request.GET.get("pipeline"))
     include_empty = request.GET.get("include_empty", "") in ("1", "true", "on")
     matrix = stuck_matrix(user, pipeline=pipeline, include_empty=include_empty)
-    return render(request, "sales/stuck.html", {"matrix": matrix})
+    rows_html = stuck_rows_html(matrix, reverse("opportunities:list"))
+    return render(request, "sales/stuck.html", {"matrix": matrix, "rows_html": rows_html})
