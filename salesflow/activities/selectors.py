@@ -355,11 +355,11 @@ def team_day(user: User, today: date, team_ids: set[int], *, limit: int = MY_DAY
     the open deals in the list's order (``opp_open_close_idx``, ``opp_open_entered_idx``) and
     test the owner inside the index, so they stop after about ``limit`` / (the team's share of
     the open deals) entries; today's done activities (few) are one range
-    of ``activity_done_at_idx``. Eleven queries whatever the team size
+    of ``activity_done_at_idx``. At most thirteen queries whatever the team size
     or the number of rows: the overdue count per member (one correlated index-only count per
     member, in one query), one aggregate of the four deal counts, two for the stall rule
-    (open stages, team percentiles), one list per section and one count each for today's work
-    and the accounts at risk.
+    (open stages, team percentiles), one list per section (seven) and one count each for
+    today's work and the accounts at risk.
     """
     now = timezone.now()
     start, end = day_bounds(today)
