@@ -223,6 +223,11 @@ class Opportunity(TimestampedModel):
             # new customers: NOT EXISTS (an earlier win of the same account), index only
             models.Index(fields=["account", "outcome", "closed_on"], name="opp_account_won_idx"),
             models.Index(fields=["amount", "id"], name="opp_amount_idx"),
+            # the list filtered by stage and sorted by amount (the biggest deals of a stage):
+            # WHERE stage_id=? [AND owner visible] ORDER BY amount DESC, id DESC LIMIT n, walked
+            # inside the stage (opp_amount_idx walked every stage: 850 rows for a manager's 26
+            # at bench scale 0.1); owner lets SQLite test the owner before reading the row
+            models.Index(fields=["stage", "amount", "id", "owner"], name="opp_stage_amount_idx"),
             models.Index(fields=["created_at", "id"], name="opp_created_idx"),
             models.Index(fields=["name", "id"], name="opp_name_idx"),
             models.Index(fields=["stage_rank", "id"], name="opp_stage_rank_idx"),
