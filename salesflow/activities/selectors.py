@@ -20,8 +20,7 @@ from salesflow.leads.models import Lead
 from salesflow.leads.permissions import leads_visible_to
 from salesflow.parties.models import Account, Contact
 from salesflow.parties.permissions import accounts_visible_to, contacts_visible_to
-from salesflow.sales.choices import Outcome
-from salesflow.sales.choices import StageKind
+from salesflow.sales.choices import Outcome, StageKind
 from salesflow.sales.models import Opportunity, Stage
 from salesflow.sales.permissions import opportunities_visible_to
 from salesflow.sales.selectors import stall_rules

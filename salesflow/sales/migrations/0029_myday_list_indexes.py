@@ -5,24 +5,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('parties', '0011_myday_indexes'),
-        ('sales', '0028_stuck_buckets'),
+        ("parties", "0011_myday_indexes"),
+        ("sales", "0028_stuck_buckets"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='opportunity',
-            index=models.Index(fields=['stage', 'amount', 'id', 'owner'], name='opp_stage_amount_idx'),
+            model_name="opportunity",
+            index=models.Index(fields=["stage", "amount", "id", "owner"], name="opp_stage_amount_idx"),
         ),
         migrations.AddIndex(
-            model_name='opportunity',
-            index=models.Index(condition=models.Q(('outcome', 'open')), fields=['expected_close_date', 'id', 'owner'], name='opp_open_close_idx'),
+            model_name="opportunity",
+            index=models.Index(
+                condition=models.Q(("outcome", "open")),
+                fields=["expected_close_date", "id", "owner"],
+                name="opp_open_close_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='opportunity',
-            index=models.Index(condition=models.Q(('outcome', 'open')), fields=['stage_entered_at', 'id', 'owner', 'stage'], name='opp_open_entered_idx'),
+            model_name="opportunity",
+            index=models.Index(
+                condition=models.Q(("outcome", "open")),
+                fields=["stage_entered_at", "id", "owner", "stage"],
+                name="opp_open_entered_idx",
+            ),
         ),
     ]
