@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Generic, TypeVar
 
-from django.db.models import Count, Exists, F, Model, OrderBy, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, Model, OrderBy, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from salesflow.activities.choices import ActivityKind
@@ -20,9 +20,10 @@ from salesflow.leads.models import Lead
 from salesflow.leads.permissions import leads_visible_to
 from salesflow.parties.models import Account, Contact
 from salesflow.parties.permissions import accounts_visible_to, contacts_visible_to
-from salesflow.sales.choices import Outcome
-from salesflow.sales.models import Opportunity
+from salesflow.sales.choices import Outcome, StageKind
+from salesflow.sales.models import Opportunity, Stage
 from salesflow.sales.permissions import opportunities_visible_to
+from salesflow.sales.selectors import stall_rules
 from salesflow.sales.selectors import stalled_q as sales_stalled_q
 from salesflow.users.choices import Role
 from salesflow.users.models import User
@@ -349,25 +350,34 @@ def team_day(user: User, today: date, team_ids: set[int], *, limit: int = MY_DAY
     counts read it index-only, each list reads it in the list's order and stops at
     ``limit`` (a ``UNION ALL`` of one ``LIMIT``-ed range per owner was tried and measured
     slower at bench scale 1.0: compiling the stall rule once per owner cost more than the
-    ranges saved, 1.1 s of CPU on PostgreSQL); today's done activities (few) are one range
-    of ``activity_done_at_idx``. Ten queries whatever the team size
-    or the number of rows: one count per owner, one aggregate of the four deal counts, one
-    query for the stall thresholds, one list per section and one count each for today's work
-    and the accounts at risk.
+    ranges saved, 1.1 s of CPU on PostgreSQL); the deal lists instead walk a partial index of
+    the open deals in the list's order (``opp_open_close_idx``, ``opp_open_entered_idx``) and
+    test the owner inside the index, so they stop after about ``limit`` / (the team's share of
+    the open deals) entries; today's done activities (few) are one range
+    of ``activity_done_at_idx``. At most thirteen queries whatever the team size
+    or the number of rows: the overdue count per member (one correlated index-only count per
+    member, in one query), one aggregate of the four deal counts, two for the stall rule
+    (open stages, team percentiles), one list per section (seven) and one count each for
+    today's work and the accounts at risk.
     """
     now = timezone.now()
     start, end = day_bounds(today)
     first, last = month_bounds(today)
     owners = sorted(team_ids)
-    # activity_owner_open_due_idx (owner, due_at, id; open activities only): a range per
-    # owner, counted index-only, and read in due order for the oldest of each owner
-    overdue = Activity.objects.filter(owner_id__in=owners, done=False, due_at__lt=start)
+    # activity_owner_open_due_idx (owner, due_at, id; open activities only): one index-only
+    # count per member, correlated to the team's user rows. Grouping the joined rows instead
+    # (activities ⋈ users GROUP BY owner, name) made SQLite loop over the users and look up
+    # every overdue activity's table row (11 ms for 6,000 rows at bench scale 0.1) and
+    # PostgreSQL hash every row.
+    overdue = Activity.objects.filter(done=False, due_at__lt=start)
+    per_owner = overdue.filter(owner_id=OuterRef("pk")).order_by().values("owner_id").annotate(n=Count("pk"))
     per_rep = [
-        RepCount(owner_id=row["owner_id"], name=row["owner__display_name"] or row["owner__username"], count=row["n"])
-        for row in overdue.order_by()
-        .values("owner_id", "owner__display_name", "owner__username")
-        .annotate(n=Count("id"))
-        .order_by("-n", "owner__display_name", "owner_id")
+        RepCount(owner_id=pk, name=display_name or username, count=n)
+        for pk, display_name, username, n in User.objects.filter(pk__in=owners)
+        .annotate(n=Subquery(per_owner.values("n")))
+        .order_by(F("n").desc(nulls_last=True), "display_name", "pk")
+        .values_list("pk", "display_name", "username", "n")
+        if n
     ]
     overdue_total = sum(r.count for r in per_rep)
 
@@ -379,9 +389,12 @@ def team_day(user: User, today: date, team_ids: set[int], *, limit: int = MY_DAY
 
     # The team's open deals. opp_owner_day_idx (owner, outcome, stage_entered_at, stage,
     # expected_close_date, next_step_date) holds every column the four counts test, so they
-    # are one index-only range per owner.
+    # are one index-only range per owner; the stall rule is tested in its per-row form (one
+    # CASE comparison per deal instead of an OR of a range per stage, ``StallRules.q_per_row``).
     open_deals = Opportunity.objects.filter(outcome=Outcome.OPEN)
-    stalled = stalled_q(now)
+    stages = list(Stage.objects.filter(kind=StageKind.OPEN))
+    rules = stall_rules()
+    stalled = rules.q(stages, now)
     no_next = Q(next_step_date__isnull=True)
     # for open deals ``close_date`` is ``expected_close_date`` (sales keeps them equal); the
     # expected date is read here so the rule holds for rows written before that column existed
@@ -391,7 +404,7 @@ def team_day(user: User, today: date, team_ids: set[int], *, limit: int = MY_DAY
         open_deals.filter(owner_id__in=owners)
         .order_by()
         .aggregate(
-            stalled=Count("id", filter=stalled),
+            stalled=Count("id", filter=rules.q_per_row(stages, now)),
             no_next=Count("id", filter=no_next),
             closing=Count("id", filter=closing),
             past=Count("id", filter=past),
@@ -431,12 +444,15 @@ def team_day(user: User, today: date, team_ids: set[int], *, limit: int = MY_DAY
         members=len(team_ids),
         overdue_by_rep=per_rep,
         overdue=activities(Activity.objects.filter(done=False, due_at__lt=start), overdue_total, "due_at", "id"),
-        # opp_owner_day_idx again: each owner's open deals in stage_entered_at order, oldest
-        # (the stalled ones) first
+        # opp_open_entered_idx (stage_entered_at, id, owner, stage; open deals only) walked
+        # from the oldest: the stalled ones come first, the owner is tested in the index
         stalled=deal_section(stalled, counts["stalled"], "stage_entered_at", "id"),
-        # opp_owner_no_next_idx (owner, outcome, next_step_date, created_at)
+        # opp_owner_no_next_idx (owner, outcome, next_step_date, created_at, id) or
+        # opp_created_idx, as the planner prefers (both stop early or read few rows)
         no_next_step=deal_section(no_next, counts["no_next"], "created_at", "id"),
-        # opp_owner_forecast_idx (owner, outcome, expected_close_date, …)
+        # opp_open_close_idx (expected_close_date, id, owner; open deals only) from the first
+        # of the month / from the start: the global opp_close_date_idx walked every closed deal
+        # of the past first (PostgreSQL: 13,000 rows for 20 at bench scale 0.1)
         closing_this_month=deal_section(closing, counts["closing"], "expected_close_date", "id"),
         past_close=deal_section(past, counts["past"], "expected_close_date", "id"),
         # today's done rows are few: one range of activity_done_at_idx (done_at, id), read

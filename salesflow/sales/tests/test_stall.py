@@ -469,3 +469,31 @@ def test_detail_and_board_carry_the_basis(personas):
         if card.opportunity.pk == deal.pk
     )
     assert card.stall is not None and card.stall.basis == StallBasis.TEAM_P80
+
+
+@pytest.mark.parametrize("persona", ["rep", "manager", "admin"])
+def test_board_stalled_counts_match_a_python_loop(personas, persona):
+    """The board's stalled count per column (the rule's per-row SQL form) equals the rule
+    applied deal by deal in Python, for each persona's visible deals: stage thresholds, a
+    team percentile below the stage's, fresh and old deals, several owners and stages."""
+    from salesflow.sales.permissions import opportunities_visible_to
+
+    team_history(personas, STALL_MIN_EXITS, p80_days=8)  # team_a's "prospect" stalls after 8 days
+    rng = random.Random(7)
+    codes = ["prospect", "qualification", "needs", "demo"]
+    for owner in (personas.rep, personas.teammate, personas.outsider, personas.manager):
+        for code in codes:
+            for days in (1, 9, 12, 40):
+                age(make_opportunity(owner, stage_code=code), days + rng.random() / 2)
+    user = getattr(personas, persona)
+    now = timezone.now()
+    result = board(user, pipeline=default_pipeline(), now=now)
+    rules = stall_rules()
+    expected: dict[int, int] = {}
+    visible = opportunities_visible_to(user).filter(pipeline=default_pipeline(), outcome=Outcome.OPEN)
+    for opp in visible.select_related("owner", "stage"):
+        stalled = rules.status(opp, opp.stage, now, opp.owner.team_id).stalled
+        expected[opp.stage_id] = expected.get(opp.stage_id, 0) + int(stalled)
+    actual = {c.stage.pk: c.stalled_count for c in result.columns if c.count}
+    assert actual == {pk: expected.get(pk, 0) for pk in actual}
+    assert sum(expected.values()) == sum(actual.values()) > 0
