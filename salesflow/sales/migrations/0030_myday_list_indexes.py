@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("parties", "0011_myday_indexes"),
-        ("sales", "0028_stuck_buckets"),
+        ("sales", "0029_analytics_index_ids"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
