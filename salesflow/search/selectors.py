@@ -42,7 +42,7 @@ from salesflow.search.documents import (
 )
 from salesflow.search.models import SearchEntry
 from salesflow.users.permissions import visible_owner_ids
-from salesflow.users.policy import in_rows, wide_scope
+from salesflow.users.policy import Probe, in_rows, wide_scope
 
 DEFAULT_LIMIT = 5
 MAX_LIMIT = 50
@@ -222,6 +222,83 @@ def _is_common(parsed: ParsedQuery) -> bool:
     return SearchEntry.objects.filter(_match_q(parsed)).values("pk")[:COMMON_MATCHES].count() >= COMMON_MATCHES
 
 
+_COLUMNS = ("id", "object_id", "title", "subtitle", "title_key")
+
+
+def _owner_walk_hits(
+    user: Any, kind: str, parsed: ParsedQuery, needle: str, n: int, owners: set[int]
+) -> list[SearchEntry] | None:
+    """The first ``n`` hits of ``kind`` for a short term alone or a common term (see
+    :func:`_first_hits`) and a scope of a few ``owners`` (a rep), read as one
+    ``UNION ALL`` of walks each stopped at ``n``, then merged in the page's order:
+
+    * per owner, the owner's rows of the kind in title order (``search_entry_owner_idx``,
+      the owner stored on the row): the prefix range, and for a common term the rest of
+      the owner's rows tested with ``instr``/``strpos`` — bounded by the page's limit and
+      at worst the owner's own rows, whatever the size of the table or of the match set;
+    * once, the rows the scope reads *beyond* its owners (shares, pools, accounts reached
+      through the work): the kind's readable rows whose owner is outside the scope, as ids
+      (``policy.in_rows``; a rep's are few), looked up and sorted.
+
+    Every row of every walk passes the kind's visibility probe (``readable_rows``, the one
+    policy) before it counts, so the stored owner only chooses where to look: a stale one
+    could hide a row, never show one (the services keep it current; tests prove it after
+    every reassignment path). ``None``: the kind is not registered for visibility.
+    """
+    model = model_for_kind(kind)
+    registration = registration_for_kind(kind)
+    if model is None or registration is None:
+        return None
+    probe_rows = readable_rows(user, model, probe=True)
+    listed = readable_rows(user, model)
+    if probe_rows is None or listed is None:
+        return None
+    probe = Q(Probe(probe_rows.filter(pk=OuterRef("object_id"))))
+    rows: QuerySet[SearchEntry] = SearchEntry.objects.filter(kind=kind).alias(key=_key())
+    prefix = _prefix_q(parsed.prefix or needle) if (parsed.prefix or needle) else Q(pk__in=[])
+    # a short term alone: its title range; a common one: every term on the row
+    term = prefix if parsed.prefix else _contains_q(parsed)
+    arms: list[tuple[int | None, QuerySet[SearchEntry]]] = []  # (tier, or None: computed per row)
+    for owner in sorted(owners):
+        mine = rows.filter(owner_id=owner)
+        if parsed.prefix:
+            arms.append((0, mine.filter(term, probe)))
+        else:  # the prefix range, then the owner's other rows in title order
+            arms.append((0, mine.filter(prefix, term, probe)))
+            arms.append((1, mine.filter(term, probe).exclude(prefix)))
+    beyond = listed.exclude(**{f"{registration.owner}__in": owners}).order_by().values("pk")
+    others = rows.filter(in_rows("object_id", beyond), term, probe).exclude(owner_id__in=owners)
+    arms.append((0 if parsed.prefix else None, others))
+    parts: list[str] = []
+    params: list[Any] = []
+    for i, (tier, arm) in enumerate(arms):
+        if tier is None:  # titles starting with the term first
+            arm = arm.annotate(tier=Case(When(prefix, then=Value(0)), default=Value(1)))
+            sql, arm_params = (
+                arm.order_by("tier", "key", "object_id").values_list(*_COLUMNS, "tier")[:n].query.sql_with_params()
+            )
+        else:
+            sql, arm_params = arm.order_by("key", "object_id").values_list(*_COLUMNS)[:n].query.sql_with_params()
+        alias = f"a{i}"
+        columns = ", ".join(f"{alias}.{c}" for c in _COLUMNS)
+        tier_sql = f"{alias}.tier" if tier is None else str(int(tier))
+        # compiled querysets, our aliases and integers only; values stay parameters
+        parts.append(f"SELECT {columns}, {tier_sql} AS tier FROM ({sql}) {alias}")  # noqa: S608
+        params.extend(arm_params)
+    collate = ' COLLATE "C"' if connection.vendor == "postgresql" else ""
+    sql = (
+        f"SELECT {', '.join(_COLUMNS)} FROM ({' UNION ALL '.join(parts)}) u "  # noqa: S608
+        f"ORDER BY tier, title_key{collate}, object_id LIMIT {int(n)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    return [
+        SearchEntry(pk=pk, kind=kind, object_id=object_id, title=title, subtitle=subtitle, title_key=key)
+        for pk, object_id, title, subtitle, key in found
+    ]
+
+
 def _first_hits(user: Any, kind: str, parsed: ParsedQuery, needle: str, n: int, common: bool) -> list[SearchEntry]:
     """The first ``n`` rows of ``kind`` matching ``parsed`` that ``user`` may read.
 
@@ -237,6 +314,12 @@ def _first_hits(user: Any, kind: str, parsed: ParsedQuery, needle: str, n: int, 
     * a common term, wide scope: the prefix range, then the kind's title order, walked and
       stopped at ``n`` hits, within its first :data:`WINDOW` rows (beyond: the match set).
     """
+    owners = visible_owner_ids(user)
+    # a narrow scope (a rep; an assistant: a few reps) walks each owner's rows; a wide one
+    # (a department) the kind's title order, where its share of the rows makes hits frequent
+    if owners is not None and not wide_scope(user) and (parsed.prefix or common):
+        walked = _owner_walk_hits(user, kind, parsed, needle, n, owners)
+        return [] if walked is None else walked
     visibility = _visibility(user, kind, broad=bool(parsed.prefix) or common)
     if visibility is None:
         return []
