@@ -24,7 +24,7 @@ from django.db import connection
 from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Collate, StrIndex
-from django.db.models.lookups import GreaterThan
+from django.db.models.lookups import Exact, GreaterThan
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.text import capfirst
@@ -134,6 +134,11 @@ def _visibility(user: Any, kind: str, *, broad: bool) -> tuple[Q, bool] | None:
         # an array on PostgreSQL (``users.policy.AnyOf``): looked up in the (kind, object_id)
         # index; as ``IN`` it became a semi-join after a scan of the kind's every row
         return in_rows("object_id", rows.order_by().values("pk")) & Q(), True
+    if wide_scope(user):
+        # a probe per row read (``policy.Probe``: a scalar subquery, never turned into a
+        # join): as ``EXISTS`` PostgreSQL joined a common term's whole window of 5,000 rows
+        # to the records and sorted it, instead of walking the title order to the limit
+        return Q(Probe(rows.filter(pk=OuterRef("object_id")))), False
     return Q(Exists(rows.filter(pk=OuterRef("object_id")).values("pk"))), False
 
 
@@ -236,14 +241,16 @@ def _owner_walk_hits(
       the owner stored on the row): the prefix range, and for a common term the rest of
       the owner's rows tested with ``instr``/``strpos`` — bounded by the page's limit and
       at worst the owner's own rows, whatever the size of the table or of the match set;
-    * once, the rows the scope reads *beyond* its owners (shares, pools, accounts reached
-      through the work): the kind's readable rows whose owner is outside the scope, as ids
-      (``policy.in_rows``; a rep's are few), looked up and sorted.
+    * once, the rows the scope reads through something else than its owners (shares,
+      pools, accounts reached through the work): the kind's readable rows whose owner is
+      outside the scope (``readable_rows``, as ids: ``policy.in_rows``; a rep's are few),
+      looked up by id, sorted.
 
     Every row of every walk passes the kind's visibility probe (``readable_rows``, the one
-    policy) before it counts, so the stored owner only chooses where to look: a stale one
-    could hide a row, never show one (the services keep it current; tests prove it after
-    every reassignment path). ``None``: the kind is not registered for visibility.
+    policy) before it counts, so the stored owner only decides where a row is looked for:
+    a stale one could hide a row, never show one. The services keep it current
+    (``search.services.index_record``, followers included); tests check it after every
+    reassignment path. ``None``: the kind is not registered for visibility.
     """
     model = model_for_kind(kind)
     registration = registration_for_kind(kind)
@@ -266,8 +273,12 @@ def _owner_walk_hits(
         else:  # the prefix range, then the owner's other rows in title order
             arms.append((0, mine.filter(prefix, term, probe)))
             arms.append((1, mine.filter(term, probe).exclude(prefix)))
+    # the readable rows whose owner is outside the scope, looked up by id (so the term must
+    # not be an index range here: PostgreSQL would walk the term's whole title range once per
+    # id, the plan that timed out at scale 1)
     beyond = listed.exclude(**{f"{registration.owner}__in": owners}).order_by().values("pk")
-    others = rows.filter(in_rows("object_id", beyond), term, probe).exclude(owner_id__in=owners)
+    starts = Q(Exact(StrIndex("title_key", Value(parsed.prefix)), 1)) if parsed.prefix else term
+    others = rows.filter(in_rows("object_id", beyond), starts, probe).exclude(owner_id__in=owners)
     arms.append((0 if parsed.prefix else None, others))
     parts: list[str] = []
     params: list[Any] = []

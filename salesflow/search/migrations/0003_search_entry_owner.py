@@ -28,14 +28,22 @@ def fill_owners(apps, schema_editor):
     from django.db.models import OuterRef, Subquery
 
     from salesflow.search.documents import registrations
+    from salesflow.search.fts import PG_INDEX
     from salesflow.search.models import SearchEntry
 
-    alias = schema_editor.connection.alias
-    if not SearchEntry.objects.using(alias).exists():
+    connection = schema_editor.connection
+    if not SearchEntry.objects.using(connection.alias).exists():
         return
+    postgresql = connection.vendor == "postgresql"
+    if postgresql:  # every row is rewritten: the trigram index is built again in one pass after
+        with connection.cursor() as cursor:
+            cursor.execute("DROP INDEX IF EXISTS search_entry_text_trgm")
     for registration in registrations():
         owner = registration.model._default_manager.filter(pk=OuterRef("object_id")).values(registration.owner)[:1]
-        SearchEntry.objects.using(alias).filter(kind=registration.kind).update(owner_id=Subquery(owner))
+        SearchEntry.objects.using(connection.alias).filter(kind=registration.kind).update(owner_id=Subquery(owner))
+    if postgresql:
+        with connection.cursor() as cursor:
+            cursor.execute(PG_INDEX)
 
 
 def forward(apps, schema_editor):
