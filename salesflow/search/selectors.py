@@ -227,15 +227,13 @@ def _is_common(parsed: ParsedQuery) -> bool:
     return SearchEntry.objects.filter(_match_q(parsed)).values("pk")[:COMMON_MATCHES].count() >= COMMON_MATCHES
 
 
-_COLUMNS = ("id", "object_id", "title", "subtitle", "title_key")
-
-
 def _owner_walk_hits(
     user: Any, kind: str, parsed: ParsedQuery, needle: str, n: int, owners: set[int]
 ) -> list[SearchEntry] | None:
     """The first ``n`` hits of ``kind`` for a short term alone or a common term (see
-    :func:`_first_hits`) and a scope of a few ``owners`` (a rep), read as one
-    ``UNION ALL`` of walks each stopped at ``n``, then merged in the page's order:
+    :func:`_first_hits`) and a scope of a few ``owners`` (a rep): one statement, whose
+    candidates are a ``UNION ALL`` of walks each stopped at ``n``, merged in the page's
+    order and cut at ``n``:
 
     * per owner, the owner's rows of the kind in title order (``search_entry_owner_idx``,
       the owner stored on the row): the prefix range, and for a common term the rest of
@@ -244,13 +242,13 @@ def _owner_walk_hits(
     * once, the rows the scope reads through something else than its owners (shares,
       pools, accounts reached through the work): the kind's readable rows whose owner is
       outside the scope (``readable_rows``, as ids: ``policy.in_rows``; a rep's are few),
-      looked up by id, sorted.
+      looked up by id.
 
-    Every row of every walk passes the kind's visibility probe (``readable_rows``, the one
-    policy) before it counts, so the stored owner only decides where a row is looked for:
-    a stale one could hide a row, never show one. The services keep it current
-    (``search.services.index_record``, followers included); tests check it after every
-    reassignment path. ``None``: the kind is not registered for visibility.
+    The ``n`` rows kept then pass the kind's visibility probe (``readable_rows``, the one
+    policy; compiled once, tested on ``n`` rows), so the stored owner only decides where a
+    row is looked for: a stale one could hide a row, never show one. The services keep it
+    current (``search.services.index_record``, followers included); tests check it after
+    every reassignment path. ``None``: the kind is not registered for visibility.
     """
     model = model_for_kind(kind)
     registration = registration_for_kind(kind)
@@ -260,54 +258,42 @@ def _owner_walk_hits(
     listed = readable_rows(user, model)
     if probe_rows is None or listed is None:
         return None
-    probe = Q(Probe(probe_rows.filter(pk=OuterRef("object_id"))))
     rows: QuerySet[SearchEntry] = SearchEntry.objects.filter(kind=kind).alias(key=_key())
     prefix = _prefix_q(parsed.prefix or needle) if (parsed.prefix or needle) else Q(pk__in=[])
     # a short term alone: its title range; a common one: every term on the row
     term = prefix if parsed.prefix else _contains_q(parsed)
-    arms: list[tuple[int | None, QuerySet[SearchEntry]]] = []  # (tier, or None: computed per row)
+    tier: Any = Value(0) if parsed.prefix else Case(When(prefix, then=Value(0)), default=Value(1))
+    arms: list[QuerySet[SearchEntry]] = []
     for owner in sorted(owners):
         mine = rows.filter(owner_id=owner)
         if parsed.prefix:
-            arms.append((0, mine.filter(term, probe)))
+            arms.append(mine.filter(term))
         else:  # the prefix range, then the owner's other rows in title order
-            arms.append((0, mine.filter(prefix, term, probe)))
-            arms.append((1, mine.filter(term, probe).exclude(prefix)))
+            arms.append(mine.filter(prefix, term))
+            arms.append(mine.filter(term).exclude(prefix))
     # the readable rows whose owner is outside the scope, looked up by id (so the term must
     # not be an index range here: PostgreSQL would walk the term's whole title range once per
     # id, the plan that timed out at scale 1)
     beyond = listed.exclude(**{f"{registration.owner}__in": owners}).order_by().values("pk")
     starts = Q(Exact(StrIndex("title_key", Value(parsed.prefix)), 1)) if parsed.prefix else term
-    others = rows.filter(in_rows("object_id", beyond), starts, probe).exclude(owner_id__in=owners)
-    arms.append((0 if parsed.prefix else None, others))
+    arms.append(rows.filter(in_rows("object_id", beyond), starts).exclude(owner_id__in=owners))
     parts: list[str] = []
     params: list[Any] = []
-    for i, (tier, arm) in enumerate(arms):
-        if tier is None:  # titles starting with the term first
-            arm = arm.annotate(tier=Case(When(prefix, then=Value(0)), default=Value(1)))
-            sql, arm_params = (
-                arm.order_by("tier", "key", "object_id").values_list(*_COLUMNS, "tier")[:n].query.sql_with_params()
-            )
-        else:
-            sql, arm_params = arm.order_by("key", "object_id").values_list(*_COLUMNS)[:n].query.sql_with_params()
-        alias = f"a{i}"
-        columns = ", ".join(f"{alias}.{c}" for c in _COLUMNS)
-        tier_sql = f"{alias}.tier" if tier is None else str(int(tier))
-        # compiled querysets, our aliases and integers only; values stay parameters
-        parts.append(f"SELECT {columns}, {tier_sql} AS tier FROM ({sql}) {alias}")  # noqa: S608
+    for i, arm in enumerate(arms):
+        ordered = arm.annotate(tier=tier).order_by("tier", "key", "object_id")
+        sql, arm_params = ordered.values_list("id", "title_key", "object_id", "tier")[:n].query.sql_with_params()
+        parts.append(f"SELECT a{i}.* FROM ({sql}) a{i}")  # noqa: S608 (compiled querysets; values are parameters)
         params.extend(arm_params)
     collate = ' COLLATE "C"' if connection.vendor == "postgresql" else ""
-    sql = (
-        f"SELECT {', '.join(_COLUMNS)} FROM ({' UNION ALL '.join(parts)}) u "  # noqa: S608
-        f"ORDER BY tier, title_key{collate}, object_id LIMIT {int(n)}"
+    page = RawSQL(  # noqa: S611 (the arms above, compiled; values are parameters)
+        f"SELECT id FROM (SELECT * FROM ({' UNION ALL '.join(parts)}) u "  # noqa: S608
+        f"ORDER BY tier, title_key{collate}, object_id LIMIT {int(n)}) p",
+        params,
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        found = cursor.fetchall()
-    return [
-        SearchEntry(pk=pk, kind=kind, object_id=object_id, title=title, subtitle=subtitle, title_key=key)
-        for pk, object_id, title, subtitle, key in found
-    ]
+    probe = Probe(probe_rows.filter(pk=OuterRef("object_id")))
+    fields = ("kind", "object_id", "title", "subtitle", "title_key")
+    found = rows.filter(Q(pk__in=page), probe).annotate(tier=tier).order_by("tier", "key", "object_id")
+    return list(found.only(*fields))
 
 
 def _first_hits(user: Any, kind: str, parsed: ParsedQuery, needle: str, n: int, common: bool) -> list[SearchEntry]:
