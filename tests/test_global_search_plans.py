@@ -83,6 +83,7 @@ def crowd(personas: Any) -> dict[str, Any]:
         actor=personas.admin,
         owner=None,
         name="王池",
+        mobile="13900000099",
         source_channel="inbound",
         company_name="池中公司",
         intake_options=ANYWAY,

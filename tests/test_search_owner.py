@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from salesflow.leads.models import Lead
 from salesflow.leads.services import lead_convert, lead_create, lead_create_many, lead_update
+from salesflow.leads.tests.factories import qualified_lead
 from salesflow.merging.services import merge_undo, record_merge
 from salesflow.parties.models import Account, Contact
 from salesflow.parties.services import (
@@ -38,6 +39,7 @@ from salesflow.sales.services import opportunity_create, opportunity_create_many
 from salesflow.search.models import SearchEntry
 from salesflow.search.selectors import search
 from salesflow.search.services import reindex
+from salesflow.search.testing import indexed
 
 pytestmark = pytest.mark.django_db
 ANYWAY = {"duplicate_reason": "search owner test: similar names on purpose"}
@@ -63,7 +65,9 @@ def test_one_record_services_and_reassignments(personas: Any) -> None:
     account = account_create(actor=rep, owner=rep, name="华达科技有限公司", intake_options=ANYWAY)
     contact = contact_create(actor=rep, account=account, name="王芳", intake_options=ANYWAY)
     deal = opportunity_create(actor=rep, account=account, owner=rep, name="王芳项目")
-    lead = lead_create(actor=rep, owner=rep, name="李雷", source_channel="inbound", intake_options=ANYWAY)
+    lead = lead_create(
+        actor=rep, owner=rep, name="李雷", mobile="13900000001", source_channel="inbound", intake_options=ANYWAY
+    )
     assert_owners_current()
     assert SearchEntry.objects.get(kind="contact", object_id=contact.pk).owner_id == rep.pk
 
@@ -101,16 +105,17 @@ def test_batch_imports_and_conversion(personas: Any) -> None:
     )
     lead_create_many(
         actor=rep,
-        rows=[{"owner": rep, "name": f"线索{i}", "source_channel": "inbound"} for i in range(2)],
+        rows=[
+            {"owner": rep, "name": f"线索{i}", "mobile": f"1390000001{i}", "source_channel": "inbound"}
+            for i in range(2)
+        ],
         intake_options=[ANYWAY] * 2,
     )
     opportunity_create_many(actor=rep, rows=[{"account": account, "owner": rep, "name": "批量商机"}])
     assert_owners_current()
     assert SearchEntry.objects.filter(owner_id=rep.pk).count() == 3 + 2 + 2 + 1
 
-    lead = lead_create(
-        actor=rep, owner=rep, name="周杰", company_name="深圳蓝海科技", source_channel="inbound", intake_options=ANYWAY
-    )
+    lead = indexed(qualified_lead(owner=rep, name="周杰", mobile="13900000020", company_name="深圳蓝海科技"))
     lead_convert(actor=rep, lead=lead, intake_options=ANYWAY)
     assert_owners_current()
 
@@ -160,7 +165,14 @@ def test_full_rebuild_and_the_migration_fill(personas: Any) -> None:
     rep = personas.rep
     account = account_create(actor=rep, owner=rep, name="重建公司", intake_options=ANYWAY)
     contact_create(actor=rep, account=account, name="孙八", intake_options=ANYWAY)
-    lead_create(actor=personas.manager, owner=None, name="无主线索", source_channel="inbound", intake_options=ANYWAY)
+    lead_create(
+        actor=personas.manager,
+        owner=None,
+        name="无主线索",
+        mobile="13900000030",
+        source_channel="inbound",
+        intake_options=ANYWAY,
+    )
     reindex()
     assert_owners_current()
 
