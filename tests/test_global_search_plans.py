@@ -147,9 +147,10 @@ def test_order_and_visibility_of_a_common_term(personas, crowd, monkeypatch):
     titles = {g.kind: [h.title for h in g.hits] for g in search(personas.admin, "公司", limit=4)}
     # titles starting with the term first (the exact one first), then the rest by title
     assert titles["account"] == ["公司", "公司乙", "公司甲", "zeta 公司"]  # code-point order: 乙 < 甲
-    # the rep owns accounts 0, 3, 6 and 9 (公园 does not match); the teammate's are not found
+    # the rep owns accounts 0, 3, 6 and 9 (公园 does not match) and reads the outsider's
+    # 王氏公司 through a deal; the teammate's are not found
     rep = {g.kind: [h.title for h in g.hits] for g in search(personas.rep, "公司", limit=20)}
-    assert rep["account"] == ["公司", "zeta 公司", "北京公司"]
+    assert rep["account"] == ["公司", "zeta 公司", "北京公司", "王氏公司"]
     outsider = {g.kind: [h.record_id for h in g.hits] for g in search(personas.outsider, "王", limit=20)}
     assert crowd["shared"].pk in outsider["lead"]  # shared with them, though the rep owns it
 
