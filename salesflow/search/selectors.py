@@ -275,8 +275,16 @@ def _owner_walk_hits(
     # not be an index range here: PostgreSQL would walk the term's whole title range once per
     # id, the plan that timed out at scale 1)
     beyond = listed.exclude(**{f"{registration.owner}__in": owners}).order_by().values("pk")
-    starts = Q(Exact(StrIndex("title_key", Value(parsed.prefix)), 1)) if parsed.prefix else term
-    arms.append(rows.filter(in_rows("object_id", beyond), starts).exclude(owner_id__in=owners))
+    others = rows.filter(in_rows("object_id", beyond)).exclude(owner_id__in=owners)
+    if parsed.prefix:
+        # read the ids only when some title of another owner starts with the term (most kinds
+        # have none: surnames do not start company names), a one-time test of the range
+        elsewhere = rows.filter(prefix).exclude(owner_id__in=owners)
+        starts = Q(Exact(StrIndex("title_key", Value(parsed.prefix)), 1))
+        others = others.filter(starts, Exists(elsewhere.values("pk")))
+    else:
+        others = others.filter(term)
+    arms.append(others)
     parts: list[str] = []
     params: list[Any] = []
     for i, arm in enumerate(arms):
