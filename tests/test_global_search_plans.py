@@ -12,7 +12,9 @@ import pytest
 from salesflow.core.visibility import model_for_kind, readable_rows
 from salesflow.leads.services import lead_create
 from salesflow.parties.services import account_create, contact_create
-from salesflow.sales.services import opportunity_create
+from salesflow.pools.models import PoolLead
+from salesflow.pools.tests.factories import make_pool
+from salesflow.sales.services import opportunity_create, opportunity_update
 from salesflow.search import selectors
 from salesflow.search.documents import fold
 from salesflow.search.models import SearchEntry
@@ -39,6 +41,7 @@ PLANS = {
     "every term common, window covers the kind": {"COMMON_MATCHES": 1, "WINDOW": 10_000},
     "every term common, a window of three rows": {"COMMON_MATCHES": 1, "WINDOW": 3},
     "every term common, a window of one row": {"COMMON_MATCHES": 1, "WINDOW": 1},
+    "a term is common from 3 matches, window of two rows": {"COMMON_MATCHES": 3, "WINDOW": 2},
 }
 ANYWAY = {"duplicate_reason": "search test data: similar names on purpose"}
 TERMS = ["公司", "王", "王芳", "公司甲", "有限公司", "wang", "w", "公 司", "王 公司", "没有"]
@@ -68,7 +71,25 @@ def crowd(personas: Any) -> dict[str, Any]:
             shared = lead
     assert shared is not None
     share_grant(actor=personas.rep, target=shared, grantee_user=personas.outsider, access="read")
-    return {"shared": shared}
+    # read through something else than the owner (the owners' walks cannot meet these): an
+    # outsider's account and its contact, reached by the rep's deal on it (access follows
+    # the work), and an unowned lead in a pool of the rep's team
+    foreign = account_create(actor=personas.outsider, owner=personas.outsider, name="王氏公司", intake_options=ANYWAY)
+    contact_create(actor=personas.outsider, account=foreign, name="王五", intake_options=ANYWAY)
+    deal = opportunity_create(actor=personas.outsider, account=foreign, owner=personas.outsider, name="王氏项目")
+    opportunity_update(actor=personas.admin, opportunity=deal, owner=personas.rep)
+    pool = make_pool(personas.team_a)
+    pooled = lead_create(
+        actor=personas.admin,
+        owner=None,
+        name="王池",
+        mobile="13900000099",
+        source_channel="inbound",
+        company_name="池中公司",
+        intake_options=ANYWAY,
+    )
+    PoolLead.objects.create(lead=pooled, pool=pool, reason="test")
+    return {"shared": shared, "foreign": foreign, "pooled": pooled}
 
 
 def expected(user: Any, q: str) -> dict[str, list[int]]:
@@ -126,8 +147,35 @@ def test_order_and_visibility_of_a_common_term(personas, crowd, monkeypatch):
     titles = {g.kind: [h.title for h in g.hits] for g in search(personas.admin, "公司", limit=4)}
     # titles starting with the term first (the exact one first), then the rest by title
     assert titles["account"] == ["公司", "公司乙", "公司甲", "zeta 公司"]  # code-point order: 乙 < 甲
-    # the rep owns accounts 0, 3, 6 and 9 (公园 does not match); the teammate's are not found
+    # the rep owns accounts 0, 3, 6 and 9 (公园 does not match) and reads the outsider's
+    # 王氏公司 through a deal; the teammate's are not found
     rep = {g.kind: [h.title for h in g.hits] for g in search(personas.rep, "公司", limit=20)}
-    assert rep["account"] == ["公司", "zeta 公司", "北京公司"]
+    assert rep["account"] == ["公司", "zeta 公司", "北京公司", "王氏公司"]
     outsider = {g.kind: [h.record_id for h in g.hits] for g in search(personas.outsider, "王", limit=20)}
     assert crowd["shared"].pk in outsider["lead"]  # shared with them, though the rep owns it
+
+
+def test_the_rows_read_beyond_the_owner_are_found(personas, crowd):
+    """The rep reads an outsider's account through a deal and an unowned pooled lead: the
+    search finds them though no walk of the rep's own rows meets them."""
+    rep = {g.kind: [h.record_id for h in g.hits] for g in search(personas.rep, "王", limit=20)}
+    assert crowd["foreign"].pk in rep["account"]
+    assert crowd["pooled"].pk in rep["lead"]
+    common = {g.kind: [h.record_id for h in g.hits] for g in search(personas.rep, "公司", limit=20)}
+    assert crowd["foreign"].pk in common["account"]
+
+
+@pytest.mark.parametrize("q", ["王", "公司"])
+def test_a_wrong_stored_owner_never_shows_a_row(personas, crowd, monkeypatch, q):
+    """Every row the owners' walks meet still passes the visibility probe: a search row
+    claiming the rep owns the teammate's and the outsider's records shows none of them."""
+    monkeypatch.setattr(selectors, "COMMON_MATCHES", 1)
+    theirs = SearchEntry.objects.exclude(owner_id=personas.rep.pk)
+    assert theirs.exclude(owner_id=None).update(owner_id=personas.rep.pk) > 0
+    visible = {
+        (kind, pk)
+        for kind in ("account", "contact", "opportunity", "lead")
+        for pk in readable_rows(personas.rep, model_for_kind(kind)).values_list("pk", flat=True)  # type: ignore[arg-type, union-attr]
+    }
+    for group in search(personas.rep, q, limit=50):
+        assert all((group.kind, h.record_id) in visible for h in group.hits), (q, group.kind)

@@ -36,7 +36,7 @@ from salesflow.parties.services import (
     account_update,
     contact_update,
 )
-from salesflow.search.services import index_record, unindex_record
+from salesflow.search.services import index_record, reindex_records, unindex_record
 from salesflow.users.models import User
 from salesflow.users.policy import may_manage_shares
 from salesflow.users.services import share_grant
@@ -286,6 +286,17 @@ def _move_related(kind: str, loser_pk: int, survivor_pk: int) -> tuple[list[dict
     return moved, dropped
 
 
+def _reindex_moved(moved: list[dict[str, Any]]) -> None:
+    """Rewrite the search rows of the moved records (a contact or deal moved to another
+    account shows that account's name, and a contact's row carries its owner)."""
+    by_model: dict[str, list[int]] = {}
+    for item in moved:
+        if isinstance(item.get("pk"), int):
+            by_model.setdefault(item["model"], []).append(item["pk"])
+    for label, pks in by_model.items():
+        reindex_records(apps.get_model(label), pks)
+
+
 def _lock_pair(kind: str, a_pk: int, b_pk: int) -> dict[int, models.Model]:
     qs = MODELS[kind]._default_manager.select_for_update().filter(pk__in=[a_pk, b_pk]).order_by("pk")
     rows = {row.pk: row for row in qs}
@@ -385,6 +396,7 @@ def record_merge(
     after = _row(fresh)
     diff = {k: [before[k], after[k]] for k in after if k not in _BOOKKEEPING and before.get(k) != after[k]}
     index_record(fresh)
+    _reindex_moved(moved)
     merge = MergeRecord.objects.create(
         kind=kind,
         survivor_id=survivor_pk,
@@ -482,6 +494,7 @@ def merge_undo(*, actor: User, merge: MergeRecord) -> MergeRecord:
     fresh_survivor = model._default_manager.get(pk=survivor.pk)
     index_record(fresh_survivor)
     index_record(loser)
+    _reindex_moved(moved)
     locked.undone_at = timezone.now()
     locked.undone_by = actor if actor.pk else None
     locked.save(update_fields=["undone_at", "undone_by", "updated_at"])

@@ -36,5 +36,6 @@ def register() -> None:
         list_url="contacts:list",
         icon="ti-address-book",
         queryset=lambda: Contact.objects.select_related("account"),
+        owner="account__owner_id",  # readable with the account (``parties.permissions``)
     )
     register_search_follower(Account, Contact, "account_id")

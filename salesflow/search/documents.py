@@ -60,6 +60,18 @@ class Registration:
     list_url: str  # URL name of the kind's list, which takes ``?q=`` ("accounts:list")
     icon: str = "ti-file"  # Tabler icon of the result group
     followers: list[tuple[type[models.Model], str]] = field(default_factory=list)
+    # lookup path of the owner the visibility policy's ownership scope keys on
+    # ("owner_id"; a contact: "account__owner_id"); stored on the row as ``owner_id``
+    owner: str = "owner_id"
+
+    def owner_of(self, obj: Any) -> int | None:
+        """The owner id at :attr:`owner` of ``obj`` (relations loaded by :attr:`queryset`)."""
+        value: Any = obj
+        for part in self.owner.split("__"):
+            value = getattr(value, part, None)
+            if value is None:
+                return None
+        return int(value)
 
 
 _BY_MODEL: dict[type[models.Model], Registration] = {}
@@ -74,11 +86,16 @@ def register_search_document(
     list_url: str,
     icon: str = "ti-file",
     queryset: Callable[[], QuerySet[Any]] | None = None,
+    owner: str = "owner_id",
 ) -> None:
     """Declare that records of ``model`` (record kind ``kind``) are searchable.
 
     ``queryset()`` returns the rows to (re)index with the relations ``to_document`` reads
     already loaded (``select_related``), so a batch re-index never queries per row.
+    ``owner`` is the lookup path of the owner that the kind's visibility policy checks
+    against the reader's ownership scope (``"account__owner_id"`` for contacts, which are
+    readable with their account); a record whose owner changes another way than through
+    that path must be re-indexed by the service that changes it.
     """
     _BY_MODEL[model] = Registration(
         kind=kind,
@@ -89,12 +106,14 @@ def register_search_document(
         list_url=list_url,
         icon=icon,
         followers=_BY_MODEL[model].followers if model in _BY_MODEL else [],
+        owner=owner,
     )
 
 
 def register_search_follower(leader: type[models.Model], follower: type[models.Model], fk_field: str) -> None:
     """Rows of ``follower`` show ``leader``'s title (``fk_field`` points at it): when a
-    leader's title changes, its followers are re-indexed."""
+    leader's title or owner changes, its followers are re-indexed (a contact's row carries
+    its account's owner)."""
     if leader not in _BY_MODEL:
         raise LookupError(f"{leader.__name__} is not registered for search")
     _BY_MODEL[leader].followers.append((follower, fk_field))
@@ -174,6 +193,7 @@ def entry_values(registration: Registration, obj: Any) -> dict[str, Any]:
         "subtitle": (document.subtitle or "")[:SUBTITLE_MAX],
         "title_key": title_key(title),
         "text": search_text(document),
+        "owner_id": registration.owner_of(obj),
     }
 
 

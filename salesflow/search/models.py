@@ -2,7 +2,8 @@
 
 The apps that own accounts, contacts, leads and opportunities describe how a record becomes
 a row (``search.documents``) and their services keep the row current in the same
-transaction. Full-text matching runs on ``text`` (already folded: NFKC, case-folded, phone
+transaction. Each row also carries the record's owner (``owner_id``), so a rep's search
+is an index range of the rep's own rows. Full-text matching runs on ``text`` (already folded: NFKC, case-folded, phone
 digits and credit codes normalised): an FTS5 ``trigram`` table on SQLite, a ``pg_trgm`` GIN
 index on PostgreSQL (both created by migration 0001, per database vendor).
 """
@@ -24,6 +25,11 @@ class SearchEntry(models.Model):
     title_key = models.CharField(_("title key"), max_length=200)
     # everything searchable, folded, plus CJK bigram tokens (see documents.search_text)
     text = models.TextField(_("search text"))
+    # the owner the visibility policy's ownership scope keys on (a contact: its account's
+    # owner; ``None``: unowned), copied from the record by ``entry_values`` whenever the row
+    # is written. It only narrows where a restricted scope's search looks first
+    # (``search_entry_owner_idx``): every hit still passes ``readable_rows``.
+    owner_id = models.BigIntegerField(_("owner id"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("search entry")

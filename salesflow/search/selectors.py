@@ -24,7 +24,7 @@ from django.db import connection
 from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Collate, StrIndex
-from django.db.models.lookups import GreaterThan
+from django.db.models.lookups import Exact, GreaterThan
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.text import capfirst
@@ -42,7 +42,7 @@ from salesflow.search.documents import (
 )
 from salesflow.search.models import SearchEntry
 from salesflow.users.permissions import visible_owner_ids
-from salesflow.users.policy import in_rows, wide_scope
+from salesflow.users.policy import Probe, in_rows, wide_scope
 
 DEFAULT_LIMIT = 5
 MAX_LIMIT = 50
@@ -134,6 +134,11 @@ def _visibility(user: Any, kind: str, *, broad: bool) -> tuple[Q, bool] | None:
         # an array on PostgreSQL (``users.policy.AnyOf``): looked up in the (kind, object_id)
         # index; as ``IN`` it became a semi-join after a scan of the kind's every row
         return in_rows("object_id", rows.order_by().values("pk")) & Q(), True
+    if wide_scope(user):
+        # a probe per row read (``policy.Probe``: a scalar subquery, never turned into a
+        # join): as ``EXISTS`` PostgreSQL joined a common term's whole window of 5,000 rows
+        # to the records and sorted it, instead of walking the title order to the limit
+        return Q(Probe(rows.filter(pk=OuterRef("object_id")))), False
     return Q(Exists(rows.filter(pk=OuterRef("object_id")).values("pk"))), False
 
 
@@ -222,6 +227,83 @@ def _is_common(parsed: ParsedQuery) -> bool:
     return SearchEntry.objects.filter(_match_q(parsed)).values("pk")[:COMMON_MATCHES].count() >= COMMON_MATCHES
 
 
+def _owner_walk_hits(
+    user: Any, kind: str, parsed: ParsedQuery, needle: str, n: int, owners: set[int]
+) -> list[SearchEntry] | None:
+    """The first ``n`` hits of ``kind`` for a short term alone or a common term (see
+    :func:`_first_hits`) and a scope of a few ``owners`` (a rep): one statement, whose
+    candidates are a ``UNION ALL`` of walks each stopped at ``n``, merged in the page's
+    order and cut at ``n``:
+
+    * per owner, the owner's rows of the kind in title order (``search_entry_owner_idx``,
+      the owner stored on the row): the prefix range, and for a common term the rest of
+      the owner's rows tested with ``instr``/``strpos`` — bounded by the page's limit and
+      at worst the owner's own rows, whatever the size of the table or of the match set;
+    * once, the rows the scope reads through something else than its owners (shares,
+      pools, accounts reached through the work): the kind's readable rows whose owner is
+      outside the scope (``readable_rows``, as ids: ``policy.in_rows``; a rep's are few),
+      looked up by id.
+
+    The ``n`` rows kept then pass the kind's visibility probe (``readable_rows``, the one
+    policy; compiled once, tested on ``n`` rows), so the stored owner only decides where a
+    row is looked for: a stale one could hide a row, never show one. The services keep it
+    current (``search.services.index_record``, followers included); tests check it after
+    every reassignment path. ``None``: the kind is not registered for visibility.
+    """
+    model = model_for_kind(kind)
+    registration = registration_for_kind(kind)
+    if model is None or registration is None:
+        return None
+    probe_rows = readable_rows(user, model, probe=True)
+    listed = readable_rows(user, model)
+    if probe_rows is None or listed is None:
+        return None
+    rows: QuerySet[SearchEntry] = SearchEntry.objects.filter(kind=kind).alias(key=_key())
+    prefix = _prefix_q(parsed.prefix or needle) if (parsed.prefix or needle) else Q(pk__in=[])
+    # a short term alone: its title range; a common one: every term on the row
+    term = prefix if parsed.prefix else _contains_q(parsed)
+    tier: Any = Value(0) if parsed.prefix else Case(When(prefix, then=Value(0)), default=Value(1))
+    arms: list[QuerySet[SearchEntry]] = []
+    for owner in sorted(owners):
+        mine = rows.filter(owner_id=owner)
+        if parsed.prefix:
+            arms.append(mine.filter(term))
+        else:  # the prefix range, then the owner's other rows in title order
+            arms.append(mine.filter(prefix, term))
+            arms.append(mine.filter(term).exclude(prefix))
+    # the readable rows whose owner is outside the scope, looked up by id (so the term must
+    # not be an index range here: PostgreSQL would walk the term's whole title range once per
+    # id, the plan that timed out at scale 1)
+    beyond = listed.exclude(**{f"{registration.owner}__in": owners}).order_by().values("pk")
+    others = rows.filter(in_rows("object_id", beyond)).exclude(owner_id__in=owners)
+    if parsed.prefix:
+        # read the ids only when some title of another owner starts with the term (most kinds
+        # have none: surnames do not start company names), a one-time test of the range
+        elsewhere = rows.filter(prefix).exclude(owner_id__in=owners)
+        starts = Q(Exact(StrIndex("title_key", Value(parsed.prefix)), 1))
+        others = others.filter(starts, Exists(elsewhere.values("pk")))
+    else:
+        others = others.filter(term)
+    arms.append(others)
+    parts: list[str] = []
+    params: list[Any] = []
+    for i, arm in enumerate(arms):
+        ordered = arm.annotate(tier=tier).order_by("tier", "key", "object_id")
+        sql, arm_params = ordered.values_list("id", "title_key", "object_id", "tier")[:n].query.sql_with_params()
+        parts.append(f"SELECT a{i}.* FROM ({sql}) a{i}")  # noqa: S608 (compiled querysets; values are parameters)
+        params.extend(arm_params)
+    collate = ' COLLATE "C"' if connection.vendor == "postgresql" else ""
+    page = RawSQL(  # noqa: S611 (the arms above, compiled; values are parameters)
+        f"SELECT id FROM (SELECT * FROM ({' UNION ALL '.join(parts)}) u "  # noqa: S608
+        f"ORDER BY tier, title_key{collate}, object_id LIMIT {int(n)}) p",
+        params,
+    )
+    probe = Probe(probe_rows.filter(pk=OuterRef("object_id")))
+    fields = ("kind", "object_id", "title", "subtitle", "title_key")
+    found = rows.filter(Q(pk__in=page), probe).annotate(tier=tier).order_by("tier", "key", "object_id")
+    return list(found.only(*fields))
+
+
 def _first_hits(user: Any, kind: str, parsed: ParsedQuery, needle: str, n: int, common: bool) -> list[SearchEntry]:
     """The first ``n`` rows of ``kind`` matching ``parsed`` that ``user`` may read.
 
@@ -237,6 +319,12 @@ def _first_hits(user: Any, kind: str, parsed: ParsedQuery, needle: str, n: int, 
     * a common term, wide scope: the prefix range, then the kind's title order, walked and
       stopped at ``n`` hits, within its first :data:`WINDOW` rows (beyond: the match set).
     """
+    owners = visible_owner_ids(user)
+    # a narrow scope (a rep; an assistant: a few reps) walks each owner's rows; a wide one
+    # (a department) the kind's title order, where its share of the rows makes hits frequent
+    if owners is not None and not wide_scope(user) and (parsed.prefix or common):
+        walked = _owner_walk_hits(user, kind, parsed, needle, n, owners)
+        return [] if walked is None else walked
     visibility = _visibility(user, kind, broad=bool(parsed.prefix) or common)
     if visibility is None:
         return []

@@ -24,8 +24,9 @@ def index_record(obj: models.Model) -> None:
     """Create or refresh ``obj``'s search row (no-op for kinds nobody registered).
 
     The record is re-read with the relations its document shows (one query), so a renamed
-    account shows in the rows of its contacts and deals: when a title changes, the records
-    that follow it (``register_search_follower``) are re-indexed too.
+    account shows in the rows of its contacts and deals: when a title or the owner changes,
+    the records that follow it (``register_search_follower``) are re-indexed too, so a
+    reassigned account's contacts carry its new owner (``SearchEntry.owner_id``).
     """
     registration = registration_for(type(obj))
     if registration is None or obj.pk is None:
@@ -35,16 +36,27 @@ def index_record(obj: models.Model) -> None:
         return
     values = entry_values(registration, fresh)
     rows = SearchEntry.objects.filter(kind=registration.kind, object_id=obj.pk)
-    old_title = rows.values_list("title", flat=True).first()
-    if old_title is None:
+    old = rows.values_list("title", "owner_id").first()
+    if old is None:
         SearchEntry.objects.create(**values)
         return
     rows.update(**values)
-    if old_title != values["title"]:
+    if old != (values["title"], values["owner_id"]):
+        # followers show the title, and may carry the owner (a contact: its account's)
         for follower, fk_field in registration.followers:
             follower_registration = registration_for(follower)
             if follower_registration is not None:
                 _reindex_rows(follower_registration, follower_registration.queryset().filter(**{fk_field: obj.pk}))
+
+
+def reindex_records(model: type[models.Model], ids: Sequence[int]) -> None:
+    """Rewrite the search rows of the ``model`` records ``ids`` (existing ones; no-op for
+    kinds nobody registered): for writers that move records another way than through their
+    services (a merge re-points the loser's contacts and deals to the survivor, whose name
+    and owner their rows carry). A fixed number of statements per ``BATCH`` records."""
+    registration = registration_for(model)
+    if registration is not None and ids:
+        _reindex_rows(registration, registration.queryset().filter(pk__in=list(ids)))
 
 
 def index_new_records(objs: Sequence[models.Model]) -> None:
