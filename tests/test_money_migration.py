@@ -18,6 +18,7 @@ def _latest(executor: MigrationExecutor) -> list[tuple[str, str]]:
     return [key for key in executor.loader.graph.leaf_nodes() if key[0] in {"sales", "leads"}]
 
 
+@pytest.mark.slow  # migrates every app back and forth
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_existing_amounts_become_exact_hundredths():
     executor = MigrationExecutor(connection)
