@@ -42,7 +42,7 @@ DEPLOY_ENV := DEBUG=0 ALLOWED_HOSTS=example.com CSRF_TRUSTED_ORIGINS=https://exa
 	SECURE_HSTS_PRELOAD=1 SECURE_COOKIES=1
 
 .PHONY: help setup run test lint system-packages check-migrations check-translations check-deploy \
-	test-sqlite test-postgres test-e2e bench messages clean
+	test-templates test-sqlite test-postgres test-e2e bench messages clean
 
 help:
 	@echo "make run        set up, migrate, load demo data and serve on http://$(HOST):$(PORT)"
@@ -99,10 +99,10 @@ TEST_E2E_ALONGSIDE ?= 1
 
 test: setup system-packages
 ifeq ($(TEST_E2E_ALONGSIDE),1)
-	@bash scripts/alongside.sh "browser tests" "$(MAKE) --no-print-directory test-e2e" \
+	@bash scripts/alongside.sh "browser tests" "$(MAKE) --no-print-directory test-templates test-e2e" \
 		nice -n 5 $(MAKE) --no-print-directory $(TEST_STEPS)
 else
-	@$(MAKE) --no-print-directory $(TEST_STEPS) test-e2e
+	@$(MAKE) --no-print-directory test-templates $(TEST_STEPS) test-e2e
 endif
 	@echo "make test: every check and test suite passed"
 
@@ -124,6 +124,16 @@ check-translations: setup
 check-deploy: setup
 	$(DEPLOY_ENV) SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(64))')" \
 		$(PY) manage.py check --deploy --fail-level WARNING
+
+# The migrated test-database templates (salesflow/core/test_databases.py), built ahead of the
+# suites: in `make test` this runs in the background beside lint (before the browser tests,
+# whose server copies the SQLite template), so neither suite starts with one process migrating
+# while the other waits. The suites build a missing template themselves.
+test-templates: setup
+	@env -u DATABASE_URL $(PY) scripts/test_templates.py
+	@if $(PY) scripts/pg_ready.py "$(PG_URL)" >/dev/null; then \
+		DATABASE_URL="$(PG_URL)" $(PY) scripts/test_templates.py; \
+	fi
 
 test-sqlite: setup
 	@env -u DATABASE_URL bash scripts/pytest_suite.sh "pytest on SQLite" \

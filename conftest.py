@@ -22,13 +22,15 @@ _DB_FIXTURES = frozenset({"db", "transactional_db", "django_db_reset_sequences",
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On the PostgreSQL run, leave out the tests that cannot touch a database.
+    """Known-slow tests first (see :func:`_slow_first`); then, on the PostgreSQL run, leave out
+    the tests that cannot touch a database.
 
     pytest-django refuses database access to a test without the ``django_db`` marker or a
     database fixture, so such a test (pure functions: money, totals, normalisation, the
     matcher's quality on in-memory data) runs identically on both databases; ``make test``
     runs it once, on SQLite. ``SALESFLOW_PG_ALL=1`` runs everything on PostgreSQL too.
     """
+    _slow_first(items)
     if not os.environ.get("DATABASE_URL", "").startswith("postgres") or os.environ.get("SALESFLOW_PG_ALL"):
         return
     keep: list[pytest.Item] = []
@@ -41,6 +43,44 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if pure:
         config.hook.pytest_deselected(items=pure)
         items[:] = keep
+
+
+def _db_order(item: pytest.Item) -> int:
+    """pytest-django's run order of a test: 0 ordinary database tests (each in a transaction
+    rolled back), 1 transactional tests (they flush the database afterwards, so they run after
+    every test that expects the migrations' seeded rows), 2 tests without a database."""
+    from django.test import TestCase, TransactionTestCase
+    from pytest_django.fixtures import validate_django_db
+
+    cls = getattr(item, "cls", None)
+    if cls is not None and issubclass(cls, TransactionTestCase):
+        return 0 if issubclass(cls, TestCase) else 1
+    marker = item.get_closest_marker("django_db")
+    fixtures = getattr(item, "fixturenames", ())
+    transactional = "transactional_db" in fixtures or "live_server" in fixtures
+    if marker is not None:
+        transaction, reset_sequences, *_rest = validate_django_db(marker)
+        transactional = transactional or bool(transaction or reset_sequences)
+    if transactional:
+        return 1
+    return 0 if marker is not None or "db" in fixtures else 2
+
+
+def _slow_first(items: list[pytest.Item]) -> None:
+    """Moves the tests marked ``slow`` to the front of their group of pytest-django's order.
+
+    pytest-xdist (``--dist load``) hands tests out in collection order, in chunks, and a run
+    lasts at least as long as its busiest worker: a several-minute test that starts late
+    leaves the other worker idle at the end. Started first, it runs while the other worker
+    takes the many short tests, which then fill in around it. Within a group only:
+    transactional tests still run after every ordinary database test (they flush the
+    database, and ordinary tests expect the rows the migrations seed). When the groups are
+    not in pytest-django's order (a change in pytest-django), the order is left alone."""
+    orders = [_db_order(item) for item in items]
+    if orders != sorted(orders):
+        return
+    keyed = sorted(zip(orders, items, strict=True), key=lambda p: (p[0], p[1].get_closest_marker("slow") is None))
+    items[:] = [item for _order, item in keyed]
 
 
 @pytest.fixture(autouse=True)

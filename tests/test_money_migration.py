@@ -18,6 +18,9 @@ def _latest(executor: MigrationExecutor) -> list[tuple[str, str]]:
     return [key for key in executor.loader.graph.leaf_nodes() if key[0] in {"sales", "leads"}]
 
 
+# Not marked slow on purpose: it migrates every app depending on sales/leads back and only
+# sales and leads forward again, so the transactional tests after it would find tables missing.
+# As the last test of the transactional group (tests/ sorts after salesflow/) it breaks none.
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_existing_amounts_become_exact_hundredths():
     executor = MigrationExecutor(connection)

@@ -68,6 +68,7 @@ def test_credit_check_char_matches_the_validator() -> None:
     assert not credit_code_is_valid(body + wrong)
 
 
+@pytest.mark.slow  # two demo builds: the longest test of the suite, started first
 def test_demo_builds_a_consistent_organisation_once_then_resets_and_deletes() -> None:
     output = run_demo()
     assert "Created the demo organisation" in output
