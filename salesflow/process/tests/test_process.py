@@ -477,3 +477,60 @@ def test_pages_visibility_and_constant_queries(
         assert manager.get("/process/control/").status_code == 200
     with django_assert_max_num_queries(35):  # from the snapshot
         assert manager.get("/process/control/").status_code == 200
+
+
+def test_an_old_snapshot_is_served_while_one_background_refresh_recomputes_it(
+    personas: Personas, client_for, django_assert_max_num_queries
+) -> None:  # type: ignore[no-untyped-def]
+    """A reader never waits for a computation when a snapshot exists: an expired one is served
+    as it is (the page shows its computed time) and ONE refresh is enqueued for all readers;
+    the worker's run stores figures equal to a computation in the request. Only a missing
+    snapshot is computed in the request."""
+    from django_tasks_db.models import DBTaskResult
+
+    from salesflow.core.testing import run_worker
+    from salesflow.process.models import ProcessSnapshot
+    from salesflow.process.pages import SNAPSHOT_MAX_AGE, is_fresh
+    from salesflow.process.tasks import refresh_view
+
+    def refreshes() -> int:
+        return DBTaskResult.objects.filter(task_path="salesflow.process.tasks.refresh_view").count()
+
+    start, _end = _past_month(0)
+    for _i in range(3):
+        _path(_deal(personas.rep, start), [("qualification", 0.2), ("needs", 0.1)], start=_at(start, 9))
+    refresh_facts(full=True)
+    first, second = client_for(personas.manager), client_for(personas.manager)
+    query = f"/process/?node=team:{personas.team_a.pk}"
+    assert first.get(query).status_code == 200  # none: computed in the request
+    assert ProcessSnapshot.objects.count() == 1 and refreshes() == 0
+    snap = ProcessSnapshot.objects.get()
+    computed = dict(snap.data)
+    old = timezone.now() - SNAPSHOT_MAX_AGE - timedelta(minutes=5)
+    assert is_fresh(snap.computed_at) and not is_fresh(old)
+    # expired, and the figures changed since: readers get the stored figures, not new ones
+    snap.computed_at, snap.data = old, {**computed, "computed_at": old.isoformat(), "marker": "old"}
+    snap.save()
+    _path(_deal(personas.rep, start), [("qualification", 0.2)], start=_at(start, 10))
+    refresh_facts(full=True)
+    at = timezone.localtime(old).strftime("%Y-%m-%d %H:%M")
+    for client in (first, second):
+        with django_assert_max_num_queries(30):  # the page from its snapshot, the enqueue (or its refusal)
+            response = client.get(query)
+        assert response.status_code == 200 and at in response.content.decode()
+    snap.refresh_from_db()
+    assert snap.computed_at == old and snap.data["marker"] == "old"
+    assert refreshes() == 1  # one for both readers
+    assert run_worker() == 1
+    snap.refresh_from_db()
+    assert snap.computed_at > old + SNAPSHOT_MAX_AGE and "marker" not in snap.data
+    stored = {k: v for k, v in snap.data.items() if k != "computed_at"}
+    ProcessSnapshot.objects.all().delete()
+    assert first.get(query).status_code == 200  # computed in the request, as the worker did
+    live = {k: v for k, v in ProcessSnapshot.objects.get().data.items() if k != "computed_at"}
+    assert stored == live and stored["summary"] != computed["summary"]
+    assert refreshes() == 1
+    # the task itself: idempotent; a filter that no longer parses (a team gone) is skipped
+    params = {"node": "team:999999", "period": "", "by": "team"}
+    assert refresh_view.call(kind="summary", params=params, language="en") is False
+    assert refresh_view.call(kind="bogus", params={}, language="") is False
