@@ -343,3 +343,39 @@ def cached(kind: str, f: ProcessFilters, *, fresh: bool = False) -> dict[str, An
     data = _compute(kind, f)
     _store(key, data)
     return data
+
+
+def refresh_defaults() -> int:
+    """Keep warm the views readers open first: the company's and every team's process page and
+    control page with no other filter (what ``/process/`` and ``/process/control/`` show a
+    reader whose widest node that is), in every configured language. A view whose snapshot is
+    fresh (:func:`is_fresh`) is left alone. Run by the 10-minute ``process.refresh_facts`` job
+    after the facts, so an administrator's or a manager's first look never computes in the
+    request. Returns the number of views computed."""
+    from django.conf import settings
+
+    from salesflow.process.forms import ControlFilterForm, ProcessFilterForm
+    from salesflow.users.models import Team
+    from salesflow.users.services import system_actor
+
+    actor = system_actor()
+    nodes = ["company", *(f"team:{pk}" for pk in Team.objects.order_by("pk").values_list("pk", flat=True))]
+    year = str(timezone.localdate().year)  # the control page's default period (its view's)
+    computed = 0
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            for node in nodes:
+                views: list[tuple[str, ProcessFilterForm]] = [
+                    ("summary", ProcessFilterForm({"node": node}, user=actor)),
+                    ("control", ControlFilterForm({"node": node, "period": year}, user=actor)),
+                ]
+                for kind, form in views:
+                    if not form.is_valid():
+                        continue
+                    f = form.process()
+                    snap = ProcessSnapshot.objects.filter(key=_key(kind, f.params)).only("computed_at").first()
+                    if snap is not None and is_fresh(snap.computed_at):
+                        continue
+                    cached(kind, f, fresh=True)
+                    computed += 1
+    return computed

@@ -12,8 +12,13 @@ from salesflow.process.facts import refresh_facts
 @task()
 def refresh_process_facts(slot: str = "") -> dict[str, int]:
     """Every 10 minutes: fold in the new stage exits and the deals changed since the last
-    run, and re-derive the open stays. Idempotent."""
-    return refresh_facts(full=False)
+    run, and re-derive the open stays; then recompute the company's and every team's default
+    process views whose snapshots are no longer fresh (``pages.refresh_defaults``: ``views``
+    in the result). Idempotent."""
+    from salesflow.process.pages import refresh_defaults
+
+    counts = refresh_facts(full=False)
+    return {**counts, "views": refresh_defaults()}
 
 
 @task()

@@ -534,3 +534,28 @@ def test_an_old_snapshot_is_served_while_one_background_refresh_recomputes_it(
     params = {"node": "team:999999", "period": "", "by": "team"}
     assert refresh_view.call(kind="summary", params=params, language="en") is False
     assert refresh_view.call(kind="bogus", params={}, language="") is False
+
+
+def test_the_ten_minute_job_keeps_the_default_views_warm(personas: Personas, client_for) -> None:  # type: ignore[no-untyped-def]
+    """``process.refresh_facts`` recomputes the company's and every team's default page and
+    control page in both languages when not fresh; a reader whose widest node that is then reads
+    the stored views (no computation in the request), and a second run computes nothing."""
+    from salesflow.process.models import ProcessSnapshot
+    from salesflow.process.pages import SNAPSHOT_MAX_AGE
+    from salesflow.process.tasks import refresh_process_facts
+    from salesflow.users.models import Team
+
+    start, _end = _past_month(0)
+    _path(_deal(personas.rep, start), [("qualification", 0.2), ("needs", 0.1)], start=_at(start, 9))
+    views = 2 * 2 * (1 + Team.objects.count())  # languages × pages × (company + teams)
+    assert refresh_process_facts.call()["views"] == views
+    assert ProcessSnapshot.objects.count() == views
+    stored = dict(ProcessSnapshot.objects.values_list("key", "computed_at"))
+    for language in ("en", "zh-hans"):
+        admin = client_for(personas.admin, language)
+        assert admin.get("/process/").status_code == 200
+        assert admin.get("/process/control/").status_code == 200
+    assert dict(ProcessSnapshot.objects.values_list("key", "computed_at")) == stored  # read, not computed
+    assert refresh_process_facts.call()["views"] == 0  # all fresh
+    ProcessSnapshot.objects.update(computed_at=timezone.now() - SNAPSHOT_MAX_AGE - timedelta(minutes=1))
+    assert refresh_process_facts.call()["views"] == views
