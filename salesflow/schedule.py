@@ -206,7 +206,8 @@ JOBS.extend(
             name="process.refresh_facts",
             schedule=Every(timedelta(minutes=10)),
             task=process_tasks.refresh_process_facts,
-            description="Fold new stage exits and changed deals into the process fact tables.",
+            description="Fold new stage exits and changed deals into the process fact tables; "
+            "recompute the company's and every team's default process views that are not fresh.",
         ),
         PeriodicJob(
             # issue 10: funnel math's stored months (a change after it is read live)
