@@ -37,6 +37,18 @@ def setup_django() -> str:
     return url
 
 
+def plain_static_files() -> None:
+    """Serve static files without the manifest (``collectstatic`` never ran on a bench
+    checkout, so the production storage would refuse every ``{% static %}``); call after
+    :func:`setup_django`, before the first request."""
+    from django.conf import settings
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
 def redacted(url: str) -> str:
     """The URL without a password, for printing."""
     if "@" not in url or "://" not in url:

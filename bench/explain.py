@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.benchlib import read_meta, setup_django
+from bench.benchlib import plain_static_files, read_meta, setup_django
 
 
 def main() -> int:
@@ -32,15 +32,11 @@ def main() -> int:
     if args.database:
         os.environ["BENCH_DATABASE_URL"] = args.database
     setup_django()
-    from django.conf import settings
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
+    plain_static_files()
     from salesflow.users.models import User
     from salesflow.users.services import api_token_create
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.benchlib import read_meta, redacted, setup_django
+from bench.benchlib import plain_static_files, read_meta, redacted, setup_django
 
 
 def seed() -> int:
@@ -75,14 +75,10 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=2)
     args = parser.parse_args()
     url = setup_django()
-    from django.conf import settings
     from django.db import connection
 
     # plain static URLs: a checkout may not have run `collectstatic` (as bench/run.py does)
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
+    plain_static_files()
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 

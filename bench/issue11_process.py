@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.benchlib import read_meta, redacted, setup_django
+from bench.benchlib import plain_static_files, read_meta, redacted, setup_django
 
 PERSONAS = {"rep": "rep", "manager": "manager", "admin": "admin"}
 PAGES = {
@@ -49,12 +49,8 @@ def main() -> int:
     parser.add_argument("--rebuild", action="store_true")
     args = parser.parse_args()
     url = setup_django()
-    from django.conf import settings
 
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
+    plain_static_files()
     logging.getLogger("django.request").setLevel(logging.CRITICAL)
     meta = read_meta()
     if meta is None:

@@ -25,7 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.benchlib import read_meta, setup_django
+from bench.benchlib import plain_static_files, read_meta, setup_django
 
 PDF_BUDGET_MS = 1000
 TITLE = "bench: quote PDF"
@@ -109,12 +109,8 @@ def main() -> int:
     if args.database:
         os.environ["BENCH_DATABASE_URL"] = args.database
     setup_django()
-    from django.conf import settings
 
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
+    plain_static_files()
     meta = read_meta()
     if meta is None:
         from django.db import connection

@@ -33,7 +33,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.benchlib import ROOT, read_meta, redacted, setup_django
+from bench.benchlib import ROOT, plain_static_files, read_meta, redacted, setup_django
 
 RESULTS = ROOT / "bench" / "results"
 # Performance budget (ARCHITECTURE.md): p95 server time per kind of page, in ms.
@@ -466,14 +466,10 @@ def main() -> int:
         os.environ["BENCH_DATABASE_URL"] = args.database
 
     url = setup_django()
-    from django.conf import settings
 
     # Templates resolve {% static %} through the manifest of `collectstatic`, which a
     # checkout may not have run; plain static URLs cost the same.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
+    plain_static_files()
     # A failing page is reported in the table; its traceback would only drown the output.
     logging.getLogger("django.request").setLevel(logging.CRITICAL)
     meta = read_meta()

@@ -39,7 +39,7 @@ from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.benchlib import read_meta, setup_django
+from bench.benchlib import plain_static_files, read_meta, setup_django
 
 SCALE1_ADMIN_ROWS = 206
 
@@ -88,12 +88,8 @@ def main() -> int:
     if args.database:
         os.environ["BENCH_DATABASE_URL"] = args.database
     setup_django()
-    from django.conf import settings
 
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
+    plain_static_files()
     meta = read_meta()
     if meta is None:
         print("No benchmark data; run bench/generate.py first.", file=sys.stderr)

@@ -105,8 +105,9 @@ class FactsState(models.Model):
 
 
 class ProcessSnapshot(models.Model):
-    """A page's figures as last computed for one set of cleaned filters, language and day
-    (``key`` digest); the node is checked before a snapshot is read."""
+    """A page's figures as last computed for one page kind, set of cleaned filters and
+    language (``key`` digest; not the day: ``process.pages.cached`` serves an older one while a
+    refresh is queued); the node is checked before a snapshot is read."""
 
     key = models.CharField(max_length=64, unique=True)
     data = models.JSONField()
