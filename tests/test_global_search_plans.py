@@ -42,6 +42,9 @@ PLANS = {
     "every term common, a window of three rows": {"COMMON_MATCHES": 1, "WINDOW": 3},
     "every term common, a window of one row": {"COMMON_MATCHES": 1, "WINDOW": 1},
     "a term is common from 3 matches, window of two rows": {"COMMON_MATCHES": 3, "WINDOW": 2},
+    "match set probed one hit, then four": {"COMMON_MATCHES": 1, "WINDOW": 1, "PROBE_BATCH": 1, "PROBE_MAX": 5},
+    "rare terms probed in batches of two": {"PROBE_BATCH": 2},
+    "rare terms probed one, then four; a rep's filtered by owner": {"PROBE_BATCH": 1, "OWNER_FILTER_IDS": 1},
 }
 ANYWAY = {"duplicate_reason": "search test data: similar names on purpose"}
 TERMS = ["公司", "王", "王芳", "公司甲", "有限公司", "wang", "w", "公 司", "王 公司", "没有"]
