@@ -765,12 +765,17 @@ def collision_open_many(items: Sequence[CollisionToOpen]) -> list[Collision]:
         Collision.objects.bulk_create([collision for _item, collision in fresh])
         existing_ids: dict[str, set[int]] = {}
         for kind in {item.existing_kind for item, _c in fresh}:
-            existing_ids[kind] = existing_record_ids(kind, (i.existing_id for i, _c in fresh if i.existing_kind == kind))
+            existing_ids[kind] = existing_record_ids(
+                kind, (i.existing_id for i, _c in fresh if i.existing_kind == kind)
+            )
         run: list[tuple[CollisionToOpen, Collision]] = []
         for position, (item, collision) in enumerate(fresh):
             run.append((item, collision))
             following = fresh[position + 1][0] if position + 1 < len(fresh) else None
-            if following is None or (following.actor, type(following.new_record)) != (item.actor, type(item.new_record)):
+            if following is None or (following.actor, type(following.new_record)) != (
+                item.actor,
+                type(item.new_record),
+            ):
                 _audit_opened(run, existing_ids)
                 run = []
     return result
