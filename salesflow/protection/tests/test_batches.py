@@ -13,9 +13,8 @@ from salesflow.core.errors import Conflict
 from salesflow.core.models import AuditEvent
 from salesflow.leads.services import lead_create_many
 from salesflow.leads.tests.factories import credit_code
-from salesflow.protection.models import Collision, KnownCustomerMatch
 from salesflow.parties.tests.factories import make_contact
-from salesflow.protection.selectors import arbiter_for
+from salesflow.protection.models import Collision, KnownCustomerMatch
 from salesflow.protection.tests.factories import load_list, new_account, new_lead
 
 pytestmark = pytest.mark.django_db
