@@ -77,9 +77,9 @@ def prepare_party(values: Mapping[str, Any]) -> Features:
     Recognised keys: ``kind`` (``lead``/``contact``/``account``), ``name`` (a person's name
     for leads and contacts, the company's for accounts), ``company_name``, ``mobile``,
     ``phone``, ``email``, ``credit_code``; optionally the stored keys ``name_pinyin``,
-    ``company_pinyin`` and ``company_norm``/``company_regions`` of the company name (used
-    instead of recomputing them; they must be the record's stored keys for the same name).
-    Missing keys are blank.
+    ``company_pinyin`` and ``company_norm``/``company_regions`` of the company name, and
+    ``phone_key`` of the landline ``phone`` (used instead of recomputing them; they must be
+    the record's stored keys for the same values). Missing keys are blank.
     """
     kind = _text(values.get("kind")) or "lead"
     is_company = kind == "account"
@@ -94,7 +94,9 @@ def prepare_party(values: Mapping[str, Any]) -> Features:
         parts = company_parts(company)
     code = normalize_credit_code(_text(values.get("credit_code")))
     mobile = phone_match_key(_text(values.get("mobile")))
-    phone = phone_match_key(_text(values.get("phone")))
+    phone_text = _text(values.get("phone"))
+    # a stored landline's key (``party_match_keys``) saves parsing it with ``phonenumbers``
+    phone = (values.get("phone_key") or phone_match_key(phone_text)) if phone_text else ""
     person_key = person_name_key(person)
     return {
         "kind": kind,
