@@ -42,7 +42,7 @@ from django.db.models import CharField, Count, Q, Value
 from django.db.models.expressions import RawSQL
 
 from salesflow.core.normalize import normalize_phone, phone_match_key
-from salesflow.dedupe.configs import party_blocking_keys, party_config, prepare_party
+from salesflow.dedupe.configs import party_blocking_keys, party_config, prepare_party, prepare_stored_party
 from salesflow.dedupe.engine import Features, score_features
 from salesflow.leads.models import Lead
 from salesflow.parties.models import Account, Contact
@@ -372,21 +372,19 @@ def _stored_features(
     matcher's time) and the landline's ``phone_key`` (parsing landlines with
     ``phonenumbers`` was the next). The features are shared between callers and must not
     be changed."""
-    features = prepare_party(
-        {
-            "kind": kind,
-            "name": name,
-            "mobile": mobile,
-            "phone": phone,
-            "email": email,
-            "company_name": company_name,
-            "credit_code": credit_code,
-            "name_pinyin": name_pinyin,
-            "company_pinyin": company_pinyin,
-            "company_norm": company_norm,
-            "company_regions": company_regions,
-            "phone_key": phone_key,
-        }
+    features = prepare_stored_party(
+        kind,
+        name,
+        mobile,
+        phone,
+        email,
+        company_name,
+        credit_code,
+        name_pinyin,
+        company_pinyin,
+        company_norm,
+        company_regions,
+        phone_key,
     )
     return features, all_blocking_keys(features)
 
