@@ -161,16 +161,18 @@ def find_candidates_bulk(
     for start in range(0, len(rows), BATCH_SIZE):
         batch = [features_of(kind, row) for row in rows[start : start + BATCH_SIZE]]
         fetched = fetch_blocks(batch)
-        common = fetched.common
+        row_keys = [bounded_blocking_keys(features, fetched.common) for features in batch]
+        # only the blocks some row looks up are built (a record's other keys lead nowhere)
+        wanted = set().union(*row_keys)
         index: dict[str, list[Existing]] = defaultdict(list)
         for record in fetched.records:
             if (record.kind, record.pk) not in excluded:
                 for key in record.keys:
-                    if key not in common:
+                    if key in wanted:
                         index[key].append(record)
-        for features in batch:
+        for features, keys in zip(batch, row_keys, strict=True):
             seen: dict[tuple[str, int], Existing] = {}
-            for key in bounded_blocking_keys(features, fetched.common):
+            for key in keys:
                 block = index.get(key, ())
                 if len(block) > MAX_PER_KEY:
                     continue  # common inside this batch's fetch too: tells nothing
