@@ -402,7 +402,8 @@ def _rows(queryset: Any) -> list[tuple[Any, ...]]:
         return []
     with connections[queryset.db].cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchall()
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+    return rows
 
 
 def _select(model: Any, where: Q | Sequence[Q], ordered: bool, limit: int, *columns: str) -> list[tuple[Any, ...]]:

@@ -784,7 +784,7 @@ def collision_open_many(items: Sequence[CollisionToOpen]) -> list[Collision]:
 def _audit_opened(run: Sequence[tuple[CollisionToOpen, Collision]], existing_ids: Mapping[str, set[int]]) -> None:
     """The ``protection.collision.opened`` events of a run of new collisions with one actor
     and one kind of new record (one ``record_events`` call)."""
-    models_by_kind = {"lead": Lead, "account": Account, "contact": Contact}
+    models_by_kind: dict[str, type[models.Model]] = {"lead": Lead, "account": Account, "contact": Contact}
     items: list[tuple[models.Model, dict[str, Any] | None]] = []
     related: list[list[models.Model]] = []
     for item, collision in run:

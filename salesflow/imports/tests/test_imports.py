@@ -666,6 +666,7 @@ def test_rows_matching_another_reps_leads_open_their_collisions_a_batch_at_a_tim
     for job, numbers in ((five, range(0, 5)), (twenty, range(5, 25))):
         rows = ImportRow.objects.filter(job=job).order_by("row_number")
         for row, i in zip(rows, numbers, strict=True):
+            assert row.record_id is not None
             collision = Collision.objects.get(new_kind="lead", new_id=row.record_id)
             assert (collision.existing_kind, collision.existing_id) == ("lead", held[i].pk)
             assert (collision.claimant, collision.holder, collision.arbiter) == (
