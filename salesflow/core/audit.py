@@ -94,7 +94,8 @@ def record_events(
     (the timelines it also shows on, e.g. a contact's account) and to ``related_each[i]``
     for item ``i`` (when one target has several events about different records, e.g. the
     collisions a new lead opened; an unsaved instance with its pk set is enough). The same
-    payload check and after-commit subscribers as :func:`record_event`, in item order; two
+    payload check and after-commit subscribers as :func:`record_event` (a task subscriber
+    with a batch form gets one task for the call: ``events.dispatch_many_after_commit``); two
     inserts per call whatever the number of targets (plus ``bulk_create`` batching). Inside
     the service's transaction, like :func:`record_event`."""
     if not items:
@@ -136,8 +137,7 @@ def record_events(
                     seen.add((obj_ct.pk, obj.pk))
                     links.append(AuditLink(event=event, content_type=obj_ct, object_id=obj.pk))
     AuditLink.objects.bulk_create(links, batch_size=500)
-    for event in saved:
-        events.dispatch_after_commit(event)
+    events.dispatch_many_after_commit(saved)
     return saved
 
 

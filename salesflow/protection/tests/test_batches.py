@@ -266,3 +266,28 @@ def test_collision_open_many_keeps_collision_opens_rules(personas) -> None:
     assert AuditEvent.objects.filter(verb="protection.collision.opened").count() == events + 1
     event = AuditEvent.objects.get(verb="protection.collision.opened", data__collision_id=fresh.pk)
     assert event.data["score_percent"] == 100 and event.target_id == new.pk
+
+
+def test_a_batchs_collisions_notify_everyone_through_one_task(personas, committed) -> None:
+    """After the commit, the collisions of one batch are notified by one task (the
+    notifications' batch form) that tells each collision's claimant, holder and arbiter (or,
+    without an arbiter, the administrators) — what one task per collision told them."""
+    from django.apps import apps
+
+    notification_model = apps.get_model("notifications", "Notification")
+    task_model = apps.get_model("django_tasks_database", "DBTaskResult")
+    _holders(personas)
+    before = set(task_model.objects.values_list("pk", flat=True))
+    with committed():
+        done = lead_create_many(actor=personas.rep, rows=_colliding_rows(personas), intake_options=[OPTIONS] * 6)
+    new_ids = {d.lead.pk for d in done if d.lead is not None}
+    batch_tasks = [t for t in task_model.objects.exclude(pk__in=before) if t.task_path.endswith("notify_for_events")]
+    assert len(batch_tasks) == 1
+    assert not task_model.objects.exclude(pk__in=before).filter(task_path__endswith="notify_for_event").exists()
+    admins = {personas.admin.pk}  # the only administrator
+    for collision in Collision.objects.filter(new_id__in=new_ids):
+        event = AuditEvent.objects.get(verb="protection.collision.opened", data__collision_id=collision.pk)
+        told = set(notification_model.objects.filter(event=event).values_list("recipient", flat=True))
+        expected = {collision.claimant_id, collision.holder_id}
+        expected |= {collision.arbiter_id} if collision.arbiter_id is not None else admins
+        assert told == expected
