@@ -87,15 +87,21 @@ def record_events(
     verb: str,
     items: Sequence[tuple[models.Model, dict[str, Any] | None]],
     related: Callable[[models.Model], Iterable[models.Model | None]] | None = None,
+    related_each: Sequence[Iterable[models.Model | None]] | None = None,
 ) -> list[AuditEvent]:
     """Bulk form of :func:`record_event` for many targets of one model (imports): one event
     per ``(target, data)`` by ``actor``, linked to its target and to ``related(target)``
-    (the timelines it also shows on, e.g. a contact's account). The same payload check and
-    after-commit subscribers as :func:`record_event`; two inserts per call whatever the
-    number of targets (plus ``bulk_create`` batching). Inside the service's transaction,
-    like :func:`record_event`."""
+    (the timelines it also shows on, e.g. a contact's account) and to ``related_each[i]``
+    for item ``i`` (when one target has several events about different records, e.g. the
+    collisions a new lead opened; an unsaved instance with its pk set is enough). The same
+    payload check and after-commit subscribers as :func:`record_event` (a task subscriber
+    with a batch form gets one task for the call: ``events.dispatch_many_after_commit``); two
+    inserts per call whatever the number of targets (plus ``bulk_create`` batching). Inside
+    the service's transaction, like :func:`record_event`."""
     if not items:
         return []
+    if related_each is not None and len(related_each) != len(items):
+        raise ValueError("related_each needs one entry per item")
     who = actor if actor is not None and getattr(actor, "pk", None) else None
     ct = ContentType.objects.get_for_model(items[0][0])
     built: list[AuditEvent] = []
@@ -116,10 +122,14 @@ def record_events(
         )
     saved = AuditEvent.objects.bulk_create(built, batch_size=500)
     links = [AuditLink(event=event, content_type=ct, object_id=event.target_id) for event in saved]
-    if related is not None:
-        for (target, _data), event in zip(items, saved, strict=True):
+    if related is not None or related_each is not None:
+        for index, ((target, _data), event) in enumerate(zip(items, saved, strict=True)):
             seen = {(ct.pk, target.pk)}
-            for obj in related(target):
+            others = [
+                *(related(target) if related is not None else ()),
+                *(related_each[index] if related_each is not None else ()),
+            ]
+            for obj in others:
                 if obj is None or obj.pk is None:
                     continue
                 obj_ct = ContentType.objects.get_for_model(obj)
@@ -127,8 +137,7 @@ def record_events(
                     seen.add((obj_ct.pk, obj.pk))
                     links.append(AuditLink(event=event, content_type=obj_ct, object_id=obj.pk))
     AuditLink.objects.bulk_create(links, batch_size=500)
-    for event in saved:
-        events.dispatch_after_commit(event)
+    events.dispatch_many_after_commit(saved)
     return saved
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -161,23 +161,40 @@ def subscribe(verb: str, handler: Callable[[AuditEvent], None], *, name: str = "
         handlers.append((key, handler))
 
 
-def subscribe_task(verb: str, task: Task[Any, Any], *, when: Callable[[AuditEvent], bool] | None = None) -> None:
+# (verb, subscriber name) → (task taking a list of event ids, its ``when``)
+_MANY: dict[tuple[str, str], tuple[Task[Any, Any], Callable[[AuditEvent], bool] | None]] = {}
+
+
+def subscribe_task(
+    verb: str,
+    task: Task[Any, Any],
+    *,
+    when: Callable[[AuditEvent], bool] | None = None,
+    many: Task[Any, Any] | None = None,
+) -> None:
     """Enqueue ``task(event_id)`` after the commit of every transaction that records ``verb``.
 
     ``when`` (a cheap test of the payload, run after the commit) skips the enqueue for events
     the task would ignore, so bulk operations do not fill the queue with no-op tasks.
+    ``many`` (optional) is the same work for a list of event ids: the events of one bulk
+    write (:func:`dispatch_many_after_commit`, e.g. an import batch's collisions) then
+    enqueue ``many([ids…])`` once instead of ``task`` once per event.
     """
 
     def enqueue(event: AuditEvent) -> None:
         if when is None or when(event):
             task.enqueue(event.pk)
 
-    subscribe(verb, enqueue, name=f"task:{task.module_path}")
+    name = f"task:{task.module_path}"
+    subscribe(verb, enqueue, name=name)
+    if many is not None:
+        _MANY[(verb, name)] = (many, when)
 
 
 def unsubscribe(verb: str, name: str) -> None:
     """Remove a subscriber by name (tests only)."""
     _SUBSCRIBERS[verb] = [(key, h) for key, h in _SUBSCRIBERS.get(verb, []) if key != name]
+    _MANY.pop((verb, name), None)
 
 
 def subscribers(verb: str) -> list[str]:
@@ -188,6 +205,34 @@ def dispatch_after_commit(event: AuditEvent) -> None:
     """Schedule ``event``'s subscribers for after the current transaction commits."""
     for key, handler in _SUBSCRIBERS.get(event.verb, []):
         transaction.on_commit(functools.partial(_run_isolated, key, handler, event))
+
+
+def dispatch_many_after_commit(saved: Sequence[AuditEvent]) -> None:
+    """:func:`dispatch_after_commit` for the events of one bulk write: a task subscriber with
+    a ``many`` task gets one task for all the events of a verb its ``when`` keeps (none when
+    it keeps none); every other subscriber is called per event, as for one event."""
+    by_verb: dict[str, list[AuditEvent]] = {}
+    for event in saved:
+        by_verb.setdefault(event.verb, []).append(event)
+    for verb, group in by_verb.items():
+        for key, handler in _SUBSCRIBERS.get(verb, []):
+            batched = _MANY.get((verb, key))
+            if batched is not None:
+                transaction.on_commit(functools.partial(_run_many_isolated, key, *batched, group))
+                continue
+            for event in group:
+                transaction.on_commit(functools.partial(_run_isolated, key, handler, event))
+
+
+def _run_many_isolated(
+    key: str, task: Task[Any, Any], when: Callable[[AuditEvent], bool] | None, group: Sequence[AuditEvent]
+) -> None:
+    try:
+        ids = [event.pk for event in group if when is None or when(event)]
+        if ids:
+            task.enqueue(ids)
+    except Exception:
+        logger.exception("event subscriber %s failed for %d %s events", key, len(group), group[0].verb)
 
 
 def _run_isolated(key: str, handler: Callable[[AuditEvent], None], event: AuditEvent) -> None:

@@ -30,15 +30,19 @@ may not see is named by its owner only, never opened).
 from __future__ import annotations
 
 import functools
+import operator
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
 from django.db.models import CharField, Count, Q, Value
+from django.db.models.expressions import RawSQL
 
 from salesflow.core.normalize import normalize_phone, phone_match_key
-from salesflow.dedupe.configs import party_blocking_keys, party_config, prepare_party
+from salesflow.dedupe.configs import party_blocking_keys, party_config, prepare_party, prepare_stored_party
 from salesflow.dedupe.engine import Features, score_features
 from salesflow.leads.models import Lead
 from salesflow.parties.models import Account, Contact
@@ -74,13 +78,17 @@ class Candidate:
     label: str
 
 
-@dataclass(frozen=True)
-class Existing:
+class Existing(NamedTuple):
+    """An existing record prepared for scoring: ``keys`` are all its blocking keys
+    (:func:`all_blocking_keys`; the common ones of a batch are left out where it is used).
+    A named tuple: a batch builds thousands of them."""
+
     kind: RecordKind
     pk: int
     features: Features
     owner_id: int | None
     label: str
+    keys: tuple[str, ...] = ()
 
 
 def party_row(kind: RecordKind, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -153,14 +161,18 @@ def find_candidates_bulk(
     for start in range(0, len(rows), BATCH_SIZE):
         batch = [features_of(kind, row) for row in rows[start : start + BATCH_SIZE]]
         fetched = fetch_blocks(batch)
+        row_keys = [bounded_blocking_keys(features, fetched.common) for features in batch]
+        # only the blocks some row looks up are built (a record's other keys lead nowhere)
+        wanted = set().union(*row_keys)
         index: dict[str, list[Existing]] = defaultdict(list)
         for record in fetched.records:
             if (record.kind, record.pk) not in excluded:
-                for key in bounded_blocking_keys(record.features, fetched.common):
-                    index[key].append(record)
-        for features in batch:
+                for key in record.keys:
+                    if key in wanted:
+                        index[key].append(record)
+        for features, keys in zip(batch, row_keys, strict=True):
             seen: dict[tuple[str, int], Existing] = {}
-            for key in bounded_blocking_keys(features, fetched.common):
+            for key in keys:
                 block = index.get(key, ())
                 if len(block) > MAX_PER_KEY:
                     continue  # common inside this batch's fetch too: tells nothing
@@ -178,15 +190,21 @@ def find_candidates_bulk(
     return result
 
 
+def all_blocking_keys(f: Features) -> tuple[str, ...]:
+    """Every blocking key of a record, each once: :func:`party_blocking_keys` plus the pair
+    key of its company stem and person name (``sn:``), the more selective key that stands in
+    for a common stem or a common name."""
+    keys = tuple(dict.fromkeys(party_blocking_keys(f)))
+    if f["stem"] and f["person_pinyin"]:
+        keys += (f"sn:{f['stem']}|{f['person_pinyin']}",)
+    return keys
+
+
 def bounded_blocking_keys(f: Features, common: frozenset[str] | set[str]) -> set[str]:
     """The blocking keys a record is matched through once the ``common`` keys (blocks larger
-    than :data:`MAX_PER_KEY` in the database) are left out: its selective keys, plus the
-    pair key of its company stem and person name (``sn:``), the more selective key that
-    stands in for a common stem or a common name."""
-    keys = set(party_blocking_keys(f)) - common
-    if f["stem"] and f["person_pinyin"]:
-        keys.add(f"sn:{f['stem']}|{f['person_pinyin']}")
-    return keys
+    than :data:`MAX_PER_KEY` in the database) are left out: :func:`all_blocking_keys` but
+    the common ones (a common stem's records are still reached through the ``sn:`` key)."""
+    return set(all_blocking_keys(f)) - common
 
 
 @dataclass(frozen=True)
@@ -298,16 +316,25 @@ def fetch_blocks(batch: Sequence[Features], kinds: Iterable[RecordKind] = RECORD
         for f in batch
         if f["stem"] and f["person_pinyin"] and f"s:{f['stem']}" in common
     }
-    lead_q = Q(mobile__in=mobiles) | Q(phone_key__in=phones) | Q(email__in=emails) | Q(credit_code__in=codes)
-    lead_q |= Q(company_stem__in=stems) | Q(company_pinyin__in=stem_pinyins)
-    for stem, name in pairs:
-        lead_q |= Q(company_stem=stem, name_pinyin=name)
-    contact_q = Q(mobile__in=mobiles) | Q(phone_key__in=phones) | Q(email__in=emails)
+    # One part per indexed key column (an empty one is left out), fetched through a UNION of
+    # index lookups (see _select).
+    lead_q = _parts(
+        mobile__in=mobiles,
+        phone_key__in=phones,
+        email__in=emails,
+        credit_code__in=codes,
+        company_stem__in=stems,
+        company_pinyin__in=stem_pinyins,
+    )
+    if pairs:
+        lead_q.append(functools.reduce(operator.or_, (Q(company_stem=s, name_pinyin=n) for s, n in sorted(pairs))))
+    contact_q = _parts(mobile__in=mobiles, phone_key__in=phones, email__in=emails)
     names = k["person_pinyin"]
     if names and k["stem"]:
-        contact_q |= Q(name_pinyin__in=names, account__company_stem__in=k["stem"])
-    account_q = Q(credit_code__in=codes) | Q(company_stem__in=stems) | Q(company_pinyin__in=stem_pinyins)
-    account_q |= Q(phone_key__in=phones)
+        contact_q.append(Q(name_pinyin__in=names, account__company_stem__in=k["stem"]))
+    account_q = _parts(
+        credit_code__in=codes, company_stem__in=stems, company_pinyin__in=stem_pinyins, phone_key__in=phones
+    )
     cap = MAX_PER_KEY * max(1, len(batch))
     out: list[Existing] = []
     if "lead" in wanted:
@@ -317,6 +344,11 @@ def fetch_blocks(batch: Sequence[Features], kinds: Iterable[RecordKind] = RECORD
     if "account" in wanted:
         out.extend(existing_records("account", account_q, cap))
     return Fetched(out, frozenset(common))
+
+
+def _parts(**lookups: set[str]) -> list[Q]:
+    """One ``Q`` per ``__in`` lookup whose values are not empty."""
+    return [Q(**{lookup: values}) for lookup, values in lookups.items() if values]
 
 
 @functools.lru_cache(maxsize=1 << 17)
@@ -332,107 +364,144 @@ def _stored_features(
     company_pinyin: str,
     company_norm: str,
     company_regions: str,
-) -> Features:
-    """:func:`features_of` an existing record's stored values, memoised per distinct values
-    (a pure function of them): the records of common blocks come back batch after batch of
-    one import. The stored keys stand in for recomputing them: the name pinyin, the company
-    pinyin and the company name's parts (``company_norm``/``company_regions``; taking the
-    name apart was most of the matcher's time). The features are shared between callers and
-    must not be changed."""
-    return prepare_party(
-        {
-            "kind": kind,
-            "name": name,
-            "mobile": mobile,
-            "phone": phone,
-            "email": email,
-            "company_name": company_name,
-            "credit_code": credit_code,
-            "name_pinyin": name_pinyin,
-            "company_pinyin": company_pinyin,
-            "company_norm": company_norm,
-            "company_regions": company_regions,
-        }
+    phone_key: str = "",
+) -> tuple[Features, tuple[str, ...]]:
+    """:func:`features_of` an existing record's stored values and its
+    :func:`all_blocking_keys`, memoised per distinct values (a pure function of them): the
+    records of common blocks come back batch after batch of one import. The stored keys
+    stand in for recomputing them: the name pinyin, the company pinyin, the company name's
+    parts (``company_norm``/``company_regions``; taking the name apart was most of the
+    matcher's time) and the landline's ``phone_key`` (parsing landlines with
+    ``phonenumbers`` was the next). The features are shared between callers and must not
+    be changed."""
+    features = prepare_stored_party(
+        kind,
+        name,
+        mobile,
+        phone,
+        email,
+        company_name,
+        credit_code,
+        name_pinyin,
+        company_pinyin,
+        company_norm,
+        company_regions,
+        phone_key,
     )
+    return features, all_blocking_keys(features)
 
 
-def existing_records(kind: RecordKind, where: Q, limit: int, *, ordered: bool = False) -> list[Existing]:
-    """At most ``limit`` records of ``kind`` matching ``where`` (by primary key when
-    ``ordered``), prepared for scoring (one query; plain rows, no model instances)."""
+def _rows(queryset: Any) -> list[tuple[Any, ...]]:
+    """The rows of a ``values_list`` queryset read with a plain cursor (its SQL as the ORM
+    compiles it): the columns the matcher reads are text and integers, which the backends
+    return as they are, so the rows are what ``values_list`` gives, without its per-row
+    iteration."""
+    try:
+        sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
+    except EmptyResultSet:  # a filter that matches nothing (e.g. every ``__in`` list empty)
+        return []
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+    return rows
+
+
+def _select(model: Any, where: Q | Sequence[Q], ordered: bool, limit: int, *columns: str) -> list[tuple[Any, ...]]:
+    """The ``columns`` of at most ``limit`` rows of ``model`` matching ``where`` (sorted by
+    primary key when ``ordered``) — a ``Q``, or a list of ``Q`` any of which matches: then
+    the rows whose primary key is in the ``UNION`` of one primary-key query per part, each
+    an index lookup. (One ``OR`` over the parts made SQLite scan the whole table, and so did
+    one part selecting every column when its key is blank in most rows, as landline keys
+    and credit codes are: the statistics make the index look useless.)"""
+    parts = [where] if isinstance(where, Q) else list(where)
+    if not parts:
+        return []
     order = ("pk",) if ordered else ()
+    if len(parts) == 1:
+        return _rows(model.objects.filter(parts[0]).order_by(*order).values_list(*columns)[:limit])
+    ids = [model.objects.filter(part).order_by().values_list("pk") for part in parts]
+    union = ids[0].union(*ids[1:])
+    sql, params = union.query.get_compiler(using=union.db).as_sql()
+    # the union is the ORM's own SQL with its parameters kept apart (no text is pasted in)
+    matching = model.objects.filter(pk__in=RawSQL(sql, params))  # noqa: S611
+    return _rows(matching.order_by(*order).values_list(*columns)[:limit])
+
+
+def existing_records(kind: RecordKind, where: Q | Sequence[Q], limit: int, *, ordered: bool = False) -> list[Existing]:
+    """At most ``limit`` records of ``kind`` matching ``where`` (a ``Q``, or a list of ``Q``
+    any of which matches: see :func:`_select`; by primary key when ``ordered``), prepared
+    for scoring (one query; plain rows, no model instances)."""
+    out: list[Existing] = []
+    add = out.append
     if kind == "lead":
-        leads = (
-            Lead.objects.filter(where)
-            .order_by(*order)
-            .values_list(
-                "pk",
-                "name",
-                "mobile",
-                "phone",
-                "email",
-                "company_name",
-                "credit_code",
-                "owner_id",
-                "name_pinyin",
-                "company_pinyin",
-                "company_norm",
-                "company_regions",
-            )[:limit]
+        leads = _select(
+            Lead,
+            where,
+            ordered,
+            limit,
+            "pk",
+            "name",
+            "mobile",
+            "phone",
+            "email",
+            "company_name",
+            "credit_code",
+            "owner_id",
+            "name_pinyin",
+            "company_pinyin",
+            "company_norm",
+            "company_regions",
+            "phone_key",
         )
-        return [
-            Existing(
-                "lead",
-                pk,
-                _stored_features("lead", name, mobile, phone, email, company, code, name_py, company_py, norm, regions),
-                owner_id,
-                f"{name} · {company}" if company else name,  # Lead.__str__
+        for pk, name, mobile, phone, email, company, code, owner_id, name_py, company_py, norm, regions, pkey in leads:
+            features, keys = _stored_features(
+                "lead", name, mobile, phone, email, company, code, name_py, company_py, norm, regions, pkey
             )
-            for pk, name, mobile, phone, email, company, code, owner_id, name_py, company_py, norm, regions in leads
-        ]
+            add(
+                Existing("lead", pk, features, owner_id, f"{name} · {company}" if company else name, keys)
+            )  # Lead.__str__
+        return out
     if kind == "contact":
-        contacts = (
-            Contact.objects.filter(where)
-            .order_by(*order)
-            .values_list(
-                "pk",
-                "name",
-                "mobile",
-                "phone",
-                "email",
-                "name_pinyin",
-                "account__name",
-                "account__owner_id",
-                "account__company_pinyin",
-                "account__company_norm",
-                "account__company_regions",
-            )[:limit]
+        contacts = _select(
+            Contact,
+            where,
+            ordered,
+            limit,
+            "pk",
+            "name",
+            "mobile",
+            "phone",
+            "email",
+            "name_pinyin",
+            "account__name",
+            "account__owner_id",
+            "account__company_pinyin",
+            "account__company_norm",
+            "account__company_regions",
+            "phone_key",
         )
-        return [
-            Existing(
-                "contact",
-                pk,
-                _stored_features(
-                    "contact", name, mobile, phone, email, account, "", name_py, company_py, norm, regions
-                ),
-                owner_id,
-                name,
+        for pk, name, mobile, phone, email, name_py, account, owner_id, company_py, norm, regions, pkey in contacts:
+            features, keys = _stored_features(
+                "contact", name, mobile, phone, email, account, "", name_py, company_py, norm, regions, pkey
             )
-            for pk, name, mobile, phone, email, name_py, account, owner_id, company_py, norm, regions in contacts
-        ]
-    accounts = (
-        Account.objects.filter(where)
-        .order_by(*order)
-        .values_list(
-            "pk", "name", "credit_code", "phone", "owner_id", "company_pinyin", "company_norm", "company_regions"
-        )[:limit]
+            add(Existing("contact", pk, features, owner_id, name, keys))
+        return out
+    accounts = _select(
+        Account,
+        where,
+        ordered,
+        limit,
+        "pk",
+        "name",
+        "credit_code",
+        "phone",
+        "owner_id",
+        "company_pinyin",
+        "company_norm",
+        "company_regions",
+        "phone_key",
     )
-    return [
-        Existing(
-            "account",
-            pk,
-            _stored_features("account", name, "", phone, "", "", code, "", company_py, norm, regions),
-            owner_id,
-            name,
-        )
-        for pk, name, code, phone, owner_id, company_py, norm, regions in accounts
-    ]
+    for pk, name, code, phone, owner_id, company_py, norm, regions, pkey in accounts:
+        features, keys = _stored_features("account", name, "", phone, "", "", code, "", company_py, norm, regions, pkey)
+        add(Existing("account", pk, features, owner_id, name, keys))
+    return out

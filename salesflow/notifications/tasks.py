@@ -31,6 +31,17 @@ def _retry_delay(attempts: int) -> timedelta:
 @task()
 def notify_for_event(event_id: int) -> int:
     """Create the notifications the rules derive from audit event ``event_id``; returns how many."""
+    return _notify(event_id)
+
+
+@task()
+def notify_for_events(event_ids: list[int]) -> int:
+    """:func:`notify_for_event` for each of ``event_ids`` (the events of one bulk write, e.g.
+    the collisions of an import batch), in order; returns how many notifications were made."""
+    return sum(_notify(event_id) for event_id in event_ids)
+
+
+def _notify(event_id: int) -> int:
     from salesflow.notifications.rules import RULES
     from salesflow.notifications.services import notification_create
 

@@ -13,6 +13,7 @@ class ProtectionConfig(AppConfig):
         from salesflow.protection.services import (
             check_collision,
             check_collision_after,
+            check_collision_after_many,
             check_collision_many,
             check_known_customer,
             check_known_customer_many,
@@ -47,5 +48,6 @@ class ProtectionConfig(AppConfig):
                 before=check_collision,
                 after=check_collision_after,
                 before_many=check_collision_many,
+                after_many=check_collision_after_many,
             )
         )

@@ -130,6 +130,51 @@ def arbiter_for(claimant: User, holder: User) -> User | None:
     return None
 
 
+def arbiters_for(pairs: Iterable[tuple[User, User]]) -> dict[tuple[int, int], User | None]:
+    """:func:`arbiter_for` of many ``(claimant, holder)`` pairs, keyed by their pks: the
+    same answer per pair, with the teams read once and the managers in one query (two
+    queries in all, none when no pair has two teams)."""
+    todo = {(c.pk, h.pk): (c, h) for c, h in pairs}
+    out: dict[tuple[int, int], User | None] = dict.fromkeys(todo)
+    placed = {key: pair for key, pair in todo.items() if pair[0].team_id is not None and pair[1].team_id is not None}
+    if not placed:
+        return out
+    teams = {row["pk"]: row for row in Team.objects.values("pk", "parent_id", "manager_id")}
+
+    def chain(team_id: int | None) -> list[int]:
+        found: list[int] = []
+        while team_id is not None and team_id in teams and team_id not in found:
+            found.append(team_id)
+            team_id = teams[team_id]["parent_id"]
+        return found
+
+    wanted: dict[tuple[int, int], list[int]] = {}
+    for key, (claimant, holder) in placed.items():
+        above_holder = set(chain(holder.team_id))
+        common = [pk for pk in chain(claimant.team_id) if pk in above_holder]
+        wanted[key] = [
+            teams[pk]["manager_id"]
+            for pk in common
+            if teams[pk]["manager_id"] is not None and teams[pk]["manager_id"] not in (claimant.pk, holder.pk)
+        ]
+    every = {pk for ids in wanted.values() for pk in ids}
+    if not every:
+        return out
+    managers = {u.pk: u for u in User.objects.filter(pk__in=every, is_active=True)}
+    for key, ids in wanted.items():
+        out[key] = next((managers[pk] for pk in ids if pk in managers), None)
+    return out
+
+
+def existing_record_ids(kind: str, pks: Iterable[int]) -> set[int]:
+    """Which of ``pks`` are still leads, accounts or contacts of ``kind`` (one query)."""
+    model = _MODELS.get(kind)
+    wanted = set(pks)
+    if model is None or not wanted:
+        return set()
+    return set(model._default_manager.filter(pk__in=wanted).values_list("pk", flat=True))
+
+
 def record_for(kind: str, pk: int) -> models.Model | None:
     """The lead, account or contact ``pk`` (no visibility filter: services use it)."""
     model = _MODELS.get(kind)

@@ -28,7 +28,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from salesflow.core.audit import record_event
+from salesflow.core.audit import record_event, record_events
 from salesflow.core.errors import Conflict, Forbidden, ServiceError, ValidationFailed
 from salesflow.core.intake import Intake
 from salesflow.core.normalize import (
@@ -58,7 +58,14 @@ from salesflow.protection.models import (
     KnownCustomerMatch,
 )
 from salesflow.protection.permissions import can_decide, can_manage_known_customers, collisions_visible_to
-from salesflow.protection.selectors import arbiter_for, known_customer_for, known_customers_for, record_for
+from salesflow.protection.selectors import (
+    arbiter_for,
+    arbiters_for,
+    existing_record_ids,
+    known_customer_for,
+    known_customers_for,
+    record_for,
+)
 from salesflow.users.models import ShareAccess, User
 from salesflow.users.permissions import is_system_actor
 from salesflow.users.services import share_grant
@@ -579,6 +586,49 @@ def check_collision_after(intake: Intake, record: Any) -> None:
             )
 
 
+def check_collision_after_many(intakes: Sequence[Intake], records: Sequence[Any]) -> None:
+    """``after_many``: :func:`check_collision_after` for a batch (an import): the same
+    collisions, opened by :func:`collision_open_many` in the same order (a fixed number of
+    queries per batch instead of ~five per collision)."""
+    wanted = {
+        pk
+        for intake in intakes
+        for finding in intake.findings
+        if finding.get("check") == "collision"
+        for pk in (finding["claimant"], *(found["holder"] for found in finding["candidates"]))
+    }
+    if not wanted:
+        return
+    users = {user.pk: user for user in User.objects.filter(pk__in=wanted)}
+    opening: list[CollisionToOpen] = []
+    for intake, record in zip(intakes, records, strict=True):
+        for finding in intake.findings:
+            if finding.get("check") != "collision":
+                continue
+            claimant = users.get(finding["claimant"])
+            if claimant is None:  # as User.objects.get in the one-record hook
+                raise User.DoesNotExist(f"claimant {finding['claimant']} does not exist")
+            for found in finding["candidates"]:
+                holder = users.get(found["holder"])
+                if holder is None:
+                    continue
+                opening.append(
+                    CollisionToOpen(
+                        actor=intake.actor,
+                        new_kind=intake.kind,
+                        new_record=record,
+                        existing_kind=found["kind"],
+                        existing_id=found["pk"],
+                        claimant=claimant,
+                        holder=holder,
+                        score=float(found["score"]),
+                        reasons=[str(r) for r in found["reasons"]],
+                        action=_collision_action(intake),
+                    )
+                )
+    collision_open_many(opening)
+
+
 def _collision_action(intake: Intake) -> str:
     """``create``, ``import`` or ``claim`` (a create called with ``via`` import/claim counts as that)."""
     via = intake.options.get("via")
@@ -646,6 +696,117 @@ def collision_open(
         related=[existing],
     )
     return collision
+
+
+@dataclass(frozen=True)
+class CollisionToOpen:
+    """The arguments of one :func:`collision_open` call, for :func:`collision_open_many`."""
+
+    actor: User | None
+    new_kind: str
+    new_record: models.Model
+    existing_kind: str
+    existing_id: int
+    claimant: User
+    holder: User
+    score: float
+    reasons: list[str]
+    action: str
+
+
+def collision_open_many(items: Sequence[CollisionToOpen]) -> list[Collision]:
+    """:func:`collision_open` for many collisions at once (an import batch), with the same
+    outcome as calling it item by item in order: an open collision between the same new and
+    existing records is returned as it is (also when an earlier item of the call opened it),
+    the arbiter is :func:`selectors.arbiter_for` of the pair, and each new collision is
+    audited ``protection.collision.opened`` on the new record's timeline and the existing
+    record's (when it still exists), in item order (the notifications follow the events).
+    Queries: the open collisions of the new records, the teams and managers, the existing
+    records' ids per kind, one insert of the collisions and the events' inserts (one
+    ``record_events`` call per run of items with the same actor and kind of new record) —
+    a fixed number whatever the number of items. Call inside the service's transaction."""
+    if not items:
+        return []
+    open_now: dict[tuple[str, int, str, int], Collision] = {}
+    by_new_kind: dict[str, set[int]] = {}
+    for item in items:
+        by_new_kind.setdefault(item.new_kind, set()).add(item.new_record.pk)
+    for new_kind, new_ids in by_new_kind.items():
+        for collision in Collision.objects.filter(
+            new_kind=new_kind, new_id__in=new_ids, status=CollisionStatus.OPEN
+        ).order_by("pk"):
+            key = (collision.new_kind, collision.new_id, collision.existing_kind, collision.existing_id)
+            open_now.setdefault(key, collision)
+    arbiters = arbiters_for((item.claimant, item.holder) for item in items)
+    result: list[Collision] = []
+    fresh: list[tuple[CollisionToOpen, Collision]] = []
+    for item in items:
+        key = (item.new_kind, item.new_record.pk, item.existing_kind, item.existing_id)
+        same = open_now.get(key)
+        if same is not None:
+            result.append(same)
+            continue
+        collision = Collision(
+            new_kind=item.new_kind,
+            new_id=item.new_record.pk,
+            existing_kind=item.existing_kind,
+            existing_id=item.existing_id,
+            claimant=item.claimant,
+            holder=item.holder,
+            arbiter=arbiters[(item.claimant.pk, item.holder.pk)],
+            action=item.action[:20],
+            reasons=item.reasons[:10],
+            score=max(0.0, min(1.0, item.score)),
+        )
+        open_now[key] = collision
+        fresh.append((item, collision))
+        result.append(collision)
+    if fresh:
+        Collision.objects.bulk_create([collision for _item, collision in fresh])
+        existing_ids: dict[str, set[int]] = {}
+        for kind in {item.existing_kind for item, _c in fresh}:
+            existing_ids[kind] = existing_record_ids(
+                kind, (i.existing_id for i, _c in fresh if i.existing_kind == kind)
+            )
+        run: list[tuple[CollisionToOpen, Collision]] = []
+        for position, (item, collision) in enumerate(fresh):
+            run.append((item, collision))
+            following = fresh[position + 1][0] if position + 1 < len(fresh) else None
+            if following is None or (following.actor, type(following.new_record)) != (
+                item.actor,
+                type(item.new_record),
+            ):
+                _audit_opened(run, existing_ids)
+                run = []
+    return result
+
+
+def _audit_opened(run: Sequence[tuple[CollisionToOpen, Collision]], existing_ids: Mapping[str, set[int]]) -> None:
+    """The ``protection.collision.opened`` events of a run of new collisions with one actor
+    and one kind of new record (one ``record_events`` call)."""
+    models_by_kind: dict[str, type[models.Model]] = {"lead": Lead, "account": Account, "contact": Contact}
+    items: list[tuple[models.Model, dict[str, Any] | None]] = []
+    related: list[list[models.Model]] = []
+    for item, collision in run:
+        items.append(
+            (
+                item.new_record,
+                {
+                    "collision_id": collision.pk,
+                    "claimant": item.claimant.pk,
+                    "holder": item.holder.pk,
+                    "arbiter": collision.arbiter_id,
+                    "existing_kind": item.existing_kind,
+                    "existing_id": item.existing_id,
+                    "score_percent": round(collision.score * 100),
+                    "reasons": collision.reasons,
+                },
+            )
+        )
+        model = models_by_kind.get(item.existing_kind)
+        present = model is not None and item.existing_id in existing_ids.get(item.existing_kind, set())
+        related.append([model(pk=item.existing_id)] if model is not None and present else [])
+    record_events(actor=run[0][0].actor, verb="protection.collision.opened", items=items, related_each=related)
 
 
 # --- deciding a collision -------------------------------------------------------------------

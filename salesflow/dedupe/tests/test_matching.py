@@ -184,3 +184,61 @@ def test_a_common_blocking_key_brings_in_no_records_by_itself(personas, monkeypa
     assert (
         find_candidates("lead", {"name": "陌生人", "company_name": "星云科技有限公司", "mobile": "13999999999"}) == []
     )
+
+
+def test_the_union_of_index_lookups_fetches_what_one_or_query_fetches(personas) -> None:
+    """``existing_records`` with a list of conditions (a UNION of primary-key lookups) gets
+    the records the OR of the conditions gets — also for a contact's condition on its
+    account — with the same columns; a list that matches nothing gives nothing."""
+    import functools
+    import operator
+
+    from django.db.models import Q
+
+    from salesflow.dedupe import matching
+
+    for i in range(8):
+        lead_create(
+            actor=personas.rep,
+            owner=personas.rep,
+            name=f"联合{i}",
+            source_channel="inbound",
+            mobile=f"1381111000{i}",
+            phone="021-6888 800" + str(i % 3),
+            email=f"u{i % 4}@example.com",
+            company_name=("星云科技有限公司", "远山物流有限公司", "南海贸易有限公司")[i % 3],
+            intake_action="import",
+        )
+    account = account_create(
+        actor=personas.rep,
+        owner=personas.rep,
+        name="星云科技有限公司",
+        phone="021-68888000",
+        intake_options={"duplicate_reason": "test"},
+    )
+    for i in range(3):
+        contact_create(
+            actor=personas.rep, account=account, name=f"联合{i}", mobile=f"1382222000{i}", intake_action="import"
+        )
+    stems = set(Lead.objects.values_list("company_stem", flat=True))
+    cases: dict[matching.RecordKind, list[Q]] = {
+        "lead": [
+            Q(mobile__in={"13811110001", "13811110005"}),
+            Q(phone_key__in={"+862168888001"}),
+            Q(email__in={"u2@example.com"}),
+            Q(company_stem__in=stems - {"星云"}),
+            Q(company_stem="星云", name_pinyin="lianhe0") | Q(company_stem="星云", name_pinyin="lianhe3"),
+        ],
+        "contact": [
+            Q(mobile__in={"13822220001"}),
+            Q(name_pinyin__in={"lianhe2"}, account__company_stem__in={"星云"}),
+        ],
+        "account": [Q(company_stem__in={"星云"}), Q(phone_key__in={"+862168888000"})],
+    }
+    for kind, parts in cases.items():
+        union = matching.existing_records(kind, parts, 1000)
+        one_or = matching.existing_records(kind, functools.reduce(operator.or_, parts), 1000)
+        assert union and sorted(union) == sorted(one_or)
+        assert matching.existing_records(kind, parts, 1000, ordered=True) == sorted(one_or)
+        assert len(matching.existing_records(kind, parts, 2)) == min(2, len(one_or))
+    assert matching.existing_records("lead", [Q(mobile__in={"10000000000"}), Q(email__in={"x@y.z"})], 10) == []

@@ -613,3 +613,101 @@ def test_a_batch_of_lead_rows_is_written_with_a_fixed_number_of_queries(personas
     20 rows still fit one INSERT under SQLite's 999 parameters)."""
     _import_queries(personas, 2, 900)  # warm the process-wide caches
     assert _import_queries(personas, 20, 100) == _import_queries(personas, 5, 0)
+
+
+def _teammates_leads(personas: Any, n: int) -> list[Lead]:
+    """The teammate's leads with the names and companies of ``lead_rows(n)`` but other
+    mobiles and emails: each imported row is then a strong duplicate (same name and
+    company) of another rep's lead, not an "already exists" row."""
+    from salesflow.leads.services import lead_create
+
+    return [
+        lead_create(
+            actor=personas.teammate,
+            owner=personas.teammate,
+            name=f"客户{i}",
+            company_name=f"测试公司{i}有限公司",
+            mobile=f"137{i:08d}",
+            source_channel="inbound",
+            intake_options={"duplicate_reason": "test"},
+        )
+        for i in range(n)
+    ]
+
+
+def test_rows_matching_another_reps_leads_open_their_collisions_a_batch_at_a_time(personas) -> None:
+    """Every imported row that is a strong duplicate of the teammate's lead opens one
+    collision (claimant the importer, holder the teammate, arbiter their manager, action
+    ``import``) with one ``protection.collision.opened`` event on both leads' timelines;
+    a batch of 20 such rows costs the queries of a batch of 5 (the collisions are opened
+    in bulk, not ~6 queries each)."""
+    from django.contrib.contenttypes.models import ContentType
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from salesflow.core.models import AuditLink
+    from salesflow.protection.models import Collision
+
+    held = _teammates_leads(personas, 25)
+
+    def imported(n: int, start: int) -> tuple[ImportJob, int]:
+        job = upload(personas.rep, "lead", csv_bytes([LEAD_HEADERS_ZH, *lead_rows(n, start=start)]))
+        import_start(actor=personas.rep, job=job, mode="valid_rows")
+        with CaptureQueriesContext(connection) as ctx:
+            done = import_execute(job_id=job.pk, batch_size=50)
+        assert done is not None and done.created_count == n
+        return done, len(ctx.captured_queries)
+
+    imported(2, 100)  # warm the process-wide caches
+    five, five_queries = imported(5, 0)
+    twenty, twenty_queries = imported(20, 5)
+    assert twenty_queries == five_queries
+    lead_type = ContentType.objects.get_for_model(Lead)
+    for job, numbers in ((five, range(0, 5)), (twenty, range(5, 25))):
+        rows = ImportRow.objects.filter(job=job).order_by("row_number")
+        for row, i in zip(rows, numbers, strict=True):
+            assert row.record_id is not None
+            collision = Collision.objects.get(new_kind="lead", new_id=row.record_id)
+            assert (collision.existing_kind, collision.existing_id) == ("lead", held[i].pk)
+            assert (collision.claimant, collision.holder, collision.arbiter) == (
+                personas.rep,
+                personas.teammate,
+                personas.manager,
+            )
+            assert collision.action == "import" and collision.reasons[:2] == [
+                "same company name after removing suffixes",
+                "same name",
+            ]
+            event = AuditEvent.objects.get(verb="protection.collision.opened", target_id=row.record_id)
+            assert event.data["collision_id"] == collision.pk and event.actor == personas.rep
+            linked = set(AuditLink.objects.filter(event=event).values_list("content_type", "object_id"))
+            assert linked == {(lead_type.pk, row.record_id), (lead_type.pk, held[i].pk)}
+
+
+def test_an_all_or_nothing_import_that_fails_leaves_no_collision(personas) -> None:
+    """All-or-nothing: the collisions the first rows opened go with the rows when a later
+    row's follow-on refuses (one transaction)."""
+    from salesflow.protection.models import Collision
+
+    _teammates_leads(personas, 4)
+
+    def after(intake: Intake, record: Any) -> None:
+        if record.mobile == "13900000003":
+            raise ValidationFailed("refused", field_errors={"mobile": ["follow-on refused"]})
+
+    register_intake_check(IntakeCheck(code="test_after", order=95, kinds=frozenset({"lead"}), after=after))
+    try:
+        job = run(
+            personas.rep,
+            upload(personas.rep, "lead", csv_bytes([LEAD_HEADERS_ZH, *lead_rows(4)])),
+            "all_or_nothing",
+            batch_size=2,
+        )
+    finally:
+        unregister_intake_check("test_after")
+    assert job.status == ImportStatus.FAILED and job.created_count == 0
+    assert not Collision.objects.filter(claimant=personas.rep).exists()
+    assert not AuditEvent.objects.filter(verb="protection.collision.opened", actor=personas.rep).exists()
+    # the same file without the refusal: four collisions
+    job = run(personas.rep, upload(personas.rep, "lead", csv_bytes([LEAD_HEADERS_ZH, *lead_rows(4)])), "all_or_nothing")
+    assert job.created_count == 4 == Collision.objects.filter(claimant=personas.rep, action="import").count()
