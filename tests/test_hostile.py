@@ -10,18 +10,22 @@ a refused write must leave every table exactly as it was.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import pytest
 from django.apps import apps
+from django.db import transaction
 from django.test import Client
+from django.utils import translation
 
 from salesflow.activities.tests.factories import make_activity
 from salesflow.api import api
 from salesflow.leads.tests.factories import make_lead
 from salesflow.sales.tests.factories import make_account, make_contact, make_opportunity
+from salesflow.users.testing import Personas, make_personas
 
 pytestmark = pytest.mark.django_db
 
@@ -89,8 +93,35 @@ def _leaf_types(schema: dict[str, Any]) -> set[str]:
     return {schema.get("type", "object")}
 
 
+@pytest.fixture(scope="module")
+def shared(django_db_setup: Any, django_db_blocker: Any) -> Iterator[tuple[Personas, dict[str, int]]]:
+    """The personas and the world, built once for the module (870 tests: built per test, the
+    world was most of the module's time) inside a transaction rolled back at the end. Each
+    test runs in its own savepoint on top (like Django's ``TestCase.setUpTestData``), so
+    every test starts from exactly the rows built here: what a test writes (a legitimate
+    partial update, its API token) is rolled back before the next."""
+    with django_db_blocker.unblock(), translation.override("en"):
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            people = make_personas()
+            yield people, _build_world(people)
+        finally:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+
+
 @pytest.fixture
-def world(personas):
+def personas(shared: tuple[Personas, dict[str, int]]) -> Personas:
+    return shared[0]
+
+
+@pytest.fixture
+def world(shared: tuple[Personas, dict[str, int]]) -> dict[str, int]:
+    return shared[1]
+
+
+def _build_world(personas: Personas) -> dict[str, int]:
     """One record of each kind owned by the rep, so every id in a path resolves."""
     account = make_account(personas.rep)
     contact = make_contact(account)

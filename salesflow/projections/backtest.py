@@ -36,6 +36,7 @@ The method, stated once (the page, the API and ``salesflow forecast-backtest`` a
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -228,14 +229,38 @@ def _make(name: str, freq: str, train_len: int) -> Any:
     raise SeriesError(f"Unknown model {name!r}.")
 
 
+#: Fitted forecasts by (model, frequency, series bytes, horizon, level), most recent last;
+#: see :func:`_predict`.
+_FITTED: OrderedDict[tuple[str, str, bytes, int, bool], dict[str, np.ndarray]] = OrderedDict()
+_FITTED_MAX = 512
+
+
 def _predict(name: str, freq: str, y: np.ndarray, h: int, level: bool) -> dict[str, np.ndarray]:
-    model = _make(name, freq, len(y))
-    kwargs: dict[str, Any] = {"level": [LEVEL]} if level and name != "CrostonOptimized" else {}
-    raw = model.forecast(y=y, h=h, **kwargs)
-    out = {k: np.asarray(v, dtype=float) for k, v in raw.items()}
-    if out["mean"].shape != (h,) or not np.all(np.isfinite(out["mean"])):
-        raise FloatingPointError(f"{name} gave no finite forecast")
-    return out
+    """``name``'s forecast of ``h`` points after ``y`` (with the 80% interval when
+    ``level``); raises when the model fails or gives a forecast that is not finite.
+
+    Memoised per process for the last :data:`_FITTED_MAX` distinct inputs: a fit is a pure
+    function of the model, the frequency, the series' exact values, the horizon and
+    ``level`` (the models are deterministic), and the same series come back (the company's
+    and a team's, or one recompute after another with unchanged facts), while AutoARIMA
+    takes about a second per fit. Failures are not remembered (the next call fits again).
+    Callers get their own copies of the arrays."""
+    series = np.ascontiguousarray(y, dtype=float)
+    key = (name, freq, series.tobytes(), h, level)
+    cached = _FITTED.get(key)
+    if cached is None:
+        model = _make(name, freq, len(series))
+        kwargs: dict[str, Any] = {"level": [LEVEL]} if level and name != "CrostonOptimized" else {}
+        raw = model.forecast(y=series, h=h, **kwargs)
+        cached = {k: np.asarray(v, dtype=float).copy() for k, v in raw.items()}
+        if cached["mean"].shape != (h,) or not np.all(np.isfinite(cached["mean"])):
+            raise FloatingPointError(f"{name} gave no finite forecast")
+        _FITTED[key] = cached
+        if len(_FITTED) > _FITTED_MAX:
+            _FITTED.popitem(last=False)
+    else:
+        _FITTED.move_to_end(key)
+    return {k: v.copy() for k, v in cached.items()}
 
 
 # ------------------------------------------------------------------------------ metrics
