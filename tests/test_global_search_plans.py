@@ -45,9 +45,14 @@ PLANS = {
     "every term common, a window of three rows": {"COMMON_MATCHES": 1, "WINDOW": 3},
     "every term common, a window of one row": {"COMMON_MATCHES": 1, "WINDOW": 1},
     "a term is common from 3 matches, window of two rows": {"COMMON_MATCHES": 3, "WINDOW": 2},
-    "match set probed one hit, then four": {"COMMON_MATCHES": 1, "WINDOW": 1, "PROBE_BATCH": 1, "PROBE_MAX": 5},
+    "sparse common term: match set probed from one id, at most five": {
+        "COMMON_MATCHES": 1,
+        "WINDOW": 1,
+        "PROBE_BATCH": 1,
+        "PROBE_MAX": 5,
+    },
     "rare terms probed in batches of two": {"PROBE_BATCH": 2},
-    "rare terms probed one, then four; a rep's filtered by owner": {"PROBE_BATCH": 1, "OWNER_FILTER_IDS": 1},
+    "rare terms probed from one id; a rep's filtered by owner": {"PROBE_BATCH": 1, "OWNER_FILTER_IDS": 1},
 }
 ANYWAY = {"duplicate_reason": "search test data: similar names on purpose"}
 #: expected pages by (user id, term), shared by the module's tests (see ``world``)
