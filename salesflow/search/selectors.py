@@ -195,9 +195,10 @@ WINDOW = 5000
 #: on each: a probe costs ~40 µs there at scale 1.0 (a few µs on SQLite, which always probes).
 OWNER_FILTER_IDS = 300
 #: A wide scope reading a term's match set tests visibility on this many of its hits first
-#: (in the page's order), then on growing batches (see :func:`_probed_in_order`).
+#: (in the page's order), then on batches sized by the share found (:func:`_probe_ids`).
 PROBE_BATCH = 64
-#: ... and on at most this many hits in all before it filters the whole match set in SQL.
+#: A common term sparse in a kind's window sorts at most this many of the kind's matches
+#: to probe in order before it filters the whole match set in SQL (:func:`_probed_in_order`).
 PROBE_MAX = 4096
 
 
@@ -375,13 +376,13 @@ def _first_hits(
 ) -> list[SearchEntry]:
     """The first ``n`` rows of ``kind`` matching ``parsed`` that ``user`` may read.
 
-    The order is fixed: titles starting with ``needle`` (the folded term; an exact title
-    first), then the other hits, each by title key (code-point order), then record id —
-    the same rows whichever plan finds them:
-
     ``matches`` is the term's index matches over all kinds, counted up to
     :data:`COMMON_MATCHES` (:func:`_match_count`); ``sorted_ids``, for a rare term, the
     kind's matching search rows in the page's order (:func:`_ordered_matches`).
+
+    The order is fixed: titles starting with ``needle`` (the folded term; an exact title
+    first), then the other hits, each by title key (code-point order), then record id —
+    the same rows whichever plan finds them:
 
     * a short term alone (one character, two Latin letters): the titles starting with it,
       walked in the order of the title index (a narrow scope: per owner);
