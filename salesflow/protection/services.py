@@ -20,8 +20,8 @@ Guarantees:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields
 from typing import Any
 
 from django.db import models, transaction
@@ -562,17 +562,23 @@ def _note_collisions(found: Sequence[tuple[Intake, User, Sequence[Candidate]]]) 
         intake.findings.append({"check": "collision", "claimant": claimant.pk, "candidates": list(holders.values())})
 
 
-def check_collision_after(intake: Intake, record: Any) -> None:
-    """``after``: open a collision per other rep found by :func:`check_collision`."""
+def _collisions_to_open(
+    intake: Intake, record: Any, user_of: Callable[[int], User | None]
+) -> Iterator[CollisionToOpen]:
+    """The collisions :func:`check_collision` found for ``record``, one per other rep's
+    candidate, in finding order (``user_of`` resolves the claimant and holders; a holder
+    gone since the check is skipped, a missing claimant is an error)."""
     for finding in intake.findings:
         if finding.get("check") != "collision":
             continue
-        claimant = User.objects.get(pk=finding["claimant"])
+        claimant = user_of(finding["claimant"])
+        if claimant is None:
+            raise User.DoesNotExist(f"claimant {finding['claimant']} does not exist")
         for found in finding["candidates"]:
-            holder = User.objects.filter(pk=found["holder"]).first()
+            holder = user_of(found["holder"])
             if holder is None:
                 continue
-            collision_open(
+            yield CollisionToOpen(
                 actor=intake.actor,
                 new_kind=intake.kind,
                 new_record=record,
@@ -584,6 +590,12 @@ def check_collision_after(intake: Intake, record: Any) -> None:
                 reasons=[str(r) for r in found["reasons"]],
                 action=_collision_action(intake),
             )
+
+
+def check_collision_after(intake: Intake, record: Any) -> None:
+    """``after``: open a collision per other rep found by :func:`check_collision`."""
+    for item in _collisions_to_open(intake, record, lambda pk: User.objects.filter(pk=pk).first()):
+        collision_open(**{f.name: getattr(item, f.name) for f in fields(item)})
 
 
 def check_collision_after_many(intakes: Sequence[Intake], records: Sequence[Any]) -> None:
@@ -600,33 +612,13 @@ def check_collision_after_many(intakes: Sequence[Intake], records: Sequence[Any]
     if not wanted:
         return
     users = {user.pk: user for user in User.objects.filter(pk__in=wanted)}
-    opening: list[CollisionToOpen] = []
-    for intake, record in zip(intakes, records, strict=True):
-        for finding in intake.findings:
-            if finding.get("check") != "collision":
-                continue
-            claimant = users.get(finding["claimant"])
-            if claimant is None:  # as User.objects.get in the one-record hook
-                raise User.DoesNotExist(f"claimant {finding['claimant']} does not exist")
-            for found in finding["candidates"]:
-                holder = users.get(found["holder"])
-                if holder is None:
-                    continue
-                opening.append(
-                    CollisionToOpen(
-                        actor=intake.actor,
-                        new_kind=intake.kind,
-                        new_record=record,
-                        existing_kind=found["kind"],
-                        existing_id=found["pk"],
-                        claimant=claimant,
-                        holder=holder,
-                        score=float(found["score"]),
-                        reasons=[str(r) for r in found["reasons"]],
-                        action=_collision_action(intake),
-                    )
-                )
-    collision_open_many(opening)
+    collision_open_many(
+        [
+            item
+            for intake, record in zip(intakes, records, strict=True)
+            for item in _collisions_to_open(intake, record, users.get)
+        ]
+    )
 
 
 def _collision_action(intake: Intake) -> str:

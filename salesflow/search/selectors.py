@@ -402,10 +402,10 @@ def _first_hits(
     # (a department) the kind's title order, where its share of the rows makes hits frequent
     if sorted_ids is not None and not sorted_ids:
         return []  # a rare term with no match in this kind
-    narrow = owners is not None and not wide_scope(user)
+    narrow = owners if owners is not None and not wide_scope(user) else None  # the scope's few owners
     owner_filter = sorted_ids is not None and len(sorted_ids) >= OWNER_FILTER_IDS and connection.vendor == "postgresql"
-    if owners is not None and narrow and (parsed.prefix or common or owner_filter):
-        walked = _owner_walk_hits(user, kind, parsed, needle, n, owners, common)
+    if narrow is not None and (parsed.prefix or common or owner_filter):
+        walked = _owner_walk_hits(user, kind, parsed, needle, n, narrow, common)
         return [] if walked is None else walked
     visibility = _visibility(user, kind, broad=bool(parsed.prefix) or common)
     if visibility is None:
@@ -426,7 +426,7 @@ def _first_hits(
                 sorted_ids,
                 visible,
                 n,
-                batch=len(sorted_ids) if narrow else 0,
+                batch=len(sorted_ids) if narrow is not None else 0,
             )
         return list(ranked.filter(_match_q(parsed), visible).order_by("tier", *order)[:n])
     contains = _contains_q(parsed)
