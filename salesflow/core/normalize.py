@@ -596,6 +596,12 @@ def company_parts_from_stored(company_norm: str, company_regions: str) -> Compan
     return CompanyParts(name=company_norm, stem=_company_stem(company_norm), regions=regions)
 
 
+def company_stem_of_stored(company_norm: str) -> str:
+    """:attr:`CompanyParts.stem` of :func:`company_parts_from_stored` with this stored
+    ``company_norm`` (not blank): the stem alone, without building the parts. Pure; cached."""
+    return _company_stem(company_norm)
+
+
 def company_stem_key(value: str) -> str:
     """The blocking key of a company name: :attr:`CompanyParts.stem`.
 

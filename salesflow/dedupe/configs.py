@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.utils.translation import get_language, gettext, gettext_lazy
 from rapidfuzz.distance import JaroWinkler, Levenshtein
@@ -25,6 +25,7 @@ from rapidfuzz.fuzz import ratio
 from salesflow.core.normalize import (
     company_parts,
     company_parts_from_stored,
+    company_stem_of_stored,
     credit_code_is_valid,
     normalize_credit_code,
     normalize_email_key,
@@ -112,6 +113,63 @@ def prepare_party(values: Mapping[str, Any]) -> Features:
         "regions": parts.regions if parts else frozenset(),
         "credit_code": code if credit_code_is_valid(code) else "",
     }
+
+
+class StoredPerson(NamedTuple):
+    """The features of a stored record that decide whether it can score high against
+    anything (:func:`stored_person_fields`): the person's name key and pinyin, the phone
+    keys, the email key, a valid credit code and the company stem and its pinyin."""
+
+    person: str
+    person_pinyin: str
+    mobile: str
+    phone: str
+    email: str
+    credit_code: str
+    stem: str
+    stem_pinyin: str
+
+
+def stored_person_fields(
+    kind: str,
+    name: str,
+    mobile: str,
+    phone: str,
+    email: str,
+    company_name: str,
+    credit_code: str,
+    name_pinyin: str,
+    company_pinyin: str,
+    company_norm: str,
+    phone_key: str,
+) -> StoredPerson | None:
+    """The :class:`StoredPerson` fields of :func:`prepare_stored_party` of the same stored
+    values (the same functions, the same order), without taking the company name apart:
+    the stem comes from the stored ``company_norm``. ``None`` when the record has a company
+    name but no stored parts (then only :func:`prepare_stored_party` knows its stem)."""
+    if kind == "account":
+        person = ""
+        company = _text(name) if name else ""
+    else:
+        person = _text(name) if name else ""
+        company = _text(company_name) if company_name else ""
+    if company and not company_norm:
+        return None
+    stem = company_stem_of_stored(company_norm) if company else ""
+    code = normalize_credit_code(_text(credit_code)) if credit_code else ""
+    mobile_key = phone_match_key(_text(mobile)) if mobile else ""
+    phone_text = _text(phone) if phone else ""
+    person_key = person_name_key(person) if person else ""
+    return StoredPerson(
+        person_key,
+        ((_text(name_pinyin) if name_pinyin else "") or pinyin_key(person, person=True)) if person_key else "",
+        mobile_key,
+        (phone_key or phone_match_key(phone_text)) if phone_text else "",
+        normalize_email_key(_text(email)) if email else "",
+        code if code and credit_code_is_valid(code) else "",
+        stem,
+        ((_text(company_pinyin) if company_pinyin else "") or pinyin_key(stem)) if stem else "",
+    )
 
 
 def prepare_stored_party(
@@ -209,11 +267,23 @@ def _person_name(a: Features, b: Features) -> Evidence:
     return -3.5, lambda: _("different name")
 
 
+def person_name_weight(a: Features, person: str, person_pinyin: str) -> float:
+    """The weight :func:`_person_name` gives ``a`` against a record whose person key and
+    pinyin are ``person`` and ``person_pinyin`` (its other features play no part)."""
+    return _person_name(a, {"person": person, "person_pinyin": person_pinyin})[0]
+
+
+# The most :func:`_company_name` gives (the same name after removing suffixes): with no
+# shared phone, email or credit code, it bounds what a pair of people can score above its
+# name evidence (the matcher skips records that cannot reach the threshold that way).
+COMPANY_NAME_MAX = 5.0
+
+
 def _company_name(a: Features, b: Features) -> Evidence:
     if not a["company"] or not b["company"]:
         return 0.0, None
     if a["company"] == b["company"]:
-        return 5.0, lambda: _("same company name after removing suffixes")
+        return COMPANY_NAME_MAX, lambda: _("same company name after removing suffixes")
     if a["stem"] == b["stem"]:
         return 4.5, lambda: _("same company name apart from region and trade words")
     if a["stem_pinyin"] and a["stem_pinyin"] == b["stem_pinyin"]:

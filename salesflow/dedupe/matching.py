@@ -42,8 +42,18 @@ from django.db.models import CharField, Count, Q, Value
 from django.db.models.expressions import RawSQL
 
 from salesflow.core.normalize import normalize_phone, phone_match_key
-from salesflow.dedupe.configs import party_blocking_keys, party_config, prepare_party, prepare_stored_party
-from salesflow.dedupe.engine import Features, score_features
+from salesflow.dedupe.configs import (
+    COMPANY_NAME_MAX,
+    PARTY_BIAS,
+    StoredPerson,
+    party_blocking_keys,
+    party_config,
+    person_name_weight,
+    prepare_party,
+    prepare_stored_party,
+    stored_person_fields,
+)
+from salesflow.dedupe.engine import Features, logit, score_features
 from salesflow.leads.models import Lead
 from salesflow.parties.models import Account, Contact
 
@@ -160,7 +170,7 @@ def find_candidates_bulk(
     result: list[list[Candidate]] = []
     for start in range(0, len(rows), BATCH_SIZE):
         batch = [features_of(kind, row) for row in rows[start : start + BATCH_SIZE]]
-        fetched = fetch_blocks(batch)
+        fetched = fetch_blocks(batch, min_score=(kind, min_score))
         row_keys = [bounded_blocking_keys(features, fetched.common) for features in batch]
         # only the blocks some row looks up are built (a record's other keys lead nowhere)
         wanted = set().union(*row_keys)
@@ -177,7 +187,8 @@ def find_candidates_bulk(
                 if len(block) > MAX_PER_KEY:
                     continue  # common inside this batch's fetch too: tells nothing
                 for record in block:
-                    seen[(record.kind, record.pk)] = record
+                    if record.features is not PRUNED:
+                        seen[(record.kind, record.pk)] = record
             candidates: list[Candidate] = []
             for record in seen.values():
                 score, reasons = score_pair(kind, features, record.kind, record.features, min_score)
@@ -286,9 +297,20 @@ def fetch_by_blocking_keys(batch: Sequence[Features], kinds: Iterable[RecordKind
     return fetch_blocks(batch, kinds).records
 
 
-def fetch_blocks(batch: Sequence[Features], kinds: Iterable[RecordKind] = RECORD_KINDS) -> Fetched:
+def fetch_blocks(
+    batch: Sequence[Features],
+    kinds: Iterable[RecordKind] = RECORD_KINDS,
+    *,
+    min_score: tuple[RecordKind, float] | None = None,
+) -> Fetched:
     """Existing records of ``kinds`` (leads, contacts, accounts) sharing a blocking key with
     any of ``batch``, prepared for scoring; two queries per kind.
+
+    With ``min_score`` — ``(kind of the batch's rows, threshold)`` — a person (lead or
+    contact) that no row of the batch can score at or above the threshold is not prepared:
+    it comes back with :data:`PRUNED` features and the only keys it can share with the
+    batch, its company's (see :class:`Gate`), so the blocks keep their sizes and the scored
+    pairs are the same.
 
     Bounded blocking: a key held by more than :data:`MAX_PER_KEY` existing records of a kind
     (a very common company stem like "科技", a switchboard number shared by a whole company, a
@@ -336,14 +358,151 @@ def fetch_blocks(batch: Sequence[Features], kinds: Iterable[RecordKind] = RECORD
         credit_code__in=codes, company_stem__in=stems, company_pinyin__in=stem_pinyins, phone_key__in=phones
     )
     cap = MAX_PER_KEY * max(1, len(batch))
+    gate = Gate(min_score[0], batch, min_score[1]) if min_score is not None else None
     out: list[Existing] = []
     if "lead" in wanted:
-        out.extend(existing_records("lead", lead_q, cap))
+        out.extend(existing_records("lead", lead_q, cap, gate=gate))
     if "contact" in wanted:
-        out.extend(existing_records("contact", contact_q, cap))
+        out.extend(existing_records("contact", contact_q, cap, gate=gate))
     if "account" in wanted:
         out.extend(existing_records("account", account_q, cap))
     return Fetched(out, frozenset(common))
+
+
+# The features of a record a :class:`Gate` ruled out (compared by identity): it is in its
+# blocks, so they keep their sizes, but it is never scored.
+PRUNED: Features = {}
+
+
+class Gate:
+    """Which fetched people (leads, contacts) can score at or above ``min_score`` against a
+    batch of incoming ``kind`` rows; the others need not be prepared or scored.
+
+    The bound: between two people, a record that shares no phone, email or credit code with
+    any row of the batch gets at most 0 from the phone, email and credit-code rules, at most
+    :data:`COMPANY_NAME_MAX` from the company name and at most 0 from the region, so it scores
+    at most ``sigmoid(bias + COMPANY_NAME_MAX + name weight)``. Its name weight
+    (:func:`~salesflow.dedupe.configs.person_name_weight`) is computed exactly against every
+    row it shares a company key with (stem or its pinyin); a record whose name pinyin some
+    row has too is kept (it pairs by name). An incoming account (company evidence only), a
+    record whose company parts are not stored, and a ``min_score`` that is not a
+    probability rule nothing out.
+    """
+
+    def __init__(self, kind: RecordKind, batch: Sequence[Features], min_score: float) -> None:
+        self.active = kind != "account" and 0.0 < min_score < 1.0
+        # below this an evidence sum cannot reach min_score (a margin for rounding)
+        self.floor = (logit(min_score) if self.active else 0.0) - PARTY_BIAS - COMPANY_NAME_MAX - 1e-9
+        self.strong: set[str] = set()
+        self.pinyins: set[str] = set()
+        self.by_company: dict[str, list[Features]] = defaultdict(list)
+        for f in batch:
+            for key in all_blocking_keys(f):
+                if key[0] in "pec" and key[1] == ":":
+                    self.strong.add(key)
+            if f["person_pinyin"]:
+                self.pinyins.add(f["person_pinyin"])
+            if f["stem"]:
+                self.by_company[f"s:{f['stem']}"].append(f)
+            if f["stem_pinyin"]:
+                self.by_company[f"sp:{f['stem_pinyin']}"].append(f)
+
+    def pruned_keys(
+        self,
+        kind: RecordKind,
+        name: str,
+        mobile: str,
+        phone: str,
+        email: str,
+        company_name: str,
+        credit_code: str,
+        name_pinyin: str,
+        company_pinyin: str,
+        company_norm: str,
+        phone_key: str,
+    ) -> tuple[str, ...] | None:
+        """For a stored person no row can score high enough with, the blocking keys it can
+        share with the batch's rows (its company's stem and stem pinyin: every other key of
+        its is no row's, or it would not be ruled out); ``None`` when it must be prepared
+        and scored."""
+        if not self.active:
+            return None
+        stored = _stored_person(
+            kind,
+            name,
+            mobile,
+            phone,
+            email,
+            company_name,
+            credit_code,
+            name_pinyin,
+            company_pinyin,
+            company_norm,
+            phone_key,
+        )
+        if stored is None:
+            return None
+        fields, strong_keys, company_keys = stored
+        if fields.person_pinyin in self.pinyins:
+            return None
+        strong = self.strong
+        for key in strong_keys:
+            if key in strong:
+                return None
+        floor = self.floor
+        by_company = self.by_company
+        for company_key in company_keys:
+            for row in by_company.get(company_key, ()):
+                if person_name_weight(row, fields.person, fields.person_pinyin) >= floor:
+                    return None
+        # its other keys (phones, email, credit code, name) are no row's: only these can be
+        return company_keys
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _stored_person(
+    kind: RecordKind,
+    name: str,
+    mobile: str,
+    phone: str,
+    email: str,
+    company_name: str,
+    credit_code: str,
+    name_pinyin: str,
+    company_pinyin: str,
+    company_norm: str,
+    phone_key: str,
+) -> tuple[StoredPerson, tuple[str, ...], tuple[str, ...]] | None:
+    """:func:`~salesflow.dedupe.configs.stored_person_fields` of a stored person with its
+    phone, email and credit-code keys and its company keys (stem, stem pinyin), memoised
+    per distinct values (a pure function of them: the records of a common stem come back
+    batch after batch)."""
+    fields = stored_person_fields(
+        kind,
+        name,
+        mobile,
+        phone,
+        email,
+        company_name,
+        credit_code,
+        name_pinyin,
+        company_pinyin,
+        company_norm,
+        phone_key,
+    )
+    if fields is None:
+        return None
+    strong = [f"p:{p}" for p in {fields.mobile, fields.phone} if p]
+    if fields.email:
+        strong.append(f"e:{fields.email}")
+    if fields.credit_code:
+        strong.append(f"c:{fields.credit_code}")
+    company = [
+        key
+        for key in (f"s:{fields.stem}" if fields.stem else "", f"sp:{fields.stem_pinyin}" if fields.stem_pinyin else "")
+        if key
+    ]
+    return fields, tuple(strong), tuple(company)
 
 
 def _parts(**lookups: set[str]) -> list[Q]:
@@ -427,10 +586,13 @@ def _select(model: Any, where: Q | Sequence[Q], ordered: bool, limit: int, *colu
     return _rows(matching.order_by(*order).values_list(*columns)[:limit])
 
 
-def existing_records(kind: RecordKind, where: Q | Sequence[Q], limit: int, *, ordered: bool = False) -> list[Existing]:
+def existing_records(
+    kind: RecordKind, where: Q | Sequence[Q], limit: int, *, ordered: bool = False, gate: Gate | None = None
+) -> list[Existing]:
     """At most ``limit`` records of ``kind`` matching ``where`` (a ``Q``, or a list of ``Q``
     any of which matches: see :func:`_select`; by primary key when ``ordered``), prepared
-    for scoring (one query; plain rows, no model instances)."""
+    for scoring (one query; plain rows, no model instances). A person the ``gate`` rules out
+    comes back with :data:`PRUNED` features and the keys :meth:`Gate.pruned_keys` gives."""
     out: list[Existing] = []
     add = out.append
     if kind == "lead":
@@ -454,6 +616,13 @@ def existing_records(kind: RecordKind, where: Q | Sequence[Q], limit: int, *, or
             "phone_key",
         )
         for pk, name, mobile, phone, email, company, code, owner_id, name_py, company_py, norm, regions, pkey in leads:
+            if gate is not None:
+                pruned = gate.pruned_keys(
+                    "lead", name, mobile, phone, email, company, code, name_py, company_py, norm, pkey
+                )
+                if pruned is not None:
+                    add(Existing("lead", pk, PRUNED, owner_id, "", pruned))
+                    continue
             features, keys = _stored_features(
                 "lead", name, mobile, phone, email, company, code, name_py, company_py, norm, regions, pkey
             )
@@ -481,6 +650,13 @@ def existing_records(kind: RecordKind, where: Q | Sequence[Q], limit: int, *, or
             "phone_key",
         )
         for pk, name, mobile, phone, email, name_py, account, owner_id, company_py, norm, regions, pkey in contacts:
+            if gate is not None:
+                pruned = gate.pruned_keys(
+                    "contact", name, mobile, phone, email, account, "", name_py, company_py, norm, pkey
+                )
+                if pruned is not None:
+                    add(Existing("contact", pk, PRUNED, owner_id, "", pruned))
+                    continue
             features, keys = _stored_features(
                 "contact", name, mobile, phone, email, account, "", name_py, company_py, norm, regions, pkey
             )
