@@ -159,8 +159,8 @@ def test_the_gate_leaves_every_candidate_list_as_it_was(personas, monkeypatch) -
         return fetched
 
     monkeypatch.setattr(matching, "fetch_blocks", counting)
-    results: dict[tuple[str, float], list[list[matching.Candidate]]] = {}
-    for kind in ("lead", "contact", "account"):
+    results: dict[tuple[matching.RecordKind, float], list[list[matching.Candidate]]] = {}
+    for kind in matching.RECORD_KINDS:
         for min_score in (0.0, 0.5, 0.8, 0.85, 0.95):
             rows = [
                 {**row, "name": row.get("company_name") or row["name"]} if kind == "account" else row

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 
 from salesflow.core.normalize import credit_check_char
 from salesflow.dedupe.matching import DEFAULT_MIN_SCORE, find_candidates, find_candidates_bulk
@@ -126,8 +127,9 @@ def test_bulk_uses_a_bounded_number_of_queries(personas, django_assert_max_num_q
             mobile=f"1380000000{i}",
         )
     rows = [{"name": f"客户{i % 7}", "mobile": f"1380000000{i % 7}"} for i in range(300)]
-    # three block-size counts (one per kind) and three fetches
-    with django_assert_max_num_queries(6):
+    # three block-size counts (one per kind) and three fetches (on PostgreSQL a fetch of
+    # several conditions reads the ids first: two queries)
+    with django_assert_max_num_queries(6 if connection.vendor == "sqlite" else 9):
         results = find_candidates_bulk("lead", rows)
     assert [len(r) for r in results[:7]] == [1, 1, 1, 1, 1, 0, 0]
 
