@@ -261,35 +261,56 @@ _COUNTED: dict[RecordKind, tuple[tuple[str, str, str], ...]] = {
 
 def common_keys(k: Mapping[str, set[str]], kinds: Iterable[RecordKind] = RECORD_KINDS) -> set[str]:
     """Blocking keys (``p:+86…``, ``s:科技``, ``e:…``, ``sp:…``) of the keysets ``k`` held by
-    more than :data:`MAX_PER_KEY` records of one of ``kinds`` (one ``GROUP BY`` query per kind
-    over the indexed key columns)."""
+    more than :data:`MAX_PER_KEY` records of one of ``kinds`` (one query per kind over the
+    indexed key columns: a ``GROUP BY`` count on SQLite; on PostgreSQL a count of at most
+    ``MAX_PER_KEY + 1`` index entries per key, which reads a bounded number of rows however
+    common the keys are — the ``GROUP BY`` counted every row of every common key)."""
     common: set[str] = set()
     for kind in kinds:
         model = _MODELS[kind]
-        parts = []
-        for column, keyset, prefix in _COUNTED[kind]:
-            values = k.get(keyset)
-            if values:
-                parts.append(
-                    model.objects.filter(**{f"{column}__in": values})
-                    .values(column)
-                    .annotate(n=Count("pk"))
-                    .filter(n__gt=MAX_PER_KEY)
-                    .annotate(prefix=Value(prefix, output_field=CharField()))
-                    .values_list("prefix", column)
-                    .order_by()
-                )
-        if not parts:
+        counted = [(column, prefix, k[keyset]) for column, keyset, prefix in _COUNTED[kind] if k.get(keyset)]
+        if not counted:
             continue
-        query = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
-        for prefix, value in query:
+        for prefix, value in _over_limit(model, counted):
             if prefix == "m":  # a stored mobile: its blocking key is the phone key
                 common.add(f"p:{phone_match_key(value)}")
-            elif prefix == "sp":
-                common.add(f"sp:{value}")
             else:
                 common.add(f"{prefix}:{value}")
     return common
+
+
+def _over_limit(model: Any, counted: Sequence[tuple[str, str, set[str]]]) -> list[tuple[str, str]]:
+    """``(prefix, value)`` for each value of each ``(column, prefix, values)`` of ``counted``
+    held by more than :data:`MAX_PER_KEY` rows of ``model`` (one query)."""
+    connection = connections[model.objects.db]
+    if connection.vendor != "postgresql":
+        parts = [
+            model.objects.filter(**{f"{column}__in": values})
+            .values(column)
+            .annotate(n=Count("pk"))
+            .filter(n__gt=MAX_PER_KEY)
+            .annotate(prefix=Value(prefix, output_field=CharField()))
+            .values_list("prefix", column)
+            .order_by()
+            for column, prefix, values in counted
+        ]
+        query = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+        return list(query)
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    statements: list[str] = []
+    params: list[Any] = []
+    for column, prefix, values in counted:
+        # the column names are the model's own (_COUNTED), quoted; the values are parameters
+        statements.append(
+            f"SELECT %s, k FROM unnest(%s::text[]) AS k WHERE (SELECT count(*) FROM "  # noqa: S608
+            f"(SELECT 1 FROM {table} WHERE {quote(model._meta.get_field(column).column)} = k LIMIT %s) AS n) > %s"
+        )
+        params.extend([prefix, sorted(values), MAX_PER_KEY + 1, MAX_PER_KEY])
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(statements), params)
+        rows: list[tuple[str, str]] = cursor.fetchall()
+    return rows
 
 
 def fetch_by_blocking_keys(batch: Sequence[Features], kinds: Iterable[RecordKind] = RECORD_KINDS) -> list[Existing]:

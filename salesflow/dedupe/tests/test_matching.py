@@ -244,3 +244,48 @@ def test_the_union_of_index_lookups_fetches_what_one_or_query_fetches(personas) 
         assert matching.existing_records(kind, parts, 1000, ordered=True) == sorted(one_or)
         assert len(matching.existing_records(kind, parts, 2)) == min(2, len(one_or))
     assert matching.existing_records("lead", [Q(mobile__in={"10000000000"}), Q(email__in={"x@y.z"})], 10) == []
+
+
+def test_common_keys_are_those_held_by_more_than_the_limit(personas, monkeypatch) -> None:
+    """``common_keys`` names exactly the keys held by more than MAX_PER_KEY records of a
+    kind, column by column (on PostgreSQL it counts at most MAX_PER_KEY + 1 rows a key)."""
+    from salesflow.dedupe import matching
+    from salesflow.leads.services import lead_create_many
+
+    monkeypatch.setattr(matching, "MAX_PER_KEY", 3)
+    rows = []
+    # stems held by 2, 3, 4 and 7 leads; the landline 021-6666 0000 by 4, 021-6666 0001 by 3
+    for count, company in (
+        (2, "甲乙科技有限公司"),
+        (3, "丙丁科技有限公司"),
+        (4, "戊己科技有限公司"),
+        (7, "庚辛科技有限公司"),
+    ):
+        for i in range(count):
+            rows.append({"company_name": company, "phone": f"021-6666 000{i % 2 if count == 7 else 2}"})
+    rows += [{"company_name": "壬癸物流有限公司", "phone": "021-6666 0003"}] * 4
+    created = lead_create_many(
+        actor=personas.rep,
+        rows=[
+            {"owner": personas.rep, "name": f"员工{n}", "source_channel": "inbound", **row}
+            for n, row in enumerate(rows)
+        ],
+        intake_action="import",
+    )
+    assert all(item.lead is not None for item in created)
+    keys = {
+        "stem": {"甲乙", "丙丁", "戊己", "庚辛", "壬癸", "不存在"},
+        "stem_pinyin": {"jiayi", "bingding", "wuji", "gengxin"},
+        "phone_key": {"+862166660000", "+862166660001", "+862166660002", "+862166660003"},
+    }
+    assert matching.common_keys(keys, ["lead"]) == {
+        "s:戊己",
+        "s:庚辛",
+        "s:壬癸",
+        "sp:wuji",
+        "sp:gengxin",
+        "p:+862166660000",  # 4 of the 7
+        "p:+862166660002",  # the 2 + 3 + 4 leads of the first three stems
+        "p:+862166660003",
+    }
+    assert matching.common_keys(keys, ["contact", "account"]) == set()
