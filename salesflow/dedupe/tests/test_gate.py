@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 from salesflow.core.normalize import company_parts_stored, credit_check_char, party_match_keys
 from salesflow.dedupe import matching
 from salesflow.dedupe.configs import prepare_stored_party, stored_person_fields
-from salesflow.demo.generate import make_person
 from salesflow.leads.models import Lead
 from salesflow.leads.services import lead_create_many
 from salesflow.parties.services import account_create_many, contact_create_many
@@ -77,6 +76,14 @@ def _code(body: str) -> str:
     return body + credit_check_char(body)
 
 
+_SURNAMES = "赵钱孙李周吴郑冯陈褚卫蒋沈韩杨朱秦尤许何吕施孔曹严华金魏陶姜"
+_GIVEN = "子涵浩然欣怡梓萱俊杰雨泽嘉怡宇轩思远晓明丽华建国志强秀英桂兰海燕玉梅立新春生"
+
+
+def _person(rng: random.Random) -> str:
+    return rng.choice(_SURNAMES) + "".join(rng.choice(_GIVEN) for _ in range(rng.choice((1, 2))))
+
+
 def _people(rng: random.Random, count: int, start: int) -> list[dict[str, Any]]:
     """Different people (generated names) at a handful of companies, with their own
     mobiles, landlines and emails, and a few shared ones."""
@@ -84,7 +91,7 @@ def _people(rng: random.Random, count: int, start: int) -> list[dict[str, Any]]:
     for i in range(count):
         rows.append(
             {
-                "name": make_person(rng).name,
+                "name": _person(rng),
                 "company_name": rng.choice(_COMPANIES),
                 "mobile": "13812345678" if rng.random() < 0.05 else rng.choice(["", f"1381234{start + i:04d}"]),
                 "phone": "021-68888888" if rng.random() < 0.05 else rng.choice(["", f"021-6{start + i:07d}"]),
