@@ -45,7 +45,6 @@ from salesflow.core.normalize import normalize_phone, phone_match_key
 from salesflow.dedupe.configs import (
     COMPANY_NAME_MAX,
     PARTY_BIAS,
-    StoredPerson,
     party_blocking_keys,
     party_config,
     person_name_weight,
@@ -415,19 +414,26 @@ class Gate:
         self.active = kind != "account" and 0.0 < min_score < 1.0
         # below this an evidence sum cannot reach min_score (a margin for rounding)
         self.floor = (logit(min_score) if self.active else 0.0) - PARTY_BIAS - COMPANY_NAME_MAX - 1e-9
-        self.strong: set[str] = set()
+        # the batch's phone keys, emails, credit codes and name pinyins (none blank)
+        self.phones: set[str] = set()
+        self.emails: set[str] = set()
+        self.codes: set[str] = set()
         self.pinyins: set[str] = set()
-        self.by_company: dict[str, list[Features]] = defaultdict(list)
+        self.by_stem: dict[str, list[Features]] = defaultdict(list)
+        self.by_stem_pinyin: dict[str, list[Features]] = defaultdict(list)
         for f in batch:
-            for key in all_blocking_keys(f):
-                if key[0] in "pec" and key[1] == ":":
-                    self.strong.add(key)
-            if f["person_pinyin"]:
-                self.pinyins.add(f["person_pinyin"])
+            self.phones.update(f["phones"])
+            for value, into in (
+                (f["email"], self.emails),
+                (f["credit_code"], self.codes),
+                (f["person_pinyin"], self.pinyins),
+            ):
+                if value:
+                    into.add(value)
             if f["stem"]:
-                self.by_company[f"s:{f['stem']}"].append(f)
+                self.by_stem[f["stem"]].append(f)
             if f["stem_pinyin"]:
-                self.by_company[f"sp:{f['stem_pinyin']}"].append(f)
+                self.by_stem_pinyin[f["stem_pinyin"]].append(f)
 
     def pruned_keys(
         self,
@@ -449,7 +455,7 @@ class Gate:
         and scored."""
         if not self.active:
             return None
-        stored = _stored_person(
+        f = _stored_person(
             kind,
             name,
             mobile,
@@ -462,69 +468,24 @@ class Gate:
             company_norm,
             phone_key,
         )
-        if stored is None:
+        if f is None or f.person_pinyin in self.pinyins:
             return None
-        fields, strong_keys, company_keys = stored
-        if fields.person_pinyin in self.pinyins:
+        # a shared phone, email or credit code (blank is none of the batch's)
+        phones = self.phones
+        if f.mobile in phones or f.phone in phones or f.email in self.emails or f.credit_code in self.codes:
             return None
-        strong = self.strong
-        for key in strong_keys:
-            if key in strong:
-                return None
         floor = self.floor
-        by_company = self.by_company
-        for company_key in company_keys:
-            for row in by_company.get(company_key, ()):
-                if person_name_weight(row, fields.person, fields.person_pinyin) >= floor:
-                    return None
-        # its other keys (phones, email, credit code, name) are no row's: only these can be
-        return company_keys
+        for row in (*self.by_stem.get(f.stem, ()), *self.by_stem_pinyin.get(f.stem_pinyin, ())):
+            if person_name_weight(row, f.person, f.person_pinyin) >= floor:
+                return None
+        if not f.stem:
+            return ()
+        return (f"s:{f.stem}", f"sp:{f.stem_pinyin}") if f.stem_pinyin else (f"s:{f.stem}",)
 
 
-@functools.lru_cache(maxsize=1 << 17)
-def _stored_person(
-    kind: RecordKind,
-    name: str,
-    mobile: str,
-    phone: str,
-    email: str,
-    company_name: str,
-    credit_code: str,
-    name_pinyin: str,
-    company_pinyin: str,
-    company_norm: str,
-    phone_key: str,
-) -> tuple[StoredPerson, tuple[str, ...], tuple[str, ...]] | None:
-    """:func:`~salesflow.dedupe.configs.stored_person_fields` of a stored person with its
-    phone, email and credit-code keys and its company keys (stem, stem pinyin), memoised
-    per distinct values (a pure function of them: the records of a common stem come back
-    batch after batch)."""
-    fields = stored_person_fields(
-        kind,
-        name,
-        mobile,
-        phone,
-        email,
-        company_name,
-        credit_code,
-        name_pinyin,
-        company_pinyin,
-        company_norm,
-        phone_key,
-    )
-    if fields is None:
-        return None
-    strong = [f"p:{p}" for p in {fields.mobile, fields.phone} if p]
-    if fields.email:
-        strong.append(f"e:{fields.email}")
-    if fields.credit_code:
-        strong.append(f"c:{fields.credit_code}")
-    company = [
-        key
-        for key in (f"s:{fields.stem}" if fields.stem else "", f"sp:{fields.stem_pinyin}" if fields.stem_pinyin else "")
-        if key
-    ]
-    return fields, tuple(strong), tuple(company)
+# The features of stored people, memoised per distinct values (a pure function of them: the
+# records of a common stem come back batch after batch of one import).
+_stored_person = functools.lru_cache(maxsize=1 << 17)(stored_person_fields)
 
 
 def _parts(**lookups: set[str]) -> list[Q]:

@@ -113,6 +113,16 @@ _PAIRS = [
         {"name": "李娜", "company_name": "远山物流有限公司", "mobile": "13900000001"},
         {"name": "赵敏", "mobile": "13900000001"},
     ),
+    # another name, one email (typed differently), no company on the incoming row (0.62)
+    (
+        {"name": "吴昊", "company_name": "远山物流有限公司", "email": "hao.wu@example.com"},
+        {"name": "郑爽", "email": " Hao.Wu@Example.COM "},
+    ),
+    # another name, one credit code, no company on the incoming row: found through the code
+    (
+        {"name": "李雷", "company_name": "远山物流有限公司", "credit_code": _code("91350100M000100Y5")},
+        {"name": "韩梅梅", "credit_code": _code("91350100M000100Y5")},
+    ),
     # a name with no letters on the existing lead (no name evidence): the company decides (0.95)
     ({"name": "——", "company_name": "星禾科技有限公司"}, {"name": "钱多多", "company_name": "星禾科技"}),
     # the same name in traditional characters
