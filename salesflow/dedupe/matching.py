@@ -90,7 +90,8 @@ class Candidate:
 class Existing(NamedTuple):
     """An existing record prepared for scoring: ``keys`` are all its blocking keys
     (:func:`all_blocking_keys`; the common ones of a batch are left out where it is used).
-    A named tuple: a batch builds thousands of them."""
+    A record a :class:`Gate` ruled out has :data:`PRUNED` features and only the keys it can
+    share with the batch. A named tuple: a batch builds thousands of them."""
 
     kind: RecordKind
     pk: int
@@ -484,8 +485,10 @@ class Gate:
 
 
 # The features of stored people, memoised per distinct values (a pure function of them: the
-# records of a common stem come back batch after batch of one import).
-_stored_person = functools.lru_cache(maxsize=1 << 17)(stored_person_fields)
+# records of a common stem come back batch after batch of one import). 65,536 entries of
+# about a kilobyte each: several batches' worth of fetched people, bounded in a long-lived
+# worker.
+_stored_person = functools.lru_cache(maxsize=1 << 16)(stored_person_fields)
 
 
 def _parts(**lookups: set[str]) -> list[Q]:
@@ -581,7 +584,8 @@ def existing_records(
 ) -> list[Existing]:
     """At most ``limit`` records of ``kind`` matching ``where`` (a ``Q``, or a list of ``Q``
     any of which matches: see :func:`_select`; by primary key when ``ordered``), prepared
-    for scoring (one query; plain rows, no model instances). A person the ``gate`` rules out
+    for scoring (one query, two on PostgreSQL for several conditions; plain rows, no model
+    instances). A person the ``gate`` rules out
     comes back with :data:`PRUNED` features and the keys :meth:`Gate.pruned_keys` gives."""
     out: list[Existing] = []
     add = out.append
