@@ -116,18 +116,20 @@ def prepare_party(values: Mapping[str, Any]) -> Features:
 
 
 class StoredPerson(NamedTuple):
-    """The features of a stored record that decide whether it can score high against
-    anything (:func:`stored_person_fields`): the person's name key and pinyin, the phone
-    keys, the email key, a valid credit code and the company stem and its pinyin."""
+    """The features of a stored record but its regions (:func:`stored_person_fields`): the
+    person's name key and pinyin, the mobile's and the landline's keys, the email key, the
+    company name as compared (its stored ``company_norm``), its stem and stem pinyin, a
+    valid credit code."""
 
     person: str
     person_pinyin: str
     mobile: str
     phone: str
     email: str
-    credit_code: str
+    company: str
     stem: str
     stem_pinyin: str
+    credit_code: str
 
 
 def stored_person_fields(
@@ -143,10 +145,11 @@ def stored_person_fields(
     company_norm: str,
     phone_key: str,
 ) -> StoredPerson | None:
-    """The :class:`StoredPerson` fields of :func:`prepare_stored_party` of the same stored
-    values (the same functions, the same order), without taking the company name apart:
-    the stem comes from the stored ``company_norm``. ``None`` when the record has a company
-    name but no stored parts (then only :func:`prepare_stored_party` knows its stem)."""
+    """The features :func:`prepare_party` gives a database record's stored values and keys
+    (``kind`` one of ``lead``/``contact``/``account``; ``None`` counts as blank), but its
+    regions, built without the mapping and with the blank values (most of a record's)
+    skipped; the company name's parts come from the stored ``company_norm``. ``None`` when
+    the record has a company name but no stored parts (it must be taken apart)."""
     if kind == "account":
         person = ""
         company = _text(name) if name else ""
@@ -157,18 +160,20 @@ def stored_person_fields(
         return None
     stem = company_stem_of_stored(company_norm) if company else ""
     code = normalize_credit_code(_text(credit_code)) if credit_code else ""
-    mobile_key = phone_match_key(_text(mobile)) if mobile else ""
     phone_text = _text(phone) if phone else ""
     person_key = person_name_key(person) if person else ""
     return StoredPerson(
-        person_key,
-        ((_text(name_pinyin) if name_pinyin else "") or pinyin_key(person, person=True)) if person_key else "",
-        mobile_key,
-        (phone_key or phone_match_key(phone_text)) if phone_text else "",
-        normalize_email_key(_text(email)) if email else "",
-        code if code and credit_code_is_valid(code) else "",
-        stem,
-        ((_text(company_pinyin) if company_pinyin else "") or pinyin_key(stem)) if stem else "",
+        person=person_key,
+        person_pinyin=((_text(name_pinyin) if name_pinyin else "") or pinyin_key(person, person=True))
+        if person_key
+        else "",
+        mobile=phone_match_key(_text(mobile)) if mobile else "",
+        phone=(phone_key or phone_match_key(phone_text)) if phone_text else "",
+        email=normalize_email_key(_text(email)) if email else "",
+        company=company_norm if company else "",
+        stem=stem,
+        stem_pinyin=((_text(company_pinyin) if company_pinyin else "") or pinyin_key(stem)) if stem else "",
+        credit_code=code if code and credit_code_is_valid(code) else "",
     )
 
 
@@ -186,42 +191,50 @@ def prepare_stored_party(
     company_regions: str,
     phone_key: str,
 ) -> Features:
-    """:func:`prepare_party` of a database record's stored values and keys (``kind`` one of
-    ``lead``/``contact``/``account``; ``None`` counts as blank): the same features, built
-    without the mapping and with the blank values (most of a record's) skipped — the
-    matcher prepares every record it fetches, thousands per import batch."""
-    if kind == "account":
-        person = ""
-        company = _text(name) if name else ""
-    else:
-        person = _text(name) if name else ""
-        company = _text(company_name) if company_name else ""
-    if not company:
-        parts = None
-    elif company_norm:
-        parts = company_parts_from_stored(company_norm, company_regions or "")
-    else:
-        parts = company_parts(company)
-    code = normalize_credit_code(_text(credit_code)) if credit_code else ""
-    mobile_key = phone_match_key(_text(mobile)) if mobile else ""
-    phone_text = _text(phone) if phone else ""
-    phone_feature = (phone_key or phone_match_key(phone_text)) if phone_text else ""
-    person_key = person_name_key(person) if person else ""
-    stem = parts.stem if parts else ""
+    """:func:`prepare_party` of a database record's stored values and keys: the
+    :func:`stored_person_fields` and the stored ``company_regions`` — the matcher prepares
+    every record it fetches, thousands per import batch. A company name without stored parts
+    is taken apart by :func:`prepare_party` itself."""
+    f = stored_person_fields(
+        kind,
+        name,
+        mobile,
+        phone,
+        email,
+        company_name,
+        credit_code,
+        name_pinyin,
+        company_pinyin,
+        company_norm,
+        phone_key,
+    )
+    if f is None:
+        return prepare_party(
+            {
+                "kind": kind,
+                "name": name,
+                "mobile": mobile,
+                "phone": phone,
+                "email": email,
+                "company_name": company_name,
+                "credit_code": credit_code,
+                "name_pinyin": name_pinyin,
+                "company_pinyin": company_pinyin,
+                "phone_key": phone_key,
+            }
+        )
     return {
         "kind": kind,
-        "person": person_key,
-        "person_pinyin": ((_text(name_pinyin) if name_pinyin else "") or pinyin_key(person, person=True))
-        if person_key
-        else "",
-        "mobile": mobile_key,
-        "phones": frozenset(p for p in (mobile_key, phone_feature) if p),
-        "email": normalize_email_key(_text(email)) if email else "",
-        "company": parts.name if parts else "",
-        "stem": stem,
-        "stem_pinyin": ((_text(company_pinyin) if company_pinyin else "") or pinyin_key(stem)) if stem else "",
-        "regions": parts.regions if parts else frozenset(),
-        "credit_code": code if code and credit_code_is_valid(code) else "",
+        "person": f.person,
+        "person_pinyin": f.person_pinyin,
+        "mobile": f.mobile,
+        "phones": frozenset(p for p in (f.mobile, f.phone) if p),
+        "email": f.email,
+        "company": f.company,
+        "stem": f.stem,
+        "stem_pinyin": f.stem_pinyin,
+        "regions": frozenset(company_regions.split(",")) if f.company and company_regions else frozenset(),
+        "credit_code": f.credit_code,
     }
 
 

@@ -69,7 +69,7 @@ def test_the_gate_reads_the_features_the_full_preparation_builds(
         full["credit_code"],
     )
     assert frozenset(p for p in (fields.mobile, fields.phone) if p) == full["phones"]
-    assert (fields.stem, fields.stem_pinyin) == (full["stem"], full["stem_pinyin"])
+    assert (fields.company, fields.stem, fields.stem_pinyin) == (full["company"], full["stem"], full["stem_pinyin"])
 
 
 def _code(body: str) -> str:
