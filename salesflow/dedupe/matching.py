@@ -45,6 +45,7 @@ from salesflow.core.normalize import normalize_phone, phone_match_key
 from salesflow.dedupe.configs import (
     COMPANY_NAME_MAX,
     PARTY_BIAS,
+    StoredPerson,
     party_blocking_keys,
     party_config,
     person_name_weight,
@@ -381,6 +382,8 @@ def fetch_blocks(
     )
     cap = MAX_PER_KEY * max(1, len(batch))
     gate = Gate(min_score[0], batch, min_score[1]) if min_score is not None else None
+    if gate is not None and not gate.active:
+        gate = None  # it would rule nothing out: no record's fields are read for it
     out: list[Existing] = []
     if "lead" in wanted:
         out.extend(existing_records("lead", lead_q, cap, gate=gate))
@@ -436,39 +439,14 @@ class Gate:
             if f["stem_pinyin"]:
                 self.by_stem_pinyin[f["stem_pinyin"]].append(f)
 
-    def pruned_keys(
-        self,
-        kind: RecordKind,
-        name: str,
-        mobile: str,
-        phone: str,
-        email: str,
-        company_name: str,
-        credit_code: str,
-        name_pinyin: str,
-        company_pinyin: str,
-        company_norm: str,
-        phone_key: str,
-    ) -> tuple[str, ...] | None:
-        """For a stored person no row can score high enough with, the blocking keys it can
-        share with the batch's rows (its company's stem and stem pinyin: every other key of
-        its is no row's, or it would not be ruled out); ``None`` when it must be prepared
-        and scored."""
+    def pruned_keys(self, f: StoredPerson | None) -> tuple[str, ...] | None:
+        """For a stored person (its :func:`_stored_person` fields) no row can score high
+        enough with, the blocking keys it can share with the batch's rows (its company's stem
+        and stem pinyin: every other key of its is no row's, or it would not be ruled out);
+        ``None`` when it must be prepared and scored (also when ``f`` is ``None``: a company
+        without stored parts)."""
         if not self.active:
             return None
-        f = _stored_person(
-            kind,
-            name,
-            mobile,
-            phone,
-            email,
-            company_name,
-            credit_code,
-            name_pinyin,
-            company_pinyin,
-            company_norm,
-            phone_key,
-        )
         if f is None or f.person_pinyin in self.pinyins:
             return None
         # a shared phone, email or credit code (blank is none of the batch's)
@@ -612,7 +590,7 @@ def existing_records(
         for pk, name, mobile, phone, email, company, code, owner_id, name_py, company_py, norm, regions, pkey in leads:
             if gate is not None:
                 pruned = gate.pruned_keys(
-                    "lead", name, mobile, phone, email, company, code, name_py, company_py, norm, pkey
+                    _stored_person("lead", name, mobile, phone, email, company, code, name_py, company_py, norm, pkey)
                 )
                 if pruned is not None:
                     add(Existing("lead", pk, PRUNED, owner_id, "", pruned))
@@ -646,7 +624,7 @@ def existing_records(
         for pk, name, mobile, phone, email, name_py, account, owner_id, company_py, norm, regions, pkey in contacts:
             if gate is not None:
                 pruned = gate.pruned_keys(
-                    "contact", name, mobile, phone, email, account, "", name_py, company_py, norm, pkey
+                    _stored_person("contact", name, mobile, phone, email, account, "", name_py, company_py, norm, pkey)
                 )
                 if pruned is not None:
                     add(Existing("contact", pk, PRUNED, owner_id, "", pruned))
