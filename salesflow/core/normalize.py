@@ -671,6 +671,8 @@ def person_name_key(value: str) -> str:
     """A person's name folded for comparison: NFKC, case, traditional → simplified, without
     spaces and punctuation (``張 偉`` → ``张伟``; ``Wei ZHANG`` → ``weizhang``). Pure (cached)."""
     text = to_simplified(_fold((value or "")[:200]))
+    if text.isalpha():  # every character a letter (general category L*): nothing to drop
+        return text
     return "".join(ch for ch in text if unicodedata.category(ch)[0] in "LN")
 
 

@@ -440,7 +440,7 @@ class Gate:
                 self.by_stem_pinyin[f["stem_pinyin"]].append(f)
 
     def pruned_keys(self, f: StoredPerson | None) -> tuple[str, ...] | None:
-        """For a stored person (its :func:`_stored_person` fields) no row can score high
+        """For a stored person (its :func:`stored_person_fields`) no row can score high
         enough with, the blocking keys it can share with the batch's rows (its company's stem
         and stem pinyin: every other key of its is no row's, or it would not be ruled out);
         ``None`` when it must be prepared and scored (also when ``f`` is ``None``: a company
@@ -462,19 +462,11 @@ class Gate:
         return (f"s:{f.stem}", f"sp:{f.stem_pinyin}") if f.stem_pinyin else (f"s:{f.stem}",)
 
 
-# The features of stored people, memoised per distinct values (a pure function of them: the
-# records of a common stem come back batch after batch of one import). 65,536 entries of
-# about a kilobyte each: several batches' worth of fetched people, bounded in a long-lived
-# worker.
-_stored_person = functools.lru_cache(maxsize=1 << 16)(stored_person_fields)
-
-
 def _parts(**lookups: set[str]) -> list[Q]:
     """One ``Q`` per ``__in`` lookup whose values are not empty."""
     return [Q(**{lookup: values}) for lookup, values in lookups.items() if values]
 
 
-@functools.lru_cache(maxsize=1 << 17)
 def _stored_features(
     kind: RecordKind,
     name: str,
@@ -490,13 +482,13 @@ def _stored_features(
     phone_key: str = "",
 ) -> tuple[Features, tuple[str, ...]]:
     """:func:`features_of` an existing record's stored values and its
-    :func:`all_blocking_keys`, memoised per distinct values (a pure function of them): the
-    records of common blocks come back batch after batch of one import. The stored keys
-    stand in for recomputing them: the name pinyin, the company pinyin, the company name's
+    :func:`all_blocking_keys`. Not memoised: at scale 1.0 an import met one fetched record
+    in four again, a whole-database scan more, and a cache's lookups (a hash of twelve
+    strings) still cost more than they saved (``bench/NOTES-issue8-imports.md``). The stored
+    keys stand in for recomputing them: the name pinyin, the company pinyin, the company name's
     parts (``company_norm``/``company_regions``; taking the name apart was most of the
     matcher's time) and the landline's ``phone_key`` (parsing landlines with
-    ``phonenumbers`` was the next). The features are shared between callers and must not
-    be changed."""
+    ``phonenumbers`` was the next)."""
     features = prepare_stored_party(
         kind,
         name,
@@ -590,7 +582,9 @@ def existing_records(
         for pk, name, mobile, phone, email, company, code, owner_id, name_py, company_py, norm, regions, pkey in leads:
             if gate is not None:
                 pruned = gate.pruned_keys(
-                    _stored_person("lead", name, mobile, phone, email, company, code, name_py, company_py, norm, pkey)
+                    stored_person_fields(
+                        "lead", name, mobile, phone, email, company, code, name_py, company_py, norm, pkey
+                    )
                 )
                 if pruned is not None:
                     add(Existing("lead", pk, PRUNED, owner_id, "", pruned))
@@ -624,7 +618,9 @@ def existing_records(
         for pk, name, mobile, phone, email, name_py, account, owner_id, company_py, norm, regions, pkey in contacts:
             if gate is not None:
                 pruned = gate.pruned_keys(
-                    _stored_person("contact", name, mobile, phone, email, account, "", name_py, company_py, norm, pkey)
+                    stored_person_fields(
+                        "contact", name, mobile, phone, email, account, "", name_py, company_py, norm, pkey
+                    )
                 )
                 if pruned is not None:
                     add(Existing("contact", pk, PRUNED, owner_id, "", pruned))

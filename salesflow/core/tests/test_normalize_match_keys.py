@@ -105,6 +105,21 @@ def test_pinyin_keys_match_homophones_and_latin_spellings():
     assert person_name_key("張 偉") == "张伟"
 
 
+@given(
+    text=st.text(max_size=12)
+    | st.sampled_from(["张伟", "張偉", "Wei", "ǅemal", "ⅩⅡ世", "王·芳", "李\u0301", "ㄅㄆ", "李二〇"])
+)
+def test_person_name_key_keeps_exactly_the_letters_and_digits(text):
+    """The fast path (a name of letters only is returned as folded) agrees with the rule:
+    the folded, simplified text without the characters that are not letters or numbers."""
+    import unicodedata
+
+    from salesflow.core.normalize import _fold
+
+    folded = to_simplified(_fold(text[:200]))
+    assert person_name_key.__wrapped__(text) == "".join(ch for ch in folded if unicodedata.category(ch)[0] in "LN")
+
+
 @given(text=st.text(max_size=20))
 def test_pinyin_key_is_idempotent(text):
     once = pinyin_key(text)
