@@ -33,6 +33,7 @@ from salesflow.core.normalize import (
     phone_match_key,
     pinyin_key,
 )
+from salesflow.core.phrases import Phrase
 from salesflow.dedupe.engine import Evidence, Features, MatchConfig, Rule
 
 
@@ -41,11 +42,13 @@ def _translated(message: str, language: str | None) -> str:
     return gettext(message)
 
 
-def _(message: str) -> str:
-    """``gettext`` memoised per active language: the rules below name their reason for every
-    pair they score (an import scores tens of pairs per row), and ``gettext`` itself was a
-    tenth of the matcher's time."""
-    return _translated(message, get_language())
+def _(message: str, params: Mapping[str, Any] | None = None) -> Phrase:
+    """The reason ``message`` (with ``params``) as a :class:`~salesflow.core.phrases.Phrase`:
+    text in the active language that can be kept language-neutrally (a collision's reasons
+    are read by a manager who may use another language). ``gettext`` is memoised per active
+    language: the rules below name their reason for every pair they keep, and ``gettext``
+    itself was a tenth of the matcher's time."""
+    return Phrase(message, params, text=_translated(message, get_language()))
 
 
 MAX_VALUE_LENGTH = 300  # longer values are cut before matching (hostile input stays cheap)
@@ -276,7 +279,7 @@ def _person_name(a: Features, b: Features) -> Evidence:
         return 2.5, lambda: _("same name in pinyin")
     similarity = JaroWinkler.normalized_similarity(a["person_pinyin"], b["person_pinyin"])
     if similarity >= 0.93:
-        return 0.5, lambda: _("similar name (%(percent)d%%)") % {"percent": round(similarity * 100)}
+        return 0.5, lambda: _("similar name (%(percent)d%%)", {"percent": round(similarity * 100)})
     return -3.5, lambda: _("different name")
 
 
@@ -306,8 +309,8 @@ def _company_name(a: Features, b: Features) -> Evidence:
     if similarity >= 0.8:
         return (
             weight,
-            lambda: (
-                _("company name %(percent)d%% similar after removing suffixes") % {"percent": round(similarity * 100)}
+            lambda: _(
+                "company name %(percent)d%% similar after removing suffixes", {"percent": round(similarity * 100)}
             ),
         )
     return weight, (lambda: _("different company name")) if weight < -1 else None
@@ -317,12 +320,9 @@ def _region(a: Features, b: Features) -> Evidence:
     if a["regions"] and b["regions"] and a["company"] and b["company"] and not (a["regions"] & b["regions"]):
         return (
             -5.0,
-            lambda: (
-                _("different regions (%(a)s / %(b)s)")
-                % {
-                    "a": "、".join(sorted(a["regions"])),
-                    "b": "、".join(sorted(b["regions"])),
-                }
+            lambda: _(
+                "different regions (%(a)s / %(b)s)",
+                {"a": "、".join(sorted(a["regions"])), "b": "、".join(sorted(b["regions"]))},
             ),
         )
     return 0.0, None

@@ -7,6 +7,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from salesflow.core.phrases import phrase_texts
+
 
 class ReportStatus(models.TextChoices):
     PENDING = "pending", _("waiting")
@@ -92,6 +94,11 @@ class DuplicatePair(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.pk_a}/{self.pk_b} {self.score}"
+
+    @property
+    def reason_texts(self) -> list[str]:
+        """The reasons in the active language (they are kept language-neutrally)."""
+        return phrase_texts(self.reasons)
 
     @property
     def merge_url(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from ninja import Field, Schema
 
@@ -47,9 +48,13 @@ class PairOut(Schema):
     label_a: str
     label_b: str
     score: float
-    reasons: list[str]
+    reasons: list[str] = Field(..., description="in the language of the request")
     status: str
     merge_url: str
+
+    @staticmethod
+    def resolve_reasons(obj: Any) -> list[str]:
+        return list(obj.reason_texts)
 
 
 class PairListOut(Schema):

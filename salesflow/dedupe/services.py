@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from salesflow.core.audit import record_event
 from salesflow.core.errors import Conflict
+from salesflow.core.phrases import stored_phrase
 from salesflow.core.tasks import enqueue_on_commit
 from salesflow.dedupe.matching import (
     DEFAULT_MIN_SCORE,
@@ -153,7 +154,7 @@ def _scan_kind(
                                 label_a=record.label[:200],
                                 label_b=other.label[:200],
                                 score=Decimal(f"{score:.4f}"),
-                                reasons=list(reasons),
+                                reasons=[stored_phrase(r) for r in reasons],
                                 status=status,
                             )
                         )

@@ -75,6 +75,7 @@ def get_load(request: HttpRequest, load_id: int) -> KnownCustomerLoad:
 def _collision_out(user: User, collision: Collision) -> dict[str, Any]:
     return {
         **{field: getattr(collision, field) for field in CollisionOut.model_fields if hasattr(collision, field)},
+        "reasons": collision.reason_texts,
         "may_decide": can_decide(user, collision),
     }
 

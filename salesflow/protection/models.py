@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from salesflow.core.models import TimestampedModel
+from salesflow.core.phrases import phrase_texts
 from salesflow.protection.choices import (
     CollisionAction,
     CollisionStatus,
@@ -187,3 +188,8 @@ class Collision(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{_('Collision')} #{self.pk}"
+
+    @property
+    def reason_texts(self) -> list[str]:
+        """The reasons in the active language (they are kept language-neutrally)."""
+        return phrase_texts(self.reasons)

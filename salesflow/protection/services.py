@@ -27,6 +27,7 @@ from typing import Any
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from salesflow.core.audit import record_event, record_events
 from salesflow.core.errors import Conflict, Forbidden, ServiceError, ValidationFailed
@@ -37,6 +38,7 @@ from salesflow.core.normalize import (
     normalize_credit_code,
     normalize_phone,
 )
+from salesflow.core.phrases import Phrase, stored_phrase
 from salesflow.core.tasks import enqueue_on_commit
 from salesflow.dedupe.matching import Candidate, find_candidates, find_candidates_bulk
 from salesflow.leads.choices import LeadStatus
@@ -557,7 +559,10 @@ def _note_collisions(found: Sequence[tuple[Intake, User, Sequence[Candidate]]]) 
             until = protected.get((found_one["kind"], found_one["pk"]))
             if until is not None:
                 found_one["reasons"].append(
-                    _("protected by its owner until %(date)s") % {"date": timezone.localtime(until).date().isoformat()}
+                    Phrase(
+                        gettext_noop("protected by its owner until %(date)s"),
+                        {"date": timezone.localtime(until).date().isoformat()},
+                    )
                 )
         intake.findings.append({"check": "collision", "claimant": claimant.pk, "candidates": list(holders.values())})
 
@@ -587,7 +592,7 @@ def _collisions_to_open(
                 claimant=claimant,
                 holder=holder,
                 score=float(found["score"]),
-                reasons=[str(r) for r in found["reasons"]],
+                reasons=list(found["reasons"]),
                 action=_collision_action(intake),
             )
 
@@ -639,7 +644,7 @@ def collision_open(
     claimant: User,
     holder: User,
     score: float,
-    reasons: list[str],
+    reasons: Sequence[str | Mapping[str, Any]],
     action: str,
 ) -> Collision:
     """Open a collision between ``claimant``'s new record and ``holder``'s existing one.
@@ -647,7 +652,9 @@ def collision_open(
     The arbiter is the lowest manager above both reps (:func:`selectors.arbiter_for`), else
     ``None`` (any administrator). Idempotent per (new record, existing record): an open one
     is returned as it is. Audits ``protection.collision.opened`` on both records' timelines
-    (notifies both reps and the arbiter)."""
+    (notifies both reps and the arbiter). The reasons are kept language-neutrally
+    (:func:`~salesflow.core.phrases.stored_phrase`): each reader sees them in their own
+    language."""
     same = Collision.objects.filter(
         new_kind=new_kind,
         new_id=new_record.pk,
@@ -667,7 +674,7 @@ def collision_open(
         holder=holder,
         arbiter=arbiter,
         action=action[:20],
-        reasons=reasons[:10],
+        reasons=[stored_phrase(r) for r in reasons[:10]],
         score=max(0.0, min(1.0, score)),
     )
     existing = record_for(existing_kind, existing_id)
@@ -702,7 +709,7 @@ class CollisionToOpen:
     claimant: User
     holder: User
     score: float
-    reasons: list[str]
+    reasons: list[str | dict[str, Any]]
     action: str
 
 
@@ -747,7 +754,7 @@ def collision_open_many(items: Sequence[CollisionToOpen]) -> list[Collision]:
             holder=item.holder,
             arbiter=arbiters[(item.claimant.pk, item.holder.pk)],
             action=item.action[:20],
-            reasons=item.reasons[:10],
+            reasons=[stored_phrase(r) for r in item.reasons[:10]],
             score=max(0.0, min(1.0, item.score)),
         )
         open_now[key] = collision

@@ -52,7 +52,7 @@ def test_a_run_finds_the_pairs_and_keeps_dismissals(personas, duplicates, django
     c1, c2 = duplicates["contacts"]
     assert pairs == {("account", a1.pk, a2.pk), ("lead", l1.pk, l2.pk), ("contact", c1.pk, c2.pk)}
     lead_pair = DuplicatePair.objects.get(kind="lead")
-    assert lead_pair.reasons[0] == "same mobile"
+    assert lead_pair.reason_texts[0] == "same mobile"
     assert lead_pair.merge_url == f"/duplicates/merge/lead/{l1.pk}/{l2.pk}/"
     with pytest.raises(Forbidden):
         pair_dismiss(actor=personas.manager, pair=lead_pair)

@@ -677,7 +677,7 @@ def test_rows_matching_another_reps_leads_open_their_collisions_a_batch_at_a_tim
                 personas.teammate,
                 personas.manager,
             )
-            assert collision.action == "import" and collision.reasons[:2] == [
+            assert collision.action == "import" and collision.reason_texts[:2] == [
                 "same company name after removing suffixes",
                 "same name",
             ]

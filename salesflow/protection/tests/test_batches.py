@@ -69,7 +69,7 @@ def test_a_batch_routes_refuses_and_opens_collisions_row_by_row(personas) -> Non
     assert leads[3] is not None
     assert (collision.new_id, collision.existing_id, collision.action) == (leads[3].pk, held.pk, "import")
     assert (collision.claimant, collision.holder) == (personas.rep, personas.teammate)
-    assert "same mobile" in collision.reasons
+    assert "same mobile" in collision.reason_texts
 
 
 def _queries(personas: Any, n: int, start: int) -> int:

@@ -62,7 +62,7 @@ def test_an_imported_lead_with_another_reps_mobile_opens_a_collision(personas) -
     imported = new_lead(personas.rep, personas.rep, mobile="139 1111 2222", intake_action="import")
     collision = Collision.objects.get()
     assert (collision.new_kind, collision.new_id, collision.existing_id) == ("lead", imported.pk, held.pk)
-    assert collision.action == "import" and "same mobile" in collision.reasons
+    assert collision.action == "import" and "same mobile" in collision.reason_texts
 
 
 def test_a_contact_at_the_reps_account_matching_another_reps_lead(personas) -> None:
@@ -80,7 +80,7 @@ def test_a_contact_at_the_reps_account_matching_another_reps_lead(personas) -> N
     )
     collision = Collision.objects.get(new_kind="contact")
     assert (collision.new_id, collision.existing_kind, collision.existing_id) == (contact.pk, "lead", held.pk)
-    assert collision.score == 0.9991 and collision.reasons[:2] == ["same mobile", "same name"]
+    assert collision.score == 0.9991 and collision.reason_texts[:2] == ["same mobile", "same name"]
     # another person who shares the number is no collision (same mobile, different name: 0.62)
     contact_create(
         actor=personas.rep, account=account, name="赵六", mobile="13922223333", intake_options={"duplicate_reason": "t"}
@@ -103,7 +103,7 @@ def test_claiming_a_record_another_rep_protects_opens_a_collision(personas) -> N
     run_after(intake, pooled)
     collision = Collision.objects.get()
     assert (collision.claimant, collision.holder, collision.action) == (personas.rep, personas.teammate, "claim")
-    assert any("protected by its owner until" in r for r in collision.reasons)
+    assert any("protected by its owner until" in r for r in collision.reason_texts)
 
 
 def test_conversion_opens_no_collision(personas) -> None:
