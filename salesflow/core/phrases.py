@@ -35,6 +35,19 @@ class Phrase(str):
         phrase.params = values
         return phrase
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # copied or pickled as it reads now: rebuilding through ``__new__`` would translate
+        # the text again, into whichever language is active then
+        return (_rebuilt, (str(self), self.message, self.params))
+
+
+def _rebuilt(text: str, message: str, params: dict[str, Any]) -> Phrase:
+    """A :class:`Phrase` with exactly this ``text`` (for ``copy`` and ``pickle``)."""
+    phrase = str.__new__(Phrase, text)
+    phrase.message = message
+    phrase.params = dict(params)
+    return phrase
+
 
 def stored_phrase(value: str | Mapping[str, Any]) -> str | dict[str, Any]:
     """The form of ``value`` to keep in a JSON field: a :class:`Phrase` as its message id and

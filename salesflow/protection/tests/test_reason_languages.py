@@ -117,3 +117,23 @@ def test_phrase_forms() -> None:
         )
         assert phrase_text({"msgid": "%(percent)d%% x", "params": {"percent": "not a number"}}) == "%(percent)d%% x"
     assert phrase_texts("not a list") == [] and phrase_texts([{"msgid": 3}, 7]) == ["{'msgid': 3}", "7"]
+
+
+def test_a_copied_or_pickled_phrase_keeps_its_text_and_message() -> None:
+    import copy
+    import pickle
+
+    with translation.override("en"):
+        phrase = Phrase("same mobile")
+        similar = Phrase("similar name (%(percent)d%%)", {"percent": 95})
+    with translation.override("zh-hans"):  # another language active while copying
+        for twin in (copy.deepcopy(phrase), pickle.loads(pickle.dumps(phrase)), copy.copy(similar)):
+            assert isinstance(twin, Phrase)
+        assert copy.deepcopy(phrase) == "same mobile" and copy.deepcopy(phrase).message == "same mobile"
+        again = pickle.loads(pickle.dumps(similar))
+        assert (str(again), again.message, again.params) == (
+            "similar name (95%)",
+            "similar name (%(percent)d%%)",
+            {"percent": 95},
+        )
+        assert phrase_text(stored_phrase(again)) == "姓名相似（95%）"  # kept, then read in Chinese
