@@ -482,9 +482,10 @@ def _stored_features(
     phone_key: str = "",
 ) -> tuple[Features, tuple[str, ...]]:
     """:func:`features_of` an existing record's stored values and its
-    :func:`all_blocking_keys`. Not memoised: at scale 1.0 an import met one fetched record
-    in four again, a whole-database scan more, and a cache's lookups (a hash of twelve
-    strings) still cost more than they saved (``bench/NOTES-issue8-imports.md``). The stored
+    :func:`all_blocking_keys`. Not memoised: at scale 1.0 an import met one kept record in
+    four again, and a cache's lookups (a hash of twelve strings on every call) cost more than
+    they saved, for an import and for a whole-database scan alike
+    (``bench/NOTES-issue8-imports.md``). The stored
     keys stand in for recomputing them: the name pinyin, the company pinyin, the company name's
     parts (``company_norm``/``company_regions``; taking the name apart was most of the
     matcher's time) and the landline's ``phone_key`` (parsing landlines with
