@@ -12,7 +12,7 @@ is shown as it was written.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from django.utils.translation import gettext
@@ -78,7 +78,7 @@ def phrase_text(stored: Any) -> str:
             return message
 
 
-def phrase_texts(stored: Iterable[Any] | None) -> list[str]:
+def phrase_texts(stored: Any) -> list[str]:
     """:func:`phrase_text` of each kept phrase of a JSON list (none for a value that is not one)."""
     if not isinstance(stored, list):
         return []

@@ -467,43 +467,13 @@ def _parts(**lookups: set[str]) -> list[Q]:
     return [Q(**{lookup: values}) for lookup, values in lookups.items() if values]
 
 
-def _stored_features(
-    kind: RecordKind,
-    name: str,
-    mobile: str,
-    phone: str,
-    email: str,
-    company_name: str,
-    credit_code: str,
-    name_pinyin: str,
-    company_pinyin: str,
-    company_norm: str,
-    company_regions: str,
-    phone_key: str = "",
-) -> tuple[Features, tuple[str, ...]]:
-    """:func:`features_of` an existing record's stored values and its
-    :func:`all_blocking_keys`. Not memoised: at scale 1.0 an import met one kept record in
-    four again, and a cache's lookups (a hash of twelve strings on every call) cost more than
-    they saved, for an import and for a whole-database scan alike
-    (``bench/NOTES-issue8-imports.md``). The stored
-    keys stand in for recomputing them: the name pinyin, the company pinyin, the company name's
-    parts (``company_norm``/``company_regions``; taking the name apart was most of the
-    matcher's time) and the landline's ``phone_key`` (parsing landlines with
-    ``phonenumbers`` was the next)."""
-    features = prepare_stored_party(
-        kind,
-        name,
-        mobile,
-        phone,
-        email,
-        company_name,
-        credit_code,
-        name_pinyin,
-        company_pinyin,
-        company_norm,
-        company_regions,
-        phone_key,
-    )
+def _stored_features(*stored: str) -> tuple[Features, tuple[str, ...]]:
+    """:func:`~salesflow.dedupe.configs.prepare_stored_party` of an existing record's stored
+    values (its arguments, in its order) and the features' :func:`all_blocking_keys`. Not
+    memoised: at scale 1.0 an import met one kept record in four again, and a cache's
+    lookups (a hash of twelve strings on every call) cost more than they saved, for an
+    import and for a whole-database scan alike (``bench/NOTES-issue8-imports.md``)."""
+    features = prepare_stored_party(*stored)
     return features, all_blocking_keys(features)
 
 
